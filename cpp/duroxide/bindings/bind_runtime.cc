@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+#include "duroxide/bindings/pybind.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "duroxide/bindings/py_invoker.h"
+#include "duroxide/runtime/runtime.h"
+
+namespace duroxide::bindings {
+
+namespace {
+
+// Applies a filter like "info" or "warn,duroxide::orchestration=debug" (RUST_LOG syntax).
+bool ApplyFilter(const std::string& filter, const std::string& format) {
+  std::stringstream ss(filter);
+  std::string part;
+  LogLevel global = LogLevel::kWarn;
+  std::vector<std::pair<std::string, LogLevel>> targets;
+  while (std::getline(ss, part, ',')) {
+    if (part.empty()) continue;
+    auto eq = part.find('=');
+    LogLevel level;
+    if (eq == std::string::npos) {
+      if (!ParseLogLevel(part, &level)) return false;
+      global = level;
+    } else {
+      if (!ParseLogLevel(part.substr(eq + 1), &level)) return false;
+      targets.emplace_back(part.substr(0, eq), level);
+    }
+  }
+  ConfigureLogging(global, format);
+  for (const auto& [target, level] : targets) SetTargetLevel(target, level);
+  return true;
+}
+
+std::string UserFilter(const std::string& level) {
+  return "warn,duroxide::orchestration=" + level + ",duroxide::activity=" + level;
+}
+
+bool g_tracing_initialized = false;
+
+void InitTracingShim(const std::string& path, std::optional<std::string> level,
+                     std::optional<std::string> format) {
+  if (g_tracing_initialized) {
+    throw std::runtime_error("Failed to init tracing: a global subscriber is already installed");
+  }
+  std::FILE* file = std::fopen(path.c_str(), "a");
+  if (file == nullptr) {
+    throw std::runtime_error("Failed to open log file '" + path + "': " + std::strerror(errno));
+  }
+  LogLevel parsed;
+  const std::string lvl = level.value_or("info");
+  if (!ParseLogLevel(lvl, &parsed)) {
+    std::fclose(file);
+    throw std::runtime_error("Failed to init tracing: unknown log level '" + lvl + "'");
+  }
+  const char* env = std::getenv("RUST_LOG");
+  const std::string fmt = format.value_or("compact");
+  if (!(env && *env && ApplyFilter(env, fmt))) ApplyFilter(UserFilter(lvl), fmt);
+  SetLogFile(file);
+  g_tracing_initialized = true;
+}
+
+template <typename T>
+std::optional<T> Opt(const py::dict& d, const char* key) {
+  if (!d.contains(key) || d[key].is_none()) return std::nullopt;
+  return d[key].cast<T>();
+}
+
+runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
+  runtime::RuntimeOptions o;
+  if (auto v = Opt<int>(d, "orchestration_concurrency")) o.orchestration_concurrency = *v;
+  if (auto v = Opt<int>(d, "worker_concurrency")) o.worker_concurrency = *v;
+  if (auto v = Opt<int64_t>(d, "dispatcher_poll_interval_ms")) o.dispatcher_poll_interval_ms = *v;
+  if (auto v = Opt<int64_t>(d, "worker_lock_timeout_ms")) o.worker_lock_timeout_ms = *v;
+  if (auto v = Opt<int64_t>(d, "orchestrator_lock_timeout_ms")) o.orchestrator_lock_timeout_ms = *v;
+  if (auto v = Opt<int64_t>(d, "max_attempts")) o.max_attempts = *v;
+  if (auto v = Opt<int>(d, "max_sessions_per_runtime")) o.max_sessions_per_runtime = *v;
+  if (auto v = Opt<int64_t>(d, "session_idle_timeout_ms")) o.session_idle_timeout_ms = *v;
+  if (auto v = Opt<std::string>(d, "worker_node_id")) o.worker_node_id = *v;
+  if (auto v = Opt<int64_t>(d, "warm_cache_capacity")) o.warm_cache_capacity = static_cast<size_t>(*v);
+  if (auto mode = Opt<std::string>(d, "tag_mode")) {
+    using M = providers::TagFilter::Mode;
+    if (*mode == "default_only") o.worker_tag_filter.mode = M::kDefaultOnly;
+    else if (*mode == "any") o.worker_tag_filter.mode = M::kAny;
+    else if (*mode == "none") o.worker_tag_filter.mode = M::kNone;
+    else if (*mode == "tags") o.worker_tag_filter.mode = M::kTags;
+    else if (*mode == "default_and") o.worker_tag_filter.mode = M::kDefaultAnd;
+    else throw py::value_error("unknown tag filter mode '" + *mode + "'");
+  }
+  if (auto tags = Opt<std::vector<std::string>>(d, "tags")) o.worker_tag_filter.tags = *tags;
+  auto level = Opt<std::string>(d, "log_level");
+  auto format = Opt<std::string>(d, "log_format");
+  if (!g_tracing_initialized && (level || format)) {
+    const char* env = std::getenv("RUST_LOG");
+    const std::string fmt = format.value_or("compact");
+    if (!(env && *env && ApplyFilter(env, fmt))) {
+      if (!ApplyFilter(UserFilter(level.value_or("info")), fmt)) {
+        throw py::value_error("unknown log_level '" + level.value_or("") + "'");
+      }
+    }
+  }
+  return o;
+}
+
+// Python's view of a runtime. Owns the registries and invokers the core calls into.
+class RuntimeShim {
+ public:
+  RuntimeShim(const ProviderHandle& provider, const py::dict& options, py::object registry,
+              py::object client_factory)
+      : registry_(std::make_shared<runtime::OrchestrationRegistry>()),
+        orchestrations_(std::make_shared<PyOrchestrationInvoker>(std::move(registry))),
+        activities_(std::make_shared<PyActivityInvoker>(std::move(client_factory))) {
+    runtime_ = std::make_unique<runtime::Runtime>(provider.provider, OptionsFromDict(options),
+                                                  orchestrations_, activities_, registry_);
+  }
+
+  ~RuntimeShim() {
+    // Dispatcher threads may need the GIL to finish a step: never wait for them holding it.
+    py::gil_scoped_release release;
+    runtime_.reset();
+    orchestrations_.reset();
+    activities_.reset();
+  }
+
+  void RegisterActivity(const std::string& name, py::object fn) {
+    activities_->Register(name, std::move(fn));
+  }
+
+  void RegisterOrchestration(const std::string& name, const std::string& version) {
+    Status st = registry_->Register(name, version);
+    if (!st.ok()) throw py::value_error(st.message());
+  }
+
+  void Start() {
+    Status st;
+    {
+      py::gil_scoped_release release;
+      st = runtime_->Start();
+    }
+    if (!st.ok()) throw std::runtime_error(st.message());
+  }
+
+  void Shutdown(int64_t timeout_ms) {
+    py::gil_scoped_release release;
+    runtime_->Shutdown(timeout_ms);
+  }
+
+  std::map<std::string, int64_t> Metrics() const { return runtime_->MetricsSnapshot(); }
+  std::string RuntimeId() const { return runtime_->runtime_id(); }
+
+ private:
+  std::shared_ptr<runtime::OrchestrationRegistry> registry_;
+  std::shared_ptr<PyOrchestrationInvoker> orchestrations_;
+  std::shared_ptr<PyActivityInvoker> activities_;
+  std::unique_ptr<runtime::Runtime> runtime_;
+};
+
+}  // namespace
+
+void RegisterRuntime(py::module_& m) {
+  RegisterHandles(m);
+  py::class_<RuntimeShim>(m, "Runtime")
+      .def(py::init<const ProviderHandle&, const py::dict&, py::object, py::object>(),
+           py::arg("provider"), py::arg("options"), py::arg("registry"), py::arg("client_factory"))
+      .def("register_activity", &RuntimeShim::RegisterActivity)
+      .def("register_orchestration", &RuntimeShim::RegisterOrchestration)
+      .def("start", &RuntimeShim::Start)
+      .def("shutdown", &RuntimeShim::Shutdown, py::arg("timeout_ms"))
+      .def("metrics_snapshot", &RuntimeShim::Metrics)
+      .def_property_readonly("runtime_id", &RuntimeShim::RuntimeId);
+  m.def("init_tracing", &InitTracingShim, py::arg("log_file"), py::arg("log_level") = py::none(),
+        py::arg("log_format") = py::none());
+  m.def("configure_logging", [](const std::string& filter, const std::string& format) {
+    if (!ApplyFilter(filter, format)) throw py::value_error("invalid log filter '" + filter + "'");
+  });
+  // Default: warnings and errors of the runtime on stderr; RUST_LOG / DUROXIDE_LOG override.
+  const char* env = std::getenv("DUROXIDE_LOG");
+  if (!env || !*env) env = std::getenv("RUST_LOG");
+  if (!(env && *env && ApplyFilter(env, "compact"))) ConfigureLogging(LogLevel::kWarn, "compact");
+}
+
+}  // namespace duroxide::bindings

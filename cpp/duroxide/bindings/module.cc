@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+#include "duroxide/bindings/pybind.h"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "duroxide native core (C++ replay engine, providers, runtime)";
+  duroxide::bindings::RegisterExceptions(m);
+  duroxide::bindings::RegisterProviders(m);
+  duroxide::bindings::RegisterClient(m);
+  duroxide::bindings::RegisterRuntime(m);
+}

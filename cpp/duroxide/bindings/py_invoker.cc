@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+#include "duroxide/bindings/py_invoker.h"
+
+#include <atomic>
+
+namespace duroxide::bindings {
+
+using replay::RetryPolicy;
+using replay::Step;
+using replay::TaskDescriptor;
+using replay::TaskValue;
+
+namespace {
+
+std::atomic<int64_t> g_activity_tokens{0};
+
+std::string TypeName(py::handle obj) {
+  return py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>();
+}
+
+std::string Repr(py::handle obj) {
+  std::string r = py::repr(obj).cast<std::string>();
+  return r.size() > 80 ? r.substr(0, 77) + "..." : r;
+}
+
+LogLevel LevelFromName(const std::string& name) {
+  LogLevel level = LogLevel::kInfo;
+  ParseLogLevel(name, &level);
+  return level;
+}
+
+// Reads task fields with errors that name the field and the task type.
+class Fields {
+ public:
+  Fields(py::dict d, std::string type) : d_(std::move(d)), type_(std::move(type)) {}
+
+  bool Str(const char* key, std::string* out, std::string* error) const {
+    if (!d_.contains(key)) return Missing(key, error);
+    py::object v = d_[key];
+    if (!py::isinstance<py::str>(v)) return Wrong(key, "a str", v, error);
+    *out = v.cast<std::string>();
+    return true;
+  }
+  bool OptStr(const char* key, std::optional<std::string>* out, std::string* error) const {
+    if (!d_.contains(key) || d_[key].is_none()) return true;
+    py::object v = d_[key];
+    if (!py::isinstance<py::str>(v)) return Wrong(key, "a str or None", v, error);
+    *out = v.cast<std::string>();
+    return true;
+  }
+  bool Int(const char* key, int64_t* out, std::string* error) const {
+    if (!d_.contains(key)) return Missing(key, error);
+    py::object v = d_[key];
+    if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
+      return Wrong(key, "an int", v, error);
+    }
+    *out = v.cast<int64_t>();
+    return true;
+  }
+
+ private:
+  bool Missing(const char* key, std::string* error) const {
+    *error = "task '" + type_ + "' is missing field '" + key + "'";
+    return false;
+  }
+  bool Wrong(const char* key, const char* want, py::handle v, std::string* error) const {
+    *error = "task '" + type_ + "' field '" + key + "' must be " + want + ", got " + TypeName(v);
+    return false;
+  }
+  py::dict d_;
+  std::string type_;
+};
+
+bool ParseRetry(py::handle obj, RetryPolicy* out, std::string* error) {
+  if (!py::isinstance<py::dict>(obj)) {
+    *error = "retry policy must be a dict";
+    return false;
+  }
+  py::dict d = py::reinterpret_borrow<py::dict>(obj);
+  auto get = [&](const char* a, const char* b) -> py::object {
+    if (d.contains(a) && !d[a].is_none()) return d[a];
+    if (d.contains(b) && !d[b].is_none()) return d[b];
+    return py::none();
+  };
+  auto as_int = [&](py::object v, const char* name, int64_t* dst) {
+    if (v.is_none()) return true;
+    if (!py::isinstance<py::int_>(v) || v.cast<int64_t>() < 0) {
+      *error = std::string("retry policy field '") + name + "' must be an int >= 0";
+      return false;
+    }
+    *dst = v.cast<int64_t>();
+    return true;
+  };
+  if (!as_int(get("maxAttempts", "max_attempts"), "maxAttempts", &out->max_attempts)) return false;
+  if (out->max_attempts < 1) {
+    *error = "retry policy maxAttempts must be >= 1";
+    return false;
+  }
+  if (!as_int(get("timeoutMs", "timeout_ms"), "timeoutMs", &out->timeout_ms)) return false;
+  if (!as_int(get("totalTimeoutMs", "total_timeout_ms"), "totalTimeoutMs", &out->total_timeout_ms)) {
+    return false;
+  }
+  py::object backoff = get("backoff", "backoff_strategy");
+  if (!backoff.is_none()) {
+    std::string b = py::str(backoff).cast<std::string>();
+    for (auto& c : b) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (b == "none") out->backoff = RetryPolicy::Backoff::kNone;
+    else if (b == "fixed") out->backoff = RetryPolicy::Backoff::kFixed;
+    else if (b == "linear") out->backoff = RetryPolicy::Backoff::kLinear;
+    else if (b == "exponential") out->backoff = RetryPolicy::Backoff::kExponential;
+    else {
+      *error = "retry policy backoff must be none, fixed, linear or exponential, got '" + b + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ParseTask(py::handle obj, TaskDescriptor* out, std::string* error) {
+  using T = TaskDescriptor::Type;
+  if (!py::isinstance<py::dict>(obj)) {
+    *error = "orchestration yielded " + Repr(obj) + " (a " + TypeName(obj) +
+             "); yield a task made by ctx.schedule_*(), ctx.all() or ctx.race()";
+    return false;
+  }
+  py::dict d = py::reinterpret_borrow<py::dict>(obj);
+  if (!d.contains("type") || !py::isinstance<py::str>(d["type"])) {
+    *error = "yielded dict " + Repr(obj) + " has no task 'type'";
+    return false;
+  }
+  const std::string type = d["type"].cast<std::string>();
+  Fields f(d, type);
+  if (type == "activity" || type == "activityWithSession" || type == "activityWithRetry" ||
+      type == "activityWithRetryOnSession") {
+    out->type = T::kActivity;
+    if (!f.Str("name", &out->name, error) || !f.Str("input", &out->input, error) ||
+        !f.OptStr("tag", &out->tag, error)) {
+      return false;
+    }
+    if (type == "activityWithSession" || type == "activityWithRetryOnSession") {
+      std::string session;
+      if (!f.Str("sessionId", &session, error)) return false;
+      out->session_id = session;
+    }
+    if (type == "activityWithRetry" || type == "activityWithRetryOnSession") {
+      RetryPolicy policy;
+      if (!d.contains("retry") || !ParseRetry(d["retry"], &policy, error)) {
+        if (error->empty()) *error = "task '" + type + "' is missing field 'retry'";
+        return false;
+      }
+      out->retry = policy;
+    }
+    return true;
+  }
+  if (type == "timer") {
+    out->type = T::kTimer;
+    if (!f.Int("delayMs", &out->delay_ms, error)) return false;
+    if (out->delay_ms < 0) {
+      *error = "timer delayMs must be >= 0";
+      return false;
+    }
+    return true;
+  }
+  if (type == "waitEvent") {
+    out->type = T::kWaitEvent;
+    return f.Str("name", &out->name, error);
+  }
+  if (type == "dequeueEvent") {
+    out->type = T::kDequeueEvent;
+    return f.Str("queueName", &out->name, error);
+  }
+  if (type == "subOrchestration" || type == "subOrchestrationWithId" ||
+      type == "subOrchestrationVersioned" || type == "subOrchestrationVersionedWithId" ||
+      type == "orchestration" || type == "orchestrationVersioned") {
+    const bool detached = type == "orchestration" || type == "orchestrationVersioned";
+    out->type = detached ? T::kStartOrchestration : T::kSubOrchestration;
+    if (!f.Str("name", &out->name, error) || !f.Str("input", &out->input, error) ||
+        !f.OptStr("version", &out->version, error)) {
+      return false;
+    }
+    if (detached || type == "subOrchestrationWithId" || type == "subOrchestrationVersionedWithId") {
+      std::string id;
+      if (!f.Str("instanceId", &id, error)) return false;
+      if (id.empty()) {
+        *error = "task '" + type + "' has an empty instanceId";
+        return false;
+      }
+      out->instance_id = id;
+    }
+    return true;
+  }
+  if (type == "newGuid") {
+    out->type = T::kNewGuid;
+    return true;
+  }
+  if (type == "utcNow") {
+    out->type = T::kUtcNow;
+    return true;
+  }
+  if (type == "continueAsNew" || type == "continueAsNewVersioned") {
+    out->type = T::kContinueAsNew;
+    return f.Str("input", &out->input, error) && f.OptStr("version", &out->version, error);
+  }
+  if (type == "join" || type == "select") {
+    out->type = type == "join" ? T::kJoin : T::kSelect;
+    if (!d.contains("tasks") || !py::isinstance<py::list>(d["tasks"])) {
+      *error = "task '" + type + "' needs a list of tasks";
+      return false;
+    }
+    for (py::handle child : py::reinterpret_borrow<py::list>(d["tasks"])) {
+      TaskDescriptor c;
+      if (!ParseTask(child, &c, error)) return false;
+      if (c.type == T::kContinueAsNew) {
+        *error = "continue_as_new() cannot be used inside all() or race()";
+        return false;
+      }
+      out->children.push_back(std::move(c));
+    }
+    return true;
+  }
+  *error = "unknown task type '" + type + "'";
+  return false;
+}
+
+namespace {
+
+class Codec {
+ public:
+  Codec() : loads_(py::module_::import("json").attr("loads")) {}
+  py::object Decode(const std::string& text) const {
+    try {
+      return loads_(text);
+    } catch (py::error_already_set&) {
+      return py::str(text);
+    }
+  }
+  py::object ErrorText(const std::string& text) const {
+    py::object v = Decode(text);
+    if (py::isinstance<py::str>(v)) return v;
+    return py::str(text);
+  }
+  py::object Value(const TaskValue& v) const {
+    switch (v.type) {
+      case TaskValue::Type::kOk: return Decode(v.payload);
+      case TaskValue::Type::kErr: return ErrorText(v.payload);
+      case TaskValue::Type::kJoin: {
+        py::list items;
+        for (const auto& item : v.items) {
+          py::dict d;
+          if (item.type == TaskValue::Type::kErr) d["err"] = ErrorText(item.payload);
+          else d["ok"] = Value(item);
+          items.append(d);
+        }
+        return items;
+      }
+      case TaskValue::Type::kSelect: {
+        py::dict d;
+        d["index"] = v.index;
+        d["value"] = v.items.empty() ? py::object(py::none()) : Value(v.items[0]);
+        return d;
+      }
+    }
+    return py::none();
+  }
+
+ private:
+  py::object loads_;
+};
+
+Step StepFromResult(py::handle result, py::object* last_task) {
+  Step step;
+  py::tuple t = py::reinterpret_borrow<py::tuple>(result);
+  const std::string kind = t[0].cast<std::string>();
+  if (kind == "yield") {
+    std::string error;
+    if (!ParseTask(t[1], &step.task, &error)) {
+      step.kind = Step::Kind::kFail;
+      step.error = "invalid task: " + error;
+      return step;
+    }
+    step.kind = Step::Kind::kYield;
+    *last_task = py::reinterpret_borrow<py::object>(t[1]);
+  } else if (kind == "complete") {
+    step.kind = Step::Kind::kComplete;
+    step.output = t[1].cast<std::string>();
+  } else {
+    step.kind = Step::Kind::kFail;
+    step.error = t[1].cast<std::string>();
+  }
+  return step;
+}
+
+class PySession : public replay::OrchestrationSession {
+ public:
+  PySession(py::object gen, py::object step, py::object last_task,
+            std::shared_ptr<HostHandle> handle)
+      : gen_(std::move(gen)), step_(std::move(step)), last_task_(std::move(last_task)),
+        handle_(std::move(handle)) {}
+
+  ~PySession() override {
+    handle_->active = false;
+    handle_->host = nullptr;
+    if (!PythonAlive()) {
+      gen_.release();
+      step_.release();
+      last_task_.release();
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    try {
+      if (gen_ && !gen_.is_none()) gen_.attr("close")();
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("closing an orchestration generator");
+    }
+    gen_ = py::object();
+    step_ = py::object();
+    last_task_ = py::object();
+  }
+
+  Step Resume(const TaskValue& value) override {
+    py::gil_scoped_acquire gil;
+    handle_->active = true;
+    Step step;
+    try {
+      Codec codec;
+      const bool is_error = value.type == TaskValue::Type::kErr;
+      py::object arg = is_error ? codec.ErrorText(value.payload) : codec.Value(value);
+      step = StepFromResult(step_(gen_, last_task_, arg, is_error), &last_task_);
+    } catch (py::error_already_set& e) {
+      step.kind = Step::Kind::kFail;
+      step.error = std::string("internal driver error: ") + e.what();
+    }
+    handle_->active = false;
+    return step;
+  }
+
+ private:
+  py::object gen_;
+  py::object step_;
+  py::object last_task_;
+  std::shared_ptr<HostHandle> handle_;
+};
+
+}  // namespace
+
+PyOrchestrationInvoker::PyOrchestrationInvoker(py::object registry) : registry_(std::move(registry)) {
+  py::module_ driver = py::module_::import("duroxide.driver");
+  resolve_ = driver.attr("resolve");
+  start_ = driver.attr("start");
+  step_ = driver.attr("step");
+  context_class_ = py::module_::import("duroxide.context").attr("OrchestrationContext");
+}
+
+PyOrchestrationInvoker::~PyOrchestrationInvoker() {
+  DropReference(registry_);
+  DropReference(resolve_);
+  DropReference(start_);
+  DropReference(step_);
+  DropReference(context_class_);
+}
+
+Result<std::unique_ptr<replay::OrchestrationSession>> PyOrchestrationInvoker::Start(
+    const replay::OrchestrationCall& call, replay::OrchestrationHost* host, Step* first) {
+  py::gil_scoped_acquire gil;
+  try {
+    py::object fn = resolve_(registry_, call.name, call.version);
+    if (fn.is_none()) {
+      return Status::NotFound("start_orchestration", "Orchestration '" + call.name +
+                                                         "' not registered on Python side");
+    }
+    auto handle = std::make_shared<HostHandle>();
+    handle->host = host;
+    handle->active = true;
+    py::dict info;
+    info["instanceId"] = call.instance;
+    info["executionId"] = call.execution_id;
+    info["orchestrationName"] = call.name;
+    info["orchestrationVersion"] = call.version;
+    info["_host"] = py::cast(handle);
+    py::object ctx = context_class_(info);
+    py::tuple result = start_(fn, ctx, call.input);
+    py::object last_task;
+    *first = StepFromResult(result, &last_task);
+    handle->active = false;
+    return std::unique_ptr<replay::OrchestrationSession>(
+        new PySession(py::reinterpret_borrow<py::object>(result[2]), step_, last_task, handle));
+  } catch (py::error_already_set& e) {
+    first->kind = Step::Kind::kFail;
+    first->error = std::string("internal driver error: ") + e.what();
+    return std::unique_ptr<replay::OrchestrationSession>();
+  }
+}
+
+PyActivityInvoker::PyActivityInvoker(py::object client_factory)
+    : client_factory_(std::move(client_factory)),
+      run_activity_(py::module_::import("duroxide.driver").attr("run_activity")) {}
+
+PyActivityInvoker::~PyActivityInvoker() {
+  if (!PythonAlive()) {
+    for (auto& [name, fn] : fns_) fn.release();
+    client_factory_.release();
+    run_activity_.release();
+    return;
+  }
+  py::gil_scoped_acquire gil;
+  fns_.clear();
+  client_factory_ = py::object();
+  run_activity_ = py::object();
+}
+
+void PyActivityInvoker::Register(const std::string& name, py::object fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    names_.insert(name);
+  }
+  fns_[name] = std::move(fn);
+}
+
+bool PyActivityInvoker::Has(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return names_.count(name) > 0;
+}
+
+runtime::ActivityOutcome PyActivityInvoker::Invoke(const runtime::ActivityCall& call) {
+  runtime::ActivityOutcome outcome;
+  py::gil_scoped_acquire gil;
+  auto it = fns_.find(call.activity_name);
+  if (it == fns_.end()) {
+    outcome.error = "Activity '" + call.activity_name + "' is not registered";
+    return outcome;
+  }
+  try {
+    auto handle = std::make_shared<ActivityHandle>();
+    handle->cancelled = call.cancelled;
+    handle->fields = {{"instance_id", call.instance},
+                      {"execution_id", std::to_string(call.execution_id)},
+                      {"orchestration_name", call.orchestration_name},
+                      {"orchestration_version", call.orchestration_version},
+                      {"activity_name", call.activity_name},
+                      {"activity_id", std::to_string(call.activity_id)},
+                      {"worker_id", call.worker_id}};
+    if (call.tag) handle->fields.emplace_back("activity_tag", *call.tag);
+    py::dict info;
+    info["instanceId"] = call.instance;
+    info["executionId"] = call.execution_id;
+    info["orchestrationName"] = call.orchestration_name;
+    info["orchestrationVersion"] = call.orchestration_version;
+    info["activityName"] = call.activity_name;
+    info["activityId"] = call.activity_id;
+    info["workerId"] = call.worker_id;
+    info["sessionId"] = call.session_id ? py::object(py::str(*call.session_id)) : py::none();
+    info["tag"] = call.tag ? py::object(py::str(*call.tag)) : py::none();
+    info["_traceToken"] = "act-" + std::to_string(++g_activity_tokens);
+    py::tuple r = run_activity_(it->second, info, py::cast(handle), client_factory_, call.input);
+    outcome.ok = r[0].cast<bool>();
+    (outcome.ok ? outcome.output : outcome.error) = r[1].cast<std::string>();
+  } catch (py::error_already_set& e) {
+    outcome.ok = false;
+    outcome.error = "Activity '" + call.activity_name + "' call failed: " + e.what();
+  }
+  return outcome;
+}
+
+void RegisterHandles(py::module_& m) {
+  py::class_<HostHandle, std::shared_ptr<HostHandle>>(m, "_OrchestrationHost")
+      .def("set_custom_status",
+           [](HostHandle& h, std::string s) {
+             if (h.active) h.host->SetCustomStatus(std::move(s));
+           })
+      .def("reset_custom_status",
+           [](HostHandle& h) {
+             if (h.active) h.host->SetCustomStatus(std::nullopt);
+           })
+      .def("get_custom_status",
+           [](HostHandle& h) -> std::optional<std::string> {
+             return h.host ? h.host->GetCustomStatus() : std::nullopt;
+           })
+      .def("set_kv",
+           [](HostHandle& h, const std::string& k, const std::string& v) {
+             if (h.active) h.host->SetKv(k, v);
+           })
+      .def("get_kv",
+           [](HostHandle& h, const std::string& k) -> std::optional<std::string> {
+             return h.host ? h.host->GetKv(k) : std::nullopt;
+           })
+      .def("get_kv_all",
+           [](HostHandle& h) {
+             return h.host ? h.host->GetKvAll() : std::map<std::string, std::string>();
+           })
+      .def("clear_kv",
+           [](HostHandle& h, const std::string& k) {
+             if (h.active) h.host->ClearKv(k);
+           })
+      .def("clear_all_kv",
+           [](HostHandle& h) {
+             if (h.active) h.host->ClearAllKv();
+           })
+      .def("prune_kv",
+           [](HostHandle& h, int64_t cutoff) -> int64_t {
+             return h.active ? h.host->PruneKv(cutoff) : 0;
+           })
+      .def("is_replaying", [](HostHandle& h) { return h.host && h.host->is_replaying(); })
+      .def("trace", [](HostHandle& h, const std::string& level, const std::string& msg) {
+        if (h.active) h.host->Trace(LevelFromName(level), msg);
+      });
+  py::class_<ActivityHandle, std::shared_ptr<ActivityHandle>>(m, "_ActivityHandle")
+      .def("is_cancelled", [](ActivityHandle& h) { return h.cancelled && h.cancelled->load(); })
+      .def("trace", [](ActivityHandle& h, const std::string& level, const std::string& msg) {
+        Log(LevelFromName(level), "duroxide::activity", msg, h.fields);
+      });
+}
+
+}  // namespace duroxide::bindings

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Must be included first by every binding file. The only place (with the rest of bindings/)
+// that includes pybind11.
+#ifndef DUROXIDE_BINDINGS_PYBIND_H_
+#define DUROXIDE_BINDINGS_PYBIND_H_
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+
+#include "duroxide/common/status.h"
+#include "duroxide/providers/provider.h"
+
+namespace py = pybind11;
+
+namespace duroxide::bindings {
+
+// A provider as Python holds it (SqliteProvider._native).
+struct ProviderHandle {
+  std::shared_ptr<providers::Provider> provider;
+  std::string kind;  // "sqlite"
+};
+
+// True while Python objects may be touched from a non-main thread.
+bool PythonAlive();
+
+// Drops a Python reference from a thread that may not hold the GIL. During interpreter
+// finalization the reference is leaked rather than risk taking the GIL.
+void DropReference(py::object& obj);
+
+// Raises the Python exception matching `status` (exceptions.cc). REQUIRES: !status.ok().
+[[noreturn]] void ThrowStatus(const Status& status);
+inline void ThrowIfError(const Status& status) {
+  if (!status.ok()) ThrowStatus(status);
+}
+
+void RegisterExceptions(py::module_& m);
+void RegisterProviders(py::module_& m);
+void RegisterClient(py::module_& m);
+void RegisterRuntime(py::module_& m);
+
+}  // namespace duroxide::bindings
+
+#endif  // DUROXIDE_BINDINGS_PYBIND_H_

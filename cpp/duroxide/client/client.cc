@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+#include "duroxide/client/client.h"
+
+#include <algorithm>
+
+#include "duroxide/common/clock.h"
+
+namespace duroxide::client {
+
+using history::WorkItem;
+using history::WorkItemKind;
+using providers::ExecutionStatus;
+
+namespace {
+Status Timeout() { return Status::DeadlineExceeded("", "Operation timed out"); }
+}  // namespace
+
+Client::Client(std::shared_ptr<providers::Provider> provider) : provider_(std::move(provider)) {}
+
+Status Client::StartOrchestration(const std::string& instance, const std::string& name,
+                                  const std::string& input,
+                                  const std::optional<std::string>& version) {
+  if (instance.empty()) return Status::InvalidArgument("start_orchestration", "instance id is empty");
+  if (name.empty()) return Status::InvalidArgument("start_orchestration", "orchestration name is empty");
+  WorkItem w;
+  w.kind = WorkItemKind::kStartOrchestration;
+  w.instance = instance;
+  w.name = name;
+  w.version = version;
+  w.input = input;
+  w.execution_id = 1;
+  return provider_->StartOrchestration(w);
+}
+
+Status Client::RaiseEvent(const std::string& instance, const std::string& name,
+                          const std::string& data) {
+  WorkItem w;
+  w.kind = WorkItemKind::kExternalRaised;
+  w.instance = instance;
+  w.name = name;
+  w.data = data;
+  return provider_->EnqueueOrchestratorMessage(w, 0);
+}
+
+Status Client::EnqueueEvent(const std::string& instance, const std::string& queue,
+                            const std::string& data) {
+  WorkItem w;
+  w.kind = WorkItemKind::kQueueMessage;
+  w.instance = instance;
+  w.name = queue;
+  w.data = data;
+  return provider_->EnqueueOrchestratorMessage(w, 0);
+}
+
+Status Client::CancelInstance(const std::string& instance, const std::string& reason) {
+  auto record = provider_->GetInstance(instance);
+  if (!record.ok()) return record.status();
+  if (record->has_value() && ((**record).status == ExecutionStatus::kCompleted ||
+                              (**record).status == ExecutionStatus::kFailed)) {
+    return Status::Ok();
+  }
+  if (!record->has_value()) {
+    auto pending = provider_->HasPendingStart(instance);
+    if (!pending.ok()) return pending.status();
+    if (!*pending) return Status::Ok();
+  }
+  WorkItem w;
+  w.kind = WorkItemKind::kCancelInstance;
+  w.instance = instance;
+  w.reason = reason;
+  return provider_->EnqueueOrchestratorMessage(w, 0);
+}
+
+Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
+  auto record = provider_->GetInstance(instance);
+  if (!record.ok()) return record.status();
+  OrchestrationStatus s;
+  if (!record->has_value()) {
+    auto pending = provider_->HasPendingStart(instance);
+    if (!pending.ok()) return pending.status();
+    s.status = *pending ? "Running" : "NotFound";
+    return s;
+  }
+  const providers::InstanceRecord& r = **record;
+  s.custom_status = r.custom_status;
+  s.custom_status_version = r.custom_status_version;
+  switch (r.status) {
+    case ExecutionStatus::kCompleted:
+      s.status = "Completed";
+      s.output = r.output.value_or("null");
+      break;
+    case ExecutionStatus::kFailed:
+      s.status = "Failed";
+      s.error = r.error.value_or("");
+      break;
+    default:
+      s.status = "Running";
+      break;
+  }
+  return s;
+}
+
+template <typename Check>
+auto Client::WaitUntil(int64_t timeout_ms, int64_t max_poll_ms, Check check) -> decltype(check()) {
+  const int64_t deadline = NowMs() + std::max<int64_t>(timeout_ms, 0);
+  int64_t poll = 2;
+  while (true) {
+    const uint64_t seen = provider_->status_signal().seq();
+    auto result = check();
+    if (!result.ok() || result->has_value()) return result;
+    const int64_t now = NowMs();
+    if (now >= deadline) return result;
+    provider_->status_signal().WaitSince(seen, std::min(deadline - now, poll));
+    poll = std::min(poll * 2, max_poll_ms);
+  }
+}
+
+Result<OrchestrationStatus> Client::WaitForOrchestration(const std::string& instance,
+                                                         int64_t timeout_ms) {
+  auto r = WaitUntil(timeout_ms, 100, [&]() -> Result<std::optional<OrchestrationStatus>> {
+    auto s = GetStatus(instance);
+    if (!s.ok()) return s.status();
+    if (s->status == "Completed" || s->status == "Failed") return std::optional(*s);
+    return std::optional<OrchestrationStatus>();
+  });
+  if (!r.ok()) return r.status();
+  if (!r->has_value()) return Timeout();
+  return **r;
+}
+
+Result<std::optional<OrchestrationStatus>> Client::WaitForStatusChange(const std::string& instance,
+                                                                       int64_t last_seen_version,
+                                                                       int64_t poll_interval_ms,
+                                                                       int64_t timeout_ms) {
+  return WaitUntil(timeout_ms, std::max<int64_t>(poll_interval_ms, 1),
+                   [&]() -> Result<std::optional<OrchestrationStatus>> {
+                     auto s = GetStatus(instance);
+                     if (!s.ok()) return s.status();
+                     if (s->custom_status_version > last_seen_version ||
+                         s->status == "Completed" || s->status == "Failed") {
+                       return std::optional(*s);
+                     }
+                     return std::optional<OrchestrationStatus>();
+                   });
+}
+
+Result<std::optional<std::string>> Client::GetKvValue(const std::string& instance,
+                                                      const std::string& key) {
+  return provider_->GetKvValue(instance, key);
+}
+
+Result<std::string> Client::WaitForKvValue(const std::string& instance, const std::string& key,
+                                           int64_t timeout_ms) {
+  auto r = WaitUntil(timeout_ms, 100, [&]() { return provider_->GetKvValue(instance, key); });
+  if (!r.ok()) return r.status();
+  if (!r->has_value()) return Timeout();
+  return **r;
+}
+
+}  // namespace duroxide::client

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Client: starts orchestrations, sends them events, reads and waits for their status.
+// Payloads are opaque JSON text. Waits block the calling thread (bindings release the GIL)
+// and wake at once on changes committed in this process; changes from other processes are
+// seen by polling with a short backoff.
+// Thread-safety: thread-safe.
+#ifndef DUROXIDE_CLIENT_CLIENT_H_
+#define DUROXIDE_CLIENT_CLIENT_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "duroxide/common/status.h"
+#include "duroxide/providers/provider.h"
+
+namespace duroxide::client {
+
+struct OrchestrationStatus {
+  std::string status = "NotFound";  // "NotFound" | "Running" | "Completed" | "Failed"
+  std::optional<std::string> output;
+  std::optional<std::string> error;
+  std::optional<std::string> custom_status;
+  int64_t custom_status_version = 0;
+};
+
+class Client {
+ public:
+  explicit Client(std::shared_ptr<providers::Provider> provider);
+
+  // kAlreadyExists if the instance id is taken (nothing is written then).
+  Status StartOrchestration(const std::string& instance, const std::string& name,
+                            const std::string& input, const std::optional<std::string>& version);
+  Status RaiseEvent(const std::string& instance, const std::string& name, const std::string& data);
+  Status EnqueueEvent(const std::string& instance, const std::string& queue,
+                      const std::string& data);
+  // No-op for missing or finished instances.
+  Status CancelInstance(const std::string& instance, const std::string& reason);
+
+  Result<OrchestrationStatus> GetStatus(const std::string& instance);
+  // Waits until Completed or Failed; kDeadlineExceeded ("Operation timed out") on timeout.
+  Result<OrchestrationStatus> WaitForOrchestration(const std::string& instance, int64_t timeout_ms);
+  // Returns when custom_status_version > last_seen_version or the instance is terminal;
+  // nullopt on timeout.
+  Result<std::optional<OrchestrationStatus>> WaitForStatusChange(const std::string& instance,
+                                                                 int64_t last_seen_version,
+                                                                 int64_t poll_interval_ms,
+                                                                 int64_t timeout_ms);
+  Result<std::optional<std::string>> GetKvValue(const std::string& instance,
+                                                const std::string& key);
+  // kDeadlineExceeded on timeout.
+  Result<std::string> WaitForKvValue(const std::string& instance, const std::string& key,
+                                     int64_t timeout_ms);
+
+  const std::shared_ptr<providers::Provider>& provider() const { return provider_; }
+
+ private:
+  template <typename Check>
+  auto WaitUntil(int64_t timeout_ms, int64_t max_poll_ms, Check check) -> decltype(check());
+
+  std::shared_ptr<providers::Provider> provider_;
+};
+
+}  // namespace duroxide::client
+
+#endif  // DUROXIDE_CLIENT_CLIENT_H_

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+#include "duroxide/history/error_details.h"
+
+namespace duroxide::history {
+
+ErrorDetails ErrorDetails::Application(std::string kind, std::string message) {
+  ErrorDetails e;
+  e.category = Category::kApplication;
+  e.kind = std::move(kind);
+  e.message = std::move(message);
+  return e;
+}
+
+ErrorDetails ErrorDetails::Cancelled(std::string reason) {
+  ErrorDetails e;
+  e.category = Category::kApplication;
+  e.kind = "Cancelled";
+  e.reason = std::move(reason);
+  return e;
+}
+
+ErrorDetails ErrorDetails::Configuration(std::string kind, std::string message) {
+  ErrorDetails e;
+  e.category = Category::kConfiguration;
+  e.kind = std::move(kind);
+  e.message = std::move(message);
+  return e;
+}
+
+ErrorDetails ErrorDetails::Infrastructure(std::string operation, std::string message) {
+  ErrorDetails e;
+  e.category = Category::kInfrastructure;
+  e.kind = std::move(operation);
+  e.message = std::move(message);
+  e.retryable = false;
+  return e;
+}
+
+ErrorDetails ErrorDetails::Poison(std::string kind, int64_t attempts, int64_t max_attempts,
+                                  std::string message) {
+  ErrorDetails e;
+  e.category = Category::kPoison;
+  e.kind = std::move(kind);
+  e.attempt_count = attempts;
+  e.max_attempts = max_attempts;
+  e.message = std::move(message);
+  return e;
+}
+
+std::string ErrorDetails::DisplayMessage() const {
+  switch (category) {
+    case Category::kApplication:
+      if (kind == "Cancelled") return "canceled: " + reason;
+      if (kind == "Panicked") return "orchestration panicked: " + message;
+      return message;
+    case Category::kConfiguration:
+      if (kind == "Nondeterminism") return "nondeterministic: " + message;
+      return message;
+    case Category::kInfrastructure:
+      return "infrastructure:" + kind + ": " + message;
+    case Category::kPoison:
+      return "poison: " + message;
+  }
+  return message;
+}
+
+nlohmann::json ErrorDetails::ToJson() const {
+  using nlohmann::json;
+  switch (category) {
+    case Category::kApplication: {
+      json body = {{"message", message}, {"retryable", retryable}};
+      if (kind == "Cancelled") {
+        body["kind"] = json{{"Cancelled", json{{"reason", reason}}}};
+      } else {
+        body["kind"] = kind;
+      }
+      return json{{"Application", body}};
+    }
+    case Category::kConfiguration:
+      return json{{"Configuration", json{{"kind", kind}, {"message", message}}}};
+    case Category::kInfrastructure:
+      return json{{"Infrastructure",
+                   json{{"operation", kind}, {"message", message}, {"retryable", retryable}}}};
+    case Category::kPoison:
+      return json{{"Poison", json{{"message_type", kind},
+                                  {"attempt_count", attempt_count},
+                                  {"max_attempts", max_attempts},
+                                  {"message", message}}}};
+  }
+  return json();
+}
+
+bool ErrorDetails::FromJson(const nlohmann::json& j, ErrorDetails* out) {
+  if (!j.is_object() || j.size() != 1) return false;
+  const auto& [tag, body] = *j.items().begin();
+  if (!body.is_object()) return false;
+  ErrorDetails e;
+  auto str = [&](const char* key) {
+    auto it = body.find(key);
+    return (it != body.end() && it->is_string()) ? it->get<std::string>() : std::string();
+  };
+  if (tag == "Application") {
+    e.category = Category::kApplication;
+    auto kind = body.find("kind");
+    if (kind != body.end() && kind->is_object() && kind->contains("Cancelled")) {
+      e.kind = "Cancelled";
+      const auto& c = (*kind)["Cancelled"];
+      if (c.is_object() && c.contains("reason") && c["reason"].is_string()) {
+        e.reason = c["reason"].get<std::string>();
+      }
+    } else if (kind != body.end() && kind->is_string()) {
+      e.kind = kind->get<std::string>();
+    }
+    e.message = str("message");
+    e.retryable = body.value("retryable", false);
+  } else if (tag == "Configuration") {
+    e.category = Category::kConfiguration;
+    e.kind = str("kind");
+    e.message = str("message");
+  } else if (tag == "Infrastructure") {
+    e.category = Category::kInfrastructure;
+    e.kind = str("operation");
+    e.message = str("message");
+    e.retryable = body.value("retryable", false);
+  } else if (tag == "Poison") {
+    e.category = Category::kPoison;
+    e.kind = str("message_type");
+    e.message = str("message");
+    e.attempt_count = body.value("attempt_count", int64_t{0});
+    e.max_attempts = body.value("max_attempts", int64_t{0});
+  } else {
+    return false;
+  }
+  *out = std::move(e);
+  return true;
+}
+
+}  // namespace duroxide::history

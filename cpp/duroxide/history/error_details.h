@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// ErrorDetails: why an activity, a sub-orchestration or an orchestration failed. Failures of
+// user code are data recorded in history, not C++ errors. Four categories:
+//   Application    - user code raised; reaches user code as an exception (activities, children)
+//   Configuration  - nondeterminism, unregistered handlers; fails the orchestration
+//   Infrastructure - storage or runtime failure; fails the orchestration
+//   Poison         - a message exceeded the maximum delivery attempts
+#ifndef DUROXIDE_HISTORY_ERROR_DETAILS_H_
+#define DUROXIDE_HISTORY_ERROR_DETAILS_H_
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace duroxide::history {
+
+struct ErrorDetails {
+  enum class Category { kApplication, kConfiguration, kInfrastructure, kPoison };
+
+  Category category = Category::kApplication;
+  // Application: "ActivityFailed" | "OrchestrationFailed" | "Panicked" | "Cancelled".
+  // Configuration: "Nondeterminism" | "UnregisteredOrchestration" | "UnregisteredActivity"
+  //                | "LimitExceeded".
+  // Infrastructure: the failing operation. Poison: "Orchestration" | "Activity".
+  std::string kind;
+  std::string message;
+  std::string reason;  // Application/Cancelled only
+  bool retryable = false;
+  int64_t attempt_count = 0;  // Poison only
+  int64_t max_attempts = 0;   // Poison only
+
+  static ErrorDetails Application(std::string kind, std::string message);
+  static ErrorDetails Cancelled(std::string reason);
+  static ErrorDetails Configuration(std::string kind, std::string message);
+  static ErrorDetails Infrastructure(std::string operation, std::string message);
+  static ErrorDetails Poison(std::string kind, int64_t attempts, int64_t max_attempts,
+                             std::string message);
+
+  // The text users see in OrchestrationResult.error and in exceptions thrown into code:
+  // "<message>", "canceled: <reason>", "nondeterministic: <msg>",
+  // "infrastructure:<op>: <msg>", "poison: <msg>".
+  std::string DisplayMessage() const;
+  bool IsApplication() const { return category == Category::kApplication; }
+
+  // Externally tagged JSON: {"Application":{"kind":..,"message":..,"retryable":false}}.
+  nlohmann::json ToJson() const;
+  // Returns false when `j` is not a valid encoding.
+  static bool FromJson(const nlohmann::json& j, ErrorDetails* out);
+};
+
+}  // namespace duroxide::history
+
+#endif  // DUROXIDE_HISTORY_ERROR_DETAILS_H_

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// History events: the durable record of one execution of an orchestration instance.
+// An execution's history is append-only; event_id is assigned by the replay engine (never by
+// a provider), starts at 1 with OrchestrationStarted and grows by one per event.
+//
+// Event is a flat value type: each kind uses a subset of the fields (listed next to the kind).
+// The JSON encoding (event_codec.h) writes only the fields of the event's kind.
+#ifndef DUROXIDE_HISTORY_EVENT_H_
+#define DUROXIDE_HISTORY_EVENT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "duroxide/history/error_details.h"
+
+namespace duroxide::history {
+
+enum class EventKind {
+  kOrchestrationStarted,          // name, version, input, parent_*, carry_forward, custom_status
+  kOrchestrationCompleted,        // output (data)
+  kOrchestrationFailed,           // error
+  kOrchestrationContinuedAsNew,   // input
+  kOrchestrationCancelRequested,  // reason
+  kActivityScheduled,             // name, input, session_id, tag
+  kActivityCompleted,             // source, data (result)
+  kActivityFailed,                // source, error
+  kActivityCancelRequested,       // source, reason
+  kTimerCreated,                  // fire_at_ms
+  kTimerFired,                    // source, fire_at_ms
+  kExternalSubscribed,            // name
+  kExternalEvent,                 // name, data
+  kExternalSubscribedCancelled,   // source, reason
+  kQueueSubscribed,               // name
+  kQueueEventDelivered,           // name, data
+  kQueueSubscriptionCancelled,    // source, reason
+  kSubOrchestrationScheduled,     // name, version, instance, input
+  kSubOrchestrationCompleted,     // source, data (result)
+  kSubOrchestrationFailed,        // source, error
+  kSubOrchestrationCancelRequested,  // source, reason
+  kOrchestrationChained,          // name, version, instance, input
+  kCustomStatusUpdated,           // status (nullopt = cleared)
+  kKeyValueSet,                   // key, value, last_updated_at_ms
+  kKeyValueCleared,               // key
+  kKeyValuesCleared,              // -
+};
+
+// Stable names, used as the "type" tag in JSON and as Event.kind in the Python admin API.
+const char* EventKindName(EventKind kind);
+// Also accepts the legacy tags of the reference format (ExternalSubscribedPersistent, ...).
+bool EventKindFromName(const std::string& name, EventKind* out);
+
+// True for events that arrive from outside the orchestration's code (completions, timers
+// firing, external and queue events, cancel requests). All other events after
+// OrchestrationStarted, except the terminal ones, are emitted by the replay engine in a
+// deterministic order and are matched one by one on replay.
+bool IsArrival(EventKind kind);
+bool IsTerminal(EventKind kind);
+
+struct Event {
+  int64_t event_id = 0;
+  std::optional<int64_t> source_event_id;
+  int64_t timestamp_ms = 0;
+  EventKind kind = EventKind::kOrchestrationStarted;
+
+  std::string name;
+  std::optional<std::string> version;
+  std::string input;
+  std::string data;      // activity/sub-orchestration result, event data, orchestration output
+  std::string instance;  // child instance (sub-orchestration, chained start)
+  ErrorDetails error;
+  std::optional<std::string> session_id;
+  std::optional<std::string> tag;
+  int64_t fire_at_ms = 0;
+  std::string reason;
+  std::optional<std::string> status;  // CustomStatusUpdated
+  std::string key;
+  std::string value;
+  int64_t last_updated_at_ms = 0;
+
+  // OrchestrationStarted only.
+  std::optional<std::string> parent_instance;
+  int64_t parent_execution_id = 0;
+  int64_t parent_id = 0;
+  std::vector<std::pair<std::string, std::string>> carry_forward;  // queue name, data
+  std::optional<std::string> initial_custom_status;
+};
+
+}  // namespace duroxide::history
+
+#endif  // DUROXIDE_HISTORY_EVENT_H_

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Work items: the messages that travel through the provider's two queues.
+// Orchestrator queue: everything but ActivityExecute, routed by `instance` (for sub-orchestration
+// completions `instance` is the parent). Worker queue: ActivityExecute only.
+#ifndef DUROXIDE_HISTORY_WORK_ITEM_H_
+#define DUROXIDE_HISTORY_WORK_ITEM_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "duroxide/history/error_details.h"
+
+namespace duroxide::history {
+
+enum class WorkItemKind {
+  kStartOrchestration,  // instance, name, version?, input, parent_* (sub-orchestration)
+  kContinueAsNew,       // instance, execution_id (new), name, version?, input, parent_*,
+                        // carry_forward, custom_status
+  kActivityExecute,     // instance, execution_id, id, name, input, session_id, tag,
+                        // orchestration_name, orchestration_version
+  kActivityCompleted,   // instance, execution_id, id, data
+  kActivityFailed,      // instance, execution_id, id, error
+  kTimerFired,          // instance, execution_id, id, fire_at_ms
+  kExternalRaised,      // instance, name, data
+  kQueueMessage,        // instance, name, data
+  kSubOrchCompleted,    // instance (= parent), execution_id (= parent's), id, data
+  kSubOrchFailed,       // instance (= parent), execution_id (= parent's), id, error
+  kCancelInstance,      // instance, reason
+};
+
+const char* WorkItemKindName(WorkItemKind kind);
+bool WorkItemKindFromName(const std::string& name, WorkItemKind* out);
+
+struct WorkItem {
+  WorkItemKind kind = WorkItemKind::kStartOrchestration;
+  std::string instance;
+  int64_t execution_id = 0;
+  int64_t id = 0;
+  std::string name;
+  std::optional<std::string> version;
+  std::string input;
+  std::string data;
+  ErrorDetails error;
+  std::optional<std::string> session_id;
+  std::optional<std::string> tag;
+  int64_t fire_at_ms = 0;
+  std::string reason;
+  std::string orchestration_name;
+  std::string orchestration_version;
+  std::optional<std::string> parent_instance;
+  int64_t parent_execution_id = 0;
+  int64_t parent_id = 0;
+  std::vector<std::pair<std::string, std::string>> carry_forward;
+  std::optional<std::string> custom_status;
+  bool has_custom_status = false;
+};
+
+}  // namespace duroxide::history
+
+#endif  // DUROXIDE_HISTORY_WORK_ITEM_H_

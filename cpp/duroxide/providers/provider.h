@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// The storage contract of duroxide. A Provider stores histories, instance metadata, KV state
+// and two peek-lock queues; it never interprets event contents or computes ids. Everything it
+// must write is spelled out by the runtime in a TurnCommit (the runtime computes routing,
+// visibility, status, custom status and KV mutations), so providers stay dumb stores.
+//
+// Queues:
+//   orchestrator queue - messages for orchestration instances. Fetched as a batch: all visible
+//                        messages of one instance, under an instance lock.
+//   worker queue       - ActivityExecute items, fetched one at a time under a row lock.
+// Visibility: every message has visible_at (ms since epoch); timers are TimerFired messages with
+// visible_at = fire_at_ms. Fetch only returns messages with visible_at <= now.
+//
+// Thread-safety: every method MUST be safe to call concurrently from many threads and, for
+// shared stores, from many processes.
+#ifndef DUROXIDE_PROVIDERS_PROVIDER_H_
+#define DUROXIDE_PROVIDERS_PROVIDER_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "duroxide/common/status.h"
+#include "duroxide/history/event.h"
+#include "duroxide/history/work_item.h"
+#include "duroxide/providers/change_signal.h"
+
+namespace duroxide::providers {
+
+enum class ExecutionStatus { kRunning, kCompleted, kFailed, kContinuedAsNew };
+const char* ExecutionStatusName(ExecutionStatus s);  // "Running", "Completed", ...
+bool ExecutionStatusFromName(const std::string& name, ExecutionStatus* out);
+
+struct KvEntry {
+  std::string value;
+  int64_t last_updated_at_ms = 0;
+};
+using KvMap = std::map<std::string, KvEntry>;
+
+// What a provider knows of an instance once its first turn has been committed.
+struct InstanceRecord {
+  std::string name;
+  std::string version;
+  int64_t current_execution_id = 1;
+  ExecutionStatus status = ExecutionStatus::kRunning;  // of the current execution
+  std::optional<std::string> output;                  // Completed: output JSON text
+  std::optional<std::string> error;                   // Failed: display message
+  std::optional<std::string> custom_status;
+  int64_t custom_status_version = 0;
+  std::optional<std::string> parent_instance_id;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+// A locked batch for one instance (see FetchOrchestrationItem).
+struct OrchestrationItem {
+  std::string instance;
+  std::string lock_token;
+  int64_t attempt_count = 0;             // max attempt count over the batch (>= 1)
+  std::optional<InstanceRecord> record;  // nullopt: no turn of this instance was ever committed
+  std::vector<history::Event> history;   // current execution, ordered by event_id
+  Status history_error;                  // not OK: history rows could not be decoded
+  std::vector<history::WorkItem> messages;  // visible messages, oldest first
+  KvMap kv_snapshot;  // KV state at the start of the current execution (the replay baseline)
+};
+
+struct KvMutation {
+  enum class Kind { kSet, kClear, kClearAll };
+  Kind kind = Kind::kSet;
+  std::string key;
+  std::string value;
+  int64_t last_updated_at_ms = 0;
+};
+
+struct ActivityRef {
+  std::string instance;
+  int64_t execution_id = 0;
+  int64_t activity_id = 0;
+};
+
+// Everything one orchestration turn writes, computed by the runtime.
+struct TurnCommit {
+  int64_t execution_id = 1;
+  // Set on the first turn of an execution: creates the instance row if missing (name, version,
+  // parent) and the execution row; raises current_execution_id to execution_id.
+  bool new_execution = false;
+  std::string orchestration_name;
+  std::string orchestration_version;
+  std::optional<std::string> parent_instance_id;
+
+  std::vector<history::Event> new_events;  // appended to (instance, execution_id); never rewrite
+  ExecutionStatus status = ExecutionStatus::kRunning;
+  std::optional<std::string> output;  // Completed
+  std::optional<std::string> error;   // Failed (display message)
+
+  bool custom_status_changed = false;  // when true: set custom_status, version += 1
+  std::optional<std::string> custom_status;
+  std::vector<KvMutation> kv_mutations;  // applied in order to the current execution's delta
+  // When status is terminal or ContinuedAsNew the delta is merged into the baseline snapshot.
+
+  std::vector<history::WorkItem> worker_items;        // ActivityExecute
+  std::vector<history::WorkItem> orchestrator_items;  // any other kind; routed by .instance;
+                                                      // TimerFired visible at fire_at_ms
+  std::vector<ActivityRef> cancelled_activities;      // deleted from the worker queue AFTER
+                                                      // worker_items are inserted
+};
+
+struct TagFilter {
+  enum class Mode { kDefaultOnly, kTags, kDefaultAnd, kAny, kNone };
+  Mode mode = Mode::kDefaultOnly;
+  std::vector<std::string> tags;
+  // True when an item with this tag (nullopt = untagged) may be fetched.
+  bool Matches(const std::optional<std::string>& tag) const;
+};
+
+struct SessionFetch {
+  std::string owner_id;
+  int64_t lock_timeout_ms = 30000;
+};
+
+struct WorkerFetchOptions {
+  TagFilter tag_filter;
+  // nullopt: session-bound items are skipped. Otherwise an item with a session is eligible if
+  // the session is unowned, expired, or owned by owner_id; fetching it claims the session.
+  std::optional<SessionFetch> session;
+};
+
+struct WorkItemLease {
+  history::WorkItem item;
+  std::string lock_token;
+  int64_t attempt_count = 0;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+
+  virtual std::string name() const = 0;
+
+  // ---- orchestrator queue -------------------------------------------------------------------
+  // Picks one instance that has a visible message and no live instance lock, locks it for
+  // lock_timeout_ms, increments attempt_count of every visible message of the instance and
+  // returns them with the current execution's history. Returns nullopt when no work is visible.
+  // A history that cannot be decoded MUST still return the item (lock held) with history_error.
+  virtual Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(
+      int64_t lock_timeout_ms) = 0;
+  // The one atomic boundary of a turn: deletes the batch's messages, applies `commit` and
+  // releases the instance lock. MUST fail with kFailedPrecondition (and change nothing) if the
+  // lock token is unknown or expired.
+  virtual Status AckOrchestrationItem(const std::string& lock_token, const TurnCommit& commit) = 0;
+  // Releases the instance lock; the batch becomes visible again after delay_ms. With
+  // ignore_attempt the attempt counts are decremented again (never below 0).
+  virtual Status AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
+                                          bool ignore_attempt) = 0;
+  virtual Status RenewOrchestrationItemLock(const std::string& lock_token, int64_t extend_ms) = 0;
+  // Earliest visible_at of any orchestrator message not currently locked (for idle sleeping).
+  virtual Result<std::optional<int64_t>> NextOrchestratorVisibleAt() = 0;
+
+  // ---- worker queue -------------------------------------------------------------------------
+  virtual Result<std::optional<WorkItemLease>> FetchWorkItem(
+      int64_t lock_timeout_ms, const WorkerFetchOptions& options) = 0;
+  // Deletes the row if the lock is still held and enqueues `completion` (if any) to the
+  // orchestrator queue, atomically. MUST fail with kFailedPrecondition if the row is gone or
+  // the lock expired (the activity was cancelled or redelivered).
+  virtual Status AckWorkItem(const std::string& lock_token,
+                             const std::optional<history::WorkItem>& completion) = 0;
+  virtual Status RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) = 0;
+  virtual Status AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
+                                 bool ignore_attempt) = 0;
+  virtual Result<std::optional<int64_t>> NextWorkerVisibleAt() = 0;
+  // Extends the session locks of `owner_ids` that were active within idle_timeout_ms.
+  virtual Result<int64_t> RenewSessionLocks(const std::vector<std::string>& owner_ids,
+                                            int64_t extend_ms, int64_t idle_timeout_ms) = 0;
+  virtual Result<int64_t> CleanupOrphanedSessions(int64_t idle_timeout_ms) = 0;
+
+  // ---- client -------------------------------------------------------------------------------
+  // Enqueues a StartOrchestration. kAlreadyExists if the instance exists or a start for it is
+  // already queued; nothing is written in that case.
+  virtual Status StartOrchestration(const history::WorkItem& start) = 0;
+  virtual Status EnqueueOrchestratorMessage(const history::WorkItem& item, int64_t delay_ms) = 0;
+  // nullopt when the instance has never completed a turn.
+  virtual Result<std::optional<InstanceRecord>> GetInstance(const std::string& instance) = 0;
+  // True when a StartOrchestration for `instance` is queued (the instance is about to exist).
+  virtual Result<bool> HasPendingStart(const std::string& instance) = 0;
+  // History of one execution (execution_id 0 = the current one), ordered by event_id.
+  virtual Result<std::vector<history::Event>> ReadHistory(const std::string& instance,
+                                                          int64_t execution_id) = 0;
+  // Live KV view (baseline merged with the current execution's delta).
+  virtual Result<std::optional<std::string>> GetKvValue(const std::string& instance,
+                                                        const std::string& key) = 0;
+  virtual Result<KvMap> GetKvAll(const std::string& instance) = 0;
+
+  // In-process change signals. Implementations MUST Notify() the matching signal after every
+  // commit that made work visible (orchestrator/worker) or changed instance state (status).
+  ChangeSignal& orchestrator_signal() { return orchestrator_signal_; }
+  ChangeSignal& worker_signal() { return worker_signal_; }
+  ChangeSignal& status_signal() { return status_signal_; }
+
+ private:
+  ChangeSignal orchestrator_signal_;
+  ChangeSignal worker_signal_;
+  ChangeSignal status_signal_;
+};
+
+}  // namespace duroxide::providers
+
+#endif  // DUROXIDE_PROVIDERS_PROVIDER_H_

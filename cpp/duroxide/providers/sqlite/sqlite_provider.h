@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// SqliteProvider: the Provider contract (providers/provider.h) on one SQLite database, either
+// a file (WAL mode, shareable between processes) or a private in-memory database (tests).
+// The schema is documented at the top of sqlite_schema.cc.
+#ifndef DUROXIDE_PROVIDERS_SQLITE_SQLITE_PROVIDER_H_
+#define DUROXIDE_PROVIDERS_SQLITE_SQLITE_PROVIDER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "duroxide/common/status.h"
+#include "duroxide/providers/provider.h"
+
+// SQLiteCpp stays out of this header so that users of the provider need no SQLiteCpp include
+// path (the providers library links it privately).
+namespace SQLite {
+class Database;
+class Statement;
+}  // namespace SQLite
+
+namespace duroxide::providers::sqlite {
+
+struct SqliteOptions {
+  // PRAGMA synchronous=FULL instead of NORMAL for file databases: NORMAL in WAL mode is
+  // crash-safe but may lose the last transactions on power loss. Default: false.
+  bool synchronous_full = false;
+  // How long a statement waits for another process's lock before failing with kUnavailable.
+  // Default: 60000.
+  int busy_timeout_ms = 60000;
+};
+
+// Maps a SQLite result code (primary `code`, `extended` code, -1 if unknown) to a Status:
+// BUSY/LOCKED -> kUnavailable; CONSTRAINT -> kAlreadyExists for PRIMARY KEY/UNIQUE violations,
+// kFailedPrecondition otherwise; CORRUPT/NOTADB -> kDataLoss; anything else -> kInternal.
+// Pure function (no database needed).
+Status StatusFromSqliteError(int code, int extended, const std::string& op,
+                             const std::string& msg);
+
+// Thread-safety: thread-safe. Each object owns one connection, serialised by a mutex; several
+// objects (also in other processes) may share one database file.
+class SqliteProvider : public Provider {
+ public:
+  // Opens (creating file, parent directories and schema if needed) the database at `path`.
+  // `path` is a plain path or has a "sqlite:" / "sqlite://" prefix (a "?query" suffix is
+  // ignored); ":memory:" after the prefix means InMemory(). Returns kUnavailable if another
+  // process holds the database locked beyond busy_timeout_ms, kFailedPrecondition if the
+  // schema was written by a newer build, kInternal/kDataLoss for other SQLite failures.
+  static Result<std::unique_ptr<SqliteProvider>> Open(const std::string& path);
+  static Result<std::unique_ptr<SqliteProvider>> Open(const std::string& path,
+                                                      const SqliteOptions& options);
+  // A fresh private in-memory database per call (nothing is shared between objects).
+  static Result<std::unique_ptr<SqliteProvider>> InMemory();
+
+  ~SqliteProvider() override;
+  SqliteProvider(const SqliteProvider&) = delete;
+  SqliteProvider& operator=(const SqliteProvider&) = delete;
+
+  std::string name() const override { return "sqlite"; }
+  // The database file ("" for in-memory databases).
+  const std::string& path() const { return path_; }
+
+  Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(
+      int64_t lock_timeout_ms) override;
+  Status AckOrchestrationItem(const std::string& lock_token, const TurnCommit& commit) override;
+  Status AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
+                                  bool ignore_attempt) override;
+  Status RenewOrchestrationItemLock(const std::string& lock_token, int64_t extend_ms) override;
+  Result<std::optional<int64_t>> NextOrchestratorVisibleAt() override;
+
+  Result<std::optional<WorkItemLease>> FetchWorkItem(int64_t lock_timeout_ms,
+                                                     const WorkerFetchOptions& options) override;
+  Status AckWorkItem(const std::string& lock_token,
+                     const std::optional<history::WorkItem>& completion) override;
+  Status RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) override;
+  Status AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
+                         bool ignore_attempt) override;
+  Result<std::optional<int64_t>> NextWorkerVisibleAt() override;
+  Result<int64_t> RenewSessionLocks(const std::vector<std::string>& owner_ids, int64_t extend_ms,
+                                    int64_t idle_timeout_ms) override;
+  Result<int64_t> CleanupOrphanedSessions(int64_t idle_timeout_ms) override;
+
+  Status StartOrchestration(const history::WorkItem& start) override;
+  Status EnqueueOrchestratorMessage(const history::WorkItem& item, int64_t delay_ms) override;
+  Result<std::optional<InstanceRecord>> GetInstance(const std::string& instance) override;
+  Result<bool> HasPendingStart(const std::string& instance) override;
+  Result<std::vector<history::Event>> ReadHistory(const std::string& instance,
+                                                  int64_t execution_id) override;
+  Result<std::optional<std::string>> GetKvValue(const std::string& instance,
+                                                const std::string& key) override;
+  Result<KvMap> GetKvAll(const std::string& instance) override;
+
+  // Test hook: runs arbitrary SQL on this provider's connection (used by the conformance
+  // suite to corrupt history rows, also in in-memory databases). Not for production use.
+  Status TEST_ExecuteSql(const std::string& sql);
+
+ private:
+  SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string path);
+
+  // Prepares every cached statement (the worker-queue ones live in sqlite_worker_queue.cc).
+  void PrepareStatements();
+  void PrepareWorkerStatements();
+  // "o-" / "w-" followed by 32 random hex digits. REQUIRES: mu_ held.
+  std::string NewToken(const char* prefix);
+
+  // Helpers called with mu_ held inside a transaction; they throw SQLite::Exception.
+  void InsertOrchestratorItem(const history::WorkItem& item, int64_t visible_at, int64_t now);
+  std::optional<InstanceRecord> ReadRecord(const std::string& instance);
+  void ApplyKvMutations(const std::string& instance, const std::vector<KvMutation>& mutations);
+  void MergeKvDelta(const std::string& instance);
+  // The cached worker-fetch statement for a filter shape, prepared on first use.
+  SQLite::Statement& WorkerFetchStatement(const WorkerFetchOptions& options);
+
+  const std::string path_;
+  std::mutex mu_;
+  std::mt19937_64 rng_;  // GUARDED_BY(mu_)
+  // Declared before the statements: members are destroyed in reverse order, and statements
+  // must be finalised before the connection closes.
+  std::unique_ptr<SQLite::Database> db_;
+
+  using Stmt = std::unique_ptr<SQLite::Statement>;
+  Stmt begin_, commit_, rollback_;
+  // Orchestrator queue and turn commit.
+  Stmt fetch_lock_, fetch_tag_, read_record_, read_history_, read_kv_store_;
+  Stmt ack_unlock_, ack_delete_messages_, ack_upsert_instance_, ack_insert_execution_;
+  Stmt ack_insert_event_, ack_finish_execution_, ack_touch_instance_, ack_remaining_;
+  Stmt kv_upsert_delta_, kv_tombstone_delta_, kv_tombstone_store_;
+  Stmt kv_merge_delete_, kv_merge_upsert_, kv_clear_delta_;
+  Stmt insert_worker_, cancel_activity_, insert_orchestrator_;
+  Stmt abandon_unlock_, abandon_messages_, renew_instance_lock_, next_orchestrator_visible_;
+  Stmt start_orchestration_, has_pending_start_, get_kv_value_, get_kv_all_;
+  // Worker queue and sessions.
+  std::map<std::string, Stmt> worker_fetch_;  // keyed by filter shape
+  Stmt session_claim_, worker_ack_, session_touch_, worker_renew_, worker_abandon_;
+  Stmt next_worker_visible_, renew_sessions_, cleanup_sessions_;
+};
+
+}  // namespace duroxide::providers::sqlite
+
+#endif  // DUROXIDE_PROVIDERS_SQLITE_SQLITE_PROVIDER_H_

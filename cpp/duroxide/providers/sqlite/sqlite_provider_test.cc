@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Runs the provider conformance suite against in-memory and file SQLite databases, plus tests
+// of what only SQLite has: files, reopening, several connections, WAL, schema versions and the
+// SQLite error classifier.
+#include "duroxide/providers/sqlite/sqlite_provider.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+#include <gtest/gtest.h>
+
+#include "duroxide/common/clock.h"
+#include "duroxide/providers/testing/provider_conformance.h"
+
+namespace duroxide::providers::sqlite {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ProviderConformance;
+using testing::ProviderFactory;
+using testing::ProviderFactoryName;
+
+// One temporary directory per test binary run, removed at the end.
+class TempDirEnvironment : public ::testing::Environment {
+ public:
+  static fs::path Dir() {
+    static const fs::path dir = [] {
+      std::string pattern = (fs::temp_directory_path() / "duroxide-sqlite-XXXXXX").string();
+      const char* made = mkdtemp(pattern.data());
+      return fs::path(made != nullptr ? made : pattern);
+    }();
+    return dir;
+  }
+  static std::string NewFile(const std::string& stem) {
+    static std::atomic<int> counter{0};
+    return (Dir() / (stem + "-" + std::to_string(counter++) + ".db")).string();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(Dir(), ec);
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kTempDirEnv =
+    ::testing::AddGlobalTestEnvironment(new TempDirEnvironment);
+
+std::unique_ptr<SqliteProvider> MustOpen(const std::string& path) {
+  auto r = SqliteProvider::Open(path);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+std::string SqlQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    out += c;
+    if (c == '\'') out += '\'';
+  }
+  return out + "'";
+}
+
+void CorruptHistory(Provider* provider, const std::string& instance) {
+  auto* sqlite = dynamic_cast<SqliteProvider*>(provider);
+  ASSERT_NE(sqlite, nullptr);
+  const Status st = sqlite->TEST_ExecuteSql(
+      "UPDATE history SET event_data = '{not json' WHERE instance_id = " + SqlQuote(instance));
+  ASSERT_TRUE(st.ok()) << st.ToString();
+}
+
+ProviderFactory InMemoryFactory() {
+  return {"InMemory",
+          []() -> std::unique_ptr<Provider> {
+            auto r = SqliteProvider::InMemory();
+            return r.ok() ? std::move(r).value() : nullptr;
+          },
+          CorruptHistory};
+}
+
+ProviderFactory FileFactory() {
+  return {"File",
+          []() -> std::unique_ptr<Provider> { return MustOpen(TempDirEnvironment::NewFile("c")); },
+          CorruptHistory};
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, ProviderConformance,
+                         ::testing::Values(InMemoryFactory(), FileFactory()),
+                         ProviderFactoryName());
+
+history::WorkItem StartItem(const std::string& instance) {
+  history::WorkItem w;
+  w.kind = history::WorkItemKind::kStartOrchestration;
+  w.instance = instance;
+  w.name = "Orch";
+  return w;
+}
+
+TurnCommit FirstTurn() {
+  TurnCommit c;
+  c.new_execution = true;
+  c.orchestration_name = "Orch";
+  history::Event started;
+  started.event_id = 1;
+  started.kind = history::EventKind::kOrchestrationStarted;
+  started.name = "Orch";
+  c.new_events = {started};
+  return c;
+}
+
+TEST(SqliteStatusTest, ClassifiesSqliteErrors) {
+  EXPECT_EQ(StatusFromSqliteError(SQLITE_BUSY, SQLITE_BUSY, "op", "m").code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(StatusFromSqliteError(SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT, "op", "m").code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(StatusFromSqliteError(SQLITE_LOCKED, SQLITE_LOCKED, "op", "m").code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(StatusFromSqliteError(SQLITE_CONSTRAINT, SQLITE_CONSTRAINT_PRIMARYKEY, "op", "m")
+                .code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(StatusFromSqliteError(SQLITE_CONSTRAINT, SQLITE_CONSTRAINT_UNIQUE, "op", "m").code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(StatusFromSqliteError(SQLITE_CONSTRAINT, SQLITE_CONSTRAINT_NOTNULL, "op", "m").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StatusFromSqliteError(SQLITE_CONSTRAINT, SQLITE_CONSTRAINT_CHECK, "op", "m").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StatusFromSqliteError(SQLITE_CORRUPT, SQLITE_CORRUPT, "op", "m").code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(StatusFromSqliteError(SQLITE_NOTADB, SQLITE_NOTADB, "op", "m").code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(StatusFromSqliteError(SQLITE_IOERR, SQLITE_IOERR_WRITE, "op", "m").code(),
+            StatusCode::kInternal);
+  EXPECT_EQ(StatusFromSqliteError(-1, -1, "op", "m").code(), StatusCode::kInternal);
+  // An extended code passed as the primary code is classified by its low byte.
+  EXPECT_EQ(StatusFromSqliteError(SQLITE_BUSY_TIMEOUT, -1, "op", "m").code(),
+            StatusCode::kUnavailable);
+  const Status st = StatusFromSqliteError(SQLITE_BUSY, SQLITE_BUSY, "Fetch", "database is locked");
+  EXPECT_EQ(st.operation(), "Fetch");
+  EXPECT_EQ(st.message(), "database is locked");
+  EXPECT_TRUE(st.retryable());
+}
+
+TEST(SqliteProviderTest, FileReopenKeepsData) {
+  const std::string path = TempDirEnvironment::NewFile("reopen");
+  {
+    auto p = MustOpen(path);
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->StartOrchestration(StartItem("a")).ok());
+    auto item = p->FetchOrchestrationItem(30000);
+    ASSERT_TRUE(item.ok() && item->has_value());
+    ASSERT_TRUE(p->AckOrchestrationItem((*item)->lock_token, FirstTurn()).ok());
+    ASSERT_TRUE(p->StartOrchestration(StartItem("b")).ok());
+  }
+  auto p = MustOpen(path);
+  ASSERT_TRUE(p);
+  auto rec = p->GetInstance("a");
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->name, "Orch");
+  EXPECT_EQ(p->ReadHistory("a", 0)->size(), 1u);
+  EXPECT_TRUE(p->HasPendingStart("b").value());
+}
+
+TEST(SqliteProviderTest, OpenAcceptsPrefixesAndCreatesDirectories) {
+  const fs::path nested = TempDirEnvironment::Dir() / "x" / "y" / "db.sqlite";
+  auto a = SqliteProvider::Open("sqlite:" + nested.string() + "?mode=rwc");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_TRUE(fs::exists(nested));
+  EXPECT_EQ((*a)->path(), nested.string());
+  ASSERT_TRUE((*a)->StartOrchestration(StartItem("a")).ok());
+  auto b = SqliteProvider::Open("sqlite://" + nested.string());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_TRUE((*b)->HasPendingStart("a").value());
+  auto mem = SqliteProvider::Open("sqlite::memory:");
+  ASSERT_TRUE(mem.ok());
+  EXPECT_EQ((*mem)->path(), "");
+  EXPECT_FALSE(SqliteProvider::Open("sqlite:").ok());
+}
+
+TEST(SqliteProviderTest, InMemoryDatabasesArePrivate) {
+  auto a = SqliteProvider::InMemory();
+  auto b = SqliteProvider::InMemory();
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->StartOrchestration(StartItem("x")).ok());
+  EXPECT_TRUE((*a)->HasPendingStart("x").value());
+  EXPECT_FALSE((*b)->HasPendingStart("x").value());
+}
+
+TEST(SqliteProviderTest, WalModeIsOnForFiles) {
+  const std::string path = TempDirEnvironment::NewFile("wal");
+  auto p = MustOpen(path);
+  ASSERT_TRUE(p);
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
+  EXPECT_EQ(raw.execAndGet("SELECT MAX(version) FROM schema_version").getInt64(), 1);
+}
+
+TEST(SqliteProviderTest, TwoProvidersOnOneFileSeeEachOthersWork) {
+  const std::string path = TempDirEnvironment::NewFile("shared");
+  auto a = MustOpen(path);
+  auto b = MustOpen(path);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->StartOrchestration(StartItem("x")).ok());
+  EXPECT_EQ(b->StartOrchestration(StartItem("x")).code(), StatusCode::kAlreadyExists);
+  auto item = b->FetchOrchestrationItem(30000);
+  ASSERT_TRUE(item.ok() && item->has_value());
+  auto none = a->FetchOrchestrationItem(30000);  // locked through the other connection
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  TurnCommit c = FirstTurn();
+  history::WorkItem act;
+  act.kind = history::WorkItemKind::kActivityExecute;
+  act.instance = "x";
+  act.execution_id = 1;
+  act.id = 2;
+  c.worker_items = {act};
+  ASSERT_TRUE(b->AckOrchestrationItem((*item)->lock_token, c).ok());
+  auto rec = a->GetInstance("x");
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  auto lease = a->FetchWorkItem(30000, {});
+  ASSERT_TRUE(lease.ok() && lease->has_value());
+  EXPECT_EQ((*lease)->item.id, 2);
+}
+
+TEST(SqliteProviderTest, ConnectionsOnOneFileNeverShareALockedInstance) {
+  const std::string path = TempDirEnvironment::NewFile("contended");
+  std::vector<std::unique_ptr<SqliteProvider>> providers;
+  for (int i = 0; i < 3; ++i) providers.push_back(MustOpen(path));
+  for (auto& p : providers) ASSERT_TRUE(p);
+  constexpr int kInstances = 30;
+  for (int i = 0; i < kInstances; ++i) {
+    ASSERT_TRUE(providers[0]->StartOrchestration(StartItem("i" + std::to_string(i))).ok());
+  }
+  std::mutex mu;
+  std::multiset<std::string> fetched;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      SqliteProvider& p = *providers[t % providers.size()];
+      for (;;) {
+        auto item = p.FetchOrchestrationItem(30000);
+        if (!item.ok()) {
+          ++errors;
+          return;
+        }
+        if (!item->has_value()) return;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          fetched.insert((*item)->instance);
+        }
+        if (!p.AckOrchestrationItem((*item)->lock_token, FirstTurn()).ok()) ++errors;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(fetched.size(), static_cast<size_t>(kInstances));
+  EXPECT_EQ(std::set<std::string>(fetched.begin(), fetched.end()).size(),
+            static_cast<size_t>(kInstances));
+}
+
+TEST(SqliteProviderTest, ConcurrentOpensOfANewFileAreIdempotent) {
+  const std::string path = TempDirEnvironment::NewFile("concurrent-open");
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      if (!SqliteProvider::Open(path).ok()) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  EXPECT_EQ(raw.execAndGet("SELECT COUNT(*) FROM schema_version").getInt64(), 1);
+}
+
+TEST(SqliteProviderTest, NewerSchemaVersionIsRejected) {
+  const std::string path = TempDirEnvironment::NewFile("newer");
+  {
+    auto p = MustOpen(path);
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->TEST_ExecuteSql("INSERT INTO schema_version VALUES (999, 'future', 0)").ok());
+  }
+  auto r = SqliteProvider::Open(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(SqliteProviderTest, NotADatabaseIsDataLoss) {
+  const std::string path = TempDirEnvironment::NewFile("garbage");
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    const std::string junk(4096, 'x');
+    std::fwrite(junk.data(), 1, junk.size(), f);
+    std::fclose(f);
+  }
+  auto r = SqliteProvider::Open(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss) << r.status().ToString();
+}
+
+TEST(SqliteProviderTest, TimestampsAreEpochMilliseconds) {
+  auto r = SqliteProvider::InMemory();
+  ASSERT_TRUE(r.ok());
+  SqliteProvider& p = **r;
+  const int64_t before = NowMs();
+  ASSERT_TRUE(p.StartOrchestration(StartItem("a")).ok());
+  auto item = p.FetchOrchestrationItem(30000);
+  ASSERT_TRUE(item.ok() && item->has_value());
+  ASSERT_TRUE(p.AckOrchestrationItem((*item)->lock_token, FirstTurn()).ok());
+  auto rec = p.GetInstance("a");
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_GE((*rec)->created_at_ms, before);
+  EXPECT_LE((*rec)->updated_at_ms, NowMs());
+}
+
+}  // namespace
+}  // namespace duroxide::providers::sqlite

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Schema of the SQLite provider. All times are epoch milliseconds (INTEGER), written from
+// NowMs() by the provider, never by SQL CURRENT_TIMESTAMP.
+//
+//   schema_version      one row per applied migration: version (PK), applied_at.
+//   instances           one row per instance whose first turn was committed: instance_id (PK),
+//                       orchestration_name, orchestration_version, current_execution_id,
+//                       parent_instance_id, custom_status (+ custom_status_version, bumped
+//                       on every change), created_at, updated_at.
+//   executions          one row per execution: (instance_id, execution_id) PK, status
+//                       ('Running' | 'Completed' | 'Failed' | 'ContinuedAsNew'), output,
+//                       error (display message), started_at, completed_at.
+//   history             append-only events: (instance_id, execution_id, event_id) PK,
+//                       event_type (EventKindName), event_data (EncodeEvent JSON), created_at.
+//   orchestrator_queue  messages for instances: id (AUTOINCREMENT, gives FIFO order),
+//                       instance_id, kind (WorkItemKindName, so duplicate-start checks need
+//                       no JSON), work_item (EncodeWorkItem JSON), visible_at, lock_token
+//                       (batch tag of the fetch that took the message; NULL = untagged),
+//                       attempt_count, created_at.
+//   instance_locks      orchestrator peek-locks, one per instance: instance_id (PK),
+//                       lock_token (UNIQUE), locked_until, locked_at.
+//   worker_queue        ActivityExecute rows: id, work_item JSON, visible_at, lock_token,
+//                       locked_until, attempt_count, created_at and the denormalised identity
+//                       (instance_id, execution_id, activity_id), session_id and tag used by
+//                       cancellation, session routing and tag filters.
+//   sessions            session affinity: session_id (PK), worker_id (owner), locked_until,
+//                       last_activity_at.
+//   kv_store            KV baseline, merged at execution boundaries: (instance_id, key) PK,
+//                       value, last_updated_at_ms. Replay snapshots are read from here only.
+//   kv_delta            KV mutations of the current execution: (instance_id, key) PK, value
+//                       (NULL = tombstone), last_updated_at_ms.
+//
+// Migrations are numbered and never edited once released; add a new entry to kMigrations to
+// change the schema (management features such as list/delete/prune need no schema change:
+// the indexes on parent_instance_id and the created_at/updated_at/completed_at columns are
+// already there for them).
+#include "duroxide/providers/sqlite/sqlite_schema.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "duroxide/common/clock.h"
+
+namespace duroxide::providers::sqlite {
+namespace {
+
+struct Migration {
+  int64_t version;
+  const char* description;
+  const char* sql;
+};
+
+constexpr const char* kMigration1 = R"sql(
+CREATE TABLE instances (
+  instance_id           TEXT PRIMARY KEY,
+  orchestration_name    TEXT NOT NULL,
+  orchestration_version TEXT,
+  current_execution_id  INTEGER NOT NULL DEFAULT 1,
+  parent_instance_id    TEXT,
+  custom_status         TEXT,
+  custom_status_version INTEGER NOT NULL DEFAULT 0,
+  created_at            INTEGER NOT NULL,
+  updated_at            INTEGER NOT NULL
+);
+CREATE INDEX idx_instances_parent ON instances(parent_instance_id);
+
+CREATE TABLE executions (
+  instance_id  TEXT NOT NULL,
+  execution_id INTEGER NOT NULL,
+  status       TEXT NOT NULL DEFAULT 'Running',
+  output       TEXT,
+  error        TEXT,
+  started_at   INTEGER NOT NULL,
+  completed_at INTEGER,
+  PRIMARY KEY (instance_id, execution_id)
+);
+
+CREATE TABLE history (
+  instance_id  TEXT NOT NULL,
+  execution_id INTEGER NOT NULL,
+  event_id     INTEGER NOT NULL,
+  event_type   TEXT NOT NULL,
+  event_data   TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (instance_id, execution_id, event_id)
+);
+
+CREATE TABLE orchestrator_queue (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  instance_id   TEXT NOT NULL,
+  kind          TEXT NOT NULL,
+  work_item     TEXT NOT NULL,
+  visible_at    INTEGER NOT NULL,
+  lock_token    TEXT,
+  attempt_count INTEGER NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
+  created_at    INTEGER NOT NULL
+);
+CREATE INDEX idx_orch_visible ON orchestrator_queue(visible_at);
+CREATE INDEX idx_orch_instance ON orchestrator_queue(instance_id, kind);
+CREATE INDEX idx_orch_lock ON orchestrator_queue(lock_token);
+
+CREATE TABLE instance_locks (
+  instance_id  TEXT PRIMARY KEY,
+  lock_token   TEXT NOT NULL UNIQUE,
+  locked_until INTEGER NOT NULL,
+  locked_at    INTEGER NOT NULL
+);
+
+CREATE TABLE worker_queue (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  work_item     TEXT NOT NULL,
+  visible_at    INTEGER NOT NULL DEFAULT 0,
+  lock_token    TEXT,
+  locked_until  INTEGER,
+  attempt_count INTEGER NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
+  created_at    INTEGER NOT NULL,
+  instance_id   TEXT NOT NULL,
+  execution_id  INTEGER NOT NULL,
+  activity_id   INTEGER NOT NULL,
+  session_id    TEXT,
+  tag           TEXT
+);
+CREATE INDEX idx_worker_visible ON worker_queue(visible_at);
+CREATE INDEX idx_worker_lock ON worker_queue(lock_token);
+CREATE INDEX idx_worker_identity ON worker_queue(instance_id, execution_id, activity_id);
+CREATE INDEX idx_worker_session ON worker_queue(session_id);
+
+CREATE TABLE sessions (
+  session_id       TEXT PRIMARY KEY,
+  worker_id        TEXT NOT NULL,
+  locked_until     INTEGER NOT NULL,
+  last_activity_at INTEGER NOT NULL
+);
+
+CREATE TABLE kv_store (
+  instance_id        TEXT NOT NULL,
+  key                TEXT NOT NULL,
+  value              TEXT NOT NULL,
+  last_updated_at_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (instance_id, key)
+);
+
+CREATE TABLE kv_delta (
+  instance_id        TEXT NOT NULL,
+  key                TEXT NOT NULL,
+  value              TEXT,
+  last_updated_at_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (instance_id, key)
+);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "initial schema", kMigration1},
+};
+
+}  // namespace
+
+int64_t LatestSchemaVersion() {
+  return kMigrations[sizeof(kMigrations) / sizeof(kMigrations[0]) - 1].version;
+}
+
+int64_t ApplyMigrations(SQLite::Database& db) {
+  // Plain exec() statements: this runs once per Open, not on a hot path. BEGIN IMMEDIATE
+  // takes the write lock before reading the version, so concurrent openers serialise here
+  // (each waits up to busy_timeout) and later ones see the work of the first.
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+    int64_t current = 0;
+    {
+      SQLite::Statement q(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+      if (q.executeStep()) current = q.getColumn(0).getInt64();
+    }
+    if (current > LatestSchemaVersion()) {
+      throw std::runtime_error("database schema version " + std::to_string(current) +
+                               " is newer than this build supports (" +
+                               std::to_string(LatestSchemaVersion()) + ")");
+    }
+    for (const Migration& m : kMigrations) {
+      if (m.version <= current) continue;
+      db.exec(m.sql);
+      SQLite::Statement ins(
+          db, "INSERT INTO schema_version(version, description, applied_at) VALUES (?1, ?2, ?3)");
+      ins.bind(1, m.version);
+      ins.bind(2, m.description);
+      ins.bind(3, NowMs());
+      ins.exec();
+      current = m.version;
+    }
+    db.exec("COMMIT");
+    return current;
+  } catch (...) {
+    db.tryExec("ROLLBACK");
+    throw;
+  }
+}
+
+}  // namespace duroxide::providers::sqlite

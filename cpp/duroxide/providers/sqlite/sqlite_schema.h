@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Internal to the SQLite provider (only included by providers/sqlite/*.cc): schema migrations
+// and the small helpers every provider translation unit uses to talk to SQLiteCpp (exception
+// to Status conversion, statement and transaction scopes, optional binding).
+#ifndef DUROXIDE_PROVIDERS_SQLITE_SQLITE_SCHEMA_H_
+#define DUROXIDE_PROVIDERS_SQLITE_SQLITE_SCHEMA_H_
+
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+
+#include "duroxide/common/status.h"
+#include "duroxide/providers/sqlite/sqlite_provider.h"
+
+namespace duroxide::providers::sqlite {
+
+// The newest schema version this build knows (the number of the last migration).
+int64_t LatestSchemaVersion();
+
+// Brings the database up to LatestSchemaVersion() by applying the numbered migrations that
+// are not yet recorded in `schema_version`, inside one BEGIN IMMEDIATE transaction. Safe when
+// several processes open the same file at once: the write lock serialises them and the
+// second one finds nothing left to do. Returns the resulting version.
+// Throws SQLite::Exception on SQLite errors and std::runtime_error when the database was
+// written by a newer build (its version exceeds LatestSchemaVersion()).
+int64_t ApplyMigrations(SQLite::Database& db);
+
+namespace internal {
+
+// Thrown by provider helpers for rows that exist but cannot be interpreted; Guarded() turns it
+// into kDataLoss.
+class DataLossError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Runs `body` (returning Status or Result<T>) and converts every exception into a Status
+// naming `op`, so that no exception escapes a provider method.
+template <typename F>
+auto Guarded(const char* op, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const SQLite::Exception& e) {
+    return StatusFromSqliteError(e.getErrorCode(), e.getExtendedErrorCode(), op, e.what());
+  } catch (const DataLossError& e) {
+    return Status::DataLoss(op, e.what());
+  } catch (const std::exception& e) {
+    return Status::Internal(op, e.what());
+  } catch (...) {
+    return Status::Internal(op, "unknown exception");
+  }
+}
+
+inline void BindOptional(SQLite::Statement& stmt, int index, const std::optional<std::string>& v) {
+  if (v) {
+    stmt.bind(index, *v);
+  } else {
+    stmt.bind(index);
+  }
+}
+
+inline std::optional<std::string> OptionalText(const SQLite::Column& column) {
+  if (column.isNull()) return std::nullopt;
+  return column.getString();
+}
+
+// Resets a cached statement before use and again when the scope ends, so no statement ever
+// stays mid-step (which would pin a read snapshot) and every reuse starts clean.
+class ScopedStatement {
+ public:
+  explicit ScopedStatement(SQLite::Statement& stmt) : stmt_(stmt) { stmt_.reset(); }
+  ~ScopedStatement() { stmt_.tryReset(); }
+  ScopedStatement(const ScopedStatement&) = delete;
+  ScopedStatement& operator=(const ScopedStatement&) = delete;
+
+  SQLite::Statement* operator->() { return &stmt_; }
+  SQLite::Statement& get() { return stmt_; }
+
+ private:
+  SQLite::Statement& stmt_;
+};
+
+// A transaction on cached BEGIN / COMMIT / ROLLBACK statements. Rolls back on destruction
+// unless Commit() succeeded; the rollback never throws.
+class ScopedTransaction {
+ public:
+  ScopedTransaction(SQLite::Statement& begin, SQLite::Statement& commit,
+                    SQLite::Statement& rollback)
+      : commit_(commit), rollback_(rollback) {
+    ScopedStatement b(begin);
+    b->exec();
+    active_ = true;
+  }
+  ~ScopedTransaction() {
+    if (!active_) return;
+    rollback_.tryReset();
+    rollback_.tryExecuteStep();
+    rollback_.tryReset();
+  }
+  ScopedTransaction(const ScopedTransaction&) = delete;
+  ScopedTransaction& operator=(const ScopedTransaction&) = delete;
+
+  void Commit() {
+    ScopedStatement c(commit_);
+    c->exec();
+    active_ = false;
+  }
+
+ private:
+  SQLite::Statement& commit_;
+  SQLite::Statement& rollback_;
+  bool active_ = false;
+};
+
+}  // namespace internal
+}  // namespace duroxide::providers::sqlite
+
+#endif  // DUROXIDE_PROVIDERS_SQLITE_SQLITE_SCHEMA_H_

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// SqliteProvider: the worker queue (ActivityExecute rows under per-row peek-locks) and session
+// affinity. Every write runs in BEGIN IMMEDIATE on the provider's single connection (see
+// sqlite_provider.cc).
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "duroxide/common/clock.h"
+#include "duroxide/history/codec.h"
+#include "duroxide/providers/sqlite/sqlite_provider.h"
+#include "duroxide/providers/sqlite/sqlite_schema.h"
+
+namespace duroxide::providers::sqlite {
+
+using history::WorkItem;
+using history::WorkItemKind;
+using internal::Guarded;
+using internal::OptionalText;
+using internal::ScopedStatement;
+using internal::ScopedTransaction;
+
+namespace {
+
+// Parameter numbers of the worker fetch statement.
+constexpr int kFetchToken = 1;
+constexpr int kFetchLockedUntil = 2;
+constexpr int kFetchNow = 3;
+constexpr int kFetchOwner = 4;
+constexpr int kFetchFirstTag = 5;
+
+// Builds the fetch statement for one filter shape. The tag and session predicates are part of
+// the SQL text (not CASE expressions on parameters) so that SQLite can plan each shape. The
+// unary '+' keeps SQLite off the secondary indexes: walking the primary key in id order stops
+// at the first eligible row, where an index range would collect and sort a whole backlog.
+std::string WorkerFetchSql(const WorkerFetchOptions& options) {
+  std::string tags;
+  for (size_t i = 0; i < options.tag_filter.tags.size(); ++i) {
+    if (i > 0) tags += ", ";
+    tags += "?" + std::to_string(kFetchFirstTag + static_cast<int>(i));
+  }
+  std::string tag_pred;
+  switch (options.tag_filter.mode) {
+    case TagFilter::Mode::kDefaultOnly: tag_pred = "+q.tag IS NULL"; break;
+    case TagFilter::Mode::kTags: tag_pred = "+q.tag IN (" + tags + ")"; break;
+    case TagFilter::Mode::kDefaultAnd:
+      tag_pred = "(+q.tag IS NULL OR +q.tag IN (" + tags + "))";
+      break;
+    case TagFilter::Mode::kAny: tag_pred = "1"; break;
+    case TagFilter::Mode::kNone: tag_pred = "0"; break;
+  }
+  // With a session config, a session-bound row is eligible unless another owner holds a live
+  // session lock; without one, session-bound rows are skipped.
+  const std::string session_pred =
+      options.session
+          ? "(+q.session_id IS NULL OR NOT EXISTS (SELECT 1 FROM sessions s "
+            "WHERE s.session_id = q.session_id AND s.locked_until > ?3 AND s.worker_id <> ?4))"
+          : "+q.session_id IS NULL";
+  return "UPDATE worker_queue SET lock_token = ?1, locked_until = ?2, "
+         "attempt_count = attempt_count + 1 "
+         "WHERE id = (SELECT q.id FROM worker_queue q "
+         "WHERE +q.visible_at <= ?3 AND (q.lock_token IS NULL OR q.locked_until <= ?3) AND " +
+         tag_pred + " AND " + session_pred +
+         " ORDER BY q.id LIMIT 1) "
+         "RETURNING id, work_item, session_id, attempt_count";
+}
+
+}  // namespace
+
+void SqliteProvider::PrepareWorkerStatements() {
+  auto prep = [&](const char* sql) { return std::make_unique<SQLite::Statement>(*db_, sql); };
+  // Claims only an unowned, expired or own session; zero changes means someone else has it.
+  session_claim_ = prep(
+      "INSERT INTO sessions(session_id, worker_id, locked_until, last_activity_at) "
+      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(session_id) DO UPDATE SET "
+      "  worker_id = excluded.worker_id, locked_until = excluded.locked_until, "
+      "  last_activity_at = excluded.last_activity_at "
+      "WHERE sessions.locked_until <= ?4 OR sessions.worker_id = excluded.worker_id");
+  worker_ack_ = prep(
+      "DELETE FROM worker_queue WHERE lock_token = ?1 AND locked_until > ?2 "
+      "RETURNING session_id");
+  session_touch_ = prep(
+      "UPDATE sessions SET last_activity_at = ?2 WHERE session_id = ?1 AND locked_until > ?2");
+  worker_renew_ = prep(
+      "UPDATE worker_queue SET locked_until = ?2 WHERE lock_token = ?1 AND locked_until > ?3 "
+      "RETURNING session_id");
+  worker_abandon_ = prep(
+      "UPDATE worker_queue SET lock_token = NULL, locked_until = NULL, visible_at = ?2, "
+      "  attempt_count = CASE WHEN ?3 THEN MAX(attempt_count - 1, 0) ELSE attempt_count END "
+      "WHERE lock_token = ?1");
+  next_worker_visible_ = prep(
+      "SELECT visible_at FROM worker_queue WHERE lock_token IS NULL OR locked_until <= ?1 "
+      "ORDER BY visible_at LIMIT 1");
+  renew_sessions_ = prep(
+      "UPDATE sessions SET locked_until = ?2 "
+      "WHERE worker_id IN (SELECT value FROM json_each(?1)) AND locked_until > ?3 "
+      "  AND last_activity_at > ?4");
+  cleanup_sessions_ = prep(
+      "DELETE FROM sessions WHERE locked_until <= ?1 AND last_activity_at <= ?2 "
+      "  AND NOT EXISTS (SELECT 1 FROM worker_queue w WHERE w.session_id = sessions.session_id)");
+}
+
+SQLite::Statement& SqliteProvider::WorkerFetchStatement(const WorkerFetchOptions& options) {
+  std::string key = std::to_string(static_cast<int>(options.tag_filter.mode)) + "/" +
+                    std::to_string(options.tag_filter.tags.size()) + "/" +
+                    (options.session ? "s" : "-");
+  Stmt& stmt = worker_fetch_[key];
+  if (!stmt) stmt = std::make_unique<SQLite::Statement>(*db_, WorkerFetchSql(options));
+  return *stmt;
+}
+
+Result<std::optional<WorkItemLease>> SqliteProvider::FetchWorkItem(
+    int64_t lock_timeout_ms, const WorkerFetchOptions& options) {
+  using Out = std::optional<WorkItemLease>;
+  const char* op = "FetchWorkItem";
+  if (options.tag_filter.mode == TagFilter::Mode::kNone) return Out();  // orchestrator-only
+  WorkItemLease lease;
+  int64_t row_id = 0;
+  std::string text;
+  Result<bool> locked = Guarded(op, [&]() -> Result<bool> {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = NowMs();
+    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    lease.lock_token = NewToken("w-");
+    std::optional<std::string> session_id;
+    {
+      ScopedStatement s(WorkerFetchStatement(options));
+      s->bind(kFetchToken, lease.lock_token);
+      s->bind(kFetchLockedUntil, now + lock_timeout_ms);
+      s->bind(kFetchNow, now);
+      if (options.session) s->bind(kFetchOwner, options.session->owner_id);
+      for (size_t i = 0; i < options.tag_filter.tags.size(); ++i) {
+        s->bind(kFetchFirstTag + static_cast<int>(i), options.tag_filter.tags[i]);
+      }
+      if (!s->executeStep()) return false;
+      row_id = s->getColumn(0).getInt64();
+      text = s->getColumn(1).getString();
+      session_id = OptionalText(s->getColumn(2));
+      lease.attempt_count = s->getColumn(3).getInt64();
+    }
+    if (session_id) {
+      ScopedStatement s(*session_claim_);
+      s->bind(1, *session_id);
+      s->bind(2, options.session->owner_id);
+      s->bind(3, now + options.session->lock_timeout_ms);
+      s->bind(4, now);
+      // The fetch predicate already excluded sessions held by others, so this only fails if
+      // the data changed underneath us; then the whole fetch rolls back.
+      if (s->exec() == 0) return false;
+    }
+    tx.Commit();
+    return true;
+  });
+  if (!locked.ok()) return locked.status();
+  if (!locked.value()) return Out();
+  Result<WorkItem> decoded = history::DecodeWorkItem(text);
+  if (!decoded.ok()) {
+    // The row stays locked (and is redelivered after the lock expires) so that it does not
+    // block the rows behind it.
+    return Status::DataLoss(op, "worker queue row " + std::to_string(row_id) + ": " +
+                                    decoded.status().message());
+  }
+  lease.item = std::move(decoded).value();
+  return Out(std::move(lease));
+}
+
+Status SqliteProvider::AckWorkItem(const std::string& lock_token,
+                                   const std::optional<WorkItem>& completion) {
+  const char* op = "AckWorkItem";
+  if (completion && completion->kind == WorkItemKind::kActivityExecute) {
+    return Status::InvalidArgument(op, "a completion cannot be an ActivityExecute");
+  }
+  Status st = Guarded(op, [&]() -> Status {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = NowMs();
+    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    std::optional<std::string> session_id;
+    {
+      ScopedStatement s(*worker_ack_);
+      s->bind(1, lock_token);
+      s->bind(2, now);
+      if (!s->executeStep()) {
+        return Status::FailedPrecondition(
+            op, "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
+      }
+      session_id = OptionalText(s->getColumn(0));
+    }
+    if (completion) InsertOrchestratorItem(*completion, now, now);
+    if (session_id) {
+      ScopedStatement s(*session_touch_);
+      s->bind(1, *session_id);
+      s->bind(2, now);
+      s->exec();
+    }
+    tx.Commit();
+    return Status::Ok();
+  });
+  if (st.ok() && completion) orchestrator_signal().Notify();
+  return st;
+}
+
+Status SqliteProvider::RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) {
+  const char* op = "RenewWorkItemLock";
+  return Guarded(op, [&]() -> Status {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = NowMs();
+    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    std::optional<std::string> session_id;
+    {
+      ScopedStatement s(*worker_renew_);
+      s->bind(1, lock_token);
+      s->bind(2, now + extend_ms);
+      s->bind(3, now);
+      if (!s->executeStep()) {
+        return Status::FailedPrecondition(
+            op, "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
+      }
+      session_id = OptionalText(s->getColumn(0));
+    }
+    if (session_id) {
+      ScopedStatement s(*session_touch_);
+      s->bind(1, *session_id);
+      s->bind(2, now);
+      s->exec();
+    }
+    tx.Commit();
+    return Status::Ok();
+  });
+}
+
+Status SqliteProvider::AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
+                                       bool ignore_attempt) {
+  const char* op = "AbandonWorkItem";
+  Status st = Guarded(op, [&]() -> Status {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = NowMs();
+    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedStatement s(*worker_abandon_);
+    s->bind(1, lock_token);
+    s->bind(2, now + std::max<int64_t>(delay_ms, 0));
+    s->bind(3, ignore_attempt ? 1 : 0);
+    if (s->exec() == 0) {
+      return Status::FailedPrecondition(op, "work item lock '" + lock_token + "' is unknown");
+    }
+    tx.Commit();
+    return Status::Ok();
+  });
+  if (st.ok()) worker_signal().Notify();
+  return st;
+}
+
+Result<std::optional<int64_t>> SqliteProvider::NextWorkerVisibleAt() {
+  using Out = std::optional<int64_t>;
+  return Guarded("NextWorkerVisibleAt", [&]() -> Result<Out> {
+    std::lock_guard<std::mutex> lock(mu_);
+    ScopedStatement s(*next_worker_visible_);
+    s->bind(1, NowMs());
+    if (!s->executeStep()) return Out();
+    return Out(s->getColumn(0).getInt64());
+  });
+}
+
+Result<int64_t> SqliteProvider::RenewSessionLocks(const std::vector<std::string>& owner_ids,
+                                                  int64_t extend_ms, int64_t idle_timeout_ms) {
+  if (owner_ids.empty()) return int64_t{0};
+  const std::string owners = nlohmann::json(owner_ids).dump();
+  return Guarded("RenewSessionLocks", [&]() -> Result<int64_t> {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = NowMs();
+    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedStatement s(*renew_sessions_);
+    s->bind(1, owners);
+    s->bind(2, now + extend_ms);
+    s->bind(3, now);
+    s->bind(4, now - idle_timeout_ms);
+    const int64_t n = s->exec();
+    tx.Commit();
+    return n;
+  });
+}
+
+Result<int64_t> SqliteProvider::CleanupOrphanedSessions(int64_t idle_timeout_ms) {
+  return Guarded("CleanupOrphanedSessions", [&]() -> Result<int64_t> {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = NowMs();
+    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedStatement s(*cleanup_sessions_);
+    s->bind(1, now);
+    s->bind(2, now - idle_timeout_ms);
+    const int64_t n = s->exec();
+    tx.Commit();
+    return n;
+  });
+}
+
+}  // namespace duroxide::providers::sqlite

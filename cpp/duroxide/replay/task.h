@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// What user code yields (TaskDescriptor) and what it gets back (TaskValue), independent of
+// the language binding. Payloads are opaque JSON text; the engine never parses them.
+#ifndef DUROXIDE_REPLAY_TASK_H_
+#define DUROXIDE_REPLAY_TASK_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace duroxide::replay {
+
+struct RetryPolicy {
+  enum class Backoff { kNone, kFixed, kLinear, kExponential };
+  int64_t max_attempts = 3;      // >= 1
+  int64_t timeout_ms = 0;        // per attempt; 0 = none
+  int64_t total_timeout_ms = 0;  // across all attempts and backoff delays; 0 = none
+  Backoff backoff = Backoff::kExponential;
+  int64_t base_ms = 100;
+  double multiplier = 2.0;
+  int64_t max_delay_ms = 30000;
+  int64_t fixed_ms = 1000;
+
+  // Delay before retry number `retry` (1 = the first retry).
+  int64_t DelayBeforeRetry(int64_t retry) const;
+};
+
+struct TaskDescriptor {
+  enum class Type {
+    kActivity,           // name, input, session_id?, tag?, retry?
+    kTimer,              // delay_ms
+    kWaitEvent,          // name
+    kDequeueEvent,       // name (queue)
+    kSubOrchestration,   // name, version?, instance_id?, input
+    kStartOrchestration, // detached: name, version?, instance_id, input
+    kNewGuid,
+    kUtcNow,
+    kContinueAsNew,      // input, version?
+    kJoin,               // children
+    kSelect,             // children (>= 2)
+  };
+  Type type = Type::kActivity;
+  std::string name;
+  std::optional<std::string> version;
+  std::string input;
+  std::optional<std::string> instance_id;
+  std::optional<std::string> session_id;
+  std::optional<std::string> tag;
+  std::optional<RetryPolicy> retry;
+  int64_t delay_ms = 0;
+  std::vector<TaskDescriptor> children;
+};
+
+// The result of a yielded task. kOk/kErr for a primitive task (payload = JSON text of the value,
+// or the error message); kJoin carries one item per child in order; kSelect carries the
+// winner's index and value in items[0].
+struct TaskValue {
+  enum class Type { kOk, kErr, kJoin, kSelect };
+  Type type = Type::kOk;
+  std::string payload;
+  std::vector<TaskValue> items;
+  int64_t index = 0;
+
+  static TaskValue Ok(std::string json) { return TaskValue{Type::kOk, std::move(json), {}, 0}; }
+  static TaskValue Err(std::string msg) { return TaskValue{Type::kErr, std::move(msg), {}, 0}; }
+};
+
+// Names of the built-in system activities. They are completed inside the orchestration turn
+// (no worker round trip) but recorded like activities so that they replay.
+inline constexpr const char* kSyscallNewGuid = "__duroxide_syscall:new_guid";
+inline constexpr const char* kSyscallUtcNow = "__duroxide_syscall:utc_now_ms";
+inline constexpr const char* kSyscallPrefix = "__duroxide_syscall:";
+
+}  // namespace duroxide::replay
+
+#endif  // DUROXIDE_REPLAY_TASK_H_

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+#include <algorithm>
+#include <thread>
+
+#include "duroxide/common/clock.h"
+#include "duroxide/common/logging.h"
+#include "duroxide/runtime/runtime_core.h"
+
+namespace duroxide::runtime {
+
+namespace {
+
+// How long an idle dispatcher may sleep: until the next delayed message becomes visible, at most
+// the poll interval (work from other processes is only seen by polling).
+int64_t IdleWaitMs(const RuntimeCore& core, const Result<std::optional<int64_t>>& next) {
+  int64_t wait = core.options.dispatcher_poll_interval_ms;
+  if (next.ok() && next->has_value()) wait = std::min(wait, **next - NowMs());
+  return std::max<int64_t>(wait, 0);
+}
+
+}  // namespace
+
+void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
+  providers::Provider* provider = core->provider.get();
+  int64_t backoff_ms = 10;
+  while (!core->stopping.load()) {
+    const uint64_t seen = provider->orchestrator_signal().seq();
+    auto item = provider->FetchOrchestrationItem(core->options.orchestrator_lock_timeout_ms);
+    if (!item.ok()) {
+      core->metrics.provider_errors++;
+      Log(LogLevel::kWarn, "duroxide::runtime",
+          "orchestration fetch failed: " + item.status().ToString(),
+          {{"slot", std::to_string(slot)}});
+      provider->orchestrator_signal().WaitSince(seen, backoff_ms);
+      backoff_ms = std::min<int64_t>(backoff_ms * 2, 3000);
+      continue;
+    }
+    backoff_ms = 10;
+    if (item->has_value()) {
+      ProcessOrchestrationItem(core.get(), std::move(**item));
+      continue;
+    }
+    if (core->stopping.load()) break;
+    provider->orchestrator_signal().WaitSince(seen,
+                                              IdleWaitMs(*core, provider->NextOrchestratorVisibleAt()));
+  }
+}
+
+}  // namespace duroxide::runtime

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+#include "duroxide/runtime/runtime.h"
+
+#include <chrono>
+#include <random>
+
+#include "duroxide/common/clock.h"
+#include "duroxide/common/logging.h"
+#include "duroxide/runtime/runtime_core.h"
+
+namespace duroxide::runtime {
+
+// ---- EngineCache ------------------------------------------------------------------------------
+
+std::unique_ptr<replay::ReplayEngine> EngineCache::Take(const std::string& instance) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(instance);
+  if (it == entries_.end()) return nullptr;
+  auto engine = std::move(it->second.engine);
+  lru_.erase(it->second.lru);
+  entries_.erase(it);
+  return engine;
+}
+
+void EngineCache::Put(const std::string& instance, std::unique_ptr<replay::ReplayEngine> engine) {
+  std::vector<std::unique_ptr<replay::ReplayEngine>> evicted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(instance);
+    if (it != entries_.end()) {
+      evicted.push_back(std::move(it->second.engine));
+      lru_.erase(it->second.lru);
+      entries_.erase(it);
+    }
+    lru_.push_front(instance);
+    entries_[instance] = Entry{std::move(engine), lru_.begin()};
+    while (entries_.size() > capacity_) {
+      const std::string victim = lru_.back();
+      lru_.pop_back();
+      evicted.push_back(std::move(entries_[victim].engine));
+      entries_.erase(victim);
+    }
+  }
+  // `evicted` is destroyed here, outside the lock.
+}
+
+void EngineCache::Clear() {
+  std::unordered_map<std::string, Entry> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    old.swap(entries_);
+    lru_.clear();
+  }
+}
+
+size_t EngineCache::size() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
+// ---- LeaseTable -------------------------------------------------------------------------------
+
+void LeaseTable::AddTurn(const std::string& token, int64_t next_renew_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  turns_[token] = next_renew_ms;
+}
+
+void LeaseTable::RemoveTurn(const std::string& token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  turns_.erase(token);
+}
+
+void LeaseTable::AddActivity(const std::string& token, ActivityLease lease) {
+  std::lock_guard<std::mutex> lock(mu_);
+  activities_[token] = std::move(lease);
+}
+
+void LeaseTable::RemoveActivity(const std::string& token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  activities_.erase(token);
+}
+
+void LeaseTable::CancelActivities(const std::vector<providers::ActivityRef>& refs) {
+  if (refs.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [token, lease] : activities_) {
+    for (const auto& r : refs) {
+      if (lease.ref.instance == r.instance && lease.ref.execution_id == r.execution_id &&
+          lease.ref.activity_id == r.activity_id) {
+        lease.cancelled->store(true);
+      }
+    }
+  }
+}
+
+void LeaseTable::RenewDue(providers::Provider* provider, const RuntimeOptions& options,
+                          int64_t now_ms, Metrics* metrics) {
+  std::vector<std::string> turns;
+  std::vector<std::pair<std::string, std::shared_ptr<std::atomic<bool>>>> acts;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [token, due] : turns_) {
+      if (due <= now_ms) {
+        turns.push_back(token);
+        due = now_ms + options.orchestrator_lock_timeout_ms / 2;
+      }
+    }
+    for (auto& [token, lease] : activities_) {
+      if (lease.next_renew_ms <= now_ms && !lease.cancelled->load()) {
+        acts.emplace_back(token, lease.cancelled);
+        lease.next_renew_ms = now_ms + options.worker_lock_timeout_ms / 2;
+      }
+    }
+  }
+  // Provider calls happen outside the table lock.
+  for (const auto& token : turns) {
+    if (!provider->RenewOrchestrationItemLock(token, options.orchestrator_lock_timeout_ms).ok()) {
+      metrics->provider_errors++;
+    }
+  }
+  for (const auto& [token, flag] : acts) {
+    Status st = provider->RenewWorkItemLock(token, options.worker_lock_timeout_ms);
+    if (!st.ok() && !st.retryable()) flag->store(true);  // row gone: the activity was cancelled
+  }
+}
+
+std::vector<std::string> LeaseTable::ActivityTokens() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [token, lease] : activities_) out.push_back(token);
+  return out;
+}
+
+std::vector<std::string> LeaseTable::TurnTokens() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [token, due] : turns_) out.push_back(token);
+  return out;
+}
+
+// ---- Runtime ----------------------------------------------------------------------------------
+
+namespace {
+
+std::string NewRuntimeId() {
+  std::random_device rd;
+  char buf[9];
+  std::snprintf(buf, sizeof(buf), "%08x", rd());
+  return buf;
+}
+
+// Wraps a dispatcher loop so shutdown can count live threads.
+void RunCounted(std::shared_ptr<RuntimeCore> core, void (*loop)(std::shared_ptr<RuntimeCore>, int),
+                int slot) {
+  loop(core, slot);
+  std::lock_guard<std::mutex> lock(core->threads_mu);
+  --core->running_threads;
+  core->threads_cv.notify_all();
+}
+
+void RunLeaseThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
+  const auto& o = core->options;
+  int64_t step = std::min<int64_t>(
+      {o.orchestrator_lock_timeout_ms / 4, o.worker_lock_timeout_ms / 4, 250});
+  step = std::max<int64_t>(step, 10);
+  int64_t next_session_renew = NowMs() + o.session_lock_timeout_ms / 2;
+  std::unique_lock<std::mutex> lock(core->threads_mu);
+  while (!core->stopping.load()) {
+    core->threads_cv.wait_for(lock, std::chrono::milliseconds(step));
+    if (core->stopping.load()) break;
+    lock.unlock();
+    const int64_t now = NowMs();
+    core->leases.RenewDue(core->provider.get(), o, now, &core->metrics);
+    if (now >= next_session_renew && o.worker_concurrency > 0) {
+      std::vector<std::string> owners;
+      if (o.worker_node_id) {
+        owners.push_back(*o.worker_node_id);
+      } else {
+        for (int i = 0; i < o.worker_concurrency; ++i) {
+          owners.push_back("work-" + std::to_string(i) + "-" + core->runtime_id);
+        }
+      }
+      (void)core->provider->RenewSessionLocks(owners, o.session_lock_timeout_ms,
+                                              o.session_idle_timeout_ms);
+      next_session_renew = now + o.session_lock_timeout_ms / 2;
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace
+
+Runtime::Runtime(std::shared_ptr<providers::Provider> provider, RuntimeOptions options,
+                 std::shared_ptr<replay::OrchestrationInvoker> orchestrations,
+                 std::shared_ptr<ActivityInvoker> activities,
+                 std::shared_ptr<OrchestrationRegistry> registry)
+    : core_(std::make_shared<RuntimeCore>()) {
+  core_->provider = std::move(provider);
+  core_->options = std::move(options);
+  core_->orchestrations = std::move(orchestrations);
+  core_->activities = std::move(activities);
+  core_->registry = std::move(registry);
+  core_->runtime_id = NewRuntimeId();
+  core_->cache.set_capacity(core_->options.warm_cache_capacity);
+}
+
+Runtime::~Runtime() { Shutdown(0); }
+
+Status Runtime::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_) return Status::FailedPrecondition("start", "runtime already started");
+  started_ = true;
+  const auto& o = core_->options;
+  {
+    std::lock_guard<std::mutex> tl(core_->threads_mu);
+    core_->running_threads = o.orchestration_concurrency + o.worker_concurrency;
+  }
+  for (int i = 0; i < o.orchestration_concurrency; ++i) {
+    threads_.emplace_back(RunCounted, core_, &RunOrchestrationDispatcher, i);
+  }
+  for (int i = 0; i < o.worker_concurrency; ++i) {
+    threads_.emplace_back(RunCounted, core_, &RunWorkerDispatcher, i);
+  }
+  threads_.emplace_back(RunLeaseThread, core_, 0);
+  Log(LogLevel::kInfo, "duroxide::runtime", "runtime started",
+      {{"runtime_id", core_->runtime_id},
+       {"orchestration_concurrency", std::to_string(o.orchestration_concurrency)},
+       {"worker_concurrency", std::to_string(o.worker_concurrency)}});
+  return Status::Ok();
+}
+
+void Runtime::Shutdown(int64_t timeout_ms) {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_ || stopped_) return;
+    stopped_ = true;
+    threads.swap(threads_);
+  }
+  core_->stopping.store(true);
+  core_->provider->orchestrator_signal().Notify();
+  core_->provider->worker_signal().Notify();
+  bool drained;
+  {
+    std::unique_lock<std::mutex> lock(core_->threads_mu);
+    core_->threads_cv.notify_all();
+    drained = core_->threads_cv.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)),
+                                         [&] { return core_->running_threads == 0; });
+  }
+  if (!drained) {
+    // Still busy in user code: hand the work back so another runtime can redeliver it.
+    for (const auto& token : core_->leases.ActivityTokens()) {
+      (void)core_->provider->AbandonWorkItem(token, 0, true);
+    }
+    for (const auto& token : core_->leases.TurnTokens()) {
+      (void)core_->provider->AbandonOrchestrationItem(token, 0, true);
+    }
+    Log(LogLevel::kWarn, "duroxide::runtime",
+        "shutdown timeout reached; abandoned in-flight work for redelivery",
+        {{"runtime_id", core_->runtime_id}});
+  }
+  {
+    std::lock_guard<std::mutex> lock(core_->threads_mu);
+    core_->threads_cv.notify_all();
+  }
+  for (auto& t : threads) {
+    if (drained) t.join();
+    else t.detach();  // joined threads would block on user code; they own a core reference
+  }
+  if (drained) core_->cache.Clear();
+  Log(LogLevel::kInfo, "duroxide::runtime", "runtime stopped", {{"runtime_id", core_->runtime_id}});
+}
+
+bool Runtime::running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return started_ && !stopped_;
+}
+
+std::map<std::string, int64_t> Runtime::MetricsSnapshot() const { return core_->metrics.Snapshot(); }
+
+const std::string& Runtime::runtime_id() const { return core_->runtime_id; }
+
+}  // namespace duroxide::runtime

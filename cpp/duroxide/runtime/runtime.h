@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Runtime: runs the orchestration and worker dispatchers of one process against a Provider.
+// Several runtimes (in one process or many) may share a provider; instance locks keep each
+// turn on one runtime at a time.
+//
+// Threads: `orchestration_concurrency` orchestration dispatchers, `worker_concurrency`
+// workers and one lease thread (lock renewal, cross-process cancellation detection).
+// User code is reached only through the invokers; the runtime never holds one of its own
+// mutexes while calling them.
+// Thread-safety: Start/Shutdown may be called from any thread; Shutdown is idempotent.
+#ifndef DUROXIDE_RUNTIME_RUNTIME_H_
+#define DUROXIDE_RUNTIME_RUNTIME_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "duroxide/providers/provider.h"
+#include "duroxide/replay/invoker.h"
+#include "duroxide/runtime/activity_invoker.h"
+#include "duroxide/runtime/registry.h"
+#include "duroxide/runtime/runtime_options.h"
+
+namespace duroxide::runtime {
+
+struct RuntimeCore;
+
+class Runtime {
+ public:
+  Runtime(std::shared_ptr<providers::Provider> provider, RuntimeOptions options,
+          std::shared_ptr<replay::OrchestrationInvoker> orchestrations,
+          std::shared_ptr<ActivityInvoker> activities,
+          std::shared_ptr<OrchestrationRegistry> registry);
+  ~Runtime();  // Shutdown(0) if still running
+
+  // Starts the dispatcher threads and returns. kFailedPrecondition if already started.
+  Status Start();
+  // Stops taking new work, waits up to timeout_ms for in-flight turns and activities, then
+  // abandons what is still running (another runtime redelivers it) and returns. Never loses a
+  // completed result: results are only acknowledged through the provider.
+  void Shutdown(int64_t timeout_ms);
+  bool running() const;
+  std::map<std::string, int64_t> MetricsSnapshot() const;
+  const std::string& runtime_id() const;
+
+ private:
+  std::shared_ptr<RuntimeCore> core_;
+  mutable std::mutex mu_;
+  bool started_ = false;
+  bool stopped_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace duroxide::runtime
+
+#endif  // DUROXIDE_RUNTIME_RUNTIME_H_

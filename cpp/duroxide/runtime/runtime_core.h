@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// State shared by a runtime's threads. Internal to runtime/. Dispatcher threads hold a
+// shared_ptr to it, so a thread that outlives shutdown (a user activity that never returns)
+// keeps it alive instead of touching freed memory.
+#ifndef DUROXIDE_RUNTIME_RUNTIME_CORE_H_
+#define DUROXIDE_RUNTIME_RUNTIME_CORE_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "duroxide/providers/provider.h"
+#include "duroxide/replay/replay_engine.h"
+#include "duroxide/runtime/activity_invoker.h"
+#include "duroxide/runtime/metrics.h"
+#include "duroxide/runtime/registry.h"
+#include "duroxide/runtime/runtime_options.h"
+
+namespace duroxide::runtime {
+
+// Suspended orchestrations kept between turns (warm replay), bounded, least recently used
+// evicted first. An entry is taken out for the duration of a turn and put back after a
+// successful commit, so a cached engine is never shared by two turns.
+// Thread-safety: thread-safe. Engines are destroyed outside the lock (their destructor may take
+// the GIL).
+class EngineCache {
+ public:
+  explicit EngineCache(size_t capacity) : capacity_(capacity) {}
+  std::unique_ptr<replay::ReplayEngine> Take(const std::string& instance);
+  void Put(const std::string& instance, std::unique_ptr<replay::ReplayEngine> engine);
+  void Clear();
+  size_t size();
+  void set_capacity(size_t capacity) { capacity_ = capacity; }
+
+ private:
+  struct Entry {
+    std::unique_ptr<replay::ReplayEngine> engine;
+    std::list<std::string>::iterator lru;
+  };
+  size_t capacity_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+  std::list<std::string> lru_;  // front = most recent
+};
+
+// Locks held by this runtime that need renewal, and the cancellation flags of running
+// activities. Thread-safety: thread-safe.
+class LeaseTable {
+ public:
+  struct ActivityLease {
+    providers::ActivityRef ref;
+    std::shared_ptr<std::atomic<bool>> cancelled;
+    int64_t next_renew_ms = 0;
+  };
+  void AddTurn(const std::string& token, int64_t next_renew_ms);
+  void RemoveTurn(const std::string& token);
+  void AddActivity(const std::string& token, ActivityLease lease);
+  void RemoveActivity(const std::string& token);
+  // Flags the running activities among `refs` as cancelled (in-process lock stealing).
+  void CancelActivities(const std::vector<providers::ActivityRef>& refs);
+  // Renews what is due; called by the lease thread.
+  void RenewDue(providers::Provider* provider, const RuntimeOptions& options, int64_t now_ms,
+                Metrics* metrics);
+  // Tokens of activities still running (for abandon at shutdown).
+  std::vector<std::string> ActivityTokens();
+  std::vector<std::string> TurnTokens();
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int64_t> turns_;
+  std::map<std::string, ActivityLease> activities_;
+};
+
+struct RuntimeCore {
+  std::shared_ptr<providers::Provider> provider;
+  RuntimeOptions options;
+  std::shared_ptr<replay::OrchestrationInvoker> orchestrations;
+  std::shared_ptr<ActivityInvoker> activities;
+  std::shared_ptr<OrchestrationRegistry> registry;
+  std::string runtime_id;
+  Metrics metrics;
+  EngineCache cache{4096};
+  LeaseTable leases;
+  std::atomic<bool> stopping{false};
+
+  // Count of dispatcher threads still inside their loop; shutdown waits for it to reach 0.
+  std::mutex threads_mu;
+  std::condition_variable threads_cv;
+  int running_threads = 0;
+  std::atomic<int> active_sessions{0};
+};
+
+// One orchestration turn: fetch result in, commit out. Returns after ack or abandon.
+void ProcessOrchestrationItem(RuntimeCore* core, providers::OrchestrationItem item);
+
+void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot);
+void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot);
+
+}  // namespace duroxide::runtime
+
+#endif  // DUROXIDE_RUNTIME_RUNTIME_CORE_H_

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+#ifndef DUROXIDE_RUNTIME_RUNTIME_OPTIONS_H_
+#define DUROXIDE_RUNTIME_RUNTIME_OPTIONS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "duroxide/providers/provider.h"
+
+namespace duroxide::runtime {
+
+struct RuntimeOptions {
+  // Orchestration dispatcher threads; 0 makes a worker-only runtime. Default: 2.
+  int orchestration_concurrency = 2;
+  // Activity worker threads; 0 makes an orchestration-only runtime. Default: 2.
+  int worker_concurrency = 2;
+  // Fallback polling interval when idle. Work enqueued through this process wakes the
+  // dispatchers at once; polling only matters for work from other processes. Default: 100.
+  int64_t dispatcher_poll_interval_ms = 100;
+  // Instance lock held during an orchestration turn (renewed while the turn runs). Default: 5000.
+  int64_t orchestrator_lock_timeout_ms = 5000;
+  // Activity lock (renewed every half of it while the activity runs; a renewal failure is how
+  // a worker learns that its activity was cancelled by another process). Default: 30000.
+  int64_t worker_lock_timeout_ms = 30000;
+  // Deliveries after which a message is poison and fails its instance. Default: 10.
+  int64_t max_attempts = 10;
+  // Backoff for orchestrations whose function is not registered: base * 2^(attempt-1) capped.
+  int64_t unregistered_backoff_base_ms = 100;
+  int64_t unregistered_backoff_max_ms = 2000;
+  int max_sessions_per_runtime = 10;
+  int64_t session_idle_timeout_ms = 300000;
+  int64_t session_lock_timeout_ms = 30000;
+  // Stable session owner identity; default: one ephemeral identity per worker slot.
+  std::optional<std::string> worker_node_id;
+  providers::TagFilter worker_tag_filter;
+  // Warm replay: suspended orchestrations kept in memory between turns (0 disables).
+  size_t warm_cache_capacity = 4096;
+};
+
+}  // namespace duroxide::runtime
+
+#endif  // DUROXIDE_RUNTIME_RUNTIME_OPTIONS_H_

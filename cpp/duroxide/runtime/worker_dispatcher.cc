@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+#include <algorithm>
+#include <thread>
+
+#include "duroxide/common/clock.h"
+#include "duroxide/common/logging.h"
+#include "duroxide/runtime/runtime_core.h"
+
+namespace duroxide::runtime {
+
+using history::ErrorDetails;
+using history::WorkItem;
+using history::WorkItemKind;
+
+namespace {
+
+WorkItem Completion(const WorkItem& task, bool ok, std::string payload) {
+  WorkItem c;
+  c.kind = ok ? WorkItemKind::kActivityCompleted : WorkItemKind::kActivityFailed;
+  c.instance = task.instance;
+  c.execution_id = task.execution_id;
+  c.id = task.id;
+  if (ok) c.data = std::move(payload);
+  else c.error = ErrorDetails::Application("ActivityFailed", std::move(payload));
+  return c;
+}
+
+void Execute(RuntimeCore* core, const std::string& worker_id, providers::WorkItemLease lease) {
+  providers::Provider* provider = core->provider.get();
+  const RuntimeOptions& opt = core->options;
+  const WorkItem& task = lease.item;
+  core->metrics.worker_dispatcher_items_fetched++;
+
+  if (lease.attempt_count > opt.max_attempts) {
+    WorkItem c = Completion(task, false, "");
+    c.error = ErrorDetails::Poison("Activity", lease.attempt_count, opt.max_attempts,
+                                   "activity '" + task.name + "' was delivered " +
+                                       std::to_string(lease.attempt_count) +
+                                       " times without completing");
+    core->metrics.activity_poison++;
+    if (!provider->AckWorkItem(lease.lock_token, c).ok()) core->metrics.provider_errors++;
+    return;
+  }
+  if (!core->activities->Has(task.name)) {
+    int64_t exp = std::min<int64_t>(lease.attempt_count - 1, 20);
+    int64_t delay =
+        std::min(opt.unregistered_backoff_max_ms, opt.unregistered_backoff_base_ms << exp);
+    core->metrics.activity_config_errors++;
+    Log(LogLevel::kWarn, "duroxide::runtime",
+        "activity '" + task.name + "' is not registered on this runtime; retrying later",
+        {{"instance_id", task.instance}, {"attempt", std::to_string(lease.attempt_count)}});
+    if (!provider->AbandonWorkItem(lease.lock_token, delay, false).ok()) {
+      core->metrics.provider_errors++;
+    }
+    return;
+  }
+
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  LeaseTable::ActivityLease record;
+  record.ref = {task.instance, task.execution_id, task.id};
+  record.cancelled = cancelled;
+  record.next_renew_ms = NowMs() + opt.worker_lock_timeout_ms / 2;
+  core->leases.AddActivity(lease.lock_token, record);
+
+  ActivityCall call;
+  call.instance = task.instance;
+  call.execution_id = task.execution_id;
+  call.orchestration_name = task.orchestration_name;
+  call.orchestration_version = task.orchestration_version;
+  call.activity_name = task.name;
+  call.activity_id = task.id;
+  call.worker_id = worker_id;
+  call.session_id = task.session_id;
+  call.tag = task.tag;
+  call.input = task.input;
+  call.cancelled = cancelled;
+  ActivityOutcome outcome = core->activities->Invoke(call);
+  core->leases.RemoveActivity(lease.lock_token);
+
+  if (outcome.ok) core->metrics.activity_success++;
+  else core->metrics.activity_app_errors++;
+  Status st = provider->AckWorkItem(lease.lock_token,
+                                    Completion(task, outcome.ok, outcome.ok ? outcome.output
+                                                                            : outcome.error));
+  if (!st.ok()) {
+    // The row is gone (cancelled or redelivered after lock expiry): the result is not needed.
+    Log(LogLevel::kDebug, "duroxide::runtime", "activity result discarded: " + st.ToString(),
+        {{"instance_id", task.instance}, {"activity_name", task.name}});
+  }
+}
+
+}  // namespace
+
+void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
+  providers::Provider* provider = core->provider.get();
+  const RuntimeOptions& opt = core->options;
+  const std::string worker_id = "work-" + std::to_string(slot) + "-" + core->runtime_id;
+  providers::WorkerFetchOptions fetch;
+  fetch.tag_filter = opt.worker_tag_filter;
+  const std::string owner = opt.worker_node_id.value_or(worker_id);
+  int64_t backoff_ms = 10;
+  while (!core->stopping.load()) {
+    const uint64_t seen = provider->worker_signal().seq();
+    if (core->active_sessions.load() < opt.max_sessions_per_runtime) {
+      fetch.session = providers::SessionFetch{owner, opt.session_lock_timeout_ms};
+    } else {
+      fetch.session.reset();
+    }
+    auto lease = provider->FetchWorkItem(opt.worker_lock_timeout_ms, fetch);
+    if (!lease.ok()) {
+      core->metrics.provider_errors++;
+      Log(LogLevel::kWarn, "duroxide::runtime", "work fetch failed: " + lease.status().ToString());
+      provider->worker_signal().WaitSince(seen, backoff_ms);
+      backoff_ms = std::min<int64_t>(backoff_ms * 2, 3000);
+      continue;
+    }
+    backoff_ms = 10;
+    if (lease->has_value()) {
+      const bool session = (**lease).item.session_id.has_value();
+      if (session) core->active_sessions++;
+      Execute(core.get(), worker_id, std::move(**lease));
+      if (session) core->active_sessions--;
+      continue;
+    }
+    if (core->stopping.load()) break;
+    int64_t wait = opt.dispatcher_poll_interval_ms;
+    auto next = provider->NextWorkerVisibleAt();
+    if (next.ok() && next->has_value()) wait = std::min(wait, **next - NowMs());
+    provider->worker_signal().WaitSince(seen, std::max<int64_t>(wait, 0));
+  }
+}
+
+}  // namespace duroxide::runtime

@@ -1,0 +1,83 @@
+"""duroxide: durable workflows for Python on a C++ core.
+
+Orchestrations are generator functions that yield tasks; activities are plain functions.
+A C++ runtime records every step in a durable history and replays it after restarts.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+# Process-wide registry of orchestration functions (name or name@version), filled by
+# Runtime.register_orchestration*. Each Runtime also keeps its own table, consulted first.
+_orchestration_functions: Dict[str, Callable] = {}
+
+try:
+    from duroxide import _core
+except ImportError as exc:  # pragma: no cover - a broken install
+    raise ImportError(
+        "duroxide's native module could not be loaded; reinstall with `pip install .` "
+        f"from the source tree ({exc})"
+    ) from exc
+
+from duroxide._core import (  # noqa: E402
+    DuroxideError,
+    InstanceAlreadyExistsError,
+    InvalidArgumentError,
+    NotFoundError,
+    OperationTimedOutError,
+    OrchestrationStatus,
+    ProviderError,
+    init_tracing,
+)
+from duroxide._client import Client  # noqa: E402
+from duroxide._providers import SqliteProvider  # noqa: E402
+from duroxide._runtime import MetricsSnapshot, Runtime  # noqa: E402
+from duroxide._types import (  # noqa: E402
+    MAX_KV_KEYS,
+    MAX_KV_VALUE_BYTES,
+    MAX_TAG_NAME_BYTES,
+    MAX_WORKER_TAGS,
+    OrchestrationResult,
+    RuntimeOptions,
+    TagFilter,
+    _parse_status,
+    parse_result,
+)
+from duroxide.context import ActivityContext, OrchestrationContext, ScheduledTask  # noqa: E402
+from duroxide.driver import create_generator, dispose_generator, next_step  # noqa: E402
+
+__version__ = "0.1.0"
+
+PyOrchestrationStatus = OrchestrationStatus
+PyMetricsSnapshot = MetricsSnapshot
+PyRuntimeOptions = RuntimeOptions
+
+__all__ = [
+    "SqliteProvider",
+    "Client",
+    "Runtime",
+    "OrchestrationResult",
+    "RuntimeOptions",
+    "OrchestrationContext",
+    "ActivityContext",
+    "ScheduledTask",
+    "TagFilter",
+    "OrchestrationStatus",
+    "MetricsSnapshot",
+    "init_tracing",
+    "parse_result",
+    "MAX_WORKER_TAGS",
+    "MAX_TAG_NAME_BYTES",
+    "MAX_KV_KEYS",
+    "MAX_KV_VALUE_BYTES",
+    "DuroxideError",
+    "InstanceAlreadyExistsError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "OperationTimedOutError",
+    "ProviderError",
+    "PyOrchestrationStatus",
+    "PyMetricsSnapshot",
+    "PyRuntimeOptions",
+]

@@ -1,0 +1,171 @@
+"""Plain value types of the public API: results, options, tag filters."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional
+
+MAX_WORKER_TAGS = 5
+MAX_TAG_NAME_BYTES = 256
+MAX_KV_KEYS = 150
+MAX_KV_VALUE_BYTES = 65536
+
+
+class OrchestrationResult:
+    """Status of an orchestration instance as seen by a client.
+
+    Attributes:
+        status: "NotFound", "Running", "Completed" or "Failed".
+        output: the orchestration's return value (parsed JSON) when Completed, else None.
+        error: the error text when Failed, else None.
+        custom_status: the last custom status string, or None.
+        custom_status_version: increases each time a turn changes the custom status.
+    """
+
+    def __init__(self, status: str, output: Any = None, error: Optional[str] = None,
+                 custom_status: Optional[str] = None, custom_status_version: int = 0):
+        self.status = status
+        self.output = output
+        self.error = error
+        self.custom_status = custom_status
+        self.custom_status_version = custom_status_version
+
+
+def _parse_status(raw: Any) -> OrchestrationResult:
+    output = None
+    if raw.output is not None:
+        try:
+            output = json.loads(raw.output)
+        except (TypeError, ValueError):
+            output = raw.output
+    return OrchestrationResult(raw.status, output, raw.error, raw.custom_status,
+                               raw.custom_status_version)
+
+
+def parse_result(result: Any) -> Any:
+    """Unwraps ok/err items: a list of {"ok": v} gives [v, ...]; {"err": e} raises."""
+    if isinstance(result, list):
+        return [parse_result(item) if _is_item(item) else item for item in result]
+    if _is_item(result):
+        if "err" in result:
+            raise Exception(result["err"])
+        return result["ok"]
+    return result
+
+
+def _is_item(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and ("ok" in value or "err" in value)
+
+
+class TagFilter:
+    """Which tagged activities a runtime's workers accept (values are plain strings)."""
+
+    DEFAULT_ONLY = "default_only"
+    ANY = "any"
+    NONE = "none"
+
+    @staticmethod
+    def tags(tags: List[str]) -> str:
+        """Only activities tagged with one of `tags`."""
+        return json.dumps({"tags": list(tags)})
+
+    @staticmethod
+    def default_and(tags: List[str]) -> str:
+        """Untagged activities plus those tagged with one of `tags`."""
+        return json.dumps({"default_and": list(tags)})
+
+
+def _parse_tag_filter(value: Any) -> Dict[str, Any]:
+    if value is None:
+        return {"tag_mode": "default_only", "tags": []}
+    if not isinstance(value, str):
+        raise TypeError(f"worker_tag_filter must be a str (see TagFilter), not {type(value).__name__}")
+    if value in (TagFilter.DEFAULT_ONLY, TagFilter.ANY, TagFilter.NONE):
+        return {"tag_mode": value, "tags": []}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and len(parsed) == 1:
+        (mode, tags), = parsed.items()
+        if mode in ("tags", "default_and") and isinstance(tags, list) and all(
+            isinstance(t, str) for t in tags
+        ):
+            if len(tags) > MAX_WORKER_TAGS:
+                raise ValueError(
+                    f"worker_tag_filter lists {len(tags)} tags; at most {MAX_WORKER_TAGS} are allowed"
+                )
+            for tag in tags:
+                if len(tag.encode()) > MAX_TAG_NAME_BYTES:
+                    raise ValueError(
+                        f"worker_tag_filter tag {tag[:20]!r}... exceeds {MAX_TAG_NAME_BYTES} bytes"
+                    )
+            return {"tag_mode": mode, "tags": tags}
+    raise ValueError(
+        f"invalid worker_tag_filter {value!r}: use TagFilter.DEFAULT_ONLY, ANY, NONE, "
+        "TagFilter.tags([...]) or TagFilter.default_and([...])"
+    )
+
+
+class RuntimeOptions:
+    """Runtime configuration. Every argument is optional; None means the default."""
+
+    _FIELDS = (
+        "orchestration_concurrency", "worker_concurrency", "dispatcher_poll_interval_ms",
+        "worker_lock_timeout_ms", "log_format", "log_level", "service_name", "service_version",
+        "max_sessions_per_runtime", "session_idle_timeout_ms", "worker_node_id",
+        "worker_tag_filter",
+    )
+    _EXTRA = ("orchestrator_lock_timeout_ms", "max_attempts", "warm_cache_capacity")
+    _INT_FIELDS = {
+        "orchestration_concurrency": 0, "worker_concurrency": 0, "dispatcher_poll_interval_ms": 1,
+        "worker_lock_timeout_ms": 100, "max_sessions_per_runtime": 1,
+        "session_idle_timeout_ms": 1, "orchestrator_lock_timeout_ms": 100, "max_attempts": 1,
+        "warm_cache_capacity": 0,
+    }
+
+    def __init__(self, orchestration_concurrency: Optional[int] = None,
+                 worker_concurrency: Optional[int] = None,
+                 dispatcher_poll_interval_ms: Optional[int] = None,
+                 worker_lock_timeout_ms: Optional[int] = None,
+                 log_format: Optional[str] = None, log_level: Optional[str] = None,
+                 service_name: Optional[str] = None, service_version: Optional[str] = None,
+                 max_sessions_per_runtime: Optional[int] = None,
+                 session_idle_timeout_ms: Optional[int] = None,
+                 worker_node_id: Optional[str] = None,
+                 worker_tag_filter: Optional[str] = None, *,
+                 orchestrator_lock_timeout_ms: Optional[int] = None,
+                 max_attempts: Optional[int] = None,
+                 warm_cache_capacity: Optional[int] = None):
+        values = dict(locals())
+        values.pop("self")
+        for name, minimum in self._INT_FIELDS.items():
+            v = values[name]
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < minimum):
+                raise ValueError(f"RuntimeOptions.{name} must be an int >= {minimum}, got {v!r}")
+        for name in ("log_format", "log_level", "service_name", "service_version", "worker_node_id"):
+            v = values[name]
+            if v is not None and not isinstance(v, str):
+                raise TypeError(f"RuntimeOptions.{name} must be a str, not {type(v).__name__}")
+        if log_level is not None and log_level.lower() not in (
+            "trace", "debug", "info", "warn", "warning", "error", "off"
+        ):
+            raise ValueError(f"RuntimeOptions.log_level: unknown level {log_level!r}")
+        self._tag = _parse_tag_filter(worker_tag_filter)
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values")
+        if values is not None and name in values:
+            return values[name]
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._FIELDS or name in self._EXTRA:
+            raise AttributeError(f"RuntimeOptions.{name} is read-only")
+        object.__setattr__(self, name, value)
+
+    def _to_native(self) -> Dict[str, Any]:
+        out = {k: v for k, v in self._values.items() if v is not None and k != "worker_tag_filter"}
+        out.update(self._tag)
+        return out

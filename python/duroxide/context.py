@@ -1,0 +1,434 @@
+"""Orchestration and activity contexts.
+
+`OrchestrationContext` methods build the task descriptors that orchestration generators
+yield (the exact dict shapes of the duroxide Python API), and forward fire-and-forget calls
+(custom status, KV, tracing) to the native turn host. `ActivityContext` is what activities
+receive.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional
+
+_TRACE_LEVELS = ("info", "warn", "error", "debug")
+
+
+def _dumps(value: Any, what: str) -> str:
+    """json.dumps with an error that names the offending value's type and the call."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{what}: value of type {type(value).__name__} is not JSON-serializable ({exc})"
+        ) from None
+
+
+def _typed_input(value: Any, what: str) -> str:
+    """Typed variants pass a str through unchanged (already-serialized JSON)."""
+    if isinstance(value, str):
+        return value
+    return _dumps(value, what)
+
+
+class ScheduledTask(dict):
+    """An activity descriptor that can be routed to tagged workers with `.with_tag()`."""
+
+    def with_tag(self, tag: str) -> "ScheduledTask":
+        """Routes the activity to workers whose tag filter accepts `tag`; returns self."""
+        if not isinstance(tag, str):
+            raise TypeError(f"with_tag: tag must be a str, not {type(tag).__name__}")
+        self["tag"] = tag
+        return self
+
+
+def _retry_dict(retry: Optional[Dict[str, Any]], what: str) -> Dict[str, Any]:
+    if retry is None:
+        retry = {}
+    if not isinstance(retry, dict):
+        raise TypeError(f"{what}: retry policy must be a dict, not {type(retry).__name__}")
+
+    def pick(*keys: str) -> Any:
+        for key in keys:
+            if key in retry and retry[key] is not None:
+                return retry[key]
+        return None
+
+    max_attempts = pick("max_attempts", "maxAttempts")
+    if max_attempts is None:
+        max_attempts = 3
+    if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
+        raise ValueError(f"{what}: max_attempts must be an int >= 1, got {max_attempts!r}")
+    out: Dict[str, Any] = {"maxAttempts": max_attempts}
+    for snake, camel in (("timeout_ms", "timeoutMs"), ("total_timeout_ms", "totalTimeoutMs")):
+        value = pick(snake, camel)
+        if value is not None:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{what}: {snake} must be an int >= 0, got {value!r}")
+        out[camel] = value
+    backoff = pick("backoff", "backoff_strategy", "backoffStrategy")
+    if backoff is not None:
+        if not isinstance(backoff, str) or backoff.lower() not in (
+            "none", "fixed", "linear", "exponential"
+        ):
+            raise ValueError(
+                f"{what}: backoff must be one of 'none', 'fixed', 'linear', 'exponential', "
+                f"got {backoff!r}"
+            )
+        backoff = backoff.lower()
+    out["backoff"] = backoff
+    return out
+
+
+class OrchestrationContext:
+    """The `ctx` an orchestration generator receives.
+
+    Scheduling methods return task descriptors to `yield`; they do nothing until yielded.
+    """
+
+    def __init__(self, ctx_info: Dict[str, Any]):
+        self.instance_id: str = ctx_info["instanceId"]
+        self.execution_id: int = ctx_info["executionId"]
+        self.orchestration_name: str = ctx_info["orchestrationName"]
+        self.orchestration_version: str = ctx_info["orchestrationVersion"]
+        self._host = ctx_info.get("_host")
+
+    # ---- activities ---------------------------------------------------------------------
+    def schedule_activity(self, name: str, input: Any = None, session_id: Optional[str] = None):
+        """Schedules activity `name`; yields its return value (raises if it failed)."""
+        encoded = _dumps(input, f"schedule_activity('{name}') input")
+        if session_id is not None:
+            return self.schedule_activity_on_session(name, input, session_id)
+        return ScheduledTask(type="activity", name=name, input=encoded)
+
+    def schedule_activity_on_session(self, name: str, input: Any, session_id: str):
+        """Schedules an activity pinned to the worker that owns `session_id`."""
+        if not isinstance(session_id, str):
+            raise TypeError("schedule_activity_on_session: session_id must be a str")
+        return ScheduledTask(
+            type="activityWithSession",
+            name=name,
+            input=_dumps(input, f"schedule_activity_on_session('{name}') input"),
+            sessionId=session_id,
+        )
+
+    def schedule_activity_with_retry(self, name: str, input: Any, retry: Dict[str, Any]):
+        """Schedules an activity retried per `retry` (max_attempts, backoff, timeouts)."""
+        what = f"schedule_activity_with_retry('{name}')"
+        return ScheduledTask(
+            type="activityWithRetry",
+            name=name,
+            input=_dumps(input, what + " input"),
+            retry=_retry_dict(retry, what),
+        )
+
+    def schedule_activity_with_retry_on_session(
+        self, name: str, input: Any, retry: Dict[str, Any], session_id: str
+    ):
+        """Retry policy plus session affinity: every attempt runs on the same session."""
+        what = f"schedule_activity_with_retry_on_session('{name}')"
+        if not isinstance(session_id, str):
+            raise TypeError(what + ": session_id must be a str")
+        return ScheduledTask(
+            type="activityWithRetryOnSession",
+            name=name,
+            input=_dumps(input, what + " input"),
+            retry=_retry_dict(retry, what),
+            sessionId=session_id,
+        )
+
+    # ---- timers and events --------------------------------------------------------------
+    def schedule_timer(self, delay_ms: int):
+        """A durable timer; yields None after `delay_ms` milliseconds."""
+        if not isinstance(delay_ms, (int, float)) or isinstance(delay_ms, bool) or delay_ms < 0:
+            raise ValueError(f"schedule_timer: delay_ms must be a number >= 0, got {delay_ms!r}")
+        return {"type": "timer", "delayMs": int(delay_ms)}
+
+    def wait_for_event(self, name: str):
+        """Waits for the next external event `name` raised after the wait began."""
+        return {"type": "waitEvent", "name": name}
+
+    def dequeue_event(self, queue_name: str):
+        """Takes the next message of event queue `queue_name` (FIFO, buffered)."""
+        return {"type": "dequeueEvent", "queueName": queue_name}
+
+    # ---- orchestrations -----------------------------------------------------------------
+    def schedule_sub_orchestration(self, name: str, input: Any = None):
+        """Runs orchestration `name` as a child; yields its output."""
+        return {"type": "subOrchestration", "name": name,
+                "input": _dumps(input, f"schedule_sub_orchestration('{name}') input")}
+
+    def schedule_sub_orchestration_with_id(self, name: str, instance_id: str, input: Any = None):
+        """Like schedule_sub_orchestration, with an explicit child instance id."""
+        return {"type": "subOrchestrationWithId", "name": name, "instanceId": instance_id,
+                "input": _dumps(input, f"schedule_sub_orchestration_with_id('{name}') input")}
+
+    def schedule_sub_orchestration_versioned(
+        self, name: str, version: Optional[str] = None, input: Any = None
+    ):
+        """Child orchestration pinned to `version` (None = latest registered)."""
+        return {"type": "subOrchestrationVersioned", "name": name, "version": version,
+                "input": _dumps(input, f"schedule_sub_orchestration_versioned('{name}') input")}
+
+    def schedule_sub_orchestration_versioned_with_id(
+        self, name: str, version: Optional[str], instance_id: str, input: Any = None
+    ):
+        """Versioned child orchestration with an explicit instance id."""
+        return {"type": "subOrchestrationVersionedWithId", "name": name, "version": version,
+                "instanceId": instance_id,
+                "input": _dumps(input, f"schedule_sub_orchestration_versioned_with_id('{name}') input")}
+
+    def start_orchestration(self, name: str, instance_id: str, input: Any = None):
+        """Starts an independent orchestration (fire-and-forget); yields None."""
+        return {"type": "orchestration", "name": name, "instanceId": instance_id,
+                "input": _dumps(input, f"start_orchestration('{name}') input")}
+
+    def start_orchestration_versioned(
+        self, name: str, version: str, instance_id: str, input: Any = None
+    ):
+        """Fire-and-forget start pinned to `version`."""
+        return {"type": "orchestrationVersioned", "name": name, "version": version,
+                "instanceId": instance_id,
+                "input": _dumps(input, f"start_orchestration_versioned('{name}') input")}
+
+    def continue_as_new(self, input: Any = None):
+        """Ends this execution and starts a fresh one with `input` (history is reset)."""
+        return {"type": "continueAsNew", "input": _dumps(input, "continue_as_new input")}
+
+    def continue_as_new_versioned(self, input: Any = None, version: Optional[str] = None):
+        """continue_as_new that moves to `version` (None = latest)."""
+        return {"type": "continueAsNewVersioned",
+                "input": _dumps(input, "continue_as_new_versioned input"), "version": version}
+
+    # ---- deterministic helpers ----------------------------------------------------------
+    def new_guid(self):
+        """Yields a new GUID string (replay-safe)."""
+        return {"type": "newGuid"}
+
+    def utc_now(self):
+        """Yields the current time in epoch milliseconds (replay-safe)."""
+        return {"type": "utcNow"}
+
+    # ---- composition --------------------------------------------------------------------
+    def all(self, tasks: List[Any]):
+        """Waits for every task; yields [{"ok": v} | {"err": e}, ...] in order."""
+        return {"type": "join", "tasks": list(tasks)}
+
+    def race(self, *tasks: Any):
+        """Waits for the first of two or more tasks; yields {"index", "value"}.
+
+        The losers are cancelled.
+        """
+        if len(tasks) == 1 and isinstance(tasks[0], (list, tuple)):
+            tasks = tuple(tasks[0])
+        if len(tasks) < 2:
+            raise ValueError(f"race() needs at least 2 tasks, got {len(tasks)}")
+        return {"type": "select", "tasks": list(tasks)}
+
+    # ---- typed variants -----------------------------------------------------------------
+    def schedule_activity_typed(self, name: str, input: Any = None, result_type: Any = None):
+        task = ScheduledTask(type="activity", name=name,
+                             input=_typed_input(input, f"schedule_activity_typed('{name}') input"))
+        task["_typed"] = True
+        return task
+
+    def schedule_activity_on_session_typed(self, name: str, input: Any = None,
+                                           session_id: Optional[str] = None):
+        if not isinstance(session_id, str):
+            raise TypeError("schedule_activity_on_session_typed: session_id must be a str")
+        task = ScheduledTask(type="activityWithSession", name=name, sessionId=session_id,
+                             input=_typed_input(input, "schedule_activity_on_session_typed input"))
+        task["_typed"] = True
+        return task
+
+    def schedule_activity_with_retry_typed(self, name: str, input: Any = None,
+                                           retry: Optional[Dict[str, Any]] = None):
+        what = f"schedule_activity_with_retry_typed('{name}')"
+        task = ScheduledTask(type="activityWithRetry", name=name,
+                             input=_typed_input(input, what + " input"),
+                             retry=_retry_dict(retry, what))
+        task["_typed"] = True
+        return task
+
+    def schedule_activity_with_retry_on_session_typed(
+        self, name: str, input: Any = None, retry: Optional[Dict[str, Any]] = None,
+        session_id: Optional[str] = None,
+    ):
+        what = f"schedule_activity_with_retry_on_session_typed('{name}')"
+        if not isinstance(session_id, str):
+            raise TypeError(what + ": session_id must be a str")
+        task = ScheduledTask(type="activityWithRetryOnSession", name=name,
+                             input=_typed_input(input, what + " input"),
+                             retry=_retry_dict(retry, what), sessionId=session_id)
+        task["_typed"] = True
+        return task
+
+    def schedule_sub_orchestration_typed(self, name: str, input: Any = None,
+                                         result_type: Any = None):
+        return {"type": "subOrchestration", "name": name, "_typed": True,
+                "input": _typed_input(input, "schedule_sub_orchestration_typed input")}
+
+    def schedule_sub_orchestration_with_id_typed(self, name: str, instance_id: str,
+                                                 input: Any = None):
+        return {"type": "subOrchestrationWithId", "name": name, "instanceId": instance_id,
+                "_typed": True,
+                "input": _typed_input(input, "schedule_sub_orchestration_with_id_typed input")}
+
+    def wait_for_event_typed(self, name: str):
+        return {"type": "waitEvent", "name": name, "_typed": True}
+
+    def dequeue_event_typed(self, queue_name: str):
+        return {"type": "dequeueEvent", "queueName": queue_name, "_typed": True}
+
+    def start_orchestration_typed(self, name: str, instance_id: str, input: Any = None):
+        return {"type": "orchestration", "name": name, "instanceId": instance_id,
+                "input": _typed_input(input, "start_orchestration_typed input")}
+
+    def start_orchestration_versioned_typed(self, name: str, version: str, instance_id: str,
+                                            input: Any = None):
+        return {"type": "orchestrationVersioned", "name": name, "version": version,
+                "instanceId": instance_id,
+                "input": _typed_input(input, "start_orchestration_versioned_typed input")}
+
+    def continue_as_new_typed(self, input: Any = None):
+        return {"type": "continueAsNew", "input": _typed_input(input, "continue_as_new_typed input")}
+
+    def all_typed(self, tasks: List[Any]):
+        return {"type": "join", "tasks": list(tasks), "_typed_all": True}
+
+    def race_typed(self, *tasks: Any):
+        task = self.race(*tasks)
+        task["_typed_race"] = True
+        return task
+
+    def get_kv_value_from_instance(self, instance_id: str, key: str):
+        """Reads another instance's KV value; yields a str or None (replay-safe)."""
+        return ScheduledTask(
+            type="activity", name="__duroxide_syscall:get_kv_value",
+            input=json.dumps({"instance_id": instance_id, "key": key}),
+        )
+
+    def get_kv_value_from_instance_typed(self, instance_id: str, key: str):
+        task = self.get_kv_value_from_instance(instance_id, key)
+        task["_typed_kv"] = True
+        return task
+
+    # ---- fire-and-forget (no yield) -------------------------------------------------------
+    def set_custom_status(self, status: Any) -> None:
+        """Publishes a progress string visible to clients (last write in a turn wins)."""
+        if self._host is not None:
+            self._host.set_custom_status(str(status))
+
+    def reset_custom_status(self) -> None:
+        """Clears the custom status."""
+        if self._host is not None:
+            self._host.reset_custom_status()
+
+    def get_custom_status(self) -> Optional[str]:
+        """The current custom status (replay-safe)."""
+        return self._host.get_custom_status() if self._host is not None else None
+
+    def set_kv_value(self, key: Any, value: Any) -> None:
+        if self._host is not None:
+            self._host.set_kv(str(key), str(value))
+
+    def set_kv_value_typed(self, key: Any, value: Any) -> None:
+        self.set_kv_value(key, value if isinstance(value, str) else _dumps(value, "set_kv_value_typed"))
+
+    def get_kv_value(self, key: Any) -> Optional[str]:
+        return self._host.get_kv(str(key)) if self._host is not None else None
+
+    def get_kv_value_typed(self, key: Any) -> Any:
+        raw = self.get_kv_value(key)
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+
+    def get_kv_all_values(self) -> Dict[str, str]:
+        return dict(self._host.get_kv_all()) if self._host is not None else {}
+
+    def get_kv_all_keys(self) -> List[str]:
+        return list(self.get_kv_all_values().keys())
+
+    def get_kv_length(self) -> int:
+        return len(self.get_kv_all_values())
+
+    def clear_kv_value(self, key: Any) -> None:
+        if self._host is not None:
+            self._host.clear_kv(str(key))
+
+    def clear_all_kv_values(self) -> None:
+        if self._host is not None:
+            self._host.clear_all_kv()
+
+    def prune_kv_values_updated_before(self, cutoff_ms: int) -> int:
+        if self._host is None:
+            return 0
+        return self._host.prune_kv(int(cutoff_ms))
+
+    def trace_info(self, message: Any) -> None:
+        self._trace("info", message)
+
+    def trace_warn(self, message: Any) -> None:
+        self._trace("warn", message)
+
+    def trace_error(self, message: Any) -> None:
+        self._trace("error", message)
+
+    def trace_debug(self, message: Any) -> None:
+        self._trace("debug", message)
+
+    def _trace(self, level: str, message: Any) -> None:
+        if self._host is not None:
+            self._host.trace(level, str(message))
+
+
+class ActivityContext:
+    """The `ctx` an activity receives."""
+
+    def __init__(self, info: Dict[str, Any], handle: Any = None, client_factory: Any = None):
+        self.instance_id: str = info.get("instanceId", "")
+        self.execution_id: int = info.get("executionId", 0)
+        self.orchestration_name: str = info.get("orchestrationName", "")
+        self.orchestration_version: str = info.get("orchestrationVersion", "")
+        self.activity_name: str = info.get("activityName", "")
+        self.activity_id: int = info.get("activityId", 0)
+        self.worker_id: str = info.get("workerId", "")
+        self.session_id: Optional[str] = info.get("sessionId")
+        self._tag: Optional[str] = info.get("tag")
+        self._trace_token: str = info.get("_traceToken", "")
+        self._handle = handle
+        self._client_factory = client_factory
+
+    def tag(self) -> Optional[str]:
+        """The routing tag the activity was scheduled with, or None."""
+        return self._tag
+
+    def is_cancelled(self) -> bool:
+        """True once the orchestration no longer needs this result (cooperative)."""
+        return bool(self._handle.is_cancelled()) if self._handle is not None else False
+
+    def get_client(self):
+        """A Client on the same store, to start orchestrations or raise events."""
+        if self._client_factory is None:
+            raise RuntimeError("Activity context not found")
+        return self._client_factory()
+
+    def trace_info(self, message: Any) -> None:
+        self._trace("info", message)
+
+    def trace_warn(self, message: Any) -> None:
+        self._trace("warn", message)
+
+    def trace_error(self, message: Any) -> None:
+        self._trace("error", message)
+
+    def trace_debug(self, message: Any) -> None:
+        self._trace("debug", message)
+
+    def _trace(self, level: str, message: Any) -> None:
+        if self._handle is not None:
+            self._handle.trace(level, str(message))

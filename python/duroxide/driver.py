@@ -1,0 +1,185 @@
+"""Runs orchestration generators and activities on behalf of the native core.
+
+The C++ core calls `start`, `step` and `run_activity` with the GIL held, once per step of
+user code. Payloads cross the boundary as JSON text (the value-shape contract of the
+duroxide Python API): inputs are `json.loads`-ed with a fallback to the raw string, outputs
+are `json.dumps`-ed.
+
+`create_generator`, `next_step` and `dispose_generator` implement the reference package's
+JSON driver protocol for programs that drive generators by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import json
+import traceback
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from duroxide import _orchestration_functions
+from duroxide.context import ActivityContext, OrchestrationContext
+
+
+def _decode(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def _decode_input(text: str) -> Any:
+    if text == "":
+        return None
+    return _decode(text)
+
+
+def _encode_output(value: Any) -> Tuple[str, str]:
+    try:
+        return ("complete", json.dumps(value))
+    except (TypeError, ValueError) as exc:
+        return (
+            "fail",
+            f"TypeError: orchestration returned a value of type {type(value).__name__} "
+            f"that is not JSON-serializable ({exc})",
+        )
+
+
+def resolve(registry: Dict[str, Callable], name: str, version: str) -> Optional[Callable]:
+    """Finds the function for name@version, then name (per runtime, then process-wide)."""
+    for table in (registry, _orchestration_functions):
+        fn = table.get(f"{name}@{version}")
+        if fn is None:
+            fn = table.get(name)
+        if fn is not None:
+            return fn
+    return None
+
+
+def start(fn: Callable, ctx: OrchestrationContext, input_text: str):
+    """Calls the orchestration function and runs it to its first step.
+
+    Returns ("yield", task, generator) | ("complete", output_json, None) |
+    ("fail", error_text, None).
+    """
+    try:
+        result = fn(ctx, _decode_input(input_text))
+    except Exception:
+        return ("fail", traceback.format_exc(), None)
+    if inspect.isgenerator(result):
+        kind, payload = step(result, None, None, False)
+        return (kind, payload, result)
+    if inspect.iscoroutine(result):
+        result.close()
+        return (
+            "fail",
+            "TypeError: orchestrations must be generator functions (def + yield), "
+            "not async def",
+            None,
+        )
+    kind, payload = _encode_output(result)
+    return (kind, payload, None)
+
+
+def step(gen, last_task: Any, value: Any, is_error: bool):
+    """Sends a value (or throws an error) into the generator and runs it to its next step."""
+    try:
+        if is_error:
+            task = gen.throw(Exception(value))
+        else:
+            if (
+                isinstance(last_task, dict)
+                and last_task.get("_typed_all")
+                and isinstance(value, list)
+            ):
+                value = [
+                    item["ok"] if isinstance(item, dict) and "ok" in item else item
+                    for item in value
+                ]
+            task = gen.send(value)
+    except StopIteration as stop:
+        return _encode_output(stop.value)
+    except Exception:
+        return ("fail", traceback.format_exc())
+    return ("yield", task)
+
+
+def run_activity(fn: Callable, info: Dict[str, Any], handle: Any, client_factory: Any,
+                 input_text: str):
+    """Runs one activity. Returns (True, output_json) or (False, error_text)."""
+    name = info.get("activityName", "")
+    ctx = ActivityContext(info, handle, client_factory)
+    try:
+        result = fn(ctx, _decode(input_text))
+        if inspect.iscoroutine(result):
+            result = asyncio.run(result)
+    except Exception as exc:
+        return (False, f"Activity '{name}' call failed: {type(exc).__name__}: {exc}")
+    try:
+        return (True, json.dumps(result))
+    except (TypeError, ValueError) as exc:
+        return (
+            False,
+            f"Activity '{name}' call failed: TypeError: returned a value of type "
+            f"{type(result).__name__} that is not JSON-serializable ({exc})",
+        )
+
+
+# ---- the reference's JSON generator protocol ------------------------------------------------
+
+_generators: Dict[int, Any] = {}
+_last_tasks: Dict[int, Any] = {}
+_ids = itertools.count(1)
+
+
+def create_generator(payload_json: str) -> str:
+    """Starts an orchestration from '{"ctxInfo": {...}, "input": "..."}'; returns a step JSON."""
+    payload = json.loads(payload_json)
+    info = payload["ctxInfo"]
+    fn = resolve({}, info["orchestrationName"], info.get("orchestrationVersion", "1.0.0"))
+    if fn is None:
+        return json.dumps({
+            "status": "error",
+            "message": f"Orchestration '{info['orchestrationName']}' not registered on Python side",
+        })
+    kind, payload_out, gen = start(fn, OrchestrationContext(info), payload.get("input", ""))
+    if kind == "yield":
+        gen_id = next(_ids)
+        _generators[gen_id] = gen
+        _last_tasks[gen_id] = payload_out
+        return json.dumps({"status": "yielded", "generatorId": gen_id, "task": payload_out})
+    if kind == "complete":
+        return json.dumps({"status": "completed", "output": payload_out})
+    return json.dumps({"status": "error", "message": payload_out})
+
+
+def next_step(payload_json: str) -> str:
+    """Resumes generator `generatorId` with `result` (a JSON string) or throws `isError`."""
+    payload = json.loads(payload_json)
+    gen_id = payload["generatorId"]
+    gen = _generators.get(gen_id)
+    if gen is None:
+        return json.dumps({"status": "error", "message": f"unknown generator {gen_id}"})
+    raw = payload.get("result", "null")
+    value = _decode(raw)
+    if payload.get("isError") and not isinstance(value, str):
+        value = json.dumps(value)
+    kind, out = step(gen, _last_tasks.get(gen_id), value, bool(payload.get("isError")))
+    if kind == "yield":
+        _last_tasks[gen_id] = out
+        return json.dumps({"status": "yielded", "generatorId": gen_id, "task": out})
+    dispose_generator(str(gen_id))
+    if kind == "complete":
+        return json.dumps({"status": "completed", "output": out})
+    return json.dumps({"status": "error", "message": out})
+
+
+def dispose_generator(gen_id: str) -> str:
+    """Forgets a generator started with create_generator."""
+    key = int(gen_id)
+    gen = _generators.pop(key, None)
+    _last_tasks.pop(key, None)
+    if gen is not None:
+        gen.close()
+    return "ok"
