@@ -170,7 +170,8 @@ TEST(SqliteProviderTest, FileReopenKeepsData) {
 }
 
 TEST(SqliteProviderTest, OpenAcceptsPrefixesAndCreatesDirectories) {
-  const fs::path nested = TempDirEnvironment::Dir() / "x" / "y" / "db.sqlite";
+  const fs::path nested =
+      fs::path(TempDirEnvironment::NewFile("nested")).replace_extension() / "y" / "db.sqlite";
   auto a = SqliteProvider::Open("sqlite:" + nested.string() + "?mode=rwc");
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_TRUE(fs::exists(nested));

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// End-to-end runtime tests with C++ orchestrations on in-memory SQLite.
+#include "duroxide/runtime/runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "duroxide/client/client.h"
+#include "duroxide/providers/sqlite/sqlite_provider.h"
+#include "duroxide/replay/replay_test_util.h"
+
+namespace duroxide::runtime {
+namespace {
+
+using replay::testing::Activity;
+using replay::testing::Complete;
+using replay::testing::ScriptInvoker;
+using replay::testing::Select;
+using replay::testing::Timer;
+using replay::testing::Yield;
+
+class FnActivities : public ActivityInvoker {
+ public:
+  std::function<ActivityOutcome(const ActivityCall&)> fn;
+  bool Has(const std::string& name) const override { return name != "Missing"; }
+  ActivityOutcome Invoke(const ActivityCall& call) override { return fn(call); }
+};
+
+struct Fixture {
+  Fixture() {
+    provider = std::shared_ptr<providers::Provider>(
+        std::move(providers::sqlite::SqliteProvider::InMemory()).value());
+    orchestrations = std::make_shared<ScriptInvoker>();
+    activities = std::make_shared<FnActivities>();
+    registry = std::make_shared<OrchestrationRegistry>();
+    client = std::make_unique<client::Client>(provider);
+  }
+  std::unique_ptr<Runtime> Make(RuntimeOptions o = {}) {
+    return std::make_unique<Runtime>(provider, o, orchestrations, activities, registry);
+  }
+  std::shared_ptr<providers::Provider> provider;
+  std::shared_ptr<ScriptInvoker> orchestrations;
+  std::shared_ptr<FnActivities> activities;
+  std::shared_ptr<OrchestrationRegistry> registry;
+  std::unique_ptr<client::Client> client;
+};
+
+TEST(Runtime, ChainOfActivitiesCompletes) {
+  Fixture f;
+  ASSERT_TRUE(f.registry->Register("chain", "1.0.0").ok());
+  f.orchestrations->Add("chain", [](const auto& r, auto*) {
+    if (r.size() < 20) return Yield(Activity("Inc", r.empty() ? "0" : r.back().payload));
+    return Complete(r.back().payload);
+  });
+  f.activities->fn = [](const ActivityCall& c) {
+    return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+  };
+  auto rt = f.Make();
+  ASSERT_TRUE(rt->Start().ok());
+  ASSERT_TRUE(f.client->StartOrchestration("c1", "chain", "null", std::nullopt).ok());
+  auto st = f.client->WaitForOrchestration("c1", 10000);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->status, "Completed");
+  EXPECT_EQ(st->output.value_or(""), "20");
+  rt->Shutdown(1000);
+  auto m = rt->MetricsSnapshot();
+  EXPECT_EQ(m["orch_starts"], 1);
+  EXPECT_EQ(m["orch_completions"], 1);
+  EXPECT_EQ(m["activity_success"], 20);
+}
+
+TEST(Runtime, DuplicateStartIsRejected) {
+  Fixture f;
+  ASSERT_TRUE(f.client->StartOrchestration("d", "x", "null", std::nullopt).ok());
+  Status again = f.client->StartOrchestration("d", "x", "1", std::nullopt);
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
+}
+
+TEST(Runtime, LosingActivityIsCancelledInProcess) {
+  Fixture f;
+  ASSERT_TRUE(f.registry->Register("race", "1.0.0").ok());
+  f.orchestrations->Add("race", [](const auto& r, auto*) {
+    if (r.empty()) return Yield(Select({Activity("Long"), Timer(50)}));
+    return Complete(std::to_string(r[0].index));
+  });
+  std::atomic<bool> saw_cancel{false};
+  f.activities->fn = [&](const ActivityCall& c) {
+    for (int i = 0; i < 500 && !c.cancelled->load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    saw_cancel = c.cancelled->load();
+    return ActivityOutcome{true, "\"finished\"", ""};
+  };
+  RuntimeOptions o;
+  o.worker_lock_timeout_ms = 60000;  // in-process cancellation must not wait for renewal
+  auto rt = f.Make(o);
+  ASSERT_TRUE(rt->Start().ok());
+  ASSERT_TRUE(f.client->StartOrchestration("r", "race", "null", std::nullopt).ok());
+  auto st = f.client->WaitForOrchestration("r", 10000);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->output.value_or(""), "1");
+  for (int i = 0; i < 300 && !saw_cancel; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(saw_cancel.load());
+  rt->Shutdown(2000);
+}
+
+TEST(Runtime, ShutdownReturnsPromptlyWhenIdle) {
+  Fixture f;
+  auto rt = f.Make();
+  ASSERT_TRUE(rt->Start().ok());
+  auto t0 = std::chrono::steady_clock::now();
+  rt->Shutdown(5000);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(ms, 1000);
+}
+
+TEST(Runtime, MessagesForMissingInstancesNeverBlockOthers) {
+  Fixture f;
+  ASSERT_TRUE(f.registry->Register("one", "1.0.0").ok());
+  f.orchestrations->Add("one", [](const auto&, auto*) { return Complete("1"); });
+  ASSERT_TRUE(f.client->RaiseEvent("ghost", "e", "1").ok());
+  ASSERT_TRUE(f.client->EnqueueEvent("ghost2", "q", "1").ok());
+  auto rt = f.Make();
+  ASSERT_TRUE(rt->Start().ok());
+  ASSERT_TRUE(f.client->StartOrchestration("real", "one", "null", std::nullopt).ok());
+  auto st = f.client->WaitForOrchestration("real", 5000);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->status, "Completed");
+  rt->Shutdown(1000);
+}
+
+}  // namespace
+}  // namespace duroxide::runtime

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything duroxide needs on a fresh Debian 12 machine and builds the package into
+# .venv. Idempotent: re-running only does what is missing.
+#   scripts/setup.sh          # system packages + .venv with duroxide installed
+#   scripts/setup.sh --test   # also the test tools (pytest)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(build-essential cmake ninja-build pkg-config python3-venv python3-dev
+  libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libpqxx-dev libgtest-dev postgresql)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+if [ "${1:-}" = "--test" ]; then
+  .venv/bin/python -m pip install -q pytest
+fi
+echo "setup: building and installing duroxide into .venv"
+.venv/bin/python -m pip install -q .
+.venv/bin/python -c "import duroxide; print('setup: duroxide', duroxide.__version__, 'ready')"

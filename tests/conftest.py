@@ -1,0 +1,92 @@
+"""Shared fixtures of the duroxide pytest suite.
+
+`env` is parametrized over an in-memory and a file-backed SQLite provider and yields
+`Env(provider, client, make_runtime)`. Every runtime made by `make_runtime` is shut down at
+teardown, started or not.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, List, NamedTuple, Optional
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "python") not in sys.path:
+    sys.path.insert(0, str(ROOT / "python"))
+
+from duroxide import Client, Runtime, RuntimeOptions, SqliteProvider  # noqa: E402
+
+# Short polling and a short activity lock so that cancellation is noticed quickly.
+FAST_OPTIONS = dict(dispatcher_poll_interval_ms=20, worker_lock_timeout_ms=2000)
+
+
+def fast_options(**overrides: Any) -> RuntimeOptions:
+    """RuntimeOptions with the suite's fast defaults, overridable by keyword."""
+    return RuntimeOptions(**{**FAST_OPTIONS, **overrides})
+
+
+class RuntimeFactory:
+    """Makes runtimes (not started) and shuts all of them down at teardown."""
+
+    def __init__(self, provider: Any):
+        self.provider = provider
+        self.runtimes: List[Runtime] = []
+
+    def __call__(self, options: Optional[RuntimeOptions] = None, provider: Any = None,
+                 **overrides: Any) -> Runtime:
+        if options is None:
+            options = fast_options(**overrides)
+        elif overrides:
+            raise TypeError("pass either options or keyword overrides, not both")
+        rt = Runtime(provider if provider is not None else self.provider, options)
+        self.runtimes.append(rt)
+        return rt
+
+    def close(self) -> None:
+        for rt in reversed(self.runtimes):
+            try:
+                rt.shutdown(3000)
+            except Exception:  # noqa: BLE001 - teardown must reach every runtime
+                pass
+
+
+class Env(NamedTuple):
+    provider: Any
+    client: Client
+    make_runtime: Callable[..., Runtime]
+
+
+def _open(kind: str, tmp_path: Path):
+    if kind == "memory":
+        return SqliteProvider.in_memory()
+    return SqliteProvider.open(str(tmp_path / "x.db"))
+
+
+@pytest.fixture(params=["memory", "file"])
+def env(request, tmp_path):
+    provider = _open(request.param, tmp_path)
+    factory = RuntimeFactory(provider)
+    try:
+        yield Env(provider, Client(provider), factory)
+    finally:
+        factory.close()
+
+
+@pytest.fixture
+def file_env(tmp_path):
+    """A file-backed provider only (restart and nondeterminism tests reopen the file)."""
+    provider = _open("file", tmp_path)
+    factory = RuntimeFactory(provider)
+    try:
+        yield Env(provider, Client(provider), factory)
+    finally:
+        factory.close()
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    """The path used by the file-backed providers of `env` and `file_env`."""
+    return tmp_path / "x.db"
