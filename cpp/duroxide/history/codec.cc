@@ -409,7 +409,9 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
     if (!j.is_object() || j.size() != 1) {
       return Status::DataLoss("decode_work_item", "work item must be a one-key object");
     }
-    const auto& [tag, b] = *j.items().begin();
+    auto first = j.begin();
+    const std::string tag = first.key();
+    const nlohmann::json& b = first.value();
     WorkItem w;
     if (!WorkItemKindFromName(tag, &w.kind)) {
       return Status::DataLoss("decode_work_item", "unknown work item '" + tag + "'");

@@ -93,7 +93,9 @@ nlohmann::json ErrorDetails::ToJson() const {
 
 bool ErrorDetails::FromJson(const nlohmann::json& j, ErrorDetails* out) {
   if (!j.is_object() || j.size() != 1) return false;
-  const auto& [tag, body] = *j.items().begin();
+  auto first = j.begin();
+  const std::string tag = first.key();
+  const nlohmann::json& body = first.value();
   if (!body.is_object()) return false;
   ErrorDetails e;
   auto str = [&](const char* key) {

@@ -262,6 +262,16 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
   for (const WorkItem* s : extra_starts) RejectStart(*s, item.instance, &commit);
 
   const bool terminal = exists && status != ExecutionStatus::kRunning && origin == nullptr;
+  if (!exists && origin == nullptr) {
+    // A start that is queued but delayed (its orchestration is not registered yet) owns these
+    // messages: hand them back instead of dropping them.
+    auto pending = core->provider->HasPendingStart(item.instance);
+    if (!pending.ok() || *pending) {
+      (void)core->provider->AbandonOrchestrationItem(item.lock_token, opt.unregistered_backoff_base_ms,
+                                                     true);
+      return;
+    }
+  }
   if ((!exists && origin == nullptr) || terminal) {
     // Nothing to run: the instance is missing or finished. Late messages are dropped so they
     // never block the queue.

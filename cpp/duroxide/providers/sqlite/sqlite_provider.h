@@ -46,6 +46,16 @@ Status StatusFromSqliteError(int code, int extended, const std::string& op,
 
 // Thread-safety: thread-safe. Each object owns one connection, serialised by a mutex; several
 // objects (also in other processes) may share one database file.
+//
+// Where provider.h leaves room, this implementation:
+//   - accepts Abandon* with an expired token as long as no later fetch took the lock over;
+//   - with delay_ms > 0, delays only the abandoned batch (messages that arrived during the
+//     lock stay visible);
+//   - reports an undecodable orchestrator message like an undecodable history (item returned,
+//     lock held, history_error = kDataLoss), so a poison ack can still delete it;
+//   - fails FetchWorkItem with kDataLoss for an undecodable worker row, leaving the row locked
+//     so it does not block the rows behind it;
+//   - rejects TurnCommit events with event_id <= 0 and misrouted item kinds (kInvalidArgument).
 class SqliteProvider : public Provider {
  public:
   // Opens (creating file, parent directories and schema if needed) the database at `path`.
