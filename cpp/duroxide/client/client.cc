@@ -79,8 +79,14 @@ Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
   if (!record->has_value()) {
     auto pending = provider_->HasPendingStart(instance);
     if (!pending.ok()) return pending.status();
-    s.status = *pending ? "Running" : "NotFound";
-    return s;
+    if (*pending) {
+      s.status = "Running";
+      return s;
+    }
+    // The start may have been consumed by a turn between the two reads: look again.
+    record = provider_->GetInstance(instance);
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) return s;
   }
   const providers::InstanceRecord& r = **record;
   s.custom_status = r.custom_status;

@@ -28,6 +28,7 @@
 #include "duroxide/history/event.h"
 #include "duroxide/history/work_item.h"
 #include "duroxide/providers/change_signal.h"
+#include "duroxide/providers/provider_admin.h"
 
 namespace duroxide::providers {
 
@@ -193,6 +194,9 @@ class Provider {
   virtual Result<std::optional<std::string>> GetKvValue(const std::string& instance,
                                                         const std::string& key) = 0;
   virtual Result<KvMap> GetKvAll(const std::string& instance) = 0;
+
+  // The management capability, or nullptr if the provider has none.
+  virtual ProviderAdmin* admin() { return nullptr; }
 
   // In-process change signals. Implementations MUST Notify() the matching signal after every
   // commit that made work visible (orchestrator/worker) or changed instance state (status).

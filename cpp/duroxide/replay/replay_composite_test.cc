@@ -51,7 +51,7 @@ TEST(ReplayComposite, RaceWinnerIsFirstCompletionAndLoserIsCancelled) {
   Harness h(&inv);
   h.Turn({});
   TurnOutput out = h.Turn({TimerFired(3), ActivityDone(2, "\"late\"")});
-  EXPECT_EQ(out.output, "select(1,ok())");
+  EXPECT_EQ(out.output, "select(1,ok(null))");
   ASSERT_EQ(out.cancelled_activity_ids.size(), 1u);
   EXPECT_EQ(out.cancelled_activity_ids[0], 2);
   bool breadcrumb = false;
@@ -116,7 +116,7 @@ TEST(ReplayComposite, CancelledDequeueDoesNotConsume) {
   // The timer wins; the queue message in the same batch must stay for the next dequeue.
   TurnOutput out = h.Turn({TimerFired(3), Queued("q", "\"m\"")});
   EXPECT_EQ(out.outcome, Outcome::kCompleted);
-  EXPECT_EQ(out.output, "select(1,ok())|\"m\"");
+  EXPECT_EQ(out.output, "select(1,ok(null))|\"m\"");
   // A cold replay of the same history reaches the same result.
   ScriptInvoker inv2;
   inv2.Add("orch", [](const std::vector<TaskValue>& r, auto*) {

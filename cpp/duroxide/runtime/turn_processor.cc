@@ -281,8 +281,9 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
                  : "dropping messages for an instance that does not exist",
           {{"instance_id", item.instance}, {"count", std::to_string(item.messages.size())}});
     }
+    // status stays kRunning in the commit: "no change" for the execution row, so the stored
+    // output or error of a finished instance is never touched.
     commit.execution_id = current_exec;
-    commit.status = status;
     (void)finish(commit);
     return;
   }

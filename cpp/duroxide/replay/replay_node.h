@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Internal to replay/: the task tree the code waits on. Not part of the public interface.
+#ifndef DUROXIDE_REPLAY_REPLAY_NODE_H_
+#define DUROXIDE_REPLAY_REPLAY_NODE_H_
+
+#include <memory>
+#include <vector>
+
+#include "duroxide/replay/replay_engine.h"
+
+namespace duroxide::replay {
+
+// A node of the task tree the code is waiting on. Leaves are bound to one emitted event;
+// composites (join, select) and retry activities own children.
+struct ReplayEngine::Node {
+  enum class Role { kNone, kAttempt, kAttemptTimer, kBackoff, kTotalTimer };
+  TaskDescriptor desc;
+  Node* parent = nullptr;
+  int index = 0;
+  Role role = Role::kNone;
+  std::vector<std::unique_ptr<Node>> children;
+  bool done = false;
+  bool cancelled = false;
+  bool active = false;  // subscription opened (walk reached its event)
+  TaskValue value;
+  int64_t event_id = 0;
+  size_t pos = static_cast<size_t>(-1);
+  int64_t attempt = 0;  // retry node: attempts started
+  Node* current_attempt = nullptr;
+  Node* current_timer = nullptr;
+
+  bool composite() const {
+    return desc.type == TaskDescriptor::Type::kJoin ||
+           desc.type == TaskDescriptor::Type::kSelect || is_retry();
+  }
+  bool is_retry() const {
+    return desc.type == TaskDescriptor::Type::kActivity && desc.retry.has_value() &&
+           role == Role::kNone;
+  }
+};
+
+}  // namespace duroxide::replay
+
+#endif  // DUROXIDE_REPLAY_REPLAY_NODE_H_

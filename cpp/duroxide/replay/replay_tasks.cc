@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// ReplayEngine's task tree: turning a yielded task into leaves, emitting (or matching) their
+// events, resolving composites (join, select, retry) and cancelling losers.
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "duroxide/replay/replay_engine.h"
+#include "duroxide/replay/replay_node.h"
+
+namespace duroxide::replay {
+
+using history::ErrorDetails;
+using history::Event;
+using history::EventKind;
+using history::WorkItem;
+using history::WorkItemKind;
+
+namespace {
+
+constexpr size_t kNoPos = static_cast<size_t>(-1);
+
+bool IsEmitted(EventKind kind) {
+  return !history::IsArrival(kind) && !history::IsTerminal(kind) &&
+         kind != EventKind::kOrchestrationStarted;
+}
+
+std::string Clip(const std::string& s) { return s.size() > 80 ? s.substr(0, 77) + "..." : s; }
+
+}  // namespace
+
+std::unique_ptr<ReplayEngine::Node> ReplayEngine::BuildNode(const TaskDescriptor& desc,
+                                                            Node* parent, int index) {
+  auto node = std::make_unique<Node>();
+  node->parent = parent;
+  node->index = index;
+  node->desc = desc;
+  node->desc.children.clear();
+  if (desc.type == TaskDescriptor::Type::kJoin || desc.type == TaskDescriptor::Type::kSelect) {
+    int i = 0;
+    for (const auto& child : desc.children) node->children.push_back(BuildNode(child, node.get(), i++));
+  }
+  return node;
+}
+
+void ReplayEngine::EmitLeaf(Node* n) {
+  using T = TaskDescriptor::Type;
+  const TaskDescriptor& d = n->desc;
+  if (n->is_retry()) {
+    if (d.retry->total_timeout_ms > 0) {
+      auto timer = std::make_unique<Node>();
+      timer->desc.type = T::kTimer;
+      timer->desc.delay_ms = d.retry->total_timeout_ms;
+      timer->role = Node::Role::kTotalTimer;
+      timer->parent = n;
+      Node* t = timer.get();
+      n->children.push_back(std::move(timer));
+      EmitLeaf(t);
+    }
+    StartRetryAttempt(n);
+    return;
+  }
+  Event e;
+  bool is_new = false;
+  size_t pos = kNoPos;
+  switch (d.type) {
+    case T::kActivity:
+    case T::kNewGuid:
+    case T::kUtcNow: {
+      e.kind = EventKind::kActivityScheduled;
+      if (d.type == T::kActivity) {
+        if (d.tag && static_cast<int64_t>(d.tag->size()) > options_.max_tag_bytes) {
+          Fail(ErrorDetails::Configuration(
+              "LimitExceeded", "activity tag of " + std::to_string(d.tag->size()) +
+                                   " bytes exceeds the limit of " +
+                                   std::to_string(options_.max_tag_bytes) + " bytes"));
+          return;
+        }
+        e.name = d.name;
+        e.input = d.input;
+        e.session_id = d.session_id;
+        e.tag = d.tag;
+      } else {
+        e.name = d.type == T::kNewGuid ? kSyscallNewGuid : kSyscallUtcNow;
+      }
+      pos = Emit(std::move(e), &is_new);
+      if (pos == kNoPos) return;
+      if (is_new && d.type == T::kActivity) {
+        WorkItem w;
+        w.kind = WorkItemKind::kActivityExecute;
+        w.instance = instance_;
+        w.execution_id = execution_id_;
+        w.id = events_[pos].event_id;
+        w.name = d.name;
+        w.input = d.input;
+        w.session_id = d.session_id;
+        w.tag = d.tag;
+        w.orchestration_name = events_[0].name;
+        w.orchestration_version = events_[0].version.value_or("1.0.0");
+        out_->worker_items.push_back(std::move(w));
+      } else if (is_new) {
+        // System calls complete inside the turn; the completion is recorded right away.
+        Event c;
+        c.kind = EventKind::kActivityCompleted;
+        c.source_event_id = events_[pos].event_id;
+        c.event_id = next_event_id_;
+        c.timestamp_ms = now_ms_;
+        c.data = d.type == T::kNewGuid ? nlohmann::json(options_.new_guid()).dump()
+                                       : std::to_string(now_ms_);
+        events_.push_back(std::move(c));
+        IndexEvent(events_.size() - 1);
+      }
+      break;
+    }
+    case T::kTimer: {
+      e.kind = EventKind::kTimerCreated;
+      e.fire_at_ms = now_ms_ + std::max<int64_t>(0, d.delay_ms);
+      pos = Emit(std::move(e), &is_new);
+      if (pos == kNoPos) return;
+      if (is_new) {
+        WorkItem w;
+        w.kind = WorkItemKind::kTimerFired;
+        w.instance = instance_;
+        w.execution_id = execution_id_;
+        w.id = events_[pos].event_id;
+        w.fire_at_ms = events_[pos].fire_at_ms;
+        out_->orchestrator_items.push_back(std::move(w));
+      }
+      break;
+    }
+    case T::kWaitEvent:
+    case T::kDequeueEvent:
+      e.kind = d.type == T::kWaitEvent ? EventKind::kExternalSubscribed : EventKind::kQueueSubscribed;
+      e.name = d.name;
+      pos = Emit(std::move(e), &is_new);
+      if (pos == kNoPos) return;
+      break;
+    case T::kSubOrchestration:
+    case T::kStartOrchestration: {
+      const bool detached = d.type == T::kStartOrchestration;
+      e.kind = detached ? EventKind::kOrchestrationChained : EventKind::kSubOrchestrationScheduled;
+      e.name = d.name;
+      e.version = d.version;
+      e.input = d.input;
+      e.instance = d.instance_id.value_or("");
+      pos = Emit(std::move(e), &is_new);
+      if (pos == kNoPos) return;
+      Event& rec = events_[pos];
+      if (is_new && rec.instance.empty()) {
+        rec.instance = instance_ + "::sub::" + std::to_string(rec.event_id);
+      }
+      if (is_new) {
+        WorkItem w;
+        w.kind = WorkItemKind::kStartOrchestration;
+        w.instance = rec.instance;
+        w.name = d.name;
+        w.version = d.version;
+        w.input = d.input;
+        w.execution_id = 1;
+        if (!detached) {
+          w.parent_instance = instance_;
+          w.parent_execution_id = execution_id_;
+          w.parent_id = rec.event_id;
+        }
+        out_->orchestrator_items.push_back(std::move(w));
+      }
+      break;
+    }
+    case T::kContinueAsNew:
+      Resolve(n, TaskValue::Err("continue_as_new() cannot be used inside all() or race()"));
+      return;
+    case T::kJoin:
+    case T::kSelect:
+      return;
+  }
+  n->pos = pos;
+  n->event_id = events_[pos].event_id;
+  leaf_at_[pos] = n;
+  leaf_by_id_[n->event_id] = n;
+  if (d.type == T::kStartOrchestration) Resolve(n, TaskValue::Ok("null"));
+}
+
+void ReplayEngine::StartRetryAttempt(Node* n) {
+  ++n->attempt;
+  auto attempt = std::make_unique<Node>();
+  attempt->desc = n->desc;
+  attempt->desc.retry.reset();
+  attempt->role = Node::Role::kAttempt;
+  attempt->parent = n;
+  n->current_attempt = attempt.get();
+  n->current_timer = nullptr;
+  Node* a = attempt.get();
+  n->children.push_back(std::move(attempt));
+  EmitLeaf(a);
+  if (turn_failed_ || n->desc.retry->timeout_ms <= 0) return;
+  auto timer = std::make_unique<Node>();
+  timer->desc.type = TaskDescriptor::Type::kTimer;
+  timer->desc.delay_ms = n->desc.retry->timeout_ms;
+  timer->role = Node::Role::kAttemptTimer;
+  timer->parent = n;
+  n->current_timer = timer.get();
+  Node* t = timer.get();
+  n->children.push_back(std::move(timer));
+  EmitLeaf(t);
+}
+
+size_t ReplayEngine::Emit(Event proto, bool* is_new) {
+  while (cursor_ < events_.size() && !IsEmitted(events_[cursor_].kind)) ++cursor_;
+  if (cursor_ < events_.size()) {
+    const size_t pos = cursor_++;
+    if (!Matches(proto, events_[pos])) {
+      Nondeterminism("orchestration scheduled " + Describe(proto) + " but history recorded " +
+                     Describe(events_[pos]) + " at event " + std::to_string(events_[pos].event_id));
+      return kNoPos;
+    }
+    *is_new = false;
+    return pos;
+  }
+  proto.event_id = next_event_id_;
+  proto.timestamp_ms = now_ms_;
+  events_.push_back(std::move(proto));
+  IndexEvent(events_.size() - 1);
+  cursor_ = events_.size();
+  *is_new = true;
+  return events_.size() - 1;
+}
+
+bool ReplayEngine::Matches(const Event& a, const Event& b) const {
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case EventKind::kActivityScheduled:
+      return a.name == b.name && a.input == b.input && a.session_id == b.session_id &&
+             a.tag == b.tag;
+    case EventKind::kExternalSubscribed:
+    case EventKind::kQueueSubscribed:
+      return a.name == b.name;
+    case EventKind::kSubOrchestrationScheduled:
+      return a.name == b.name && a.input == b.input &&
+             (a.instance.empty() || a.instance == b.instance) &&
+             (!a.version || a.version == b.version);
+    case EventKind::kOrchestrationChained:
+      return a.name == b.name && a.instance == b.instance && a.input == b.input;
+    case EventKind::kKeyValueSet:
+      return a.key == b.key && a.value == b.value;
+    case EventKind::kKeyValueCleared:
+      return a.key == b.key;
+    case EventKind::kActivityCancelRequested:
+    case EventKind::kSubOrchestrationCancelRequested:
+    case EventKind::kExternalSubscribedCancelled:
+    case EventKind::kQueueSubscriptionCancelled:
+      return a.source_event_id == b.source_event_id;
+    default:  // timers match by position; custom status and clear-all by kind
+      return true;
+  }
+}
+
+std::string ReplayEngine::Describe(const Event& e) const {
+  std::string s = history::EventKindName(e.kind);
+  switch (e.kind) {
+    case EventKind::kActivityScheduled:
+      s += " '" + e.name + "' (input " + Clip(e.input) + ")";
+      break;
+    case EventKind::kSubOrchestrationScheduled:
+    case EventKind::kOrchestrationChained:
+      s += " '" + e.name + "' (input " + Clip(e.input) + ")";
+      break;
+    case EventKind::kExternalSubscribed:
+    case EventKind::kQueueSubscribed:
+      s += " '" + e.name + "'";
+      break;
+    case EventKind::kKeyValueSet:
+    case EventKind::kKeyValueCleared:
+      s += " '" + e.key + "'";
+      break;
+    default:
+      break;
+  }
+  return s;
+}
+
+void ReplayEngine::Resolve(Node* n, TaskValue value) {
+  if (n->done || n->cancelled) return;
+  n->done = true;
+  n->value = std::move(value);
+  if (n->parent) OnChildResolved(n->parent, n);
+}
+
+void ReplayEngine::OnChildResolved(Node* p, Node* c) {
+  if (p->done || p->cancelled) return;
+  using T = TaskDescriptor::Type;
+  if (p->is_retry()) {
+    const RetryPolicy& policy = *p->desc.retry;
+    auto finish = [&](TaskValue v) {
+      for (auto& child : p->children) Cancel(child.get(), "dropped_future");
+      Resolve(p, std::move(v));
+    };
+    switch (c->role) {
+      case Node::Role::kAttempt:
+        if (c != p->current_attempt) return;
+        if (c->value.type == TaskValue::Type::kOk) return finish(c->value);
+        if (p->attempt >= policy.max_attempts) return finish(c->value);
+        if (p->current_timer) Cancel(p->current_timer, "dropped_future");
+        if (policy.DelayBeforeRetry(p->attempt) > 0) {
+          auto timer = std::make_unique<Node>();
+          timer->desc.type = T::kTimer;
+          timer->desc.delay_ms = policy.DelayBeforeRetry(p->attempt);
+          timer->role = Node::Role::kBackoff;
+          timer->parent = p;
+          Node* t = timer.get();
+          p->children.push_back(std::move(timer));
+          EmitLeaf(t);
+        } else {
+          StartRetryAttempt(p);
+        }
+        return;
+      case Node::Role::kAttemptTimer:
+        if (c != p->current_timer) return;
+        return finish(TaskValue::Err("timeout: activity timed out"));
+      case Node::Role::kBackoff:
+        StartRetryAttempt(p);
+        return;
+      case Node::Role::kTotalTimer:
+        return finish(TaskValue::Err("timeout: activity timed out"));
+      case Node::Role::kNone:
+        return;
+    }
+  }
+  if (p->desc.type == T::kSelect) {
+    TaskValue v{TaskValue::Type::kSelect, "", {c->value}, c->index};
+    for (auto& child : p->children) {
+      if (child.get() != c) Cancel(child.get(), "dropped_future");
+    }
+    Resolve(p, std::move(v));
+    return;
+  }
+  // Join: resolves when every child has.
+  for (auto& child : p->children) {
+    if (!child->done) return;
+  }
+  TaskValue v{TaskValue::Type::kJoin, "", {}, 0};
+  for (auto& child : p->children) v.items.push_back(child->value);
+  Resolve(p, std::move(v));
+}
+
+void ReplayEngine::Cancel(Node* n, const std::string& reason) {
+  if (n->done || n->cancelled || turn_failed_) return;
+  n->cancelled = true;
+  if (n->composite()) {
+    for (auto& child : n->children) Cancel(child.get(), reason);
+    return;
+  }
+  if (n->pos == kNoPos) return;
+  using T = TaskDescriptor::Type;
+  Event e;
+  e.source_event_id = n->event_id;
+  e.reason = reason;
+  bool is_new = false;
+  auto remove_open = [&](std::map<std::string, std::vector<Node*>>& open) {
+    auto& list = open[n->desc.name];
+    list.erase(std::remove(list.begin(), list.end(), n), list.end());
+  };
+  switch (n->desc.type) {
+    case T::kActivity:
+      e.kind = EventKind::kActivityCancelRequested;
+      if (Emit(std::move(e), &is_new) == kNoPos) return;
+      if (is_new) out_->cancelled_activity_ids.push_back(n->event_id);
+      return;
+    case T::kSubOrchestration: {
+      e.kind = EventKind::kSubOrchestrationCancelRequested;
+      if (Emit(std::move(e), &is_new) == kNoPos) return;
+      if (is_new) {
+        WorkItem w;
+        w.kind = WorkItemKind::kCancelInstance;
+        w.instance = events_[n->pos].instance;
+        w.reason = reason == "orchestration_cancelled" ? "parent canceled"
+                                                       : "parent dropped sub-orchestration future";
+        out_->orchestrator_items.push_back(std::move(w));
+      }
+      return;
+    }
+    case T::kWaitEvent:
+      remove_open(open_external_);
+      e.kind = EventKind::kExternalSubscribedCancelled;
+      Emit(std::move(e), &is_new);
+      return;
+    case T::kDequeueEvent:
+      remove_open(open_queue_);
+      e.kind = EventKind::kQueueSubscriptionCancelled;
+      Emit(std::move(e), &is_new);
+      return;
+    default:  // timers and system calls have nothing to cancel
+      return;
+  }
+}
+
+void ReplayEngine::CancelAllPending(const std::string& reason) {
+  if (root_) Cancel(root_.get(), reason);
+}
+
+}  // namespace duroxide::replay
