@@ -37,6 +37,14 @@ bool ApplyFilter(const std::string& filter, const std::string& format) {
   return true;
 }
 
+// DUROXIDE_LOG, else RUST_LOG, else nullptr.
+const char* EnvFilter() {
+  const char* env = std::getenv("DUROXIDE_LOG");
+  if (env && *env) return env;
+  env = std::getenv("RUST_LOG");
+  return (env && *env) ? env : nullptr;
+}
+
 std::string UserFilter(const std::string& level) {
   return "warn,duroxide::orchestration=" + level + ",duroxide::activity=" + level;
 }
@@ -58,9 +66,9 @@ void InitTracingShim(const std::string& path, std::optional<std::string> level,
     std::fclose(file);
     throw std::runtime_error("Failed to init tracing: unknown log level '" + lvl + "'");
   }
-  const char* env = std::getenv("RUST_LOG");
+  const char* env = EnvFilter();
   const std::string fmt = format.value_or("compact");
-  if (!(env && *env && ApplyFilter(env, fmt))) ApplyFilter(UserFilter(lvl), fmt);
+  if (!(env && ApplyFilter(env, fmt))) ApplyFilter(UserFilter(lvl), fmt);
   SetLogFile(file);
   g_tracing_initialized = true;
 }
@@ -93,12 +101,16 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
     else throw py::value_error("unknown tag filter mode '" + *mode + "'");
   }
   if (auto tags = Opt<std::vector<std::string>>(d, "tags")) o.worker_tag_filter.tags = *tags;
+  LogFields service;
+  if (auto v = Opt<std::string>(d, "service_name")) service.emplace_back("service_name", *v);
+  if (auto v = Opt<std::string>(d, "service_version")) service.emplace_back("service_version", *v);
+  if (!service.empty()) SetGlobalFields(std::move(service));
   auto level = Opt<std::string>(d, "log_level");
   auto format = Opt<std::string>(d, "log_format");
   if (!g_tracing_initialized && (level || format)) {
-    const char* env = std::getenv("RUST_LOG");
+    const char* env = EnvFilter();
     const std::string fmt = format.value_or("compact");
-    if (!(env && *env && ApplyFilter(env, fmt))) {
+    if (!(env && ApplyFilter(env, fmt))) {
       if (!ApplyFilter(UserFilter(level.value_or("info")), fmt)) {
         throw py::value_error("unknown log_level '" + level.value_or("") + "'");
       }
@@ -179,9 +191,8 @@ void RegisterRuntime(py::module_& m) {
     if (!ApplyFilter(filter, format)) throw py::value_error("invalid log filter '" + filter + "'");
   });
   // Default: warnings and errors of the runtime on stderr; RUST_LOG / DUROXIDE_LOG override.
-  const char* env = std::getenv("DUROXIDE_LOG");
-  if (!env || !*env) env = std::getenv("RUST_LOG");
-  if (!(env && *env && ApplyFilter(env, "compact"))) ConfigureLogging(LogLevel::kWarn, "compact");
+  const char* env = EnvFilter();
+  if (!(env && ApplyFilter(env, "compact"))) ConfigureLogging(LogLevel::kWarn, "compact");
 }
 
 }  // namespace duroxide::bindings

@@ -20,6 +20,7 @@ struct LogState {
   std::string format = "compact";
   std::map<std::string, LogLevel> target_levels;
   std::FILE* file = nullptr;  // owned when not null
+  LogFields global_fields;
 };
 
 LogState& State() {
@@ -100,6 +101,12 @@ static LogLevel EffectiveLevel(const LogState& s, const std::string& target) {
   return level;
 }
 
+void SetGlobalFields(LogFields fields) {
+  auto& s = State();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.global_fields = std::move(fields);
+}
+
 bool LogEnabled(LogLevel level, const std::string& target) {
   auto& s = State();
   std::lock_guard<std::mutex> lock(s.mu);
@@ -107,10 +114,12 @@ bool LogEnabled(LogLevel level, const std::string& target) {
 }
 
 void Log(LogLevel level, const std::string& target, const std::string& message,
-         const LogFields& fields) {
+         const LogFields& record_fields) {
   auto& s = State();
   std::lock_guard<std::mutex> lock(s.mu);
   if (level < EffectiveLevel(s, target) || level == LogLevel::kOff) return;
+  LogFields fields = record_fields;
+  fields.insert(fields.end(), s.global_fields.begin(), s.global_fields.end());
   std::FILE* out = s.file ? s.file : stderr;
   std::string line;
   if (s.format == "json") {

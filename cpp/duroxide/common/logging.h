@@ -36,6 +36,8 @@ void ConfigureLogging(LogLevel level, const std::string& format);
 void SetTargetLevel(const std::string& target, LogLevel level);
 // Replaces the output stream of the default sink (nullptr = stderr). Takes ownership of the FILE*.
 void SetLogFile(std::FILE* file);
+// Fields added to every record (e.g. service_name, service_version).
+void SetGlobalFields(LogFields fields);
 bool LogEnabled(LogLevel level, const std::string& target);
 void Log(LogLevel level, const std::string& target, const std::string& message,
          const LogFields& fields = {});

@@ -333,15 +333,17 @@ void ReplayEngine::Activate(size_t pos) {
 }
 
 void ReplayEngine::Deliver(size_t pos) {
+  // REQUIRES care: `e` refers into events_, which grows whenever something is emitted.
   const Event& e = events_[pos];
   switch (e.kind) {
     case EventKind::kOrchestrationCancelRequested: {
       if (!code_started_) return;
+      const std::string reason = e.reason;  // cancelling emits events: `e` may move
       CancelAllPending("orchestration_cancelled");
       if (turn_failed_) return;
       Event f;
       f.kind = EventKind::kOrchestrationFailed;
-      f.error = ErrorDetails::Cancelled(e.reason);
+      f.error = ErrorDetails::Cancelled(reason);
       FinishTerminal(std::move(f));
       return;
     }

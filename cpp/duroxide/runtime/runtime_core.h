@@ -79,6 +79,38 @@ class LeaseTable {
   std::map<std::string, ActivityLease> activities_;
 };
 
+// Distinct sessions with an activity in flight on this runtime (max_sessions_per_runtime).
+// Thread-safety: thread-safe.
+class SessionTracker {
+ public:
+  size_t distinct() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return counts_.size();
+  }
+  // Takes a reference on `session`; false (and nothing taken) if that would open a new
+  // session beyond `max`.
+  bool Acquire(const std::string& session, size_t max) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = counts_.find(session);
+    if (it == counts_.end()) {
+      if (counts_.size() >= max) return false;
+      counts_[session] = 1;
+    } else {
+      ++it->second;
+    }
+    return true;
+  }
+  void Release(const std::string& session) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = counts_.find(session);
+    if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int> counts_;
+};
+
 struct RuntimeCore {
   std::shared_ptr<providers::Provider> provider;
   RuntimeOptions options;
@@ -95,7 +127,7 @@ struct RuntimeCore {
   std::mutex threads_mu;
   std::condition_variable threads_cv;
   int running_threads = 0;
-  std::atomic<int> active_sessions{0};
+  SessionTracker sessions;
 };
 
 // One orchestration turn: fetch result in, commit out. Returns after ack or abandon.

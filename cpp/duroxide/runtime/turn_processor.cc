@@ -203,6 +203,7 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
     Status st = AckWithRetry(core, item.lock_token, c);
     if (!st.ok()) {
       core->metrics.provider_errors++;
+      core->metrics.orch_infrastructure_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime", "orchestration ack failed: " + st.ToString(),
           {{"instance_id", item.instance}});
       if (st.retryable()) {

@@ -85,6 +85,7 @@ void Execute(RuntimeCore* core, const std::string& worker_id, providers::WorkIte
                                                                             : outcome.error));
   if (!st.ok()) {
     // The row is gone (cancelled or redelivered after lock expiry): the result is not needed.
+    if (st.code() != StatusCode::kFailedPrecondition) core->metrics.activity_infra_errors++;
     Log(LogLevel::kDebug, "duroxide::runtime", "activity result discarded: " + st.ToString(),
         {{"instance_id", task.instance}, {"activity_name", task.name}});
   }
@@ -102,7 +103,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   int64_t backoff_ms = 10;
   while (!core->stopping.load()) {
     const uint64_t seen = provider->worker_signal().seq();
-    if (core->active_sessions.load() < opt.max_sessions_per_runtime) {
+    if (core->sessions.distinct() < static_cast<size_t>(opt.max_sessions_per_runtime)) {
       fetch.session = providers::SessionFetch{owner, opt.session_lock_timeout_ms};
     } else {
       fetch.session.reset();
@@ -117,10 +118,14 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     backoff_ms = 10;
     if (lease->has_value()) {
-      const bool session = (**lease).item.session_id.has_value();
-      if (session) core->active_sessions++;
+      const std::optional<std::string> session = (**lease).item.session_id;
+      if (session && !core->sessions.Acquire(*session, opt.max_sessions_per_runtime)) {
+        // Another slot opened a session meanwhile and the cap is reached: hand it back.
+        (void)provider->AbandonWorkItem((**lease).lock_token, 100, true);
+        continue;
+      }
       Execute(core.get(), worker_id, std::move(**lease));
-      if (session) core->active_sessions--;
+      if (session) core->sessions.Release(*session);
       continue;
     }
     if (core->stopping.load()) break;
