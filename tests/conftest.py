@@ -14,9 +14,9 @@ from typing import Any, Callable, List, NamedTuple, Optional
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "python") not in sys.path:
-    sys.path.insert(0, str(ROOT / "python"))
 
+# The suite tests the installed package (scripts/test.sh installs it into .venv). For a
+# development build, put the source tree first: PYTHONPATH=python pytest tests.
 from duroxide import Client, Runtime, RuntimeOptions, SqliteProvider  # noqa: E402
 
 # Short polling and a short activity lock so that cancellation is noticed quickly.

@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import duroxide
 from duroxide import Client, Runtime, SqliteProvider
 from helpers import crash_worker
 from helpers.util import raise_until_done, wait_done, wait_until
@@ -132,8 +133,10 @@ def test_process_crash_then_parent_finishes_every_instance(tmp_path):
         client.start_orchestration(iid, "MultiStep", {"id": iid})
 
     env = dict(os.environ)
+    # The child imports duroxide exactly as this process did (installed package, or the
+    # source tree when PYTHONPATH points at it).
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "python"), env.get("PYTHONPATH", "")) if p)
+        p for p in (str(Path(duroxide.__file__).resolve().parent.parent), env.get("PYTHONPATH", "")) if p)
     child = subprocess.Popen(
         [sys.executable, str(Path(crash_worker.__file__)), str(db_path), str(marker_dir)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

@@ -30,6 +30,19 @@ from duroxide._core import (  # noqa: E402
     ProviderError,
     init_tracing,
 )
+from duroxide._core import (  # noqa: E402
+    DeleteInstanceResult,
+    Event,
+    ExecutionInfo,
+    InstanceFilter,
+    InstanceInfo,
+    InstanceTree,
+    PruneOptions,
+    PruneResult,
+    QueueDepths,
+    SystemMetrics,
+    SystemStats,
+)
 from duroxide._client import Client  # noqa: E402
 from duroxide._providers import SqliteProvider  # noqa: E402
 from duroxide._runtime import MetricsSnapshot, Runtime  # noqa: E402
@@ -52,6 +65,17 @@ __version__ = "0.1.0"
 PyOrchestrationStatus = OrchestrationStatus
 PyMetricsSnapshot = MetricsSnapshot
 PyRuntimeOptions = RuntimeOptions
+PySystemMetrics = SystemMetrics
+PySystemStats = SystemStats
+PyQueueDepths = QueueDepths
+PyInstanceInfo = InstanceInfo
+PyExecutionInfo = ExecutionInfo
+PyInstanceTree = InstanceTree
+PyDeleteInstanceResult = DeleteInstanceResult
+PyPruneOptions = PruneOptions
+PyPruneResult = PruneResult
+PyInstanceFilter = InstanceFilter
+PyEvent = Event
 
 __all__ = [
     "SqliteProvider",
@@ -64,6 +88,17 @@ __all__ = [
     "ScheduledTask",
     "TagFilter",
     "OrchestrationStatus",
+    "SystemMetrics",
+    "SystemStats",
+    "QueueDepths",
+    "InstanceInfo",
+    "ExecutionInfo",
+    "InstanceTree",
+    "DeleteInstanceResult",
+    "PruneOptions",
+    "PruneResult",
+    "InstanceFilter",
+    "Event",
     "MetricsSnapshot",
     "init_tracing",
     "parse_result",
@@ -80,4 +115,15 @@ __all__ = [
     "PyOrchestrationStatus",
     "PyMetricsSnapshot",
     "PyRuntimeOptions",
+    "PySystemMetrics",
+    "PySystemStats",
+    "PyQueueDepths",
+    "PyInstanceInfo",
+    "PyExecutionInfo",
+    "PyInstanceTree",
+    "PyDeleteInstanceResult",
+    "PyPruneOptions",
+    "PyPruneResult",
+    "PyInstanceFilter",
+    "PyEvent",
 ]

@@ -7,5 +7,6 @@ PYBIND11_MODULE(_core, m) {
   duroxide::bindings::RegisterExceptions(m);
   duroxide::bindings::RegisterProviders(m);
   duroxide::bindings::RegisterClient(m);
+  duroxide::bindings::RegisterManagement(m);
   duroxide::bindings::RegisterRuntime(m);
 }

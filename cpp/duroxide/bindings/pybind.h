@@ -41,6 +41,7 @@ void RegisterExceptions(py::module_& m);
 void RegisterProviders(py::module_& m);
 void RegisterClient(py::module_& m);
 void RegisterRuntime(py::module_& m);
+void RegisterManagement(py::module_& m);
 
 }  // namespace duroxide::bindings
 

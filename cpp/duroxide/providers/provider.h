@@ -19,6 +19,7 @@
 #define DUROXIDE_PROVIDERS_PROVIDER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -64,6 +65,10 @@ struct OrchestrationItem {
   int64_t attempt_count = 0;             // max attempt count over the batch (>= 1)
   std::optional<InstanceRecord> record;  // nullopt: no turn of this instance was ever committed
   std::vector<history::Event> history;   // current execution, ordered by event_id
+  // False when the history was not read because the caller's FetchHint holds it already;
+  // last_event_id is then the id of the last stored event (0 = none).
+  bool history_loaded = true;
+  int64_t last_event_id = 0;
   Status history_error;                  // not OK: history rows could not be decoded
   std::vector<history::WorkItem> messages;  // visible messages, oldest first
   KvMap kv_snapshot;  // KV state at the start of the current execution (the replay baseline)
@@ -130,6 +135,14 @@ struct WorkerFetchOptions {
   std::optional<SessionFetch> session;
 };
 
+// Lets a runtime skip reading histories it already holds in memory (warm replay).
+struct FetchHint {
+  // Returns the (execution_id, last_event_id) the caller holds for `instance`, or nullopt.
+  // Called by the provider while it holds its own locks: it MUST NOT call back into the
+  // provider.
+  std::function<std::optional<std::pair<int64_t, int64_t>>(const std::string& instance)> cached;
+};
+
 struct WorkItemLease {
   history::WorkItem item;
   std::string lock_token;
@@ -147,8 +160,13 @@ class Provider {
   // lock_timeout_ms, increments attempt_count of every visible message of the instance and
   // returns them with the current execution's history. Returns nullopt when no work is visible.
   // A history that cannot be decoded MUST still return the item (lock held) with history_error.
+  // With a `hint` naming this instance's current execution and last event id, the history is
+  // not read (history_loaded = false) if storage still ends at that event.
   virtual Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(
-      int64_t lock_timeout_ms) = 0;
+      int64_t lock_timeout_ms, const FetchHint* hint) = 0;
+  Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(int64_t lock_timeout_ms) {
+    return FetchOrchestrationItem(lock_timeout_ms, nullptr);
+  }
   // The one atomic boundary of a turn: deletes the batch's messages, applies `commit` and
   // releases the instance lock. MUST fail with kFailedPrecondition (and change nothing) if the
   // lock token is unknown or expired.

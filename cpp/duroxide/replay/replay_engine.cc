@@ -5,6 +5,8 @@
 #include "duroxide/replay/replay_node.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -53,6 +55,16 @@ ReplayEngine::ReplayEngine(std::string instance, int64_t execution_id,
 // The session (user code) must go before the nodes it may still reference through the host.
 ReplayEngine::~ReplayEngine() { session_.reset(); }
 
+bool ReplayEngine::AwaitCommitDecision(int64_t timeout_ms) const {
+  // The deciding thread is between its provider ack and MarkCommitted: microseconds, unless it
+  // was descheduled.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (commit_state_.load() == kPending && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  return committed();
+}
+
 void ReplayEngine::Load(std::vector<Event> history, std::map<std::string, KvValue> kv_baseline) {
   events_ = std::move(history);
   leaf_at_.assign(events_.size(), nullptr);
@@ -80,7 +92,7 @@ TurnOutput ReplayEngine::RunTurn(std::optional<Event> started, const std::vector
   TurnOutput out;
   out_ = &out;
   now_ms_ = now_ms;
-  committed_ = false;
+  commit_state_.store(kPending);
   turn_failed_ = false;
   const size_t start = events_.size();
   persisted_len_ = start;

@@ -25,6 +25,7 @@
 #ifndef DUROXIDE_REPLAY_REPLAY_ENGINE_H_
 #define DUROXIDE_REPLAY_REPLAY_ENGINE_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -97,8 +98,15 @@ class ReplayEngine : private OrchestrationHost {
   int64_t execution_id() const { return execution_id_; }
   // Marks the turn's output as committed. A cached engine whose last output was not committed
   // must be discarded (REQUIRES for warm reuse).
-  void MarkCommitted() { committed_ = true; }
-  bool committed() const { return committed_; }
+  // After each turn the runtime marks the output committed (the ack succeeded) or abandoned.
+  // A cached engine may be reused only once committed. Thread-safety: these may be called
+  // while another thread inspects the engine.
+  void MarkCommitted() { commit_state_.store(kCommitted); }
+  void MarkAbandoned() { commit_state_.store(kAbandoned); }
+  bool committed() const { return commit_state_.load() == kCommitted; }
+  // Waits (up to timeout_ms) while the last turn's commit is still being decided; returns
+  // committed().
+  bool AwaitCommitDecision(int64_t timeout_ms) const;
 
  private:
   struct Node;
@@ -158,7 +166,8 @@ class ReplayEngine : private OrchestrationHost {
   std::vector<std::unique_ptr<Node>> retired_;  // resolved roots (their leaves stay indexed)
   bool code_started_ = false;
   bool finished_ = false;
-  bool committed_ = true;
+  static constexpr int kPending = 0, kCommitted = 1, kAbandoned = 2;
+  std::atomic<int> commit_state_{kCommitted};
   bool cancel_seen_ = false;
 
   std::optional<std::string> custom_status_;

@@ -24,9 +24,14 @@ int64_t IdleWaitMs(const RuntimeCore& core, const Result<std::optional<int64_t>>
 void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   providers::Provider* provider = core->provider.get();
   int64_t backoff_ms = 10;
+  providers::FetchHint hint;
+  if (core->options.warm_cache_capacity > 0) {
+    RuntimeCore* raw = core.get();
+    hint.cached = [raw](const std::string& instance) { return raw->cache.Peek(instance); };
+  }
   while (!core->stopping.load()) {
     const uint64_t seen = provider->orchestrator_signal().seq();
-    auto item = provider->FetchOrchestrationItem(core->options.orchestrator_lock_timeout_ms);
+    auto item = provider->FetchOrchestrationItem(core->options.orchestrator_lock_timeout_ms, &hint);
     if (!item.ok()) {
       core->metrics.provider_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime",

@@ -13,7 +13,7 @@ namespace duroxide::runtime {
 
 // ---- EngineCache ------------------------------------------------------------------------------
 
-std::unique_ptr<replay::ReplayEngine> EngineCache::Take(const std::string& instance) {
+std::shared_ptr<replay::ReplayEngine> EngineCache::Take(const std::string& instance) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(instance);
   if (it == entries_.end()) return nullptr;
@@ -23,8 +23,28 @@ std::unique_ptr<replay::ReplayEngine> EngineCache::Take(const std::string& insta
   return engine;
 }
 
-void EngineCache::Put(const std::string& instance, std::unique_ptr<replay::ReplayEngine> engine) {
-  std::vector<std::unique_ptr<replay::ReplayEngine>> evicted;
+std::optional<std::pair<int64_t, int64_t>> EngineCache::Peek(const std::string& instance) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(instance);
+  if (it == entries_.end()) return std::nullopt;
+  const auto& engine = it->second.engine;
+  // A pending engine is offered too: the turn processor waits for its commit decision.
+  if (engine->finished()) return std::nullopt;
+  return std::make_pair(engine->execution_id(), engine->last_event_id());
+}
+
+void EngineCache::Remove(const std::string& instance, const replay::ReplayEngine* engine) {
+  std::shared_ptr<replay::ReplayEngine> victim;  // destroyed outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(instance);
+  if (it == entries_.end() || it->second.engine.get() != engine) return;
+  victim = std::move(it->second.engine);
+  lru_.erase(it->second.lru);
+  entries_.erase(it);
+}
+
+void EngineCache::Put(const std::string& instance, std::shared_ptr<replay::ReplayEngine> engine) {
+  std::vector<std::shared_ptr<replay::ReplayEngine>> evicted;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(instance);

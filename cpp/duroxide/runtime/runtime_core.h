@@ -34,15 +34,19 @@ namespace duroxide::runtime {
 class EngineCache {
  public:
   explicit EngineCache(size_t capacity) : capacity_(capacity) {}
-  std::unique_ptr<replay::ReplayEngine> Take(const std::string& instance);
-  void Put(const std::string& instance, std::unique_ptr<replay::ReplayEngine> engine);
+  std::shared_ptr<replay::ReplayEngine> Take(const std::string& instance);
+  // (execution_id, last_event_id) of a usable cached engine for `instance`, if any.
+  std::optional<std::pair<int64_t, int64_t>> Peek(const std::string& instance);
+  void Put(const std::string& instance, std::shared_ptr<replay::ReplayEngine> engine);
+  // Removes the entry of `instance` if it is `engine`.
+  void Remove(const std::string& instance, const replay::ReplayEngine* engine);
   void Clear();
   size_t size();
   void set_capacity(size_t capacity) { capacity_ = capacity; }
 
  private:
   struct Entry {
-    std::unique_ptr<replay::ReplayEngine> engine;
+    std::shared_ptr<replay::ReplayEngine> engine;
     std::list<std::string>::iterator lru;
   };
   size_t capacity_;

@@ -133,5 +133,59 @@ TEST(Runtime, MessagesForMissingInstancesNeverBlockOthers) {
   rt->Shutdown(1000);
 }
 
+replay::testing::ScriptFn Chain(int n) {
+  return [n](const std::vector<replay::TaskValue>& r, replay::OrchestrationHost*) {
+    if (static_cast<int>(r.size()) < n) return Yield(Activity("Inc", r.empty() ? "0" : r.back().payload));
+    return Complete(r.back().payload);
+  };
+}
+
+TEST(Runtime, WarmReplayRunsUserCodeOnceAndColdReplaysEveryTurn) {
+  for (size_t capacity : {size_t{4096}, size_t{0}}) {
+    Fixture f;
+    ASSERT_TRUE(f.registry->Register("chain", "1.0.0").ok());
+    f.orchestrations->Add("chain", Chain(10));
+    f.activities->fn = [](const ActivityCall& c) {
+      return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+    };
+    RuntimeOptions o;
+    o.warm_cache_capacity = capacity;
+    auto rt = f.Make(o);
+    ASSERT_TRUE(rt->Start().ok());
+    ASSERT_TRUE(f.client->StartOrchestration("w", "chain", "null", std::nullopt).ok());
+    auto st = f.client->WaitForOrchestration("w", 10000);
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(st->output.value_or(""), "10");
+    rt->Shutdown(1000);
+    EXPECT_EQ(f.orchestrations->starts, capacity > 0 ? 1 : 11) << "capacity " << capacity;
+  }
+}
+
+TEST(Runtime, TwoRuntimesNeverUseAStaleCachedEngine) {
+  // Both runtimes cache engines; turns of one instance alternate between them, so each cache
+  // is regularly behind storage. Every instance must still produce the right result.
+  Fixture f;
+  ASSERT_TRUE(f.registry->Register("chain", "1.0.0").ok());
+  f.orchestrations->Add("chain", Chain(15));
+  f.activities->fn = [](const ActivityCall& c) {
+    return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+  };
+  auto a = f.Make();
+  auto b = f.Make();
+  ASSERT_TRUE(a->Start().ok());
+  ASSERT_TRUE(b->Start().ok());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(f.client->StartOrchestration("s" + std::to_string(i), "chain", "null", std::nullopt).ok());
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto st = f.client->WaitForOrchestration("s" + std::to_string(i), 20000);
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(st->status, "Completed");
+    EXPECT_EQ(st->output.value_or(""), "15");
+  }
+  a->Shutdown(1000);
+  b->Shutdown(1000);
+}
+
 }  // namespace
 }  // namespace duroxide::runtime

@@ -230,6 +230,27 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
     return;
   }
 
+  // Warm path: the provider skipped the history because our cached engine holds it. If that
+  // engine is gone or out of step (evicted meanwhile), read the history after all.
+  std::shared_ptr<replay::ReplayEngine> warm;
+  if (!item.history_loaded) {
+    warm = core->cache.Take(item.instance);
+    const int64_t exec = item.record ? item.record->current_execution_id : 1;
+    const bool usable = warm && !warm->finished() && warm->AwaitCommitDecision(100) &&
+                        warm->execution_id() == exec && warm->last_event_id() == item.last_event_id;
+    if (!usable) {
+      warm.reset();
+      auto history = core->provider->ReadHistory(item.instance, exec);
+      if (!history.ok()) {
+        core->metrics.provider_errors++;
+        (void)core->provider->AbandonOrchestrationItem(item.lock_token, 50, true);
+        return;
+      }
+      item.history = std::move(history).value();
+      item.history_loaded = true;
+    }
+  }
+
   const WorkItem* start = nullptr;
   const WorkItem* can = nullptr;
   std::vector<const WorkItem*> extra_starts;
@@ -245,7 +266,7 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
     }
   }
 
-  const bool exists = item.record.has_value() || !item.history.empty();
+  const bool exists = item.record.has_value() || !item.history.empty() || warm != nullptr;
   const ExecutionStatus status = item.record ? item.record->status : ExecutionStatus::kRunning;
   const int64_t current_exec =
       item.record ? item.record->current_execution_id : (item.history.empty() ? 1 : 1);
@@ -289,7 +310,7 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
     return;
   }
 
-  std::unique_ptr<replay::ReplayEngine> engine;
+  std::shared_ptr<replay::ReplayEngine> engine;
   std::optional<Event> started;
   int64_t exec_id = current_exec;
   if (origin) {
@@ -329,16 +350,25 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
     }
   } else {
     commit.execution_id = exec_id;
-    engine = core->cache.Take(item.instance);
-    const bool warm = engine && !item.history.empty() && engine->committed() && !engine->finished() &&
-                      engine->execution_id() == exec_id &&
-                      engine->history_size() == item.history.size() &&
-                      engine->last_event_id() == item.history.back().event_id;
-    if (!warm) engine.reset();
+    if (warm) {
+      engine = std::move(warm);
+    } else {
+      engine = core->cache.Take(item.instance);
+      const bool usable = engine && !item.history.empty() && !engine->finished() &&
+                          engine->execution_id() == exec_id &&
+                          engine->history_size() == item.history.size() &&
+                          engine->last_event_id() == item.history.back().event_id &&
+                          engine->AwaitCommitDecision(100);
+      if (!usable) engine.reset();
+    }
   }
 
   if (item.attempt_count > opt.max_attempts) {
     if (!origin) commit.execution_id = exec_id;
+    if (!item.history_loaded) {
+      auto history = core->provider->ReadHistory(item.instance, exec_id);
+      if (history.ok()) item.history = std::move(history).value();
+    }
     FailExecution(core, item, &commit, started,
                   ErrorDetails::Poison("Orchestration", item.attempt_count, opt.max_attempts,
                                        "orchestration message delivered " +
@@ -349,7 +379,7 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
   }
 
   if (!engine) {
-    engine = std::make_unique<replay::ReplayEngine>(item.instance, exec_id,
+    engine = std::make_shared<replay::ReplayEngine>(item.instance, exec_id,
                                                     core->orchestrations.get(),
                                                     replay::EngineOptions{});
     std::map<std::string, replay::KvValue> baseline;
@@ -404,8 +434,16 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
     commit.cancelled_activities.push_back({item.instance, exec_id, id});
   }
 
+  // The engine goes into the cache before the ack, still marked uncommitted, so the next turn
+  // of this instance (possibly on another thread right after the commit) finds it.
+  const bool keep = !engine->finished() && opt.warm_cache_capacity > 0;
+  if (keep) core->cache.Put(item.instance, engine);
   Status st = finish(commit);
-  if (!st.ok()) return;  // the engine is dropped: its state was never committed
+  if (!st.ok()) {
+    engine->MarkAbandoned();
+    if (keep) core->cache.Remove(item.instance, engine.get());  // its state was never committed
+    return;
+  }
   engine->MarkCommitted();
   core->leases.CancelActivities(commit.cancelled_activities);
   if (origin) core->metrics.orch_starts++;
@@ -415,9 +453,7 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
     case ExecutionStatus::kContinuedAsNew: core->metrics.orch_continue_as_new++; break;
     default: break;
   }
-  if (!engine->finished() && opt.warm_cache_capacity > 0) {
-    core->cache.Put(item.instance, std::move(engine));
-  }
+
 }
 
 }  // namespace duroxide::runtime

@@ -191,6 +191,8 @@ void SqliteProvider::PrepareStatements() {
       "ORDER BY event_id");
   read_kv_store_ =
       prep("SELECT key, value, last_updated_at_ms FROM kv_store WHERE instance_id = ?1");
+  last_event_id_ =
+      prep("SELECT MAX(event_id) FROM history WHERE instance_id = ?1 AND execution_id = ?2");
 
   ack_unlock_ = prep(
       "DELETE FROM instance_locks WHERE lock_token = ?1 AND locked_until > ?2 "
@@ -369,7 +371,7 @@ void SqliteProvider::MergeKvDelta(const std::string& instance) {
 // ---- orchestrator queue ------------------------------------------------------------------
 
 Result<std::optional<OrchestrationItem>> SqliteProvider::FetchOrchestrationItem(
-    int64_t lock_timeout_ms) {
+    int64_t lock_timeout_ms, const FetchHint* hint) {
   using Out = std::optional<OrchestrationItem>;
   const char* op = "FetchOrchestrationItem";
   OrchestrationItem item;
@@ -405,10 +407,22 @@ Result<std::optional<OrchestrationItem>> SqliteProvider::FetchOrchestrationItem(
     } catch (const internal::DataLossError& e) {
       item.history_error = Status::DataLoss(op, e.what());
     }
+    const int64_t exec_id = item.record ? item.record->current_execution_id : int64_t{1};
     {
+      ScopedStatement s(*last_event_id_);
+      s->bind(1, item.instance);
+      s->bind(2, exec_id);
+      if (s->executeStep() && !s->getColumn(0).isNull()) item.last_event_id = s->getColumn(0).getInt64();
+    }
+    std::optional<std::pair<int64_t, int64_t>> cached;
+    if (hint && hint->cached) cached = hint->cached(item.instance);
+    if (cached && cached->first == exec_id && cached->second == item.last_event_id &&
+        item.last_event_id > 0) {
+      item.history_loaded = false;
+    } else {
       ScopedStatement s(*read_history_);
       s->bind(1, item.instance);
-      s->bind(2, item.record ? item.record->current_execution_id : int64_t{1});
+      s->bind(2, exec_id);
       while (s->executeStep()) events.push_back(s->getColumn(0).getString());
     }
     {

@@ -56,7 +56,7 @@ Status StatusFromSqliteError(int code, int extended, const std::string& op,
 //   - fails FetchWorkItem with kDataLoss for an undecodable worker row, leaving the row locked
 //     so it does not block the rows behind it;
 //   - rejects TurnCommit events with event_id <= 0 and misrouted item kinds (kInvalidArgument).
-class SqliteProvider : public Provider {
+class SqliteProvider : public Provider, public ProviderAdmin {
  public:
   // Opens (creating file, parent directories and schema if needed) the database at `path`.
   // `path` is a plain path or has a "sqlite:" / "sqlite://" prefix (a "?query" suffix is
@@ -77,8 +77,9 @@ class SqliteProvider : public Provider {
   // The database file ("" for in-memory databases).
   const std::string& path() const { return path_; }
 
+  using Provider::FetchOrchestrationItem;
   Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(
-      int64_t lock_timeout_ms) override;
+      int64_t lock_timeout_ms, const FetchHint* hint) override;
   Status AckOrchestrationItem(const std::string& lock_token, const TurnCommit& commit) override;
   Status AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
                                   bool ignore_attempt) override;
@@ -106,6 +107,24 @@ class SqliteProvider : public Provider {
   Result<std::optional<std::string>> GetKvValue(const std::string& instance,
                                                 const std::string& key) override;
   Result<KvMap> GetKvAll(const std::string& instance) override;
+
+  // ProviderAdmin (sqlite_management.cc).
+  ProviderAdmin* admin() override { return this; }
+  Result<std::vector<std::string>> ListInstances() override;
+  Result<std::vector<std::string>> ListInstancesByStatus(const std::string& status) override;
+  Result<InstanceInfo> GetInstanceInfo(const std::string& instance) override;
+  Result<ExecutionInfo> GetExecutionInfo(const std::string& instance,
+                                         int64_t execution_id) override;
+  Result<std::vector<int64_t>> ListExecutions(const std::string& instance) override;
+  Result<std::vector<std::string>> ListChildren(const std::string& instance) override;
+  Result<SystemMetrics> GetSystemMetrics() override;
+  Result<QueueDepths> GetQueueDepths() override;
+  Result<std::optional<InstanceStats>> GetInstanceStats(const std::string& instance) override;
+  Result<DeleteInstanceResult> DeleteInstancesAtomic(const std::vector<std::string>& instances,
+                                                     bool force) override;
+  Result<std::vector<std::string>> ListTerminalRoots(const InstanceFilter& filter) override;
+  Result<PruneResult> PruneExecutions(const std::string& instance,
+                                      const PruneOptions& options) override;
 
   // Test hook: runs arbitrary SQL on this provider's connection (used by the conformance
   // suite to corrupt history rows, also in in-memory databases). Not for production use.
@@ -138,7 +157,7 @@ class SqliteProvider : public Provider {
   using Stmt = std::unique_ptr<SQLite::Statement>;
   Stmt begin_, commit_, rollback_;
   // Orchestrator queue and turn commit.
-  Stmt fetch_lock_, fetch_tag_, read_record_, read_history_, read_kv_store_;
+  Stmt fetch_lock_, fetch_tag_, read_record_, read_history_, read_kv_store_, last_event_id_;
   Stmt ack_unlock_, ack_delete_messages_, ack_upsert_instance_, ack_insert_execution_;
   Stmt ack_insert_event_, ack_finish_execution_, ack_touch_instance_, ack_remaining_;
   Stmt kv_upsert_delta_, kv_tombstone_delta_, kv_tombstone_store_;

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// SqliteProvider: the ProviderAdmin capability (listing, inspection, deletion, pruning).
+// Nothing here is on a hot path, so statements are prepared per call instead of being cached
+// on the object; every call still runs on the provider's one connection under mu_, and every
+// write runs in BEGIN IMMEDIATE like the rest of the provider (see sqlite_provider.cc).
+//
+// Deletion and concurrently created children. DeleteInstancesAtomic receives the set of ids
+// the caller computed (a tree); a sub-orchestration can come into existence after that:
+//   - its first turn was committed meanwhile: the instance row exists, points at a parent in
+//     the set, and is not in the set. The orphan check inside the transaction sees it and the
+//     whole delete is refused (kFailedPrecondition), so the caller can recompute the tree;
+//   - its StartOrchestration is still queued (or being processed): there is no instance row
+//     yet, only the parent's SubOrchestrationScheduled event naming it. Those pending starts
+//     are deleted with the tree, together with the child's instance lock, so a first turn
+//     that is in flight fails its ack instead of creating an instance whose parent is gone.
+// Deleting the instance locks of the set likewise makes in-flight turns of deleted instances
+// fail their ack, so nothing recreates a deleted instance.
+#include <algorithm>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "duroxide/common/clock.h"
+#include "duroxide/history/codec.h"
+#include "duroxide/providers/sqlite/sqlite_provider.h"
+#include "duroxide/providers/sqlite/sqlite_schema.h"
+
+namespace duroxide::providers::sqlite {
+
+using internal::Guarded;
+using internal::OptionalText;
+using internal::ScopedTransaction;
+
+namespace {
+
+constexpr int64_t kDefaultBulkLimit = 1000;
+
+// The instance row joined with its current execution. Columns: 0 name, 1 version,
+// 2 current_execution_id, 3 status, 4 output, 5 error, 6 created_at, 7 updated_at,
+// 8 parent_instance_id.
+constexpr const char* kInstanceInfoSql =
+    "SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, e.status, "
+    "  e.output, e.error, i.created_at, i.updated_at, i.parent_instance_id "
+    "FROM instances i LEFT JOIN executions e "
+    "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
+    "WHERE i.instance_id = ?1";
+
+// A Failed execution reports its error text as output (api.md 1.11: "output" is the raw
+// result of a Completed execution, the error of a Failed one).
+std::optional<std::string> OutputOf(const std::string& status, const SQLite::Column& output,
+                                    const SQLite::Column& error) {
+  if (status == "Failed" && !error.isNull()) return error.getString();
+  return OptionalText(output);
+}
+
+std::string StatusOf(const SQLite::Column& column) {
+  // An instance row without an execution row does not occur (both are written by the same
+  // ack); treat it as Running rather than failing the whole listing.
+  return column.isNull() ? std::string("Running") : column.getString();
+}
+
+bool StillRunning(const std::string& status) {
+  // ContinuedAsNew as the current status means the next execution has not started yet.
+  return status == "Running" || status == "ContinuedAsNew";
+}
+
+std::string RunningMessage(const std::string& instance) {
+  return "Instance " + instance + " is still running. Use force=true or cancel first.";
+}
+
+std::vector<std::string> Column0Strings(SQLite::Statement& s) {
+  std::vector<std::string> out;
+  while (s.executeStep()) out.push_back(s.getColumn(0).getString());
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> SqliteProvider::ListInstances() {
+  return Guarded("ListInstances", [&]() -> Result<std::vector<std::string>> {
+    std::lock_guard<std::mutex> lock(mu_);
+    // rowid breaks created_at ties in insertion order (an upsert keeps the rowid).
+    SQLite::Statement s(*db_,
+                        "SELECT instance_id FROM instances ORDER BY created_at DESC, rowid DESC");
+    return Column0Strings(s);
+  });
+}
+
+Result<std::vector<std::string>> SqliteProvider::ListInstancesByStatus(const std::string& status) {
+  return Guarded("ListInstancesByStatus", [&]() -> Result<std::vector<std::string>> {
+    std::lock_guard<std::mutex> lock(mu_);
+    SQLite::Statement s(
+        *db_,
+        "SELECT i.instance_id FROM instances i JOIN executions e "
+        "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
+        "WHERE e.status = ?1 ORDER BY i.created_at DESC, i.rowid DESC");
+    s.bind(1, status);
+    return Column0Strings(s);
+  });
+}
+
+Result<InstanceInfo> SqliteProvider::GetInstanceInfo(const std::string& instance) {
+  const char* op = "GetInstanceInfo";
+  return Guarded(op, [&]() -> Result<InstanceInfo> {
+    std::lock_guard<std::mutex> lock(mu_);
+    SQLite::Statement s(*db_, kInstanceInfoSql);
+    s.bind(1, instance);
+    if (!s.executeStep()) return Status::NotFound(op, "Instance " + instance + " not found");
+    InstanceInfo info;
+    info.instance_id = instance;
+    info.orchestration_name = s.getColumn(0).getString();
+    info.orchestration_version = s.getColumn(1).getString();
+    info.current_execution_id = s.getColumn(2).getInt64();
+    info.status = StatusOf(s.getColumn(3));
+    info.output = OutputOf(info.status, s.getColumn(4), s.getColumn(5));
+    info.created_at = s.getColumn(6).getInt64();
+    info.updated_at = s.getColumn(7).getInt64();
+    info.parent_instance_id = OptionalText(s.getColumn(8));
+    return info;
+  });
+}
+
+Result<ExecutionInfo> SqliteProvider::GetExecutionInfo(const std::string& instance,
+                                                       int64_t execution_id) {
+  const char* op = "GetExecutionInfo";
+  return Guarded(op, [&]() -> Result<ExecutionInfo> {
+    std::lock_guard<std::mutex> lock(mu_);
+    SQLite::Statement s(
+        *db_,
+        "SELECT e.status, e.output, e.error, e.started_at, e.completed_at, "
+        "  (SELECT COUNT(*) FROM history h "
+        "   WHERE h.instance_id = e.instance_id AND h.execution_id = e.execution_id) "
+        "FROM executions e WHERE e.instance_id = ?1 AND e.execution_id = ?2");
+    s.bind(1, instance);
+    s.bind(2, execution_id);
+    if (!s.executeStep()) {
+      return Status::NotFound(op, "Execution " + std::to_string(execution_id) +
+                                      " of instance " + instance + " not found");
+    }
+    ExecutionInfo info;
+    info.execution_id = execution_id;
+    info.status = s.getColumn(0).getString();
+    info.output = OutputOf(info.status, s.getColumn(1), s.getColumn(2));
+    info.started_at = s.getColumn(3).getInt64();
+    if (!s.getColumn(4).isNull()) info.completed_at = s.getColumn(4).getInt64();
+    info.event_count = s.getColumn(5).getInt64();
+    return info;
+  });
+}
+
+Result<std::vector<int64_t>> SqliteProvider::ListExecutions(const std::string& instance) {
+  return Guarded("ListExecutions", [&]() -> Result<std::vector<int64_t>> {
+    std::lock_guard<std::mutex> lock(mu_);
+    SQLite::Statement s(
+        *db_, "SELECT execution_id FROM executions WHERE instance_id = ?1 ORDER BY execution_id");
+    s.bind(1, instance);
+    std::vector<int64_t> out;
+    while (s.executeStep()) out.push_back(s.getColumn(0).getInt64());
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> SqliteProvider::ListChildren(const std::string& instance) {
+  return Guarded("ListChildren", [&]() -> Result<std::vector<std::string>> {
+    std::lock_guard<std::mutex> lock(mu_);
+    SQLite::Statement s(*db_,
+                        "SELECT instance_id FROM instances WHERE parent_instance_id = ?1 "
+                        "ORDER BY created_at, rowid");
+    s.bind(1, instance);
+    return Column0Strings(s);
+  });
+}
+
+Result<SystemMetrics> SqliteProvider::GetSystemMetrics() {
+  return Guarded("GetSystemMetrics", [&]() -> Result<SystemMetrics> {
+    std::lock_guard<std::mutex> lock(mu_);
+    // One statement, so the numbers come from one read snapshot.
+    SQLite::Statement s(
+        *db_,
+        "SELECT (SELECT COUNT(*) FROM instances), (SELECT COUNT(*) FROM executions), "
+        "  COALESCE(SUM(e.status = 'Running'), 0), COALESCE(SUM(e.status = 'Completed'), 0), "
+        "  COALESCE(SUM(e.status = 'Failed'), 0), (SELECT COUNT(*) FROM history) "
+        "FROM instances i LEFT JOIN executions e "
+        "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id");
+    SystemMetrics m;
+    if (s.executeStep()) {
+      m.total_instances = s.getColumn(0).getInt64();
+      m.total_executions = s.getColumn(1).getInt64();
+      m.running_instances = s.getColumn(2).getInt64();
+      m.completed_instances = s.getColumn(3).getInt64();
+      m.failed_instances = s.getColumn(4).getInt64();
+      m.total_events = s.getColumn(5).getInt64();
+    }
+    return m;
+  });
+}
+
+Result<QueueDepths> SqliteProvider::GetQueueDepths() {
+  return Guarded("GetQueueDepths", [&]() -> Result<QueueDepths> {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Pending work only: orchestrator messages that are visible and not part of a batch under
+    // a live instance lock, worker rows that are visible and not under a live row lock, and
+    // (timer_queue) orchestrator messages that become visible later, mostly durable timers.
+    SQLite::Statement s(
+        *db_,
+        "SELECT (SELECT COUNT(*) FROM orchestrator_queue q WHERE q.visible_at <= ?1 "
+        "   AND NOT EXISTS (SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id "
+        "     AND l.lock_token = q.lock_token AND l.locked_until > ?1)), "
+        "  (SELECT COUNT(*) FROM worker_queue w WHERE w.visible_at <= ?1 "
+        "   AND (w.lock_token IS NULL OR w.locked_until <= ?1)), "
+        "  (SELECT COUNT(*) FROM orchestrator_queue WHERE visible_at > ?1)");
+    s.bind(1, NowMs());
+    QueueDepths d;
+    if (s.executeStep()) {
+      d.orchestrator_queue = s.getColumn(0).getInt64();
+      d.worker_queue = s.getColumn(1).getInt64();
+      d.timer_queue = s.getColumn(2).getInt64();
+    }
+    return d;
+  });
+}
+
+Result<std::optional<InstanceStats>> SqliteProvider::GetInstanceStats(
+    const std::string& instance) {
+  using Out = std::optional<InstanceStats>;
+  return Guarded("GetInstanceStats", [&]() -> Result<Out> {
+    std::lock_guard<std::mutex> lock(mu_);
+    // History figures are those of the current execution (what a replay loads); the KV
+    // figures are of the live view (baseline merged with the current execution's delta).
+    SQLite::Statement s(
+        *db_,
+        "SELECT (SELECT COUNT(*) FROM history h WHERE h.instance_id = i.instance_id "
+        "     AND h.execution_id = i.current_execution_id), "
+        "  (SELECT COALESCE(SUM(LENGTH(CAST(h.event_data AS BLOB))), 0) FROM history h "
+        "   WHERE h.instance_id = i.instance_id AND h.execution_id = i.current_execution_id), "
+        "  (SELECT COUNT(*) FROM orchestrator_queue q WHERE q.instance_id = i.instance_id) "
+        "FROM instances i WHERE i.instance_id = ?1");
+    s.bind(1, instance);
+    if (!s.executeStep()) return Out();
+    InstanceStats stats;
+    stats.history_event_count = s.getColumn(0).getInt64();
+    stats.history_size_bytes = s.getColumn(1).getInt64();
+    stats.queue_pending_count = s.getColumn(2).getInt64();
+    SQLite::Statement kv(
+        *db_,
+        "SELECT key, value, 0 AS src FROM kv_store WHERE instance_id = ?1 "
+        "UNION ALL SELECT key, value, 1 FROM kv_delta WHERE instance_id = ?1 ORDER BY src");
+    kv.bind(1, instance);
+    std::map<std::string, int64_t> sizes;  // key -> value bytes; delta rows come last
+    while (kv.executeStep()) {
+      std::string key = kv.getColumn(0).getString();
+      const SQLite::Column value = kv.getColumn(1);
+      if (value.isNull()) {
+        sizes.erase(key);
+      } else {
+        sizes[std::move(key)] = value.getBytes();
+      }
+    }
+    stats.kv_user_key_count = static_cast<int64_t>(sizes.size());
+    for (const auto& [key, bytes] : sizes) stats.kv_total_value_bytes += bytes;
+    return Out(stats);
+  });
+}
+
+Result<DeleteInstanceResult> SqliteProvider::DeleteInstancesAtomic(
+    const std::vector<std::string>& instances, bool force) {
+  const char* op = "DeleteInstancesAtomic";
+  DeleteInstanceResult result;
+  Status st = Guarded(op, [&]() -> Status {
+    const std::set<std::string> ids(instances.begin(), instances.end());
+    std::lock_guard<std::mutex> lock(mu_);
+    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    SQLite::Statement status_q(*db_,
+                               "SELECT e.status FROM instances i JOIN executions e "
+                               "  ON e.instance_id = i.instance_id "
+                               "  AND e.execution_id = i.current_execution_id "
+                               "WHERE i.instance_id = ?1");
+    SQLite::Statement children_q(*db_,
+                                 "SELECT instance_id FROM instances WHERE parent_instance_id = ?1");
+    for (const std::string& id : ids) {
+      if (!force) {
+        status_q.reset();
+        status_q.bind(1, id);
+        if (status_q.executeStep() && StillRunning(status_q.getColumn(0).getString())) {
+          return Status::FailedPrecondition(op, RunningMessage(id));
+        }
+      }
+      children_q.reset();
+      children_q.bind(1, id);
+      while (children_q.executeStep()) {
+        const std::string child = children_q.getColumn(0).getString();
+        if (ids.count(child) == 0) {
+          return Status::FailedPrecondition(
+              op, "instance '" + child + "' (a sub-orchestration of '" + id +
+                      "') is not in the delete set; it was probably created concurrently. "
+                      "Nothing was deleted.");
+        }
+      }
+    }
+    status_q.reset();
+    children_q.reset();
+
+    // Children whose start is still queued: named by SubOrchestrationScheduled events of the
+    // deleted instances, with no instance row yet.
+    std::set<std::string> pending_children;
+    {
+      SQLite::Statement scheduled(
+          *db_,
+          "SELECT event_data FROM history "
+          "WHERE instance_id = ?1 AND event_type = 'SubOrchestrationScheduled'");
+      SQLite::Statement pending_start(
+          *db_,
+          "SELECT work_item FROM orchestrator_queue WHERE instance_id = ?1 "
+          "  AND kind = 'StartOrchestration' "
+          "  AND NOT EXISTS (SELECT 1 FROM instances WHERE instance_id = ?1)");
+      for (const std::string& id : ids) {
+        scheduled.reset();
+        scheduled.bind(1, id);
+        while (scheduled.executeStep()) {
+          Result<history::Event> e = history::DecodeEvent(scheduled.getColumn(0).getString());
+          if (!e.ok() || e->instance.empty() || ids.count(e->instance) != 0) continue;
+          pending_start.reset();
+          pending_start.bind(1, e->instance);
+          while (pending_start.executeStep()) {
+            Result<history::WorkItem> w =
+                history::DecodeWorkItem(pending_start.getColumn(0).getString());
+            if (w.ok() && w->parent_instance == id) pending_children.insert(e->instance);
+          }
+        }
+      }
+    }
+
+    auto count = [&](const char* sql, const std::string& id) -> int64_t {
+      SQLite::Statement s(*db_, sql);
+      s.bind(1, id);
+      return s.exec();
+    };
+    for (const std::string& id : ids) {
+      const int64_t instances_deleted = count("DELETE FROM instances WHERE instance_id = ?1", id);
+      result.instances_deleted += instances_deleted;
+      result.executions_deleted += count("DELETE FROM executions WHERE instance_id = ?1", id);
+      result.events_deleted += count("DELETE FROM history WHERE instance_id = ?1", id);
+      result.queue_messages_deleted +=
+          count("DELETE FROM orchestrator_queue WHERE instance_id = ?1", id);
+      result.queue_messages_deleted += count("DELETE FROM worker_queue WHERE instance_id = ?1", id);
+      count("DELETE FROM instance_locks WHERE instance_id = ?1", id);
+      count("DELETE FROM kv_store WHERE instance_id = ?1", id);
+      count("DELETE FROM kv_delta WHERE instance_id = ?1", id);
+    }
+    for (const std::string& child : pending_children) {
+      result.queue_messages_deleted +=
+          count("DELETE FROM orchestrator_queue WHERE instance_id = ?1", child);
+      count("DELETE FROM instance_locks WHERE instance_id = ?1", child);
+    }
+    tx.Commit();
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  if (result.instances_deleted > 0) status_signal().Notify();
+  return result;
+}
+
+Result<std::vector<std::string>> SqliteProvider::ListTerminalRoots(const InstanceFilter& filter) {
+  const char* op = "ListTerminalRoots";
+  const int64_t limit = filter.limit.value_or(kDefaultBulkLimit);
+  if (limit < 0) return Status::InvalidArgument(op, "limit must be >= 0");
+  return Guarded(op, [&]() -> Result<std::vector<std::string>> {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string base =
+        "SELECT i.instance_id, i.created_at, i.rowid FROM instances i JOIN executions e "
+        "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
+        "WHERE i.parent_instance_id IS NULL AND e.status IN ('Completed', 'Failed') "
+        "  AND (?1 IS NULL OR (e.completed_at IS NOT NULL AND e.completed_at < ?1)) ";
+    auto bind_cutoff = [&](SQLite::Statement& s) {
+      if (filter.completed_before) {
+        s.bind(1, *filter.completed_before);
+      } else {
+        s.bind(1);
+      }
+    };
+    std::vector<std::string> out;
+    if (!filter.instance_ids) {
+      SQLite::Statement s(*db_, base + "ORDER BY i.created_at DESC, i.rowid DESC LIMIT ?2");
+      bind_cutoff(s);
+      s.bind(2, limit);
+      return Column0Strings(s);
+    }
+    std::vector<std::tuple<int64_t, int64_t, std::string>> rows;  // created_at, rowid, id
+    SQLite::Statement s(*db_, base + "AND i.instance_id = ?2");
+    const std::set<std::string> wanted(filter.instance_ids->begin(), filter.instance_ids->end());
+    for (const std::string& id : wanted) {
+      s.reset();
+      bind_cutoff(s);
+      s.bind(2, id);
+      if (s.executeStep()) {
+        rows.emplace_back(s.getColumn(1).getInt64(), s.getColumn(2).getInt64(), id);
+      }
+    }
+    std::sort(rows.rbegin(), rows.rend());  // newest first
+    for (const auto& row : rows) {
+      if (static_cast<int64_t>(out.size()) >= limit) break;
+      out.push_back(std::get<2>(row));
+    }
+    return out;
+  });
+}
+
+Result<PruneResult> SqliteProvider::PruneExecutions(const std::string& instance,
+                                                    const PruneOptions& options) {
+  const char* op = "PruneExecutions";
+  if (options.keep_last && *options.keep_last < 0) {
+    return Status::InvalidArgument(op, "keep_last must be >= 0");
+  }
+  // keep_last None, 0 and 1 all keep just the current execution.
+  const int64_t keep = std::max<int64_t>(options.keep_last.value_or(1), 1);
+  return Guarded(op, [&]() -> Result<PruneResult> {
+    std::lock_guard<std::mutex> lock(mu_);
+    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    int64_t current = 0;
+    {
+      SQLite::Statement s(*db_,
+                          "SELECT current_execution_id FROM instances WHERE instance_id = ?1");
+      s.bind(1, instance);
+      if (!s.executeStep()) return Status::NotFound(op, "Instance " + instance + " not found");
+      current = s.getColumn(0).getInt64();
+    }
+    std::vector<int64_t> victims;
+    {
+      SQLite::Statement s(
+          *db_,
+          "SELECT execution_id FROM executions WHERE instance_id = ?1 AND execution_id <> ?2 "
+          "  AND status <> 'Running' "
+          "  AND execution_id NOT IN (SELECT execution_id FROM executions WHERE instance_id = ?1 "
+          "                           ORDER BY execution_id DESC LIMIT ?3) "
+          "  AND (?4 IS NULL OR (completed_at IS NOT NULL AND completed_at < ?4)) "
+          "ORDER BY execution_id");
+      s.bind(1, instance);
+      s.bind(2, current);
+      s.bind(3, keep);
+      if (options.completed_before) {
+        s.bind(4, *options.completed_before);
+      } else {
+        s.bind(4);
+      }
+      while (s.executeStep()) victims.push_back(s.getColumn(0).getInt64());
+    }
+    PruneResult result;
+    result.instances_processed = 1;
+    SQLite::Statement del_history(
+        *db_, "DELETE FROM history WHERE instance_id = ?1 AND execution_id = ?2");
+    SQLite::Statement del_execution(
+        *db_, "DELETE FROM executions WHERE instance_id = ?1 AND execution_id = ?2");
+    for (int64_t execution_id : victims) {
+      del_history.reset();
+      del_history.bind(1, instance);
+      del_history.bind(2, execution_id);
+      result.events_deleted += del_history.exec();
+      del_execution.reset();
+      del_execution.bind(1, instance);
+      del_execution.bind(2, execution_id);
+      result.executions_deleted += del_execution.exec();
+    }
+    del_history.reset();
+    del_execution.reset();
+    tx.Commit();
+    return result;
+  });
+}
+
+}  // namespace duroxide::providers::sqlite
