@@ -97,6 +97,8 @@ struct TurnCommit {
   std::string orchestration_name;
   std::string orchestration_version;
   std::optional<std::string> parent_instance_id;
+  // created_at of the instance row when this commit creates it (0 = the provider's clock).
+  int64_t instance_created_at_ms = 0;
 
   std::vector<history::Event> new_events;  // appended to (instance, execution_id); never rewrite
   ExecutionStatus status = ExecutionStatus::kRunning;
@@ -136,11 +138,17 @@ struct WorkerFetchOptions {
 };
 
 // Lets a runtime skip reading histories it already holds in memory (warm replay).
+struct CachedHistory {
+  int64_t execution_id = 0;
+  int64_t last_event_id = 0;
+  int64_t instance_created_at_ms = 0;  // identifies the instance across delete + re-create
+};
+
 struct FetchHint {
-  // Returns the (execution_id, last_event_id) the caller holds for `instance`, or nullopt.
+  // Returns what the caller holds for `instance`, or nullopt.
   // Called by the provider while it holds its own locks: it MUST NOT call back into the
   // provider.
-  std::function<std::optional<std::pair<int64_t, int64_t>>(const std::string& instance)> cached;
+  std::function<std::optional<CachedHistory>(const std::string& instance)> cached;
 };
 
 struct WorkItemLease {
@@ -160,8 +168,8 @@ class Provider {
   // lock_timeout_ms, increments attempt_count of every visible message of the instance and
   // returns them with the current execution's history. Returns nullopt when no work is visible.
   // A history that cannot be decoded MUST still return the item (lock held) with history_error.
-  // With a `hint` naming this instance's current execution and last event id, the history is
-  // not read (history_loaded = false) if storage still ends at that event.
+  // With a `hint` naming this instance (same created_at), its current execution and last event
+  // id, the history is not read (history_loaded = false) if storage still ends at that event.
   virtual Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(
       int64_t lock_timeout_ms, const FetchHint* hint) = 0;
   Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(int64_t lock_timeout_ms) {

@@ -13,24 +13,26 @@ namespace duroxide::runtime {
 
 // ---- EngineCache ------------------------------------------------------------------------------
 
-std::shared_ptr<replay::ReplayEngine> EngineCache::Take(const std::string& instance) {
+EngineCache::Cached EngineCache::Take(const std::string& instance) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(instance);
-  if (it == entries_.end()) return nullptr;
-  auto engine = std::move(it->second.engine);
+  if (it == entries_.end()) return Cached{};
+  Cached out{std::move(it->second.engine), it->second.created_at_ms};
   lru_.erase(it->second.lru);
   entries_.erase(it);
-  return engine;
+  return out;
 }
 
-std::optional<std::pair<int64_t, int64_t>> EngineCache::Peek(const std::string& instance) {
+std::optional<providers::CachedHistory> EngineCache::Peek(const std::string& instance) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(instance);
   if (it == entries_.end()) return std::nullopt;
   const auto& engine = it->second.engine;
   // A pending engine is offered too: the turn processor waits for its commit decision.
   if (engine->finished()) return std::nullopt;
-  return std::make_pair(engine->execution_id(), engine->last_event_id());
+  if (it->second.created_at_ms == 0) return std::nullopt;
+  return providers::CachedHistory{engine->execution_id(), engine->last_event_id(),
+                                  it->second.created_at_ms};
 }
 
 void EngineCache::Remove(const std::string& instance, const replay::ReplayEngine* engine) {
@@ -43,7 +45,8 @@ void EngineCache::Remove(const std::string& instance, const replay::ReplayEngine
   entries_.erase(it);
 }
 
-void EngineCache::Put(const std::string& instance, std::shared_ptr<replay::ReplayEngine> engine) {
+void EngineCache::Put(const std::string& instance, std::shared_ptr<replay::ReplayEngine> engine,
+                      int64_t instance_created_at_ms) {
   std::vector<std::shared_ptr<replay::ReplayEngine>> evicted;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -54,7 +57,7 @@ void EngineCache::Put(const std::string& instance, std::shared_ptr<replay::Repla
       entries_.erase(it);
     }
     lru_.push_front(instance);
-    entries_[instance] = Entry{std::move(engine), lru_.begin()};
+    entries_[instance] = Entry{std::move(engine), instance_created_at_ms, lru_.begin()};
     while (entries_.size() > capacity_) {
       const std::string victim = lru_.back();
       lru_.pop_back();

@@ -34,10 +34,16 @@ namespace duroxide::runtime {
 class EngineCache {
  public:
   explicit EngineCache(size_t capacity) : capacity_(capacity) {}
-  std::shared_ptr<replay::ReplayEngine> Take(const std::string& instance);
-  // (execution_id, last_event_id) of a usable cached engine for `instance`, if any.
-  std::optional<std::pair<int64_t, int64_t>> Peek(const std::string& instance);
-  void Put(const std::string& instance, std::shared_ptr<replay::ReplayEngine> engine);
+  // An engine and the created_at of the instance it belongs to (0 = unknown: never reused),
+  // so that a deleted and re-created instance never gets the old instance's engine.
+  struct Cached {
+    std::shared_ptr<replay::ReplayEngine> engine;
+    int64_t instance_created_at_ms = 0;
+  };
+  Cached Take(const std::string& instance);
+  std::optional<providers::CachedHistory> Peek(const std::string& instance);
+  void Put(const std::string& instance, std::shared_ptr<replay::ReplayEngine> engine,
+           int64_t instance_created_at_ms);
   // Removes the entry of `instance` if it is `engine`.
   void Remove(const std::string& instance, const replay::ReplayEngine* engine);
   void Clear();
@@ -47,6 +53,7 @@ class EngineCache {
  private:
   struct Entry {
     std::shared_ptr<replay::ReplayEngine> engine;
+    int64_t created_at_ms = 0;
     std::list<std::string>::iterator lru;
   };
   size_t capacity_;

@@ -234,9 +234,12 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
   // engine is gone or out of step (evicted meanwhile), read the history after all.
   std::shared_ptr<replay::ReplayEngine> warm;
   if (!item.history_loaded) {
-    warm = core->cache.Take(item.instance);
+    EngineCache::Cached cached = core->cache.Take(item.instance);
+    warm = std::move(cached.engine);
     const int64_t exec = item.record ? item.record->current_execution_id : 1;
-    const bool usable = warm && !warm->finished() && warm->AwaitCommitDecision(100) &&
+    const bool usable = warm && item.record &&
+                        cached.instance_created_at_ms == item.record->created_at_ms &&
+                        !warm->finished() && warm->AwaitCommitDecision(100) &&
                         warm->execution_id() == exec && warm->last_event_id() == item.last_event_id;
     if (!usable) {
       warm.reset();
@@ -331,6 +334,7 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
     commit.orchestration_version = *s.version;
     commit.parent_instance_id = s.parent_instance;
     commit.execution_id = exec_id;
+    commit.instance_created_at_ms = item.record ? item.record->created_at_ms : now;
     started = s;
     if (!version) {
       const std::string what = "orchestration '" + origin->name + "'" +
@@ -353,8 +357,11 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
     if (warm) {
       engine = std::move(warm);
     } else {
-      engine = core->cache.Take(item.instance);
-      const bool usable = engine && !item.history.empty() && !engine->finished() &&
+      EngineCache::Cached cached = core->cache.Take(item.instance);
+      engine = std::move(cached.engine);
+      const bool usable = engine && !item.history.empty() && item.record &&
+                          cached.instance_created_at_ms == item.record->created_at_ms &&
+                          !engine->finished() &&
                           engine->execution_id() == exec_id &&
                           engine->history_size() == item.history.size() &&
                           engine->last_event_id() == item.history.back().event_id &&
@@ -437,7 +444,10 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
   // The engine goes into the cache before the ack, still marked uncommitted, so the next turn
   // of this instance (possibly on another thread right after the commit) finds it.
   const bool keep = !engine->finished() && opt.warm_cache_capacity > 0;
-  if (keep) core->cache.Put(item.instance, engine);
+  if (keep) {
+    core->cache.Put(item.instance, engine,
+                    item.record ? item.record->created_at_ms : commit.instance_created_at_ms);
+  }
   Status st = finish(commit);
   if (!st.ok()) {
     engine->MarkAbandoned();

@@ -201,7 +201,7 @@ void SqliteProvider::PrepareStatements() {
   ack_upsert_instance_ = prep(
       "INSERT INTO instances(instance_id, orchestration_name, orchestration_version, "
       "  current_execution_id, parent_instance_id, created_at, updated_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?6) "
       "ON CONFLICT(instance_id) DO UPDATE SET orchestration_name = excluded.orchestration_name, "
       "  orchestration_version = excluded.orchestration_version, "
       "  current_execution_id = MAX(current_execution_id, excluded.current_execution_id), "
@@ -414,10 +414,10 @@ Result<std::optional<OrchestrationItem>> SqliteProvider::FetchOrchestrationItem(
       s->bind(2, exec_id);
       if (s->executeStep() && !s->getColumn(0).isNull()) item.last_event_id = s->getColumn(0).getInt64();
     }
-    std::optional<std::pair<int64_t, int64_t>> cached;
-    if (hint && hint->cached) cached = hint->cached(item.instance);
-    if (cached && cached->first == exec_id && cached->second == item.last_event_id &&
-        item.last_event_id > 0) {
+    std::optional<CachedHistory> cached;
+    if (hint && hint->cached && item.record) cached = hint->cached(item.instance);
+    if (cached && cached->execution_id == exec_id && cached->last_event_id == item.last_event_id &&
+        cached->instance_created_at_ms == item.record->created_at_ms && item.last_event_id > 0) {
       item.history_loaded = false;
     } else {
       ScopedStatement s(*read_history_);
@@ -528,6 +528,7 @@ Status SqliteProvider::AckOrchestrationItem(const std::string& lock_token,
         s->bind(4, commit.execution_id);
         BindOptional(s.get(), 5, commit.parent_instance_id);
         s->bind(6, now);
+        s->bind(7, commit.instance_created_at_ms > 0 ? commit.instance_created_at_ms : now);
         s->exec();
       }
       ScopedStatement s(*ack_insert_execution_);
