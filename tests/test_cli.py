@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import duroxide
 from duroxide import Client, Runtime, RuntimeOptions, SqliteProvider
 from helpers.util import wait_done, wait_until
 
@@ -22,8 +23,10 @@ FAST = dict(dispatcher_poll_interval_ms=20, worker_lock_timeout_ms=2000)
 def cli(db, *args, env_extra=None, timeout=60):
     """Runs `python -m duroxide [--db DB] ARGS...` and returns the CompletedProcess."""
     env = {k: v for k, v in os.environ.items() if k != "DUROXIDE_DB"}
+    # The child imports the same duroxide as this process (installed, or the source tree).
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT / "python")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+        [str(Path(duroxide.__file__).resolve().parent.parent)]
+        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env.update(env_extra or {})
     command = [sys.executable, "-m", "duroxide"]
     if db is not None:

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# One command for the benchmark suite: sets up duroxide (.venv), the reference package
+# (duroxide==0.2.2 from PyPI) and DBOS in their own virtualenvs, then runs benchmarks/run.py.
+#   benchmarks/run.sh [--quick] [--systems duroxide,reference,dbos] [--only hello,latency]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+PY=${PYTHON:-python3}
+if [ ! -x benchmarks/.venv-ref/bin/python ]; then
+  "$PY" -m venv benchmarks/.venv-ref
+  benchmarks/.venv-ref/bin/pip install -q duroxide==0.2.2
+fi
+if [ ! -x benchmarks/.venv-dbos/bin/python ]; then
+  "$PY" -m venv benchmarks/.venv-dbos
+  benchmarks/.venv-dbos/bin/pip install -q dbos
+fi
+exec .venv/bin/python benchmarks/run.py "$@"
