@@ -55,7 +55,9 @@ def run_one(system, workload, args, common, timeout_s):
     if system != "dbos":
         cmd += [*common, "--system", system, "--timeout", str(timeout_s)]
     else:
-        cmd += ["--worker-concurrency", common[common.index("--worker-concurrency") + 1]]
+        # Same durability settings as duroxide's SQLite provider: WAL, synchronous=NORMAL.
+        cmd += ["--worker-concurrency", common[common.index("--worker-concurrency") + 1],
+                "--poll-ms", common[common.index("--poll-ms") + 1], "--sqlite-wal"]
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     t0 = time.time()

@@ -20,12 +20,18 @@ class ChangeSignal {
     std::lock_guard<std::mutex> lock(mu_);
     return seq_;
   }
-  void Notify() {
+  // Wakes every waiter, or at most `wake` of them: when a commit makes n items visible, waking
+  // more than n idle dispatchers only makes them race for nothing.
+  void Notify(int wake = -1) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++seq_;
     }
-    cv_.notify_all();
+    if (wake < 0) {
+      cv_.notify_all();
+    } else {
+      for (int i = 0; i < wake; ++i) cv_.notify_one();
+    }
   }
   // Returns true if the counter moved past `seen` before timeout_ms elapsed.
   bool WaitSince(uint64_t seen, int64_t timeout_ms) {

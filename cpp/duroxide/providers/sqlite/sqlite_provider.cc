@@ -601,9 +601,15 @@ Status SqliteProvider::AckOrchestrationItem(const std::string& lock_token,
     return Status::Ok();
   });
   if (!st.ok()) return st;
-  if (!commit.orchestrator_items.empty() || more_messages) orchestrator_signal().Notify();
-  if (!commit.worker_items.empty()) worker_signal().Notify();
-  status_signal().Notify();
+  if (!commit.orchestrator_items.empty() || more_messages) {
+    orchestrator_signal().Notify(static_cast<int>(commit.orchestrator_items.size()) + (more_messages ? 1 : 0));
+  }
+  if (!commit.worker_items.empty()) worker_signal().Notify(static_cast<int>(commit.worker_items.size()));
+  // Client waits look for terminal states, custom status and KV changes only.
+  if (commit.status != ExecutionStatus::kRunning || commit.custom_status_changed ||
+      !commit.kv_mutations.empty() || commit.new_execution) {
+    status_signal().Notify();
+  }
   return st;
 }
 
@@ -633,7 +639,7 @@ Status SqliteProvider::AbandonOrchestrationItem(const std::string& lock_token, i
     tx.Commit();
     return Status::Ok();
   });
-  if (st.ok()) orchestrator_signal().Notify();
+  if (st.ok()) orchestrator_signal().Notify(1);
   return st;
 }
 
@@ -691,7 +697,7 @@ Status SqliteProvider::StartOrchestration(const WorkItem& start) {
     tx.Commit();
     return Status::Ok();
   });
-  if (st.ok()) orchestrator_signal().Notify();
+  if (st.ok()) orchestrator_signal().Notify(1);
   return st;
 }
 
@@ -708,7 +714,7 @@ Status SqliteProvider::EnqueueOrchestratorMessage(const WorkItem& item, int64_t 
     tx.Commit();
     return Status::Ok();
   });
-  if (st.ok()) orchestrator_signal().Notify();
+  if (st.ok()) orchestrator_signal().Notify(1);
   return st;
 }
 

@@ -199,7 +199,7 @@ Status SqliteProvider::AckWorkItem(const std::string& lock_token,
     tx.Commit();
     return Status::Ok();
   });
-  if (st.ok() && completion) orchestrator_signal().Notify();
+  if (st.ok() && completion) orchestrator_signal().Notify(1);
   return st;
 }
 
@@ -249,7 +249,7 @@ Status SqliteProvider::AbandonWorkItem(const std::string& lock_token, int64_t de
     tx.Commit();
     return Status::Ok();
   });
-  if (st.ok()) worker_signal().Notify();
+  if (st.ok()) worker_signal().Notify(1);
   return st;
 }
 
