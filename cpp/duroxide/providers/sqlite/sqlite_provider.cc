@@ -23,12 +23,14 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/sqlite/sqlite_group_commit.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
 
 namespace duroxide::providers::sqlite {
 
 using history::WorkItem;
 using history::WorkItemKind;
+using internal::Batched;
 using internal::BindOptional;
 using internal::Guarded;
 using internal::OptionalText;
@@ -103,7 +105,10 @@ Status StatusFromSqliteError(int code, int extended, const std::string& op,
 // ---- construction ------------------------------------------------------------------------
 
 SqliteProvider::SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string path)
-    : path_(std::move(path)), rng_(std::random_device{}()), db_(std::move(db)) {}
+    : path_(std::move(path)),
+      rng_(std::random_device{}()),
+      db_(std::move(db)),
+      group_(std::make_unique<internal::GroupCommit>(&mu_, db_.get())) {}
 
 SqliteProvider::~SqliteProvider() = default;
 
@@ -377,10 +382,8 @@ Result<std::optional<OrchestrationItem>> SqliteProvider::FetchOrchestrationItem(
   OrchestrationItem item;
   std::vector<std::tuple<int64_t, std::string, int64_t>> rows;  // id, work_item, attempts
   std::vector<std::string> events;
-  Result<bool> locked = Guarded(op, [&]() -> Result<bool> {
-    std::lock_guard<std::mutex> lock(mu_);
+  Result<bool> locked = Batched(*group_, op, [&]() -> Result<bool> {
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
     item.lock_token = NewToken("o-");
     {
       ScopedStatement s(*fetch_lock_);
@@ -433,7 +436,6 @@ Result<std::optional<OrchestrationItem>> SqliteProvider::FetchOrchestrationItem(
             KvEntry{s->getColumn(1).getString(), s->getColumn(2).getInt64()};
       }
     }
-    tx.Commit();
     return true;
   });
   if (!locked.ok()) return locked.status();
@@ -498,10 +500,8 @@ Status SqliteProvider::AckOrchestrationItem(const std::string& lock_token,
   const bool ends_execution = EndsExecution(commit.status);
   bool more_messages = false;
 
-  Status st = Guarded(op, [&]() -> Status {
-    std::lock_guard<std::mutex> lock(mu_);
+  Status st = Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
     // Validates and releases the lock in one statement; a later failure rolls it back.
     std::string instance;
     {
@@ -597,7 +597,6 @@ Status SqliteProvider::AckOrchestrationItem(const std::string& lock_token,
       s->bind(1, instance);
       more_messages = s->executeStep() && s->getColumn(0).getInt() != 0;
     }
-    tx.Commit();
     return Status::Ok();
   });
   if (!st.ok()) return st;
@@ -616,10 +615,8 @@ Status SqliteProvider::AckOrchestrationItem(const std::string& lock_token,
 Status SqliteProvider::AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
                                                 bool ignore_attempt) {
   const char* op = "AbandonOrchestrationItem";
-  Status st = Guarded(op, [&]() -> Status {
-    std::lock_guard<std::mutex> lock(mu_);
+  Status st = Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
     {
       ScopedStatement s(*abandon_unlock_);
       s->bind(1, lock_token);
@@ -636,7 +633,6 @@ Status SqliteProvider::AbandonOrchestrationItem(const std::string& lock_token, i
     }
     s->bind(3, ignore_attempt ? 1 : 0);
     s->exec();
-    tx.Commit();
     return Status::Ok();
   });
   if (st.ok()) orchestrator_signal().Notify(1);
@@ -646,10 +642,8 @@ Status SqliteProvider::AbandonOrchestrationItem(const std::string& lock_token, i
 Status SqliteProvider::RenewOrchestrationItemLock(const std::string& lock_token,
                                                   int64_t extend_ms) {
   const char* op = "RenewOrchestrationItemLock";
-  return Guarded(op, [&]() -> Status {
-    std::lock_guard<std::mutex> lock(mu_);
+  return Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
     ScopedStatement s(*renew_instance_lock_);
     s->bind(1, lock_token);
     s->bind(2, now + extend_ms);
@@ -658,7 +652,6 @@ Status SqliteProvider::RenewOrchestrationItemLock(const std::string& lock_token,
       return Status::FailedPrecondition(op, "lock token '" + lock_token +
                                                 "' is unknown or expired");
     }
-    tx.Commit();
     return Status::Ok();
   });
 }
@@ -683,10 +676,8 @@ Status SqliteProvider::StartOrchestration(const WorkItem& start) {
                                            history::WorkItemKindName(start.kind));
   }
   const std::string json = history::EncodeWorkItem(start);
-  Status st = Guarded(op, [&]() -> Status {
-    std::lock_guard<std::mutex> lock(mu_);
+  Status st = Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
     ScopedStatement s(*start_orchestration_);
     s->bind(1, start.instance);
     s->bind(2, json);
@@ -694,7 +685,6 @@ Status SqliteProvider::StartOrchestration(const WorkItem& start) {
     if (s->exec() == 0) {
       return Status::AlreadyExists(op, "instance '" + start.instance + "' already exists");
     }
-    tx.Commit();
     return Status::Ok();
   });
   if (st.ok()) orchestrator_signal().Notify(1);
@@ -706,12 +696,9 @@ Status SqliteProvider::EnqueueOrchestratorMessage(const WorkItem& item, int64_t 
   if (item.kind == WorkItemKind::kActivityExecute) {
     return Status::InvalidArgument(op, "ActivityExecute belongs to the worker queue");
   }
-  Status st = Guarded(op, [&]() -> Status {
-    std::lock_guard<std::mutex> lock(mu_);
+  Status st = Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
     InsertOrchestratorItem(item, now + std::max<int64_t>(delay_ms, 0), now);
-    tx.Commit();
     return Status::Ok();
   });
   if (st.ok()) orchestrator_signal().Notify(1);

@@ -27,6 +27,9 @@ class Statement;
 }  // namespace SQLite
 
 namespace duroxide::providers::sqlite {
+namespace internal {
+class GroupCommit;
+}  // namespace internal
 
 struct SqliteOptions {
   // PRAGMA synchronous=FULL instead of NORMAL for file databases: NORMAL in WAL mode is
@@ -153,6 +156,7 @@ class SqliteProvider : public Provider, public ProviderAdmin {
   // Declared before the statements: members are destroyed in reverse order, and statements
   // must be finalised before the connection closes.
   std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<internal::GroupCommit> group_;  // hot-path writes share transactions
 
   using Stmt = std::unique_ptr<SQLite::Statement>;
   Stmt begin_, commit_, rollback_;

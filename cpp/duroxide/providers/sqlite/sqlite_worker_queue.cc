@@ -13,12 +13,14 @@
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
 #include "duroxide/providers/sqlite/sqlite_provider.h"
+#include "duroxide/providers/sqlite/sqlite_group_commit.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
 
 namespace duroxide::providers::sqlite {
 
 using history::WorkItem;
 using history::WorkItemKind;
+using internal::Batched;
 using internal::Guarded;
 using internal::OptionalText;
 using internal::ScopedStatement;
@@ -121,10 +123,8 @@ Result<std::optional<WorkItemLease>> SqliteProvider::FetchWorkItem(
   WorkItemLease lease;
   int64_t row_id = 0;
   std::string text;
-  Result<bool> locked = Guarded(op, [&]() -> Result<bool> {
-    std::lock_guard<std::mutex> lock(mu_);
+  Result<bool> locked = Batched(*group_, op, [&]() -> Result<bool> {
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
     lease.lock_token = NewToken("w-");
     std::optional<std::string> session_id;
     {
@@ -149,10 +149,16 @@ Result<std::optional<WorkItemLease>> SqliteProvider::FetchWorkItem(
       s->bind(3, now + options.session->lock_timeout_ms);
       s->bind(4, now);
       // The fetch predicate already excluded sessions held by others, so this only fails if
-      // the data changed underneath us; then the whole fetch rolls back.
-      if (s->exec() == 0) return false;
+      // the data changed underneath us; then the row is handed back untouched.
+      if (s->exec() == 0) {
+        ScopedStatement undo(*worker_abandon_);
+        undo->bind(1, lease.lock_token);
+        undo->bind(2, now);
+        undo->bind(3, 1);
+        undo->exec();
+        return false;
+      }
     }
-    tx.Commit();
     return true;
   });
   if (!locked.ok()) return locked.status();
@@ -174,10 +180,8 @@ Status SqliteProvider::AckWorkItem(const std::string& lock_token,
   if (completion && completion->kind == WorkItemKind::kActivityExecute) {
     return Status::InvalidArgument(op, "a completion cannot be an ActivityExecute");
   }
-  Status st = Guarded(op, [&]() -> Status {
-    std::lock_guard<std::mutex> lock(mu_);
+  Status st = Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
     std::optional<std::string> session_id;
     {
       ScopedStatement s(*worker_ack_);
@@ -196,7 +200,6 @@ Status SqliteProvider::AckWorkItem(const std::string& lock_token,
       s->bind(2, now);
       s->exec();
     }
-    tx.Commit();
     return Status::Ok();
   });
   if (st.ok() && completion) orchestrator_signal().Notify(1);
@@ -205,10 +208,8 @@ Status SqliteProvider::AckWorkItem(const std::string& lock_token,
 
 Status SqliteProvider::RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) {
   const char* op = "RenewWorkItemLock";
-  return Guarded(op, [&]() -> Status {
-    std::lock_guard<std::mutex> lock(mu_);
+  return Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
     std::optional<std::string> session_id;
     {
       ScopedStatement s(*worker_renew_);
@@ -227,7 +228,6 @@ Status SqliteProvider::RenewWorkItemLock(const std::string& lock_token, int64_t 
       s->bind(2, now);
       s->exec();
     }
-    tx.Commit();
     return Status::Ok();
   });
 }
@@ -235,10 +235,8 @@ Status SqliteProvider::RenewWorkItemLock(const std::string& lock_token, int64_t 
 Status SqliteProvider::AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
                                        bool ignore_attempt) {
   const char* op = "AbandonWorkItem";
-  Status st = Guarded(op, [&]() -> Status {
-    std::lock_guard<std::mutex> lock(mu_);
+  Status st = Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
     ScopedStatement s(*worker_abandon_);
     s->bind(1, lock_token);
     s->bind(2, now + std::max<int64_t>(delay_ms, 0));
@@ -246,7 +244,6 @@ Status SqliteProvider::AbandonWorkItem(const std::string& lock_token, int64_t de
     if (s->exec() == 0) {
       return Status::FailedPrecondition(op, "work item lock '" + lock_token + "' is unknown");
     }
-    tx.Commit();
     return Status::Ok();
   });
   if (st.ok()) worker_signal().Notify(1);
