@@ -227,9 +227,46 @@ bool ParseTask(py::handle obj, TaskDescriptor* out, std::string* error) {
 
 namespace {
 
+// References dropped by threads that do not hold the GIL (a finished orchestration's generator
+// and friends), released the next time some thread runs Python anyway. This saves one GIL
+// round trip per completed orchestration.
+class DeferredRelease {
+ public:
+  static void Add(py::object& obj) {
+    if (!obj) return;
+    std::lock_guard<std::mutex> lock(Mu());
+    List().push_back(obj.release().ptr());
+  }
+  // REQUIRES: GIL held.
+  static void Drain() {
+    std::vector<PyObject*> items;
+    {
+      std::lock_guard<std::mutex> lock(Mu());
+      if (List().empty()) return;
+      items.swap(List());
+    }
+    for (PyObject* p : items) Py_DECREF(p);
+  }
+
+ private:
+  static std::mutex& Mu() {
+    static auto* mu = new std::mutex();
+    return *mu;
+  }
+  static std::vector<PyObject*>& List() {
+    static auto* list = new std::vector<PyObject*>();
+    return *list;
+  }
+};
+
 class Codec {
  public:
-  Codec() : loads_(py::module_::import("json").attr("loads")) {}
+  // json.loads is looked up once per process (intentionally never released).
+  Codec() : loads_(*Loads()) {}
+  static py::object* Loads() {
+    static auto* loads = new py::object(py::module_::import("json").attr("loads"));
+    return loads;
+  }
   py::object Decode(const std::string& text) const {
     try {
       return loads_(text);
@@ -303,6 +340,13 @@ class PySession : public replay::OrchestrationSession {
   ~PySession() override {
     handle_->active = false;
     handle_->host = nullptr;
+    if (finished_ && PythonAlive()) {
+      // The generator is exhausted: nothing to close, the references can wait for the GIL.
+      DeferredRelease::Add(gen_);
+      DeferredRelease::Add(step_);
+      DeferredRelease::Add(last_task_);
+      return;
+    }
     if (!PythonAlive()) {
       gen_.release();
       step_.release();
@@ -320,8 +364,11 @@ class PySession : public replay::OrchestrationSession {
     last_task_ = py::object();
   }
 
+  void MarkFinished() { finished_ = true; }
+
   Step Resume(const TaskValue& value) override {
     py::gil_scoped_acquire gil;
+    DeferredRelease::Drain();
     handle_->active = true;
     Step step;
     try {
@@ -333,6 +380,7 @@ class PySession : public replay::OrchestrationSession {
       step.kind = Step::Kind::kFail;
       step.error = std::string("internal driver error: ") + e.what();
     }
+    if (step.kind != Step::Kind::kYield) finished_ = true;
     handle_->active = false;
     return step;
   }
@@ -342,6 +390,7 @@ class PySession : public replay::OrchestrationSession {
   py::object step_;
   py::object last_task_;
   std::shared_ptr<HostHandle> handle_;
+  bool finished_ = false;  // the generator returned or raised: no close() needed
 };
 
 }  // namespace
@@ -365,6 +414,7 @@ PyOrchestrationInvoker::~PyOrchestrationInvoker() {
 Result<std::unique_ptr<replay::OrchestrationSession>> PyOrchestrationInvoker::Start(
     const replay::OrchestrationCall& call, replay::OrchestrationHost* host, Step* first) {
   py::gil_scoped_acquire gil;
+  DeferredRelease::Drain();
   try {
     py::object fn = resolve_(registry_, call.name, call.version);
     if (fn.is_none()) {
@@ -385,8 +435,10 @@ Result<std::unique_ptr<replay::OrchestrationSession>> PyOrchestrationInvoker::St
     py::object last_task;
     *first = StepFromResult(result, &last_task);
     handle->active = false;
-    return std::unique_ptr<replay::OrchestrationSession>(
-        new PySession(py::reinterpret_borrow<py::object>(result[2]), step_, last_task, handle));
+    auto session = std::make_unique<PySession>(py::reinterpret_borrow<py::object>(result[2]),
+                                               step_, last_task, handle);
+    if (first->kind != Step::Kind::kYield) session->MarkFinished();
+    return std::unique_ptr<replay::OrchestrationSession>(std::move(session));
   } catch (py::error_already_set& e) {
     first->kind = Step::Kind::kFail;
     first->error = std::string("internal driver error: ") + e.what();
@@ -427,6 +479,7 @@ bool PyActivityInvoker::Has(const std::string& name) const {
 runtime::ActivityOutcome PyActivityInvoker::Invoke(const runtime::ActivityCall& call) {
   runtime::ActivityOutcome outcome;
   py::gil_scoped_acquire gil;
+  DeferredRelease::Drain();
   auto it = fns_.find(call.activity_name);
   if (it == fns_.end()) {
     outcome.error = "Activity '" + call.activity_name + "' is not registered";
