@@ -97,6 +97,12 @@ def step(gen, last_task: Any, value: Any, is_error: bool):
                     item["ok"] if isinstance(item, dict) and "ok" in item else item
                     for item in value
                 ]
+            elif (
+                isinstance(last_task, dict)
+                and last_task.get("_typed_kv")
+                and isinstance(value, str)
+            ):
+                value = _decode(value)
             task = gen.send(value)
     except StopIteration as stop:
         return _encode_output(stop.value)

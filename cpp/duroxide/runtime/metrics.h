@@ -10,14 +10,17 @@
 
 namespace duroxide::runtime {
 
-// Runtime counters (api.md 1.11). Thread-safety: counters are atomics.
+// Runtime counters: the 17 of api.md 1.11, plus dropped_messages (stale, duplicate or
+// undeliverable messages, and queue messages over the continue-as-new carry-forward cap).
+// Thread-safety: counters are atomics.
 struct Metrics {
 #define DUROXIDE_METRICS(X)                                                                    \
   X(orch_starts) X(orch_completions) X(orch_failures) X(orch_application_errors)             \
   X(orch_infrastructure_errors) X(orch_configuration_errors) X(orch_poison)                  \
   X(activity_success) X(activity_app_errors) X(activity_infra_errors) X(activity_config_errors) \
   X(activity_poison) X(orch_dispatcher_items_fetched) X(worker_dispatcher_items_fetched)     \
-  X(orch_continue_as_new) X(suborchestration_calls) X(provider_errors)
+  X(orch_continue_as_new) X(suborchestration_calls) X(provider_errors)                       \
+  X(dropped_messages)
 #define DUROXIDE_DECLARE(name) std::atomic<int64_t> name{0};
   DUROXIDE_METRICS(DUROXIDE_DECLARE)
 #undef DUROXIDE_DECLARE

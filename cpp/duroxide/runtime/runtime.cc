@@ -187,7 +187,8 @@ void RunLeaseThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
   int64_t step = std::min<int64_t>(
       {o.orchestrator_lock_timeout_ms / 4, o.worker_lock_timeout_ms / 4, 250});
   step = std::max<int64_t>(step, 10);
-  int64_t next_session_renew = NowMs() + o.session_lock_timeout_ms / 2;
+  int64_t next_session_renew =
+      NowMs() + std::min(o.session_lock_timeout_ms, o.session_idle_timeout_ms) / 2;
   std::unique_lock<std::mutex> lock(core->threads_mu);
   while (!core->stopping.load()) {
     core->threads_cv.wait_for(lock, std::chrono::milliseconds(step));
@@ -204,9 +205,9 @@ void RunLeaseThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
           owners.push_back("work-" + std::to_string(i) + "-" + core->runtime_id);
         }
       }
-      (void)core->provider->RenewSessionLocks(owners, o.session_lock_timeout_ms,
-                                              o.session_idle_timeout_ms);
-      next_session_renew = now + o.session_lock_timeout_ms / 2;
+      const int64_t session_lock = std::min(o.session_lock_timeout_ms, o.session_idle_timeout_ms);
+      (void)core->provider->RenewSessionLocks(owners, session_lock, o.session_idle_timeout_ms);
+      next_session_renew = now + std::max<int64_t>(session_lock / 2, 10);
     }
     lock.lock();
   }

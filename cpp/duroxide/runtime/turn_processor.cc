@@ -202,8 +202,10 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
   auto finish = [&](const TurnCommit& c) {
     Status st = AckWithRetry(core, item.lock_token, c);
     if (!st.ok()) {
-      core->metrics.provider_errors++;
-      core->metrics.orch_infrastructure_errors++;
+      if (st.code() != StatusCode::kFailedPrecondition) {  // a lost lock is not a storage fault
+        core->metrics.provider_errors++;
+        core->metrics.orch_infrastructure_errors++;
+      }
       Log(LogLevel::kWarn, "duroxide::runtime", "orchestration ack failed: " + st.ToString(),
           {{"instance_id", item.instance}});
       if (st.retryable()) {
@@ -449,6 +451,7 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
                     item.record ? item.record->created_at_ms : commit.instance_created_at_ms);
   }
   Status st = finish(commit);
+  core->metrics.dropped_messages += out.dropped_messages;
   if (!st.ok()) {
     engine->MarkAbandoned();
     if (keep) core->cache.Remove(item.instance, engine.get());  // its state was never committed

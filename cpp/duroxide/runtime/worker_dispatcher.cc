@@ -104,7 +104,9 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   while (!core->stopping.load()) {
     const uint64_t seen = provider->worker_signal().seq();
     if (core->sessions.distinct() < static_cast<size_t>(opt.max_sessions_per_runtime)) {
-      fetch.session = providers::SessionFetch{owner, opt.session_lock_timeout_ms};
+      // An idle session must become claimable by others after session_idle_timeout_ms.
+      fetch.session = providers::SessionFetch{
+          owner, std::min(opt.session_lock_timeout_ms, opt.session_idle_timeout_ms)};
     } else {
       fetch.session.reset();
     }
