@@ -45,6 +45,9 @@ from duroxide._core import (  # noqa: E402
 )
 from duroxide._client import Client  # noqa: E402
 from duroxide._providers import SqliteProvider  # noqa: E402
+
+if hasattr(_core, "PostgresProvider"):  # builds without libpqxx have no PostgreSQL provider
+    from duroxide._providers import PostgresProvider  # noqa: E402
 from duroxide._runtime import MetricsSnapshot, Runtime  # noqa: E402
 from duroxide._types import (  # noqa: E402
     MAX_KV_KEYS,
@@ -127,3 +130,5 @@ __all__ = [
     "PyInstanceFilter",
     "PyEvent",
 ]
+if hasattr(_core, "PostgresProvider"):
+    __all__.insert(1, "PostgresProvider")

@@ -6,6 +6,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "duroxide native core (C++ replay engine, providers, runtime)";
   duroxide::bindings::RegisterExceptions(m);
   duroxide::bindings::RegisterProviders(m);
+  duroxide::bindings::RegisterPostgres(m);
   duroxide::bindings::RegisterClient(m);
   duroxide::bindings::RegisterManagement(m);
   duroxide::bindings::RegisterRuntime(m);

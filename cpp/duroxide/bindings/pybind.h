@@ -39,6 +39,7 @@ inline void ThrowIfError(const Status& status) {
 
 void RegisterExceptions(py::module_& m);
 void RegisterProviders(py::module_& m);
+void RegisterPostgres(py::module_& m);  // after RegisterProviders (derives from its class)
 void RegisterClient(py::module_& m);
 void RegisterRuntime(py::module_& m);
 void RegisterManagement(py::module_& m);

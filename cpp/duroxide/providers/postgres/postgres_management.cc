@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// PostgresProvider: the ProviderAdmin capability (listing, inspection, deletion, pruning),
+// with the semantics of sqlite_management.cc. Nothing here is on a hot path, so statements
+// are sent unprepared (exec_params).
+//
+// Deletion and concurrently created children. DeleteInstancesAtomic receives the set of ids
+// the caller computed (a tree); a sub-orchestration can come into existence after that. As in
+// SQLite, the orphan check runs inside the delete transaction, and pending starts of children
+// are deleted with their parent together with the child's instance lock. SQLite gets the
+// isolation from its single writer; here the delete transaction holds an exclusive advisory
+// lock (DeleteLockKey) that every ack creating a child instance takes in shared mode, so a
+// child's first turn either committed before the check (and is seen by it) or runs after the
+// delete (and fails its ack because its lock row is gone). Instance rows of the set are locked
+// FOR UPDATE first, so in-flight turns of deleted instances are serialised with the delete
+// as well.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "duroxide/common/clock.h"
+#include "duroxide/history/codec.h"
+#include "duroxide/providers/postgres/postgres_internal.h"
+
+namespace duroxide::providers::postgres {
+
+using internal::OptText;
+using internal::PgTextArray;
+
+namespace {
+
+constexpr int64_t kDefaultBulkLimit = 1000;
+
+// A Failed execution reports its error text as output (api.md 1.11).
+std::optional<std::string> OutputOf(const std::string& status, const pqxx::field& output,
+                                    const pqxx::field& error) {
+  if (status == "Failed" && !error.is_null()) return error.as<std::string>();
+  return OptText(output);
+}
+
+std::string StatusOf(const pqxx::field& f) {
+  // An instance row without an execution row does not occur (both are written by the same
+  // ack); treat it as Running rather than failing the whole listing.
+  return f.is_null() ? std::string("Running") : f.as<std::string>();
+}
+
+bool StillRunning(const std::string& status) {
+  // ContinuedAsNew as the current status means the next execution has not started yet.
+  return status == "Running" || status == "ContinuedAsNew";
+}
+
+std::string RunningMessage(const std::string& instance) {
+  return "Instance " + instance + " is still running. Use force=true or cancel first.";
+}
+
+std::vector<std::string> Column0Strings(const pqxx::result& r) {
+  std::vector<std::string> out;
+  out.reserve(r.size());
+  for (const pqxx::row& row : r) out.push_back(row[0].as<std::string>());
+  return out;
+}
+
+const char* NullableCutoff(const std::optional<int64_t>& v, std::string* storage) {
+  if (!v) return nullptr;
+  *storage = std::to_string(*v);
+  return storage->c_str();
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> PostgresProvider::ListInstances() {
+  return Run("ListInstances", [&](pqxx::connection_base& conn) -> Result<std::vector<std::string>> {
+    pqxx::nontransaction tx(conn);
+    return Column0Strings(
+        tx.exec("SELECT instance_id FROM instances ORDER BY created_at DESC, seq DESC"));
+  });
+}
+
+Result<std::vector<std::string>> PostgresProvider::ListInstancesByStatus(
+    const std::string& status) {
+  return Run("ListInstancesByStatus",
+             [&](pqxx::connection_base& conn) -> Result<std::vector<std::string>> {
+               pqxx::nontransaction tx(conn);
+               return Column0Strings(tx.exec_params(
+                   "SELECT i.instance_id FROM instances i JOIN executions e "
+                   "  ON e.instance_id = i.instance_id "
+                   "  AND e.execution_id = i.current_execution_id "
+                   "WHERE e.status = $1 ORDER BY i.created_at DESC, i.seq DESC",
+                   status));
+             });
+}
+
+Result<InstanceInfo> PostgresProvider::GetInstanceInfo(const std::string& instance) {
+  const char* op = "GetInstanceInfo";
+  return Run(op, [&](pqxx::connection_base& conn) -> Result<InstanceInfo> {
+    pqxx::nontransaction tx(conn);
+    pqxx::result r = tx.exec_params(
+        "SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, "
+        "  e.status, e.output, e.error, i.created_at, i.updated_at, i.parent_instance_id "
+        "FROM instances i LEFT JOIN executions e "
+        "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
+        "WHERE i.instance_id = $1",
+        instance);
+    if (r.empty()) return Status::NotFound(op, "Instance " + instance + " not found");
+    const pqxx::row row = r[0];
+    InstanceInfo info;
+    info.instance_id = instance;
+    info.orchestration_name = row[0].as<std::string>();
+    info.orchestration_version = row[1].is_null() ? std::string() : row[1].as<std::string>();
+    info.current_execution_id = row[2].as<int64_t>();
+    info.status = StatusOf(row[3]);
+    info.output = OutputOf(info.status, row[4], row[5]);
+    info.created_at = row[6].as<int64_t>();
+    info.updated_at = row[7].as<int64_t>();
+    info.parent_instance_id = OptText(row[8]);
+    return info;
+  });
+}
+
+Result<ExecutionInfo> PostgresProvider::GetExecutionInfo(const std::string& instance,
+                                                         int64_t execution_id) {
+  const char* op = "GetExecutionInfo";
+  return Run(op, [&](pqxx::connection_base& conn) -> Result<ExecutionInfo> {
+    pqxx::nontransaction tx(conn);
+    pqxx::result r = tx.exec_params(
+        "SELECT e.status, e.output, e.error, e.started_at, e.completed_at, "
+        "  (SELECT COUNT(*) FROM history h "
+        "   WHERE h.instance_id = e.instance_id AND h.execution_id = e.execution_id) "
+        "FROM executions e WHERE e.instance_id = $1 AND e.execution_id = $2",
+        instance, execution_id);
+    if (r.empty()) {
+      return Status::NotFound(op, "Execution " + std::to_string(execution_id) +
+                                      " of instance " + instance + " not found");
+    }
+    const pqxx::row row = r[0];
+    ExecutionInfo info;
+    info.execution_id = execution_id;
+    info.status = row[0].as<std::string>();
+    info.output = OutputOf(info.status, row[1], row[2]);
+    info.started_at = row[3].as<int64_t>();
+    if (!row[4].is_null()) info.completed_at = row[4].as<int64_t>();
+    info.event_count = row[5].as<int64_t>();
+    return info;
+  });
+}
+
+Result<std::vector<int64_t>> PostgresProvider::ListExecutions(const std::string& instance) {
+  return Run("ListExecutions", [&](pqxx::connection_base& conn) -> Result<std::vector<int64_t>> {
+    pqxx::nontransaction tx(conn);
+    std::vector<int64_t> out;
+    for (const pqxx::row& row : tx.exec_params("SELECT execution_id FROM executions "
+                                               "WHERE instance_id = $1 ORDER BY execution_id",
+                                               instance)) {
+      out.push_back(row[0].as<int64_t>());
+    }
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> PostgresProvider::ListChildren(const std::string& instance) {
+  return Run("ListChildren", [&](pqxx::connection_base& conn) -> Result<std::vector<std::string>> {
+    pqxx::nontransaction tx(conn);
+    return Column0Strings(tx.exec_params(
+        "SELECT instance_id FROM instances WHERE parent_instance_id = $1 ORDER BY created_at, seq",
+        instance));
+  });
+}
+
+Result<SystemMetrics> PostgresProvider::GetSystemMetrics() {
+  return Run("GetSystemMetrics", [&](pqxx::connection_base& conn) -> Result<SystemMetrics> {
+    pqxx::nontransaction tx(conn);
+    // One statement, so the numbers come from one snapshot.
+    pqxx::result r = tx.exec(
+        "SELECT (SELECT COUNT(*) FROM instances), (SELECT COUNT(*) FROM executions), "
+        "  COUNT(*) FILTER (WHERE e.status = 'Running'), "
+        "  COUNT(*) FILTER (WHERE e.status = 'Completed'), "
+        "  COUNT(*) FILTER (WHERE e.status = 'Failed'), (SELECT COUNT(*) FROM history) "
+        "FROM instances i LEFT JOIN executions e "
+        "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id");
+    SystemMetrics m;
+    m.total_instances = r[0][0].as<int64_t>();
+    m.total_executions = r[0][1].as<int64_t>();
+    m.running_instances = r[0][2].as<int64_t>();
+    m.completed_instances = r[0][3].as<int64_t>();
+    m.failed_instances = r[0][4].as<int64_t>();
+    m.total_events = r[0][5].as<int64_t>();
+    return m;
+  });
+}
+
+Result<QueueDepths> PostgresProvider::GetQueueDepths() {
+  return Run("GetQueueDepths", [&](pqxx::connection_base& conn) -> Result<QueueDepths> {
+    pqxx::nontransaction tx(conn);
+    // Pending work only (see sqlite_management.cc): visible orchestrator messages not in a
+    // batch under a live lock, visible unlocked worker rows, and delayed orchestrator messages.
+    pqxx::result r = tx.exec_params(
+        "SELECT (SELECT COUNT(*) FROM orchestrator_queue q WHERE q.visible_at <= $1 "
+        "   AND NOT EXISTS (SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id "
+        "     AND l.lock_token = q.lock_token AND l.locked_until > $1)), "
+        "  (SELECT COUNT(*) FROM worker_queue w WHERE w.visible_at <= $1 "
+        "   AND (w.lock_token IS NULL OR w.locked_until <= $1)), "
+        "  (SELECT COUNT(*) FROM orchestrator_queue WHERE visible_at > $1)",
+        NowMs());
+    QueueDepths d;
+    d.orchestrator_queue = r[0][0].as<int64_t>();
+    d.worker_queue = r[0][1].as<int64_t>();
+    d.timer_queue = r[0][2].as<int64_t>();
+    return d;
+  });
+}
+
+Result<std::optional<InstanceStats>> PostgresProvider::GetInstanceStats(
+    const std::string& instance) {
+  using Out = std::optional<InstanceStats>;
+  return Run("GetInstanceStats", [&](pqxx::connection_base& conn) -> Result<Out> {
+    // REPEATABLE READ would be overkill: the figures are informational. One read-only
+    // transaction still keeps the two statements close together.
+    pqxx::work tx(conn);
+    pqxx::result r = tx.exec_params(
+        "SELECT (SELECT COUNT(*) FROM history h WHERE h.instance_id = i.instance_id "
+        "     AND h.execution_id = i.current_execution_id), "
+        "  (SELECT COALESCE(SUM(OCTET_LENGTH(h.event_data)), 0) FROM history h "
+        "   WHERE h.instance_id = i.instance_id AND h.execution_id = i.current_execution_id), "
+        "  (SELECT COUNT(*) FROM orchestrator_queue q WHERE q.instance_id = i.instance_id) "
+        "FROM instances i WHERE i.instance_id = $1",
+        instance);
+    if (r.empty()) return Out();
+    InstanceStats stats;
+    stats.history_event_count = r[0][0].as<int64_t>();
+    stats.history_size_bytes = r[0][1].as<int64_t>();
+    stats.queue_pending_count = r[0][2].as<int64_t>();
+    std::map<std::string, int64_t> sizes;  // key -> value bytes; delta rows come last
+    for (const pqxx::row& row :
+         tx.exec_params("SELECT key, OCTET_LENGTH(value), 0 AS src FROM kv_store "
+                        "WHERE instance_id = $1 "
+                        "UNION ALL SELECT key, OCTET_LENGTH(value), 1 FROM kv_delta "
+                        "WHERE instance_id = $1 ORDER BY src",
+                        instance)) {
+      std::string key = row[0].as<std::string>();
+      if (row[1].is_null()) {
+        sizes.erase(key);
+      } else {
+        sizes[std::move(key)] = row[1].as<int64_t>();
+      }
+    }
+    tx.commit();
+    stats.kv_user_key_count = static_cast<int64_t>(sizes.size());
+    for (const auto& [key, bytes] : sizes) stats.kv_total_value_bytes += bytes;
+    return Out(stats);
+  });
+}
+
+Result<DeleteInstanceResult> PostgresProvider::DeleteInstancesAtomic(
+    const std::vector<std::string>& instances, bool force) {
+  const char* op = "DeleteInstancesAtomic";
+  DeleteInstanceResult result;
+  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+    result = DeleteInstanceResult{};
+    const std::set<std::string> ids(instances.begin(), instances.end());
+    const std::vector<std::string> id_list(ids.begin(), ids.end());
+    const std::string id_array = PgTextArray(id_list);
+    pqxx::work tx(conn);
+    tx.exec_params("SELECT pg_advisory_xact_lock($1::bigint)", delete_lock_key_);
+    // Same lock order as an ack (lock row, then instance row), so the two never deadlock.
+    tx.exec_params(
+        "SELECT instance_id FROM instance_locks WHERE instance_id = ANY($1::text[]) "
+        "ORDER BY instance_id FOR UPDATE",
+        id_array);
+    tx.exec_params(
+        "SELECT instance_id FROM instances WHERE instance_id = ANY($1::text[]) "
+        "ORDER BY instance_id FOR UPDATE",
+        id_array);
+    if (!force) {
+      for (const pqxx::row& row : tx.exec_params(
+               "SELECT i.instance_id, e.status FROM instances i JOIN executions e "
+               "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
+               "WHERE i.instance_id = ANY($1::text[]) ORDER BY i.instance_id",
+               id_array)) {
+        if (StillRunning(row[1].as<std::string>())) {
+          return Status::FailedPrecondition(op, RunningMessage(row[0].as<std::string>()));
+        }
+      }
+    }
+    for (const pqxx::row& row :
+         tx.exec_params("SELECT instance_id, parent_instance_id FROM instances "
+                        "WHERE parent_instance_id = ANY($1::text[]) ORDER BY instance_id",
+                        id_array)) {
+      const std::string child = row[0].as<std::string>();
+      if (ids.count(child) == 0) {
+        return Status::FailedPrecondition(
+            op, "instance '" + child + "' (a sub-orchestration of '" +
+                    row[1].as<std::string>() +
+                    "') is not in the delete set; it was probably created concurrently. "
+                    "Nothing was deleted.");
+      }
+    }
+
+    // Children whose start is still queued: named by SubOrchestrationScheduled events of the
+    // deleted instances, with no instance row yet.
+    std::set<std::string> pending_children;
+    for (const pqxx::row& row : tx.exec_params(
+             "SELECT instance_id, event_data FROM history WHERE instance_id = ANY($1::text[]) "
+             "  AND event_type = 'SubOrchestrationScheduled'",
+             id_array)) {
+      const std::string parent = row[0].as<std::string>();
+      Result<history::Event> e = history::DecodeEvent(row[1].as<std::string>());
+      if (!e.ok() || e->instance.empty() || ids.count(e->instance) != 0) continue;
+      for (const pqxx::row& start : tx.exec_params(
+               "SELECT work_item FROM orchestrator_queue WHERE instance_id = $1 "
+               "  AND kind = 'StartOrchestration' "
+               "  AND NOT EXISTS (SELECT 1 FROM instances WHERE instance_id = $1)",
+               e->instance)) {
+        Result<history::WorkItem> w = history::DecodeWorkItem(start[0].as<std::string>());
+        if (w.ok() && w->parent_instance == parent) pending_children.insert(e->instance);
+      }
+    }
+
+    auto count = [&](const char* sql, const std::string& array) -> int64_t {
+      return static_cast<int64_t>(tx.exec_params(sql, array).affected_rows());
+    };
+    result.instances_deleted =
+        count("DELETE FROM instances WHERE instance_id = ANY($1::text[])", id_array);
+    result.executions_deleted =
+        count("DELETE FROM executions WHERE instance_id = ANY($1::text[])", id_array);
+    result.events_deleted =
+        count("DELETE FROM history WHERE instance_id = ANY($1::text[])", id_array);
+    result.queue_messages_deleted =
+        count("DELETE FROM orchestrator_queue WHERE instance_id = ANY($1::text[])", id_array);
+    result.queue_messages_deleted +=
+        count("DELETE FROM worker_queue WHERE instance_id = ANY($1::text[])", id_array);
+    count("DELETE FROM instance_locks WHERE instance_id = ANY($1::text[])", id_array);
+    count("DELETE FROM kv_store WHERE instance_id = ANY($1::text[])", id_array);
+    count("DELETE FROM kv_delta WHERE instance_id = ANY($1::text[])", id_array);
+    if (!pending_children.empty()) {
+      const std::string children =
+          PgTextArray(std::vector<std::string>(pending_children.begin(), pending_children.end()));
+      result.queue_messages_deleted +=
+          count("DELETE FROM orchestrator_queue WHERE instance_id = ANY($1::text[])", children);
+      count("DELETE FROM instance_locks WHERE instance_id = ANY($1::text[])", children);
+    }
+    if (result.instances_deleted > 0) {
+      tx.exec_prepared("dx_notify", channel_, NotifyPayload("s"));
+    }
+    tx.commit();
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  if (result.instances_deleted > 0) status_signal().Notify();
+  return result;
+}
+
+Result<std::vector<std::string>> PostgresProvider::ListTerminalRoots(
+    const InstanceFilter& filter) {
+  const char* op = "ListTerminalRoots";
+  const int64_t limit = filter.limit.value_or(kDefaultBulkLimit);
+  if (limit < 0) return Status::InvalidArgument(op, "limit must be >= 0");
+  return Run(op, [&](pqxx::connection_base& conn) -> Result<std::vector<std::string>> {
+    pqxx::nontransaction tx(conn);
+    std::string cutoff_storage;
+    const char* cutoff = NullableCutoff(filter.completed_before, &cutoff_storage);
+    const std::string base =
+        "SELECT i.instance_id FROM instances i JOIN executions e "
+        "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
+        "WHERE i.parent_instance_id IS NULL AND e.status IN ('Completed', 'Failed') "
+        "  AND ($1::bigint IS NULL OR (e.completed_at IS NOT NULL AND e.completed_at < $1)) ";
+    if (!filter.instance_ids) {
+      return Column0Strings(tx.exec_params(
+          base + "ORDER BY i.created_at DESC, i.seq DESC LIMIT $2", cutoff, limit));
+    }
+    const std::set<std::string> wanted(filter.instance_ids->begin(), filter.instance_ids->end());
+    return Column0Strings(tx.exec_params(
+        base + "AND i.instance_id = ANY($3::text[]) ORDER BY i.created_at DESC, i.seq DESC "
+               "LIMIT $2",
+        cutoff, limit, PgTextArray(std::vector<std::string>(wanted.begin(), wanted.end()))));
+  });
+}
+
+Result<PruneResult> PostgresProvider::PruneExecutions(const std::string& instance,
+                                                      const PruneOptions& options) {
+  const char* op = "PruneExecutions";
+  if (options.keep_last && *options.keep_last < 0) {
+    return Status::InvalidArgument(op, "keep_last must be >= 0");
+  }
+  // keep_last None, 0 and 1 all keep just the current execution.
+  const int64_t keep = std::max<int64_t>(options.keep_last.value_or(1), 1);
+  return Run(op, [&](pqxx::connection_base& conn) -> Result<PruneResult> {
+    pqxx::work tx(conn);
+    pqxx::result cur = tx.exec_params(
+        "SELECT current_execution_id FROM instances WHERE instance_id = $1 FOR UPDATE", instance);
+    if (cur.empty()) return Status::NotFound(op, "Instance " + instance + " not found");
+    const int64_t current = cur[0][0].as<int64_t>();
+    std::string cutoff_storage;
+    const char* cutoff = NullableCutoff(options.completed_before, &cutoff_storage);
+    std::vector<int64_t> victims;
+    for (const pqxx::row& row : tx.exec_params(
+             "SELECT execution_id FROM executions WHERE instance_id = $1 AND execution_id <> $2 "
+             "  AND status <> 'Running' "
+             "  AND execution_id NOT IN (SELECT execution_id FROM executions "
+             "    WHERE instance_id = $1 ORDER BY execution_id DESC LIMIT $3) "
+             "  AND ($4::bigint IS NULL OR (completed_at IS NOT NULL AND completed_at < $4)) "
+             "ORDER BY execution_id",
+             instance, current, keep, cutoff)) {
+      victims.push_back(row[0].as<int64_t>());
+    }
+    PruneResult result;
+    result.instances_processed = 1;
+    for (int64_t execution_id : victims) {
+      result.events_deleted += static_cast<int64_t>(
+          tx.exec_params("DELETE FROM history WHERE instance_id = $1 AND execution_id = $2",
+                         instance, execution_id)
+              .affected_rows());
+      result.executions_deleted += static_cast<int64_t>(
+          tx.exec_params("DELETE FROM executions WHERE instance_id = $1 AND execution_id = $2",
+                         instance, execution_id)
+              .affected_rows());
+    }
+    tx.commit();
+    return result;
+  });
+}
+
+}  // namespace duroxide::providers::postgres

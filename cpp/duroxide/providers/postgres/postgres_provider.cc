@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// PostgresProvider: connection set-up, orchestrator queue, turn commit (ack), client reads and
+// KV. The worker queue and sessions are in postgres_worker_queue.cc, management in
+// postgres_management.cc, the schema in postgres_schema.cc.
+//
+// Concurrency. Connections come from a small pool, so dispatcher threads (and processes) work
+// in parallel; what SQLite gets from its single writer, this provider gets from locks. The hot
+// paths are server-side functions (migration 2 in postgres_schema.cc), each called as one
+// statement in autocommit mode: one round trip, atomic on the server.
+//   - Fetch (dx_fetch_orchestration): an instance with visible messages and no live lock row
+//     is picked together with pg_try_advisory_xact_lock(space, hashtext(instance)), so
+//     concurrent fetchers skip an instance another fetcher is locking instead of queueing
+//     behind it (and never deadlock on the lock row's index, as plain INSERT .. ON CONFLICT
+//     races can). The lock row is then upserted only if the existing lock expired; losing any
+//     race retries with a fresh candidate inside the function.
+//   - Ack (dx_ack_orchestration): deleting the lock row (by token, unexpired) is the first
+//     write, so a concurrent takeover or a second ack of the same token waits on that row and
+//     then finds it gone: exactly one ack wins, and a failed ack changes nothing.
+//   - Start (dx_start_orchestration) takes the same per-instance advisory lock before its
+//     duplicate check, so two clients cannot both queue a start of one instance.
+//   - Worker fetch uses FOR UPDATE SKIP LOCKED (postgres_worker_queue.cc).
+// Notifications: every commit that makes work visible also runs pg_notify on the schema's
+// channel (delivered at commit); the listener of every other provider object turns it into
+// a local ChangeSignal wake-up.
+#include "duroxide/providers/postgres/postgres_provider.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+#include <tuple>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/except>
+
+#include "duroxide/common/clock.h"
+#include "duroxide/history/codec.h"
+#include "duroxide/providers/postgres/postgres_internal.h"
+#include "duroxide/providers/postgres/postgres_schema.h"
+
+namespace duroxide::providers::postgres {
+
+using history::WorkItem;
+using history::WorkItemKind;
+using internal::NullableText;
+using internal::OptText;
+using internal::StatementDef;
+
+namespace {
+
+constexpr int kFetchAttempts = 8;
+
+constexpr const char* kRecordColumns =
+    "SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, e.status, "
+    "  e.output, e.error, i.custom_status, i.custom_status_version, i.parent_instance_id, "
+    "  i.created_at, i.updated_at, "
+    "  (SELECT MAX(h.event_id) FROM history h WHERE h.instance_id = i.instance_id "
+    "     AND h.execution_id = i.current_execution_id) "
+    "FROM instances i LEFT JOIN executions e "
+    "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
+    "WHERE i.instance_id = $1";
+
+// Decodes the record columns of `row` starting at column `at` (the layout of kRecordColumns:
+// name, version, current_execution_id, status, output, error, custom_status,
+// custom_status_version, parent, created_at, updated_at, last event id). *last_event_id
+// receives the id of the current execution's last stored event (0 = none).
+InstanceRecord RecordFromRow(const std::string& instance, const pqxx::row& all, int at,
+                             int64_t* last_event_id) {
+  struct Shifted {
+    const pqxx::row& row;
+    int at;
+    pqxx::field operator[](int i) const { return row[at + i]; }
+  } row{all, at};
+  InstanceRecord r;
+  r.name = row[0].as<std::string>();
+  r.version = row[1].is_null() ? std::string() : row[1].as<std::string>();
+  r.current_execution_id = row[2].as<int64_t>();
+  if (!row[3].is_null() && !ExecutionStatusFromName(row[3].as<std::string>(), &r.status)) {
+    throw internal::DataLossError("instance '" + instance + "' has unknown execution status '" +
+                                  row[3].as<std::string>() + "'");
+  }
+  r.output = OptText(row[4]);
+  r.error = OptText(row[5]);
+  r.custom_status = OptText(row[6]);
+  r.custom_status_version = row[7].as<int64_t>();
+  r.parent_instance_id = OptText(row[8]);
+  r.created_at_ms = row[9].as<int64_t>();
+  r.updated_at_ms = row[10].as<int64_t>();
+  if (last_event_id != nullptr) *last_event_id = row[11].is_null() ? 0 : row[11].as<int64_t>();
+  return r;
+}
+
+std::string Json(const nlohmann::json& j) { return j.dump(); }
+
+// The JSON arguments of dx_ack_orchestration.
+struct EncodedTurn {
+  std::string events, workers, cancelled, kv, items;
+};
+
+// Validates `commit` (positive event ids, items routed to the right queue) and encodes its
+// batches; kInvalidArgument otherwise (also for text that is not valid UTF-8).
+Status EncodeTurn(const char* op, const TurnCommit& commit, int64_t now, EncodedTurn* out) {
+  nlohmann::json events = nlohmann::json::array();
+  for (const history::Event& e : commit.new_events) {
+    if (e.event_id <= 0) {
+      return Status::InvalidArgument(op, "event_id must be positive, got " +
+                                             std::to_string(e.event_id));
+    }
+    events.push_back({{"event_id", e.event_id},
+                      {"event_type", history::EventKindName(e.kind)},
+                      {"event_data", history::EncodeEvent(e)}});
+  }
+  nlohmann::json workers = nlohmann::json::array();
+  for (const WorkItem& w : commit.worker_items) {
+    if (w.kind != WorkItemKind::kActivityExecute) {
+      return Status::InvalidArgument(op, std::string("worker item of kind ") +
+                                             history::WorkItemKindName(w.kind));
+    }
+    workers.push_back({{"ord", workers.size()},
+                       {"work_item", history::EncodeWorkItem(w)},
+                       {"instance_id", w.instance},
+                       {"execution_id", w.execution_id},
+                       {"activity_id", w.id},
+                       {"session_id", w.session_id ? nlohmann::json(*w.session_id) : nullptr},
+                       {"tag", w.tag ? nlohmann::json(*w.tag) : nullptr}});
+  }
+  nlohmann::json items = nlohmann::json::array();
+  for (const WorkItem& o : commit.orchestrator_items) {
+    if (o.kind == WorkItemKind::kActivityExecute) {
+      return Status::InvalidArgument(op, "ActivityExecute in orchestrator_items");
+    }
+    // TimerFired becomes visible at its fire time, everything else at once.
+    items.push_back({{"ord", items.size()},
+                     {"instance_id", o.instance},
+                     {"kind", history::WorkItemKindName(o.kind)},
+                     {"work_item", history::EncodeWorkItem(o)},
+                     {"visible_at", o.kind == WorkItemKind::kTimerFired ? o.fire_at_ms : now}});
+  }
+  nlohmann::json cancelled = nlohmann::json::array();
+  for (const ActivityRef& ref : commit.cancelled_activities) {
+    cancelled.push_back({{"instance_id", ref.instance},
+                         {"execution_id", ref.execution_id},
+                         {"activity_id", ref.activity_id}});
+  }
+  nlohmann::json kv = nlohmann::json::array();
+  for (const KvMutation& m : commit.kv_mutations) {
+    const char* kind = m.kind == KvMutation::Kind::kSet     ? "set"
+                       : m.kind == KvMutation::Kind::kClear ? "clear"
+                                                            : "clear_all";
+    kv.push_back({{"op", kind}, {"key", m.key}, {"value", m.value}, {"t", m.last_updated_at_ms}});
+  }
+  try {
+    out->events = Json(events);
+    out->workers = Json(workers);
+    out->items = Json(items);
+    out->cancelled = Json(cancelled);
+    out->kv = Json(kv);
+  } catch (const std::exception& e) {  // e.g. invalid UTF-8 in a payload
+    return Status::InvalidArgument(op, e.what());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+namespace internal {
+
+std::vector<StatementDef> OrchestratorStatements() {
+  return {
+      // ---- fetch, ack, start: server-side functions (migration 2, postgres_schema.cc)
+      {"dx_fetch", "SELECT * FROM dx_fetch_orchestration($1, $2, $3, $4)"},
+      {"dx_ack",
+       "SELECT * FROM dx_ack_orchestration($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+       "  $13, $14, $15, $16, $17, $18, $19, $20, $21)"},
+      {"dx_start", "SELECT dx_start_orchestration($1, $2, $3, $4, $5, $6)"},
+      {"dx_read_record", kRecordColumns},
+      // $2 = 0 selects the current execution (1 when the instance has no row yet).
+      {"dx_read_history",
+       "SELECT event_data FROM history WHERE instance_id = $1 AND execution_id = "
+       "  (CASE WHEN $2::bigint > 0 THEN $2::bigint ELSE COALESCE((SELECT current_execution_id "
+       "   FROM instances WHERE instance_id = $1), 1) END) "
+       "ORDER BY event_id"},
+      // The history of a fetched batch, up to the last event id the fetch reported.
+      {"dx_read_history_upto",
+       "SELECT event_data FROM history WHERE instance_id = $1 AND execution_id = $2 "
+       "  AND event_id <= $3 ORDER BY event_id"},
+      // ---- abandon / renew / idle
+      {"dx_abandon_unlock",
+       "DELETE FROM instance_locks WHERE lock_token = $1 RETURNING instance_id"},
+      {"dx_abandon_messages",
+       "UPDATE orchestrator_queue SET lock_token = NULL, "
+       "  visible_at = COALESCE($2::bigint, visible_at), "
+       "  attempt_count = CASE WHEN $3::boolean THEN GREATEST(attempt_count - 1, 0) "
+       "                  ELSE attempt_count END "
+       "WHERE lock_token = $1"},
+      {"dx_renew_instance_lock",
+       "UPDATE instance_locks SET locked_until = $2 WHERE lock_token = $1 AND locked_until > $3"},
+      {"dx_next_orchestrator_visible",
+       "SELECT MIN(q.visible_at) FROM orchestrator_queue q WHERE NOT EXISTS (SELECT 1 "
+       "  FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > $1)"},
+      // ---- client
+      {"dx_enqueue_orchestrator",
+       "WITH ins AS (INSERT INTO orchestrator_queue(instance_id, kind, work_item, visible_at, "
+       "  attempt_count, created_at) VALUES ($1, $2, $3, $4, 0, $5) RETURNING 1) "
+       "SELECT pg_notify($6, $7) FROM ins"},
+      {"dx_notify", "SELECT pg_notify($1, $2)"},
+      {"dx_has_pending_start",
+       "SELECT EXISTS (SELECT 1 FROM orchestrator_queue "
+       "  WHERE instance_id = $1 AND kind = 'StartOrchestration')"},
+      {"dx_get_kv_value",
+       "SELECT value, 1 AS pri FROM kv_delta WHERE instance_id = $1 AND key = $2 "
+       "UNION ALL SELECT value, 0 FROM kv_store WHERE instance_id = $1 AND key = $2 "
+       "ORDER BY pri DESC LIMIT 1"},
+      {"dx_get_kv_all",
+       "SELECT key, value, last_updated_at_ms, 0 AS src FROM kv_store WHERE instance_id = $1 "
+       "UNION ALL SELECT key, value, last_updated_at_ms, 1 FROM kv_delta WHERE instance_id = $1 "
+       "ORDER BY src"},
+  };
+}
+
+}  // namespace internal
+
+// ---- construction ------------------------------------------------------------------------
+
+PostgresProvider::PostgresProvider(std::string url, std::string schema,
+                                   const PostgresOptions& options)
+    : url_(std::move(url)),
+      schema_(std::move(schema)),
+      channel_(internal::ChannelName(schema_)),
+      origin_id_([] {
+        char buf[17];
+        std::snprintf(buf, sizeof(buf), "%016llx",
+                      static_cast<unsigned long long>(  // NOLINT(runtime/int)
+                          std::random_device{}() * 4294967296ULL + std::random_device{}()));
+        return std::string(buf);
+      }()),
+      lock_space_(internal::InstanceLockSpace(schema_)),
+      delete_lock_key_(internal::DeleteLockKey(schema_)),
+      rng_(std::random_device{}()) {
+  std::vector<StatementDef> statements = internal::OrchestratorStatements();
+  for (StatementDef& s : internal::WorkerStatements()) statements.push_back(std::move(s));
+  pool_ = std::make_unique<internal::PgPool>(url_, schema_, options.pool_size,
+                                             std::move(statements));
+}
+
+PostgresProvider::~PostgresProvider() {
+  listener_.reset();  // joins the listener thread before anything it calls back goes away
+  pool_.reset();
+}
+
+Result<std::unique_ptr<PostgresProvider>> PostgresProvider::Connect(const std::string& url) {
+  return ConnectWithSchema(url, "public", PostgresOptions{});
+}
+
+Result<std::unique_ptr<PostgresProvider>> PostgresProvider::ConnectWithSchema(
+    const std::string& url, const std::string& schema) {
+  return ConnectWithSchema(url, schema, PostgresOptions{});
+}
+
+Result<std::unique_ptr<PostgresProvider>> PostgresProvider::ConnectWithSchema(
+    const std::string& url, const std::string& schema, const PostgresOptions& options) {
+  const char* op = "PostgresProvider::Connect";
+  if (!IsValidSchemaName(schema)) {
+    return Status::InvalidArgument(
+        op, "invalid schema name '" + schema + "' (expected [A-Za-z_][A-Za-z0-9_]{0,62})");
+  }
+  std::unique_ptr<PostgresProvider> provider(new PostgresProvider(url, schema, options));
+  try {
+    std::vector<StatementDef> statements = internal::OrchestratorStatements();
+    for (StatementDef& s : internal::WorkerStatements()) statements.push_back(std::move(s));
+    // The first connection applies the migrations (search_path is irrelevant to them: they
+    // name the schema) and then joins the pool.
+    std::unique_ptr<pqxx::connection> conn = internal::OpenConnection(url, schema, statements);
+    internal::ApplyMigrations(*conn, schema);
+    provider->pool_->Seed(std::move(conn));
+  } catch (const std::runtime_error& e) {
+    Status st = StatusFromPgException(e, op);
+    if (dynamic_cast<const pqxx::pqxx_exception*>(&e) == nullptr) {
+      st = Status::FailedPrecondition(op, e.what());  // schema from a newer build
+    } else if (st.code() == StatusCode::kInternal) {
+      // A connection that could not be made at all (bad host, refused, bad URL syntax).
+      st = Status::Unavailable(op, st.message());
+    }
+    return st;
+  } catch (const std::exception& e) {
+    return StatusFromPgException(e, op);
+  }
+  if (options.listen) {
+    PostgresProvider* self = provider.get();
+    provider->listener_ = std::make_unique<internal::PgListener>(
+        url, provider->channel_, [self](const std::string& payload) { self->OnNotification(payload); },
+        [self] {
+          // Notifications sent while the listener was disconnected are lost: look again.
+          self->orchestrator_signal().Notify();
+          self->worker_signal().Notify();
+          self->status_signal().Notify();
+        });
+  }
+  return Result<std::unique_ptr<PostgresProvider>>(std::move(provider));
+}
+
+std::string PostgresProvider::NewToken(const char* prefix) {
+  char buf[40];
+  std::lock_guard<std::mutex> lock(rng_mu_);
+  const auto hi = static_cast<unsigned long long>(rng_());  // NOLINT(runtime/int)
+  const auto lo = static_cast<unsigned long long>(rng_());  // NOLINT(runtime/int)
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx", hi, lo);
+  return std::string(prefix) + buf;
+}
+
+std::string PostgresProvider::NotifyPayload(const std::string& kinds) const {
+  return origin_id_ + ":" + kinds;
+}
+
+void PostgresProvider::OnNotification(const std::string& payload) {
+  const auto colon = payload.find(':');
+  if (colon != std::string::npos && payload.compare(0, colon, origin_id_) == 0) return;
+  const std::string kinds = colon == std::string::npos ? "ows" : payload.substr(colon + 1);
+  if (kinds.find('o') != std::string::npos) orchestrator_signal().Notify();
+  if (kinds.find('w') != std::string::npos) worker_signal().Notify();
+  if (kinds.find('s') != std::string::npos) status_signal().Notify();
+}
+
+// ---- orchestrator queue ------------------------------------------------------------------
+
+Result<std::optional<OrchestrationItem>> PostgresProvider::FetchOrchestrationItem(
+    int64_t lock_timeout_ms, const FetchHint* hint) {
+  using Out = std::optional<OrchestrationItem>;
+  const char* op = "FetchOrchestrationItem";
+  OrchestrationItem item;
+  std::vector<std::tuple<int64_t, std::string, int64_t>> rows;  // id, work_item, attempts
+  std::vector<std::string> events;
+  item.lock_token = NewToken("o-");
+  Result<bool> locked = Run(op, [&](pqxx::connection_base& conn) -> Result<bool> {
+    // The function picks, locks and tags the batch and returns it with the instance record
+    // and KV snapshot, atomically (autocommit: one round trip).
+    pqxx::nontransaction tx(conn);
+    const int64_t now = NowMs();
+    pqxx::result r = tx.exec_prepared("dx_fetch", item.lock_token, now, now + lock_timeout_ms,
+                                      lock_space_);
+    if (r.empty()) return false;
+    const pqxx::row row = r[0];
+    item.instance = row[0].as<std::string>();
+    const nlohmann::json messages = nlohmann::json::parse(row[1].as<std::string>());
+    for (const nlohmann::json& m : messages) {
+      rows.emplace_back(m.at(0).get<int64_t>(), m.at(1).get<std::string>(),
+                        m.at(2).get<int64_t>());
+    }
+    if (row[2].as<bool>()) {
+      // A record that cannot be interpreted is reported like an undecodable history: the
+      // batch must still come back locked so the runtime can fail the instance.
+      try {
+        item.record = RecordFromRow(item.instance, row, 3, &item.last_event_id);
+      } catch (const internal::DataLossError& e) {
+        item.history_error = Status::DataLoss(op, e.what());
+        item.last_event_id = row[14].is_null() ? 0 : row[14].as<int64_t>();
+      }
+    }
+    if (!row[15].is_null()) {
+      for (const nlohmann::json& kv : nlohmann::json::parse(row[15].as<std::string>())) {
+        item.kv_snapshot[kv.at(0).get<std::string>()] =
+            KvEntry{kv.at(1).get<std::string>(), kv.at(2).get<int64_t>()};
+      }
+    }
+    // Without an instance row no turn was ever committed: there is no history to read. With
+    // one, the history is read after the lock was committed: only the lock holder appends to
+    // it, and reading up to last_event_id keeps it consistent with the record.
+    const int64_t exec_id = item.record ? item.record->current_execution_id : int64_t{1};
+    std::optional<CachedHistory> cached;
+    if (hint && hint->cached && item.record) cached = hint->cached(item.instance);
+    if (cached && cached->execution_id == exec_id &&
+        cached->last_event_id == item.last_event_id &&
+        cached->instance_created_at_ms == item.record->created_at_ms && item.last_event_id > 0) {
+      item.history_loaded = false;
+    } else if (item.last_event_id > 0) {
+      for (const pqxx::row& h :
+           tx.exec_prepared("dx_read_history_upto", item.instance, exec_id, item.last_event_id)) {
+        events.push_back(h[0].as<std::string>());
+      }
+    }
+    return true;
+  });
+  if (!locked.ok()) return locked.status();
+  if (!locked.value()) return Out();
+
+  // JSON decoding happens after the connection is released.
+  std::sort(rows.begin(), rows.end());
+  for (auto& [id, text, attempts] : rows) {
+    item.attempt_count = std::max(item.attempt_count, attempts);
+    Result<WorkItem> decoded = history::DecodeWorkItem(text);
+    if (decoded.ok()) {
+      item.messages.push_back(std::move(decoded).value());
+    } else if (item.history_error.ok()) {
+      item.history_error = Status::DataLoss(
+          op, "orchestrator message " + std::to_string(id) + ": " + decoded.status().message());
+    }
+  }
+  item.history.reserve(events.size());
+  for (const std::string& text : events) {
+    Result<history::Event> decoded = history::DecodeEvent(text);
+    if (!decoded.ok()) {
+      if (item.history_error.ok()) {
+        item.history_error = Status::DataLoss(op, "history of instance '" + item.instance +
+                                                      "': " + decoded.status().message());
+      }
+      item.history.clear();
+      break;
+    }
+    item.history.push_back(std::move(decoded).value());
+  }
+  return Out(std::move(item));
+}
+
+Status PostgresProvider::AckOrchestrationItem(const std::string& lock_token,
+                                              const TurnCommit& commit) {
+  const char* op = "AckOrchestrationItem";
+  // The caller's clock at the time of the ack: timestamps and the visibility of new messages.
+  const int64_t now = NowMs();
+  // Validate and encode before taking a connection: both are pure CPU work.
+  EncodedTurn turn;
+  DUROXIDE_RETURN_IF_ERROR(EncodeTurn(op, commit, now, &turn));
+  bool more_messages = false;
+  auto nullable = [](bool present, const std::string& json) -> const char* {
+    return present ? json.c_str() : nullptr;
+  };
+  std::string kinds = "s";
+  if (!commit.orchestrator_items.empty()) kinds += 'o';
+  if (!commit.worker_items.empty()) kinds += 'w';
+  const std::string payload = NotifyPayload(kinds);
+  const std::string delete_lock_key = std::to_string(delete_lock_key_);
+  const std::optional<std::string> status =
+      commit.status == ExecutionStatus::kRunning
+          ? std::nullopt
+          : std::optional<std::string>(ExecutionStatusName(commit.status));
+
+  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+    // One function call in autocommit mode: the whole turn commits or nothing does.
+    pqxx::nontransaction tx(conn);
+    pqxx::result r = tx.exec_prepared(
+        "dx_ack", lock_token, now,
+        commit.new_execution && commit.parent_instance_id ? delete_lock_key.c_str() : nullptr,
+        commit.new_execution, commit.execution_id, commit.orchestration_name,
+        commit.orchestration_version, NullableText(commit.parent_instance_id),
+        commit.instance_created_at_ms > 0 ? commit.instance_created_at_ms : now,
+        nullable(!commit.new_events.empty(), turn.events), NullableText(status),
+        NullableText(commit.output), NullableText(commit.error), commit.custom_status_changed,
+        NullableText(commit.custom_status), nullable(!commit.kv_mutations.empty(), turn.kv),
+        nullable(!commit.worker_items.empty(), turn.workers),
+        nullable(!commit.cancelled_activities.empty(), turn.cancelled),
+        nullable(!commit.orchestrator_items.empty(), turn.items), channel_, payload);
+    if (r.empty()) {
+      return Status::FailedPrecondition(op, "lock token '" + lock_token +
+                                                "' is unknown or expired");
+    }
+    more_messages = r[0][1].as<bool>();
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  if (!commit.orchestrator_items.empty() || more_messages) orchestrator_signal().Notify();
+  if (!commit.worker_items.empty()) worker_signal().Notify();
+  status_signal().Notify();
+  return st;
+}
+
+Status PostgresProvider::AbandonOrchestrationItem(const std::string& lock_token,
+                                                  int64_t delay_ms, bool ignore_attempt) {
+  const char* op = "AbandonOrchestrationItem";
+  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+    pqxx::work tx(conn);
+    const int64_t now = NowMs();
+    if (tx.exec_prepared("dx_abandon_unlock", lock_token).empty()) {
+      return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown");
+    }
+    const std::optional<std::string> visible_at =
+        delay_ms > 0 ? std::optional<std::string>(std::to_string(now + delay_ms)) : std::nullopt;
+    tx.exec_prepared("dx_abandon_messages", lock_token, NullableText(visible_at),
+                     ignore_attempt);
+    tx.exec_prepared("dx_notify", channel_, NotifyPayload("o"));
+    tx.commit();
+    return Status::Ok();
+  });
+  if (st.ok()) orchestrator_signal().Notify();
+  return st;
+}
+
+Status PostgresProvider::RenewOrchestrationItemLock(const std::string& lock_token,
+                                                    int64_t extend_ms) {
+  const char* op = "RenewOrchestrationItemLock";
+  return Run(op, [&](pqxx::connection_base& conn) -> Status {
+    pqxx::nontransaction tx(conn);
+    const int64_t now = NowMs();
+    if (tx.exec_prepared("dx_renew_instance_lock", lock_token, now + extend_ms, now)
+            .affected_rows() == 0) {
+      return Status::FailedPrecondition(op, "lock token '" + lock_token +
+                                                "' is unknown or expired");
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<int64_t>> PostgresProvider::NextOrchestratorVisibleAt() {
+  using Out = std::optional<int64_t>;
+  return Run("NextOrchestratorVisibleAt", [&](pqxx::connection_base& conn) -> Result<Out> {
+    pqxx::nontransaction tx(conn);
+    pqxx::result r = tx.exec_prepared("dx_next_orchestrator_visible", NowMs());
+    if (r.empty() || r[0][0].is_null()) return Out();
+    return Out(r[0][0].as<int64_t>());
+  });
+}
+
+// ---- client ------------------------------------------------------------------------------
+
+Status PostgresProvider::StartOrchestration(const WorkItem& start) {
+  const char* op = "StartOrchestration";
+  if (start.kind != WorkItemKind::kStartOrchestration) {
+    return Status::InvalidArgument(op, std::string("expected StartOrchestration, got ") +
+                                           history::WorkItemKindName(start.kind));
+  }
+  const std::string json = history::EncodeWorkItem(start);
+  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+    pqxx::nontransaction tx(conn);  // one function call: atomic on its own
+    // The function serialises concurrent starts of one instance with an advisory lock, so
+    // its duplicate check sees a start queued by another client.
+    if (!tx.exec_prepared("dx_start", start.instance, json, NowMs(), lock_space_, channel_,
+                          NotifyPayload("o"))[0][0]
+             .as<bool>()) {
+      return Status::AlreadyExists(op, "instance '" + start.instance + "' already exists");
+    }
+    return Status::Ok();
+  });
+  if (st.ok()) orchestrator_signal().Notify();
+  return st;
+}
+
+Status PostgresProvider::EnqueueOrchestratorMessage(const WorkItem& item, int64_t delay_ms) {
+  const char* op = "EnqueueOrchestratorMessage";
+  if (item.kind == WorkItemKind::kActivityExecute) {
+    return Status::InvalidArgument(op, "ActivityExecute belongs to the worker queue");
+  }
+  const std::string json = history::EncodeWorkItem(item);
+  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+    // One statement in autocommit mode: the insert and its notification commit together.
+    pqxx::nontransaction tx(conn);
+    const int64_t now = NowMs();
+    tx.exec_prepared("dx_enqueue_orchestrator", item.instance,
+                     std::string(history::WorkItemKindName(item.kind)), json,
+                     now + std::max<int64_t>(delay_ms, 0), now, channel_, NotifyPayload("o"));
+    return Status::Ok();
+  });
+  if (st.ok()) orchestrator_signal().Notify();
+  return st;
+}
+
+Result<std::optional<InstanceRecord>> PostgresProvider::GetInstance(const std::string& instance) {
+  using Out = std::optional<InstanceRecord>;
+  return Run("GetInstance", [&](pqxx::connection_base& conn) -> Result<Out> {
+    pqxx::nontransaction tx(conn);
+    pqxx::result r = tx.exec_prepared("dx_read_record", instance);
+    if (r.empty()) return Out();
+    return Out(RecordFromRow(instance, r[0], 0, nullptr));
+  });
+}
+
+Result<bool> PostgresProvider::HasPendingStart(const std::string& instance) {
+  return Run("HasPendingStart", [&](pqxx::connection_base& conn) -> Result<bool> {
+    pqxx::nontransaction tx(conn);
+    return tx.exec_prepared("dx_has_pending_start", instance)[0][0].as<bool>();
+  });
+}
+
+Result<std::vector<history::Event>> PostgresProvider::ReadHistory(const std::string& instance,
+                                                                  int64_t execution_id) {
+  const char* op = "ReadHistory";
+  std::vector<std::string> rows;
+  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+    pqxx::nontransaction tx(conn);
+    for (const pqxx::row& row : tx.exec_prepared("dx_read_history", instance, execution_id)) {
+      rows.push_back(row[0].as<std::string>());
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  std::vector<history::Event> events;
+  events.reserve(rows.size());
+  for (const std::string& text : rows) {
+    Result<history::Event> decoded = history::DecodeEvent(text);
+    if (!decoded.ok()) {
+      return Status::DataLoss(op, "history of instance '" + instance +
+                                      "': " + decoded.status().message());
+    }
+    events.push_back(std::move(decoded).value());
+  }
+  return events;
+}
+
+Result<std::optional<std::string>> PostgresProvider::GetKvValue(const std::string& instance,
+                                                                const std::string& key) {
+  using Out = std::optional<std::string>;
+  return Run("GetKvValue", [&](pqxx::connection_base& conn) -> Result<Out> {
+    pqxx::nontransaction tx(conn);
+    pqxx::result r = tx.exec_prepared("dx_get_kv_value", instance, key);
+    if (r.empty()) return Out();
+    return OptText(r[0][0]);  // NULL: tombstoned in the delta
+  });
+}
+
+Result<KvMap> PostgresProvider::GetKvAll(const std::string& instance) {
+  return Run("GetKvAll", [&](pqxx::connection_base& conn) -> Result<KvMap> {
+    pqxx::nontransaction tx(conn);
+    KvMap out;
+    // Baseline rows come first; delta rows then overwrite or (NULL) delete them.
+    for (const pqxx::row& row : tx.exec_prepared("dx_get_kv_all", instance)) {
+      std::string key = row[0].as<std::string>();
+      if (row[1].is_null()) {
+        out.erase(key);
+      } else {
+        out[std::move(key)] = KvEntry{row[1].as<std::string>(), row[2].as<int64_t>()};
+      }
+    }
+    return out;
+  });
+}
+
+// ---- test hooks ----------------------------------------------------------------------------
+
+Status PostgresProvider::TEST_ExecuteSql(const std::string& sql) {
+  return Run("TEST_ExecuteSql", [&](pqxx::connection_base& conn) -> Status {
+    pqxx::work tx(conn);
+    tx.exec(sql);
+    tx.commit();
+    return Status::Ok();
+  });
+}
+
+void PostgresProvider::TEST_BreakConnections() { pool_->TEST_BreakIdle(); }
+
+int64_t PostgresProvider::TEST_ListenerConnections() const {
+  return listener_ ? listener_->connections() : 0;
+}
+
+}  // namespace duroxide::providers::postgres

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// PostgresProvider: the Provider contract (providers/provider.h) on a PostgreSQL database,
+// shared by any number of runtime processes on any number of machines. Each provider works
+// inside one PostgreSQL schema (default "public"); several schemas in one database are fully
+// isolated stores. The tables mirror the SQLite provider (see postgres_schema.cc) and every
+// behaviour is the same; docs/postgres.md describes set-up and operation.
+#ifndef DUROXIDE_PROVIDERS_POSTGRES_POSTGRES_PROVIDER_H_
+#define DUROXIDE_PROVIDERS_POSTGRES_POSTGRES_PROVIDER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "duroxide/common/status.h"
+#include "duroxide/providers/provider.h"
+
+// libpqxx stays out of this header so that users of the provider need no libpqxx include
+// path (the provider library links it privately).
+namespace pqxx {
+class connection_base;
+}  // namespace pqxx
+
+namespace duroxide::providers::postgres {
+
+namespace internal {
+class PgPool;
+class PgListener;
+}  // namespace internal
+
+// True for [A-Za-z_][A-Za-z0-9_]{0,62}: the names this provider accepts as schema names (no
+// quoting surprises, at most NAMEDATALEN-1 bytes). The name is still always quoted in SQL.
+bool IsValidSchemaName(const std::string& schema);
+
+struct PostgresOptions {
+  // Connections used for queries; dispatcher threads beyond this many queue for one.
+  // Default: 4.
+  int pool_size = 4;
+  // Run a LISTEN connection that wakes this process when another process makes work
+  // visible (otherwise idle dispatchers only notice it at their next poll). Default: true.
+  bool listen = true;
+};
+
+// Thread-safety: thread-safe; any number of objects (in any number of processes) may share one
+// database and schema.
+//
+// Where provider.h leaves room, this implementation behaves exactly like SqliteProvider (see
+// sqlite_provider.h): Abandon* with an expired token succeeds unless a later fetch took the
+// lock over; delay_ms delays only the abandoned batch; an undecodable orchestrator message
+// is reported through history_error; an undecodable worker row fails FetchWorkItem with
+// kDataLoss and stays locked; events with event_id <= 0 and misrouted items are
+// kInvalidArgument.
+//
+// Errors: a lost connection is kUnavailable (the connection is replaced, with backoff, on a
+// later call); a commit whose outcome is unknown because the connection broke during COMMIT
+// is kDataLoss; deadlocks and serialization failures are kAborted; see pg_errors.h.
+class PostgresProvider : public Provider, public ProviderAdmin {
+ public:
+  // Connects to `url` (a libpq URI or key=value string, e.g.
+  // "postgresql://user:pass@host:5432/db") and uses the schema "public".
+  static Result<std::unique_ptr<PostgresProvider>> Connect(const std::string& url);
+  // As Connect, in `schema`, which is created if missing. Returns kInvalidArgument unless
+  // `schema` matches [A-Za-z_][A-Za-z0-9_]{0,62}; kUnavailable if the server cannot be
+  // reached; kFailedPrecondition if the schema was written by a newer build or the role may
+  // not create it.
+  static Result<std::unique_ptr<PostgresProvider>> ConnectWithSchema(const std::string& url,
+                                                                     const std::string& schema);
+  static Result<std::unique_ptr<PostgresProvider>> ConnectWithSchema(
+      const std::string& url, const std::string& schema, const PostgresOptions& options);
+
+  ~PostgresProvider() override;
+  PostgresProvider(const PostgresProvider&) = delete;
+  PostgresProvider& operator=(const PostgresProvider&) = delete;
+
+  std::string name() const override { return "postgres"; }
+  const std::string& schema() const { return schema_; }
+
+  using Provider::FetchOrchestrationItem;
+  Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(
+      int64_t lock_timeout_ms, const FetchHint* hint) override;
+  Status AckOrchestrationItem(const std::string& lock_token, const TurnCommit& commit) override;
+  Status AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
+                                  bool ignore_attempt) override;
+  Status RenewOrchestrationItemLock(const std::string& lock_token, int64_t extend_ms) override;
+  Result<std::optional<int64_t>> NextOrchestratorVisibleAt() override;
+
+  // Worker queue and sessions (postgres_worker_queue.cc).
+  Result<std::optional<WorkItemLease>> FetchWorkItem(int64_t lock_timeout_ms,
+                                                     const WorkerFetchOptions& options) override;
+  Status AckWorkItem(const std::string& lock_token,
+                     const std::optional<history::WorkItem>& completion) override;
+  Status RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) override;
+  Status AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
+                         bool ignore_attempt) override;
+  Result<std::optional<int64_t>> NextWorkerVisibleAt() override;
+  Result<int64_t> RenewSessionLocks(const std::vector<std::string>& owner_ids, int64_t extend_ms,
+                                    int64_t idle_timeout_ms) override;
+  Result<int64_t> CleanupOrphanedSessions(int64_t idle_timeout_ms) override;
+
+  Status StartOrchestration(const history::WorkItem& start) override;
+  Status EnqueueOrchestratorMessage(const history::WorkItem& item, int64_t delay_ms) override;
+  Result<std::optional<InstanceRecord>> GetInstance(const std::string& instance) override;
+  Result<bool> HasPendingStart(const std::string& instance) override;
+  Result<std::vector<history::Event>> ReadHistory(const std::string& instance,
+                                                  int64_t execution_id) override;
+  Result<std::optional<std::string>> GetKvValue(const std::string& instance,
+                                                const std::string& key) override;
+  Result<KvMap> GetKvAll(const std::string& instance) override;
+
+  // ProviderAdmin (postgres_management.cc).
+  ProviderAdmin* admin() override { return this; }
+  Result<std::vector<std::string>> ListInstances() override;
+  Result<std::vector<std::string>> ListInstancesByStatus(const std::string& status) override;
+  Result<InstanceInfo> GetInstanceInfo(const std::string& instance) override;
+  Result<ExecutionInfo> GetExecutionInfo(const std::string& instance,
+                                         int64_t execution_id) override;
+  Result<std::vector<int64_t>> ListExecutions(const std::string& instance) override;
+  Result<std::vector<std::string>> ListChildren(const std::string& instance) override;
+  Result<SystemMetrics> GetSystemMetrics() override;
+  Result<QueueDepths> GetQueueDepths() override;
+  Result<std::optional<InstanceStats>> GetInstanceStats(const std::string& instance) override;
+  Result<DeleteInstanceResult> DeleteInstancesAtomic(const std::vector<std::string>& instances,
+                                                     bool force) override;
+  Result<std::vector<std::string>> ListTerminalRoots(const InstanceFilter& filter) override;
+  Result<PruneResult> PruneExecutions(const std::string& instance,
+                                      const PruneOptions& options) override;
+
+  // Test hooks, not for production use. TEST_ExecuteSql runs `sql` on a pooled connection
+  // (search_path = this provider's schema). TEST_BreakConnections makes every idle pooled
+  // connection fail as if the server had gone away. TEST_ListenerConnections counts the
+  // listener's successful (re)connections (0 without a listener).
+  Status TEST_ExecuteSql(const std::string& sql);
+  void TEST_BreakConnections();
+  int64_t TEST_ListenerConnections() const;
+
+ private:
+  PostgresProvider(std::string url, std::string schema, const PostgresOptions& options);
+
+  // Runs `body(pqxx::connection_base&)` on a leased connection and converts every exception to a
+  // Status naming `op` (a lost connection is replaced on a later call). Defined in
+  // postgres_internal.h.
+  template <typename F>
+  auto Run(const char* op, F&& body) -> decltype(body(std::declval<pqxx::connection_base&>()));
+
+  // "o-" / "w-" followed by 32 random hex digits.
+  std::string NewToken(const char* prefix);
+  // Wakes other processes: payload "<id>:<kinds>" where kinds is a subset of "ows"
+  // (orchestrator, worker, status). The listener ignores this process's own id, because
+  // local signals are notified directly.
+  std::string NotifyPayload(const std::string& kinds) const;
+  void OnNotification(const std::string& payload);
+
+  const std::string url_;
+  const std::string schema_;
+  const std::string channel_;
+  const std::string origin_id_;    // random id of this provider object (notification origin)
+  const int32_t lock_space_;       // first key of per-instance advisory locks
+  const int64_t delete_lock_key_;
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_;  // GUARDED_BY(rng_mu_)
+  std::unique_ptr<internal::PgPool> pool_;
+  std::unique_ptr<internal::PgListener> listener_;  // last: stopped first on destruction
+};
+
+}  // namespace duroxide::providers::postgres
+
+#endif  // DUROXIDE_PROVIDERS_POSTGRES_POSTGRES_PROVIDER_H_

@@ -1,0 +1,670 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Runs the provider conformance suites (provider_conformance.cc, provider_admin_conformance.cc)
+// against PostgreSQL, each test in a fresh schema, plus tests of what only PostgreSQL has:
+// schemas, migrations under concurrency, several providers (as in several processes) on one
+// schema, LISTEN/NOTIFY, lost connections, and the SQLSTATE classifier.
+//
+// The server: DATABASE_URL if set; otherwise main() starts a throwaway cluster with
+// scripts/pg_test_cluster.sh on a free port and removes it at exit. If neither works the
+// binary fails: it never skips silently.
+#include "duroxide/providers/postgres/postgres_provider.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <pqxx/except>
+#include <pqxx/nontransaction>
+#include <pqxx/pqxx>
+
+#include "duroxide/common/clock.h"
+#include "duroxide/providers/postgres/pg_errors.h"
+#include "duroxide/providers/testing/provider_conformance.h"
+
+namespace duroxide::providers::postgres {
+namespace {
+
+using testing::ProviderConformance;
+using testing::ProviderFactory;
+using testing::ProviderFactoryName;
+
+// ---- the server ----------------------------------------------------------------------------
+
+struct Server {
+  std::string url;
+  std::string cluster_dir;  // non-empty: a throwaway cluster this binary started
+  std::mutex mu;
+  std::vector<std::string> schemas;  // created by the tests, dropped at exit
+};
+
+Server& TheServer() {
+  static Server* server = new Server();
+  return *server;
+}
+
+std::string Script() { return std::string(DUROXIDE_SOURCE_DIR) + "/scripts/pg_test_cluster.sh"; }
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+std::string RunCapture(const std::string& cmd, int* rc) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) {
+    *rc = -1;
+    return out;
+  }
+  char buf[512];
+  while (fgets(buf, sizeof(buf), p) != nullptr) out += buf;
+  *rc = pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+bool StartServer() {
+  Server& s = TheServer();
+  if (const char* env = std::getenv("DATABASE_URL"); env != nullptr && *env != '\0') {
+    s.url = env;
+    std::fprintf(stderr, "[postgres_provider_test] using DATABASE_URL\n");
+    return true;
+  }
+  char dir[] = "/tmp/duroxide-pgtest-XXXXXX";
+  if (mkdtemp(dir) == nullptr) return false;
+  chmod(dir, 0755);
+  s.cluster_dir = dir;
+  const int port = FreePort();
+  int rc = 0;
+  s.url = RunCapture(Script() + " start " + s.cluster_dir + " " + std::to_string(port), &rc);
+  if (rc != 0 || s.url.empty()) {
+    std::fprintf(stderr, "[postgres_provider_test] could not start a PostgreSQL cluster (%s)\n",
+                 s.url.c_str());
+    return false;
+  }
+  std::fprintf(stderr, "[postgres_provider_test] started throwaway cluster %s\n", s.url.c_str());
+  return true;
+}
+
+void StopServer() {
+  Server& s = TheServer();
+  if (s.cluster_dir.empty()) {
+    // A server we do not own: drop what the tests created.
+    try {
+      pqxx::connection conn(s.url);
+      pqxx::nontransaction tx(conn);
+      for (const std::string& schema : s.schemas) {
+        tx.exec("DROP SCHEMA IF EXISTS " + conn.quote_name(schema) + " CASCADE");
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "[postgres_provider_test] cleanup failed: %s\n", e.what());
+    }
+    return;
+  }
+  int rc = 0;
+  RunCapture(Script() + " stop " + s.cluster_dir, &rc);
+}
+
+bool OwnsCluster() { return !TheServer().cluster_dir.empty(); }
+
+std::string NewSchema(const std::string& stem = "t") {
+  static std::atomic<int> counter{0};
+  static const std::string run = [] {
+    char buf[9];
+    std::snprintf(buf, sizeof(buf), "%08x", static_cast<unsigned>(std::random_device{}()));
+    return std::string(buf);
+  }();
+  std::string name = "dxt_" + run + "_" + stem + "_" + std::to_string(counter++);
+  std::lock_guard<std::mutex> lock(TheServer().mu);
+  TheServer().schemas.push_back(name);
+  return name;
+}
+
+std::unique_ptr<PostgresProvider> MustConnect(const std::string& schema,
+                                              const PostgresOptions& options = {}) {
+  auto r = PostgresProvider::ConnectWithSchema(TheServer().url, schema, options);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+void CorruptHistory(Provider* provider, const std::string& instance) {
+  auto* pg = dynamic_cast<PostgresProvider*>(provider);
+  ASSERT_NE(pg, nullptr);
+  std::string quoted = "'";
+  for (char c : instance) {
+    quoted += c;
+    if (c == '\'') quoted += '\'';
+  }
+  quoted += "'";
+  const Status st = pg->TEST_ExecuteSql(
+      "UPDATE history SET event_data = '{not json' WHERE instance_id = " + quoted);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+}
+
+ProviderFactory SchemaFactory() {
+  return {"Schema",
+          []() -> std::unique_ptr<Provider> { return MustConnect(NewSchema()); },
+          CorruptHistory};
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, ProviderConformance, ::testing::Values(SchemaFactory()),
+                         ProviderFactoryName());
+
+// ---- helpers -------------------------------------------------------------------------------
+
+history::WorkItem StartItem(const std::string& instance) {
+  history::WorkItem w;
+  w.kind = history::WorkItemKind::kStartOrchestration;
+  w.instance = instance;
+  w.name = "Orch";
+  return w;
+}
+
+TurnCommit FirstTurn() {
+  TurnCommit c;
+  c.new_execution = true;
+  c.orchestration_name = "Orch";
+  history::Event started;
+  started.event_id = 1;
+  started.kind = history::EventKind::kOrchestrationStarted;
+  started.name = "Orch";
+  c.new_events = {started};
+  return c;
+}
+
+// Polls `cond` for up to `ms`.
+template <typename F>
+bool Eventually(F cond, int64_t ms) {
+  const int64_t deadline = NowMs() + ms;
+  while (NowMs() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return cond();
+}
+
+// ---- error classification (no server needed) -----------------------------------------------
+
+TEST(PgStatusTest, ClassifiesSqlStates) {
+  auto code = [](const char* s) { return StatusFromSqlState(s, "op", "m").code(); };
+  EXPECT_EQ(code("40001"), StatusCode::kAborted);  // serialization_failure
+  EXPECT_EQ(code("40P01"), StatusCode::kAborted);  // deadlock_detected
+  EXPECT_EQ(code("40003"), StatusCode::kAborted);  // statement_completion_unknown
+  EXPECT_EQ(code("23505"), StatusCode::kAlreadyExists);
+  EXPECT_EQ(code("23503"), StatusCode::kFailedPrecondition);  // foreign_key_violation
+  EXPECT_EQ(code("23502"), StatusCode::kFailedPrecondition);  // not_null_violation
+  EXPECT_EQ(code("23514"), StatusCode::kFailedPrecondition);  // check_violation
+  EXPECT_EQ(code("08006"), StatusCode::kUnavailable);         // connection_failure
+  EXPECT_EQ(code("08001"), StatusCode::kUnavailable);
+  EXPECT_EQ(code("57P01"), StatusCode::kUnavailable);  // admin_shutdown
+  EXPECT_EQ(code("57P02"), StatusCode::kUnavailable);  // crash_shutdown
+  EXPECT_EQ(code("57P03"), StatusCode::kUnavailable);  // cannot_connect_now
+  EXPECT_EQ(code("53300"), StatusCode::kUnavailable);  // too_many_connections
+  EXPECT_EQ(code("55P03"), StatusCode::kUnavailable);  // lock_not_available
+  EXPECT_EQ(code("0A000"), StatusCode::kUnavailable);  // cached plan must not change type
+  EXPECT_EQ(code("57014"), StatusCode::kDeadlineExceeded);  // query_canceled
+  EXPECT_EQ(code("28P01"), StatusCode::kFailedPrecondition);  // invalid_password
+  EXPECT_EQ(code("3D000"), StatusCode::kFailedPrecondition);  // invalid_catalog_name
+  EXPECT_EQ(code("22P02"), StatusCode::kInvalidArgument);     // invalid_text_representation
+  EXPECT_EQ(code("XX001"), StatusCode::kDataLoss);
+  EXPECT_EQ(code("XX002"), StatusCode::kDataLoss);
+  EXPECT_EQ(code("XX000"), StatusCode::kInternal);
+  EXPECT_EQ(code("42601"), StatusCode::kInternal);  // syntax_error
+  EXPECT_EQ(code("42P01"), StatusCode::kInternal);  // undefined_table
+  EXPECT_EQ(code(""), StatusCode::kInternal);
+  EXPECT_EQ(code("4"), StatusCode::kInternal);
+  const Status st = StatusFromSqlState("40P01", "AckOrchestrationItem", "deadlock detected");
+  EXPECT_EQ(st.operation(), "AckOrchestrationItem");
+  EXPECT_NE(st.message().find("deadlock detected"), std::string::npos);
+  EXPECT_NE(st.message().find("40P01"), std::string::npos);
+  EXPECT_TRUE(st.retryable());
+  EXPECT_FALSE(StatusFromSqlState("23505", "op", "dup").retryable());
+}
+
+TEST(PgStatusTest, ClassifiesPqxxExceptions) {
+  EXPECT_EQ(StatusFromPgException(pqxx::broken_connection("gone"), "op").code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(StatusFromPgException(pqxx::in_doubt_error("?"), "op").code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(StatusFromPgException(pqxx::serialization_failure("s"), "op").code(),
+            StatusCode::kAborted);
+  EXPECT_EQ(StatusFromPgException(pqxx::deadlock_detected("d"), "op").code(),
+            StatusCode::kAborted);
+  EXPECT_EQ(StatusFromPgException(pqxx::unique_violation("u", "q", "23505"), "op").code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(StatusFromPgException(pqxx::sql_error("x", "q", "57P01"), "op").code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(StatusFromPgException(std::runtime_error("other"), "op").code(),
+            StatusCode::kInternal);
+  EXPECT_TRUE(IsConnectionLost(pqxx::broken_connection("gone")));
+  EXPECT_TRUE(IsConnectionLost(pqxx::sql_error("x", "q", "57P01")));
+  EXPECT_TRUE(IsConnectionLost(pqxx::sql_error("x", "q", "08006")));
+  EXPECT_FALSE(IsConnectionLost(pqxx::sql_error("x", "q", "23505")));
+  EXPECT_FALSE(IsConnectionLost(std::runtime_error("other")));
+}
+
+TEST(PgSchemaNameTest, ValidatesNames) {
+  EXPECT_TRUE(IsValidSchemaName("public"));
+  EXPECT_TRUE(IsValidSchemaName("_t1"));
+  EXPECT_TRUE(IsValidSchemaName("Tenant_42"));
+  EXPECT_TRUE(IsValidSchemaName(std::string(63, 'a')));
+  EXPECT_FALSE(IsValidSchemaName(std::string(64, 'a')));
+  EXPECT_FALSE(IsValidSchemaName(""));
+  EXPECT_FALSE(IsValidSchemaName("1abc"));
+  EXPECT_FALSE(IsValidSchemaName("a-b"));
+  EXPECT_FALSE(IsValidSchemaName("a b"));
+  EXPECT_FALSE(IsValidSchemaName("x\"; DROP SCHEMA public; --"));
+  EXPECT_FALSE(IsValidSchemaName("caf\xc3\xa9"));
+}
+
+// ---- PostgreSQL-specific behaviour ---------------------------------------------------------
+
+TEST(PostgresProviderTest, InvalidSchemaIsRejectedBeforeConnecting) {
+  auto r = PostgresProvider::ConnectWithSchema(TheServer().url, "bad;name");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(PostgresProviderTest, UnreachableServerIsUnavailable) {
+  const int port = FreePort();
+  auto r = PostgresProvider::Connect("postgresql://postgres@127.0.0.1:" + std::to_string(port) +
+                                     "/postgres?connect_timeout=2");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+}
+
+TEST(PostgresProviderTest, SchemaIsCreatedAndMigrationsAreRecorded) {
+  const std::string schema = NewSchema("mig");
+  auto p = MustConnect(schema);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->schema(), schema);
+  EXPECT_EQ(p->name(), "postgres");
+  pqxx::connection conn(TheServer().url);
+  pqxx::nontransaction tx(conn);
+  EXPECT_EQ(tx.exec("SELECT MAX(version) FROM " + conn.quote_name(schema) +
+                    "._duroxide_migrations")[0][0]
+                .as<int64_t>(),
+            2);
+  // Reconnecting applies nothing twice.
+  auto again = MustConnect(schema);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(tx.exec("SELECT COUNT(*) FROM " + conn.quote_name(schema) + "._duroxide_migrations")[0]
+                [0]
+                    .as<int64_t>(),
+            2);
+}
+
+TEST(PostgresProviderTest, MixedCaseSchemaNameIsQuoted) {
+  const std::string schema = NewSchema("MiXed");
+  auto p = MustConnect(schema);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->StartOrchestration(StartItem("a")).ok());
+  pqxx::connection conn(TheServer().url);
+  pqxx::nontransaction tx(conn);
+  EXPECT_EQ(tx.exec("SELECT COUNT(*) FROM " + conn.quote_name(schema) + ".orchestrator_queue")[0]
+                [0]
+                    .as<int64_t>(),
+            1);
+}
+
+TEST(PostgresProviderTest, ConcurrentConnectsToANewSchemaMigrateOnce) {
+  const std::string schema = NewSchema("race");
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&] {
+      auto r = PostgresProvider::ConnectWithSchema(TheServer().url, schema);
+      if (!r.ok()) {
+        ADD_FAILURE() << r.status().ToString();
+        ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  pqxx::connection conn(TheServer().url);
+  pqxx::nontransaction tx(conn);
+  EXPECT_EQ(tx.exec("SELECT COUNT(*) FROM " + conn.quote_name(schema) + "._duroxide_migrations")[0]
+                [0]
+                    .as<int64_t>(),
+            2);
+}
+
+TEST(PostgresProviderTest, NewerSchemaVersionIsRejected) {
+  const std::string schema = NewSchema("newer");
+  {
+    auto p = MustConnect(schema);
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(
+        p->TEST_ExecuteSql("INSERT INTO _duroxide_migrations VALUES (999, 'future', 0)").ok());
+  }
+  auto r = PostgresProvider::ConnectWithSchema(TheServer().url, schema);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+}
+
+TEST(PostgresProviderTest, SchemasAreIsolated) {
+  auto a = MustConnect(NewSchema("iso"));
+  auto b = MustConnect(NewSchema("iso"));
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->StartOrchestration(StartItem("x")).ok());
+  EXPECT_TRUE(a->HasPendingStart("x").value());
+  EXPECT_FALSE(b->HasPendingStart("x").value());
+  ASSERT_TRUE(b->StartOrchestration(StartItem("x")).ok());  // same id, other schema
+  auto item = a->FetchOrchestrationItem(30000);
+  ASSERT_TRUE(item.ok() && item->has_value());
+  ASSERT_TRUE(a->AckOrchestrationItem((*item)->lock_token, FirstTurn()).ok());
+  EXPECT_TRUE(a->GetInstance("x")->has_value());
+  EXPECT_FALSE(b->GetInstance("x")->has_value());
+  EXPECT_EQ(a->ListInstances()->size(), 1u);
+  EXPECT_TRUE(b->ListInstances()->empty());
+}
+
+TEST(PostgresProviderTest, TwoProvidersOnOneSchemaSeeEachOthersWork) {
+  const std::string schema = NewSchema("shared");
+  auto a = MustConnect(schema);
+  auto b = MustConnect(schema);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->StartOrchestration(StartItem("x")).ok());
+  EXPECT_EQ(b->StartOrchestration(StartItem("x")).code(), StatusCode::kAlreadyExists);
+  auto item = b->FetchOrchestrationItem(30000);
+  ASSERT_TRUE(item.ok() && item->has_value());
+  auto none = a->FetchOrchestrationItem(30000);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  TurnCommit c = FirstTurn();
+  history::WorkItem act;
+  act.kind = history::WorkItemKind::kActivityExecute;
+  act.instance = "x";
+  act.execution_id = 1;
+  act.id = 2;
+  c.worker_items = {act};
+  ASSERT_TRUE(b->AckOrchestrationItem((*item)->lock_token, c).ok());
+  EXPECT_TRUE(a->GetInstance("x")->has_value());
+  auto lease = a->FetchWorkItem(30000, {});
+  ASSERT_TRUE(lease.ok() && lease->has_value());
+  EXPECT_EQ((*lease)->item.id, 2);
+}
+
+TEST(PostgresProviderTest, ConcurrentStartsOfOneInstanceQueueOneStart) {
+  const std::string schema = NewSchema("starts");
+  std::vector<std::unique_ptr<PostgresProvider>> providers;
+  for (int i = 0; i < 3; ++i) providers.push_back(MustConnect(schema));
+  for (auto& p : providers) ASSERT_TRUE(p);
+  for (int round = 0; round < 10; ++round) {
+    const std::string id = "dup" + std::to_string(round);
+    std::atomic<int> ok{0}, exists{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+      threads.emplace_back([&, t] {
+        const Status st = providers[t % providers.size()]->StartOrchestration(StartItem(id));
+        if (st.ok()) ++ok;
+        if (st.code() == StatusCode::kAlreadyExists) ++exists;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(ok.load(), 1) << id;
+    EXPECT_EQ(exists.load(), 5) << id;
+  }
+}
+
+TEST(PostgresProviderTest, ProvidersOnOneSchemaNeverShareALockedInstance) {
+  const std::string schema = NewSchema("contended");
+  std::vector<std::unique_ptr<PostgresProvider>> providers;
+  for (int i = 0; i < 3; ++i) providers.push_back(MustConnect(schema));
+  for (auto& p : providers) ASSERT_TRUE(p);
+  constexpr int kInstances = 60;
+  for (int i = 0; i < kInstances; ++i) {
+    ASSERT_TRUE(providers[0]->StartOrchestration(StartItem("i" + std::to_string(i))).ok());
+  }
+  std::mutex mu;
+  std::multiset<std::string> fetched;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 9; ++t) {
+    threads.emplace_back([&, t] {
+      PostgresProvider& p = *providers[t % providers.size()];
+      int empty = 0;
+      while (empty < 3) {
+        auto item = p.FetchOrchestrationItem(30000);
+        if (!item.ok()) {
+          ADD_FAILURE() << item.status().ToString();
+          ++errors;
+          return;
+        }
+        if (!item->has_value()) {
+          ++empty;
+          continue;
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          fetched.insert((*item)->instance);
+        }
+        const Status st = p.AckOrchestrationItem((*item)->lock_token, FirstTurn());
+        if (!st.ok()) {
+          ADD_FAILURE() << st.ToString();
+          ++errors;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(fetched.size(), static_cast<size_t>(kInstances));
+  EXPECT_EQ(std::set<std::string>(fetched.begin(), fetched.end()).size(),
+            static_cast<size_t>(kInstances));
+}
+
+TEST(PostgresProviderTest, WorkersOnOneSchemaNeverShareAnActivity) {
+  const std::string schema = NewSchema("workers");
+  std::vector<std::unique_ptr<PostgresProvider>> providers;
+  for (int i = 0; i < 3; ++i) providers.push_back(MustConnect(schema));
+  for (auto& p : providers) ASSERT_TRUE(p);
+  ASSERT_TRUE(providers[0]->StartOrchestration(StartItem("a")).ok());
+  auto item = providers[0]->FetchOrchestrationItem(30000);
+  ASSERT_TRUE(item.ok() && item->has_value());
+  TurnCommit c = FirstTurn();
+  constexpr int kActivities = 80;
+  for (int i = 0; i < kActivities; ++i) {
+    history::WorkItem act;
+    act.kind = history::WorkItemKind::kActivityExecute;
+    act.instance = "a";
+    act.execution_id = 1;
+    act.id = i + 2;
+    c.worker_items.push_back(act);
+  }
+  ASSERT_TRUE(providers[0]->AckOrchestrationItem((*item)->lock_token, c).ok());
+  std::mutex mu;
+  std::multiset<int64_t> seen;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 9; ++t) {
+    threads.emplace_back([&, t] {
+      PostgresProvider& p = *providers[t % providers.size()];
+      for (;;) {
+        auto lease = p.FetchWorkItem(30000, {});
+        ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+        if (!lease->has_value()) return;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          seen.insert((*lease)->item.id);
+        }
+        ASSERT_TRUE(p.AckWorkItem((*lease)->lock_token, std::nullopt).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kActivities));
+  EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(),
+            static_cast<size_t>(kActivities));
+}
+
+TEST(PostgresProviderTest, NotificationsWakeOtherProviders) {
+  const std::string schema = NewSchema("notify");
+  auto a = MustConnect(schema);
+  auto b = MustConnect(schema);
+  auto other = MustConnect(NewSchema("notify"));
+  ASSERT_TRUE(a && b && other);
+  ASSERT_TRUE(Eventually([&] { return b->TEST_ListenerConnections() > 0; }, 5000));
+  ASSERT_TRUE(Eventually([&] { return other->TEST_ListenerConnections() > 0; }, 5000));
+  const uint64_t seen = b->orchestrator_signal().seq();
+  const uint64_t other_seen = other->orchestrator_signal().seq();
+  ASSERT_TRUE(a->StartOrchestration(StartItem("x")).ok());
+  EXPECT_TRUE(b->orchestrator_signal().WaitSince(seen, 5000));
+  auto item = b->FetchOrchestrationItem(30000);
+  ASSERT_TRUE(item.ok() && item->has_value());
+  TurnCommit c = FirstTurn();
+  history::WorkItem act;
+  act.kind = history::WorkItemKind::kActivityExecute;
+  act.instance = "x";
+  act.execution_id = 1;
+  act.id = 2;
+  c.worker_items = {act};
+  const uint64_t worker_seen = a->worker_signal().seq();
+  const uint64_t status_seen = a->status_signal().seq();
+  ASSERT_TRUE(b->AckOrchestrationItem((*item)->lock_token, c).ok());
+  EXPECT_TRUE(a->worker_signal().WaitSince(worker_seen, 5000));
+  EXPECT_TRUE(a->status_signal().WaitSince(status_seen, 5000));
+  // Another schema's channel is not this one's.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(other->orchestrator_signal().seq(), other_seen);
+}
+
+TEST(PostgresProviderTest, ConnectionsClosedWhileIdleAreReplacedTransparently) {
+  auto p = MustConnect(NewSchema("broken"));
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->StartOrchestration(StartItem("a")).ok());
+  p->TEST_BreakConnections();
+  auto pending = p->HasPendingStart("a");
+  ASSERT_TRUE(pending.ok()) << pending.status().ToString();
+  EXPECT_TRUE(pending.value());
+  auto item = p->FetchOrchestrationItem(30000);
+  ASSERT_TRUE(item.ok() && item->has_value()) << item.status().ToString();
+  ASSERT_TRUE(p->AckOrchestrationItem((*item)->lock_token, FirstTurn()).ok());
+}
+
+TEST(PostgresProviderTest, ConnectionLostMidStatementIsUnavailableAndReplaced) {
+  auto p = MustConnect(NewSchema("midway"));
+  ASSERT_TRUE(p);
+  Status slow;
+  std::thread t([&] { slow = p->TEST_ExecuteSql("SELECT pg_sleep(20) /* dx-kill-me */"); });
+  pqxx::connection admin(TheServer().url);
+  bool killed = Eventually(
+      [&] {
+        pqxx::nontransaction tx(admin);
+        return !tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE pid <> pg_backend_pid() AND query LIKE '%dx-kill-me%' "
+                        "AND query NOT LIKE '%pg_stat_activity%'")
+                    .empty();
+      },
+      10000);
+  t.join();
+  ASSERT_TRUE(killed);
+  EXPECT_EQ(slow.code(), StatusCode::kUnavailable) << slow.ToString();
+  // The lost connection was dropped; the pool opens a new one.
+  for (int i = 0; i < 8; ++i) {
+    auto r = p->HasPendingStart("x");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+}
+
+TEST(PostgresProviderTest, ServerRestartIsSurvived) {
+  if (!OwnsCluster()) {
+    GTEST_SKIP() << "restarting the server needs the throwaway cluster (DATABASE_URL is set)";
+  }
+  auto p = MustConnect(NewSchema("restart"));
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(Eventually([&] { return p->TEST_ListenerConnections() > 0; }, 5000));
+  ASSERT_TRUE(p->StartOrchestration(StartItem("before")).ok());
+  int rc = 0;
+  RunCapture(Script() + " restart " + TheServer().cluster_dir, &rc);
+  ASSERT_EQ(rc, 0);
+  // Every call either succeeds or reports kUnavailable until the pool has reconnected.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const Status st = p->StartOrchestration(StartItem("after"));
+        if (!st.ok()) {
+          EXPECT_TRUE(st.code() == StatusCode::kUnavailable ||
+                      st.code() == StatusCode::kAlreadyExists)
+              << st.ToString();
+        }
+        return st.ok() || st.code() == StatusCode::kAlreadyExists;
+      },
+      15000));
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto a = p->HasPendingStart("before");
+        auto b = p->HasPendingStart("after");
+        return a.ok() && b.ok() && a.value() && b.value();
+      },
+      15000));
+  // The listener reconnected as well.
+  EXPECT_TRUE(Eventually([&] { return p->TEST_ListenerConnections() >= 2; }, 15000));
+}
+
+TEST(PostgresProviderTest, TimestampsAreEpochMilliseconds) {
+  auto p = MustConnect(NewSchema("ts"));
+  ASSERT_TRUE(p);
+  const int64_t before = NowMs();
+  ASSERT_TRUE(p->StartOrchestration(StartItem("a")).ok());
+  auto item = p->FetchOrchestrationItem(30000);
+  ASSERT_TRUE(item.ok() && item->has_value());
+  TurnCommit c = FirstTurn();
+  c.instance_created_at_ms = before - 5000;  // the runtime's choice wins
+  ASSERT_TRUE(p->AckOrchestrationItem((*item)->lock_token, c).ok());
+  auto rec = p->GetInstance("a");
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_EQ((*rec)->created_at_ms, before - 5000);
+  EXPECT_GE((*rec)->updated_at_ms, before);
+  EXPECT_LE((*rec)->updated_at_ms, NowMs());
+}
+
+}  // namespace
+}  // namespace duroxide::providers::postgres
+
+// libpqxx 6.4 leaks one PGresult (about 2 KB) when the server terminates a connection in the
+// middle of a statement (ConnectionLostMidStatementIsUnavailableAndReplaced does that on
+// purpose). The leak is inside libpqxx, not ours to fix; LeakSanitizer builds ignore it.
+extern "C" __attribute__((used)) const char* __lsan_default_suppressions() {
+  return "leak:libpqxx-6.4.so\n";
+}
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (!duroxide::providers::postgres::StartServer()) {
+    duroxide::providers::postgres::StopServer();
+    std::fprintf(stderr,
+                 "postgres_provider_test: no PostgreSQL server: set DATABASE_URL or install the "
+                 "server binaries (scripts/setup.sh)\n");
+    return 1;
+  }
+  const int rc = RUN_ALL_TESTS();
+  duroxide::providers::postgres::StopServer();
+  return rc;
+}

@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Schema of the PostgreSQL provider: the tables of the SQLite provider (sqlite_schema.cc),
+// one set per PostgreSQL schema. All times are epoch milliseconds (BIGINT) from the calling
+// process's clock (NowMs()), never from the database clock, exactly as in SQLite.
+//
+//   _duroxide_migrations one row per applied migration: version (PK), description, applied_at.
+//   instances           instance_id (PK), orchestration_name, orchestration_version,
+//                       current_execution_id, parent_instance_id, custom_status
+//                       (+ custom_status_version), created_at, updated_at, and seq (BIGSERIAL:
+//                       insertion order, the tie-breaker of listings, like SQLite's rowid).
+//   executions          (instance_id, execution_id) PK, status, output, error, started_at,
+//                       completed_at.
+//   history             (instance_id, execution_id, event_id) PK, event_type, event_data
+//                       (EncodeEvent JSON, stored as TEXT: never interpreted), created_at.
+//   orchestrator_queue  id (BIGSERIAL: FIFO order), instance_id, kind, work_item, visible_at,
+//                       lock_token (batch tag), attempt_count, created_at.
+//   instance_locks      orchestrator peek-locks: instance_id (PK), lock_token (UNIQUE),
+//                       locked_until, locked_at.
+//   worker_queue        ActivityExecute rows: id, work_item, visible_at, lock_token,
+//                       locked_until, attempt_count, created_at, instance_id, execution_id,
+//                       activity_id, session_id, tag.
+//   sessions            session_id (PK), worker_id, locked_until, last_activity_at.
+//   kv_store / kv_delta the KV baseline and the current execution's delta (value NULL =
+//                       tombstone), as in SQLite.
+//
+// Migrations are numbered and never edited once released; add an entry to kMigrations to
+// change the schema. They run with search_path set to the target schema, so their SQL never
+// names it.
+#include "duroxide/providers/postgres/postgres_schema.h"
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#include <pqxx/nontransaction>
+#include <pqxx/transaction>
+
+#include "duroxide/common/clock.h"
+#include "duroxide/providers/postgres/postgres_provider.h"
+
+namespace duroxide::providers::postgres {
+
+bool IsValidSchemaName(const std::string& schema) {
+  if (schema.empty() || schema.size() > 63) return false;
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (!alpha(schema[0])) return false;
+  for (char c : schema) {
+    if (!alpha(c) && !(c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+namespace internal {
+namespace {
+
+struct Migration {
+  int64_t version;
+  const char* description;
+  const char* sql;
+};
+
+constexpr const char* kMigration1 = R"sql(
+CREATE TABLE instances (
+  instance_id           TEXT PRIMARY KEY,
+  orchestration_name    TEXT NOT NULL,
+  orchestration_version TEXT,
+  current_execution_id  BIGINT NOT NULL DEFAULT 1,
+  parent_instance_id    TEXT,
+  custom_status         TEXT,
+  custom_status_version BIGINT NOT NULL DEFAULT 0,
+  created_at            BIGINT NOT NULL,
+  updated_at            BIGINT NOT NULL,
+  seq                   BIGSERIAL NOT NULL
+);
+CREATE INDEX idx_instances_parent ON instances(parent_instance_id);
+CREATE INDEX idx_instances_created ON instances(created_at, seq);
+
+CREATE TABLE executions (
+  instance_id  TEXT NOT NULL,
+  execution_id BIGINT NOT NULL,
+  status       TEXT NOT NULL DEFAULT 'Running',
+  output       TEXT,
+  error        TEXT,
+  started_at   BIGINT NOT NULL,
+  completed_at BIGINT,
+  PRIMARY KEY (instance_id, execution_id)
+);
+
+CREATE TABLE history (
+  instance_id  TEXT NOT NULL,
+  execution_id BIGINT NOT NULL,
+  event_id     BIGINT NOT NULL,
+  event_type   TEXT NOT NULL,
+  event_data   TEXT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  PRIMARY KEY (instance_id, execution_id, event_id)
+);
+
+CREATE TABLE orchestrator_queue (
+  id            BIGSERIAL PRIMARY KEY,
+  instance_id   TEXT NOT NULL,
+  kind          TEXT NOT NULL,
+  work_item     TEXT NOT NULL,
+  visible_at    BIGINT NOT NULL,
+  lock_token    TEXT,
+  attempt_count BIGINT NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
+  created_at    BIGINT NOT NULL
+);
+CREATE INDEX idx_orch_visible ON orchestrator_queue(visible_at);
+CREATE INDEX idx_orch_instance ON orchestrator_queue(instance_id, kind);
+CREATE INDEX idx_orch_lock ON orchestrator_queue(lock_token);
+
+CREATE TABLE instance_locks (
+  instance_id  TEXT PRIMARY KEY,
+  lock_token   TEXT NOT NULL UNIQUE,
+  locked_until BIGINT NOT NULL,
+  locked_at    BIGINT NOT NULL
+);
+
+CREATE TABLE worker_queue (
+  id            BIGSERIAL PRIMARY KEY,
+  work_item     TEXT NOT NULL,
+  visible_at    BIGINT NOT NULL DEFAULT 0,
+  lock_token    TEXT,
+  locked_until  BIGINT,
+  attempt_count BIGINT NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
+  created_at    BIGINT NOT NULL,
+  instance_id   TEXT NOT NULL,
+  execution_id  BIGINT NOT NULL,
+  activity_id   BIGINT NOT NULL,
+  session_id    TEXT,
+  tag           TEXT
+);
+CREATE INDEX idx_worker_visible ON worker_queue(visible_at);
+CREATE INDEX idx_worker_lock ON worker_queue(lock_token);
+CREATE INDEX idx_worker_identity ON worker_queue(instance_id, execution_id, activity_id);
+CREATE INDEX idx_worker_session ON worker_queue(session_id);
+
+CREATE TABLE sessions (
+  session_id       TEXT PRIMARY KEY,
+  worker_id        TEXT NOT NULL,
+  locked_until     BIGINT NOT NULL,
+  last_activity_at BIGINT NOT NULL
+);
+
+CREATE TABLE kv_store (
+  instance_id        TEXT NOT NULL,
+  key                TEXT NOT NULL,
+  value              TEXT NOT NULL,
+  last_updated_at_ms BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (instance_id, key)
+);
+
+CREATE TABLE kv_delta (
+  instance_id        TEXT NOT NULL,
+  key                TEXT NOT NULL,
+  value              TEXT,
+  last_updated_at_ms BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (instance_id, key)
+);
+)sql";
+
+// The hot paths as server-side functions: one round trip per fetch, ack and start instead of
+// one per statement. They take every time from the caller (p_now) and rely on the calling
+// session's search_path (always the provider's schema) for table names.
+constexpr const char* kMigration2 = R"sql(
+-- Queue and lock tables churn (every row is deleted soon after it is inserted): vacuum them
+-- after a fixed number of dead rows rather than a fraction of a (tiny) live table.
+ALTER TABLE orchestrator_queue SET (autovacuum_vacuum_scale_factor = 0,
+  autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);
+ALTER TABLE worker_queue SET (autovacuum_vacuum_scale_factor = 0,
+  autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);
+ALTER TABLE instance_locks SET (autovacuum_vacuum_scale_factor = 0,
+  autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);
+
+CREATE FUNCTION dx_fetch_orchestration(p_token TEXT, p_now BIGINT, p_until BIGINT,
+                                       p_space INT)
+RETURNS TABLE(o_instance TEXT, o_messages JSON, o_has_record BOOLEAN, o_name TEXT,
+              o_version TEXT, o_execution_id BIGINT, o_status TEXT, o_output TEXT,
+              o_error TEXT, o_custom_status TEXT, o_custom_status_version BIGINT,
+              o_parent TEXT, o_created_at BIGINT, o_updated_at BIGINT, o_last_event_id BIGINT,
+              o_kv JSON)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_instance TEXT;
+  v_candidate TEXT;
+  v_seen BOOLEAN;
+  v_attempt INT := 0;
+BEGIN
+  LOOP
+    v_attempt := v_attempt + 1;
+    IF v_attempt > 8 THEN
+      RETURN;
+    END IF;
+    -- The oldest visible message of an instance without a live lock whose advisory lock is
+    -- free: concurrent fetchers skip an instance being locked instead of queueing behind it.
+    v_instance := NULL;
+    v_seen := FALSE;
+    FOR v_candidate IN
+      SELECT q.instance_id FROM orchestrator_queue q
+      WHERE q.visible_at <= p_now AND NOT EXISTS (SELECT 1 FROM instance_locks l
+        WHERE l.instance_id = q.instance_id AND l.locked_until > p_now)
+      ORDER BY q.id LIMIT 32
+    LOOP
+      v_seen := TRUE;
+      IF pg_try_advisory_xact_lock(p_space, hashtext(v_candidate)) THEN
+        v_instance := v_candidate;
+        EXIT;
+      END IF;
+    END LOOP;
+    IF v_instance IS NULL THEN
+      IF NOT v_seen THEN
+        RETURN;  -- really nothing
+      END IF;
+      PERFORM pg_sleep(0.001 * v_attempt);  -- every candidate is being locked right now
+      CONTINUE;
+    END IF;
+    -- Take the lock unless a live one appeared since the candidate was read.
+    INSERT INTO instance_locks AS il (instance_id, lock_token, locked_until, locked_at)
+    VALUES (v_instance, p_token, p_until, p_now)
+    ON CONFLICT (instance_id) DO UPDATE SET lock_token = EXCLUDED.lock_token,
+      locked_until = EXCLUDED.locked_until, locked_at = EXCLUDED.locked_at
+    WHERE il.locked_until <= p_now;
+    IF NOT FOUND THEN
+      CONTINUE;
+    END IF;
+    UPDATE orchestrator_queue SET lock_token = p_token, attempt_count = attempt_count + 1
+    WHERE instance_id = v_instance AND visible_at <= p_now;
+    IF NOT FOUND THEN
+      DELETE FROM instance_locks WHERE lock_token = p_token;  -- consumed meanwhile
+      CONTINUE;
+    END IF;
+    RETURN QUERY
+    SELECT v_instance,
+      (SELECT json_agg(json_build_array(q.id, q.work_item, q.attempt_count) ORDER BY q.id)
+         FROM orchestrator_queue q WHERE q.lock_token = p_token),
+      i.instance_id IS NOT NULL, i.orchestration_name, i.orchestration_version,
+      i.current_execution_id, e.status, e.output, e.error, i.custom_status,
+      i.custom_status_version, i.parent_instance_id, i.created_at, i.updated_at,
+      (SELECT MAX(h.event_id) FROM history h WHERE h.instance_id = v_instance
+         AND h.execution_id = i.current_execution_id),
+      (SELECT json_agg(json_build_array(k.key, k.value, k.last_updated_at_ms))
+         FROM kv_store k WHERE k.instance_id = v_instance AND i.instance_id IS NOT NULL)
+    FROM (SELECT 1) one
+    LEFT JOIN instances i ON i.instance_id = v_instance
+    LEFT JOIN executions e
+      ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id;
+    RETURN;
+  END LOOP;
+END;
+$$;
+
+CREATE FUNCTION dx_ack_orchestration(
+    p_token TEXT, p_now BIGINT, p_delete_lock_key BIGINT, p_new_execution BOOLEAN,
+    p_execution_id BIGINT, p_name TEXT, p_version TEXT, p_parent TEXT, p_created_at BIGINT,
+    p_events JSON, p_status TEXT, p_output TEXT, p_error TEXT, p_cs_changed BOOLEAN,
+    p_cs TEXT, p_kv JSON, p_workers JSON, p_cancelled JSON, p_items JSON, p_channel TEXT,
+    p_payload TEXT)
+RETURNS TABLE(o_instance TEXT, o_more BOOLEAN)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_instance TEXT;
+  v_more BOOLEAN;
+  m JSON;
+BEGIN
+  IF p_delete_lock_key IS NOT NULL THEN
+    -- A child's first turn: serialised with deletions of its parent.
+    PERFORM pg_advisory_xact_lock_shared(p_delete_lock_key);
+  END IF;
+  -- Validates and releases the lock in one statement; any later error rolls it back.
+  DELETE FROM instance_locks WHERE lock_token = p_token AND locked_until > p_now
+  RETURNING instance_id INTO v_instance;
+  IF v_instance IS NULL THEN
+    RETURN;
+  END IF;
+  DELETE FROM orchestrator_queue WHERE lock_token = p_token;
+  IF p_new_execution THEN
+    INSERT INTO instances AS i (instance_id, orchestration_name, orchestration_version,
+      current_execution_id, parent_instance_id, created_at, updated_at)
+    VALUES (v_instance, p_name, p_version, p_execution_id, p_parent, p_created_at, p_now)
+    ON CONFLICT (instance_id) DO UPDATE SET orchestration_name = EXCLUDED.orchestration_name,
+      orchestration_version = EXCLUDED.orchestration_version,
+      current_execution_id = GREATEST(i.current_execution_id, EXCLUDED.current_execution_id),
+      updated_at = EXCLUDED.updated_at;
+    INSERT INTO executions(instance_id, execution_id, status, started_at)
+    VALUES (v_instance, p_execution_id, 'Running', p_now) ON CONFLICT DO NOTHING;
+  END IF;
+  IF p_events IS NOT NULL THEN
+    INSERT INTO history(instance_id, execution_id, event_id, event_type, event_data, created_at)
+    SELECT v_instance, p_execution_id, x.event_id, x.event_type, x.event_data, p_now
+    FROM json_to_recordset(p_events) AS x(event_id BIGINT, event_type TEXT, event_data TEXT);
+  END IF;
+  IF p_status IS NOT NULL THEN
+    UPDATE executions SET status = p_status, output = p_output, error = p_error,
+      completed_at = p_now
+    WHERE instance_id = v_instance AND execution_id = p_execution_id;
+  END IF;
+  IF NOT p_new_execution OR p_cs_changed THEN
+    UPDATE instances SET updated_at = p_now,
+      custom_status = CASE WHEN p_cs_changed THEN p_cs ELSE custom_status END,
+      custom_status_version = custom_status_version + CASE WHEN p_cs_changed THEN 1 ELSE 0 END
+    WHERE instance_id = v_instance;
+  END IF;
+  IF p_kv IS NOT NULL THEN
+    -- In order: a clear-all tombstones every delta and baseline key, so merged reads see
+    -- nothing; set/clear upsert one delta row (NULL value = tombstone).
+    FOR m IN SELECT value FROM json_array_elements(p_kv) LOOP
+      IF m->>'op' = 'clear_all' THEN
+        UPDATE kv_delta SET value = NULL, last_updated_at_ms = (m->>'t')::BIGINT
+        WHERE instance_id = v_instance;
+        INSERT INTO kv_delta(instance_id, key, value, last_updated_at_ms)
+        SELECT instance_id, key, NULL, (m->>'t')::BIGINT FROM kv_store
+        WHERE instance_id = v_instance ON CONFLICT DO NOTHING;
+      ELSE
+        INSERT INTO kv_delta(instance_id, key, value, last_updated_at_ms)
+        VALUES (v_instance, m->>'key', CASE WHEN m->>'op' = 'set' THEN m->>'value' END,
+                (m->>'t')::BIGINT)
+        ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value,
+          last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+      END IF;
+    END LOOP;
+  END IF;
+  IF p_status IS NOT NULL AND p_status <> 'Running' THEN
+    -- The execution ended: merge its delta into the baseline.
+    DELETE FROM kv_store WHERE instance_id = v_instance AND key IN
+      (SELECT key FROM kv_delta WHERE instance_id = v_instance AND value IS NULL);
+    INSERT INTO kv_store(instance_id, key, value, last_updated_at_ms)
+    SELECT instance_id, key, value, last_updated_at_ms FROM kv_delta
+    WHERE instance_id = v_instance AND value IS NOT NULL
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value,
+      last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+    DELETE FROM kv_delta WHERE instance_id = v_instance;
+  END IF;
+  IF p_workers IS NOT NULL THEN
+    INSERT INTO worker_queue(work_item, visible_at, attempt_count, created_at, instance_id,
+      execution_id, activity_id, session_id, tag)
+    SELECT x.work_item, p_now, 0, p_now, x.instance_id, x.execution_id, x.activity_id,
+      x.session_id, x.tag
+    FROM json_to_recordset(p_workers) AS x(ord BIGINT, work_item TEXT, instance_id TEXT,
+      execution_id BIGINT, activity_id BIGINT, session_id TEXT, tag TEXT)
+    ORDER BY x.ord;
+  END IF;
+  -- After the inserts, so an activity scheduled and cancelled in one turn disappears.
+  IF p_cancelled IS NOT NULL THEN
+    DELETE FROM worker_queue w USING json_to_recordset(p_cancelled)
+      AS x(instance_id TEXT, execution_id BIGINT, activity_id BIGINT)
+    WHERE w.instance_id = x.instance_id AND w.execution_id = x.execution_id
+      AND w.activity_id = x.activity_id;
+  END IF;
+  IF p_items IS NOT NULL THEN
+    INSERT INTO orchestrator_queue(instance_id, kind, work_item, visible_at, attempt_count,
+      created_at)
+    SELECT x.instance_id, x.kind, x.work_item, x.visible_at, 0, p_now
+    FROM json_to_recordset(p_items) AS x(ord BIGINT, instance_id TEXT, kind TEXT,
+      work_item TEXT, visible_at BIGINT)
+    ORDER BY x.ord;
+  END IF;
+  -- Messages that arrived during the lock are fetchable now: wake dispatchers for them.
+  v_more := EXISTS (SELECT 1 FROM orchestrator_queue WHERE instance_id = v_instance);
+  PERFORM pg_notify(p_channel, p_payload || CASE WHEN v_more THEN 'o' ELSE '' END);
+  RETURN QUERY SELECT v_instance, v_more;
+END;
+$$;
+
+CREATE FUNCTION dx_start_orchestration(p_instance TEXT, p_item TEXT, p_now BIGINT,
+                                       p_space INT, p_channel TEXT, p_payload TEXT)
+RETURNS BOOLEAN
+LANGUAGE plpgsql AS $$
+BEGIN
+  -- Serialises concurrent starts of one instance; the checks below run after the lock, with
+  -- a fresh snapshot, so they see a start queued by another client.
+  PERFORM pg_advisory_xact_lock(p_space, hashtext(p_instance));
+  IF EXISTS (SELECT 1 FROM instances WHERE instance_id = p_instance)
+     OR EXISTS (SELECT 1 FROM orchestrator_queue
+                WHERE instance_id = p_instance AND kind = 'StartOrchestration') THEN
+    RETURN FALSE;
+  END IF;
+  INSERT INTO orchestrator_queue(instance_id, kind, work_item, visible_at, attempt_count,
+    created_at)
+  VALUES (p_instance, 'StartOrchestration', p_item, p_now, 0, p_now);
+  PERFORM pg_notify(p_channel, p_payload);
+  RETURN TRUE;
+END;
+$$;
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "initial schema", kMigration1},
+    {2, "server-side functions for fetch, ack and start; queue vacuum settings", kMigration2},
+};
+
+// Releases the session-level advisory lock however ApplyMigrations exits.
+class SessionLock {
+ public:
+  SessionLock(pqxx::connection& conn, int64_t key) : conn_(conn), key_(key) {
+    pqxx::nontransaction tx(conn_);
+    tx.exec_params("SELECT pg_advisory_lock($1)", key_);
+  }
+  ~SessionLock() {
+    try {
+      pqxx::nontransaction tx(conn_);
+      tx.exec_params("SELECT pg_advisory_unlock($1)", key_);
+    } catch (...) {
+      // The connection is gone, and with it the session lock.
+    }
+  }
+  SessionLock(const SessionLock&) = delete;
+  SessionLock& operator=(const SessionLock&) = delete;
+
+ private:
+  pqxx::connection& conn_;
+  const int64_t key_;
+};
+
+}  // namespace
+
+int64_t LatestSchemaVersion() {
+  return kMigrations[sizeof(kMigrations) / sizeof(kMigrations[0]) - 1].version;
+}
+
+uint64_t Fnv1a64(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string ChannelName(const std::string& schema) {
+  const std::string plain = "duroxide_" + schema;
+  if (plain.size() <= 63) return plain;
+  char hash[17];
+  std::snprintf(hash, sizeof(hash), "%016llx",
+                static_cast<unsigned long long>(Fnv1a64(schema)));  // NOLINT(runtime/int)
+  return "duroxide_" + schema.substr(0, 36) + "_" + hash;
+}
+
+int64_t MigrationLockKey(const std::string& schema) {
+  return static_cast<int64_t>(Fnv1a64("duroxide.migrate." + schema));
+}
+
+int64_t DeleteLockKey(const std::string& schema) {
+  return static_cast<int64_t>(Fnv1a64("duroxide.delete." + schema));
+}
+
+int32_t InstanceLockSpace(const std::string& schema) {
+  return static_cast<int32_t>(static_cast<uint32_t>(Fnv1a64("duroxide.instance." + schema)));
+}
+
+int64_t ApplyMigrations(pqxx::connection& conn, const std::string& schema) {
+  const std::string q = conn.quote_name(schema);
+  SessionLock lock(conn, MigrationLockKey(schema));
+  {
+    pqxx::work tx(conn);
+    // Only create what is missing: a role without CREATE on the database can still use a
+    // schema made for it by an administrator.
+    if (tx.exec_params("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema).empty()) {
+      tx.exec("CREATE SCHEMA " + q);
+    }
+    tx.exec("CREATE TABLE IF NOT EXISTS " + q +
+            "._duroxide_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, "
+            "applied_at BIGINT NOT NULL)");
+    tx.commit();
+  }
+  int64_t current = 0;
+  {
+    pqxx::nontransaction tx(conn);
+    pqxx::result r = tx.exec("SELECT COALESCE(MAX(version), 0) FROM " + q + "._duroxide_migrations");
+    current = r[0][0].as<int64_t>();
+  }
+  if (current > LatestSchemaVersion()) {
+    throw std::runtime_error("schema '" + schema + "' has version " + std::to_string(current) +
+                             ", newer than this build supports (" +
+                             std::to_string(LatestSchemaVersion()) + ")");
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version <= current) continue;
+    pqxx::work tx(conn);
+    tx.exec("SET LOCAL search_path TO " + q);
+    tx.exec(m.sql);
+    tx.exec_params("INSERT INTO " + q +
+                       "._duroxide_migrations(version, description, applied_at) "
+                       "VALUES ($1, $2, $3)",
+                   m.version, std::string(m.description), NowMs());
+    tx.commit();
+    current = m.version;
+  }
+  return current;
+}
+
+}  // namespace internal
+}  // namespace duroxide::providers::postgres

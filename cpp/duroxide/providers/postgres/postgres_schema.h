@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Internal to the PostgreSQL provider: schema names, per-schema keys and channel names, and
+// the versioned migrations.
+#ifndef DUROXIDE_PROVIDERS_POSTGRES_POSTGRES_SCHEMA_H_
+#define DUROXIDE_PROVIDERS_POSTGRES_POSTGRES_SCHEMA_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+
+namespace duroxide::providers::postgres {
+
+namespace internal {
+
+// The newest schema version this build knows (the number of the last migration).
+int64_t LatestSchemaVersion();
+
+// Stable 64-bit FNV-1a hash (keys of advisory locks; independent of the server).
+uint64_t Fnv1a64(const std::string& s);
+
+// The LISTEN/NOTIFY channel of `schema` (at most 63 bytes, so never truncated by the server).
+std::string ChannelName(const std::string& schema);
+
+// Advisory lock keys of `schema`. Session/transaction locks taken with one bigint key and
+// with two int4 keys live in separate spaces on the server, so these never collide with
+// the per-instance locks (InstanceLockSpace(), hashtext(instance_id)).
+int64_t MigrationLockKey(const std::string& schema);
+int64_t DeleteLockKey(const std::string& schema);
+int32_t InstanceLockSpace(const std::string& schema);
+
+// Creates `schema` if missing and brings it to LatestSchemaVersion() by applying the
+// numbered migrations not yet recorded in `schema`._duroxide_migrations, each in its own
+// transaction. The whole run holds a session-level pg_advisory_lock on MigrationLockKey, so
+// processes starting at once serialise here and later ones find nothing left to do.
+// Returns the resulting version. Throws pqxx exceptions on SQL errors and
+// std::runtime_error if the schema was written by a newer build.
+int64_t ApplyMigrations(pqxx::connection& conn, const std::string& schema);
+
+}  // namespace internal
+}  // namespace duroxide::providers::postgres
+
+#endif  // DUROXIDE_PROVIDERS_POSTGRES_POSTGRES_SCHEMA_H_
