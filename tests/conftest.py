@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The suite tests the installed package (scripts/test.sh installs it into .venv). For a
 # development build, put the source tree first: PYTHONPATH=python pytest tests.
+import duroxide  # noqa: E402
+import pg_cluster  # noqa: E402
 from duroxide import Client, Runtime, RuntimeOptions, SqliteProvider  # noqa: E402
 
 # Short polling and a short activity lock so that cancellation is noticed quickly.
@@ -59,15 +61,32 @@ class Env(NamedTuple):
     make_runtime: Callable[..., Runtime]
 
 
-def _open(kind: str, tmp_path: Path):
-    if kind == "memory":
-        return SqliteProvider.in_memory()
-    return SqliteProvider.open(str(tmp_path / "x.db"))
+@pytest.fixture(scope="session")
+def pg_url():
+    """A PostgreSQL server: DATABASE_URL, or a throwaway cluster started for this session."""
+    with pg_cluster.database_url() as url:
+        yield url
 
 
-@pytest.fixture(params=["memory", "file"])
+@pytest.fixture
+def pg_schema(pg_url):
+    """A fresh schema, dropped afterwards."""
+    schema = pg_cluster.unique_schema()
+    yield schema
+    pg_cluster.drop_schema(pg_url, schema)
+
+
+@pytest.fixture(params=["memory", "file", "postgres"])
 def env(request, tmp_path):
-    provider = _open(request.param, tmp_path)
+    """Every provider: in-memory SQLite, file SQLite and PostgreSQL (its own schema)."""
+    if request.param == "memory":
+        provider = SqliteProvider.in_memory()
+    elif request.param == "file":
+        provider = SqliteProvider.open(str(tmp_path / "x.db"))
+    else:
+        url = request.getfixturevalue("pg_url")
+        schema = request.getfixturevalue("pg_schema")
+        provider = duroxide.PostgresProvider.connect_with_schema(url, schema)
     factory = RuntimeFactory(provider)
     try:
         yield Env(provider, Client(provider), factory)
@@ -78,7 +97,7 @@ def env(request, tmp_path):
 @pytest.fixture
 def file_env(tmp_path):
     """A file-backed provider only (restart and nondeterminism tests reopen the file)."""
-    provider = _open("file", tmp_path)
+    provider = SqliteProvider.open(str(tmp_path / "x.db"))
     factory = RuntimeFactory(provider)
     try:
         yield Env(provider, Client(provider), factory)

@@ -30,17 +30,7 @@ pytestmark = pytest.mark.skipif(
 FAST = dict(dispatcher_poll_interval_ms=20, worker_lock_timeout_ms=2000)
 
 
-@pytest.fixture(scope="session")
-def pg_url():
-    with pg_cluster.database_url() as url:
-        yield url
-
-
-@pytest.fixture
-def pg_schema(pg_url):
-    schema = pg_cluster.unique_schema()
-    yield schema
-    pg_cluster.drop_schema(pg_url, schema)
+# pg_url and pg_schema come from conftest.py (one throwaway cluster per test session).
 
 
 class PgEnv(NamedTuple):
