@@ -78,7 +78,10 @@ def run_one(system, workload, args, common, timeout_s):
 
 def fmt(result, workload):
     if not result or not result.get("ok"):
-        return "n/a" if result is None else "FAILED: " + str(result.get("error", ""))[:40]
+        if result is None:
+            return "n/a"
+        error = str(result.get("error", ""))
+        return error if error.startswith("did not finish") else "FAILED: " + error[:40]
     if workload == "hello":
         return f"{result['throughput']:.0f}/s"
     if workload == "latency":
