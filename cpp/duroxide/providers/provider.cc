@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "duroxide/history/codec.h"
+
 namespace duroxide::providers {
 
 const char* ExecutionStatusName(ExecutionStatus s) {
@@ -35,6 +37,35 @@ bool TagFilter::Matches(const std::optional<std::string>& tag) const {
     case Mode::kNone: return false;
   }
   return false;
+}
+
+void DecodeFetchedBatch(const char* op,
+                        std::vector<std::tuple<int64_t, std::string, int64_t>> rows,
+                        const std::vector<std::string>& events, OrchestrationItem* item) {
+  std::sort(rows.begin(), rows.end());
+  for (auto& [id, text, attempts] : rows) {
+    item->attempt_count = std::max(item->attempt_count, attempts);
+    Result<history::WorkItem> decoded = history::DecodeWorkItem(text);
+    if (decoded.ok()) {
+      item->messages.push_back(std::move(decoded).value());
+    } else if (item->history_error.ok()) {
+      item->history_error = Status::DataLoss(
+          op, "orchestrator message " + std::to_string(id) + ": " + decoded.status().message());
+    }
+  }
+  item->history.reserve(events.size());
+  for (const std::string& text : events) {
+    Result<history::Event> decoded = history::DecodeEvent(text);
+    if (!decoded.ok()) {
+      if (item->history_error.ok()) {
+        item->history_error = Status::DataLoss(op, "history of instance '" + item->instance +
+                                                       "': " + decoded.status().message());
+      }
+      item->history.clear();
+      break;
+    }
+    item->history.push_back(std::move(decoded).value());
+  }
 }
 
 }  // namespace duroxide::providers

@@ -23,6 +23,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "duroxide/common/status.h"
@@ -156,6 +157,14 @@ struct WorkItemLease {
   std::string lock_token;
   int64_t attempt_count = 0;
 };
+
+// For provider implementations: decodes the raw rows of a fetched batch into `item` (messages
+// in id order, attempt_count = the maximum, the history). Undecodable rows are reported through
+// item->history_error with the batch still returned, never as a failed fetch, so the runtime
+// can fail the instance and acknowledge (delete) the bad rows.
+void DecodeFetchedBatch(const char* op,
+                        std::vector<std::tuple<int64_t, std::string, int64_t>> rows,
+                        const std::vector<std::string>& events, OrchestrationItem* item);
 
 class Provider {
  public:

@@ -442,32 +442,7 @@ Result<std::optional<OrchestrationItem>> SqliteProvider::FetchOrchestrationItem(
   if (!locked.value()) return Out();
 
   // JSON decoding happens after the connection is released.
-  std::sort(rows.begin(), rows.end());
-  for (auto& [id, text, attempts] : rows) {
-    item.attempt_count = std::max(item.attempt_count, attempts);
-    Result<WorkItem> decoded = history::DecodeWorkItem(text);
-    if (decoded.ok()) {
-      item.messages.push_back(std::move(decoded).value());
-    } else if (item.history_error.ok()) {
-      // Reported through history_error (not as a failed fetch) so the runtime can still ack
-      // the batch - and with it delete the undecodable message - when it poisons the instance.
-      item.history_error = Status::DataLoss(
-          op, "orchestrator message " + std::to_string(id) + ": " + decoded.status().message());
-    }
-  }
-  item.history.reserve(events.size());
-  for (const std::string& text : events) {
-    Result<history::Event> decoded = history::DecodeEvent(text);
-    if (!decoded.ok()) {
-      if (item.history_error.ok()) {
-        item.history_error = Status::DataLoss(op, "history of instance '" + item.instance +
-                                                      "': " + decoded.status().message());
-      }
-      item.history.clear();
-      break;
-    }
-    item.history.push_back(std::move(decoded).value());
-  }
+  DecodeFetchedBatch(op, std::move(rows), events, &item);
   return Out(std::move(item));
 }
 
