@@ -149,7 +149,11 @@ void ReplayEngine::EmitLeaf(Node* n) {
       if (pos == kNoPos) return;
       Event& rec = events_[pos];
       if (is_new && rec.instance.empty()) {
-        rec.instance = instance_ + "::sub::" + std::to_string(rec.event_id);
+        // Event ids restart in every execution: later executions add the execution id so a
+        // child of execution 2 never collides with a child of execution 1.
+        rec.instance = instance_ + "::sub::" +
+                       (execution_id_ > 1 ? std::to_string(execution_id_) + "-" : std::string()) +
+                       std::to_string(rec.event_id);
       }
       if (is_new) {
         WorkItem w;
