@@ -108,23 +108,26 @@ Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
 }
 
 template <typename Check>
-auto Client::WaitUntil(int64_t timeout_ms, int64_t max_poll_ms, Check check) -> decltype(check()) {
+auto Client::WaitUntil(const std::string& instance, int64_t timeout_ms, int64_t max_poll_ms,
+                       Check check) -> decltype(check()) {
   const int64_t deadline = NowMs() + std::max<int64_t>(timeout_ms, 0);
   int64_t poll = 2;
+  // Registered before the first check, so a change committed meanwhile is not missed. Changes
+  // made by other processes are only seen by polling.
+  providers::InstanceSignal::Waiter waiter(&provider_->status_signal(), instance);
   while (true) {
-    const uint64_t seen = provider_->status_signal().seq();
     auto result = check();
     if (!result.ok() || result->has_value()) return result;
     const int64_t now = NowMs();
     if (now >= deadline) return result;
-    provider_->status_signal().WaitSince(seen, std::min(deadline - now, poll));
+    waiter.Wait(std::min(deadline - now, poll));
     poll = std::min(poll * 2, max_poll_ms);
   }
 }
 
 Result<OrchestrationStatus> Client::WaitForOrchestration(const std::string& instance,
                                                          int64_t timeout_ms) {
-  auto r = WaitUntil(timeout_ms, 100, [&]() -> Result<std::optional<OrchestrationStatus>> {
+  auto r = WaitUntil(instance, timeout_ms, 100, [&]() -> Result<std::optional<OrchestrationStatus>> {
     auto s = GetStatus(instance);
     if (!s.ok()) return s.status();
     if (s->status == "Completed" || s->status == "Failed") return std::optional(*s);
@@ -139,7 +142,7 @@ Result<std::optional<OrchestrationStatus>> Client::WaitForStatusChange(const std
                                                                        int64_t last_seen_version,
                                                                        int64_t poll_interval_ms,
                                                                        int64_t timeout_ms) {
-  return WaitUntil(timeout_ms, std::max<int64_t>(poll_interval_ms, 1),
+  return WaitUntil(instance, timeout_ms, std::max<int64_t>(poll_interval_ms, 1),
                    [&]() -> Result<std::optional<OrchestrationStatus>> {
                      auto s = GetStatus(instance);
                      if (!s.ok()) return s.status();
@@ -158,7 +161,8 @@ Result<std::optional<std::string>> Client::GetKvValue(const std::string& instanc
 
 Result<std::string> Client::WaitForKvValue(const std::string& instance, const std::string& key,
                                            int64_t timeout_ms) {
-  auto r = WaitUntil(timeout_ms, 100, [&]() { return provider_->GetKvValue(instance, key); });
+  auto r = WaitUntil(instance, timeout_ms, 100,
+                     [&]() { return provider_->GetKvValue(instance, key); });
   if (!r.ok()) return r.status();
   if (!r->has_value()) return Timeout();
   return **r;

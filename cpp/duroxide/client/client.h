@@ -58,7 +58,8 @@ class Client {
 
  private:
   template <typename Check>
-  auto WaitUntil(int64_t timeout_ms, int64_t max_poll_ms, Check check) -> decltype(check());
+  auto WaitUntil(const std::string& instance, int64_t timeout_ms, int64_t max_poll_ms,
+                 Check check) -> decltype(check());
 
   std::shared_ptr<providers::Provider> provider_;
 };

@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 
 namespace duroxide::providers {
 
@@ -44,6 +46,73 @@ class ChangeSignal {
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t seq_ = 0;
+};
+
+// Change notifications keyed by instance, for threads that wait on one instance (client
+// waits): Notify(instance) wakes only the waiters of that instance, Notify() wakes all of them
+// (changes that cannot be attributed, such as a bulk delete or a notification from another
+// process). A waiter registers before it looks at the state and stays registered while it
+// sleeps, so a change between the look and the sleep is never lost.
+// Thread-safety: thread-safe.
+class InstanceSignal {
+ public:
+  class Waiter {
+   public:
+    Waiter(InstanceSignal* signal, std::string instance) : signal_(signal), instance_(std::move(instance)) {
+      std::lock_guard<std::mutex> lock(signal_->mu_);
+      it_ = signal_->waiters_.emplace(instance_, this);
+    }
+    ~Waiter() {
+      std::lock_guard<std::mutex> lock(signal_->mu_);
+      signal_->waiters_.erase(it_);
+    }
+    Waiter(const Waiter&) = delete;
+    Waiter& operator=(const Waiter&) = delete;
+    // True if the instance changed since the previous call (or since registration); otherwise
+    // sleeps up to timeout_ms for a change.
+    bool Wait(int64_t timeout_ms) {
+      std::unique_lock<std::mutex> lock(signal_->mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms),
+                   [&] { return changed_; });
+      const bool changed = changed_;
+      changed_ = false;
+      return changed;
+    }
+
+   private:
+    friend class InstanceSignal;
+    InstanceSignal* signal_;
+    std::string instance_;
+    std::unordered_multimap<std::string, Waiter*>::iterator it_;
+    std::condition_variable cv_;
+    bool changed_ = false;  // GUARDED_BY(signal_->mu_)
+  };
+
+  // Counts every notification (for tests and diagnostics).
+  uint64_t seq() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seq_;
+  }
+  void Notify(const std::string& instance) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++seq_;
+    auto [begin, end] = waiters_.equal_range(instance);
+    for (auto it = begin; it != end; ++it) Wake(it->second);
+  }
+  void Notify() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++seq_;
+    for (auto& [key, w] : waiters_) Wake(w);
+  }
+
+ private:
+  static void Wake(Waiter* w) {
+    w->changed_ = true;
+    w->cv_.notify_one();
+  }
+  std::mutex mu_;
+  uint64_t seq_ = 0;
+  std::unordered_multimap<std::string, Waiter*> waiters_;
 };
 
 }  // namespace duroxide::providers

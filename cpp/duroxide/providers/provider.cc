@@ -68,4 +68,20 @@ void DecodeFetchedBatch(const char* op,
   }
 }
 
+Status Provider::AckOrchestrationItemAndFetch(const std::string& lock_token,
+                                               const TurnCommit& commit,
+                                               NextOrchestrationFetch* next) {
+  Status st = AckOrchestrationItem(lock_token, commit);
+  if (next) next->result.emplace(FetchOrchestrationItem(next->lock_timeout_ms, next->hint));
+  return st;
+}
+
+Status Provider::AckWorkItemAndFetch(const std::string& lock_token,
+                                     const std::optional<history::WorkItem>& completion,
+                                     NextWorkFetch* next) {
+  Status st = AckWorkItem(lock_token, completion);
+  if (next) next->result.emplace(FetchWorkItem(next->lock_timeout_ms, next->options));
+  return st;
+}
+
 }  // namespace duroxide::providers

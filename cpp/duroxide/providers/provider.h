@@ -158,6 +158,22 @@ struct WorkItemLease {
   int64_t attempt_count = 0;
 };
 
+// The fetch a dispatcher will make next, handed to an *AndFetch acknowledgement so that the
+// provider can run it in the acknowledgement's transaction.
+struct NextOrchestrationFetch {
+  int64_t lock_timeout_ms = 0;
+  const FetchHint* hint = nullptr;
+  // Filled by the provider: what FetchOrchestrationItem would have returned.
+  std::optional<Result<std::optional<OrchestrationItem>>> result;
+};
+
+struct NextWorkFetch {
+  int64_t lock_timeout_ms = 0;
+  WorkerFetchOptions options;
+  // Filled by the provider: what FetchWorkItem would have returned.
+  std::optional<Result<std::optional<WorkItemLease>>> result;
+};
+
 // For provider implementations: decodes the raw rows of a fetched batch into `item` (messages
 // in id order, attempt_count = the maximum, the history). Undecodable rows are reported through
 // item->history_error with the batch still returned, never as a failed fetch, so the runtime
@@ -188,6 +204,13 @@ class Provider {
   // releases the instance lock. MUST fail with kFailedPrecondition (and change nothing) if the
   // lock token is unknown or expired.
   virtual Status AckOrchestrationItem(const std::string& lock_token, const TurnCommit& commit) = 0;
+  // AckOrchestrationItem followed by FetchOrchestrationItem(next->lock_timeout_ms, next->hint),
+  // whose outcome goes to next->result whatever the ack returned; next == nullptr: ack only.
+  // A provider that can runs both in one transaction, so a busy dispatcher pays one commit per
+  // turn instead of two; the fetch sees the ack's writes. Default: the two calls in sequence.
+  virtual Status AckOrchestrationItemAndFetch(const std::string& lock_token,
+                                              const TurnCommit& commit,
+                                              NextOrchestrationFetch* next);
   // Releases the instance lock; the batch becomes visible again after delay_ms. With
   // ignore_attempt the attempt counts are decremented again (never below 0).
   virtual Status AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
@@ -204,6 +227,11 @@ class Provider {
   // the lock expired (the activity was cancelled or redelivered).
   virtual Status AckWorkItem(const std::string& lock_token,
                              const std::optional<history::WorkItem>& completion) = 0;
+  // AckWorkItem followed by FetchWorkItem(next->lock_timeout_ms, next->options), like
+  // AckOrchestrationItemAndFetch. Default: the two calls in sequence.
+  virtual Status AckWorkItemAndFetch(const std::string& lock_token,
+                                     const std::optional<history::WorkItem>& completion,
+                                     NextWorkFetch* next);
   virtual Status RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) = 0;
   virtual Status AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
                                  bool ignore_attempt) = 0;
@@ -237,12 +265,13 @@ class Provider {
   // commit that made work visible (orchestrator/worker) or changed instance state (status).
   ChangeSignal& orchestrator_signal() { return orchestrator_signal_; }
   ChangeSignal& worker_signal() { return worker_signal_; }
-  ChangeSignal& status_signal() { return status_signal_; }
+  // Instance state changes; notify with the instance id where it is known.
+  InstanceSignal& status_signal() { return status_signal_; }
 
  private:
   ChangeSignal orchestrator_signal_;
   ChangeSignal worker_signal_;
-  ChangeSignal status_signal_;
+  InstanceSignal status_signal_;
 };
 
 }  // namespace duroxide::providers

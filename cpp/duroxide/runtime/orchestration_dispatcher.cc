@@ -29,9 +29,18 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     RuntimeCore* raw = core.get();
     hint.cached = [raw](const std::string& instance) { return raw->cache.Peek(instance); };
   }
+  // A fetch the provider already made while acknowledging the previous turn.
+  std::optional<Result<std::optional<providers::OrchestrationItem>>> prefetched;
+  uint64_t seen = 0;
   while (!core->stopping.load()) {
-    const uint64_t seen = provider->orchestrator_signal().seq();
-    auto item = provider->FetchOrchestrationItem(core->options.orchestrator_lock_timeout_ms, &hint);
+    Result<std::optional<providers::OrchestrationItem>> item = std::optional<providers::OrchestrationItem>();
+    if (prefetched) {
+      item = std::move(*prefetched);
+      prefetched.reset();
+    } else {
+      seen = provider->orchestrator_signal().seq();
+      item = provider->FetchOrchestrationItem(core->options.orchestrator_lock_timeout_ms, &hint);
+    }
     if (!item.ok()) {
       core->metrics.provider_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime",
@@ -43,12 +52,24 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     backoff_ms = 10;
     if (item->has_value()) {
-      ProcessOrchestrationItem(core.get(), std::move(**item));
+      // Taken before the ack that may also fetch, so a wake-up between that fetch and the
+      // idle wait below is not missed.
+      seen = provider->orchestrator_signal().seq();
+      providers::NextOrchestrationFetch next;
+      next.lock_timeout_ms = core->options.orchestrator_lock_timeout_ms;
+      next.hint = &hint;
+      ProcessOrchestrationItem(core.get(), std::move(**item),
+                               core->stopping.load() ? nullptr : &next);
+      if (next.result) prefetched = std::move(next.result);
       continue;
     }
     if (core->stopping.load()) break;
     provider->orchestrator_signal().WaitSince(seen,
                                               IdleWaitMs(*core, provider->NextOrchestratorVisibleAt()));
+  }
+  // Shutdown began after the last ack fetched an item: hand it back untouched.
+  if (prefetched && prefetched->ok() && (*prefetched)->has_value()) {
+    (void)provider->AbandonOrchestrationItem((**prefetched)->lock_token, 0, true);
   }
 }
 

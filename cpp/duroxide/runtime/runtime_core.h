@@ -141,8 +141,12 @@ struct RuntimeCore {
   SessionTracker sessions;
 };
 
-// One orchestration turn: fetch result in, commit out. Returns after ack or abandon.
-void ProcessOrchestrationItem(RuntimeCore* core, providers::OrchestrationItem item);
+// One orchestration turn: fetch result in, commit out. Returns after ack or abandon. When the
+// turn ends in an ack and `next` is not null, the provider also performs the dispatcher's next
+// fetch (in the ack's transaction where it can) and leaves its outcome in next->result;
+// otherwise next->result stays empty.
+void ProcessOrchestrationItem(RuntimeCore* core, providers::OrchestrationItem item,
+                              providers::NextOrchestrationFetch* next);
 
 void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot);
 void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot);

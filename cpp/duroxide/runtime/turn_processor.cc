@@ -39,10 +39,13 @@ class TurnLeaseGuard {
   std::string token_;
 };
 
-Status AckWithRetry(RuntimeCore* core, const std::string& token, const TurnCommit& commit) {
+// `next` (may be null) is handed to the provider with the first attempt only.
+Status AckWithRetry(RuntimeCore* core, const std::string& token, const TurnCommit& commit,
+                    providers::NextOrchestrationFetch* next) {
   Status st;
   for (int attempt = 0; attempt < 5; ++attempt) {
-    st = core->provider->AckOrchestrationItem(token, commit);
+    st = core->provider->AckOrchestrationItemAndFetch(token, commit,
+                                                      attempt == 0 ? next : nullptr);
     if (st.ok() || st.code() != StatusCode::kUnavailable) return st;
     core->metrics.provider_errors++;
     std::this_thread::sleep_for(std::chrono::milliseconds(10 << attempt));
@@ -191,7 +194,8 @@ void AbandonUnregistered(RuntimeCore* core, const OrchestrationItem& item, const
 
 }  // namespace
 
-void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
+void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item,
+                              providers::NextOrchestrationFetch* next) {
   const RuntimeOptions& opt = core->options;
   core->metrics.orch_dispatcher_items_fetched++;
   const int64_t now = NowMs();
@@ -200,7 +204,7 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item) {
 
   TurnCommit commit;
   auto finish = [&](const TurnCommit& c) {
-    Status st = AckWithRetry(core, item.lock_token, c);
+    Status st = AckWithRetry(core, item.lock_token, c, next);
     if (!st.ok()) {
       if (st.code() != StatusCode::kFailedPrecondition) {  // a lost lock is not a storage fault
         core->metrics.provider_errors++;

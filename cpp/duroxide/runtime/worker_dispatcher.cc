@@ -26,7 +26,11 @@ WorkItem Completion(const WorkItem& task, bool ok, std::string payload) {
   return c;
 }
 
-void Execute(RuntimeCore* core, const std::string& worker_id, providers::WorkItemLease lease) {
+// Runs one leased activity and acknowledges it. `next` (may be null) is passed to the
+// acknowledgement, which then also performs the dispatcher's next fetch; early exits (poison,
+// unregistered) leave next->result empty.
+void Execute(RuntimeCore* core, const std::string& worker_id, providers::WorkItemLease lease,
+             providers::NextWorkFetch* next) {
   providers::Provider* provider = core->provider.get();
   const RuntimeOptions& opt = core->options;
   const WorkItem& task = lease.item;
@@ -80,9 +84,9 @@ void Execute(RuntimeCore* core, const std::string& worker_id, providers::WorkIte
 
   if (outcome.ok) core->metrics.activity_success++;
   else core->metrics.activity_app_errors++;
-  Status st = provider->AckWorkItem(lease.lock_token,
-                                    Completion(task, outcome.ok, outcome.ok ? outcome.output
-                                                                            : outcome.error));
+  Status st = provider->AckWorkItemAndFetch(
+      lease.lock_token,
+      Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error), next);
   if (!st.ok()) {
     // The row is gone (cancelled or redelivered after lock expiry): the result is not needed.
     if (st.code() != StatusCode::kFailedPrecondition) core->metrics.activity_infra_errors++;
@@ -97,20 +101,32 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   providers::Provider* provider = core->provider.get();
   const RuntimeOptions& opt = core->options;
   const std::string worker_id = "work-" + std::to_string(slot) + "-" + core->runtime_id;
-  providers::WorkerFetchOptions fetch;
-  fetch.tag_filter = opt.worker_tag_filter;
   const std::string owner = opt.worker_node_id.value_or(worker_id);
   int64_t backoff_ms = 10;
-  while (!core->stopping.load()) {
-    const uint64_t seen = provider->worker_signal().seq();
+  // What the next fetch asks for: a session-bound item only while this runtime is below its
+  // distinct-session cap. An idle session must become claimable by others after
+  // session_idle_timeout_ms, so the session lock is no longer than that.
+  auto fetch_options = [&]() {
+    providers::WorkerFetchOptions fetch;
+    fetch.tag_filter = opt.worker_tag_filter;
     if (core->sessions.distinct() < static_cast<size_t>(opt.max_sessions_per_runtime)) {
-      // An idle session must become claimable by others after session_idle_timeout_ms.
       fetch.session = providers::SessionFetch{
           owner, std::min(opt.session_lock_timeout_ms, opt.session_idle_timeout_ms)};
-    } else {
-      fetch.session.reset();
     }
-    auto lease = provider->FetchWorkItem(opt.worker_lock_timeout_ms, fetch);
+    return fetch;
+  };
+  // A fetch the provider already made while acknowledging the previous activity.
+  std::optional<Result<std::optional<providers::WorkItemLease>>> prefetched;
+  uint64_t seen = 0;
+  while (!core->stopping.load()) {
+    Result<std::optional<providers::WorkItemLease>> lease = std::optional<providers::WorkItemLease>();
+    if (prefetched) {
+      lease = std::move(*prefetched);
+      prefetched.reset();
+    } else {
+      seen = provider->worker_signal().seq();
+      lease = provider->FetchWorkItem(opt.worker_lock_timeout_ms, fetch_options());
+    }
     if (!lease.ok()) {
       core->metrics.provider_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime", "work fetch failed: " + lease.status().ToString());
@@ -126,15 +142,29 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
         (void)provider->AbandonWorkItem((**lease).lock_token, 100, true);
         continue;
       }
-      Execute(core.get(), worker_id, std::move(**lease));
+      seen = provider->worker_signal().seq();
+      // The session cap counts this item's session until it is released, so an item with a
+      // session fetches its successor only after the release (a plain fetch below).
+      providers::NextWorkFetch next;
+      const bool chain = !session && !core->stopping.load();
+      if (chain) {
+        next.lock_timeout_ms = opt.worker_lock_timeout_ms;
+        next.options = fetch_options();
+      }
+      Execute(core.get(), worker_id, std::move(**lease), chain ? &next : nullptr);
       if (session) core->sessions.Release(*session);
+      if (next.result) prefetched = std::move(next.result);
       continue;
     }
     if (core->stopping.load()) break;
     int64_t wait = opt.dispatcher_poll_interval_ms;
-    auto next = provider->NextWorkerVisibleAt();
-    if (next.ok() && next->has_value()) wait = std::min(wait, **next - NowMs());
+    auto next_visible = provider->NextWorkerVisibleAt();
+    if (next_visible.ok() && next_visible->has_value()) wait = std::min(wait, **next_visible - NowMs());
     provider->worker_signal().WaitSince(seen, std::max<int64_t>(wait, 0));
+  }
+  // Shutdown began after the last ack fetched an item: hand it back untouched.
+  if (prefetched && prefetched->ok() && (*prefetched)->has_value()) {
+    (void)provider->AbandonWorkItem((**prefetched)->lock_token, 0, true);
   }
 }
 

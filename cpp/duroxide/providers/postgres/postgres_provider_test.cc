@@ -547,10 +547,11 @@ TEST(PostgresProviderTest, NotificationsWakeOtherProviders) {
   act.id = 2;
   c.worker_items = {act};
   const uint64_t worker_seen = a->worker_signal().seq();
-  const uint64_t status_seen = a->status_signal().seq();
+  // A client of provider `a` waiting on instance x hears of b's commit.
+  InstanceSignal::Waiter status_waiter(&a->status_signal(), "x");
   ASSERT_TRUE(b->AckOrchestrationItem((*item)->lock_token, c).ok());
   EXPECT_TRUE(a->worker_signal().WaitSince(worker_seen, 5000));
-  EXPECT_TRUE(a->status_signal().WaitSince(status_seen, 5000));
+  EXPECT_TRUE(status_waiter.Wait(5000));
   // Another schema's channel is not this one's.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(other->orchestrator_signal().seq(), other_seen);

@@ -10,14 +10,37 @@ namespace duroxide::providers::sqlite::internal {
 
 Status GroupCommit::Run(const char* op, const std::function<Status()>& fn) {
   Task task{&fn, op, Status(), false};
+  Submit({&task});
+  return task.result;
+}
+
+std::vector<Status> GroupCommit::RunAll(const std::vector<Op>& ops) {
+  std::vector<Task> tasks;
+  tasks.reserve(ops.size());
+  for (const Op& o : ops) tasks.push_back(Task{o.fn, o.name, Status(), false});
+  std::vector<Task*> ptrs;
+  for (Task& t : tasks) ptrs.push_back(&t);
+  Submit(ptrs);
+  std::vector<Status> out;
+  for (Task& t : tasks) out.push_back(std::move(t.result));
+  return out;
+}
+
+void GroupCommit::Submit(const std::vector<Task*>& tasks) {
   static const bool disabled = std::getenv("DUROXIDE_SQLITE_NO_GROUP_COMMIT") != nullptr;
   if (disabled) {  // one transaction per operation (for measurements)
-    Execute({&task});
-    return task.result;
+    for (Task* t : tasks) Execute({t});
+    return;
   }
+  auto all_done = [&] {
+    for (const Task* t : tasks) {
+      if (!t->done) return false;
+    }
+    return true;
+  };
   std::unique_lock<std::mutex> lock(queue_mu_);
-  queue_.push_back(&task);
-  while (!task.done) {
+  for (Task* t : tasks) queue_.push_back(t);
+  while (!all_done()) {
     if (leader_active_) {
       cv_.wait(lock);
       continue;
@@ -32,44 +55,69 @@ Status GroupCommit::Run(const char* op, const std::function<Status()>& fn) {
     leader_active_ = false;
     cv_.notify_all();
   }
-  return task.result;
+}
+
+void GroupCommit::Step(TxnStep which) {
+  std::unique_ptr<SQLite::Statement>& st = statements_[which];
+  if (!st) {
+    static const char* const kSql[] = {"BEGIN IMMEDIATE", "SAVEPOINT op", "ROLLBACK TO op",
+                                       "RELEASE op",      "COMMIT",       "ROLLBACK"};
+    st = std::make_unique<SQLite::Statement>(*db_, kSql[which]);
+  }
+  st->reset();
+  st->exec();
 }
 
 void GroupCommit::Execute(const std::vector<Task*>& batch) {
   std::lock_guard<std::mutex> db_lock(*db_mu_);
   if (batch.size() > max_batch_) max_batch_ = batch.size();
   Status begin = Guarded("begin", [&]() -> Status {
-    db_->exec("BEGIN IMMEDIATE");
+    Step(kBegin);
     return Status::Ok();
   });
   if (!begin.ok()) {
     for (Task* t : batch) t->result = Status(begin.code(), t->op, begin.message());
     return;
   }
+  // A lone task needs no savepoint: if it fails, the whole transaction is rolled back.
+  const bool savepoints = batch.size() > 1;
+  bool any_ok = false;
   for (Task* t : batch) {
-    Status sp = Guarded(t->op, [&]() -> Status {
-      db_->exec("SAVEPOINT op");
-      return Status::Ok();
-    });
-    if (!sp.ok()) {
-      t->result = sp;
-      continue;
+    if (savepoints) {
+      Status sp = Guarded(t->op, [&]() -> Status {
+        Step(kSavepoint);
+        return Status::Ok();
+      });
+      if (!sp.ok()) {
+        t->result = sp;
+        continue;
+      }
     }
     t->result = Guarded(t->op, [&]() -> Status { return (*t->fn)(); });
-    Status end = Guarded(t->op, [&]() -> Status {
-      if (!t->result.ok()) db_->exec("ROLLBACK TO op");
-      db_->exec("RELEASE op");
+    if (savepoints) {
+      Status end = Guarded(t->op, [&]() -> Status {
+        if (!t->result.ok()) Step(kRollbackTo);
+        Step(kRelease);
+        return Status::Ok();
+      });
+      if (!end.ok() && t->result.ok()) t->result = end;
+    }
+    any_ok = any_ok || t->result.ok();
+  }
+  if (!any_ok) {
+    (void)Guarded("rollback", [&]() -> Status {
+      Step(kRollback);
       return Status::Ok();
     });
-    if (!end.ok() && t->result.ok()) t->result = end;
+    return;
   }
   Status commit = Guarded("commit", [&]() -> Status {
-    db_->exec("COMMIT");
+    Step(kCommit);
     return Status::Ok();
   });
   if (!commit.ok()) {
     (void)Guarded("rollback", [&]() -> Status {
-      db_->exec("ROLLBACK");
+      Step(kRollback);
       return Status::Ok();
     });
     for (Task* t : batch) {

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -36,6 +37,15 @@ class GroupCommit {
   // transaction's if BEGIN or COMMIT failed (then nothing of the task was kept).
   Status Run(const char* op, const std::function<Status()>& task);
 
+  // Runs several tasks, in this order, inside the same transaction (each in its own
+  // savepoint), e.g. an acknowledgement followed by the fetch of the next item, so one commit
+  // serves both. Returns one Status per task, as Run does.
+  struct Op {
+    const char* name;
+    const std::function<Status()>* fn;
+  };
+  std::vector<Status> RunAll(const std::vector<Op>& ops);
+
   // Largest batch executed so far (for tests and tuning).
   size_t max_batch() const { return max_batch_; }
 
@@ -46,7 +56,12 @@ class GroupCommit {
     Status result;
     bool done = false;
   };
+  // Queues `tasks` (consecutively, so they share a batch) and returns when all are done.
+  void Submit(const std::vector<Task*>& tasks);
   void Execute(const std::vector<Task*>& batch);
+  // Transaction control through cached statements (prepared on first use). REQUIRES: db_mu_.
+  enum TxnStep { kBegin, kSavepoint, kRollbackTo, kRelease, kCommit, kRollback, kCount };
+  void Step(TxnStep which);
 
   std::mutex* db_mu_;
   SQLite::Database* db_;
@@ -54,6 +69,7 @@ class GroupCommit {
   std::condition_variable cv_;
   std::deque<Task*> queue_;
   bool leader_active_ = false;
+  std::unique_ptr<SQLite::Statement> statements_[kCount];  // GUARDED_BY(*db_mu_)
   size_t max_batch_ = 0;
 };
 

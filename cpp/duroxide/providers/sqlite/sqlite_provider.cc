@@ -121,6 +121,12 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
   const std::string file = NormalisePath(path);
   if (file == ":memory:") return InMemory();
   if (file.empty()) return Status::InvalidArgument("SqliteProvider::Open", "empty path");
+  const int ps = options.page_size;
+  if (ps < 512 || ps > 65536 || (ps & (ps - 1)) != 0) {
+    return Status::InvalidArgument("SqliteProvider::Open",
+                                   "page_size must be a power of two from 512 to 65536, got " +
+                                       std::to_string(ps));
+  }
   return Guarded("SqliteProvider::Open", [&]() -> Result<std::unique_ptr<SqliteProvider>> {
     namespace fs = std::filesystem;
     const fs::path abs = fs::absolute(fs::path(file));
@@ -128,6 +134,8 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
     auto db = std::make_unique<SQLite::Database>(
         abs.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
         options.busy_timeout_ms);
+    // Only takes effect while the file is still empty (before WAL mode writes the header).
+    db->exec("PRAGMA page_size=" + std::to_string(options.page_size));
     EnableWal(*db, options.busy_timeout_ms);
     db->exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     db->exec(
@@ -202,7 +210,8 @@ void SqliteProvider::PrepareStatements() {
   ack_unlock_ = prep(
       "DELETE FROM instance_locks WHERE lock_token = ?1 AND locked_until > ?2 "
       "RETURNING instance_id");
-  ack_delete_messages_ = prep("DELETE FROM orchestrator_queue WHERE lock_token = ?1");
+  ack_delete_messages_ =
+      prep("DELETE FROM orchestrator_queue WHERE instance_id = ?2 AND lock_token = ?1");
   ack_upsert_instance_ = prep(
       "INSERT INTO instances(instance_id, orchestration_name, orchestration_version, "
       "  current_execution_id, parent_instance_id, created_at, updated_at) "
@@ -247,6 +256,7 @@ void SqliteProvider::PrepareStatements() {
       "ON CONFLICT(instance_id, key) DO UPDATE SET value = excluded.value, "
       "  last_updated_at_ms = excluded.last_updated_at_ms");
   kv_clear_delta_ = prep("DELETE FROM kv_delta WHERE instance_id = ?1");
+  kv_delta_exists_ = prep("SELECT EXISTS (SELECT 1 FROM kv_delta WHERE instance_id = ?1)");
 
   insert_worker_ = prep(
       "INSERT INTO worker_queue(work_item, visible_at, attempt_count, created_at, instance_id, "
@@ -263,7 +273,7 @@ void SqliteProvider::PrepareStatements() {
   abandon_messages_ = prep(
       "UPDATE orchestrator_queue SET lock_token = NULL, visible_at = COALESCE(?2, visible_at), "
       "  attempt_count = CASE WHEN ?3 THEN MAX(attempt_count - 1, 0) ELSE attempt_count END "
-      "WHERE lock_token = ?1");
+      "WHERE instance_id = ?4 AND lock_token = ?1");
   renew_instance_lock_ = prep(
       "UPDATE instance_locks SET locked_until = ?2 WHERE lock_token = ?1 AND locked_until > ?3");
   next_orchestrator_visible_ = prep(
@@ -366,6 +376,11 @@ void SqliteProvider::ApplyKvMutations(const std::string& instance,
 }
 
 void SqliteProvider::MergeKvDelta(const std::string& instance) {
+  {
+    ScopedStatement s(*kv_delta_exists_);
+    s->bind(1, instance);
+    if (!s->executeStep() || s->getColumn(0).getInt() == 0) return;  // most instances have none
+  }
   for (Stmt* stmt : {&kv_merge_delete_, &kv_merge_upsert_, &kv_clear_delta_}) {
     ScopedStatement s(**stmt);
     s->bind(1, instance);
@@ -375,205 +390,252 @@ void SqliteProvider::MergeKvDelta(const std::string& instance) {
 
 // ---- orchestrator queue ------------------------------------------------------------------
 
-Result<std::optional<OrchestrationItem>> SqliteProvider::FetchOrchestrationItem(
-    int64_t lock_timeout_ms, const FetchHint* hint) {
-  using Out = std::optional<OrchestrationItem>;
+Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const FetchHint* hint,
+                                           OrchestrationFetchState* st) {
   const char* op = "FetchOrchestrationItem";
-  OrchestrationItem item;
-  std::vector<std::tuple<int64_t, std::string, int64_t>> rows;  // id, work_item, attempts
-  std::vector<std::string> events;
-  Result<bool> locked = Batched(*group_, op, [&]() -> Result<bool> {
-    const int64_t now = NowMs();
-    item.lock_token = NewToken("o-");
-    {
-      ScopedStatement s(*fetch_lock_);
-      s->bind(1, item.lock_token);
-      s->bind(2, now + lock_timeout_ms);
-      s->bind(3, now);
-      if (!s->executeStep()) return false;
-      item.instance = s->getColumn(0).getString();
+  const int64_t now = NowMs();
+  st->item.lock_token = NewToken("o-");
+  {
+    ScopedStatement s(*fetch_lock_);
+    s->bind(1, st->item.lock_token);
+    s->bind(2, now + lock_timeout_ms);
+    s->bind(3, now);
+    if (!s->executeStep()) return Status::Ok();
+    st->item.instance = s->getColumn(0).getString();
+  }
+  {
+    ScopedStatement s(*fetch_tag_);
+    s->bind(1, st->item.lock_token);
+    s->bind(2, st->item.instance);
+    s->bind(3, now);
+    while (s->executeStep()) {
+      st->rows.emplace_back(s->getColumn(0).getInt64(), s->getColumn(1).getString(),
+                        s->getColumn(2).getInt64());
     }
-    {
-      ScopedStatement s(*fetch_tag_);
-      s->bind(1, item.lock_token);
-      s->bind(2, item.instance);
-      s->bind(3, now);
-      while (s->executeStep()) {
-        rows.emplace_back(s->getColumn(0).getInt64(), s->getColumn(1).getString(),
-                          s->getColumn(2).getInt64());
-      }
+  }
+  // A record that cannot be interpreted is reported like an undecodable history: the
+  // batch must still come back locked so the runtime can fail the instance.
+  try {
+    st->item.record = ReadRecord(st->item.instance);
+  } catch (const internal::DataLossError& e) {
+    st->item.history_error = Status::DataLoss(op, e.what());
+  }
+  // No instance row means no committed turn: the first ack writes the row, its history and its
+  // KV together, so there is nothing more to read for a new instance.
+  if (!st->item.record && st->item.history_error.ok()) {
+    st->found = true;
+    return Status::Ok();
+  }
+  const int64_t exec_id = st->item.record ? st->item.record->current_execution_id : int64_t{1};
+  {
+    ScopedStatement s(*last_event_id_);
+    s->bind(1, st->item.instance);
+    s->bind(2, exec_id);
+    if (s->executeStep() && !s->getColumn(0).isNull()) st->item.last_event_id = s->getColumn(0).getInt64();
+  }
+  std::optional<CachedHistory> cached;
+  if (hint && hint->cached && st->item.record) cached = hint->cached(st->item.instance);
+  if (cached && cached->execution_id == exec_id && cached->last_event_id == st->item.last_event_id &&
+      cached->instance_created_at_ms == st->item.record->created_at_ms && st->item.last_event_id > 0) {
+    st->item.history_loaded = false;
+  } else {
+    ScopedStatement s(*read_history_);
+    s->bind(1, st->item.instance);
+    s->bind(2, exec_id);
+    while (s->executeStep()) st->events.push_back(s->getColumn(0).getString());
+  }
+  {
+    ScopedStatement s(*read_kv_store_);
+    s->bind(1, st->item.instance);
+    while (s->executeStep()) {
+      st->item.kv_snapshot[s->getColumn(0).getString()] =
+          KvEntry{s->getColumn(1).getString(), s->getColumn(2).getInt64()};
     }
-    // A record that cannot be interpreted is reported like an undecodable history: the
-    // batch must still come back locked so the runtime can fail the instance.
-    try {
-      item.record = ReadRecord(item.instance);
-    } catch (const internal::DataLossError& e) {
-      item.history_error = Status::DataLoss(op, e.what());
-    }
-    const int64_t exec_id = item.record ? item.record->current_execution_id : int64_t{1};
-    {
-      ScopedStatement s(*last_event_id_);
-      s->bind(1, item.instance);
-      s->bind(2, exec_id);
-      if (s->executeStep() && !s->getColumn(0).isNull()) item.last_event_id = s->getColumn(0).getInt64();
-    }
-    std::optional<CachedHistory> cached;
-    if (hint && hint->cached && item.record) cached = hint->cached(item.instance);
-    if (cached && cached->execution_id == exec_id && cached->last_event_id == item.last_event_id &&
-        cached->instance_created_at_ms == item.record->created_at_ms && item.last_event_id > 0) {
-      item.history_loaded = false;
-    } else {
-      ScopedStatement s(*read_history_);
-      s->bind(1, item.instance);
-      s->bind(2, exec_id);
-      while (s->executeStep()) events.push_back(s->getColumn(0).getString());
-    }
-    {
-      ScopedStatement s(*read_kv_store_);
-      s->bind(1, item.instance);
-      while (s->executeStep()) {
-        item.kv_snapshot[s->getColumn(0).getString()] =
-            KvEntry{s->getColumn(1).getString(), s->getColumn(2).getInt64()};
-      }
-    }
-    return true;
-  });
-  if (!locked.ok()) return locked.status();
-  if (!locked.value()) return Out();
-
-  // JSON decoding happens after the connection is released.
-  DecodeFetchedBatch(op, std::move(rows), events, &item);
-  return Out(std::move(item));
+  }
+  st->found = true;
+  return Status::Ok();
 }
 
-Status SqliteProvider::AckOrchestrationItem(const std::string& lock_token,
-                                            const TurnCommit& commit) {
+Result<std::optional<OrchestrationItem>> SqliteProvider::FinishOrchestrationFetch(
+    const Status& tx, OrchestrationFetchState* st) {
+  using Out = std::optional<OrchestrationItem>;
+  if (!tx.ok()) return tx;
+  if (!st->found) return Out();
+  // JSON decoding happens after the connection is released.
+  DecodeFetchedBatch("FetchOrchestrationItem", std::move(st->rows), st->events, &st->item);
+  return Out(std::move(st->item));
+}
+
+Result<std::optional<OrchestrationItem>> SqliteProvider::FetchOrchestrationItem(
+    int64_t lock_timeout_ms, const FetchHint* hint) {
+  OrchestrationFetchState st;
+  const std::function<Status()> fn = [&] { return OrchestrationFetchTx(lock_timeout_ms, hint, &st); };
+  return FinishOrchestrationFetch(group_->Run("FetchOrchestrationItem", fn), &st);
+}
+
+Status SqliteProvider::EncodeTurnCommit(const TurnCommit& commit, EncodedCommit* enc) {
   const char* op = "AckOrchestrationItem";
-  // Validate and encode before taking the connection: both are pure CPU work.
-  std::vector<std::string> events;
-  events.reserve(commit.new_events.size());
+  enc->events.reserve(commit.new_events.size());
   for (const history::Event& e : commit.new_events) {
     if (e.event_id <= 0) {
       return Status::InvalidArgument(op, "event_id must be positive, got " +
                                              std::to_string(e.event_id));
     }
-    events.push_back(history::EncodeEvent(e));
+    enc->events.push_back(history::EncodeEvent(e));
   }
-  std::vector<std::string> worker_items;
   for (const WorkItem& w : commit.worker_items) {
     if (w.kind != WorkItemKind::kActivityExecute) {
       return Status::InvalidArgument(op, std::string("worker item of kind ") +
                                              history::WorkItemKindName(w.kind));
     }
-    worker_items.push_back(history::EncodeWorkItem(w));
+    enc->worker_items.push_back(history::EncodeWorkItem(w));
   }
   for (const WorkItem& o : commit.orchestrator_items) {
     if (o.kind == WorkItemKind::kActivityExecute) {
       return Status::InvalidArgument(op, "ActivityExecute in orchestrator_items");
     }
   }
-  const bool ends_execution = EndsExecution(commit.status);
-  bool more_messages = false;
+  return Status::Ok();
+}
 
-  Status st = Batched(*group_, op, [&]() -> Status {
-    const int64_t now = NowMs();
-    // Validates and releases the lock in one statement; a later failure rolls it back.
-    std::string instance;
+Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const TurnCommit& commit,
+                                         const EncodedCommit& enc, bool* more_messages,
+                                         std::string* acked_instance) {
+  const char* op = "AckOrchestrationItem";
+  const int64_t now = NowMs();
+  // Validates and releases the lock in one statement; a later failure rolls it back.
+  std::string instance;
+  {
+    ScopedStatement s(*ack_unlock_);
+    s->bind(1, lock_token);
+    s->bind(2, now);
+    if (!s->executeStep()) {
+      return Status::FailedPrecondition(op, "lock token '" + lock_token +
+                                                "' is unknown or expired");
+    }
+    instance = s->getColumn(0).getString();
+    *acked_instance = instance;
+  }
+  {
+    ScopedStatement s(*ack_delete_messages_);
+    s->bind(1, lock_token);
+    s->bind(2, instance);
+    s->exec();
+  }
+  if (commit.new_execution) {
     {
-      ScopedStatement s(*ack_unlock_);
-      s->bind(1, lock_token);
-      s->bind(2, now);
-      if (!s->executeStep()) {
-        return Status::FailedPrecondition(op, "lock token '" + lock_token +
-                                                  "' is unknown or expired");
-      }
-      instance = s->getColumn(0).getString();
-    }
-    {
-      ScopedStatement s(*ack_delete_messages_);
-      s->bind(1, lock_token);
-      s->exec();
-    }
-    if (commit.new_execution) {
-      {
-        ScopedStatement s(*ack_upsert_instance_);
-        s->bind(1, instance);
-        s->bind(2, commit.orchestration_name);
-        s->bind(3, commit.orchestration_version);
-        s->bind(4, commit.execution_id);
-        BindOptional(s.get(), 5, commit.parent_instance_id);
-        s->bind(6, now);
-        s->bind(7, commit.instance_created_at_ms > 0 ? commit.instance_created_at_ms : now);
-        s->exec();
-      }
-      ScopedStatement s(*ack_insert_execution_);
+      ScopedStatement s(*ack_upsert_instance_);
       s->bind(1, instance);
-      s->bind(2, commit.execution_id);
-      s->bind(3, now);
-      s->exec();
-    }
-    for (size_t i = 0; i < events.size(); ++i) {
-      const history::Event& e = commit.new_events[i];
-      ScopedStatement s(*ack_insert_event_);
-      s->bind(1, instance);
-      s->bind(2, commit.execution_id);
-      s->bind(3, e.event_id);
-      s->bind(4, history::EventKindName(e.kind));
-      s->bind(5, events[i]);
+      s->bind(2, commit.orchestration_name);
+      s->bind(3, commit.orchestration_version);
+      s->bind(4, commit.execution_id);
+      BindOptional(s.get(), 5, commit.parent_instance_id);
       s->bind(6, now);
+      s->bind(7, commit.instance_created_at_ms > 0 ? commit.instance_created_at_ms : now);
       s->exec();
     }
-    if (commit.status != ExecutionStatus::kRunning) {
-      ScopedStatement s(*ack_finish_execution_);
-      s->bind(1, instance);
-      s->bind(2, commit.execution_id);
-      s->bind(3, ExecutionStatusName(commit.status));
-      BindOptional(s.get(), 4, commit.output);
-      BindOptional(s.get(), 5, commit.error);
-      s->bind(6, now);
-      s->exec();
-    }
-    if (!commit.new_execution || commit.custom_status_changed) {
-      ScopedStatement s(*ack_touch_instance_);
-      s->bind(1, instance);
-      s->bind(2, now);
-      s->bind(3, commit.custom_status_changed ? 1 : 0);
-      BindOptional(s.get(), 4, commit.custom_status);
-      s->exec();
-    }
-    if (!commit.kv_mutations.empty()) ApplyKvMutations(instance, commit.kv_mutations);
-    if (ends_execution) MergeKvDelta(instance);
-    for (size_t i = 0; i < worker_items.size(); ++i) {
-      const WorkItem& w = commit.worker_items[i];
-      ScopedStatement s(*insert_worker_);
-      s->bind(1, worker_items[i]);
-      s->bind(2, now);
-      s->bind(3, w.instance);
-      s->bind(4, w.execution_id);
-      s->bind(5, w.id);
-      BindOptional(s.get(), 6, w.session_id);
-      BindOptional(s.get(), 7, w.tag);
-      s->exec();
-    }
-    // After the inserts, so an activity scheduled and cancelled in one turn disappears.
-    for (const ActivityRef& ref : commit.cancelled_activities) {
-      ScopedStatement s(*cancel_activity_);
-      s->bind(1, ref.instance);
-      s->bind(2, ref.execution_id);
-      s->bind(3, ref.activity_id);
-      s->exec();
-    }
-    for (const WorkItem& o : commit.orchestrator_items) {
-      InsertOrchestratorItem(o, o.kind == WorkItemKind::kTimerFired ? o.fire_at_ms : now, now);
-    }
-    // Messages that arrived during the lock are fetchable now; wake the dispatchers for them.
-    {
-      ScopedStatement s(*ack_remaining_);
-      s->bind(1, instance);
-      more_messages = s->executeStep() && s->getColumn(0).getInt() != 0;
-    }
-    return Status::Ok();
-  });
+    ScopedStatement s(*ack_insert_execution_);
+    s->bind(1, instance);
+    s->bind(2, commit.execution_id);
+    s->bind(3, now);
+    s->exec();
+  }
+  for (size_t i = 0; i < enc.events.size(); ++i) {
+    const history::Event& e = commit.new_events[i];
+    ScopedStatement s(*ack_insert_event_);
+    s->bind(1, instance);
+    s->bind(2, commit.execution_id);
+    s->bind(3, e.event_id);
+    s->bind(4, history::EventKindName(e.kind));
+    s->bind(5, enc.events[i]);
+    s->bind(6, now);
+    s->exec();
+  }
+  if (commit.status != ExecutionStatus::kRunning) {
+    ScopedStatement s(*ack_finish_execution_);
+    s->bind(1, instance);
+    s->bind(2, commit.execution_id);
+    s->bind(3, ExecutionStatusName(commit.status));
+    BindOptional(s.get(), 4, commit.output);
+    BindOptional(s.get(), 5, commit.error);
+    s->bind(6, now);
+    s->exec();
+  }
+  if (!commit.new_execution || commit.custom_status_changed) {
+    ScopedStatement s(*ack_touch_instance_);
+    s->bind(1, instance);
+    s->bind(2, now);
+    s->bind(3, commit.custom_status_changed ? 1 : 0);
+    BindOptional(s.get(), 4, commit.custom_status);
+    s->exec();
+  }
+  if (!commit.kv_mutations.empty()) ApplyKvMutations(instance, commit.kv_mutations);
+  if (EndsExecution(commit.status)) MergeKvDelta(instance);
+  for (size_t i = 0; i < enc.worker_items.size(); ++i) {
+    const WorkItem& w = commit.worker_items[i];
+    ScopedStatement s(*insert_worker_);
+    s->bind(1, enc.worker_items[i]);
+    s->bind(2, now);
+    s->bind(3, w.instance);
+    s->bind(4, w.execution_id);
+    s->bind(5, w.id);
+    BindOptional(s.get(), 6, w.session_id);
+    BindOptional(s.get(), 7, w.tag);
+    s->exec();
+  }
+  // After the inserts, so an activity scheduled and cancelled in one turn disappears.
+  for (const ActivityRef& ref : commit.cancelled_activities) {
+    ScopedStatement s(*cancel_activity_);
+    s->bind(1, ref.instance);
+    s->bind(2, ref.execution_id);
+    s->bind(3, ref.activity_id);
+    s->exec();
+  }
+  for (const WorkItem& o : commit.orchestrator_items) {
+    InsertOrchestratorItem(o, o.kind == WorkItemKind::kTimerFired ? o.fire_at_ms : now, now);
+  }
+  // Messages that arrived during the lock are fetchable now; wake the dispatchers for them.
+  {
+    ScopedStatement s(*ack_remaining_);
+    s->bind(1, instance);
+    *more_messages = s->executeStep() && s->getColumn(0).getInt() != 0;
+  }
+  return Status::Ok();
+}
+
+Status SqliteProvider::AckOrchestrationItem(const std::string& lock_token,
+                                            const TurnCommit& commit) {
+  return AckOrchestrationItemAndFetch(lock_token, commit, nullptr);
+}
+
+Status SqliteProvider::AckOrchestrationItemAndFetch(const std::string& lock_token,
+                                                    const TurnCommit& commit,
+                                                    NextOrchestrationFetch* next) {
+  // Validate and encode before taking the connection: both are pure CPU work.
+  EncodedCommit enc;
+  Status invalid = EncodeTurnCommit(commit, &enc);
+  if (!invalid.ok()) {
+    if (next) next->result.emplace(FetchOrchestrationItem(next->lock_timeout_ms, next->hint));
+    return invalid;
+  }
+  bool more_messages = false;
+  std::string acked_instance;
+  const std::function<Status()> ack = [&] {
+    return AckOrchestrationTx(lock_token, commit, enc, &more_messages, &acked_instance);
+  };
+  Status st;
+  if (next == nullptr) {
+    st = group_->Run("AckOrchestrationItem", ack);
+  } else {
+    OrchestrationFetchState fetched;
+    const std::function<Status()> fetch = [&] {
+      return OrchestrationFetchTx(next->lock_timeout_ms, next->hint, &fetched);
+    };
+    std::vector<Status> sts =
+        group_->RunAll({{"AckOrchestrationItem", &ack}, {"FetchOrchestrationItem", &fetch}});
+    st = std::move(sts[0]);
+    next->result.emplace(FinishOrchestrationFetch(sts[1], &fetched));
+  }
   if (!st.ok()) return st;
   if (!commit.orchestrator_items.empty() || more_messages) {
     orchestrator_signal().Notify(static_cast<int>(commit.orchestrator_items.size()) + (more_messages ? 1 : 0));
@@ -582,7 +644,7 @@ Status SqliteProvider::AckOrchestrationItem(const std::string& lock_token,
   // Client waits look for terminal states, custom status and KV changes only.
   if (commit.status != ExecutionStatus::kRunning || commit.custom_status_changed ||
       !commit.kv_mutations.empty() || commit.new_execution) {
-    status_signal().Notify();
+    status_signal().Notify(acked_instance);
   }
   return st;
 }
@@ -592,15 +654,18 @@ Status SqliteProvider::AbandonOrchestrationItem(const std::string& lock_token, i
   const char* op = "AbandonOrchestrationItem";
   Status st = Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
+    std::string instance;
     {
       ScopedStatement s(*abandon_unlock_);
       s->bind(1, lock_token);
       if (!s->executeStep()) {
         return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown");
       }
+      instance = s->getColumn(0).getString();
     }
     ScopedStatement s(*abandon_messages_);
     s->bind(1, lock_token);
+    s->bind(4, instance);
     if (delay_ms > 0) {
       s->bind(2, now + delay_ms);
     } else {

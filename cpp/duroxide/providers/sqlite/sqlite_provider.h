@@ -14,6 +14,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "duroxide/common/status.h"
@@ -38,6 +39,12 @@ struct SqliteOptions {
   // How long a statement waits for another process's lock before failing with kUnavailable.
   // Default: 60000.
   int busy_timeout_ms = 60000;
+  // Page size of a NEW database file (an existing file keeps its own). Every page a commit
+  // dirties is written to the WAL as one frame, and a turn touches a few rows in many
+  // different b-trees, so small pages cut the bytes written per commit: 1024 wrote about 4x
+  // fewer WAL bytes than SQLite's default 4096 and ran the hello benchmark ~1.3x faster.
+  // Larger values favour very large payloads. Default: 1024.
+  int page_size = 1024;
 };
 
 // Maps a SQLite result code (primary `code`, `extended` code, -1 if unknown) to a Status:
@@ -84,6 +91,9 @@ class SqliteProvider : public Provider, public ProviderAdmin {
   Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(
       int64_t lock_timeout_ms, const FetchHint* hint) override;
   Status AckOrchestrationItem(const std::string& lock_token, const TurnCommit& commit) override;
+  // The ack and the fetch share one transaction (each in its own savepoint).
+  Status AckOrchestrationItemAndFetch(const std::string& lock_token, const TurnCommit& commit,
+                                      NextOrchestrationFetch* next) override;
   Status AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
                                   bool ignore_attempt) override;
   Status RenewOrchestrationItemLock(const std::string& lock_token, int64_t extend_ms) override;
@@ -93,6 +103,10 @@ class SqliteProvider : public Provider, public ProviderAdmin {
                                                      const WorkerFetchOptions& options) override;
   Status AckWorkItem(const std::string& lock_token,
                      const std::optional<history::WorkItem>& completion) override;
+  // The ack and the fetch share one transaction (each in its own savepoint).
+  Status AckWorkItemAndFetch(const std::string& lock_token,
+                             const std::optional<history::WorkItem>& completion,
+                             NextWorkFetch* next) override;
   Status RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) override;
   Status AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
                          bool ignore_attempt) override;
@@ -142,6 +156,39 @@ class SqliteProvider : public Provider, public ProviderAdmin {
   // "o-" / "w-" followed by 32 random hex digits. REQUIRES: mu_ held.
   std::string NewToken(const char* prefix);
 
+  // One operation split around its transaction: the part that runs inside (*Tx, mu_ held,
+  // may throw SQLite::Exception) and the pure CPU work before or after it, so that an ack and
+  // the next fetch can share a transaction.
+  struct OrchestrationFetchState {
+    OrchestrationItem item;
+    std::vector<std::tuple<int64_t, std::string, int64_t>> rows;  // id, work_item, attempts
+    std::vector<std::string> events;
+    bool found = false;
+  };
+  Status OrchestrationFetchTx(int64_t lock_timeout_ms, const FetchHint* hint,
+                              OrchestrationFetchState* st);
+  Result<std::optional<OrchestrationItem>> FinishOrchestrationFetch(const Status& tx,
+                                                                    OrchestrationFetchState* st);
+  struct EncodedCommit {
+    std::vector<std::string> events;
+    std::vector<std::string> worker_items;
+  };
+  static Status EncodeTurnCommit(const TurnCommit& commit, EncodedCommit* enc);
+  Status AckOrchestrationTx(const std::string& lock_token, const TurnCommit& commit,
+                            const EncodedCommit& enc, bool* more_messages,
+                            std::string* acked_instance);
+  struct WorkFetchState {
+    WorkItemLease lease;
+    int64_t row_id = 0;
+    std::string text;
+    bool found = false;
+  };
+  Status WorkFetchTx(int64_t lock_timeout_ms, const WorkerFetchOptions& options,
+                     WorkFetchState* st);
+  static Result<std::optional<WorkItemLease>> FinishWorkFetch(const Status& tx,
+                                                              WorkFetchState* st);
+  Status WorkAckTx(const std::string& lock_token, const std::optional<history::WorkItem>& completion);
+
   // Helpers called with mu_ held inside a transaction; they throw SQLite::Exception.
   void InsertOrchestratorItem(const history::WorkItem& item, int64_t visible_at, int64_t now);
   std::optional<InstanceRecord> ReadRecord(const std::string& instance);
@@ -165,7 +212,7 @@ class SqliteProvider : public Provider, public ProviderAdmin {
   Stmt ack_unlock_, ack_delete_messages_, ack_upsert_instance_, ack_insert_execution_;
   Stmt ack_insert_event_, ack_finish_execution_, ack_touch_instance_, ack_remaining_;
   Stmt kv_upsert_delta_, kv_tombstone_delta_, kv_tombstone_store_;
-  Stmt kv_merge_delete_, kv_merge_upsert_, kv_clear_delta_;
+  Stmt kv_merge_delete_, kv_merge_upsert_, kv_clear_delta_, kv_delta_exists_;
   Stmt insert_worker_, cancel_activity_, insert_orchestrator_;
   Stmt abandon_unlock_, abandon_messages_, renew_instance_lock_, next_orchestrator_visible_;
   Stmt start_orchestration_, has_pending_start_, get_kv_value_, get_kv_all_;

@@ -22,6 +22,8 @@
 #include <gtest/gtest.h>
 
 #include "duroxide/common/clock.h"
+#include "duroxide/history/codec.h"
+#include "duroxide/providers/sqlite/sqlite_schema.h"
 #include "duroxide/providers/testing/provider_conformance.h"
 
 namespace duroxide::providers::sqlite {
@@ -201,7 +203,36 @@ TEST(SqliteProviderTest, WalModeIsOnForFiles) {
   ASSERT_TRUE(p);
   SQLite::Database raw(path, SQLite::OPEN_READONLY);
   EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
-  EXPECT_EQ(raw.execAndGet("SELECT MAX(version) FROM schema_version").getInt64(), 1);
+  EXPECT_EQ(raw.execAndGet("SELECT MAX(version) FROM schema_version").getInt64(), 2);
+}
+
+TEST(SqliteProviderTest, PageSizeAppliesToNewFilesOnly) {
+  const std::string path = TempDirEnvironment::NewFile("pagesize");
+  {
+    auto p = MustOpen(path);
+    ASSERT_TRUE(p);
+    SQLite::Database raw(path, SQLite::OPEN_READONLY);
+    EXPECT_EQ(raw.execAndGet("PRAGMA page_size").getInt(), 1024);
+  }
+  SqliteOptions bigger;
+  bigger.page_size = 8192;
+  auto again = SqliteProvider::Open(path, bigger);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  EXPECT_EQ(raw.execAndGet("PRAGMA page_size").getInt(), 1024);  // the file keeps its own
+
+  const std::string other = TempDirEnvironment::NewFile("pagesize8k");
+  auto big = SqliteProvider::Open(other, bigger);
+  ASSERT_TRUE(big.ok());
+  SQLite::Database raw8(other, SQLite::OPEN_READONLY);
+  EXPECT_EQ(raw8.execAndGet("PRAGMA page_size").getInt(), 8192);
+
+  SqliteOptions bad;
+  bad.page_size = 1000;
+  auto rejected = SqliteProvider::Open(TempDirEnvironment::NewFile("pagesizebad"), bad);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_EQ(rejected.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(rejected.status().message().find("page_size"), std::string::npos);
 }
 
 TEST(SqliteProviderTest, TwoProvidersOnOneFileSeeEachOthersWork) {
@@ -281,7 +312,74 @@ TEST(SqliteProviderTest, ConcurrentOpensOfANewFileAreIdempotent) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
   SQLite::Database raw(path, SQLite::OPEN_READONLY);
-  EXPECT_EQ(raw.execAndGet("SELECT COUNT(*) FROM schema_version").getInt64(), 1);
+  EXPECT_EQ(raw.execAndGet("SELECT COUNT(*) FROM schema_version").getInt64(),
+            LatestSchemaVersion());
+}
+
+// A version 1 database (queues with AUTOINCREMENT and lock_token indexes) with queued work is
+// upgraded in place: messages keep their ids and order, and the work is still delivered.
+TEST(SqliteProviderTest, VersionOneDatabaseIsUpgradedWithItsQueues) {
+  const std::string path = TempDirEnvironment::NewFile("v1");
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("PRAGMA journal_mode=WAL");
+    ASSERT_EQ(ApplyMigrations(raw, 1), 1);
+    SQLite::Statement q(raw,
+                        "INSERT INTO orchestrator_queue(instance_id, kind, work_item, visible_at, "
+                        "attempt_count, created_at) VALUES (?1, 'StartOrchestration', ?2, 0, 0, 0)");
+    for (const char* id : {"old-a", "old-b"}) {
+      q.reset();
+      q.bind(1, id);
+      q.bind(2, history::EncodeWorkItem(StartItem(id)));
+      q.exec();
+    }
+    history::WorkItem act;
+    act.kind = history::WorkItemKind::kActivityExecute;
+    act.instance = "old-a";
+    act.execution_id = 1;
+    act.id = 2;
+    act.name = "Act";
+    act.input = "1";
+    SQLite::Statement w(raw,
+                        "INSERT INTO worker_queue(work_item, visible_at, lock_token, locked_until, "
+                        "attempt_count, created_at, instance_id, execution_id, activity_id) "
+                        "VALUES (?1, 0, 'w-stale', 1, 1, 0, 'old-a', 1, 2)");
+    w.bind(1, history::EncodeWorkItem(act));
+    w.exec();
+  }
+  auto p = MustOpen(path);
+  ASSERT_TRUE(p);
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READONLY);
+    EXPECT_EQ(raw.execAndGet("SELECT MAX(version) FROM schema_version").getInt64(), 2);
+    EXPECT_EQ(raw.execAndGet("SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+                             "('idx_orch_lock', 'idx_worker_lock', 'orchestrator_queue_v2')")
+                  .getInt(),
+              0);
+    EXPECT_EQ(raw.execAndGet("SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%AUTOINCREMENT%'")
+                  .getInt(),
+              0);
+  }
+  auto first = p->FetchOrchestrationItem(30000);
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ((*first)->instance, "old-a");  // FIFO order survived the copy
+  auto second = p->FetchOrchestrationItem(30000);
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ((*second)->instance, "old-b");
+  // The stale lock (locked_until in 1970) has expired: the row is redelivered with a new token.
+  WorkerFetchOptions any;
+  any.tag_filter.mode = TagFilter::Mode::kAny;
+  auto lease = p->FetchWorkItem(30000, any);
+  ASSERT_TRUE(lease.ok() && lease->has_value()) << lease.status().ToString();
+  EXPECT_EQ((*lease)->item.name, "Act");
+  EXPECT_EQ((*lease)->attempt_count, 2);
+  EXPECT_EQ(p->AckWorkItem("w-stale", std::nullopt).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(p->AckWorkItem((*lease)->lock_token, std::nullopt).ok());
+  // New rows continue after the copied ids.
+  ASSERT_TRUE(p->StartOrchestration(StartItem("new-c")).ok());
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  EXPECT_EQ(raw.execAndGet("SELECT id FROM orchestrator_queue WHERE instance_id = 'new-c'").getInt(),
+            3);
 }
 
 TEST(SqliteProviderTest, NewerSchemaVersionIsRejected) {

@@ -14,14 +14,16 @@
 //                       error (display message), started_at, completed_at.
 //   history             append-only events: (instance_id, execution_id, event_id) PK,
 //                       event_type (EventKindName), event_data (EncodeEvent JSON), created_at.
-//   orchestrator_queue  messages for instances: id (AUTOINCREMENT, gives FIFO order),
+//   orchestrator_queue  messages for instances: id (rowid, gives FIFO order: a new row always
+//                       gets max(id) + 1),
 //                       instance_id, kind (WorkItemKindName, so duplicate-start checks need
 //                       no JSON), work_item (EncodeWorkItem JSON), visible_at, lock_token
 //                       (batch tag of the fetch that took the message; NULL = untagged),
 //                       attempt_count, created_at.
 //   instance_locks      orchestrator peek-locks, one per instance: instance_id (PK),
 //                       lock_token (UNIQUE), locked_until, locked_at.
-//   worker_queue        ActivityExecute rows: id, work_item JSON, visible_at, lock_token,
+//   worker_queue        ActivityExecute rows: id (rowid; lease tokens carry it, so acks
+//                       find their row by primary key), work_item JSON, visible_at, lock_token,
 //                       locked_until, attempt_count, created_at and the denormalised identity
 //                       (instance_id, execution_id, activity_id), session_id and tag used by
 //                       cancellation, session routing and tag filters.
@@ -151,8 +153,60 @@ CREATE TABLE kv_delta (
 );
 )sql";
 
+// Every index and AUTOINCREMENT counter is one more b-tree page that a hot-path commit writes
+// to the WAL. Version 2 removes those the queries do not need: the queues lose AUTOINCREMENT
+// (rowid order is already FIFO, and the sqlite_sequence row was rewritten by every insert) and
+// their lock_token indexes (acks find orchestrator messages by instance, worker rows by the id
+// carried in the lease token), and the session index only covers rows that have a session.
+constexpr const char* kMigration2 = R"sql(
+CREATE TABLE orchestrator_queue_v2 (
+  id            INTEGER PRIMARY KEY,
+  instance_id   TEXT NOT NULL,
+  kind          TEXT NOT NULL,
+  work_item     TEXT NOT NULL,
+  visible_at    INTEGER NOT NULL,
+  lock_token    TEXT,
+  attempt_count INTEGER NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
+  created_at    INTEGER NOT NULL
+);
+INSERT INTO orchestrator_queue_v2
+  SELECT id, instance_id, kind, work_item, visible_at, lock_token, attempt_count, created_at
+  FROM orchestrator_queue;
+DROP TABLE orchestrator_queue;
+ALTER TABLE orchestrator_queue_v2 RENAME TO orchestrator_queue;
+CREATE INDEX idx_orch_visible ON orchestrator_queue(visible_at);
+CREATE INDEX idx_orch_instance ON orchestrator_queue(instance_id, kind);
+
+CREATE TABLE worker_queue_v2 (
+  id            INTEGER PRIMARY KEY,
+  work_item     TEXT NOT NULL,
+  visible_at    INTEGER NOT NULL DEFAULT 0,
+  lock_token    TEXT,
+  locked_until  INTEGER,
+  attempt_count INTEGER NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
+  created_at    INTEGER NOT NULL,
+  instance_id   TEXT NOT NULL,
+  execution_id  INTEGER NOT NULL,
+  activity_id   INTEGER NOT NULL,
+  session_id    TEXT,
+  tag           TEXT
+);
+INSERT INTO worker_queue_v2
+  SELECT id, work_item, visible_at, lock_token, locked_until, attempt_count, created_at,
+         instance_id, execution_id, activity_id, session_id, tag
+  FROM worker_queue;
+DROP TABLE worker_queue;
+ALTER TABLE worker_queue_v2 RENAME TO worker_queue;
+CREATE INDEX idx_worker_visible ON worker_queue(visible_at);
+CREATE INDEX idx_worker_identity ON worker_queue(instance_id, execution_id, activity_id);
+CREATE INDEX idx_worker_session ON worker_queue(session_id) WHERE session_id IS NOT NULL;
+
+DELETE FROM sqlite_sequence WHERE name IN ('orchestrator_queue', 'worker_queue');
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kMigration1},
+    {2, "leaner queue tables", kMigration2},
 };
 
 }  // namespace
@@ -161,7 +215,9 @@ int64_t LatestSchemaVersion() {
   return kMigrations[sizeof(kMigrations) / sizeof(kMigrations[0]) - 1].version;
 }
 
-int64_t ApplyMigrations(SQLite::Database& db) {
+int64_t ApplyMigrations(SQLite::Database& db) { return ApplyMigrations(db, LatestSchemaVersion()); }
+
+int64_t ApplyMigrations(SQLite::Database& db, int64_t target_version) {
   // Plain exec() statements: this runs once per Open, not on a hot path. BEGIN IMMEDIATE
   // takes the write lock before reading the version, so concurrent openers serialise here
   // (each waits up to busy_timeout) and later ones see the work of the first.
@@ -181,7 +237,7 @@ int64_t ApplyMigrations(SQLite::Database& db) {
                                std::to_string(LatestSchemaVersion()) + ")");
     }
     for (const Migration& m : kMigrations) {
-      if (m.version <= current) continue;
+      if (m.version <= current || m.version > target_version) continue;
       db.exec(m.sql);
       SQLite::Statement ins(
           db, "INSERT INTO schema_version(version, description, applied_at) VALUES (?1, ?2, ?3)");

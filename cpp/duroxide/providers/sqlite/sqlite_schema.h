@@ -33,6 +33,8 @@ int64_t LatestSchemaVersion();
 // Throws SQLite::Exception on SQLite errors and std::runtime_error when the database was
 // written by a newer build (its version exceeds LatestSchemaVersion()).
 int64_t ApplyMigrations(SQLite::Database& db);
+// Same, stopping at `target_version` (tests use it to build databases of older versions).
+int64_t ApplyMigrations(SQLite::Database& db, int64_t target_version);
 
 namespace internal {
 

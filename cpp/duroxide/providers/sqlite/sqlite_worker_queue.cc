@@ -5,6 +5,7 @@
 // affinity. Every write runs in BEGIN IMMEDIATE on the provider's single connection (see
 // sqlite_provider.cc).
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -34,6 +35,32 @@ constexpr int kFetchLockedUntil = 2;
 constexpr int kFetchNow = 3;
 constexpr int kFetchOwner = 4;
 constexpr int kFetchFirstTag = 5;
+
+// A worker lease token is "<stored token>.<row id>": the stored part is what the row's
+// lock_token column holds, the id lets acks, renewals and abandons find the row by primary key.
+std::string LeaseToken(const std::string& stored, int64_t row_id) {
+  return stored + "." + std::to_string(row_id);
+}
+
+struct ParsedLeaseToken {
+  std::string stored;
+  int64_t row_id = -1;  // -1: not a token of this provider (matches no row)
+};
+
+ParsedLeaseToken ParseLeaseToken(const std::string& token) {
+  ParsedLeaseToken out;
+  const auto dot = token.rfind('.');
+  if (dot == std::string::npos || dot + 1 >= token.size()) return out;
+  int64_t id = 0;
+  for (size_t i = dot + 1; i < token.size(); ++i) {
+    const char c = token[i];
+    if (c < '0' || c > '9' || id > (INT64_MAX - 9) / 10) return out;
+    id = id * 10 + (c - '0');
+  }
+  out.stored = token.substr(0, dot);
+  out.row_id = id;
+  return out;
+}
 
 // Builds the fetch statement for one filter shape. The tag and session predicates are part of
 // the SQL text (not CASE expressions on parameters) so that SQLite can plan each shape. The
@@ -83,17 +110,17 @@ void SqliteProvider::PrepareWorkerStatements() {
       "  last_activity_at = excluded.last_activity_at "
       "WHERE sessions.locked_until <= ?4 OR sessions.worker_id = excluded.worker_id");
   worker_ack_ = prep(
-      "DELETE FROM worker_queue WHERE lock_token = ?1 AND locked_until > ?2 "
+      "DELETE FROM worker_queue WHERE id = ?3 AND lock_token = ?1 AND locked_until > ?2 "
       "RETURNING session_id");
   session_touch_ = prep(
       "UPDATE sessions SET last_activity_at = ?2 WHERE session_id = ?1 AND locked_until > ?2");
   worker_renew_ = prep(
-      "UPDATE worker_queue SET locked_until = ?2 WHERE lock_token = ?1 AND locked_until > ?3 "
-      "RETURNING session_id");
+      "UPDATE worker_queue SET locked_until = ?2 "
+      "WHERE id = ?4 AND lock_token = ?1 AND locked_until > ?3 RETURNING session_id");
   worker_abandon_ = prep(
       "UPDATE worker_queue SET lock_token = NULL, locked_until = NULL, visible_at = ?2, "
       "  attempt_count = CASE WHEN ?3 THEN MAX(attempt_count - 1, 0) ELSE attempt_count END "
-      "WHERE lock_token = ?1");
+      "WHERE id = ?4 AND lock_token = ?1");
   next_worker_visible_ = prep(
       "SELECT visible_at FROM worker_queue WHERE lock_token IS NULL OR locked_until <= ?1 "
       "ORDER BY visible_at LIMIT 1");
@@ -115,93 +142,129 @@ SQLite::Statement& SqliteProvider::WorkerFetchStatement(const WorkerFetchOptions
   return *stmt;
 }
 
-Result<std::optional<WorkItemLease>> SqliteProvider::FetchWorkItem(
-    int64_t lock_timeout_ms, const WorkerFetchOptions& options) {
+Status SqliteProvider::WorkFetchTx(int64_t lock_timeout_ms, const WorkerFetchOptions& options,
+                                  WorkFetchState* st) {
+  const int64_t now = NowMs();
+  st->lease.lock_token = NewToken("w-");
+  std::optional<std::string> session_id;
+  {
+    ScopedStatement s(WorkerFetchStatement(options));
+    s->bind(kFetchToken, st->lease.lock_token);
+    s->bind(kFetchLockedUntil, now + lock_timeout_ms);
+    s->bind(kFetchNow, now);
+    if (options.session) s->bind(kFetchOwner, options.session->owner_id);
+    for (size_t i = 0; i < options.tag_filter.tags.size(); ++i) {
+      s->bind(kFetchFirstTag + static_cast<int>(i), options.tag_filter.tags[i]);
+    }
+    if (!s->executeStep()) return Status::Ok();
+    st->row_id = s->getColumn(0).getInt64();
+    st->text = s->getColumn(1).getString();
+    session_id = OptionalText(s->getColumn(2));
+    st->lease.attempt_count = s->getColumn(3).getInt64();
+  }
+  if (session_id) {
+    ScopedStatement s(*session_claim_);
+    s->bind(1, *session_id);
+    s->bind(2, options.session->owner_id);
+    s->bind(3, now + options.session->lock_timeout_ms);
+    s->bind(4, now);
+    // The fetch predicate already excluded sessions held by others, so this only fails if
+    // the data changed underneath us; then the row is handed back untouched.
+    if (s->exec() == 0) {
+      ScopedStatement undo(*worker_abandon_);
+      undo->bind(1, st->lease.lock_token);
+      undo->bind(2, now);
+      undo->bind(3, 1);
+      undo->bind(4, st->row_id);
+      undo->exec();
+      return Status::Ok();
+    }
+  }
+  st->lease.lock_token = LeaseToken(st->lease.lock_token, st->row_id);
+  st->found = true;
+  return Status::Ok();
+}
+
+Result<std::optional<WorkItemLease>> SqliteProvider::FinishWorkFetch(const Status& tx,
+                                                                     WorkFetchState* st) {
   using Out = std::optional<WorkItemLease>;
-  const char* op = "FetchWorkItem";
-  if (options.tag_filter.mode == TagFilter::Mode::kNone) return Out();  // orchestrator-only
-  WorkItemLease lease;
-  int64_t row_id = 0;
-  std::string text;
-  Result<bool> locked = Batched(*group_, op, [&]() -> Result<bool> {
-    const int64_t now = NowMs();
-    lease.lock_token = NewToken("w-");
-    std::optional<std::string> session_id;
-    {
-      ScopedStatement s(WorkerFetchStatement(options));
-      s->bind(kFetchToken, lease.lock_token);
-      s->bind(kFetchLockedUntil, now + lock_timeout_ms);
-      s->bind(kFetchNow, now);
-      if (options.session) s->bind(kFetchOwner, options.session->owner_id);
-      for (size_t i = 0; i < options.tag_filter.tags.size(); ++i) {
-        s->bind(kFetchFirstTag + static_cast<int>(i), options.tag_filter.tags[i]);
-      }
-      if (!s->executeStep()) return false;
-      row_id = s->getColumn(0).getInt64();
-      text = s->getColumn(1).getString();
-      session_id = OptionalText(s->getColumn(2));
-      lease.attempt_count = s->getColumn(3).getInt64();
-    }
-    if (session_id) {
-      ScopedStatement s(*session_claim_);
-      s->bind(1, *session_id);
-      s->bind(2, options.session->owner_id);
-      s->bind(3, now + options.session->lock_timeout_ms);
-      s->bind(4, now);
-      // The fetch predicate already excluded sessions held by others, so this only fails if
-      // the data changed underneath us; then the row is handed back untouched.
-      if (s->exec() == 0) {
-        ScopedStatement undo(*worker_abandon_);
-        undo->bind(1, lease.lock_token);
-        undo->bind(2, now);
-        undo->bind(3, 1);
-        undo->exec();
-        return false;
-      }
-    }
-    return true;
-  });
-  if (!locked.ok()) return locked.status();
-  if (!locked.value()) return Out();
-  Result<WorkItem> decoded = history::DecodeWorkItem(text);
+  if (!tx.ok()) return tx;
+  if (!st->found) return Out();
+  Result<WorkItem> decoded = history::DecodeWorkItem(st->text);
   if (!decoded.ok()) {
     // The row stays locked (and is redelivered after the lock expires) so that it does not
     // block the rows behind it.
-    return Status::DataLoss(op, "worker queue row " + std::to_string(row_id) + ": " +
-                                    decoded.status().message());
+    return Status::DataLoss("FetchWorkItem", "worker queue row " + std::to_string(st->row_id) +
+                                                 ": " + decoded.status().message());
   }
-  lease.item = std::move(decoded).value();
-  return Out(std::move(lease));
+  st->lease.item = std::move(decoded).value();
+  return Out(std::move(st->lease));
+}
+
+Result<std::optional<WorkItemLease>> SqliteProvider::FetchWorkItem(
+    int64_t lock_timeout_ms, const WorkerFetchOptions& options) {
+  using Out = std::optional<WorkItemLease>;
+  if (options.tag_filter.mode == TagFilter::Mode::kNone) return Out();  // orchestrator-only
+  WorkFetchState st;
+  const std::function<Status()> fn = [&] { return WorkFetchTx(lock_timeout_ms, options, &st); };
+  return FinishWorkFetch(group_->Run("FetchWorkItem", fn), &st);
+}
+
+Status SqliteProvider::WorkAckTx(const std::string& lock_token,
+                                 const std::optional<WorkItem>& completion) {
+  const int64_t now = NowMs();
+  std::optional<std::string> session_id;
+  const ParsedLeaseToken parsed = ParseLeaseToken(lock_token);
+  {
+    ScopedStatement s(*worker_ack_);
+    s->bind(1, parsed.stored);
+    s->bind(2, now);
+    s->bind(3, parsed.row_id);
+    if (!s->executeStep()) {
+      return Status::FailedPrecondition(
+          "AckWorkItem",
+          "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
+    }
+    session_id = OptionalText(s->getColumn(0));
+  }
+  if (completion) InsertOrchestratorItem(*completion, now, now);
+  if (session_id) {
+    ScopedStatement s(*session_touch_);
+    s->bind(1, *session_id);
+    s->bind(2, now);
+    s->exec();
+  }
+  return Status::Ok();
 }
 
 Status SqliteProvider::AckWorkItem(const std::string& lock_token,
                                    const std::optional<WorkItem>& completion) {
+  return AckWorkItemAndFetch(lock_token, completion, nullptr);
+}
+
+Status SqliteProvider::AckWorkItemAndFetch(const std::string& lock_token,
+                                           const std::optional<WorkItem>& completion,
+                                           NextWorkFetch* next) {
   const char* op = "AckWorkItem";
+  Status st;
   if (completion && completion->kind == WorkItemKind::kActivityExecute) {
-    return Status::InvalidArgument(op, "a completion cannot be an ActivityExecute");
+    st = Status::InvalidArgument(op, "a completion cannot be an ActivityExecute");
+    if (next) next->result.emplace(FetchWorkItem(next->lock_timeout_ms, next->options));
+    return st;
   }
-  Status st = Batched(*group_, op, [&]() -> Status {
-    const int64_t now = NowMs();
-    std::optional<std::string> session_id;
-    {
-      ScopedStatement s(*worker_ack_);
-      s->bind(1, lock_token);
-      s->bind(2, now);
-      if (!s->executeStep()) {
-        return Status::FailedPrecondition(
-            op, "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
-      }
-      session_id = OptionalText(s->getColumn(0));
-    }
-    if (completion) InsertOrchestratorItem(*completion, now, now);
-    if (session_id) {
-      ScopedStatement s(*session_touch_);
-      s->bind(1, *session_id);
-      s->bind(2, now);
-      s->exec();
-    }
-    return Status::Ok();
-  });
+  const std::function<Status()> ack = [&] { return WorkAckTx(lock_token, completion); };
+  if (next == nullptr || next->options.tag_filter.mode == TagFilter::Mode::kNone) {
+    st = group_->Run(op, ack);
+    if (next) next->result.emplace(std::optional<WorkItemLease>());
+  } else {
+    WorkFetchState fetched;
+    const std::function<Status()> fetch = [&] {
+      return WorkFetchTx(next->lock_timeout_ms, next->options, &fetched);
+    };
+    std::vector<Status> sts = group_->RunAll({{op, &ack}, {"FetchWorkItem", &fetch}});
+    st = std::move(sts[0]);
+    next->result.emplace(FinishWorkFetch(sts[1], &fetched));
+  }
   if (st.ok() && completion) orchestrator_signal().Notify(1);
   return st;
 }
@@ -213,9 +276,11 @@ Status SqliteProvider::RenewWorkItemLock(const std::string& lock_token, int64_t 
     std::optional<std::string> session_id;
     {
       ScopedStatement s(*worker_renew_);
-      s->bind(1, lock_token);
+      const ParsedLeaseToken parsed = ParseLeaseToken(lock_token);
+      s->bind(1, parsed.stored);
       s->bind(2, now + extend_ms);
       s->bind(3, now);
+      s->bind(4, parsed.row_id);
       if (!s->executeStep()) {
         return Status::FailedPrecondition(
             op, "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
@@ -238,9 +303,11 @@ Status SqliteProvider::AbandonWorkItem(const std::string& lock_token, int64_t de
   Status st = Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
     ScopedStatement s(*worker_abandon_);
-    s->bind(1, lock_token);
+    const ParsedLeaseToken parsed = ParseLeaseToken(lock_token);
+    s->bind(1, parsed.stored);
     s->bind(2, now + std::max<int64_t>(delay_ms, 0));
     s->bind(3, ignore_attempt ? 1 : 0);
+    s->bind(4, parsed.row_id);
     if (s->exec() == 0) {
       return Status::FailedPrecondition(op, "work item lock '" + lock_token + "' is unknown");
     }

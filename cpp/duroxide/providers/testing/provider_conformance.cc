@@ -534,5 +534,92 @@ TEST_P(ProviderConformance, QueueSignalsAreNotified) {
   EXPECT_GT(p().orchestrator_signal().seq(), orch2);
 }
 
+// ---- acknowledge and fetch in one call ---------------------------------------------------
+
+TEST_P(ProviderConformance, AckAndFetchOrchestrationReturnsTheNextInstance) {
+  CONF_ASSERT_OK(p().StartOrchestration(Start("a")));
+  CONF_ASSERT_OK(p().StartOrchestration(Start("b")));
+  auto a = FetchOrch(p());
+  ASSERT_TRUE(a);
+  NextOrchestrationFetch next;
+  next.lock_timeout_ms = kLongLockMs;
+  CONF_ASSERT_OK(p().AckOrchestrationItemAndFetch(a->lock_token,
+                                                  WithWorkerItems({Activity(a->instance, 2)}),
+                                                  &next));
+  ASSERT_TRUE(next.result.has_value());
+  ASSERT_TRUE(next.result->ok()) << next.result->status().ToString();
+  ASSERT_TRUE(next.result->value().has_value());
+  const OrchestrationItem& b = *next.result->value();
+  EXPECT_NE(b.instance, a->instance);
+  ASSERT_EQ(b.messages.size(), 1u);
+  EXPECT_EQ(b.messages[0].kind, WorkItemKind::kStartOrchestration);
+  // The ack took effect (the activity is queued) and the fetched instance is locked.
+  EXPECT_TRUE(FetchWork(p()));
+  EXPECT_FALSE(FetchOrch(p()));
+  CONF_ASSERT_OK(p().AckOrchestrationItem(b.lock_token, FirstTurn()));
+  EXPECT_EQ(Must(p().GetInstance(b.instance))->status, ExecutionStatus::kRunning);
+}
+
+TEST_P(ProviderConformance, AckAndFetchOrchestrationSeesTheAcksOwnMessages) {
+  CONF_ASSERT_OK(p().StartOrchestration(Start("a")));
+  auto a = FetchOrch(p());
+  ASSERT_TRUE(a);
+  TurnCommit c = FirstTurn();
+  c.orchestrator_items = {External("a")};  // a message to itself, visible at once
+  NextOrchestrationFetch next;
+  next.lock_timeout_ms = kLongLockMs;
+  CONF_ASSERT_OK(p().AckOrchestrationItemAndFetch(a->lock_token, c, &next));
+  ASSERT_TRUE(next.result.has_value() && next.result->ok());
+  ASSERT_TRUE(next.result->value().has_value());
+  EXPECT_EQ(next.result->value()->instance, "a");
+  ASSERT_EQ(next.result->value()->messages.size(), 1u);
+  EXPECT_EQ(next.result->value()->messages[0].kind, WorkItemKind::kExternalRaised);
+  EXPECT_EQ(next.result->value()->history.size(), 1u);
+}
+
+TEST_P(ProviderConformance, AckAndFetchOrchestrationFetchesEvenWhenTheAckFails) {
+  CONF_ASSERT_OK(p().StartOrchestration(Start("a")));
+  NextOrchestrationFetch next;
+  next.lock_timeout_ms = kLongLockMs;
+  CONF_EXPECT_CODE(p().AckOrchestrationItemAndFetch("o-no-such-token", FirstTurn(), &next),
+                   StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(next.result.has_value() && next.result->ok());
+  ASSERT_TRUE(next.result->value().has_value());
+  EXPECT_EQ(next.result->value()->instance, "a");
+  // Nothing to fetch: an empty result, not an error.
+  NextOrchestrationFetch none;
+  none.lock_timeout_ms = kLongLockMs;
+  CONF_ASSERT_OK(p().AckOrchestrationItemAndFetch(next.result->value()->lock_token, FirstTurn(),
+                                                  &none));
+  ASSERT_TRUE(none.result.has_value() && none.result->ok());
+  EXPECT_FALSE(none.result->value().has_value());
+}
+
+TEST_P(ProviderConformance, AckAndFetchWorkReturnsTheNextActivity) {
+  ASSERT_TRUE(CreateInstance(p(), "a", WithWorkerItems({Activity("a", 2), Activity("a", 3)})));
+  auto first = FetchWork(p());
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->item.id, 2);
+  NextWorkFetch next;
+  next.lock_timeout_ms = kLongLockMs;
+  CONF_ASSERT_OK(p().AckWorkItemAndFetch(first->lock_token, ActivityDone("a", 2, "1"), &next));
+  ASSERT_TRUE(next.result.has_value() && next.result->ok());
+  ASSERT_TRUE(next.result->value().has_value());
+  EXPECT_EQ(next.result->value()->item.id, 3);
+  EXPECT_FALSE(FetchWork(p()));  // the second activity is leased
+  auto item = FetchOrch(p());
+  ASSERT_TRUE(item);
+  ASSERT_EQ(item->messages.size(), 1u);
+  EXPECT_EQ(item->messages[0].kind, WorkItemKind::kActivityCompleted);
+  // A lost lease still fetches; the fetch finds nothing left.
+  NextWorkFetch again;
+  again.lock_timeout_ms = kLongLockMs;
+  CONF_EXPECT_CODE(p().AckWorkItemAndFetch(first->lock_token, ActivityDone("a", 2, "1"), &again),
+                   StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(again.result.has_value() && again.result->ok());
+  EXPECT_FALSE(again.result->value().has_value());
+  CONF_ASSERT_OK(p().AckWorkItem(next.result->value()->lock_token, ActivityDone("a", 3, "2")));
+}
+
 }  // namespace
 }  // namespace duroxide::providers::testing
