@@ -68,12 +68,31 @@ void DecodeFetchedBatch(const char* op,
   }
 }
 
-Status Provider::AckOrchestrationItemAndFetch(const std::string& lock_token,
-                                               const TurnCommit& commit,
-                                               NextOrchestrationFetch* next) {
-  Status st = AckOrchestrationItem(lock_token, commit);
-  if (next) next->result.emplace(FetchOrchestrationItem(next->lock_timeout_ms, next->hint));
-  return st;
+Result<std::vector<OrchestrationItem>> Provider::FetchOrchestrationItems(size_t max_items,
+                                                                        int64_t lock_timeout_ms,
+                                                                        const FetchHint* hint) {
+  std::vector<OrchestrationItem> items;
+  while (items.size() < max_items) {
+    auto item = FetchOrchestrationItem(lock_timeout_ms, hint);
+    if (!item.ok()) {
+      if (items.empty()) return item.status();
+      break;  // keep what is locked already; the next fetch will report the error
+    }
+    if (!item->has_value()) break;
+    items.push_back(std::move(**item));
+  }
+  return items;
+}
+
+std::vector<Status> Provider::AckOrchestrationItemsAndFetch(const std::vector<TurnAck>& acks,
+                                                            NextOrchestrationFetch* next) {
+  std::vector<Status> out;
+  out.reserve(acks.size());
+  for (const TurnAck& a : acks) out.push_back(AckOrchestrationItem(a.lock_token, *a.commit));
+  if (next) {
+    next->result.emplace(FetchOrchestrationItems(next->max_items, next->lock_timeout_ms, next->hint));
+  }
+  return out;
 }
 
 Status Provider::AckWorkItemAndFetch(const std::string& lock_token,

@@ -163,8 +163,15 @@ struct WorkItemLease {
 struct NextOrchestrationFetch {
   int64_t lock_timeout_ms = 0;
   const FetchHint* hint = nullptr;
-  // Filled by the provider: what FetchOrchestrationItem would have returned.
-  std::optional<Result<std::optional<OrchestrationItem>>> result;
+  size_t max_items = 1;
+  // Filled by the provider: what FetchOrchestrationItems would have returned.
+  std::optional<Result<std::vector<OrchestrationItem>>> result;
+};
+
+// One turn to acknowledge in a batch.
+struct TurnAck {
+  std::string lock_token;
+  const TurnCommit* commit = nullptr;
 };
 
 struct NextWorkFetch {
@@ -204,13 +211,20 @@ class Provider {
   // releases the instance lock. MUST fail with kFailedPrecondition (and change nothing) if the
   // lock token is unknown or expired.
   virtual Status AckOrchestrationItem(const std::string& lock_token, const TurnCommit& commit) = 0;
-  // AckOrchestrationItem followed by FetchOrchestrationItem(next->lock_timeout_ms, next->hint),
-  // whose outcome goes to next->result whatever the ack returned; next == nullptr: ack only.
-  // A provider that can runs both in one transaction, so a busy dispatcher pays one commit per
-  // turn instead of two; the fetch sees the ack's writes. Default: the two calls in sequence.
-  virtual Status AckOrchestrationItemAndFetch(const std::string& lock_token,
-                                              const TurnCommit& commit,
-                                              NextOrchestrationFetch* next);
+  // Up to max_items distinct instances, each fetched and locked as by FetchOrchestrationItem;
+  // empty when no work is visible. Default: repeated FetchOrchestrationItem (an error after
+  // the first item ends the batch early instead of failing it).
+  virtual Result<std::vector<OrchestrationItem>> FetchOrchestrationItems(size_t max_items,
+                                                                         int64_t lock_timeout_ms,
+                                                                         const FetchHint* hint);
+  // Acknowledges every turn of `acks` as AckOrchestrationItem does, each on its own (one
+  // Status per ack, in order: a failed ack changes nothing and does not affect the others),
+  // then, when `next` is not null, fetches as FetchOrchestrationItems(next->max_items, ...)
+  // into next->result whatever the acks returned. A provider that can commits all of it in one
+  // transaction, so a busy dispatcher pays one commit per batch of turns; the fetch sees the
+  // acks' writes. Default: the calls in sequence.
+  virtual std::vector<Status> AckOrchestrationItemsAndFetch(const std::vector<TurnAck>& acks,
+                                                            NextOrchestrationFetch* next);
   // Releases the instance lock; the batch becomes visible again after delay_ms. With
   // ignore_attempt the attempt counts are decremented again (never below 0).
   virtual Status AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
@@ -227,8 +241,9 @@ class Provider {
   // the lock expired (the activity was cancelled or redelivered).
   virtual Status AckWorkItem(const std::string& lock_token,
                              const std::optional<history::WorkItem>& completion) = 0;
-  // AckWorkItem followed by FetchWorkItem(next->lock_timeout_ms, next->options), like
-  // AckOrchestrationItemAndFetch. Default: the two calls in sequence.
+  // AckWorkItem followed by FetchWorkItem(next->lock_timeout_ms, next->options) into
+  // next->result whatever the ack returned (next == nullptr: ack only); in one transaction
+  // where the provider can. Default: the two calls in sequence.
   virtual Status AckWorkItemAndFetch(const std::string& lock_token,
                                      const std::optional<history::WorkItem>& completion,
                                      NextWorkFetch* next);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 duroxide authors
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
@@ -19,6 +22,53 @@ int64_t IdleWaitMs(const RuntimeCore& core, const Result<std::optional<int64_t>>
   return std::max<int64_t>(wait, 0);
 }
 
+// Turns run back to back by one dispatcher and acknowledged in one call (one transaction where
+// the provider can): with work queued, the per-commit cost is shared by up to this many turns.
+// A lone ready instance is still acknowledged as soon as its turn has run.
+constexpr size_t kTurnBatch = 8;
+
+// Runs the turns of `items`, acknowledges them together with the next fetch (unless the
+// runtime is stopping), and settles each turn.
+void RunBatch(RuntimeCore* core, std::vector<providers::OrchestrationItem> items,
+              const providers::FetchHint* hint,
+              std::optional<Result<std::vector<providers::OrchestrationItem>>>* prefetched) {
+  const int64_t renew_at = NowMs() + core->options.orchestrator_lock_timeout_ms / 2;
+  std::vector<std::shared_ptr<TurnLeaseGuard>> leases;
+  leases.reserve(items.size());
+  for (const auto& item : items) {
+    leases.push_back(std::make_shared<TurnLeaseGuard>(&core->leases, item.lock_token, renew_at));
+  }
+  std::vector<PendingTurn> turns;
+  turns.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto turn = PrepareTurn(core, std::move(items[i]), leases[i]);
+    if (turn) turns.push_back(std::move(*turn));
+  }
+  std::vector<providers::TurnAck> acks;
+  acks.reserve(turns.size());
+  for (const PendingTurn& t : turns) acks.push_back({t.lock_token, &t.commit});
+  providers::NextOrchestrationFetch next;
+  next.lock_timeout_ms = core->options.orchestrator_lock_timeout_ms;
+  next.hint = hint;
+  next.max_items = kTurnBatch;
+  const bool fetch_next = !core->stopping.load();
+  std::vector<Status> acked;
+  if (!acks.empty() || fetch_next) {
+    acked = core->provider->AckOrchestrationItemsAndFetch(acks, fetch_next ? &next : nullptr);
+  }
+  for (size_t i = 0; i < turns.size(); ++i) {
+    if (acked[i].code() == StatusCode::kUnavailable) {
+      core->metrics.provider_errors++;
+      acked[i] = AckTurnWithRetry(core, turns[i]);  // the store was busy: retry on its own
+    }
+  }
+  for (size_t i = 0; i < turns.size(); ++i) {
+    if (acked[i].ok()) MarkTurnCommitted(turns[i]);
+  }
+  for (size_t i = 0; i < turns.size(); ++i) CompleteTurn(core, turns[i], acked[i]);
+  if (next.result) *prefetched = std::move(next.result);
+}
+
 }  // namespace
 
 void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
@@ -29,47 +79,45 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     RuntimeCore* raw = core.get();
     hint.cached = [raw](const std::string& instance) { return raw->cache.Peek(instance); };
   }
-  // A fetch the provider already made while acknowledging the previous turn.
-  std::optional<Result<std::optional<providers::OrchestrationItem>>> prefetched;
+  // Items the provider already fetched while acknowledging the previous batch.
+  std::optional<Result<std::vector<providers::OrchestrationItem>>> prefetched;
   uint64_t seen = 0;
+  const int64_t lock_ms = core->options.orchestrator_lock_timeout_ms;
   while (!core->stopping.load()) {
-    Result<std::optional<providers::OrchestrationItem>> item = std::optional<providers::OrchestrationItem>();
+    Result<std::vector<providers::OrchestrationItem>> items = std::vector<providers::OrchestrationItem>();
     if (prefetched) {
-      item = std::move(*prefetched);
+      items = std::move(*prefetched);
       prefetched.reset();
     } else {
       seen = provider->orchestrator_signal().seq();
-      item = provider->FetchOrchestrationItem(core->options.orchestrator_lock_timeout_ms, &hint);
+      items = provider->FetchOrchestrationItems(kTurnBatch, lock_ms, &hint);
     }
-    if (!item.ok()) {
+    if (!items.ok()) {
       core->metrics.provider_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime",
-          "orchestration fetch failed: " + item.status().ToString(),
+          "orchestration fetch failed: " + items.status().ToString(),
           {{"slot", std::to_string(slot)}});
       provider->orchestrator_signal().WaitSince(seen, backoff_ms);
       backoff_ms = std::min<int64_t>(backoff_ms * 2, 3000);
       continue;
     }
     backoff_ms = 10;
-    if (item->has_value()) {
+    if (!items->empty()) {
       // Taken before the ack that may also fetch, so a wake-up between that fetch and the
       // idle wait below is not missed.
       seen = provider->orchestrator_signal().seq();
-      providers::NextOrchestrationFetch next;
-      next.lock_timeout_ms = core->options.orchestrator_lock_timeout_ms;
-      next.hint = &hint;
-      ProcessOrchestrationItem(core.get(), std::move(**item),
-                               core->stopping.load() ? nullptr : &next);
-      if (next.result) prefetched = std::move(next.result);
+      RunBatch(core.get(), std::move(*items), &hint, &prefetched);
       continue;
     }
     if (core->stopping.load()) break;
     provider->orchestrator_signal().WaitSince(seen,
                                               IdleWaitMs(*core, provider->NextOrchestratorVisibleAt()));
   }
-  // Shutdown began after the last ack fetched an item: hand it back untouched.
-  if (prefetched && prefetched->ok() && (*prefetched)->has_value()) {
-    (void)provider->AbandonOrchestrationItem((**prefetched)->lock_token, 0, true);
+  // Shutdown began after the last ack fetched items: hand them back untouched.
+  if (prefetched && prefetched->ok()) {
+    for (const auto& item : **prefetched) {
+      (void)provider->AbandonOrchestrationItem(item.lock_token, 0, true);
+    }
   }
 }
 

@@ -141,12 +141,51 @@ struct RuntimeCore {
   SessionTracker sessions;
 };
 
-// One orchestration turn: fetch result in, commit out. Returns after ack or abandon. When the
-// turn ends in an ack and `next` is not null, the provider also performs the dispatcher's next
-// fetch (in the ack's transaction where it can) and leaves its outcome in next->result;
-// otherwise next->result stays empty.
-void ProcessOrchestrationItem(RuntimeCore* core, providers::OrchestrationItem item,
-                              providers::NextOrchestrationFetch* next);
+// Keeps a turn's instance lock registered for renewal while the turn is in progress (from
+// fetch until its acknowledgement is settled).
+class TurnLeaseGuard {
+ public:
+  TurnLeaseGuard(LeaseTable* leases, std::string token, int64_t next_renew_ms)
+      : leases_(leases), token_(std::move(token)) {
+    leases_->AddTurn(token_, next_renew_ms);
+  }
+  ~TurnLeaseGuard() { leases_->RemoveTurn(token_); }
+  TurnLeaseGuard(const TurnLeaseGuard&) = delete;
+  TurnLeaseGuard& operator=(const TurnLeaseGuard&) = delete;
+
+ private:
+  LeaseTable* leases_;
+  std::string token_;
+};
+
+// A turn that has run and waits for its acknowledgement.
+struct PendingTurn {
+  std::string instance;
+  std::string lock_token;
+  providers::TurnCommit commit;
+  // The engine that ran the turn; null on the error paths (poison, unregistered, dropped
+  // messages), whose failures are counted when they are decided.
+  std::shared_ptr<replay::ReplayEngine> engine;
+  bool keep_engine = false;  // the engine was put in the warm cache before the ack
+  bool starts_execution = false;
+  history::ErrorDetails turn_error;
+  int64_t dropped_messages = 0;
+  std::shared_ptr<TurnLeaseGuard> lease;
+};
+
+// Runs the turn of a fetched item (replay, new events, the commit). Returns the turn to
+// acknowledge, or nullopt when the item was handed back (abandoned) instead. `lease` keeps the
+// item's lock renewed; it was registered when the item was fetched.
+std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, providers::OrchestrationItem item,
+                                       std::shared_ptr<TurnLeaseGuard> lease);
+// After the acknowledgement: the engine's commit decision, metrics, cancellation of
+// activities, and the hand-back of the item if the ack failed retryably.
+void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack);
+// Lets a warm engine be used by the instance's next turn; CompleteTurn does it too, but a
+// batch marks all its turns first so that none waits for the others' bookkeeping.
+void MarkTurnCommitted(const PendingTurn& turn);
+// Single acknowledgement, retried while the store is busy.
+Status AckTurnWithRetry(RuntimeCore* core, const PendingTurn& turn);
 
 void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot);
 void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot);

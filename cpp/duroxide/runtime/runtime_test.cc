@@ -187,5 +187,43 @@ TEST(Runtime, TwoRuntimesNeverUseAStaleCachedEngine) {
   b->Shutdown(1000);
 }
 
+TEST(Runtime, QueuedTurnsRunInBatchesWithWarmEnginesAndHandBacks) {
+  // 60 instances queued before the runtime starts, one orchestration slot: turns are fetched
+  // and acknowledged in batches. Unregistered starts in the same batches are handed back
+  // without holding up the others, and every chain still runs its user code once (warm).
+  Fixture f;
+  ASSERT_TRUE(f.registry->Register("chain", "1.0.0").ok());
+  f.orchestrations->Add("chain", Chain(3));
+  f.activities->fn = [](const ActivityCall& c) {
+    return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+  };
+  for (int i = 0; i < 60; ++i) {
+    const std::string name = i % 10 == 9 ? "unregistered" : "chain";
+    ASSERT_TRUE(f.client->StartOrchestration("b" + std::to_string(i), name, "null", std::nullopt).ok());
+  }
+  RuntimeOptions o;
+  o.orchestration_concurrency = 1;
+  o.unregistered_backoff_base_ms = 5000;  // the hand-backs stay out of the way
+  auto rt = f.Make(o);
+  ASSERT_TRUE(rt->Start().ok());
+  for (int i = 0; i < 60; ++i) {
+    if (i % 10 == 9) continue;
+    auto st = f.client->WaitForOrchestration("b" + std::to_string(i), 20000);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    EXPECT_EQ(st->status, "Completed");
+    EXPECT_EQ(st->output.value_or(""), "3");
+  }
+  for (int i = 9; i < 60; i += 10) {  // handed back: still queued, never committed
+    const std::string id = "b" + std::to_string(i);
+    EXPECT_FALSE(f.provider->GetInstance(id).value().has_value());
+    EXPECT_TRUE(f.provider->HasPendingStart(id).value());
+  }
+  rt->Shutdown(1000);
+  EXPECT_EQ(f.orchestrations->starts, 54);
+  auto m = rt->MetricsSnapshot();
+  EXPECT_EQ(m["orch_completions"], 54);
+  EXPECT_EQ(m["activity_success"], 54 * 3);
+}
+
 }  // namespace
 }  // namespace duroxide::runtime

@@ -29,30 +29,6 @@ namespace {
 constexpr int64_t kPoisonSentinelEventId = 1000000000;
 constexpr const char* kSyscallGetKv = "__duroxide_syscall:get_kv_value";
 
-class TurnLeaseGuard {
- public:
-  TurnLeaseGuard(LeaseTable* leases, std::string token) : leases_(leases), token_(std::move(token)) {}
-  ~TurnLeaseGuard() { leases_->RemoveTurn(token_); }
-
- private:
-  LeaseTable* leases_;
-  std::string token_;
-};
-
-// `next` (may be null) is handed to the provider with the first attempt only.
-Status AckWithRetry(RuntimeCore* core, const std::string& token, const TurnCommit& commit,
-                    providers::NextOrchestrationFetch* next) {
-  Status st;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    st = core->provider->AckOrchestrationItemAndFetch(token, commit,
-                                                      attempt == 0 ? next : nullptr);
-    if (st.ok() || st.code() != StatusCode::kUnavailable) return st;
-    core->metrics.provider_errors++;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10 << attempt));
-  }
-  return st;
-}
-
 void CountFailure(RuntimeCore* core, const ErrorDetails& e) {
   core->metrics.orch_failures++;
   switch (e.category) {
@@ -194,30 +170,18 @@ void AbandonUnregistered(RuntimeCore* core, const OrchestrationItem& item, const
 
 }  // namespace
 
-void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item,
-                              providers::NextOrchestrationFetch* next) {
+std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item,
+                                       std::shared_ptr<TurnLeaseGuard> lease) {
   const RuntimeOptions& opt = core->options;
   core->metrics.orch_dispatcher_items_fetched++;
   const int64_t now = NowMs();
-  core->leases.AddTurn(item.lock_token, now + opt.orchestrator_lock_timeout_ms / 2);
-  TurnLeaseGuard guard(&core->leases, item.lock_token);
-
-  TurnCommit commit;
-  auto finish = [&](const TurnCommit& c) {
-    Status st = AckWithRetry(core, item.lock_token, c, next);
-    if (!st.ok()) {
-      if (st.code() != StatusCode::kFailedPrecondition) {  // a lost lock is not a storage fault
-        core->metrics.provider_errors++;
-        core->metrics.orch_infrastructure_errors++;
-      }
-      Log(LogLevel::kWarn, "duroxide::runtime", "orchestration ack failed: " + st.ToString(),
-          {{"instance_id", item.instance}});
-      if (st.retryable()) {
-        (void)core->provider->AbandonOrchestrationItem(item.lock_token, 50, false);
-      }
-    }
-    return st;
-  };
+  PendingTurn pending;
+  pending.instance = item.instance;
+  pending.lock_token = item.lock_token;
+  pending.lease = std::move(lease);
+  TurnCommit& commit = pending.commit;
+  // Every path that acknowledges ends here; the others abandon and return nullopt.
+  auto finish = [&]() { return std::optional<PendingTurn>(std::move(pending)); };
 
   if (!item.history_error.ok()) {
     if (item.attempt_count > opt.max_attempts) {
@@ -226,14 +190,14 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item,
                     ErrorDetails::Poison("Orchestration", item.attempt_count, opt.max_attempts,
                                          "history could not be decoded: " +
                                              item.history_error.ToString()));
-      (void)finish(commit);
+      return finish();
     } else {
       Log(LogLevel::kError, "duroxide::runtime",
           "history could not be decoded: " + item.history_error.ToString(),
           {{"instance_id", item.instance}});
       (void)core->provider->AbandonOrchestrationItem(item.lock_token, 1000, false);
     }
-    return;
+    return std::nullopt;
   }
 
   // Warm path: the provider skipped the history because our cached engine holds it. If that
@@ -253,7 +217,7 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item,
       if (!history.ok()) {
         core->metrics.provider_errors++;
         (void)core->provider->AbandonOrchestrationItem(item.lock_token, 50, true);
-        return;
+        return std::nullopt;
       }
       item.history = std::move(history).value();
       item.history_loaded = true;
@@ -300,7 +264,7 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item,
     if (!pending.ok() || *pending) {
       (void)core->provider->AbandonOrchestrationItem(item.lock_token, opt.unregistered_backoff_base_ms,
                                                      true);
-      return;
+      return std::nullopt;
     }
   }
   if ((!exists && origin == nullptr) || terminal) {
@@ -315,8 +279,7 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item,
     // status stays kRunning in the commit: "no change" for the execution row, so the stored
     // output or error of a finished instance is never touched.
     commit.execution_id = current_exec;
-    (void)finish(commit);
-    return;
+    return finish();
   }
 
   std::shared_ptr<replay::ReplayEngine> engine;
@@ -352,11 +315,10 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item,
                                                   what + " (gave up after " +
                                                       std::to_string(item.attempt_count - 1) +
                                                       " attempts)"));
-        (void)finish(commit);
-      } else {
-        AbandonUnregistered(core, item, origin->name, what);
+        return finish();
       }
-      return;
+      AbandonUnregistered(core, item, origin->name, what);
+      return std::nullopt;
     }
   } else {
     commit.execution_id = exec_id;
@@ -387,8 +349,7 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item,
                                        "orchestration message delivered " +
                                            std::to_string(item.attempt_count) +
                                            " times without completing a turn"));
-    (void)finish(commit);
-    return;
+    return finish();
   }
 
   if (!engine) {
@@ -407,11 +368,10 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item,
       FailExecution(core, item, &commit, started,
                     ErrorDetails::Configuration("UnregisteredOrchestration",
                                                 out.unregistered_message));
-      (void)finish(commit);
-    } else {
-      AbandonUnregistered(core, item, name, out.unregistered_message);
+      return finish();
     }
-    return;
+    AbandonUnregistered(core, item, name, out.unregistered_message);
+    return std::nullopt;
   }
 
   commit.new_events = std::move(out.new_events);
@@ -449,28 +409,62 @@ void ProcessOrchestrationItem(RuntimeCore* core, OrchestrationItem item,
 
   // The engine goes into the cache before the ack, still marked uncommitted, so the next turn
   // of this instance (possibly on another thread right after the commit) finds it.
-  const bool keep = !engine->finished() && opt.warm_cache_capacity > 0;
-  if (keep) {
+  pending.keep_engine = !engine->finished() && opt.warm_cache_capacity > 0;
+  if (pending.keep_engine) {
     core->cache.Put(item.instance, engine,
                     item.record ? item.record->created_at_ms : commit.instance_created_at_ms);
   }
-  Status st = finish(commit);
-  core->metrics.dropped_messages += out.dropped_messages;
-  if (!st.ok()) {
-    engine->MarkAbandoned();
-    if (keep) core->cache.Remove(item.instance, engine.get());  // its state was never committed
+  pending.engine = std::move(engine);
+  pending.starts_execution = origin != nullptr;
+  pending.turn_error = out.error;
+  pending.dropped_messages = out.dropped_messages;
+  return finish();
+}
+
+void MarkTurnCommitted(const PendingTurn& turn) {
+  if (turn.engine) turn.engine->MarkCommitted();
+}
+
+void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
+  core->metrics.dropped_messages += turn.dropped_messages;
+  if (!ack.ok()) {
+    if (ack.code() != StatusCode::kFailedPrecondition) {  // a lost lock is not a storage fault
+      core->metrics.provider_errors++;
+      core->metrics.orch_infrastructure_errors++;
+    }
+    Log(LogLevel::kWarn, "duroxide::runtime", "orchestration ack failed: " + ack.ToString(),
+        {{"instance_id", turn.instance}});
+    if (ack.retryable()) {
+      (void)core->provider->AbandonOrchestrationItem(turn.lock_token, 50, false);
+    }
+    if (turn.engine) {
+      turn.engine->MarkAbandoned();
+      // Its state was never committed.
+      if (turn.keep_engine) core->cache.Remove(turn.instance, turn.engine.get());
+    }
     return;
   }
-  engine->MarkCommitted();
-  core->leases.CancelActivities(commit.cancelled_activities);
-  if (origin) core->metrics.orch_starts++;
-  switch (commit.status) {
+  MarkTurnCommitted(turn);
+  if (!turn.engine) return;  // error paths were counted when the failure was decided
+  core->leases.CancelActivities(turn.commit.cancelled_activities);
+  if (turn.starts_execution) core->metrics.orch_starts++;
+  switch (turn.commit.status) {
     case ExecutionStatus::kCompleted: core->metrics.orch_completions++; break;
-    case ExecutionStatus::kFailed: CountFailure(core, out.error); break;
+    case ExecutionStatus::kFailed: CountFailure(core, turn.turn_error); break;
     case ExecutionStatus::kContinuedAsNew: core->metrics.orch_continue_as_new++; break;
     default: break;
   }
+}
 
+Status AckTurnWithRetry(RuntimeCore* core, const PendingTurn& turn) {
+  Status st;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    st = core->provider->AckOrchestrationItem(turn.lock_token, turn.commit);
+    if (st.ok() || st.code() != StatusCode::kUnavailable) return st;
+    core->metrics.provider_errors++;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 << attempt));
+  }
+  return st;
 }
 
 }  // namespace duroxide::runtime

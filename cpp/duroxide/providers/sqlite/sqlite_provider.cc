@@ -605,48 +605,108 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
 
 Status SqliteProvider::AckOrchestrationItem(const std::string& lock_token,
                                             const TurnCommit& commit) {
-  return AckOrchestrationItemAndFetch(lock_token, commit, nullptr);
+  return AckOrchestrationItemsAndFetch({TurnAck{lock_token, &commit}}, nullptr)[0];
 }
 
-Status SqliteProvider::AckOrchestrationItemAndFetch(const std::string& lock_token,
-                                                    const TurnCommit& commit,
-                                                    NextOrchestrationFetch* next) {
-  // Validate and encode before taking the connection: both are pure CPU work.
-  EncodedCommit enc;
-  Status invalid = EncodeTurnCommit(commit, &enc);
-  if (!invalid.ok()) {
-    if (next) next->result.emplace(FetchOrchestrationItem(next->lock_timeout_ms, next->hint));
-    return invalid;
-  }
-  bool more_messages = false;
-  std::string acked_instance;
-  const std::function<Status()> ack = [&] {
-    return AckOrchestrationTx(lock_token, commit, enc, &more_messages, &acked_instance);
+Result<std::vector<OrchestrationItem>> SqliteProvider::FetchOrchestrationItems(
+    size_t max_items, int64_t lock_timeout_ms, const FetchHint* hint) {
+  std::vector<OrchestrationFetchState> states;
+  const std::function<Status()> fn = [&] {
+    return OrchestrationFetchManyTx(max_items, lock_timeout_ms, hint, &states);
   };
-  Status st;
-  if (next == nullptr) {
-    st = group_->Run("AckOrchestrationItem", ack);
-  } else {
-    OrchestrationFetchState fetched;
-    const std::function<Status()> fetch = [&] {
-      return OrchestrationFetchTx(next->lock_timeout_ms, next->hint, &fetched);
+  return FinishOrchestrationFetchMany(group_->Run("FetchOrchestrationItem", fn), &states);
+}
+
+Status SqliteProvider::OrchestrationFetchManyTx(size_t max_items, int64_t lock_timeout_ms,
+                                               const FetchHint* hint,
+                                               std::vector<OrchestrationFetchState>* states) {
+  states->clear();
+  while (states->size() < max_items) {
+    OrchestrationFetchState st;
+    Status s = OrchestrationFetchTx(lock_timeout_ms, hint, &st);
+    if (!s.ok()) return s;
+    if (!st.found) break;
+    states->push_back(std::move(st));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<OrchestrationItem>> SqliteProvider::FinishOrchestrationFetchMany(
+    const Status& tx, std::vector<OrchestrationFetchState>* states) {
+  if (!tx.ok()) return tx;
+  std::vector<OrchestrationItem> items;
+  items.reserve(states->size());
+  for (OrchestrationFetchState& st : *states) {
+    auto item = FinishOrchestrationFetch(tx, &st);
+    if (!item.ok()) return item.status();
+    if (item->has_value()) items.push_back(std::move(**item));
+  }
+  return items;
+}
+
+std::vector<Status> SqliteProvider::AckOrchestrationItemsAndFetch(const std::vector<TurnAck>& acks,
+                                                                  NextOrchestrationFetch* next) {
+  // Validate and encode before taking the connection: both are pure CPU work.
+  struct AckState {
+    EncodedCommit enc;
+    Status invalid;
+    bool more_messages = false;
+    std::string instance;
+    std::function<Status()> fn;
+  };
+  std::vector<AckState> states(acks.size());
+  std::vector<internal::GroupCommit::Op> ops;
+  ops.reserve(acks.size() + 1);
+  for (size_t i = 0; i < acks.size(); ++i) {
+    AckState& a = states[i];
+    a.invalid = EncodeTurnCommit(*acks[i].commit, &a.enc);
+    if (!a.invalid.ok()) continue;
+    a.fn = [this, &a, &ack = acks[i]] {
+      return AckOrchestrationTx(ack.lock_token, *ack.commit, a.enc, &a.more_messages, &a.instance);
     };
-    std::vector<Status> sts =
-        group_->RunAll({{"AckOrchestrationItem", &ack}, {"FetchOrchestrationItem", &fetch}});
-    st = std::move(sts[0]);
-    next->result.emplace(FinishOrchestrationFetch(sts[1], &fetched));
+    ops.push_back({"AckOrchestrationItem", &a.fn});
   }
-  if (!st.ok()) return st;
-  if (!commit.orchestrator_items.empty() || more_messages) {
-    orchestrator_signal().Notify(static_cast<int>(commit.orchestrator_items.size()) + (more_messages ? 1 : 0));
+  std::vector<OrchestrationFetchState> fetched;
+  std::function<Status()> fetch;
+  if (next && next->max_items > 0) {
+    fetch = [&] {
+      return OrchestrationFetchManyTx(next->max_items, next->lock_timeout_ms, next->hint, &fetched);
+    };
+    ops.push_back({"FetchOrchestrationItem", &fetch});
   }
-  if (!commit.worker_items.empty()) worker_signal().Notify(static_cast<int>(commit.worker_items.size()));
-  // Client waits look for terminal states, custom status and KV changes only.
-  if (commit.status != ExecutionStatus::kRunning || commit.custom_status_changed ||
-      !commit.kv_mutations.empty() || commit.new_execution) {
-    status_signal().Notify(acked_instance);
+  std::vector<Status> results = ops.empty() ? std::vector<Status>() : group_->RunAll(ops);
+  if (next) {
+    if (fetch) {
+      next->result.emplace(FinishOrchestrationFetchMany(results.back(), &fetched));
+    } else {
+      next->result.emplace(std::vector<OrchestrationItem>());
+    }
   }
-  return st;
+
+  std::vector<Status> out;
+  out.reserve(acks.size());
+  size_t r = 0;
+  int orchestrator_wake = 0, worker_wake = 0;
+  for (size_t i = 0; i < acks.size(); ++i) {
+    AckState& a = states[i];
+    if (!a.invalid.ok()) {
+      out.push_back(a.invalid);
+      continue;
+    }
+    out.push_back(results[r++]);
+    if (!out.back().ok()) continue;
+    const TurnCommit& commit = *acks[i].commit;
+    orchestrator_wake += static_cast<int>(commit.orchestrator_items.size()) + (a.more_messages ? 1 : 0);
+    worker_wake += static_cast<int>(commit.worker_items.size());
+    // Client waits look for terminal states, custom status and KV changes only.
+    if (commit.status != ExecutionStatus::kRunning || commit.custom_status_changed ||
+        !commit.kv_mutations.empty() || commit.new_execution) {
+      status_signal().Notify(a.instance);
+    }
+  }
+  if (orchestrator_wake > 0) orchestrator_signal().Notify(orchestrator_wake);
+  if (worker_wake > 0) worker_signal().Notify(worker_wake);
+  return out;
 }
 
 Status SqliteProvider::AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,

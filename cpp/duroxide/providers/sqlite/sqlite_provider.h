@@ -91,9 +91,13 @@ class SqliteProvider : public Provider, public ProviderAdmin {
   Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(
       int64_t lock_timeout_ms, const FetchHint* hint) override;
   Status AckOrchestrationItem(const std::string& lock_token, const TurnCommit& commit) override;
-  // The ack and the fetch share one transaction (each in its own savepoint).
-  Status AckOrchestrationItemAndFetch(const std::string& lock_token, const TurnCommit& commit,
-                                      NextOrchestrationFetch* next) override;
+  // The fetches share one transaction.
+  Result<std::vector<OrchestrationItem>> FetchOrchestrationItems(size_t max_items,
+                                                                 int64_t lock_timeout_ms,
+                                                                 const FetchHint* hint) override;
+  // The acks and the fetch share one transaction (each in its own savepoint).
+  std::vector<Status> AckOrchestrationItemsAndFetch(const std::vector<TurnAck>& acks,
+                                                    NextOrchestrationFetch* next) override;
   Status AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
                                   bool ignore_attempt) override;
   Status RenewOrchestrationItemLock(const std::string& lock_token, int64_t extend_ms) override;
@@ -169,6 +173,10 @@ class SqliteProvider : public Provider, public ProviderAdmin {
                               OrchestrationFetchState* st);
   Result<std::optional<OrchestrationItem>> FinishOrchestrationFetch(const Status& tx,
                                                                     OrchestrationFetchState* st);
+  Status OrchestrationFetchManyTx(size_t max_items, int64_t lock_timeout_ms, const FetchHint* hint,
+                                  std::vector<OrchestrationFetchState>* states);
+  Result<std::vector<OrchestrationItem>> FinishOrchestrationFetchMany(
+      const Status& tx, std::vector<OrchestrationFetchState>* states);
   struct EncodedCommit {
     std::vector<std::string> events;
     std::vector<std::string> worker_items;

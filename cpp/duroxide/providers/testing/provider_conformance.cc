@@ -536,20 +536,27 @@ TEST_P(ProviderConformance, QueueSignalsAreNotified) {
 
 // ---- acknowledge and fetch in one call ---------------------------------------------------
 
+NextOrchestrationFetch NextFetch(size_t max_items) {
+  NextOrchestrationFetch next;
+  next.lock_timeout_ms = kLongLockMs;
+  next.max_items = max_items;
+  return next;
+}
+
 TEST_P(ProviderConformance, AckAndFetchOrchestrationReturnsTheNextInstance) {
   CONF_ASSERT_OK(p().StartOrchestration(Start("a")));
   CONF_ASSERT_OK(p().StartOrchestration(Start("b")));
   auto a = FetchOrch(p());
   ASSERT_TRUE(a);
-  NextOrchestrationFetch next;
-  next.lock_timeout_ms = kLongLockMs;
-  CONF_ASSERT_OK(p().AckOrchestrationItemAndFetch(a->lock_token,
-                                                  WithWorkerItems({Activity(a->instance, 2)}),
-                                                  &next));
+  NextOrchestrationFetch next = NextFetch(1);
+  const TurnCommit c = WithWorkerItems({Activity(a->instance, 2)});
+  std::vector<Status> acked = p().AckOrchestrationItemsAndFetch({{a->lock_token, &c}}, &next);
+  ASSERT_EQ(acked.size(), 1u);
+  CONF_ASSERT_OK(acked[0]);
   ASSERT_TRUE(next.result.has_value());
   ASSERT_TRUE(next.result->ok()) << next.result->status().ToString();
-  ASSERT_TRUE(next.result->value().has_value());
-  const OrchestrationItem& b = *next.result->value();
+  ASSERT_EQ(next.result->value().size(), 1u);
+  const OrchestrationItem& b = next.result->value()[0];
   EXPECT_NE(b.instance, a->instance);
   ASSERT_EQ(b.messages.size(), 1u);
   EXPECT_EQ(b.messages[0].kind, WorkItemKind::kStartOrchestration);
@@ -566,33 +573,51 @@ TEST_P(ProviderConformance, AckAndFetchOrchestrationSeesTheAcksOwnMessages) {
   ASSERT_TRUE(a);
   TurnCommit c = FirstTurn();
   c.orchestrator_items = {External("a")};  // a message to itself, visible at once
-  NextOrchestrationFetch next;
-  next.lock_timeout_ms = kLongLockMs;
-  CONF_ASSERT_OK(p().AckOrchestrationItemAndFetch(a->lock_token, c, &next));
+  NextOrchestrationFetch next = NextFetch(4);
+  CONF_ASSERT_OK(p().AckOrchestrationItemsAndFetch({{a->lock_token, &c}}, &next)[0]);
   ASSERT_TRUE(next.result.has_value() && next.result->ok());
-  ASSERT_TRUE(next.result->value().has_value());
-  EXPECT_EQ(next.result->value()->instance, "a");
-  ASSERT_EQ(next.result->value()->messages.size(), 1u);
-  EXPECT_EQ(next.result->value()->messages[0].kind, WorkItemKind::kExternalRaised);
-  EXPECT_EQ(next.result->value()->history.size(), 1u);
+  ASSERT_EQ(next.result->value().size(), 1u);
+  const OrchestrationItem& again = next.result->value()[0];
+  EXPECT_EQ(again.instance, "a");
+  ASSERT_EQ(again.messages.size(), 1u);
+  EXPECT_EQ(again.messages[0].kind, WorkItemKind::kExternalRaised);
+  EXPECT_EQ(again.history.size(), 1u);
 }
 
-TEST_P(ProviderConformance, AckAndFetchOrchestrationFetchesEvenWhenTheAckFails) {
-  CONF_ASSERT_OK(p().StartOrchestration(Start("a")));
-  NextOrchestrationFetch next;
-  next.lock_timeout_ms = kLongLockMs;
-  CONF_EXPECT_CODE(p().AckOrchestrationItemAndFetch("o-no-such-token", FirstTurn(), &next),
-                   StatusCode::kFailedPrecondition);
+TEST_P(ProviderConformance, AckBatchSettlesEachTurnOnItsOwn) {
+  for (const char* id : {"a", "b", "c"}) CONF_ASSERT_OK(p().StartOrchestration(Start(id)));
+  auto fetched = p().FetchOrchestrationItems(2, kLongLockMs, nullptr);
+  ASSERT_TRUE(fetched.ok()) << fetched.status().ToString();
+  ASSERT_EQ(fetched->size(), 2u);
+  EXPECT_NE((*fetched)[0].instance, (*fetched)[1].instance);
+  const TurnCommit first = FirstTurn();
+  TurnCommit bad = FirstTurn();
+  bad.new_events[0].event_id = 0;  // rejected: event ids are positive
+  NextOrchestrationFetch next = NextFetch(5);
+  std::vector<Status> acked = p().AckOrchestrationItemsAndFetch(
+      {{(*fetched)[0].lock_token, &first},
+       {"o-no-such-token", &first},
+       {(*fetched)[1].lock_token, &bad}},
+      &next);
+  ASSERT_EQ(acked.size(), 3u);
+  CONF_EXPECT_CODE(acked[0], StatusCode::kOk);
+  CONF_EXPECT_CODE(acked[1], StatusCode::kFailedPrecondition);
+  CONF_EXPECT_CODE(acked[2], StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Must(p().GetInstance((*fetched)[0].instance)));
+  EXPECT_FALSE(Must(p().GetInstance((*fetched)[1].instance)));  // its ack changed nothing
+  // The fetch found the one instance never fetched; the rejected one is still locked.
   ASSERT_TRUE(next.result.has_value() && next.result->ok());
-  ASSERT_TRUE(next.result->value().has_value());
-  EXPECT_EQ(next.result->value()->instance, "a");
-  // Nothing to fetch: an empty result, not an error.
-  NextOrchestrationFetch none;
-  none.lock_timeout_ms = kLongLockMs;
-  CONF_ASSERT_OK(p().AckOrchestrationItemAndFetch(next.result->value()->lock_token, FirstTurn(),
-                                                  &none));
+  ASSERT_EQ(next.result->value().size(), 1u);
+  const std::set<std::string> seen = {(*fetched)[0].instance, (*fetched)[1].instance,
+                                      next.result->value()[0].instance};
+  EXPECT_EQ(seen.size(), 3u);
+  CONF_ASSERT_OK(p().AckOrchestrationItem((*fetched)[1].lock_token, first));
+  // Nothing left to fetch: an empty result, not an error.
+  NextOrchestrationFetch none = NextFetch(3);
+  CONF_ASSERT_OK(p().AckOrchestrationItemsAndFetch(
+      {{next.result->value()[0].lock_token, &first}}, &none)[0]);
   ASSERT_TRUE(none.result.has_value() && none.result->ok());
-  EXPECT_FALSE(none.result->value().has_value());
+  EXPECT_TRUE(none.result->value().empty());
 }
 
 TEST_P(ProviderConformance, AckAndFetchWorkReturnsTheNextActivity) {
