@@ -95,10 +95,15 @@ InstanceRecord RecordFromRow(const std::string& instance, const pqxx::row& all, 
 
 std::string Json(const nlohmann::json& j) { return j.dump(); }
 
+}  // namespace
+
 // The JSON arguments of dx_ack_orchestration.
-struct EncodedTurn {
+struct internal::EncodedTurn {
   std::string events, workers, cancelled, kv, items;
 };
+
+namespace {
+using internal::EncodedTurn;
 
 // Validates `commit` (positive event ids, items routed to the right queue) and encodes its
 // batches; kInvalidArgument otherwise (also for text that is not valid UTF-8).
@@ -391,15 +396,12 @@ Result<std::optional<OrchestrationItem>> PostgresProvider::FetchOrchestrationIte
   return Out(std::move(item));
 }
 
-Status PostgresProvider::AckOrchestrationItem(const std::string& lock_token,
-                                              const TurnCommit& commit) {
+// Calls dx_ack for one turn on `tx`. Returns FailedPrecondition for an unknown or expired
+// lock; *more_messages tells whether messages arrived for the instance during the lock.
+Status PostgresProvider::AckTurn(pqxx::transaction_base& tx, const std::string& lock_token,
+                                 const TurnCommit& commit, const EncodedTurn& turn, int64_t now,
+                                 bool* more_messages) {
   const char* op = "AckOrchestrationItem";
-  // The caller's clock at the time of the ack: timestamps and the visibility of new messages.
-  const int64_t now = NowMs();
-  // Validate and encode before taking a connection: both are pure CPU work.
-  EncodedTurn turn;
-  DUROXIDE_RETURN_IF_ERROR(EncodeTurn(op, commit, now, &turn));
-  bool more_messages = false;
   auto nullable = [](bool present, const std::string& json) -> const char* {
     return present ? json.c_str() : nullptr;
   };
@@ -412,34 +414,94 @@ Status PostgresProvider::AckOrchestrationItem(const std::string& lock_token,
       commit.status == ExecutionStatus::kRunning
           ? std::nullopt
           : std::optional<std::string>(ExecutionStatusName(commit.status));
+  pqxx::result r = tx.exec_prepared(
+      "dx_ack", lock_token, now,
+      commit.new_execution && commit.parent_instance_id ? delete_lock_key.c_str() : nullptr,
+      commit.new_execution, commit.execution_id, commit.orchestration_name,
+      commit.orchestration_version, NullableText(commit.parent_instance_id),
+      commit.instance_created_at_ms > 0 ? commit.instance_created_at_ms : now,
+      nullable(!commit.new_events.empty(), turn.events), NullableText(status),
+      NullableText(commit.output), NullableText(commit.error), commit.custom_status_changed,
+      NullableText(commit.custom_status), nullable(!commit.kv_mutations.empty(), turn.kv),
+      nullable(!commit.worker_items.empty(), turn.workers),
+      nullable(!commit.cancelled_activities.empty(), turn.cancelled),
+      nullable(!commit.orchestrator_items.empty(), turn.items), channel_, payload);
+  if (r.empty()) {
+    return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown or expired");
+  }
+  *more_messages = r[0][1].as<bool>();
+  return Status::Ok();
+}
 
-  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
-    // One function call in autocommit mode: the whole turn commits or nothing does.
-    pqxx::nontransaction tx(conn);
-    pqxx::result r = tx.exec_prepared(
-        "dx_ack", lock_token, now,
-        commit.new_execution && commit.parent_instance_id ? delete_lock_key.c_str() : nullptr,
-        commit.new_execution, commit.execution_id, commit.orchestration_name,
-        commit.orchestration_version, NullableText(commit.parent_instance_id),
-        commit.instance_created_at_ms > 0 ? commit.instance_created_at_ms : now,
-        nullable(!commit.new_events.empty(), turn.events), NullableText(status),
-        NullableText(commit.output), NullableText(commit.error), commit.custom_status_changed,
-        NullableText(commit.custom_status), nullable(!commit.kv_mutations.empty(), turn.kv),
-        nullable(!commit.worker_items.empty(), turn.workers),
-        nullable(!commit.cancelled_activities.empty(), turn.cancelled),
-        nullable(!commit.orchestrator_items.empty(), turn.items), channel_, payload);
-    if (r.empty()) {
-      return Status::FailedPrecondition(op, "lock token '" + lock_token +
-                                                "' is unknown or expired");
-    }
-    more_messages = r[0][1].as<bool>();
-    return Status::Ok();
-  });
-  if (!st.ok()) return st;
+void PostgresProvider::NotifyAcked(const TurnCommit& commit, bool more_messages) {
   if (!commit.orchestrator_items.empty() || more_messages) orchestrator_signal().Notify();
   if (!commit.worker_items.empty()) worker_signal().Notify();
   status_signal().Notify();
+}
+
+Status PostgresProvider::AckOrchestrationItem(const std::string& lock_token,
+                                              const TurnCommit& commit) {
+  const char* op = "AckOrchestrationItem";
+  // The caller's clock at the time of the ack: timestamps and the visibility of new messages.
+  const int64_t now = NowMs();
+  // Validate and encode before taking a connection: both are pure CPU work.
+  EncodedTurn turn;
+  DUROXIDE_RETURN_IF_ERROR(EncodeTurn(op, commit, now, &turn));
+  bool more_messages = false;
+  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+    // One function call in autocommit mode: the whole turn commits or nothing does.
+    pqxx::nontransaction tx(conn);
+    return AckTurn(tx, lock_token, commit, turn, now, &more_messages);
+  });
+  if (st.ok()) NotifyAcked(commit, more_messages);
   return st;
+}
+
+std::vector<Status> PostgresProvider::AckOrchestrationItemsAndFetch(
+    const std::vector<TurnAck>& acks, NextOrchestrationFetch* next) {
+  if (acks.size() <= 1) return Provider::AckOrchestrationItemsAndFetch(acks, next);
+  const char* op = "AckOrchestrationItem";
+  const int64_t now = NowMs();
+  std::vector<EncodedTurn> turns(acks.size());
+  std::vector<Status> out(acks.size());
+  std::vector<bool> valid(acks.size()), more(acks.size());
+  for (size_t i = 0; i < acks.size(); ++i) {
+    out[i] = EncodeTurn(op, *acks[i].commit, now, &turns[i]);
+    valid[i] = out[i].ok();
+  }
+  // One transaction, one commit (one WAL flush) for the whole batch; each turn in its own
+  // savepoint, so a turn whose function call fails is rolled back alone.
+  Status tx_status = Run(op, [&](pqxx::connection_base& conn) -> Status {
+    pqxx::work tx(conn);
+    for (size_t i = 0; i < acks.size(); ++i) {
+      if (!valid[i]) continue;
+      tx.exec0("SAVEPOINT dx_ack_turn");
+      try {
+        bool m = false;
+        out[i] = AckTurn(tx, acks[i].lock_token, *acks[i].commit, turns[i], now, &m);
+        more[i] = m;
+      } catch (const pqxx::sql_error& e) {
+        out[i] = StatusFromPgException(e, op);
+      }
+      // A failed turn is rolled back alone; the others stand.
+      if (!out[i].ok()) tx.exec0("ROLLBACK TO SAVEPOINT dx_ack_turn");
+      tx.exec0("RELEASE SAVEPOINT dx_ack_turn");
+    }
+    tx.commit();
+    return Status::Ok();
+  });
+  for (size_t i = 0; i < acks.size(); ++i) {
+    if (!valid[i]) continue;
+    if (!tx_status.ok()) {
+      out[i] = tx_status;  // nothing of the batch was committed
+    } else if (out[i].ok()) {
+      NotifyAcked(*acks[i].commit, more[i]);
+    }
+  }
+  if (next) {
+    next->result.emplace(FetchOrchestrationItems(next->max_items, next->lock_timeout_ms, next->hint));
+  }
+  return out;
 }
 
 Status PostgresProvider::AbandonOrchestrationItem(const std::string& lock_token,

@@ -25,6 +25,7 @@
 // path (the provider library links it privately).
 namespace pqxx {
 class connection_base;
+class transaction_base;
 }  // namespace pqxx
 
 namespace duroxide::providers::postgres {
@@ -32,6 +33,7 @@ namespace duroxide::providers::postgres {
 namespace internal {
 class PgPool;
 class PgListener;
+struct EncodedTurn;
 }  // namespace internal
 
 // True for [A-Za-z_][A-Za-z0-9_]{0,62}: the names this provider accepts as schema names (no
@@ -85,6 +87,9 @@ class PostgresProvider : public Provider, public ProviderAdmin {
   Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(
       int64_t lock_timeout_ms, const FetchHint* hint) override;
   Status AckOrchestrationItem(const std::string& lock_token, const TurnCommit& commit) override;
+  // A batch of two or more turns commits in one transaction (a savepoint per turn).
+  std::vector<Status> AckOrchestrationItemsAndFetch(const std::vector<TurnAck>& acks,
+                                                    NextOrchestrationFetch* next) override;
   Status AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
                                   bool ignore_attempt) override;
   Status RenewOrchestrationItemLock(const std::string& lock_token, int64_t extend_ms) override;
@@ -155,6 +160,12 @@ class PostgresProvider : public Provider, public ProviderAdmin {
   // local signals are notified directly.
   std::string NotifyPayload(const std::string& kinds) const;
   void OnNotification(const std::string& payload);
+  // One turn's dx_ack call on `tx`; FailedPrecondition for an unknown or expired lock.
+  Status AckTurn(pqxx::transaction_base& tx, const std::string& lock_token,
+                 const TurnCommit& commit, const internal::EncodedTurn& turn, int64_t now,
+                 bool* more_messages);
+  // Local wake-ups after a committed turn.
+  void NotifyAcked(const TurnCommit& commit, bool more_messages);
 
   const std::string url_;
   const std::string schema_;

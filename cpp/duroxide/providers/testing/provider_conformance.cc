@@ -620,6 +620,34 @@ TEST_P(ProviderConformance, AckBatchSettlesEachTurnOnItsOwn) {
   EXPECT_TRUE(none.result->value().empty());
 }
 
+TEST_P(ProviderConformance, AckBatchRollsBackAStorageErrorAlone) {
+  ASSERT_TRUE(CreateInstance(p(), "x"));  // history [1]
+  CONF_ASSERT_OK(p().EnqueueOrchestratorMessage(External("x"), 0));
+  CONF_ASSERT_OK(p().StartOrchestration(Start("y")));
+  auto fetched = p().FetchOrchestrationItems(2, kLongLockMs, nullptr);
+  ASSERT_TRUE(fetched.ok() && fetched->size() == 2u);
+  const OrchestrationItem& x = (*fetched)[0].instance == "x" ? (*fetched)[0] : (*fetched)[1];
+  const OrchestrationItem& y = (*fetched)[0].instance == "x" ? (*fetched)[1] : (*fetched)[0];
+  TurnCommit duplicate;  // event 1 exists already: the store refuses it
+  duplicate.execution_id = 1;
+  duplicate.new_events = {Ev(1, EventKind::kExternalEvent)};
+  const TurnCommit first = FirstTurn();
+  std::vector<Status> acked =
+      p().AckOrchestrationItemsAndFetch({{x.lock_token, &duplicate}, {y.lock_token, &first}}, nullptr);
+  ASSERT_EQ(acked.size(), 2u);
+  EXPECT_FALSE(acked[0].ok());
+  CONF_EXPECT_CODE(acked[1], StatusCode::kOk);
+  EXPECT_TRUE(Must(p().GetInstance("y")));
+  EXPECT_EQ(Must(p().ReadHistory("x", 0)).size(), 1u);
+  // x's failed ack changed nothing: its lock and its message are still there.
+  TurnCommit next_turn;
+  next_turn.execution_id = 1;
+  next_turn.new_events = {Ev(2, EventKind::kExternalEvent)};
+  CONF_ASSERT_OK(p().AckOrchestrationItem(x.lock_token, next_turn));
+  EXPECT_EQ(Must(p().ReadHistory("x", 0)).size(), 2u);
+  EXPECT_FALSE(FetchOrch(p()));
+}
+
 TEST_P(ProviderConformance, AckAndFetchWorkReturnsTheNextActivity) {
   ASSERT_TRUE(CreateInstance(p(), "a", WithWorkerItems({Activity("a", 2), Activity("a", 3)})));
   auto first = FetchWork(p());
