@@ -80,6 +80,17 @@ void EnableWal(SQLite::Database& db, int busy_timeout_ms) {
   }
 }
 
+// An instance row with its current execution and the id of that execution's last event.
+constexpr const char* kReadRecordSql =
+      "SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, e.status, "
+      "  e.output, e.error, i.custom_status, i.custom_status_version, i.parent_instance_id, "
+      "  i.created_at, i.updated_at, "
+      "  (SELECT MAX(h.event_id) FROM history h "
+      "   WHERE h.instance_id = i.instance_id AND h.execution_id = i.current_execution_id) "
+      "FROM instances i LEFT JOIN executions e "
+      "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
+      "WHERE i.instance_id = ?1";
+
 }  // namespace
 
 Status StatusFromSqliteError(int code, int extended, const std::string& op,
@@ -150,6 +161,12 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
     std::unique_ptr<SqliteProvider> provider(new SqliteProvider(std::move(db), abs.string()));
     provider->PrepareStatements();
     provider->PrepareWorkerStatements();
+    // A second, read-only connection for client reads: in WAL mode it reads the last
+    // committed state without waiting for the writer.
+    provider->reader_ = std::make_unique<SQLite::Database>(
+        abs.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms);
+    provider->reader_read_record_ = std::make_unique<SQLite::Statement>(*provider->reader_,
+                                                                        kReadRecordSql);
     return Result<std::unique_ptr<SqliteProvider>>(std::move(provider));
   });
 }
@@ -189,13 +206,7 @@ void SqliteProvider::PrepareStatements() {
   fetch_tag_ = prep(
       "UPDATE orchestrator_queue SET lock_token = ?1, attempt_count = attempt_count + 1 "
       "WHERE instance_id = ?2 AND visible_at <= ?3 RETURNING id, work_item, attempt_count");
-  read_record_ = prep(
-      "SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, e.status, "
-      "  e.output, e.error, i.custom_status, i.custom_status_version, i.parent_instance_id, "
-      "  i.created_at, i.updated_at "
-      "FROM instances i LEFT JOIN executions e "
-      "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
-      "WHERE i.instance_id = ?1");
+  read_record_ = prep(kReadRecordSql);
   // ?2 = 0 selects the current execution (1 when the instance has no row yet).
   read_history_ = prep(
       "SELECT event_data FROM history WHERE instance_id = ?1 AND execution_id = "
@@ -322,10 +333,20 @@ void SqliteProvider::InsertOrchestratorItem(const WorkItem& item, int64_t visibl
   s->exec();
 }
 
-std::optional<InstanceRecord> SqliteProvider::ReadRecord(const std::string& instance) {
-  ScopedStatement s(*read_record_);
+std::optional<InstanceRecord> SqliteProvider::ReadRecord(const std::string& instance,
+                                                         int64_t* last_event_id) {
+  return ReadRecordWith(*read_record_, instance, last_event_id);
+}
+
+std::optional<InstanceRecord> SqliteProvider::ReadRecordWith(SQLite::Statement& stmt,
+                                                             const std::string& instance,
+                                                             int64_t* last_event_id) {
+  ScopedStatement s(stmt);
   s->bind(1, instance);
   if (!s->executeStep()) return std::nullopt;
+  if (last_event_id != nullptr) {
+    *last_event_id = s->getColumn(11).isNull() ? 0 : s->getColumn(11).getInt64();
+  }
   InstanceRecord r;
   r.name = s->getColumn(0).getString();
   r.version = s->getColumn(1).getString();
@@ -416,7 +437,7 @@ Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const Fetch
   // A record that cannot be interpreted is reported like an undecodable history: the
   // batch must still come back locked so the runtime can fail the instance.
   try {
-    st->item.record = ReadRecord(st->item.instance);
+    st->item.record = ReadRecord(st->item.instance, &st->item.last_event_id);
   } catch (const internal::DataLossError& e) {
     st->item.history_error = Status::DataLoss(op, e.what());
   }
@@ -427,7 +448,7 @@ Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const Fetch
     return Status::Ok();
   }
   const int64_t exec_id = st->item.record ? st->item.record->current_execution_id : int64_t{1};
-  {
+  if (!st->item.record) {  // unreadable record: look up the last event on its own
     ScopedStatement s(*last_event_id_);
     s->bind(1, st->item.instance);
     s->bind(2, exec_id);
@@ -501,6 +522,8 @@ Status SqliteProvider::EncodeTurnCommit(const TurnCommit& commit, EncodedCommit*
 Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const TurnCommit& commit,
                                          const EncodedCommit& enc, bool* more_messages,
                                          std::string* acked_instance) {
+  // more_messages == nullptr: the caller does not need to know (a fetch follows in the same
+  // transaction and will take those messages).
   const char* op = "AckOrchestrationItem";
   const int64_t now = NowMs();
   // Validates and releases the lock in one statement; a later failure rolls it back.
@@ -595,7 +618,7 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
     InsertOrchestratorItem(o, o.kind == WorkItemKind::kTimerFired ? o.fire_at_ms : now, now);
   }
   // Messages that arrived during the lock are fetchable now; wake the dispatchers for them.
-  {
+  if (more_messages != nullptr) {
     ScopedStatement s(*ack_remaining_);
     s->bind(1, instance);
     *more_messages = s->executeStep() && s->getColumn(0).getInt() != 0;
@@ -655,14 +678,16 @@ std::vector<Status> SqliteProvider::AckOrchestrationItemsAndFetch(const std::vec
     std::function<Status()> fn;
   };
   std::vector<AckState> states(acks.size());
+  const bool fetch_follows = next != nullptr && next->max_items > 0;
   std::vector<internal::GroupCommit::Op> ops;
   ops.reserve(acks.size() + 1);
   for (size_t i = 0; i < acks.size(); ++i) {
     AckState& a = states[i];
     a.invalid = EncodeTurnCommit(*acks[i].commit, &a.enc);
     if (!a.invalid.ok()) continue;
-    a.fn = [this, &a, &ack = acks[i]] {
-      return AckOrchestrationTx(ack.lock_token, *ack.commit, a.enc, &a.more_messages, &a.instance);
+    a.fn = [this, &a, &ack = acks[i], fetch_follows] {
+      return AckOrchestrationTx(ack.lock_token, *ack.commit, a.enc,
+                                fetch_follows ? nullptr : &a.more_messages, &a.instance);
     };
     ops.push_back({"AckOrchestrationItem", &a.fn});
   }
@@ -675,8 +700,12 @@ std::vector<Status> SqliteProvider::AckOrchestrationItemsAndFetch(const std::vec
     ops.push_back({"FetchOrchestrationItem", &fetch});
   }
   std::vector<Status> results = ops.empty() ? std::vector<Status>() : group_->RunAll(ops);
+  // A fetch that filled its batch may have left work behind (also messages that arrived for
+  // the acked instances during their locks): let an idle dispatcher look.
+  bool more_work = false;
   if (next) {
     if (fetch) {
+      more_work = !results.back().ok() || fetched.size() >= next->max_items;
       next->result.emplace(FinishOrchestrationFetchMany(results.back(), &fetched));
     } else {
       next->result.emplace(std::vector<OrchestrationItem>());
@@ -704,6 +733,7 @@ std::vector<Status> SqliteProvider::AckOrchestrationItemsAndFetch(const std::vec
       status_signal().Notify(a.instance);
     }
   }
+  if (more_work) ++orchestrator_wake;
   if (orchestrator_wake > 0) orchestrator_signal().Notify(orchestrator_wake);
   if (worker_wake > 0) worker_signal().Notify(worker_wake);
   return out;
@@ -807,6 +837,10 @@ Status SqliteProvider::EnqueueOrchestratorMessage(const WorkItem& item, int64_t 
 
 Result<std::optional<InstanceRecord>> SqliteProvider::GetInstance(const std::string& instance) {
   return Guarded("GetInstance", [&]() -> Result<std::optional<InstanceRecord>> {
+    if (reader_) {  // client status polls never wait behind a write transaction
+      std::lock_guard<std::mutex> lock(reader_mu_);
+      return ReadRecordWith(*reader_read_record_, instance, nullptr);
+    }
     std::lock_guard<std::mutex> lock(mu_);
     return ReadRecord(instance);
   });

@@ -199,7 +199,12 @@ class SqliteProvider : public Provider, public ProviderAdmin {
 
   // Helpers called with mu_ held inside a transaction; they throw SQLite::Exception.
   void InsertOrchestratorItem(const history::WorkItem& item, int64_t visible_at, int64_t now);
-  std::optional<InstanceRecord> ReadRecord(const std::string& instance);
+  // `last_event_id` (optional) receives the id of the current execution's last event (0: none).
+  std::optional<InstanceRecord> ReadRecord(const std::string& instance,
+                                           int64_t* last_event_id = nullptr);
+  static std::optional<InstanceRecord> ReadRecordWith(SQLite::Statement& stmt,
+                                                      const std::string& instance,
+                                                      int64_t* last_event_id);
   void ApplyKvMutations(const std::string& instance, const std::vector<KvMutation>& mutations);
   void MergeKvDelta(const std::string& instance);
   // The cached worker-fetch statement for a filter shape, prepared on first use.
@@ -228,6 +233,12 @@ class SqliteProvider : public Provider, public ProviderAdmin {
   std::map<std::string, Stmt> worker_fetch_;  // keyed by filter shape
   Stmt session_claim_, worker_ack_, session_touch_, worker_renew_, worker_abandon_;
   Stmt next_worker_visible_, renew_sessions_, cleanup_sessions_;
+
+  // Read-only connection for GetInstance (file databases only; null in memory). Declared
+  // after the writer's statements so it is closed first; its statement before it.
+  std::mutex reader_mu_;
+  std::unique_ptr<SQLite::Database> reader_;
+  std::unique_ptr<SQLite::Statement> reader_read_record_;  // GUARDED_BY(reader_mu_)
 };
 
 }  // namespace duroxide::providers::sqlite
