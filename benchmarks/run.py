@@ -5,6 +5,11 @@
 
 Each workload runs in a fresh process on a fresh SQLite file, systems alternating, so machine
 drift affects all of them alike. Prints a table and writes benchmarks/results/latest.json.
+
+The PostgreSQL rows (pg hello) run on $DATABASE_URL when it is set (the user needs CREATEDB),
+otherwise on a throwaway cluster made from the installed server binaries
+(scripts/pg_test_cluster.sh, PostgreSQL's default durability) that is removed afterwards. Every
+run gets a fresh database.
 """
 
 import argparse
@@ -12,18 +17,24 @@ import json
 import os
 import platform
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+# The interpreter of each system; DUROXIDE_BENCH_PYTHON_<SYSTEM> overrides one (e.g. a venv
+# with another build of duroxide).
 PYTHONS = {
     "duroxide": os.path.join(ROOT, ".venv", "bin", "python"),
     "reference": os.path.join(HERE, ".venv-ref", "bin", "python"),
     "dbos": os.path.join(HERE, ".venv-dbos", "bin", "python"),
 }
+PYTHONS = {k: os.environ.get(f"DUROXIDE_BENCH_PYTHON_{k.upper()}", v) for k, v in PYTHONS.items()}
 
 # workload, label, workload args; the same for every system.
 FULL = [
@@ -34,6 +45,8 @@ FULL = [
     ("chain", "chain 2000", ["--n", "2000"]),
     ("latency", "latency", ["--n", "200", "--warmup", "20"]),
     ("waiting", "waiting 20000", ["--n", "20000"]),
+    ("pg-hello", "pg hello 1 proc", ["--n", "2000", "--in-flight", "50", "--procs", "1"]),
+    ("pg-hello", "pg hello 2 procs", ["--n", "2000", "--in-flight", "50", "--procs", "2"]),
 ]
 QUICK = [
     ("hello", "hello", ["--n", "500", "--in-flight", "50"]),
@@ -42,16 +55,142 @@ QUICK = [
     ("chain", "chain 500", ["--n", "500"]),
     ("latency", "latency", ["--n", "50", "--warmup", "10"]),
     ("waiting", "waiting 2000", ["--n", "2000"]),
+    ("pg-hello", "pg hello 1 proc", ["--n", "500", "--in-flight", "50", "--procs", "1"]),
+    ("pg-hello", "pg hello 2 procs", ["--n", "500", "--in-flight", "50", "--procs", "2"]),
 ]
 DBOS_WORKLOADS = {"hello", "fanout", "chain"}
+PG_WORKLOADS = {"pg-hello"}
+THROUGHPUT_WORKLOADS = {"hello", "pg-hello"}
+PG_SETTINGS = ["server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_level",
+               "shared_buffers", "max_connections"]
 
 
-def run_one(system, workload, args, common, timeout_s):
+def selected(entry, wanted):
+    """--only matches a label ("chain 500"), its dashed form ("pg-hello-2-procs") or a workload
+    name ("pg-hello": both PostgreSQL rows)."""
+    workload, label, _ = entry
+    return bool({label, label.replace(" ", "-"), workload} & wanted)
+
+
+class Postgres:
+    """The server for the PostgreSQL rows: $DATABASE_URL or a throwaway cluster."""
+
+    def __init__(self):
+        self.dir = None
+        self.url = os.environ.get("DATABASE_URL")
+        self.psql = shutil.which("psql") or os.path.join(self._pg_bin(), "psql")
+        self.count = 0
+        self.error = None
+
+    @staticmethod
+    def _pg_bin():
+        bins = sorted((d for d in os.listdir("/usr/lib/postgresql") if d.isdigit()), key=int) \
+            if os.path.isdir("/usr/lib/postgresql") else []
+        return os.environ.get("PG_BIN") or (
+            f"/usr/lib/postgresql/{bins[-1]}/bin" if bins else "/usr/bin")
+
+    def start(self):
+        if self.url:
+            print("postgres: using $DATABASE_URL", file=sys.stderr, flush=True)
+            return
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.dir = tempfile.mkdtemp(prefix="bench-pg-")
+        env = dict(os.environ, PG_TEST_DURABLE="1")  # default durability, not the tests' fsync=off
+        proc = subprocess.run([os.path.join(ROOT, "scripts", "pg_test_cluster.sh"), "start",
+                               self.dir, str(port)], capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"could not start a PostgreSQL cluster: {proc.stderr.strip()}")
+        self.url = proc.stdout.strip().splitlines()[-1]
+        print(f"postgres: throwaway cluster in {self.dir} ({self.url})", file=sys.stderr,
+              flush=True)
+
+    def stop(self):
+        if self.dir:
+            subprocess.run([os.path.join(ROOT, "scripts", "pg_test_cluster.sh"), "stop",
+                            self.dir], capture_output=True)
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def sql(self, statement, url=None):
+        proc = subprocess.run([self.psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                               "-d", url or self.url, "-c", statement],
+                              capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"psql {statement!r}: {proc.stderr.strip()}")
+        return proc.stdout.strip()
+
+    def settings(self):
+        return {name: self.sql(f"SHOW {name}") for name in PG_SETTINGS}
+
+    def wal_stats(self):
+        """Cluster-wide WAL counters (PostgreSQL 14+), or None."""
+        names = ["wal_records", "wal_bytes", "wal_write", "wal_sync"]
+        try:
+            values = self.sql(f"SELECT {', '.join(names)} FROM pg_stat_wal").split("|")
+            return dict(zip(names, (int(v) for v in values)))
+        except Exception:
+            return None
+
+    def run_stats(self, name, wal_before):
+        """Transactions in database `name` and the WAL written (and synced) during the run
+        (the WAL figures are cluster-wide: exact on the throwaway cluster)."""
+        stats = {}
+        # Backends report their counters when they exit: wait for the run's connections to end.
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            try:
+                if self.sql("SELECT count(*) FROM pg_stat_activity "
+                            f"WHERE datname = '{name}'") == "0":
+                    break
+            except Exception:
+                break
+            time.sleep(0.1)
+        try:
+            values = self.sql("SELECT xact_commit, xact_rollback FROM pg_stat_database "
+                              f"WHERE datname = '{name}'").split("|")
+            stats.update(xact_commit=int(values[0]), xact_rollback=int(values[1]))
+        except Exception:
+            pass
+        wal_after = self.wal_stats()
+        if wal_before and wal_after:
+            stats.update({k: wal_after[k] - wal_before[k] for k in wal_after})
+        return stats
+
+    def create_database(self, system):
+        """A fresh, empty database; returns its name and URL."""
+        self.count += 1
+        name = f"bench_{system}_{os.getpid()}_{self.count}"
+        self.sql(f'CREATE DATABASE "{name}"')
+        parts = urllib.parse.urlsplit(self.url)
+        return name, urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+    def drop_database(self, name):
+        try:
+            self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except Exception as exc:  # a leftover database is no reason to stop the suite
+            print(f"postgres: could not drop {name}: {exc}", file=sys.stderr, flush=True)
+
+
+def run_one(system, workload, args, common, timeout_s, pg=None):
     db_dir = tempfile.mkdtemp(prefix=f"bench-{system}-")
     db = os.path.join(db_dir, "bench.db")
     script = "dbos_workload.py" if system == "dbos" else "workload.py"
-    cmd = [PYTHONS[system], os.path.join(HERE, script), "--workload", workload, "--db", db,
-           *args]
+    cmd = [PYTHONS[system], os.path.join(HERE, script), "--workload", workload, *args]
+    pg_db = None
+    if workload in PG_WORKLOADS:
+        try:
+            if pg.error:
+                raise RuntimeError(pg.error)
+            pg_db, url = pg.create_database(system)
+        except Exception as exc:
+            shutil.rmtree(db_dir, ignore_errors=True)
+            return {"ok": False, "error": str(exc)}
+        cmd += ["--pg-url", url]
+    else:
+        cmd += ["--db", db]
     if system != "dbos":
         cmd += [*common, "--system", system, "--timeout", str(timeout_s)]
     else:
@@ -60,20 +199,37 @@ def run_one(system, workload, args, common, timeout_s):
                 "--poll-ms", common[common.index("--poll-ms") + 1], "--sqlite-wal"]
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    wal_before = pg.wal_stats() if pg_db else None
     t0 = time.time()
+    # Its own process group, so that a run that times out (or Ctrl-C) takes any worker
+    # processes it started with it.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+    result = None
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s + 30,
-                              env=env)
-        lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
+        stdout, stderr = proc.communicate(timeout=timeout_s + 30)
+        lines = [l for l in stdout.splitlines() if l.startswith("{")]
         if not lines:
-            return {"ok": False, "error": f"no result (exit {proc.returncode}): "
-                                          f"{proc.stderr.strip()[-300:]}"}
-        return json.loads(lines[-1])
+            result = {"ok": False, "error": f"no result (exit {proc.returncode}): "
+                                            f"{stderr.strip()[-300:]}"}
+        else:
+            result = json.loads(lines[-1])
     except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"did not finish in {timeout_s} s",
-                "seconds": time.time() - t0}
+        result = {"ok": False, "error": f"did not finish in {timeout_s} s",
+                  "seconds": time.time() - t0}
     finally:
+        if proc.poll() is None or workload in PG_WORKLOADS:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
+        if pg_db:
+            if result is not None:
+                result["pg_stats"] = pg.run_stats(pg_db, wal_before)
+            pg.drop_database(pg_db)
         shutil.rmtree(db_dir, ignore_errors=True)
+    return result
 
 
 def fmt(result, workload):
@@ -82,7 +238,7 @@ def fmt(result, workload):
             return "n/a"
         error = str(result.get("error", ""))
         return error if error.startswith("did not finish") else "FAILED: " + error[:40]
-    if workload == "hello":
+    if workload in THROUGHPUT_WORKLOADS:
         return f"{result['throughput']:.0f}/s"
     if workload == "latency":
         return f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
@@ -95,7 +251,7 @@ def fmt(result, workload):
 def ratio(ours, other, workload):
     if not (ours and other and ours.get("ok") and other.get("ok")):
         return ""
-    if workload == "hello":
+    if workload in THROUGHPUT_WORKLOADS:
         return f"{ours['throughput'] / other['throughput']:.1f}x"
     if workload == "latency":
         return f"{other['p50_ms'] / ours['p50_ms']:.1f}x"
@@ -106,7 +262,9 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--systems", default="duroxide,reference,dbos")
     p.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
-    p.add_argument("--only", default="", help="comma-separated labels to run")
+    p.add_argument("--only", default="",
+                   help="comma-separated labels (\"chain 500\" or chain-500) or workload "
+                        "names (hello, pg-hello, ...) to run")
     p.add_argument("--timeout", type=int, default=600, help="per run, seconds")
     p.add_argument("--orchestration-concurrency", type=int, default=2)
     p.add_argument("--worker-concurrency", type=int, default=2)
@@ -122,20 +280,57 @@ def main():
               "--poll-ms", str(args.poll_ms)]
     plan = QUICK if args.quick else FULL
     if args.only:
-        wanted = set(args.only.split(","))
-        plan = [w for w in plan if w[1] in wanted]
+        wanted = {w.strip() for w in args.only.split(",") if w.strip()}
+        plan = [w for w in plan if selected(w, wanted)]
+        if not plan:
+            sys.exit(f"--only {args.only}: no workload matches")
 
+    # SIGTERM/SIGHUP end the run like Ctrl-C, so the cluster below is always removed.
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGHUP, interrupted)
+
+    pg = None
+    pg_info = None
+    if any(w[0] in PG_WORKLOADS for w in plan) and any(s != "dbos" for s in systems):
+        pg = Postgres()
+    try:
+        if pg:
+            try:
+                pg.start()
+                pg_info = {"cluster": "throwaway" if pg.dir else "DATABASE_URL",
+                           "settings": pg.settings()}
+                print("postgres: " + ", ".join(f"{k}={v}" for k, v in
+                                               pg_info["settings"].items()),
+                      file=sys.stderr, flush=True)
+            except Exception as exc:  # the PostgreSQL rows fail, the others still run
+                pg.error = f"no PostgreSQL: {exc}"
+                pg_info = {"error": pg.error}
+                print(f"postgres: {pg.error}", file=sys.stderr, flush=True)
+        results = run_plan(plan, systems, common, args.timeout, pg)
+    finally:
+        if pg:
+            pg.stop()
+
+    report(args, plan, systems, results, pg_info)
+
+
+def run_plan(plan, systems, common, timeout, pg):
     results = {}
     for workload, label, wargs in plan:
         for system in systems:
             if system == "dbos" and workload not in DBOS_WORKLOADS:
                 continue
-            r = run_one(system, workload, wargs, common, args.timeout)
+            r = run_one(system, workload, wargs, common, timeout, pg)
             results[(label, system)] = r
-            print(f"  {label:<14} {system:<10} {fmt(r, workload)}", file=sys.stderr, flush=True)
+            print(f"  {label:<16} {system:<10} {fmt(r, workload)}", file=sys.stderr, flush=True)
+    return results
 
-    header = f"| workload | {' | '.join(systems)} | " + " | ".join(
-        f"duroxide vs {s}" for s in systems if s != "duroxide") + " |"
+
+def report(args, plan, systems, results, pg_info):
+    header = "| " + " | ".join(["workload", *systems] + [
+        f"duroxide vs {s}" for s in systems if s != "duroxide"]) + " |"
     lines = [header, "|" + "---|" * (len(systems) * 2)]
     for workload, label, _ in plan:
         row = [fmt(results.get((label, s)), workload) for s in systems]
@@ -159,6 +354,8 @@ def main():
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                         "python": platform.python_version()},
             "options": vars(args),
+            "pythons": {s: PYTHONS[s] for s in systems},
+            "postgres": pg_info,
             "results": [{"label": k[0], "system": k[1], **(v or {})} for k, v in results.items()],
             "summary": summary,
             "table": table,
@@ -166,4 +363,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt as exc:  # runs and the cluster are gone already (finally blocks)
+        sys.exit(f"interrupted{f' ({exc})' if str(exc) else ''}")

@@ -4,17 +4,26 @@ The same script runs unchanged on this package and on the reference package (the
 `duroxide` on PyPI): the interpreter decides which `duroxide` is imported.
 
     python workload.py --workload hello --db /tmp/b.db --n 1000 --in-flight 50
+    python workload.py --workload pg-hello --pg-url postgresql://... --procs 2
+
+`pg-hello` is hello on PostgreSQL, with one process (client and runtime together) or with
+`--procs N` (this process only drives through a Client; N worker processes, pg_worker.py, each
+run a Runtime with the same options against the same database).
 
 Prints one JSON line with the figures on stdout.
 """
 
 import argparse
+import collections
 import json
 import os
+import subprocess
 import sys
 import time
 
-from duroxide import Client, Runtime, RuntimeOptions, SqliteProvider
+from duroxide import Client, PostgresProvider, Runtime, RuntimeOptions, SqliteProvider
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def rss_mb():
@@ -36,15 +45,31 @@ def percentile(values, p):
 def build(args):
     provider = SqliteProvider.open(args.db)
     client = Client(provider)
+    runtime = make_runtime(provider, args)
+    return provider, client, runtime
+
+
+def make_runtime(provider, args, executed=None):
+    """A Runtime with every benchmark orchestration and activity registered.
+
+    With `executed` (a list), the Echo activity appends its input to it on every run, so that
+    the caller can check that each activity ran exactly once.
+    """
     runtime = Runtime(provider, RuntimeOptions(
         orchestration_concurrency=args.orchestration_concurrency,
         worker_concurrency=args.worker_concurrency,
         dispatcher_poll_interval_ms=args.poll_ms,
     ))
 
-    @runtime.register_activity("Echo")
-    def echo(ctx, x):
-        return x
+    if executed is None:
+        @runtime.register_activity("Echo")
+        def echo(ctx, x):
+            return x
+    else:
+        @runtime.register_activity("Echo")
+        def echo(ctx, x):
+            executed.append(x)  # list.append is atomic under the GIL
+            return x
 
     @runtime.register_activity("Inc")
     def inc(ctx, x):
@@ -73,7 +98,7 @@ def build(args):
         v = yield ctx.wait_for_event("go")
         return v
 
-    return provider, client, runtime
+    return runtime
 
 
 def wait_all(client, ids, timeout_s):
@@ -158,11 +183,112 @@ def run_waiting(args, client):
             "release_s": release_s}
 
 
+def start_workers(args):
+    """Starts args.procs runtime processes (pg_worker.py) and waits until each has started."""
+    cmd = [sys.executable, os.path.join(HERE, "pg_worker.py"), "--pg-url", args.pg_url,
+           "--orchestration-concurrency", str(args.orchestration_concurrency),
+           "--worker-concurrency", str(args.worker_concurrency),
+           "--poll-ms", str(args.poll_ms)]
+    workers = []
+    for _ in range(args.procs):
+        workers.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True))
+    for w in workers:
+        line = w.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"worker {w.pid} did not start (exit {w.poll()}): {line!r}")
+    return workers
+
+
+def stop_workers(workers):
+    """Tells each worker to stop and returns the inputs its Echo activity ran with."""
+    executed = []
+    for w in workers:
+        try:
+            w.stdin.write("stop\n")
+            w.stdin.close()
+        except OSError:
+            pass
+    for w in workers:
+        try:
+            lines = [l for l in w.stdout.read().splitlines() if l.startswith("{")]
+            w.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            w.kill()
+            raise RuntimeError(f"worker {w.pid} did not stop")
+        if not lines:
+            raise RuntimeError(f"worker {w.pid} reported nothing (exit {w.returncode})")
+        executed.append(json.loads(lines[-1])["executed"])
+    return executed
+
+
+def verify_hello(args, client, executed_per_proc):
+    """Checks, after the timed part, that every instance completed exactly once.
+
+    Each instance has one execution whose history is started / activity scheduled / activity
+    completed / completed with the right output, and each Echo activity ran once.
+    """
+    expected = ["OrchestrationStarted", "ActivityScheduled", "ActivityCompleted",
+                "OrchestrationCompleted"]
+    for i in range(args.n):
+        iid = f"hello-{i}"
+        r = client.get_status(iid)
+        if r.status != "Completed" or r.output != i:
+            raise RuntimeError(f"{iid}: {r.status} output={r.output!r} error={r.error}")
+        executions = client.list_executions(iid)
+        if list(executions) != [1]:
+            raise RuntimeError(f"{iid}: executions {executions}")
+        kinds = [e.kind for e in client.read_execution_history(iid, 1)]
+        if kinds != expected:
+            raise RuntimeError(f"{iid}: history {kinds}")
+    runs = collections.Counter(x for ex in executed_per_proc for x in ex)
+    missing = [i for i in range(args.n) if runs[i] == 0]
+    if missing:
+        raise RuntimeError(f"{len(missing)} activities never ran in a runtime process, "
+                           f"e.g. input {missing[0]}")
+    return {"activity_runs": sum(runs.values()),
+            "activity_reruns": sum(c - 1 for c in runs.values() if c > 1),
+            "activity_runs_per_proc": [len(ex) for ex in executed_per_proc],
+            "verified": True}
+
+
+def pg_hello(args, out):
+    """hello on PostgreSQL with one process or with args.procs runtime processes."""
+    runtime = None
+    workers = []
+    executed = []
+    try:
+        provider = PostgresProvider.connect(args.pg_url)  # creates the schema before any worker
+        client = Client(provider)
+        if args.procs == 1:
+            runtime = make_runtime(provider, args, executed)
+            runtime.start()
+        else:
+            workers = start_workers(args)
+        out.update(run_hello(args, client))
+        if workers:
+            executed_per_proc = stop_workers(workers)
+        else:
+            executed_per_proc = [executed]
+        out.update(verify_hello(args, client, executed_per_proc))
+    except Exception as exc:  # reported, not raised: the runner prints a table
+        out["ok"] = False
+        out["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+    return runtime
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--workload", required=True,
-                   choices=["hello", "fanout", "chain", "latency", "waiting"])
-    p.add_argument("--db", required=True)
+                   choices=["hello", "fanout", "chain", "latency", "waiting", "pg-hello"])
+    p.add_argument("--db", help="SQLite file (every workload but pg-hello)")
+    p.add_argument("--pg-url", help="PostgreSQL URL (pg-hello)")
+    p.add_argument("--procs", type=int, default=1,
+                   help="pg-hello: runtime processes (1: client and runtime in this process)")
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--in-flight", type=int, default=50)
     p.add_argument("--warmup", type=int, default=20)
@@ -175,6 +301,14 @@ def main():
 
     out = {"system": args.system, "workload": args.workload, "n": args.n,
            "in_flight": args.in_flight, "ok": True, "error": None}
+    if args.workload == "pg-hello":
+        if not args.pg_url:
+            p.error("pg-hello needs --pg-url")
+        out["procs"] = args.procs
+        runtime = pg_hello(args, out)
+        finish(out, runtime)
+    if not args.db:
+        p.error(f"{args.workload} needs --db")
     provider, client, runtime = build(args)
     runtime.start()
     try:
@@ -191,13 +325,18 @@ def main():
     except Exception as exc:  # reported, not raised: the runner prints a table
         out["ok"] = False
         out["error"] = f"{type(exc).__name__}: {exc}"
+    finish(out, runtime)
+
+
+def finish(out, runtime):
     out["rss_end_mb"] = rss_mb()
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()
-    try:
-        runtime.shutdown(100)
-    except Exception:
-        pass
+    if runtime is not None:
+        try:
+            runtime.shutdown(100)
+        except Exception:
+            pass
     os._exit(0)  # do not wait for the reference runtime's background tasks
 
 

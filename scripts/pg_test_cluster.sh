@@ -13,6 +13,8 @@
 # the `postgres` system user, and DIR is handed to that user. The unix socket lives in the data
 # directory, TCP listens on 127.0.0.1 only, and authentication is `trust` (local tests only).
 # Durability settings are relaxed (fsync=off): the cluster is thrown away after the tests.
+# PG_TEST_DURABLE=1 keeps PostgreSQL's default durability instead (fsync, synchronous_commit
+# and full_page_writes on), e.g. for benchmarks.
 # Set PG_BIN to choose the server binaries (default: the newest /usr/lib/postgresql/*/bin).
 set -euo pipefail
 
@@ -74,7 +76,9 @@ case "$cmd" in
       }
     fi
     opts="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$data'"
-    opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if [ "${PG_TEST_DURABLE:-0}" != 1 ]; then
+      opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    fi
     opts="$opts -c max_connections=300 -c shared_buffers=64MB"
     as_owner "$PG_BIN/pg_ctl" -D "$data" -l "$dir/server.log" -o "$opts" -w -t 60 start \
       >/dev/null || {
