@@ -95,12 +95,29 @@ std::vector<Status> Provider::AckOrchestrationItemsAndFetch(const std::vector<Tu
   return out;
 }
 
-Status Provider::AckWorkItemAndFetch(const std::string& lock_token,
-                                     const std::optional<history::WorkItem>& completion,
-                                     NextWorkFetch* next) {
-  Status st = AckWorkItem(lock_token, completion);
-  if (next) next->result.emplace(FetchWorkItem(next->lock_timeout_ms, next->options));
-  return st;
+Result<std::vector<WorkItemLease>> Provider::FetchWorkItems(size_t max_items,
+                                                            int64_t lock_timeout_ms,
+                                                            const WorkerFetchOptions& options) {
+  std::vector<WorkItemLease> leases;
+  while (leases.size() < max_items) {
+    auto lease = FetchWorkItem(lock_timeout_ms, options);
+    if (!lease.ok()) {
+      if (leases.empty()) return lease.status();
+      break;
+    }
+    if (!lease->has_value()) break;
+    leases.push_back(std::move(**lease));
+  }
+  return leases;
+}
+
+std::vector<Status> Provider::AckWorkItemsAndFetch(const std::vector<WorkAck>& acks,
+                                                   NextWorkFetch* next) {
+  std::vector<Status> out;
+  out.reserve(acks.size());
+  for (const WorkAck& a : acks) out.push_back(AckWorkItem(a.lock_token, a.completion));
+  if (next) next->result.emplace(FetchWorkItems(next->max_items, next->lock_timeout_ms, next->options));
+  return out;
 }
 
 }  // namespace duroxide::providers

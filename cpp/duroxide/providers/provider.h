@@ -177,8 +177,15 @@ struct TurnAck {
 struct NextWorkFetch {
   int64_t lock_timeout_ms = 0;
   WorkerFetchOptions options;
-  // Filled by the provider: what FetchWorkItem would have returned.
-  std::optional<Result<std::optional<WorkItemLease>>> result;
+  size_t max_items = 1;
+  // Filled by the provider: what FetchWorkItems would have returned.
+  std::optional<Result<std::vector<WorkItemLease>>> result;
+};
+
+// One activity to acknowledge in a batch.
+struct WorkAck {
+  std::string lock_token;
+  std::optional<history::WorkItem> completion;
 };
 
 // For provider implementations: decodes the raw rows of a fetched batch into `item` (messages
@@ -241,12 +248,18 @@ class Provider {
   // the lock expired (the activity was cancelled or redelivered).
   virtual Status AckWorkItem(const std::string& lock_token,
                              const std::optional<history::WorkItem>& completion) = 0;
-  // AckWorkItem followed by FetchWorkItem(next->lock_timeout_ms, next->options) into
-  // next->result whatever the ack returned (next == nullptr: ack only); in one transaction
-  // where the provider can. Default: the two calls in sequence.
-  virtual Status AckWorkItemAndFetch(const std::string& lock_token,
-                                     const std::optional<history::WorkItem>& completion,
-                                     NextWorkFetch* next);
+  // Up to max_items leases, each fetched as by FetchWorkItem. An undecodable row among
+  // others stays locked and is left out (it comes first, and is reported, once its lock
+  // expires); an error with no lease taken fails the call. Default: repeated FetchWorkItem.
+  virtual Result<std::vector<WorkItemLease>> FetchWorkItems(size_t max_items,
+                                                            int64_t lock_timeout_ms,
+                                                            const WorkerFetchOptions& options);
+  // Acknowledges each of `acks` as AckWorkItem does (one Status each, independent), then,
+  // when `next` is not null, fetches as FetchWorkItems(next->max_items, ...) into
+  // next->result whatever the acks returned. One transaction where the provider can.
+  // Default: the calls in sequence.
+  virtual std::vector<Status> AckWorkItemsAndFetch(const std::vector<WorkAck>& acks,
+                                                   NextWorkFetch* next);
   virtual Status RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) = 0;
   virtual Status AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
                                  bool ignore_attempt) = 0;

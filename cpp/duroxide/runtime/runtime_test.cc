@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "duroxide/client/client.h"
@@ -223,6 +226,39 @@ TEST(Runtime, QueuedTurnsRunInBatchesWithWarmEnginesAndHandBacks) {
   auto m = rt->MetricsSnapshot();
   EXPECT_EQ(m["orch_completions"], 54);
   EXPECT_EQ(m["activity_success"], 54 * 3);
+}
+
+TEST(Runtime, ActivityBatchesRunEachActivityOnceWithSlowOnesMixedIn) {
+  // Fast activities are fetched and acknowledged in batches; a slow one ends its batch and
+  // hands the unstarted rest back. Every activity must still run exactly once.
+  Fixture f;
+  ASSERT_TRUE(f.registry->Register("chain", "1.0.0").ok());
+  f.orchestrations->Add("chain", Chain(3));
+  std::mutex mu;
+  std::map<std::string, int> runs;  // instance/activity id -> executions
+  f.activities->fn = [&](const ActivityCall& c) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++runs[c.instance + "/" + std::to_string(c.activity_id)];
+    }
+    if (c.instance.back() == '7') std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+  };
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(f.client->StartOrchestration("m" + std::to_string(i), "chain", "null", std::nullopt).ok());
+  }
+  auto rt = f.Make();
+  ASSERT_TRUE(rt->Start().ok());
+  for (int i = 0; i < 40; ++i) {
+    auto st = f.client->WaitForOrchestration("m" + std::to_string(i), 20000);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    EXPECT_EQ(st->output.value_or(""), "3");
+  }
+  rt->Shutdown(1000);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(runs.size(), 120u);
+  for (const auto& [key, n] : runs) EXPECT_EQ(n, 1) << key;
+  EXPECT_EQ(rt->MetricsSnapshot()["activity_success"], 120);
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 duroxide authors
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
@@ -26,11 +29,16 @@ WorkItem Completion(const WorkItem& task, bool ok, std::string payload) {
   return c;
 }
 
-// Runs one leased activity and acknowledges it. `next` (may be null) is passed to the
-// acknowledgement, which then also performs the dispatcher's next fetch; early exits (poison,
-// unregistered) leave next->result empty.
-void Execute(RuntimeCore* core, const std::string& worker_id, providers::WorkItemLease lease,
-             providers::NextWorkFetch* next) {
+// Activities that finish within this time are taken in batches (fetched and acknowledged
+// several at a time, one transaction for each batch); a slower one ends the batch and hands
+// back the items not yet started, so a long activity never holds others hostage for long.
+constexpr size_t kWorkBatch = 8;
+constexpr int64_t kFastActivityUs = 2000;
+
+// Runs one leased activity. Returns the acknowledgement to make, or nullopt when the item
+// was settled here (poison: failed and acknowledged; unregistered: handed back).
+std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& worker_id,
+                                          const providers::WorkItemLease& lease) {
   providers::Provider* provider = core->provider.get();
   const RuntimeOptions& opt = core->options;
   const WorkItem& task = lease.item;
@@ -44,7 +52,7 @@ void Execute(RuntimeCore* core, const std::string& worker_id, providers::WorkIte
                                        " times without completing");
     core->metrics.activity_poison++;
     if (!provider->AckWorkItem(lease.lock_token, c).ok()) core->metrics.provider_errors++;
-    return;
+    return std::nullopt;
   }
   if (!core->activities->Has(task.name)) {
     int64_t exp = std::min<int64_t>(lease.attempt_count - 1, 20);
@@ -57,7 +65,7 @@ void Execute(RuntimeCore* core, const std::string& worker_id, providers::WorkIte
     if (!provider->AbandonWorkItem(lease.lock_token, delay, false).ok()) {
       core->metrics.provider_errors++;
     }
-    return;
+    return std::nullopt;
   }
 
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
@@ -84,15 +92,16 @@ void Execute(RuntimeCore* core, const std::string& worker_id, providers::WorkIte
 
   if (outcome.ok) core->metrics.activity_success++;
   else core->metrics.activity_app_errors++;
-  Status st = provider->AckWorkItemAndFetch(
-      lease.lock_token,
-      Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error), next);
-  if (!st.ok()) {
-    // The row is gone (cancelled or redelivered after lock expiry): the result is not needed.
-    if (st.code() != StatusCode::kFailedPrecondition) core->metrics.activity_infra_errors++;
-    Log(LogLevel::kDebug, "duroxide::runtime", "activity result discarded: " + st.ToString(),
-        {{"instance_id", task.instance}, {"activity_name", task.name}});
-  }
+  return providers::WorkAck{
+      lease.lock_token, Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error)};
+}
+
+void ReportAck(RuntimeCore* core, const Status& st, const WorkItem& task) {
+  if (st.ok()) return;
+  // The row is gone (cancelled or redelivered after lock expiry): the result is not needed.
+  if (st.code() != StatusCode::kFailedPrecondition) core->metrics.activity_infra_errors++;
+  Log(LogLevel::kDebug, "duroxide::runtime", "activity result discarded: " + st.ToString(),
+      {{"instance_id", task.instance}, {"activity_name", task.name}});
 }
 
 }  // namespace
@@ -115,56 +124,83 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     return fetch;
   };
-  // A fetch the provider already made while acknowledging the previous activity.
-  std::optional<Result<std::optional<providers::WorkItemLease>>> prefetched;
+  // Leases the provider already fetched while acknowledging the previous batch.
+  std::optional<Result<std::vector<providers::WorkItemLease>>> prefetched;
   uint64_t seen = 0;
+  size_t batch = 1;  // grows to kWorkBatch while activities finish fast
   while (!core->stopping.load()) {
-    Result<std::optional<providers::WorkItemLease>> lease = std::optional<providers::WorkItemLease>();
+    Result<std::vector<providers::WorkItemLease>> leases = std::vector<providers::WorkItemLease>();
     if (prefetched) {
-      lease = std::move(*prefetched);
+      leases = std::move(*prefetched);
       prefetched.reset();
     } else {
       seen = provider->worker_signal().seq();
-      lease = provider->FetchWorkItem(opt.worker_lock_timeout_ms, fetch_options());
+      leases = provider->FetchWorkItems(batch, opt.worker_lock_timeout_ms, fetch_options());
     }
-    if (!lease.ok()) {
+    if (!leases.ok()) {
       core->metrics.provider_errors++;
-      Log(LogLevel::kWarn, "duroxide::runtime", "work fetch failed: " + lease.status().ToString());
+      Log(LogLevel::kWarn, "duroxide::runtime", "work fetch failed: " + leases.status().ToString());
       provider->worker_signal().WaitSince(seen, backoff_ms);
       backoff_ms = std::min<int64_t>(backoff_ms * 2, 3000);
       continue;
     }
     backoff_ms = 10;
-    if (lease->has_value()) {
-      const std::optional<std::string> session = (**lease).item.session_id;
-      if (session && !core->sessions.Acquire(*session, opt.max_sessions_per_runtime)) {
-        // Another slot opened a session meanwhile and the cap is reached: hand it back.
-        (void)provider->AbandonWorkItem((**lease).lock_token, 100, true);
-        continue;
-      }
-      seen = provider->worker_signal().seq();
-      // The session cap counts this item's session until it is released, so an item with a
-      // session fetches its successor only after the release (a plain fetch below).
-      providers::NextWorkFetch next;
-      const bool chain = !session && !core->stopping.load();
-      if (chain) {
-        next.lock_timeout_ms = opt.worker_lock_timeout_ms;
-        next.options = fetch_options();
-      }
-      Execute(core.get(), worker_id, std::move(**lease), chain ? &next : nullptr);
-      if (session) core->sessions.Release(*session);
-      if (next.result) prefetched = std::move(next.result);
+    if (leases->empty()) {
+      if (core->stopping.load()) break;
+      int64_t wait = opt.dispatcher_poll_interval_ms;
+      auto next_visible = provider->NextWorkerVisibleAt();
+      if (next_visible.ok() && next_visible->has_value()) wait = std::min(wait, **next_visible - NowMs());
+      provider->worker_signal().WaitSince(seen, std::max<int64_t>(wait, 0));
       continue;
     }
-    if (core->stopping.load()) break;
-    int64_t wait = opt.dispatcher_poll_interval_ms;
-    auto next_visible = provider->NextWorkerVisibleAt();
-    if (next_visible.ok() && next_visible->has_value()) wait = std::min(wait, **next_visible - NowMs());
-    provider->worker_signal().WaitSince(seen, std::max<int64_t>(wait, 0));
+    // Taken before the ack that may also fetch, so a wake-up between that fetch and the idle
+    // wait is not missed.
+    seen = provider->worker_signal().seq();
+    std::vector<providers::WorkAck> acks;
+    std::vector<const WorkItem*> acked_tasks;
+    bool fast = true;
+    size_t i = 0;
+    for (; i < leases->size(); ++i) {
+      const providers::WorkItemLease& lease = (*leases)[i];
+      if (core->stopping.load() || !fast) break;
+      const std::optional<std::string>& session = lease.item.session_id;
+      if (session && !core->sessions.Acquire(*session, opt.max_sessions_per_runtime)) {
+        // Another slot opened a session meanwhile and the cap is reached: hand it back.
+        (void)provider->AbandonWorkItem(lease.lock_token, 100, true);
+        continue;
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      std::optional<providers::WorkAck> ack = Execute(core.get(), worker_id, lease);
+      fast = std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::steady_clock::now() - t0)
+                 .count() < kFastActivityUs;
+      if (session) core->sessions.Release(*session);
+      if (ack) {
+        acks.push_back(std::move(*ack));
+        acked_tasks.push_back(&lease.item);
+      }
+    }
+    // Leases not started (a slow activity, or shutdown) go back untouched.
+    for (; i < leases->size(); ++i) {
+      (void)provider->AbandonWorkItem((*leases)[i].lock_token, 0, true);
+    }
+    batch = fast ? kWorkBatch : 1;
+    providers::NextWorkFetch next;
+    const bool fetch_next = !core->stopping.load();
+    if (fetch_next) {
+      next.lock_timeout_ms = opt.worker_lock_timeout_ms;
+      next.options = fetch_options();
+      next.max_items = batch;
+    }
+    if (!acks.empty() || fetch_next) {
+      std::vector<Status> acked = provider->AckWorkItemsAndFetch(acks, fetch_next ? &next : nullptr);
+      for (size_t k = 0; k < acks.size(); ++k) ReportAck(core.get(), acked[k], *acked_tasks[k]);
+    }
+    if (next.result) prefetched = std::move(next.result);
   }
-  // Shutdown began after the last ack fetched an item: hand it back untouched.
-  if (prefetched && prefetched->ok() && (*prefetched)->has_value()) {
-    (void)provider->AbandonWorkItem((**prefetched)->lock_token, 0, true);
+  // Shutdown began after the last ack fetched leases: hand them back untouched.
+  if (prefetched && prefetched->ok()) {
+    for (const auto& lease : **prefetched) (void)provider->AbandonWorkItem(lease.lock_token, 0, true);
   }
 }
 

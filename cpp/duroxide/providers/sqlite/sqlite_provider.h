@@ -107,10 +107,12 @@ class SqliteProvider : public Provider, public ProviderAdmin {
                                                      const WorkerFetchOptions& options) override;
   Status AckWorkItem(const std::string& lock_token,
                      const std::optional<history::WorkItem>& completion) override;
-  // The ack and the fetch share one transaction (each in its own savepoint).
-  Status AckWorkItemAndFetch(const std::string& lock_token,
-                             const std::optional<history::WorkItem>& completion,
-                             NextWorkFetch* next) override;
+  // The fetches share one transaction.
+  Result<std::vector<WorkItemLease>> FetchWorkItems(size_t max_items, int64_t lock_timeout_ms,
+                                                    const WorkerFetchOptions& options) override;
+  // The acks and the fetch share one transaction (each in its own savepoint).
+  std::vector<Status> AckWorkItemsAndFetch(const std::vector<WorkAck>& acks,
+                                           NextWorkFetch* next) override;
   Status RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) override;
   Status AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
                          bool ignore_attempt) override;
@@ -195,6 +197,10 @@ class SqliteProvider : public Provider, public ProviderAdmin {
                      WorkFetchState* st);
   static Result<std::optional<WorkItemLease>> FinishWorkFetch(const Status& tx,
                                                               WorkFetchState* st);
+  Status WorkFetchManyTx(size_t max_items, int64_t lock_timeout_ms,
+                         const WorkerFetchOptions& options, std::vector<WorkFetchState>* states);
+  static Result<std::vector<WorkItemLease>> FinishWorkFetchMany(const Status& tx,
+                                                                std::vector<WorkFetchState>* states);
   Status WorkAckTx(const std::string& lock_token, const std::optional<history::WorkItem>& completion);
 
   // Helpers called with mu_ held inside a transaction; they throw SQLite::Exception.

@@ -239,34 +239,92 @@ Status SqliteProvider::WorkAckTx(const std::string& lock_token,
 
 Status SqliteProvider::AckWorkItem(const std::string& lock_token,
                                    const std::optional<WorkItem>& completion) {
-  return AckWorkItemAndFetch(lock_token, completion, nullptr);
+  return AckWorkItemsAndFetch({WorkAck{lock_token, completion}}, nullptr)[0];
 }
 
-Status SqliteProvider::AckWorkItemAndFetch(const std::string& lock_token,
-                                           const std::optional<WorkItem>& completion,
-                                           NextWorkFetch* next) {
+Status SqliteProvider::WorkFetchManyTx(size_t max_items, int64_t lock_timeout_ms,
+                                       const WorkerFetchOptions& options,
+                                       std::vector<WorkFetchState>* states) {
+  states->clear();
+  while (states->size() < max_items) {
+    WorkFetchState st;
+    DUROXIDE_RETURN_IF_ERROR(WorkFetchTx(lock_timeout_ms, options, &st));
+    if (!st.found) break;
+    states->push_back(std::move(st));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<WorkItemLease>> SqliteProvider::FinishWorkFetchMany(
+    const Status& tx, std::vector<WorkFetchState>* states) {
+  if (!tx.ok()) return tx;
+  std::vector<WorkItemLease> leases;
+  Status first_error;
+  for (WorkFetchState& st : *states) {
+    auto lease = FinishWorkFetch(tx, &st);
+    if (!lease.ok()) {
+      // The undecodable row stays locked; once the lock expires it is the oldest row and is
+      // reported by the fetch that takes it first.
+      if (first_error.ok()) first_error = lease.status();
+      continue;
+    }
+    if (lease->has_value()) leases.push_back(std::move(**lease));
+  }
+  if (leases.empty() && !first_error.ok()) return first_error;
+  return leases;
+}
+
+Result<std::vector<WorkItemLease>> SqliteProvider::FetchWorkItems(
+    size_t max_items, int64_t lock_timeout_ms, const WorkerFetchOptions& options) {
+  if (options.tag_filter.mode == TagFilter::Mode::kNone) return std::vector<WorkItemLease>();
+  std::vector<WorkFetchState> states;
+  const std::function<Status()> fn = [&] {
+    return WorkFetchManyTx(max_items, lock_timeout_ms, options, &states);
+  };
+  return FinishWorkFetchMany(group_->Run("FetchWorkItem", fn), &states);
+}
+
+std::vector<Status> SqliteProvider::AckWorkItemsAndFetch(const std::vector<WorkAck>& acks,
+                                                         NextWorkFetch* next) {
   const char* op = "AckWorkItem";
-  Status st;
-  if (completion && completion->kind == WorkItemKind::kActivityExecute) {
-    st = Status::InvalidArgument(op, "a completion cannot be an ActivityExecute");
-    if (next) next->result.emplace(FetchWorkItem(next->lock_timeout_ms, next->options));
-    return st;
+  std::vector<Status> out(acks.size());
+  std::vector<std::function<Status()>> fns(acks.size());
+  std::vector<internal::GroupCommit::Op> ops;
+  ops.reserve(acks.size() + 1);
+  for (size_t i = 0; i < acks.size(); ++i) {
+    const WorkAck& a = acks[i];
+    if (a.completion && a.completion->kind == WorkItemKind::kActivityExecute) {
+      out[i] = Status::InvalidArgument(op, "a completion cannot be an ActivityExecute");
+      continue;
+    }
+    fns[i] = [this, &a] { return WorkAckTx(a.lock_token, a.completion); };
+    ops.push_back({op, &fns[i]});
   }
-  const std::function<Status()> ack = [&] { return WorkAckTx(lock_token, completion); };
-  if (next == nullptr || next->options.tag_filter.mode == TagFilter::Mode::kNone) {
-    st = group_->Run(op, ack);
-    if (next) next->result.emplace(std::optional<WorkItemLease>());
-  } else {
-    WorkFetchState fetched;
-    const std::function<Status()> fetch = [&] {
-      return WorkFetchTx(next->lock_timeout_ms, next->options, &fetched);
+  std::vector<WorkFetchState> fetched;
+  std::function<Status()> fetch;
+  if (next && next->max_items > 0 && next->options.tag_filter.mode != TagFilter::Mode::kNone) {
+    fetch = [&] {
+      return WorkFetchManyTx(next->max_items, next->lock_timeout_ms, next->options, &fetched);
     };
-    std::vector<Status> sts = group_->RunAll({{op, &ack}, {"FetchWorkItem", &fetch}});
-    st = std::move(sts[0]);
-    next->result.emplace(FinishWorkFetch(sts[1], &fetched));
+    ops.push_back({"FetchWorkItem", &fetch});
   }
-  if (st.ok() && completion) orchestrator_signal().Notify(1);
-  return st;
+  std::vector<Status> results = ops.empty() ? std::vector<Status>() : group_->RunAll(ops);
+  if (next) {
+    if (fetch) {
+      next->result.emplace(FinishWorkFetchMany(results.back(), &fetched));
+    } else {
+      next->result.emplace(std::vector<WorkItemLease>());
+    }
+  }
+  size_t r = 0;
+  int completions = 0;
+  for (size_t i = 0; i < acks.size(); ++i) {
+    if (!fns[i]) continue;
+    out[i] = results[r++];
+    if (out[i].ok() && acks[i].completion) ++completions;
+  }
+  if (completions > 0) orchestrator_signal().Notify(completions);
+  return out;
 }
 
 Status SqliteProvider::RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) {

@@ -648,30 +648,48 @@ TEST_P(ProviderConformance, AckBatchRollsBackAStorageErrorAlone) {
   EXPECT_FALSE(FetchOrch(p()));
 }
 
-TEST_P(ProviderConformance, AckAndFetchWorkReturnsTheNextActivity) {
-  ASSERT_TRUE(CreateInstance(p(), "a", WithWorkerItems({Activity("a", 2), Activity("a", 3)})));
+NextWorkFetch NextWork(size_t max_items) {
+  NextWorkFetch next;
+  next.lock_timeout_ms = kLongLockMs;
+  next.max_items = max_items;
+  return next;
+}
+
+TEST_P(ProviderConformance, AckAndFetchWorkReturnsTheNextActivities) {
+  ASSERT_TRUE(CreateInstance(
+      p(), "a", WithWorkerItems({Activity("a", 2), Activity("a", 3), Activity("a", 4)})));
   auto first = FetchWork(p());
   ASSERT_TRUE(first);
   EXPECT_EQ(first->item.id, 2);
-  NextWorkFetch next;
-  next.lock_timeout_ms = kLongLockMs;
-  CONF_ASSERT_OK(p().AckWorkItemAndFetch(first->lock_token, ActivityDone("a", 2, "1"), &next));
+  NextWorkFetch next = NextWork(5);
+  std::vector<Status> acked =
+      p().AckWorkItemsAndFetch({{first->lock_token, ActivityDone("a", 2, "1")}}, &next);
+  ASSERT_EQ(acked.size(), 1u);
+  CONF_ASSERT_OK(acked[0]);
   ASSERT_TRUE(next.result.has_value() && next.result->ok());
-  ASSERT_TRUE(next.result->value().has_value());
-  EXPECT_EQ(next.result->value()->item.id, 3);
-  EXPECT_FALSE(FetchWork(p()));  // the second activity is leased
+  ASSERT_EQ(next.result->value().size(), 2u);  // oldest first, each leased
+  EXPECT_EQ(next.result->value()[0].item.id, 3);
+  EXPECT_EQ(next.result->value()[1].item.id, 4);
+  EXPECT_NE(next.result->value()[0].lock_token, next.result->value()[1].lock_token);
+  EXPECT_FALSE(FetchWork(p()));
   auto item = FetchOrch(p());
   ASSERT_TRUE(item);
   ASSERT_EQ(item->messages.size(), 1u);
   EXPECT_EQ(item->messages[0].kind, WorkItemKind::kActivityCompleted);
-  // A lost lease still fetches; the fetch finds nothing left.
-  NextWorkFetch again;
-  again.lock_timeout_ms = kLongLockMs;
-  CONF_EXPECT_CODE(p().AckWorkItemAndFetch(first->lock_token, ActivityDone("a", 2, "1"), &again),
-                   StatusCode::kFailedPrecondition);
+  // A batch settles each ack on its own; a lost lease still fetches (nothing left).
+  const auto& leases = next.result->value();
+  NextWorkFetch again = NextWork(2);
+  acked = p().AckWorkItemsAndFetch({{first->lock_token, ActivityDone("a", 2, "1")},
+                                    {leases[0].lock_token, ActivityDone("a", 3, "2")},
+                                    {leases[1].lock_token, std::nullopt}},
+                                   &again);
+  ASSERT_EQ(acked.size(), 3u);
+  CONF_EXPECT_CODE(acked[0], StatusCode::kFailedPrecondition);
+  CONF_EXPECT_CODE(acked[1], StatusCode::kOk);
+  CONF_EXPECT_CODE(acked[2], StatusCode::kOk);
   ASSERT_TRUE(again.result.has_value() && again.result->ok());
-  EXPECT_FALSE(again.result->value().has_value());
-  CONF_ASSERT_OK(p().AckWorkItem(next.result->value()->lock_token, ActivityDone("a", 3, "2")));
+  EXPECT_TRUE(again.result->value().empty());
+  EXPECT_FALSE(FetchWork(p()));
 }
 
 }  // namespace
