@@ -38,7 +38,7 @@ PYTHONS = {k: os.environ.get(f"DUROXIDE_BENCH_PYTHON_{k.upper()}", v) for k, v i
 
 # workload, label, workload args; the same for every system.
 FULL = [
-    ("hello", "hello", ["--n", "2000", "--in-flight", "50"]),
+    ("hello", "hello", ["--n", "4000", "--in-flight", "50"]),
     ("fanout", "fan-out 2000", ["--n", "2000"]),
     ("chain", "chain 500", ["--n", "500"]),
     ("chain", "chain 1000", ["--n", "1000"]),
