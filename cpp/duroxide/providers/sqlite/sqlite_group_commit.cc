@@ -71,6 +71,43 @@ void GroupCommit::Step(TxnStep which) {
 void GroupCommit::Execute(const std::vector<Task*>& batch) {
   std::lock_guard<std::mutex> db_lock(*db_mu_);
   if (batch.size() > max_batch_) max_batch_ = batch.size();
+  if (batch.size() > 1 && ExecuteOptimistically(batch)) return;
+  ExecuteWithSavepoints(batch);
+}
+
+bool GroupCommit::ExecuteOptimistically(const std::vector<Task*>& batch) {
+  Status begin = Guarded("begin", [&]() -> Status {
+    Step(kBegin);
+    return Status::Ok();
+  });
+  if (!begin.ok()) return false;
+  for (Task* t : batch) {
+    t->result = Guarded(t->op, [&]() -> Status { return (*t->fn)(); });
+    if (!t->result.ok()) {
+      // Whatever the failed task wrote must go, and only that: start over with savepoints.
+      (void)Guarded("rollback", [&]() -> Status {
+        Step(kRollback);
+        return Status::Ok();
+      });
+      optimistic_retries_++;
+      return false;
+    }
+  }
+  Status commit = Guarded("commit", [&]() -> Status {
+    Step(kCommit);
+    return Status::Ok();
+  });
+  if (!commit.ok()) {
+    (void)Guarded("rollback", [&]() -> Status {
+      Step(kRollback);
+      return Status::Ok();
+    });
+    for (Task* t : batch) t->result = Status(commit.code(), t->op, commit.message());
+  }
+  return true;
+}
+
+void GroupCommit::ExecuteWithSavepoints(const std::vector<Task*>& batch) {
   Status begin = Guarded("begin", [&]() -> Status {
     Step(kBegin);
     return Status::Ok();

@@ -2,11 +2,13 @@
 // Copyright (c) 2026 duroxide authors
 //
 // Group commit for the SQLite provider (internal to providers/sqlite/). Write operations that
-// arrive while another one is running are executed together, each in its own SAVEPOINT, inside
-// one BEGIN IMMEDIATE ... COMMIT. The caller whose operation finds no batch running becomes the
-// leader and runs the whole queue; the others wait until the COMMIT that contains their work is
-// done, so every caller still returns only after its change is durable, and a failing operation
-// is rolled back alone. Fewer commits means fewer WAL frames and fsync points per unit of work.
+// arrive while another one is running are executed together inside one BEGIN IMMEDIATE ...
+// COMMIT. The caller whose operation finds no batch running becomes the leader and runs the
+// whole queue; the others wait until the COMMIT that contains their work is done, so every
+// caller still returns only after its change is durable. A failing operation is rolled back
+// alone: the batch first runs without savepoints and, if an operation fails, runs again with a
+// SAVEPOINT per operation. Fewer commits means fewer WAL frames and fsync points per unit of
+// work.
 //
 // Lock order: the queue mutex is never held while the connection mutex is.
 // Thread-safety: thread-safe.
@@ -32,8 +34,9 @@ class GroupCommit {
   // The statements and `db_mu` belong to the provider and outlive this object.
   GroupCommit(std::mutex* db_mu, SQLite::Database* db) : db_mu_(db_mu), db_(db) {}
 
-  // Runs `task` inside a savepoint of a shared transaction. `task` returns its own Status: an
-  // error rolls back its savepoint only. The returned Status is the task's, or the
+  // Runs `task` inside a shared transaction, isolated from the other tasks in it: a failing
+  // task's writes are undone alone (see ExecuteOptimistically). `task` may run more than once
+  // and must reset whatever it outputs. The returned Status is the task's, or the
   // transaction's if BEGIN or COMMIT failed (then nothing of the task was kept).
   Status Run(const char* op, const std::function<Status()>& task);
 
@@ -46,8 +49,10 @@ class GroupCommit {
   };
   std::vector<Status> RunAll(const std::vector<Op>& ops);
 
-  // Largest batch executed so far (for tests and tuning).
+  // Largest batch executed so far, and how many batches had to run again with savepoints
+  // because a task failed (for tests and tuning).
   size_t max_batch() const { return max_batch_; }
+  size_t optimistic_retries() const { return optimistic_retries_; }
 
  private:
   struct Task {
@@ -59,6 +64,12 @@ class GroupCommit {
   // Queues `tasks` (consecutively, so they share a batch) and returns when all are done.
   void Submit(const std::vector<Task*>& tasks);
   void Execute(const std::vector<Task*>& batch);
+  // Runs the batch in one transaction without savepoints (a savepoint makes SQLite copy every
+  // page it dirties to a statement journal). If a task fails, rolls everything back and
+  // returns false, and the batch runs again with a savepoint per task: failures are rare, and
+  // tasks are written to be run again (they reset their outputs). REQUIRES: db_mu_ held.
+  bool ExecuteOptimistically(const std::vector<Task*>& batch);
+  void ExecuteWithSavepoints(const std::vector<Task*>& batch);
   // Transaction control through cached statements (prepared on first use). REQUIRES: db_mu_.
   enum TxnStep { kBegin, kSavepoint, kRollbackTo, kRelease, kCommit, kRollback, kCount };
   void Step(TxnStep which);
@@ -71,6 +82,7 @@ class GroupCommit {
   bool leader_active_ = false;
   std::unique_ptr<SQLite::Statement> statements_[kCount];  // GUARDED_BY(*db_mu_)
   size_t max_batch_ = 0;
+  size_t optimistic_retries_ = 0;
 };
 
 inline const Status& StatusOf(const Status& s) { return s; }

@@ -414,6 +414,7 @@ void SqliteProvider::MergeKvDelta(const std::string& instance) {
 Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const FetchHint* hint,
                                            OrchestrationFetchState* st) {
   const char* op = "FetchOrchestrationItem";
+  *st = OrchestrationFetchState();  // the group commit may run this again
   const int64_t now = NowMs();
   st->item.lock_token = NewToken("o-");
   {

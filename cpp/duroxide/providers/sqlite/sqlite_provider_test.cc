@@ -23,6 +23,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/sqlite/sqlite_group_commit.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
 #include "duroxide/providers/testing/provider_conformance.h"
 
@@ -421,6 +422,50 @@ TEST(SqliteProviderTest, TimestampsAreEpochMilliseconds) {
   ASSERT_TRUE(rec.ok() && rec->has_value());
   EXPECT_GE((*rec)->created_at_ms, before);
   EXPECT_LE((*rec)->updated_at_ms, NowMs());
+}
+
+TEST(SqliteGroupCommitTest, FailedTaskIsUndoneAloneAndTheOthersRunAgain) {
+  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+  std::mutex mu;
+  internal::GroupCommit group(&mu, &db);
+  int runs_a = 0;
+  auto insert = [&](int id) { db.exec("INSERT INTO t VALUES (" + std::to_string(id) + ")"); };
+  const std::function<Status()> a = [&] {
+    ++runs_a;
+    insert(1);
+    return Status::Ok();
+  };
+  const std::function<Status()> b = [&] {  // writes, then fails
+    insert(2);
+    return Status::FailedPrecondition("b", "fails after writing");
+  };
+  const std::function<Status()> c = [&] {
+    insert(3);
+    return Status::Ok();
+  };
+  std::vector<Status> st = group.RunAll({{"a", &a}, {"b", &b}, {"c", &c}});
+  ASSERT_EQ(st.size(), 3u);
+  EXPECT_TRUE(st[0].ok());
+  EXPECT_EQ(st[1].code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(st[2].ok());
+  EXPECT_EQ(db.execAndGet("SELECT group_concat(id) FROM t").getString(), "1,3");
+  EXPECT_EQ(runs_a, 2);  // optimistic pass rolled back, then the pass with savepoints
+  EXPECT_EQ(group.optimistic_retries(), 1u);
+  // A batch where everything succeeds commits in one pass.
+  const std::function<Status()> d = [&] {
+    insert(4);
+    return Status::Ok();
+  };
+  st = group.RunAll({{"a", &a}, {"d", &d}});
+  EXPECT_FALSE(st[0].ok());  // id 1 exists: a fails on its own this time
+  EXPECT_TRUE(st[1].ok());
+  EXPECT_EQ(db.execAndGet("SELECT group_concat(id) FROM t").getString(), "1,3,4");
+  EXPECT_EQ(group.optimistic_retries(), 2u);
+  st = group.RunAll({{"d5", &c}, {"d6", &d}});  // both fail (ids exist): nothing committed
+  EXPECT_FALSE(st[0].ok());
+  EXPECT_FALSE(st[1].ok());
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM t").getInt(), 3);
 }
 
 TEST(SqliteProviderTest, GroupCommitKeepsConcurrentOperationsIndependent) {

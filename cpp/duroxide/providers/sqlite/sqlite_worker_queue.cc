@@ -144,6 +144,7 @@ SQLite::Statement& SqliteProvider::WorkerFetchStatement(const WorkerFetchOptions
 
 Status SqliteProvider::WorkFetchTx(int64_t lock_timeout_ms, const WorkerFetchOptions& options,
                                   WorkFetchState* st) {
+  *st = WorkFetchState();  // the group commit may run this again
   const int64_t now = NowMs();
   st->lease.lock_token = NewToken("w-");
   std::optional<std::string> session_id;
