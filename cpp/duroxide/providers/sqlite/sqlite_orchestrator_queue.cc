@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// SqliteProvider: the orchestrator queue (fetch under per-instance locks, abandon, renew) and
+// the turn commit. Fetches and acknowledgements are split into the part that runs inside the
+// transaction (*Tx) and the CPU work before or after it, so that the group commit can put
+// several acknowledgements and the next fetch in one transaction.
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "duroxide/common/clock.h"
+#include "duroxide/history/codec.h"
+#include "duroxide/providers/sqlite/sqlite_group_commit.h"
+#include "duroxide/providers/sqlite/sqlite_provider.h"
+#include "duroxide/providers/sqlite/sqlite_schema.h"
+
+namespace duroxide::providers::sqlite {
+
+using history::WorkItem;
+using history::WorkItemKind;
+using internal::Batched;
+using internal::BindOptional;
+using internal::Guarded;
+using internal::OptionalText;
+using internal::ScopedStatement;
+
+namespace {
+
+bool EndsExecution(ExecutionStatus s) {
+  return s == ExecutionStatus::kCompleted || s == ExecutionStatus::kFailed ||
+         s == ExecutionStatus::kContinuedAsNew;
+}
+
+}  // namespace
+
+Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const FetchHint* hint,
+                                           OrchestrationFetchState* st) {
+  const char* op = "FetchOrchestrationItem";
+  *st = OrchestrationFetchState();  // the group commit may run this again
+  const int64_t now = NowMs();
+  st->item.lock_token = NewToken("o-");
+  {
+    ScopedStatement s(*fetch_lock_);
+    s->bind(1, st->item.lock_token);
+    s->bind(2, now + lock_timeout_ms);
+    s->bind(3, now);
+    if (!s->executeStep()) return Status::Ok();
+    st->item.instance = s->getColumn(0).getString();
+  }
+  {
+    ScopedStatement s(*fetch_tag_);
+    s->bind(1, st->item.lock_token);
+    s->bind(2, st->item.instance);
+    s->bind(3, now);
+    while (s->executeStep()) {
+      st->rows.emplace_back(s->getColumn(0).getInt64(), s->getColumn(1).getString(),
+                        s->getColumn(2).getInt64());
+    }
+  }
+  // A record that cannot be interpreted is reported like an undecodable history: the
+  // batch must still come back locked so the runtime can fail the instance.
+  try {
+    st->item.record = ReadRecord(st->item.instance, &st->item.last_event_id);
+  } catch (const internal::DataLossError& e) {
+    st->item.history_error = Status::DataLoss(op, e.what());
+  }
+  // No instance row means no committed turn: the first ack writes the row, its history and its
+  // KV together, so there is nothing more to read for a new instance.
+  if (!st->item.record && st->item.history_error.ok()) {
+    st->found = true;
+    return Status::Ok();
+  }
+  const int64_t exec_id = st->item.record ? st->item.record->current_execution_id : int64_t{1};
+  if (!st->item.record) {  // unreadable record: look up the last event on its own
+    ScopedStatement s(*last_event_id_);
+    s->bind(1, st->item.instance);
+    s->bind(2, exec_id);
+    if (s->executeStep() && !s->getColumn(0).isNull()) st->item.last_event_id = s->getColumn(0).getInt64();
+  }
+  std::optional<CachedHistory> cached;
+  if (hint && hint->cached && st->item.record) cached = hint->cached(st->item.instance);
+  if (cached && cached->execution_id == exec_id && cached->last_event_id == st->item.last_event_id &&
+      cached->instance_created_at_ms == st->item.record->created_at_ms && st->item.last_event_id > 0) {
+    st->item.history_loaded = false;
+  } else {
+    ScopedStatement s(*read_history_);
+    s->bind(1, st->item.instance);
+    s->bind(2, exec_id);
+    while (s->executeStep()) st->events.push_back(s->getColumn(0).getString());
+  }
+  {
+    ScopedStatement s(*read_kv_store_);
+    s->bind(1, st->item.instance);
+    while (s->executeStep()) {
+      st->item.kv_snapshot[s->getColumn(0).getString()] =
+          KvEntry{s->getColumn(1).getString(), s->getColumn(2).getInt64()};
+    }
+  }
+  st->found = true;
+  return Status::Ok();
+}
+
+Result<std::optional<OrchestrationItem>> SqliteProvider::FinishOrchestrationFetch(
+    const Status& tx, OrchestrationFetchState* st) {
+  using Out = std::optional<OrchestrationItem>;
+  if (!tx.ok()) return tx;
+  if (!st->found) return Out();
+  // JSON decoding happens after the connection is released.
+  DecodeFetchedBatch("FetchOrchestrationItem", std::move(st->rows), st->events, &st->item);
+  return Out(std::move(st->item));
+}
+
+Result<std::optional<OrchestrationItem>> SqliteProvider::FetchOrchestrationItem(
+    int64_t lock_timeout_ms, const FetchHint* hint) {
+  OrchestrationFetchState st;
+  const std::function<Status()> fn = [&] { return OrchestrationFetchTx(lock_timeout_ms, hint, &st); };
+  return FinishOrchestrationFetch(group_->Run("FetchOrchestrationItem", fn), &st);
+}
+
+Status SqliteProvider::EncodeTurnCommit(const TurnCommit& commit, EncodedCommit* enc) {
+  const char* op = "AckOrchestrationItem";
+  enc->events.reserve(commit.new_events.size());
+  for (const history::Event& e : commit.new_events) {
+    if (e.event_id <= 0) {
+      return Status::InvalidArgument(op, "event_id must be positive, got " +
+                                             std::to_string(e.event_id));
+    }
+    enc->events.push_back(history::EncodeEvent(e));
+  }
+  for (const WorkItem& w : commit.worker_items) {
+    if (w.kind != WorkItemKind::kActivityExecute) {
+      return Status::InvalidArgument(op, std::string("worker item of kind ") +
+                                             history::WorkItemKindName(w.kind));
+    }
+    enc->worker_items.push_back(history::EncodeWorkItem(w));
+  }
+  for (const WorkItem& o : commit.orchestrator_items) {
+    if (o.kind == WorkItemKind::kActivityExecute) {
+      return Status::InvalidArgument(op, "ActivityExecute in orchestrator_items");
+    }
+  }
+  return Status::Ok();
+}
+
+Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const TurnCommit& commit,
+                                         const EncodedCommit& enc, bool* more_messages,
+                                         std::string* acked_instance) {
+  // more_messages == nullptr: the caller does not need to know (a fetch follows in the same
+  // transaction and will take those messages).
+  const char* op = "AckOrchestrationItem";
+  const int64_t now = NowMs();
+  // Validates and releases the lock in one statement; a later failure rolls it back.
+  std::string instance;
+  {
+    ScopedStatement s(*ack_unlock_);
+    s->bind(1, lock_token);
+    s->bind(2, now);
+    if (!s->executeStep()) {
+      return Status::FailedPrecondition(op, "lock token '" + lock_token +
+                                                "' is unknown or expired");
+    }
+    instance = s->getColumn(0).getString();
+    *acked_instance = instance;
+  }
+  {
+    ScopedStatement s(*ack_delete_messages_);
+    s->bind(1, lock_token);
+    s->bind(2, instance);
+    s->exec();
+  }
+  if (commit.new_execution) {
+    {
+      ScopedStatement s(*ack_upsert_instance_);
+      s->bind(1, instance);
+      s->bind(2, commit.orchestration_name);
+      s->bind(3, commit.orchestration_version);
+      s->bind(4, commit.execution_id);
+      BindOptional(s.get(), 5, commit.parent_instance_id);
+      s->bind(6, now);
+      s->bind(7, commit.instance_created_at_ms > 0 ? commit.instance_created_at_ms : now);
+      s->exec();
+    }
+    ScopedStatement s(*ack_insert_execution_);
+    s->bind(1, instance);
+    s->bind(2, commit.execution_id);
+    s->bind(3, now);
+    s->exec();
+  }
+  for (size_t i = 0; i < enc.events.size(); ++i) {
+    const history::Event& e = commit.new_events[i];
+    ScopedStatement s(*ack_insert_event_);
+    s->bind(1, instance);
+    s->bind(2, commit.execution_id);
+    s->bind(3, e.event_id);
+    s->bind(4, history::EventKindName(e.kind));
+    s->bind(5, enc.events[i]);
+    s->bind(6, now);
+    s->exec();
+  }
+  if (commit.status != ExecutionStatus::kRunning) {
+    ScopedStatement s(*ack_finish_execution_);
+    s->bind(1, instance);
+    s->bind(2, commit.execution_id);
+    s->bind(3, ExecutionStatusName(commit.status));
+    BindOptional(s.get(), 4, commit.output);
+    BindOptional(s.get(), 5, commit.error);
+    s->bind(6, now);
+    s->exec();
+  }
+  if (!commit.new_execution || commit.custom_status_changed) {
+    ScopedStatement s(*ack_touch_instance_);
+    s->bind(1, instance);
+    s->bind(2, now);
+    s->bind(3, commit.custom_status_changed ? 1 : 0);
+    BindOptional(s.get(), 4, commit.custom_status);
+    s->exec();
+  }
+  if (!commit.kv_mutations.empty()) ApplyKvMutations(instance, commit.kv_mutations);
+  if (EndsExecution(commit.status)) MergeKvDelta(instance);
+  for (size_t i = 0; i < enc.worker_items.size(); ++i) {
+    const WorkItem& w = commit.worker_items[i];
+    ScopedStatement s(*insert_worker_);
+    s->bind(1, enc.worker_items[i]);
+    s->bind(2, now);
+    s->bind(3, w.instance);
+    s->bind(4, w.execution_id);
+    s->bind(5, w.id);
+    BindOptional(s.get(), 6, w.session_id);
+    BindOptional(s.get(), 7, w.tag);
+    s->exec();
+  }
+  // After the inserts, so an activity scheduled and cancelled in one turn disappears.
+  for (const ActivityRef& ref : commit.cancelled_activities) {
+    ScopedStatement s(*cancel_activity_);
+    s->bind(1, ref.instance);
+    s->bind(2, ref.execution_id);
+    s->bind(3, ref.activity_id);
+    s->exec();
+  }
+  for (const WorkItem& o : commit.orchestrator_items) {
+    InsertOrchestratorItem(o, o.kind == WorkItemKind::kTimerFired ? o.fire_at_ms : now, now);
+  }
+  // Messages that arrived during the lock are fetchable now; wake the dispatchers for them.
+  if (more_messages != nullptr) {
+    ScopedStatement s(*ack_remaining_);
+    s->bind(1, instance);
+    *more_messages = s->executeStep() && s->getColumn(0).getInt() != 0;
+  }
+  return Status::Ok();
+}
+
+Status SqliteProvider::AckOrchestrationItem(const std::string& lock_token,
+                                            const TurnCommit& commit) {
+  return AckOrchestrationItemsAndFetch({TurnAck{lock_token, &commit}}, nullptr)[0];
+}
+
+Result<std::vector<OrchestrationItem>> SqliteProvider::FetchOrchestrationItems(
+    size_t max_items, int64_t lock_timeout_ms, const FetchHint* hint) {
+  std::vector<OrchestrationFetchState> states;
+  const std::function<Status()> fn = [&] {
+    return OrchestrationFetchManyTx(max_items, lock_timeout_ms, hint, &states);
+  };
+  return FinishOrchestrationFetchMany(group_->Run("FetchOrchestrationItem", fn), &states);
+}
+
+Status SqliteProvider::OrchestrationFetchManyTx(size_t max_items, int64_t lock_timeout_ms,
+                                               const FetchHint* hint,
+                                               std::vector<OrchestrationFetchState>* states) {
+  states->clear();
+  while (states->size() < max_items) {
+    OrchestrationFetchState st;
+    Status s = OrchestrationFetchTx(lock_timeout_ms, hint, &st);
+    if (!s.ok()) return s;
+    if (!st.found) break;
+    states->push_back(std::move(st));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<OrchestrationItem>> SqliteProvider::FinishOrchestrationFetchMany(
+    const Status& tx, std::vector<OrchestrationFetchState>* states) {
+  if (!tx.ok()) return tx;
+  std::vector<OrchestrationItem> items;
+  items.reserve(states->size());
+  for (OrchestrationFetchState& st : *states) {
+    auto item = FinishOrchestrationFetch(tx, &st);
+    if (!item.ok()) return item.status();
+    if (item->has_value()) items.push_back(std::move(**item));
+  }
+  return items;
+}
+
+std::vector<Status> SqliteProvider::AckOrchestrationItemsAndFetch(const std::vector<TurnAck>& acks,
+                                                                  NextOrchestrationFetch* next) {
+  // Validate and encode before taking the connection: both are pure CPU work.
+  struct AckState {
+    EncodedCommit enc;
+    Status invalid;
+    bool more_messages = false;
+    std::string instance;
+    std::function<Status()> fn;
+  };
+  std::vector<AckState> states(acks.size());
+  const bool fetch_follows = next != nullptr && next->max_items > 0;
+  std::vector<internal::GroupCommit::Op> ops;
+  ops.reserve(acks.size() + 1);
+  for (size_t i = 0; i < acks.size(); ++i) {
+    AckState& a = states[i];
+    a.invalid = EncodeTurnCommit(*acks[i].commit, &a.enc);
+    if (!a.invalid.ok()) continue;
+    a.fn = [this, &a, &ack = acks[i], fetch_follows] {
+      return AckOrchestrationTx(ack.lock_token, *ack.commit, a.enc,
+                                fetch_follows ? nullptr : &a.more_messages, &a.instance);
+    };
+    ops.push_back({"AckOrchestrationItem", &a.fn});
+  }
+  std::vector<OrchestrationFetchState> fetched;
+  std::function<Status()> fetch;
+  if (next && next->max_items > 0) {
+    fetch = [&] {
+      return OrchestrationFetchManyTx(next->max_items, next->lock_timeout_ms, next->hint, &fetched);
+    };
+    ops.push_back({"FetchOrchestrationItem", &fetch});
+  }
+  std::vector<Status> results = ops.empty() ? std::vector<Status>() : group_->RunAll(ops);
+  // A fetch that filled its batch may have left work behind (also messages that arrived for
+  // the acked instances during their locks): let an idle dispatcher look.
+  bool more_work = false;
+  if (next) {
+    if (fetch) {
+      more_work = !results.back().ok() || fetched.size() >= next->max_items;
+      next->result.emplace(FinishOrchestrationFetchMany(results.back(), &fetched));
+    } else {
+      next->result.emplace(std::vector<OrchestrationItem>());
+    }
+  }
+
+  std::vector<Status> out;
+  out.reserve(acks.size());
+  size_t r = 0;
+  int orchestrator_wake = 0, worker_wake = 0;
+  for (size_t i = 0; i < acks.size(); ++i) {
+    AckState& a = states[i];
+    if (!a.invalid.ok()) {
+      out.push_back(a.invalid);
+      continue;
+    }
+    out.push_back(results[r++]);
+    if (!out.back().ok()) continue;
+    const TurnCommit& commit = *acks[i].commit;
+    orchestrator_wake += static_cast<int>(commit.orchestrator_items.size()) + (a.more_messages ? 1 : 0);
+    worker_wake += static_cast<int>(commit.worker_items.size());
+    // Client waits look for terminal states, custom status and KV changes only.
+    if (commit.status != ExecutionStatus::kRunning || commit.custom_status_changed ||
+        !commit.kv_mutations.empty() || commit.new_execution) {
+      status_signal().Notify(a.instance);
+    }
+  }
+  if (more_work) ++orchestrator_wake;
+  if (orchestrator_wake > 0) orchestrator_signal().Notify(orchestrator_wake);
+  if (worker_wake > 0) worker_signal().Notify(worker_wake);
+  return out;
+}
+
+Status SqliteProvider::AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
+                                                bool ignore_attempt) {
+  const char* op = "AbandonOrchestrationItem";
+  Status st = Batched(*group_, op, [&]() -> Status {
+    const int64_t now = NowMs();
+    std::string instance;
+    {
+      ScopedStatement s(*abandon_unlock_);
+      s->bind(1, lock_token);
+      if (!s->executeStep()) {
+        return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown");
+      }
+      instance = s->getColumn(0).getString();
+    }
+    ScopedStatement s(*abandon_messages_);
+    s->bind(1, lock_token);
+    s->bind(4, instance);
+    if (delay_ms > 0) {
+      s->bind(2, now + delay_ms);
+    } else {
+      s->bind(2);
+    }
+    s->bind(3, ignore_attempt ? 1 : 0);
+    s->exec();
+    return Status::Ok();
+  });
+  if (st.ok()) orchestrator_signal().Notify(1);
+  return st;
+}
+
+Status SqliteProvider::RenewOrchestrationItemLock(const std::string& lock_token,
+                                                  int64_t extend_ms) {
+  const char* op = "RenewOrchestrationItemLock";
+  return Batched(*group_, op, [&]() -> Status {
+    const int64_t now = NowMs();
+    ScopedStatement s(*renew_instance_lock_);
+    s->bind(1, lock_token);
+    s->bind(2, now + extend_ms);
+    s->bind(3, now);
+    if (s->exec() == 0) {
+      return Status::FailedPrecondition(op, "lock token '" + lock_token +
+                                                "' is unknown or expired");
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<int64_t>> SqliteProvider::NextOrchestratorVisibleAt() {
+  using Out = std::optional<int64_t>;
+  return Guarded("NextOrchestratorVisibleAt", [&]() -> Result<Out> {
+    std::lock_guard<std::mutex> lock(mu_);
+    ScopedStatement s(*next_orchestrator_visible_);
+    s->bind(1, NowMs());
+    if (!s->executeStep()) return Out();
+    return Out(s->getColumn(0).getInt64());
+  });
+}
+
+}  // namespace duroxide::providers::sqlite
