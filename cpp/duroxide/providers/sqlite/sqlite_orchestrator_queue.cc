@@ -5,7 +5,9 @@
 // the turn commit. Fetches and acknowledgements are split into the part that runs inside the
 // transaction (*Tx) and the CPU work before or after it, so that the group commit can put
 // several acknowledgements and the next fetch in one transaction.
+#include <algorithm>
 #include <functional>
+#include <tuple>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,7 +38,7 @@ bool EndsExecution(ExecutionStatus s) {
 }  // namespace
 
 Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const FetchHint* hint,
-                                           OrchestrationFetchState* st) {
+                                           OrchestrationFetchState* st, int64_t* scan_from) {
   const char* op = "FetchOrchestrationItem";
   *st = OrchestrationFetchState();  // the group commit may run this again
   const int64_t now = NowMs();
@@ -46,6 +48,7 @@ Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const Fetch
     s->bind(1, st->item.lock_token);
     s->bind(2, now + lock_timeout_ms);
     s->bind(3, now);
+    s->bind(4, *scan_from);
     if (!s->executeStep()) return Status::Ok();
     st->item.instance = s->getColumn(0).getString();
   }
@@ -58,6 +61,14 @@ Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const Fetch
       st->rows.emplace_back(s->getColumn(0).getInt64(), s->getColumn(1).getString(),
                         s->getColumn(2).getInt64());
     }
+  }
+  // The picked message was the oldest eligible one and is the instance's oldest visible
+  // message; every older row is ineligible for the rest of this transaction (locked or not
+  // yet visible), so the next fetch in it may start scanning after that row.
+  if (!st->rows.empty()) {
+    int64_t picked = std::get<0>(st->rows.front());
+    for (const auto& row : st->rows) picked = std::min(picked, std::get<0>(row));
+    *scan_from = picked;
   }
   // A record that cannot be interpreted is reported like an undecodable history: the
   // batch must still come back locked so the runtime can fail the instance.
@@ -115,7 +126,10 @@ Result<std::optional<OrchestrationItem>> SqliteProvider::FinishOrchestrationFetc
 Result<std::optional<OrchestrationItem>> SqliteProvider::FetchOrchestrationItem(
     int64_t lock_timeout_ms, const FetchHint* hint) {
   OrchestrationFetchState st;
-  const std::function<Status()> fn = [&] { return OrchestrationFetchTx(lock_timeout_ms, hint, &st); };
+  const std::function<Status()> fn = [&] {
+    int64_t scan_from = 0;
+    return OrchestrationFetchTx(lock_timeout_ms, hint, &st, &scan_from);
+  };
   return FinishOrchestrationFetch(group_->Run("FetchOrchestrationItem", fn), &st);
 }
 
@@ -269,9 +283,10 @@ Status SqliteProvider::OrchestrationFetchManyTx(size_t max_items, int64_t lock_t
                                                const FetchHint* hint,
                                                std::vector<OrchestrationFetchState>* states) {
   states->clear();
+  int64_t scan_from = 0;
   while (states->size() < max_items) {
     OrchestrationFetchState st;
-    Status s = OrchestrationFetchTx(lock_timeout_ms, hint, &st);
+    Status s = OrchestrationFetchTx(lock_timeout_ms, hint, &st, &scan_from);
     if (!s.ok()) return s;
     if (!st.found) break;
     states->push_back(std::move(st));

@@ -193,7 +193,7 @@ void SqliteProvider::PrepareStatements() {
   fetch_lock_ = prep(
       "INSERT INTO instance_locks(instance_id, lock_token, locked_until, locked_at) "
       "SELECT q.instance_id, ?1, ?2, ?3 FROM orchestrator_queue q "
-      "WHERE +q.visible_at <= ?3 AND NOT EXISTS (SELECT 1 FROM instance_locks l "
+      "WHERE q.id > ?4 AND +q.visible_at <= ?3 AND NOT EXISTS (SELECT 1 FROM instance_locks l "
       "  WHERE l.instance_id = q.instance_id AND l.locked_until > ?3) "
       "ORDER BY q.id LIMIT 1 "
       "ON CONFLICT(instance_id) DO UPDATE SET lock_token = excluded.lock_token, "

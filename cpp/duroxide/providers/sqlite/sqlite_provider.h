@@ -171,8 +171,10 @@ class SqliteProvider : public Provider, public ProviderAdmin {
     std::vector<std::string> events;
     bool found = false;
   };
+  // `scan_from` (in/out): queue rows up to this id are known ineligible in this transaction;
+  // 0 for a first fetch.
   Status OrchestrationFetchTx(int64_t lock_timeout_ms, const FetchHint* hint,
-                              OrchestrationFetchState* st);
+                              OrchestrationFetchState* st, int64_t* scan_from);
   Result<std::optional<OrchestrationItem>> FinishOrchestrationFetch(const Status& tx,
                                                                     OrchestrationFetchState* st);
   Status OrchestrationFetchManyTx(size_t max_items, int64_t lock_timeout_ms, const FetchHint* hint,

@@ -584,6 +584,21 @@ TEST_P(ProviderConformance, AckAndFetchOrchestrationSeesTheAcksOwnMessages) {
   EXPECT_EQ(again.history.size(), 1u);
 }
 
+TEST_P(ProviderConformance, FetchBatchFindsInstancesWhoseMessagesInterleave) {
+  CONF_ASSERT_OK(p().StartOrchestration(Start("x")));
+  CONF_ASSERT_OK(p().StartOrchestration(Start("y")));
+  CONF_ASSERT_OK(p().EnqueueOrchestratorMessage(External("x"), 0));
+  CONF_ASSERT_OK(p().StartOrchestration(Start("z")));
+  auto fetched = p().FetchOrchestrationItems(8, kLongLockMs, nullptr);
+  ASSERT_TRUE(fetched.ok()) << fetched.status().ToString();
+  ASSERT_EQ(fetched->size(), 3u);
+  EXPECT_EQ((*fetched)[0].instance, "x");  // oldest message first
+  EXPECT_EQ((*fetched)[0].messages.size(), 2u);
+  EXPECT_EQ((*fetched)[1].instance, "y");
+  EXPECT_EQ((*fetched)[2].instance, "z");
+  EXPECT_FALSE(FetchOrch(p()));
+}
+
 TEST_P(ProviderConformance, AckBatchSettlesEachTurnOnItsOwn) {
   for (const char* id : {"a", "b", "c"}) CONF_ASSERT_OK(p().StartOrchestration(Start(id)));
   auto fetched = p().FetchOrchestrationItems(2, kLongLockMs, nullptr);
