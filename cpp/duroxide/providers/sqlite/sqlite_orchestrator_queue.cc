@@ -30,6 +30,29 @@ using internal::ScopedStatement;
 
 namespace {
 
+// An orchestration lock token is "<stored token><instance id>": the stored part (NewToken,
+// "o-" and 32 hex digits) is what instance_locks and the batch's queue rows hold; the instance
+// id lets acks, abandons and renewals find the lock by primary key.
+constexpr size_t kStoredTokenLength = 34;
+
+std::string LockToken(const std::string& stored, const std::string& instance) {
+  return stored + instance;
+}
+
+struct ParsedLockToken {
+  std::string stored;
+  std::string instance;  // empty (matches no lock) if the token is not one of ours
+};
+
+ParsedLockToken ParseLockToken(const std::string& token) {
+  ParsedLockToken out;
+  if (token.size() > kStoredTokenLength && token.compare(0, 2, "o-") == 0) {
+    out.stored = token.substr(0, kStoredTokenLength);
+    out.instance = token.substr(kStoredTokenLength);
+  }
+  return out;
+}
+
 bool EndsExecution(ExecutionStatus s) {
   return s == ExecutionStatus::kCompleted || s == ExecutionStatus::kFailed ||
          s == ExecutionStatus::kContinuedAsNew;
@@ -62,6 +85,7 @@ Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const Fetch
                         s->getColumn(2).getInt64());
     }
   }
+  st->item.lock_token = LockToken(st->item.lock_token, st->item.instance);
   // The picked message was the oldest eligible one and is the instance's oldest visible
   // message; every older row is ineligible for the rest of this transaction (locked or not
   // yet visible), so the next fetch in it may start scanning after that row.
@@ -167,10 +191,12 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
   const int64_t now = NowMs();
   // Validates and releases the lock in one statement; a later failure rolls it back.
   std::string instance;
+  const ParsedLockToken token = ParseLockToken(lock_token);
   {
     ScopedStatement s(*ack_unlock_);
-    s->bind(1, lock_token);
+    s->bind(1, token.stored);
     s->bind(2, now);
+    s->bind(3, token.instance);
     if (!s->executeStep()) {
       return Status::FailedPrecondition(op, "lock token '" + lock_token +
                                                 "' is unknown or expired");
@@ -180,7 +206,7 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
   }
   {
     ScopedStatement s(*ack_delete_messages_);
-    s->bind(1, lock_token);
+    s->bind(1, token.stored);
     s->bind(2, instance);
     s->exec();
   }
@@ -385,16 +411,18 @@ Status SqliteProvider::AbandonOrchestrationItem(const std::string& lock_token, i
   Status st = Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
     std::string instance;
+    const ParsedLockToken token = ParseLockToken(lock_token);
     {
       ScopedStatement s(*abandon_unlock_);
-      s->bind(1, lock_token);
+      s->bind(1, token.stored);
+      s->bind(2, token.instance);
       if (!s->executeStep()) {
         return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown");
       }
       instance = s->getColumn(0).getString();
     }
     ScopedStatement s(*abandon_messages_);
-    s->bind(1, lock_token);
+    s->bind(1, token.stored);
     s->bind(4, instance);
     if (delay_ms > 0) {
       s->bind(2, now + delay_ms);
@@ -415,9 +443,11 @@ Status SqliteProvider::RenewOrchestrationItemLock(const std::string& lock_token,
   return Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
     ScopedStatement s(*renew_instance_lock_);
-    s->bind(1, lock_token);
+    const ParsedLockToken token = ParseLockToken(lock_token);
+    s->bind(1, token.stored);
     s->bind(2, now + extend_ms);
     s->bind(3, now);
+    s->bind(4, token.instance);
     if (s->exec() == 0) {
       return Status::FailedPrecondition(op, "lock token '" + lock_token +
                                                 "' is unknown or expired");

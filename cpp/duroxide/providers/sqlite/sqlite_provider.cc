@@ -215,7 +215,7 @@ void SqliteProvider::PrepareStatements() {
       prep("SELECT MAX(event_id) FROM history WHERE instance_id = ?1 AND execution_id = ?2");
 
   ack_unlock_ = prep(
-      "DELETE FROM instance_locks WHERE lock_token = ?1 AND locked_until > ?2 "
+      "DELETE FROM instance_locks WHERE instance_id = ?3 AND lock_token = ?1 AND locked_until > ?2 "
       "RETURNING instance_id");
   ack_delete_messages_ =
       prep("DELETE FROM orchestrator_queue WHERE instance_id = ?2 AND lock_token = ?1");
@@ -276,13 +276,15 @@ void SqliteProvider::PrepareStatements() {
       "INSERT INTO orchestrator_queue(instance_id, kind, work_item, visible_at, attempt_count, "
       "  created_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)");
 
-  abandon_unlock_ = prep("DELETE FROM instance_locks WHERE lock_token = ?1 RETURNING instance_id");
+  abandon_unlock_ = prep(
+      "DELETE FROM instance_locks WHERE instance_id = ?2 AND lock_token = ?1 RETURNING instance_id");
   abandon_messages_ = prep(
       "UPDATE orchestrator_queue SET lock_token = NULL, visible_at = COALESCE(?2, visible_at), "
       "  attempt_count = CASE WHEN ?3 THEN MAX(attempt_count - 1, 0) ELSE attempt_count END "
       "WHERE instance_id = ?4 AND lock_token = ?1");
   renew_instance_lock_ = prep(
-      "UPDATE instance_locks SET locked_until = ?2 WHERE lock_token = ?1 AND locked_until > ?3");
+      "UPDATE instance_locks SET locked_until = ?2 "
+      "WHERE instance_id = ?4 AND lock_token = ?1 AND locked_until > ?3");
   next_orchestrator_visible_ = prep(
       "SELECT q.visible_at FROM orchestrator_queue q WHERE NOT EXISTS (SELECT 1 "
       "  FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > ?1) "

@@ -347,6 +347,8 @@ TEST(SqliteProviderTest, VersionOneDatabaseIsUpgradedWithItsQueues) {
                         "VALUES (?1, 0, 'w-stale', 1, 1, 0, 'old-a', 1, 2)");
     w.bind(1, history::EncodeWorkItem(act));
     w.exec();
+    // An expired lock of the old format (UNIQUE lock_token column) on old-a.
+    raw.exec("INSERT INTO instance_locks VALUES ('old-a', 'o-stale', 1, 1)");
   }
   auto p = MustOpen(path);
   ASSERT_TRUE(p);
@@ -360,10 +362,17 @@ TEST(SqliteProviderTest, VersionOneDatabaseIsUpgradedWithItsQueues) {
     EXPECT_EQ(raw.execAndGet("SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%AUTOINCREMENT%'")
                   .getInt(),
               0);
+    EXPECT_EQ(raw.execAndGet("SELECT COUNT(*) FROM sqlite_master WHERE name = 'instance_locks' "
+                             "AND sql LIKE '%WITHOUT ROWID%'")
+                  .getInt(),
+              1);
+    EXPECT_EQ(raw.execAndGet("SELECT lock_token FROM instance_locks").getString(), "o-stale");
   }
   auto first = p->FetchOrchestrationItem(30000);
   ASSERT_TRUE(first.ok() && first->has_value());
-  EXPECT_EQ((*first)->instance, "old-a");  // FIFO order survived the copy
+  EXPECT_EQ((*first)->instance, "old-a");  // FIFO order survived; the expired lock is taken over
+  EXPECT_EQ(p->AbandonOrchestrationItem("o-stale", 0, true).code(),
+            StatusCode::kFailedPrecondition);
   auto second = p->FetchOrchestrationItem(30000);
   ASSERT_TRUE(second.ok() && second->has_value());
   EXPECT_EQ((*second)->instance, "old-b");

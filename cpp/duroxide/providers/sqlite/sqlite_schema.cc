@@ -20,8 +20,9 @@
 //                       no JSON), work_item (EncodeWorkItem JSON), visible_at, lock_token
 //                       (batch tag of the fetch that took the message; NULL = untagged),
 //                       attempt_count, created_at.
-//   instance_locks      orchestrator peek-locks, one per instance: instance_id (PK),
-//                       lock_token (UNIQUE), locked_until, locked_at.
+//   instance_locks      orchestrator peek-locks, one per instance: instance_id (PK, WITHOUT
+//                       ROWID), lock_token (the stored part of the token), locked_until,
+//                       locked_at.
 //   worker_queue        ActivityExecute rows: id (rowid; lease tokens carry it, so acks
 //                       find their row by primary key), work_item JSON, visible_at, lock_token,
 //                       locked_until, attempt_count, created_at and the denormalised identity
@@ -158,6 +159,8 @@ CREATE TABLE kv_delta (
 // (rowid order is already FIFO, and the sqlite_sequence row was rewritten by every insert) and
 // their lock_token indexes (acks find orchestrator messages by instance, worker rows by the id
 // carried in the lease token), and the session index only covers rows that have a session.
+// instance_locks becomes a single b-tree keyed by instance (lock tokens carry the instance id,
+// so the lock_token index goes).
 constexpr const char* kMigration2 = R"sql(
 CREATE TABLE orchestrator_queue_v2 (
   id            INTEGER PRIMARY KEY,
@@ -202,6 +205,17 @@ CREATE INDEX idx_worker_identity ON worker_queue(instance_id, execution_id, acti
 CREATE INDEX idx_worker_session ON worker_queue(session_id) WHERE session_id IS NOT NULL;
 
 DELETE FROM sqlite_sequence WHERE name IN ('orchestrator_queue', 'worker_queue');
+
+CREATE TABLE instance_locks_v2 (
+  instance_id  TEXT PRIMARY KEY,
+  lock_token   TEXT NOT NULL,
+  locked_until INTEGER NOT NULL,
+  locked_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO instance_locks_v2
+  SELECT instance_id, lock_token, locked_until, locked_at FROM instance_locks;
+DROP TABLE instance_locks;
+ALTER TABLE instance_locks_v2 RENAME TO instance_locks;
 )sql";
 
 constexpr Migration kMigrations[] = {
