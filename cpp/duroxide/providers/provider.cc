@@ -68,20 +68,33 @@ void DecodeFetchedBatch(const char* op,
   }
 }
 
+namespace {
+
+// Calls `fetch_one` (returning Result<std::optional<T>>) until it finds nothing or max_items
+// are taken. An error after the first item ends the batch early: what is locked already is
+// kept, and the next fetch reports the error.
+template <typename T, typename F>
+Result<std::vector<T>> FetchUpTo(size_t max_items, F&& fetch_one) {
+  std::vector<T> out;
+  while (out.size() < max_items) {
+    auto one = fetch_one();
+    if (!one.ok()) {
+      if (out.empty()) return one.status();
+      break;
+    }
+    if (!one->has_value()) break;
+    out.push_back(std::move(**one));
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<OrchestrationItem>> Provider::FetchOrchestrationItems(size_t max_items,
                                                                         int64_t lock_timeout_ms,
                                                                         const FetchHint* hint) {
-  std::vector<OrchestrationItem> items;
-  while (items.size() < max_items) {
-    auto item = FetchOrchestrationItem(lock_timeout_ms, hint);
-    if (!item.ok()) {
-      if (items.empty()) return item.status();
-      break;  // keep what is locked already; the next fetch will report the error
-    }
-    if (!item->has_value()) break;
-    items.push_back(std::move(**item));
-  }
-  return items;
+  return FetchUpTo<OrchestrationItem>(
+      max_items, [&] { return FetchOrchestrationItem(lock_timeout_ms, hint); });
 }
 
 std::vector<Status> Provider::AckOrchestrationItemsAndFetch(const std::vector<TurnAck>& acks,
@@ -98,17 +111,8 @@ std::vector<Status> Provider::AckOrchestrationItemsAndFetch(const std::vector<Tu
 Result<std::vector<WorkItemLease>> Provider::FetchWorkItems(size_t max_items,
                                                             int64_t lock_timeout_ms,
                                                             const WorkerFetchOptions& options) {
-  std::vector<WorkItemLease> leases;
-  while (leases.size() < max_items) {
-    auto lease = FetchWorkItem(lock_timeout_ms, options);
-    if (!lease.ok()) {
-      if (leases.empty()) return lease.status();
-      break;
-    }
-    if (!lease->has_value()) break;
-    leases.push_back(std::move(**lease));
-  }
-  return leases;
+  return FetchUpTo<WorkItemLease>(max_items,
+                                  [&] { return FetchWorkItem(lock_timeout_ms, options); });
 }
 
 std::vector<Status> Provider::AckWorkItemsAndFetch(const std::vector<WorkAck>& acks,

@@ -178,12 +178,13 @@ struct PendingTurn {
 // item's lock renewed; it was registered when the item was fetched.
 std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, providers::OrchestrationItem item,
                                        std::shared_ptr<TurnLeaseGuard> lease);
-// After the acknowledgement: the engine's commit decision, metrics, cancellation of
-// activities, and the hand-back of the item if the ack failed retryably.
-void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack);
-// Lets a warm engine be used by the instance's next turn; CompleteTurn does it too, but a
-// batch marks all its turns first so that none waits for the others' bookkeeping.
+// Lets a warm engine be used by the instance's next turn. Called for every turn whose ack
+// succeeded, before CompleteTurn, so that none waits for the others' bookkeeping.
 void MarkTurnCommitted(const PendingTurn& turn);
+// After the acknowledgement (and MarkTurnCommitted if it succeeded): metrics, cancellation of
+// activities, and on failure the engine's abandonment and the hand-back of the item if the
+// ack failed retryably.
+void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack);
 // Single acknowledgement, retried while the store is busy.
 Status AckTurnWithRetry(RuntimeCore* core, const PendingTurn& turn);
 

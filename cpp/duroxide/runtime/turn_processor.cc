@@ -260,8 +260,8 @@ std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item
   if (!exists && origin == nullptr) {
     // A start that is queued but delayed (its orchestration is not registered yet) owns these
     // messages: hand them back instead of dropping them.
-    auto pending = core->provider->HasPendingStart(item.instance);
-    if (!pending.ok() || *pending) {
+    auto queued_start = core->provider->HasPendingStart(item.instance);
+    if (!queued_start.ok() || *queued_start) {
       (void)core->provider->AbandonOrchestrationItem(item.lock_token, opt.unregistered_backoff_base_ms,
                                                      true);
       return std::nullopt;
@@ -444,7 +444,6 @@ void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
     }
     return;
   }
-  MarkTurnCommitted(turn);
   if (!turn.engine) return;  // error paths were counted when the failure was decided
   core->leases.CancelActivities(turn.commit.cancelled_activities);
   if (turn.starts_execution) core->metrics.orch_starts++;

@@ -70,7 +70,6 @@ void GroupCommit::Step(TxnStep which) {
 
 void GroupCommit::Execute(const std::vector<Task*>& batch) {
   std::lock_guard<std::mutex> db_lock(*db_mu_);
-  if (batch.size() > max_batch_) max_batch_ = batch.size();
   if (batch.size() > 1 && ExecuteOptimistically(batch)) return;
   ExecuteWithSavepoints(batch);
 }

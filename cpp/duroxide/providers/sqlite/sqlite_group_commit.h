@@ -49,9 +49,8 @@ class GroupCommit {
   };
   std::vector<Status> RunAll(const std::vector<Op>& ops);
 
-  // Largest batch executed so far, and how many batches had to run again with savepoints
-  // because a task failed (for tests and tuning).
-  size_t max_batch() const { return max_batch_; }
+  // How many batches had to run again with savepoints because a task failed (for tests).
+  // REQUIRES: no batch running concurrently.
   size_t optimistic_retries() const { return optimistic_retries_; }
 
  private:
@@ -81,7 +80,6 @@ class GroupCommit {
   std::deque<Task*> queue_;
   bool leader_active_ = false;
   std::unique_ptr<SQLite::Statement> statements_[kCount];  // GUARDED_BY(*db_mu_)
-  size_t max_batch_ = 0;
   size_t optimistic_retries_ = 0;
 };
 

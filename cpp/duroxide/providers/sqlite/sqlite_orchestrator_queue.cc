@@ -25,7 +25,6 @@ using history::WorkItemKind;
 using internal::Batched;
 using internal::BindOptional;
 using internal::Guarded;
-using internal::OptionalText;
 using internal::ScopedStatement;
 
 namespace {

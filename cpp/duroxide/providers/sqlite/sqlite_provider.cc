@@ -32,15 +32,11 @@ namespace duroxide::providers::sqlite {
 using history::WorkItem;
 using history::WorkItemKind;
 using internal::Batched;
-using internal::BindOptional;
 using internal::Guarded;
 using internal::OptionalText;
 using internal::ScopedStatement;
-using internal::ScopedTransaction;
 
 namespace {
-
-constexpr const char* kStartKind = "StartOrchestration";
 
 // Strips the "sqlite:" / "sqlite://" prefix and a "?query" suffix.
 std::string NormalisePath(const std::string& spec) {
