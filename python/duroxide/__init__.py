@@ -48,6 +48,7 @@ from duroxide._providers import SqliteProvider  # noqa: E402
 
 if hasattr(_core, "PostgresProvider"):  # builds without libpqxx have no PostgreSQL provider
     from duroxide._providers import PostgresProvider  # noqa: E402
+from duroxide._registry import Registry  # noqa: E402
 from duroxide._runtime import MetricsSnapshot, Runtime  # noqa: E402
 from duroxide._types import (  # noqa: E402
     MAX_KV_KEYS,
@@ -84,6 +85,7 @@ __all__ = [
     "SqliteProvider",
     "Client",
     "Runtime",
+    "Registry",
     "OrchestrationResult",
     "RuntimeOptions",
     "OrchestrationContext",

@@ -7,9 +7,9 @@ import weakref
 from typing import Any, Callable, Dict, Optional
 
 from duroxide import _core, _orchestration_functions
+from duroxide._registry import ActivityEntry, Registry
 from duroxide._types import RuntimeOptions
 
-_SYSCALL_PREFIX = "__duroxide_syscall:"
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
 
 
@@ -32,24 +32,20 @@ def _client_factory(provider: Any) -> Callable[[], Any]:
     return make
 
 
-def _check_name(kind: str, name: Any) -> None:
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"{kind} name must be a non-empty str, got {name!r}")
-    if name.startswith(_SYSCALL_PREFIX):
-        raise ValueError(f"{kind} names starting with {_SYSCALL_PREFIX!r} are reserved")
-
-
 class Runtime:
     """Runs registered orchestrations and activities against a provider.
 
     Several runtimes, in one process or many, may share one provider.
     """
 
-    def __init__(self, provider: Any, options: Optional[RuntimeOptions] = None):
+    def __init__(self, provider: Any, options: Optional[RuntimeOptions] = None,
+                 registry: Optional[Registry] = None):
         if options is None:
             options = RuntimeOptions()
         if not isinstance(options, RuntimeOptions):
             raise TypeError(f"options must be a RuntimeOptions, not {type(options).__name__}")
+        if registry is not None and not isinstance(registry, Registry):
+            raise TypeError(f"registry must be a duroxide.Registry, not {type(registry).__name__}")
         self._provider = provider
         self._options = options
         self._functions: Dict[str, Callable] = {}
@@ -57,55 +53,48 @@ class Runtime:
                                      _client_factory(provider))
         self._started = False
         self._stopped = False
+        # The runtime's own registrations; a given registry is followed (later additions to it
+        # are served too) but never written to by this runtime's register_* methods.
+        self._registry = Registry()
+        self._registry._subscribe(self._on_registration)
+        if registry is not None:
+            registry._subscribe(self._on_registration)
         _live_runtimes.add(self)
 
     # ---- registration ----------------------------------------------------------------------
-    def register_activity(self, name: str, fn: Optional[Callable] = None):
+    @property
+    def registry(self) -> Registry:
+        """The registrations made through this runtime's register_* methods."""
+        return self._registry
+
+    def _on_registration(self, kind: str, key: Any, entry: Any) -> None:
+        if kind == "activity":
+            assert isinstance(entry, ActivityEntry)
+            self._native.register_activity(entry.name, entry.fn)
+        else:
+            name, version = key
+            self._native.register_orchestration(name, version)
+            fn_key = name if version == "1.0.0" else f"{name}@{version}"
+            self._functions[fn_key] = entry
+            self._functions[f"{name}@{version}"] = entry
+            _orchestration_functions[fn_key] = entry
+
+    def register_activity(self, name: str, fn: Optional[Callable] = None, **options: Any):
         """Registers activity `name`; usable as a decorator or a direct call."""
-        _check_name("activity", name)
-
-        def register(f: Callable) -> Callable:
-            if not callable(f):
-                raise TypeError(f"activity '{name}' must be callable, got {type(f).__name__}")
-            self._native.register_activity(name, f)
-            return f
-
-        return register(fn) if fn is not None else register
+        return self._registry.register_activity(name, fn, **options)
 
     register_activity_typed = register_activity
 
     def register_orchestration(self, name: str, fn: Optional[Callable] = None):
         """Registers orchestration `name` (version 1.0.0); decorator or direct call."""
-        _check_name("orchestration", name)
-
-        def register(f: Callable) -> Callable:
-            if not callable(f):
-                raise TypeError(f"orchestration '{name}' must be callable, got {type(f).__name__}")
-            self._native.register_orchestration(name, "1.0.0")
-            self._functions[name] = f
-            _orchestration_functions[name] = f
-            return f
-
-        return register(fn) if fn is not None else register
+        return self._registry.register_orchestration(name, fn)
 
     register_orchestration_typed = register_orchestration
 
     def register_orchestration_versioned(self, name: str, version: str,
                                          fn: Optional[Callable] = None):
         """Registers `name` at semver `version`; new starts use the latest version."""
-        _check_name("orchestration", name)
-        if not isinstance(version, str):
-            raise TypeError(f"version must be a str like '1.0.1', got {version!r}")
-
-        def register(f: Callable) -> Callable:
-            if not callable(f):
-                raise TypeError(f"orchestration '{name}' must be callable, got {type(f).__name__}")
-            self._native.register_orchestration(name, version)
-            self._functions[f"{name}@{version}"] = f
-            _orchestration_functions[f"{name}@{version}"] = f
-            return f
-
-        return register(fn) if fn is not None else register
+        return self._registry.register_orchestration_versioned(name, version, fn)
 
     register_orchestration_versioned_typed = register_orchestration_versioned
 

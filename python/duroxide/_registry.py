@@ -1,0 +1,160 @@
+"""Registry: orchestration and activity registrations that live apart from any runtime.
+
+A module can declare its workflows on a `Registry` without opening a store; a script serves it
+with `Runtime(provider, options, registry=reg)` and the command line with
+`duroxide worker module:reg`. `Runtime` keeps its own `register_*` methods (the reference's
+API); they add to the runtime's own registry.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+_SYSCALL_PREFIX = "__duroxide_syscall:"
+DEFAULT_VERSION = "1.0.0"
+
+
+def check_name(kind: str, name: Any) -> None:
+    """Raises TypeError/ValueError for a registration name users may not use."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{kind} name must be a non-empty str, got {name!r}")
+    if name.startswith(_SYSCALL_PREFIX):
+        raise ValueError(f"{kind} names starting with {_SYSCALL_PREFIX!r} are reserved")
+
+
+def _check_callable(kind: str, name: str, fn: Any) -> None:
+    if not callable(fn):
+        raise TypeError(f"{kind} '{name}' must be callable, got {type(fn).__name__}")
+
+
+class ActivityEntry:
+    """One registered activity: its function and registration options."""
+
+    __slots__ = ("name", "fn", "options")
+
+    def __init__(self, name: str, fn: Callable[..., Any], options: Dict[str, Any]):
+        self.name = name
+        self.fn = fn
+        self.options = options
+
+
+# Listener signature: (kind, key, entry) with kind "activity" (key: name, entry: ActivityEntry)
+# or "orchestration" (key: (name, version), entry: the function).
+Listener = Callable[[str, Any, Any], None]
+
+
+class Registry:
+    """Orchestrations and activities, registered by decorator or direct call.
+
+    Thread-safety: registration is meant for import time; do not register concurrently.
+    """
+
+    def __init__(self) -> None:
+        self._activities: Dict[str, ActivityEntry] = {}
+        self._orchestrations: Dict[Tuple[str, str], Callable[..., Any]] = {}
+        self._listeners: List[Listener] = []
+
+    # ---- registration ----------------------------------------------------------------------
+    def register_activity(self, name: str, fn: Optional[Callable[..., Any]] = None,
+                          **options: Any) -> Any:
+        """Registers activity `name`; usable as a decorator or a direct call."""
+        check_name("activity", name)
+
+        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+            _check_callable("activity", name, f)
+            entry = ActivityEntry(name, f, dict(options))
+            self._activities[name] = entry
+            self._notify("activity", name, entry)
+            return f
+
+        return register(fn) if fn is not None else register
+
+    register_activity_typed = register_activity
+
+    def register_orchestration(self, name: str, fn: Optional[Callable[..., Any]] = None) -> Any:
+        """Registers orchestration `name` at version 1.0.0; decorator or direct call."""
+        return self.register_orchestration_versioned(name, DEFAULT_VERSION, fn)
+
+    register_orchestration_typed = register_orchestration
+
+    def register_orchestration_versioned(self, name: str, version: str,
+                                         fn: Optional[Callable[..., Any]] = None) -> Any:
+        """Registers `name` at semver `version`; new starts use the latest version."""
+        check_name("orchestration", name)
+        if not isinstance(version, str):
+            raise TypeError(f"version must be a str like '1.0.1', got {version!r}")
+
+        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+            _check_callable("orchestration", name, f)
+            self._orchestrations[(name, version)] = f
+            self._notify("orchestration", (name, version), f)
+            return f
+
+        return register(fn) if fn is not None else register
+
+    register_orchestration_versioned_typed = register_orchestration_versioned
+
+    def include(self, other: "Registry") -> None:
+        """Adds every registration of `other` to this registry (later ones win)."""
+        for name, entry in other._activities.items():
+            self._activities[name] = entry
+            self._notify("activity", name, entry)
+        for key, fn in other._orchestrations.items():
+            self._orchestrations[key] = fn
+            self._notify("orchestration", key, fn)
+
+    # ---- reading ---------------------------------------------------------------------------
+    def activities(self) -> Iterator[ActivityEntry]:
+        """The registered activities, in registration order."""
+        return iter(list(self._activities.values()))
+
+    def orchestrations(self) -> Iterator[Tuple[str, str, Callable[..., Any]]]:
+        """(name, version, function) for every registered orchestration."""
+        return iter([(n, v, f) for (n, v), f in self._orchestrations.items()])
+
+    def activity_names(self) -> List[str]:
+        return list(self._activities)
+
+    def orchestration_names(self) -> List[Tuple[str, str]]:
+        return list(self._orchestrations)
+
+    def get_activity(self, name: str) -> Optional[ActivityEntry]:
+        return self._activities.get(name)
+
+    def get_orchestration(self, name: str, version: Optional[str] = None
+                          ) -> Optional[Callable[..., Any]]:
+        """The function for name@version, or for the latest version of name when None."""
+        if version is not None:
+            return self._orchestrations.get((name, version))
+        versions = [v for (n, v) in self._orchestrations if n == name]
+        if not versions:
+            return None
+        return self._orchestrations[(name, max(versions, key=_semver_key))]
+
+    def __len__(self) -> int:
+        return len(self._activities) + len(self._orchestrations)
+
+    def __repr__(self) -> str:
+        return (f"Registry(orchestrations={sorted(set(n for n, _ in self._orchestrations))}, "
+                f"activities={sorted(self._activities)})")
+
+    # ---- listeners (runtimes that serve this registry) -------------------------------------
+    def _subscribe(self, listener: Listener) -> None:
+        """Calls `listener` for every registration, existing ones first."""
+        for name, entry in self._activities.items():
+            listener("activity", name, entry)
+        for key, fn in self._orchestrations.items():
+            listener("orchestration", key, fn)
+        self._listeners.append(listener)
+
+    def _notify(self, kind: str, key: Any, entry: Any) -> None:
+        for listener in list(self._listeners):
+            listener(kind, key, entry)
+
+
+def _semver_key(version: str) -> Tuple[int, ...]:
+    parts = []
+    for piece in version.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
