@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import importlib
 import json
 import os
 import sys
 import time
 import uuid
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -236,7 +237,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("metrics", "Show store-wide counts and queue depths.")
     p.set_defaults(handler=cmd_metrics)
+
+    for module_name in _EXTENSIONS:
+        importlib.import_module(module_name).add_commands(command)
     return parser
+
+
+# Modules that add subcommands: each has add_commands(command), where command(name, help)
+# returns a subparser with the common options. A handler is called as handler(args, client);
+# one that needs no store sets `needs_client=False` and is called as handler(args).
+# One module per feature keeps this file small (one line each below).
+_EXTENSIONS: Tuple[str, ...] = (
+)
 
 
 # ---- the store ----------------------------------------------------------------------------
@@ -563,8 +575,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if not getattr(args, "needs_client", True):
+            return int(args.handler(args))
         client = open_client(args.db, args.schema)
-        return args.handler(args, client)
+        return int(args.handler(args, client))
     except CliError as exc:
         print(f"duroxide: error: {exc}", file=sys.stderr)
         return exc.code
