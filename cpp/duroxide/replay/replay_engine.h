@@ -132,6 +132,7 @@ class ReplayEngine : private OrchestrationHost {
   std::unique_ptr<Node> BuildNode(const TaskDescriptor& desc, Node* parent, int index);
   void EmitLeaf(Node* node);
   void StartRetryAttempt(Node* node);
+  void ScheduleReadyGraphNodes(Node* graph);
   size_t Emit(history::Event proto, bool* is_new);
   bool Matches(const history::Event& emitted, const history::Event& recorded) const;
   void Deliver(size_t pos);

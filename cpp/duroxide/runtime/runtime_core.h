@@ -20,6 +20,7 @@
 #include "duroxide/providers/provider.h"
 #include "duroxide/replay/replay_engine.h"
 #include "duroxide/runtime/activity_invoker.h"
+#include "duroxide/runtime/capabilities.h"
 #include "duroxide/runtime/metrics.h"
 #include "duroxide/runtime/registry.h"
 #include "duroxide/runtime/runtime_options.h"
@@ -139,6 +140,7 @@ struct RuntimeCore {
   std::condition_variable threads_cv;
   int running_threads = 0;
   SessionTracker sessions;
+  CapabilityCache capabilities;
 };
 
 // Keeps a turn's instance lock registered for renewal while the turn is in progress (from
