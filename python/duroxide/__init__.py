@@ -64,6 +64,11 @@ from duroxide._types import (  # noqa: E402
 from duroxide.context import ActivityContext, OrchestrationContext, ScheduledTask  # noqa: E402
 from duroxide.driver import create_generator, dispose_generator, next_step  # noqa: E402
 
+# Task graphs and capability routing (docs/task-graphs.md).
+from duroxide._capabilities import detect_capabilities  # noqa: E402
+from duroxide._graphs import TaskFailedError, TaskFunction, TaskHandle  # noqa: E402
+from duroxide.context import JoinTask, current_activity  # noqa: E402
+
 __version__ = "0.1.0"
 
 PyOrchestrationStatus = OrchestrationStatus
@@ -131,6 +136,13 @@ __all__ = [
     "PyPruneResult",
     "PyInstanceFilter",
     "PyEvent",
+    # Task graphs and capability routing.
+    "TaskFunction",
+    "TaskHandle",
+    "TaskFailedError",
+    "JoinTask",
+    "current_activity",
+    "detect_capabilities",
 ]
 if hasattr(_core, "PostgresProvider"):
     __all__.insert(1, "PostgresProvider")
