@@ -8,6 +8,7 @@ from typing import Any, Optional
 from duroxide import _core
 from duroxide._management import ManagementMixin
 from duroxide._types import OrchestrationResult, _parse_status
+from duroxide.errors import OrchestrationFailedError, OperationTimedOutError
 
 
 def _dumps(value: Any, what: str) -> str:
@@ -52,15 +53,20 @@ class Client(ManagementMixin):
         """Waits until Completed or Failed.
 
         Raises:
-            RuntimeError: "Operation timed out" when timeout_ms elapses first.
+            OperationTimedOutError: "Operation timed out" when timeout_ms elapses first
+                (a RuntimeError and a TimeoutError).
         """
         return _parse_status(self._native.wait_for_orchestration(instance_id, int(timeout_ms)))
 
     def wait_for_orchestration_typed(self, instance_id: str, timeout_ms: int = 30000) -> Any:
-        """Waits and returns the output; raises Exception(error) if the instance failed."""
+        """Waits and returns the output.
+
+        Raises:
+            OrchestrationFailedError: the instance failed (str() is its error).
+        """
         result = self.wait_for_orchestration(instance_id, timeout_ms)
         if result.status == "Failed":
-            raise Exception(result.error or "Orchestration failed")
+            raise OrchestrationFailedError(result.error or "Orchestration failed")
         return result.output
 
     def wait_for_status_change(self, instance_id: str, last_seen_version: int = 0,
@@ -101,16 +107,14 @@ class Client(ManagementMixin):
         """Waits until the key exists.
 
         Raises:
-            TimeoutError: the key did not appear within timeout_ms.
+            OperationTimedOutError: the key did not appear within timeout_ms (a TimeoutError).
         """
         try:
             return self._native.wait_for_kv_value(instance_id, key, int(timeout_ms))
-        except RuntimeError as exc:
-            if "timed out" in str(exc):
-                raise TimeoutError(
-                    f"Timed out waiting for value '{key}' on instance '{instance_id}'"
-                ) from None
-            raise
+        except OperationTimedOutError:
+            raise OperationTimedOutError(
+                f"Timed out waiting for value '{key}' on instance '{instance_id}'"
+            ) from None
 
     def wait_for_kv_value_typed(self, instance_id: str, key: str, timeout_ms: int = 30000) -> Any:
         return json.loads(self.wait_for_kv_value(instance_id, key, timeout_ms))

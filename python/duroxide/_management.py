@@ -89,7 +89,7 @@ class ManagementMixin:
         """Deletes a root instance and its whole tree of sub-orchestrations, atomically.
 
         Raises:
-            RuntimeError: the instance is missing, is a sub-orchestration, or (without
+            StoreError: the instance is missing, is a sub-orchestration, or (without
                 `force`) is still running.
         """
         return self._management.delete_instance(instance_id, bool(force))

@@ -16,6 +16,9 @@ class SqliteProvider:
         """Opens (creating parent directories and the file) a database at `path`.
 
         `path` may also be a "sqlite:" URL.
+
+        Raises:
+            ProviderError: "Failed to open SQLite: ..." (a DuroxideError and RuntimeError).
         """
         if not isinstance(path, str) or not path:
             raise TypeError(f"SqliteProvider.open: path must be a non-empty str, got {path!r}")
@@ -49,7 +52,7 @@ class PostgresProvider:
         """Connects to `url` (e.g. "postgresql://user:pass@host:5432/db"), schema "public".
 
         Raises:
-            RuntimeError: "Failed to connect to PostgreSQL: ..." if the server cannot be
+            ProviderError: "Failed to connect to PostgreSQL: ..." if the server cannot be
                 reached or the schema cannot be set up.
         """
         if not isinstance(url, str) or not url:
@@ -63,7 +66,7 @@ class PostgresProvider:
         `schema` must match [A-Za-z_][A-Za-z0-9_]{0,62}.
 
         Raises:
-            RuntimeError: "Failed to connect to PostgreSQL: ..." for an invalid schema name,
+            ProviderError: "Failed to connect to PostgreSQL: ..." for an invalid schema name,
                 an unreachable server or a schema written by a newer duroxide.
         """
         if not isinstance(url, str) or not url:

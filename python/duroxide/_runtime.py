@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, Optional
 from duroxide import _core, _orchestration_functions
 from duroxide._registry import ActivityEntry, Registry
 from duroxide._types import RuntimeOptions
+from duroxide.errors import RuntimeStateError
 
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
 
@@ -101,8 +102,11 @@ class Runtime:
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         """Starts the dispatcher threads and returns immediately."""
+        if self._stopped:
+            raise RuntimeStateError(
+                "Runtime was shut down; a runtime cannot be restarted: create a new Runtime")
         if self._started:
-            raise RuntimeError("Runtime already started")
+            raise RuntimeStateError("Runtime already started")
         self._native.start()
         self._started = True
 

@@ -267,7 +267,7 @@ def open_client(db: Optional[str], schema: Optional[str]) -> Any:
         try:
             provider = (postgres.connect_with_schema(db, schema) if schema
                         else postgres.connect(db))
-        except RuntimeError as exc:
+        except duroxide.DuroxideError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
         return duroxide.Client(provider)
     if schema:
@@ -286,7 +286,7 @@ def open_client(db: Optional[str], schema: Optional[str]) -> Any:
         raise CliError(f"database file not found: {path}", EXIT_USAGE)
     try:
         return duroxide.Client(duroxide.SqliteProvider.open(db))
-    except RuntimeError as exc:
+    except duroxide.DuroxideError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 
 
@@ -590,9 +590,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
-    except RuntimeError as exc:  # every duroxide error is a RuntimeError
+    except Exception as exc:  # noqa: BLE001 - report every duroxide error as one line
         import duroxide
 
+        if not isinstance(exc, (duroxide.DuroxideError, RuntimeError)):
+            raise
         code = EXIT_NOT_FOUND if isinstance(exc, duroxide.NotFoundError) else EXIT_FAILED
         print(f"duroxide: error: {exc}", file=sys.stderr)
         return code

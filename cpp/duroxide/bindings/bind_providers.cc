@@ -13,14 +13,14 @@ ProviderHandle OpenSqliteShim(const std::string& path) {
     py::gil_scoped_release release;
     return providers::sqlite::SqliteProvider::Open(path);
   }();
-  if (!r.ok()) throw std::runtime_error("Failed to open SQLite: " + r.status().ToString());
+  if (!r.ok()) Raise("ProviderError", "Failed to open SQLite: " + r.status().ToString());
   return ProviderHandle{std::shared_ptr<providers::Provider>(std::move(r).value()), "sqlite"};
 }
 
 ProviderHandle InMemorySqliteShim() {
   auto r = providers::sqlite::SqliteProvider::InMemory();
   if (!r.ok()) {
-    throw std::runtime_error("Failed to create in-memory SQLite: " + r.status().ToString());
+    Raise("ProviderError", "Failed to create in-memory SQLite: " + r.status().ToString());
   }
   return ProviderHandle{std::shared_ptr<providers::Provider>(std::move(r).value()), "sqlite"};
 }

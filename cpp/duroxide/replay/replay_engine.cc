@@ -317,7 +317,9 @@ void ReplayEngine::HandleStep(Step step) {
     Node* n = *it;
     // Composites with nothing to wait for resolve at once.
     if (!n->done && n->desc.type == TaskDescriptor::Type::kJoin && n->children.empty()) {
-      Resolve(n, TaskValue{TaskValue::Type::kJoin, "", {}, 0});
+      TaskValue empty;
+      empty.type = TaskValue::Type::kJoin;
+      Resolve(n, std::move(empty));
     } else if (!n->done && n->desc.type == TaskDescriptor::Type::kSelect && n->children.empty()) {
       Resolve(n, TaskValue::Err("race() needs at least one task"));
     }
@@ -398,7 +400,14 @@ void ReplayEngine::Deliver(size_t pos) {
     Resolve(n, TaskValue::Ok("null"));  // timers resolve to None
     return;
   }
-  Resolve(n, failed ? TaskValue::Err(e.error.DisplayMessage()) : TaskValue::Ok(e.data));
+  if (!failed) {
+    Resolve(n, TaskValue::Ok(e.data));
+    return;
+  }
+  Resolve(n, TaskValue::Failure(
+                 e.kind == EventKind::kActivityFailed ? "activity" : "sub_orchestration",
+                 history::ErrorDetails::CategoryName(e.error.category), e.error.kind,
+                 e.error.DisplayMessage()));
 }
 
 void ReplayEngine::FinishTerminal(Event terminal) {
