@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from duroxide import _core
 from duroxide._management import ManagementMixin
+from duroxide._providers import closed_native, is_closed
 from duroxide._types import OrchestrationResult, _parse_status
 from duroxide.errors import OrchestrationFailedError, OperationTimedOutError
 
@@ -25,7 +26,27 @@ class Client(ManagementMixin):
 
     def __init__(self, provider: Any):
         self._provider = provider
-        self._native = _core.Client(provider._native)
+        attach = getattr(provider, "_attach", None)
+        self._provider_native = attach(self) if attach is not None else provider._native
+        self._native = _core.Client(self._provider_native)
+
+    # ---- resources -------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """True once close() was called (or the provider was closed)."""
+        return is_closed(self._native)
+
+    def close(self) -> None:
+        """Releases this client's hold on the store; later calls raise ClosedError."""
+        self._native = closed_native("Client")
+        self._provider_native = self._native
+        self.__dict__.pop("_management_native", None)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def start_orchestration(self, instance_id: str, name: str, input: Any = None) -> None:
         """Starts `name` as `instance_id` with the latest registered version.

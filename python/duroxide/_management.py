@@ -28,12 +28,17 @@ class ManagementMixin:
     """Adds the management API to Client (needs `self._provider`, a provider wrapper)."""
 
     _provider: Any
+    _provider_native: Any  # the provider's native handle, or a closed placeholder
 
     @property
     def _management(self) -> "_core.Management":
         native = self.__dict__.get("_management_native")
         if native is None:
-            native = _core.Management(self._provider._native)
+            from duroxide._providers import is_closed
+
+            if is_closed(self._provider_native):
+                return self._provider_native  # type: ignore[no-any-return]  # raises on use
+            native = _core.Management(self._provider_native)
             self.__dict__["_management_native"] = native
         return native
 
