@@ -154,3 +154,20 @@ __all__ = [
 ]
 if hasattr(_core, "PostgresProvider"):
     __all__.insert(1, "PostgresProvider")
+
+# reliability (issue 17): documented limits and SQLite durability levels.
+from duroxide._providers import SQLITE_DURABILITY_LEVELS  # noqa: E402
+from duroxide._types import (  # noqa: E402
+    MAX_HISTORY_EVENTS,
+    MAX_INSTANCE_ID_BYTES,
+    MAX_NAME_BYTES,
+    MAX_PAYLOAD_BYTES,
+)
+
+__all__ += [
+    "MAX_PAYLOAD_BYTES",
+    "MAX_HISTORY_EVENTS",
+    "MAX_INSTANCE_ID_BYTES",
+    "MAX_NAME_BYTES",
+    "SQLITE_DURABILITY_LEVELS",
+]

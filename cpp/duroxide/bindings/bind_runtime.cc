@@ -94,6 +94,8 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
   if (auto v = Opt<int64_t>(d, "session_idle_timeout_ms")) o.session_idle_timeout_ms = *v;
   if (auto v = Opt<std::string>(d, "worker_node_id")) o.worker_node_id = *v;
   if (auto v = Opt<int64_t>(d, "warm_cache_capacity")) o.warm_cache_capacity = static_cast<size_t>(*v);
+  if (auto v = Opt<int64_t>(d, "max_payload_bytes")) o.max_payload_bytes = *v;
+  if (auto v = Opt<int64_t>(d, "max_history_events")) o.max_history_events = *v;
   if (auto mode = Opt<std::string>(d, "tag_mode")) {
     using M = providers::TagFilter::Mode;
     if (*mode == "default_only") o.worker_tag_filter.mode = M::kDefaultOnly;
