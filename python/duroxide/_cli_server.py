@@ -13,8 +13,7 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; any other needs --token-file)")
     p.add_argument("--port", type=int, default=8200, help="port (default 8200)")
-    p.add_argument("--token-file", metavar="F",
-                   help="file holding the bearer token that requests must carry")
+    # --token-file (a common option) names the file with the token that requests must carry.
     p.add_argument("--max-body-bytes", type=int, default=1024 * 1024, metavar="N",
                    help="refuse larger request bodies with 413 (default 1 MiB)")
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
@@ -25,8 +24,6 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    if getattr(args, "url", None):
-        raise CliError("`server` needs a store (--db), not --url", EXIT_USAGE)
     try:
         from duroxide.server import ServerSettings, read_token_file, serve
     except ImportError as exc:
@@ -35,7 +32,8 @@ def cmd_server(args: argparse.Namespace) -> int:
     from duroxide.server.app import open_store
 
     try:
-        token = read_token_file(args.token_file) if args.token_file else None
+        token_file = getattr(args, "token_file", None)
+        token = read_token_file(token_file) if token_file else None
         settings = ServerSettings(host=args.host, port=args.port, token=token,
                                   max_body_bytes=args.max_body_bytes,
                                   cors_origins=tuple(args.cors_origin))

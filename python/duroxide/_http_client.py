@@ -69,6 +69,8 @@ class HttpClient:
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: List[http.client.HTTPConnection] = []  # every thread's, for close()
 
     # ---- transport ----------------------------------------------------------------------------
 
@@ -78,6 +80,8 @@ class HttpClient:
             cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
             conn = cls(self._host, self._port, timeout=timeout_s)
             self._local.conn = conn
+            with self._lock:
+                self._open.append(conn)
         conn.timeout = timeout_s
         if conn.sock is not None:
             conn.sock.settimeout(timeout_s)
@@ -88,10 +92,29 @@ class HttpClient:
         if conn is not None:
             conn.close()
             self._local.conn = None
+            with self._lock:
+                if conn in self._open:
+                    self._open.remove(conn)
 
     def close(self) -> None:
-        """Closes this thread's connection (others close when their threads end)."""
-        self._drop_connection()
+        """Closes the connections of every thread (the client reconnects when used again)."""
+        with self._lock:
+            connections, self._open = self._open, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> "HttpClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
 
     def _request(self, method: str, path: str, body: Any = None,
                  query: Optional[Dict[str, Any]] = None, wait_ms: int = 0) -> Tuple[int, Any]:
