@@ -248,9 +248,12 @@ def test_list_filters_and_cursor_pagination(live: Any) -> None:
     assert len(ids(status="Completed")) == 12
     assert ids(name="Wait*") == ["w-x"]
     assert ids(q="c-0", limit=100) == [f"c-0{i}" for i in range(9, -1, -1)]
-    middle = http.get("/v1/instances/c-05").json()["created_at"]
-    assert set(ids(created_after=middle, name="Child")) == {f"c-{i:02d}" for i in range(6, 12)}
-    assert set(ids(created_before=middle)) == {f"c-{i:02d}" for i in range(5)}
+    created_at = {i: http.get(f"/v1/instances/{i}").json()["created_at"] for i in seen}
+    middle = created_at["c-05"]
+    assert set(ids(created_after=middle, name="Child", limit=100)) == {
+        i for i, t in created_at.items() if t > middle and i.startswith("c-")}
+    assert set(ids(created_before=middle, limit=100)) == {
+        i for i, t in created_at.items() if t < middle}
     assert ids(updated_before=1) == []
 
 
