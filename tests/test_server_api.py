@@ -247,7 +247,7 @@ def test_list_filters_and_cursor_pagination(live: Any) -> None:
     assert ids(status="running") == ["w-x"]
     assert len(ids(status="Completed")) == 12
     assert ids(name="Wait*") == ["w-x"]
-    assert ids(q="c-0", limit=100) == [f"c-0{i}" for i in range(9, -1, -1)]
+    assert set(ids(q="c-0", limit=100)) == {f"c-0{i}" for i in range(10)}
     created_at = {i: http.get(f"/v1/instances/{i}").json()["created_at"] for i in seen}
     middle = created_at["c-05"]
     assert set(ids(created_after=middle, name="Child", limit=100)) == {
@@ -318,7 +318,7 @@ BAD_INPUT = [
     ("GET", "/v1/instances/x/wait", {"params": {"timeout_ms": -1}}, "timeout_ms"),
     ("GET", "/v1/instances/x/wait", {"params": {"timeout_ms": 10**9}}, "timeout_ms"),
     ("GET", "/v1/instances/x/status", {"params": {"after_version": "a"}}, "after_version"),
-    ("GET", "/v1/instances/x/executions/0", {}, "execution_id"),
+    ("GET", "/v1/instances/x/executions/0/history", {}, "execution_id"),
     ("GET", "/v1/instances/x/executions/abc/history", {}, "execution_id"),
     ("POST", "/v1/instances/x/events", {"json": {"data": 1}}, "name"),
     ("POST", "/v1/instances/x/queues/q", {"json": {"payload": 1}}, "payload"),

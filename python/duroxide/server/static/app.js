@@ -94,12 +94,18 @@ const Dx = (() => {
     try { return JSON.parse(raw); } catch (_) { return raw; }
   }
 
+  const LABELS = { instance_id: "instance", orchestration_name: "name",
+                   orchestration_version: "version", current_execution_id: "execution",
+                   created_at: "created (UTC)", updated_at: "updated (UTC)",
+                   parent_instance_id: "parent", source_event_id: "source",
+                   timestamp_ms: "time (UTC)", event_id: "id" };
+
   // A table from a list of objects: the columns are the union of their keys.
   function table(rows, columns, render) {
     if (!rows.length) return el("p", { class: "muted" }, "Nothing here.");
     columns = columns || [...new Set(rows.flatMap((row) => Object.keys(row)))];
     return el("table", { class: "grid" },
-      el("thead", {}, el("tr", {}, columns.map((c) => el("th", {}, c.replace(/_/g, " "))))),
+      el("thead", {}, el("tr", {}, columns.map((c) => el("th", {}, LABELS[c] || c.replace(/_/g, " "))))),
       el("tbody", {}, rows.map((row) => el("tr", {}, columns.map((c) => {
         const custom = render && render(c, row[c], row);
         if (custom !== undefined) return el("td", {}, custom);
