@@ -73,6 +73,8 @@ from duroxide.errors import (  # noqa: E402
     TaskFailedError,
     TracingError,
 )
+# --- server: the REST API's remote client (the server itself is duroxide.server) ---
+from duroxide._http_client import HttpClient  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -151,6 +153,8 @@ __all__ = [
     "ActivityTimeoutError",
     "SubOrchestrationFailedError",
     "OrchestrationFailedError",
+    # --- server ---
+    "HttpClient",
 ]
 if hasattr(_core, "PostgresProvider"):
     __all__.insert(1, "PostgresProvider")
