@@ -37,6 +37,10 @@ struct RuntimeOptions {
   providers::TagFilter worker_tag_filter;
   // Warm replay: suspended orchestrations kept in memory between turns (0 disables).
   size_t warm_cache_capacity = 4096;
+  // TEST-ONLY (duroxide.testing time skipping): when every dispatcher of this runtime is idle
+  // and the store holds only future work (timers, delayed retries), move the process's virtual
+  // clock (common/clock.h) to the earliest due time. Never set in production. Default: false.
+  bool time_skipping = false;
 };
 
 }  // namespace duroxide::runtime
