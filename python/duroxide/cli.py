@@ -256,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 # One module per feature keeps this file small (one line each below).
 _EXTENSIONS: Tuple[str, ...] = (
     "duroxide._cli_server",
+    "duroxide._cli_testing",
 )
 
 

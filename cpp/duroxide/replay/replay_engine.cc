@@ -233,7 +233,8 @@ void ReplayEngine::Walk() {
     } else if (history::IsTerminal(kind)) {
       finished_ = true;
     } else if (pos >= cursor_) {
-      Nondeterminism("history recorded " + Describe(events_[pos]) +
+      Nondeterminism("history recorded " + Describe(events_[pos]) + " at event " +
+                     std::to_string(events_[pos].event_id) +
                      " but the orchestration did not schedule it");
     } else {
       Activate(pos);
