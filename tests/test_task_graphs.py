@@ -210,7 +210,7 @@ def test_failure_stops_dependents_only(genv: Env) -> None:
         results = yield ctx.all([ok_branch, doomed])
         try:
             yield doomed
-        except duroxide.TaskFailedError as exc:
+        except duroxide.GraphNodeFailedError as exc:
             caught = {"task": exc.task, "cause": exc.cause_task, "msg": str(exc)}
         still = yield ok_branch
         return {"results": results, "caught": caught, "still": still}
@@ -244,7 +244,7 @@ def test_yield_raises_error_naming_the_node(genv: Env) -> None:
     genv.client.start_orchestration("fails", "Fails", None)
     result = wait_done(genv.client, "fails", 20000)
     assert result.status == "Failed"
-    assert "TaskFailedError" in result.error and "'explode' (node 0) failed" in result.error
+    assert "GraphNodeFailedError" in result.error and "'explode' (node 0) failed" in result.error
 
 
 def test_submit_then_and_get_graph(genv: Env) -> None:

@@ -19,7 +19,7 @@ import sys
 import threading
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from duroxide._core import InvalidArgumentError
+from duroxide.errors import InvalidArgumentError
 
 Schema = Mapping[str, Any]
 

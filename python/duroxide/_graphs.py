@@ -26,23 +26,27 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from duroxide import _core
 from duroxide._capabilities import canonical_schema, check_timeout
-from duroxide._core import DuroxideError, InvalidArgumentError
+from duroxide.errors import InvalidArgumentError, TaskFailedError
 
 REF_KEY = "$dx_ref"
 GRAPH_ORCHESTRATION = "duroxide.graph"
 _MISSING: Any = object()
 
 
-class TaskFailedError(DuroxideError):  # type: ignore[misc, valid-type]
-    """A task-graph node failed (after its retries) or was not run because a dependency did.
+class GraphNodeFailedError(TaskFailedError):
+    """A task-graph node failed (after its retries) or was not run because a dependency did;
+    raised by the `yield` that awaited it (a duroxide.TaskFailedError).
 
     Attributes: task (name), node (id), error (the failure text), cause_task and cause_node
     (the node that actually failed; the same as task/node unless this one was not run).
     """
 
+    source = "task_graph"
+
     def __init__(self, message: str, task: str, node: int, error: str,
                  cause_task: str, cause_node: int) -> None:
-        super().__init__(message)
+        super().__init__(message, category="Application", kind="TaskGraphNodeFailed",
+                         name=task)
         self.task = task
         self.node = node
         self.error = error
@@ -367,7 +371,7 @@ def before_yield(gen: Any, task: Any) -> Any:
     return task
 
 
-def _failure(h: TaskHandle) -> TaskFailedError:
+def _failure(h: TaskHandle) -> GraphNodeFailedError:
     error, cause = h.value
     cause = cause if cause is not None else h
     if cause is h:
@@ -375,7 +379,7 @@ def _failure(h: TaskHandle) -> TaskFailedError:
     else:
         msg = (f"task '{h.task.name}' (node {h.node_id}) was not run: its dependency "
                f"'{cause.task.name}' (node {cause.node_id}) failed: {error}")
-    return TaskFailedError(msg, h.task.name, h.node_id if h.node_id is not None else -1, error,
+    return GraphNodeFailedError(msg, h.task.name, h.node_id if h.node_id is not None else -1, error,
                            cause.task.name, cause.node_id if cause.node_id is not None else -1)
 
 

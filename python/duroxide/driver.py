@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from duroxide import _orchestration_functions
 from duroxide._graphs import CachedResult, after_yield, before_yield
 from duroxide.context import ActivityContext, OrchestrationContext, _current_activity
+from duroxide.errors import task_failure
 
 
 def _decode(text: str) -> Any:
@@ -103,15 +104,24 @@ def _yielded(gen: Any, task: Any) -> Tuple[str, Any]:
         return _yielded(gen, task)
 
 
-def step(gen, last_task: Any, value: Any, is_error: bool):
-    """Sends a value (or throws an error) into the generator and runs it to its next step."""
+def step(gen, last_task: Any, value: Any, is_error: bool,
+         details: Optional[Dict[str, str]] = None):
+    """Sends a value (or throws an error) into the generator and runs it to its next step.
+
+    A failed activity or sub-orchestration is thrown as ActivityFailedError /
+    SubOrchestrationFailedError (`details` gives source, category and kind); other task
+    errors as TaskFailedError. All are Exceptions whose str() is the recorded error text.
+    A task graph's result is mapped by after_yield (a failed node: GraphNodeFailedError).
+    """
     try:
         graph_outcome = after_yield(last_task, value, is_error)
         if graph_outcome is not None:
             ok, payload = graph_outcome
             task = gen.send(payload) if ok else gen.throw(payload)
         elif is_error:
-            task = gen.throw(Exception(value))
+            d = details or {}
+            task = gen.throw(task_failure(str(value), d.get("source", ""),
+                                          d.get("category", "Application"), d.get("kind", "")))
         else:
             if (
                 isinstance(last_task, dict)
