@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from duroxide import _core
 from duroxide._graphs import GRAPH_ORCHESTRATION, TaskHandle, graph_spec, summarize
@@ -27,8 +27,8 @@ def _node_from_spec(i: int, spec_node: Dict[str, Any]) -> Node:
             "start": None, "end": None, "cache_hit": False, "error": None, "deps": deps}
 
 
-def _refs(value: Any) -> set:
-    out: set = set()
+def _refs(value: Any) -> Set[int]:
+    out: Set[int] = set()
     stack = [value]
     while stack:
         v = stack.pop()
@@ -80,10 +80,10 @@ def build_graph_view(instance_id: str, events: List[Dict[str, Any]]) -> Dict[str
                 node["start"] = e.get("timestamp_ms")
             by_schedule[int(e["event_id"])] = nid
         elif kind in ("ActivityCompleted", "ActivityFailed"):
-            nid = by_schedule.get(int(e.get("source_event_id", -1)))
-            if nid is None:
+            done_id = by_schedule.get(int(e.get("source_event_id", -1)))
+            if done_id is None:
                 continue
-            node = nodes[nid]
+            node = nodes[done_id]
             node["end"] = e.get("timestamp_ms")
             worker = e.get("worker")
             if worker:

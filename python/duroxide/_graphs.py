@@ -22,7 +22,7 @@ import inspect
 import json
 import time
 import weakref
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 from duroxide import _core
 from duroxide._capabilities import canonical_schema, check_timeout
@@ -135,6 +135,20 @@ class TaskFunction(TaskSpec):
     def __repr__(self) -> str:
         return f"<duroxide task '{self.name}'>"
 
+    def options(self, *, requires: Any = _MISSING, retry: Any = _MISSING,
+                requires_timeout_ms: Any = _MISSING) -> "TaskFunction":
+        """The same task with other scheduling options for the calls made through the result
+        (e.g. `compile.options(requires=on_windows)("b.cpp")`: the per-call schema wins). The
+        cache settings stay those of the registered task (the worker applies them)."""
+        clone = TaskFunction(
+            self.fn, self.name,
+            self.requires if requires is _MISSING else requires,
+            self.retry if retry is _MISSING else retry,
+            None,
+            self.requires_timeout_ms if requires_timeout_ms is _MISSING else requires_timeout_ms)
+        clone.cache = self.cache
+        return clone
+
     # ---- worker side -----------------------------------------------------------------------
     def run_activity(self, ctx: Any, envelope: Any) -> Any:
         """The registered activity: unpacks the envelope, consults the cache, calls fn."""
@@ -236,7 +250,7 @@ def summarize(args: Any, kwargs: Any, limit: int = 80) -> str:
 def postorder(roots: List[TaskHandle]) -> List[TaskHandle]:
     """Every handle reachable from `roots`, dependencies first, each once (iterative)."""
     order: List[TaskHandle] = []
-    seen: set = set()
+    seen: Set[int] = set()
     for root in roots:
         if id(root) in seen:
             continue
@@ -330,7 +344,7 @@ def build_graph(gen: Any, roots: List[TaskHandle]) -> Tuple[Dict[str, Any], List
         if h.state != "pending":
             continue
         deps = []
-        seen_deps: set = set()
+        seen_deps: Set[int] = set()
         for d in h.dependencies():
             if id(d) not in seen_deps:
                 seen_deps.add(id(d))
@@ -477,7 +491,14 @@ def graph_orchestration(ctx: Any, spec: Any) -> Any:
 def task_decorator(register: Callable[..., Any], fn: Optional[Callable[..., Any]], name: Optional[str],
                    requires: Any, retry: Optional[Dict[str, Any]], cache: Any,
                    requires_timeout_ms: Optional[int]) -> Any:
-    """Shared by Registry.task and Runtime.task: `register(name, activity_fn)`."""
+    """Shared by Registry.task and Runtime.task: `register(name, activity_fn)`.
+
+    `fn` may also be the name given positionally (`@runtime.task("compile")`)."""
+    if isinstance(fn, str):
+        if name is not None:
+            raise TypeError("task(): name given twice")
+        fn, name = None, fn
+
     def wrap(f: Callable[..., Any]) -> TaskFunction:
         if not callable(f):
             raise TypeError(f"@task needs a function, got {type(f).__name__}")
