@@ -193,13 +193,15 @@ class OrchestrationContext:
         what = f"schedule_activity_with_retry_on_session('{name}')"
         if not isinstance(session_id, str):
             raise TypeError(what + ": session_id must be a str")
-        return ScheduledTask(
+        task = ScheduledTask(
             type="activityWithRetryOnSession",
             name=name,
             input=_dumps(input, what + " input"),
             retry=_retry_dict(retry, what),
             sessionId=session_id,
         )
+        task.update(routing_fields(name, None, None, what))
+        return task
 
     # ---- timers and events --------------------------------------------------------------
     def schedule_timer(self, delay_ms: int):
@@ -298,6 +300,7 @@ class OrchestrationContext:
         task = ScheduledTask(type="activity", name=name,
                              input=_typed_input(input, f"schedule_activity_typed('{name}') input"))
         task["_typed"] = True
+        task.update(routing_fields(name, None, None, name))
         return task
 
     def schedule_activity_on_session_typed(self, name: str, input: Any = None,
@@ -307,6 +310,7 @@ class OrchestrationContext:
         task = ScheduledTask(type="activityWithSession", name=name, sessionId=session_id,
                              input=_typed_input(input, "schedule_activity_on_session_typed input"))
         task["_typed"] = True
+        task.update(routing_fields(name, None, None, name))
         return task
 
     def schedule_activity_with_retry_typed(self, name: str, input: Any = None,
@@ -316,6 +320,7 @@ class OrchestrationContext:
                              input=_typed_input(input, what + " input"),
                              retry=_retry_dict(retry, what))
         task["_typed"] = True
+        task.update(routing_fields(name, None, None, name))
         return task
 
     def schedule_activity_with_retry_on_session_typed(
@@ -329,6 +334,7 @@ class OrchestrationContext:
                              input=_typed_input(input, what + " input"),
                              retry=_retry_dict(retry, what), sessionId=session_id)
         task["_typed"] = True
+        task.update(routing_fields(name, None, None, name))
         return task
 
     def schedule_sub_orchestration_typed(self, name: str, input: Any = None,
