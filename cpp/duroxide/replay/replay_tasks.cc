@@ -459,7 +459,6 @@ void ReplayEngine::ScheduleReadyGraphNodes(Node* g) {
     for (auto& child_ptr : g->children) {
       Node* c = child_ptr.get();
       if (c->started || c->done || c->cancelled) continue;
-      std::vector<const TaskValue*> outputs(g->children.size(), nullptr);
       const Node* failed_dep = nullptr;
       bool ready = true;
       for (int64_t dep : c->desc.deps) {
@@ -469,8 +468,6 @@ void ReplayEngine::ScheduleReadyGraphNodes(Node* g) {
           ready = false;
         } else if (d->value.type == TaskValue::Type::kErr) {
           failed_dep = d;
-        } else {
-          outputs[dep] = &d->value;
         }
       }
       if (failed_dep != nullptr) {
@@ -485,6 +482,12 @@ void ReplayEngine::ScheduleReadyGraphNodes(Node* g) {
       c->started = true;
       changed = true;
       if (!c->desc.deps.empty()) {
+        std::vector<const TaskValue*> outputs(g->children.size(), nullptr);
+        for (int64_t dep : c->desc.deps) {
+          if (dep >= 0 && dep < static_cast<int64_t>(g->children.size())) {
+            outputs[dep] = &g->children[dep]->value;
+          }
+        }
         try {
           nlohmann::json input = nlohmann::json::parse(c->desc.input);
           Substitute(input, outputs);
