@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from typing import Any, Dict, List
@@ -81,6 +82,7 @@ def main() -> None:
     parser.add_argument("--fanout", type=int, default=2000)
     parser.add_argument("--width", type=int, default=330, help="graph fan-out width "
                         "(nodes = 3 * width + 12)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternated rounds (medians)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="duroxide-graphs-bench-")
@@ -91,27 +93,26 @@ def main() -> None:
         rt.start()
         client = Client(provider)
         timed(client, "warmup", "FanOut", {"activity": "Routed", "n": 50})
-        figures: Dict[str, Any] = {}
-        runs: List[float] = []
-        for label, activity in (("plain", "Plain"), ("schema", "Routed"),
-                                ("plain2", "Plain"), ("schema2", "Routed")):
-            secs = timed(client, f"fan-{label}", "FanOut", {"activity": activity,
-                                                            "n": args.fanout})
-            figures[f"fanout_{label}_s"] = round(secs, 3)
-            runs.append(secs)
-        plain = min(figures["fanout_plain_s"], figures["fanout_plain2_s"])
-        schema = min(figures["fanout_schema_s"], figures["fanout_schema2_s"])
-        figures["fanout_plain_acts_per_s"] = round(args.fanout / plain)
-        figures["fanout_schema_acts_per_s"] = round(args.fanout / schema)
-        figures["schema_throughput_loss_pct"] = round((1 - plain / schema) * 100, 1)
-
-        nodes = 3 * args.width + 12
-        figures["graph_nodes"] = nodes
-        g = timed(client, "graph", "Graph", args.width)
-        w = timed(client, "waves", "Waves", args.width)
-        figures["graph_s"] = round(g, 3)
-        figures["explicit_all_s"] = round(w, 3)
-        figures["graph_over_explicit"] = round(g / w, 2)
+        figures: Dict[str, Any] = {"rounds": args.rounds}
+        times: Dict[str, List[float]] = {"plain": [], "schema": [], "graph": [], "waves": []}
+        for r in range(args.rounds):  # alternated, so that machine noise hits both alike
+            for label, activity in (("plain", "Plain"), ("schema", "Routed")):
+                times[label].append(timed(client, f"fan-{label}-{r}", "FanOut",
+                                          {"activity": activity, "n": args.fanout}))
+            times["graph"].append(timed(client, f"graph-{r}", "Graph", args.width))
+            times["waves"].append(timed(client, f"waves-{r}", "Waves", args.width))
+        med = {k: statistics.median(v) for k, v in times.items()}
+        figures["fanout"] = args.fanout
+        figures["fanout_plain_median_s"] = round(med["plain"], 3)
+        figures["fanout_schema_median_s"] = round(med["schema"], 3)
+        figures["fanout_plain_acts_per_s"] = round(args.fanout / med["plain"])
+        figures["fanout_schema_acts_per_s"] = round(args.fanout / med["schema"])
+        figures["schema_throughput_loss_pct"] = round((1 - med["plain"] / med["schema"]) * 100, 1)
+        figures["graph_nodes"] = 3 * args.width + 12
+        figures["graph_median_s"] = round(med["graph"], 3)
+        figures["explicit_all_median_s"] = round(med["waves"], 3)
+        figures["graph_over_explicit"] = round(med["graph"] / med["waves"], 2)
+        figures["all_runs_s"] = {k: [round(x, 3) for x in v] for k, v in times.items()}
         rt.shutdown(3000)
         for key, value in figures.items():
             print(f"{key:>28}: {value}")

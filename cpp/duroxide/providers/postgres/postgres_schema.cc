@@ -449,8 +449,10 @@ BEGIN
     IF (r->>'deadline_ms')::BIGINT > 0 THEN
       NEW.requires_deadline := (r->>'deadline_ms')::BIGINT;
     END IF;
-    INSERT INTO schemas(hash, json, created_at)
-    VALUES (r->>'schema_hash', r->>'schema', NEW.created_at) ON CONFLICT DO NOTHING;
+    IF NOT EXISTS (SELECT 1 FROM schemas WHERE hash = r->>'schema_hash') THEN
+      INSERT INTO schemas(hash, json, created_at)
+      VALUES (r->>'schema_hash', r->>'schema', NEW.created_at) ON CONFLICT DO NOTHING;
+    END IF;
   END IF;
   IF jsonb_array_length(COALESCE(r->'avoid', '[]'::jsonb)) > 0 THEN
     NEW.avoid_workers := '|' || (SELECT string_agg(x, '|') FROM jsonb_array_elements_text(r->'avoid') x) || '|';

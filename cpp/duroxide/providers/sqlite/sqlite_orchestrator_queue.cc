@@ -258,8 +258,9 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
   }
   if (!commit.kv_mutations.empty()) ApplyKvMutations(instance, commit.kv_mutations);
   if (EndsExecution(commit.status)) MergeKvDelta(instance);
+  std::string last_schema_hash;
   for (size_t i = 0; i < enc.worker_items.size(); ++i) {
-    InsertWorkerItem(commit.worker_items[i], enc.worker_items[i], now);
+    InsertWorkerItem(commit.worker_items[i], enc.worker_items[i], now, &last_schema_hash);
   }
   // After the inserts, so an activity scheduled and cancelled in one turn disappears.
   for (const ActivityRef& ref : commit.cancelled_activities) {

@@ -228,7 +228,9 @@ class SqliteProvider : public Provider, public ProviderAdmin, public WorkerRegis
 
   // Helpers called with mu_ held inside a transaction; they throw SQLite::Exception.
   void InsertOrchestratorItem(const history::WorkItem& item, int64_t visible_at, int64_t now);
-  void InsertWorkerItem(const history::WorkItem& item, const std::string& encoded, int64_t now);
+  // `last_schema_hash` (in/out): the schema this commit stored last (stored again otherwise).
+  void InsertWorkerItem(const history::WorkItem& item, const std::string& encoded, int64_t now,
+                        std::string* last_schema_hash);
   // `last_event_id` (optional) receives the id of the current execution's last event (0: none).
   std::optional<InstanceRecord> ReadRecord(const std::string& instance,
                                            int64_t* last_event_id = nullptr);

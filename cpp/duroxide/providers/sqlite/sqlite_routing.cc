@@ -19,10 +19,13 @@ using internal::Batched;
 using internal::Guarded;
 using internal::ScopedStatement;
 
-void SqliteProvider::InsertWorkerItem(const WorkItem& w, const std::string& encoded, int64_t now) {
+void SqliteProvider::InsertWorkerItem(const WorkItem& w, const std::string& encoded, int64_t now,
+                                      std::string* last_schema_hash) {
   const history::ActivityRouting* r = w.routing ? &*w.routing : nullptr;
   const bool has_schema = r && !r->schema_hash.empty();
-  if (has_schema) {
+  // A fan-out schedules many rows with one schema: store it once per commit.
+  if (has_schema && *last_schema_hash != r->schema_hash) {
+    *last_schema_hash = r->schema_hash;
     ScopedStatement s(*insert_schema_);
     s->bind(1, r->schema_hash);
     s->bind(2, r->schema);
