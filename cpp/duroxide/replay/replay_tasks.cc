@@ -507,7 +507,8 @@ void ReplayEngine::ScheduleReadyGraphNodes(Node* g) {
   for (auto& child : g->children) {
     if (!child->done) return;
   }
-  TaskValue v{TaskValue::Type::kJoin, "", {}, 0};
+  TaskValue v;
+  v.type = TaskValue::Type::kJoin;
   for (auto& child : g->children) v.items.push_back(child->value);
   Resolve(g, std::move(v));
 }
