@@ -2,12 +2,14 @@
 # Installs everything duroxide needs on a fresh Debian 12 machine and builds the package into
 # .venv. Idempotent: re-running only does what is missing.
 #   scripts/setup.sh          # system packages + .venv with duroxide installed
-#   scripts/setup.sh --test   # also the test tools (pytest)
+#   scripts/setup.sh --test   # also the test tools (pytest, hypothesis, pybind11 for the
+#                             # sanitizer builds of the native module)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential cmake ninja-build pkg-config python3-venv python3-dev
-  libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libpqxx-dev libgtest-dev postgresql)
+  libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libpqxx-dev libgtest-dev postgresql
+  clang libclang-rt-14-dev)  # clang + its runtime: the libFuzzer targets (scripts/fuzz.sh)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -27,7 +29,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 if [ "${1:-}" = "--test" ]; then
-  .venv/bin/python -m pip install -q pytest
+  .venv/bin/python -m pip install -q pytest hypothesis pybind11
 fi
 echo "setup: building and installing duroxide into .venv"
 .venv/bin/python -m pip install -q .
