@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional
 
+from duroxide.errors import TaskFailedError
+
 MAX_WORKER_TAGS = 5
 MAX_TAG_NAME_BYTES = 256
 MAX_KV_KEYS = 150
@@ -48,12 +50,17 @@ def _parse_status(raw: Any) -> OrchestrationResult:
 
 
 def parse_result(result: Any) -> Any:
-    """Unwraps ok/err items: a list of {"ok": v} gives [v, ...]; {"err": e} raises."""
+    """Unwraps ok/err items: a list of {"ok": v} gives [v, ...]; {"err": e} raises.
+
+    Raises:
+        TaskFailedError: for an {"err": e} item (str() is e; a DuroxideError and Exception).
+    """
     if isinstance(result, list):
         return [parse_result(item) if _is_item(item) else item for item in result]
     if _is_item(result):
         if "err" in result:
-            raise Exception(result["err"])
+            err = result["err"]
+            raise TaskFailedError(err if isinstance(err, str) else json.dumps(err))
         return result["ok"]
     return result
 

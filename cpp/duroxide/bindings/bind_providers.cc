@@ -38,7 +38,7 @@ ProviderHandle OpenSqliteShim(const std::string& path, const std::string& durabi
 ProviderHandle InMemorySqliteShim() {
   auto r = providers::sqlite::SqliteProvider::InMemory();
   if (!r.ok()) {
-    throw std::runtime_error("Failed to create in-memory SQLite: " + r.status().ToString());
+    Raise("ProviderError", "Failed to create in-memory SQLite: " + r.status().ToString());
   }
   return ProviderHandle{std::shared_ptr<providers::Provider>(std::move(r).value()), "sqlite"};
 }

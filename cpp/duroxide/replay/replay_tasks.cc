@@ -13,6 +13,13 @@
 
 namespace duroxide::replay {
 
+namespace {
+// What an activity whose per-attempt or total timeout fired resolves to (not retried).
+TaskValue ActivityTimeout() {
+  return TaskValue::Failure("activity", "Application", "Timeout", "timeout: activity timed out");
+}
+}  // namespace
+
 using history::ErrorDetails;
 using history::Event;
 using history::EventKind;
@@ -362,12 +369,12 @@ void ReplayEngine::OnChildResolved(Node* p, Node* c) {
         return;
       case Node::Role::kAttemptTimer:
         if (c != p->current_timer) return;
-        return finish(TaskValue::Err("timeout: activity timed out"));
+        return finish(ActivityTimeout());
       case Node::Role::kBackoff:
         StartRetryAttempt(p);
         return;
       case Node::Role::kTotalTimer:
-        return finish(TaskValue::Err("timeout: activity timed out"));
+        return finish(ActivityTimeout());
       case Node::Role::kNone:
         return;
     }

@@ -45,6 +45,10 @@ struct RuntimeOptions {
   // Cap on the events of one execution; reaching it fails the instance with an error that
   // suggests continue-as-new. <= 0 disables. Default: 50000.
   int64_t max_history_events = limits::kDefaultMaxHistoryEvents;
+  // TEST-ONLY (duroxide.testing time skipping): when every dispatcher of this runtime is idle
+  // and the store holds only future work (timers, delayed retries), move the process's virtual
+  // clock (common/clock.h) to the earliest due time. Never set in production. Default: false.
+  bool time_skipping = false;
 };
 
 }  // namespace duroxide::runtime

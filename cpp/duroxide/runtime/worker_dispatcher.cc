@@ -139,7 +139,9 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   std::optional<Result<std::vector<providers::WorkItemLease>>> prefetched;
   uint64_t seen = 0;
   size_t batch = 1;  // grows to kWorkBatch while activities finish fast
+  BusyMark busy(core.get());
   while (!core->stopping.load()) {
+    busy.Busy();
     Result<std::vector<providers::WorkItemLease>> leases = std::vector<providers::WorkItemLease>();
     if (prefetched) {
       leases = std::move(*prefetched);
@@ -151,6 +153,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     if (!leases.ok()) {
       core->metrics.provider_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime", "work fetch failed: " + leases.status().ToString());
+      busy.Idle();
       provider->worker_signal().WaitSince(seen, backoff_ms);
       backoff_ms = std::min<int64_t>(backoff_ms * 2, 3000);
       continue;
@@ -161,9 +164,11 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       int64_t wait = opt.dispatcher_poll_interval_ms;
       auto next_visible = provider->NextWorkerVisibleAt();
       if (next_visible.ok() && next_visible->has_value()) wait = std::min(wait, **next_visible - NowMs());
+      busy.Idle();
       provider->worker_signal().WaitSince(seen, std::max<int64_t>(wait, 0));
       continue;
     }
+    core->work_seq.fetch_add(1);
     // Taken before the ack that may also fetch, so a wake-up between that fetch and the idle
     // wait is not missed.
     seen = provider->worker_signal().seq();

@@ -32,6 +32,11 @@
 //                       last_activity_at.
 //   kv_store            KV baseline, merged at execution boundaries: (instance_id, key) PK,
 //                       value, last_updated_at_ms. Replay snapshots are read from here only.
+//   workers             the worker registry (schema version 4, see provider_fleet.h): worker_id
+//                       (PK), name (UNIQUE), host, pid, version, service_name/version, status,
+//                       drain_requested, started_at, registered_at, last_heartbeat,
+//                       heartbeat_interval_ms and JSON text capacity, load, serves, tags,
+//                       capabilities, session_owners.
 //   kv_delta            KV mutations of the current execution: (instance_id, key) PK, value
 //                       (NULL = tombstone), last_updated_at_ms.
 //
@@ -224,9 +229,37 @@ DROP TABLE instance_locks;
 ALTER TABLE instance_locks_v2 RENAME TO instance_locks;
 )sql";
 
+// Version 4: the worker registry (providers/provider_fleet.h). One row per runtime; name is
+// UNIQUE so that the store decides name conflicts. capacity, load, serves, tags, capabilities
+// and session_owners are JSON text written by the runtime.
+constexpr const char* kMigration4 = R"sql(
+CREATE TABLE workers (
+  worker_id             TEXT PRIMARY KEY,
+  name                  TEXT NOT NULL UNIQUE,
+  host                  TEXT NOT NULL,
+  pid                   INTEGER NOT NULL,
+  version               TEXT NOT NULL,
+  service_name          TEXT,
+  service_version       TEXT,
+  status                TEXT NOT NULL,
+  drain_requested       INTEGER NOT NULL DEFAULT 0,
+  started_at            INTEGER NOT NULL,
+  registered_at         INTEGER NOT NULL,
+  last_heartbeat        INTEGER NOT NULL,
+  heartbeat_interval_ms INTEGER NOT NULL,
+  capacity              TEXT NOT NULL,
+  load                  TEXT NOT NULL,
+  serves                TEXT NOT NULL,
+  tags                  TEXT NOT NULL,
+  capabilities          TEXT,
+  session_owners        TEXT NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kMigration1},
     {2, "leaner queue tables", kMigration2},
+    {4, "worker registry", kMigration4},
 };
 
 }  // namespace
