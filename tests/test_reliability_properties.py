@@ -106,7 +106,8 @@ def histories(client: Client) -> List[Any]:
     out: List[Any] = []
     for iid in sorted(client.list_all_instances()):
         for ex in client.list_executions(iid):
-            emitted, arrived = [], []
+            emitted: List[Tuple[str, str]] = []
+            arrived: List[Tuple[str, str]] = []
             for e in client.read_execution_history(iid, ex):
                 timed = e.kind in ("TimerCreated", "TimerFired", "OrchestrationStarted")
                 item = (e.kind, "" if timed else (e.data or ""))
