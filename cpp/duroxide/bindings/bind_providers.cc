@@ -55,7 +55,7 @@ void RegisterProviders(py::module_& m) {
 
   // TEST ONLY (docs/reliability.md): the fault plan of providers opened with
   // _fault_injection=True.
-  namespace t = providers::sqlite::testing;
+  namespace t = providers::sqlite::faults;
   m.def("_sqlite_set_faults",
         [](double write_error_rate, double disk_full_rate, double sync_error_rate, uint64_t seed) {
           t::SetFaultPlan(t::FaultPlan{write_error_rate, disk_full_rate, sync_error_rate, seed});

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <random>
 
-namespace duroxide::providers::sqlite::testing {
+namespace duroxide::providers::sqlite::faults {
 namespace {
 
 struct State {
@@ -177,4 +177,4 @@ void ResetFaultStats() {
   s.sync_errors = 0;
 }
 
-}  // namespace duroxide::providers::sqlite::testing
+}  // namespace duroxide::providers::sqlite::faults

@@ -14,7 +14,7 @@
 
 #include <cstdint>
 
-namespace duroxide::providers::sqlite::testing {
+namespace duroxide::providers::sqlite::faults {
 
 // The name the VFS is registered under.
 inline constexpr const char* kFaultVfsName = "duroxide-faults";
@@ -38,6 +38,6 @@ void SetFaultPlan(const FaultPlan& plan);
 FaultStats GetFaultStats();
 void ResetFaultStats();
 
-}  // namespace duroxide::providers::sqlite::testing
+}  // namespace duroxide::providers::sqlite::faults
 
 #endif  // DUROXIDE_PROVIDERS_SQLITE_SQLITE_FAULT_VFS_H_

@@ -137,10 +137,10 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
     if (abs.has_parent_path()) fs::create_directories(abs.parent_path());
     std::string vfs;
     if (options.fault_injection) {
-      if (!testing::RegisterFaultVfs()) {
+      if (!faults::RegisterFaultVfs()) {
         return Status::Internal("SqliteProvider::Open", "could not register the fault VFS");
       }
-      vfs = testing::kFaultVfsName;
+      vfs = faults::kFaultVfsName;
     }
     auto db = std::make_unique<SQLite::Database>(
         abs.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,

@@ -529,7 +529,7 @@ TEST(SqliteProviderTest, GroupCommitKeepsConcurrentOperationsIndependent) {
 // The fault-injecting VFS (test-only): failed writes and syncs surface as errors (never a
 // crash), the connection stays usable, and the file passes integrity_check afterwards.
 TEST(SqliteFaultInjection, FaultsSurfaceAndTheFileStaysIntact) {
-  namespace t = testing;
+  namespace t = faults;
   const std::string path = TempDirEnvironment::NewFile("faults");
   SqliteOptions options;
   options.fault_injection = true;
