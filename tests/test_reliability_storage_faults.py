@@ -187,6 +187,8 @@ def test_lock_expiry_race_records_one_completion(tmp_path: Path) -> None:
                 pass
             p.kill()
             p.wait()
+            if p.stdout is not None:
+                p.stdout.close()
     events = [e.kind for e in client.read_execution_history("race-1", 1)]
     assert events.count("ActivityCompleted") == 1, events
     assert events.count("OrchestrationCompleted") == 1, events
