@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def faulty_provider(path: Path) -> SqliteProvider:
-    return SqliteProvider(_core.SqliteProvider.open(str(path), "normal", True), "normal")
+    # durability="full": every commit syncs, so sync failures are exercised too (with "normal"
+    # only checkpoints sync).
+    return SqliteProvider(_core.SqliteProvider.open(str(path), "full", True), "full")
 
 
 def register(rt: Runtime, executions: List[int]) -> None:
