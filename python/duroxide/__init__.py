@@ -64,6 +64,9 @@ from duroxide._types import (  # noqa: E402
 from duroxide.context import ActivityContext, OrchestrationContext, ScheduledTask  # noqa: E402
 from duroxide.driver import create_generator, dispose_generator, next_step  # noqa: E402
 
+# ---- fleet: worker registry (docs/deployment.md) ----
+from duroxide._fleet import UnservableWork, WorkerInfo  # noqa: E402
+
 __version__ = "0.1.0"
 
 PyOrchestrationStatus = OrchestrationStatus
@@ -131,6 +134,9 @@ __all__ = [
     "PyPruneResult",
     "PyInstanceFilter",
     "PyEvent",
+    # fleet: worker registry
+    "WorkerInfo",
+    "UnservableWork",
 ]
 if hasattr(_core, "PostgresProvider"):
     __all__.insert(1, "PostgresProvider")

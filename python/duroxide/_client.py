@@ -6,6 +6,7 @@ import json
 from typing import Any, Optional
 
 from duroxide import _core
+from duroxide._fleet import FleetMixin
 from duroxide._management import ManagementMixin
 from duroxide._types import OrchestrationResult, _parse_status
 
@@ -19,7 +20,7 @@ def _dumps(value: Any, what: str) -> str:
         ) from None
 
 
-class Client(ManagementMixin):
+class Client(ManagementMixin, FleetMixin):
     """Talks to a provider: works with or without a Runtime in the same process."""
 
     def __init__(self, provider: Any):

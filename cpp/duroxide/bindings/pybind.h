@@ -43,6 +43,7 @@ void RegisterPostgres(py::module_& m);  // after RegisterProviders (derives from
 void RegisterClient(py::module_& m);
 void RegisterRuntime(py::module_& m);
 void RegisterManagement(py::module_& m);
+void RegisterFleet(py::module_& m);  // worker registry (bind_fleet.cc)
 
 }  // namespace duroxide::bindings
 
