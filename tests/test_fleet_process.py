@@ -47,8 +47,11 @@ class Workers:
         env = dict(os.environ, FLEET_LOG=str(self.log))
         cmd = [sys.executable, "-m", "duroxide", "worker", "helpers.fleet_app:registry",
                "--db", db, "--heartbeat-ms", "200", *extra, *args]
-        proc = subprocess.Popen(cmd, cwd=TESTS, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        out = self.log.parent / f"worker-{len(self.procs)}.out"
+        with open(out, "w") as sink:  # a file, not a pipe: a full pipe would block the worker
+            proc = subprocess.Popen(cmd, cwd=TESTS, env=env, stdout=sink,
+                                    stderr=subprocess.STDOUT, text=True)
+        proc.output_path = out  # type: ignore[attr-defined]
         self.procs.append(proc)
         return proc
 
@@ -73,9 +76,17 @@ def workers(tmp_path: Path) -> Iterator[Workers]:
         w.close()
 
 
-def first_line(proc: subprocess.Popen) -> str:
-    assert proc.stdout is not None
-    return proc.stdout.readline()
+def first_line(proc: subprocess.Popen, timeout_s: float = 30.0) -> str:
+    """The worker's start-up line (waits for it)."""
+    path: Path = proc.output_path  # type: ignore[attr-defined]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for line in path.read_text().splitlines():
+            if "serving store" in line:
+                return line
+        assert proc.poll() is None, path.read_text()
+        time.sleep(0.05)
+    raise AssertionError("worker did not start: " + path.read_text())
 
 
 def by_pid(client: Any, pid: int) -> Any:
