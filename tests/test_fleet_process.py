@@ -182,9 +182,9 @@ def test_multi_process_fleet_on_postgres(pg_url: str, pg_schema: str, workers: W
     """Three worker processes serve orchestrations with sessions; one is SIGKILLed and one is
     drained; every instance completes once and the sessions move to the third worker.
 
-    Sized for CI (~30 s): 300 orchestrations of 2 session activities over 30 sessions (the
-    issue's 1,000 runs with FLEET_INSTANCES=1000)."""
-    count = int(os.environ.get("FLEET_INSTANCES", "300"))
+    1,000 orchestrations of 2 session activities over 30 sessions (~35 s, most of it the
+    killed worker's activity locks expiring); FLEET_INSTANCES overrides the count."""
+    count = int(os.environ.get("FLEET_INSTANCES", "1000"))
     client = duroxide.Client(duroxide.PostgresProvider.connect_with_schema(pg_url, pg_schema))
     extra = ["--schema", pg_schema, "--worker-concurrency", "4"]
     procs = [workers.start(pg_url, extra, "--node-id", f"node-{i}") for i in range(3)]
