@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 from types import FrameType
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from duroxide.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, _emit, _table
 
@@ -255,8 +255,8 @@ def _load_text(load: Dict[str, Any]) -> str:
 
 
 def _workers_table(workers: List[Any]) -> str:
-    rows = [[w.name, w.host, w.status, _load_text(w.load), w.sessions_held,
-             _ago(w.last_seen_ms_ago)] for w in workers]
+    rows: List[Sequence[Any]] = [[w.name, w.host, w.status, _load_text(w.load),
+                                  w.sessions_held, _ago(w.last_seen_ms_ago)] for w in workers]
     if not rows:
         return "no workers registered"
     return _table(["NAME", "HOST", "STATUS", "LOAD", "SESSIONS", "LAST SEEN"], rows)
@@ -290,8 +290,9 @@ def cmd_doctor(args: argparse.Namespace, client: Any) -> int:
             lines.append("no unservable work: every queued item has a live worker that can run it")
             return "\n".join(lines)
         lines.append(f"{sum(s.count for s in stuck)} queued item(s) no live worker can run:")
-        rows = [[s.kind, s.name, s.version or "-", s.tag or "-", s.count,
-                 f"{s.oldest_wait_ms / 1000:.1f} s", s.reason] for s in stuck]
+        rows: List[Sequence[Any]] = [[s.kind, s.name, s.version or "-", s.tag or "-", s.count,
+                                      f"{s.oldest_wait_ms / 1000:.1f} s", s.reason]
+                                     for s in stuck]
         lines.append(_table(["KIND", "NAME", "VERSION", "TAG", "COUNT", "WAITING", "REASON"],
                             rows))
         return "\n".join(lines)
