@@ -11,6 +11,7 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 from duroxide import _core
+from duroxide.errors import NotFoundError
 
 # Statuses a worker record can show; "unreachable" is derived when read (no heartbeat for 3
 # heartbeat intervals), never stored.
@@ -242,7 +243,7 @@ class FleetMixin:
         for worker in workers:
             if worker.name == name_or_id:
                 return worker
-        raise _core.NotFoundError(f"Worker {name_or_id} not found")
+        raise NotFoundError(f"Worker {name_or_id} not found")
 
     def drain_worker(self, name_or_id: str) -> WorkerInfo:
         """Asks a worker to drain: it stops claiming new work, finishes in-flight work,

@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   duroxide::bindings::RegisterManagement(m);
   duroxide::bindings::RegisterRuntime(m);
   duroxide::bindings::RegisterFleet(m);
+  duroxide::bindings::RegisterTesting(m);
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "duroxide/common/limits.h"
 #include "duroxide/providers/provider.h"
 
 namespace duroxide::runtime {
@@ -54,6 +55,17 @@ struct RuntimeOptions {
   // Least-loaded placement of new sessions across live workers. Default: on.
   bool session_placement = true;
   std::string duroxide_version = "0.1.0";
+  // Cap on one payload user code produces (activity output, orchestration output, activity
+  // and sub-orchestration input, continue-as-new input); over it the activity or instance
+  // fails with a "LimitExceeded" error. <= 0 disables. Default: 4 MiB.
+  int64_t max_payload_bytes = limits::kDefaultMaxPayloadBytes;
+  // Cap on the events of one execution; reaching it fails the instance with an error that
+  // suggests continue-as-new. <= 0 disables. Default: 50000.
+  int64_t max_history_events = limits::kDefaultMaxHistoryEvents;
+  // TEST-ONLY (duroxide.testing time skipping): when every dispatcher of this runtime is idle
+  // and the store holds only future work (timers, delayed retries), move the process's virtual
+  // clock (common/clock.h) to the earliest due time. Never set in production. Default: false.
+  bool time_skipping = false;
 };
 
 }  // namespace duroxide::runtime

@@ -502,7 +502,9 @@ int64_t ApplyMigrations(pqxx::connection& conn, const std::string& schema) {
   if (current > LatestSchemaVersion()) {
     throw std::runtime_error("schema '" + schema + "' has version " + std::to_string(current) +
                              ", newer than this build supports (" +
-                             std::to_string(LatestSchemaVersion()) + ")");
+                             std::to_string(LatestSchemaVersion()) +
+                             "): it was written by a newer duroxide; upgrade duroxide to use it "
+                             "(the schema was not modified)");
   }
   for (const Migration& m : kMigrations) {
     if (m.version <= current) continue;
