@@ -14,8 +14,10 @@ import threading
 import time
 from typing import Any, Dict, Iterator, List
 
-import httpx
 import pytest
+
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("fastapi")
 
 import duroxide
 from duroxide.server import ServerSettings, create_app

@@ -11,7 +11,9 @@ from typing import Any, Iterator
 
 import pytest
 
-import duroxide
+pytest.importorskip("fastapi")
+
+import duroxide  # noqa: E402
 import test_custom_status as custom_status
 import test_event_queues as event_queues
 import test_kv_store as kv_store

@@ -12,8 +12,10 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import httpx
 import pytest
+
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("fastapi")
 
 import duroxide
 from helpers.live_server import LiveServer

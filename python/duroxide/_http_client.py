@@ -8,14 +8,16 @@ keep-alive connection per thread.
 from __future__ import annotations
 
 import http.client
+import importlib
 import json
 import socket
 import threading
 import urllib.parse
 from typing import Any, Dict, List, Optional, Tuple
 
-from duroxide import _core
 from duroxide._types import OrchestrationResult
+
+_core: Any = importlib.import_module("duroxide._core")  # the native module (no type stubs)
 
 # Long-polls are cut into requests of at most this long, so proxies with idle timeouts of a
 # minute or more never cut one.
@@ -153,14 +155,15 @@ class HttpClient:
         detail = data.get("detail") if isinstance(data, dict) else None
         name = data.get("error") if isinstance(data, dict) else None
         message = str(detail or f"HTTP {status}")
-        if status in (401, 403):
-            return _core.DuroxideError(f"HTTP {status} from {self.url}: {message}")
-        if name in _EXCEPTIONS:
+        error: BaseException
+        if status in (401, 403) or name not in _EXCEPTIONS:
+            error = _core.DuroxideError(f"HTTP {status} from {self.url}: {message}")
+        else:
             cls = _EXCEPTIONS[name]
             if cls is _core.OperationTimedOutError:
                 message = "Operation timed out"
-            return cls(message)
-        return _core.DuroxideError(f"HTTP {status} from {self.url}: {message}")
+            error = cls(message)
+        return error
 
     def _get(self, path: str, **query: Any) -> Any:
         return self._request("GET", path, query=query)[1]
