@@ -21,7 +21,7 @@ pytest.importorskip("fastapi")
 
 import duroxide
 from duroxide.server import ServerSettings, create_app
-from helpers.live_server import LiveServer, free_port
+from helpers.live_server import FeatureClient, LiveServer, free_port
 from helpers.util import wait_until
 
 PROBLEM = "application/problem+json"
@@ -448,3 +448,34 @@ def test_server_command_refuses_non_loopback_without_token_and_serves(tmp_path: 
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_feature_routers_appear_with_their_client_methods() -> None:
+    """Messaging, workers and graphs routers are included only when Client has the methods."""
+    plain = duroxide.Client(duroxide.SqliteProvider.in_memory())
+    with LiveServer(plain) as server, httpx.Client(base_url=server.url) as http:
+        for path in ("/v1/workers", "/v1/topics", "/v1/dead-letters", "/v1/instances/x/graph"):
+            assert_problem(http.get(path), 404)
+    client = FeatureClient(plain)
+    plain.start_orchestration("g1", "Graph", None)
+    with LiveServer(client) as server, httpx.Client(base_url=server.url) as http:
+        graph = http.get("/v1/instances/g1/graph").json()
+        assert [n["status"] for n in graph["nodes"]] == ["completed", "completed", "failed",
+                                                         "skipped"]
+        assert [tuple(e) for e in graph["edges"]] == [(0, 1), (0, 2), (1, 3), (2, 3)]
+        assert_problem(http.get("/v1/instances/nope/graph"), 404)
+        workers = http.get("/v1/workers").json()
+        assert [w["worker_id"] for w in workers] == ["amber-otter-1", "brisk-heron-2"]
+        assert http.get("/v1/workers/amber-otter-1").json()["load"] == 3
+        assert_problem(http.get("/v1/workers/nobody"), 404)
+        assert http.post("/v1/workers/amber-otter-1/drain").status_code == 202
+        assert client.drained == ["amber-otter-1"]
+        assert http.get("/v1/topics").json()[0]["topic"] == "orders"
+        assert http.post("/v1/topics/orders/events", json={"data": 1}).json()["seq"] == 7
+        assert http.get("/v1/dead-letters").json()[0]["reason"] == "instance not found"
+        r = http.post("/v1/messages", json={"instance_id": "g1", "queue": "inbox", "data": 2})
+        assert r.status_code == 202 and r.json()["message_id"] == "msg-g1-inbox"
+        assert_problem(http.post("/v1/messages", json={"queue": "q"}), 400)
+        paths = http.get("/openapi.json").json()["paths"]
+        assert {"/v1/workers", "/v1/topics", "/v1/dead-letters", "/v1/messages",
+                "/v1/instances/{instance_id}/graph"} <= set(paths)

@@ -18,7 +18,7 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 
 import duroxide
-from helpers.live_server import LiveServer
+from helpers.live_server import FeatureClient, LiveServer
 from helpers.util import wait_until
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -235,3 +235,29 @@ def test_metrics_workers_and_messaging_pages(site: Any, browser: Any) -> None:
                                                    f"[data-testid={testid}]").text)
         no_errors(browser)
         browser.save_screenshot(str(ARTIFACTS / page.replace(".html", ".png")))
+
+
+def test_dag_workers_and_topics_pages_with_those_features(site: Any, browser: Any) -> None:
+    """With a Client that has the graph, fleet and messaging methods, the pages show them."""
+    _, client = site
+    with LiveServer(FeatureClient(client)) as server:
+        browser.get(server.url + "/instance.html?id=order-0")
+        wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR,
+                                                        "[data-testid=graph-node]")) == 4)
+        graph = browser.find_element(By.CSS_SELECTOR, "[data-testid=graph]").text
+        assert "fetch #0" in graph and "score #2" in graph and "skipped" in graph
+        xs = {n.find_element(By.CSS_SELECTOR, "text").text: n.location["x"]
+              for n in browser.find_elements(By.CSS_SELECTOR, "[data-testid=graph-node]")}
+        assert xs["fetch #0"] < xs["parse #1"] == xs["score #2"] < xs["report #3"]
+        browser.execute_script("document.getElementById('graph-section').scrollIntoView()")
+        browser.save_screenshot(str(ARTIFACTS / "graph.png"))
+        browser.get(server.url + "/workers.html")
+        wait_for(browser, lambda d: "amber-otter-1" in d.find_element(
+            By.CSS_SELECTOR, "[data-testid=workers]").text)
+        browser.save_screenshot(str(ARTIFACTS / "workers-fleet.png"))
+        browser.get(server.url + "/messaging.html")
+        wait_for(browser, lambda d: "orders" in d.find_element(
+            By.CSS_SELECTOR, "[data-testid=topics]").text)
+        assert "instance not found" in browser.find_element(
+            By.CSS_SELECTOR, "[data-testid=dead-letters]").text
+        no_errors(browser)

@@ -28,8 +28,8 @@ from duroxide.server.settings import ServerSettings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-# Routers of features that other modules add to Client; each is included when its module
-# imports (the Client methods it calls exist). Kept as names so a missing one costs nothing.
+# Routers of features that other modules add to Client (messaging, the worker fleet, task
+# graphs): each is included when `available(client)` says the Client methods it calls exist.
 _OPTIONAL_ROUTERS = ("messaging", "workers", "graphs")
 
 DESCRIPTION = """The duroxide REST API: start, inspect and manage orchestration instances.
@@ -124,10 +124,10 @@ def _as_client(store: Union[str, Any], schema: Optional[str]) -> Any:
         return store
     if isinstance(store, str):
         return open_store(store, schema)
+    if hasattr(store, "get_status"):  # a Client-like object (a wrapper or a test double)
+        return store
     if hasattr(store, "_native"):  # a provider
         return duroxide.Client(store)
-    if hasattr(store, "get_status"):  # a Client-like object (a subclass or a test double)
-        return store
     raise TypeError(f"create_app: store must be a Client, a provider or a database URL/path, "
                     f"not {type(store).__name__}")
 
@@ -164,7 +164,7 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     for module in (health, instances, events, metrics):
         app.include_router(module.router)
     for name in _OPTIONAL_ROUTERS:
-        _include_optional(app, name)
+        _include_optional(app, name, st.client)
     _add_docs(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
@@ -175,12 +175,9 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     return app
 
 
-def _include_optional(app: FastAPI, name: str) -> None:
-    try:
-        module = importlib.import_module(f"duroxide.server.routers.{name}")
-    except ImportError:
-        return
-    if getattr(module, "available", lambda: True)():
+def _include_optional(app: FastAPI, name: str, client: Any) -> None:
+    module = importlib.import_module(f"duroxide.server.routers.{name}")
+    if module.available(client):
         app.include_router(module.router)
 
 
