@@ -28,12 +28,17 @@ class ManagementMixin:
     """Adds the management API to Client (needs `self._provider`, a provider wrapper)."""
 
     _provider: Any
+    _provider_native: Any  # the provider's native handle, or a closed placeholder
 
     @property
     def _management(self) -> "_core.Management":
         native = self.__dict__.get("_management_native")
         if native is None:
-            native = _core.Management(self._provider._native)
+            from duroxide._providers import is_closed
+
+            if is_closed(self._provider_native):
+                return self._provider_native  # type: ignore[no-any-return]  # raises on use
+            native = _core.Management(self._provider_native)
             self.__dict__["_management_native"] = native
         return native
 
@@ -94,7 +99,7 @@ class ManagementMixin:
         """Deletes a root instance and its whole tree of sub-orchestrations, atomically.
 
         Raises:
-            RuntimeError: the instance is missing, is a sub-orchestration, or (without
+            StoreError: the instance is missing, is a sub-orchestration, or (without
                 `force`) is still running.
         """
         return self._management.delete_instance(instance_id, bool(force))

@@ -256,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 # One module per feature keeps this file small (one line each below).
 _EXTENSIONS: Tuple[str, ...] = (
     "duroxide._cli_server",
+    "duroxide._cli_testing",
 )
 
 
@@ -297,7 +298,7 @@ def open_client(db: Optional[str], schema: Optional[str], url: Optional[str] = N
         try:
             provider = (postgres.connect_with_schema(db, schema) if schema
                         else postgres.connect(db))
-        except RuntimeError as exc:
+        except duroxide.DuroxideError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
         return duroxide.Client(provider)
     if schema:
@@ -316,7 +317,7 @@ def open_client(db: Optional[str], schema: Optional[str], url: Optional[str] = N
         raise CliError(f"database file not found: {path}", EXIT_USAGE)
     try:
         return duroxide.Client(duroxide.SqliteProvider.open(db))
-    except RuntimeError as exc:
+    except duroxide.DuroxideError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 
 
@@ -621,9 +622,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
-    except RuntimeError as exc:  # every duroxide error is a RuntimeError
+    except Exception as exc:  # noqa: BLE001 - report every duroxide error as one line
         import duroxide
 
+        if not isinstance(exc, (duroxide.DuroxideError, RuntimeError)):
+            raise
         code = EXIT_NOT_FOUND if isinstance(exc, duroxide.NotFoundError) else EXIT_FAILED
         print(f"duroxide: error: {exc}", file=sys.stderr)
         return code

@@ -245,6 +245,7 @@ void RegisterManagement(py::module_& m) {
       .def_readonly("source_event_id", &AdminEvent::source_event_id)
       .def_readonly("timestamp_ms", &AdminEvent::timestamp_ms)
       .def_readonly("data", &AdminEvent::data)
+      .def_readonly("raw", &AdminEvent::raw)
       .def("__repr__", [](const AdminEvent& e) {
         return "Event(event_id=" + std::to_string(e.event_id) + ", kind='" + e.kind +
                "', source_event_id=" + Opt(e.source_event_id) +
