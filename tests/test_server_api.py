@@ -215,7 +215,7 @@ def test_errors_are_problem_documents(live: Any) -> None:
                             params={"after_version": 5, "timeout_ms": 200}), 504)
     assert_problem(http.get("/v1/instances/w3/kv/missing", params={"wait": True,
                                                                    "timeout_ms": 200}),
-                   504, "TimeoutError")
+                   504, "OperationTimedOutError")
 
 
 def test_list_filters_and_cursor_pagination(live: Any) -> None:

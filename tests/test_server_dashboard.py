@@ -164,6 +164,9 @@ def test_click_list_to_instance_to_child(site: Any, browser: Any) -> None:
     assert "customer" in browser.find_element(By.CSS_SELECTOR, "[data-testid=kv]").text
     assert "done" in browser.find_element(By.CSS_SELECTOR, "[data-testid=custom-status]").text
     browser.save_screenshot(str(ARTIFACTS / "instance.png"))
+    browser.set_window_size(1360, 1500)  # the whole page, for docs/server.md
+    browser.save_screenshot(str(ARTIFACTS / "instance-full.png"))
+    browser.set_window_size(1360, 1000)
 
     child = wait_for(browser, lambda d: next(
         (a for a in d.find_elements(By.CSS_SELECTOR, "[data-testid=tree] a")

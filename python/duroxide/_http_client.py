@@ -28,6 +28,7 @@ _EXCEPTIONS = {
     "OperationTimedOutError": _core.OperationTimedOutError,
     "InvalidArgumentError": _core.InvalidArgumentError,
     "ProviderError": _core.ProviderError,
+    "ClosedError": getattr(_core, "ClosedError", _core.DuroxideError),
     "DuroxideError": _core.DuroxideError,
     "TimeoutError": TimeoutError,
 }
@@ -159,10 +160,7 @@ class HttpClient:
         if status in (401, 403) or name not in _EXCEPTIONS:
             error = _core.DuroxideError(f"HTTP {status} from {self.url}: {message}")
         else:
-            cls = _EXCEPTIONS[name]
-            if cls is _core.OperationTimedOutError:
-                message = "Operation timed out"
-            error = cls(message)
+            error = _EXCEPTIONS[name](message)
         return error
 
     def _get(self, path: str, **query: Any) -> Any:

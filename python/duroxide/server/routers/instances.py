@@ -390,7 +390,8 @@ async def get_kv_value(request: Request, instance_id: str = IdPath,
         except TimeoutError:
             return None
 
-    error = TimeoutError(f"Timed out waiting for value '{key}' on instance '{instance_id}'")
+    error = duroxide.OperationTimedOutError(
+        f"Timed out waiting for value '{key}' on instance '{instance_id}'")
     try:
         value = await long_poll(request, attempt, timeout_ms, error)
     except ClientGone:
