@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -39,6 +40,16 @@ def register(rt: duroxide.Runtime) -> None:
     def charge(ctx: Any, amount: int) -> dict:
         return {"charged": amount}
 
+    @rt.register_activity("Reserve")
+    def reserve(ctx: Any, order_id: str) -> str:
+        time.sleep(0.03)  # visible bars on the timeline
+        return f"stock-{order_id}"
+
+    @rt.register_activity("Ship")
+    def ship(ctx: Any, order_id: str) -> str:
+        time.sleep(0.02)
+        return f"parcel-{order_id}"
+
     @rt.register_activity("Reject")
     def reject(ctx: Any, _: Any) -> None:
         raise ValueError("card declined")
@@ -51,8 +62,11 @@ def register(rt: duroxide.Runtime) -> None:
     def order(ctx: Any, order: dict) -> Any:
         ctx.set_custom_status(json.dumps({"stage": "paying"}))
         ctx.set_kv_value("customer", order["customer"])
+        yield ctx.schedule_activity("Reserve", order["id"])
         paid = yield ctx.schedule_sub_orchestration_with_id("Payment", f"{order['id']}-pay",
                                                             order["amount"])
+        yield ctx.schedule_timer(20)
+        yield ctx.schedule_activity("Ship", order["id"])
         ctx.set_custom_status(json.dumps({"stage": "done"}))
         return {"order": order["id"], "payment": paid}
 
@@ -154,7 +168,9 @@ def test_click_list_to_instance_to_child(site: Any, browser: Any) -> None:
     wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR,
                                                "[data-testid=instance-id]").text == "order-2")
     detail = httpx.get(f"{server.url}/v1/instances/order-2").json()
-    wait_for(browser, lambda d: len(texts(d, "[data-testid=timeline-bar]")) == 1)
+    wait_for(browser, lambda d: len(texts(d, "[data-testid=timeline-bar]")) == 4)
+    bars = texts(browser, "[data-testid=timeline-bar]")
+    assert [b.split()[0] for b in bars] == ["Reserve", "Payment", "timer", "Ship"]
     assert browser.find_element(By.CSS_SELECTOR, "#badge [data-testid=status]").text == \
         detail["status"]
     assert json.loads(browser.find_element(By.CSS_SELECTOR, "[data-testid=result]").text) == \
