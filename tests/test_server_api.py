@@ -479,3 +479,32 @@ def test_feature_routers_appear_with_their_client_methods() -> None:
         paths = http.get("/openapi.json").json()["paths"]
         assert {"/v1/workers", "/v1/topics", "/v1/dead-letters", "/v1/messages",
                 "/v1/instances/{instance_id}/graph"} <= set(paths)
+
+
+def test_cli_commands_work_over_http(live: Any, capsys: Any, monkeypatch: Any,
+                                     tmp_path: Any) -> None:
+    """`duroxide --url` (and DUROXIDE_URL) runs the same commands through HttpClient."""
+    from duroxide import cli
+
+    server, http, _ = live
+    monkeypatch.delenv("DUROXIDE_DB", raising=False)
+    assert cli.main(["--url", server.url, "start", "Parent", "--id", "cli-1", "--input", "2"]) == 0
+    http.get("/v1/instances/cli-1/wait", params={"timeout_ms": 15000})
+    capsys.readouterr()
+    assert cli.main(["--url", server.url, "show", "cli-1", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["status"] == "Completed" and shown["kv"] == {"n": "2"}
+    monkeypatch.setenv("DUROXIDE_URL", server.url)
+    assert cli.main(["list", "--json", "--status", "completed"]) == 0
+    listed = {i["instance_id"] for i in json.loads(capsys.readouterr().out)}
+    assert "cli-1" in listed and len(listed) == 3
+    assert cli.main(["tree", "cli-1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["size"] == 3
+    assert cli.main(["history", "cli-1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["kind"] == "OrchestrationStarted"
+    assert cli.main(["show", "nope"]) == 3
+    assert "Instance nope not found" in capsys.readouterr().err
+    assert cli.main(["metrics", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["system"]["completed_instances"] == 3
+    assert cli.main(["delete", "cli-1"]) == 0
+    assert cli.main(["--url", "ftp://x", "list"]) == 2
