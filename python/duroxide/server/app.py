@@ -7,6 +7,7 @@ The REST layer is a client of the public Python API: every endpoint calls Client
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import os
 from pathlib import Path
@@ -133,18 +134,22 @@ def _as_client(store: Union[str, Any], schema: Optional[str]) -> Any:
 
 
 def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None, *,
-               schema: Optional[str] = None) -> FastAPI:
+               schema: Optional[str] = None, **options: Any) -> FastAPI:
     """Builds the server app.
 
     Args:
         store: a duroxide.Client, a provider, or a database path/URL (as `--db` takes).
         settings: ServerSettings (defaults: loopback, no token, 1 MiB bodies, no CORS).
         schema: the PostgreSQL schema when `store` is a URL.
+        options: ServerSettings fields, instead of (or overriding) `settings`, e.g.
+            `create_app(client, token="...")`.
 
     Raises:
         ValueError: settings the server must refuse (a non-loopback host without a token).
     """
     settings = settings or ServerSettings()
+    if options:
+        settings = dataclasses.replace(settings, **options)
     settings.validate()
     st = ServerState(_as_client(store, schema), settings)
     sampler = metrics.MetricsSampler(st)

@@ -65,13 +65,17 @@ async def get_worker(request: Request, worker_id: str = Path(min_length=1, max_l
     return _worker(worker)
 
 
-@router.post("/{worker_id}/drain", status_code=202, response_model=Dict[str, Any],
+class DrainResponse(BaseModel):
+    worker_id: str
+    drain_requested: bool
+
+
+@router.post("/{worker_id}/drain", status_code=202, response_model=DrainResponse,
              responses=problems(404), summary="Ask a worker to finish its work and stop")
 async def drain_worker(request: Request, worker_id: str = Path(min_length=1, max_length=512)
-                       ) -> Dict[str, Any]:
+                       ) -> DrainResponse:
     client = state(request).client
     if not callable(getattr(client, "drain_worker", None)):
         raise ApiError(404, "this server cannot drain workers", error="NotFoundError")
-    result = await run(client.drain_worker, worker_id)
-    return {"worker_id": worker_id, "drain_requested": True,
-            "result": None if result is None else str(result)}
+    await run(client.drain_worker, worker_id)
+    return DrainResponse(worker_id=worker_id, drain_requested=True)
