@@ -72,6 +72,7 @@ class HttpClient:
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         self._local = threading.local()
+        self._closed = False
         self._lock = threading.Lock()
         self._open: List[http.client.HTTPConnection] = []  # every thread's, for close()
 
@@ -99,8 +100,14 @@ class HttpClient:
                 if conn in self._open:
                     self._open.remove(conn)
 
+    @property
+    def closed(self) -> bool:
+        """True once close() was called."""
+        return self._closed
+
     def close(self) -> None:
-        """Closes the connections of every thread (the client reconnects when used again)."""
+        """Closes the connections of every thread; later calls raise ClosedError (as Client)."""
+        self._closed = True
         with self._lock:
             connections, self._open = self._open, []
         for conn in connections:
@@ -122,6 +129,8 @@ class HttpClient:
     def _request(self, method: str, path: str, body: Any = None,
                  query: Optional[Dict[str, Any]] = None, wait_ms: int = 0) -> Tuple[int, Any]:
         """(status, parsed JSON body) of a successful request; raises for an error status."""
+        if self._closed:
+            raise _core.ClosedError("HttpClient is closed; create a new one")
         if query:
             pairs = {k: ("true" if v is True else "false" if v is False else v)
                      for k, v in query.items() if v is not None}
