@@ -194,6 +194,9 @@ def test_errors_are_problem_documents(live: Any) -> None:
                  "/v1/instances/nope/custom-status"):
         body = assert_problem(http.get(path), 404, "NotFoundError")
         assert body["instance"] == path
+    for path in ("/v1/instances/nope/wait", "/v1/instances/nope/status?after_version=0",
+                 "/v1/instances/nope/kv/k?wait=true"):
+        assert_problem(http.get(path), 404, "NotFoundError")
     assert_problem(http.post("/v1/instances/nope/events", json={"name": "x"}), 404)
     assert_problem(http.post("/v1/instances/nope/queues/q", json={}), 404)
     assert_problem(http.post("/v1/instances/nope/cancel"), 404)

@@ -12,6 +12,7 @@ import importlib
 import json
 import socket
 import threading
+import time
 import urllib.parse
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -213,18 +214,30 @@ class HttpClient:
         except _core.NotFoundError:
             return OrchestrationResult("NotFound")
 
-    def _long_poll(self, path: str, timeout_ms: int, **query: Any) -> Any:
-        """Repeats a long-poll in slices of at most _MAX_POLL_MS until `timeout_ms`."""
-        remaining = max(0, int(timeout_ms))
+    def _long_poll(self, path: str, timeout_ms: int, timeout_message: str = "",
+                   **query: Any) -> Any:
+        """Repeats a long-poll in slices of at most _MAX_POLL_MS until `timeout_ms`.
+
+        The server answers 404 for an instance that does not exist (yet); like Client, this
+        keeps waiting for it to appear until the time is up.
+        """
+        deadline = time.monotonic() + max(0, int(timeout_ms)) / 1000.0
+        pause = 0.005
         while True:
-            slice_ms = min(remaining, _MAX_POLL_MS)
+            slice_ms = max(0, min(int((deadline - time.monotonic()) * 1000), _MAX_POLL_MS))
             try:
                 return self._request("GET", path, query={**query, "timeout_ms": slice_ms},
                                      wait_ms=slice_ms)[1]
-            except (_core.OperationTimedOutError, TimeoutError):
-                remaining -= slice_ms
-                if remaining <= 0:
+            except _core.OperationTimedOutError:
+                if time.monotonic() >= deadline:
                     raise
+            except _core.NotFoundError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _core.OperationTimedOutError(
+                        timeout_message or "Operation timed out") from None
+                time.sleep(min(pause, left))
+                pause = min(pause * 2, 0.1)
 
     def wait_for_orchestration(self, instance_id: str,
                                timeout_ms: int = 30000) -> OrchestrationResult:
@@ -296,8 +309,9 @@ class HttpClient:
 
     def wait_for_kv_value(self, instance_id: str, key: str, timeout_ms: int = 30000) -> str:
         """Waits until the key exists; TimeoutError after timeout_ms."""
-        data = self._long_poll(f"/v1/instances/{_q(instance_id)}/kv/{_q(key)}", timeout_ms,
-                               wait=True)
+        data = self._long_poll(
+            f"/v1/instances/{_q(instance_id)}/kv/{_q(key)}", timeout_ms,
+            f"Timed out waiting for value '{key}' on instance '{instance_id}'", wait=True)
         value: str = data["value"]
         return value
 

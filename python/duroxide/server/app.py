@@ -35,9 +35,9 @@ _OPTIONAL_ROUTERS = ("messaging", "workers", "graphs")
 
 DESCRIPTION = """The duroxide REST API: start, inspect and manage orchestration instances.
 
-Errors are RFC 9457 problem documents (`application/problem#json`). When the server has a
+Errors are RFC 9457 problem documents (`application/problem+json`). When the server has a
 token, every `/v1` endpoint except health needs `Authorization: Bearer <token>`.
-""".replace("#", "+")
+"""
 
 
 def swagger_ui_dir() -> Optional[Path]:
