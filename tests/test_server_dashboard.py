@@ -285,3 +285,17 @@ def test_dag_workers_and_topics_pages_with_those_features(site: Any, browser: An
         wait_for(browser, lambda d: "orders" in text(d, "[data-testid=topics]"))
         assert "instance not found" in text(browser, "[data-testid=dead-letters]")
         no_errors(browser)
+
+
+def test_swagger_ui_renders_the_api_offline(site: Any, browser: Any) -> None:
+    """Swagger UI (assets served by this server, nothing from elsewhere) shows every path."""
+    server, _ = site
+    browser.get(server.url + "/docs")
+    wait_for(browser, lambda d: len(texts(d, ".opblock-summary-path")) > 20, timeout=20)
+    paths = set(texts(browser, ".opblock-summary-path"))
+    assert {"/v1/instances", "/v1/instances/{instance_id}", "/v1/health"} <= paths
+    external = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name)"
+        ".filter((u) => !u.startsWith(location.origin) && !u.startsWith('data:'))")
+    assert external == []
+    browser.save_screenshot(str(ARTIFACTS / "swagger.png"))
