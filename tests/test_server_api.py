@@ -401,6 +401,12 @@ def test_openapi_31_swagger_ui_and_dashboard_are_served(memory_server: LiveServe
                 assert ok and "content" in op["responses"][ok[0]], (method, path)
                 if not path.startswith("/v1/health"):
                     assert {"401", "403"} <= set(op["responses"]), (method, path)
+                assert "422" not in op["responses"], (method, path)  # bad input is a 400
+                for code, response in op["responses"].items():
+                    if code[0] in "45":
+                        assert set(response["content"]) == {PROBLEM}, (method, path, code)
+                        assert response["content"][PROBLEM]["schema"]["$ref"].endswith(
+                            "/Problem")
         assert "Problem" in spec["components"]["schemas"]
         docs = http.get("/docs")
         assert docs.status_code == 200 and "/static/swagger-ui/swagger-ui-bundle.js" in docs.text

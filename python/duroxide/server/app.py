@@ -11,7 +11,7 @@ import dataclasses
 import importlib
 import os
 from pathlib import Path
-from typing import Any, AsyncIterator, List, Optional, Union
+from typing import Any, AsyncIterator, Dict, List, Optional, Union
 
 import anyio
 from fastapi import FastAPI, Request
@@ -171,6 +171,7 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     for name in _OPTIONAL_ROUTERS:
         _include_optional(app, name, st.client)
     _add_docs(app)
+    _problem_openapi(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"],
@@ -178,6 +179,37 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app
+
+
+def _problem_openapi(app: FastAPI) -> None:
+    """The OpenAPI document says what the API does: bad input is a 400 problem document (the
+    handler in errors.py), never FastAPI's default 422 validation response."""
+    build = app.openapi
+
+    def openapi() -> Dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        problem = errors.problems(400)[400]
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                for status, response in responses.items():
+                    content = response.get("content", {})
+                    if status[0] in "45" and "application/json" in content:
+                        content[errors.PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                if responses.pop("422", None) is not None and "400" not in responses:
+                    responses["400"] = {
+                        "description": problem["description"],
+                        "content": {errors.PROBLEM_MEDIA_TYPE: {
+                            "schema": {"$ref": "#/components/schemas/Problem"}}}}
+        schemas = spec.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _include_optional(app: FastAPI, name: str, client: Any) -> None:
