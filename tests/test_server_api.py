@@ -517,3 +517,27 @@ def test_cli_commands_work_over_http(live: Any, capsys: Any, monkeypatch: Any,
     assert json.loads(capsys.readouterr().out)["system"]["completed_instances"] == 3
     assert cli.main(["delete", "cli-1"]) == 0
     assert cli.main(["--url", "ftp://x", "list"]) == 2
+
+
+def test_browser_guard_against_dns_rebinding_and_cross_site_requests() -> None:
+    client = duroxide.Client(duroxide.SqliteProvider.in_memory())
+    with LiveServer(client) as server, httpx.Client(base_url=server.url) as http:
+        browser = {"Sec-Fetch-Site": "same-origin"}
+        assert_problem(http.get("/v1/instances", headers={**browser,
+                                                          "Host": "evil.example:8200"}), 403)
+        assert http.get("/v1/instances", headers=browser).status_code == 200
+        assert http.get("/v1/instances", headers={"Host": "localhost:1"}).status_code == 200
+        assert http.get("/v1/health", headers={"Host": "other"}).status_code == 200  # not a browser
+        evil = {"Origin": "http://evil.example"}
+        body = {"name": "X", "instance_id": "csrf"}
+        assert_problem(http.post("/v1/instances", json=body, headers=evil), 403)
+        assert_problem(http.post("/v1/instances/csrf/cancel", headers=evil), 403)
+        assert client.get_status("csrf").status == "NotFound"
+        same = {"Origin": server.url}
+        assert http.post("/v1/instances", json=body, headers=same).status_code == 201
+    with LiveServer(client, token="t", cors_origins=("http://ok.example",)) as server, \
+            httpx.Client(base_url=server.url, headers=auth("t")) as http:
+        r = http.post("/v1/instances", json={"name": "X"}, headers={"Origin": "http://ok.example"})
+        assert r.status_code == 201
+        r = http.get("/v1/instances", headers={"Host": "ops.example", "Sec-Fetch-Site": "none"})
+        assert r.status_code == 200  # with a token any host name is fine

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import importlib
 import os
+import urllib.parse
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional, Union
 
@@ -25,7 +26,7 @@ import duroxide
 from duroxide.server import errors
 from duroxide.server.deps import ServerState
 from duroxide.server.routers import events, health, instances, metrics
-from duroxide.server.settings import ServerSettings
+from duroxide.server.settings import ServerSettings, is_loopback
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -99,6 +100,52 @@ class BodyLimit:
             error="InvalidArgumentError", slug="body-too-large",
             headers={"Connection": "close"})
         await response(scope, receive, send)
+
+
+class BrowserGuard:
+    """Keeps web pages elsewhere from driving the API through a user's browser.
+
+    - Without a token the server is for this machine only, so a browser request (one with
+      Origin or Sec-Fetch-Site) whose Host header is not a loopback name is refused (DNS
+      rebinding: a page on evil.example re-resolved to 127.0.0.1). Other clients can reach
+      loopback directly anyway and are not checked.
+    - A state-changing request (POST, PUT, PATCH, DELETE) whose Origin is neither this server
+      nor a configured CORS origin is refused (cross-site request forgery; browsers send
+      Origin on such requests, other clients send none).
+    """
+
+    def __init__(self, app: ASGIApp, settings: ServerSettings):
+        self.app = app
+        self.check_host = settings.token is None
+        self.origins = set(settings.cors_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            host = headers.get("host", "")
+            problem = None
+            browser = "origin" in headers or "sec-fetch-site" in headers
+            if self.check_host and browser and host and not is_loopback(_host_name(host)):
+                problem = (f"Host '{host}' is not allowed: without a token this server only "
+                           "answers requests addressed to a loopback name")
+            origin = headers.get("origin")
+            if (problem is None and origin and scope["method"] in ("POST", "PUT", "PATCH", "DELETE")
+                    and origin not in self.origins
+                    and urllib.parse.urlsplit(origin).netloc != host):
+                problem = f"Cross-origin request from {origin} refused"
+            if problem is not None:
+                response = errors.problem_response(Request(scope), 403, problem,
+                                                   slug="forbidden")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _host_name(host: str) -> str:
+    """The name part of a Host header ("[::1]:8200" -> "::1", "localhost:8200" -> "localhost")."""
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def open_store(db: str, schema: Optional[str] = None) -> Any:
@@ -177,6 +224,7 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BrowserGuard, settings=settings)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app
 
