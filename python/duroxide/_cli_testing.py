@@ -109,6 +109,8 @@ def load_registry(spec: str) -> Any:
             if not os.path.isfile(path):
                 raise CliError(f"registry module file not found: {module_name}", EXIT_USAGE)
             mod_id = os.path.splitext(os.path.basename(path))[0]
+            if os.path.dirname(path) not in sys.path:  # its sibling modules import too
+                sys.path.insert(0, os.path.dirname(path))
             loader_spec = importlib.util.spec_from_file_location(mod_id, path)
             if loader_spec is None or loader_spec.loader is None:
                 raise CliError(f"cannot import {module_name}", EXIT_USAGE)

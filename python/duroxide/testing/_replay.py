@@ -384,9 +384,22 @@ def _replay_execution(history: ExportedHistory, index: int, functions: Dict[str,
         return ReplayResult(ok=False, unregistered=True, outcome="unregistered",
                             message=f"no orchestration '{name}' version {version} in the "
                                     f"registry{hint}", **base)  # type: ignore[arg-type]
+    kv = _kv_baseline(history.executions[:index])
     raw = _core.replay_history(history.instance_id, execution.execution_id,
-                               [json.dumps(e) for e in events], functions,
-                               _kv_baseline(history.executions[:index]))
+                               [json.dumps(e) for e in events], functions, kv)
+    residue = _final_turn_residue(raw, events)
+    if residue is not None:
+        # The code finished inside the recorded final turn; what history holds after that
+        # point is the same turn's late arrivals and the cancellations of the losers. Replay up
+        # to the finishing event: the code must then produce those cancellations itself.
+        cut, recorded_tail = residue
+        raw = _core.replay_history(history.instance_id, execution.execution_id,
+                                   [json.dumps(e) for e in events[:cut]], functions, kv)
+        raw["recorded_terminal"] = json.dumps(events[-1])
+        drift = _breadcrumb_drift(recorded_tail, raw["new_events"])
+        if drift is not None and raw["outcome"] != "failed":
+            raw.update(outcome="failed", error_kind="Nondeterminism",
+                       error=f"nondeterministic: {drift}")
     outcome = {"continue": "running"}.get(raw["outcome"], raw["outcome"])
     recorded_outcome, recorded_value, recorded_error = _recorded_terminal(raw["recorded_terminal"])
     result = ReplayResult(ok=True, outcome=outcome, recorded_outcome=recorded_outcome,
@@ -406,6 +419,65 @@ def _replay_execution(history: ExportedHistory, index: int, functions: Dict[str,
         return result
     _compare_outcome(result, raw, recorded_error, events)
     return result
+
+
+_ARRIVALS = {"ActivityCompleted", "ActivityFailed", "TimerFired", "SubOrchestrationCompleted",
+             "SubOrchestrationFailed", "ExternalEvent", "QueueEventDelivered",
+             "OrchestrationCancelRequested"}
+_BREADCRUMBS = {"ActivityCancelRequested", "SubOrchestrationCancelRequested",
+                "ExternalSubscribedCancelled", "QueueSubscriptionCancelled"}
+_TERMINALS = {"OrchestrationCompleted", "OrchestrationFailed", "OrchestrationContinuedAsNew"}
+
+
+def _final_turn_residue(raw: Dict[str, Any], events: List[Dict[str, Any]]
+                        ) -> Optional[Tuple[int, List[Dict[str, Any]]]]:
+    """(events to keep, events the code emitted after them) when the engine reports that the
+    code finished before the end of a terminal history; else None.
+
+    The engine's check "finished during replay but history kept running" guards running
+    instances; in a finished history the last turn legitimately holds events after the point
+    where the code finished: late arrivals of that turn, and what the code emitted in its last
+    step (cancellations of losers, detached starts, status and KV updates).
+    """
+    if raw["outcome"] != "failed" or raw["error_kind"] != "Nondeterminism":
+        return None
+    if not events or _kind_name(events[-1]) not in _TERMINALS:
+        return None
+    m = re.search(r"finished during replay at event (\d+)", str(raw["error"]))
+    if m is None:
+        return None
+    finish_id = int(m.group(1))
+    cut = next((i + 1 for i, e in enumerate(events) if int(e.get("event_id", -1)) == finish_id),
+               None)
+    if cut is None:
+        return None
+    return cut, [e for e in events[cut:-1] if _kind_name(e) not in _ARRIVALS]
+
+
+def _emitted_key(e: Dict[str, Any]) -> str:
+    kind = _kind_name(e)
+    fields: Tuple[Any, ...] = (kind,)
+    if kind in _BREADCRUMBS:
+        fields += (e.get("source_event_id"),)
+    elif kind != "TimerCreated":  # timers match by position, as in the engine
+        fields += (e.get("name"), e.get("input"), e.get("key"), e.get("value"), e.get("instance"))
+    return json.dumps(fields)
+
+
+def _breadcrumb_drift(recorded: List[Dict[str, Any]], new_events: List[str]) -> Optional[str]:
+    """How the events the code emitted in its last step differ from the recorded ones."""
+    produced = [json.loads(e) for e in new_events]
+    produced = [e for e in produced if _kind_name(e) not in _ARRIVALS | _TERMINALS]
+    if sorted(map(_emitted_key, recorded)) == sorted(map(_emitted_key, produced)):
+        return None
+
+    def describe(items: List[Dict[str, Any]]) -> str:
+        return ", ".join(f"{_kind_name(e)} '{e.get('name') or e.get('key') or ''}'"
+                         .replace(" ''", "") for e in items) or "nothing"
+
+    first = recorded[0] if recorded else {}
+    return (f"history recorded {describe(recorded)} at event {first.get('event_id', '?')} but "
+            f"the orchestration emitted {describe(produced)} before finishing")
 
 
 def _compare_outcome(result: ReplayResult, raw: Dict[str, Any],
