@@ -260,12 +260,54 @@ def _options(lock_ms: int) -> Any:
                           orchestrator_lock_timeout_ms=max(lock_ms, 100))
 
 
+def _system_values(client: Any, instance_id: str) -> Dict[Any, str]:
+    """Values that ctx.new_guid() / ctx.utc_now() returned in this run, with a stable name
+    each ("<new_guid#1>"), so that runs can be compared although every run draws new ones."""
+    names: Dict[Any, str] = {}
+    counts: Counter = Counter()  # type: ignore[type-arg]
+    for execution in client.list_executions(instance_id):
+        scheduled: Dict[int, str] = {}
+        for e in client.read_execution_history(instance_id, execution):
+            raw = json.loads(e.raw)
+            name = str(raw.get("name", ""))
+            if raw.get("type") == "ActivityScheduled" and name.startswith("__duroxide_syscall:"):
+                scheduled[int(raw["event_id"])] = name.split(":", 1)[1]
+            elif raw.get("type") == "ActivityCompleted" and raw.get("source_event_id") in scheduled:
+                call = scheduled[raw["source_event_id"]]
+                counts[call] += 1
+                try:
+                    value = json.loads(raw.get("result", "null"))
+                except ValueError:
+                    value = raw.get("result")
+                names.setdefault(value, f"<{call}#{counts[call]}>")
+    return names
+
+
+def _normalized(value: Any, names: Dict[Any, str]) -> Any:
+    if isinstance(value, dict):
+        return {_normalized(k, names): _normalized(v, names) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_normalized(v, names) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)) and value in names:
+        return names[value]
+    if isinstance(value, str):
+        for raw, name in names.items():
+            if isinstance(raw, str) and raw:
+                value = value.replace(raw, name)
+        return value
+    return value
+
+
 def _finish(client: Any, instance_id: str, timeout_s: float,
             effects: Optional[Callable[[], Any]]) -> RunOutcome:
     result = client.wait_for_orchestration(instance_id, int(timeout_s * 1000))
     kv = dict(client._management.get_kv_all(instance_id))
-    return RunOutcome(result.status, result.output, result.error, result.custom_status, kv,
-                      effects() if effects is not None else None)
+    names = _system_values(client, instance_id)
+    return RunOutcome(result.status, _normalized(result.output, names), result.error,
+                      _normalized(result.custom_status, names), _normalized(kv, names),
+                      _normalized(effects() if effects is not None else None, names))
 
 
 class _Run:
@@ -350,7 +392,8 @@ class _Run:
         child = subprocess.run(
             [sys.executable, "-m", "duroxide.testing._crash_child", registry_spec, self.db,
              instance_id, json.dumps(target.to_dict()), str(self.timeout_s)],
-            capture_output=True, text=True, timeout=self.timeout_s + 30, check=False)
+            capture_output=True, text=True, timeout=self.timeout_s + 30, check=False,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
         killed = child.returncode < 0
         if not killed and child.returncode != 0:
             raise DuroxideError(f"crash test child process failed ({child.returncode}):\n"
