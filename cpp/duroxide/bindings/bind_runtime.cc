@@ -53,18 +53,21 @@ bool g_tracing_initialized = false;
 
 void InitTracingShim(const std::string& path, std::optional<std::string> level,
                      std::optional<std::string> format) {
-  if (g_tracing_initialized) {
-    throw std::runtime_error("Failed to init tracing: a global subscriber is already installed");
-  }
+  // The log file is checked before anything else (api.md 1.10): a bad path reports the path
+  // even when a subscriber is already installed.
   std::FILE* file = std::fopen(path.c_str(), "a");
   if (file == nullptr) {
-    throw std::runtime_error("Failed to open log file '" + path + "': " + std::strerror(errno));
+    Raise("TracingError", "Failed to open log file '" + path + "': " + std::strerror(errno));
+  }
+  if (g_tracing_initialized) {
+    std::fclose(file);
+    Raise("TracingError", "Failed to init tracing: a global subscriber is already installed");
   }
   LogLevel parsed;
   const std::string lvl = level.value_or("info");
   if (!ParseLogLevel(lvl, &parsed)) {
     std::fclose(file);
-    throw std::runtime_error("Failed to init tracing: unknown log level '" + lvl + "'");
+    Raise("TracingError", "Failed to init tracing: unknown log level '" + lvl + "'");
   }
   const char* env = EnvFilter();
   const std::string fmt = format.value_or("compact");
@@ -91,6 +94,8 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
   if (auto v = Opt<int64_t>(d, "session_idle_timeout_ms")) o.session_idle_timeout_ms = *v;
   if (auto v = Opt<std::string>(d, "worker_node_id")) o.worker_node_id = *v;
   if (auto v = Opt<int64_t>(d, "warm_cache_capacity")) o.warm_cache_capacity = static_cast<size_t>(*v);
+  if (auto v = Opt<int64_t>(d, "max_payload_bytes")) o.max_payload_bytes = *v;
+  if (auto v = Opt<int64_t>(d, "max_history_events")) o.max_history_events = *v;
   if (auto v = Opt<bool>(d, "time_skipping")) o.time_skipping = *v;  // test-only
   if (auto mode = Opt<std::string>(d, "tag_mode")) {
     using M = providers::TagFilter::Mode;
@@ -155,7 +160,7 @@ class RuntimeShim {
       py::gil_scoped_release release;
       st = runtime_->Start();
     }
-    if (!st.ok()) throw std::runtime_error(st.message());
+    if (!st.ok()) Raise("RuntimeStateError", st.message());
   }
 
   void Shutdown(int64_t timeout_ms) {

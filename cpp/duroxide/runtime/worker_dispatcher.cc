@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "duroxide/common/clock.h"
+#include "duroxide/common/limits.h"
 #include "duroxide/common/logging.h"
 #include "duroxide/runtime/runtime_core.h"
 
@@ -89,6 +90,16 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
   call.cancelled = cancelled;
   ActivityOutcome outcome = core->activities->Invoke(call);
   core->leases.RemoveActivity(lease.lock_token);
+  // An oversized result never reaches storage: the activity fails with a readable error
+  // instead (the orchestration may catch it; uncaught, the instance fails with it).
+  const std::string& payload = outcome.ok ? outcome.output : outcome.error;
+  std::string too_big = limits::CheckPayload(
+      payload.size(), opt.max_payload_bytes,
+      outcome.ok ? "activity output" : "activity error message");
+  if (!too_big.empty()) {
+    outcome.ok = false;
+    outcome.error = "activity '" + task.name + "': " + too_big;
+  }
 
   if (outcome.ok) core->metrics.activity_success++;
   else core->metrics.activity_app_errors++;
