@@ -39,7 +39,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from duroxide._core import DuroxideError
+from duroxide.errors import DuroxideError
 from duroxide._registry import Registry
 
 __all__ = ["CrashPoint", "CrashTestFailure", "CrashTestReport", "crash_test"]
@@ -118,7 +118,7 @@ class CrashTestReport:
     __str__ = summary
 
 
-class CrashTestFailure(DuroxideError, AssertionError):  # type: ignore[misc]
+class CrashTestFailure(DuroxideError, AssertionError):
     """A crash point broke an assertion. `point` is the first such point, `report` all."""
 
     def __init__(self, report: CrashTestReport):

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from duroxide._core import DuroxideError
+from duroxide.errors import OrchestrationFailedError as _OrchestrationFailed
 
 __all__ = ["HistoryEvent", "OrchestrationFailedError", "assert_history", "format_history",
            "get_history", "history_summary", "run_orchestration"]
@@ -17,8 +17,10 @@ _ids = itertools.count(1)
 FAST_OPTIONS: Dict[str, Any] = dict(dispatcher_poll_interval_ms=20, worker_lock_timeout_ms=5000)
 
 
-class OrchestrationFailedError(DuroxideError):  # type: ignore[misc]
-    """run_orchestration: the instance ended Failed. `error` is its error text."""
+class OrchestrationFailedError(_OrchestrationFailed):
+    """run_orchestration: the instance ended Failed. `error` is its error text.
+
+    A duroxide.errors.OrchestrationFailedError (hence a DuroxideError)."""
 
     def __init__(self, instance_id: str, error: Optional[str], result: Any = None):
         super().__init__(f"orchestration {instance_id} failed: {error}")

@@ -22,8 +22,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-from duroxide import _core
-from duroxide._core import DuroxideError
+import importlib
+
+from duroxide.errors import DuroxideError
 from duroxide._registry import Registry
 
 __all__ = [
@@ -32,12 +33,14 @@ __all__ = [
     "replay_exported", "registry_functions",
 ]
 
+_core: Any = importlib.import_module("duroxide._core")  # the native module (untyped)
+
 EXPORT_FORMAT = "duroxide.history"
 EXPORT_FORMAT_VERSION = 1
 _SYSCALL_PREFIX = "__duroxide_syscall:"
 
 
-class NondeterminismError(DuroxideError):  # type: ignore[misc]
+class NondeterminismError(DuroxideError):
     """The current code does not follow a recorded history (raised by ReplayResult.check())."""
 
     def __init__(self, result: "ReplayResult"):
