@@ -117,3 +117,13 @@ def test_our_hello_world_example_survives_every_crash(capsys: pytest.CaptureFixt
     report = crash_test(g["runtime"].registry, start=("HelloWorkflow", {"name": "World"}),
                         expect="Hello, World!")
     assert report.ok and len(report.points) == 5
+
+
+def test_start_callable() -> None:
+    def start(client: Any) -> str:
+        client.start_orchestration("mine", "SafeCheckout", {"items": ["y"], "amount": 2})
+        return "mine"
+
+    report = crash_test(shop_v1.registry, start=start, expect={"charged": 2},
+                        points=["after_commit"])
+    assert report.ok and all(p.instance_id == "mine" for p in report.points)

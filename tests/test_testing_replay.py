@@ -137,6 +137,17 @@ def test_export_then_replay_from_files_without_a_store(shop_store: Dict[str, Any
                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert v2.returncode == 1
     assert "NONDETERMINISTIC order-1" in v2.stdout and "TimerCreated" in v2.stdout
+    # One file for chosen instances, read back with --history.
+    bundle = tmp_path / "two.json"
+    one = subprocess.run([sys.executable, "-m", "duroxide", "--db", str(shop_store["db"]),
+                          "export-history", "order-1", "safe-1", "--output", str(bundle)],
+                         capture_output=True, text=True, timeout=60)
+    assert one.returncode == 0, one.stderr
+    assert [h.instance_id for h in load_histories([bundle])] == ["order-1", "safe-1"]
+    v2_one = subprocess.run([sys.executable, "-m", "duroxide", "replay", "--history", str(bundle),
+                             "--name", "Safe*", f"{SHOP / 'shop_v2_broken.py'}:registry"],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert v2_one.returncode == 0, v2_one.stdout + v2_one.stderr
 
 
 def test_replay_command_against_a_store(shop_store: Dict[str, Any], tmp_path: Path) -> None:

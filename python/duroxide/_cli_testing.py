@@ -38,6 +38,8 @@ def add_commands(command: Command) -> None:
                    help="the registry (MODULE:ATTR) and/or exported history files or "
                         "directories; without history files the store (--db) is read")
     p.add_argument("--registry", metavar="MODULE:ATTR", help="the registry (alternative form)")
+    p.add_argument("--history", "--from", dest="history", action="append", default=None,
+                   metavar="PATH", help="an exported history file or directory (repeatable)")
     _add_selection(p)
     p.add_argument("--all-executions", action="store_true",
                    help="replay every stored execution, not only the current one")
@@ -45,8 +47,10 @@ def add_commands(command: Command) -> None:
     p.set_defaults(handler=cmd_replay, needs_client=False)
 
     p = command("export-history", "Write instance histories to JSON files (for replay in CI).")
+    p.add_argument("ids", nargs="*", metavar="ID", help="instances to export (default: all "
+                                                        "matching the filters)")
     _add_selection(p)
-    p.add_argument("--out", "-o", metavar="DIR|FILE.json", default=None,
+    p.add_argument("--out", "--output", "-o", dest="out", metavar="DIR|FILE.json", default=None,
                    help="a directory (one file per instance) or a .json file (all instances); "
                         "default: print to stdout")
     p.set_defaults(handler=cmd_export_history)
@@ -184,7 +188,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from duroxide.testing._replay import load_histories, read_history, replay_exported
 
     registry_spec = args.registry
-    files: List[str] = []
+    files: List[str] = list(args.history or [])
     for target in args.targets:
         if os.path.exists(target) and not target.endswith(".py"):
             files.append(target)
@@ -245,6 +249,8 @@ def _result_dict(r: Any) -> dict:  # type: ignore[type-arg]
 def cmd_export_history(args: argparse.Namespace, client: Any) -> int:
     from duroxide.testing._replay import export_history, read_history
 
+    if args.ids:
+        args.instance = list(args.instance or []) + list(args.ids)
     ids = _select_instances(args, client)
     if args.out is None:
         print(json.dumps([read_history(client, i).to_dict() for i in ids], indent=1))

@@ -243,7 +243,7 @@ def _start_args(start: Any) -> Tuple[str, Any, Optional[str], Optional[str]]:
         return start, None, None, None
     if isinstance(start, tuple) and 1 <= len(start) <= 2:
         return str(start[0]), (start[1] if len(start) > 1 else None), None, None
-    if isinstance(start, dict) and "name" in start:
+    if isinstance(start, dict) and "name" in start:  # also "instance_id", "version"
         return (str(start["name"]), start.get("input"), start.get("instance_id"),
                 start.get("version"))
     raise TypeError("crash_test: start must be a name, (name, input) or {'name': ..., "
@@ -319,6 +319,17 @@ class _Run:
         self.db = os.path.join(workdir, f"run-{time.monotonic_ns()}.db")
 
     def _begin(self, client: Any) -> str:
+        if callable(self.start):
+            # start(client) starts the instance itself and returns its id (or None: the only
+            # instance in the store).
+            started = self.start(client)
+            if isinstance(started, str):
+                return started
+            ids = client.list_all_instances()
+            if len(ids) != 1:
+                raise DuroxideError("crash_test: start(client) must return the instance id "
+                                    f"(the store holds {len(ids)} instances)")
+            return str(ids[0])
         name, input, instance_id, version = _start_args(self.start)
         instance_id = instance_id or f"crash-test-{name}"
         if version is None:
@@ -382,13 +393,8 @@ class _Run:
         from duroxide._client import Client
         from duroxide._providers import SqliteProvider
 
-        name, input, instance_id, version = _start_args(self.start)
-        instance_id = instance_id or f"crash-test-{name}"
         client = Client(SqliteProvider.open(self.db))
-        if version is None:
-            client.start_orchestration(instance_id, name, input)
-        else:
-            client.start_orchestration_versioned(instance_id, name, input, version)
+        instance_id = self._begin(client)
         child = subprocess.run(
             [sys.executable, "-m", "duroxide.testing._crash_child", registry_spec, self.db,
              instance_id, json.dumps(target.to_dict()), str(self.timeout_s)],
@@ -461,8 +467,8 @@ def crash_test(registry: Any, start: Any, expect: Any = _UNSET, *,
                raise_on_failure: bool = True) -> CrashTestReport:
     """Runs `start` once per crash point and checks each run against an uninterrupted one.
 
-    `start`: the orchestration name, (name, input), or {"name", "input", "instance_id",
-    "version"}. `expect`: the expected output, or a callable `expect(output)` /
+    `start`: the orchestration name, (name, input), {"name", "input", "instance_id",
+    "version"}, or a callable start(client) that starts it and returns its instance id. `expect`: the expected output, or a callable `expect(output)` /
     `expect(output, effects)` that asserts (or returns False). `effects()`: a snapshot of the
     external state the activities change (compared with the uninterrupted run); `reset()`:
     called before every run to clear that state. `points`: which kinds of crash points to try
