@@ -49,7 +49,12 @@ def shop_store(tmp_path: Path) -> Iterator[Dict[str, Any]]:
         assert client.wait_for_orchestration("order-1", 15000).status == "Completed"
         assert client.wait_for_orchestration("safe-1", 15000).status == "Completed"
         deadline = time.monotonic() + 10
-        while len(client.read_execution_history("approval-1", 1)) < 4:
+        while True:  # until Approval waits for its event
+            try:
+                if len(client.read_execution_history("approval-1", 1)) >= 4:
+                    break
+            except duroxide.NotFoundError:
+                pass
             assert time.monotonic() < deadline
             time.sleep(0.02)
     finally:
