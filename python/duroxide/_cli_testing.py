@@ -208,7 +208,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
             raise CliError(str(exc), EXIT_USAGE) from None
         histories = [h for h in histories if _matches(args, h)]
     else:
-        client = open_client(args.db, args.schema)
+        client = open_client(args.db, args.schema, getattr(args, "url", None),
+                             getattr(args, "token_file", None))
         histories = [read_history(client, i) for i in _select_instances(args, client)]
     results = list(replay_exported(histories, registry, args.all_executions))
     bad = [r for r in results if not r.ok]

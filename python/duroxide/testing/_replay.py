@@ -100,6 +100,9 @@ def read_history(client: Any, instance_id: str) -> ExportedHistory:
     executions = []
     for execution_id in client.list_executions(instance_id):
         events = client.read_execution_history(instance_id, execution_id)
+        if any(getattr(e, "raw", None) is None for e in events):
+            raise DuroxideError("reading a history for replay needs the store itself (a Client "
+                                "on a provider, or --db), not a server connection")
         executions.append(ExportedExecution(execution_id, [json.loads(e.raw) for e in events]))
     return ExportedHistory(instance_id, info.orchestration_name, info.orchestration_version,
                            info.status, executions)
