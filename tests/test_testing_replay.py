@@ -205,3 +205,11 @@ def test_every_instance_of_our_examples_replays(example: str,
         for execution in client.list_executions(instance):
             result = replay(instance, runtime.registry, client, execution_id=execution)
             assert result.ok, result.report()
+
+
+def test_a_runtime_stands_for_its_registrations(shop_store: Dict[str, Any]) -> None:
+    rt = Runtime(shop_store["provider"], RuntimeOptions(**FAST), registry=shop_v1.registry)
+    try:
+        assert replay("order-1", rt, shop_store["client"]).ok
+    finally:
+        rt.shutdown(0)

@@ -298,7 +298,15 @@ def registry_functions(registry: Any) -> Dict[str, Callable[..., Any]]:
 def _as_registry(obj: Any) -> Registry:
     if isinstance(obj, Registry):
         return obj
-    inner = getattr(obj, "registry", None)  # a Runtime or a test environment
+    own = getattr(obj, "_registry", None)
+    if isinstance(own, Registry):  # a Runtime: the registry it follows plus its own ones
+        combined = Registry()
+        followed = getattr(obj, "_followed", None)
+        if isinstance(followed, Registry):
+            combined.include(followed)
+        combined.include(own)
+        return combined
+    inner = getattr(obj, "registry", None)  # a test environment
     if isinstance(inner, Registry):
         return inner
     raise TypeError(f"registry must be a duroxide.Registry (or a Runtime), "
