@@ -530,6 +530,14 @@ def _compare_outcome(result: ReplayResult, raw: Dict[str, Any],
         result.ok, result.outcome_mismatch = False, True
         result.message = (f"output differs: recorded {json.dumps(result.recorded_output)}, "
                           f"the code now returns {json.dumps(result.output)}")
+    elif recorded == "continued_as_new":
+        new_input = next((_parse_json(json.loads(e).get("input")) for e in raw["new_events"]
+                          if _kind_name(json.loads(e)) == "OrchestrationContinuedAsNew"), None)
+        if new_input != result.recorded_output:
+            result.ok, result.outcome_mismatch = False, True
+            result.message = (f"continue-as-new input differs: recorded "
+                              f"{json.dumps(result.recorded_output)}, the code now passes "
+                              f"{json.dumps(new_input)}")
     elif recorded == "failed" and recorded_error is not None:
         _, recorded_message = _error_text(recorded_error)
         if _last_line(recorded_message) != _last_line(str(raw["error"])):
