@@ -360,10 +360,11 @@ class _Run:
         from duroxide._runtime import Runtime
 
         hook = _Hook(target)
-        provider = SqliteProvider.open(self.db)
-        client = Client(provider)
+        provider: Any = SqliteProvider.open(self.db)
+        client: Any = Client(provider)
         wrapped = _wrap_registry(self.registry, hook)
-        rt = Runtime(provider, _options(5000), registry=wrapped)
+        rt: Optional[Runtime] = Runtime(provider, _options(5000), registry=wrapped)
+        assert rt is not None
         rt.start()
         try:
             instance_id = self._begin(client)
@@ -380,14 +381,12 @@ class _Run:
                     hook.active = False
                 return _finish(client, instance_id, self.timeout_s, self.effects), hook
             rt.shutdown(0)  # the crash: in-flight work is handed back, nothing else is saved
-            del rt, client, provider
+            rt = client = provider = None  # and every in-memory object is dropped
             return self._recover(instance_id, hook), hook
         finally:
             hook.release.set()  # the frozen thread raises; its stale commit is rejected
-            try:
+            if rt is not None:
                 rt.shutdown(2000)
-            except NameError:
-                pass
 
     def in_child_process(self, target: CrashPoint, registry_spec: str) -> Tuple[RunOutcome, bool]:
         from duroxide._client import Client
