@@ -204,6 +204,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not registry_spec:
         raise CliError("no registry given: pass MODULE:ATTR (a duroxide.Registry)", EXIT_USAGE)
     registry = load_registry(registry_spec)
+    if not (os.environ.get("DUROXIDE_LOG") or os.environ.get("RUST_LOG")):
+        # The engine logs each nondeterminism it finds as an error; here the report says it.
+        importlib.import_module("duroxide._core").configure_logging(
+            "warn,duroxide::runtime=off", "compact")
     if files:
         try:
             histories = load_histories(files)

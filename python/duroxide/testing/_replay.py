@@ -252,7 +252,20 @@ def _readable(text: str) -> str:
         name = m.group(1)[:-3] if m.group(1).endswith("_ms") else m.group(1)
         return f"ctx.{name}() (ActivityScheduled '__duroxide_syscall:{m.group(1)}')"
 
-    return _SYSCALL_DESC.sub(call, text)
+    text = _SYSCALL_DESC.sub(call, text)
+    for kind, api in _KIND_API.items():
+        text = re.sub(rf"\b{kind}\b(?! \()( '[^']*')?", rf"\g<0> ({api})", text)
+    return text
+
+
+# What user code calls to emit each kind of event (for readable reports).
+_KIND_API = {
+    "TimerCreated": "ctx.schedule_timer", "CustomStatusUpdated": "ctx.set_custom_status",
+    "ExternalSubscribed": "ctx.wait_for_event", "QueueSubscribed": "ctx.dequeue_event",
+    "KeyValueSet": "ctx.set_kv_value", "KeyValueCleared": "ctx.clear_kv_value",
+    "SubOrchestrationScheduled": "ctx.schedule_sub_orchestration",
+    "OrchestrationChained": "ctx.start_orchestration",
+}
 
 
 def _explain(message: str) -> Tuple[Optional[int], Optional[str], Optional[str]]:
