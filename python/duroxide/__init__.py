@@ -64,6 +64,22 @@ from duroxide._types import (  # noqa: E402
 from duroxide.context import ActivityContext, OrchestrationContext, ScheduledTask  # noqa: E402
 from duroxide.driver import create_generator, dispose_generator, next_step  # noqa: E402
 
+# ---- messaging (docs/messaging.md) ----
+from duroxide._actors import ActorRef, ActorType  # noqa: E402
+from duroxide._messaging import (  # noqa: E402
+    Message,
+    Request,
+    RequestFailedError,
+    RequestTimedOutError,
+)
+from duroxide._messaging_client import (  # noqa: E402
+    ActorInfo,
+    DeadLetter,
+    TopicDetail,
+    TopicInfo,
+    TopicSubscriber,
+)
+
 __version__ = "0.1.0"
 
 PyOrchestrationStatus = OrchestrationStatus
@@ -131,6 +147,18 @@ __all__ = [
     "PyPruneResult",
     "PyInstanceFilter",
     "PyEvent",
+    # messaging (docs/messaging.md)
+    "Message",
+    "Request",
+    "RequestFailedError",
+    "RequestTimedOutError",
+    "ActorType",
+    "ActorRef",
+    "ActorInfo",
+    "DeadLetter",
+    "TopicInfo",
+    "TopicDetail",
+    "TopicSubscriber",
 ]
 if hasattr(_core, "PostgresProvider"):
     __all__.insert(1, "PostgresProvider")

@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from duroxide import _core
 from duroxide._management import ManagementMixin
+from duroxide._messaging_client import MessagingClientMixin
 from duroxide._types import OrchestrationResult, _parse_status
 
 
@@ -19,7 +20,7 @@ def _dumps(value: Any, what: str) -> str:
         ) from None
 
 
-class Client(ManagementMixin):
+class Client(ManagementMixin, MessagingClientMixin):
     """Talks to a provider: works with or without a Runtime in the same process."""
 
     def __init__(self, provider: Any):

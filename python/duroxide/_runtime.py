@@ -99,6 +99,10 @@ class Runtime:
     register_orchestration_versioned_typed = register_orchestration_versioned
 
     # ---- lifecycle -------------------------------------------------------------------------
+    def register_actor(self, name: str, messages_per_execution: int = 100) -> Any:
+        """Registers actor type `name` (docs/messaging.md); decorate handlers with the result."""
+        return self._registry.register_actor(name, messages_per_execution)
+
     def start(self) -> None:
         """Starts the dispatcher threads and returns immediately."""
         if self._started:

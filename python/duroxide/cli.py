@@ -248,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 # one that needs no store sets `needs_client=False` and is called as handler(args).
 # One module per feature keeps this file small (one line each below).
 _EXTENSIONS: Tuple[str, ...] = (
+    "duroxide._cli_messaging",
 )
 
 

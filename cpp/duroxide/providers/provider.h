@@ -30,6 +30,7 @@
 #include "duroxide/history/event.h"
 #include "duroxide/history/work_item.h"
 #include "duroxide/providers/change_signal.h"
+#include "duroxide/providers/messaging_store.h"
 #include "duroxide/providers/provider_admin.h"
 
 namespace duroxide::providers {
@@ -116,6 +117,9 @@ struct TurnCommit {
                                                       // TimerFired visible at fire_at_ms
   std::vector<ActivityRef> cancelled_activities;      // deleted from the worker queue AFTER
                                                       // worker_items are inserted
+  // Dead letters, topic writes and client replies (messaging_store.h). A provider without
+  // messaging() MUST fail a commit whose messaging writes are not empty (kFailedPrecondition).
+  MessagingWrites messaging;
 };
 
 struct TagFilter {
@@ -288,6 +292,8 @@ class Provider {
 
   // The management capability, or nullptr if the provider has none.
   virtual ProviderAdmin* admin() { return nullptr; }
+  // The messaging capability (messaging_store.h), or nullptr if the provider has none.
+  virtual MessagingStore* messaging() { return nullptr; }
 
   // In-process change signals. Implementations MUST Notify() the matching signal after every
   // commit that made work visible (orchestrator/worker) or changed instance state (status).

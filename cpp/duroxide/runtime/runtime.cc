@@ -213,6 +213,27 @@ void RunLeaseThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
   }
 }
 
+// Topic delivery (docs/messaging.md): copies topic log entries to the subscribers' queues in
+// batches. Woken by commits that make orchestrator work visible (publishes notify it too) and
+// polls briefly otherwise, so entries published by other processes are delivered as well.
+void RunTopicDeliveryThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
+  providers::MessagingStore* store = core->provider->messaging();
+  if (store == nullptr) return;
+  providers::ChangeSignal& signal = core->provider->orchestrator_signal();
+  int64_t idle_ms = 5;
+  while (!core->stopping.load()) {
+    const uint64_t seen = signal.seq();
+    auto delivered = store->DeliverTopicEvents(1000, 256);
+    if (delivered.ok() && *delivered > 0) {
+      idle_ms = 5;
+      continue;
+    }
+    if (!delivered.ok()) core->metrics.provider_errors++;
+    signal.WaitSince(seen, idle_ms);
+    idle_ms = std::min<int64_t>(idle_ms * 2, 50);
+  }
+}
+
 }  // namespace
 
 Runtime::Runtime(std::shared_ptr<providers::Provider> provider, RuntimeOptions options,
@@ -247,6 +268,9 @@ Status Runtime::Start() {
     threads_.emplace_back(RunCounted, core_, &RunWorkerDispatcher, i);
   }
   threads_.emplace_back(RunLeaseThread, core_, 0);
+  if (o.orchestration_concurrency > 0 && core_->provider->messaging() != nullptr) {
+    threads_.emplace_back(RunTopicDeliveryThread, core_, 0);
+  }
   Log(LogLevel::kInfo, "duroxide::runtime", "runtime started",
       {{"runtime_id", core_->runtime_id},
        {"orchestration_concurrency", std::to_string(o.orchestration_concurrency)},
