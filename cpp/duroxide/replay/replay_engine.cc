@@ -433,10 +433,12 @@ void ReplayEngine::FinishTerminal(Event terminal) {
     case EventKind::kOrchestrationCompleted:
       out_->outcome = TurnOutput::Outcome::kCompleted;
       out_->output = terminal.data;
+      CollectUnconsumed();
       break;
     case EventKind::kOrchestrationFailed:
       out_->outcome = TurnOutput::Outcome::kFailed;
       out_->error = terminal.error;
+      CollectUnconsumed();
       break;
     case EventKind::kOrchestrationContinuedAsNew: {
       out_->outcome = TurnOutput::Outcome::kContinuedAsNew;

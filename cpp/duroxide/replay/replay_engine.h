@@ -67,6 +67,9 @@ struct TurnOutput {
   std::vector<history::WorkItem> orchestrator_items;
   std::vector<int64_t> cancelled_activity_ids;  // activities of this execution to lock-steal
   int64_t dropped_messages = 0;                 // stale, duplicate or undeliverable messages
+  // kCompleted / kFailed: queue messages the execution took but never consumed (point-to-point
+  // messages and requests; not replies, not topic events), for the dead-letter list.
+  std::vector<history::WorkItem> unconsumed_messages;
   std::string unregistered_message;             // kUnregistered
 };
 
@@ -130,6 +133,7 @@ class ReplayEngine : private OrchestrationHost {
   std::string MessageMeta(int64_t event_id, const std::string& extra, const std::string& topic) const;
   // Queue deliveries: the value a dequeue node resolves with, and wildcard lookups.
   TaskValue QueueValue(const Node* n, size_t pos) const;
+  void CollectUnconsumed();
   Node* TakeOpenQueue(const std::string& name);
   bool TakeBuffered(const std::string& name, size_t* pos);
 

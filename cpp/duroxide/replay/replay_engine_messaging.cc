@@ -5,6 +5,8 @@
 // are emitted events like KV writes (matched on replay, side effects derived from the new
 // events by the runtime and committed with the turn), and queue deliveries can resolve with
 // an envelope that carries the message metadata.
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "duroxide/replay/replay_engine.h"
@@ -139,6 +141,31 @@ bool ReplayEngine::TakeBuffered(const std::string& name, size_t* pos) {
   *pos = best->front();
   best->erase(best->begin());
   return true;
+}
+
+void ReplayEngine::CollectUnconsumed() {
+  std::vector<size_t> positions;
+  for (const auto& [name, buffer] : queue_buffer_) positions.insert(positions.end(), buffer.begin(), buffer.end());
+  for (size_t pos = walk_pos_; pos < events_.size(); ++pos) {
+    if (events_[pos].kind == EventKind::kQueueEventDelivered) positions.push_back(pos);
+  }
+  std::sort(positions.begin(), positions.end());
+  for (size_t pos : positions) {
+    const Event& e = events_[pos];
+    if (e.name.rfind("__reply:", 0) == 0 || e.meta.empty()) continue;  // only sent messages
+    try {
+      if (nlohmann::json::parse(e.meta).contains("topic")) continue;  // topic events expire
+    } catch (const std::exception&) {
+      continue;
+    }
+    history::WorkItem w;
+    w.kind = history::WorkItemKind::kQueueMessage;
+    w.instance = instance_;
+    w.name = e.name;
+    w.data = e.data;
+    w.meta = e.meta;
+    out_->unconsumed_messages.push_back(std::move(w));
+  }
 }
 
 }  // namespace duroxide::replay

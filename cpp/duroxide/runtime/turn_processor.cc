@@ -311,6 +311,7 @@ std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item
     s.parent_execution_id = origin->parent_execution_id;
     s.parent_id = origin->parent_id;
     s.carry_forward = origin->carry_forward;
+    s.carry_forward_meta = origin->carry_forward_meta;
     if (origin->has_custom_status) s.initial_custom_status = origin->custom_status;
     auto version = core->registry->Resolve(origin->name, origin->version);
     s.version = version ? *version : origin->version.value_or("1.0.0");
@@ -396,6 +397,13 @@ std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item
   }
   FillCommitFromEvents(&commit);
   AddMessagingWrites(commit.new_events, &commit);
+  if (!out.unconsumed_messages.empty()) {
+    // Messages (and requests) the execution ended without taking: dead letters, and requests
+    // get an error reply, as if they had arrived after the end.
+    DeadLetterMessages(item.instance, out.unconsumed_messages,
+                       "instance '" + item.instance + "' ended without taking it", &commit,
+                       &out.dropped_messages);
+  }
   switch (out.outcome) {
     case replay::TurnOutput::Outcome::kCompleted:
       commit.status = ExecutionStatus::kCompleted;
