@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, List, Sequence
 
 from duroxide.cli import EXIT_OK, _emit, _table
 
@@ -28,7 +28,7 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
 
 def cmd_topics(args: argparse.Namespace, client: Any) -> int:
     topics = client.list_topics()
-    rows: List[Tuple[Any, ...]] = [(t.topic, t.subscribers, t.backlog, t.last_seq) for t in topics]
+    rows: List[Sequence[Any]] = [(t.topic, t.subscribers, t.backlog, t.last_seq) for t in topics]
     _emit(args, [{"topic": t.topic, "subscribers": t.subscribers, "backlog": t.backlog,
                   "last_seq": t.last_seq} for t in topics],
           lambda: _table(("TOPIC", "SUBSCRIBERS", "BACKLOG", "LAST SEQ"), rows))
@@ -37,7 +37,7 @@ def cmd_topics(args: argparse.Namespace, client: Any) -> int:
 
 def cmd_topic(args: argparse.Namespace, client: Any) -> int:
     detail = client.get_topic(args.topic)
-    rows: List[Tuple[Any, ...]] = [(s.instance_id, s.cursor, s.lag) for s in detail.subscribers]
+    rows: List[Sequence[Any]] = [(s.instance_id, s.cursor, s.lag) for s in detail.subscribers]
 
     def text() -> str:
         head = (f"topic {detail.topic}: last seq {detail.last_seq}, "
@@ -61,7 +61,7 @@ def cmd_dead_letters(args: argparse.Namespace, client: Any) -> int:
         _emit(args, {"purged": n}, lambda: f"purged {n} dead letter(s)")
         return EXIT_OK
     letters = client.list_dead_letters(args.instance)
-    rows: List[Tuple[Any, ...]] = [(d.id, d.instance_id, d.queue, json.dumps(d.data)[:40],
+    rows: List[Sequence[Any]] = [(d.id, d.instance_id, d.queue, json.dumps(d.data)[:40],
                                     d.reason) for d in letters]
     _emit(args, [{"id": d.id, "instance_id": d.instance_id, "queue": d.queue, "data": d.data,
                   "reason": d.reason, "sender": d.sender, "created_at_ms": d.created_at_ms}

@@ -91,7 +91,7 @@ def _has_post(task: Any) -> bool:
         _has_post(child) for child in task.get("tasks", ()))
 
 
-def _post_process(task: Any, value: Any) -> Any:
+def _post_process(task: Dict[str, Any], value: Any) -> Any:
     """Applies the `_post` hooks of a task (and of the children of all/race) to its value.
 
     Messaging tasks use them to turn raw envelopes into Message/Request objects and reply
@@ -152,7 +152,7 @@ def step(gen, last_task: Any, value: Any, is_error: bool):
     return ("yield", task)
 
 
-def _after(gen, resume: Callable[[], Any]):
+def _after(gen: Any, resume: Callable[[], Any]) -> Tuple[str, Any]:
     """Runs `resume` (a send or throw into gen) and encodes the step it leads to."""
     try:
         task = resume()

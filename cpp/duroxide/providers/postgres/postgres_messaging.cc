@@ -48,11 +48,13 @@ void InsertQueueItem(pqxx::transaction_base& tx, const history::WorkItem& w, int
       w.instance, std::string(history::WorkItemKindName(w.kind)), history::EncodeWorkItem(w), now);
 }
 
-constexpr const char* kTopicInfoSql =
-    "SELECT t.topic, t.last_seq, "
-    "  (SELECT COUNT(*) FROM subscriptions s WHERE s.topic = t.topic), "
-    "  COALESCE(t.last_seq - (SELECT MIN(cursor) FROM subscriptions s WHERE s.topic = t.topic), 0) "
-    "FROM topics t";
+std::string TopicInfoSql() {
+  const std::string live = std::string(" AND NOT ") + kEndedSubscriptionSql;
+  return "SELECT t.topic, t.last_seq, "
+         "  (SELECT COUNT(*) FROM subscriptions s WHERE s.topic = t.topic" + live + "), "
+         "  COALESCE(t.last_seq - (SELECT MIN(cursor) FROM subscriptions s WHERE s.topic = "
+         "t.topic" + live + "), 0) FROM topics t";
+}
 
 }  // namespace
 
@@ -133,9 +135,7 @@ Result<int64_t> PostgresProvider::DeliverTopicEvents(size_t max_subscriptions,
     const int64_t now = NowMs();
     // Subscriptions of ended instances are never delivered to (the contract lets the delivery
     // step drop them rather than every completing turn).
-    tx.exec("DELETE FROM subscriptions s USING instances i, executions e "
-            "WHERE s.instance_id = i.instance_id AND e.instance_id = i.instance_id AND "
-            "e.execution_id = i.current_execution_id AND e.status IN ('Completed', 'Failed')");
+    tx.exec(std::string("DELETE FROM subscriptions s WHERE ") + kEndedSubscriptionSql);
     pqxx::result subs = tx.exec_params(
         "SELECT s.topic, s.instance_id, s.cursor, t.last_seq FROM subscriptions s "
         "JOIN topics t ON t.topic = s.topic WHERE s.cursor < t.last_seq "
@@ -242,7 +242,7 @@ Result<std::vector<TopicInfo>> PostgresProvider::ListTopics() {
   return Run("ListTopics", [&](pqxx::connection_base& conn) -> Result<std::vector<TopicInfo>> {
     pqxx::nontransaction tx(conn);
     std::vector<TopicInfo> out;
-    for (const pqxx::row& row : tx.exec(std::string(kTopicInfoSql) + " ORDER BY t.topic")) {
+    for (const pqxx::row& row : tx.exec(TopicInfoSql() + " ORDER BY t.topic")) {
       out.push_back({row[0].as<std::string>(), row[1].as<int64_t>(), row[2].as<int64_t>(),
                      row[3].as<int64_t>()});
     }
@@ -255,14 +255,14 @@ Result<std::vector<TopicSubscriber>> PostgresProvider::GetTopic(const std::strin
   using Out = std::vector<TopicSubscriber>;
   return Run("GetTopic", [&](pqxx::connection_base& conn) -> Result<Out> {
     pqxx::nontransaction tx(conn);
-    pqxx::result t = tx.exec_params(std::string(kTopicInfoSql) + " WHERE t.topic = $1", topic);
+    pqxx::result t = tx.exec_params(TopicInfoSql() + " WHERE t.topic = $1", topic);
     if (t.empty()) return Status::NotFound("GetTopic", "topic '" + topic + "' not found");
     *info = {t[0][0].as<std::string>(), t[0][1].as<int64_t>(), t[0][2].as<int64_t>(),
              t[0][3].as<int64_t>()};
     Out out;
     for (const pqxx::row& row : tx.exec_params(
-             "SELECT instance_id, cursor, created_at FROM subscriptions WHERE topic = $1 "
-             "ORDER BY created_at, instance_id",
+             "SELECT s.instance_id, s.cursor, s.created_at FROM subscriptions s WHERE s.topic = $1 "
+             "AND NOT " + std::string(kEndedSubscriptionSql) + " ORDER BY s.created_at, s.instance_id",
              topic)) {
       const int64_t cursor = row[1].as<int64_t>();
       out.push_back({row[0].as<std::string>(), cursor, info->last_seq - cursor,

@@ -158,6 +158,8 @@ Result<int64_t> SqliteProvider::DeliverTopicEvents(size_t max_subscriptions, siz
   Status st = Batched(*group_, "DeliverTopicEvents", [&]() -> Status {
     delivered = 0;
     const int64_t now = NowMs();
+    // Subscriptions of deleted instances (completion deletes its own in the ack).
+    db_->exec(std::string("DELETE FROM subscriptions AS s WHERE ") + kEndedSubscriptionSql);
     struct Sub { std::string topic, instance; int64_t cursor; };
     std::vector<Sub> subs;
     {
@@ -280,17 +282,19 @@ Result<int64_t> SqliteProvider::PurgeDeadLetters(const DeadLetterFilter& filter)
 }
 
 namespace {
-constexpr const char* kTopicInfoSql =
-    "SELECT t.topic, t.last_seq, "
-    "  (SELECT COUNT(*) FROM subscriptions s WHERE s.topic = t.topic), "
-    "  COALESCE(t.last_seq - (SELECT MIN(cursor) FROM subscriptions s WHERE s.topic = t.topic), 0) "
-    "FROM topics t";
+std::string TopicInfoSql() {
+  const std::string live = std::string(" AND NOT ") + kEndedSubscriptionSql;
+  return "SELECT t.topic, t.last_seq, "
+         "  (SELECT COUNT(*) FROM subscriptions s WHERE s.topic = t.topic" + live + "), "
+         "  COALESCE(t.last_seq - (SELECT MIN(cursor) FROM subscriptions s WHERE s.topic = "
+         "t.topic" + live + "), 0) FROM topics t";
+}
 }  // namespace
 
 Result<std::vector<TopicInfo>> SqliteProvider::ListTopics() {
   return Guarded("ListTopics", [&]() -> Result<std::vector<TopicInfo>> {
     std::lock_guard<std::mutex> lock(mu_);
-    SQLite::Statement s(*db_, std::string(kTopicInfoSql) + " ORDER BY t.topic");
+    SQLite::Statement s(*db_, TopicInfoSql() + " ORDER BY t.topic");
     std::vector<TopicInfo> out;
     while (s.executeStep()) {
       out.push_back({s.getColumn(0).getString(), s.getColumn(1).getInt64(),
@@ -304,14 +308,15 @@ Result<std::vector<TopicSubscriber>> SqliteProvider::GetTopic(const std::string&
                                                               TopicInfo* info) {
   return Guarded("GetTopic", [&]() -> Result<std::vector<TopicSubscriber>> {
     std::lock_guard<std::mutex> lock(mu_);
-    SQLite::Statement t(*db_, std::string(kTopicInfoSql) + " WHERE t.topic = ?1");
+    SQLite::Statement t(*db_, TopicInfoSql() + " WHERE t.topic = ?1");
     t.bind(1, topic);
     if (!t.executeStep()) return Status::NotFound("GetTopic", "topic '" + topic + "' not found");
     *info = {t.getColumn(0).getString(), t.getColumn(1).getInt64(), t.getColumn(2).getInt64(),
              t.getColumn(3).getInt64()};
     SQLite::Statement s(*db_,
-                        "SELECT instance_id, cursor, created_at FROM subscriptions "
-                        "WHERE topic = ?1 ORDER BY created_at, instance_id");
+                        "SELECT s.instance_id, s.cursor, s.created_at FROM subscriptions s "
+                        "WHERE s.topic = ?1 AND NOT " + std::string(kEndedSubscriptionSql) +
+                            " ORDER BY s.created_at, s.instance_id");
     s.bind(1, topic);
     std::vector<TopicSubscriber> out;
     while (s.executeStep()) {
