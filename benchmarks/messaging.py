@@ -29,10 +29,10 @@ def pct(values: List[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def make_runtime(db: str, concurrency: int = 2) -> Runtime:
+def make_runtime(provider: Any, concurrency: int = 2) -> Runtime:
     options = RuntimeOptions(orchestration_concurrency=concurrency, worker_concurrency=1,
                              dispatcher_poll_interval_ms=50)
-    runtime = Runtime(SqliteProvider.open(db), options)
+    runtime = Runtime(provider, options)
 
     @runtime.register_orchestration("Ponger")
     def ponger(ctx: Any, n: int) -> Any:
@@ -142,9 +142,13 @@ def main() -> None:
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="duroxide-bench-msg-")
     db = os.path.join(workdir, "bench.db")
-    runtime = make_runtime(db)
+    # The client shares the runtime's provider object, so its writes wake the dispatchers at
+    # once (a client on another provider object or process is seen by polling: up to
+    # dispatcher_poll_interval_ms later on SQLite, or via LISTEN/NOTIFY on PostgreSQL).
+    provider = SqliteProvider.open(db)
+    runtime = make_runtime(provider)
     runtime.start()
-    client = Client(SqliteProvider.open(db))
+    client = Client(provider)
     out: Dict[str, Any] = {}
     try:
         out["ping_pong"] = bench_ping_pong(client, 100 if args.quick else 300)

@@ -301,8 +301,12 @@ class Provider {
   ChangeSignal& worker_signal() { return worker_signal_; }
   // Instance state changes; notify with the instance id where it is known.
   InstanceSignal& status_signal() { return status_signal_; }
+  // Topic publishes (messaging_store.h): wakes the runtime's topic delivery step. A separate
+  // signal, so that delivery never takes a wake-up meant for an orchestration dispatcher.
+  ChangeSignal& topic_signal() { return topic_signal_; }
 
  private:
+  ChangeSignal topic_signal_;
   ChangeSignal orchestrator_signal_;
   ChangeSignal worker_signal_;
   InstanceSignal status_signal_;

@@ -214,12 +214,12 @@ void RunLeaseThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
 }
 
 // Topic delivery (docs/messaging.md): copies topic log entries to the subscribers' queues in
-// batches. Woken by commits that make orchestrator work visible (publishes notify it too) and
-// polls briefly otherwise, so entries published by other processes are delivered as well.
+// batches. Woken by publishes in this process (topic_signal) and polls with a short backoff
+// otherwise (up to 50 ms), so entries published by other processes are delivered as well.
 void RunTopicDeliveryThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
   providers::MessagingStore* store = core->provider->messaging();
   if (store == nullptr) return;
-  providers::ChangeSignal& signal = core->provider->orchestrator_signal();
+  providers::ChangeSignal& signal = core->provider->topic_signal();
   int64_t idle_ms = 5;
   while (!core->stopping.load()) {
     const uint64_t seen = signal.seq();

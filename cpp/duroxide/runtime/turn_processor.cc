@@ -457,6 +457,7 @@ void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
     for (const auto& r : turn.commit.messaging.client_replies) {
       core->provider->status_signal().Notify(std::string(kClientReplyTarget) + "/" + r.request_id);
     }
+    if (!turn.commit.messaging.publishes.empty()) core->provider->topic_signal().Notify();
   }
   if (!ack.ok()) {
     if (ack.code() != StatusCode::kFailedPrecondition) {  // a lost lock is not a storage fault

@@ -116,7 +116,7 @@ Result<int64_t> PostgresProvider::PublishEvent(const TopicPublish& publish) {
     tx.commit();
     return seq;
   });
-  if (r.ok()) orchestrator_signal().Notify();
+  if (r.ok()) topic_signal().Notify();
   return r;
 }
 

@@ -137,7 +137,7 @@ Result<int64_t> SqliteProvider::PublishEvent(const TopicPublish& publish) {
     return Status::Ok();
   });
   if (!st.ok()) return st;
-  orchestrator_signal().Notify();
+  topic_signal().Notify();
   return seq;
 }
 
