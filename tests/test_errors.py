@@ -10,6 +10,7 @@ import pytest
 from duroxide import (
     DuroxideError,
     InstanceAlreadyExistsError,
+    OperationTimedOutError,
     OrchestrationContext,
     RuntimeOptions,
     SqliteProvider,
@@ -147,14 +148,14 @@ def test_starting_an_existing_instance_raises_and_changes_nothing(env):
     first = wait_done(client, "dup")
     assert first.output == {"input": "first"}
 
-    with pytest.raises(RuntimeError) as excinfo:
+    with pytest.raises(InstanceAlreadyExistsError) as excinfo:
         client.start_orchestration("dup", "Echo", "second")
     assert isinstance(excinfo.value, InstanceAlreadyExistsError)
     assert isinstance(excinfo.value, DuroxideError)
     assert "dup" in str(excinfo.value)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(InstanceAlreadyExistsError):
         client.start_orchestration_versioned("dup", "Echo", "third", "1.0.0")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(InstanceAlreadyExistsError):
         client.start_orchestration("dup", "OtherName", "fourth")
 
     # Nothing was re-run and the stored result is intact.
@@ -190,11 +191,11 @@ def test_wait_for_orchestration_timeout(env):
 
     runtime.start()
     client.start_orchestration("forever", "Forever")
-    with pytest.raises(RuntimeError) as excinfo:
+    with pytest.raises(OperationTimedOutError) as excinfo:
         client.wait_for_orchestration("forever", 100)
     assert str(excinfo.value) == "Operation timed out"
     assert client.get_status("forever").status == "Running"
-    with pytest.raises(RuntimeError) as excinfo:
+    with pytest.raises(OperationTimedOutError) as excinfo:
         client.wait_for_orchestration("never-started", 100)
     assert str(excinfo.value) == "Operation timed out"
 

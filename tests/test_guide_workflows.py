@@ -164,7 +164,7 @@ def test_failed_child_raises_in_parent_which_can_catch_it(env):
 
     caught = wait_done(client, "catching")
     assert caught.status == "Completed", caught.error
-    assert caught.output["type"] == "Exception"
+    assert caught.output["type"] == "SubOrchestrationFailedError"  # an Exception
     assert "child broke on x" in caught.output["caught"]
 
     letting = wait_done(client, "letting")

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from duroxide import MAX_KV_KEYS, MAX_KV_VALUE_BYTES, Client, SqliteProvider
+from duroxide import (MAX_KV_KEYS, MAX_KV_VALUE_BYTES, Client, OperationTimedOutError,
+                      SqliteProvider)
 from helpers.util import wait_done, wait_until
 
 
@@ -118,11 +119,11 @@ def test_kv_client_typed_readers_and_timeout(env):
     assert client.get_kv_value("no-such-instance", "obj") is None
 
     started = time.monotonic()
-    with pytest.raises(TimeoutError) as info:
+    with pytest.raises(OperationTimedOutError) as info:
         client.wait_for_kv_value("kv-2", "late", 300)
     assert str(info.value) == "Timed out waiting for value 'late' on instance 'kv-2'"
     assert time.monotonic() - started >= 0.25
-    with pytest.raises(TimeoutError) as info:
+    with pytest.raises(OperationTimedOutError) as info:
         client.wait_for_kv_value_typed("ghost", "k", 100)
     assert str(info.value) == "Timed out waiting for value 'k' on instance 'ghost'"
 

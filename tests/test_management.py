@@ -20,9 +20,11 @@ from duroxide import (
     InstanceFilter,
     InstanceInfo,
     InstanceTree,
+    NotFoundError,
     PruneOptions,
     PruneResult,
     QueueDepths,
+    StoreError,
     SystemMetrics,
     SystemStats,
 )
@@ -209,7 +211,7 @@ def test_get_instance_info_fields_and_real_timestamps(mgmt):
     assert bad.status == "Failed"
     assert "boom 7" in bad.output
 
-    with pytest.raises(RuntimeError, match="^Instance nope not found$"):
+    with pytest.raises(NotFoundError, match="^Instance nope not found$"):
         client.get_instance_info("nope")
     with pytest.raises(duroxide.NotFoundError):
         client.get_instance_info("nope")
@@ -234,9 +236,9 @@ def test_executions_across_continue_as_new(mgmt):
         history = client.read_execution_history("can", execution_id)
         assert execution.event_count == len(history) > 0
     assert json.loads(client.get_execution_info("can", 4).output) == 3
-    with pytest.raises(RuntimeError, match="not found"):
+    with pytest.raises(NotFoundError, match="not found"):
         client.get_execution_info("can", 5)
-    with pytest.raises(RuntimeError, match="^Instance nope not found$"):
+    with pytest.raises(NotFoundError, match="^Instance nope not found$"):
         client.get_execution_info("nope", 1)
 
 
@@ -292,9 +294,9 @@ def test_read_execution_history_kinds_data_and_sources(mgmt):
     assert json.loads(events[-1].data) == {"doubled": 42, "event": {"ok": True}, "child": 10}
     assert events[0].source_event_id is None
 
-    with pytest.raises(RuntimeError, match="not found"):
+    with pytest.raises(NotFoundError, match="not found"):
         client.read_execution_history("tour", 2)
-    with pytest.raises(RuntimeError, match="^Instance nope not found$"):
+    with pytest.raises(NotFoundError, match="^Instance nope not found$"):
         client.read_execution_history("nope", 1)
     with pytest.raises(ValueError, match="Invalid input"):
         client.read_execution_history("tour", 0)
@@ -329,7 +331,7 @@ def test_get_instance_tree(mgmt):
     assert client.get_instance_info(grandchild).parent_instance_id in children
     leaf = client.get_instance_tree(grandchild)
     assert (leaf.root_id, leaf.all_ids, leaf.size) == (grandchild, [grandchild], 1)
-    with pytest.raises(RuntimeError, match="^Instance nope not found$"):
+    with pytest.raises(NotFoundError, match="^Instance nope not found$"):
         client.get_instance_tree("nope")
 
 
@@ -341,11 +343,11 @@ def test_delete_instance_cascades_and_uses_the_api_error_texts(mgmt):
     run(client, "del", "Parent", 2)
     tree = client.get_instance_tree("del")
     child = tree.all_ids[1]
-    with pytest.raises(RuntimeError) as err:
+    with pytest.raises(StoreError) as err:
         client.delete_instance(child)
     assert str(err.value) == (f"Cannot delete sub-orchestration {child} directly. "
                               "Delete the root orchestration instead.")
-    with pytest.raises(RuntimeError, match="^Instance nope not found$"):
+    with pytest.raises(NotFoundError, match="^Instance nope not found$"):
         client.delete_instance("nope")
 
     events = sum(client.get_execution_info(i, 1).event_count for i in tree.all_ids)
@@ -369,7 +371,7 @@ def test_delete_running_needs_force_and_stays_deleted(mgmt):
     assert wait_until(lambda: client.get_status("run-child").status == "Running"
                       and client.list_instances_by_status("Running") != []
                       and len(client.list_all_instances()) == 2)
-    with pytest.raises(RuntimeError) as err:
+    with pytest.raises(StoreError) as err:
         client.delete_instance("run")
     assert str(err.value) == "Instance run is still running. Use force=true or cancel first."
     assert len(client.list_all_instances()) == 2
@@ -443,7 +445,7 @@ def test_prune_executions(mgmt):
     assert (info.status, info.current_execution_id) == ("Completed", 5)
     assert client.get_status("prune").output == 4
     assert client.get_kv_value("prune", "seen") == "4"  # KV is left alone
-    with pytest.raises(RuntimeError, match="^Instance nope not found$"):
+    with pytest.raises(NotFoundError, match="^Instance nope not found$"):
         client.prune_executions("nope")
 
 

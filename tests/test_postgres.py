@@ -77,10 +77,10 @@ def test_exported_with_connect_methods(pg):
 
 
 def test_invalid_schema_and_unreachable_server_raise_runtime_error(pg_url):
-    with pytest.raises(RuntimeError, match="^Failed to connect to PostgreSQL: .*invalid schema"):
+    with pytest.raises(duroxide.ProviderError, match="^Failed to connect to PostgreSQL: .*invalid schema"):
         duroxide.PostgresProvider.connect_with_schema(pg_url, 'x"; DROP TABLE y; --')
     port = pg_cluster.free_port()
-    with pytest.raises(RuntimeError, match="^Failed to connect to PostgreSQL: "):
+    with pytest.raises(duroxide.ProviderError, match="^Failed to connect to PostgreSQL: "):
         duroxide.PostgresProvider.connect(
             f"postgresql://postgres@127.0.0.1:{port}/postgres?connect_timeout=2")
     with pytest.raises(TypeError):
@@ -292,7 +292,7 @@ def test_management_list_and_delete(pg):
     info = pg.client.get_instance_info("m-1")
     assert (info.status, info.orchestration_name) == ("Completed", "Echo")
     assert pg.client.get_system_metrics().total_instances == 4
-    with pytest.raises(RuntimeError, match="still running"):
+    with pytest.raises(duroxide.StoreError, match="still running"):
         pg.client.delete_instance("live")
     assert pg.client.delete_instance("m-0").instances_deleted == 1
     assert pg.client.delete_instance("live", force=True).instances_deleted == 1

@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from duroxide import Client, Runtime, RuntimeOptions, SqliteProvider
+from duroxide import (Client, OperationTimedOutError, Runtime, RuntimeOptions, RuntimeStateError,
+                      SqliteProvider)
 from helpers.util import wait_done, wait_until
 
 ALL_OPTION_NAMES = (
@@ -92,7 +93,7 @@ def test_worker_only_runtime_does_not_run_orchestrations(env):
     workers.register_orchestration("Echo", lambda ctx, input: input)
     workers.start()
     client.start_orchestration("not-run", "Echo", 1)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(OperationTimedOutError):
         client.wait_for_orchestration("not-run", 300)
     orchestrators = make_runtime(worker_concurrency=0)
     orchestrators.register_orchestration("Echo", lambda ctx, input: input)
@@ -156,7 +157,7 @@ def test_second_start_raises(env):
     provider, client, make_runtime = env
     runtime = make_runtime()
     runtime.start()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeStateError, match="already started"):
         runtime.start()
 
 
@@ -167,7 +168,7 @@ def test_stopped_runtime_takes_no_new_work(env):
     runtime.start()
     runtime.shutdown(1000)
     client.start_orchestration("after-stop", "Echo", 2)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(OperationTimedOutError):
         client.wait_for_orchestration("after-stop", 300)
     assert client.get_status("after-stop").status != "Completed"
     again = make_runtime()
@@ -223,7 +224,7 @@ def test_runtime_as_context_manager(env):
         client.start_orchestration("cm", "Echo", "x")
         assert wait_done(client, "cm").output == "x"
     client.start_orchestration("cm-after", "Echo", "y")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(OperationTimedOutError):
         client.wait_for_orchestration("cm-after", 300)
 
 

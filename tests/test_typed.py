@@ -10,6 +10,8 @@ import json
 
 import pytest
 
+import duroxide
+
 from duroxide import OrchestrationContext, ScheduledTask, parse_result
 from helpers.util import wait_done, wait_until
 
@@ -221,9 +223,9 @@ def test_client_typed_methods(env):
     client.start_orchestration_typed("ct-3", "Bad")
     with pytest.raises(Exception) as info:
         client.wait_for_orchestration_typed("ct-3", 10000)
-    assert type(info.value) is Exception
+    assert type(info.value) is duroxide.OrchestrationFailedError
     assert "RuntimeError: typed failure" in str(info.value)
-    with pytest.raises(RuntimeError, match="Operation timed out"):
+    with pytest.raises(duroxide.OperationTimedOutError, match="Operation timed out"):
         client.wait_for_orchestration_typed("never-started", 100)
 
 
@@ -256,7 +258,7 @@ def test_parse_result():
     assert parse_result({"ok": "v"}) == "v"
     with pytest.raises(Exception) as info:
         parse_result({"err": "broken"})
-    assert type(info.value) is Exception and str(info.value) == "broken"
+    assert type(info.value) is duroxide.TaskFailedError and str(info.value) == "broken"
     with pytest.raises(Exception, match="second"):
         parse_result([{"ok": 1}, {"err": "second"}])
     for other in (5, "s", None, {"index": 0, "value": 1}, {"ok": 1, "extra": 2}, [1, "x"], []):

@@ -359,15 +359,17 @@ def test_activity_error_text(env, exc, expected):
         try:
             yield ctx.schedule_activity("Fragile", None)
         except Exception as e:  # noqa: BLE001
-            return {"message": str(e), "type": type(e).__name__}
+            return {"message": str(e), "type": type(e).__name__,
+                    "is_exception": isinstance(e, Exception)}
         return "no error"
 
     runtime.start()
     client.start_orchestration("fragile", "CallFragile")
     result = wait_done(client, "fragile")
     assert result.status == "Completed", result.error
-    # The orchestration always receives a plain Exception carrying the text.
-    assert result.output == {"message": expected, "type": "Exception"}
+    # The orchestration receives an ActivityFailedError (an Exception) carrying the text.
+    assert result.output == {"message": expected, "type": "ActivityFailedError",
+                             "is_exception": True}
 
 
 def test_uncaught_activity_error_fails_the_orchestration(env):

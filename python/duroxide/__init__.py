@@ -20,16 +20,7 @@ except ImportError as exc:  # pragma: no cover - a broken install
         f"from the source tree ({exc})"
     ) from exc
 
-from duroxide._core import (  # noqa: E402
-    DuroxideError,
-    InstanceAlreadyExistsError,
-    InvalidArgumentError,
-    NotFoundError,
-    OperationTimedOutError,
-    OrchestrationStatus,
-    ProviderError,
-    init_tracing,
-)
+from duroxide._core import OrchestrationStatus, init_tracing  # noqa: E402
 from duroxide._core import (  # noqa: E402
     DeleteInstanceResult,
     Event,
@@ -64,6 +55,26 @@ from duroxide._types import (  # noqa: E402
 from duroxide.context import ActivityContext, OrchestrationContext, ScheduledTask  # noqa: E402
 from duroxide.driver import create_generator, dispose_generator, next_step  # noqa: E402
 
+# ---- errors (python-native): one hierarchy under DuroxideError ----
+from duroxide.errors import (  # noqa: E402
+    ActivityFailedError,
+    ActivityTimeoutError,
+    ClosedError,
+    DuroxideError,
+    InstanceAlreadyExistsError,
+    InvalidArgumentError,
+    NotFoundError,
+    OperationTimedOutError,
+    OrchestrationFailedError,
+    ProviderError,
+    RuntimeStateError,
+    StoreError,
+    SubOrchestrationFailedError,
+    TaskFailedError,
+    TracingError,
+)
+# --- server: the REST API's remote client (the server itself is duroxide.server) ---
+from duroxide._http_client import HttpClient  # noqa: E402
 # ---- messaging (docs/messaging.md) ----
 from duroxide._actors import ActorRef, ActorType  # noqa: E402
 from duroxide._messaging import (  # noqa: E402
@@ -127,12 +138,6 @@ __all__ = [
     "MAX_TAG_NAME_BYTES",
     "MAX_KV_KEYS",
     "MAX_KV_VALUE_BYTES",
-    "DuroxideError",
-    "InstanceAlreadyExistsError",
-    "InvalidArgumentError",
-    "NotFoundError",
-    "OperationTimedOutError",
-    "ProviderError",
     "PyOrchestrationStatus",
     "PyMetricsSnapshot",
     "PyRuntimeOptions",
@@ -147,6 +152,24 @@ __all__ = [
     "PyPruneResult",
     "PyInstanceFilter",
     "PyEvent",
+    # errors (python-native)
+    "DuroxideError",
+    "StoreError",
+    "ProviderError",
+    "NotFoundError",
+    "InstanceAlreadyExistsError",
+    "InvalidArgumentError",
+    "OperationTimedOutError",
+    "RuntimeStateError",
+    "ClosedError",
+    "TracingError",
+    "TaskFailedError",
+    "ActivityFailedError",
+    "ActivityTimeoutError",
+    "SubOrchestrationFailedError",
+    "OrchestrationFailedError",
+    # --- server ---
+    "HttpClient",
     # messaging (docs/messaging.md)
     "Message",
     "Request",
@@ -162,3 +185,20 @@ __all__ = [
 ]
 if hasattr(_core, "PostgresProvider"):
     __all__.insert(1, "PostgresProvider")
+
+# reliability (issue 17): documented limits and SQLite durability levels.
+from duroxide._providers import SQLITE_DURABILITY_LEVELS  # noqa: E402
+from duroxide._types import (  # noqa: E402
+    MAX_HISTORY_EVENTS,
+    MAX_INSTANCE_ID_BYTES,
+    MAX_NAME_BYTES,
+    MAX_PAYLOAD_BYTES,
+)
+
+__all__ += [
+    "MAX_PAYLOAD_BYTES",
+    "MAX_HISTORY_EVENTS",
+    "MAX_INSTANCE_ID_BYTES",
+    "MAX_NAME_BYTES",
+    "SQLITE_DURABILITY_LEVELS",
+]

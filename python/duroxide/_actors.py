@@ -14,7 +14,7 @@ import inspect
 import json
 from typing import Any, Callable, Dict, Generator, List, Optional
 
-from duroxide._core import InvalidArgumentError
+from duroxide.errors import InvalidArgumentError
 from duroxide._messaging import (
     DEFAULT_REQUEST_TIMEOUT_MS,
     REQUEST_QUEUE_PREFIX,

@@ -7,8 +7,10 @@ from typing import Any, Optional
 
 from duroxide import _core
 from duroxide._management import ManagementMixin
+from duroxide._providers import closed_native, is_closed
 from duroxide._messaging_client import MessagingClientMixin
 from duroxide._types import OrchestrationResult, _parse_status
+from duroxide.errors import OrchestrationFailedError, OperationTimedOutError
 
 
 def _dumps(value: Any, what: str) -> str:
@@ -23,15 +25,47 @@ def _dumps(value: Any, what: str) -> str:
 class Client(ManagementMixin, MessagingClientMixin):
     """Talks to a provider: works with or without a Runtime in the same process."""
 
-    def __init__(self, provider: Any):
+    def __init__(self, provider: Any, *, max_payload_bytes: Optional[int] = None) -> None:
+        """`max_payload_bytes` caps start inputs and event data this client sends (default
+        duroxide.MAX_PAYLOAD_BYTES, 4 MiB; 0 disables the check); a larger payload raises
+        InvalidArgumentError and nothing is written."""
         self._provider = provider
-        self._native = _core.Client(provider._native)
+        attach = getattr(provider, "_attach", None)
+        self._provider_native = attach(self) if attach is not None else provider._native
+        self._native = _core.Client(self._provider_native)
+        if max_payload_bytes is not None:
+            if (not isinstance(max_payload_bytes, int) or isinstance(max_payload_bytes, bool)
+                    or max_payload_bytes < 0):
+                raise ValueError(
+                    f"Client.max_payload_bytes must be an int >= 0, got {max_payload_bytes!r}")
+            self._native.max_payload_bytes = max_payload_bytes
+
+    # ---- resources -------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """True once close() was called (or the provider was closed)."""
+        return is_closed(self._native)
+
+    def close(self) -> None:
+        """Releases this client's hold on the store; later calls raise ClosedError."""
+        self._native = closed_native("Client")
+        self._provider_native = self._native
+        self.__dict__.pop("_management_native", None)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def start_orchestration(self, instance_id: str, name: str, input: Any = None) -> None:
         """Starts `name` as `instance_id` with the latest registered version.
 
         Raises:
             InstanceAlreadyExistsError: the id is taken (nothing is changed).
+            InvalidArgumentError: the instance id (1-256 bytes, no control characters), the
+                name (1-256 bytes) or the serialized input (max_payload_bytes) is out of
+                limits (nothing is changed).
         """
         self._native.start_orchestration(instance_id, name,
                                          _dumps(input, "start_orchestration input"), None)
@@ -53,15 +87,20 @@ class Client(ManagementMixin, MessagingClientMixin):
         """Waits until Completed or Failed.
 
         Raises:
-            RuntimeError: "Operation timed out" when timeout_ms elapses first.
+            OperationTimedOutError: "Operation timed out" when timeout_ms elapses first
+                (a RuntimeError and a TimeoutError).
         """
         return _parse_status(self._native.wait_for_orchestration(instance_id, int(timeout_ms)))
 
     def wait_for_orchestration_typed(self, instance_id: str, timeout_ms: int = 30000) -> Any:
-        """Waits and returns the output; raises Exception(error) if the instance failed."""
+        """Waits and returns the output.
+
+        Raises:
+            OrchestrationFailedError: the instance failed (str() is its error).
+        """
         result = self.wait_for_orchestration(instance_id, timeout_ms)
         if result.status == "Failed":
-            raise Exception(result.error or "Orchestration failed")
+            raise OrchestrationFailedError(result.error or "Orchestration failed")
         return result.output
 
     def wait_for_status_change(self, instance_id: str, last_seen_version: int = 0,
@@ -102,16 +141,14 @@ class Client(ManagementMixin, MessagingClientMixin):
         """Waits until the key exists.
 
         Raises:
-            TimeoutError: the key did not appear within timeout_ms.
+            OperationTimedOutError: the key did not appear within timeout_ms (a TimeoutError).
         """
         try:
             return self._native.wait_for_kv_value(instance_id, key, int(timeout_ms))
-        except RuntimeError as exc:
-            if "timed out" in str(exc):
-                raise TimeoutError(
-                    f"Timed out waiting for value '{key}' on instance '{instance_id}'"
-                ) from None
-            raise
+        except OperationTimedOutError:
+            raise OperationTimedOutError(
+                f"Timed out waiting for value '{key}' on instance '{instance_id}'"
+            ) from None
 
     def wait_for_kv_value_typed(self, instance_id: str, key: str, timeout_ms: int = 30000) -> Any:
         return json.loads(self.wait_for_kv_value(instance_id, key, timeout_ms))

@@ -6,7 +6,7 @@ The methods mirror api.md 1.4; the work (tree walks, cascades, retries) happens 
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from duroxide import _core
 from duroxide._core import (
@@ -28,12 +28,17 @@ class ManagementMixin:
     """Adds the management API to Client (needs `self._provider`, a provider wrapper)."""
 
     _provider: Any
+    _provider_native: Any  # the provider's native handle, or a closed placeholder
 
     @property
     def _management(self) -> "_core.Management":
         native = self.__dict__.get("_management_native")
         if native is None:
-            native = _core.Management(self._provider._native)
+            from duroxide._providers import is_closed
+
+            if is_closed(self._provider_native):
+                return self._provider_native  # type: ignore[no-any-return]  # raises on use
+            native = _core.Management(self._provider_native)
             self.__dict__["_management_native"] = native
         return native
 
@@ -79,6 +84,11 @@ class ManagementMixin:
         """
         return self._management.read_execution_history(instance_id, int(execution_id))
 
+    def get_kv_all(self, instance_id: str) -> Dict[str, str]:
+        """The live KV store of an instance as {key: raw value} ({} for an unknown one)."""
+        values: Dict[str, str] = self._management.get_kv_all(instance_id)
+        return values
+
     def get_instance_tree(self, instance_id: str) -> InstanceTree:
         """The instance and all its sub-orchestrations, breadth-first (root first)."""
         return self._management.get_instance_tree(instance_id)
@@ -89,7 +99,7 @@ class ManagementMixin:
         """Deletes a root instance and its whole tree of sub-orchestrations, atomically.
 
         Raises:
-            RuntimeError: the instance is missing, is a sub-orchestration, or (without
+            StoreError: the instance is missing, is a sub-orchestration, or (without
                 `force`) is still running.
         """
         return self._management.delete_instance(instance_id, bool(force))

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional
 
-from duroxide._core import DuroxideError, InvalidArgumentError
+from duroxide.errors import DuroxideError, InvalidArgumentError
 
 REQUEST_QUEUE_PREFIX = "__req:"
 REPLY_QUEUE_PREFIX = "__reply:"

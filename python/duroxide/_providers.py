@@ -1,25 +1,127 @@
-"""Storage providers."""
+"""Storage providers.
+
+A provider owns the store's connections and threads. `close()` (or leaving a `with` block)
+closes every Client made from it and shuts down every Runtime using it, then drops the native
+store, so its connections and threads are released at once (in CPython). Using a closed
+provider, client or runtime raises ClosedError.
+"""
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 from duroxide import _core
+from duroxide.errors import ClosedError
+
+# The durability levels SqliteProvider.open accepts (docs/user-guide.md, section 11).
+SQLITE_DURABILITY_LEVELS = ("normal", "full")
 
 
-class SqliteProvider:
+class _Closed:
+    """Stands in for a released native object: any use raises ClosedError."""
+
+    __slots__ = ("_what",)
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __getattr__(self, name: str) -> Any:
+        raise ClosedError(f"{self._what} is closed")
+
+
+def closed_native(what: str) -> Any:
+    """The placeholder stored in `_native` once `what` ("Client", ...) is closed."""
+    return _Closed(what)
+
+
+def is_closed(native: Any) -> bool:
+    return isinstance(native, _Closed)
+
+
+class _Provider:
+    """What the Python providers share: close() / context manager and dependent tracking."""
+
+    _native: Any
+
+    def _init_resources(self) -> None:
+        self._dependents: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+    def _attach(self, dependent: Any) -> Any:
+        """Registers a Client or Runtime (closed with the provider); returns the native handle.
+
+        Raises:
+            ClosedError: the provider is closed.
+        """
+        native = self._native
+        if is_closed(native):
+            raise ClosedError(f"{type(self).__name__} is closed")
+        self._dependents.add(dependent)
+        return native
+
+    @property
+    def closed(self) -> bool:
+        """True once close() was called."""
+        return is_closed(self._native)
+
+    def close(self) -> None:
+        """Closes the clients and runtimes made from this provider, then releases the store.
+
+        Idempotent. Runtimes are shut down with their default timeout.
+        """
+        if self.closed:
+            return
+        for dependent in list(self._dependents):
+            dependent.close()
+        self._dependents.clear()
+        self._native = closed_native(type(self).__name__)
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class SqliteProvider(_Provider):
     """Embedded SQLite store: a file (durable, WAL) or a private in-memory database."""
 
-    def __init__(self, native: "_core.SqliteProvider"):
+    def __init__(self, native: "_core.SqliteProvider", durability: str = "memory") -> None:
         self._native = native
+        self._init_resources()
+        self._durability = durability
 
     @staticmethod
-    def open(path: str) -> "SqliteProvider":
+    def open(path: str, durability: str = "normal") -> "SqliteProvider":
         """Opens (creating parent directories and the file) a database at `path`.
 
-        `path` may also be a "sqlite:" URL.
+        `path` may also be a "sqlite:" URL. The file runs in WAL mode; `durability` chooses
+        when a commit is acknowledged:
+
+        - "normal" (default, PRAGMA synchronous=NORMAL): a commit survives a crash of the
+          process, but the last commits before a power loss or OS crash can be lost, even
+          after start_orchestration returned or a turn was acknowledged.
+        - "full" (PRAGMA synchronous=FULL): every commit is on disk (fsync) before it is
+          acknowledged, so it also survives power loss. Costs one fsync per commit; group
+          commit shares it between the turns committed together.
+
+        Raises:
+            InvalidArgumentError: `durability` is not "normal" or "full".
+            ProviderError: the file is not a duroxide database (corrupt or foreign), or its
+                schema was written by a newer duroxide (nothing is changed).
         """
         if not isinstance(path, str) or not path:
             raise TypeError(f"SqliteProvider.open: path must be a non-empty str, got {path!r}")
-        return SqliteProvider(_core.SqliteProvider.open(path))
+        if durability not in SQLITE_DURABILITY_LEVELS:
+            raise _core.InvalidArgumentError(
+                f"SqliteProvider.open: durability must be one of {SQLITE_DURABILITY_LEVELS}, "
+                f"got {durability!r}")
+        return SqliteProvider(_core.SqliteProvider.open(path, durability), durability)
+
+    @property
+    def durability(self) -> str:
+        """"normal" or "full" for a file database; "memory" for an in-memory one."""
+        return self._durability
 
     @staticmethod
     def in_memory() -> "SqliteProvider":
@@ -27,7 +129,7 @@ class SqliteProvider:
         return SqliteProvider(_core.SqliteProvider.in_memory())
 
 
-class PostgresProvider:
+class PostgresProvider(_Provider):
     """A PostgreSQL store, shared by any number of runtime processes on any number of machines.
 
     Each provider works inside one PostgreSQL schema; stores in different schemas of one
@@ -38,6 +140,7 @@ class PostgresProvider:
 
     def __init__(self, native: "_core.PostgresProvider"):
         self._native = native
+        self._init_resources()
 
     @property
     def schema(self) -> str:
@@ -49,7 +152,7 @@ class PostgresProvider:
         """Connects to `url` (e.g. "postgresql://user:pass@host:5432/db"), schema "public".
 
         Raises:
-            RuntimeError: "Failed to connect to PostgreSQL: ..." if the server cannot be
+            ProviderError: "Failed to connect to PostgreSQL: ..." if the server cannot be
                 reached or the schema cannot be set up.
         """
         if not isinstance(url, str) or not url:
@@ -63,7 +166,7 @@ class PostgresProvider:
         `schema` must match [A-Za-z_][A-Za-z0-9_]{0,62}.
 
         Raises:
-            RuntimeError: "Failed to connect to PostgreSQL: ..." for an invalid schema name,
+            ProviderError: "Failed to connect to PostgreSQL: ..." for an invalid schema name,
                 an unreachable server or a schema written by a newer duroxide.
         """
         if not isinstance(url, str) or not url:

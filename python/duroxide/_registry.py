@@ -161,6 +161,11 @@ class Registry:
             listener("orchestration", key, fn)
         self._listeners.append(listener)
 
+    def _unsubscribe(self, listener: Listener) -> None:
+        """Stops calling `listener` (a closed runtime no longer follows this registry)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _notify(self, kind: str, key: Any, entry: Any) -> None:
         for listener in list(self._listeners):
             listener(kind, key, entry)

@@ -9,6 +9,8 @@ from typing import Any, Callable, Dict, Optional
 from duroxide import _core, _orchestration_functions
 from duroxide._registry import ActivityEntry, Registry
 from duroxide._types import RuntimeOptions
+from duroxide._providers import closed_native, is_closed
+from duroxide.errors import ClosedError, RuntimeStateError
 
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
 
@@ -49,7 +51,9 @@ class Runtime:
         self._provider = provider
         self._options = options
         self._functions: Dict[str, Callable] = {}
-        self._native = _core.Runtime(provider._native, options._to_native(), self._functions,
+        attach = getattr(provider, "_attach", None)
+        provider_native = attach(self) if attach is not None else provider._native
+        self._native = _core.Runtime(provider_native, options._to_native(), self._functions,
                                      _client_factory(provider))
         self._started = False
         self._stopped = False
@@ -57,6 +61,7 @@ class Runtime:
         # are served too) but never written to by this runtime's register_* methods.
         self._registry = Registry()
         self._registry._subscribe(self._on_registration)
+        self._followed = registry
         if registry is not None:
             registry._subscribe(self._on_registration)
         _live_runtimes.add(self)
@@ -105,8 +110,13 @@ class Runtime:
 
     def start(self) -> None:
         """Starts the dispatcher threads and returns immediately."""
+        if is_closed(self._native):
+            raise ClosedError("Runtime is closed; create a new Runtime")
+        if self._stopped:
+            raise RuntimeStateError(
+                "Runtime was shut down; a runtime cannot be restarted: create a new Runtime")
         if self._started:
-            raise RuntimeError("Runtime already started")
+            raise RuntimeStateError("Runtime already started")
         self._native.start()
         self._started = True
 
@@ -122,9 +132,28 @@ class Runtime:
         self._native.shutdown(1000 if timeout_ms is None else int(timeout_ms))
         _live_runtimes.discard(self)
 
+    def close(self, timeout_ms: Optional[int] = None) -> None:
+        """shutdown(timeout_ms), then releases the native runtime and its hold on the store.
+
+        Idempotent. Afterwards start(), register_* and metrics_snapshot() raise ClosedError.
+        """
+        if is_closed(self._native):
+            return
+        self.shutdown(timeout_ms)
+        self._stopped = True
+        _live_runtimes.discard(self)
+        if self._followed is not None:
+            self._followed._unsubscribe(self._on_registration)
+        self._native = closed_native("Runtime")
+
+    @property
+    def closed(self) -> bool:
+        """True once close() was called (or its provider was closed)."""
+        return is_closed(self._native)
+
     def metrics_snapshot(self):
         """Counters of this runtime (attribute or item access), None before start()."""
-        if not self._started:
+        if not self._started and not is_closed(self._native):
             return None
         return MetricsSnapshot(self._native.metrics_snapshot())
 

@@ -416,7 +416,9 @@ class ActivityContext:
     def get_client(self):
         """A Client on the same store, to start orchestrations or raise events."""
         if self._client_factory is None:
-            raise RuntimeError("Activity context not found")
+            from duroxide.errors import RuntimeStateError
+
+            raise RuntimeStateError("Activity context not found")
         return self._client_factory()
 
     def trace_info(self, message: Any) -> None:

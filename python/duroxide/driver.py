@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from duroxide import _orchestration_functions
 from duroxide.context import ActivityContext, OrchestrationContext
+from duroxide.errors import task_failure
 
 
 def _decode(text: str) -> Any:
@@ -118,8 +119,14 @@ def _post_process(task: Dict[str, Any], value: Any) -> Any:
     return value
 
 
-def step(gen, last_task: Any, value: Any, is_error: bool):
-    """Sends a value (or throws an error) into the generator and runs it to its next step."""
+def step(gen, last_task: Any, value: Any, is_error: bool,
+         details: Optional[Dict[str, str]] = None):
+    """Sends a value (or throws an error) into the generator and runs it to its next step.
+
+    A failed activity or sub-orchestration is thrown as ActivityFailedError /
+    SubOrchestrationFailedError (`details` gives source, category and kind); other task
+    errors as TaskFailedError. All are Exceptions whose str() is the recorded error text.
+    """
     try:
         if not is_error and _has_post(last_task):
             try:
@@ -127,7 +134,9 @@ def step(gen, last_task: Any, value: Any, is_error: bool):
             except Exception as exc:
                 return _after(gen, lambda: gen.throw(exc))
         if is_error:
-            task = gen.throw(Exception(value))
+            d = details or {}
+            task = gen.throw(task_failure(str(value), d.get("source", ""),
+                                          d.get("category", "Application"), d.get("kind", "")))
         else:
             if (
                 isinstance(last_task, dict)

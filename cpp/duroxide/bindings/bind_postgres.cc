@@ -26,7 +26,9 @@ PostgresHandle ConnectShim(const std::string& url, const std::string& schema) {
     py::gil_scoped_release release;
     return providers::postgres::PostgresProvider::ConnectWithSchema(url, schema);
   }();
-  if (!r.ok()) throw std::runtime_error("Failed to connect to PostgreSQL: " + r.status().ToString());
+  if (!r.ok()) {
+    Raise("ProviderError", "Failed to connect to PostgreSQL: " + r.status().ToString());
+  }
   PostgresHandle h;
   h.provider = std::shared_ptr<providers::Provider>(std::move(r).value());
   h.kind = "postgres";

@@ -53,18 +53,21 @@ bool g_tracing_initialized = false;
 
 void InitTracingShim(const std::string& path, std::optional<std::string> level,
                      std::optional<std::string> format) {
-  if (g_tracing_initialized) {
-    throw std::runtime_error("Failed to init tracing: a global subscriber is already installed");
-  }
+  // The log file is checked before anything else (api.md 1.10): a bad path reports the path
+  // even when a subscriber is already installed.
   std::FILE* file = std::fopen(path.c_str(), "a");
   if (file == nullptr) {
-    throw std::runtime_error("Failed to open log file '" + path + "': " + std::strerror(errno));
+    Raise("TracingError", "Failed to open log file '" + path + "': " + std::strerror(errno));
+  }
+  if (g_tracing_initialized) {
+    std::fclose(file);
+    Raise("TracingError", "Failed to init tracing: a global subscriber is already installed");
   }
   LogLevel parsed;
   const std::string lvl = level.value_or("info");
   if (!ParseLogLevel(lvl, &parsed)) {
     std::fclose(file);
-    throw std::runtime_error("Failed to init tracing: unknown log level '" + lvl + "'");
+    Raise("TracingError", "Failed to init tracing: unknown log level '" + lvl + "'");
   }
   const char* env = EnvFilter();
   const std::string fmt = format.value_or("compact");
@@ -91,6 +94,9 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
   if (auto v = Opt<int64_t>(d, "session_idle_timeout_ms")) o.session_idle_timeout_ms = *v;
   if (auto v = Opt<std::string>(d, "worker_node_id")) o.worker_node_id = *v;
   if (auto v = Opt<int64_t>(d, "warm_cache_capacity")) o.warm_cache_capacity = static_cast<size_t>(*v);
+  if (auto v = Opt<int64_t>(d, "max_payload_bytes")) o.max_payload_bytes = *v;
+  if (auto v = Opt<int64_t>(d, "max_history_events")) o.max_history_events = *v;
+  if (auto v = Opt<bool>(d, "time_skipping")) o.time_skipping = *v;  // test-only
   if (auto mode = Opt<std::string>(d, "tag_mode")) {
     using M = providers::TagFilter::Mode;
     if (*mode == "default_only") o.worker_tag_filter.mode = M::kDefaultOnly;
@@ -154,7 +160,7 @@ class RuntimeShim {
       py::gil_scoped_release release;
       st = runtime_->Start();
     }
-    if (!st.ok()) throw std::runtime_error(st.message());
+    if (!st.ok()) Raise("RuntimeStateError", st.message());
   }
 
   void Shutdown(int64_t timeout_ms) {
@@ -163,6 +169,16 @@ class RuntimeShim {
   }
 
   std::map<std::string, int64_t> Metrics() const { return runtime_->MetricsSnapshot(); }
+  // Time skipping (test-only, duroxide.testing): see runtime::Runtime.
+  int64_t SkipTimeIfIdle() {
+    py::gil_scoped_release release;
+    return runtime_->SkipTimeIfIdle();
+  }
+  void AdvanceClock(int64_t ms) {
+    if (ms < 0) throw py::value_error("advance_clock: ms must be >= 0, got " + std::to_string(ms));
+    runtime_->AdvanceClock(ms);
+  }
+  void SetAutoSkip(bool enabled) { runtime_->SetAutoSkip(enabled); }
   std::string RuntimeId() const { return runtime_->runtime_id(); }
 
  private:
@@ -184,6 +200,9 @@ void RegisterRuntime(py::module_& m) {
       .def("start", &RuntimeShim::Start)
       .def("shutdown", &RuntimeShim::Shutdown, py::arg("timeout_ms"))
       .def("metrics_snapshot", &RuntimeShim::Metrics)
+      .def("skip_time_if_idle", &RuntimeShim::SkipTimeIfIdle)
+      .def("advance_clock", &RuntimeShim::AdvanceClock, py::arg("ms"))
+      .def("set_auto_skip", &RuntimeShim::SetAutoSkip, py::arg("enabled"))
       .def_property_readonly("runtime_id", &RuntimeShim::RuntimeId);
   m.def("init_tracing", &InitTracingShim, py::arg("log_file"), py::arg("log_level") = py::none(),
         py::arg("log_format") = py::none());

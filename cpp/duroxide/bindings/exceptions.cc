@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 duroxide authors
 //
-// The one place where core Status values become Python exceptions. Every class derives from
-// RuntimeError, so programs written against the reference (which raises RuntimeError for
-// every core error) keep working.
+// The one place where core errors become Python exceptions. The classes live in
+// python/duroxide/errors.py (one hierarchy under DuroxideError); this module exposes the same
+// objects as duroxide._core.<Name> and raises them for Status values and binding failures.
 #include "duroxide/bindings/pybind.h"
 
 namespace duroxide::bindings {
@@ -34,8 +34,13 @@ void DropReference(py::object& obj) {
   obj = py::object();
 }
 
+[[noreturn]] void Raise(const char* cls, const std::string& message) {
+  PyErr_SetString(Cls(cls).ptr(), message.c_str());
+  throw py::error_already_set();
+}
+
 void ThrowStatus(const Status& status) {
-  const char* cls = "DuroxideError";
+  const char* cls = "StoreError";
   std::string message = status.ToString();
   switch (status.code()) {
     case StatusCode::kNotFound: cls = "NotFoundError"; break;
@@ -55,30 +60,30 @@ void ThrowStatus(const Status& status) {
     default:
       break;
   }
-  PyErr_SetString(Cls(cls).ptr(), message.c_str());
-  throw py::error_already_set();
+  Raise(cls, message);
 }
 
 void RegisterExceptions(py::module_& m) {
-  auto make = [&](const char* name, py::object base, const char* doc) {
-    py::object cls = py::reinterpret_steal<py::object>(
-        PyErr_NewExceptionWithDoc((std::string("duroxide._core.") + name).c_str(), doc,
-                                  base.ptr(), nullptr));
+  py::module_ errors = py::module_::import("duroxide.errors");
+  for (py::handle name : errors.attr("__all__")) {
+    const std::string n = name.cast<std::string>();
+    py::object cls = errors.attr(name);
     m.attr(name) = cls;
-    Cls(name) = cls;
-  };
-  make("DuroxideError", py::reinterpret_borrow<py::object>(PyExc_RuntimeError),
-       "Base class of duroxide errors (a RuntimeError).");
-  py::object base = Cls("DuroxideError");
-  make("NotFoundError", base, "The instance, execution or item does not exist.");
-  make("InstanceAlreadyExistsError", base, "An instance with this id already exists.");
-  make("OperationTimedOutError", base, "A wait ran out of time ('Operation timed out').");
-  make("ProviderError", base, "The storage provider failed.");
-  py::object invalid = py::reinterpret_steal<py::object>(PyErr_NewExceptionWithDoc(
-      "duroxide._core.InvalidArgumentError", "An argument was rejected.",
-      py::make_tuple(base, py::reinterpret_borrow<py::object>(PyExc_ValueError)).ptr(), nullptr));
-  m.attr("InvalidArgumentError") = invalid;
-  Cls("InvalidArgumentError") = invalid;
+    Cls(n.c_str()) = cls;
+  }
+  // C++ exceptions that escape a binding are failures of the core: still DuroxideErrors (and
+  // RuntimeErrors, as pybind11 would have made them).
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const py::builtin_exception&) {
+      throw;  // py::value_error and friends keep their Python class
+    } catch (const py::error_already_set&) {
+      throw;
+    } catch (const std::runtime_error& e) {
+      PyErr_SetString(Cls("StoreError").ptr(), e.what());
+    }
+  });
 }
 
 }  // namespace duroxide::bindings

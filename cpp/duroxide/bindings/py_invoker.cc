@@ -377,7 +377,15 @@ class PySession : public replay::OrchestrationSession {
       Codec codec;
       const bool is_error = value.type == TaskValue::Type::kErr;
       py::object arg = is_error ? codec.ErrorText(value.payload) : codec.Value(value);
-      step = StepFromResult(step_(gen_, last_task_, arg, is_error), &last_task_);
+      py::object details = py::none();
+      if (is_error && !value.failure_source.empty()) {
+        py::dict d;
+        d["source"] = value.failure_source;
+        d["category"] = value.error_category;
+        d["kind"] = value.error_kind;
+        details = std::move(d);
+      }
+      step = StepFromResult(step_(gen_, last_task_, arg, is_error, details), &last_task_);
     } catch (py::error_already_set& e) {
       step.kind = Step::Kind::kFail;
       step.error = std::string("internal driver error: ") + e.what();

@@ -33,6 +33,8 @@ void DropReference(py::object& obj);
 
 // Raises the Python exception matching `status` (exceptions.cc). REQUIRES: !status.ok().
 [[noreturn]] void ThrowStatus(const Status& status);
+// Raises duroxide.errors.<cls>(message), e.g. Raise("ProviderError", "Failed to open ...").
+[[noreturn]] void Raise(const char* cls, const std::string& message);
 inline void ThrowIfError(const Status& status) {
   if (!status.ok()) ThrowStatus(status);
 }
@@ -43,6 +45,7 @@ void RegisterPostgres(py::module_& m);  // after RegisterProviders (derives from
 void RegisterClient(py::module_& m);
 void RegisterRuntime(py::module_& m);
 void RegisterManagement(py::module_& m);
+void RegisterTesting(py::module_& m);  // duroxide.testing support (bind_testing.cc)
 
 }  // namespace duroxide::bindings
 

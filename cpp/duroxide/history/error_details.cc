@@ -48,6 +48,16 @@ ErrorDetails ErrorDetails::Poison(std::string kind, int64_t attempts, int64_t ma
   return e;
 }
 
+const char* ErrorDetails::CategoryName(Category category) {
+  switch (category) {
+    case Category::kApplication: return "Application";
+    case Category::kConfiguration: return "Configuration";
+    case Category::kInfrastructure: return "Infrastructure";
+    case Category::kPoison: return "Poison";
+  }
+  return "Application";
+}
+
 std::string ErrorDetails::DisplayMessage() const {
   switch (category) {
     case Category::kApplication:

@@ -42,6 +42,8 @@ struct ErrorDetails {
   // "<message>", "canceled: <reason>", "nondeterministic: <msg>",
   // "infrastructure:<op>: <msg>", "poison: <msg>".
   std::string DisplayMessage() const;
+  // "Application", "Configuration", "Infrastructure" or "Poison".
+  static const char* CategoryName(Category category);
   bool IsApplication() const { return category == Category::kApplication; }
 
   // Externally tagged JSON: {"Application":{"kind":..,"message":..,"retryable":false}}.

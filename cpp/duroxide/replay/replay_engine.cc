@@ -2,6 +2,8 @@
 // Copyright (c) 2026 duroxide authors
 #include "duroxide/replay/replay_engine.h"
 
+#include "duroxide/common/limits.h"
+
 #include "duroxide/replay/replay_node.h"
 
 #include <algorithm>
@@ -234,7 +236,8 @@ void ReplayEngine::Walk() {
     } else if (history::IsTerminal(kind)) {
       finished_ = true;
     } else if (pos >= cursor_) {
-      Nondeterminism("history recorded " + Describe(events_[pos]) +
+      Nondeterminism("history recorded " + Describe(events_[pos]) + " at event " +
+                     std::to_string(events_[pos].event_id) +
                      " but the orchestration did not schedule it");
     } else {
       Activate(pos);
@@ -320,7 +323,9 @@ void ReplayEngine::HandleStep(Step step) {
     Node* n = *it;
     // Composites with nothing to wait for resolve at once.
     if (!n->done && n->desc.type == TaskDescriptor::Type::kJoin && n->children.empty()) {
-      Resolve(n, TaskValue{TaskValue::Type::kJoin, "", {}, 0});
+      TaskValue empty;
+      empty.type = TaskValue::Type::kJoin;
+      Resolve(n, std::move(empty));
     } else if (!n->done && n->desc.type == TaskDescriptor::Type::kSelect && n->children.empty()) {
       Resolve(n, TaskValue::Err("race() needs at least one task"));
     }
@@ -402,10 +407,29 @@ void ReplayEngine::Deliver(size_t pos) {
     Resolve(n, TaskValue::Ok("null"));  // timers resolve to None
     return;
   }
-  Resolve(n, failed ? TaskValue::Err(e.error.DisplayMessage()) : TaskValue::Ok(e.data));
+  if (!failed) {
+    Resolve(n, TaskValue::Ok(e.data));
+    return;
+  }
+  Resolve(n, TaskValue::Failure(
+                 e.kind == EventKind::kActivityFailed ? "activity" : "sub_orchestration",
+                 history::ErrorDetails::CategoryName(e.error.category), e.error.kind,
+                 e.error.DisplayMessage()));
 }
 
 void ReplayEngine::FinishTerminal(Event terminal) {
+  if (terminal.kind == EventKind::kOrchestrationCompleted ||
+      terminal.kind == EventKind::kOrchestrationContinuedAsNew) {
+    const bool completed = terminal.kind == EventKind::kOrchestrationCompleted;
+    const std::string& payload = completed ? terminal.data : terminal.input;
+    std::string problem = limits::CheckPayload(
+        payload.size(), options_.max_payload_bytes,
+        completed ? "orchestration output" : "continue_as_new input");
+    if (!problem.empty()) {
+      Fail(ErrorDetails::Configuration("LimitExceeded", problem));
+      return;
+    }
+  }
   const bool cancelled = terminal.kind == EventKind::kOrchestrationFailed &&
                          terminal.error.kind == "Cancelled";
   if (!cancelled) {

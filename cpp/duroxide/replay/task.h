@@ -67,9 +67,32 @@ struct TaskValue {
   std::string payload;
   std::vector<TaskValue> items;
   int64_t index = 0;
+  // kErr only: what failed ("activity", "sub_orchestration" or "" for usage errors) and the
+  // recorded error's category ("Application", ...) and kind ("ActivityFailed", ...), so that
+  // bindings can raise a typed exception. `payload` stays the display message.
+  std::string failure_source;
+  std::string error_category;
+  std::string error_kind;
 
-  static TaskValue Ok(std::string json) { return TaskValue{Type::kOk, std::move(json), {}, 0}; }
-  static TaskValue Err(std::string msg) { return TaskValue{Type::kErr, std::move(msg), {}, 0}; }
+  static TaskValue Ok(std::string json) {
+    TaskValue v;
+    v.payload = std::move(json);
+    return v;
+  }
+  static TaskValue Err(std::string msg) {
+    TaskValue v;
+    v.type = Type::kErr;
+    v.payload = std::move(msg);
+    return v;
+  }
+  static TaskValue Failure(std::string source, std::string category, std::string kind,
+                           std::string msg) {
+    TaskValue v = Err(std::move(msg));
+    v.failure_source = std::move(source);
+    v.error_category = std::move(category);
+    v.error_kind = std::move(kind);
+    return v;
+  }
 };
 
 // Names of the built-in system activities. They are completed inside the orchestration turn
