@@ -160,6 +160,10 @@ class Runtime:
         return bool(self._native.drain_requested)
 
     # ---- lifecycle -------------------------------------------------------------------------
+    def register_actor(self, name: str, messages_per_execution: int = 100) -> Any:
+        """Registers actor type `name` (docs/messaging.md); decorate handlers with the result."""
+        return self._registry.register_actor(name, messages_per_execution)
+
     def start(self) -> None:
         """Starts the dispatcher threads and returns immediately."""
         if is_closed(self._native):

@@ -258,6 +258,7 @@ _EXTENSIONS: Tuple[str, ...] = (
     "duroxide._cli_server",
     "duroxide._cli_testing",
     "duroxide._cli_fleet",
+    "duroxide._cli_messaging",
 )
 
 
