@@ -85,7 +85,7 @@ std::optional<std::string> OptStr(const json& j, const char* key) {
 int64_t Int(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return 0;
-  return it->get<int64_t>();
+  return JsonToInt64(*it, key);
 }
 ErrorDetails Err(const json& j, const char* key) {
   ErrorDetails e;
@@ -303,7 +303,7 @@ Result<Event> DecodeEvent(const std::string& text) {
     }
     e.event_id = Int(j, "event_id");
     if (j.contains("source_event_id") && !j["source_event_id"].is_null()) {
-      e.source_event_id = j["source_event_id"].get<int64_t>();
+      e.source_event_id = JsonToInt64(j["source_event_id"], "source_event_id");
     }
     e.timestamp_ms = Int(j, "timestamp_ms");
     switch (e.kind) {

@@ -45,6 +45,9 @@ struct SqliteOptions {
   // fewer WAL bytes than SQLite's default 4096 and ran the hello benchmark ~1.3x faster.
   // Larger values favour very large payloads. Default: 1024.
   int page_size = 1024;
+  // TEST ONLY: open the file through the fault-injecting VFS (sqlite_fault_vfs.h), so that a
+  // test can make writes and syncs fail. Default: false.
+  bool fault_injection = false;
 };
 
 // Maps a SQLite result code (primary `code`, `extended` code, -1 if unknown) to a Status:

@@ -56,6 +56,7 @@
 #include <sqlite3.h>
 
 #include "duroxide/common/clock.h"
+#include "duroxide/common/logging.h"
 
 namespace duroxide::providers::sqlite {
 namespace {
@@ -410,6 +411,22 @@ Status CheckExistingDatabaseOrThrow(SQLite::Database& db, const std::string& pat
 }
 
 }  // namespace
+
+namespace internal {
+
+void EndStaleTransaction(sqlite3* db) {
+  if (db == nullptr || sqlite3_get_autocommit(db) != 0) return;
+  for (sqlite3_stmt* st = sqlite3_next_stmt(db, nullptr); st != nullptr;
+       st = sqlite3_next_stmt(db, st)) {
+    if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
+  }
+  const int rc = sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  Log(LogLevel::kWarn, "duroxide::runtime",
+      "SQLite: rolled back a transaction left open by a failed operation",
+      {{"rollback", rc == SQLITE_OK ? "ok" : sqlite3_errstr(rc)}});
+}
+
+}  // namespace internal
 
 Status CheckExistingDatabase(SQLite::Database& db, const std::string& path) {
   try {
