@@ -28,9 +28,7 @@ ProviderHandle OpenSqliteShim(const std::string& path, const std::string& durabi
     return providers::sqlite::SqliteProvider::Open(path, options);
   }();
   if (!r.ok()) {
-    // A duroxide error (a RuntimeError) whose text starts with
-    // "Failed to open SQLite: ".
-    ThrowStatus(Status(r.status().code(), "Failed to open SQLite", r.status().ToString()));
+    Raise("ProviderError", "Failed to open SQLite: " + r.status().ToString());
   }
   return ProviderHandle{std::shared_ptr<providers::Provider>(std::move(r).value()), "sqlite"};
 }

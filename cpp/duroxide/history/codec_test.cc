@@ -8,7 +8,7 @@ namespace duroxide::history {
 namespace {
 
 TEST(Codec, EveryEventKindRoundTrips) {
-  for (int k = 0; k <= static_cast<int>(EventKind::kKeyValuesCleared); ++k) {
+  for (int k = 0; k <= static_cast<int>(EventKind::kTopicUnsubscribed); ++k) {
     Event e;
     e.kind = static_cast<EventKind>(k);
     e.event_id = 7;

@@ -205,7 +205,7 @@ TEST(SqliteProviderTest, WalModeIsOnForFiles) {
   ASSERT_TRUE(p);
   SQLite::Database raw(path, SQLite::OPEN_READONLY);
   EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
-  EXPECT_EQ(raw.execAndGet("SELECT MAX(version) FROM schema_version").getInt64(), 2);
+  EXPECT_EQ(raw.execAndGet("SELECT MAX(version) FROM schema_version").getInt64(), LatestSchemaVersion());
 }
 
 TEST(SqliteProviderTest, PageSizeAppliesToNewFilesOnly) {
@@ -355,7 +355,7 @@ TEST(SqliteProviderTest, VersionOneDatabaseIsUpgradedWithItsQueues) {
   ASSERT_TRUE(p);
   {
     SQLite::Database raw(path, SQLite::OPEN_READONLY);
-    EXPECT_EQ(raw.execAndGet("SELECT MAX(version) FROM schema_version").getInt64(), 2);
+    EXPECT_EQ(raw.execAndGet("SELECT MAX(version) FROM schema_version").getInt64(), LatestSchemaVersion());
     EXPECT_EQ(raw.execAndGet("SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                              "('idx_orch_lock', 'idx_worker_lock', 'orchestrator_queue_v2')")
                   .getInt(),
