@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional
 
+from duroxide._messaging import MessagingContextMixin
+
 _TRACE_LEVELS = ("info", "warn", "error", "debug")
 
 
@@ -80,7 +82,7 @@ def _retry_dict(retry: Optional[Dict[str, Any]], what: str) -> Dict[str, Any]:
     return out
 
 
-class OrchestrationContext:
+class OrchestrationContext(MessagingContextMixin):
     """The `ctx` an orchestration generator receives.
 
     Scheduling methods return task descriptors to `yield`; they do nothing until yielded.
