@@ -13,6 +13,7 @@ import json
 from typing import Any, Dict, List, Optional
 
 from duroxide._capabilities import routing_fields
+from duroxide._messaging import MessagingContextMixin
 
 _TRACE_LEVELS = ("info", "warn", "error", "debug")
 
@@ -124,7 +125,7 @@ def _retry_dict(retry: Optional[Dict[str, Any]], what: str) -> Dict[str, Any]:
     return out
 
 
-class OrchestrationContext:
+class OrchestrationContext(MessagingContextMixin):
     """The `ctx` an orchestration generator receives.
 
     Scheduling methods return task descriptors to `yield`; they do nothing until yielded.

@@ -70,6 +70,10 @@ struct TaskDescriptor {
   // completed, with the outputs substituted. A failed dependency fails it without running.
   // The graph resolves (kJoin, one item per child) when every child has.
   std::vector<int64_t> deps;
+  // kDequeueEvent: resolve with {"queue","data","meta"} (data and meta as JSON text strings)
+  // instead of the bare data, so receive_message can see the sender. A name ending in '*'
+  // subscribes to every queue whose name starts with the rest (receive_request()).
+  bool envelope = false;
 };
 
 // The result of a yielded task. kOk/kErr for a primitive task (payload = JSON text of the value,

@@ -11,6 +11,7 @@
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/runtime/messaging_turn.h"
 #include "duroxide/runtime/runtime_core.h"
 
 namespace duroxide::runtime {
@@ -251,6 +252,12 @@ std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item
   }
 
   const bool exists = item.record.has_value() || !item.history.empty() || warm != nullptr;
+  // An actor starts on its first message, in the turn that takes it (start-if-absent).
+  std::optional<WorkItem> actor_start;
+  if (!exists && start == nullptr) {
+    actor_start = ActorStartIfAbsent(item.instance);
+    if (actor_start) start = &*actor_start;
+  }
   const ExecutionStatus status = item.record ? item.record->status : ExecutionStatus::kRunning;
   const int64_t current_exec =
       item.record ? item.record->current_execution_id : (item.history.empty() ? 1 : 1);
@@ -287,6 +294,15 @@ std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item
                  : "dropping messages for an instance that does not exist",
           {{"instance_id", item.instance}, {"count", std::to_string(item.messages.size())}});
     }
+    // Queue messages become dead letters (in this same commit), never silently lost.
+    const std::string reason =
+        "instance '" + item.instance + "' " +
+        (!exists ? "does not exist"
+                 : status == ExecutionStatus::kCompleted ? "has completed"
+                 : status == ExecutionStatus::kFailed    ? "has failed"
+                                                         : "is not running");
+    DeadLetterMessages(item.instance, item.messages, reason, &commit, &pending.dropped_messages);
+    commit.messaging.unsubscribe_all = true;
     // status stays kRunning in the commit: "no change" for the execution row, so the stored
     // output or error of a finished instance is never touched.
     commit.execution_id = current_exec;
@@ -306,6 +322,7 @@ std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item
     s.parent_execution_id = origin->parent_execution_id;
     s.parent_id = origin->parent_id;
     s.carry_forward = origin->carry_forward;
+    s.carry_forward_meta = origin->carry_forward_meta;
     if (origin->has_custom_status) s.initial_custom_status = origin->custom_status;
     auto version = core->registry->Resolve(origin->name, origin->version);
     s.version = version ? *version : origin->version.value_or("1.0.0");
@@ -393,6 +410,14 @@ std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item
     if (e.kind == EventKind::kSubOrchestrationScheduled) core->metrics.suborchestration_calls++;
   }
   FillCommitFromEvents(&commit);
+  AddMessagingWrites(commit.new_events, &commit);
+  if (!out.unconsumed_messages.empty()) {
+    // Messages (and requests) the execution ended without taking: dead letters, and requests
+    // get an error reply, as if they had arrived after the end.
+    DeadLetterMessages(item.instance, out.unconsumed_messages,
+                       "instance '" + item.instance + "' ended without taking it", &commit,
+                       &out.dropped_messages);
+  }
   switch (out.outcome) {
     case replay::TurnOutput::Outcome::kCompleted:
       commit.status = ExecutionStatus::kCompleted;
@@ -441,6 +466,13 @@ void MarkTurnCommitted(const PendingTurn& turn) {
 
 void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
   core->metrics.dropped_messages += turn.dropped_messages;
+  if (ack.ok()) {
+    // Clients waiting in this process for these replies wake at once.
+    for (const auto& r : turn.commit.messaging.client_replies) {
+      core->provider->status_signal().Notify(std::string(kClientReplyTarget) + "/" + r.request_id);
+    }
+    if (!turn.commit.messaging.publishes.empty()) core->provider->topic_signal().Notify();
+  }
   if (!ack.ok()) {
     if (ack.code() != StatusCode::kFailedPrecondition) {  // a lost lock is not a storage fault
       core->metrics.provider_errors++;
@@ -448,7 +480,12 @@ void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
     }
     Log(LogLevel::kWarn, "duroxide::runtime", "orchestration ack failed: " + ack.ToString(),
         {{"instance_id", turn.instance}});
-    if (ack.retryable()) {
+    if (IsStorageFault(ack)) {
+      // Not the turn's fault: hand the item back after a short backoff without counting the
+      // delivery toward the poison limit (max_attempts), so that a failing disk or a
+      // restarting server cannot poison instances. The turn is replayed.
+      (void)core->provider->AbandonOrchestrationItem(turn.lock_token, 100, /*ignore_attempt=*/true);
+    } else if (ack.retryable()) {
       (void)core->provider->AbandonOrchestrationItem(turn.lock_token, 50, false);
     }
     if (turn.engine) {

@@ -258,6 +258,10 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
   }
   if (!commit.kv_mutations.empty()) ApplyKvMutations(instance, commit.kv_mutations);
   if (EndsExecution(commit.status)) MergeKvDelta(instance);
+  if (!commit.messaging.empty() || commit.status == ExecutionStatus::kCompleted ||
+      commit.status == ExecutionStatus::kFailed) {
+    ApplyMessagingTx(instance, commit, now);
+  }
   std::string last_schema_hash;
   for (size_t i = 0; i < enc.worker_items.size(); ++i) {
     InsertWorkerItem(commit.worker_items[i], enc.worker_items[i], now, &last_schema_hash);
