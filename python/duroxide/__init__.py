@@ -207,3 +207,15 @@ __all__ += [
     "MAX_NAME_BYTES",
     "SQLITE_DURABILITY_LEVELS",
 ]
+
+# ---- testing (duroxide.testing, docs/testing.md) ----
+# `duroxide.testing` is imported on first use, so `import duroxide` stays light and
+# `duroxide.testing.replay(...)` works without a separate import.
+
+
+def __getattr__(name: str) -> object:
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module("duroxide.testing")
+    raise AttributeError(f"module 'duroxide' has no attribute {name!r}")

@@ -27,6 +27,21 @@
 
 namespace duroxide::runtime {
 
+// True for failures of the store itself (I/O errors, disk full, lost connections, timeouts),
+// as opposed to a rejected operation (lost lock, bad input, undecodable data). Work whose
+// commit failed this way is handed back without counting toward max_attempts.
+inline bool IsStorageFault(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kInternal:
+    case StatusCode::kUnavailable:
+    case StatusCode::kAborted:
+    case StatusCode::kDeadlineExceeded:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Suspended orchestrations kept between turns (warm replay), bounded, least recently used
 // evicted first. An entry is taken out for the duration of a turn and put back after a
 // successful commit, so a cached engine is never shared by two turns.

@@ -107,10 +107,18 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
       lease.lock_token, Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error)};
 }
 
-void ReportAck(RuntimeCore* core, const Status& st, const WorkItem& task) {
+void ReportAck(RuntimeCore* core, const Status& st, const WorkItem& task,
+               const std::string& lock_token) {
   if (st.ok()) return;
   // The row is gone (cancelled or redelivered after lock expiry): the result is not needed.
   if (st.code() != StatusCode::kFailedPrecondition) core->metrics.activity_infra_errors++;
+  if (IsStorageFault(st)) {
+    // Not the activity's fault: hand it back now, without counting the delivery toward the
+    // poison limit, so that a failing disk or a restarting server cannot poison instances.
+    // The activity runs again (at least once).
+    core->metrics.provider_errors++;
+    (void)core->provider->AbandonWorkItem(lock_token, 100, /*ignore_attempt=*/true);
+  }
   Log(LogLevel::kDebug, "duroxide::runtime", "activity result discarded: " + st.ToString(),
       {{"instance_id", task.instance}, {"activity_name", task.name}});
 }
@@ -219,7 +227,9 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     if (!acks.empty() || fetch_next) {
       std::vector<Status> acked = provider->AckWorkItemsAndFetch(acks, fetch_next ? &next : nullptr);
-      for (size_t k = 0; k < acks.size(); ++k) ReportAck(core.get(), acked[k], *acked_tasks[k]);
+      for (size_t k = 0; k < acks.size(); ++k) {
+        ReportAck(core.get(), acked[k], *acked_tasks[k], acks[k].lock_token);
+      }
     }
     if (next.result && next.result->ok()) placement.Observe(**next.result, NowMs());
     if (next.result) prefetched = std::move(next.result);

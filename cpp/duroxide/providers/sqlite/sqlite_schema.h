@@ -119,9 +119,22 @@ class ScopedTransaction {
   ScopedTransaction(SQLite::Statement& begin, SQLite::Statement& commit,
                     SQLite::Statement& rollback)
       : commit_(commit), rollback_(rollback) {
-    EndStaleTransaction(sqlite3_db_handle(begin.getPreparedStatement()));
     ScopedStatement b(begin);
-    b->exec();
+    try {
+      b->exec();
+    } catch (const SQLite::Exception& e) {
+      // See EndStaleTransaction: a leftover transaction of a failed operation; roll it back
+      // with our own ROLLBACK statement and begin again (once).
+      if (e.getErrorCode() != SQLITE_ERROR ||
+          std::string(e.what()).find("within a transaction") == std::string::npos) {
+        throw;
+      }
+      rollback_.tryReset();
+      rollback_.tryExecuteStep();
+      rollback_.tryReset();
+      b->reset();
+      b->exec();
+    }
     active_ = true;
   }
   ~ScopedTransaction() {
