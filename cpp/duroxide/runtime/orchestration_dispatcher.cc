@@ -46,7 +46,10 @@ void RunBatch(RuntimeCore* core, std::vector<providers::OrchestrationItem> items
   }
   std::vector<providers::TurnAck> acks;
   acks.reserve(turns.size());
-  for (const PendingTurn& t : turns) acks.push_back({t.lock_token, &t.commit});
+  for (PendingTurn& t : turns) {
+    CountTurnBeforeAck(core, t);
+    acks.push_back({t.lock_token, &t.commit});
+  }
   providers::NextOrchestrationFetch next;
   next.lock_timeout_ms = core->options.orchestrator_lock_timeout_ms;
   next.hint = hint;

@@ -170,6 +170,7 @@ struct PendingTurn {
   bool starts_execution = false;
   history::ErrorDetails turn_error;
   int64_t dropped_messages = 0;
+  bool counted = false;  // CountTurnBeforeAck ran (undone by CompleteTurn if the ack failed)
   std::shared_ptr<TurnLeaseGuard> lease;
 };
 
@@ -178,6 +179,10 @@ struct PendingTurn {
 // item's lock renewed; it was registered when the item was fetched.
 std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, providers::OrchestrationItem item,
                                        std::shared_ptr<TurnLeaseGuard> lease);
+// Counts the turn's outcome (orch_starts, orch_completions, failures, continue-as-new) BEFORE
+// its acknowledgement, so that metrics describe a commit before clients can see it; a failed
+// ack takes the counts back in CompleteTurn. Idempotent.
+void CountTurnBeforeAck(RuntimeCore* core, PendingTurn& turn);
 // Lets a warm engine be used by the instance's next turn. Called for every turn whose ack
 // succeeded, before CompleteTurn, so that none waits for the others' bookkeeping.
 void MarkTurnCommitted(const PendingTurn& turn);

@@ -29,13 +29,14 @@ namespace {
 constexpr int64_t kPoisonSentinelEventId = 1000000000;
 constexpr const char* kSyscallGetKv = "__duroxide_syscall:get_kv_value";
 
-void CountFailure(RuntimeCore* core, const ErrorDetails& e) {
-  core->metrics.orch_failures++;
+void CountFailure(RuntimeCore* core, const ErrorDetails& e, int64_t delta = 1) {
+  Metrics& m = core->metrics;
+  m.orch_failures += delta;
   switch (e.category) {
-    case ErrorDetails::Category::kApplication: core->metrics.orch_application_errors++; break;
-    case ErrorDetails::Category::kConfiguration: core->metrics.orch_configuration_errors++; break;
-    case ErrorDetails::Category::kInfrastructure: core->metrics.orch_infrastructure_errors++; break;
-    case ErrorDetails::Category::kPoison: core->metrics.orch_poison++; break;
+    case ErrorDetails::Category::kApplication: m.orch_application_errors += delta; break;
+    case ErrorDetails::Category::kConfiguration: m.orch_configuration_errors += delta; break;
+    case ErrorDetails::Category::kInfrastructure: m.orch_infrastructure_errors += delta; break;
+    case ErrorDetails::Category::kPoison: m.orch_poison += delta; break;
   }
 }
 
@@ -425,9 +426,33 @@ void MarkTurnCommitted(const PendingTurn& turn) {
   if (turn.engine) turn.engine->MarkCommitted();
 }
 
+namespace {
+
+// Adds `delta` (+1 or -1) to the counters that describe the outcome of an engine turn.
+void CountTurnOutcome(RuntimeCore* core, const PendingTurn& turn, int64_t delta) {
+  if (turn.starts_execution) core->metrics.orch_starts += delta;
+  switch (turn.commit.status) {
+    case ExecutionStatus::kCompleted: core->metrics.orch_completions += delta; break;
+    case ExecutionStatus::kFailed: CountFailure(core, turn.turn_error, delta); break;
+    case ExecutionStatus::kContinuedAsNew: core->metrics.orch_continue_as_new += delta; break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+void CountTurnBeforeAck(RuntimeCore* core, PendingTurn& turn) {
+  if (!turn.engine || turn.counted) return;  // error paths were counted when decided
+  CountTurnOutcome(core, turn, +1);
+  turn.counted = true;
+}
+
 void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
   core->metrics.dropped_messages += turn.dropped_messages;
   if (!ack.ok()) {
+    // The commit never became visible: take back what CountTurnBeforeAck announced.
+    if (turn.counted) CountTurnOutcome(core, turn, -1);
+    turn.counted = false;
     if (ack.code() != StatusCode::kFailedPrecondition) {  // a lost lock is not a storage fault
       core->metrics.provider_errors++;
       core->metrics.orch_infrastructure_errors++;
@@ -446,13 +471,7 @@ void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
   }
   if (!turn.engine) return;  // error paths were counted when the failure was decided
   core->leases.CancelActivities(turn.commit.cancelled_activities);
-  if (turn.starts_execution) core->metrics.orch_starts++;
-  switch (turn.commit.status) {
-    case ExecutionStatus::kCompleted: core->metrics.orch_completions++; break;
-    case ExecutionStatus::kFailed: CountFailure(core, turn.turn_error); break;
-    case ExecutionStatus::kContinuedAsNew: core->metrics.orch_continue_as_new++; break;
-    default: break;
-  }
+  CountTurnBeforeAck(core, turn);  // normally done already, before the ack
 }
 
 Status AckTurnWithRetry(RuntimeCore* core, const PendingTurn& turn) {
