@@ -39,6 +39,7 @@ PYTHONS = {k: os.environ.get(f"DUROXIDE_BENCH_PYTHON_{k.upper()}", v) for k, v i
 # workload, label, workload args; the same for every system.
 FULL = [
     ("hello", "hello", ["--n", "4000", "--in-flight", "50"]),
+    ("hello", "hello full", ["--n", "4000", "--in-flight", "50", "--durability", "full"]),
     ("fanout", "fan-out 2000", ["--n", "2000"]),
     ("chain", "chain 500", ["--n", "500"]),
     ("chain", "chain 1000", ["--n", "1000"]),
@@ -50,6 +51,7 @@ FULL = [
 ]
 QUICK = [
     ("hello", "hello", ["--n", "500", "--in-flight", "50"]),
+    ("hello", "hello full", ["--n", "500", "--in-flight", "50", "--durability", "full"]),
     ("fanout", "fan-out 500", ["--n", "500"]),
     ("chain", "chain 250", ["--n", "250"]),
     ("chain", "chain 500", ["--n", "500"]),
@@ -59,6 +61,8 @@ QUICK = [
     ("pg-hello", "pg hello 2 procs", ["--n", "500", "--in-flight", "50", "--procs", "2"]),
 ]
 DBOS_WORKLOADS = {"hello", "fanout", "chain"}
+# Rows only this package can run (options the other systems lack): SQLite durability="full".
+DUROXIDE_ONLY_LABELS = {"hello full"}
 PG_WORKLOADS = {"pg-hello"}
 THROUGHPUT_WORKLOADS = {"hello", "pg-hello"}
 PG_SETTINGS = ["server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_level",
@@ -321,6 +325,8 @@ def run_plan(plan, systems, common, timeout, pg):
     for workload, label, wargs in plan:
         for system in systems:
             if system == "dbos" and workload not in DBOS_WORKLOADS:
+                continue
+            if system != "duroxide" and label in DUROXIDE_ONLY_LABELS:
                 continue
             r = run_one(system, workload, wargs, common, timeout, pg)
             results[(label, system)] = r

@@ -43,7 +43,11 @@ def percentile(values, p):
 
 
 def build(args):
-    provider = SqliteProvider.open(args.db)
+    # Only this package has durability levels; "normal" keeps the call the reference has.
+    if args.durability != "normal":
+        provider = SqliteProvider.open(args.db, durability=args.durability)
+    else:
+        provider = SqliteProvider.open(args.db)
     client = Client(provider)
     runtime = make_runtime(provider, args)
     return provider, client, runtime
@@ -287,6 +291,8 @@ def main():
                    choices=["hello", "fanout", "chain", "latency", "waiting", "pg-hello"])
     p.add_argument("--db", help="SQLite file (every workload but pg-hello)")
     p.add_argument("--pg-url", help="PostgreSQL URL (pg-hello)")
+    p.add_argument("--durability", default="normal", choices=["normal", "full"],
+                   help="SqliteProvider.open durability (this package only)")
     p.add_argument("--procs", type=int, default=1,
                    help="pg-hello: runtime processes (1: client and runtime in this process)")
     p.add_argument("--n", type=int, default=1000)

@@ -73,6 +73,8 @@ from duroxide.errors import (  # noqa: E402
     TaskFailedError,
     TracingError,
 )
+# --- server: the REST API's remote client (the server itself is duroxide.server) ---
+from duroxide._http_client import HttpClient  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -151,6 +153,25 @@ __all__ = [
     "ActivityTimeoutError",
     "SubOrchestrationFailedError",
     "OrchestrationFailedError",
+    # --- server ---
+    "HttpClient",
 ]
 if hasattr(_core, "PostgresProvider"):
     __all__.insert(1, "PostgresProvider")
+
+# reliability (issue 17): documented limits and SQLite durability levels.
+from duroxide._providers import SQLITE_DURABILITY_LEVELS  # noqa: E402
+from duroxide._types import (  # noqa: E402
+    MAX_HISTORY_EVENTS,
+    MAX_INSTANCE_ID_BYTES,
+    MAX_NAME_BYTES,
+    MAX_PAYLOAD_BYTES,
+)
+
+__all__ += [
+    "MAX_PAYLOAD_BYTES",
+    "MAX_HISTORY_EVENTS",
+    "MAX_INSTANCE_ID_BYTES",
+    "MAX_NAME_BYTES",
+    "SQLITE_DURABILITY_LEVELS",
+]

@@ -24,11 +24,20 @@ def _dumps(value: Any, what: str) -> str:
 class Client(ManagementMixin):
     """Talks to a provider: works with or without a Runtime in the same process."""
 
-    def __init__(self, provider: Any):
+    def __init__(self, provider: Any, *, max_payload_bytes: Optional[int] = None) -> None:
+        """`max_payload_bytes` caps start inputs and event data this client sends (default
+        duroxide.MAX_PAYLOAD_BYTES, 4 MiB; 0 disables the check); a larger payload raises
+        InvalidArgumentError and nothing is written."""
         self._provider = provider
         attach = getattr(provider, "_attach", None)
         self._provider_native = attach(self) if attach is not None else provider._native
         self._native = _core.Client(self._provider_native)
+        if max_payload_bytes is not None:
+            if (not isinstance(max_payload_bytes, int) or isinstance(max_payload_bytes, bool)
+                    or max_payload_bytes < 0):
+                raise ValueError(
+                    f"Client.max_payload_bytes must be an int >= 0, got {max_payload_bytes!r}")
+            self._native.max_payload_bytes = max_payload_bytes
 
     # ---- resources -------------------------------------------------------------------------
     @property
@@ -53,6 +62,9 @@ class Client(ManagementMixin):
 
         Raises:
             InstanceAlreadyExistsError: the id is taken (nothing is changed).
+            InvalidArgumentError: the instance id (1-256 bytes, no control characters), the
+                name (1-256 bytes) or the serialized input (max_payload_bytes) is out of
+                limits (nothing is changed).
         """
         self._native.start_orchestration(instance_id, name,
                                          _dumps(input, "start_orchestration input"), None)

@@ -6,7 +6,7 @@ The methods mirror api.md 1.4; the work (tree walks, cascades, retries) happens 
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from duroxide import _core
 from duroxide._core import (
@@ -83,6 +83,11 @@ class ManagementMixin:
             NotFoundError: the instance or the execution does not exist.
         """
         return self._management.read_execution_history(instance_id, int(execution_id))
+
+    def get_kv_all(self, instance_id: str) -> Dict[str, str]:
+        """The live KV store of an instance as {key: raw value} ({} for an unknown one)."""
+        values: Dict[str, str] = self._management.get_kv_all(instance_id)
+        return values
 
     def get_instance_tree(self, instance_id: str) -> InstanceTree:
         """The instance and all its sub-orchestrations, breadth-first (root first)."""

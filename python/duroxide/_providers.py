@@ -14,6 +14,9 @@ from typing import Any
 from duroxide import _core
 from duroxide.errors import ClosedError
 
+# The durability levels SqliteProvider.open accepts (docs/user-guide.md, section 11).
+SQLITE_DURABILITY_LEVELS = ("normal", "full")
+
 
 class _Closed:
     """Stands in for a released native object: any use raises ClosedError."""
@@ -83,22 +86,42 @@ class _Provider:
 class SqliteProvider(_Provider):
     """Embedded SQLite store: a file (durable, WAL) or a private in-memory database."""
 
-    def __init__(self, native: "_core.SqliteProvider"):
+    def __init__(self, native: "_core.SqliteProvider", durability: str = "memory") -> None:
         self._native = native
         self._init_resources()
+        self._durability = durability
 
     @staticmethod
-    def open(path: str) -> "SqliteProvider":
+    def open(path: str, durability: str = "normal") -> "SqliteProvider":
         """Opens (creating parent directories and the file) a database at `path`.
 
-        `path` may also be a "sqlite:" URL.
+        `path` may also be a "sqlite:" URL. The file runs in WAL mode; `durability` chooses
+        when a commit is acknowledged:
+
+        - "normal" (default, PRAGMA synchronous=NORMAL): a commit survives a crash of the
+          process, but the last commits before a power loss or OS crash can be lost, even
+          after start_orchestration returned or a turn was acknowledged.
+        - "full" (PRAGMA synchronous=FULL): every commit is on disk (fsync) before it is
+          acknowledged, so it also survives power loss. Costs one fsync per commit; group
+          commit shares it between the turns committed together.
 
         Raises:
-            ProviderError: "Failed to open SQLite: ..." (a DuroxideError and RuntimeError).
+            InvalidArgumentError: `durability` is not "normal" or "full".
+            ProviderError: the file is not a duroxide database (corrupt or foreign), or its
+                schema was written by a newer duroxide (nothing is changed).
         """
         if not isinstance(path, str) or not path:
             raise TypeError(f"SqliteProvider.open: path must be a non-empty str, got {path!r}")
-        return SqliteProvider(_core.SqliteProvider.open(path))
+        if durability not in SQLITE_DURABILITY_LEVELS:
+            raise _core.InvalidArgumentError(
+                f"SqliteProvider.open: durability must be one of {SQLITE_DURABILITY_LEVELS}, "
+                f"got {durability!r}")
+        return SqliteProvider(_core.SqliteProvider.open(path, durability), durability)
+
+    @property
+    def durability(self) -> str:
+        """"normal" or "full" for a file database; "memory" for an in-memory one."""
+        return self._durability
 
     @staticmethod
     def in_memory() -> "SqliteProvider":

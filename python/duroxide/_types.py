@@ -11,6 +11,11 @@ MAX_WORKER_TAGS = 5
 MAX_TAG_NAME_BYTES = 256
 MAX_KV_KEYS = 150
 MAX_KV_VALUE_BYTES = 65536
+# Limits on user input (docs/reliability.md, "Limits"); the core enforces the same values.
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024  # default RuntimeOptions/Client max_payload_bytes
+MAX_HISTORY_EVENTS = 50000  # default RuntimeOptions.max_history_events
+MAX_INSTANCE_ID_BYTES = 256  # also: no control characters
+MAX_NAME_BYTES = 256  # orchestration, activity, event and queue names
 
 
 class OrchestrationResult:
@@ -123,12 +128,13 @@ class RuntimeOptions:
         "max_sessions_per_runtime", "session_idle_timeout_ms", "worker_node_id",
         "worker_tag_filter",
     )
-    _EXTRA = ("orchestrator_lock_timeout_ms", "max_attempts", "warm_cache_capacity")
+    _EXTRA = ("orchestrator_lock_timeout_ms", "max_attempts", "warm_cache_capacity",
+              "max_payload_bytes", "max_history_events")
     _INT_FIELDS = {
         "orchestration_concurrency": 0, "worker_concurrency": 0, "dispatcher_poll_interval_ms": 1,
         "worker_lock_timeout_ms": 100, "max_sessions_per_runtime": 1,
         "session_idle_timeout_ms": 1, "orchestrator_lock_timeout_ms": 100, "max_attempts": 1,
-        "warm_cache_capacity": 0,
+        "warm_cache_capacity": 0, "max_payload_bytes": 0, "max_history_events": 0,
     }
 
     def __init__(self, orchestration_concurrency: Optional[int] = None,
@@ -143,7 +149,9 @@ class RuntimeOptions:
                  worker_tag_filter: Optional[str] = None, *,
                  orchestrator_lock_timeout_ms: Optional[int] = None,
                  max_attempts: Optional[int] = None,
-                 warm_cache_capacity: Optional[int] = None):
+                 warm_cache_capacity: Optional[int] = None,
+                 max_payload_bytes: Optional[int] = None,
+                 max_history_events: Optional[int] = None):
         values = dict(locals())
         values.pop("self")
         for name, minimum in self._INT_FIELDS.items():

@@ -156,6 +156,13 @@ def _add_common(parser: argparse.ArgumentParser, top_level: bool) -> None:
              "(default: $DUROXIDE_DB)")
     parser.add_argument("--schema", metavar="SCHEMA", default=default(None),
                         help="PostgreSQL schema (default: public)")
+    parser.add_argument(
+        "--url", metavar="URL", default=default(os.environ.get("DUROXIDE_URL")),
+        help="a duroxide server instead of a store, e.g. http://host:8200 "
+             "(default: $DUROXIDE_URL; the token comes from $DUROXIDE_TOKEN or --token-file)")
+    parser.add_argument("--token-file", metavar="F", default=default(None),
+                        help="a file holding the bearer token (with --url: sent to the server; "
+                             "for `server`: required from clients)")
     parser.add_argument("--json", action="store_true", default=default(False),
                         help="print machine-readable JSON instead of tables")
 
@@ -248,18 +255,42 @@ def build_parser() -> argparse.ArgumentParser:
 # one that needs no store sets `needs_client=False` and is called as handler(args).
 # One module per feature keeps this file small (one line each below).
 _EXTENSIONS: Tuple[str, ...] = (
+    "duroxide._cli_server",
+    "duroxide._cli_testing",
 )
 
 
 # ---- the store ----------------------------------------------------------------------------
 
 
-def open_client(db: Optional[str], schema: Optional[str]) -> Any:
-    """A Client on the store named by --db. Raises CliError (EXIT_USAGE) if it is unusable."""
+def open_client(db: Optional[str], schema: Optional[str], url: Optional[str] = None,
+                token_file: Optional[str] = None) -> Any:
+    """A Client on the store named by --db, or an HttpClient on the server named by --url.
+
+    Raises CliError (EXIT_USAGE) if it is unusable.
+    """
     import duroxide
 
+    if url and (not db or db == os.environ.get("DUROXIDE_DB") or
+                url != os.environ.get("DUROXIDE_URL")):
+        # --url given, or only $DUROXIDE_URL set: an explicit --db would win over the latter.
+        if schema:
+            raise CliError("--schema applies to --db, not to --url", EXIT_USAGE)
+        token = os.environ.get("DUROXIDE_TOKEN")
+        if token_file:
+            try:
+                with open(token_file, encoding="utf-8") as handle:
+                    token = handle.read().strip()
+            except OSError as exc:
+                raise CliError(f"cannot read token file {token_file}: {exc.strerror}",
+                               EXIT_USAGE) from None
+        try:
+            return duroxide.HttpClient(url, token=token)
+        except duroxide.InvalidArgumentError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
     if not db:
-        raise CliError("no store given: pass --db PATH_OR_URL or set DUROXIDE_DB", EXIT_USAGE)
+        raise CliError("no store given: pass --db PATH_OR_URL (or --url http://host:8200), "
+                       "or set DUROXIDE_DB (or DUROXIDE_URL)", EXIT_USAGE)
     if db.startswith(("postgres://", "postgresql://")):
         postgres = getattr(duroxide, "PostgresProvider", None)
         if postgres is None:
@@ -339,7 +370,7 @@ def cmd_show(args: argparse.Namespace, client: Any) -> int:
         info = client.get_instance_info(args.instance_id)
     except duroxide.NotFoundError:
         info = None  # the start is queued; no runtime has picked it up yet
-    kv = client._management.get_kv_all(args.instance_id)
+    kv = client.get_kv_all(args.instance_id)
     executions = client.list_executions(args.instance_id)
     payload: Dict[str, Any] = _info_dict(info) if info is not None else {
         "instance_id": args.instance_id, "status": "Pending"}
@@ -577,7 +608,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if not getattr(args, "needs_client", True):
             return int(args.handler(args))
-        client = open_client(args.db, args.schema)
+        client = open_client(args.db, args.schema, getattr(args, "url", None),
+                             getattr(args, "token_file", None))
         return int(args.handler(args, client))
     except CliError as exc:
         print(f"duroxide: error: {exc}", file=sys.stderr)

@@ -47,6 +47,7 @@ void RegisterClient(py::module_& m) {
 
   py::class_<Client, std::shared_ptr<Client>>(m, "Client")
       .def(py::init([](const ProviderHandle& p) { return std::make_shared<Client>(p.provider); }))
+      .def_property("max_payload_bytes", &Client::max_payload_bytes, &Client::set_max_payload_bytes)
       .def("start_orchestration",
            [](Client& c, const std::string& id, const std::string& name, const std::string& input,
               std::optional<std::string> version) {

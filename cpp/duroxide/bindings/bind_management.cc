@@ -3,7 +3,8 @@
 //
 // The management result classes of api.md 1.11 and the native Management object behind the
 // Client's management methods (python/duroxide/_management.py). Every Management method
-// releases the GIL around the core call.
+// releases the GIL around the core call. The result classes have keyword constructors so that
+// duroxide.HttpClient returns the same types as Client.
 #include "duroxide/bindings/pybind.h"
 
 #include <optional>
@@ -52,6 +53,15 @@ std::string Opt(const std::optional<int64_t>& v) {
 
 void RegisterManagement(py::module_& m) {
   py::class_<SystemMetrics>(m, "SystemMetrics", "Counts over the whole store.")
+      .def(py::init([](int64_t total_instances, int64_t total_executions,
+                       int64_t running_instances, int64_t completed_instances,
+                       int64_t failed_instances, int64_t total_events) {
+             return SystemMetrics{total_instances, total_executions, running_instances,
+                                  completed_instances, failed_instances, total_events};
+           }),
+           py::arg("total_instances") = 0, py::arg("total_executions") = 0,
+           py::arg("running_instances") = 0, py::arg("completed_instances") = 0,
+           py::arg("failed_instances") = 0, py::arg("total_events") = 0)
       .def_readonly("total_instances", &SystemMetrics::total_instances)
       .def_readonly("total_executions", &SystemMetrics::total_executions)
       .def_readonly("running_instances", &SystemMetrics::running_instances)
@@ -68,6 +78,15 @@ void RegisterManagement(py::module_& m) {
       });
 
   py::class_<InstanceStats>(m, "SystemStats", "Storage figures of one instance.")
+      .def(py::init([](int64_t history_event_count, int64_t history_size_bytes,
+                       int64_t queue_pending_count, int64_t kv_user_key_count,
+                       int64_t kv_total_value_bytes) {
+             return InstanceStats{history_event_count, history_size_bytes, queue_pending_count,
+                                  kv_user_key_count, kv_total_value_bytes};
+           }),
+           py::arg("history_event_count") = 0, py::arg("history_size_bytes") = 0,
+           py::arg("queue_pending_count") = 0, py::arg("kv_user_key_count") = 0,
+           py::arg("kv_total_value_bytes") = 0)
       .def_readonly("history_event_count", &InstanceStats::history_event_count)
       .def_readonly("history_size_bytes", &InstanceStats::history_size_bytes)
       .def_readonly("queue_pending_count", &InstanceStats::queue_pending_count)
@@ -82,6 +101,11 @@ void RegisterManagement(py::module_& m) {
       });
 
   py::class_<QueueDepths>(m, "QueueDepths", "Pending messages per queue.")
+      .def(py::init([](int64_t orchestrator_queue, int64_t worker_queue, int64_t timer_queue) {
+             return QueueDepths{orchestrator_queue, worker_queue, timer_queue};
+           }),
+           py::arg("orchestrator_queue") = 0, py::arg("worker_queue") = 0,
+           py::arg("timer_queue") = 0)
       .def_readonly("orchestrator_queue", &QueueDepths::orchestrator_queue)
       .def_readonly("worker_queue", &QueueDepths::worker_queue)
       .def_readonly("timer_queue", &QueueDepths::timer_queue)
@@ -126,6 +150,10 @@ void RegisterManagement(py::module_& m) {
       });
 
   py::class_<InstanceTree>(m, "InstanceTree", "A root instance and all its descendants.")
+      .def(py::init([](std::string root_id, std::vector<std::string> all_ids) {
+             return InstanceTree{std::move(root_id), std::move(all_ids)};
+           }),
+           py::arg("root_id"), py::arg("all_ids"))
       .def_readonly("root_id", &InstanceTree::root_id)
       .def_readonly("all_ids", &InstanceTree::all_ids)
       .def_property_readonly("size", &InstanceTree::size)
@@ -135,6 +163,13 @@ void RegisterManagement(py::module_& m) {
       });
 
   py::class_<DeleteInstanceResult>(m, "DeleteInstanceResult", "What a delete removed.")
+      .def(py::init([](int64_t instances_deleted, int64_t executions_deleted,
+                       int64_t events_deleted, int64_t queue_messages_deleted) {
+             return DeleteInstanceResult{instances_deleted, executions_deleted, events_deleted,
+                                         queue_messages_deleted};
+           }),
+           py::arg("instances_deleted") = 0, py::arg("executions_deleted") = 0,
+           py::arg("events_deleted") = 0, py::arg("queue_messages_deleted") = 0)
       .def_readonly("instances_deleted", &DeleteInstanceResult::instances_deleted)
       .def_readonly("executions_deleted", &DeleteInstanceResult::executions_deleted)
       .def_readonly("events_deleted", &DeleteInstanceResult::events_deleted)
@@ -159,6 +194,12 @@ void RegisterManagement(py::module_& m) {
       });
 
   py::class_<PruneResult>(m, "PruneResult", "What a prune removed.")
+      .def(py::init([](int64_t instances_processed, int64_t executions_deleted,
+                       int64_t events_deleted) {
+             return PruneResult{instances_processed, executions_deleted, events_deleted};
+           }),
+           py::arg("instances_processed") = 0, py::arg("executions_deleted") = 0,
+           py::arg("events_deleted") = 0)
       .def_readonly("instances_processed", &PruneResult::instances_processed)
       .def_readonly("executions_deleted", &PruneResult::executions_deleted)
       .def_readonly("events_deleted", &PruneResult::events_deleted)
@@ -192,11 +233,19 @@ void RegisterManagement(py::module_& m) {
       });
 
   py::class_<AdminEvent>(m, "Event", "One history event (data is raw JSON text or None).")
+      .def(py::init([](int64_t event_id, std::string kind, std::optional<int64_t> source_event_id,
+                       int64_t timestamp_ms, std::optional<std::string> data) {
+             return AdminEvent{event_id, std::move(kind), source_event_id, timestamp_ms,
+                               std::move(data)};
+           }),
+           py::arg("event_id"), py::arg("kind"), py::arg("source_event_id") = py::none(),
+           py::arg("timestamp_ms") = 0, py::arg("data") = py::none())
       .def_readonly("event_id", &AdminEvent::event_id)
       .def_readonly("kind", &AdminEvent::kind)
       .def_readonly("source_event_id", &AdminEvent::source_event_id)
       .def_readonly("timestamp_ms", &AdminEvent::timestamp_ms)
       .def_readonly("data", &AdminEvent::data)
+      .def_readonly("raw", &AdminEvent::raw)
       .def("__repr__", [](const AdminEvent& e) {
         return "Event(event_id=" + std::to_string(e.event_id) + ", kind='" + e.kind +
                "', source_event_id=" + Opt(e.source_event_id) +

@@ -94,6 +94,9 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
   if (auto v = Opt<int64_t>(d, "session_idle_timeout_ms")) o.session_idle_timeout_ms = *v;
   if (auto v = Opt<std::string>(d, "worker_node_id")) o.worker_node_id = *v;
   if (auto v = Opt<int64_t>(d, "warm_cache_capacity")) o.warm_cache_capacity = static_cast<size_t>(*v);
+  if (auto v = Opt<int64_t>(d, "max_payload_bytes")) o.max_payload_bytes = *v;
+  if (auto v = Opt<int64_t>(d, "max_history_events")) o.max_history_events = *v;
+  if (auto v = Opt<bool>(d, "time_skipping")) o.time_skipping = *v;  // test-only
   if (auto mode = Opt<std::string>(d, "tag_mode")) {
     using M = providers::TagFilter::Mode;
     if (*mode == "default_only") o.worker_tag_filter.mode = M::kDefaultOnly;
@@ -166,6 +169,16 @@ class RuntimeShim {
   }
 
   std::map<std::string, int64_t> Metrics() const { return runtime_->MetricsSnapshot(); }
+  // Time skipping (test-only, duroxide.testing): see runtime::Runtime.
+  int64_t SkipTimeIfIdle() {
+    py::gil_scoped_release release;
+    return runtime_->SkipTimeIfIdle();
+  }
+  void AdvanceClock(int64_t ms) {
+    if (ms < 0) throw py::value_error("advance_clock: ms must be >= 0, got " + std::to_string(ms));
+    runtime_->AdvanceClock(ms);
+  }
+  void SetAutoSkip(bool enabled) { runtime_->SetAutoSkip(enabled); }
   std::string RuntimeId() const { return runtime_->runtime_id(); }
 
  private:
@@ -187,6 +200,9 @@ void RegisterRuntime(py::module_& m) {
       .def("start", &RuntimeShim::Start)
       .def("shutdown", &RuntimeShim::Shutdown, py::arg("timeout_ms"))
       .def("metrics_snapshot", &RuntimeShim::Metrics)
+      .def("skip_time_if_idle", &RuntimeShim::SkipTimeIfIdle)
+      .def("advance_clock", &RuntimeShim::AdvanceClock, py::arg("ms"))
+      .def("set_auto_skip", &RuntimeShim::SetAutoSkip, py::arg("enabled"))
       .def_property_readonly("runtime_id", &RuntimeShim::RuntimeId);
   m.def("init_tracing", &InitTracingShim, py::arg("log_file"), py::arg("log_level") = py::none(),
         py::arg("log_format") = py::none());

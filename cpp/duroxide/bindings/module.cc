@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   duroxide::bindings::RegisterClient(m);
   duroxide::bindings::RegisterManagement(m);
   duroxide::bindings::RegisterRuntime(m);
+  duroxide::bindings::RegisterTesting(m);
 }

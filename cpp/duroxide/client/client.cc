@@ -3,8 +3,10 @@
 #include "duroxide/client/client.h"
 
 #include <algorithm>
+#include <initializer_list>
 
 #include "duroxide/common/clock.h"
+#include "duroxide/common/limits.h"
 
 namespace duroxide::client {
 
@@ -14,15 +16,27 @@ using providers::ExecutionStatus;
 
 namespace {
 Status Timeout() { return Status::DeadlineExceeded("", "Operation timed out"); }
+
+// The first non-empty problem among `problems` as kInvalidArgument for `op`, else Ok.
+Status FirstProblem(const char* op, std::initializer_list<std::string> problems) {
+  for (const std::string& p : problems) {
+    if (!p.empty()) return Status::InvalidArgument(op, p);
+  }
+  return Status::Ok();
+}
 }  // namespace
 
-Client::Client(std::shared_ptr<providers::Provider> provider) : provider_(std::move(provider)) {}
+Client::Client(std::shared_ptr<providers::Provider> provider)
+    : provider_(std::move(provider)), max_payload_bytes_(limits::kDefaultMaxPayloadBytes) {}
 
 Status Client::StartOrchestration(const std::string& instance, const std::string& name,
                                   const std::string& input,
                                   const std::optional<std::string>& version) {
-  if (instance.empty()) return Status::InvalidArgument("start_orchestration", "instance id is empty");
-  if (name.empty()) return Status::InvalidArgument("start_orchestration", "orchestration name is empty");
+  Status bad = FirstProblem(
+      "start_orchestration",
+      {limits::CheckInstanceId(instance), limits::CheckName(name, "orchestration name"),
+       limits::CheckPayload(input.size(), max_payload_bytes_, "start_orchestration input")});
+  if (!bad.ok()) return bad;
   WorkItem w;
   w.kind = WorkItemKind::kStartOrchestration;
   w.instance = instance;
@@ -35,6 +49,10 @@ Status Client::StartOrchestration(const std::string& instance, const std::string
 
 Status Client::RaiseEvent(const std::string& instance, const std::string& name,
                           const std::string& data) {
+  Status bad = FirstProblem(
+      "raise_event", {limits::CheckName(name, "event name"),
+                      limits::CheckPayload(data.size(), max_payload_bytes_, "raise_event data")});
+  if (!bad.ok()) return bad;
   WorkItem w;
   w.kind = WorkItemKind::kExternalRaised;
   w.instance = instance;
@@ -45,6 +63,10 @@ Status Client::RaiseEvent(const std::string& instance, const std::string& name,
 
 Status Client::EnqueueEvent(const std::string& instance, const std::string& queue,
                             const std::string& data) {
+  Status bad = FirstProblem(
+      "enqueue_event", {limits::CheckName(queue, "queue name"),
+                        limits::CheckPayload(data.size(), max_payload_bytes_, "enqueue_event data")});
+  if (!bad.ok()) return bad;
   WorkItem w;
   w.kind = WorkItemKind::kQueueMessage;
   w.instance = instance;

@@ -30,7 +30,15 @@ class Client {
  public:
   explicit Client(std::shared_ptr<providers::Provider> provider);
 
-  // kAlreadyExists if the instance id is taken (nothing is written then).
+  // Cap on one payload (start input, event data) this client accepts; <= 0 disables it.
+  // Default: limits::kDefaultMaxPayloadBytes. Not thread-safe against concurrent calls: set
+  // it before sharing the client.
+  void set_max_payload_bytes(int64_t bytes) { max_payload_bytes_ = bytes; }
+  int64_t max_payload_bytes() const { return max_payload_bytes_; }
+
+  // kAlreadyExists if the instance id is taken (nothing is written then). kInvalidArgument
+  // (nothing written) for an instance id, name or payload outside common/limits.h; the same
+  // for RaiseEvent/EnqueueEvent's name and data.
   Status StartOrchestration(const std::string& instance, const std::string& name,
                             const std::string& input, const std::optional<std::string>& version);
   Status RaiseEvent(const std::string& instance, const std::string& name, const std::string& data);
@@ -62,6 +70,7 @@ class Client {
                  Check check) -> decltype(check());
 
   std::shared_ptr<providers::Provider> provider_;
+  int64_t max_payload_bytes_;
 };
 
 }  // namespace duroxide::client

@@ -132,6 +132,7 @@ Result<std::vector<AdminEvent>> Management::ReadExecutionHistory(const std::stri
     a.source_event_id = e.source_event_id;
     a.timestamp_ms = e.timestamp_ms;
     a.data = history::EventAdminData(e);
+    a.raw = history::EncodeEvent(e);
     out.push_back(std::move(a));
   }
   return out;

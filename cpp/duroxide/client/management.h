@@ -39,6 +39,7 @@ struct AdminEvent {
   std::optional<int64_t> source_event_id;
   int64_t timestamp_ms = 0;          // epoch ms
   std::optional<std::string> data;   // history::EventAdminData
+  std::string raw;                   // the whole event, history::EncodeEvent (for replay tools)
 };
 
 // A root instance and all its descendants.

@@ -250,12 +250,19 @@ std::string EncodeEvent(const Event& e) {
   return j.dump();
 }
 
+bool IsNewerFormat(const Status& status) {
+  return status.code() == StatusCode::kDataLoss &&
+         status.message().find(kNewerFormatMarker) != std::string::npos;
+}
+
 Result<Event> DecodeEvent(const std::string& text) {
   try {
     json j = json::parse(text);
     Event e;
     if (!EventKindFromName(Str(j, "type"), &e.kind)) {
-      return Status::DataLoss("decode_event", "unknown event type '" + Str(j, "type") + "'");
+      return Status::DataLoss("decode_event", "unknown event type '" + Str(j, "type") +
+                                                  "': probably " + kNewerFormatMarker +
+                                                  "; upgrade this runtime");
     }
     e.event_id = Int(j, "event_id");
     if (j.contains("source_event_id") && !j["source_event_id"].is_null()) {
@@ -414,7 +421,8 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
     const nlohmann::json& b = first.value();
     WorkItem w;
     if (!WorkItemKindFromName(tag, &w.kind)) {
-      return Status::DataLoss("decode_work_item", "unknown work item '" + tag + "'");
+      return Status::DataLoss("decode_work_item", "unknown work item '" + tag + "': probably " +
+                                                      kNewerFormatMarker + "; upgrade this runtime");
     }
     w.instance = Str(b, "instance");
     w.execution_id = Int(b, "execution_id");

@@ -16,6 +16,12 @@
 
 namespace duroxide::history {
 
+// Marker in the kDataLoss message of a record whose type this build does not know: most
+// likely written by a newer duroxide. Runtimes leave such instances untouched (no poison
+// failure) so that a newer runtime can still process them.
+constexpr const char* kNewerFormatMarker = "written by a newer duroxide";
+bool IsNewerFormat(const Status& status);
+
 std::string EncodeEvent(const Event& event);
 Result<Event> DecodeEvent(const std::string& text);
 

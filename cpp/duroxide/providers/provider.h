@@ -31,6 +31,7 @@
 #include "duroxide/history/work_item.h"
 #include "duroxide/providers/change_signal.h"
 #include "duroxide/providers/provider_admin.h"
+#include "duroxide/providers/provider_fleet.h"
 
 namespace duroxide::providers {
 
@@ -129,6 +130,10 @@ struct TagFilter {
 struct SessionFetch {
   std::string owner_id;
   int64_t lock_timeout_ms = 30000;
+  // Placement (runtime/fleet.h): when set, a session-bound item whose session is NOT already
+  // held by owner_id (unowned or expired) is eligible only if it has been visible for at least
+  // this long; items of sessions owner_id holds stay eligible. nullopt: no restriction.
+  std::optional<int64_t> new_session_min_wait_ms;
 };
 
 struct WorkerFetchOptions {
@@ -288,6 +293,9 @@ class Provider {
 
   // The management capability, or nullptr if the provider has none.
   virtual ProviderAdmin* admin() { return nullptr; }
+  // The worker registry (provider_fleet.h), or nullptr if the provider has none; a runtime on
+  // such a provider runs without registration, heartbeats or placement.
+  virtual WorkerRegistryStore* workers() { return nullptr; }
 
   // In-process change signals. Implementations MUST Notify() the matching signal after every
   // commit that made work visible (orchestrator/worker) or changed instance state (status).

@@ -2,6 +2,8 @@
 // Copyright (c) 2026 duroxide authors
 #include "duroxide/replay/replay_engine.h"
 
+#include "duroxide/common/limits.h"
+
 #include "duroxide/replay/replay_node.h"
 
 #include <algorithm>
@@ -231,7 +233,8 @@ void ReplayEngine::Walk() {
     } else if (history::IsTerminal(kind)) {
       finished_ = true;
     } else if (pos >= cursor_) {
-      Nondeterminism("history recorded " + Describe(events_[pos]) +
+      Nondeterminism("history recorded " + Describe(events_[pos]) + " at event " +
+                     std::to_string(events_[pos].event_id) +
                      " but the orchestration did not schedule it");
     } else {
       Activate(pos);
@@ -411,6 +414,18 @@ void ReplayEngine::Deliver(size_t pos) {
 }
 
 void ReplayEngine::FinishTerminal(Event terminal) {
+  if (terminal.kind == EventKind::kOrchestrationCompleted ||
+      terminal.kind == EventKind::kOrchestrationContinuedAsNew) {
+    const bool completed = terminal.kind == EventKind::kOrchestrationCompleted;
+    const std::string& payload = completed ? terminal.data : terminal.input;
+    std::string problem = limits::CheckPayload(
+        payload.size(), options_.max_payload_bytes,
+        completed ? "orchestration output" : "continue_as_new input");
+    if (!problem.empty()) {
+      Fail(ErrorDetails::Configuration("LimitExceeded", problem));
+      return;
+    }
+  }
   const bool cancelled = terminal.kind == EventKind::kOrchestrationFailed &&
                          terminal.error.kind == "Cancelled";
   if (!cancelled) {

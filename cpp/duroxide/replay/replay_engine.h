@@ -45,6 +45,13 @@ struct EngineOptions {
   int64_t max_kv_value_bytes = 65536;
   int64_t max_custom_status_bytes = 256 * 1024;
   int64_t max_tag_bytes = 256;
+  // Cap on one payload the code produces (activity/sub-orchestration input, orchestration
+  // output, continue-as-new input); <= 0 disables. Exceeding it fails the execution with
+  // "LimitExceeded".
+  int64_t max_payload_bytes = 4 * 1024 * 1024;
+  // Cap on events per execution; <= 0 disables. The code emitting event number
+  // max_history_events fails the execution with "LimitExceeded" (suggesting continue-as-new).
+  int64_t max_history_events = 50000;
   // Unconsumed queue messages carried into the next execution at continue-as-new. Messages
   // beyond the cap are dropped with a warning and counted in TurnOutput::dropped_messages.
   size_t max_carry_forward = 1024;
@@ -133,6 +140,8 @@ class ReplayEngine : private OrchestrationHost {
   void EmitLeaf(Node* node);
   void StartRetryAttempt(Node* node);
   size_t Emit(history::Event proto, bool* is_new);
+  // The limit a new event would break ("" if none): payload sizes, names, history length.
+  std::string CheckNewEvent(const history::Event& e) const;
   bool Matches(const history::Event& emitted, const history::Event& recorded) const;
   void Deliver(size_t pos);
   void Activate(size_t pos);

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "duroxide/common/limits.h"
 #include "duroxide/replay/replay_engine.h"
 #include "duroxide/replay/replay_node.h"
 
@@ -229,6 +230,11 @@ size_t ReplayEngine::Emit(Event proto, bool* is_new) {
     *is_new = false;
     return pos;
   }
+  std::string problem = CheckNewEvent(proto);
+  if (!problem.empty()) {
+    Fail(ErrorDetails::Configuration("LimitExceeded", problem));
+    return kNoPos;
+  }
   proto.event_id = next_event_id_;
   proto.timestamp_ms = now_ms_;
   events_.push_back(std::move(proto));
@@ -236,6 +242,41 @@ size_t ReplayEngine::Emit(Event proto, bool* is_new) {
   cursor_ = events_.size();
   *is_new = true;
   return events_.size() - 1;
+}
+
+std::string ReplayEngine::CheckNewEvent(const Event& e) const {
+  if (options_.max_history_events > 0 &&
+      static_cast<int64_t>(events_.size()) >= options_.max_history_events) {
+    return "execution " + std::to_string(execution_id_) + " of instance '" + instance_ +
+           "' reached the limit of " + std::to_string(options_.max_history_events) +
+           " history events (max_history_events); use continue_as_new to carry on in a "
+           "fresh execution with an empty history";
+  }
+  std::string problem;
+  switch (e.kind) {
+    case EventKind::kActivityScheduled:
+      if (e.name == kSyscallNewGuid || e.name == kSyscallUtcNow) break;
+      problem = limits::CheckName(e.name, "activity name");
+      if (problem.empty()) {
+        problem = limits::CheckPayload(e.input.size(), options_.max_payload_bytes,
+                                       ("input of activity '" + e.name + "'").c_str());
+      }
+      break;
+    case EventKind::kSubOrchestrationScheduled:
+    case EventKind::kOrchestrationChained:
+      problem = limits::CheckName(e.name, "orchestration name");
+      if (problem.empty() && !e.instance.empty()) {
+        problem = limits::CheckInstanceId(e.instance, "sub-orchestration instance id");
+      }
+      if (problem.empty()) {
+        problem = limits::CheckPayload(e.input.size(), options_.max_payload_bytes,
+                                       ("input of orchestration '" + e.name + "'").c_str());
+      }
+      break;
+    default:
+      break;
+  }
+  return problem;
 }
 
 bool ReplayEngine::Matches(const Event& a, const Event& b) const {

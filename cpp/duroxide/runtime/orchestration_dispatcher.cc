@@ -86,7 +86,9 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   std::optional<Result<std::vector<providers::OrchestrationItem>>> prefetched;
   uint64_t seen = 0;
   const int64_t lock_ms = core->options.orchestrator_lock_timeout_ms;
+  BusyMark busy(core.get());
   while (!core->stopping.load()) {
+    busy.Busy();
     Result<std::vector<providers::OrchestrationItem>> items = std::vector<providers::OrchestrationItem>();
     if (prefetched) {
       items = std::move(*prefetched);
@@ -100,12 +102,14 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       Log(LogLevel::kWarn, "duroxide::runtime",
           "orchestration fetch failed: " + items.status().ToString(),
           {{"slot", std::to_string(slot)}});
+      busy.Idle();
       provider->orchestrator_signal().WaitSince(seen, backoff_ms);
       backoff_ms = std::min<int64_t>(backoff_ms * 2, 3000);
       continue;
     }
     backoff_ms = 10;
     if (!items->empty()) {
+      core->work_seq.fetch_add(1);
       // Taken before the ack that may also fetch, so a wake-up between that fetch and the
       // idle wait below is not missed.
       seen = provider->orchestrator_signal().seq();
@@ -113,6 +117,7 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       continue;
     }
     if (core->stopping.load()) break;
+    busy.Idle();
     provider->orchestrator_signal().WaitSince(seen,
                                               IdleWaitMs(*core, provider->NextOrchestratorVisibleAt()));
   }

@@ -2,7 +2,9 @@
 // Copyright (c) 2026 duroxide authors
 #include "duroxide/runtime/runtime.h"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "duroxide/common/clock.h"
@@ -213,7 +215,55 @@ void RunLeaseThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
   }
 }
 
+// See Runtime::SkipTimeIfIdle.
+int64_t SkipIfIdle(RuntimeCore* core) {
+  const uint64_t seq = core->work_seq.load();
+  if (core->busy_dispatchers.load() > 0) return 0;
+  // Every dispatcher is idle: what the store holds now was not fetched by this runtime since
+  // `seq` unless work_seq moved (checked again below, after the reads).
+  auto next_orch = core->provider->NextOrchestratorVisibleAt();
+  auto next_work = core->provider->NextWorkerVisibleAt();
+  if (!next_orch.ok() || !next_work.ok()) return 0;
+  const int64_t now = NowMs();
+  std::optional<int64_t> due;
+  for (const auto& next : {*next_orch, *next_work}) {
+    if (!next) continue;
+    if (*next <= now) return 0;  // work is ready: a dispatcher is about to take it
+    due = due ? std::min(*due, *next) : *next;
+  }
+  if (!due) return 0;
+  if (core->busy_dispatchers.load() > 0 || core->work_seq.load() != seq) return 0;
+  const int64_t jump = *due - now;
+  AdvanceClockMs(jump);
+  core->provider->orchestrator_signal().Notify();
+  core->provider->worker_signal().Notify();
+  return jump;
+}
+
+// A time_skipping runtime's thread: jumps the clock whenever the runtime is idle, checking
+// every few milliseconds.
+void RunClockSkipper(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
+  std::unique_lock<std::mutex> lock(core->threads_mu);
+  while (!core->stopping.load()) {
+    core->threads_cv.wait_for(lock, std::chrono::milliseconds(2));
+    if (core->stopping.load()) break;
+    lock.unlock();
+    if (core->auto_skip.load()) (void)SkipIfIdle(core.get());
+    lock.lock();
+  }
+}
+
 }  // namespace
+
+int64_t Runtime::SkipTimeIfIdle() { return SkipIfIdle(core_.get()); }
+
+void Runtime::AdvanceClock(int64_t ms) {
+  AdvanceClockMs(ms);
+  core_->provider->orchestrator_signal().Notify();
+  core_->provider->worker_signal().Notify();
+}
+
+void Runtime::SetAutoSkip(bool enabled) { core_->auto_skip.store(enabled); }
 
 Runtime::Runtime(std::shared_ptr<providers::Provider> provider, RuntimeOptions options,
                  std::shared_ptr<replay::OrchestrationInvoker> orchestrations,
@@ -247,6 +297,7 @@ Status Runtime::Start() {
     threads_.emplace_back(RunCounted, core_, &RunWorkerDispatcher, i);
   }
   threads_.emplace_back(RunLeaseThread, core_, 0);
+  if (o.time_skipping) threads_.emplace_back(RunClockSkipper, core_, 0);
   Log(LogLevel::kInfo, "duroxide::runtime", "runtime started",
       {{"runtime_id", core_->runtime_id},
        {"orchestration_concurrency", std::to_string(o.orchestration_concurrency)},

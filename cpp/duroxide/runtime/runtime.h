@@ -48,6 +48,18 @@ class Runtime {
   std::map<std::string, int64_t> MetricsSnapshot() const;
   const std::string& runtime_id() const;
 
+  // ---- time skipping (TEST-ONLY; see RuntimeOptions::time_skipping and common/clock.h) -----
+  // If this runtime is idle (no dispatcher fetching or running work) and the store's earliest
+  // pending message (orchestrator or worker queue) is due in the future, moves the process's
+  // virtual clock to that time, wakes the dispatchers and returns the jump in ms; otherwise
+  // returns 0 and changes nothing. Only this runtime's activity is seen: work running in other
+  // runtimes or processes on the same store is not waited for.
+  int64_t SkipTimeIfIdle();
+  // Moves the virtual clock forward by `ms` and wakes the dispatchers.
+  void AdvanceClock(int64_t ms);
+  // Pauses (false) or resumes (true) the automatic skipping of a time_skipping runtime.
+  void SetAutoSkip(bool enabled);
+
  private:
   std::shared_ptr<RuntimeCore> core_;
   mutable std::mutex mu_;

@@ -139,6 +139,35 @@ struct RuntimeCore {
   std::condition_variable threads_cv;
   int running_threads = 0;
   SessionTracker sessions;
+
+  // Time skipping (RuntimeOptions::time_skipping, Runtime::SkipTimeIfIdle). A dispatcher counts
+  // itself busy from the start of a fetch until it is about to sleep with nothing fetched or
+  // prefetched; work_seq counts fetches that returned work. Together they tell whether the
+  // store state read between two looks could have been changed by this runtime.
+  std::atomic<int64_t> busy_dispatchers{0};
+  std::atomic<uint64_t> work_seq{0};
+  std::atomic<bool> auto_skip{true};
+};
+
+// Marks a dispatcher busy (RuntimeCore::busy_dispatchers) while held.
+class BusyMark {
+ public:
+  explicit BusyMark(RuntimeCore* core) : core_(core) {}
+  ~BusyMark() { Idle(); }
+  BusyMark(const BusyMark&) = delete;
+  BusyMark& operator=(const BusyMark&) = delete;
+  void Busy() {
+    if (!held_) core_->busy_dispatchers.fetch_add(1);
+    held_ = true;
+  }
+  void Idle() {
+    if (held_) core_->busy_dispatchers.fetch_sub(1);
+    held_ = false;
+  }
+
+ private:
+  RuntimeCore* core_;
+  bool held_ = false;
 };
 
 // Keeps a turn's instance lock registered for renewal while the turn is in progress (from

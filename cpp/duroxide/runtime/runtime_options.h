@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "duroxide/common/limits.h"
 #include "duroxide/providers/provider.h"
 
 namespace duroxide::runtime {
@@ -37,6 +38,17 @@ struct RuntimeOptions {
   providers::TagFilter worker_tag_filter;
   // Warm replay: suspended orchestrations kept in memory between turns (0 disables).
   size_t warm_cache_capacity = 4096;
+  // Cap on one payload user code produces (activity output, orchestration output, activity
+  // and sub-orchestration input, continue-as-new input); over it the activity or instance
+  // fails with a "LimitExceeded" error. <= 0 disables. Default: 4 MiB.
+  int64_t max_payload_bytes = limits::kDefaultMaxPayloadBytes;
+  // Cap on the events of one execution; reaching it fails the instance with an error that
+  // suggests continue-as-new. <= 0 disables. Default: 50000.
+  int64_t max_history_events = limits::kDefaultMaxHistoryEvents;
+  // TEST-ONLY (duroxide.testing time skipping): when every dispatcher of this runtime is idle
+  // and the store holds only future work (timers, delayed retries), move the process's virtual
+  // clock (common/clock.h) to the earliest due time. Never set in production. Default: false.
+  bool time_skipping = false;
 };
 
 }  // namespace duroxide::runtime

@@ -10,6 +10,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
+#include "duroxide/history/codec.h"
 #include "duroxide/runtime/runtime_core.h"
 
 namespace duroxide::runtime {
@@ -185,6 +186,16 @@ std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item
   auto finish = [&]() { return std::optional<PendingTurn>(std::move(pending)); };
 
   if (!item.history_error.ok()) {
+    if (history::IsNewerFormat(item.history_error)) {
+      // Written by a newer duroxide: leave the instance exactly as it is (no poison count, no
+      // failure) so that an upgraded runtime can continue it; retry rarely.
+      Log(LogLevel::kError, "duroxide::runtime",
+          "history written by a newer duroxide; leaving the instance untouched: " +
+              item.history_error.ToString(),
+          {{"instance_id", item.instance}});
+      (void)core->provider->AbandonOrchestrationItem(item.lock_token, 5000, true);
+      return std::nullopt;
+    }
     if (item.attempt_count > opt.max_attempts) {
       commit.execution_id = item.record ? item.record->current_execution_id : 1;
       FailExecution(core, item, &commit, std::nullopt,
@@ -354,9 +365,12 @@ std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item
   }
 
   if (!engine) {
+    replay::EngineOptions engine_options;
+    engine_options.max_payload_bytes = opt.max_payload_bytes;
+    engine_options.max_history_events = opt.max_history_events;
     engine = std::make_shared<replay::ReplayEngine>(item.instance, exec_id,
                                                     core->orchestrations.get(),
-                                                    replay::EngineOptions{});
+                                                    std::move(engine_options));
     std::map<std::string, replay::KvValue> baseline;
     for (const auto& [k, v] : item.kv_snapshot) baseline[k] = {v.value, v.last_updated_at_ms};
     engine->Load(origin ? std::vector<Event>{} : std::move(item.history), std::move(baseline));

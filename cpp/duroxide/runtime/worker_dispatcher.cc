@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "duroxide/common/clock.h"
+#include "duroxide/common/limits.h"
 #include "duroxide/common/logging.h"
 #include "duroxide/runtime/runtime_core.h"
 
@@ -89,6 +90,16 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
   call.cancelled = cancelled;
   ActivityOutcome outcome = core->activities->Invoke(call);
   core->leases.RemoveActivity(lease.lock_token);
+  // An oversized result never reaches storage: the activity fails with a readable error
+  // instead (the orchestration may catch it; uncaught, the instance fails with it).
+  const std::string& payload = outcome.ok ? outcome.output : outcome.error;
+  std::string too_big = limits::CheckPayload(
+      payload.size(), opt.max_payload_bytes,
+      outcome.ok ? "activity output" : "activity error message");
+  if (!too_big.empty()) {
+    outcome.ok = false;
+    outcome.error = "activity '" + task.name + "': " + too_big;
+  }
 
   if (outcome.ok) core->metrics.activity_success++;
   else core->metrics.activity_app_errors++;
@@ -128,7 +139,9 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   std::optional<Result<std::vector<providers::WorkItemLease>>> prefetched;
   uint64_t seen = 0;
   size_t batch = 1;  // grows to kWorkBatch while activities finish fast
+  BusyMark busy(core.get());
   while (!core->stopping.load()) {
+    busy.Busy();
     Result<std::vector<providers::WorkItemLease>> leases = std::vector<providers::WorkItemLease>();
     if (prefetched) {
       leases = std::move(*prefetched);
@@ -140,6 +153,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     if (!leases.ok()) {
       core->metrics.provider_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime", "work fetch failed: " + leases.status().ToString());
+      busy.Idle();
       provider->worker_signal().WaitSince(seen, backoff_ms);
       backoff_ms = std::min<int64_t>(backoff_ms * 2, 3000);
       continue;
@@ -150,9 +164,11 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       int64_t wait = opt.dispatcher_poll_interval_ms;
       auto next_visible = provider->NextWorkerVisibleAt();
       if (next_visible.ok() && next_visible->has_value()) wait = std::min(wait, **next_visible - NowMs());
+      busy.Idle();
       provider->worker_signal().WaitSince(seen, std::max<int64_t>(wait, 0));
       continue;
     }
+    core->work_seq.fetch_add(1);
     // Taken before the ack that may also fetch, so a wake-up between that fetch and the idle
     // wait is not missed.
     seen = provider->worker_signal().seq();

@@ -62,7 +62,7 @@ struct PostgresOptions {
 // Errors: a lost connection is kUnavailable (the connection is replaced, with backoff, on a
 // later call); a commit whose outcome is unknown because the connection broke during COMMIT
 // is kDataLoss; deadlocks and serialization failures are kAborted; see pg_errors.h.
-class PostgresProvider : public Provider, public ProviderAdmin {
+class PostgresProvider : public Provider, public ProviderAdmin, public WorkerRegistryStore {
  public:
   // Connects to `url` (a libpq URI or key=value string, e.g.
   // "postgresql://user:pass@host:5432/db") and uses the schema "public".
@@ -135,6 +135,18 @@ class PostgresProvider : public Provider, public ProviderAdmin {
   Result<std::vector<std::string>> ListTerminalRoots(const InstanceFilter& filter) override;
   Result<PruneResult> PruneExecutions(const std::string& instance,
                                       const PruneOptions& options) override;
+
+  // WorkerRegistryStore (postgres_fleet.cc).
+  WorkerRegistryStore* workers() override { return this; }
+  Result<std::string> RegisterWorker(const WorkerRegistration& reg) override;
+  Result<HeartbeatReply> HeartbeatWorker(const std::string& worker_id,
+                                         const std::string& load_json) override;
+  Status SetWorkerStatus(const std::string& worker_id, const std::string& status) override;
+  Result<std::string> RequestWorkerDrain(const std::string& name_or_id) override;
+  Result<std::vector<WorkerRecord>> ListWorkers() override;
+  Result<int64_t> PruneWorkers(int64_t gone_before_ms) override;
+  Result<int64_t> ReleaseSessionsOfGoneWorkers() override;
+  Result<std::vector<QueuedWork>> ListQueuedWork(int64_t limit) override;
 
   // Test hooks, not for production use. TEST_ExecuteSql runs `sql` on a pooled connection
   // (search_path = this provider's schema). TEST_BreakConnections makes every idle pooled

@@ -22,6 +22,7 @@
 //                       locked_until, attempt_count, created_at, instance_id, execution_id,
 //                       activity_id, session_id, tag.
 //   sessions            session_id (PK), worker_id, locked_until, last_activity_at.
+//   workers             the worker registry (version 4), as in SQLite (provider_fleet.h).
 //   kv_store / kv_delta the KV baseline and the current execution's delta (value NULL =
 //                       tombstone), as in SQLite.
 //
@@ -386,9 +387,36 @@ END;
 $$;
 )sql";
 
+// Version 4: the worker registry (providers/provider_fleet.h), as in SQLite. JSON documents
+// are TEXT (the provider never interprets them; jsonb functions cast where needed).
+constexpr const char* kMigration4 = R"sql(
+CREATE TABLE workers (
+  worker_id             TEXT PRIMARY KEY,
+  name                  TEXT NOT NULL UNIQUE,
+  host                  TEXT NOT NULL,
+  pid                   BIGINT NOT NULL,
+  version               TEXT NOT NULL,
+  service_name          TEXT,
+  service_version       TEXT,
+  status                TEXT NOT NULL,
+  drain_requested       BOOLEAN NOT NULL DEFAULT FALSE,
+  started_at            BIGINT NOT NULL,
+  registered_at         BIGINT NOT NULL,
+  last_heartbeat        BIGINT NOT NULL,
+  heartbeat_interval_ms BIGINT NOT NULL,
+  capacity              TEXT NOT NULL,
+  load                  TEXT NOT NULL,
+  serves                TEXT NOT NULL,
+  tags                  TEXT NOT NULL,
+  capabilities          TEXT,
+  session_owners        TEXT NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kMigration1},
     {2, "server-side functions for fetch, ack and start; queue vacuum settings", kMigration2},
+    {4, "worker registry", kMigration4},
 };
 
 // Releases the session-level advisory lock however ApplyMigrations exits.
@@ -474,7 +502,9 @@ int64_t ApplyMigrations(pqxx::connection& conn, const std::string& schema) {
   if (current > LatestSchemaVersion()) {
     throw std::runtime_error("schema '" + schema + "' has version " + std::to_string(current) +
                              ", newer than this build supports (" +
-                             std::to_string(LatestSchemaVersion()) + ")");
+                             std::to_string(LatestSchemaVersion()) +
+                             "): it was written by a newer duroxide; upgrade duroxide to use it "
+                             "(the schema was not modified)");
   }
   for (const Migration& m : kMigrations) {
     if (m.version <= current) continue;

@@ -33,8 +33,21 @@ constexpr int kWorkerFetchAttempts = 3;
 const TagFilter::Mode kFetchModes[] = {TagFilter::Mode::kDefaultOnly, TagFilter::Mode::kTags,
                                        TagFilter::Mode::kDefaultAnd, TagFilter::Mode::kAny};
 
-std::string FetchStatementName(TagFilter::Mode mode, bool session) {
-  return "dx_wfetch_" + std::to_string(static_cast<int>(mode)) + (session ? "_s" : "_n");
+// Session shapes of the fetch: none (session rows skipped), open (any claimable session),
+// restricted (placement: a session this owner does not hold only once visible since $7).
+enum class SessionShape { kNone, kOpen, kRestricted };
+
+SessionShape ShapeOf(const WorkerFetchOptions& options) {
+  if (!options.session) return SessionShape::kNone;
+  return options.session->new_session_min_wait_ms ? SessionShape::kRestricted
+                                                  : SessionShape::kOpen;
+}
+
+std::string FetchStatementName(TagFilter::Mode mode, SessionShape session) {
+  const char* suffix = session == SessionShape::kNone   ? "_n"
+                       : session == SessionShape::kOpen ? "_s"
+                                                        : "_r";
+  return "dx_wfetch_" + std::to_string(static_cast<int>(mode)) + suffix;
 }
 
 // The fetch statement for one filter shape: picks the oldest eligible row (FOR UPDATE SKIP
@@ -45,7 +58,8 @@ std::string FetchStatementName(TagFilter::Mode mode, bool session) {
 // locked) and the number of candidates (1 when a candidate lost its session claim race).
 // The tag and session predicates are part of the SQL text so that the planner sees each
 // shape as it is.
-std::string WorkerFetchSql(TagFilter::Mode mode, bool session) {
+std::string WorkerFetchSql(TagFilter::Mode mode, SessionShape shape) {
+  const bool session = shape != SessionShape::kNone;
   std::string tag_pred;
   switch (mode) {
     case TagFilter::Mode::kDefaultOnly: tag_pred = "q.tag IS NULL"; break;
@@ -56,13 +70,21 @@ std::string WorkerFetchSql(TagFilter::Mode mode, bool session) {
   }
   // With a session config, a session-bound row is eligible unless another owner holds a live
   // session lock; without one, session-bound rows are skipped.
-  const std::string session_pred =
+  std::string session_pred =
       session ? "(q.session_id IS NULL OR NOT EXISTS (SELECT 1 FROM sessions s "
                 "WHERE s.session_id = q.session_id AND s.locked_until > p.now "
                 "AND s.worker_id <> p.owner))"
               : "q.session_id IS NULL";
+  if (shape == SessionShape::kRestricted) {
+    session_pred = "(" + session_pred +
+                   " AND (q.session_id IS NULL OR q.visible_at <= p.cutoff OR EXISTS (SELECT 1 "
+                   "FROM sessions s WHERE s.session_id = q.session_id "
+                   "AND s.locked_until > p.now AND s.worker_id = p.owner)))";
+  }
+  const std::string cutoff =
+      shape == SessionShape::kRestricted ? ", $7::bigint AS cutoff" : "";
   return "WITH p AS (SELECT $1::text AS token, $2::bigint AS until, $3::bigint AS now, "
-         "  $4::text AS owner, $5::text[] AS tags, $6::bigint AS session_until), "
+         "  $4::text AS owner, $5::text[] AS tags, $6::bigint AS session_until" + cutoff + "), "
          "cand AS (SELECT q.id, q.session_id FROM worker_queue q, p "
          "  WHERE q.visible_at <= p.now AND (q.lock_token IS NULL OR q.locked_until <= p.now) "
          "  AND " + tag_pred + " AND " + session_pred +
@@ -92,7 +114,8 @@ namespace internal {
 std::vector<StatementDef> WorkerStatements() {
   std::vector<StatementDef> out;
   for (TagFilter::Mode mode : kFetchModes) {
-    for (bool session : {false, true}) {
+    for (SessionShape session :
+         {SessionShape::kNone, SessionShape::kOpen, SessionShape::kRestricted}) {
       out.push_back({FetchStatementName(mode, session), WorkerFetchSql(mode, session)});
     }
   }
@@ -148,8 +171,8 @@ Result<std::optional<WorkItemLease>> PostgresProvider::FetchWorkItem(
   using Out = std::optional<WorkItemLease>;
   const char* op = "FetchWorkItem";
   if (options.tag_filter.mode == TagFilter::Mode::kNone) return Out();  // orchestrator-only
-  const std::string statement = FetchStatementName(options.tag_filter.mode,
-                                                   options.session.has_value());
+  const SessionShape shape = ShapeOf(options);
+  const std::string statement = FetchStatementName(options.tag_filter.mode, shape);
   const std::string tags = PgTextArray(options.tag_filter.tags);
   const std::optional<std::string> owner =
       options.session ? std::optional<std::string>(options.session->owner_id) : std::nullopt;
@@ -163,8 +186,13 @@ Result<std::optional<WorkItemLease>> PostgresProvider::FetchWorkItem(
       pqxx::nontransaction tx(conn);  // one statement: atomic on its own
       const int64_t now = NowMs();
       lease.lock_token = NewToken("w-");
-      pqxx::result r = tx.exec_prepared(statement, lease.lock_token, now + lock_timeout_ms, now,
-                                        NullableText(owner), tags, now + session_lock_ms);
+      pqxx::result r =
+          shape == SessionShape::kRestricted
+              ? tx.exec_prepared(statement, lease.lock_token, now + lock_timeout_ms, now,
+                                 NullableText(owner), tags, now + session_lock_ms,
+                                 now - *options.session->new_session_min_wait_ms)
+              : tx.exec_prepared(statement, lease.lock_token, now + lock_timeout_ms, now,
+                                 NullableText(owner), tags, now + session_lock_ms);
       if (r.empty() || r[0][0].is_null()) {
         // A candidate whose session another worker claimed concurrently: look again.
         return !r.empty() && r[0][4].as<int64_t>() > 0 ? kRetry : kNone;

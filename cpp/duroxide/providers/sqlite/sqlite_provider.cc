@@ -137,6 +137,9 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
     auto db = std::make_unique<SQLite::Database>(
         abs.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
         options.busy_timeout_ms);
+    // Before anything writes: refuse corrupt, foreign and newer-version files untouched.
+    Status usable = CheckExistingDatabase(*db, abs.string());
+    if (!usable.ok()) return usable;
     // Only takes effect while the file is still empty (before WAL mode writes the header).
     db->exec("PRAGMA page_size=" + std::to_string(options.page_size));
     EnableWal(*db, options.busy_timeout_ms);

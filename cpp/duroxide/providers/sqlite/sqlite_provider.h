@@ -66,7 +66,7 @@ Status StatusFromSqliteError(int code, int extended, const std::string& op,
 //   - fails FetchWorkItem with kDataLoss for an undecodable worker row, leaving the row locked
 //     so it does not block the rows behind it;
 //   - rejects TurnCommit events with event_id <= 0 and misrouted item kinds (kInvalidArgument).
-class SqliteProvider : public Provider, public ProviderAdmin {
+class SqliteProvider : public Provider, public ProviderAdmin, public WorkerRegistryStore {
  public:
   // Opens (creating file, parent directories and schema if needed) the database at `path`.
   // `path` is a plain path or has a "sqlite:" / "sqlite://" prefix (a "?query" suffix is
@@ -148,6 +148,18 @@ class SqliteProvider : public Provider, public ProviderAdmin {
   Result<std::vector<std::string>> ListTerminalRoots(const InstanceFilter& filter) override;
   Result<PruneResult> PruneExecutions(const std::string& instance,
                                       const PruneOptions& options) override;
+
+  // WorkerRegistryStore (sqlite_fleet.cc).
+  WorkerRegistryStore* workers() override { return this; }
+  Result<std::string> RegisterWorker(const WorkerRegistration& reg) override;
+  Result<HeartbeatReply> HeartbeatWorker(const std::string& worker_id,
+                                         const std::string& load_json) override;
+  Status SetWorkerStatus(const std::string& worker_id, const std::string& status) override;
+  Result<std::string> RequestWorkerDrain(const std::string& name_or_id) override;
+  Result<std::vector<WorkerRecord>> ListWorkers() override;
+  Result<int64_t> PruneWorkers(int64_t gone_before_ms) override;
+  Result<int64_t> ReleaseSessionsOfGoneWorkers() override;
+  Result<std::vector<QueuedWork>> ListQueuedWork(int64_t limit) override;
 
   // Test hook: runs arbitrary SQL on this provider's connection (used by the conformance
   // suite to corrupt history rows, also in in-memory databases). Not for production use.

@@ -32,6 +32,11 @@
 //                       last_activity_at.
 //   kv_store            KV baseline, merged at execution boundaries: (instance_id, key) PK,
 //                       value, last_updated_at_ms. Replay snapshots are read from here only.
+//   workers             the worker registry (schema version 4, see provider_fleet.h): worker_id
+//                       (PK), name (UNIQUE), host, pid, version, service_name/version, status,
+//                       drain_requested, started_at, registered_at, last_heartbeat,
+//                       heartbeat_interval_ms and JSON text capacity, load, serves, tags,
+//                       capabilities, session_owners.
 //   kv_delta            KV mutations of the current execution: (instance_id, key) PK, value
 //                       (NULL = tombstone), last_updated_at_ms.
 //
@@ -41,8 +46,14 @@
 // already there for them).
 #include "duroxide/providers/sqlite/sqlite_schema.h"
 
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include <sqlite3.h>
 
 #include "duroxide/common/clock.h"
 
@@ -218,9 +229,37 @@ DROP TABLE instance_locks;
 ALTER TABLE instance_locks_v2 RENAME TO instance_locks;
 )sql";
 
+// Version 4: the worker registry (providers/provider_fleet.h). One row per runtime; name is
+// UNIQUE so that the store decides name conflicts. capacity, load, serves, tags, capabilities
+// and session_owners are JSON text written by the runtime.
+constexpr const char* kMigration4 = R"sql(
+CREATE TABLE workers (
+  worker_id             TEXT PRIMARY KEY,
+  name                  TEXT NOT NULL UNIQUE,
+  host                  TEXT NOT NULL,
+  pid                   INTEGER NOT NULL,
+  version               TEXT NOT NULL,
+  service_name          TEXT,
+  service_version       TEXT,
+  status                TEXT NOT NULL,
+  drain_requested       INTEGER NOT NULL DEFAULT 0,
+  started_at            INTEGER NOT NULL,
+  registered_at         INTEGER NOT NULL,
+  last_heartbeat        INTEGER NOT NULL,
+  heartbeat_interval_ms INTEGER NOT NULL,
+  capacity              TEXT NOT NULL,
+  load                  TEXT NOT NULL,
+  serves                TEXT NOT NULL,
+  tags                  TEXT NOT NULL,
+  capabilities          TEXT,
+  session_owners        TEXT NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kMigration1},
     {2, "leaner queue tables", kMigration2},
+    {4, "worker registry", kMigration4},
 };
 
 }  // namespace
@@ -266,6 +305,82 @@ int64_t ApplyMigrations(SQLite::Database& db, int64_t target_version) {
   } catch (...) {
     db.tryExec("ROLLBACK");
     throw;
+  }
+}
+
+namespace {
+
+constexpr const char* kUnchanged = " (the file was not modified)";
+
+// Reads only: the SQLite header, the table list, the schema version and a quick_check.
+Status CheckExistingDatabaseOrThrow(SQLite::Database& db, const std::string& path) {
+  constexpr const char* op = "SqliteProvider::Open";
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || size == 0) return Status::Ok();  // a new file
+  char header[16] = {};
+  {
+    std::ifstream in(path, std::ios::binary);
+    in.read(header, sizeof(header));
+    if (in.gcount() != static_cast<std::streamsize>(sizeof(header)) ||
+        std::memcmp(header, "SQLite format 3\0", sizeof(header)) != 0) {
+      return Status::DataLoss(op, path + " is not a SQLite database (a corrupt or foreign "
+                                         "file)" + kUnchanged);
+    }
+  }
+  std::vector<std::string> tables;
+  {
+    SQLite::Statement q(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+    while (q.executeStep()) tables.push_back(q.getColumn(0).getString());
+  }
+  if (tables.empty()) return Status::Ok();
+  bool has_version = false;
+  for (const auto& t : tables) has_version = has_version || t == "schema_version";
+  if (!has_version) {
+    std::string list;
+    for (size_t i = 0; i < tables.size() && i < 5; ++i) list += (i ? ", " : "") + tables[i];
+    if (tables.size() > 5) list += ", ...";
+    return Status::FailedPrecondition(
+        op, path + " is a SQLite database but not a duroxide store (it has tables " + list +
+                " and no schema_version table)" + kUnchanged);
+  }
+  int64_t version = 0;
+  {
+    SQLite::Statement q(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+    if (q.executeStep()) version = q.getColumn(0).getInt64();
+  }
+  if (version > LatestSchemaVersion()) {
+    return Status::FailedPrecondition(
+        op, path + " was written by a newer duroxide (schema version " + std::to_string(version) +
+                "; this build supports up to " + std::to_string(LatestSchemaVersion()) +
+                "): upgrade duroxide to open it" + kUnchanged);
+  }
+  if (static_cast<int64_t>(size) <= kQuickCheckMaxBytes) {
+    SQLite::Statement q(db, "PRAGMA quick_check(1)");
+    const std::string verdict = q.executeStep() ? q.getColumn(0).getString() : "no result";
+    if (verdict != "ok") {
+      return Status::DataLoss(op, path + " is corrupt (PRAGMA quick_check: " + verdict + ")" +
+                                      kUnchanged);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckExistingDatabase(SQLite::Database& db, const std::string& path) {
+  try {
+    return CheckExistingDatabaseOrThrow(db, path);
+  } catch (const SQLite::Exception& e) {
+    const int code = e.getErrorCode() & 0xff;
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
+      return Status::DataLoss("SqliteProvider::Open", path + " is corrupt or not a SQLite "
+                              "database (" + e.what() + ")" + kUnchanged);
+    }
+    return StatusFromSqliteError(e.getErrorCode(), e.getExtendedErrorCode(),
+                                 "SqliteProvider::Open", e.what());
+  } catch (const std::exception& e) {
+    return Status::Internal("SqliteProvider::Open", e.what());
   }
 }
 

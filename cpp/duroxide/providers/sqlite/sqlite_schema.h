@@ -36,6 +36,17 @@ int64_t ApplyMigrations(SQLite::Database& db);
 // Same, stopping at `target_version` (tests use it to build databases of older versions).
 int64_t ApplyMigrations(SQLite::Database& db, int64_t target_version);
 
+// Checks, with reads only, that the database `db` (opened on `path`, not yet modified: no
+// PRAGMA that writes, no migration) can be used as a duroxide store:
+//   - an empty database (new file)                          -> Ok;
+//   - a file without the SQLite header, or one that fails PRAGMA quick_check (only run on
+//     files up to kQuickCheckMaxBytes, since it reads the whole file) -> kDataLoss;
+//   - a SQLite database with tables but no schema_version   -> kFailedPrecondition (foreign);
+//   - schema_version newer than LatestSchemaVersion()       -> kFailedPrecondition.
+// The messages say the file was left unchanged. Never throws.
+constexpr int64_t kQuickCheckMaxBytes = 256LL * 1024 * 1024;
+Status CheckExistingDatabase(SQLite::Database& db, const std::string& path);
+
 namespace internal {
 
 // Thrown by provider helpers for rows that exist but cannot be interpreted; Guarded() turns it

@@ -35,6 +35,7 @@ constexpr int kFetchLockedUntil = 2;
 constexpr int kFetchNow = 3;
 constexpr int kFetchOwner = 4;
 constexpr int kFetchFirstTag = 5;
+constexpr int kFetchNewSessionCutoff = 30;  // after every tag parameter (at most 5 tags)
 
 // A worker lease token is "<stored token>.<row id>": the stored part is what the row's
 // lock_token column holds, the id lets acks, renewals and abandons find the row by primary key.
@@ -84,11 +85,20 @@ std::string WorkerFetchSql(const WorkerFetchOptions& options) {
   }
   // With a session config, a session-bound row is eligible unless another owner holds a live
   // session lock; without one, session-bound rows are skipped.
-  const std::string session_pred =
+  // With new_session_min_wait_ms (placement), a row of a session this owner does not hold
+  // is eligible only once it has been visible since the cutoff.
+  std::string session_pred =
       options.session
           ? "(+q.session_id IS NULL OR NOT EXISTS (SELECT 1 FROM sessions s "
             "WHERE s.session_id = q.session_id AND s.locked_until > ?3 AND s.worker_id <> ?4))"
           : "+q.session_id IS NULL";
+  if (options.session && options.session->new_session_min_wait_ms) {
+    session_pred = "(" + session_pred +
+                   " AND (+q.session_id IS NULL OR +q.visible_at <= ?" +
+                   std::to_string(kFetchNewSessionCutoff) +
+                   " OR EXISTS (SELECT 1 FROM sessions s WHERE s.session_id = q.session_id "
+                   "AND s.locked_until > ?3 AND s.worker_id = ?4)))";
+  }
   return "UPDATE worker_queue SET lock_token = ?1, locked_until = ?2, "
          "attempt_count = attempt_count + 1 "
          "WHERE id = (SELECT q.id FROM worker_queue q "
@@ -136,7 +146,8 @@ void SqliteProvider::PrepareWorkerStatements() {
 SQLite::Statement& SqliteProvider::WorkerFetchStatement(const WorkerFetchOptions& options) {
   std::string key = std::to_string(static_cast<int>(options.tag_filter.mode)) + "/" +
                     std::to_string(options.tag_filter.tags.size()) + "/" +
-                    (options.session ? "s" : "-");
+                    (options.session ? (options.session->new_session_min_wait_ms ? "r" : "s")
+                                     : "-");
   Stmt& stmt = worker_fetch_[key];
   if (!stmt) stmt = std::make_unique<SQLite::Statement>(*db_, WorkerFetchSql(options));
   return *stmt;
@@ -154,6 +165,9 @@ Status SqliteProvider::WorkFetchTx(int64_t lock_timeout_ms, const WorkerFetchOpt
     s->bind(kFetchLockedUntil, now + lock_timeout_ms);
     s->bind(kFetchNow, now);
     if (options.session) s->bind(kFetchOwner, options.session->owner_id);
+    if (options.session && options.session->new_session_min_wait_ms) {
+      s->bind(kFetchNewSessionCutoff, now - *options.session->new_session_min_wait_ms);
+    }
     for (size_t i = 0; i < options.tag_filter.tags.size(); ++i) {
       s->bind(kFetchFirstTag + static_cast<int>(i), options.tag_filter.tags[i]);
     }

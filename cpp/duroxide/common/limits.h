@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Limits on what users put into duroxide (docs/reliability.md, "Limits"). Every check returns
+// an empty string when the value is acceptable, otherwise a readable description of the
+// problem that names the limit; callers turn it into kInvalidArgument at an API call site or
+// into a "LimitExceeded" failure of the instance when user code produced the value.
+#ifndef DUROXIDE_COMMON_LIMITS_H_
+#define DUROXIDE_COMMON_LIMITS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace duroxide::limits {
+
+// Instance ids: 1..256 bytes, no control characters (U+0000-U+001F, U+007F).
+constexpr size_t kMaxInstanceIdBytes = 256;
+// Orchestration, activity, event and queue names: 1..256 bytes, no control characters.
+constexpr size_t kMaxNameBytes = 256;
+// Default cap on one serialized payload (input, output, result, event data). Configurable
+// (RuntimeOptions/ClientOptions max_payload_bytes).
+constexpr int64_t kDefaultMaxPayloadBytes = 4 * 1024 * 1024;
+// Default cap on the number of events of one execution. Configurable
+// (RuntimeOptions max_history_events); long-running orchestrations use continue-as-new.
+constexpr int64_t kDefaultMaxHistoryEvents = 50000;
+
+// `what` names the value in the message ("instance id", "child instance id", ...).
+std::string CheckInstanceId(const std::string& id, const char* what = "instance id");
+std::string CheckName(const std::string& name, const char* what);
+// `limit` <= 0 disables the check.
+std::string CheckPayload(size_t size, int64_t limit, const char* what);
+
+}  // namespace duroxide::limits
+
+#endif  // DUROXIDE_COMMON_LIMITS_H_

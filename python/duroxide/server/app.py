@@ -1,0 +1,215 @@
+"""The app factory: `create_app(store, settings)` builds the whole server.
+
+The REST layer is a client of the public Python API: every endpoint calls Client methods
+(in a worker thread, the core releases the GIL), never the store directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+from pathlib import Path
+from typing import Any, AsyncIterator, List, Optional, Union
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import duroxide
+from duroxide.server import errors
+from duroxide.server.deps import ServerState
+from duroxide.server.routers import events, health, instances, metrics
+from duroxide.server.settings import ServerSettings
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# Routers of features that other modules add to Client; each is included when its module
+# imports (the Client methods it calls exist). Kept as names so a missing one costs nothing.
+_OPTIONAL_ROUTERS = ("messaging", "workers", "graphs")
+
+DESCRIPTION = """The duroxide REST API: start, inspect and manage orchestration instances.
+
+Errors are RFC 9457 problem documents (`application/problem#json`). When the server has a
+token, every `/v1` endpoint except health needs `Authorization: Bearer <token>`.
+""".replace("#", "+")
+
+
+def swagger_ui_dir() -> Optional[Path]:
+    """The Swagger UI assets shipped by the swagger-ui-bundle package (the newest version)."""
+    try:
+        bundle = importlib.import_module("swagger_ui_bundle")
+    except ImportError:
+        return None
+    vendor = Path(bundle.__file__).resolve().parent / "vendor"
+    found = sorted(vendor.glob("swagger-ui-*"),
+                   key=lambda p: [int(x) for x in p.name.split("-")[-1].split(".") if x.isdigit()])
+    return found[-1] if found else None
+
+
+class BodyLimit:
+    """Refuses request bodies larger than `limit` bytes with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._too_large(scope, receive, send)
+            return
+        chunks: List[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left before sending its body
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = errors.problem_response(
+            Request(scope), 413, f"Request body exceeds the limit of {self.limit} bytes",
+            error="InvalidArgumentError", slug="body-too-large",
+            headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
+def open_store(db: str, schema: Optional[str] = None) -> Any:
+    """A Client on `db` (a SQLite path or sqlite: URL, created if missing, or a PostgreSQL URL).
+
+    Raises:
+        ValueError: --schema given for SQLite, or PostgreSQL missing from this build.
+        RuntimeError: the store cannot be opened.
+    """
+    if db.startswith(("postgres://", "postgresql://")):
+        pg = getattr(duroxide, "PostgresProvider", None)
+        if pg is None:
+            raise ValueError("PostgreSQL support is not available in this build")
+        provider = pg.connect_with_schema(db, schema) if schema else pg.connect(db)
+    else:
+        if schema:
+            raise ValueError("--schema applies only to PostgreSQL stores")
+        provider = duroxide.SqliteProvider.open(db)
+    return duroxide.Client(provider)
+
+
+def _as_client(store: Union[str, Any], schema: Optional[str]) -> Any:
+    if isinstance(store, duroxide.Client):
+        return store
+    if isinstance(store, str):
+        return open_store(store, schema)
+    if hasattr(store, "_native"):  # a provider
+        return duroxide.Client(store)
+    if hasattr(store, "get_status"):  # a Client-like object (a subclass or a test double)
+        return store
+    raise TypeError(f"create_app: store must be a Client, a provider or a database URL/path, "
+                    f"not {type(store).__name__}")
+
+
+def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None, *,
+               schema: Optional[str] = None) -> FastAPI:
+    """Builds the server app.
+
+    Args:
+        store: a duroxide.Client, a provider, or a database path/URL (as `--db` takes).
+        settings: ServerSettings (defaults: loopback, no token, 1 MiB bodies, no CORS).
+        schema: the PostgreSQL schema when `store` is a URL.
+
+    Raises:
+        ValueError: settings the server must refuse (a non-loopback host without a token).
+    """
+    settings = settings or ServerSettings()
+    settings.validate()
+    st = ServerState(_as_client(store, schema), settings)
+    sampler = metrics.MetricsSampler(st)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(sampler.run)
+            yield
+            tasks.cancel_scope.cancel()
+
+    app = FastAPI(title="duroxide", version=duroxide.__version__, description=DESCRIPTION,
+                  docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.duroxide = st
+    app.state.sampler = sampler
+    errors.install_handlers(app)
+    for module in (health, instances, events, metrics):
+        app.include_router(module.router)
+    for name in _OPTIONAL_ROUTERS:
+        _include_optional(app, name)
+    _add_docs(app)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
+    return app
+
+
+def _include_optional(app: FastAPI, name: str) -> None:
+    try:
+        module = importlib.import_module(f"duroxide.server.routers.{name}")
+    except ImportError:
+        return
+    if getattr(module, "available", lambda: True)():
+        app.include_router(module.router)
+
+
+def _add_docs(app: FastAPI) -> None:
+    assets = swagger_ui_dir()
+    if assets is not None:
+        app.mount("/static/swagger-ui", StaticFiles(directory=assets), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        if assets is None:
+            return HTMLResponse("<h1>Swagger UI is not installed</h1><p>Install it with "
+                                "<code>pip install duroxide[server]</code>; the API description "
+                                "is at <a href='/openapi.json'>/openapi.json</a>.</p>", 503)
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="duroxide API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png")
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def oauth2_redirect() -> JSONResponse:
+        return JSONResponse({})
+
+
+def serve(store: Union[str, Any], settings: ServerSettings, *,
+          schema: Optional[str] = None, log_level: str = "info") -> None:
+    """Runs the server with uvicorn until interrupted (what `duroxide server` does)."""
+    import uvicorn
+
+    app = create_app(store, settings, schema=schema)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level,
+                proxy_headers=bool(os.environ.get("DUROXIDE_PROXY_HEADERS")),
+                server_header=False)

@@ -1,0 +1,408 @@
+"""/v1/instances: list, start, read, wait, cancel, delete, prune, history, tree, KV."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fnmatch
+import json
+import uuid
+from typing import Any, Dict, List, Optional, Tuple
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+import duroxide
+from duroxide.server import convert, models
+from duroxide.server.deps import ClientGone, long_poll, require_token, run, state
+from duroxide.server.errors import ApiError, problems
+from duroxide.server.settings import MAX_WAIT_TIMEOUT_MS
+
+router = APIRouter(prefix="/v1/instances", tags=["instances"],
+                   dependencies=[Depends(require_token)], responses=problems(401, 403, 503))
+
+STATUSES = ("Running", "Completed", "Failed", "ContinuedAsNew")
+SCAN_LIMIT = 5000  # instance infos read per list request at most (a page may come back short)
+
+IdPath = Path(min_length=1, max_length=models.ID_MAX, description="the instance id")
+TimeoutQuery = Query(30_000, ge=0, le=MAX_WAIT_TIMEOUT_MS, description="milliseconds")
+
+
+def _not_found(instance_id: str) -> ApiError:
+    return ApiError(404, f"Instance {instance_id} not found", error="NotFoundError",
+                    slug="not-found")
+
+
+def _require_exists(client: Any, instance_id: str) -> Any:
+    """The OrchestrationResult of an existing (or queued) instance; 404 otherwise."""
+    result = client.get_status(instance_id)
+    if result.status == "NotFound":
+        raise _not_found(instance_id)
+    return result
+
+
+# ---- listing --------------------------------------------------------------------------------
+
+
+def _encode_cursor(instance_id: str, created_at: int) -> str:
+    raw = json.dumps({"after": instance_id, "created_at": created_at}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> Tuple[str, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return str(value["after"]), int(value["created_at"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise ApiError(400, "Invalid request: cursor: not a cursor returned by this API",
+                       error="InvalidArgumentError", slug="invalid-request") from None
+
+
+class _ListQuery:
+    def __init__(
+        self,
+        status: Optional[str] = Query(None, description="Running, Completed, Failed or "
+                                                        "ContinuedAsNew (any letter case)"),
+        name: Optional[str] = Query(None, max_length=models.NAME_MAX,
+                                    description="orchestration name; shell wildcards allowed"),
+        q: Optional[str] = Query(None, max_length=models.ID_MAX,
+                                 description="only ids containing this text"),
+        created_after: Optional[int] = Query(None, ge=0, description="epoch ms, exclusive"),
+        created_before: Optional[int] = Query(None, ge=0, description="epoch ms, exclusive"),
+        updated_after: Optional[int] = Query(None, ge=0, description="epoch ms, exclusive"),
+        updated_before: Optional[int] = Query(None, ge=0, description="epoch ms, exclusive"),
+        limit: int = Query(50, ge=1, le=1000),
+        cursor: Optional[str] = Query(None, max_length=2048),
+    ):
+        self.status = None
+        if status is not None:
+            matches = [s for s in STATUSES if s.lower() == status.lower()]
+            if not matches:
+                raise ApiError(400, f"Invalid request: status: must be one of "
+                                    f"{', '.join(STATUSES)}, got {status!r}",
+                               error="InvalidArgumentError", slug="invalid-request")
+            self.status = matches[0]
+        self.name, self.q, self.limit = name, q, limit
+        self.created = (created_after, created_before)
+        self.updated = (updated_after, updated_before)
+        self.cursor = None if cursor is None else _decode_cursor(cursor)
+
+    def matches(self, info: Any) -> bool:
+        if self.name is not None and not fnmatch.fnmatchcase(info.orchestration_name, self.name):
+            return False
+        for value, (after, before) in ((info.created_at, self.created),
+                                       (info.updated_at, self.updated)):
+            if (after is not None and value <= after) or (before is not None and value >= before):
+                return False
+        return True
+
+
+def _list_page(client: Any, query: _ListQuery) -> models.InstanceList:
+    ids: List[str] = (client.list_instances_by_status(query.status) if query.status
+                      else client.list_all_instances())
+    if query.q:
+        ids = [i for i in ids if query.q in i]
+    start, after_created = 0, None
+    if query.cursor is not None:
+        after_id, after_created = query.cursor
+        try:
+            start = ids.index(after_id) + 1
+            after_created = None
+        except ValueError:
+            pass  # deleted since: skip by creation time instead (newest first)
+    items: List[models.InstanceInfo] = []
+    last: Optional[Tuple[str, int]] = None
+    scanned = 0
+    for index in range(start, len(ids)):
+        try:
+            info = client.get_instance_info(ids[index])
+        except duroxide.NotFoundError:
+            continue  # deleted since it was listed
+        scanned += 1
+        if after_created is not None and info.created_at >= after_created:
+            continue
+        last = (info.instance_id, info.created_at)
+        if query.matches(info):
+            items.append(convert.info(info))
+        more = index + 1 < len(ids)
+        if (len(items) >= query.limit or scanned >= SCAN_LIMIT) and more:
+            return models.InstanceList(items=items, next_cursor=_encode_cursor(*last))
+    return models.InstanceList(items=items, next_cursor=None)
+
+
+@router.get("", response_model=models.InstanceList, responses=problems(400),
+            summary="List instances, newest first")
+async def list_instances(request: Request, query: _ListQuery = Depends()) -> models.InstanceList:
+    """Filters combine with AND. Follow `next_cursor` for more; a page can hold fewer than
+    `limit` items when the filters skip many instances."""
+    return await run(_list_page, state(request).client, query)
+
+
+# ---- start and read -------------------------------------------------------------------------
+
+
+@router.post("", status_code=201, response_model=models.StartResponse,
+             responses=problems(400, 409, 413), summary="Start an orchestration")
+async def start_instance(request: Request, body: models.StartRequest,
+                         response: Response) -> models.StartResponse:
+    client = state(request).client
+    instance_id = body.instance_id or f"{body.name}-{uuid.uuid4().hex[:12]}"
+    if body.version:
+        await run(client.start_orchestration_versioned, instance_id, body.name, body.input,
+                  body.version)
+    else:
+        await run(client.start_orchestration, instance_id, body.name, body.input)
+    response.headers["Location"] = f"/v1/instances/{instance_id}"
+    return models.StartResponse(instance_id=instance_id, name=body.name, version=body.version)
+
+
+def _detail(client: Any, instance_id: str) -> models.InstanceDetail:
+    result = _require_exists(client, instance_id)
+    try:
+        info = client.get_instance_info(instance_id)
+    except duroxide.NotFoundError:
+        return models.InstanceDetail(instance_id=instance_id, status="Pending")
+    return models.InstanceDetail(
+        instance_id=instance_id, status=info.status,
+        orchestration_name=info.orchestration_name,
+        orchestration_version=info.orchestration_version,
+        current_execution_id=info.current_execution_id,
+        parent_instance_id=info.parent_instance_id, created_at=info.created_at,
+        updated_at=info.updated_at,
+        output=result.output if result.status == "Completed" else None,
+        stored_output=info.output, error=result.error, custom_status=result.custom_status,
+        custom_status_version=result.custom_status_version,
+        executions=client.list_executions(instance_id))
+
+
+@router.get("/{instance_id}", response_model=models.InstanceDetail, responses=problems(404),
+            summary="Read one instance")
+async def get_instance(request: Request, instance_id: str = IdPath) -> models.InstanceDetail:
+    """Status, output or error, custom status and executions. `status` is Pending while the
+    start is queued and no runtime has picked it up."""
+    return await run(_detail, state(request).client, instance_id)
+
+
+@router.get("/{instance_id}/status", response_model=models.OrchestrationStatus,
+            responses=problems(400, 404, 504), summary="Read (or wait for a change of) the status")
+async def get_status(
+    request: Request, instance_id: str = IdPath,
+    after_version: Optional[int] = Query(
+        None, ge=0, description="long-poll until custom_status_version exceeds this (or the "
+                                "instance ends)"),
+    timeout_ms: int = TimeoutQuery,
+) -> Any:
+    client = state(request).client
+    if after_version is None:
+        result = await run(client.get_status, instance_id)
+        if result.status == "NotFound":
+            raise _not_found(instance_id)
+        return convert.status(instance_id, result)
+
+    def attempt(slice_ms: int) -> Optional[Any]:
+        return client.wait_for_status_change(instance_id, after_version, 100, slice_ms)
+
+    try:
+        result = await long_poll(request, attempt, timeout_ms,
+                                 duroxide.OperationTimedOutError("Operation timed out"))
+    except ClientGone:
+        return Response(status_code=499)
+    return convert.status(instance_id, result)
+
+
+@router.get("/{instance_id}/wait", response_model=models.OrchestrationStatus,
+            responses=problems(400, 504), summary="Wait until the instance completes or fails")
+async def wait_instance(request: Request, instance_id: str = IdPath,
+                        timeout_ms: int = TimeoutQuery) -> Any:
+    """A long-poll: answers when the instance is Completed or Failed, or 504 after
+    `timeout_ms`. Like Client.wait_for_orchestration it also waits for an id that does not
+    exist yet."""
+    client = state(request).client
+
+    def attempt(slice_ms: int) -> Optional[Any]:
+        try:
+            return client.wait_for_orchestration(instance_id, slice_ms)
+        except duroxide.OperationTimedOutError:
+            return None
+
+    try:
+        result = await long_poll(request, attempt, timeout_ms,
+                                 duroxide.OperationTimedOutError("Operation timed out"))
+    except ClientGone:
+        return Response(status_code=499)
+    return convert.status(instance_id, result)
+
+
+@router.get("/{instance_id}/custom-status", response_model=models.CustomStatus,
+            responses=problems(404), summary="Read the custom status")
+async def get_custom_status(request: Request, instance_id: str = IdPath) -> models.CustomStatus:
+    result = await run(_require_exists, state(request).client, instance_id)
+    return models.CustomStatus(instance_id=instance_id, custom_status=result.custom_status,
+                               custom_status_version=result.custom_status_version)
+
+
+# ---- actions --------------------------------------------------------------------------------
+
+
+def _cancel(client: Any, instance_id: str, reason: Optional[str]) -> models.CancelResponse:
+    result = _require_exists(client, instance_id)
+    requested = result.status not in ("Completed", "Failed")
+    if requested:
+        client.cancel_instance(instance_id, reason)
+    return models.CancelResponse(instance_id=instance_id, cancel_requested=requested,
+                                 status=result.status)
+
+
+@router.post("/{instance_id}/cancel", status_code=202, response_model=models.CancelResponse,
+             responses=problems(400, 404, 413), summary="Cancel a running instance")
+async def cancel_instance(request: Request, instance_id: str = IdPath,
+                          body: Optional[models.CancelRequest] = None) -> models.CancelResponse:
+    """The instance ends Failed with `canceled: <reason>`; the cancel spreads to its
+    sub-orchestrations. For an instance that has already ended nothing happens."""
+    reason = None if body is None else body.reason
+    return await run(_cancel, state(request).client, instance_id, reason)
+
+
+@router.delete("/{instance_id}", response_model=models.DeleteResult,
+               responses=problems(404, 409), summary="Delete an instance and its tree")
+async def delete_instance(request: Request, instance_id: str = IdPath,
+                          force: bool = Query(False, description="also delete a running one")
+                          ) -> models.DeleteResult:
+    result = await run(state(request).client.delete_instance, instance_id, force)
+    return convert.fields(result, models.DeleteResult)  # type: ignore[no-any-return]
+
+
+@router.post("/bulk-delete", response_model=models.DeleteResult, responses=problems(400, 413),
+             summary="Delete the trees of finished root instances matching a filter")
+async def delete_bulk(request: Request, body: models.FilterRequest) -> models.DeleteResult:
+    filter_ = duroxide.InstanceFilter(**body.model_dump())
+    result = await run(state(request).client.delete_instance_bulk, filter_)
+    return convert.fields(result, models.DeleteResult)  # type: ignore[no-any-return]
+
+
+@router.post("/{instance_id}/prune", response_model=models.PruneResult,
+             responses=problems(400, 404, 413), summary="Delete old executions of an instance")
+async def prune_instance(request: Request, instance_id: str = IdPath,
+                         body: Optional[models.PruneRequest] = None) -> models.PruneResult:
+    options = duroxide.PruneOptions(**(body or models.PruneRequest()).model_dump())
+    client = state(request).client
+    await run(_require_exists, client, instance_id)
+    result = await run(client.prune_executions, instance_id, options)
+    return convert.fields(result, models.PruneResult)  # type: ignore[no-any-return]
+
+
+@router.post("/bulk-prune", response_model=models.PruneResult, responses=problems(400, 413),
+             summary="Prune old executions of every instance matching a filter")
+async def prune_bulk(request: Request, body: models.BulkPruneRequest) -> models.PruneResult:
+    result = await run(state(request).client.prune_executions_bulk,
+                       duroxide.InstanceFilter(**body.filter.model_dump()),
+                       duroxide.PruneOptions(**body.options.model_dump()))
+    return convert.fields(result, models.PruneResult)  # type: ignore[no-any-return]
+
+
+# ---- executions, history, tree, KV, stats ---------------------------------------------------
+
+
+def _executions(client: Any, instance_id: str) -> List[models.ExecutionInfo]:
+    _require_exists(client, instance_id)
+    return [convert.execution(client.get_execution_info(instance_id, n))
+            for n in client.list_executions(instance_id)]
+
+
+@router.get("/{instance_id}/executions", response_model=List[models.ExecutionInfo],
+            responses=problems(404), summary="The executions of an instance, oldest first")
+async def list_executions(request: Request,
+                          instance_id: str = IdPath) -> List[models.ExecutionInfo]:
+    return await run(_executions, state(request).client, instance_id)
+
+
+# Range checks are Client's (one implementation): 0 is "Invalid input" for a history read.
+ExecutionPath = Path(description="1-based execution id")
+
+
+@router.get("/{instance_id}/executions/{execution_id}", response_model=models.ExecutionInfo,
+            responses=problems(400, 404), summary="One execution")
+async def get_execution(request: Request, instance_id: str = IdPath,
+                        execution_id: int = ExecutionPath) -> models.ExecutionInfo:
+    result = await run(state(request).client.get_execution_info, instance_id, execution_id)
+    return convert.execution(result)
+
+
+@router.get("/{instance_id}/executions/{execution_id}/history",
+            response_model=List[models.Event], responses=problems(400, 404),
+            summary="The history of one execution, by event id")
+async def get_history(request: Request, instance_id: str = IdPath,
+                      execution_id: int = ExecutionPath) -> List[models.Event]:
+    events = await run(state(request).client.read_execution_history, instance_id, execution_id)
+    return [convert.event(e) for e in events]
+
+
+def _tree(client: Any, instance_id: str) -> models.InstanceTree:
+    _require_exists(client, instance_id)
+    tree = client.get_instance_tree(instance_id)
+    nodes = []
+    for member in tree.all_ids:
+        try:
+            nodes.append(convert.info(client.get_instance_info(member)))
+        except duroxide.NotFoundError:
+            pass  # deleted (or not started) meanwhile
+    return models.InstanceTree(root_id=tree.root_id, size=tree.size,
+                               all_ids=list(tree.all_ids), nodes=nodes)
+
+
+@router.get("/{instance_id}/tree", response_model=models.InstanceTree, responses=problems(404),
+            summary="The instance and all its sub-orchestrations")
+async def get_tree(request: Request, instance_id: str = IdPath) -> models.InstanceTree:
+    return await run(_tree, state(request).client, instance_id)
+
+
+def _kv_all(client: Any, instance_id: str) -> Dict[str, str]:
+    _require_exists(client, instance_id)
+    values: Dict[str, str] = client.get_kv_all(instance_id)
+    return values
+
+
+@router.get("/{instance_id}/kv", response_model=models.KvValues, responses=problems(404),
+            summary="The instance's KV store")
+async def get_kv_all(request: Request, instance_id: str = IdPath) -> models.KvValues:
+    values = await run(_kv_all, state(request).client, instance_id)
+    return models.KvValues(instance_id=instance_id, values=values)
+
+
+@router.get("/{instance_id}/kv/{key}", response_model=models.KvValue,
+            responses=problems(400, 404, 504), summary="One KV value (optionally waiting for it)")
+async def get_kv_value(request: Request, instance_id: str = IdPath,
+                       key: str = Path(min_length=1, max_length=1024),
+                       wait: bool = Query(False, description="long-poll until the key exists"),
+                       timeout_ms: int = TimeoutQuery) -> Any:
+    client = state(request).client
+    if not wait:
+        value = await run(client.get_kv_value, instance_id, key)
+        if value is None:
+            raise ApiError(404, f"Key '{key}' not found on instance '{instance_id}'",
+                           error="NotFoundError", slug="not-found")
+        return models.KvValue(instance_id=instance_id, key=key, value=value)
+
+    def attempt(slice_ms: int) -> Optional[str]:
+        try:
+            value: str = client.wait_for_kv_value(instance_id, key, slice_ms)
+            return value
+        except TimeoutError:
+            return None
+
+    error = TimeoutError(f"Timed out waiting for value '{key}' on instance '{instance_id}'")
+    try:
+        value = await long_poll(request, attempt, timeout_ms, error)
+    except ClientGone:
+        return Response(status_code=499)
+    return models.KvValue(instance_id=instance_id, key=key, value=value)
+
+
+@router.get("/{instance_id}/stats", response_model=models.InstanceStats,
+            responses=problems(404), summary="Storage figures of one instance")
+async def get_stats(request: Request, instance_id: str = IdPath) -> models.InstanceStats:
+    stats = await run(state(request).client.get_orchestration_stats, instance_id)
+    if stats is None:
+        raise _not_found(instance_id)
+    return convert.fields(stats, models.InstanceStats)  # type: ignore[no-any-return]
+

@@ -1,0 +1,82 @@
+"""Server settings: where to listen, the access token and the request limits."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8200
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+MAX_WAIT_TIMEOUT_MS = 300_000
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def read_token_file(path: str) -> str:
+    """The token in `path` (surrounding whitespace removed).
+
+    Raises:
+        ValueError: the file cannot be read or holds no token.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            token = handle.read().strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read token file {path}: {exc.strerror or exc}") from None
+    if not token:
+        raise ValueError(f"token file {path} is empty")
+    return token
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How the server runs. Immutable: build a new one to change it.
+
+    Attributes:
+        host, port: where uvicorn listens (used for the loopback check and by `serve`).
+        token: the bearer token every /v1 request (except health) must carry; None means
+            no authentication, which is only allowed on a loopback address.
+        max_body_bytes: larger request bodies are refused with 413.
+        cors_origins: origins allowed by CORS; empty (the default) sends no CORS headers.
+        wait_slice_ms: long-polls wait in slices of this length and check between slices
+            whether the client went away.
+        max_concurrent_waits: long-polls served at once (each holds a thread per slice);
+            more wait their turn without blocking other requests.
+        metrics_interval_s: how often the metrics history is sampled (0 disables it).
+        metrics_samples: how many samples the metrics history keeps.
+    """
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    token: Optional[str] = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    cors_origins: Tuple[str, ...] = field(default_factory=tuple)
+    wait_slice_ms: int = 1000
+    max_concurrent_waits: int = 64
+    metrics_interval_s: float = 5.0
+    metrics_samples: int = 720
+
+    def validate(self) -> None:
+        """Raises ValueError for settings the server must refuse to start with."""
+        if self.token is None and not is_loopback(self.host):
+            raise ValueError(
+                f"refusing to listen on {self.host} without a token: a non-loopback address "
+                "needs --token-file (or bind to 127.0.0.1)")
+        if self.token is not None and not self.token.strip():
+            raise ValueError("the token is empty")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be in 1..65535, got {self.port}")
+        if self.max_body_bytes < 1024:
+            raise ValueError(f"max_body_bytes must be >= 1024, got {self.max_body_bytes}")
+        if self.wait_slice_ms < 10 or self.max_concurrent_waits < 1:
+            raise ValueError("wait_slice_ms must be >= 10 and max_concurrent_waits >= 1")

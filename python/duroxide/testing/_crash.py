@@ -1,0 +1,5 @@
+"""placeholder"""
+class CrashPoint: pass
+class CrashTestFailure(Exception): pass
+class CrashTestReport: pass
+def crash_test(*a, **k): raise NotImplementedError
