@@ -6,7 +6,7 @@ import atexit
 import weakref
 from typing import Any, Callable, Dict, Optional
 
-from duroxide import _core, _orchestration_functions
+from duroxide import _core, _logging, _orchestration_functions
 from duroxide._registry import ActivityEntry, Registry
 from duroxide._types import RuntimeOptions
 from duroxide._providers import closed_native, is_closed
@@ -113,6 +113,7 @@ class Runtime:
                 "Runtime was shut down; a runtime cannot be restarted: create a new Runtime")
         if self._started:
             raise RuntimeStateError("Runtime already started")
+        _logging.on_runtime_start()
         self._native.start()
         self._started = True
 
@@ -127,6 +128,7 @@ class Runtime:
         self._stopped = True
         self._native.shutdown(1000 if timeout_ms is None else int(timeout_ms))
         _live_runtimes.discard(self)
+        _logging.flush()
 
     def close(self, timeout_ms: Optional[int] = None) -> None:
         """shutdown(timeout_ms), then releases the native runtime and its hold on the store.
