@@ -27,7 +27,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 if [ "${1:-}" = "--test" ]; then
-  .venv/bin/python -m pip install -q pytest
+  .venv/bin/python -m pip install -q pytest mypy ruff
 fi
 echo "setup: building and installing duroxide into .venv"
 .venv/bin/python -m pip install -q .

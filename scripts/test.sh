@@ -19,6 +19,14 @@ echo "== GoogleTest under AddressSanitizer + UndefinedBehaviorSanitizer"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   build_and_test build/gtest-asan -DCMAKE_BUILD_TYPE=Debug "-DDUROXIDE_SANITIZE=address;undefined"
 
+echo "== types and lint (mypy --strict, stubtest, ruff)"
+# Seconds: the package and each example under mypy --strict (config in pyproject.toml), the
+# native module's stubs (python/duroxide/_core.pyi) against the built module, and ruff.
+.venv/bin/python -m mypy
+for example in examples/*.py; do .venv/bin/python -m mypy --strict "$example"; done
+.venv/bin/python -m mypy.stubtest duroxide._core --allowlist scripts/stubtest-allowlist.txt
+.venv/bin/python -m ruff check python/duroxide
+
 echo "== pytest (installed package)"
 # Run from the repository root: the package is imported from .venv, not from python/.
 .venv/bin/python -m pytest tests -q "$@"

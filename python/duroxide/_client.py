@@ -6,25 +6,19 @@ import json
 from typing import Any, Optional
 
 from duroxide import _core
+from duroxide._json import dumps_value
 from duroxide._management import ManagementMixin
-from duroxide._providers import closed_native, is_closed
+from duroxide._providers import Provider, closed_native, is_closed
 from duroxide._types import OrchestrationResult, _parse_status
-from duroxide.errors import OrchestrationFailedError, OperationTimedOutError
+from duroxide.errors import OperationTimedOutError, OrchestrationFailedError
 
-
-def _dumps(value: Any, what: str) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{what}: value of type {type(value).__name__} is not JSON-serializable ({exc})"
-        ) from None
+_dumps = dumps_value
 
 
 class Client(ManagementMixin):
     """Talks to a provider: works with or without a Runtime in the same process."""
 
-    def __init__(self, provider: Any, *, max_payload_bytes: Optional[int] = None) -> None:
+    def __init__(self, provider: Provider, *, max_payload_bytes: Optional[int] = None) -> None:
         """`max_payload_bytes` caps start inputs and event data this client sends (default
         duroxide.MAX_PAYLOAD_BYTES, 4 MiB; 0 disables the check); a larger payload raises
         InvalidArgumentError and nothing is written."""
@@ -82,7 +76,8 @@ class Client(ManagementMixin):
         """The current status without waiting ("NotFound" for an unknown id)."""
         return _parse_status(self._native.get_status(instance_id))
 
-    def wait_for_orchestration(self, instance_id: str, timeout_ms: int = 30000) -> OrchestrationResult:
+    def wait_for_orchestration(self, instance_id: str,
+                               timeout_ms: int = 30000) -> OrchestrationResult:
         """Waits until Completed or Failed.
 
         Raises:

@@ -20,7 +20,7 @@ from duroxide._types import OrchestrationResult
 # Long-polls are cut into requests of at most this long, so proxies with idle timeouts of a
 # minute or more never cut one.
 _MAX_POLL_MS = 50_000
-_EXCEPTIONS = {name: getattr(errors, name) for name in errors.__all__}
+_EXCEPTIONS: Dict[str, type[Exception]] = {name: getattr(errors, name) for name in errors.__all__}
 _EXCEPTIONS["TimeoutError"] = errors.OperationTimedOutError  # a TimeoutError too
 
 

@@ -8,7 +8,10 @@ API); they add to the runtime's own registry.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar, Union, overload
+
+# A registered function: the decorators return it unchanged, so its type is kept.
+F = TypeVar("F", bound=Callable[..., Any])
 
 _SYSCALL_PREFIX = "__duroxide_syscall:"
 DEFAULT_VERSION = "1.0.0"
@@ -55,12 +58,18 @@ class Registry:
         self._listeners: List[Listener] = []
 
     # ---- registration ----------------------------------------------------------------------
-    def register_activity(self, name: str, fn: Optional[Callable[..., Any]] = None,
-                          **options: Any) -> Any:
+    @overload
+    def register_activity(self, name: str, fn: None = None,
+                          **options: Any) -> Callable[[F], F]: ...
+    @overload
+    def register_activity(self, name: str, fn: F, **options: Any) -> F: ...
+
+    def register_activity(self, name: str, fn: Optional[F] = None,
+                          **options: Any) -> Union[F, Callable[[F], F]]:
         """Registers activity `name`; usable as a decorator or a direct call."""
         check_name("activity", name)
 
-        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+        def register(f: F) -> F:
             _check_callable("activity", name, f)
             entry = ActivityEntry(name, f, dict(options))
             self._activities[name] = entry
@@ -71,20 +80,32 @@ class Registry:
 
     register_activity_typed = register_activity
 
-    def register_orchestration(self, name: str, fn: Optional[Callable[..., Any]] = None) -> Any:
+    @overload
+    def register_orchestration(self, name: str, fn: None = None) -> Callable[[F], F]: ...
+    @overload
+    def register_orchestration(self, name: str, fn: F) -> F: ...
+
+    def register_orchestration(self, name: str,
+                               fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
         """Registers orchestration `name` at version 1.0.0; decorator or direct call."""
         return self.register_orchestration_versioned(name, DEFAULT_VERSION, fn)
 
     register_orchestration_typed = register_orchestration
 
+    @overload
     def register_orchestration_versioned(self, name: str, version: str,
-                                         fn: Optional[Callable[..., Any]] = None) -> Any:
+                                         fn: None = None) -> Callable[[F], F]: ...
+    @overload
+    def register_orchestration_versioned(self, name: str, version: str, fn: F) -> F: ...
+
+    def register_orchestration_versioned(self, name: str, version: str,
+                                         fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
         """Registers `name` at semver `version`; new starts use the latest version."""
         check_name("orchestration", name)
         if not isinstance(version, str):
             raise TypeError(f"version must be a str like '1.0.1', got {version!r}")
 
-        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+        def register(f: F) -> F:
             _check_callable("orchestration", name, f)
             self._orchestrations[(name, version)] = f
             self._notify("orchestration", (name, version), f)

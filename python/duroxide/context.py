@@ -9,19 +9,20 @@ receive.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+from duroxide._json import dumps_value, loads_or_raw
+
+if TYPE_CHECKING:
+    from duroxide._client import Client
 
 _TRACE_LEVELS = ("info", "warn", "error", "debug")
 
+# What orchestrations yield: a task descriptor (a plain dict of the duroxide Python API).
+Task = Dict[str, Any]
 
-def _dumps(value: Any, what: str) -> str:
-    """json.dumps with an error that names the offending value's type and the call."""
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{what}: value of type {type(value).__name__} is not JSON-serializable ({exc})"
-        ) from None
+
+_dumps = dumps_value
 
 
 def _typed_input(value: Any, what: str) -> str:
@@ -31,7 +32,7 @@ def _typed_input(value: Any, what: str) -> str:
     return _dumps(value, what)
 
 
-class ScheduledTask(dict):
+class ScheduledTask(Dict[str, Any]):
     """An activity descriptor that can be routed to tagged workers with `.with_tag()`."""
 
     def with_tag(self, tag: str) -> "ScheduledTask":
@@ -42,41 +43,29 @@ class ScheduledTask(dict):
         return self
 
 
+_RETRY_INT_KEYS = ("maxAttempts", "max_attempts", "timeoutMs", "timeout_ms", "totalTimeoutMs",
+                   "total_timeout_ms")
+
+
 def _retry_dict(retry: Optional[Dict[str, Any]], what: str) -> Dict[str, Any]:
     if retry is None:
         retry = {}
     if not isinstance(retry, dict):
         raise TypeError(f"{what}: retry policy must be a dict, not {type(retry).__name__}")
 
-    def pick(*keys: str) -> Any:
-        for key in keys:
-            if key in retry and retry[key] is not None:
-                return retry[key]
-        return None
+    # One validator for retry policies: the native task parser's rules, applied here so that a
+    # bad policy is reported at the call site (and again, identically, for hand-built tasks).
+    for key, value in retry.items():
+        if isinstance(value, bool) or (key in _RETRY_INT_KEYS and value is not None
+                                       and not isinstance(value, int)):
+            raise ValueError(f"{what}: retry policy field '{key}' must be an int >= 0, "
+                             f"got {value!r}")
+    from duroxide import _core
 
-    max_attempts = pick("max_attempts", "maxAttempts")
-    if max_attempts is None:
-        max_attempts = 3
-    if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
-        raise ValueError(f"{what}: max_attempts must be an int >= 1, got {max_attempts!r}")
-    out: Dict[str, Any] = {"maxAttempts": max_attempts}
-    for snake, camel in (("timeout_ms", "timeoutMs"), ("total_timeout_ms", "totalTimeoutMs")):
-        value = pick(snake, camel)
-        if value is not None:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{what}: {snake} must be an int >= 0, got {value!r}")
-        out[camel] = value
-    backoff = pick("backoff", "backoff_strategy", "backoffStrategy")
-    if backoff is not None:
-        if not isinstance(backoff, str) or backoff.lower() not in (
-            "none", "fixed", "linear", "exponential"
-        ):
-            raise ValueError(
-                f"{what}: backoff must be one of 'none', 'fixed', 'linear', 'exponential', "
-                f"got {backoff!r}"
-            )
-        backoff = backoff.lower()
-    out["backoff"] = backoff
+    try:
+        out: Dict[str, Any] = _core._normalize_retry_policy(retry)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
     return out
 
 
@@ -86,7 +75,7 @@ class OrchestrationContext:
     Scheduling methods return task descriptors to `yield`; they do nothing until yielded.
     """
 
-    def __init__(self, ctx_info: Dict[str, Any]):
+    def __init__(self, ctx_info: Dict[str, Any]) -> None:
         self.instance_id: str = ctx_info["instanceId"]
         self.execution_id: int = ctx_info["executionId"]
         self.orchestration_name: str = ctx_info["orchestrationName"]
@@ -94,14 +83,15 @@ class OrchestrationContext:
         self._host = ctx_info.get("_host")
 
     # ---- activities ---------------------------------------------------------------------
-    def schedule_activity(self, name: str, input: Any = None, session_id: Optional[str] = None):
+    def schedule_activity(self, name: str, input: Any = None,
+                          session_id: Optional[str] = None) -> ScheduledTask:
         """Schedules activity `name`; yields its return value (raises if it failed)."""
         encoded = _dumps(input, f"schedule_activity('{name}') input")
         if session_id is not None:
             return self.schedule_activity_on_session(name, input, session_id)
         return ScheduledTask(type="activity", name=name, input=encoded)
 
-    def schedule_activity_on_session(self, name: str, input: Any, session_id: str):
+    def schedule_activity_on_session(self, name: str, input: Any, session_id: str) -> ScheduledTask:
         """Schedules an activity pinned to the worker that owns `session_id`."""
         if not isinstance(session_id, str):
             raise TypeError("schedule_activity_on_session: session_id must be a str")
@@ -112,7 +102,8 @@ class OrchestrationContext:
             sessionId=session_id,
         )
 
-    def schedule_activity_with_retry(self, name: str, input: Any, retry: Dict[str, Any]):
+    def schedule_activity_with_retry(self, name: str, input: Any, retry: Dict[str,
+                                     Any]) -> ScheduledTask:
         """Schedules an activity retried per `retry` (max_attempts, backoff, timeouts)."""
         what = f"schedule_activity_with_retry('{name}')"
         return ScheduledTask(
@@ -124,7 +115,7 @@ class OrchestrationContext:
 
     def schedule_activity_with_retry_on_session(
         self, name: str, input: Any, retry: Dict[str, Any], session_id: str
-    ):
+    ) -> ScheduledTask:
         """Retry policy plus session affinity: every attempt runs on the same session."""
         what = f"schedule_activity_with_retry_on_session('{name}')"
         if not isinstance(session_id, str):
@@ -138,83 +129,85 @@ class OrchestrationContext:
         )
 
     # ---- timers and events --------------------------------------------------------------
-    def schedule_timer(self, delay_ms: int):
+    def schedule_timer(self, delay_ms: int) -> Task:
         """A durable timer; yields None after `delay_ms` milliseconds."""
         if not isinstance(delay_ms, (int, float)) or isinstance(delay_ms, bool) or delay_ms < 0:
             raise ValueError(f"schedule_timer: delay_ms must be a number >= 0, got {delay_ms!r}")
         return {"type": "timer", "delayMs": int(delay_ms)}
 
-    def wait_for_event(self, name: str):
+    def wait_for_event(self, name: str) -> Task:
         """Waits for the next external event `name` raised after the wait began."""
         return {"type": "waitEvent", "name": name}
 
-    def dequeue_event(self, queue_name: str):
+    def dequeue_event(self, queue_name: str) -> Task:
         """Takes the next message of event queue `queue_name` (FIFO, buffered)."""
         return {"type": "dequeueEvent", "queueName": queue_name}
 
     # ---- orchestrations -----------------------------------------------------------------
-    def schedule_sub_orchestration(self, name: str, input: Any = None):
+    def schedule_sub_orchestration(self, name: str, input: Any = None) -> Task:
         """Runs orchestration `name` as a child; yields its output."""
         return {"type": "subOrchestration", "name": name,
                 "input": _dumps(input, f"schedule_sub_orchestration('{name}') input")}
 
-    def schedule_sub_orchestration_with_id(self, name: str, instance_id: str, input: Any = None):
+    def schedule_sub_orchestration_with_id(self, name: str, instance_id: str,
+                                           input: Any = None) -> Task:
         """Like schedule_sub_orchestration, with an explicit child instance id."""
         return {"type": "subOrchestrationWithId", "name": name, "instanceId": instance_id,
                 "input": _dumps(input, f"schedule_sub_orchestration_with_id('{name}') input")}
 
     def schedule_sub_orchestration_versioned(
         self, name: str, version: Optional[str] = None, input: Any = None
-    ):
+    ) -> Task:
         """Child orchestration pinned to `version` (None = latest registered)."""
         return {"type": "subOrchestrationVersioned", "name": name, "version": version,
                 "input": _dumps(input, f"schedule_sub_orchestration_versioned('{name}') input")}
 
     def schedule_sub_orchestration_versioned_with_id(
         self, name: str, version: Optional[str], instance_id: str, input: Any = None
-    ):
+    ) -> Task:
         """Versioned child orchestration with an explicit instance id."""
         return {"type": "subOrchestrationVersionedWithId", "name": name, "version": version,
                 "instanceId": instance_id,
-                "input": _dumps(input, f"schedule_sub_orchestration_versioned_with_id('{name}') input")}
+                "input": _dumps(
+                    input, f"schedule_sub_orchestration_versioned_with_id('{name}') input")}
 
-    def start_orchestration(self, name: str, instance_id: str, input: Any = None):
+    def start_orchestration(self, name: str, instance_id: str, input: Any = None) -> Task:
         """Starts an independent orchestration (fire-and-forget); yields None."""
         return {"type": "orchestration", "name": name, "instanceId": instance_id,
                 "input": _dumps(input, f"start_orchestration('{name}') input")}
 
     def start_orchestration_versioned(
         self, name: str, version: str, instance_id: str, input: Any = None
-    ):
+    ) -> Task:
         """Fire-and-forget start pinned to `version`."""
         return {"type": "orchestrationVersioned", "name": name, "version": version,
                 "instanceId": instance_id,
                 "input": _dumps(input, f"start_orchestration_versioned('{name}') input")}
 
-    def continue_as_new(self, input: Any = None):
+    def continue_as_new(self, input: Any = None) -> Task:
         """Ends this execution and starts a fresh one with `input` (history is reset)."""
         return {"type": "continueAsNew", "input": _dumps(input, "continue_as_new input")}
 
-    def continue_as_new_versioned(self, input: Any = None, version: Optional[str] = None):
+    def continue_as_new_versioned(self, input: Any = None, version: Optional[str] = None) -> Task:
         """continue_as_new that moves to `version` (None = latest)."""
         return {"type": "continueAsNewVersioned",
                 "input": _dumps(input, "continue_as_new_versioned input"), "version": version}
 
     # ---- deterministic helpers ----------------------------------------------------------
-    def new_guid(self):
+    def new_guid(self) -> Task:
         """Yields a new GUID string (replay-safe)."""
         return {"type": "newGuid"}
 
-    def utc_now(self):
+    def utc_now(self) -> Task:
         """Yields the current time in epoch milliseconds (replay-safe)."""
         return {"type": "utcNow"}
 
     # ---- composition --------------------------------------------------------------------
-    def all(self, tasks: List[Any]):
+    def all(self, tasks: List[Any]) -> Task:
         """Waits for every task; yields [{"ok": v} | {"err": e}, ...] in order."""
         return {"type": "join", "tasks": list(tasks)}
 
-    def race(self, *tasks: Any):
+    def race(self, *tasks: Any) -> Task:
         """Waits for the first of two or more tasks; yields {"index", "value"}.
 
         The losers are cancelled.
@@ -226,14 +219,15 @@ class OrchestrationContext:
         return {"type": "select", "tasks": list(tasks)}
 
     # ---- typed variants -----------------------------------------------------------------
-    def schedule_activity_typed(self, name: str, input: Any = None, result_type: Any = None):
+    def schedule_activity_typed(self, name: str, input: Any = None,
+                                result_type: Any = None) -> ScheduledTask:
         task = ScheduledTask(type="activity", name=name,
                              input=_typed_input(input, f"schedule_activity_typed('{name}') input"))
         task["_typed"] = True
         return task
 
     def schedule_activity_on_session_typed(self, name: str, input: Any = None,
-                                           session_id: Optional[str] = None):
+                                           session_id: Optional[str] = None) -> ScheduledTask:
         if not isinstance(session_id, str):
             raise TypeError("schedule_activity_on_session_typed: session_id must be a str")
         task = ScheduledTask(type="activityWithSession", name=name, sessionId=session_id,
@@ -242,7 +236,7 @@ class OrchestrationContext:
         return task
 
     def schedule_activity_with_retry_typed(self, name: str, input: Any = None,
-                                           retry: Optional[Dict[str, Any]] = None):
+                                           retry: Optional[Dict[str, Any]] = None) -> ScheduledTask:
         what = f"schedule_activity_with_retry_typed('{name}')"
         task = ScheduledTask(type="activityWithRetry", name=name,
                              input=_typed_input(input, what + " input"),
@@ -253,7 +247,7 @@ class OrchestrationContext:
     def schedule_activity_with_retry_on_session_typed(
         self, name: str, input: Any = None, retry: Optional[Dict[str, Any]] = None,
         session_id: Optional[str] = None,
-    ):
+    ) -> ScheduledTask:
         what = f"schedule_activity_with_retry_on_session_typed('{name}')"
         if not isinstance(session_id, str):
             raise TypeError(what + ": session_id must be a str")
@@ -264,51 +258,52 @@ class OrchestrationContext:
         return task
 
     def schedule_sub_orchestration_typed(self, name: str, input: Any = None,
-                                         result_type: Any = None):
+                                         result_type: Any = None) -> Task:
         return {"type": "subOrchestration", "name": name, "_typed": True,
                 "input": _typed_input(input, "schedule_sub_orchestration_typed input")}
 
     def schedule_sub_orchestration_with_id_typed(self, name: str, instance_id: str,
-                                                 input: Any = None):
+                                                 input: Any = None) -> Task:
         return {"type": "subOrchestrationWithId", "name": name, "instanceId": instance_id,
                 "_typed": True,
                 "input": _typed_input(input, "schedule_sub_orchestration_with_id_typed input")}
 
-    def wait_for_event_typed(self, name: str):
+    def wait_for_event_typed(self, name: str) -> Task:
         return {"type": "waitEvent", "name": name, "_typed": True}
 
-    def dequeue_event_typed(self, queue_name: str):
+    def dequeue_event_typed(self, queue_name: str) -> Task:
         return {"type": "dequeueEvent", "queueName": queue_name, "_typed": True}
 
-    def start_orchestration_typed(self, name: str, instance_id: str, input: Any = None):
+    def start_orchestration_typed(self, name: str, instance_id: str, input: Any = None) -> Task:
         return {"type": "orchestration", "name": name, "instanceId": instance_id,
                 "input": _typed_input(input, "start_orchestration_typed input")}
 
     def start_orchestration_versioned_typed(self, name: str, version: str, instance_id: str,
-                                            input: Any = None):
+                                            input: Any = None) -> Task:
         return {"type": "orchestrationVersioned", "name": name, "version": version,
                 "instanceId": instance_id,
                 "input": _typed_input(input, "start_orchestration_versioned_typed input")}
 
-    def continue_as_new_typed(self, input: Any = None):
-        return {"type": "continueAsNew", "input": _typed_input(input, "continue_as_new_typed input")}
+    def continue_as_new_typed(self, input: Any = None) -> Task:
+        return {"type": "continueAsNew",
+                "input": _typed_input(input, "continue_as_new_typed input")}
 
-    def all_typed(self, tasks: List[Any]):
+    def all_typed(self, tasks: List[Any]) -> Task:
         return {"type": "join", "tasks": list(tasks), "_typed_all": True}
 
-    def race_typed(self, *tasks: Any):
+    def race_typed(self, *tasks: Any) -> Task:
         task = self.race(*tasks)
         task["_typed_race"] = True
         return task
 
-    def get_kv_value_from_instance(self, instance_id: str, key: str):
+    def get_kv_value_from_instance(self, instance_id: str, key: str) -> ScheduledTask:
         """Reads another instance's KV value; yields a str or None (replay-safe)."""
         return ScheduledTask(
             type="activity", name="__duroxide_syscall:get_kv_value",
             input=json.dumps({"instance_id": instance_id, "key": key}),
         )
 
-    def get_kv_value_from_instance_typed(self, instance_id: str, key: str):
+    def get_kv_value_from_instance_typed(self, instance_id: str, key: str) -> ScheduledTask:
         task = self.get_kv_value_from_instance(instance_id, key)
         task["_typed_kv"] = True
         return task
@@ -333,19 +328,15 @@ class OrchestrationContext:
             self._host.set_kv(str(key), str(value))
 
     def set_kv_value_typed(self, key: Any, value: Any) -> None:
-        self.set_kv_value(key, value if isinstance(value, str) else _dumps(value, "set_kv_value_typed"))
+        self.set_kv_value(
+            key, value if isinstance(value, str) else _dumps(value, "set_kv_value_typed"))
 
     def get_kv_value(self, key: Any) -> Optional[str]:
         return self._host.get_kv(str(key)) if self._host is not None else None
 
     def get_kv_value_typed(self, key: Any) -> Any:
         raw = self.get_kv_value(key)
-        if raw is None:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw
+        return loads_or_raw(raw)
 
     def get_kv_all_values(self) -> Dict[str, str]:
         return dict(self._host.get_kv_all()) if self._host is not None else {}
@@ -367,7 +358,7 @@ class OrchestrationContext:
     def prune_kv_values_updated_before(self, cutoff_ms: int) -> int:
         if self._host is None:
             return 0
-        return self._host.prune_kv(int(cutoff_ms))
+        return int(self._host.prune_kv(int(cutoff_ms)))
 
     def trace_info(self, message: Any) -> None:
         self._trace("info", message)
@@ -389,7 +380,8 @@ class OrchestrationContext:
 class ActivityContext:
     """The `ctx` an activity receives."""
 
-    def __init__(self, info: Dict[str, Any], handle: Any = None, client_factory: Any = None):
+    def __init__(self, info: Dict[str, Any], handle: Any = None,
+                 client_factory: Any = None) -> None:
         self.instance_id: str = info.get("instanceId", "")
         self.execution_id: int = info.get("executionId", 0)
         self.orchestration_name: str = info.get("orchestrationName", "")
@@ -411,13 +403,14 @@ class ActivityContext:
         """True once the orchestration no longer needs this result (cooperative)."""
         return bool(self._handle.is_cancelled()) if self._handle is not None else False
 
-    def get_client(self):
+    def get_client(self) -> "Client":
         """A Client on the same store, to start orchestrations or raise events."""
         if self._client_factory is None:
             from duroxide.errors import RuntimeStateError
 
             raise RuntimeStateError("Activity context not found")
-        return self._client_factory()
+        client: Client = self._client_factory()
+        return client
 
     def trace_info(self, message: Any) -> None:
         self._trace("info", message)

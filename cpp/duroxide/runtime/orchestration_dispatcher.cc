@@ -8,6 +8,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
+#include "duroxide/common/backoff.h"
 #include "duroxide/runtime/runtime_core.h"
 
 namespace duroxide::runtime {
@@ -76,7 +77,7 @@ void RunBatch(RuntimeCore* core, std::vector<providers::OrchestrationItem> items
 
 void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   providers::Provider* provider = core->provider.get();
-  int64_t backoff_ms = 10;
+  int64_t fetch_failures = 0;  // consecutive: the backoff grows with them
   providers::FetchHint hint;
   if (core->options.warm_cache_capacity > 0) {
     RuntimeCore* raw = core.get();
@@ -103,11 +104,10 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
           "orchestration fetch failed: " + items.status().ToString(),
           {{"slot", std::to_string(slot)}});
       busy.Idle();
-      provider->orchestrator_signal().WaitSince(seen, backoff_ms);
-      backoff_ms = std::min<int64_t>(backoff_ms * 2, 3000);
+      provider->orchestrator_signal().WaitSince(seen, BackoffDelayMs(10, 3000, fetch_failures++));
       continue;
     }
-    backoff_ms = 10;
+    fetch_failures = 0;
     if (!items->empty()) {
       core->work_seq.fetch_add(1);
       // Taken before the ack that may also fetch, so a wake-up between that fetch and the
@@ -124,7 +124,7 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   // Shutdown began after the last ack fetched items: hand them back untouched.
   if (prefetched && prefetched->ok()) {
     for (const auto& item : **prefetched) {
-      (void)provider->AbandonOrchestrationItem(item.lock_token, 0, true);
+      CountAbandonFailure(core.get(), provider->AbandonOrchestrationItem(item.lock_token, 0, true));
     }
   }
 }

@@ -208,6 +208,9 @@ struct PendingTurn {
 // item's lock renewed; it was registered when the item was fetched.
 std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, providers::OrchestrationItem item,
                                        std::shared_ptr<TurnLeaseGuard> lease);
+// Counts a failed hand-back (abandon) of a work or orchestration item instead of discarding
+// it: abandon_failures and provider_errors. The item's lock expires and it is redelivered.
+void CountAbandonFailure(RuntimeCore* core, const Status& abandon);
 // Counts the turn's outcome (orch_starts, orch_completions, failures, continue-as-new) BEFORE
 // its acknowledgement, so that metrics describe a commit before clients can see it; a failed
 // ack takes the counts back in CompleteTurn. Idempotent.

@@ -45,7 +45,7 @@ def swagger_ui_dir() -> Optional[Path]:
         bundle = importlib.import_module("swagger_ui_bundle")
     except ImportError:
         return None
-    vendor = Path(bundle.__file__).resolve().parent / "vendor"
+    vendor = Path(str(bundle.__file__)).resolve().parent / "vendor"
     found = sorted(vendor.glob("swagger-ui-*"),
                    key=lambda p: [int(x) for x in p.name.split("-")[-1].split(".") if x.isdigit()])
     return found[-1] if found else None

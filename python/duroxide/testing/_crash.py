@@ -1,5 +1,17 @@
 """placeholder"""
-class CrashPoint: pass
-class CrashTestFailure(Exception): pass
-class CrashTestReport: pass
-def crash_test(*a, **k): raise NotImplementedError
+
+
+class CrashPoint:
+    pass
+
+
+class CrashTestFailure(Exception):
+    pass
+
+
+class CrashTestReport:
+    pass
+
+
+def crash_test(*a: object, **k: object) -> None:
+    raise NotImplementedError

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from duroxide._core import DuroxideError
+from duroxide._json import loads_or_raw
 
 __all__ = ["HistoryEvent", "OrchestrationFailedError", "assert_history", "format_history",
            "get_history", "history_summary", "run_orchestration"]
@@ -17,7 +18,7 @@ _ids = itertools.count(1)
 FAST_OPTIONS: Dict[str, Any] = dict(dispatcher_poll_interval_ms=20, worker_lock_timeout_ms=5000)
 
 
-class OrchestrationFailedError(DuroxideError):  # type: ignore[misc]
+class OrchestrationFailedError(DuroxideError):
     """run_orchestration: the instance ended Failed. `error` is its error text."""
 
     def __init__(self, instance_id: str, error: Optional[str], result: Any = None):
@@ -51,7 +52,7 @@ def run_orchestration(target: Any, name: str, input: Any = None, *,
     from duroxide._runtime import Runtime
 
     own_runtime: Optional[Runtime] = None
-    if hasattr(target, "runtime") and isinstance(getattr(target, "runtime"), Runtime):
+    if hasattr(target, "runtime") and isinstance(target.runtime, Runtime):
         client = client or getattr(target, "client", None)
         target = target.runtime
     if isinstance(target, Registry):
@@ -107,12 +108,7 @@ class HistoryEvent:
 
 
 def _parse(text: Optional[str]) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return text
+    return loads_or_raw(text)
 
 
 def _short_name(name: Optional[str]) -> Optional[str]:

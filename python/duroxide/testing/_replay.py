@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 from duroxide import _core
 from duroxide._core import DuroxideError
+from duroxide._json import loads_or_raw
 from duroxide._registry import Registry
 
 __all__ = [
@@ -37,7 +38,7 @@ EXPORT_FORMAT_VERSION = 1
 _SYSCALL_PREFIX = "__duroxide_syscall:"
 
 
-class NondeterminismError(DuroxideError):  # type: ignore[misc]
+class NondeterminismError(DuroxideError):
     """The current code does not follow a recorded history (raised by ReplayResult.check())."""
 
     def __init__(self, result: "ReplayResult"):
@@ -335,10 +336,7 @@ def _describe_new(events: List[str]) -> List[str]:
 def _parse_json(text: Any) -> Any:
     if not isinstance(text, str):
         return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+    return loads_or_raw(text)
 
 
 def _last_line(text: str) -> str:
