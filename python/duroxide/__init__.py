@@ -79,6 +79,25 @@ from duroxide.errors import (  # noqa: E402
     TaskFailedError,
     TracingError,
 )
+# --- server: the REST API's remote client (the server itself is duroxide.server) ---
+from duroxide._http_client import HttpClient  # noqa: E402
+# ---- fleet: worker registry (docs/deployment.md) ----
+from duroxide._fleet import UnservableWork, WorkerInfo  # noqa: E402
+# ---- messaging (docs/messaging.md) ----
+from duroxide._actors import ActorRef, ActorType  # noqa: E402
+from duroxide._messaging import (  # noqa: E402
+    Message,
+    Request,
+    RequestFailedError,
+    RequestTimedOutError,
+)
+from duroxide._messaging_client import (  # noqa: E402
+    ActorInfo,
+    DeadLetter,
+    TopicDetail,
+    TopicInfo,
+    TopicSubscriber,
+)
 
 __version__ = "0.1.0"
 
@@ -161,6 +180,21 @@ __all__ = [
     "OrchestrationFailedError",
     # --- server ---
     "HttpClient",
+    # fleet: worker registry
+    "WorkerInfo",
+    "UnservableWork",
+    # messaging (docs/messaging.md)
+    "Message",
+    "Request",
+    "RequestFailedError",
+    "RequestTimedOutError",
+    "ActorType",
+    "ActorRef",
+    "ActorInfo",
+    "DeadLetter",
+    "TopicInfo",
+    "TopicDetail",
+    "TopicSubscriber",
 ]
 if hasattr(_core, "PostgresProvider"):
     __all__.insert(1, "PostgresProvider")

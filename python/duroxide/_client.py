@@ -6,8 +6,10 @@ import json
 from typing import Any, Optional
 
 from duroxide import _core
+from duroxide._fleet import FleetMixin
 from duroxide._json import dumps_value
 from duroxide._management import ManagementMixin
+from duroxide._messaging_client import MessagingClientMixin
 from duroxide._providers import Provider, closed_native, is_closed
 from duroxide._types import OrchestrationResult, _parse_status
 from duroxide.errors import OperationTimedOutError, OrchestrationFailedError
@@ -15,7 +17,7 @@ from duroxide.errors import OperationTimedOutError, OrchestrationFailedError
 _dumps = dumps_value
 
 
-class Client(ManagementMixin):
+class Client(ManagementMixin, FleetMixin, MessagingClientMixin):
     """Talks to a provider: works with or without a Runtime in the same process."""
 
     def __init__(self, provider: Provider, *, max_payload_bytes: Optional[int] = None) -> None:

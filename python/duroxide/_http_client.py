@@ -8,14 +8,18 @@ keep-alive connection per thread.
 from __future__ import annotations
 
 import http.client
+import importlib
 import json
 import socket
 import threading
+import time
 import urllib.parse
 from typing import Any, Dict, List, Optional, Tuple
 
-from duroxide import _core, errors
+from duroxide import errors
 from duroxide._types import OrchestrationResult
+
+_core: Any = importlib.import_module("duroxide._core")  # the native module (no type stubs)
 
 # Long-polls are cut into requests of at most this long, so proxies with idle timeouts of a
 # minute or more never cut one.
@@ -62,6 +66,7 @@ class HttpClient:
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         self._local = threading.local()
+        self._closed = False
         self._lock = threading.Lock()
         self._open: List[http.client.HTTPConnection] = []  # every thread's, for close()
 
@@ -89,8 +94,14 @@ class HttpClient:
                 if conn in self._open:
                     self._open.remove(conn)
 
+    @property
+    def closed(self) -> bool:
+        """True once close() was called."""
+        return self._closed
+
     def close(self) -> None:
-        """Closes the connections of every thread (the client reconnects when used again)."""
+        """Closes the connections of every thread; later calls raise ClosedError (as Client)."""
+        self._closed = True
         with self._lock:
             connections, self._open = self._open, []
         for conn in connections:
@@ -112,6 +123,8 @@ class HttpClient:
     def _request(self, method: str, path: str, body: Any = None,
                  query: Optional[Dict[str, Any]] = None, wait_ms: int = 0) -> Tuple[int, Any]:
         """(status, parsed JSON body) of a successful request; raises for an error status."""
+        if self._closed:
+            raise _core.ClosedError("HttpClient is closed; create a new one")
         if query:
             pairs = {k: ("true" if v is True else "false" if v is False else v)
                      for k, v in query.items() if v is not None}
@@ -146,14 +159,12 @@ class HttpClient:
         detail = data.get("detail") if isinstance(data, dict) else None
         name = data.get("error") if isinstance(data, dict) else None
         message = str(detail or f"HTTP {status}")
-        if status in (401, 403):
-            return _core.DuroxideError(f"HTTP {status} from {self.url}: {message}")
-        if name in _EXCEPTIONS:
-            cls = _EXCEPTIONS[name]
-            if cls is _core.OperationTimedOutError:
-                message = "Operation timed out"
-            return cls(message)
-        return _core.DuroxideError(f"HTTP {status} from {self.url}: {message}")
+        error: BaseException
+        if status in (401, 403) or name not in _EXCEPTIONS:
+            error = _core.DuroxideError(f"HTTP {status} from {self.url}: {message}")
+        else:
+            error = _EXCEPTIONS[name](message)
+        return error
 
     def _get(self, path: str, **query: Any) -> Any:
         return self._request("GET", path, query=query)[1]
@@ -196,18 +207,30 @@ class HttpClient:
         except _core.NotFoundError:
             return OrchestrationResult("NotFound")
 
-    def _long_poll(self, path: str, timeout_ms: int, **query: Any) -> Any:
-        """Repeats a long-poll in slices of at most _MAX_POLL_MS until `timeout_ms`."""
-        remaining = max(0, int(timeout_ms))
+    def _long_poll(self, path: str, timeout_ms: int, timeout_message: str = "",
+                   **query: Any) -> Any:
+        """Repeats a long-poll in slices of at most _MAX_POLL_MS until `timeout_ms`.
+
+        The server answers 404 for an instance that does not exist (yet); like Client, this
+        keeps waiting for it to appear until the time is up.
+        """
+        deadline = time.monotonic() + max(0, int(timeout_ms)) / 1000.0
+        pause = 0.005
         while True:
-            slice_ms = min(remaining, _MAX_POLL_MS)
+            slice_ms = max(0, min(int((deadline - time.monotonic()) * 1000), _MAX_POLL_MS))
             try:
                 return self._request("GET", path, query={**query, "timeout_ms": slice_ms},
                                      wait_ms=slice_ms)[1]
-            except (_core.OperationTimedOutError, TimeoutError):
-                remaining -= slice_ms
-                if remaining <= 0:
+            except _core.OperationTimedOutError:
+                if time.monotonic() >= deadline:
                     raise
+            except _core.NotFoundError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _core.OperationTimedOutError(
+                        timeout_message or "Operation timed out") from None
+                time.sleep(min(pause, left))
+                pause = min(pause * 2, 0.1)
 
     def wait_for_orchestration(self, instance_id: str,
                                timeout_ms: int = 30000) -> OrchestrationResult:
@@ -279,8 +302,9 @@ class HttpClient:
 
     def wait_for_kv_value(self, instance_id: str, key: str, timeout_ms: int = 30000) -> str:
         """Waits until the key exists; TimeoutError after timeout_ms."""
-        data = self._long_poll(f"/v1/instances/{_q(instance_id)}/kv/{_q(key)}", timeout_ms,
-                               wait=True)
+        data = self._long_poll(
+            f"/v1/instances/{_q(instance_id)}/kv/{_q(key)}", timeout_ms,
+            f"Timed out waiting for value '{key}' on instance '{instance_id}'", wait=True)
         value: str = data["value"]
         return value
 

@@ -115,6 +115,20 @@ class Registry:
 
     register_orchestration_versioned_typed = register_orchestration_versioned
 
+    def register_actor(self, name: str, messages_per_execution: int = 100) -> Any:
+        """Registers actor type `name` (docs/messaging.md); returns its ActorType.
+
+        Decorate the handlers with the result: @actor.on_message, @actor.on_event(topic).
+        The actor's loop is the orchestration "__duroxide_actor__:<name>"; it continues as
+        new every `messages_per_execution` messages.
+        """
+        from duroxide._actors import ActorType, _actor_types
+
+        actor = ActorType(name, messages_per_execution)
+        self.register_orchestration(actor.orchestration_name, actor.loop)
+        _actor_types[name] = actor
+        return actor
+
     def include(self, other: "Registry") -> None:
         """Adds every registration of `other` to this registry (later ones win)."""
         for name, entry in other._activities.items():

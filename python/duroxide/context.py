@@ -16,6 +16,8 @@ from duroxide._json import dumps_value, loads_or_raw
 if TYPE_CHECKING:
     from duroxide._client import Client
 
+from duroxide._messaging import MessagingContextMixin
+
 _TRACE_LEVELS = ("info", "warn", "error", "debug")
 
 # What orchestrations yield: a task descriptor (a plain dict of the duroxide Python API).
@@ -69,7 +71,7 @@ def _retry_dict(retry: Optional[Dict[str, Any]], what: str) -> Dict[str, Any]:
     return out
 
 
-class OrchestrationContext:
+class OrchestrationContext(MessagingContextMixin):
     """The `ctx` an orchestration generator receives.
 
     Scheduling methods return task descriptors to `yield`; they do nothing until yielded.

@@ -82,6 +82,42 @@ def start(fn: Callable[..., Any], ctx: OrchestrationContext,
     return (kind, payload, None)
 
 
+def _has_post(task: Any) -> bool:
+    if not isinstance(task, dict):
+        return False
+    if task.get("_post") is not None:
+        return True
+    return task.get("type") in ("join", "select") and any(
+        _has_post(child) for child in task.get("tasks", ()))
+
+
+def _post_process(task: Dict[str, Any], value: Any) -> Any:
+    """Applies the `_post` hooks of a task (and of the children of all/race) to its value.
+
+    Messaging tasks use them to turn raw envelopes into Message/Request objects and reply
+    payloads into values or RequestFailedError/RequestTimedOutError (raised here).
+    """
+    post = task.get("_post")
+    if post is not None:
+        return post(value)
+    children = task.get("tasks", [])
+    if task.get("type") == "join" and isinstance(value, list):
+        out = []
+        for child, item in zip(children, value):
+            if isinstance(item, dict) and "ok" in item and _has_post(child):
+                try:
+                    item = {"ok": _post_process(child, item["ok"])}
+                except Exception as exc:  # a failed request inside all(): an error item
+                    item = {"err": str(exc)}
+            out.append(item)
+        return out
+    if task.get("type") == "select" and isinstance(value, dict) and "index" in value:
+        index = value["index"]
+        if isinstance(index, int) and 0 <= index < len(children) and _has_post(children[index]):
+            return {"index": index, "value": _post_process(children[index], value.get("value"))}
+    return value
+
+
 def step(gen: OrchestrationGenerator, last_task: Any, value: Any, is_error: bool,
          details: Optional[Dict[str, str]] = None) -> StepResult:
     """Sends a value (or throws an error) into the generator and runs it to its next step.
@@ -91,6 +127,11 @@ def step(gen: OrchestrationGenerator, last_task: Any, value: Any, is_error: bool
     errors as TaskFailedError. All are Exceptions whose str() is the recorded error text.
     """
     try:
+        if not is_error and _has_post(last_task):
+            try:
+                value = _post_process(last_task, value)
+            except Exception as exc:
+                return _after(gen, lambda: gen.throw(exc))
         if is_error:
             d = details or {}
             task = gen.throw(task_failure(str(value), d.get("source", ""),
@@ -112,6 +153,17 @@ def step(gen: OrchestrationGenerator, last_task: Any, value: Any, is_error: bool
             ):
                 value = _decode(value)
             task = gen.send(value)
+    except StopIteration as stop:
+        return _encode_output(stop.value)
+    except Exception:
+        return ("fail", traceback.format_exc())
+    return ("yield", task)
+
+
+def _after(gen: Any, resume: Callable[[], Any]) -> Tuple[str, Any]:
+    """Runs `resume` (a send or throw into gen) and encodes the step it leads to."""
+    try:
+        task = resume()
     except StopIteration as stop:
         return _encode_output(stop.value)
     except Exception:

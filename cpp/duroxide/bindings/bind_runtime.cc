@@ -40,6 +40,18 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
     else throw py::value_error("unknown tag filter mode '" + *mode + "'");
   }
   if (auto tags = Opt<std::vector<std::string>>(d, "tags")) o.worker_tag_filter.tags = *tags;
+  // Worker registry (runtime/fleet.h).
+  if (auto v = Opt<int64_t>(d, "heartbeat_interval_ms")) o.heartbeat_interval_ms = *v;
+  if (auto v = Opt<std::string>(d, "worker_name_hint")) o.worker_name_hint = *v;
+  if (auto v = Opt<std::string>(d, "capabilities_json")) o.capabilities_json = *v;
+  if (auto v = Opt<int64_t>(d, "worker_retention_ms")) o.worker_retention_ms = *v;
+  if (auto v = Opt<int64_t>(d, "drain_grace_ms")) o.drain_grace_ms = *v;
+  if (auto v = Opt<bool>(d, "session_placement")) o.session_placement = *v;
+  if (auto v = Opt<std::string>(d, "duroxide_version")) o.duroxide_version = *v;
+  o.service_name = Opt<std::string>(d, "service_name");
+  o.service_version = Opt<std::string>(d, "service_version");
+  // Logging options (log_level, log_format, service fields on records) are process-wide:
+  // LogOptionsFromDict keeps them for Start().
   return o;
 }
 
@@ -121,6 +133,18 @@ class RuntimeShim {
   void SetAutoSkip(bool enabled) { runtime_->SetAutoSkip(enabled); }
   std::string RuntimeId() const { return runtime_->runtime_id(); }
 
+  // Fleet (runtime/fleet.h).
+  void SetServes(const std::string& serves_json) { runtime_->SetServes(serves_json); }
+  void RequestDrain(int64_t grace_ms) { runtime_->RequestDrain(grace_ms); }
+  bool WaitDrained(int64_t timeout_ms) {
+    py::gil_scoped_release release;
+    return runtime_->WaitDrained(timeout_ms);
+  }
+  bool Drained() const { return runtime_->drained(); }
+  bool DrainRequested() const { return runtime_->drain_requested(); }
+  std::string WorkerId() const { return runtime_->worker_id(); }
+  std::string WorkerName() const { return runtime_->WorkerName(); }
+
  private:
   LogOptions log_options_;
   std::shared_ptr<runtime::OrchestrationRegistry> registry_;
@@ -141,10 +165,17 @@ void RegisterRuntime(py::module_& m) {
       .def("start", &RuntimeShim::Start)
       .def("shutdown", &RuntimeShim::Shutdown, py::arg("timeout_ms"))
       .def("metrics_snapshot", &RuntimeShim::Metrics)
+      .def_property_readonly("runtime_id", &RuntimeShim::RuntimeId)
+      .def("set_serves", &RuntimeShim::SetServes)
+      .def("request_drain", &RuntimeShim::RequestDrain, py::arg("grace_ms"))
+      .def("wait_drained", &RuntimeShim::WaitDrained, py::arg("timeout_ms"))
+      .def_property_readonly("drained", &RuntimeShim::Drained)
+      .def_property_readonly("drain_requested", &RuntimeShim::DrainRequested)
+      .def_property_readonly("worker_id", &RuntimeShim::WorkerId)
+      .def_property_readonly("worker_name", &RuntimeShim::WorkerName)
       .def("skip_time_if_idle", &RuntimeShim::SkipTimeIfIdle)
       .def("advance_clock", &RuntimeShim::AdvanceClock, py::arg("ms"))
-      .def("set_auto_skip", &RuntimeShim::SetAutoSkip, py::arg("enabled"))
-      .def_property_readonly("runtime_id", &RuntimeShim::RuntimeId);
+      .def("set_auto_skip", &RuntimeShim::SetAutoSkip, py::arg("enabled"));
 }
 
 }  // namespace duroxide::bindings

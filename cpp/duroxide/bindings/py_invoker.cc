@@ -171,6 +171,8 @@ bool ParseTask(py::handle obj, TaskDescriptor* out, std::string* error) {
   }
   if (type == "dequeueEvent") {
     out->type = T::kDequeueEvent;
+    // receive_message / receive_request (docs/messaging.md): resolve with the metadata too.
+    out->envelope = d.contains("envelope") && py::bool_(d["envelope"]).cast<bool>();
     return f.Str("queueName", &out->name, error);
   }
   if (type == "subOrchestration" || type == "subOrchestrationWithId" ||
@@ -586,6 +588,23 @@ void RegisterHandles(py::module_& m) {
       .def("prune_kv",
            [](HostHandle& h, int64_t cutoff) -> int64_t {
              return h.active ? h.host->PruneKv(cutoff) : 0;
+           })
+      .def("send_message",
+           [](HostHandle& h, const std::string& target, const std::string& queue,
+              const std::string& data, const std::string& meta) -> std::string {
+             return h.active ? h.host->SendMessage(target, queue, data, meta) : std::string();
+           })
+      .def("publish_event",
+           [](HostHandle& h, const std::string& topic, const std::string& data) {
+             if (h.active) h.host->PublishEvent(topic, data);
+           })
+      .def("subscribe",
+           [](HostHandle& h, const std::string& topic) {
+             if (h.active) h.host->SubscribeTopic(topic);
+           })
+      .def("unsubscribe",
+           [](HostHandle& h, const std::string& topic) {
+             if (h.active) h.host->UnsubscribeTopic(topic);
            })
       .def("is_replaying", [](HostHandle& h) { return h.host && h.host->is_replaying(); })
       .def("trace", [](HostHandle& h, const std::string& level, const std::string& msg) {

@@ -52,6 +52,7 @@ void RegisterLogging(py::module_& m);  // bind_logging.cc
 void ApplyLogOptions(const std::optional<std::string>& level,
                      const std::optional<std::string>& format);
 void RegisterManagement(py::module_& m);
+void RegisterFleet(py::module_& m);  // worker registry (bind_fleet.cc)
 void RegisterTesting(py::module_& m);  // duroxide.testing support (bind_testing.cc)
 
 }  // namespace duroxide::bindings

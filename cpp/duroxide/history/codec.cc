@@ -14,7 +14,7 @@ struct KindName {
   const char* name;
 };
 
-constexpr std::array<KindName, 26> kEventKinds = {{
+constexpr std::array<KindName, 30> kEventKinds = {{
     {EventKind::kOrchestrationStarted, "OrchestrationStarted"},
     {EventKind::kOrchestrationCompleted, "OrchestrationCompleted"},
     {EventKind::kOrchestrationFailed, "OrchestrationFailed"},
@@ -41,6 +41,10 @@ constexpr std::array<KindName, 26> kEventKinds = {{
     {EventKind::kKeyValueSet, "KeyValueSet"},
     {EventKind::kKeyValueCleared, "KeyValueCleared"},
     {EventKind::kKeyValuesCleared, "KeyValuesCleared"},
+    {EventKind::kMessageSent, "MessageSent"},
+    {EventKind::kEventPublished, "EventPublished"},
+    {EventKind::kTopicSubscribed, "TopicSubscribed"},
+    {EventKind::kTopicUnsubscribed, "TopicUnsubscribed"},
 }};
 
 struct ItemName {
@@ -81,7 +85,7 @@ std::optional<std::string> OptStr(const json& j, const char* key) {
 int64_t Int(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return 0;
-  return it->get<int64_t>();
+  return JsonToInt64(*it, key);
 }
 ErrorDetails Err(const json& j, const char* key) {
   ErrorDetails e;
@@ -101,6 +105,22 @@ std::vector<std::pair<std::string, std::string>> CarryFromJson(const json& j, co
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return out;
   for (const auto& e : *it) out.emplace_back(e.at(0).get<std::string>(), e.at(1).get<std::string>());
+  return out;
+}
+
+void PutMeta(json& j, const std::string& meta) {
+  if (!meta.empty()) j["meta"] = meta;
+}
+json CarryMetaToJson(const std::vector<std::string>& metas) {
+  json arr = json::array();
+  for (const auto& m : metas) arr.push_back(m);
+  return arr;
+}
+std::vector<std::string> CarryMetaFromJson(const json& j, const char* key) {
+  std::vector<std::string> out;
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return out;
+  for (const auto& e : *it) out.push_back(e.get<std::string>());
   return out;
 }
 
@@ -182,6 +202,7 @@ std::string EncodeEvent(const Event& e) {
         j["parent_id"] = e.parent_id;
       }
       if (!e.carry_forward.empty()) j["carry_forward_events"] = CarryToJson(e.carry_forward);
+      if (!e.carry_forward_meta.empty()) j["carry_forward_meta"] = CarryMetaToJson(e.carry_forward_meta);
       PutOpt(j, "initial_custom_status", e.initial_custom_status);
       break;
     case EventKind::kOrchestrationCompleted:
@@ -225,6 +246,22 @@ std::string EncodeEvent(const Event& e) {
     case EventKind::kQueueEventDelivered:
       j["name"] = e.name;
       j["data"] = e.data;
+      PutMeta(j, e.meta);
+      break;
+    case EventKind::kMessageSent:
+      j["instance"] = e.instance;
+      j["name"] = e.name;
+      j["data"] = e.data;
+      PutMeta(j, e.meta);
+      break;
+    case EventKind::kEventPublished:
+      j["name"] = e.name;
+      j["data"] = e.data;
+      PutMeta(j, e.meta);
+      break;
+    case EventKind::kTopicSubscribed:
+    case EventKind::kTopicUnsubscribed:
+      j["name"] = e.name;
       break;
     case EventKind::kSubOrchestrationScheduled:
     case EventKind::kOrchestrationChained:
@@ -266,7 +303,7 @@ Result<Event> DecodeEvent(const std::string& text) {
     }
     e.event_id = Int(j, "event_id");
     if (j.contains("source_event_id") && !j["source_event_id"].is_null()) {
-      e.source_event_id = j["source_event_id"].get<int64_t>();
+      e.source_event_id = JsonToInt64(j["source_event_id"], "source_event_id");
     }
     e.timestamp_ms = Int(j, "timestamp_ms");
     switch (e.kind) {
@@ -278,6 +315,7 @@ Result<Event> DecodeEvent(const std::string& text) {
         e.parent_execution_id = Int(j, "parent_execution_id");
         e.parent_id = Int(j, "parent_id");
         e.carry_forward = CarryFromJson(j, "carry_forward_events");
+        e.carry_forward_meta = CarryMetaFromJson(j, "carry_forward_meta");
         e.initial_custom_status = OptStr(j, "initial_custom_status");
         break;
       case EventKind::kOrchestrationCompleted:
@@ -321,6 +359,22 @@ Result<Event> DecodeEvent(const std::string& text) {
       case EventKind::kQueueEventDelivered:
         e.name = Str(j, "name");
         e.data = Str(j, "data");
+        e.meta = Str(j, "meta");
+        break;
+      case EventKind::kMessageSent:
+        e.instance = Str(j, "instance");
+        e.name = Str(j, "name");
+        e.data = Str(j, "data");
+        e.meta = Str(j, "meta");
+        break;
+      case EventKind::kEventPublished:
+        e.name = Str(j, "name");
+        e.data = Str(j, "data");
+        e.meta = Str(j, "meta");
+        break;
+      case EventKind::kTopicSubscribed:
+      case EventKind::kTopicUnsubscribed:
+        e.name = Str(j, "name");
         break;
       case EventKind::kSubOrchestrationScheduled:
       case EventKind::kOrchestrationChained:
@@ -365,6 +419,7 @@ std::string EncodeWorkItem(const WorkItem& w) {
         b["parent_id"] = w.parent_id;
       }
       if (!w.carry_forward.empty()) b["carry_forward_events"] = CarryToJson(w.carry_forward);
+      if (!w.carry_forward_meta.empty()) b["carry_forward_meta"] = CarryMetaToJson(w.carry_forward_meta);
       if (w.has_custom_status) {
         b["initial_custom_status"] = w.custom_status ? json(*w.custom_status) : json(nullptr);
       }
@@ -400,6 +455,7 @@ std::string EncodeWorkItem(const WorkItem& w) {
     case WorkItemKind::kQueueMessage:
       b["name"] = w.name;
       b["data"] = w.data;
+      PutMeta(b, w.meta);
       break;
     case WorkItemKind::kCancelInstance:
       b["reason"] = w.reason;
@@ -437,6 +493,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
         w.parent_execution_id = Int(b, "parent_execution_id");
         w.parent_id = Int(b, "parent_id");
         w.carry_forward = CarryFromJson(b, "carry_forward_events");
+        w.carry_forward_meta = CarryMetaFromJson(b, "carry_forward_meta");
         if (b.contains("initial_custom_status")) {
           w.has_custom_status = true;
           w.custom_status = OptStr(b, "initial_custom_status");
@@ -465,6 +522,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
       case WorkItemKind::kQueueMessage:
         w.name = Str(b, "name");
         w.data = Str(b, "data");
+        w.meta = Str(b, "meta");
         break;
       case WorkItemKind::kCancelInstance:
         w.reason = Str(b, "reason");
@@ -509,6 +567,14 @@ std::optional<std::string> EventAdminData(const Event& e) {
     case EventKind::kSubOrchestrationScheduled:
       return "{\"name\":" + json(e.name).dump() + ",\"instance\":" + json(e.instance).dump() +
              ",\"input\":" + raw(e.input) + "}";
+    case EventKind::kMessageSent:
+      return "{\"instance\":" + json(e.instance).dump() + ",\"queue\":" + json(e.name).dump() +
+             ",\"data\":" + raw(e.data) + "}";
+    case EventKind::kEventPublished:
+      return "{\"topic\":" + json(e.name).dump() + ",\"data\":" + raw(e.data) + "}";
+    case EventKind::kTopicSubscribed:
+    case EventKind::kTopicUnsubscribed:
+      return "{\"topic\":" + json(e.name).dump() + "}";
     default:
       return std::nullopt;
   }

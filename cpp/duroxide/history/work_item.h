@@ -27,7 +27,7 @@ enum class WorkItemKind {
   kActivityFailed,      // instance, execution_id, id, error
   kTimerFired,          // instance, execution_id, id, fire_at_ms
   kExternalRaised,      // instance, name, data
-  kQueueMessage,        // instance, name, data
+  kQueueMessage,        // instance, name, data, meta (messaging metadata JSON, "" = none)
   kSubOrchCompleted,    // instance (= parent), execution_id (= parent's), id, data
   kSubOrchFailed,       // instance (= parent), execution_id (= parent's), id, error
   kCancelInstance,      // instance, reason
@@ -56,6 +56,8 @@ struct WorkItem {
   int64_t parent_execution_id = 0;
   int64_t parent_id = 0;
   std::vector<std::pair<std::string, std::string>> carry_forward;
+  std::vector<std::string> carry_forward_meta;  // parallel to carry_forward, or empty
+  std::string meta;  // QueueMessage: messaging metadata JSON ("" = none)
   std::optional<std::string> custom_status;
   bool has_custom_status = false;
 };

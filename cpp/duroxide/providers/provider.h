@@ -30,6 +30,7 @@
 #include "duroxide/history/event.h"
 #include "duroxide/history/work_item.h"
 #include "duroxide/providers/change_signal.h"
+#include "duroxide/providers/messaging_store.h"
 #include "duroxide/providers/provider_admin.h"
 #include "duroxide/providers/provider_fleet.h"
 
@@ -117,6 +118,9 @@ struct TurnCommit {
                                                       // TimerFired visible at fire_at_ms
   std::vector<ActivityRef> cancelled_activities;      // deleted from the worker queue AFTER
                                                       // worker_items are inserted
+  // Dead letters, topic writes and client replies (messaging_store.h). A provider without
+  // messaging() MUST fail a commit whose messaging writes are not empty (kFailedPrecondition).
+  MessagingWrites messaging;
 };
 
 struct TagFilter {
@@ -293,6 +297,8 @@ class Provider {
 
   // The management capability, or nullptr if the provider has none.
   virtual ProviderAdmin* admin() { return nullptr; }
+  // The messaging capability (messaging_store.h), or nullptr if the provider has none.
+  virtual MessagingStore* messaging() { return nullptr; }
   // The worker registry (provider_fleet.h), or nullptr if the provider has none; a runtime on
   // such a provider runs without registration, heartbeats or placement.
   virtual WorkerRegistryStore* workers() { return nullptr; }
@@ -303,8 +309,12 @@ class Provider {
   ChangeSignal& worker_signal() { return worker_signal_; }
   // Instance state changes; notify with the instance id where it is known.
   InstanceSignal& status_signal() { return status_signal_; }
+  // Topic publishes (messaging_store.h): wakes the runtime's topic delivery step. A separate
+  // signal, so that delivery never takes a wake-up meant for an orchestration dispatcher.
+  ChangeSignal& topic_signal() { return topic_signal_; }
 
  private:
+  ChangeSignal topic_signal_;
   ChangeSignal orchestrator_signal_;
   ChangeSignal worker_signal_;
   InstanceSignal status_signal_;

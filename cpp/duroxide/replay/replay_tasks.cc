@@ -298,6 +298,13 @@ bool ReplayEngine::Matches(const Event& a, const Event& b) const {
       return a.key == b.key && a.value == b.value;
     case EventKind::kKeyValueCleared:
       return a.key == b.key;
+    case EventKind::kMessageSent:
+      return a.instance == b.instance && a.name == b.name && a.data == b.data;
+    case EventKind::kEventPublished:
+      return a.name == b.name && a.data == b.data;
+    case EventKind::kTopicSubscribed:
+    case EventKind::kTopicUnsubscribed:
+      return a.name == b.name;
     case EventKind::kActivityCancelRequested:
     case EventKind::kSubOrchestrationCancelRequested:
     case EventKind::kExternalSubscribedCancelled:
@@ -325,6 +332,14 @@ std::string ReplayEngine::Describe(const Event& e) const {
     case EventKind::kKeyValueSet:
     case EventKind::kKeyValueCleared:
       s += " '" + e.key + "'";
+      break;
+    case EventKind::kMessageSent:
+      s += " to '" + e.instance + "' queue '" + e.name + "' (data " + Clip(e.data) + ")";
+      break;
+    case EventKind::kEventPublished:
+    case EventKind::kTopicSubscribed:
+    case EventKind::kTopicUnsubscribed:
+      s += " '" + e.name + "'";
       break;
     default:
       break;
@@ -443,6 +458,7 @@ void ReplayEngine::Cancel(Node* n, const std::string& reason) {
       return;
     case T::kDequeueEvent:
       remove_open(open_queue_);
+      if (n->desc.name.rfind("__reply:", 0) == 0) closed_reply_queues_[n->desc.name] = true;
       e.kind = EventKind::kQueueSubscriptionCancelled;
       Emit(std::move(e), &is_new);
       return;

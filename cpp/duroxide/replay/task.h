@@ -52,6 +52,10 @@ struct TaskDescriptor {
   std::optional<RetryPolicy> retry;
   int64_t delay_ms = 0;
   std::vector<TaskDescriptor> children;
+  // kDequeueEvent: resolve with {"queue","data","meta"} (data and meta as JSON text strings)
+  // instead of the bare data, so receive_message can see the sender. A name ending in '*'
+  // subscribes to every queue whose name starts with the rest (receive_request()).
+  bool envelope = false;
 };
 
 // The result of a yielded task. kOk/kErr for a primitive task (payload = JSON text of the value,

@@ -19,6 +19,7 @@
 
 #include "duroxide/providers/provider.h"
 #include "duroxide/replay/replay_engine.h"
+#include "duroxide/runtime/fleet.h"
 #include "duroxide/runtime/activity_invoker.h"
 #include "duroxide/runtime/metrics.h"
 #include "duroxide/runtime/registry.h"
@@ -139,6 +140,11 @@ struct RuntimeCore {
   std::condition_variable threads_cv;
   int running_threads = 0;
   SessionTracker sessions;
+  FleetState fleet;
+  int64_t started_at_ms = 0;
+
+  // True once dispatchers must stop claiming work: shutdown or drain (runtime/fleet.h).
+  bool Quitting() const { return stopping.load() || fleet.draining.load(); }
 
   // Time skipping (RuntimeOptions::time_skipping, Runtime::SkipTimeIfIdle). A dispatcher counts
   // itself busy from the start of a fetch until it is about to sleep with nothing fetched or

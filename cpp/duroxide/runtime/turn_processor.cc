@@ -11,6 +11,7 @@
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/runtime/messaging_turn.h"
 #include "duroxide/runtime/runtime_core.h"
 #include "duroxide/runtime/turn_plan.h"
 #include "duroxide/common/backoff.h"
@@ -235,6 +236,7 @@ Event StartedEvent(RuntimeCore* core, const OrchestrationItem& item, const WorkI
   s.parent_execution_id = origin.parent_execution_id;
   s.parent_id = origin.parent_id;
   s.carry_forward = origin.carry_forward;
+  s.carry_forward_meta = origin.carry_forward_meta;
   if (origin.has_custom_status) s.initial_custom_status = origin.custom_status;
   auto version = core->registry->Resolve(origin.name, origin.version);
   s.version = version ? *version : origin.version.value_or("1.0.0");
@@ -245,6 +247,23 @@ Event StartedEvent(RuntimeCore* core, const OrchestrationItem& item, const WorkI
   commit->execution_id = plan.execution_id;
   commit->instance_created_at_ms = item.record ? item.record->created_at_ms : now;
   return s;
+}
+
+// Queue messages for a missing or finished instance become dead letters (in the same commit),
+// never silently lost; its topic subscriptions end.
+void DeadLetterUndeliverable(const OrchestrationItem& item, const TurnPlan& plan,
+                             PendingTurn* pending) {
+  const bool exists = plan.action == TurnPlan::Action::kDrop;
+  const ExecutionStatus status = item.record ? item.record->status : ExecutionStatus::kRunning;
+  const std::string reason =
+      "instance '" + item.instance + "' " +
+      (!exists ? "does not exist"
+               : status == ExecutionStatus::kCompleted ? "has completed"
+               : status == ExecutionStatus::kFailed    ? "has failed"
+                                                       : "is not running");
+  DeadLetterMessages(item.instance, item.messages, reason, &pending->commit,
+                     &pending->dropped_messages);
+  pending->commit.messaging.unsubscribe_all = true;
 }
 
 // A plan other than kRun: abandon, fail, drop. Returns the turn to acknowledge, or nullopt
@@ -267,6 +286,7 @@ std::optional<PendingTurn> ApplyPlan(RuntimeCore* core, OrchestrationItem& item,
         Log(LogLevel::kDebug, "duroxide::runtime", plan.reason,
             {{"instance_id", item.instance}, {"count", std::to_string(item.messages.size())}});
       }
+      DeadLetterUndeliverable(item, plan, &pending);
       // status stays kRunning in the commit: "no change" for the execution row, so the stored
       // output or error of a finished instance is never touched.
       return pending;
@@ -337,6 +357,14 @@ void CommitFromOutput(RuntimeCore* core, const std::string& instance, int64_t ex
     if (e.kind == EventKind::kSubOrchestrationScheduled) core->metrics.suborchestration_calls++;
   }
   FillCommitFromEvents(commit);
+  AddMessagingWrites(commit->new_events, commit);
+  if (!out.unconsumed_messages.empty()) {
+    // Messages (and requests) the execution ended without taking: dead letters, and requests
+    // get an error reply, as if they had arrived after the end.
+    DeadLetterMessages(instance, out.unconsumed_messages,
+                       "instance '" + instance + "' ended without taking it", commit,
+                       &out.dropped_messages);
+  }
   switch (out.outcome) {
     case replay::TurnOutput::Outcome::kCompleted:
       commit->status = ExecutionStatus::kCompleted;
@@ -424,7 +452,14 @@ std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item
 
   std::shared_ptr<replay::ReplayEngine> warm;
   if (item.history_error.ok() && !TakeWarmEngine(core, &item, &warm)) return std::nullopt;
-  const ClassifiedMessages messages = ClassifyMessages(item.messages);
+  ClassifiedMessages messages = ClassifyMessages(item.messages);
+  // An actor starts on its first message, in the turn that takes it (start-if-absent).
+  std::optional<WorkItem> actor_start;
+  const bool exists = item.record.has_value() || !item.history.empty() || warm != nullptr;
+  if (!exists && messages.start == nullptr && item.history_error.ok()) {
+    actor_start = ActorStartIfAbsent(item.instance);
+    if (actor_start) messages.start = &*actor_start;
+  }
   const TurnPlan plan =
       DecideTurn(FactsOf(core, item, warm != nullptr, messages), messages, plan_options);
   for (const WorkItem* s : plan.rejected_starts) RejectStart(*s, item.instance, &pending.commit);
@@ -469,6 +504,13 @@ void CountTurnBeforeAck(RuntimeCore* core, PendingTurn& turn) {
 
 void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
   core->metrics.dropped_messages += turn.dropped_messages;
+  if (ack.ok()) {
+    // Clients waiting in this process for these replies wake at once.
+    for (const auto& r : turn.commit.messaging.client_replies) {
+      core->provider->status_signal().Notify(std::string(kClientReplyTarget) + "/" + r.request_id);
+    }
+    if (!turn.commit.messaging.publishes.empty()) core->provider->topic_signal().Notify();
+  }
   if (!ack.ok()) {
     // The commit never became visible: take back what CountTurnBeforeAck announced.
     if (turn.counted) CountTurnOutcome(core, turn, -1);

@@ -127,12 +127,16 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   // What the next fetch asks for: a session-bound item only while this runtime is below its
   // distinct-session cap. An idle session must become claimable by others after
   // session_idle_timeout_ms, so the session lock is no longer than that.
-  auto fetch_options = [&]() {
+  // Under least-loaded placement (runtime/fleet.h) a fetch may open new sessions only while
+  // it holds the runtime's placement ticket, and at most as many as the placement allows.
+  SessionPlacement& placement = core->fleet.placement;
+  auto fetch_options = [&](SessionPlacement::Ticket* ticket, size_t* max_items) {
     providers::WorkerFetchOptions fetch;
     fetch.tag_filter = opt.worker_tag_filter;
     if (core->sessions.distinct() < static_cast<size_t>(opt.max_sessions_per_runtime)) {
       fetch.session = providers::SessionFetch{
-          owner, std::min(opt.session_lock_timeout_ms, opt.session_idle_timeout_ms)};
+          owner, std::min(opt.session_lock_timeout_ms, opt.session_idle_timeout_ms), std::nullopt};
+      fetch.session->new_session_min_wait_ms = placement.Restriction(ticket, max_items);
     }
     return fetch;
   };
@@ -141,7 +145,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   uint64_t seen = 0;
   size_t batch = 1;  // grows to kWorkBatch while activities finish fast
   BusyMark busy(core.get());
-  while (!core->stopping.load()) {
+  while (!core->Quitting()) {
     busy.Busy();
     Result<std::vector<providers::WorkItemLease>> leases = std::vector<providers::WorkItemLease>();
     if (prefetched) {
@@ -149,7 +153,11 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       prefetched.reset();
     } else {
       seen = provider->worker_signal().seq();
-      leases = provider->FetchWorkItems(batch, opt.worker_lock_timeout_ms, fetch_options());
+      SessionPlacement::Ticket ticket;
+      size_t max_items = batch;
+      const providers::WorkerFetchOptions options = fetch_options(&ticket, &max_items);
+      leases = provider->FetchWorkItems(max_items, opt.worker_lock_timeout_ms, options);
+      if (leases.ok()) placement.Observe(*leases, NowMs());
     }
     if (!leases.ok()) {
       core->metrics.provider_errors++;
@@ -160,7 +168,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     fetch_failures = 0;
     if (leases->empty()) {
-      if (core->stopping.load()) break;
+      if (core->Quitting()) break;
       int64_t wait = opt.dispatcher_poll_interval_ms;
       auto next_visible = provider->NextWorkerVisibleAt();
       if (next_visible.ok() && next_visible->has_value()) wait = std::min(wait, **next_visible - NowMs());
@@ -178,7 +186,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     size_t i = 0;
     for (; i < leases->size(); ++i) {
       const providers::WorkItemLease& lease = (*leases)[i];
-      if (core->stopping.load() || !fast) break;
+      if (core->Quitting() || !fast) break;
       const std::optional<std::string>& session = lease.item.session_id;
       if (session && !core->sessions.Acquire(*session, opt.max_sessions_per_runtime)) {
         // Another slot opened a session meanwhile and the cap is reached: hand it back.
@@ -202,16 +210,18 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     batch = fast ? kWorkBatch : 1;
     providers::NextWorkFetch next;
-    const bool fetch_next = !core->stopping.load();
+    SessionPlacement::Ticket ticket;
+    const bool fetch_next = !core->Quitting();
     if (fetch_next) {
       next.lock_timeout_ms = opt.worker_lock_timeout_ms;
-      next.options = fetch_options();
       next.max_items = batch;
+      next.options = fetch_options(&ticket, &next.max_items);
     }
     if (!acks.empty() || fetch_next) {
       std::vector<Status> acked = provider->AckWorkItemsAndFetch(acks, fetch_next ? &next : nullptr);
       for (size_t k = 0; k < acks.size(); ++k) ReportAck(core.get(), acked[k], *acked_tasks[k]);
     }
+    if (next.result && next.result->ok()) placement.Observe(**next.result, NowMs());
     if (next.result) prefetched = std::move(next.result);
   }
   // Shutdown began after the last ack fetched leases: hand them back untouched.

@@ -96,6 +96,8 @@ def classify(exc: BaseException) -> Tuple[int, str, str]:
         if any(marker in str(exc) for marker in _CONFLICT_MARKERS):
             return 409, "conflict", "ProviderError"
         return 503, "store-unavailable", "ProviderError"
+    if isinstance(exc, duroxide.ClosedError):
+        return 503, "closed", "ClosedError"
     if isinstance(exc, duroxide.DuroxideError):
         return 500, "internal", "DuroxideError"
     if isinstance(exc, TimeoutError):

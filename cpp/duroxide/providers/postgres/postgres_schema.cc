@@ -387,6 +387,49 @@ END;
 $$;
 )sql";
 
+// Version 3: messaging (docs/messaging.md), the same tables as SQLite's migration 3. A topic's
+// seq is taken by an upsert on its topics row, whose row lock is held until the publishing
+// transaction commits: seqs become visible in order (the ordering pitfall of concurrent
+// publishers).
+constexpr const char* kMigration3 = R"sql(
+CREATE TABLE dead_letters (
+  id          BIGSERIAL PRIMARY KEY,
+  instance_id TEXT NOT NULL,
+  queue       TEXT NOT NULL,
+  data        TEXT NOT NULL,
+  meta        TEXT,
+  reason      TEXT NOT NULL,
+  created_at  BIGINT NOT NULL
+);
+CREATE INDEX idx_dead_letters_instance ON dead_letters(instance_id);
+CREATE TABLE topics (
+  topic      TEXT PRIMARY KEY,
+  last_seq   BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE topic_log (
+  topic        TEXT NOT NULL,
+  seq          BIGINT NOT NULL,
+  data         TEXT NOT NULL,
+  meta         TEXT,
+  published_at BIGINT NOT NULL,
+  PRIMARY KEY (topic, seq)
+);
+CREATE TABLE subscriptions (
+  topic       TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  cursor      BIGINT NOT NULL,
+  created_at  BIGINT NOT NULL,
+  PRIMARY KEY (topic, instance_id)
+);
+CREATE INDEX idx_subscriptions_instance ON subscriptions(instance_id);
+CREATE TABLE client_replies (
+  request_id TEXT PRIMARY KEY,
+  payload    TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+)sql";
+
 // Version 4: the worker registry (providers/provider_fleet.h), as in SQLite. JSON documents
 // are TEXT (the provider never interprets them; jsonb functions cast where needed).
 constexpr const char* kMigration4 = R"sql(
@@ -416,6 +459,7 @@ CREATE TABLE workers (
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kMigration1},
     {2, "server-side functions for fetch, ack and start; queue vacuum settings", kMigration2},
+    {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
     {4, "worker registry", kMigration4},
 };
 

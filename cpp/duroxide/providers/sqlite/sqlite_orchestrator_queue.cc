@@ -258,6 +258,10 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
   }
   if (!commit.kv_mutations.empty()) ApplyKvMutations(instance, commit.kv_mutations);
   if (EndsExecution(commit.status)) MergeKvDelta(instance);
+  if (!commit.messaging.empty() || commit.status == ExecutionStatus::kCompleted ||
+      commit.status == ExecutionStatus::kFailed) {
+    ApplyMessagingTx(instance, commit, now);
+  }
   for (size_t i = 0; i < enc.worker_items.size(); ++i) {
     const WorkItem& w = commit.worker_items[i];
     ScopedStatement s(*insert_worker_);

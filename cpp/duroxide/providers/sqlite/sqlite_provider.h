@@ -45,6 +45,9 @@ struct SqliteOptions {
   // fewer WAL bytes than SQLite's default 4096 and ran the hello benchmark ~1.3x faster.
   // Larger values favour very large payloads. Default: 1024.
   int page_size = 1024;
+  // TEST ONLY: open the file through the fault-injecting VFS (sqlite_fault_vfs.h), so that a
+  // test can make writes and syncs fail. Default: false.
+  bool fault_injection = false;
 };
 
 // Maps a SQLite result code (primary `code`, `extended` code, -1 if unknown) to a Status:
@@ -66,7 +69,8 @@ Status StatusFromSqliteError(int code, int extended, const std::string& op,
 //   - fails FetchWorkItem with kDataLoss for an undecodable worker row, leaving the row locked
 //     so it does not block the rows behind it;
 //   - rejects TurnCommit events with event_id <= 0 and misrouted item kinds (kInvalidArgument).
-class SqliteProvider : public Provider, public ProviderAdmin, public WorkerRegistryStore {
+class SqliteProvider : public Provider, public ProviderAdmin, public MessagingStore,
+                       public WorkerRegistryStore {
  public:
   // Opens (creating file, parent directories and schema if needed) the database at `path`.
   // `path` is a plain path or has a "sqlite:" / "sqlite://" prefix (a "?query" suffix is
@@ -149,6 +153,17 @@ class SqliteProvider : public Provider, public ProviderAdmin, public WorkerRegis
   Result<PruneResult> PruneExecutions(const std::string& instance,
                                       const PruneOptions& options) override;
 
+  // MessagingStore (sqlite_messaging.cc).
+  MessagingStore* messaging() override { return this; }
+  Result<int64_t> PublishEvent(const TopicPublish& publish) override;
+  Result<int64_t> DeliverTopicEvents(size_t max_subscriptions, size_t max_entries) override;
+  Result<std::optional<std::string>> TakeClientReply(const std::string& request_id) override;
+  Result<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
+  Status RedeliverDeadLetter(int64_t id) override;
+  Result<int64_t> PurgeDeadLetters(const DeadLetterFilter& filter) override;
+  Result<std::vector<TopicInfo>> ListTopics() override;
+  Result<std::vector<TopicSubscriber>> GetTopic(const std::string& topic,
+                                                TopicInfo* info) override;
   // WorkerRegistryStore (sqlite_fleet.cc).
   WorkerRegistryStore* workers() override { return this; }
   Result<std::string> RegisterWorker(const WorkerRegistration& reg) override;
@@ -226,6 +241,9 @@ class SqliteProvider : public Provider, public ProviderAdmin, public WorkerRegis
                                                       const std::string& instance,
                                                       int64_t* last_event_id);
   void ApplyKvMutations(const std::string& instance, const std::vector<KvMutation>& mutations);
+  // TurnCommit::messaging of a turn of `instance`, inside its transaction.
+  void ApplyMessagingTx(const std::string& instance, const TurnCommit& commit, int64_t now);
+  int64_t PublishTx(const TopicPublish& publish, int64_t now);
   void MergeKvDelta(const std::string& instance);
   // The cached worker-fetch statement for a filter shape, prepared on first use.
   SQLite::Statement& WorkerFetchStatement(const WorkerFetchOptions& options);

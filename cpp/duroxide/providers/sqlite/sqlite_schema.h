@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <sqlite3.h>
+
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
@@ -102,6 +104,14 @@ class ScopedStatement {
   SQLite::Statement& stmt_;
 };
 
+// Every transaction begins and ends under the provider's mutex, so a connection found inside
+// a transaction before BEGIN holds the leftover of an operation whose COMMIT and ROLLBACK both
+// failed (seen with injected I/O errors: SQLite may keep the transaction open after a failed
+// COMMIT). Nothing in it is wanted: roll it back, resetting any statement still pending, so
+// that one failed write does not wedge the connection ("cannot start a transaction within a
+// transaction") forever. No-op in autocommit mode.
+void EndStaleTransaction(sqlite3* db);
+
 // A transaction on cached BEGIN / COMMIT / ROLLBACK statements. Rolls back on destruction
 // unless Commit() succeeded; the rollback never throws.
 class ScopedTransaction {
@@ -109,6 +119,7 @@ class ScopedTransaction {
   ScopedTransaction(SQLite::Statement& begin, SQLite::Statement& commit,
                     SQLite::Statement& rollback)
       : commit_(commit), rollback_(rollback) {
+    EndStaleTransaction(sqlite3_db_handle(begin.getPreparedStatement()));
     ScopedStatement b(begin);
     b->exec();
     active_ = true;
