@@ -41,8 +41,6 @@ from duroxide._providers import SqliteProvider  # noqa: E402
 
 if hasattr(_core, "PostgresProvider"):  # builds without libpqxx have no PostgreSQL provider
     from duroxide._providers import PostgresProvider  # noqa: E402
-# --- server: the REST API's remote client (the server itself is duroxide.server) ---
-from duroxide._http_client import HttpClient  # noqa: E402
 from duroxide._registry import Registry  # noqa: E402
 from duroxide._runtime import MetricsSnapshot, Runtime  # noqa: E402
 from duroxide._types import (  # noqa: E402

@@ -127,7 +127,8 @@ class Client(ManagementMixin, FleetMixin, MessagingClientMixin):
 
     def get_kv_value(self, instance_id: str, key: str) -> Optional[str]:
         """The raw KV string, or None."""
-        return self._native.get_kv_value(instance_id, key)
+        value: Optional[str] = self._native.get_kv_value(instance_id, key)
+        return value
 
     def get_kv_value_typed(self, instance_id: str, key: str) -> Any:
         raw = self.get_kv_value(instance_id, key)
@@ -140,7 +141,7 @@ class Client(ManagementMixin, FleetMixin, MessagingClientMixin):
             OperationTimedOutError: the key did not appear within timeout_ms (a TimeoutError).
         """
         try:
-            return self._native.wait_for_kv_value(instance_id, key, int(timeout_ms))
+            return str(self._native.wait_for_kv_value(instance_id, key, int(timeout_ms)))
         except OperationTimedOutError:
             raise OperationTimedOutError(
                 f"Timed out waiting for value '{key}' on instance '{instance_id}'"

@@ -8,7 +8,11 @@ API); they add to the runtime's own registry.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar, Union, overload
+
+
+if TYPE_CHECKING:
+    from duroxide._actors import ActorType
 
 # A registered function: the decorators return it unchanged, so its type is kept.
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,7 +119,7 @@ class Registry:
 
     register_orchestration_versioned_typed = register_orchestration_versioned
 
-    def register_actor(self, name: str, messages_per_execution: int = 100) -> Any:
+    def register_actor(self, name: str, messages_per_execution: int = 100) -> "ActorType":
         """Registers actor type `name` (docs/messaging.md); returns its ActorType.
 
         Decorate the handlers with the result: @actor.on_message, @actor.on_event(topic).

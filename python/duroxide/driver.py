@@ -131,7 +131,8 @@ def step(gen: OrchestrationGenerator, last_task: Any, value: Any, is_error: bool
             try:
                 value = _post_process(last_task, value)
             except Exception as exc:
-                return _after(gen, lambda: gen.throw(exc))
+                failure = exc  # thrown into the generator like a failed task
+                return _after(gen, lambda: gen.throw(failure))
         if is_error:
             d = details or {}
             task = gen.throw(task_failure(str(value), d.get("source", ""),

@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from duroxide.errors import OrchestrationFailedError as _OrchestrationFailed
 from duroxide._json import loads_or_raw
+from duroxide.errors import OrchestrationFailedError as _OrchestrationFailed
 
 __all__ = ["HistoryEvent", "OrchestrationFailedError", "assert_history", "format_history",
            "get_history", "history_summary", "run_orchestration", "wait_for_history"]

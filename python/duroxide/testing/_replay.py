@@ -15,6 +15,7 @@ histories without access to production.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -22,11 +23,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-import importlib
-
-from duroxide.errors import DuroxideError
 from duroxide._json import loads_or_raw
 from duroxide._registry import Registry
+from duroxide.errors import DuroxideError
 
 __all__ = [
     "EXPORT_FORMAT", "ExportedExecution", "ExportedHistory", "NondeterminismError",
