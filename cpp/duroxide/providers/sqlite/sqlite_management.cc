@@ -264,7 +264,7 @@ Result<DeleteInstanceResult> SqliteProvider::DeleteInstancesAtomic(
   Status st = Guarded(op, [&]() -> Status {
     const std::set<std::string> ids(instances.begin(), instances.end());
     std::lock_guard<std::mutex> lock(mu_);
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     SQLite::Statement status_q(*db_,
                                "SELECT e.status FROM instances i JOIN executions e "
                                "  ON e.instance_id = i.instance_id "
@@ -410,7 +410,7 @@ Result<PruneResult> SqliteProvider::PruneExecutions(const std::string& instance,
   const int64_t keep = std::max<int64_t>(options.keep_last.value_or(1), 1);
   return Guarded(op, [&]() -> Result<PruneResult> {
     std::lock_guard<std::mutex> lock(mu_);
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     int64_t current = 0;
     {
       SQLite::Statement s(*db_,
