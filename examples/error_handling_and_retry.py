@@ -134,8 +134,10 @@ try:
     print("trip-ok:  ", run("trip-ok", "BookTrip", {"amount": 80, "limit": 100}).output)
     print("trip-fail:", run("trip-fail", "BookTrip", {"amount": 800, "limit": 100}).output)
 
-    print("retry-ok: ", run("retry-ok", "CallWithRetry", {"fail_times": 2, "max_attempts": 4}).output)
-    print("retry-out:", run("retry-out", "CallWithRetry", {"fail_times": 9, "max_attempts": 3}).output,
+    print("retry-ok: ",
+          run("retry-ok", "CallWithRetry", {"fail_times": 2, "max_attempts": 4}).output)
+    print("retry-out:",
+          run("retry-out", "CallWithRetry", {"fail_times": 9, "max_attempts": 3}).output,
           "| attempts:", calls[("retry-out", "FlakyApi")])
 
     timed = run("timeout-1", "CallWithTimeout", 5)
@@ -145,6 +147,7 @@ try:
 
     failed = run("unhandled-1", "Unhandled")
     # (error is the Python traceback text of the uncaught exception)
-    print("unhandled-1:", failed.status, "| last line of error:", (failed.error or "").strip().splitlines()[-1])
+    last_line = (failed.error or "").strip().splitlines()[-1]
+    print("unhandled-1:", failed.status, "| last line of error:", last_line)
 finally:
     runtime.shutdown(2000)

@@ -21,7 +21,8 @@ from duroxide import (
 )
 
 provider = SqliteProvider.in_memory()
-cancelled_lookups: List[Any] = []  # activities that noticed they lost a race (same process, so a list works)
+# Activities that noticed they lost a race (same process, so a list works).
+cancelled_lookups: List[Any] = []
 client = Client(provider)
 runtime = Runtime(provider, RuntimeOptions(worker_concurrency=8))
 
@@ -106,7 +107,8 @@ try:
 
     client.start_orchestration("batch-1", "BatchWithDeadline", {"slow_ms": 50, "deadline_ms": 2000})
     print("BatchWithDeadline (fast batch):", client.wait_for_orchestration("batch-1", 10000).output)
-    client.start_orchestration("batch-2", "BatchWithDeadline", {"slow_ms": 3000, "deadline_ms": 200})
+    client.start_orchestration("batch-2", "BatchWithDeadline",
+                               {"slow_ms": 3000, "deadline_ms": 200})
     print("BatchWithDeadline (slow batch):", client.wait_for_orchestration("batch-2", 10000).output)
 
     time.sleep(0.3)  # give the cancelled activities a moment to observe it

@@ -107,7 +107,7 @@ try:
 
     print("\nwhere each session ran:")
     by_session = collections.defaultdict(set)
-    for activity, label, session, tag, worker in calls:
+    for _activity, label, session, _tag, _worker in calls:
         if session:
             by_session[session].add(label)
     for session, labels in sorted(by_session.items()):

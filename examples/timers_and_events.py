@@ -58,7 +58,8 @@ def reminder(ctx: OrchestrationContext, input: Any) -> Any:
     before = yield ctx.utc_now()
     yield ctx.schedule_timer(input["delay_ms"])  # durable: survives restarts
     after = yield ctx.utc_now()
-    return {"message": input["message"], "slept_at_least_delay": after - before >= input["delay_ms"]}
+    return {"message": input["message"],
+            "slept_at_least_delay": after - before >= input["delay_ms"]}
 
 
 @runtime.register_orchestration("Inbox")

@@ -56,7 +56,8 @@ def make_runtime(provider: Provider, with_v2: bool, edited_in_place: bool = Fals
     runtime.register_activity("SendMail", lambda ctx, text: f"mailed: {text}")
     runtime.register_activity("CreateWorkspace", lambda ctx, user: f"workspace for {user}")
     # Version 1.0.0 (a plain registration). The bad deploy puts the new code under 1.0.0.
-    runtime.register_orchestration("Onboarding", onboarding_v2 if edited_in_place else onboarding_v1)
+    onboarding = onboarding_v2 if edited_in_place else onboarding_v1
+    runtime.register_orchestration("Onboarding", onboarding)
     runtime.register_orchestration("Subscription", subscription_v1)
     if with_v2:
         runtime.register_orchestration_versioned("Onboarding", "2.0.0", onboarding_v2)

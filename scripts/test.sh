@@ -74,7 +74,7 @@ echo "== types and lint (mypy --strict, stubtest, ruff)"
 .venv/bin/python -m mypy
 for example in examples/*.py; do .venv/bin/python -m mypy --strict "$example"; done
 .venv/bin/python -m mypy.stubtest duroxide._core --allowlist scripts/stubtest-allowlist.txt
-.venv/bin/python -m ruff check python/duroxide
+.venv/bin/python -m ruff check python/duroxide examples
 
 echo "== pytest (installed package)"
 # Run from the repository root: the package is imported from .venv, not from python/.
