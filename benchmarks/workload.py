@@ -59,10 +59,14 @@ def make_runtime(provider, args, executed=None):
     With `executed` (a list), the Echo activity appends its input to it on every run, so that
     the caller can check that each activity ran exactly once.
     """
+    fleet = {}
+    if getattr(args, "heartbeat_ms", None) is not None:  # fleet A/B (benchmarks/fleet_ab.py)
+        fleet["heartbeat_interval_ms"] = args.heartbeat_ms
     runtime = Runtime(provider, RuntimeOptions(
         orchestration_concurrency=args.orchestration_concurrency,
         worker_concurrency=args.worker_concurrency,
         dispatcher_poll_interval_ms=args.poll_ms,
+        **fleet,
     ))
 
     if executed is None:
@@ -303,6 +307,8 @@ def main():
     p.add_argument("--poll-ms", type=int, default=10)
     p.add_argument("--timeout", type=int, default=600)
     p.add_argument("--system", default="duroxide")
+    p.add_argument("--heartbeat-ms", type=int, default=None,
+                   help="duroxide: RuntimeOptions.heartbeat_interval_ms (0: no worker registry)")
     args = p.parse_args()
 
     out = {"system": args.system, "workload": args.workload, "n": args.n,

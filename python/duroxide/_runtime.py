@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import atexit
+import json
 import weakref
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from duroxide import _core, _orchestration_functions
 from duroxide._registry import ActivityEntry, Registry
@@ -53,8 +54,10 @@ class Runtime:
         self._functions: Dict[str, Callable] = {}
         attach = getattr(provider, "_attach", None)
         provider_native = attach(self) if attach is not None else provider._native
-        self._native = _core.Runtime(provider_native, options._to_native(), self._functions,
+        self._native = _core.Runtime(provider_native, _native_options(options), self._functions,
                                      _client_factory(provider))
+        self._served_orchestrations: List[Tuple[str, str]] = []
+        self._served_activities: List[str] = []
         self._started = False
         self._stopped = False
         # The runtime's own registrations; a given registry is followed (later additions to it
@@ -64,6 +67,11 @@ class Runtime:
         self._followed = registry
         if registry is not None:
             registry._subscribe(self._on_registration)
+        # The built-in task-graph orchestration behind client.submit() (not in the registry).
+        from duroxide._graphs import GRAPH_ORCHESTRATION, graph_orchestration
+
+        self._native.register_orchestration(GRAPH_ORCHESTRATION, "1.0.0")
+        self._functions[GRAPH_ORCHESTRATION] = graph_orchestration
         _live_runtimes.add(self)
 
     # ---- registration ----------------------------------------------------------------------
@@ -73,6 +81,7 @@ class Runtime:
         return self._registry
 
     def _on_registration(self, kind: str, key: Any, entry: Any) -> None:
+        self._note_served(kind, key)
         if kind == "activity":
             assert isinstance(entry, ActivityEntry)
             self._native.register_activity(entry.name, entry.fn)
@@ -90,6 +99,14 @@ class Runtime:
 
     register_activity_typed = register_activity
 
+    def task(self, fn: Optional[Callable] = None, *, name: Optional[str] = None,
+             requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
+             requires_timeout_ms: Optional[int] = None) -> Any:
+        """Declares a distributed function: `@runtime.task(name=None, requires=None,
+        retry=None, cache=None)` (see Registry.task and docs/task-graphs.md)."""
+        return self._registry.task(fn, name=name, requires=requires, retry=retry, cache=cache,
+                                   requires_timeout_ms=requires_timeout_ms)
+
     def register_orchestration(self, name: str, fn: Optional[Callable] = None):
         """Registers orchestration `name` (version 1.0.0); decorator or direct call."""
         return self._registry.register_orchestration(name, fn)
@@ -102,6 +119,58 @@ class Runtime:
         return self._registry.register_orchestration_versioned(name, version, fn)
 
     register_orchestration_versioned_typed = register_orchestration_versioned
+
+    def _note_served(self, kind: str, key: Any) -> None:
+        # What the worker record says this runtime serves (docs/deployment.md).
+        if kind == "activity":
+            if key not in self._served_activities:
+                self._served_activities.append(key)
+        elif tuple(key) not in self._served_orchestrations:
+            self._served_orchestrations.append((key[0], key[1]))
+        self._native.set_serves(json.dumps({
+            "orchestrations": [{"name": n, "version": v} for n, v in self._served_orchestrations],
+            "activities": list(self._served_activities),
+        }))
+
+    # ---- fleet -----------------------------------------------------------------------------
+    @property
+    def worker_id(self) -> str:
+        """This runtime's id in the worker registry (its worker_node_id when set)."""
+        return str(self._native.worker_id)
+
+    @property
+    def worker_name(self) -> Optional[str]:
+        """Its human-readable registry name (adjective-noun-NN), None until registered."""
+        name = str(self._native.worker_name)
+        return name or None
+
+    def drain(self, timeout_ms: Optional[int] = None, grace_ms: Optional[int] = None) -> bool:
+        """Drains this runtime: stops claiming work, finishes in-flight turns and activities
+        (handing back what is still running after grace_ms, default 30000), releases its
+        sessions and marks the worker stopped. Waits up to timeout_ms (default: grace + 5 s)
+        and returns True once drained. Call shutdown() afterwards to stop the threads.
+        """
+        if not self._started or self._stopped:
+            return True
+        grace = 30000 if grace_ms is None else int(grace_ms)
+        self._native.request_drain(grace)
+        wait = grace + 5000 if timeout_ms is None else int(timeout_ms)
+        return bool(self._native.wait_drained(wait))
+
+    def request_drain(self, grace_ms: int = 30000) -> None:
+        """Starts a drain (see drain()) and returns at once."""
+        if self._started and not self._stopped:
+            self._native.request_drain(int(grace_ms))
+
+    @property
+    def drained(self) -> bool:
+        """True once a drain (local or through client.drain_worker) has finished."""
+        return bool(self._native.drained)
+
+    @property
+    def drain_requested(self) -> bool:
+        """True once a drain was requested, locally or through the store."""
+        return bool(self._native.drain_requested)
 
     # ---- lifecycle -------------------------------------------------------------------------
     def register_actor(self, name: str, messages_per_execution: int = 100) -> Any:
@@ -164,6 +233,25 @@ class Runtime:
 
     def __exit__(self, *exc: Any) -> None:
         self.shutdown()
+
+
+def _native_options(options: RuntimeOptions) -> Dict[str, Any]:
+    out: Dict[str, Any] = options._to_native()
+    # Capabilities (free-form JSON) come from RuntimeOptions(capabilities=...) when that option
+    # exists; stored as given in the worker record.
+    capabilities = getattr(options, "capabilities", None)
+    if capabilities is not None:
+        out["capabilities_json"] = (capabilities if isinstance(capabilities, str)
+                                    else json.dumps(capabilities))
+    out.pop("capabilities", None)
+    out["duroxide_version"] = _version()
+    return out
+
+
+def _version() -> str:
+    import duroxide
+
+    return str(getattr(duroxide, "__version__", "0.0.0"))
 
 
 class MetricsSnapshot:

@@ -129,12 +129,18 @@ class RuntimeOptions:
         "worker_tag_filter",
     )
     _EXTRA = ("orchestrator_lock_timeout_ms", "max_attempts", "warm_cache_capacity",
-              "max_payload_bytes", "max_history_events")
+              "max_payload_bytes", "max_history_events",
+              # worker registry (docs/deployment.md)
+              "heartbeat_interval_ms", "worker_name_hint", "worker_retention_ms",
+              "drain_grace_ms", "session_placement",
+              # capability routing (docs/task-graphs.md)
+              "capabilities")
     _INT_FIELDS = {
         "orchestration_concurrency": 0, "worker_concurrency": 0, "dispatcher_poll_interval_ms": 1,
         "worker_lock_timeout_ms": 100, "max_sessions_per_runtime": 1,
         "session_idle_timeout_ms": 1, "orchestrator_lock_timeout_ms": 100, "max_attempts": 1,
         "warm_cache_capacity": 0, "max_payload_bytes": 0, "max_history_events": 0,
+        "heartbeat_interval_ms": 0, "worker_retention_ms": 0, "drain_grace_ms": 0,
     }
 
     def __init__(self, orchestration_concurrency: Optional[int] = None,
@@ -151,14 +157,28 @@ class RuntimeOptions:
                  max_attempts: Optional[int] = None,
                  warm_cache_capacity: Optional[int] = None,
                  max_payload_bytes: Optional[int] = None,
-                 max_history_events: Optional[int] = None):
+                 max_history_events: Optional[int] = None,
+                 heartbeat_interval_ms: Optional[int] = None,
+                 worker_name_hint: Optional[str] = None,
+                 worker_retention_ms: Optional[int] = None,
+                 drain_grace_ms: Optional[int] = None,
+                 session_placement: Optional[bool] = None,
+                 capabilities: Optional[Dict[str, Any]] = None):
         values = dict(locals())
         values.pop("self")
+        # Capability routing: detected defaults merged with the given ones (the merged dict is
+        # what `options.capabilities` returns and what the workers match schemas against).
+        from duroxide._capabilities import merge_capabilities
+
+        values["capabilities"] = merge_capabilities(capabilities)
         for name, minimum in self._INT_FIELDS.items():
             v = values[name]
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < minimum):
                 raise ValueError(f"RuntimeOptions.{name} must be an int >= {minimum}, got {v!r}")
-        for name in ("log_format", "log_level", "service_name", "service_version", "worker_node_id"):
+        if session_placement is not None and not isinstance(session_placement, bool):
+            raise TypeError("RuntimeOptions.session_placement must be a bool")
+        for name in ("log_format", "log_level", "service_name", "service_version", "worker_node_id",
+                     "worker_name_hint"):
             v = values[name]
             if v is not None and not isinstance(v, str):
                 raise TypeError(f"RuntimeOptions.{name} must be a str, not {type(v).__name__}")
@@ -167,6 +187,8 @@ class RuntimeOptions:
         ):
             raise ValueError(f"RuntimeOptions.log_level: unknown level {log_level!r}")
         self._tag = _parse_tag_filter(worker_tag_filter)
+        if values["heartbeat_interval_ms"] is None:
+            values["heartbeat_interval_ms"] = 5000  # 0 disables the worker registry
         self._values = values
 
     def __getattr__(self, name: str) -> Any:
@@ -181,6 +203,10 @@ class RuntimeOptions:
         object.__setattr__(self, name, value)
 
     def _to_native(self) -> Dict[str, Any]:
-        out = {k: v for k, v in self._values.items() if v is not None and k != "worker_tag_filter"}
+        out = {k: v for k, v in self._values.items()
+               if v is not None and k not in ("worker_tag_filter", "capabilities")}
         out.update(self._tag)
+        from duroxide._capabilities import make_matcher
+
+        out["capability_matcher"] = make_matcher(self._values["capabilities"])
         return out

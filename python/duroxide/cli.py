@@ -257,7 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTENSIONS: Tuple[str, ...] = (
     "duroxide._cli_server",
     "duroxide._cli_testing",
+    "duroxide._cli_fleet",
     "duroxide._cli_messaging",
+    "duroxide._cli_graphs",
 )
 
 

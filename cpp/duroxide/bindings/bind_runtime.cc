@@ -82,6 +82,23 @@ std::optional<T> Opt(const py::dict& d, const char* key) {
   return d[key].cast<T>();
 }
 
+// Wraps a Python callable (schema JSON text -> bool) for worker threads: takes the GIL per
+// call; the reference is dropped safely from any thread.
+std::function<bool(const std::string&)> CapabilityMatcher(py::object fn) {
+  auto holder = std::shared_ptr<py::object>(new py::object(std::move(fn)), [](py::object* p) {
+    DropReference(*p);
+    delete p;
+  });
+  return [holder](const std::string& schema) -> bool {
+    py::gil_scoped_acquire gil;
+    try {
+      return (*holder)(schema).cast<bool>();
+    } catch (py::error_already_set& e) {
+      throw std::runtime_error(e.what());
+    }
+  };
+}
+
 runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
   runtime::RuntimeOptions o;
   if (auto v = Opt<int>(d, "orchestration_concurrency")) o.orchestration_concurrency = *v;
@@ -107,6 +124,19 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
     else throw py::value_error("unknown tag filter mode '" + *mode + "'");
   }
   if (auto tags = Opt<std::vector<std::string>>(d, "tags")) o.worker_tag_filter.tags = *tags;
+  if (d.contains("capability_matcher") && !d["capability_matcher"].is_none()) {
+    o.capability_matcher = CapabilityMatcher(d["capability_matcher"]);
+  }
+  // Worker registry (runtime/fleet.h).
+  if (auto v = Opt<int64_t>(d, "heartbeat_interval_ms")) o.heartbeat_interval_ms = *v;
+  if (auto v = Opt<std::string>(d, "worker_name_hint")) o.worker_name_hint = *v;
+  if (auto v = Opt<std::string>(d, "capabilities_json")) o.capabilities_json = *v;
+  if (auto v = Opt<int64_t>(d, "worker_retention_ms")) o.worker_retention_ms = *v;
+  if (auto v = Opt<int64_t>(d, "drain_grace_ms")) o.drain_grace_ms = *v;
+  if (auto v = Opt<bool>(d, "session_placement")) o.session_placement = *v;
+  if (auto v = Opt<std::string>(d, "duroxide_version")) o.duroxide_version = *v;
+  o.service_name = Opt<std::string>(d, "service_name");
+  o.service_version = Opt<std::string>(d, "service_version");
   LogFields service;
   if (auto v = Opt<std::string>(d, "service_name")) service.emplace_back("service_name", *v);
   if (auto v = Opt<std::string>(d, "service_version")) service.emplace_back("service_version", *v);
@@ -181,6 +211,18 @@ class RuntimeShim {
   void SetAutoSkip(bool enabled) { runtime_->SetAutoSkip(enabled); }
   std::string RuntimeId() const { return runtime_->runtime_id(); }
 
+  // Fleet (runtime/fleet.h).
+  void SetServes(const std::string& serves_json) { runtime_->SetServes(serves_json); }
+  void RequestDrain(int64_t grace_ms) { runtime_->RequestDrain(grace_ms); }
+  bool WaitDrained(int64_t timeout_ms) {
+    py::gil_scoped_release release;
+    return runtime_->WaitDrained(timeout_ms);
+  }
+  bool Drained() const { return runtime_->drained(); }
+  bool DrainRequested() const { return runtime_->drain_requested(); }
+  std::string WorkerId() const { return runtime_->worker_id(); }
+  std::string WorkerName() const { return runtime_->WorkerName(); }
+
  private:
   std::shared_ptr<runtime::OrchestrationRegistry> registry_;
   std::shared_ptr<PyOrchestrationInvoker> orchestrations_;
@@ -200,10 +242,17 @@ void RegisterRuntime(py::module_& m) {
       .def("start", &RuntimeShim::Start)
       .def("shutdown", &RuntimeShim::Shutdown, py::arg("timeout_ms"))
       .def("metrics_snapshot", &RuntimeShim::Metrics)
+      .def_property_readonly("runtime_id", &RuntimeShim::RuntimeId)
+      .def("set_serves", &RuntimeShim::SetServes)
+      .def("request_drain", &RuntimeShim::RequestDrain, py::arg("grace_ms"))
+      .def("wait_drained", &RuntimeShim::WaitDrained, py::arg("timeout_ms"))
+      .def_property_readonly("drained", &RuntimeShim::Drained)
+      .def_property_readonly("drain_requested", &RuntimeShim::DrainRequested)
+      .def_property_readonly("worker_id", &RuntimeShim::WorkerId)
+      .def_property_readonly("worker_name", &RuntimeShim::WorkerName)
       .def("skip_time_if_idle", &RuntimeShim::SkipTimeIfIdle)
       .def("advance_clock", &RuntimeShim::AdvanceClock, py::arg("ms"))
-      .def("set_auto_skip", &RuntimeShim::SetAutoSkip, py::arg("enabled"))
-      .def_property_readonly("runtime_id", &RuntimeShim::RuntimeId);
+      .def("set_auto_skip", &RuntimeShim::SetAutoSkip, py::arg("enabled"));
   m.def("init_tracing", &InitTracingShim, py::arg("log_file"), py::arg("log_level") = py::none(),
         py::arg("log_format") = py::none());
   m.def("configure_logging", [](const std::string& filter, const std::string& format) {

@@ -149,7 +149,9 @@ Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
 template <typename Check>
 auto Client::WaitUntil(const std::string& instance, int64_t timeout_ms, int64_t max_poll_ms,
                        Check check) -> decltype(check()) {
-  const int64_t deadline = NowMs() + std::max<int64_t>(timeout_ms, 0);
+  // timeout_ms is a real duration: the wall clock, not NowMs(), which a time-skipping test
+  // moves forward.
+  const int64_t deadline = WallNowMs() + std::max<int64_t>(timeout_ms, 0);
   int64_t poll = 2;
   // Registered before the first check, so a change committed meanwhile is not missed. Changes
   // made by other processes are only seen by polling.
@@ -157,7 +159,7 @@ auto Client::WaitUntil(const std::string& instance, int64_t timeout_ms, int64_t 
   while (true) {
     auto result = check();
     if (!result.ok() || result->has_value()) return result;
-    const int64_t now = NowMs();
+    const int64_t now = WallNowMs();
     if (now >= deadline) return result;
     waiter.Wait(std::min(deadline - now, poll));
     poll = std::min(poll * 2, max_poll_ms);

@@ -82,6 +82,20 @@ TEST(Codec, MalformedInputIsDataLossNotCrash) {
             StatusCode::kDataLoss);
 }
 
+// Found by fuzz/codec_fuzzer: numbers out of int64 range used to be converted with undefined
+// behaviour; they are data loss like any other malformed field.
+TEST(Codec, OutOfRangeNumbersAreDataLoss) {
+  EXPECT_EQ(DecodeEvent(R"({"type":"TimerCreated","event_id":4444444444444444444444444444})")
+                .status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeEvent(R"({"type":"TimerCreated","event_id":18446744073709551615})")
+                .status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeEvent(R"({"type":"TimerCreated","event_id":1.5})").status().code(),
+            StatusCode::kDataLoss);
+  auto ok = DecodeEvent(R"({"type":"TimerCreated","event_id":3.0})");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->event_id, 3);
+}
+
 TEST(Codec, AdminDataSplicesRawJson) {
   Event e;
   e.kind = EventKind::kActivityScheduled;

@@ -85,7 +85,8 @@ struct HeartbeatReply {
   std::string status;  // stored status after the heartbeat
 };
 
-// An item waiting in a queue (visible, not locked), for the diagnosis of stuck work.
+// An item waiting in a queue (not locked, and visible or already delivered at least once and
+// handed back with a delay), for the diagnosis of stuck work.
 struct QueuedWork {
   enum class Queue { kOrchestrator, kWorker };
   Queue queue = Queue::kOrchestrator;
@@ -130,7 +131,8 @@ class WorkerRegistryStore {
   // or draining without a heartbeat for kUnreachableAfterIntervals of their intervals, so that
   // live workers take them over. Returns how many sessions were released.
   virtual Result<int64_t> ReleaseSessionsOfGoneWorkers() = 0;
-  // Up to `limit` visible, unlocked items of both queues, oldest (by visible_at) first.
+  // Up to `limit` unlocked items of both queues that are visible or were handed back
+  // (attempt_count > 0), oldest (by visible_at) first. Future timers are not listed.
   virtual Result<std::vector<QueuedWork>> ListQueuedWork(int64_t limit) = 0;
 };
 

@@ -51,7 +51,7 @@ void RunBatch(RuntimeCore* core, std::vector<providers::OrchestrationItem> items
   next.lock_timeout_ms = core->options.orchestrator_lock_timeout_ms;
   next.hint = hint;
   next.max_items = kTurnBatch;
-  const bool fetch_next = !core->stopping.load();
+  const bool fetch_next = !core->Quitting();
   std::vector<Status> acked;
   if (!acks.empty() || fetch_next) {
     acked = core->provider->AckOrchestrationItemsAndFetch(acks, fetch_next ? &next : nullptr);
@@ -84,7 +84,7 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   uint64_t seen = 0;
   const int64_t lock_ms = core->options.orchestrator_lock_timeout_ms;
   BusyMark busy(core.get());
-  while (!core->stopping.load()) {
+  while (!core->Quitting()) {
     busy.Busy();
     Result<std::vector<providers::OrchestrationItem>> items = std::vector<providers::OrchestrationItem>();
     if (prefetched) {
@@ -113,7 +113,7 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       RunBatch(core.get(), std::move(*items), &hint, &prefetched);
       continue;
     }
-    if (core->stopping.load()) break;
+    if (core->Quitting()) break;
     busy.Idle();
     provider->orchestrator_signal().WaitSince(seen,
                                               IdleWaitMs(*core, provider->NextOrchestratorVisibleAt()));

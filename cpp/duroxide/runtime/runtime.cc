@@ -298,6 +298,8 @@ Runtime::Runtime(std::shared_ptr<providers::Provider> provider, RuntimeOptions o
   core_->registry = std::move(registry);
   core_->runtime_id = NewRuntimeId();
   core_->cache.set_capacity(core_->options.warm_cache_capacity);
+  core_->capabilities.set_matcher(core_->options.capability_matcher);
+  InitFleet(core_.get());
 }
 
 Runtime::~Runtime() { Shutdown(0); }
@@ -318,12 +320,17 @@ Status Runtime::Start() {
     threads_.emplace_back(RunCounted, core_, &RunWorkerDispatcher, i);
   }
   threads_.emplace_back(RunLeaseThread, core_, 0);
+  core_->started_at_ms = NowMs();
+  RegisterWithFleet(core_.get());
+  fleet_thread_ = std::thread(RunFleetThread, core_);
   if (o.orchestration_concurrency > 0 && core_->provider->messaging() != nullptr) {
     threads_.emplace_back(RunTopicDeliveryThread, core_, 0);
   }
   if (o.time_skipping) threads_.emplace_back(RunClockSkipper, core_, 0);
   Log(LogLevel::kInfo, "duroxide::runtime", "runtime started",
       {{"runtime_id", core_->runtime_id},
+       {"worker_id", core_->fleet.worker_id},
+       {"worker_name", WorkerName()},
        {"orchestration_concurrency", std::to_string(o.orchestration_concurrency)},
        {"worker_concurrency", std::to_string(o.worker_concurrency)}});
   return Status::Ok();
@@ -338,6 +345,13 @@ void Runtime::Shutdown(int64_t timeout_ms) {
     threads.swap(threads_);
   }
   core_->stopping.store(true);
+  {
+    std::lock_guard<std::mutex> lock(core_->threads_mu);
+    core_->threads_cv.notify_all();
+  }
+  // The fleet thread runs no user code: joined first, so nothing re-registers the worker
+  // after it is marked stopped below.
+  if (fleet_thread_.joinable()) fleet_thread_.join();
   core_->provider->orchestrator_signal().Notify();
   core_->provider->worker_signal().Notify();
   bool drained;
@@ -368,7 +382,41 @@ void Runtime::Shutdown(int64_t timeout_ms) {
     else t.detach();  // joined threads would block on user code; they own a core reference
   }
   if (drained) core_->cache.Clear();
+  MarkStopped(core_.get());
   Log(LogLevel::kInfo, "duroxide::runtime", "runtime stopped", {{"runtime_id", core_->runtime_id}});
+}
+
+void Runtime::RequestDrain(int64_t grace_ms) {
+  core_->fleet.drain_grace_ms.store(std::max<int64_t>(grace_ms, 0));
+  core_->fleet.drain_requested.store(true);
+  std::lock_guard<std::mutex> lock(core_->threads_mu);
+  core_->threads_cv.notify_all();
+}
+
+bool Runtime::WaitDrained(int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(core_->threads_mu);
+  return core_->threads_cv.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)),
+                                    [&] { return core_->fleet.drain_done.load(); });
+}
+
+bool Runtime::drain_requested() const { return core_->fleet.drain_requested.load(); }
+bool Runtime::drained() const { return core_->fleet.drain_done.load(); }
+
+const std::string& Runtime::worker_id() const { return core_->fleet.worker_id; }
+
+std::string Runtime::WorkerName() const {
+  std::lock_guard<std::mutex> lock(core_->fleet.mu);
+  return core_->fleet.name;
+}
+
+void Runtime::SetServes(const std::string& serves_json) {
+  std::lock_guard<std::mutex> lock(core_->fleet.mu);
+  core_->fleet.serves_json = serves_json;
+  core_->fleet.serves_dirty = core_->fleet.registered;
+}
+
+std::optional<providers::WorkerRecord> Runtime::WorkerRecord() const {
+  return OwnWorkerRecord(core_.get());
 }
 
 bool Runtime::running() const {

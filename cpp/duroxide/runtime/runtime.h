@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +49,20 @@ class Runtime {
   std::map<std::string, int64_t> MetricsSnapshot() const;
   const std::string& runtime_id() const;
 
+  // ---- fleet (runtime/fleet.h) ----
+  // Starts a drain: stop claiming work, finish in-flight work within grace_ms (the rest is
+  // handed back), release the sessions, mark the worker stopped. Returns at once; the runtime
+  // also drains when client.drain_worker asks through the store. Shutdown still stops it.
+  void RequestDrain(int64_t grace_ms);
+  // Waits until a drain has finished; false on timeout.
+  bool WaitDrained(int64_t timeout_ms);
+  bool drain_requested() const;
+  bool drained() const;
+  const std::string& worker_id() const;
+  std::string WorkerName() const;  // "" until registered (or without a registry)
+  // What this runtime serves, as stored in its worker record (JSON); re-registered if changed.
+  void SetServes(const std::string& serves_json);
+  std::optional<providers::WorkerRecord> WorkerRecord() const;
   // ---- time skipping (TEST-ONLY; see RuntimeOptions::time_skipping and common/clock.h) -----
   // If this runtime is idle (no dispatcher fetching or running work) and the store's earliest
   // pending message (orchestrator or worker queue) is due in the future, moves the process's
@@ -66,6 +81,7 @@ class Runtime {
   bool started_ = false;
   bool stopped_ = false;
   std::vector<std::thread> threads_;
+  std::thread fleet_thread_;
 };
 
 }  // namespace duroxide::runtime

@@ -19,12 +19,29 @@
 
 #include "duroxide/providers/provider.h"
 #include "duroxide/replay/replay_engine.h"
+#include "duroxide/runtime/fleet.h"
 #include "duroxide/runtime/activity_invoker.h"
+#include "duroxide/runtime/capabilities.h"
 #include "duroxide/runtime/metrics.h"
 #include "duroxide/runtime/registry.h"
 #include "duroxide/runtime/runtime_options.h"
 
 namespace duroxide::runtime {
+
+// True for failures of the store itself (I/O errors, disk full, lost connections, timeouts),
+// as opposed to a rejected operation (lost lock, bad input, undecodable data). Work whose
+// commit failed this way is handed back without counting toward max_attempts.
+inline bool IsStorageFault(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kInternal:
+    case StatusCode::kUnavailable:
+    case StatusCode::kAborted:
+    case StatusCode::kDeadlineExceeded:
+      return true;
+    default:
+      return false;
+  }
+}
 
 // Suspended orchestrations kept between turns (warm replay), bounded, least recently used
 // evicted first. An entry is taken out for the duration of a turn and put back after a
@@ -139,6 +156,12 @@ struct RuntimeCore {
   std::condition_variable threads_cv;
   int running_threads = 0;
   SessionTracker sessions;
+  CapabilityCache capabilities;
+  FleetState fleet;
+  int64_t started_at_ms = 0;
+
+  // True once dispatchers must stop claiming work: shutdown or drain (runtime/fleet.h).
+  bool Quitting() const { return stopping.load() || fleet.draining.load(); }
 
   // Time skipping (RuntimeOptions::time_skipping, Runtime::SkipTimeIfIdle). A dispatcher counts
   // itself busy from the start of a fetch until it is about to sleep with nothing fetched or

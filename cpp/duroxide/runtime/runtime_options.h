@@ -4,6 +4,7 @@
 #define DUROXIDE_RUNTIME_RUNTIME_OPTIONS_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -36,8 +37,29 @@ struct RuntimeOptions {
   // Stable session owner identity; default: one ephemeral identity per worker slot.
   std::optional<std::string> worker_node_id;
   providers::TagFilter worker_tag_filter;
+  // Capability routing: true when this runtime's capabilities satisfy a JSON Schema (canonical
+  // text). Called once per distinct schema, from a worker thread. Null: only activities
+  // without a requirement are claimed.
+  std::function<bool(const std::string& schema)> capability_matcher;
   // Warm replay: suspended orchestrations kept in memory between turns (0 disables).
   size_t warm_cache_capacity = 4096;
+
+  // ---- worker registry (runtime/fleet.h, docs/deployment.md) ----
+  // Heartbeat period; a worker silent for 3 periods is shown unreachable. 0 disables the
+  // registry for this runtime (no registration, heartbeats or placement). Default: 5000.
+  int64_t heartbeat_interval_ms = 5000;
+  // Replaces the adjective-noun part of the generated name ("<hint>-NN").
+  std::optional<std::string> worker_name_hint;
+  std::optional<std::string> service_name;
+  std::optional<std::string> service_version;
+  std::optional<std::string> capabilities_json;  // free-form JSON stored with the worker
+  // Rows of workers silent (stopped or dead) for longer than this are pruned. Default: 24 h.
+  int64_t worker_retention_ms = 86400000;
+  // Grace period of a drain requested through the store (client.drain_worker). Default: 30 s.
+  int64_t drain_grace_ms = 30000;
+  // Least-loaded placement of new sessions across live workers. Default: on.
+  bool session_placement = true;
+  std::string duroxide_version = "0.1.0";
   // Cap on one payload user code produces (activity output, orchestration output, activity
   // and sub-orchestration input, continue-as-new input); over it the activity or instance
   // fails with a "LimitExceeded" error. <= 0 disables. Default: 4 MiB.

@@ -198,12 +198,12 @@ Result<std::vector<QueuedWork>> PostgresProvider::ListQueuedWork(int64_t limit) 
         "SELECT 0, q.instance_id, q.work_item, i.orchestration_name, i.orchestration_version, "
         "  q.created_at, q.visible_at FROM orchestrator_queue q "
         "  LEFT JOIN instances i ON i.instance_id = q.instance_id "
-        "  WHERE q.visible_at <= $1 AND NOT EXISTS (SELECT 1 FROM instance_locks l "
+        "  WHERE (q.visible_at <= $1 OR q.attempt_count > 0) AND NOT EXISTS (SELECT 1 FROM instance_locks l "
         "    WHERE l.instance_id = q.instance_id AND l.locked_until > $1) "
         "UNION ALL "
         "SELECT 1, w.instance_id, w.work_item, NULL, NULL, w.created_at, w.visible_at "
         "  FROM worker_queue w "
-        "  WHERE w.visible_at <= $1 AND (w.lock_token IS NULL OR w.locked_until <= $1) "
+        "  WHERE (w.visible_at <= $1 OR w.attempt_count > 0) AND (w.lock_token IS NULL OR w.locked_until <= $1) "
         "ORDER BY 7 LIMIT $2",
         NowMs(), limit);
     std::vector<QueuedWork> out;

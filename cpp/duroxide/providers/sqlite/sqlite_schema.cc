@@ -56,6 +56,7 @@
 #include <sqlite3.h>
 
 #include "duroxide/common/clock.h"
+#include "duroxide/common/logging.h"
 
 namespace duroxide::providers::sqlite {
 namespace {
@@ -298,11 +299,36 @@ CREATE TABLE workers (
 );
 )sql";
 
+// Version 5 (capability routing and the task cache, docs/task-graphs.md): a worker row's
+// requirement is a schema hash (+ the requires_timeout deadline and the retry-elsewhere avoid
+// list); each distinct schema is stored once in `schemas`. `task_cache` holds task results by
+// key (task, version, canonical input).
+constexpr const char* kMigration5 = R"sql(
+ALTER TABLE worker_queue ADD COLUMN schema_hash TEXT;
+ALTER TABLE worker_queue ADD COLUMN requires_deadline INTEGER;
+ALTER TABLE worker_queue ADD COLUMN avoid_workers TEXT;
+ALTER TABLE worker_queue ADD COLUMN avoid_until INTEGER;
+CREATE TABLE schemas (
+  hash       TEXT PRIMARY KEY,
+  json       TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE task_cache (
+  key        TEXT PRIMARY KEY,
+  task       TEXT NOT NULL,
+  result     TEXT NOT NULL,
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX idx_task_cache_task ON task_cache(task);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kMigration1},
     {2, "leaner queue tables", kMigration2},
     {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
     {4, "worker registry", kMigration4},
+    {5, "capability routing and task cache", kMigration5},
 };
 
 }  // namespace
@@ -410,6 +436,22 @@ Status CheckExistingDatabaseOrThrow(SQLite::Database& db, const std::string& pat
 }
 
 }  // namespace
+
+namespace internal {
+
+void EndStaleTransaction(sqlite3* db) {
+  if (db == nullptr || sqlite3_get_autocommit(db) != 0) return;
+  for (sqlite3_stmt* st = sqlite3_next_stmt(db, nullptr); st != nullptr;
+       st = sqlite3_next_stmt(db, st)) {
+    if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
+  }
+  const int rc = sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  Log(LogLevel::kWarn, "duroxide::runtime",
+      "SQLite: rolled back a transaction left open by a failed operation",
+      {{"rollback", rc == SQLITE_OK ? "ok" : sqlite3_errstr(rc)}});
+}
+
+}  // namespace internal
 
 Status CheckExistingDatabase(SQLite::Database& db, const std::string& path) {
   try {

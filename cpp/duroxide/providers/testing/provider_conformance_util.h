@@ -142,7 +142,7 @@ inline WorkerFetchOptions Tags(TagFilter::Mode mode, std::vector<std::string> ta
 
 inline WorkerFetchOptions AsOwner(const std::string& owner, int64_t session_lock_ms = kLongLockMs) {
   WorkerFetchOptions o;
-  o.session = SessionFetch{owner, session_lock_ms};
+  o.session = SessionFetch{owner, session_lock_ms, std::nullopt};
   return o;
 }
 

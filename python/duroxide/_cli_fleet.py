@@ -1,0 +1,302 @@
+"""Fleet commands of the `duroxide` CLI (docs/deployment.md).
+
+    duroxide worker MODULE:ATTR --db DB [...]   run a worker process serving a Registry
+    duroxide workers                            the worker registry as a table
+    duroxide workers drain NAME                 ask a worker to drain
+    duroxide doctor                             queued work that no live worker can run
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import re
+import signal
+import sys
+import time
+from types import FrameType
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from duroxide.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, _emit, _table
+
+Command = Callable[[str, str], argparse.ArgumentParser]
+
+
+def add_commands(command: Command) -> None:
+    p = command("worker", "Run a worker process serving the Registry MODULE:ATTR.")
+    p.add_argument("target", metavar="MODULE:ATTR",
+                   help="a module (importable, or a .py path) and the name of a duroxide.Registry in it")
+    p.add_argument("--orchestration-concurrency", type=_count, metavar="N",
+                   help="orchestration dispatcher threads (default 2; 0: activities only)")
+    p.add_argument("--worker-concurrency", type=_count, metavar="N",
+                   help="activity worker threads (default 2; 0: orchestrations only)")
+    p.add_argument("--name-hint", metavar="H", help="name prefix instead of adjective-noun")
+    p.add_argument("--node-id", metavar="ID",
+                   help="stable worker identity: a restart keeps its name and sessions")
+    p.add_argument("--tag", action="append", default=[], metavar="T",
+                   help="also run activities tagged T (repeatable)")
+    p.add_argument("--grace-seconds", type=float, default=30.0, metavar="N",
+                   help="on SIGTERM/SIGINT, time to finish in-flight work (default 30)")
+    p.add_argument("--capabilities", type=_json_object, metavar="JSON",
+                   help="capabilities document (JSON) stored with the worker")
+    p.add_argument("--heartbeat-ms", type=_count, metavar="MS",
+                   help="heartbeat interval in milliseconds (default 5000)")
+    p.set_defaults(handler=cmd_worker, needs_client=False)
+
+    p = command("workers", "List the workers registered in the store, or drain one.")
+    p.add_argument("action", nargs="?", choices=["drain"], help="drain: ask NAME to drain")
+    p.add_argument("worker", nargs="?", metavar="NAME", help="worker name or id (for drain)")
+    p.set_defaults(handler=cmd_workers)
+
+    p = command("doctor", "Show queued work that no live worker can run, and the workers.")
+    p.set_defaults(handler=cmd_doctor)
+
+
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return number
+
+
+def _json_object(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid JSON: {exc}") from None
+
+
+# ---- duroxide worker ------------------------------------------------------------------------
+
+
+def load_registry(target: str) -> Any:
+    """The duroxide.Registry named by MODULE:ATTR. Raises CliError (exit 2) otherwise."""
+    import duroxide
+
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise CliError(f"worker target must be MODULE:ATTR, got {target!r}", EXIT_USAGE)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        if module_name.endswith(".py") or os.sep in module_name:
+            module = _import_path(module_name)
+        else:
+            module = importlib.import_module(module_name)
+    except CliError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any import failure is the user's module
+        raise CliError(f"cannot import module '{module_name}': {type(exc).__name__}: {exc}",
+                       EXIT_USAGE) from None
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise CliError(f"module '{module_name}' has no attribute '{attr}'", EXIT_USAGE)
+        obj = getattr(obj, part)
+    if not isinstance(obj, duroxide.Registry):
+        raise CliError(f"'{target}' is a {type(obj).__name__}, not a duroxide.Registry",
+                       EXIT_USAGE)
+    return obj
+
+
+def _import_path(path: str) -> Any:
+    import importlib.util
+
+    if not os.path.isfile(path):
+        raise CliError(f"cannot import module '{path}': file not found", EXIT_USAGE)
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise CliError(f"cannot import module '{path}'", EXIT_USAGE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def redact(db: str) -> str:
+    """The store for logs: a URL's password replaced by ***."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", db)
+
+
+def open_store(db: Optional[str], schema: Optional[str]) -> Any:
+    """The provider for a worker: a SQLite file (created if missing) or PostgreSQL.
+
+    Raises CliError: exit 2 without a store, exit 1 naming the store if it cannot be reached.
+    """
+    import duroxide
+
+    if not db:
+        raise CliError("no store given: pass --db PATH_OR_URL or set DUROXIDE_DB", EXIT_USAGE)
+    try:
+        if db.startswith(("postgres://", "postgresql://")):
+            postgres = getattr(duroxide, "PostgresProvider", None)
+            if postgres is None:
+                raise CliError("PostgreSQL support is not available in this build", EXIT_USAGE)
+            return postgres.connect_with_schema(db, schema) if schema else postgres.connect(db)
+        if schema:
+            raise CliError("--schema applies only to PostgreSQL stores", EXIT_USAGE)
+        if ":memory:" in db:
+            raise CliError("a worker needs a shared store: an in-memory database is private "
+                           "to one process", EXIT_USAGE)
+        return duroxide.SqliteProvider.open(db)
+    except RuntimeError as exc:
+        raise CliError(f"cannot reach store {redact(db)}: {exc}", EXIT_FAILED) from None
+
+
+def worker_options(args: argparse.Namespace) -> Any:
+    import duroxide
+
+    kwargs: Dict[str, Any] = {}
+    if args.orchestration_concurrency is not None:
+        kwargs["orchestration_concurrency"] = args.orchestration_concurrency
+    if args.worker_concurrency is not None:
+        kwargs["worker_concurrency"] = args.worker_concurrency
+    if args.node_id:
+        kwargs["worker_node_id"] = args.node_id
+    if args.tag:
+        kwargs["worker_tag_filter"] = duroxide.TagFilter.default_and(list(args.tag))
+    if args.name_hint:
+        kwargs["worker_name_hint"] = args.name_hint
+    if args.heartbeat_ms is not None:
+        kwargs["heartbeat_interval_ms"] = args.heartbeat_ms
+    accepts_capabilities = "capabilities" in inspect.signature(duroxide.RuntimeOptions).parameters
+    if args.capabilities is not None and accepts_capabilities:
+        kwargs["capabilities"] = args.capabilities
+    try:
+        options = duroxide.RuntimeOptions(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if args.capabilities is not None and not accepts_capabilities:
+        # Stored as given in the worker record (read by Runtime through getattr).
+        object.__setattr__(options, "capabilities", args.capabilities)
+    return options
+
+
+def _describe(registry: Any) -> str:
+    orchestrations = ", ".join(f"{n}@{v}" for n, v in registry.orchestration_names()) or "-"
+    activities = ", ".join(registry.activity_names()) or "-"
+    return f"orchestrations [{orchestrations}]; activities [{activities}]"
+
+
+class _Signals:
+    """First SIGTERM/SIGINT: drain. Second: exit at once (locks expire, work is recovered)."""
+
+    def __init__(self) -> None:
+        self.received: List[int] = []
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: Optional[FrameType]) -> None:
+        self.received.append(signum)
+        if len(self.received) > 1:
+            _log(f"second signal ({signal.Signals(signum).name}): exiting now")
+            os._exit(128 + signum)
+
+
+def _log(message: str) -> None:
+    print(f"duroxide worker: {message}", flush=True)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import duroxide
+
+    registry = load_registry(args.target)
+    options = worker_options(args)
+    provider = open_store(args.db, args.schema)
+    signals = _Signals()
+    signals.install()
+    runtime = duroxide.Runtime(provider, options, registry=registry)
+    try:
+        runtime.start()
+    except RuntimeError as exc:
+        raise CliError(f"cannot start the worker on {redact(args.db)}: {exc}", EXIT_FAILED) from None
+    _log(f"{runtime.worker_name or '(unregistered)'} (id {runtime.worker_id}, pid {os.getpid()}) "
+         f"serving store {redact(args.db)}: {_describe(registry)}")
+    grace_ms = int(max(args.grace_seconds, 0) * 1000)
+    while not signals.received and not runtime.drained:
+        time.sleep(0.1)
+    if signals.received:
+        _log(f"{signal.Signals(signals.received[0]).name}: draining "
+             f"(grace {args.grace_seconds:g} s; send again to exit at once)")
+        runtime.drain(timeout_ms=grace_ms + 5000, grace_ms=grace_ms)
+    else:
+        _log("drain requested through the store: drained")
+    runtime.shutdown(1000)
+    _log(f"{runtime.worker_name or runtime.worker_id} stopped")
+    return EXIT_OK
+
+
+# ---- duroxide workers / doctor --------------------------------------------------------------
+
+
+def _ago(ms: int) -> str:
+    if ms < 1000:
+        return f"{ms} ms ago"
+    if ms < 120000:
+        return f"{ms / 1000:.1f} s ago"
+    if ms < 7200000:
+        return f"{ms // 60000} min ago"
+    return f"{ms // 3600000} h ago"
+
+
+def _load_text(load: Dict[str, Any]) -> str:
+    return (f"{load.get('turns_in_flight', 0)} turns, "
+            f"{load.get('activities_in_flight', 0)} activities, "
+            f"{load.get('items_processed', 0)} done")
+
+
+def _workers_table(workers: List[Any]) -> str:
+    rows: List[Sequence[Any]] = [[w.name, w.host, w.status, _load_text(w.load),
+                                  w.sessions_held, _ago(w.last_seen_ms_ago)] for w in workers]
+    if not rows:
+        return "no workers registered"
+    return _table(["NAME", "HOST", "STATUS", "LOAD", "SESSIONS", "LAST SEEN"], rows)
+
+
+def cmd_workers(args: argparse.Namespace, client: Any) -> int:
+    if args.action == "drain":
+        if not args.worker:
+            raise CliError("workers drain needs a worker NAME (or id)", EXIT_USAGE)
+        worker = client.drain_worker(args.worker)
+        _emit(args, worker.to_dict(),
+              lambda: f"drain requested for {worker.name} ({worker.worker_id}); it stops "
+                      "claiming work at its next heartbeat")
+        return EXIT_OK
+    if args.worker:
+        raise CliError(f"unexpected argument {args.worker!r} (did you mean 'workers drain "
+                       f"{args.worker}'?)", EXIT_USAGE)
+    workers = client.list_workers()
+    _emit(args, [w.to_dict() for w in workers], lambda: _workers_table(workers))
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace, client: Any) -> int:
+    workers = client.list_workers()
+    stuck = client.list_unservable_work()
+
+    def text() -> str:
+        live = [w for w in workers if w.live]
+        lines = [f"{len(live)} live worker(s) of {len(workers)} registered"]
+        if not stuck:
+            lines.append("no unservable work: every queued item has a live worker that can run it")
+            return "\n".join(lines)
+        lines.append(f"{sum(s.count for s in stuck)} queued item(s) no live worker can run:")
+        rows: List[Sequence[Any]] = [[s.kind, s.name, s.version or "-", s.tag or "-", s.count,
+                                      f"{s.oldest_wait_ms / 1000:.1f} s", s.reason]
+                                     for s in stuck]
+        lines.append(_table(["KIND", "NAME", "VERSION", "TAG", "COUNT", "WAITING", "REASON"],
+                            rows))
+        return "\n".join(lines)
+
+    _emit(args, {"workers": [w.to_dict() for w in workers],
+                 "unservable": [s.to_dict() for s in stuck]}, text)
+    return EXIT_OK
