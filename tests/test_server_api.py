@@ -462,9 +462,12 @@ def test_server_command_refuses_non_loopback_without_token_and_serves(tmp_path: 
 def test_feature_routers_appear_with_their_client_methods() -> None:
     """Messaging, workers and graphs routers are included only when Client has the methods."""
     plain = duroxide.Client(duroxide.SqliteProvider.in_memory())
+    features = {"/v1/workers": "list_workers", "/v1/topics": "list_topics",
+                "/v1/dead-letters": "list_dead_letters", "/v1/instances/x/graph": "get_graph"}
     with LiveServer(plain) as server, httpx.Client(base_url=server.url) as http:
-        for path in ("/v1/workers", "/v1/topics", "/v1/dead-letters", "/v1/instances/x/graph"):
-            assert_problem(http.get(path), 404)
+        for path, method in features.items():
+            if not hasattr(plain, method):
+                assert_problem(http.get(path), 404)
     client = FeatureClient(plain)
     plain.start_orchestration("g1", "Graph", None)
     with LiveServer(client) as server, httpx.Client(base_url=server.url) as http:
@@ -475,7 +478,7 @@ def test_feature_routers_appear_with_their_client_methods() -> None:
         assert_problem(http.get("/v1/instances/nope/graph"), 404)
         workers = http.get("/v1/workers").json()
         assert [w["worker_id"] for w in workers] == ["amber-otter-1", "brisk-heron-2"]
-        assert http.get("/v1/workers/amber-otter-1").json()["load"] == 3
+        assert http.get("/v1/workers/amber-otter-1").json()["load"] == {"turns_in_flight": 3}
         assert_problem(http.get("/v1/workers/nobody"), 404)
         assert http.post("/v1/workers/amber-otter-1/drain").status_code == 202
         assert client.drained == ["amber-otter-1"]
@@ -580,3 +583,17 @@ def test_messaging_endpoints_and_http_client(env: Any) -> None:
                        409, "RequestFailedError")
         assert_problem(http.post("/v1/messages", json={"instance_id": "", "queue": "q"}), 400)
         assert http.get("/v1/actors").json() == []
+
+
+@pytest.mark.skipif(not hasattr(duroxide.Client, "list_workers"), reason="no worker fleet")
+def test_workers_endpoints_on_the_real_fleet(live: Any) -> None:
+    """/v1/workers lists the running runtime with load and heartbeat; drain is accepted."""
+    _, http, _ = live
+    assert wait_until(lambda: len(http.get("/v1/workers").json()) >= 1, 10)
+    worker = http.get("/v1/workers").json()[0]
+    assert worker["status"] == "active" and worker["last_heartbeat_ms"] > 0
+    assert isinstance(worker["load"], dict)
+    assert http.get(f"/v1/workers/{worker['worker_id']}").json()["name"] == worker["name"]
+    assert_problem(http.get("/v1/workers/nobody-here"), 404, "NotFoundError")
+    r = http.post(f"/v1/workers/{worker['worker_id']}/drain")
+    assert r.status_code == 202 and r.json()["drain_requested"] is True
