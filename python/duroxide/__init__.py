@@ -92,6 +92,10 @@ from duroxide._messaging_client import (  # noqa: E402
     TopicInfo,
     TopicSubscriber,
 )
+# Task graphs and capability routing (docs/task-graphs.md).
+from duroxide._capabilities import detect_capabilities  # noqa: E402
+from duroxide._graphs import GraphNodeFailedError, TaskFunction, TaskHandle  # noqa: E402
+from duroxide.context import JoinTask, current_activity  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -187,6 +191,13 @@ __all__ = [
     "TopicInfo",
     "TopicDetail",
     "TopicSubscriber",
+    # Task graphs and capability routing.
+    "TaskFunction",
+    "TaskHandle",
+    "GraphNodeFailedError",
+    "JoinTask",
+    "current_activity",
+    "detect_capabilities",
 ]
 if hasattr(_core, "PostgresProvider"):
     __all__.insert(1, "PostgresProvider")
