@@ -597,3 +597,39 @@ def test_workers_endpoints_on_the_real_fleet(live: Any) -> None:
     assert_problem(http.get("/v1/workers/nobody-here"), 404, "NotFoundError")
     r = http.post(f"/v1/workers/{worker['worker_id']}/drain")
     assert r.status_code == 202 and r.json()["drain_requested"] is True
+
+
+@pytest.mark.skipif(not hasattr(duroxide.Client, "get_graph"), reason="no task graphs")
+def test_graph_endpoint_on_a_real_task_graph(tmp_path: Any) -> None:
+    """/v1/instances/{id}/graph shows a submitted graph's nodes, edges and node status."""
+    provider = duroxide.SqliteProvider.open(str(tmp_path / "g.db"))
+    client = duroxide.Client(provider)
+    reg = duroxide.Registry()
+
+    @reg.task()
+    def compile(src: str) -> str:
+        return f"{src}.o"
+
+    @reg.task()
+    def link(*objs: str) -> str:
+        return "+".join(objs)
+
+    rt = duroxide.Runtime(provider, duroxide.RuntimeOptions(dispatcher_poll_interval_ms=20),
+                          registry=reg)
+    rt.start()
+    try:
+        graph_id = client.submit(link(compile("a"), compile("b")))
+        assert client.wait_for_orchestration(graph_id, 15000).status == "Completed"
+        client.start_orchestration("not-a-graph", "Nothing", None)
+        with LiveServer(client) as server, httpx.Client(base_url=server.url) as http:
+            graph = http.get(f"/v1/instances/{graph_id}/graph").json()
+            assert sorted(n["task"] for n in graph["nodes"]) == ["compile", "compile", "link"]
+            assert all(n["status"] == "completed" for n in graph["nodes"])
+            link_node = next(n for n in graph["nodes"] if n["task"] == "link")
+            assert sorted(link_node["deps"]) == sorted(
+                n["id"] for n in graph["nodes"] if n["task"] == "compile")
+            assert len(graph["edges"]) == 2
+            assert_problem(http.get("/v1/instances/not-a-graph/graph"), 404)
+            assert_problem(http.get("/v1/instances/nope/graph"), 404, "NotFoundError")
+    finally:
+        rt.shutdown(3000)
