@@ -586,15 +586,22 @@ def test_messaging_endpoints_and_http_client(env: Any) -> None:
 
 
 @pytest.mark.skipif(not hasattr(duroxide.Client, "list_workers"), reason="no worker fleet")
-def test_workers_endpoints_on_the_real_fleet(live: Any) -> None:
+def test_workers_endpoints_on_the_real_fleet(live: Any, env: Any) -> None:
     """/v1/workers lists the running runtime with load and heartbeat; drain is accepted."""
-    _, http, _ = live
+    server, http, _ = live
     assert wait_until(lambda: len(http.get("/v1/workers").json()) >= 1, 10)
     worker = http.get("/v1/workers").json()[0]
     assert worker["status"] == "active" and worker["last_heartbeat_ms"] > 0
     assert isinstance(worker["load"], dict)
     assert http.get(f"/v1/workers/{worker['worker_id']}").json()["name"] == worker["name"]
     assert_problem(http.get("/v1/workers/nobody-here"), 404, "NotFoundError")
+    with duroxide.HttpClient(server.url) as remote:
+        ours, theirs = remote.list_workers()[0], env.client.list_workers()[0]
+        assert type(ours) is type(theirs)
+        assert (ours.worker_id, ours.name, ours.host, ours.capacity) == \
+            (theirs.worker_id, theirs.name, theirs.host, theirs.capacity)
+        with pytest.raises(duroxide.NotFoundError):
+            remote.get_worker("nobody-here")
     r = http.post(f"/v1/workers/{worker['worker_id']}/drain")
     assert r.status_code == 202 and r.json()["drain_requested"] is True
 
@@ -630,6 +637,9 @@ def test_graph_endpoint_on_a_real_task_graph(tmp_path: Any) -> None:
                 n["id"] for n in graph["nodes"] if n["task"] == "compile")
             assert len(graph["edges"]) == 2
             assert_problem(http.get("/v1/instances/not-a-graph/graph"), 404)
+            with duroxide.HttpClient(server.url) as remote:
+                assert remote.get_graph(graph_id) == client.get_graph(graph_id)
+                assert remote.get_graph("not-a-graph")["nodes"] == []
             assert_problem(http.get("/v1/instances/nope/graph"), 404, "NotFoundError")
     finally:
         rt.shutdown(3000)
