@@ -462,9 +462,12 @@ def test_server_command_refuses_non_loopback_without_token_and_serves(tmp_path: 
 def test_feature_routers_appear_with_their_client_methods() -> None:
     """Messaging, workers and graphs routers are included only when Client has the methods."""
     plain = duroxide.Client(duroxide.SqliteProvider.in_memory())
+    features = {"/v1/workers": "list_workers", "/v1/topics": "list_topics",
+                "/v1/dead-letters": "list_dead_letters", "/v1/instances/x/graph": "get_graph"}
     with LiveServer(plain) as server, httpx.Client(base_url=server.url) as http:
-        for path in ("/v1/workers", "/v1/topics", "/v1/dead-letters", "/v1/instances/x/graph"):
-            assert_problem(http.get(path), 404)
+        for path, method in features.items():
+            if not hasattr(plain, method):
+                assert_problem(http.get(path), 404)
     client = FeatureClient(plain)
     plain.start_orchestration("g1", "Graph", None)
     with LiveServer(client) as server, httpx.Client(base_url=server.url) as http:
@@ -475,7 +478,7 @@ def test_feature_routers_appear_with_their_client_methods() -> None:
         assert_problem(http.get("/v1/instances/nope/graph"), 404)
         workers = http.get("/v1/workers").json()
         assert [w["worker_id"] for w in workers] == ["amber-otter-1", "brisk-heron-2"]
-        assert http.get("/v1/workers/amber-otter-1").json()["load"] == 3
+        assert http.get("/v1/workers/amber-otter-1").json()["load"] == {"turns_in_flight": 3}
         assert_problem(http.get("/v1/workers/nobody"), 404)
         assert http.post("/v1/workers/amber-otter-1/drain").status_code == 202
         assert client.drained == ["amber-otter-1"]
@@ -580,3 +583,63 @@ def test_messaging_endpoints_and_http_client(env: Any) -> None:
                        409, "RequestFailedError")
         assert_problem(http.post("/v1/messages", json={"instance_id": "", "queue": "q"}), 400)
         assert http.get("/v1/actors").json() == []
+
+
+@pytest.mark.skipif(not hasattr(duroxide.Client, "list_workers"), reason="no worker fleet")
+def test_workers_endpoints_on_the_real_fleet(live: Any, env: Any) -> None:
+    """/v1/workers lists the running runtime with load and heartbeat; drain is accepted."""
+    server, http, _ = live
+    assert wait_until(lambda: len(http.get("/v1/workers").json()) >= 1, 10)
+    worker = http.get("/v1/workers").json()[0]
+    assert worker["status"] == "active" and worker["last_heartbeat_ms"] > 0
+    assert isinstance(worker["load"], dict)
+    assert http.get(f"/v1/workers/{worker['worker_id']}").json()["name"] == worker["name"]
+    assert_problem(http.get("/v1/workers/nobody-here"), 404, "NotFoundError")
+    with duroxide.HttpClient(server.url) as remote:
+        ours, theirs = remote.list_workers()[0], env.client.list_workers()[0]
+        assert type(ours) is type(theirs)
+        assert (ours.worker_id, ours.name, ours.host, ours.capacity) == \
+            (theirs.worker_id, theirs.name, theirs.host, theirs.capacity)
+        with pytest.raises(duroxide.NotFoundError):
+            remote.get_worker("nobody-here")
+    r = http.post(f"/v1/workers/{worker['worker_id']}/drain")
+    assert r.status_code == 202 and r.json()["drain_requested"] is True
+
+
+@pytest.mark.skipif(not hasattr(duroxide.Client, "get_graph"), reason="no task graphs")
+def test_graph_endpoint_on_a_real_task_graph(tmp_path: Any) -> None:
+    """/v1/instances/{id}/graph shows a submitted graph's nodes, edges and node status."""
+    provider = duroxide.SqliteProvider.open(str(tmp_path / "g.db"))
+    client = duroxide.Client(provider)
+    reg = duroxide.Registry()
+
+    @reg.task()
+    def compile(src: str) -> str:
+        return f"{src}.o"
+
+    @reg.task()
+    def link(*objs: str) -> str:
+        return "+".join(objs)
+
+    rt = duroxide.Runtime(provider, duroxide.RuntimeOptions(dispatcher_poll_interval_ms=20),
+                          registry=reg)
+    rt.start()
+    try:
+        graph_id = client.submit(link(compile("a"), compile("b")))
+        assert client.wait_for_orchestration(graph_id, 15000).status == "Completed"
+        client.start_orchestration("not-a-graph", "Nothing", None)
+        with LiveServer(client) as server, httpx.Client(base_url=server.url) as http:
+            graph = http.get(f"/v1/instances/{graph_id}/graph").json()
+            assert sorted(n["task"] for n in graph["nodes"]) == ["compile", "compile", "link"]
+            assert all(n["status"] == "completed" for n in graph["nodes"])
+            link_node = next(n for n in graph["nodes"] if n["task"] == "link")
+            assert sorted(link_node["deps"]) == sorted(
+                n["id"] for n in graph["nodes"] if n["task"] == "compile")
+            assert len(graph["edges"]) == 2
+            assert_problem(http.get("/v1/instances/not-a-graph/graph"), 404)
+            with duroxide.HttpClient(server.url) as remote:
+                assert remote.get_graph(graph_id) == client.get_graph(graph_id)
+                assert remote.get_graph("not-a-graph")["nodes"] == []
+            assert_problem(http.get("/v1/instances/nope/graph"), 404, "NotFoundError")
+    finally:
+        rt.shutdown(3000)

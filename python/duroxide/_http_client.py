@@ -491,3 +491,41 @@ class HttpClient:
 
         return [ActorInfo(a["actor_type"], a["key"], a["instance_id"], a["status"])
                 for a in self._get("/v1/actors", actor_type=actor_type)]
+
+    # ---- worker fleet and task graphs (/v1/workers, /v1/instances/{id}/graph) --------------
+
+    @staticmethod
+    def _worker(data: Dict[str, Any]) -> Any:
+        from duroxide._fleet import WorkerInfo
+
+        raw = dict(data)
+        load = dict(raw.get("load") or {})
+        for name in ("capacity", "serves", "tags", "capabilities", "session_owners"):
+            raw[name] = json.dumps(raw.get(name))
+        raw["load"] = json.dumps(load)
+        raw["now_ms"] = int(raw["last_heartbeat_ms"]) + int(raw.get("last_seen_ms_ago") or 0)
+        return WorkerInfo(raw)
+
+    def list_workers(self) -> List[Any]:
+        """Every registered worker (WorkerInfo), as Client.list_workers."""
+        return [self._worker(w) for w in self._get("/v1/workers")]
+
+    def get_worker(self, name_or_id: str) -> Any:
+        """The worker with this name or id; NotFoundError if there is none."""
+        return self._worker(self._get(f"/v1/workers/{_q(name_or_id)}"))
+
+    def drain_worker(self, name_or_id: str) -> Any:
+        """Asks a worker to drain; returns its record."""
+        self._request("POST", f"/v1/workers/{_q(name_or_id)}/drain")
+        return self.get_worker(name_or_id)
+
+    def get_graph(self, instance_id: str) -> Dict[str, Any]:
+        """The task graph of an instance ({"instance_id", "nodes", "edges"}), as Client."""
+        try:
+            data: Dict[str, Any] = self._get(f"/v1/instances/{_q(instance_id)}/graph")
+        except _core.NotFoundError as exc:
+            if "not a task graph" not in str(exc):
+                raise
+            return {"instance_id": instance_id, "nodes": [], "edges": []}
+        data["edges"] = [tuple(edge) for edge in data["edges"]]
+        return data

@@ -76,10 +76,12 @@ class FeatureClient:
                 "edges": [(d, n["id"]) for n in nodes for d in n["deps"]]}
 
     def list_workers(self) -> list:
-        return [{"worker_id": "amber-otter-1", "host": "node-a", "status": "live", "load": 3,
-                 "capacity": 8, "last_heartbeat": 1_796_000_000_000},
-                {"worker_id": "brisk-heron-2", "host": "node-b", "status": "draining",
-                 "load": 0, "capacity": 8, "last_heartbeat": 1_796_000_000_500}]
+        return [{"worker_id": "amber-otter-1", "name": "amber-otter-1", "host": "node-a",
+                 "status": "active", "load": {"turns_in_flight": 3}, "capacity": 8,
+                 "last_heartbeat_ms": 1_796_000_000_000},
+                {"worker_id": "brisk-heron-2", "name": "brisk-heron-2", "host": "node-b",
+                 "status": "draining", "load": {"turns_in_flight": 0}, "capacity": 8,
+                 "last_heartbeat_ms": 1_796_000_000_500}]
 
     def get_worker(self, worker_id: str) -> Any:
         return next((w for w in self.list_workers() if w["worker_id"] == worker_id), None)

@@ -79,7 +79,7 @@ def problem_response(request: Optional[Request], status: int, detail: str, *,
 
 
 # ProviderError messages that mean "not now, because of the instance's state" (409).
-_CONFLICT_MARKERS = ("still running", "Cannot delete sub-orchestration")
+_CONFLICT_MARKERS = ("still running", "Cannot delete sub-orchestration", "already stopped")
 
 
 def classify(exc: BaseException) -> Tuple[int, str, str]:
@@ -113,6 +113,8 @@ def _classify(exc: BaseException) -> Tuple[int, str, str]:
     if isinstance(exc, duroxide.ClosedError):
         return 503, "closed", "ClosedError"
     if isinstance(exc, duroxide.DuroxideError):
+        if any(marker in str(exc) for marker in _CONFLICT_MARKERS):
+            return 409, "conflict", "DuroxideError"
         return 500, "internal", "DuroxideError"
     if isinstance(exc, TimeoutError):
         return 504, "timeout", "TimeoutError"

@@ -6,7 +6,7 @@ Included when the Client has `list_workers` (the worker-fleet feature).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,19 +23,32 @@ def available(client: Any) -> bool:
 
 
 class Worker(BaseModel):
-    """A registered worker (fields as Client.list_workers returns them)."""
+    """A registered worker (Client.list_workers' WorkerInfo; further fields pass through)."""
 
     model_config = ConfigDict(extra="allow")
 
-    worker_id: str = Field(description="the worker's id")
+    worker_id: str = Field(description="the worker's stable id")
+    name: Optional[str] = Field(default=None, description="adjective-noun-NN")
+    status: Optional[str] = Field(default=None,
+                                  description="active, draining, stopped or unreachable")
+    host: Optional[str] = None
+    pid: Optional[int] = None
+    last_heartbeat_ms: Optional[int] = None
+    load: Any = Field(default=None, description="turns/activities in flight, sessions held")
+    capacity: Any = None
+    drain_requested: Optional[bool] = None
 
 
 def as_dict(value: Any) -> Dict[str, Any]:
-    """A plain dict of a result object (dataclass, dict, or an object with attributes)."""
+    """A plain dict of a result object (dataclass, dict, __slots__ or plain attributes)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, dict):
         return dict(value)
+    slots = [name for cls in type(value).__mro__ for name in getattr(cls, "__slots__", ())]
+    if slots:
+        return {k: getattr(value, k) for k in slots if not k.startswith("_") and
+                hasattr(value, k)}
     return {k: v for k, v in vars(value).items() if not k.startswith("_")}
 
 
@@ -58,7 +71,7 @@ async def get_worker(request: Request, worker_id: str = Path(min_length=1, max_l
     client = state(request).client
     if not callable(getattr(client, "get_worker", None)):
         raise ApiError(404, "this server cannot read single workers", error="NotFoundError")
-    worker = await run(client.get_worker, worker_id)
+    worker = await run(client.get_worker, worker_id)  # NotFoundError -> 404
     if worker is None:
         raise ApiError(404, f"Worker {worker_id} not found", error="NotFoundError",
                        slug="not-found")

@@ -22,7 +22,13 @@
         return;
       }
       const rows = Array.isArray(data) ? data : data.items || data.workers || [];
-      $("workers").replaceChildren(table(rows, null, (column, value, row) => {
+      const keys = new Set(rows.flatMap((r) => Object.keys(r)));
+      const preferred = ["name", "worker_id", "status", "host", "pid", "load", "capacity",
+                         "last_heartbeat_ms", "last_heartbeat", "drain_requested"].filter((k) => keys.has(k));
+      $("workers").replaceChildren(table(rows, preferred.length ? preferred : null, (column, value, row) => {
+        if (column === "load" && value && typeof value === "object") {
+          return Object.entries(value).map(([k, v]) => `${k.replace(/_/g, " ")}: ${v}`).join(", ");
+        }
         if (column === "status" || column === "state") return Dx.badge(value);
         if (/heartbeat/.test(column) && typeof value === "number") return fmtTime(value);
         return undefined;
