@@ -70,7 +70,10 @@ class WorkerInfo:
         self.heartbeat_interval_ms: int = int(raw["heartbeat_interval_ms"])
         self.capacity: Dict[str, Any] = _json(raw["capacity"], {})
         self.sessions_held: int = int(raw["sessions_held"])
-        load: Dict[str, Any] = _json(raw["load"], {})
+        # Before the first heartbeat the record has no load figures yet: they read as 0.
+        load: Dict[str, Any] = {"turns_in_flight": 0, "activities_in_flight": 0,
+                                "items_processed": 0}
+        load.update(_json(raw["load"], {}))
         load["sessions_held"] = self.sessions_held
         self.load: Dict[str, Any] = load
         self.serves: Dict[str, Any] = _json(raw["serves"], {})
