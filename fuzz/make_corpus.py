@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Generator, List
+from typing import Any, Dict, Generator, List, Tuple
 
 from duroxide import Client, Runtime, RuntimeOptions, SqliteProvider
 
@@ -89,7 +89,7 @@ def main() -> int:
         rt.shutdown(2000)
         with sqlite3.connect(path) as con:
             rows += [r[0] for r in con.execute("SELECT work_item FROM worker_queue")]
-            histories = {}
+            histories: Dict[Tuple[str, int], List[str]] = {}
             for iid, ex, data in con.execute(
                     "SELECT instance_id, execution_id, event_data FROM history "
                     "ORDER BY instance_id, execution_id, event_id"):

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "duroxide/common/logging.h"
 #include "duroxide/history/codec.h"
 #include "duroxide/replay/replay_engine.h"
 
@@ -135,6 +136,13 @@ TurnOutput RunOnce(const std::string& program, const std::vector<Event>& history
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // Nondeterminism is the expected verdict for most fuzzed histories; its log lines would
+  // drown the fuzzer's own output.
+  duroxide::ConfigureLogging(duroxide::LogLevel::kOff, "compact");
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 64 * 1024) return 0;  // keep single runs fast; larger inputs add nothing

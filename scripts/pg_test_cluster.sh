@@ -7,7 +7,8 @@
 #   scripts/pg_test_cluster.sh start DIR PORT   # initdb DIR/data, start on 127.0.0.1:PORT,
 #                                               # print the URL on stdout
 #   scripts/pg_test_cluster.sh stop DIR [PORT]  # stop the server and remove DIR
-#   scripts/pg_test_cluster.sh restart DIR      # restart the server (drops every connection)
+#   scripts/pg_test_cluster.sh restart DIR [MODE]  # restart the server (drops every
+#                                               # connection); MODE: fast (default), immediate
 #
 # The server runs as the current user; as root (PostgreSQL refuses to run as root) it runs as
 # the `postgres` system user, and DIR is handed to that user. The unix socket lives in the data
@@ -19,7 +20,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 start DIR PORT | stop DIR [PORT] | restart DIR" >&2
+  echo "usage: $0 start DIR PORT | stop DIR [PORT] | restart DIR [fast|immediate]" >&2
   exit 2
 }
 
@@ -88,7 +89,9 @@ case "$cmd" in
     echo "postgresql://postgres@127.0.0.1:$port/postgres"
     ;;
   restart)
-    as_owner "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 60 restart -l "$dir/server.log" \
+    mode=${3:-fast}
+    case "$mode" in fast|immediate|smart) ;; *) usage ;; esac
+    as_owner "$PG_BIN/pg_ctl" -D "$data" -m "$mode" -w -t 60 restart -l "$dir/server.log" \
       >/dev/null
     ;;
   stop)

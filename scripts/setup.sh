@@ -2,12 +2,18 @@
 # Installs everything duroxide needs on a fresh Debian 12 machine and builds the package into
 # .venv. Idempotent: re-running only does what is missing.
 #   scripts/setup.sh          # system packages + .venv with duroxide installed
-#   scripts/setup.sh --test   # also the test tools (pytest)
+#   scripts/setup.sh --test   # also the test tools (pytest, hypothesis, pybind11 for the
+#                             # sanitizer builds, httpx, selenium + Debian's chromium)
+# The server extra (`duroxide server`: FastAPI, uvicorn, Swagger UI assets) is always installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential cmake ninja-build pkg-config python3-venv python3-dev
   libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libpqxx-dev libgtest-dev postgresql)
+if [ "${1:-}" = "--test" ]; then
+  APT_PACKAGES+=(chromium chromium-driver)  # the dashboard's browser tests
+  APT_PACKAGES+=(clang libclang-rt-14-dev)  # clang + its runtime: the libFuzzer targets
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -26,9 +32,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+# Runtime dependency (capability routing validates JSON Schemas); also declared in pyproject.
+.venv/bin/python -m pip install -q jsonschema
 if [ "${1:-}" = "--test" ]; then
-  .venv/bin/python -m pip install -q pytest
+  .venv/bin/python -m pip install -q pytest hypothesis pybind11 mypy ruff "httpx>=0.27" "selenium>=4.20"
 fi
 echo "setup: building and installing duroxide into .venv"
-.venv/bin/python -m pip install -q .
+.venv/bin/python -m pip install -q ".[server]"
 .venv/bin/python -c "import duroxide; print('setup: duroxide', duroxide.__version__, 'ready')"

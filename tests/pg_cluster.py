@@ -73,9 +73,10 @@ class PgCluster:
         atexit.register(self.stop)
         return self.url
 
-    def restart(self) -> None:
-        """Restarts the server: every open connection is dropped."""
-        subprocess.run([str(SCRIPT), "restart", self.dir], check=True, capture_output=True,
+    def restart(self, mode: str = "fast") -> None:
+        """Restarts the server: every open connection is dropped. `mode` is pg_ctl's shutdown
+        mode: "fast" (clean) or "immediate" (no checkpoint: crash recovery on start)."""
+        subprocess.run([str(SCRIPT), "restart", self.dir, mode], check=True, capture_output=True,
                        timeout=180)
 
     def stop(self) -> None:

@@ -14,12 +14,14 @@ import threading
 import time
 from typing import Any, Dict, Iterator, List
 
-import httpx
 import pytest
+
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("fastapi")
 
 import duroxide
 from duroxide.server import ServerSettings, create_app
-from helpers.live_server import LiveServer, free_port
+from helpers.live_server import FeatureClient, LiveServer, free_port
 from helpers.util import wait_until
 
 PROBLEM = "application/problem+json"
@@ -192,6 +194,9 @@ def test_errors_are_problem_documents(live: Any) -> None:
                  "/v1/instances/nope/custom-status"):
         body = assert_problem(http.get(path), 404, "NotFoundError")
         assert body["instance"] == path
+    for path in ("/v1/instances/nope/wait", "/v1/instances/nope/status?after_version=0",
+                 "/v1/instances/nope/kv/k?wait=true"):
+        assert_problem(http.get(path), 404, "NotFoundError")
     assert_problem(http.post("/v1/instances/nope/events", json={"name": "x"}), 404)
     assert_problem(http.post("/v1/instances/nope/queues/q", json={}), 404)
     assert_problem(http.post("/v1/instances/nope/cancel"), 404)
@@ -213,7 +218,7 @@ def test_errors_are_problem_documents(live: Any) -> None:
                             params={"after_version": 5, "timeout_ms": 200}), 504)
     assert_problem(http.get("/v1/instances/w3/kv/missing", params={"wait": True,
                                                                    "timeout_ms": 200}),
-                   504, "TimeoutError")
+                   504, "OperationTimedOutError")
 
 
 def test_list_filters_and_cursor_pagination(live: Any) -> None:
@@ -396,6 +401,12 @@ def test_openapi_31_swagger_ui_and_dashboard_are_served(memory_server: LiveServe
                 assert ok and "content" in op["responses"][ok[0]], (method, path)
                 if not path.startswith("/v1/health"):
                     assert {"401", "403"} <= set(op["responses"]), (method, path)
+                assert "422" not in op["responses"], (method, path)  # bad input is a 400
+                for code, response in op["responses"].items():
+                    if code[0] in "45":
+                        assert set(response["content"]) == {PROBLEM}, (method, path, code)
+                        assert response["content"][PROBLEM]["schema"]["$ref"].endswith(
+                            "/Problem")
         assert "Problem" in spec["components"]["schemas"]
         docs = http.get("/docs")
         assert docs.status_code == 200 and "/static/swagger-ui/swagger-ui-bundle.js" in docs.text
@@ -446,3 +457,126 @@ def test_server_command_refuses_non_loopback_without_token_and_serves(tmp_path: 
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_feature_routers_appear_with_their_client_methods() -> None:
+    """Messaging, workers and graphs routers are included only when Client has the methods."""
+    plain = duroxide.Client(duroxide.SqliteProvider.in_memory())
+    with LiveServer(plain) as server, httpx.Client(base_url=server.url) as http:
+        for path in ("/v1/workers", "/v1/topics", "/v1/dead-letters", "/v1/instances/x/graph"):
+            assert_problem(http.get(path), 404)
+    client = FeatureClient(plain)
+    plain.start_orchestration("g1", "Graph", None)
+    with LiveServer(client) as server, httpx.Client(base_url=server.url) as http:
+        graph = http.get("/v1/instances/g1/graph").json()
+        assert [n["status"] for n in graph["nodes"]] == ["completed", "completed", "failed",
+                                                         "skipped"]
+        assert [tuple(e) for e in graph["edges"]] == [(0, 1), (0, 2), (1, 3), (2, 3)]
+        assert_problem(http.get("/v1/instances/nope/graph"), 404)
+        workers = http.get("/v1/workers").json()
+        assert [w["worker_id"] for w in workers] == ["amber-otter-1", "brisk-heron-2"]
+        assert http.get("/v1/workers/amber-otter-1").json()["load"] == 3
+        assert_problem(http.get("/v1/workers/nobody"), 404)
+        assert http.post("/v1/workers/amber-otter-1/drain").status_code == 202
+        assert client.drained == ["amber-otter-1"]
+        assert http.get("/v1/topics").json()[0]["topic"] == "orders"
+        assert http.post("/v1/topics/orders/events", json={"data": 1}).json()["seq"] == 7
+        assert http.get("/v1/dead-letters").json()[0]["reason"] == "instance not found"
+        r = http.post("/v1/messages", json={"instance_id": "g1", "queue": "inbox", "data": 2})
+        assert r.status_code == 202 and r.json()["message_id"] == "msg-g1-inbox"
+        assert_problem(http.post("/v1/messages", json={"queue": "q"}), 400)
+        paths = http.get("/openapi.json").json()["paths"]
+        assert {"/v1/workers", "/v1/topics", "/v1/dead-letters", "/v1/messages",
+                "/v1/instances/{instance_id}/graph"} <= set(paths)
+
+
+def test_cli_commands_work_over_http(live: Any, capsys: Any, monkeypatch: Any,
+                                     tmp_path: Any) -> None:
+    """`duroxide --url` (and DUROXIDE_URL) runs the same commands through HttpClient."""
+    from duroxide import cli
+
+    server, http, _ = live
+    monkeypatch.delenv("DUROXIDE_DB", raising=False)
+    assert cli.main(["--url", server.url, "start", "Parent", "--id", "cli-1", "--input", "2"]) == 0
+    http.get("/v1/instances/cli-1/wait", params={"timeout_ms": 15000})
+    capsys.readouterr()
+    assert cli.main(["--url", server.url, "show", "cli-1", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["status"] == "Completed" and shown["kv"] == {"n": "2"}
+    monkeypatch.setenv("DUROXIDE_URL", server.url)
+    assert cli.main(["list", "--json", "--status", "completed"]) == 0
+    listed = {i["instance_id"] for i in json.loads(capsys.readouterr().out)}
+    assert "cli-1" in listed and len(listed) == 3
+    assert cli.main(["tree", "cli-1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["size"] == 3
+    assert cli.main(["history", "cli-1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["kind"] == "OrchestrationStarted"
+    assert cli.main(["show", "nope"]) == 3
+    assert "Instance nope not found" in capsys.readouterr().err
+    assert cli.main(["metrics", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["system"]["completed_instances"] == 3
+    assert cli.main(["delete", "cli-1"]) == 0
+    assert cli.main(["--url", "ftp://x", "list"]) == 2
+
+
+def test_browser_guard_against_dns_rebinding_and_cross_site_requests() -> None:
+    client = duroxide.Client(duroxide.SqliteProvider.in_memory())
+    with LiveServer(client) as server, httpx.Client(base_url=server.url) as http:
+        browser = {"Sec-Fetch-Site": "same-origin"}
+        assert_problem(http.get("/v1/instances", headers={**browser,
+                                                          "Host": "evil.example:8200"}), 403)
+        assert http.get("/v1/instances", headers=browser).status_code == 200
+        assert http.get("/v1/instances", headers={"Host": "localhost:1"}).status_code == 200
+        assert http.get("/v1/health", headers={"Host": "other"}).status_code == 200  # not a browser
+        evil = {"Origin": "http://evil.example"}
+        body = {"name": "X", "instance_id": "csrf"}
+        assert_problem(http.post("/v1/instances", json=body, headers=evil), 403)
+        assert_problem(http.post("/v1/instances/csrf/cancel", headers=evil), 403)
+        assert client.get_status("csrf").status == "NotFound"
+        same = {"Origin": server.url}
+        assert http.post("/v1/instances", json=body, headers=same).status_code == 201
+    with LiveServer(client, token="t", cors_origins=("http://ok.example",)) as server, \
+            httpx.Client(base_url=server.url, headers=auth("t")) as http:
+        r = http.post("/v1/instances", json={"name": "X"}, headers={"Origin": "http://ok.example"})
+        assert r.status_code == 201
+        r = http.get("/v1/instances", headers={"Host": "ops.example", "Sec-Fetch-Site": "none"})
+        assert r.status_code == 200  # with a token any host name is fine
+
+
+@pytest.mark.skipif(not hasattr(duroxide.Client, "send_message"), reason="no messaging")
+def test_messaging_endpoints_and_http_client(env: Any) -> None:
+    """/v1/messages, topics, requests and dead letters on the real messaging Client."""
+    rt = env.make_runtime()
+
+    def inbox(ctx: Any, _: Any) -> Any:
+        value = yield ctx.dequeue_event("inbox")
+        return value
+
+    rt.register_orchestration("Inbox", inbox)
+    rt.start()
+    with LiveServer(env.client) as server, httpx.Client(base_url=server.url) as http, \
+            duroxide.HttpClient(server.url) as remote:
+        env.client.start_orchestration("box", "Inbox", None)
+        r = http.post("/v1/messages", json={"instance_id": "box", "queue": "inbox",
+                                            "data": {"hi": 1}})
+        assert r.status_code == 202 and r.json()["message_id"]
+        assert env.client.wait_for_orchestration("box", 10000).output == {"hi": 1}
+
+        remote.send_message("ghost", "inbox", 5)  # no such instance: a dead letter
+        assert wait_until(lambda: any(d.instance_id == "ghost"
+                                      for d in remote.list_dead_letters()), 10)
+        letters = http.get("/v1/dead-letters", params={"instance_id": "ghost"}).json()
+        assert letters[0]["data"] == 5 and "does not exist" in letters[0]["reason"]
+        assert type(remote.list_dead_letters()[0]) is type(env.client.list_dead_letters()[0])
+        assert remote.purge_dead_letters("ghost") >= 1 and remote.list_dead_letters("ghost") == []
+
+        assert remote.publish_event("news", {"n": 1}) >= 1
+        assert [t.topic for t in remote.list_topics()] == [t.topic for t in
+                                                            env.client.list_topics()]
+        with pytest.raises(duroxide.RequestFailedError):
+            remote.request("ghost", "ping", None, timeout_ms=5000)
+        assert_problem(http.post("/v1/requests", json={"instance_id": "ghost",
+                                                       "operation": "ping", "timeout_ms": 5000}),
+                       409, "RequestFailedError")
+        assert_problem(http.post("/v1/messages", json={"instance_id": "", "queue": "q"}), 400)
+        assert http.get("/v1/actors").json() == []

@@ -11,7 +11,9 @@ from typing import Any, Iterator
 
 import pytest
 
-import duroxide
+pytest.importorskip("fastapi")
+
+import duroxide  # noqa: E402
 import test_custom_status as custom_status
 import test_event_queues as event_queues
 import test_kv_store as kv_store
@@ -126,3 +128,13 @@ def test_same_errors_and_types_as_client(env: Env) -> None:
     assert type(http.get_status("e1")) is type(local.get_status("e1"))
     assert vars(http.get_status("e1")) == vars(local.get_status("e1"))
     assert http.list_all_instances() == local.list_all_instances()
+
+
+def test_closed_http_client_raises_closed_error(env: Env) -> None:
+    http = env.client
+    assert http.get_status("x").status == "NotFound" and not http.closed
+    with http:
+        pass
+    assert http.closed
+    with pytest.raises(duroxide.ClosedError):
+        http.get_status("x")

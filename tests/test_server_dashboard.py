@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import httpx
 import pytest
 
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("fastapi")
+
 import duroxide
-from helpers.live_server import LiveServer
+from helpers.live_server import FeatureClient, LiveServer
 from helpers.util import wait_until
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -37,6 +43,16 @@ def register(rt: duroxide.Runtime) -> None:
     def charge(ctx: Any, amount: int) -> dict:
         return {"charged": amount}
 
+    @rt.register_activity("Reserve")
+    def reserve(ctx: Any, order_id: str) -> str:
+        time.sleep(0.03)  # visible bars on the timeline
+        return f"stock-{order_id}"
+
+    @rt.register_activity("Ship")
+    def ship(ctx: Any, order_id: str) -> str:
+        time.sleep(0.02)
+        return f"parcel-{order_id}"
+
     @rt.register_activity("Reject")
     def reject(ctx: Any, _: Any) -> None:
         raise ValueError("card declined")
@@ -49,8 +65,11 @@ def register(rt: duroxide.Runtime) -> None:
     def order(ctx: Any, order: dict) -> Any:
         ctx.set_custom_status(json.dumps({"stage": "paying"}))
         ctx.set_kv_value("customer", order["customer"])
+        yield ctx.schedule_activity("Reserve", order["id"])
         paid = yield ctx.schedule_sub_orchestration_with_id("Payment", f"{order['id']}-pay",
                                                             order["amount"])
+        yield ctx.schedule_timer(20)
+        yield ctx.schedule_activity("Ship", order["id"])
         ctx.set_custom_status(json.dumps({"stage": "done"}))
         return {"order": order["id"], "payment": paid}
 
@@ -106,15 +125,26 @@ def browser() -> Iterator[Any]:
 
 
 def wait_for(driver: Any, predicate: Callable[[Any], Any], timeout: float = 10) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(predicate)
+    # Pages re-render on auto-refresh: an element read mid-refresh is simply read again.
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=[StaleElementReferenceException]).until(predicate)
 
 
 def texts(driver: Any, css: str) -> list:
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, css)]
+    """The visible texts of the elements matching `css`, read in one step (no stale reads)."""
+    return list(driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map((e) => e.innerText.trim())",
+        css))
+
+
+def text(driver: Any, css: str) -> str:
+    """The text of the first element matching `css` ("" if none), read in one step."""
+    found = texts(driver, css)
+    return str(found[0]) if found else ""
 
 
 def no_errors(driver: Any) -> None:
-    shown = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "[data-testid=error]")]
+    shown = texts(driver, "[data-testid=error]")
     assert not shown, shown
 
 
@@ -128,7 +158,7 @@ def test_instances_page_matches_the_api_and_filters(site: Any, browser: Any) -> 
     assert shown == [i["instance_id"] for i in api]
     statuses = texts(browser, "[data-testid=instances] tbody [data-testid=status]")
     assert statuses == [i["status"] for i in api]
-    count = browser.find_element(By.CSS_SELECTOR, "[data-testid=count-completed] .n").text
+    count = text(browser, "[data-testid=count-completed] .n")
     assert int(count) == metrics["completed_instances"]
     browser.save_screenshot(str(ARTIFACTS / "instances.png"))
 
@@ -149,32 +179,34 @@ def test_click_list_to_instance_to_child(site: Any, browser: Any) -> None:
         (a for a in d.find_elements(By.CSS_SELECTOR, "[data-testid=instance-link]")
          if a.text == "order-2"), None))
     link.click()
-    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR,
-                                               "[data-testid=instance-id]").text == "order-2")
+    wait_for(browser, lambda d: text(d, "[data-testid=instance-id]") == "order-2")
     detail = httpx.get(f"{server.url}/v1/instances/order-2").json()
-    wait_for(browser, lambda d: len(texts(d, "[data-testid=timeline-bar]")) == 1)
-    assert browser.find_element(By.CSS_SELECTOR, "#badge [data-testid=status]").text == \
+    wait_for(browser, lambda d: len(texts(d, "[data-testid=timeline-bar]")) == 4)
+    bars = texts(browser, "[data-testid=timeline-bar]")
+    assert [b.split()[0] for b in bars] == ["Reserve", "Payment", "timer", "Ship"]
+    assert text(browser, "#badge [data-testid=status]") == \
         detail["status"]
-    assert json.loads(browser.find_element(By.CSS_SELECTOR, "[data-testid=result]").text) == \
+    assert json.loads(text(browser, "[data-testid=result]")) == \
         detail["output"]
-    assert json.loads(browser.find_element(By.CSS_SELECTOR, "[data-testid=input]").text)[
+    assert json.loads(text(browser, "[data-testid=input]"))[
         "amount"] == 12
-    assert "customer" in browser.find_element(By.CSS_SELECTOR, "[data-testid=kv]").text
-    assert "done" in browser.find_element(By.CSS_SELECTOR, "[data-testid=custom-status]").text
+    assert "customer" in text(browser, "[data-testid=kv]")
+    assert "done" in text(browser, "[data-testid=custom-status]")
     browser.save_screenshot(str(ARTIFACTS / "instance.png"))
+    browser.set_window_size(1360, 1500)  # the whole page, for docs/server.md
+    browser.save_screenshot(str(ARTIFACTS / "instance-full.png"))
+    browser.set_window_size(1360, 1000)
 
     child = wait_for(browser, lambda d: next(
         (a for a in d.find_elements(By.CSS_SELECTOR, "[data-testid=tree] a")
          if a.text == "order-2-pay"), None))
     child.click()
-    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR,
-                                               "[data-testid=instance-id]").text == "order-2-pay")
+    wait_for(browser, lambda d: text(d, "[data-testid=instance-id]") == "order-2-pay")
     # The child's timeline shows the activity and the timer as bars.
     wait_for(browser, lambda d: len(texts(d, "[data-testid=timeline-bar]")) == 2)
     bars = texts(browser, "[data-testid=timeline-bar]")
     assert any("Charge" in b for b in bars) and any("timer" in b for b in bars)
-    parent = browser.find_element(By.CSS_SELECTOR, "[data-testid=fact-parent] a")
-    assert parent.text == "order-2"
+    assert text(browser, "[data-testid=fact-parent] a") == "order-2"
     browser.save_screenshot(str(ARTIFACTS / "child.png"))
     no_errors(browser)
 
@@ -182,16 +214,15 @@ def test_click_list_to_instance_to_child(site: Any, browser: Any) -> None:
 def test_failed_instance_shows_its_error(site: Any, browser: Any) -> None:
     server, _ = site
     browser.get(server.url + "/instance.html?id=broken-1")
-    result = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=result]"))
-    wait_for(browser, lambda d: "card declined" in result.text)
-    assert browser.find_element(By.ID, "result-title").text.upper() == "ERROR"
+    wait_for(browser, lambda d: "card declined" in text(d, "[data-testid=result]"))
+    assert text(browser, "#result-title").upper() == "ERROR"
 
 
 def test_actions_raise_and_cancel_behind_confirmation(site: Any, browser: Any) -> None:
     server, client = site
     client.start_orchestration("approval-2", "Approval", None)
     browser.get(server.url + "/instance.html?id=approval-1")
-    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#badge").text == "Running")
+    wait_for(browser, lambda d: text(d, "#badge") == "Running")
     wait_until(lambda: any(e.kind == "ExternalSubscribed"
                            for e in client.read_execution_history("approval-1", 1)), 10)
     browser.find_element(By.ID, "event-name").send_keys("approve")
@@ -201,7 +232,7 @@ def test_actions_raise_and_cancel_behind_confirmation(site: Any, browser: Any) -
     browser.find_element(By.ID, "raise").click()
     browser.switch_to.alert.accept()
     assert client.wait_for_orchestration("approval-1", 10000).output == {"by": "ops"}
-    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#badge").text == "Completed")
+    wait_for(browser, lambda d: text(d, "#badge") == "Completed")
 
     browser.get(server.url + "/instance.html?id=approval-2")
     button = wait_for(browser, lambda d: d.find_element(By.ID, "cancel"))
@@ -210,7 +241,7 @@ def test_actions_raise_and_cancel_behind_confirmation(site: Any, browser: Any) -
     browser.switch_to.alert.accept()
     result = client.wait_for_orchestration("approval-2", 10000)
     assert result.status == "Failed" and "canceled" in result.error
-    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#badge").text == "Failed")
+    wait_for(browser, lambda d: text(d, "#badge") == "Failed")
     browser.find_element(By.ID, "delete").click()
     browser.switch_to.alert.accept()
     wait_for(browser, lambda d: d.current_url.endswith("index.html"))
@@ -221,15 +252,50 @@ def test_metrics_workers_and_messaging_pages(site: Any, browser: Any) -> None:
     server, _ = site
     browser.get(server.url + "/metrics.html")
     metrics = httpx.get(f"{server.url}/v1/metrics").json()
-    shown = wait_for(browser, lambda d: d.find_element(
-        By.CSS_SELECTOR, "[data-testid=metric-instances] .n").text)
+    shown = wait_for(browser, lambda d: text(d, "[data-testid=metric-instances] .n"))
     assert int(shown) == metrics["system"]["total_instances"]
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR,
                                                 "[data-testid=chart-queues] polyline"))
     browser.save_screenshot(str(ARTIFACTS / "metrics.png"))
     for page, testid in (("workers.html", "workers"), ("messaging.html", "topics")):
         browser.get(f"{server.url}/{page}")
-        wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR,
-                                                   f"[data-testid={testid}]").text)
+        wait_for(browser, lambda d: text(d, f"[data-testid={testid}]"))
         no_errors(browser)
         browser.save_screenshot(str(ARTIFACTS / page.replace(".html", ".png")))
+
+
+def test_dag_workers_and_topics_pages_with_those_features(site: Any, browser: Any) -> None:
+    """With a Client that has the graph, fleet and messaging methods, the pages show them."""
+    _, client = site
+    with LiveServer(FeatureClient(client)) as server:
+        browser.get(server.url + "/instance.html?id=order-0")
+        wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR,
+                                                        "[data-testid=graph-node]")) == 4)
+        graph = text(browser, "[data-testid=graph]")
+        assert "fetch #0" in graph and "score #2" in graph and "skipped" in graph
+        xs = {n.find_element(By.CSS_SELECTOR, "text").text: n.location["x"]
+              for n in browser.find_elements(By.CSS_SELECTOR, "[data-testid=graph-node]")}
+        assert xs["fetch #0"] < xs["parse #1"] == xs["score #2"] < xs["report #3"]
+        browser.execute_script("document.getElementById('graph-section').scrollIntoView()")
+        browser.save_screenshot(str(ARTIFACTS / "graph.png"))
+        browser.get(server.url + "/workers.html")
+        wait_for(browser, lambda d: "amber-otter-1" in text(d, "[data-testid=workers]"))
+        browser.save_screenshot(str(ARTIFACTS / "workers-fleet.png"))
+        browser.get(server.url + "/messaging.html")
+        wait_for(browser, lambda d: "orders" in text(d, "[data-testid=topics]"))
+        assert "instance not found" in text(browser, "[data-testid=dead-letters]")
+        no_errors(browser)
+
+
+def test_swagger_ui_renders_the_api_offline(site: Any, browser: Any) -> None:
+    """Swagger UI (assets served by this server, nothing from elsewhere) shows every path."""
+    server, _ = site
+    browser.get(server.url + "/docs")
+    wait_for(browser, lambda d: len(texts(d, ".opblock-summary-path")) > 20, timeout=20)
+    paths = set(texts(browser, ".opblock-summary-path"))
+    assert {"/v1/instances", "/v1/instances/{instance_id}", "/v1/health"} <= paths
+    external = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name)"
+        ".filter((u) => !u.startsWith(location.origin) && !u.startsWith('data:'))")
+    assert external == []
+    browser.save_screenshot(str(ARTIFACTS / "swagger.png"))

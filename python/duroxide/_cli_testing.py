@@ -38,6 +38,8 @@ def add_commands(command: Command) -> None:
                    help="the registry (MODULE:ATTR) and/or exported history files or "
                         "directories; without history files the store (--db) is read")
     p.add_argument("--registry", metavar="MODULE:ATTR", help="the registry (alternative form)")
+    p.add_argument("--history", "--from", dest="history", action="append", default=None,
+                   metavar="PATH", help="an exported history file or directory (repeatable)")
     _add_selection(p)
     p.add_argument("--all-executions", action="store_true",
                    help="replay every stored execution, not only the current one")
@@ -45,8 +47,10 @@ def add_commands(command: Command) -> None:
     p.set_defaults(handler=cmd_replay, needs_client=False)
 
     p = command("export-history", "Write instance histories to JSON files (for replay in CI).")
+    p.add_argument("ids", nargs="*", metavar="ID", help="instances to export (default: all "
+                                                        "matching the filters)")
     _add_selection(p)
-    p.add_argument("--out", "-o", metavar="DIR|FILE.json", default=None,
+    p.add_argument("--out", "--output", "-o", dest="out", metavar="DIR|FILE.json", default=None,
                    help="a directory (one file per instance) or a .json file (all instances); "
                         "default: print to stdout")
     p.set_defaults(handler=cmd_export_history)
@@ -109,6 +113,8 @@ def load_registry(spec: str) -> Any:
             if not os.path.isfile(path):
                 raise CliError(f"registry module file not found: {module_name}", EXIT_USAGE)
             mod_id = os.path.splitext(os.path.basename(path))[0]
+            if os.path.dirname(path) not in sys.path:  # its sibling modules import too
+                sys.path.insert(0, os.path.dirname(path))
             loader_spec = importlib.util.spec_from_file_location(mod_id, path)
             if loader_spec is None or loader_spec.loader is None:
                 raise CliError(f"cannot import {module_name}", EXIT_USAGE)
@@ -137,9 +143,12 @@ def load_registry(spec: str) -> Any:
         obj = obj()
     if isinstance(obj, Registry):
         return obj
-    inner = getattr(obj, "registry", None)
-    if isinstance(inner, Registry):
-        return inner
+    from duroxide.testing._replay import _as_registry
+
+    try:
+        return _as_registry(obj)  # a Runtime: what it serves
+    except TypeError:
+        pass
     raise CliError(f"{spec} is a {type(obj).__name__}, not a duroxide.Registry", EXIT_USAGE)
 
 
@@ -182,7 +191,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from duroxide.testing._replay import load_histories, read_history, replay_exported
 
     registry_spec = args.registry
-    files: List[str] = []
+    files: List[str] = list(args.history or [])
     for target in args.targets:
         if os.path.exists(target) and not target.endswith(".py"):
             files.append(target)
@@ -195,6 +204,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not registry_spec:
         raise CliError("no registry given: pass MODULE:ATTR (a duroxide.Registry)", EXIT_USAGE)
     registry = load_registry(registry_spec)
+    if not (os.environ.get("DUROXIDE_LOG") or os.environ.get("RUST_LOG")):
+        # The engine logs each nondeterminism it finds as an error; here the report says it.
+        importlib.import_module("duroxide._core").configure_logging(
+            "warn,duroxide::runtime=off", "compact")
     if files:
         try:
             histories = load_histories(files)
@@ -202,7 +215,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
             raise CliError(str(exc), EXIT_USAGE) from None
         histories = [h for h in histories if _matches(args, h)]
     else:
-        client = open_client(args.db, args.schema)
+        client = open_client(args.db, args.schema, getattr(args, "url", None),
+                             getattr(args, "token_file", None))
         histories = [read_history(client, i) for i in _select_instances(args, client)]
     results = list(replay_exported(histories, registry, args.all_executions))
     bad = [r for r in results if not r.ok]
@@ -243,6 +257,8 @@ def _result_dict(r: Any) -> dict:  # type: ignore[type-arg]
 def cmd_export_history(args: argparse.Namespace, client: Any) -> int:
     from duroxide.testing._replay import export_history, read_history
 
+    if args.ids:
+        args.instance = list(args.instance or []) + list(args.ids)
     ids = _select_instances(args, client)
     if args.out is None:
         print(json.dumps([read_history(client, i).to_dict() for i in ids], indent=1))

@@ -8,27 +8,25 @@ keep-alive connection per thread.
 from __future__ import annotations
 
 import http.client
+import importlib
 import json
 import socket
+import sys
 import threading
+import time
 import urllib.parse
 from typing import Any, Dict, List, Optional, Tuple
 
-from duroxide import _core
+from duroxide import errors
 from duroxide._types import OrchestrationResult
+
+_core: Any = importlib.import_module("duroxide._core")  # the native module (no type stubs)
 
 # Long-polls are cut into requests of at most this long, so proxies with idle timeouts of a
 # minute or more never cut one.
 _MAX_POLL_MS = 50_000
-_EXCEPTIONS = {
-    "NotFoundError": _core.NotFoundError,
-    "InstanceAlreadyExistsError": _core.InstanceAlreadyExistsError,
-    "OperationTimedOutError": _core.OperationTimedOutError,
-    "InvalidArgumentError": _core.InvalidArgumentError,
-    "ProviderError": _core.ProviderError,
-    "DuroxideError": _core.DuroxideError,
-    "TimeoutError": TimeoutError,
-}
+_EXCEPTIONS: Dict[str, type[Exception]] = {name: getattr(errors, name) for name in errors.__all__}
+_EXCEPTIONS["TimeoutError"] = errors.OperationTimedOutError  # a TimeoutError too
 
 
 def _json_or_raise(value: Any, what: str) -> Any:
@@ -69,6 +67,7 @@ class HttpClient:
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         self._local = threading.local()
+        self._closed = False
         self._lock = threading.Lock()
         self._open: List[http.client.HTTPConnection] = []  # every thread's, for close()
 
@@ -96,8 +95,14 @@ class HttpClient:
                 if conn in self._open:
                     self._open.remove(conn)
 
+    @property
+    def closed(self) -> bool:
+        """True once close() was called."""
+        return self._closed
+
     def close(self) -> None:
-        """Closes the connections of every thread (the client reconnects when used again)."""
+        """Closes the connections of every thread; later calls raise ClosedError (as Client)."""
+        self._closed = True
         with self._lock:
             connections, self._open = self._open, []
         for conn in connections:
@@ -119,6 +124,8 @@ class HttpClient:
     def _request(self, method: str, path: str, body: Any = None,
                  query: Optional[Dict[str, Any]] = None, wait_ms: int = 0) -> Tuple[int, Any]:
         """(status, parsed JSON body) of a successful request; raises for an error status."""
+        if self._closed:
+            raise _core.ClosedError("HttpClient is closed; create a new one")
         if query:
             pairs = {k: ("true" if v is True else "false" if v is False else v)
                      for k, v in query.items() if v is not None}
@@ -153,14 +160,17 @@ class HttpClient:
         detail = data.get("detail") if isinstance(data, dict) else None
         name = data.get("error") if isinstance(data, dict) else None
         message = str(detail or f"HTTP {status}")
-        if status in (401, 403):
-            return _core.DuroxideError(f"HTTP {status} from {self.url}: {message}")
-        if name in _EXCEPTIONS:
-            cls = _EXCEPTIONS[name]
-            if cls is _core.OperationTimedOutError:
-                message = "Operation timed out"
-            return cls(message)
-        return _core.DuroxideError(f"HTTP {status} from {self.url}: {message}")
+        error: BaseException
+        cls = _EXCEPTIONS.get(name) if isinstance(name, str) else None
+        if cls is None and isinstance(name, str):  # any other class duroxide exports
+            exported = getattr(sys.modules.get("duroxide"), name, None)
+            if isinstance(exported, type) and issubclass(exported, _core.DuroxideError):
+                cls = exported
+        if status in (401, 403) or cls is None:
+            error = _core.DuroxideError(f"HTTP {status} from {self.url}: {message}")
+        else:
+            error = cls(message)
+        return error
 
     def _get(self, path: str, **query: Any) -> Any:
         return self._request("GET", path, query=query)[1]
@@ -203,18 +213,30 @@ class HttpClient:
         except _core.NotFoundError:
             return OrchestrationResult("NotFound")
 
-    def _long_poll(self, path: str, timeout_ms: int, **query: Any) -> Any:
-        """Repeats a long-poll in slices of at most _MAX_POLL_MS until `timeout_ms`."""
-        remaining = max(0, int(timeout_ms))
+    def _long_poll(self, path: str, timeout_ms: int, timeout_message: str = "",
+                   **query: Any) -> Any:
+        """Repeats a long-poll in slices of at most _MAX_POLL_MS until `timeout_ms`.
+
+        The server answers 404 for an instance that does not exist (yet); like Client, this
+        keeps waiting for it to appear until the time is up.
+        """
+        deadline = time.monotonic() + max(0, int(timeout_ms)) / 1000.0
+        pause = 0.005
         while True:
-            slice_ms = min(remaining, _MAX_POLL_MS)
+            slice_ms = max(0, min(int((deadline - time.monotonic()) * 1000), _MAX_POLL_MS))
             try:
                 return self._request("GET", path, query={**query, "timeout_ms": slice_ms},
                                      wait_ms=slice_ms)[1]
-            except (_core.OperationTimedOutError, TimeoutError):
-                remaining -= slice_ms
-                if remaining <= 0:
+            except _core.OperationTimedOutError:
+                if time.monotonic() >= deadline:
                     raise
+            except _core.NotFoundError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _core.OperationTimedOutError(
+                        timeout_message or "Operation timed out") from None
+                time.sleep(min(pause, left))
+                pause = min(pause * 2, 0.1)
 
     def wait_for_orchestration(self, instance_id: str,
                                timeout_ms: int = 30000) -> OrchestrationResult:
@@ -225,7 +247,7 @@ class HttpClient:
     def wait_for_orchestration_typed(self, instance_id: str, timeout_ms: int = 30000) -> Any:
         result = self.wait_for_orchestration(instance_id, timeout_ms)
         if result.status == "Failed":
-            raise Exception(result.error or "Orchestration failed")
+            raise errors.OrchestrationFailedError(result.error or "Orchestration failed")
         return result.output
 
     def wait_for_status_change(self, instance_id: str, last_seen_version: int = 0,
@@ -286,8 +308,9 @@ class HttpClient:
 
     def wait_for_kv_value(self, instance_id: str, key: str, timeout_ms: int = 30000) -> str:
         """Waits until the key exists; TimeoutError after timeout_ms."""
-        data = self._long_poll(f"/v1/instances/{_q(instance_id)}/kv/{_q(key)}", timeout_ms,
-                               wait=True)
+        data = self._long_poll(
+            f"/v1/instances/{_q(instance_id)}/kv/{_q(key)}", timeout_ms,
+            f"Timed out waiting for value '{key}' on instance '{instance_id}'", wait=True)
         value: str = data["value"]
         return value
 
@@ -411,3 +434,60 @@ class HttpClient:
             return _core.SystemStats(**self._get(f"/v1/instances/{_q(instance_id)}/stats"))
         except _core.NotFoundError:
             return None
+
+    # ---- messaging (the server's /v1/messages, /v1/topics, /v1/requests, /v1/dead-letters) --
+
+    def send_message(self, instance_id: str, queue: str, data: Any = None) -> str:
+        """Sends `data` to `instance_id`'s queue `queue`; returns the message id."""
+        body = {"instance_id": instance_id, "queue": queue,
+                "data": _json_or_raise(data, "send_message data")}
+        message_id: str = self._request("POST", "/v1/messages", body)[1]["message_id"]
+        return message_id
+
+    def publish_event(self, topic: str, data: Any = None) -> int:
+        """Publishes `data` to `topic`; returns its sequence number."""
+        body = {"data": _json_or_raise(data, "publish_event data")}
+        return int(self._request("POST", f"/v1/topics/{_q(topic)}/events", body)[1]["seq"])
+
+    def request(self, instance_id: str, operation: str, data: Any = None,
+                timeout_ms: int = 30000) -> Any:
+        """Sends a request and waits for the reply (RequestFailedError, RequestTimedOutError)."""
+        body = {"instance_id": instance_id, "operation": operation,
+                "data": _json_or_raise(data, "request data"), "timeout_ms": int(timeout_ms)}
+        return self._request("POST", "/v1/requests", body, wait_ms=int(timeout_ms))[1]["value"]
+
+    def list_dead_letters(self, instance_id: Optional[str] = None) -> List[Any]:
+        from duroxide._messaging_client import DeadLetter
+
+        rows = self._get("/v1/dead-letters", instance_id=instance_id)
+        return [DeadLetter(r["id"], r["instance_id"], r["queue"], r.get("data"), r["reason"],
+                           r.get("created_at_ms", 0), r.get("sender"), r.get("message_id"))
+                for r in rows]
+
+    def redeliver_dead_letter(self, id: int) -> None:
+        self._request("POST", f"/v1/dead-letters/{int(id)}/redeliver")
+
+    def purge_dead_letters(self, instance_id: Optional[str] = None,
+                           before_ms: Optional[int] = None) -> int:
+        query = {"instance_id": instance_id, "before_ms": before_ms}
+        return int(self._request("DELETE", "/v1/dead-letters", query=query)[1]["purged"])
+
+    def list_topics(self) -> List[Any]:
+        from duroxide._messaging_client import TopicInfo
+
+        return [TopicInfo(t["topic"], t["subscribers"], t["backlog"], t["last_seq"])
+                for t in self._get("/v1/topics")]
+
+    def get_topic(self, topic: str) -> Any:
+        from duroxide._messaging_client import TopicDetail, TopicSubscriber
+
+        t = self._get(f"/v1/topics/{_q(topic)}")
+        subscribers = [TopicSubscriber(s["instance_id"], s["cursor"], s["lag"],
+                                       s["subscribed_at_ms"]) for s in t["subscribers"]]
+        return TopicDetail(t["topic"], subscribers, t["backlog"], t["last_seq"])
+
+    def list_actors(self, actor_type: Optional[str] = None) -> List[Any]:
+        from duroxide._messaging_client import ActorInfo
+
+        return [ActorInfo(a["actor_type"], a["key"], a["instance_id"], a["status"])
+                for a in self._get("/v1/actors", actor_type=actor_type)]

@@ -8,7 +8,25 @@ API); they add to the runtime's own registry.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+    overload,
+)
+
+if TYPE_CHECKING:
+    from duroxide._actors import ActorType
+
+# A registered function: the decorators return it unchanged, so its type is kept.
+F = TypeVar("F", bound=Callable[..., Any])
 
 _SYSCALL_PREFIX = "__duroxide_syscall:"
 DEFAULT_VERSION = "1.0.0"
@@ -55,12 +73,28 @@ class Registry:
         self._listeners: List[Listener] = []
 
     # ---- registration ----------------------------------------------------------------------
-    def register_activity(self, name: str, fn: Optional[Callable[..., Any]] = None,
-                          **options: Any) -> Any:
-        """Registers activity `name`; usable as a decorator or a direct call."""
-        check_name("activity", name)
+    @overload
+    def register_activity(self, name: str, fn: None = None,
+                          **options: Any) -> Callable[[F], F]: ...
+    @overload
+    def register_activity(self, name: str, fn: F, **options: Any) -> F: ...
 
-        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+    def register_activity(self, name: str, fn: Optional[F] = None,
+                          **options: Any) -> Union[F, Callable[[F], F]]:
+        """Registers activity `name`; usable as a decorator or a direct call.
+
+        Options: `requires` (a JSON Schema, draft 2020-12, that a worker's capabilities must
+        satisfy; an invalid schema raises InvalidArgumentError with the validator's message)
+        and `requires_timeout_ms` (fail instead of waiting longer for a capable worker).
+        """
+        check_name("activity", name)
+        if "requires" in options or "requires_timeout_ms" in options:
+            from duroxide._capabilities import register_requirement
+
+            register_requirement(name, options.get("requires"),
+                                 options.get("requires_timeout_ms"))
+
+        def register(f: F) -> F:
             _check_callable("activity", name, f)
             entry = ActivityEntry(name, f, dict(options))
             self._activities[name] = entry
@@ -71,20 +105,45 @@ class Registry:
 
     register_activity_typed = register_activity
 
-    def register_orchestration(self, name: str, fn: Optional[Callable[..., Any]] = None) -> Any:
+    def task(self, fn: Optional[Callable[..., Any]] = None, *, name: Optional[str] = None,
+             requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
+             requires_timeout_ms: Optional[int] = None) -> Any:
+        """Declares a distributed function (docs/task-graphs.md): `@reg.task(...)`.
+
+        Calling the result returns a lazy TaskHandle; the function itself runs on a worker
+        (registered as activity `name`, default the function's name).
+        """
+        from duroxide._graphs import task_decorator
+
+        return task_decorator(lambda n, f: self.register_activity(n, f), fn, name, requires,
+                              retry, cache, requires_timeout_ms)
+
+    @overload
+    def register_orchestration(self, name: str, fn: None = None) -> Callable[[F], F]: ...
+    @overload
+    def register_orchestration(self, name: str, fn: F) -> F: ...
+
+    def register_orchestration(self, name: str,
+                               fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
         """Registers orchestration `name` at version 1.0.0; decorator or direct call."""
         return self.register_orchestration_versioned(name, DEFAULT_VERSION, fn)
 
     register_orchestration_typed = register_orchestration
 
+    @overload
     def register_orchestration_versioned(self, name: str, version: str,
-                                         fn: Optional[Callable[..., Any]] = None) -> Any:
+                                         fn: None = None) -> Callable[[F], F]: ...
+    @overload
+    def register_orchestration_versioned(self, name: str, version: str, fn: F) -> F: ...
+
+    def register_orchestration_versioned(self, name: str, version: str,
+                                         fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
         """Registers `name` at semver `version`; new starts use the latest version."""
         check_name("orchestration", name)
         if not isinstance(version, str):
             raise TypeError(f"version must be a str like '1.0.1', got {version!r}")
 
-        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+        def register(f: F) -> F:
             _check_callable("orchestration", name, f)
             self._orchestrations[(name, version)] = f
             self._notify("orchestration", (name, version), f)
@@ -93,6 +152,20 @@ class Registry:
         return register(fn) if fn is not None else register
 
     register_orchestration_versioned_typed = register_orchestration_versioned
+
+    def register_actor(self, name: str, messages_per_execution: int = 100) -> "ActorType":
+        """Registers actor type `name` (docs/messaging.md); returns its ActorType.
+
+        Decorate the handlers with the result: @actor.on_message, @actor.on_event(topic).
+        The actor's loop is the orchestration "__duroxide_actor__:<name>"; it continues as
+        new every `messages_per_execution` messages.
+        """
+        from duroxide._actors import ActorType, _actor_types
+
+        actor = ActorType(name, messages_per_execution)
+        self.register_orchestration(actor.orchestration_name, actor.loop)
+        _actor_types[name] = actor
+        return actor
 
     def include(self, other: "Registry") -> None:
         """Adds every registration of `other` to this registry (later ones win)."""

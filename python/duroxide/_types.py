@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Literal, Optional, cast
 
+from duroxide._json import loads_or_raw
 from duroxide.errors import TaskFailedError
 
 MAX_WORKER_TAGS = 5
@@ -18,6 +19,10 @@ MAX_INSTANCE_ID_BYTES = 256  # also: no control characters
 MAX_NAME_BYTES = 256  # orchestration, activity, event and queue names
 
 
+# The statuses a client sees (OrchestrationResult.status).
+OrchestrationStatusName = Literal["NotFound", "Running", "Completed", "Failed"]
+
+
 class OrchestrationResult:
     """Status of an orchestration instance as seen by a client.
 
@@ -29,9 +34,10 @@ class OrchestrationResult:
         custom_status_version: increases each time a turn changes the custom status.
     """
 
-    def __init__(self, status: str, output: Any = None, error: Optional[str] = None,
+    def __init__(self, status: OrchestrationStatusName, output: Any = None,
+                 error: Optional[str] = None,
                  custom_status: Optional[str] = None, custom_status_version: int = 0):
-        self.status = status
+        self.status: OrchestrationStatusName = status
         self.output = output
         self.error = error
         self.custom_status = custom_status
@@ -39,13 +45,8 @@ class OrchestrationResult:
 
 
 def _parse_status(raw: Any) -> OrchestrationResult:
-    output = None
-    if raw.output is not None:
-        try:
-            output = json.loads(raw.output)
-        except (TypeError, ValueError):
-            output = raw.output
-    return OrchestrationResult(raw.status, output, raw.error, raw.custom_status,
+    status = cast(OrchestrationStatusName, raw.status)
+    return OrchestrationResult(status, loads_or_raw(raw.output), raw.error, raw.custom_status,
                                raw.custom_status_version)
 
 
@@ -91,7 +92,8 @@ def _parse_tag_filter(value: Any) -> Dict[str, Any]:
     if value is None:
         return {"tag_mode": "default_only", "tags": []}
     if not isinstance(value, str):
-        raise TypeError(f"worker_tag_filter must be a str (see TagFilter), not {type(value).__name__}")
+        raise TypeError(
+            f"worker_tag_filter must be a str (see TagFilter), not {type(value).__name__}")
     if value in (TagFilter.DEFAULT_ONLY, TagFilter.ANY, TagFilter.NONE):
         return {"tag_mode": value, "tags": []}
     try:
@@ -105,7 +107,8 @@ def _parse_tag_filter(value: Any) -> Dict[str, Any]:
         ):
             if len(tags) > MAX_WORKER_TAGS:
                 raise ValueError(
-                    f"worker_tag_filter lists {len(tags)} tags; at most {MAX_WORKER_TAGS} are allowed"
+                    f"worker_tag_filter lists {len(tags)} tags; "
+                    f"at most {MAX_WORKER_TAGS} are allowed"
                 )
             for tag in tags:
                 if len(tag.encode()) > MAX_TAG_NAME_BYTES:
@@ -132,7 +135,9 @@ class RuntimeOptions:
               "max_payload_bytes", "max_history_events",
               # worker registry (docs/deployment.md)
               "heartbeat_interval_ms", "worker_name_hint", "worker_retention_ms",
-              "drain_grace_ms", "session_placement")
+              "drain_grace_ms", "session_placement",
+              # capability routing (docs/task-graphs.md)
+              "capabilities")
     _INT_FIELDS = {
         "orchestration_concurrency": 0, "worker_concurrency": 0, "dispatcher_poll_interval_ms": 1,
         "worker_lock_timeout_ms": 100, "max_sessions_per_runtime": 1,
@@ -160,17 +165,23 @@ class RuntimeOptions:
                  worker_name_hint: Optional[str] = None,
                  worker_retention_ms: Optional[int] = None,
                  drain_grace_ms: Optional[int] = None,
-                 session_placement: Optional[bool] = None):
+                 session_placement: Optional[bool] = None,
+                 capabilities: Optional[Dict[str, Any]] = None):
         values = dict(locals())
         values.pop("self")
+        # Capability routing: detected defaults merged with the given ones (the merged dict is
+        # what `options.capabilities` returns and what the workers match schemas against).
+        from duroxide._capabilities import merge_capabilities
+
+        values["capabilities"] = merge_capabilities(capabilities)
         for name, minimum in self._INT_FIELDS.items():
             v = values[name]
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < minimum):
                 raise ValueError(f"RuntimeOptions.{name} must be an int >= {minimum}, got {v!r}")
         if session_placement is not None and not isinstance(session_placement, bool):
             raise TypeError("RuntimeOptions.session_placement must be a bool")
-        for name in ("log_format", "log_level", "service_name", "service_version", "worker_node_id",
-                     "worker_name_hint"):
+        for name in ("log_format", "log_level", "service_name", "service_version",
+                     "worker_node_id", "worker_name_hint"):
             v = values[name]
             if v is not None and not isinstance(v, str):
                 raise TypeError(f"RuntimeOptions.{name} must be a str, not {type(v).__name__}")
@@ -195,6 +206,10 @@ class RuntimeOptions:
         object.__setattr__(self, name, value)
 
     def _to_native(self) -> Dict[str, Any]:
-        out = {k: v for k, v in self._values.items() if v is not None and k != "worker_tag_filter"}
+        out = {k: v for k, v in self._values.items()
+               if v is not None and k not in ("worker_tag_filter", "capabilities")}
         out.update(self._tag)
+        from duroxide._capabilities import make_matcher
+
+        out["capability_matcher"] = make_matcher(self._values["capabilities"])
         return out

@@ -51,3 +51,52 @@ class LiveServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+class FeatureClient:
+    """Wraps a Client and adds stand-ins for the methods that messaging, the worker fleet and
+    task graphs add to Client, so the server's optional routers and dashboard pages can be
+    tested before those features are present."""
+
+    def __init__(self, client: Any):
+        self._client = client
+        self.drained: list = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_graph(self, instance_id: str) -> dict:
+        nodes = [
+            {"id": 0, "task": "fetch", "status": "completed", "deps": []},
+            {"id": 1, "task": "parse", "status": "completed", "deps": [0]},
+            {"id": 2, "task": "score", "status": "failed", "deps": [0], "error": "boom"},
+            {"id": 3, "task": "report", "status": "skipped", "deps": [1, 2]},
+        ]
+        return {"instance_id": instance_id, "nodes": nodes,
+                "edges": [(d, n["id"]) for n in nodes for d in n["deps"]]}
+
+    def list_workers(self) -> list:
+        return [{"worker_id": "amber-otter-1", "host": "node-a", "status": "live", "load": 3,
+                 "capacity": 8, "last_heartbeat": 1_796_000_000_000},
+                {"worker_id": "brisk-heron-2", "host": "node-b", "status": "draining",
+                 "load": 0, "capacity": 8, "last_heartbeat": 1_796_000_000_500}]
+
+    def get_worker(self, worker_id: str) -> Any:
+        return next((w for w in self.list_workers() if w["worker_id"] == worker_id), None)
+
+    def drain_worker(self, worker_id: str) -> None:
+        self.drained.append(worker_id)
+
+    def send_message(self, instance_id: str, queue: str, data: Any = None) -> str:
+        self._client.enqueue_event(instance_id, queue, data)
+        return f"msg-{instance_id}-{queue}"
+
+    def publish_event(self, topic: str, data: Any = None) -> int:
+        return 7
+
+    def list_topics(self) -> list:
+        return [{"topic": "orders", "subscribers": 2, "backlog": 1, "last_seq": 7}]
+
+    def list_dead_letters(self, instance_id: Any = None) -> list:
+        return [{"id": 1, "instance_id": "gone-1", "queue": "inbox", "data": {"x": 1},
+                 "reason": "instance not found", "created_at_ms": 1_796_000_000_000}]

@@ -31,6 +31,92 @@ void BlockingStatus(const std::function<Status()>& f) {
   ThrowIfError(st);
 }
 
+// Messaging methods of Client and the MessagingStore management calls (docs/messaging.md).
+void RegisterMessagingClient(py::module_& m) {
+  py::class_<Client, std::shared_ptr<Client>> cls =
+      py::reinterpret_borrow<py::class_<Client, std::shared_ptr<Client>>>(m.attr("Client"));
+  auto store = [](Client& c) -> providers::MessagingStore* {
+    providers::MessagingStore* s = c.provider()->messaging();
+    if (s == nullptr) {
+      ThrowStatus(Status::FailedPrecondition("messaging", "this provider has no messaging"));
+    }
+    return s;
+  };
+  cls.def("send_message",
+          [](Client& c, const std::string& id, const std::string& q, const std::string& data) {
+            return Blocking([&] { return c.SendMessage(id, q, data); });
+          })
+      .def("publish_event",
+           [](Client& c, const std::string& topic, const std::string& data) {
+             return Blocking([&] { return c.PublishEvent(topic, data); });
+           })
+      // Returns (request_id, reply JSON or None on timeout); the GIL is released while waiting.
+      .def("request",
+           [](Client& c, const std::string& id, const std::string& op, const std::string& data,
+              int64_t timeout_ms) {
+             std::string request_id;
+             auto reply = Blocking([&] { return c.Request(id, op, data, timeout_ms, &request_id); });
+             return py::make_tuple(request_id, reply);
+           })
+      .def("list_dead_letters",
+           [store](Client& c, std::optional<std::string> instance) {
+             providers::DeadLetterFilter f;
+             f.instance = std::move(instance);
+             auto* s = store(c);
+             auto letters = Blocking([&] { return s->ListDeadLetters(f); });
+             py::list out;
+             for (const auto& d : letters) {
+               py::dict row;
+               row["id"] = d.id;
+               row["instance_id"] = d.instance;
+               row["queue"] = d.queue;
+               row["data"] = d.data;
+               row["meta"] = d.meta;
+               row["reason"] = d.reason;
+               row["created_at_ms"] = d.created_at_ms;
+               out.append(row);
+             }
+             return out;
+           })
+      .def("redeliver_dead_letter",
+           [store](Client& c, int64_t id) {
+             auto* s = store(c);
+             BlockingStatus([&] { return s->RedeliverDeadLetter(id); });
+           })
+      .def("purge_dead_letters",
+           [store](Client& c, std::optional<std::string> instance, std::optional<int64_t> before,
+                   std::vector<int64_t> ids) {
+             providers::DeadLetterFilter f;
+             f.instance = std::move(instance);
+             f.before_ms = before;
+             f.ids = std::move(ids);
+             auto* s = store(c);
+             return Blocking([&] { return s->PurgeDeadLetters(f); });
+           })
+      .def("list_topics",
+           [store](Client& c) {
+             auto* s = store(c);
+             auto topics = Blocking([&] { return s->ListTopics(); });
+             py::list out;
+             for (const auto& t : topics) {
+               out.append(py::make_tuple(t.topic, t.last_seq, t.subscribers, t.backlog));
+             }
+             return out;
+           })
+      .def("get_topic", [store](Client& c, const std::string& topic) {
+        auto* s = store(c);
+        providers::TopicInfo info;
+        auto subs = Blocking([&] { return s->GetTopic(topic, &info); });
+        py::list rows;
+        for (const auto& sub : subs) {
+          rows.append(py::make_tuple(sub.instance, sub.cursor, sub.lag, sub.subscribed_at_ms));
+        }
+        return py::make_tuple(py::make_tuple(info.topic, info.last_seq, info.subscribers,
+                                             info.backlog),
+                              rows);
+      });
+}
+
 }  // namespace
 
 void RegisterClient(py::module_& m) {
@@ -84,6 +170,7 @@ void RegisterClient(py::module_& m) {
            [](Client& c, const std::string& id, const std::string& key, int64_t timeout_ms) {
              return Blocking([&] { return c.WaitForKvValue(id, key, timeout_ms); });
            });
+  RegisterMessagingClient(m);
 }
 
 }  // namespace duroxide::bindings

@@ -118,6 +118,23 @@ void RegisterManagement(py::module_& m) {
   py::class_<InstanceInfo>(m, "InstanceInfo", "An instance and its current execution.")
       .def(py::init<>())
       .def_readwrite("instance_id", &InstanceInfo::instance_id)
+      // Actors (docs/messaging.md) are instances with id "@actor/<type>/<key>".
+      .def_property_readonly("actor_type",
+                             [](const InstanceInfo& i) -> std::optional<std::string> {
+                               const std::string p = "@actor/";
+                               if (i.instance_id.rfind(p, 0) != 0) return std::nullopt;
+                               const size_t slash = i.instance_id.find('/', p.size());
+                               if (slash == std::string::npos) return std::nullopt;
+                               return i.instance_id.substr(p.size(), slash - p.size());
+                             })
+      .def_property_readonly("actor_key",
+                             [](const InstanceInfo& i) -> std::optional<std::string> {
+                               const std::string p = "@actor/";
+                               if (i.instance_id.rfind(p, 0) != 0) return std::nullopt;
+                               const size_t slash = i.instance_id.find('/', p.size());
+                               if (slash == std::string::npos) return std::nullopt;
+                               return i.instance_id.substr(slash + 1);
+                             })
       .def_readwrite("orchestration_name", &InstanceInfo::orchestration_name)
       .def_readwrite("orchestration_version", &InstanceInfo::orchestration_version)
       .def_readwrite("current_execution_id", &InstanceInfo::current_execution_id)

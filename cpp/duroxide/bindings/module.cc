@@ -5,11 +5,13 @@
 PYBIND11_MODULE(_core, m) {
   m.doc() = "duroxide native core (C++ replay engine, providers, runtime)";
   duroxide::bindings::RegisterExceptions(m);
+  duroxide::bindings::RegisterLogging(m);
   duroxide::bindings::RegisterProviders(m);
   duroxide::bindings::RegisterPostgres(m);
   duroxide::bindings::RegisterClient(m);
   duroxide::bindings::RegisterManagement(m);
   duroxide::bindings::RegisterRuntime(m);
+  duroxide::bindings::RegisterRouting(m);
   duroxide::bindings::RegisterFleet(m);
   duroxide::bindings::RegisterTesting(m);
 }

@@ -101,7 +101,13 @@ bool ParseRetry(py::handle obj, RetryPolicy* out, std::string* error) {
   if (!as_int(get("totalTimeoutMs", "total_timeout_ms"), "totalTimeoutMs", &out->total_timeout_ms)) {
     return false;
   }
+  py::object prefer = get("preferDifferentWorker", "prefer_different_worker");
+  if (!prefer.is_none()) out->prefer_different_worker = py::cast<bool>(py::bool_(prefer));
+  if (!as_int(get("avoidWindowMs", "avoid_window_ms"), "avoidWindowMs", &out->avoid_window_ms)) {
+    return false;
+  }
   py::object backoff = get("backoff", "backoff_strategy");
+  if (backoff.is_none()) backoff = get("backoffStrategy", "backoffStrategy");
   if (!backoff.is_none()) {
     std::string b = py::str(backoff).cast<std::string>();
     for (auto& c : b) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -153,6 +159,37 @@ bool ParseTask(py::handle obj, TaskDescriptor* out, std::string* error) {
       }
       out->retry = policy;
     }
+    if (!f.OptStr("requires", &out->requires_schema, error)) return false;
+    if (out->requires_schema) {
+      if (!f.Str("requiresHash", &out->requires_hash, error)) return false;
+      if (d.contains("requiresTimeoutMs") && !d["requiresTimeoutMs"].is_none() &&
+          !f.Int("requiresTimeoutMs", &out->requires_timeout_ms, error)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  if (type == "graph") {
+    out->type = T::kGraph;
+    if (!d.contains("nodes") || !py::isinstance<py::list>(d["nodes"])) {
+      *error = "task 'graph' needs a list of nodes";
+      return false;
+    }
+    for (py::handle child : py::reinterpret_borrow<py::list>(d["nodes"])) {
+      TaskDescriptor c;
+      if (!ParseTask(child, &c, error)) return false;
+      if (c.type != T::kActivity) {
+        *error = "graph nodes must be activities";
+        return false;
+      }
+      py::dict cd = py::reinterpret_borrow<py::dict>(child);
+      if (cd.contains("deps")) {
+        for (py::handle dep : py::reinterpret_borrow<py::list>(cd["deps"])) {
+          c.deps.push_back(dep.cast<int64_t>());
+        }
+      }
+      out->children.push_back(std::move(c));
+    }
     return true;
   }
   if (type == "timer") {
@@ -170,6 +207,8 @@ bool ParseTask(py::handle obj, TaskDescriptor* out, std::string* error) {
   }
   if (type == "dequeueEvent") {
     out->type = T::kDequeueEvent;
+    // receive_message / receive_request (docs/messaging.md): resolve with the metadata too.
+    out->envelope = d.contains("envelope") && py::bool_(d["envelope"]).cast<bool>();
     return f.Str("queueName", &out->name, error);
   }
   if (type == "subOrchestration" || type == "subOrchestrationWithId" ||
@@ -518,6 +557,7 @@ runtime::ActivityOutcome PyActivityInvoker::Invoke(const runtime::ActivityCall& 
     py::tuple r = run_activity_(it->second, info, py::cast(handle), client_factory_, call.input);
     outcome.ok = r[0].cast<bool>();
     (outcome.ok ? outcome.output : outcome.error) = r[1].cast<std::string>();
+    if (r.size() > 2) outcome.from_cache = r[2].cast<bool>();
   } catch (py::error_already_set& e) {
     outcome.ok = false;
     outcome.error = "Activity '" + call.activity_name + "' call failed: " + e.what();
@@ -525,7 +565,30 @@ runtime::ActivityOutcome PyActivityInvoker::Invoke(const runtime::ActivityCall& 
   return outcome;
 }
 
+// The one retry-policy validator: schedule_activity_with_retry* calls it at the call site
+// (through _normalize_retry_policy) and the task parser applies the same rules to whatever
+// dict is yielded. Returns the camelCase form, None for what was not given.
+py::dict NormalizeRetryPolicy(const py::dict& policy) {
+  RetryPolicy parsed;
+  std::string error;
+  if (!ParseRetry(policy, &parsed, &error)) throw py::value_error(error);
+  auto given = [&](std::initializer_list<const char*> keys) -> py::object {
+    for (const char* k : keys) {
+      if (policy.contains(k) && !policy[k].is_none()) return policy[k];
+    }
+    return py::none();
+  };
+  py::dict out;
+  out["maxAttempts"] = parsed.max_attempts;
+  out["timeoutMs"] = given({"timeoutMs", "timeout_ms"});
+  out["totalTimeoutMs"] = given({"totalTimeoutMs", "total_timeout_ms"});
+  py::object backoff = given({"backoff", "backoff_strategy", "backoffStrategy"});
+  out["backoff"] = backoff.is_none() ? backoff : backoff.attr("lower")();
+  return out;
+}
+
 void RegisterHandles(py::module_& m) {
+  m.def("_normalize_retry_policy", &NormalizeRetryPolicy, py::arg("policy"));
   py::class_<HostHandle, std::shared_ptr<HostHandle>>(m, "_OrchestrationHost")
       .def("set_custom_status",
            [](HostHandle& h, std::string s) {
@@ -562,6 +625,23 @@ void RegisterHandles(py::module_& m) {
       .def("prune_kv",
            [](HostHandle& h, int64_t cutoff) -> int64_t {
              return h.active ? h.host->PruneKv(cutoff) : 0;
+           })
+      .def("send_message",
+           [](HostHandle& h, const std::string& target, const std::string& queue,
+              const std::string& data, const std::string& meta) -> std::string {
+             return h.active ? h.host->SendMessage(target, queue, data, meta) : std::string();
+           })
+      .def("publish_event",
+           [](HostHandle& h, const std::string& topic, const std::string& data) {
+             if (h.active) h.host->PublishEvent(topic, data);
+           })
+      .def("subscribe",
+           [](HostHandle& h, const std::string& topic) {
+             if (h.active) h.host->SubscribeTopic(topic);
+           })
+      .def("unsubscribe",
+           [](HostHandle& h, const std::string& topic) {
+             if (h.active) h.host->UnsubscribeTopic(topic);
            })
       .def("is_replaying", [](HostHandle& h) { return h.host && h.host->is_replaying(); })
       .def("trace", [](HostHandle& h, const std::string& level, const std::string& msg) {

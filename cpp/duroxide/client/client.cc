@@ -3,6 +3,9 @@
 #include "duroxide/client/client.h"
 
 #include <algorithm>
+#include <random>
+
+#include <nlohmann/json.hpp>
 #include <initializer_list>
 
 #include "duroxide/common/clock.h"
@@ -16,6 +19,20 @@ using providers::ExecutionStatus;
 
 namespace {
 Status Timeout() { return Status::DeadlineExceeded("", "Operation timed out"); }
+
+std::string ClientMessageId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "client#%016llx%016llx",
+                static_cast<unsigned long long>(rng()), static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+Status CheckIds(const char* op, const std::string& instance, const std::string& queue) {
+  if (instance.empty()) return Status::InvalidArgument(op, "instance id is empty");
+  if (queue.empty()) return Status::InvalidArgument(op, "queue name is empty");
+  return Status::Ok();
+}
 
 // The first non-empty problem among `problems` as kInvalidArgument for `op`, else Ok.
 Status FirstProblem(const char* op, std::initializer_list<std::string> problems) {
@@ -132,7 +149,9 @@ Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
 template <typename Check>
 auto Client::WaitUntil(const std::string& instance, int64_t timeout_ms, int64_t max_poll_ms,
                        Check check) -> decltype(check()) {
-  const int64_t deadline = NowMs() + std::max<int64_t>(timeout_ms, 0);
+  // timeout_ms is a real duration: the wall clock, not NowMs(), which a time-skipping test
+  // moves forward.
+  const int64_t deadline = WallNowMs() + std::max<int64_t>(timeout_ms, 0);
   int64_t poll = 2;
   // Registered before the first check, so a change committed meanwhile is not missed. Changes
   // made by other processes are only seen by polling.
@@ -140,7 +159,7 @@ auto Client::WaitUntil(const std::string& instance, int64_t timeout_ms, int64_t 
   while (true) {
     auto result = check();
     if (!result.ok() || result->has_value()) return result;
-    const int64_t now = NowMs();
+    const int64_t now = WallNowMs();
     if (now >= deadline) return result;
     waiter.Wait(std::min(deadline - now, poll));
     poll = std::min(poll * 2, max_poll_ms);
@@ -188,6 +207,69 @@ Result<std::string> Client::WaitForKvValue(const std::string& instance, const st
   if (!r.ok()) return r.status();
   if (!r->has_value()) return Timeout();
   return **r;
+}
+
+}  // namespace duroxide::client
+
+namespace duroxide::client {
+
+Result<std::string> Client::SendMessage(const std::string& instance, const std::string& queue,
+                                        const std::string& data) {
+  DUROXIDE_RETURN_IF_ERROR(CheckIds("send_message", instance, queue));
+  const std::string id = ClientMessageId();
+  WorkItem w;
+  w.kind = WorkItemKind::kQueueMessage;
+  w.instance = instance;
+  w.name = queue;
+  w.data = data;
+  w.meta = nlohmann::json{{"sender", nullptr}, {"message_id", id}, {"sent_at_ms", NowMs()}}.dump();
+  DUROXIDE_RETURN_IF_ERROR(provider_->EnqueueOrchestratorMessage(w, 0));
+  return id;
+}
+
+Result<int64_t> Client::PublishEvent(const std::string& topic, const std::string& data) {
+  if (topic.empty()) return Status::InvalidArgument("publish_event", "topic is empty");
+  providers::MessagingStore* store = provider_->messaging();
+  if (store == nullptr) return Status::FailedPrecondition("publish_event", "provider has no messaging");
+  const std::string id = ClientMessageId();
+  nlohmann::json meta{{"sender", nullptr}, {"message_id", id}, {"sent_at_ms", NowMs()},
+                      {"topic", topic}};
+  return store->PublishEvent({topic, data, meta.dump()});
+}
+
+Result<std::optional<std::string>> Client::Request(const std::string& instance,
+                                                   const std::string& operation,
+                                                   const std::string& data, int64_t timeout_ms,
+                                                   std::string* request_id) {
+  DUROXIDE_RETURN_IF_ERROR(CheckIds("request", instance, operation));
+  providers::MessagingStore* store = provider_->messaging();
+  if (store == nullptr) return Status::FailedPrecondition("request", "provider has no messaging");
+  const std::string id = ClientMessageId();
+  *request_id = id;
+  WorkItem w;
+  w.kind = WorkItemKind::kQueueMessage;
+  w.instance = instance;
+  w.name = "__req:" + operation;
+  w.data = data;
+  w.meta = nlohmann::json{{"sender", nullptr},    {"message_id", id},
+                          {"sent_at_ms", NowMs()}, {"kind", "request"},
+                          {"operation", operation}, {"reply_to", "@client"}}
+               .dump();
+  // Waiters register before the request is sent, so an immediate reply wakes them.
+  auto r = WaitUntil("@client/" + id, timeout_ms, 20,
+                     [&, sent = false]() mutable -> Result<std::optional<std::string>> {
+                       if (!sent) {
+                         DUROXIDE_RETURN_IF_ERROR(provider_->EnqueueOrchestratorMessage(w, 0));
+                         sent = true;
+                         return std::optional<std::string>();
+                       }
+                       return store->TakeClientReply(id);
+                     });
+  if (r.ok() && !r->has_value()) {
+    // Timed out: a reply that lands later is removed now or never read (it expires unread).
+    (void)store->TakeClientReply(id);
+  }
+  return r;
 }
 
 }  // namespace duroxide::client

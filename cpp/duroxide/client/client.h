@@ -62,6 +62,19 @@ class Client {
   Result<std::string> WaitForKvValue(const std::string& instance, const std::string& key,
                                      int64_t timeout_ms);
 
+  // ---- messaging (docs/messaging.md) -----------------------------------------------------
+  // Sends `data` to `instance`'s queue `queue` (sender: none). Returns the message id.
+  Result<std::string> SendMessage(const std::string& instance, const std::string& queue,
+                                  const std::string& data);
+  // Appends an event to `topic`'s log. Returns its seq. kFailedPrecondition without messaging.
+  Result<int64_t> PublishEvent(const std::string& topic, const std::string& data);
+  // Sends a request for `operation` and waits for the reply (JSON {"ok": v} | {"error": m}).
+  // nullopt when timeout_ms elapses first; the request id is written to *request_id.
+  Result<std::optional<std::string>> Request(const std::string& instance,
+                                             const std::string& operation,
+                                             const std::string& data, int64_t timeout_ms,
+                                             std::string* request_id);
+
   const std::shared_ptr<providers::Provider>& provider() const { return provider_; }
 
  private:

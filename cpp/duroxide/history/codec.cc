@@ -14,7 +14,7 @@ struct KindName {
   const char* name;
 };
 
-constexpr std::array<KindName, 26> kEventKinds = {{
+constexpr std::array<KindName, 30> kEventKinds = {{
     {EventKind::kOrchestrationStarted, "OrchestrationStarted"},
     {EventKind::kOrchestrationCompleted, "OrchestrationCompleted"},
     {EventKind::kOrchestrationFailed, "OrchestrationFailed"},
@@ -41,6 +41,10 @@ constexpr std::array<KindName, 26> kEventKinds = {{
     {EventKind::kKeyValueSet, "KeyValueSet"},
     {EventKind::kKeyValueCleared, "KeyValueCleared"},
     {EventKind::kKeyValuesCleared, "KeyValuesCleared"},
+    {EventKind::kMessageSent, "MessageSent"},
+    {EventKind::kEventPublished, "EventPublished"},
+    {EventKind::kTopicSubscribed, "TopicSubscribed"},
+    {EventKind::kTopicUnsubscribed, "TopicUnsubscribed"},
 }};
 
 struct ItemName {
@@ -81,7 +85,7 @@ std::optional<std::string> OptStr(const json& j, const char* key) {
 int64_t Int(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return 0;
-  return it->get<int64_t>();
+  return JsonToInt64(*it, key);
 }
 ErrorDetails Err(const json& j, const char* key) {
   ErrorDetails e;
@@ -101,6 +105,58 @@ std::vector<std::pair<std::string, std::string>> CarryFromJson(const json& j, co
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return out;
   for (const auto& e : *it) out.emplace_back(e.at(0).get<std::string>(), e.at(1).get<std::string>());
+  return out;
+}
+
+// Activity completions: which worker ran the attempt, and cache hits. Written only when set,
+// so histories without them keep their exact encoding.
+void PutWorker(json& j, const std::string& worker, const std::string& runtime, bool from_cache) {
+  if (!worker.empty()) j["worker"] = worker;
+  if (!runtime.empty()) j["worker_runtime"] = runtime;
+  if (from_cache) j["from_cache"] = true;
+}
+void GetWorker(const json& j, std::string* worker, std::string* runtime, bool* from_cache) {
+  *worker = Str(j, "worker");
+  *runtime = Str(j, "worker_runtime");
+  auto it = j.find("from_cache");
+  *from_cache = it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+// The "routing" object of an ActivityExecute. Providers read these same keys (the PostgreSQL
+// worker-queue trigger reads schema_hash, deadline_ms, avoid and avoid_until_ms).
+json RoutingToJson(const ActivityRouting& r) {
+  json o;
+  o["schema"] = r.schema;
+  o["schema_hash"] = r.schema_hash;
+  o["deadline_ms"] = r.deadline_ms;
+  o["avoid"] = r.avoid;
+  o["avoid_until_ms"] = r.avoid_until_ms;
+  return o;
+}
+ActivityRouting RoutingFromJson(const json& o) {
+  ActivityRouting r;
+  r.schema = Str(o, "schema");
+  r.schema_hash = Str(o, "schema_hash");
+  r.deadline_ms = Int(o, "deadline_ms");
+  auto it = o.find("avoid");
+  if (it != o.end() && it->is_array()) r.avoid = it->get<std::vector<std::string>>();
+  r.avoid_until_ms = Int(o, "avoid_until_ms");
+  return r;
+}
+
+void PutMeta(json& j, const std::string& meta) {
+  if (!meta.empty()) j["meta"] = meta;
+}
+json CarryMetaToJson(const std::vector<std::string>& metas) {
+  json arr = json::array();
+  for (const auto& m : metas) arr.push_back(m);
+  return arr;
+}
+std::vector<std::string> CarryMetaFromJson(const json& j, const char* key) {
+  std::vector<std::string> out;
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return out;
+  for (const auto& e : *it) out.push_back(e.get<std::string>());
   return out;
 }
 
@@ -182,6 +238,7 @@ std::string EncodeEvent(const Event& e) {
         j["parent_id"] = e.parent_id;
       }
       if (!e.carry_forward.empty()) j["carry_forward_events"] = CarryToJson(e.carry_forward);
+      if (!e.carry_forward_meta.empty()) j["carry_forward_meta"] = CarryMetaToJson(e.carry_forward_meta);
       PutOpt(j, "initial_custom_status", e.initial_custom_status);
       break;
     case EventKind::kOrchestrationCompleted:
@@ -191,6 +248,7 @@ std::string EncodeEvent(const Event& e) {
     case EventKind::kActivityFailed:
     case EventKind::kSubOrchestrationFailed:
       j["details"] = e.error.ToJson();
+      PutWorker(j, e.worker, e.worker_runtime, false);
       break;
     case EventKind::kOrchestrationContinuedAsNew:
       j["input"] = e.input;
@@ -212,6 +270,7 @@ std::string EncodeEvent(const Event& e) {
     case EventKind::kActivityCompleted:
     case EventKind::kSubOrchestrationCompleted:
       j["result"] = e.data;
+      PutWorker(j, e.worker, e.worker_runtime, e.from_cache);
       break;
     case EventKind::kTimerCreated:
     case EventKind::kTimerFired:
@@ -225,6 +284,22 @@ std::string EncodeEvent(const Event& e) {
     case EventKind::kQueueEventDelivered:
       j["name"] = e.name;
       j["data"] = e.data;
+      PutMeta(j, e.meta);
+      break;
+    case EventKind::kMessageSent:
+      j["instance"] = e.instance;
+      j["name"] = e.name;
+      j["data"] = e.data;
+      PutMeta(j, e.meta);
+      break;
+    case EventKind::kEventPublished:
+      j["name"] = e.name;
+      j["data"] = e.data;
+      PutMeta(j, e.meta);
+      break;
+    case EventKind::kTopicSubscribed:
+    case EventKind::kTopicUnsubscribed:
+      j["name"] = e.name;
       break;
     case EventKind::kSubOrchestrationScheduled:
     case EventKind::kOrchestrationChained:
@@ -266,7 +341,7 @@ Result<Event> DecodeEvent(const std::string& text) {
     }
     e.event_id = Int(j, "event_id");
     if (j.contains("source_event_id") && !j["source_event_id"].is_null()) {
-      e.source_event_id = j["source_event_id"].get<int64_t>();
+      e.source_event_id = JsonToInt64(j["source_event_id"], "source_event_id");
     }
     e.timestamp_ms = Int(j, "timestamp_ms");
     switch (e.kind) {
@@ -278,6 +353,7 @@ Result<Event> DecodeEvent(const std::string& text) {
         e.parent_execution_id = Int(j, "parent_execution_id");
         e.parent_id = Int(j, "parent_id");
         e.carry_forward = CarryFromJson(j, "carry_forward_events");
+        e.carry_forward_meta = CarryMetaFromJson(j, "carry_forward_meta");
         e.initial_custom_status = OptStr(j, "initial_custom_status");
         break;
       case EventKind::kOrchestrationCompleted:
@@ -287,6 +363,7 @@ Result<Event> DecodeEvent(const std::string& text) {
       case EventKind::kActivityFailed:
       case EventKind::kSubOrchestrationFailed:
         e.error = Err(j, "details");
+        GetWorker(j, &e.worker, &e.worker_runtime, &e.from_cache);
         break;
       case EventKind::kOrchestrationContinuedAsNew:
         e.input = Str(j, "input");
@@ -308,6 +385,7 @@ Result<Event> DecodeEvent(const std::string& text) {
       case EventKind::kActivityCompleted:
       case EventKind::kSubOrchestrationCompleted:
         e.data = Str(j, "result");
+        GetWorker(j, &e.worker, &e.worker_runtime, &e.from_cache);
         break;
       case EventKind::kTimerCreated:
       case EventKind::kTimerFired:
@@ -321,6 +399,22 @@ Result<Event> DecodeEvent(const std::string& text) {
       case EventKind::kQueueEventDelivered:
         e.name = Str(j, "name");
         e.data = Str(j, "data");
+        e.meta = Str(j, "meta");
+        break;
+      case EventKind::kMessageSent:
+        e.instance = Str(j, "instance");
+        e.name = Str(j, "name");
+        e.data = Str(j, "data");
+        e.meta = Str(j, "meta");
+        break;
+      case EventKind::kEventPublished:
+        e.name = Str(j, "name");
+        e.data = Str(j, "data");
+        e.meta = Str(j, "meta");
+        break;
+      case EventKind::kTopicSubscribed:
+      case EventKind::kTopicUnsubscribed:
+        e.name = Str(j, "name");
         break;
       case EventKind::kSubOrchestrationScheduled:
       case EventKind::kOrchestrationChained:
@@ -365,6 +459,7 @@ std::string EncodeWorkItem(const WorkItem& w) {
         b["parent_id"] = w.parent_id;
       }
       if (!w.carry_forward.empty()) b["carry_forward_events"] = CarryToJson(w.carry_forward);
+      if (!w.carry_forward_meta.empty()) b["carry_forward_meta"] = CarryMetaToJson(w.carry_forward_meta);
       if (w.has_custom_status) {
         b["initial_custom_status"] = w.custom_status ? json(*w.custom_status) : json(nullptr);
       }
@@ -378,18 +473,21 @@ std::string EncodeWorkItem(const WorkItem& w) {
       PutOpt(b, "tag", w.tag);
       b["orchestration_name"] = w.orchestration_name;
       b["orchestration_version"] = w.orchestration_version;
+      if (w.routing) b["routing"] = RoutingToJson(*w.routing);
       break;
     case WorkItemKind::kActivityCompleted:
     case WorkItemKind::kSubOrchCompleted:
       b["execution_id"] = w.execution_id;
       b["id"] = w.id;
       b["result"] = w.data;
+      PutWorker(b, w.worker, w.worker_runtime, w.from_cache);
       break;
     case WorkItemKind::kActivityFailed:
     case WorkItemKind::kSubOrchFailed:
       b["execution_id"] = w.execution_id;
       b["id"] = w.id;
       b["details"] = w.error.ToJson();
+      PutWorker(b, w.worker, w.worker_runtime, false);
       break;
     case WorkItemKind::kTimerFired:
       b["execution_id"] = w.execution_id;
@@ -400,6 +498,7 @@ std::string EncodeWorkItem(const WorkItem& w) {
     case WorkItemKind::kQueueMessage:
       b["name"] = w.name;
       b["data"] = w.data;
+      PutMeta(b, w.meta);
       break;
     case WorkItemKind::kCancelInstance:
       b["reason"] = w.reason;
@@ -437,6 +536,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
         w.parent_execution_id = Int(b, "parent_execution_id");
         w.parent_id = Int(b, "parent_id");
         w.carry_forward = CarryFromJson(b, "carry_forward_events");
+        w.carry_forward_meta = CarryMetaFromJson(b, "carry_forward_meta");
         if (b.contains("initial_custom_status")) {
           w.has_custom_status = true;
           w.custom_status = OptStr(b, "initial_custom_status");
@@ -449,14 +549,17 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
         w.tag = OptStr(b, "tag");
         w.orchestration_name = Str(b, "orchestration_name");
         w.orchestration_version = Str(b, "orchestration_version");
+        if (b.contains("routing")) w.routing = RoutingFromJson(b.at("routing"));
         break;
       case WorkItemKind::kActivityCompleted:
       case WorkItemKind::kSubOrchCompleted:
         w.data = Str(b, "result");
+        GetWorker(b, &w.worker, &w.worker_runtime, &w.from_cache);
         break;
       case WorkItemKind::kActivityFailed:
       case WorkItemKind::kSubOrchFailed:
         w.error = Err(b, "details");
+        GetWorker(b, &w.worker, &w.worker_runtime, &w.from_cache);
         break;
       case WorkItemKind::kTimerFired:
         w.fire_at_ms = Int(b, "fire_at_ms");
@@ -465,6 +568,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
       case WorkItemKind::kQueueMessage:
         w.name = Str(b, "name");
         w.data = Str(b, "data");
+        w.meta = Str(b, "meta");
         break;
       case WorkItemKind::kCancelInstance:
         w.reason = Str(b, "reason");
@@ -509,6 +613,14 @@ std::optional<std::string> EventAdminData(const Event& e) {
     case EventKind::kSubOrchestrationScheduled:
       return "{\"name\":" + json(e.name).dump() + ",\"instance\":" + json(e.instance).dump() +
              ",\"input\":" + raw(e.input) + "}";
+    case EventKind::kMessageSent:
+      return "{\"instance\":" + json(e.instance).dump() + ",\"queue\":" + json(e.name).dump() +
+             ",\"data\":" + raw(e.data) + "}";
+    case EventKind::kEventPublished:
+      return "{\"topic\":" + json(e.name).dump() + ",\"data\":" + raw(e.data) + "}";
+    case EventKind::kTopicSubscribed:
+    case EventKind::kTopicUnsubscribed:
+      return "{\"topic\":" + json(e.name).dump() + "}";
     default:
       return std::nullopt;
   }

@@ -2,6 +2,10 @@
 // Copyright (c) 2026 duroxide authors
 #include "duroxide/history/error_details.h"
 
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
 namespace duroxide::history {
 
 ErrorDetails ErrorDetails::Application(std::string kind, std::string message) {
@@ -35,6 +39,26 @@ ErrorDetails ErrorDetails::Infrastructure(std::string operation, std::string mes
   e.message = std::move(message);
   e.retryable = false;
   return e;
+}
+
+int64_t JsonToInt64(const nlohmann::json& v, const char* key) {
+  if (v.is_number_integer()) {
+    if (v.is_number_unsigned() &&
+        v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      throw std::runtime_error(std::string("field '") + key + "' is out of range");
+    }
+    return v.get<int64_t>();
+  }
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    // 2^63 is exactly representable; every double below it fits in int64.
+    if (std::isfinite(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+        std::trunc(d) == d) {
+      return static_cast<int64_t>(d);
+    }
+    throw std::runtime_error(std::string("field '") + key + "' is not an int64 integer");
+  }
+  throw std::runtime_error(std::string("field '") + key + "' must be an integer");
 }
 
 ErrorDetails ErrorDetails::Poison(std::string kind, int64_t attempts, int64_t max_attempts,
@@ -112,6 +136,10 @@ bool ErrorDetails::FromJson(const nlohmann::json& j, ErrorDetails* out) {
     auto it = body.find(key);
     return (it != body.end() && it->is_string()) ? it->get<std::string>() : std::string();
   };
+  auto flag = [&](const char* key) {
+    auto it = body.find(key);
+    return it != body.end() && it->is_boolean() && it->get<bool>();
+  };
   if (tag == "Application") {
     e.category = Category::kApplication;
     auto kind = body.find("kind");
@@ -125,7 +153,7 @@ bool ErrorDetails::FromJson(const nlohmann::json& j, ErrorDetails* out) {
       e.kind = kind->get<std::string>();
     }
     e.message = str("message");
-    e.retryable = body.value("retryable", false);
+    e.retryable = flag("retryable");
   } else if (tag == "Configuration") {
     e.category = Category::kConfiguration;
     e.kind = str("kind");
@@ -134,13 +162,25 @@ bool ErrorDetails::FromJson(const nlohmann::json& j, ErrorDetails* out) {
     e.category = Category::kInfrastructure;
     e.kind = str("operation");
     e.message = str("message");
-    e.retryable = body.value("retryable", false);
+    e.retryable = flag("retryable");
   } else if (tag == "Poison") {
     e.category = Category::kPoison;
     e.kind = str("message_type");
     e.message = str("message");
-    e.attempt_count = body.value("attempt_count", int64_t{0});
-    e.max_attempts = body.value("max_attempts", int64_t{0});
+    auto int_field = [&](const char* key, int64_t* v) {
+      auto it = body.find(key);
+      if (it == body.end() || it->is_null()) return true;
+      try {
+        *v = JsonToInt64(*it, key);
+        return true;
+      } catch (const std::runtime_error&) {
+        return false;
+      }
+    };
+    if (!int_field("attempt_count", &e.attempt_count) ||
+        !int_field("max_attempts", &e.max_attempts)) {
+      return false;
+    }
   } else {
     return false;
   }

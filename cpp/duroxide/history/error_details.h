@@ -16,6 +16,11 @@
 
 namespace duroxide::history {
 
+// Reads an integer field of stored JSON: an integer in int64 range, or an integral float in
+// range (the format only writes integers). Anything else throws std::runtime_error (decoders
+// turn it into kDataLoss); never a silent out-of-range conversion, which is undefined.
+int64_t JsonToInt64(const nlohmann::json& v, const char* key);
+
 struct ErrorDetails {
   enum class Category { kApplication, kConfiguration, kInfrastructure, kPoison };
 

@@ -27,8 +27,8 @@ enum class EventKind {
   kOrchestrationContinuedAsNew,   // input
   kOrchestrationCancelRequested,  // reason
   kActivityScheduled,             // name, input, session_id, tag
-  kActivityCompleted,             // source, data (result)
-  kActivityFailed,                // source, error
+  kActivityCompleted,             // source, data (result), worker*, from_cache
+  kActivityFailed,                // source, error, worker*
   kActivityCancelRequested,       // source, reason
   kTimerCreated,                  // fire_at_ms
   kTimerFired,                    // source, fire_at_ms
@@ -47,6 +47,12 @@ enum class EventKind {
   kKeyValueSet,                   // key, value, last_updated_at_ms
   kKeyValueCleared,               // key
   kKeyValuesCleared,              // -
+  // Messaging (docs/messaging.md). Emitted, matched on replay; their side effects are written
+  // with the turn that records them.
+  kMessageSent,                   // instance (target), name (queue), data, meta
+  kEventPublished,                // name (topic), data, meta
+  kTopicSubscribed,               // name (topic)
+  kTopicUnsubscribed,             // name (topic)
 };
 
 // Stable names, used as the "type" tag in JSON and as Event.kind in the Python admin API.
@@ -81,12 +87,21 @@ struct Event {
   std::string key;
   std::string value;
   int64_t last_updated_at_ms = 0;
+  // ActivityCompleted/Failed: which worker ran the attempt ("" = unknown, e.g. old history).
+  std::string worker;
+  std::string worker_runtime;
+  bool from_cache = false;  // ActivityCompleted: served from the task cache, nothing ran
+  // Messaging metadata as JSON text ("" = none): sender, message_id, sent_at_ms, topic,
+  // request fields. Carried by QueueEventDelivered, MessageSent and EventPublished.
+  std::string meta;
 
   // OrchestrationStarted only.
   std::optional<std::string> parent_instance;
   int64_t parent_execution_id = 0;
   int64_t parent_id = 0;
   std::vector<std::pair<std::string, std::string>> carry_forward;  // queue name, data
+  // Parallel to carry_forward when any carried message has metadata (else empty).
+  std::vector<std::string> carry_forward_meta;
   std::optional<std::string> initial_custom_status;
 };
 

@@ -27,7 +27,7 @@ enum class WorkItemKind {
   kActivityFailed,      // instance, execution_id, id, error
   kTimerFired,          // instance, execution_id, id, fire_at_ms
   kExternalRaised,      // instance, name, data
-  kQueueMessage,        // instance, name, data
+  kQueueMessage,        // instance, name, data, meta (messaging metadata JSON, "" = none)
   kSubOrchCompleted,    // instance (= parent), execution_id (= parent's), id, data
   kSubOrchFailed,       // instance (= parent), execution_id (= parent's), id, error
   kCancelInstance,      // instance, reason
@@ -35,6 +35,17 @@ enum class WorkItemKind {
 
 const char* WorkItemKindName(WorkItemKind kind);
 bool WorkItemKindFromName(const std::string& name, WorkItemKind* out);
+
+// Where an ActivityExecute may run (capability routing, docs/task-graphs.md). The runtime fills
+// it; providers copy schema_hash, deadline_ms, avoid and avoid_until_ms into worker-queue
+// columns and the schema into their schemas table, and never interpret the schema.
+struct ActivityRouting {
+  std::string schema;       // canonical JSON Schema text ("" = no requirement)
+  std::string schema_hash;  // stable hash of `schema` ("" = no requirement)
+  int64_t deadline_ms = 0;  // not claimed by a capable worker by then: any worker fails it
+  std::vector<std::string> avoid;  // runtime ids that should not take it (retry elsewhere)
+  int64_t avoid_until_ms = 0;      // after this, avoided runtimes may take it too
+};
 
 struct WorkItem {
   WorkItemKind kind = WorkItemKind::kStartOrchestration;
@@ -56,8 +67,14 @@ struct WorkItem {
   int64_t parent_execution_id = 0;
   int64_t parent_id = 0;
   std::vector<std::pair<std::string, std::string>> carry_forward;
+  std::vector<std::string> carry_forward_meta;  // parallel to carry_forward, or empty
+  std::string meta;  // QueueMessage: messaging metadata JSON ("" = none)
   std::optional<std::string> custom_status;
   bool has_custom_status = false;
+  std::optional<ActivityRouting> routing;  // ActivityExecute
+  std::string worker;          // ActivityCompleted/Failed: the worker (slot) that ran it
+  std::string worker_runtime;  // ActivityCompleted/Failed: that worker's runtime id
+  bool from_cache = false;     // ActivityCompleted: the result came from the task cache
 };
 
 }  // namespace duroxide::history

@@ -51,6 +51,16 @@ class OrchestrationHost {
   virtual void ClearAllKv() = 0;
   virtual int64_t PruneKv(int64_t updated_before_ms) = 0;
   virtual void Trace(LogLevel level, const std::string& message) = 0;
+  // Messaging (docs/messaging.md). Each call records one event, matched on replay; its side
+  // effect is committed with the turn. SendMessage returns the message id, derived from
+  // (instance, execution, event id) so a replayed or retried turn produces the same id, or ""
+  // when nothing was recorded (the turn is failing). `extra_meta` is a JSON object (or "")
+  // merged into the message metadata.
+  virtual std::string SendMessage(const std::string& target, const std::string& queue,
+                                  const std::string& data, const std::string& extra_meta) = 0;
+  virtual void PublishEvent(const std::string& topic, const std::string& data) = 0;
+  virtual void SubscribeTopic(const std::string& topic) = 0;
+  virtual void UnsubscribeTopic(const std::string& topic) = 0;
 };
 
 // A running orchestration function (e.g. a Python generator). Destroying it disposes it.

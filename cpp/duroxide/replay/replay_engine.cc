@@ -111,13 +111,15 @@ TurnOutput ReplayEngine::RunTurn(std::optional<Event> started, const std::vector
     IndexEvent(events_.size() - 1);
     custom_status_ = started->initial_custom_status;
     // Queue messages carried over from the previous execution come first, in their order.
-    for (const auto& [name, data] : started->carry_forward) {
+    for (size_t i = 0; i < started->carry_forward.size(); ++i) {
+      const auto& [name, data] = started->carry_forward[i];
       Event e;
       e.kind = EventKind::kQueueEventDelivered;
       e.event_id = next_event_id_;
       e.timestamp_ms = now_ms;
       e.name = name;
       e.data = data;
+      if (i < started->carry_forward_meta.size()) e.meta = started->carry_forward_meta[i];
       events_.push_back(std::move(e));
       IndexEvent(events_.size() - 1);
     }
@@ -165,6 +167,9 @@ void ReplayEngine::PrepareArrivals(const std::vector<WorkItem>& messages, TurnOu
     e.data = m.data;
     e.error = m.error;
     e.fire_at_ms = m.fire_at_ms;
+    e.worker = m.worker;
+    e.worker_runtime = m.worker_runtime;
+    e.from_cache = m.from_cache;
     push(std::move(e));
   };
   for (const WorkItem& m : messages) {
@@ -197,6 +202,7 @@ void ReplayEngine::PrepareArrivals(const std::vector<WorkItem>& messages, TurnOu
         e.kind = EventKind::kQueueEventDelivered;
         e.name = m.name;
         e.data = m.data;
+        e.meta = m.meta;
         push(std::move(e));
         break;
       }
@@ -314,12 +320,20 @@ void ReplayEngine::HandleStep(Step step) {
   }
   for (Node* n : order) {
     if (turn_failed_) return;
-    if (n->is_retry() || !n->composite()) EmitLeaf(n);
+    if (n->parent && n->parent->desc.type == TaskDescriptor::Type::kGraph) continue;
+    if (n->desc.type == TaskDescriptor::Type::kGraph) {
+      ScheduleReadyGraphNodes(n);
+    } else if (n->is_retry() || !n->composite()) {
+      EmitLeaf(n);
+    }
   }
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* n = *it;
     // Composites with nothing to wait for resolve at once.
-    if (!n->done && n->desc.type == TaskDescriptor::Type::kJoin && n->children.empty()) {
+    if (!n->done &&
+        (n->desc.type == TaskDescriptor::Type::kJoin ||
+         n->desc.type == TaskDescriptor::Type::kGraph) &&
+        n->children.empty()) {
       TaskValue empty;
       empty.type = TaskValue::Type::kJoin;
       Resolve(n, std::move(empty));
@@ -337,11 +351,9 @@ void ReplayEngine::Activate(size_t pos) {
     n->active = true;
     open_external_[name].push_back(n);
   } else if (events_[pos].kind == EventKind::kQueueSubscribed) {
-    auto& buffer = queue_buffer_[name];
-    if (!buffer.empty()) {
-      size_t arrival = buffer.front();
-      buffer.erase(buffer.begin());
-      Resolve(n, TaskValue::Ok(events_[arrival].data));
+    size_t arrival = 0;
+    if (TakeBuffered(name, &arrival)) {
+      Resolve(n, QueueValue(n, arrival));
     } else {
       n->active = true;
       open_queue_[name].push_back(n);
@@ -374,15 +386,18 @@ void ReplayEngine::Deliver(size_t pos) {
       return;
     }
     case EventKind::kQueueEventDelivered: {
-      auto& open = open_queue_[e.name];
-      if (open.empty()) {
+      Node* n = TakeOpenQueue(e.name);
+      if (n == nullptr) {
+        if (closed_reply_queues_.count(e.name)) {
+          // A reply after its request timed out: dropped and counted, never handed to a
+          // later request (replies are matched by request id, each on its own queue).
+          if (out_ && !is_replaying()) ++out_->dropped_messages;
+          return;
+        }
         queue_buffer_[e.name].push_back(pos);
         return;
       }
-      Node* n = open.front();
-      open.erase(open.begin());
-      n->active = false;
-      Resolve(n, TaskValue::Ok(e.data));
+      Resolve(n, QueueValue(n, pos));
       return;
     }
     default:
@@ -402,6 +417,9 @@ void ReplayEngine::Deliver(size_t pos) {
   if (e.kind == EventKind::kTimerFired) {
     Resolve(n, TaskValue::Ok("null"));  // timers resolve to None
     return;
+  }
+  if (e.kind == EventKind::kActivityCompleted || e.kind == EventKind::kActivityFailed) {
+    n->worker_runtime = e.worker_runtime;
   }
   if (!failed) {
     Resolve(n, TaskValue::Ok(e.data));
@@ -453,10 +471,12 @@ void ReplayEngine::FinishTerminal(Event terminal) {
     case EventKind::kOrchestrationCompleted:
       out_->outcome = TurnOutput::Outcome::kCompleted;
       out_->output = terminal.data;
+      CollectUnconsumed();
       break;
     case EventKind::kOrchestrationFailed:
       out_->outcome = TurnOutput::Outcome::kFailed;
       out_->error = terminal.error;
+      CollectUnconsumed();
       break;
     case EventKind::kOrchestrationContinuedAsNew: {
       out_->outcome = TurnOutput::Outcome::kContinuedAsNew;
@@ -475,13 +495,32 @@ void ReplayEngine::FinishTerminal(Event terminal) {
       // Carry forward in arrival order across queues.
       std::vector<std::pair<size_t, std::pair<std::string, std::string>>> ordered;
       for (auto& [name, buffer] : queue_buffer_) {
+        // Replies belong to requests of this execution; none can wait for them any more.
+        if (name.rfind("__reply:", 0) == 0) {
+          out_->dropped_messages += static_cast<int64_t>(buffer.size());
+          continue;
+        }
         for (size_t pos : buffer) ordered.push_back({pos, {name, events_[pos].data}});
+      }
+      // Queue messages of this turn that the walk has not reached yet (the code continued as
+      // new before them) are carried too: they were taken from the queue with this turn.
+      for (size_t pos = walk_pos_; pos < events_.size(); ++pos) {
+        const Event& q = events_[pos];
+        if (q.kind != EventKind::kQueueEventDelivered) continue;
+        if (q.name.rfind("__reply:", 0) == 0) {
+          ++out_->dropped_messages;
+          continue;
+        }
+        ordered.push_back({pos, {q.name, q.data}});
       }
       std::sort(ordered.begin(), ordered.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
+      bool any_meta = false;
+      for (const auto& o : ordered) any_meta = any_meta || !events_[o.first].meta.empty();
       for (size_t i = 0; i < ordered.size(); ++i) {
         if (i < options_.max_carry_forward) {
           w.carry_forward.push_back(ordered[i].second);
+          if (any_meta) w.carry_forward_meta.push_back(events_[ordered[i].first].meta);
           continue;
         }
         ++out_->dropped_messages;

@@ -74,6 +74,9 @@ struct TurnOutput {
   std::vector<history::WorkItem> orchestrator_items;
   std::vector<int64_t> cancelled_activity_ids;  // activities of this execution to lock-steal
   int64_t dropped_messages = 0;                 // stale, duplicate or undeliverable messages
+  // kCompleted / kFailed: queue messages the execution took but never consumed (point-to-point
+  // messages and requests; not replies, not topic events), for the dead-letter list.
+  std::vector<history::WorkItem> unconsumed_messages;
   std::string unregistered_message;             // kUnregistered
 };
 
@@ -129,6 +132,17 @@ class ReplayEngine : private OrchestrationHost {
   void ClearAllKv() override;
   int64_t PruneKv(int64_t updated_before_ms) override;
   void Trace(LogLevel level, const std::string& message) override;
+  std::string SendMessage(const std::string& target, const std::string& queue,
+                          const std::string& data, const std::string& extra_meta) override;
+  void PublishEvent(const std::string& topic, const std::string& data) override;
+  void SubscribeTopic(const std::string& topic) override;
+  void UnsubscribeTopic(const std::string& topic) override;
+  std::string MessageMeta(int64_t event_id, const std::string& extra, const std::string& topic) const;
+  // Queue deliveries: the value a dequeue node resolves with, and wildcard lookups.
+  TaskValue QueueValue(const Node* n, size_t pos) const;
+  void CollectUnconsumed();
+  Node* TakeOpenQueue(const std::string& name);
+  bool TakeBuffered(const std::string& name, size_t* pos);
 
   void IndexEvent(size_t pos);
   void PrepareArrivals(const std::vector<history::WorkItem>& messages, TurnOutput* out);
@@ -139,6 +153,7 @@ class ReplayEngine : private OrchestrationHost {
   std::unique_ptr<Node> BuildNode(const TaskDescriptor& desc, Node* parent, int index);
   void EmitLeaf(Node* node);
   void StartRetryAttempt(Node* node);
+  void ScheduleReadyGraphNodes(Node* graph);
   size_t Emit(history::Event proto, bool* is_new);
   // The limit a new event would break ("" if none): payload sizes, names, history length.
   std::string CheckNewEvent(const history::Event& e) const;
@@ -186,6 +201,8 @@ class ReplayEngine : private OrchestrationHost {
   std::map<std::string, std::vector<Node*>> open_external_;    // name -> open subscriptions
   std::map<std::string, std::vector<Node*>> open_queue_;       // name -> open subscriptions
   std::map<std::string, std::vector<size_t>> queue_buffer_;    // name -> undelivered arrivals
+  // Reply queues of requests that ended (timed out or cancelled): late replies are dropped.
+  std::map<std::string, bool> closed_reply_queues_;
 
   // Per-turn output under construction.
   TurnOutput* out_ = nullptr;

@@ -215,6 +215,27 @@ void RunLeaseThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
   }
 }
 
+// Topic delivery (docs/messaging.md): copies topic log entries to the subscribers' queues in
+// batches. Woken by publishes in this process (topic_signal) and polls with a short backoff
+// otherwise (up to 50 ms), so entries published by other processes are delivered as well.
+void RunTopicDeliveryThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
+  providers::MessagingStore* store = core->provider->messaging();
+  if (store == nullptr) return;
+  providers::ChangeSignal& signal = core->provider->topic_signal();
+  int64_t idle_ms = 5;
+  while (!core->stopping.load()) {
+    const uint64_t seen = signal.seq();
+    auto delivered = store->DeliverTopicEvents(1000, 256);
+    if (delivered.ok() && *delivered > 0) {
+      idle_ms = 5;
+      continue;
+    }
+    if (!delivered.ok()) core->metrics.provider_errors++;
+    signal.WaitSince(seen, idle_ms);
+    idle_ms = std::min<int64_t>(idle_ms * 2, 50);
+  }
+}
+
 // See Runtime::SkipTimeIfIdle.
 int64_t SkipIfIdle(RuntimeCore* core) {
   const uint64_t seq = core->work_seq.load();
@@ -277,6 +298,7 @@ Runtime::Runtime(std::shared_ptr<providers::Provider> provider, RuntimeOptions o
   core_->registry = std::move(registry);
   core_->runtime_id = NewRuntimeId();
   core_->cache.set_capacity(core_->options.warm_cache_capacity);
+  core_->capabilities.set_matcher(core_->options.capability_matcher);
   InitFleet(core_.get());
 }
 
@@ -301,6 +323,9 @@ Status Runtime::Start() {
   core_->started_at_ms = NowMs();
   RegisterWithFleet(core_.get());
   fleet_thread_ = std::thread(RunFleetThread, core_);
+  if (o.orchestration_concurrency > 0 && core_->provider->messaging() != nullptr) {
+    threads_.emplace_back(RunTopicDeliveryThread, core_, 0);
+  }
   if (o.time_skipping) threads_.emplace_back(RunClockSkipper, core_, 0);
   Log(LogLevel::kInfo, "duroxide::runtime", "runtime started",
       {{"runtime_id", core_->runtime_id},
@@ -339,10 +364,10 @@ void Runtime::Shutdown(int64_t timeout_ms) {
   if (!drained) {
     // Still busy in user code: hand the work back so another runtime can redeliver it.
     for (const auto& token : core_->leases.ActivityTokens()) {
-      (void)core_->provider->AbandonWorkItem(token, 0, true);
+      CountAbandonFailure(core_.get(), core_->provider->AbandonWorkItem(token, 0, true));
     }
     for (const auto& token : core_->leases.TurnTokens()) {
-      (void)core_->provider->AbandonOrchestrationItem(token, 0, true);
+      CountAbandonFailure(core_.get(), core_->provider->AbandonOrchestrationItem(token, 0, true));
     }
     Log(LogLevel::kWarn, "duroxide::runtime",
         "shutdown timeout reached; abandoned in-flight work for redelivery",

@@ -21,11 +21,27 @@
 #include "duroxide/replay/replay_engine.h"
 #include "duroxide/runtime/fleet.h"
 #include "duroxide/runtime/activity_invoker.h"
+#include "duroxide/runtime/capabilities.h"
 #include "duroxide/runtime/metrics.h"
 #include "duroxide/runtime/registry.h"
 #include "duroxide/runtime/runtime_options.h"
 
 namespace duroxide::runtime {
+
+// True for failures of the store itself (I/O errors, disk full, lost connections, timeouts),
+// as opposed to a rejected operation (lost lock, bad input, undecodable data). Work whose
+// commit failed this way is handed back without counting toward max_attempts.
+inline bool IsStorageFault(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kInternal:
+    case StatusCode::kUnavailable:
+    case StatusCode::kAborted:
+    case StatusCode::kDeadlineExceeded:
+      return true;
+    default:
+      return false;
+  }
+}
 
 // Suspended orchestrations kept between turns (warm replay), bounded, least recently used
 // evicted first. An entry is taken out for the duration of a turn and put back after a
@@ -140,6 +156,7 @@ struct RuntimeCore {
   std::condition_variable threads_cv;
   int running_threads = 0;
   SessionTracker sessions;
+  CapabilityCache capabilities;
   FleetState fleet;
   int64_t started_at_ms = 0;
 
@@ -205,6 +222,7 @@ struct PendingTurn {
   bool starts_execution = false;
   history::ErrorDetails turn_error;
   int64_t dropped_messages = 0;
+  bool counted = false;  // CountTurnBeforeAck ran (undone by CompleteTurn if the ack failed)
   std::shared_ptr<TurnLeaseGuard> lease;
 };
 
@@ -213,6 +231,13 @@ struct PendingTurn {
 // item's lock renewed; it was registered when the item was fetched.
 std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, providers::OrchestrationItem item,
                                        std::shared_ptr<TurnLeaseGuard> lease);
+// Counts a failed hand-back (abandon) of a work or orchestration item instead of discarding
+// it: abandon_failures and provider_errors. The item's lock expires and it is redelivered.
+void CountAbandonFailure(RuntimeCore* core, const Status& abandon);
+// Counts the turn's outcome (orch_starts, orch_completions, failures, continue-as-new) BEFORE
+// its acknowledgement, so that metrics describe a commit before clients can see it; a failed
+// ack takes the counts back in CompleteTurn. Idempotent.
+void CountTurnBeforeAck(RuntimeCore* core, PendingTurn& turn);
 // Lets a warm engine be used by the instance's next turn. Called for every turn whose ack
 // succeeded, before CompleteTurn, so that none waits for the others' bookkeeping.
 void MarkTurnCommitted(const PendingTurn& turn);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "duroxide/client/client.h"
+#include "duroxide/common/clock.h"
 #include "duroxide/providers/sqlite/sqlite_provider.h"
 #include "duroxide/replay/replay_test_util.h"
 
@@ -259,6 +260,45 @@ TEST(Runtime, ActivityBatchesRunEachActivityOnceWithSlowOnesMixedIn) {
   EXPECT_EQ(runs.size(), 120u);
   for (const auto& [key, n] : runs) EXPECT_EQ(n, 1) << key;
   EXPECT_EQ(rt->MetricsSnapshot()["activity_success"], 120);
+}
+
+// Time skipping (test-only option): a 30-day timer fires as soon as the runtime is idle, and
+// the clock never jumps while an activity runs.
+TEST(Runtime, TimeSkippingJumpsToTheNextTimerOnlyWhenIdle) {
+  constexpr int64_t kThirtyDays = 30LL * 24 * 3600 * 1000;
+  Fixture f;
+  ASSERT_TRUE(f.registry->Register("sleepy", "1.0.0").ok());
+  f.orchestrations->Add("sleepy", [](const auto& r, auto*) {
+    if (r.empty()) return Yield(Activity("Work", "1"));
+    if (r.size() == 1) return Yield(Timer(kThirtyDays));
+    return Complete("\"rested\"");
+  });
+  std::atomic<bool> release{false};
+  std::atomic<bool> running{false};
+  f.activities->fn = [&](const ActivityCall&) {
+    running = true;
+    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return ActivityOutcome{true, "1", ""};
+  };
+  RuntimeOptions o;
+  o.time_skipping = true;
+  auto rt = f.Make(o);
+  ASSERT_TRUE(rt->Start().ok());
+  const int64_t offset_before = ClockOffsetMs().load();
+  ASSERT_TRUE(f.client->StartOrchestration("s1", "sleepy", "null", std::nullopt).ok());
+  while (!running.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(rt->SkipTimeIfIdle(), 0);  // an activity is running: busy
+  EXPECT_EQ(ClockOffsetMs().load(), offset_before);
+  release = true;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto st = f.client->WaitForOrchestration("s1", 10000);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->status, "Completed");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_GE(ClockOffsetMs().load() - offset_before, kThirtyDays - 10000);
+  rt->Shutdown(1000);
+  ClockOffsetMs().store(0);
 }
 
 }  // namespace

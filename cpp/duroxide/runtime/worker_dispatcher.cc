@@ -9,6 +9,7 @@
 #include "duroxide/common/clock.h"
 #include "duroxide/common/limits.h"
 #include "duroxide/common/logging.h"
+#include "duroxide/common/backoff.h"
 #include "duroxide/runtime/runtime_core.h"
 
 namespace duroxide::runtime {
@@ -54,6 +55,21 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
     core->metrics.activity_poison++;
     if (!provider->AckWorkItem(lease.lock_token, c).ok()) core->metrics.provider_errors++;
     return std::nullopt;
+  }
+  if (task.routing && !task.routing->schema_hash.empty() &&
+      !core->capabilities.Matches(task.routing->schema_hash, task.routing->schema)) {
+    // Claimed only because its requires_timeout deadline passed (the claim filter admits
+    // nothing else that this runtime does not satisfy): fail it, naming the requirement.
+    WorkItem c = Completion(task, false, "");
+    c.error = ErrorDetails::Application(
+        "CapabilityTimeout",
+        "activity '" + task.name + "' timed out waiting for a worker whose capabilities " +
+            "satisfy its requirements (requires_timeout_ms elapsed; requires: " +
+            task.routing->schema + ")");
+    c.worker = worker_id;
+    c.worker_runtime = core->runtime_id;
+    core->metrics.activity_requires_timeouts++;
+    return providers::WorkAck{lease.lock_token, std::move(c)};
   }
   if (!core->activities->Has(task.name)) {
     int64_t exp = std::min<int64_t>(lease.attempt_count - 1, 20);
@@ -103,14 +119,35 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
 
   if (outcome.ok) core->metrics.activity_success++;
   else core->metrics.activity_app_errors++;
-  return providers::WorkAck{
-      lease.lock_token, Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error)};
+  WorkItem c = Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error);
+  c.worker = worker_id;
+  c.worker_runtime = core->runtime_id;
+  c.from_cache = outcome.ok && outcome.from_cache;
+  return providers::WorkAck{lease.lock_token, std::move(c)};
 }
 
-void ReportAck(RuntimeCore* core, const Status& st, const WorkItem& task) {
+// Schemas are re-read at most this often while idle (each miss) and while busy.
+constexpr int64_t kIdleSchemaRefreshMs = 20;
+constexpr int64_t kBusySchemaRefreshMs = 1000;
+
+bool RefreshCapabilities(RuntimeCore* core, int64_t min_interval_ms) {
+  const bool matched = core->capabilities.Refresh(core->provider.get(), NowMs(), min_interval_ms);
+  core->metrics.capability_schemas_unmatched.store(core->capabilities.unmatched());
+  return matched;
+}
+
+void ReportAck(RuntimeCore* core, const Status& st, const WorkItem& task,
+               const std::string& lock_token) {
   if (st.ok()) return;
   // The row is gone (cancelled or redelivered after lock expiry): the result is not needed.
   if (st.code() != StatusCode::kFailedPrecondition) core->metrics.activity_infra_errors++;
+  if (IsStorageFault(st)) {
+    // Not the activity's fault: hand it back now, without counting the delivery toward the
+    // poison limit, so that a failing disk or a restarting server cannot poison instances.
+    // The activity runs again (at least once).
+    core->metrics.provider_errors++;
+    (void)core->provider->AbandonWorkItem(lock_token, 100, /*ignore_attempt=*/true);
+  }
   Log(LogLevel::kDebug, "duroxide::runtime", "activity result discarded: " + st.ToString(),
       {{"instance_id", task.instance}, {"activity_name", task.name}});
 }
@@ -122,7 +159,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   const RuntimeOptions& opt = core->options;
   const std::string worker_id = "work-" + std::to_string(slot) + "-" + core->runtime_id;
   const std::string owner = opt.worker_node_id.value_or(worker_id);
-  int64_t backoff_ms = 10;
+  int64_t fetch_failures = 0;  // consecutive: the backoff grows with them
   // What the next fetch asks for: a session-bound item only while this runtime is below its
   // distinct-session cap. An idle session must become claimable by others after
   // session_idle_timeout_ms, so the session lock is no longer than that.
@@ -132,6 +169,8 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   auto fetch_options = [&](SessionPlacement::Ticket* ticket, size_t* max_items) {
     providers::WorkerFetchOptions fetch;
     fetch.tag_filter = opt.worker_tag_filter;
+    fetch.schema_hashes = core->capabilities.matching();
+    fetch.runtime_id = core->runtime_id;
     if (core->sessions.distinct() < static_cast<size_t>(opt.max_sessions_per_runtime)) {
       fetch.session = providers::SessionFetch{
           owner, std::min(opt.session_lock_timeout_ms, opt.session_idle_timeout_ms), std::nullopt};
@@ -162,21 +201,28 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       core->metrics.provider_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime", "work fetch failed: " + leases.status().ToString());
       busy.Idle();
-      provider->worker_signal().WaitSince(seen, backoff_ms);
-      backoff_ms = std::min<int64_t>(backoff_ms * 2, 3000);
+      provider->worker_signal().WaitSince(seen, BackoffDelayMs(10, 3000, fetch_failures++));
       continue;
     }
-    backoff_ms = 10;
+    fetch_failures = 0;
     if (leases->empty()) {
       if (core->Quitting()) break;
+      // Work may be waiting for a schema this runtime has not evaluated yet.
+      if (RefreshCapabilities(core.get(), kIdleSchemaRefreshMs)) continue;
       int64_t wait = opt.dispatcher_poll_interval_ms;
       auto next_visible = provider->NextWorkerVisibleAt();
-      if (next_visible.ok() && next_visible->has_value()) wait = std::min(wait, **next_visible - NowMs());
+      // A visible_at in the past belongs to a row this worker may not take (tag, session,
+      // capabilities): it must not turn the idle wait into a busy loop.
+      const int64_t now = NowMs();
+      if (next_visible.ok() && next_visible->has_value() && **next_visible > now) {
+        wait = std::min(wait, **next_visible - now);
+      }
       busy.Idle();
       provider->worker_signal().WaitSince(seen, std::max<int64_t>(wait, 0));
       continue;
     }
     core->work_seq.fetch_add(1);
+    RefreshCapabilities(core.get(), kBusySchemaRefreshMs);
     // Taken before the ack that may also fetch, so a wake-up between that fetch and the idle
     // wait is not missed.
     seen = provider->worker_signal().seq();
@@ -190,7 +236,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       const std::optional<std::string>& session = lease.item.session_id;
       if (session && !core->sessions.Acquire(*session, opt.max_sessions_per_runtime)) {
         // Another slot opened a session meanwhile and the cap is reached: hand it back.
-        (void)provider->AbandonWorkItem(lease.lock_token, 100, true);
+        CountAbandonFailure(core.get(), provider->AbandonWorkItem(lease.lock_token, 100, true));
         continue;
       }
       const auto t0 = std::chrono::steady_clock::now();
@@ -206,7 +252,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     // Leases not started (a slow activity, or shutdown) go back untouched.
     for (; i < leases->size(); ++i) {
-      (void)provider->AbandonWorkItem((*leases)[i].lock_token, 0, true);
+      CountAbandonFailure(core.get(), provider->AbandonWorkItem((*leases)[i].lock_token, 0, true));
     }
     batch = fast ? kWorkBatch : 1;
     providers::NextWorkFetch next;
@@ -219,14 +265,18 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     if (!acks.empty() || fetch_next) {
       std::vector<Status> acked = provider->AckWorkItemsAndFetch(acks, fetch_next ? &next : nullptr);
-      for (size_t k = 0; k < acks.size(); ++k) ReportAck(core.get(), acked[k], *acked_tasks[k]);
+      for (size_t k = 0; k < acks.size(); ++k) {
+        ReportAck(core.get(), acked[k], *acked_tasks[k], acks[k].lock_token);
+      }
     }
     if (next.result && next.result->ok()) placement.Observe(**next.result, NowMs());
     if (next.result) prefetched = std::move(next.result);
   }
   // Shutdown began after the last ack fetched leases: hand them back untouched.
   if (prefetched && prefetched->ok()) {
-    for (const auto& lease : **prefetched) (void)provider->AbandonWorkItem(lease.lock_token, 0, true);
+    for (const auto& lease : **prefetched) {
+      CountAbandonFailure(core.get(), provider->AbandonWorkItem(lease.lock_token, 0, true));
+    }
   }
 }
 

@@ -7,10 +7,12 @@ The REST layer is a client of the public Python API: every endpoint calls Client
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import os
+import urllib.parse
 from pathlib import Path
-from typing import Any, AsyncIterator, List, Optional, Union
+from typing import Any, AsyncIterator, Dict, List, Optional, Union
 
 import anyio
 from fastapi import FastAPI, Request
@@ -24,19 +26,19 @@ import duroxide
 from duroxide.server import errors
 from duroxide.server.deps import ServerState
 from duroxide.server.routers import events, health, instances, metrics
-from duroxide.server.settings import ServerSettings
+from duroxide.server.settings import ServerSettings, is_loopback
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-# Routers of features that other modules add to Client; each is included when its module
-# imports (the Client methods it calls exist). Kept as names so a missing one costs nothing.
+# Routers of features that other modules add to Client (messaging, the worker fleet, task
+# graphs): each is included when `available(client)` says the Client methods it calls exist.
 _OPTIONAL_ROUTERS = ("messaging", "workers", "graphs")
 
 DESCRIPTION = """The duroxide REST API: start, inspect and manage orchestration instances.
 
-Errors are RFC 9457 problem documents (`application/problem#json`). When the server has a
+Errors are RFC 9457 problem documents (`application/problem+json`). When the server has a
 token, every `/v1` endpoint except health needs `Authorization: Bearer <token>`.
-""".replace("#", "+")
+"""
 
 
 def swagger_ui_dir() -> Optional[Path]:
@@ -44,6 +46,8 @@ def swagger_ui_dir() -> Optional[Path]:
     try:
         bundle = importlib.import_module("swagger_ui_bundle")
     except ImportError:
+        return None
+    if bundle.__file__ is None:
         return None
     vendor = Path(bundle.__file__).resolve().parent / "vendor"
     found = sorted(vendor.glob("swagger-ui-*"),
@@ -98,6 +102,52 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+class BrowserGuard:
+    """Keeps web pages elsewhere from driving the API through a user's browser.
+
+    - Without a token the server is for this machine only, so a browser request (one with
+      Origin or Sec-Fetch-Site) whose Host header is not a loopback name is refused (DNS
+      rebinding: a page on evil.example re-resolved to 127.0.0.1). Other clients can reach
+      loopback directly anyway and are not checked.
+    - A state-changing request (POST, PUT, PATCH, DELETE) whose Origin is neither this server
+      nor a configured CORS origin is refused (cross-site request forgery; browsers send
+      Origin on such requests, other clients send none).
+    """
+
+    def __init__(self, app: ASGIApp, settings: ServerSettings):
+        self.app = app
+        self.check_host = settings.token is None
+        self.origins = set(settings.cors_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            host = headers.get("host", "")
+            problem = None
+            browser = "origin" in headers or "sec-fetch-site" in headers
+            if self.check_host and browser and host and not is_loopback(_host_name(host)):
+                problem = (f"Host '{host}' is not allowed: without a token this server only "
+                           "answers requests addressed to a loopback name")
+            origin = headers.get("origin")
+            if (problem is None and origin and scope["method"] in ("POST", "PUT", "PATCH", "DELETE")
+                    and origin not in self.origins
+                    and urllib.parse.urlsplit(origin).netloc != host):
+                problem = f"Cross-origin request from {origin} refused"
+            if problem is not None:
+                response = errors.problem_response(Request(scope), 403, problem,
+                                                   slug="forbidden")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _host_name(host: str) -> str:
+    """The name part of a Host header ("[::1]:8200" -> "::1", "localhost:8200" -> "localhost")."""
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
 def open_store(db: str, schema: Optional[str] = None) -> Any:
     """A Client on `db` (a SQLite path or sqlite: URL, created if missing, or a PostgreSQL URL).
 
@@ -122,27 +172,31 @@ def _as_client(store: Union[str, Any], schema: Optional[str]) -> Any:
         return store
     if isinstance(store, str):
         return open_store(store, schema)
+    if hasattr(store, "get_status"):  # a Client-like object (a wrapper or a test double)
+        return store
     if hasattr(store, "_native"):  # a provider
         return duroxide.Client(store)
-    if hasattr(store, "get_status"):  # a Client-like object (a subclass or a test double)
-        return store
     raise TypeError(f"create_app: store must be a Client, a provider or a database URL/path, "
                     f"not {type(store).__name__}")
 
 
 def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None, *,
-               schema: Optional[str] = None) -> FastAPI:
+               schema: Optional[str] = None, **options: Any) -> FastAPI:
     """Builds the server app.
 
     Args:
         store: a duroxide.Client, a provider, or a database path/URL (as `--db` takes).
         settings: ServerSettings (defaults: loopback, no token, 1 MiB bodies, no CORS).
         schema: the PostgreSQL schema when `store` is a URL.
+        options: ServerSettings fields, instead of (or overriding) `settings`, e.g.
+            `create_app(client, token="...")`.
 
     Raises:
         ValueError: settings the server must refuse (a non-loopback host without a token).
     """
     settings = settings or ServerSettings()
+    if options:
+        settings = dataclasses.replace(settings, **options)
     settings.validate()
     st = ServerState(_as_client(store, schema), settings)
     sampler = metrics.MetricsSampler(st)
@@ -162,23 +216,53 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     for module in (health, instances, events, metrics):
         app.include_router(module.router)
     for name in _OPTIONAL_ROUTERS:
-        _include_optional(app, name)
+        _include_optional(app, name, st.client)
     _add_docs(app)
+    _problem_openapi(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BrowserGuard, settings=settings)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app
 
 
-def _include_optional(app: FastAPI, name: str) -> None:
-    try:
-        module = importlib.import_module(f"duroxide.server.routers.{name}")
-    except ImportError:
-        return
-    if getattr(module, "available", lambda: True)():
+def _problem_openapi(app: FastAPI) -> None:
+    """The OpenAPI document says what the API does: bad input is a 400 problem document (the
+    handler in errors.py), never FastAPI's default 422 validation response."""
+    build = app.openapi
+
+    def openapi() -> Dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        problem = errors.problems(400)[400]
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                for status, response in responses.items():
+                    content = response.get("content", {})
+                    if status[0] in "45" and "application/json" in content:
+                        content[errors.PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                if responses.pop("422", None) is not None and "400" not in responses:
+                    responses["400"] = {
+                        "description": problem["description"],
+                        "content": {errors.PROBLEM_MEDIA_TYPE: {
+                            "schema": {"$ref": "#/components/schemas/Problem"}}}}
+        schemas = spec.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _include_optional(app: FastAPI, name: str, client: Any) -> None:
+    module = importlib.import_module(f"duroxide.server.routers.{name}")
+    if module.available(client):
         app.include_router(module.router)
 
 

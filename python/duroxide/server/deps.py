@@ -36,9 +36,13 @@ def state(request: Request) -> ServerState:
     return value
 
 
-def require_token(request: Request,
-                  credentials: Optional[HTTPAuthorizationCredentials] = Depends(_bearer)) -> None:
-    """401 without a bearer token, 403 with a wrong one (compared in constant time)."""
+async def require_token(request: Request,
+                        credentials: Optional[HTTPAuthorizationCredentials] = Depends(_bearer)
+                        ) -> None:
+    """401 without a bearer token, 403 with a wrong one (compared in constant time).
+
+    A coroutine on purpose: FastAPI runs plain-function dependencies in a worker thread.
+    """
     token = state(request).settings.token
     if token is None:
         return

@@ -14,8 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 ID_MAX = 512
 NAME_MAX = 256
 
-InstanceId = Field(min_length=1, max_length=ID_MAX)
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -23,6 +23,7 @@ from duroxide.testing._helpers import (
     get_history,
     history_summary,
     run_orchestration,
+    wait_for_history,
 )
 from duroxide.testing._lint import Finding, LintError, lint, lint_paths, lint_source
 from duroxide.testing._replay import (
@@ -39,7 +40,7 @@ from duroxide.testing._timeskip import TimeSkippingRuntime, virtual_now_ms
 __all__ = [
     "CrashPoint", "CrashTestFailure", "CrashTestReport", "crash_test",
     "HistoryEvent", "OrchestrationFailedError", "assert_history", "format_history",
-    "get_history", "history_summary", "run_orchestration",
+    "get_history", "history_summary", "run_orchestration", "wait_for_history",
     "Finding", "LintError", "lint", "lint_paths", "lint_source",
     "ExportedHistory", "NondeterminismError", "ReplayResult", "export_history",
     "load_histories", "read_history", "replay",

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from duroxide._core import DuroxideError
+from duroxide._json import loads_or_raw
+from duroxide.errors import OrchestrationFailedError as _OrchestrationFailed
 
 __all__ = ["HistoryEvent", "OrchestrationFailedError", "assert_history", "format_history",
-           "get_history", "history_summary", "run_orchestration"]
+           "get_history", "history_summary", "run_orchestration", "wait_for_history"]
 
 _SYSCALL_PREFIX = "__duroxide_syscall:"
 _ids = itertools.count(1)
 FAST_OPTIONS: Dict[str, Any] = dict(dispatcher_poll_interval_ms=20, worker_lock_timeout_ms=5000)
 
 
-class OrchestrationFailedError(DuroxideError):  # type: ignore[misc]
-    """run_orchestration: the instance ended Failed. `error` is its error text."""
+class OrchestrationFailedError(_OrchestrationFailed):
+    """run_orchestration: the instance ended Failed. `error` is its error text.
+
+    A duroxide.errors.OrchestrationFailedError (hence a DuroxideError)."""
 
     def __init__(self, instance_id: str, error: Optional[str], result: Any = None):
         super().__init__(f"orchestration {instance_id} failed: {error}")
@@ -51,7 +55,7 @@ def run_orchestration(target: Any, name: str, input: Any = None, *,
     from duroxide._runtime import Runtime
 
     own_runtime: Optional[Runtime] = None
-    if hasattr(target, "runtime") and isinstance(getattr(target, "runtime"), Runtime):
+    if hasattr(target, "runtime") and isinstance(target.runtime, Runtime):
         client = client or getattr(target, "client", None)
         target = target.runtime
     if isinstance(target, Registry):
@@ -107,12 +111,7 @@ class HistoryEvent:
 
 
 def _parse(text: Optional[str]) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return text
+    return loads_or_raw(text)
 
 
 def _short_name(name: Optional[str]) -> Optional[str]:
@@ -251,3 +250,22 @@ def assert_history(history: Any, expected: Sequence[ExpectedItem], *,
 
 def _label(want: Tuple[str, Optional[str]]) -> str:
     return f"{want[0]}({want[1]})" if want[1] else want[0]
+
+
+def wait_for_history(client: Any, instance_id: str, expected: Sequence[ExpectedItem], *,
+                     timeout_ms: int = 10000, exact: bool = False) -> List[HistoryEvent]:
+    """Waits until the instance's history holds `expected` (as assert_history checks it), e.g.
+    until a workflow has created its timer before a test moves the clock. Returns the events;
+    raises AssertionError (with both histories) after timeout_ms."""
+    from duroxide.errors import NotFoundError
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            events = get_history(client, instance_id)
+            assert_history(events, expected, exact=exact)
+            return events
+        except (AssertionError, NotFoundError):
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(0.005)

@@ -15,6 +15,7 @@ histories without access to production.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -22,9 +23,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-from duroxide import _core
-from duroxide._core import DuroxideError
+from duroxide._json import loads_or_raw
 from duroxide._registry import Registry
+from duroxide.errors import DuroxideError
 
 __all__ = [
     "EXPORT_FORMAT", "ExportedExecution", "ExportedHistory", "NondeterminismError",
@@ -32,12 +33,14 @@ __all__ = [
     "replay_exported", "registry_functions",
 ]
 
+_core: Any = importlib.import_module("duroxide._core")  # the native module (untyped)
+
 EXPORT_FORMAT = "duroxide.history"
 EXPORT_FORMAT_VERSION = 1
 _SYSCALL_PREFIX = "__duroxide_syscall:"
 
 
-class NondeterminismError(DuroxideError):  # type: ignore[misc]
+class NondeterminismError(DuroxideError):
     """The current code does not follow a recorded history (raised by ReplayResult.check())."""
 
     def __init__(self, result: "ReplayResult"):
@@ -97,6 +100,9 @@ def read_history(client: Any, instance_id: str) -> ExportedHistory:
     executions = []
     for execution_id in client.list_executions(instance_id):
         events = client.read_execution_history(instance_id, execution_id)
+        if any(getattr(e, "raw", None) is None for e in events):
+            raise DuroxideError("reading a history for replay needs the store itself (a Client "
+                                "on a provider, or --db), not a server connection")
         executions.append(ExportedExecution(execution_id, [json.loads(e.raw) for e in events]))
     return ExportedHistory(instance_id, info.orchestration_name, info.orchestration_version,
                            info.status, executions)
@@ -246,7 +252,20 @@ def _readable(text: str) -> str:
         name = m.group(1)[:-3] if m.group(1).endswith("_ms") else m.group(1)
         return f"ctx.{name}() (ActivityScheduled '__duroxide_syscall:{m.group(1)}')"
 
-    return _SYSCALL_DESC.sub(call, text)
+    text = _SYSCALL_DESC.sub(call, text)
+    for kind, api in _KIND_API.items():
+        text = re.sub(rf"\b{kind}\b(?! \()( '[^']*')?", rf"\g<0> ({api})", text)
+    return text
+
+
+# What user code calls to emit each kind of event (for readable reports).
+_KIND_API = {
+    "TimerCreated": "ctx.schedule_timer", "CustomStatusUpdated": "ctx.set_custom_status",
+    "ExternalSubscribed": "ctx.wait_for_event", "QueueSubscribed": "ctx.dequeue_event",
+    "KeyValueSet": "ctx.set_kv_value", "KeyValueCleared": "ctx.clear_kv_value",
+    "SubOrchestrationScheduled": "ctx.schedule_sub_orchestration",
+    "OrchestrationChained": "ctx.start_orchestration",
+}
 
 
 def _explain(message: str) -> Tuple[Optional[int], Optional[str], Optional[str]]:
@@ -292,7 +311,15 @@ def registry_functions(registry: Any) -> Dict[str, Callable[..., Any]]:
 def _as_registry(obj: Any) -> Registry:
     if isinstance(obj, Registry):
         return obj
-    inner = getattr(obj, "registry", None)  # a Runtime or a test environment
+    own = getattr(obj, "_registry", None)
+    if isinstance(own, Registry):  # a Runtime: the registry it follows plus its own ones
+        combined = Registry()
+        followed = getattr(obj, "_followed", None)
+        if isinstance(followed, Registry):
+            combined.include(followed)
+        combined.include(own)
+        return combined
+    inner = getattr(obj, "registry", None)  # a test environment
     if isinstance(inner, Registry):
         return inner
     raise TypeError(f"registry must be a duroxide.Registry (or a Runtime), "
@@ -335,10 +362,7 @@ def _describe_new(events: List[str]) -> List[str]:
 def _parse_json(text: Any) -> Any:
     if not isinstance(text, str):
         return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+    return loads_or_raw(text)
 
 
 def _last_line(text: str) -> str:
@@ -384,9 +408,22 @@ def _replay_execution(history: ExportedHistory, index: int, functions: Dict[str,
         return ReplayResult(ok=False, unregistered=True, outcome="unregistered",
                             message=f"no orchestration '{name}' version {version} in the "
                                     f"registry{hint}", **base)  # type: ignore[arg-type]
+    kv = _kv_baseline(history.executions[:index])
     raw = _core.replay_history(history.instance_id, execution.execution_id,
-                               [json.dumps(e) for e in events], functions,
-                               _kv_baseline(history.executions[:index]))
+                               [json.dumps(e) for e in events], functions, kv)
+    residue = _final_turn_residue(raw, events)
+    if residue is not None:
+        # The code finished inside the recorded final turn; what history holds after that
+        # point is the same turn's late arrivals and the cancellations of the losers. Replay up
+        # to the finishing event: the code must then produce those cancellations itself.
+        cut, recorded_tail = residue
+        raw = _core.replay_history(history.instance_id, execution.execution_id,
+                                   [json.dumps(e) for e in events[:cut]], functions, kv)
+        raw["recorded_terminal"] = json.dumps(events[-1])
+        drift = _breadcrumb_drift(recorded_tail, raw["new_events"])
+        if drift is not None and raw["outcome"] != "failed":
+            raw.update(outcome="failed", error_kind="Nondeterminism",
+                       error=f"nondeterministic: {drift}")
     outcome = {"continue": "running"}.get(raw["outcome"], raw["outcome"])
     recorded_outcome, recorded_value, recorded_error = _recorded_terminal(raw["recorded_terminal"])
     result = ReplayResult(ok=True, outcome=outcome, recorded_outcome=recorded_outcome,
@@ -406,6 +443,65 @@ def _replay_execution(history: ExportedHistory, index: int, functions: Dict[str,
         return result
     _compare_outcome(result, raw, recorded_error, events)
     return result
+
+
+_ARRIVALS = {"ActivityCompleted", "ActivityFailed", "TimerFired", "SubOrchestrationCompleted",
+             "SubOrchestrationFailed", "ExternalEvent", "QueueEventDelivered",
+             "OrchestrationCancelRequested"}
+_BREADCRUMBS = {"ActivityCancelRequested", "SubOrchestrationCancelRequested",
+                "ExternalSubscribedCancelled", "QueueSubscriptionCancelled"}
+_TERMINALS = {"OrchestrationCompleted", "OrchestrationFailed", "OrchestrationContinuedAsNew"}
+
+
+def _final_turn_residue(raw: Dict[str, Any], events: List[Dict[str, Any]]
+                        ) -> Optional[Tuple[int, List[Dict[str, Any]]]]:
+    """(events to keep, events the code emitted after them) when the engine reports that the
+    code finished before the end of a terminal history; else None.
+
+    The engine's check "finished during replay but history kept running" guards running
+    instances; in a finished history the last turn legitimately holds events after the point
+    where the code finished: late arrivals of that turn, and what the code emitted in its last
+    step (cancellations of losers, detached starts, status and KV updates).
+    """
+    if raw["outcome"] != "failed" or raw["error_kind"] != "Nondeterminism":
+        return None
+    if not events or _kind_name(events[-1]) not in _TERMINALS:
+        return None
+    m = re.search(r"finished during replay at event (\d+)", str(raw["error"]))
+    if m is None:
+        return None
+    finish_id = int(m.group(1))
+    cut = next((i + 1 for i, e in enumerate(events) if int(e.get("event_id", -1)) == finish_id),
+               None)
+    if cut is None:
+        return None
+    return cut, [e for e in events[cut:-1] if _kind_name(e) not in _ARRIVALS]
+
+
+def _emitted_key(e: Dict[str, Any]) -> str:
+    kind = _kind_name(e)
+    fields: Tuple[Any, ...] = (kind,)
+    if kind in _BREADCRUMBS:
+        fields += (e.get("source_event_id"),)
+    elif kind != "TimerCreated":  # timers match by position, as in the engine
+        fields += (e.get("name"), e.get("input"), e.get("key"), e.get("value"), e.get("instance"))
+    return json.dumps(fields)
+
+
+def _breadcrumb_drift(recorded: List[Dict[str, Any]], new_events: List[str]) -> Optional[str]:
+    """How the events the code emitted in its last step differ from the recorded ones."""
+    produced = [json.loads(e) for e in new_events]
+    produced = [e for e in produced if _kind_name(e) not in _ARRIVALS | _TERMINALS]
+    if sorted(map(_emitted_key, recorded)) == sorted(map(_emitted_key, produced)):
+        return None
+
+    def describe(items: List[Dict[str, Any]]) -> str:
+        return ", ".join(f"{_kind_name(e)} '{e.get('name') or e.get('key') or ''}'"
+                         .replace(" ''", "") for e in items) or "nothing"
+
+    first = recorded[0] if recorded else {}
+    return (f"history recorded {describe(recorded)} at event {first.get('event_id', '?')} but "
+            f"the orchestration emitted {describe(produced)} before finishing")
 
 
 def _compare_outcome(result: ReplayResult, raw: Dict[str, Any],
@@ -444,6 +540,14 @@ def _compare_outcome(result: ReplayResult, raw: Dict[str, Any],
         result.ok, result.outcome_mismatch = False, True
         result.message = (f"output differs: recorded {json.dumps(result.recorded_output)}, "
                           f"the code now returns {json.dumps(result.output)}")
+    elif recorded == "continued_as_new":
+        new_input = next((_parse_json(json.loads(e).get("input")) for e in raw["new_events"]
+                          if _kind_name(json.loads(e)) == "OrchestrationContinuedAsNew"), None)
+        if new_input != result.recorded_output:
+            result.ok, result.outcome_mismatch = False, True
+            result.message = (f"continue-as-new input differs: recorded "
+                              f"{json.dumps(result.recorded_output)}, the code now passes "
+                              f"{json.dumps(new_input)}")
     elif recorded == "failed" and recorded_error is not None:
         _, recorded_message = _error_text(recorded_error)
         if _last_line(recorded_message) != _last_line(str(raw["error"])):

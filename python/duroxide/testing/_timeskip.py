@@ -17,14 +17,16 @@ puts the clock back on the wall clock (reset_clock=False keeps it).
 from __future__ import annotations
 
 import contextlib
+import importlib
 from typing import Any, Iterator, Optional
 
-from duroxide import _core
 from duroxide._registry import Registry
 from duroxide._runtime import Runtime
 from duroxide._types import RuntimeOptions
 
 __all__ = ["TimeSkippingRuntime", "virtual_now_ms"]
+
+_core: Any = importlib.import_module("duroxide._core")  # the native module (untyped)
 
 
 def virtual_now_ms() -> int:

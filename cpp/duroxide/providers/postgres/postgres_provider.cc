@@ -430,6 +430,7 @@ Status PostgresProvider::AckTurn(pqxx::transaction_base& tx, const std::string& 
     return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown or expired");
   }
   *more_messages = r[0][1].as<bool>();
+  if (!commit.messaging.empty()) ApplyMessagingTx(tx, r[0][0].as<std::string>(), commit, now);
   return Status::Ok();
 }
 
@@ -449,6 +450,13 @@ Status PostgresProvider::AckOrchestrationItem(const std::string& lock_token,
   DUROXIDE_RETURN_IF_ERROR(EncodeTurn(op, commit, now, &turn));
   bool more_messages = false;
   Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+    if (!commit.messaging.empty()) {
+      // Messaging writes go with the turn: one transaction around the function call.
+      pqxx::work tx(conn);
+      Status acked = AckTurn(tx, lock_token, commit, turn, now, &more_messages);
+      if (acked.ok()) tx.commit();
+      return acked;
+    }
     // One function call in autocommit mode: the whole turn commits or nothing does.
     pqxx::nontransaction tx(conn);
     return AckTurn(tx, lock_token, commit, turn, now, &more_messages);

@@ -62,7 +62,8 @@ struct PostgresOptions {
 // Errors: a lost connection is kUnavailable (the connection is replaced, with backoff, on a
 // later call); a commit whose outcome is unknown because the connection broke during COMMIT
 // is kDataLoss; deadlocks and serialization failures are kAborted; see pg_errors.h.
-class PostgresProvider : public Provider, public ProviderAdmin, public WorkerRegistryStore {
+class PostgresProvider : public Provider, public ProviderAdmin, public MessagingStore,
+                         public WorkerRegistryStore {
  public:
   // Connects to `url` (a libpq URI or key=value string, e.g.
   // "postgresql://user:pass@host:5432/db") and uses the schema "public".
@@ -107,6 +108,15 @@ class PostgresProvider : public Provider, public ProviderAdmin, public WorkerReg
   Result<int64_t> RenewSessionLocks(const std::vector<std::string>& owner_ids, int64_t extend_ms,
                                     int64_t idle_timeout_ms) override;
   Result<int64_t> CleanupOrphanedSessions(int64_t idle_timeout_ms) override;
+
+  // Capability routing and the task cache (postgres_routing.cc).
+  Result<std::vector<CapabilitySchema>> ReadCapabilitySchemas() override;
+  Result<std::vector<WaitingActivity>> ListWaitingActivities(int64_t min_wait_ms,
+                                                             int64_t limit) override;
+  Result<std::optional<std::string>> GetTaskCache(const std::string& key) override;
+  Status PutTaskCache(const std::string& key, const std::string& task, const std::string& result,
+                      int64_t expires_at_ms) override;
+  Result<int64_t> ClearTaskCache(const std::optional<std::string>& task) override;
 
   Status StartOrchestration(const history::WorkItem& start) override;
   Status EnqueueOrchestratorMessage(const history::WorkItem& item, int64_t delay_ms) override;
@@ -154,6 +164,18 @@ class PostgresProvider : public Provider, public ProviderAdmin, public WorkerReg
   // connection fail as if the server had gone away. TEST_ListenerConnections counts the
   // listener's successful (re)connections (0 without a listener).
   Status TEST_ExecuteSql(const std::string& sql);
+
+  // MessagingStore (postgres_messaging.cc).
+  MessagingStore* messaging() override { return this; }
+  Result<int64_t> PublishEvent(const TopicPublish& publish) override;
+  Result<int64_t> DeliverTopicEvents(size_t max_subscriptions, size_t max_entries) override;
+  Result<std::optional<std::string>> TakeClientReply(const std::string& request_id) override;
+  Result<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
+  Status RedeliverDeadLetter(int64_t id) override;
+  Result<int64_t> PurgeDeadLetters(const DeadLetterFilter& filter) override;
+  Result<std::vector<TopicInfo>> ListTopics() override;
+  Result<std::vector<TopicSubscriber>> GetTopic(const std::string& topic,
+                                                TopicInfo* info) override;
   void TEST_BreakConnections();
   int64_t TEST_ListenerConnections() const;
 
@@ -177,6 +199,10 @@ class PostgresProvider : public Provider, public ProviderAdmin, public WorkerReg
   Status AckTurn(pqxx::transaction_base& tx, const std::string& lock_token,
                  const TurnCommit& commit, const internal::EncodedTurn& turn, int64_t now,
                  bool* more_messages);
+  // TurnCommit::messaging of a turn of `instance` on `tx` (a real transaction).
+  void ApplyMessagingTx(pqxx::transaction_base& tx, const std::string& instance,
+                        const TurnCommit& commit, int64_t now);
+  int64_t PublishTx(pqxx::transaction_base& tx, const TopicPublish& publish, int64_t now);
   // Local wake-ups after a committed turn.
   void NotifyAcked(const TurnCommit& commit, bool more_messages);
 

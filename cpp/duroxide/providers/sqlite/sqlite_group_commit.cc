@@ -64,6 +64,7 @@ void GroupCommit::Step(TxnStep which) {
                                        "RELEASE op",      "COMMIT",       "ROLLBACK"};
     st = std::make_unique<SQLite::Statement>(*db_, kSql[which]);
   }
+  if (which == kBegin) EndStaleTransaction(db_->getHandle());
   st->reset();
   st->exec();
 }

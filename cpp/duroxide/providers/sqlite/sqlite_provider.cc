@@ -25,6 +25,7 @@
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
 #include "duroxide/providers/sqlite/sqlite_group_commit.h"
+#include "duroxide/providers/sqlite/sqlite_fault_vfs.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
 
 namespace duroxide::providers::sqlite {
@@ -134,9 +135,16 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
     namespace fs = std::filesystem;
     const fs::path abs = fs::absolute(fs::path(file));
     if (abs.has_parent_path()) fs::create_directories(abs.parent_path());
+    std::string vfs;
+    if (options.fault_injection) {
+      if (!faults::RegisterFaultVfs()) {
+        return Status::Internal("SqliteProvider::Open", "could not register the fault VFS");
+      }
+      vfs = faults::kFaultVfsName;
+    }
     auto db = std::make_unique<SQLite::Database>(
         abs.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
-        options.busy_timeout_ms);
+        options.busy_timeout_ms, vfs);
     // Before anything writes: refuse corrupt, foreign and newer-version files untouched.
     Status usable = CheckExistingDatabase(*db, abs.string());
     if (!usable.ok()) return usable;
@@ -159,7 +167,7 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
     // A second, read-only connection for client reads: in WAL mode it reads the last
     // committed state without waiting for the writer.
     provider->reader_ = std::make_unique<SQLite::Database>(
-        abs.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms);
+        abs.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms, vfs);
     provider->reader_read_record_ = std::make_unique<SQLite::Statement>(*provider->reader_,
                                                                         kReadRecordSql);
     return Result<std::unique_ptr<SqliteProvider>>(std::move(provider));
@@ -266,8 +274,12 @@ void SqliteProvider::PrepareStatements() {
 
   insert_worker_ = prep(
       "INSERT INTO worker_queue(work_item, visible_at, attempt_count, created_at, instance_id, "
-      "  execution_id, activity_id, session_id, tag) "
-      "VALUES (?1, ?2, 0, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "  execution_id, activity_id, session_id, tag, schema_hash, requires_deadline, "
+      "  avoid_workers, avoid_until) "
+      "VALUES (?1, ?2, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  insert_schema_ = prep(
+      "INSERT INTO schemas(hash, json, created_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT(hash) DO NOTHING");
   cancel_activity_ = prep(
       "DELETE FROM worker_queue "
       "WHERE instance_id = ?1 AND execution_id = ?2 AND activity_id = ?3");

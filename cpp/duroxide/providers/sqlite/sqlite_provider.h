@@ -45,6 +45,9 @@ struct SqliteOptions {
   // fewer WAL bytes than SQLite's default 4096 and ran the hello benchmark ~1.3x faster.
   // Larger values favour very large payloads. Default: 1024.
   int page_size = 1024;
+  // TEST ONLY: open the file through the fault-injecting VFS (sqlite_fault_vfs.h), so that a
+  // test can make writes and syncs fail. Default: false.
+  bool fault_injection = false;
 };
 
 // Maps a SQLite result code (primary `code`, `extended` code, -1 if unknown) to a Status:
@@ -66,7 +69,8 @@ Status StatusFromSqliteError(int code, int extended, const std::string& op,
 //   - fails FetchWorkItem with kDataLoss for an undecodable worker row, leaving the row locked
 //     so it does not block the rows behind it;
 //   - rejects TurnCommit events with event_id <= 0 and misrouted item kinds (kInvalidArgument).
-class SqliteProvider : public Provider, public ProviderAdmin, public WorkerRegistryStore {
+class SqliteProvider : public Provider, public ProviderAdmin, public MessagingStore,
+                       public WorkerRegistryStore {
  public:
   // Opens (creating file, parent directories and schema if needed) the database at `path`.
   // `path` is a plain path or has a "sqlite:" / "sqlite://" prefix (a "?query" suffix is
@@ -121,6 +125,15 @@ class SqliteProvider : public Provider, public ProviderAdmin, public WorkerRegis
                                     int64_t idle_timeout_ms) override;
   Result<int64_t> CleanupOrphanedSessions(int64_t idle_timeout_ms) override;
 
+  // Capability routing and the task cache (sqlite_routing.cc).
+  Result<std::vector<CapabilitySchema>> ReadCapabilitySchemas() override;
+  Result<std::vector<WaitingActivity>> ListWaitingActivities(int64_t min_wait_ms,
+                                                             int64_t limit) override;
+  Result<std::optional<std::string>> GetTaskCache(const std::string& key) override;
+  Status PutTaskCache(const std::string& key, const std::string& task, const std::string& result,
+                      int64_t expires_at_ms) override;
+  Result<int64_t> ClearTaskCache(const std::optional<std::string>& task) override;
+
   Status StartOrchestration(const history::WorkItem& start) override;
   Status EnqueueOrchestratorMessage(const history::WorkItem& item, int64_t delay_ms) override;
   Result<std::optional<InstanceRecord>> GetInstance(const std::string& instance) override;
@@ -149,6 +162,17 @@ class SqliteProvider : public Provider, public ProviderAdmin, public WorkerRegis
   Result<PruneResult> PruneExecutions(const std::string& instance,
                                       const PruneOptions& options) override;
 
+  // MessagingStore (sqlite_messaging.cc).
+  MessagingStore* messaging() override { return this; }
+  Result<int64_t> PublishEvent(const TopicPublish& publish) override;
+  Result<int64_t> DeliverTopicEvents(size_t max_subscriptions, size_t max_entries) override;
+  Result<std::optional<std::string>> TakeClientReply(const std::string& request_id) override;
+  Result<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
+  Status RedeliverDeadLetter(int64_t id) override;
+  Result<int64_t> PurgeDeadLetters(const DeadLetterFilter& filter) override;
+  Result<std::vector<TopicInfo>> ListTopics() override;
+  Result<std::vector<TopicSubscriber>> GetTopic(const std::string& topic,
+                                                TopicInfo* info) override;
   // WorkerRegistryStore (sqlite_fleet.cc).
   WorkerRegistryStore* workers() override { return this; }
   Result<std::string> RegisterWorker(const WorkerRegistration& reg) override;
@@ -220,6 +244,9 @@ class SqliteProvider : public Provider, public ProviderAdmin, public WorkerRegis
 
   // Helpers called with mu_ held inside a transaction; they throw SQLite::Exception.
   void InsertOrchestratorItem(const history::WorkItem& item, int64_t visible_at, int64_t now);
+  // `last_schema_hash` (in/out): the schema this commit stored last (stored again otherwise).
+  void InsertWorkerItem(const history::WorkItem& item, const std::string& encoded, int64_t now,
+                        std::string* last_schema_hash);
   // `last_event_id` (optional) receives the id of the current execution's last event (0: none).
   std::optional<InstanceRecord> ReadRecord(const std::string& instance,
                                            int64_t* last_event_id = nullptr);
@@ -227,6 +254,9 @@ class SqliteProvider : public Provider, public ProviderAdmin, public WorkerRegis
                                                       const std::string& instance,
                                                       int64_t* last_event_id);
   void ApplyKvMutations(const std::string& instance, const std::vector<KvMutation>& mutations);
+  // TurnCommit::messaging of a turn of `instance`, inside its transaction.
+  void ApplyMessagingTx(const std::string& instance, const TurnCommit& commit, int64_t now);
+  int64_t PublishTx(const TopicPublish& publish, int64_t now);
   void MergeKvDelta(const std::string& instance);
   // The cached worker-fetch statement for a filter shape, prepared on first use.
   SQLite::Statement& WorkerFetchStatement(const WorkerFetchOptions& options);
@@ -247,7 +277,7 @@ class SqliteProvider : public Provider, public ProviderAdmin, public WorkerRegis
   Stmt ack_insert_event_, ack_finish_execution_, ack_touch_instance_, ack_remaining_;
   Stmt kv_upsert_delta_, kv_tombstone_delta_, kv_tombstone_store_;
   Stmt kv_merge_delete_, kv_merge_upsert_, kv_clear_delta_, kv_delta_exists_;
-  Stmt insert_worker_, cancel_activity_, insert_orchestrator_;
+  Stmt insert_worker_, cancel_activity_, insert_orchestrator_, insert_schema_;
   Stmt abandon_unlock_, abandon_messages_, renew_instance_lock_, next_orchestrator_visible_;
   Stmt start_orchestration_, has_pending_start_, get_kv_value_, get_kv_all_;
   // Worker queue and sessions.

@@ -56,6 +56,7 @@
 #include <sqlite3.h>
 
 #include "duroxide/common/clock.h"
+#include "duroxide/common/logging.h"
 
 namespace duroxide::providers::sqlite {
 namespace {
@@ -229,6 +230,48 @@ DROP TABLE instance_locks;
 ALTER TABLE instance_locks_v2 RENAME TO instance_locks;
 )sql";
 
+// Version 3: messaging (docs/messaging.md). Dead letters keep the undeliverable message and
+// the reason; a topic is a log (topic_log) with a seq counter (topics.last_seq) and a cursor
+// per subscription; client_replies holds the answers to client requests until taken.
+constexpr const char* kMigration3 = R"sql(
+CREATE TABLE dead_letters (
+  id          INTEGER PRIMARY KEY,
+  instance_id TEXT NOT NULL,
+  queue       TEXT NOT NULL,
+  data        TEXT NOT NULL,
+  meta        TEXT,
+  reason      TEXT NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX idx_dead_letters_instance ON dead_letters(instance_id);
+CREATE TABLE topics (
+  topic      TEXT PRIMARY KEY,
+  last_seq   INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE topic_log (
+  topic        TEXT NOT NULL,
+  seq          INTEGER NOT NULL,
+  data         TEXT NOT NULL,
+  meta         TEXT,
+  published_at INTEGER NOT NULL,
+  PRIMARY KEY (topic, seq)
+) WITHOUT ROWID;
+CREATE TABLE subscriptions (
+  topic       TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  cursor      INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (topic, instance_id)
+) WITHOUT ROWID;
+CREATE INDEX idx_subscriptions_instance ON subscriptions(instance_id);
+CREATE TABLE client_replies (
+  request_id TEXT PRIMARY KEY,
+  payload    TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 // Version 4: the worker registry (providers/provider_fleet.h). One row per runtime; name is
 // UNIQUE so that the store decides name conflicts. capacity, load, serves, tags, capabilities
 // and session_owners are JSON text written by the runtime.
@@ -256,10 +299,36 @@ CREATE TABLE workers (
 );
 )sql";
 
+// Version 5 (capability routing and the task cache, docs/task-graphs.md): a worker row's
+// requirement is a schema hash (+ the requires_timeout deadline and the retry-elsewhere avoid
+// list); each distinct schema is stored once in `schemas`. `task_cache` holds task results by
+// key (task, version, canonical input).
+constexpr const char* kMigration5 = R"sql(
+ALTER TABLE worker_queue ADD COLUMN schema_hash TEXT;
+ALTER TABLE worker_queue ADD COLUMN requires_deadline INTEGER;
+ALTER TABLE worker_queue ADD COLUMN avoid_workers TEXT;
+ALTER TABLE worker_queue ADD COLUMN avoid_until INTEGER;
+CREATE TABLE schemas (
+  hash       TEXT PRIMARY KEY,
+  json       TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE task_cache (
+  key        TEXT PRIMARY KEY,
+  task       TEXT NOT NULL,
+  result     TEXT NOT NULL,
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX idx_task_cache_task ON task_cache(task);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kMigration1},
     {2, "leaner queue tables", kMigration2},
+    {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
     {4, "worker registry", kMigration4},
+    {5, "capability routing and task cache", kMigration5},
 };
 
 }  // namespace
@@ -367,6 +436,22 @@ Status CheckExistingDatabaseOrThrow(SQLite::Database& db, const std::string& pat
 }
 
 }  // namespace
+
+namespace internal {
+
+void EndStaleTransaction(sqlite3* db) {
+  if (db == nullptr || sqlite3_get_autocommit(db) != 0) return;
+  for (sqlite3_stmt* st = sqlite3_next_stmt(db, nullptr); st != nullptr;
+       st = sqlite3_next_stmt(db, st)) {
+    if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
+  }
+  const int rc = sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  Log(LogLevel::kWarn, "duroxide::runtime",
+      "SQLite: rolled back a transaction left open by a failed operation",
+      {{"rollback", rc == SQLITE_OK ? "ok" : sqlite3_errstr(rc)}});
+}
+
+}  // namespace internal
 
 Status CheckExistingDatabase(SQLite::Database& db, const std::string& path) {
   try {

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <sqlite3.h>
+
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
@@ -102,15 +104,40 @@ class ScopedStatement {
   SQLite::Statement& stmt_;
 };
 
+// Every transaction begins and ends under the provider's mutex, so a connection found inside
+// a transaction before BEGIN holds the leftover of an operation whose COMMIT and ROLLBACK both
+// failed (seen with injected I/O errors: SQLite may keep the transaction open after a failed
+// COMMIT). Nothing in it is wanted: roll it back, resetting any statement still pending, so
+// that one failed write does not wedge the connection ("cannot start a transaction within a
+// transaction") forever. No-op in autocommit mode.
+void EndStaleTransaction(sqlite3* db);
+
 // A transaction on cached BEGIN / COMMIT / ROLLBACK statements. Rolls back on destruction
 // unless Commit() succeeded; the rollback never throws.
 class ScopedTransaction {
  public:
-  ScopedTransaction(SQLite::Statement& begin, SQLite::Statement& commit,
+  // `db` is the connection the statements belong to (SQLiteCpp keeps a statement's
+  // connection private).
+  ScopedTransaction(sqlite3* db, SQLite::Statement& begin, SQLite::Statement& commit,
                     SQLite::Statement& rollback)
       : commit_(commit), rollback_(rollback) {
+    EndStaleTransaction(db);
     ScopedStatement b(begin);
-    b->exec();
+    try {
+      b->exec();
+    } catch (const SQLite::Exception& e) {
+      // See EndStaleTransaction: a leftover transaction of a failed operation; roll it back
+      // with our own ROLLBACK statement and begin again (once).
+      if (e.getErrorCode() != SQLITE_ERROR ||
+          std::string(e.what()).find("within a transaction") == std::string::npos) {
+        throw;
+      }
+      rollback_.tryReset();
+      rollback_.tryExecuteStep();
+      rollback_.tryReset();
+      b->reset();
+      b->exec();
+    }
     active_ = true;
   }
   ~ScopedTransaction() {

@@ -111,7 +111,7 @@ def _list_page(client: Any, query: _ListQuery) -> models.InstanceList:
         except ValueError:
             pass  # deleted since: skip by creation time instead (newest first)
     items: List[models.InstanceInfo] = []
-    last: Optional[Tuple[str, int]] = None
+    last: Tuple[str, int] = query.cursor or ("", 0)
     scanned = 0
     for index in range(start, len(ids)):
         try:
@@ -121,6 +121,9 @@ def _list_page(client: Any, query: _ListQuery) -> models.InstanceList:
         scanned += 1
         if after_created is not None and info.created_at >= after_created:
             continue
+        created_after = query.created[0]
+        if created_after is not None and info.created_at <= created_after:
+            break  # newest first: every later id is older still
         last = (info.instance_id, info.created_at)
         if query.matches(info):
             items.append(convert.info(info))
@@ -202,6 +205,7 @@ async def get_status(
     def attempt(slice_ms: int) -> Optional[Any]:
         return client.wait_for_status_change(instance_id, after_version, 100, slice_ms)
 
+    await run(_require_exists, client, instance_id)
     try:
         result = await long_poll(request, attempt, timeout_ms,
                                  duroxide.OperationTimedOutError("Operation timed out"))
@@ -211,13 +215,15 @@ async def get_status(
 
 
 @router.get("/{instance_id}/wait", response_model=models.OrchestrationStatus,
-            responses=problems(400, 504), summary="Wait until the instance completes or fails")
+            responses=problems(400, 404, 504),
+            summary="Wait until the instance completes or fails")
 async def wait_instance(request: Request, instance_id: str = IdPath,
                         timeout_ms: int = TimeoutQuery) -> Any:
     """A long-poll: answers when the instance is Completed or Failed, or 504 after
-    `timeout_ms`. Like Client.wait_for_orchestration it also waits for an id that does not
-    exist yet."""
+    `timeout_ms`; 404 for an unknown instance (HttpClient keeps waiting for it, as Client
+    does)."""
     client = state(request).client
+    await run(_require_exists, client, instance_id)
 
     def attempt(slice_ms: int) -> Optional[Any]:
         try:
@@ -390,7 +396,9 @@ async def get_kv_value(request: Request, instance_id: str = IdPath,
         except TimeoutError:
             return None
 
-    error = TimeoutError(f"Timed out waiting for value '{key}' on instance '{instance_id}'")
+    error = duroxide.OperationTimedOutError(
+        f"Timed out waiting for value '{key}' on instance '{instance_id}'")
+    await run(_require_exists, client, instance_id)
     try:
         value = await long_poll(request, attempt, timeout_ms, error)
     except ClientGone:

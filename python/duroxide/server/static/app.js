@@ -19,7 +19,8 @@ const Dx = (() => {
     const headers = { Accept: "application/json" };
     if (token()) headers.Authorization = `Bearer ${token()}`;
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(path, {
+    // Relative to the page, so the dashboard also works behind a proxy under a sub-path.
+    const response = await fetch(path.replace(/^\//, ""), {
       method: options.method || "GET",
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),

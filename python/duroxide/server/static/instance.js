@@ -118,8 +118,8 @@
   function renderGraph(graph) {
     const nodes = graph.nodes || [];
     if (!nodes.length) { $("graph-section").hidden = true; return; }
-    const key = (n) => n.node_id || n.id || n.name;
-    const deps = (n) => n.depends_on || n.deps || n.dependencies || [];
+    const key = (n) => n.node_id ?? n.id ?? n.name;
+    const deps = (n) => n.depends_on ?? n.deps ?? n.dependencies ?? [];
     const depth = new Map();
     const depthOf = (n, seen = new Set()) => {
       if (depth.has(key(n))) return depth.get(key(n));
@@ -144,14 +144,15 @@
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
     svg.setAttribute("width", width);
     svg.setAttribute("height", height);
-    const add = (tag, attrs, text) => {
+    const add = (tag, attrs, text, parent = svg) => {
       const node = document.createElementNS(NS, tag);
       for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
       if (text) node.textContent = text;
-      svg.append(node);
+      parent.append(node);
       return node;
     };
-    const colors = { completed: "#23a26d", failed: "#d64545", running: "#2f7de1" };
+    const colors = { completed: "#23a26d", cached: "#23a26d", failed: "#d64545",
+                     running: "#2f7de1", skipped: "#b0b7c6", pending: "#9a8c2e" };
     for (const n of nodes) for (const d of deps(n)) {
       if (!pos.has(d)) continue;
       const [x1, y1] = pos.get(d), [x2, y2] = pos.get(key(n));
@@ -160,11 +161,14 @@
     for (const n of nodes) {
       const [x, y] = pos.get(key(n));
       const status = String(n.status || "pending").toLowerCase();
+      const g = add("g", { "data-testid": "graph-node" });
+      add("title", {}, n.error ? `${n.status}: ${n.error}` : String(n.status || "pending"), g);
       add("rect", { x, y, width: W, height: H, rx: 6, fill: "#fff",
-                    stroke: colors[status] || "#b0b7c6", "stroke-width": 2, "data-testid": "graph-node" });
-      add("text", { x: x + 10, y: y + 22, "font-size": 13, "font-weight": 600 }, String(key(n)));
+                    stroke: colors[status] || "#b0b7c6", "stroke-width": 2 }, null, g);
+      add("text", { x: x + 10, y: y + 22, "font-size": 13, "font-weight": 600 },
+          n.task ? `${n.task} #${key(n)}` : String(key(n)), g);
       add("text", { x: x + 10, y: y + 40, "font-size": 12, fill: colors[status] || "#6b7385" },
-          n.status || "pending");
+          n.worker ? `${n.status} · ${n.worker}` : n.status || "pending", g);
     }
     $("graph").replaceChildren(svg);
     $("graph-section").hidden = false;

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 duroxide authors
+#
+# The longer chaos campaigns of docs/reliability.md (a few minutes on 2 cores):
+#   1. SQLite file: 3 worker processes, 500 mixed orchestrations, 40 random SIGKILLs.
+#   2. PostgreSQL (a throwaway cluster): 3 worker processes, 1,000 mixed orchestrations,
+#      20 SIGKILLs, 6 server restarts (fast and immediate shutdown alternating), 4 rounds of
+#      pg_terminate_backend (connection loss, also mid-transaction), 2 statement timeouts.
+# Each prints one JSON line of figures (faults, instances, lost, duplicated completions,
+# duplicate activity executions) and fails if an invariant broke.
+#   scripts/chaos.sh [--seed N] [--only sqlite|postgres]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || scripts/setup.sh
+seed=${SEED:-$(date +%s)}
+only=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seed) seed=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    *) echo "usage: $0 [--seed N] [--only sqlite|postgres]" >&2; exit 2 ;;
+  esac
+done
+status=0
+if [ -z "$only" ] || [ "$only" = sqlite ]; then
+  echo "== chaos: SQLite file, seed $seed" >&2
+  .venv/bin/python scripts/chaos.py --store sqlite --workers 3 --instances 500 --kills 40 \
+    --fault-interval 0.5 --seed "$seed" || status=1
+fi
+if [ -z "$only" ] || [ "$only" = postgres ]; then
+  echo "== chaos: PostgreSQL, seed $seed" >&2
+  .venv/bin/python scripts/chaos.py --store postgres --workers 3 --instances 1000 --kills 20 \
+    --restarts 6 --terminates 4 --timeouts 2 --fault-interval 1.0 --seed "$seed" || status=1
+fi
+exit $status
