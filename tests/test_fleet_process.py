@@ -139,9 +139,11 @@ def test_sigterm_drains_while_activities_run(store, workers):
     first_line(proc)
     for i in range(4):
         client.start_orchestration(f"t{i}", "Job", {"sleep": 1.0, "steps": 1})
-    assert wait_until(lambda: (by_pid(client, proc.pid) or {}).__class__ is not dict and
-                      by_pid(client, proc.pid).load.get("activities_in_flight", 0) >= 2,
-                      timeout_s=10)
+    def running() -> int:
+        w = by_pid(client, proc.pid)
+        return 0 if w is None else int(w.load.get("activities_in_flight", 0))
+
+    assert wait_until(lambda: running() >= 2, timeout_s=10)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     w = by_pid(client, proc.pid)

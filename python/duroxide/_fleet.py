@@ -70,7 +70,10 @@ class WorkerInfo:
         self.heartbeat_interval_ms: int = int(raw["heartbeat_interval_ms"])
         self.capacity: Dict[str, Any] = _json(raw["capacity"], {})
         self.sessions_held: int = int(raw["sessions_held"])
-        load: Dict[str, Any] = _json(raw["load"], {})
+        # Before the first heartbeat the record has no load figures yet: they read as 0.
+        load: Dict[str, Any] = {"turns_in_flight": 0, "activities_in_flight": 0,
+                                "items_processed": 0}
+        load.update(_json(raw["load"], {}))
         load["sessions_held"] = self.sessions_held
         self.load: Dict[str, Any] = load
         self.serves: Dict[str, Any] = _json(raw["serves"], {})
@@ -109,8 +112,20 @@ class WorkerInfo:
             return mode in ("default_only", "default_and")
         return mode in ("tags", "default_and") and tag in tags
 
+    @property
+    def last_seen_ms(self) -> int:
+        """Alias of last_heartbeat_ms."""
+        return self.last_heartbeat_ms
+
     def to_dict(self) -> Dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
+
+    def __getitem__(self, key: str) -> Any:
+        """Dict-style access to the attributes (worker["status"])."""
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
 
     def __repr__(self) -> str:
         return (f"WorkerInfo(name={self.name!r}, status={self.status!r}, host={self.host!r}, "
@@ -145,8 +160,19 @@ class UnservableWork:
         self.oldest_wait_ms = 0
         self.instance_ids: List[str] = []
 
+    @property
+    def waited_ms(self) -> int:
+        """Alias of oldest_wait_ms."""
+        return self.oldest_wait_ms
+
     def to_dict(self) -> Dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
 
     def __repr__(self) -> str:
         return (f"UnservableWork(kind={self.kind!r}, name={self.name!r}, "
@@ -216,9 +242,17 @@ def diagnose(workers: List[WorkerInfo], queued: List[Dict[str, Any]],
 
 
 class FleetMixin:
-    """Adds the worker registry API to Client (needs `self._provider`)."""
+    """Adds the worker registry API to Client (needs `self._provider_native`)."""
 
-    _provider: Any
+    _provider_native: Any
+
+    def _fleet_native(self) -> Any:
+        from duroxide._providers import is_closed
+
+        native = self._provider_native
+        if is_closed(native):
+            native.list_workers()  # the closed placeholder raises ClosedError
+        return native
 
     def list_workers(self) -> List[WorkerInfo]:
         """Every registered worker (live, draining, stopped or unreachable), by name.
@@ -226,7 +260,7 @@ class FleetMixin:
         Raises:
             DuroxideError: the provider has no worker registry, or the store failed.
         """
-        return [WorkerInfo(raw) for raw in _core.fleet_list_workers(self._provider._native)]
+        return [WorkerInfo(raw) for raw in _core.fleet_list_workers(self._fleet_native())]
 
     def get_worker(self, name_or_id: str) -> WorkerInfo:
         """The worker whose name or worker_id is `name_or_id`.
@@ -257,7 +291,7 @@ class FleetMixin:
         if not isinstance(name_or_id, str) or not name_or_id:
             raise TypeError(
                 f"drain_worker: name_or_id must be a non-empty str, got {name_or_id!r}")
-        worker_id = _core.fleet_drain_worker(self._provider._native, name_or_id)
+        worker_id = _core.fleet_drain_worker(self._fleet_native(), name_or_id)
         return self.get_worker(str(worker_id))
 
     def prune_workers(self, retention_ms: int) -> int:
@@ -267,13 +301,13 @@ class FleetMixin:
         if not isinstance(retention_ms, int) or isinstance(retention_ms, bool) or retention_ms < 0:
             raise ValueError(f"retention_ms must be an int >= 0, got {retention_ms!r}")
         now = int(_core.now_ms())
-        return int(_core.fleet_prune_workers(self._provider._native, now - retention_ms))
+        return int(_core.fleet_prune_workers(self._fleet_native(), now - retention_ms))
 
     def list_unservable_work(self) -> List[UnservableWork]:
         """Queued orchestrations and activities that no live worker can run (name or version
         not registered on any live worker, a tag no live worker accepts), grouped, with how
         long the oldest has waited. Looks at the oldest 10,000 queued items."""
-        native = self._provider._native
+        native = self._fleet_native()
         workers = [WorkerInfo(raw) for raw in _core.fleet_list_workers(native)]
         queued: List[Dict[str, Any]] = list(_core.fleet_list_queued_work(native, _QUEUED_LIMIT))
         return diagnose(workers, queued, int(_core.now_ms()))

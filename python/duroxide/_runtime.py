@@ -262,7 +262,7 @@ def _native_options(options: RuntimeOptions) -> Dict[str, Any]:
     capabilities = getattr(options, "capabilities", None)
     if capabilities is not None:
         out["capabilities_json"] = (capabilities if isinstance(capabilities, str)
-                                    else json.dumps(capabilities))
+                                    else json.dumps(capabilities, default=str))
     out.pop("capabilities", None)
     out["duroxide_version"] = _version()
     return out

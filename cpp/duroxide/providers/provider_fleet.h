@@ -115,9 +115,12 @@ class WorkerRegistryStore {
   virtual Result<HeartbeatReply> HeartbeatWorker(const std::string& worker_id,
                                                  const std::string& load_json) = 0;
   // Sets the stored status ("active", "draining" or "stopped"; kInvalidArgument otherwise).
-  // "stopped" MUST also release the worker's sessions (their locks expire now) in the same
-  // transaction, so other workers take them at once. kNotFound for an unknown worker.
-  virtual Status SetWorkerStatus(const std::string& worker_id, const std::string& status) = 0;
+  // With release_sessions (the end of a drain) it MUST also release the worker's sessions
+  // (their locks expire now) in the same transaction, so other workers take them at once;
+  // without it (a clean shutdown) it MUST NOT touch them: a restart with the same
+  // worker_node_id takes them back. kNotFound for an unknown worker.
+  virtual Status SetWorkerStatus(const std::string& worker_id, const std::string& status,
+                                 bool release_sessions) = 0;
   // Sets drain_requested on the worker whose worker_id or name is `name_or_id`; the worker
   // reads it with its next heartbeat. kNotFound if no row matches; kFailedPrecondition if the
   // worker is stopped. Returns the worker_id.
@@ -127,9 +130,10 @@ class WorkerRegistryStore {
   // Deletes the rows whose last_heartbeat is before gone_before_ms (stopped, or silent since
   // then); returns how many. MUST NOT delete a row heartbeating after gone_before_ms.
   virtual Result<int64_t> PruneWorkers(int64_t gone_before_ms) = 0;
-  // Releases (expires the locks of) the sessions owned by workers that are stopped, or active
+  // Releases (expires the locks of) the sessions owned by workers that are unreachable: active
   // or draining without a heartbeat for kUnreachableAfterIntervals of their intervals, so that
-  // live workers take them over. Returns how many sessions were released.
+  // live workers take them over. MUST NOT release those of stopped workers (a clean shutdown
+  // keeps its sessions for a restart). Returns how many sessions were released.
   virtual Result<int64_t> ReleaseSessionsOfGoneWorkers() = 0;
   // Up to `limit` unlocked items of both queues that are visible or were handed back
   // (attempt_count > 0), oldest (by visible_at) first. Future timers are not listed.

@@ -133,7 +133,7 @@ void FinishDrain(RuntimeCore* core, bool in_time) {
     Log(LogLevel::kWarn, "duroxide::runtime", "drain grace period over; handed back in-flight work",
         {{"worker_id", core->fleet.worker_id}});
   }
-  MarkStopped(core);
+  MarkStopped(core, /*release_sessions=*/true);
   core->fleet.drain_done.store(true);
   Log(LogLevel::kInfo, "duroxide::runtime", "worker drained", {{"worker_id", core->fleet.worker_id}});
   std::lock_guard<std::mutex> lock(core->threads_mu);
@@ -148,7 +148,7 @@ void StepDrain(RuntimeCore* core, int64_t now) {
     f.drain_deadline_ms = now + f.drain_grace_ms.load();
     f.draining.store(true);
     f.placement.Disable();
-    if (RegistryEnabled(*core)) (void)core->provider->workers()->SetWorkerStatus(f.worker_id, "draining");
+    if (RegistryEnabled(*core)) (void)core->provider->workers()->SetWorkerStatus(f.worker_id, "draining", false);
     Log(LogLevel::kInfo, "duroxide::runtime", "worker draining", {{"worker_id", f.worker_id}});
     core->provider->orchestrator_signal().Notify();
     core->provider->worker_signal().Notify();
@@ -319,13 +319,14 @@ void RunFleetThread(std::shared_ptr<RuntimeCore> core) {
   }
 }
 
-void MarkStopped(RuntimeCore* core) {
+void MarkStopped(RuntimeCore* core, bool release_sessions) {
   if (!RegistryEnabled(*core)) return;
   {
     std::lock_guard<std::mutex> lock(core->fleet.mu);
     if (!core->fleet.registered) return;
   }
-  Status st = core->provider->workers()->SetWorkerStatus(core->fleet.worker_id, "stopped");
+  Status st = core->provider->workers()->SetWorkerStatus(core->fleet.worker_id, "stopped",
+                                                         release_sessions);
   if (!st.ok()) core->metrics.provider_errors++;
 }
 

@@ -92,8 +92,9 @@ void InitFleet(RuntimeCore* core);
 // the fleet thread.
 void RegisterWithFleet(RuntimeCore* core);
 void RunFleetThread(std::shared_ptr<RuntimeCore> core);
-// After a clean shutdown: stored status "stopped" (releases the sessions).
-void MarkStopped(RuntimeCore* core);
+// Stored status "stopped"; release_sessions at the end of a drain (a clean shutdown keeps
+// them for a restart with the same worker_node_id; they expire as before otherwise).
+void MarkStopped(RuntimeCore* core, bool release_sessions);
 // The worker record of this runtime as the store has it (nullopt without a registry).
 std::optional<providers::WorkerRecord> OwnWorkerRecord(RuntimeCore* core);
 

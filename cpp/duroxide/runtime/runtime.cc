@@ -382,7 +382,7 @@ void Runtime::Shutdown(int64_t timeout_ms) {
     else t.detach();  // joined threads would block on user code; they own a core reference
   }
   if (drained) core_->cache.Clear();
-  MarkStopped(core_.get());
+  MarkStopped(core_.get(), /*release_sessions=*/false);
   Log(LogLevel::kInfo, "duroxide::runtime", "runtime stopped", {{"runtime_id", core_->runtime_id}});
 }
 

@@ -120,7 +120,7 @@ Result<HeartbeatReply> PostgresProvider::HeartbeatWorker(const std::string& work
 }
 
 Status PostgresProvider::SetWorkerStatus(const std::string& worker_id,
-                                         const std::string& status) {
+                                         const std::string& status, bool release_sessions) {
   const char* op = "SetWorkerStatus";
   if (status != "active" && status != "draining" && status != "stopped") {
     return Status::InvalidArgument(op, "unknown status '" + status + "'");
@@ -131,7 +131,7 @@ Status PostgresProvider::SetWorkerStatus(const std::string& worker_id,
     pqxx::result r = tx.exec_params(
         "UPDATE workers SET status = $2 WHERE worker_id = $1 RETURNING 1", worker_id, status);
     if (r.empty()) return Status::NotFound(op, "worker " + worker_id + " is not registered");
-    if (status == "stopped") {
+    if (release_sessions) {
       tx.exec_params("UPDATE sessions SET locked_until = $2 WHERE locked_until > $2 AND "
                      "worker_id IN (" + std::string(kOwnersOf) + "w.worker_id = $1)",
                      worker_id, now);
@@ -185,7 +185,7 @@ Result<int64_t> PostgresProvider::ReleaseSessionsOfGoneWorkers() {
     pqxx::result r = tx.exec_params(
         "UPDATE sessions SET locked_until = $1 WHERE locked_until > $1 AND worker_id IN (" +
             std::string(kOwnersOf) +
-            "w.status = 'stopped' OR w.last_heartbeat < $1 - $2 * w.heartbeat_interval_ms)",
+            "w.status <> 'stopped' AND w.last_heartbeat < $1 - $2 * w.heartbeat_interval_ms)",
         NowMs(), kUnreachableAfterIntervals);
     return static_cast<int64_t>(r.affected_rows());
   });

@@ -146,7 +146,8 @@ Result<HeartbeatReply> SqliteProvider::HeartbeatWorker(const std::string& worker
   });
 }
 
-Status SqliteProvider::SetWorkerStatus(const std::string& worker_id, const std::string& status) {
+Status SqliteProvider::SetWorkerStatus(const std::string& worker_id, const std::string& status,
+                                       bool release_sessions) {
   const char* op = "SetWorkerStatus";
   if (!IsStoredStatus(status)) return Status::InvalidArgument(op, "unknown status '" + status + "'");
   return Guarded(op, [&]() -> Status {
@@ -157,7 +158,7 @@ Status SqliteProvider::SetWorkerStatus(const std::string& worker_id, const std::
     s.bind(1, worker_id);
     s.bind(2, status);
     if (s.exec() == 0) return Status::NotFound(op, "worker " + worker_id + " is not registered");
-    if (status == "stopped") {
+    if (release_sessions) {
       SQLite::Statement rel(*db_,
                             "UPDATE sessions SET locked_until = ?2 WHERE locked_until > ?2 AND "
                             "worker_id IN (SELECT j.value FROM workers w, json_each(w.session_owners) j "
@@ -229,7 +230,7 @@ Result<int64_t> SqliteProvider::ReleaseSessionsOfGoneWorkers() {
         *db_,
         "UPDATE sessions SET locked_until = ?1 WHERE locked_until > ?1 AND worker_id IN ("
         "  SELECT j.value FROM workers w, json_each(w.session_owners) j "
-        "  WHERE w.status = 'stopped' OR w.last_heartbeat < ?1 - ?2 * w.heartbeat_interval_ms)");
+        "  WHERE w.status <> 'stopped' AND w.last_heartbeat < ?1 - ?2 * w.heartbeat_interval_ms)");
     s.bind(1, now);
     s.bind(2, kUnreachableAfterIntervals);
     const int64_t n = s.exec();

@@ -178,7 +178,8 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   Result<std::string> RegisterWorker(const WorkerRegistration& reg) override;
   Result<HeartbeatReply> HeartbeatWorker(const std::string& worker_id,
                                          const std::string& load_json) override;
-  Status SetWorkerStatus(const std::string& worker_id, const std::string& status) override;
+  Status SetWorkerStatus(const std::string& worker_id, const std::string& status,
+                         bool release_sessions) override;
   Result<std::string> RequestWorkerDrain(const std::string& name_or_id) override;
   Result<std::vector<WorkerRecord>> ListWorkers() override;
   Result<int64_t> PruneWorkers(int64_t gone_before_ms) override;

@@ -59,7 +59,7 @@ TEST_P(ProviderConformance, FleetRegisterTakesFirstFreeNameAndNamesAreUnique) {
 TEST_P(ProviderConformance, FleetReRegistrationKeepsIdAndName) {
   FLEET_OR_SKIP();
   ASSERT_EQ(Must(fleet->RegisterWorker(Reg("node-a", {"calm-river-01"}))), "calm-river-01");
-  CONF_ASSERT_OK(fleet->SetWorkerStatus("node-a", "stopped"));
+  CONF_ASSERT_OK(fleet->SetWorkerStatus("node-a", "stopped", false));
   WorkerRegistration again = Reg("node-a", {"other-name-09"});
   again.pid = 43;
   EXPECT_EQ(Must(fleet->RegisterWorker(again)), "calm-river-01");
@@ -88,10 +88,10 @@ TEST_P(ProviderConformance, FleetHeartbeatUpdatesLoadAndReportsDrainRequest) {
   EXPECT_EQ(reply.status, "active");
   EXPECT_EQ(fleet->RequestWorkerDrain("nobody").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(fleet->HeartbeatWorker("nobody", "{}").status().code(), StatusCode::kNotFound);
-  CONF_ASSERT_OK(fleet->SetWorkerStatus("w1", "stopped"));
+  CONF_ASSERT_OK(fleet->SetWorkerStatus("w1", "stopped", false));
   EXPECT_EQ(fleet->RequestWorkerDrain("w1").status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(fleet->SetWorkerStatus("w1", "bogus").code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(fleet->SetWorkerStatus("nobody", "stopped").code(), StatusCode::kNotFound);
+  EXPECT_EQ(fleet->SetWorkerStatus("w1", "bogus", false).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(fleet->SetWorkerStatus("nobody", "stopped", false).code(), StatusCode::kNotFound);
 }
 
 TEST_P(ProviderConformance, FleetUnreachableIsDerivedFromMissedHeartbeats) {
@@ -108,7 +108,7 @@ TEST_P(ProviderConformance, FleetUnreachableIsDerivedFromMissedHeartbeats) {
   EXPECT_EQ(EffectiveWorkerStatus(*Find(fleet, "w1"), NowMs()), "active");
 }
 
-TEST_P(ProviderConformance, FleetSessionsHeldAreDerivedAndReleasedOnStop) {
+TEST_P(ProviderConformance, FleetSessionsHeldAreDerivedAndReleasedAtDrainEnd) {
   FLEET_OR_SKIP();
   ASSERT_TRUE(fleet->RegisterWorker(Reg("w1", {"calm-river-01"}, {"owner-1"})).ok());
   ASSERT_TRUE(CreateInstance(p(), "i", WithWorkerItems({Activity("i", 1, "s1"),
@@ -120,7 +120,10 @@ TEST_P(ProviderConformance, FleetSessionsHeldAreDerivedAndReleasedOnStop) {
   CONF_ASSERT_OK(p().AckWorkItem(a->lock_token, std::nullopt));
   CONF_ASSERT_OK(p().AckWorkItem(b->lock_token, std::nullopt));
   EXPECT_EQ(Find(fleet, "w1")->sessions_held, 2);  // held until idle or released
-  CONF_ASSERT_OK(fleet->SetWorkerStatus("w1", "stopped"));
+  CONF_ASSERT_OK(fleet->SetWorkerStatus("w1", "stopped", false));  // a clean shutdown keeps them
+  EXPECT_EQ(Find(fleet, "w1")->sessions_held, 2);
+  EXPECT_EQ(Must(fleet->ReleaseSessionsOfGoneWorkers()), 0);  // stopped is not unreachable
+  CONF_ASSERT_OK(fleet->SetWorkerStatus("w1", "stopped", true));  // the end of a drain
   EXPECT_EQ(Find(fleet, "w1")->sessions_held, 0);
   // Another owner can claim a released session at once.
   CONF_ASSERT_OK(p().EnqueueOrchestratorMessage(External("i"), 0));
