@@ -32,6 +32,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+# Runtime dependency (capability routing validates JSON Schemas); also declared in pyproject.
+.venv/bin/python -m pip install -q jsonschema
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install -q pytest hypothesis pybind11 "httpx>=0.27" "selenium>=4.20"
 fi

@@ -541,3 +541,42 @@ def test_browser_guard_against_dns_rebinding_and_cross_site_requests() -> None:
         assert r.status_code == 201
         r = http.get("/v1/instances", headers={"Host": "ops.example", "Sec-Fetch-Site": "none"})
         assert r.status_code == 200  # with a token any host name is fine
+
+
+@pytest.mark.skipif(not hasattr(duroxide.Client, "send_message"), reason="no messaging")
+def test_messaging_endpoints_and_http_client(env: Any) -> None:
+    """/v1/messages, topics, requests and dead letters on the real messaging Client."""
+    rt = env.make_runtime()
+
+    def inbox(ctx: Any, _: Any) -> Any:
+        value = yield ctx.dequeue_event("inbox")
+        return value
+
+    rt.register_orchestration("Inbox", inbox)
+    rt.start()
+    with LiveServer(env.client) as server, httpx.Client(base_url=server.url) as http, \
+            duroxide.HttpClient(server.url) as remote:
+        env.client.start_orchestration("box", "Inbox", None)
+        r = http.post("/v1/messages", json={"instance_id": "box", "queue": "inbox",
+                                            "data": {"hi": 1}})
+        assert r.status_code == 202 and r.json()["message_id"]
+        assert env.client.wait_for_orchestration("box", 10000).output == {"hi": 1}
+
+        remote.send_message("ghost", "inbox", 5)  # no such instance: a dead letter
+        assert wait_until(lambda: any(d.instance_id == "ghost"
+                                      for d in remote.list_dead_letters()), 10)
+        letters = http.get("/v1/dead-letters", params={"instance_id": "ghost"}).json()
+        assert letters[0]["data"] == 5 and "does not exist" in letters[0]["reason"]
+        assert type(remote.list_dead_letters()[0]) is type(env.client.list_dead_letters()[0])
+        assert remote.purge_dead_letters("ghost") >= 1 and remote.list_dead_letters("ghost") == []
+
+        assert remote.publish_event("news", {"n": 1}) >= 1
+        assert [t.topic for t in remote.list_topics()] == [t.topic for t in
+                                                            env.client.list_topics()]
+        with pytest.raises(duroxide.RequestFailedError):
+            remote.request("ghost", "ping", None, timeout_ms=5000)
+        assert_problem(http.post("/v1/requests", json={"instance_id": "ghost",
+                                                       "operation": "ping", "timeout_ms": 5000}),
+                       409, "RequestFailedError")
+        assert_problem(http.post("/v1/messages", json={"instance_id": "", "queue": "q"}), 400)
+        assert http.get("/v1/actors").json() == []

@@ -125,3 +125,12 @@ def test_postgres_fixture_skips_without_database_url(request: Any) -> None:
     else:
         with pytest.raises(pytest.skip.Exception):
             request.getfixturevalue("duroxide_postgres")
+
+
+def test_reachable_from_the_package() -> None:
+    import importlib
+
+    pkg = importlib.import_module("duroxide")
+    assert pkg.testing.replay is importlib.import_module("duroxide.testing").replay
+    with pytest.raises(AttributeError):
+        getattr(pkg, "no_such_name")

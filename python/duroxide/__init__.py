@@ -92,6 +92,10 @@ from duroxide._messaging_client import (  # noqa: E402
     TopicInfo,
     TopicSubscriber,
 )
+# Task graphs and capability routing (docs/task-graphs.md).
+from duroxide._capabilities import detect_capabilities  # noqa: E402
+from duroxide._graphs import GraphNodeFailedError, TaskFunction, TaskHandle  # noqa: E402
+from duroxide.context import JoinTask, current_activity  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -187,6 +191,13 @@ __all__ = [
     "TopicInfo",
     "TopicDetail",
     "TopicSubscriber",
+    # Task graphs and capability routing.
+    "TaskFunction",
+    "TaskHandle",
+    "GraphNodeFailedError",
+    "JoinTask",
+    "current_activity",
+    "detect_capabilities",
 ]
 if hasattr(_core, "PostgresProvider"):
     __all__.insert(1, "PostgresProvider")
@@ -207,3 +218,15 @@ __all__ += [
     "MAX_NAME_BYTES",
     "SQLITE_DURABILITY_LEVELS",
 ]
+
+# ---- testing (duroxide.testing, docs/testing.md) ----
+# `duroxide.testing` is imported on first use, so `import duroxide` stays light and
+# `duroxide.testing.replay(...)` works without a separate import.
+
+
+def __getattr__(name: str) -> object:
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module("duroxide.testing")
+    raise AttributeError(f"module 'duroxide' has no attribute {name!r}")

@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from duroxide import _core
 from duroxide._fleet import FleetMixin
+from duroxide._graph_client import GraphClientMixin
 from duroxide._management import ManagementMixin
 from duroxide._providers import closed_native, is_closed
 from duroxide._messaging_client import MessagingClientMixin
@@ -23,7 +24,7 @@ def _dumps(value: Any, what: str) -> str:
         ) from None
 
 
-class Client(ManagementMixin, FleetMixin, MessagingClientMixin):
+class Client(ManagementMixin, FleetMixin, MessagingClientMixin, GraphClientMixin):
     """Talks to a provider: works with or without a Runtime in the same process."""
 
     def __init__(self, provider: Any, *, max_payload_bytes: Optional[int] = None) -> None:

@@ -11,6 +11,7 @@ import http.client
 import importlib
 import json
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -167,10 +168,15 @@ class HttpClient:
         name = data.get("error") if isinstance(data, dict) else None
         message = str(detail or f"HTTP {status}")
         error: BaseException
-        if status in (401, 403) or name not in _EXCEPTIONS:
+        cls = _EXCEPTIONS.get(name) if isinstance(name, str) else None
+        if cls is None and isinstance(name, str):  # any other class duroxide exports
+            exported = getattr(sys.modules.get("duroxide"), name, None)
+            if isinstance(exported, type) and issubclass(exported, _core.DuroxideError):
+                cls = exported
+        if status in (401, 403) or cls is None:
             error = _core.DuroxideError(f"HTTP {status} from {self.url}: {message}")
         else:
-            error = _EXCEPTIONS[name](message)
+            error = cls(message)
         return error
 
     def _get(self, path: str, **query: Any) -> Any:
@@ -435,3 +441,60 @@ class HttpClient:
             return _core.SystemStats(**self._get(f"/v1/instances/{_q(instance_id)}/stats"))
         except _core.NotFoundError:
             return None
+
+    # ---- messaging (the server's /v1/messages, /v1/topics, /v1/requests, /v1/dead-letters) --
+
+    def send_message(self, instance_id: str, queue: str, data: Any = None) -> str:
+        """Sends `data` to `instance_id`'s queue `queue`; returns the message id."""
+        body = {"instance_id": instance_id, "queue": queue,
+                "data": _json_or_raise(data, "send_message data")}
+        message_id: str = self._request("POST", "/v1/messages", body)[1]["message_id"]
+        return message_id
+
+    def publish_event(self, topic: str, data: Any = None) -> int:
+        """Publishes `data` to `topic`; returns its sequence number."""
+        body = {"data": _json_or_raise(data, "publish_event data")}
+        return int(self._request("POST", f"/v1/topics/{_q(topic)}/events", body)[1]["seq"])
+
+    def request(self, instance_id: str, operation: str, data: Any = None,
+                timeout_ms: int = 30000) -> Any:
+        """Sends a request and waits for the reply (RequestFailedError, RequestTimedOutError)."""
+        body = {"instance_id": instance_id, "operation": operation,
+                "data": _json_or_raise(data, "request data"), "timeout_ms": int(timeout_ms)}
+        return self._request("POST", "/v1/requests", body, wait_ms=int(timeout_ms))[1]["value"]
+
+    def list_dead_letters(self, instance_id: Optional[str] = None) -> List[Any]:
+        from duroxide._messaging_client import DeadLetter
+
+        rows = self._get("/v1/dead-letters", instance_id=instance_id)
+        return [DeadLetter(r["id"], r["instance_id"], r["queue"], r.get("data"), r["reason"],
+                           r.get("created_at_ms", 0), r.get("sender"), r.get("message_id"))
+                for r in rows]
+
+    def redeliver_dead_letter(self, id: int) -> None:
+        self._request("POST", f"/v1/dead-letters/{int(id)}/redeliver")
+
+    def purge_dead_letters(self, instance_id: Optional[str] = None,
+                           before_ms: Optional[int] = None) -> int:
+        query = {"instance_id": instance_id, "before_ms": before_ms}
+        return int(self._request("DELETE", "/v1/dead-letters", query=query)[1]["purged"])
+
+    def list_topics(self) -> List[Any]:
+        from duroxide._messaging_client import TopicInfo
+
+        return [TopicInfo(t["topic"], t["subscribers"], t["backlog"], t["last_seq"])
+                for t in self._get("/v1/topics")]
+
+    def get_topic(self, topic: str) -> Any:
+        from duroxide._messaging_client import TopicDetail, TopicSubscriber
+
+        t = self._get(f"/v1/topics/{_q(topic)}")
+        subscribers = [TopicSubscriber(s["instance_id"], s["cursor"], s["lag"],
+                                       s["subscribed_at_ms"]) for s in t["subscribers"]]
+        return TopicDetail(t["topic"], subscribers, t["backlog"], t["last_seq"])
+
+    def list_actors(self, actor_type: Optional[str] = None) -> List[Any]:
+        from duroxide._messaging_client import ActorInfo
+
+        return [ActorInfo(a["actor_type"], a["key"], a["instance_id"], a["status"])
+                for a in self._get("/v1/actors", actor_type=actor_type)]

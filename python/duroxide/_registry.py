@@ -57,8 +57,18 @@ class Registry:
     # ---- registration ----------------------------------------------------------------------
     def register_activity(self, name: str, fn: Optional[Callable[..., Any]] = None,
                           **options: Any) -> Any:
-        """Registers activity `name`; usable as a decorator or a direct call."""
+        """Registers activity `name`; usable as a decorator or a direct call.
+
+        Options: `requires` (a JSON Schema, draft 2020-12, that a worker's capabilities must
+        satisfy; an invalid schema raises InvalidArgumentError with the validator's message)
+        and `requires_timeout_ms` (fail instead of waiting longer for a capable worker).
+        """
         check_name("activity", name)
+        if "requires" in options or "requires_timeout_ms" in options:
+            from duroxide._capabilities import register_requirement
+
+            register_requirement(name, options.get("requires"),
+                                 options.get("requires_timeout_ms"))
 
         def register(f: Callable[..., Any]) -> Callable[..., Any]:
             _check_callable("activity", name, f)
@@ -70,6 +80,19 @@ class Registry:
         return register(fn) if fn is not None else register
 
     register_activity_typed = register_activity
+
+    def task(self, fn: Optional[Callable[..., Any]] = None, *, name: Optional[str] = None,
+             requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
+             requires_timeout_ms: Optional[int] = None) -> Any:
+        """Declares a distributed function (docs/task-graphs.md): `@reg.task(...)`.
+
+        Calling the result returns a lazy TaskHandle; the function itself runs on a worker
+        (registered as activity `name`, default the function's name).
+        """
+        from duroxide._graphs import task_decorator
+
+        return task_decorator(lambda n, f: self.register_activity(n, f), fn, name, requires,
+                              retry, cache, requires_timeout_ms)
 
     def register_orchestration(self, name: str, fn: Optional[Callable[..., Any]] = None) -> Any:
         """Registers orchestration `name` at version 1.0.0; decorator or direct call."""

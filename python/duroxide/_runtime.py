@@ -67,6 +67,11 @@ class Runtime:
         self._followed = registry
         if registry is not None:
             registry._subscribe(self._on_registration)
+        # The built-in task-graph orchestration behind client.submit() (not in the registry).
+        from duroxide._graphs import GRAPH_ORCHESTRATION, graph_orchestration
+
+        self._native.register_orchestration(GRAPH_ORCHESTRATION, "1.0.0")
+        self._functions[GRAPH_ORCHESTRATION] = graph_orchestration
         _live_runtimes.add(self)
 
     # ---- registration ----------------------------------------------------------------------
@@ -93,6 +98,14 @@ class Runtime:
         return self._registry.register_activity(name, fn, **options)
 
     register_activity_typed = register_activity
+
+    def task(self, fn: Optional[Callable] = None, *, name: Optional[str] = None,
+             requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
+             requires_timeout_ms: Optional[int] = None) -> Any:
+        """Declares a distributed function: `@runtime.task(name=None, requires=None,
+        retry=None, cache=None)` (see Registry.task and docs/task-graphs.md)."""
+        return self._registry.task(fn, name=name, requires=requires, retry=retry, cache=cache,
+                                   requires_timeout_ms=requires_timeout_ms)
 
     def register_orchestration(self, name: str, fn: Optional[Callable] = None):
         """Registers orchestration `name` (version 1.0.0); decorator or direct call."""

@@ -132,7 +132,9 @@ class RuntimeOptions:
               "max_payload_bytes", "max_history_events",
               # worker registry (docs/deployment.md)
               "heartbeat_interval_ms", "worker_name_hint", "worker_retention_ms",
-              "drain_grace_ms", "session_placement")
+              "drain_grace_ms", "session_placement",
+              # capability routing (docs/task-graphs.md)
+              "capabilities")
     _INT_FIELDS = {
         "orchestration_concurrency": 0, "worker_concurrency": 0, "dispatcher_poll_interval_ms": 1,
         "worker_lock_timeout_ms": 100, "max_sessions_per_runtime": 1,
@@ -160,9 +162,15 @@ class RuntimeOptions:
                  worker_name_hint: Optional[str] = None,
                  worker_retention_ms: Optional[int] = None,
                  drain_grace_ms: Optional[int] = None,
-                 session_placement: Optional[bool] = None):
+                 session_placement: Optional[bool] = None,
+                 capabilities: Optional[Dict[str, Any]] = None):
         values = dict(locals())
         values.pop("self")
+        # Capability routing: detected defaults merged with the given ones (the merged dict is
+        # what `options.capabilities` returns and what the workers match schemas against).
+        from duroxide._capabilities import merge_capabilities
+
+        values["capabilities"] = merge_capabilities(capabilities)
         for name, minimum in self._INT_FIELDS.items():
             v = values[name]
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < minimum):
@@ -195,6 +203,10 @@ class RuntimeOptions:
         object.__setattr__(self, name, value)
 
     def _to_native(self) -> Dict[str, Any]:
-        out = {k: v for k, v in self._values.items() if v is not None and k != "worker_tag_filter"}
+        out = {k: v for k, v in self._values.items()
+               if v is not None and k not in ("worker_tag_filter", "capabilities")}
         out.update(self._tag)
+        from duroxide._capabilities import make_matcher
+
+        out["capability_matcher"] = make_matcher(self._values["capabilities"])
         return out

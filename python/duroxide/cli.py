@@ -259,6 +259,7 @@ _EXTENSIONS: Tuple[str, ...] = (
     "duroxide._cli_testing",
     "duroxide._cli_fleet",
     "duroxide._cli_messaging",
+    "duroxide._cli_graphs",
 )
 
 

@@ -8,9 +8,11 @@ receive.
 
 from __future__ import annotations
 
+import contextvars
 import json
 from typing import Any, Dict, List, Optional
 
+from duroxide._capabilities import routing_fields
 from duroxide._messaging import MessagingContextMixin
 
 _TRACE_LEVELS = ("info", "warn", "error", "debug")
@@ -44,6 +46,37 @@ class ScheduledTask(dict):
         return self
 
 
+class JoinTask(dict):  # type: ignore[type-arg]
+    """What ctx.all() returns: a join descriptor, chainable with .then() when it holds
+    task-graph handles (like Promise.all([...]).then(zip))."""
+
+    def then(self, task: Any) -> Any:
+        """A handle of `task` called with the list of this join's results."""
+        from duroxide._graphs import TaskHandle
+
+        items = self["tasks"]
+        if not all(isinstance(t, TaskHandle) for t in items):
+            raise TypeError("ctx.all([...]).then(task) needs task-graph handles only")
+        return task(list(items))
+
+
+_current_activity: "contextvars.ContextVar[Optional[ActivityContext]]" = contextvars.ContextVar(
+    "duroxide_current_activity", default=None)
+
+
+def current_activity() -> "ActivityContext":
+    """The context of the activity running on this thread (for @task functions, which do not
+    receive one).
+
+    Raises:
+        RuntimeError: not called from inside an activity.
+    """
+    ctx = _current_activity.get()
+    if ctx is None:
+        raise RuntimeError("duroxide.current_activity() called outside of an activity")
+    return ctx
+
+
 def _retry_dict(retry: Optional[Dict[str, Any]], what: str) -> Dict[str, Any]:
     if retry is None:
         retry = {}
@@ -68,6 +101,16 @@ def _retry_dict(retry: Optional[Dict[str, Any]], what: str) -> Dict[str, Any]:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{what}: {snake} must be an int >= 0, got {value!r}")
         out[camel] = value
+    prefer = pick("prefer_different_worker", "preferDifferentWorker")
+    if prefer is not None:
+        if not isinstance(prefer, bool):
+            raise TypeError(f"{what}: prefer_different_worker must be a bool, got {prefer!r}")
+        out["preferDifferentWorker"] = prefer
+    window = pick("avoid_window_ms", "avoidWindowMs")
+    if window is not None:
+        if not isinstance(window, int) or isinstance(window, bool) or window < 0:
+            raise ValueError(f"{what}: avoid_window_ms must be an int >= 0, got {window!r}")
+        out["avoidWindowMs"] = window
     backoff = pick("backoff", "backoff_strategy", "backoffStrategy")
     if backoff is not None:
         if not isinstance(backoff, str) or backoff.lower() not in (
@@ -96,33 +139,53 @@ class OrchestrationContext(MessagingContextMixin):
         self._host = ctx_info.get("_host")
 
     # ---- activities ---------------------------------------------------------------------
-    def schedule_activity(self, name: str, input: Any = None, session_id: Optional[str] = None):
-        """Schedules activity `name`; yields its return value (raises if it failed)."""
-        encoded = _dumps(input, f"schedule_activity('{name}') input")
+    def schedule_activity(self, name: str, input: Any = None, session_id: Optional[str] = None,
+                          *, requires: Any = None,
+                          requires_timeout_ms: Optional[int] = None) -> "ScheduledTask":
+        """Schedules activity `name`; yields its return value (raises if it failed).
+
+        `requires` (a JSON Schema, draft 2020-12) routes it to workers whose capabilities
+        satisfy the schema (it wins over the schema given at registration);
+        `requires_timeout_ms` fails it if no capable worker takes it in time.
+        """
+        what = f"schedule_activity('{name}')"
+        encoded = _dumps(input, what + " input")
+        routing = routing_fields(name, requires, requires_timeout_ms, what)
         if session_id is not None:
-            return self.schedule_activity_on_session(name, input, session_id)
-        return ScheduledTask(type="activity", name=name, input=encoded)
+            task = self.schedule_activity_on_session(name, input, session_id)
+        else:
+            task = ScheduledTask(type="activity", name=name, input=encoded)
+        task.update(routing)
+        return task
 
     def schedule_activity_on_session(self, name: str, input: Any, session_id: str):
         """Schedules an activity pinned to the worker that owns `session_id`."""
         if not isinstance(session_id, str):
             raise TypeError("schedule_activity_on_session: session_id must be a str")
-        return ScheduledTask(
+        task = ScheduledTask(
             type="activityWithSession",
             name=name,
             input=_dumps(input, f"schedule_activity_on_session('{name}') input"),
             sessionId=session_id,
         )
+        task.update(routing_fields(name, None, None, f"schedule_activity_on_session('{name}')"))
+        return task
 
-    def schedule_activity_with_retry(self, name: str, input: Any, retry: Dict[str, Any]):
-        """Schedules an activity retried per `retry` (max_attempts, backoff, timeouts)."""
+    def schedule_activity_with_retry(self, name: str, input: Any, retry: Dict[str, Any], *,
+                                     requires: Any = None,
+                                     requires_timeout_ms: Optional[int] = None
+                                     ) -> "ScheduledTask":
+        """Schedules an activity retried per `retry` (max_attempts, backoff, timeouts,
+        prefer_different_worker); `requires` as for schedule_activity."""
         what = f"schedule_activity_with_retry('{name}')"
-        return ScheduledTask(
+        task = ScheduledTask(
             type="activityWithRetry",
             name=name,
             input=_dumps(input, what + " input"),
             retry=_retry_dict(retry, what),
         )
+        task.update(routing_fields(name, requires, requires_timeout_ms, what))
+        return task
 
     def schedule_activity_with_retry_on_session(
         self, name: str, input: Any, retry: Dict[str, Any], session_id: str
@@ -131,13 +194,15 @@ class OrchestrationContext(MessagingContextMixin):
         what = f"schedule_activity_with_retry_on_session('{name}')"
         if not isinstance(session_id, str):
             raise TypeError(what + ": session_id must be a str")
-        return ScheduledTask(
+        task = ScheduledTask(
             type="activityWithRetryOnSession",
             name=name,
             input=_dumps(input, what + " input"),
             retry=_retry_dict(retry, what),
             sessionId=session_id,
         )
+        task.update(routing_fields(name, None, None, what))
+        return task
 
     # ---- timers and events --------------------------------------------------------------
     def schedule_timer(self, delay_ms: int):
@@ -212,9 +277,13 @@ class OrchestrationContext(MessagingContextMixin):
         return {"type": "utcNow"}
 
     # ---- composition --------------------------------------------------------------------
-    def all(self, tasks: List[Any]):
-        """Waits for every task; yields [{"ok": v} | {"err": e}, ...] in order."""
-        return {"type": "join", "tasks": list(tasks)}
+    def all(self, tasks: List[Any]) -> "JoinTask":
+        """Waits for every task; yields [{"ok": v} | {"err": e}, ...] in order.
+
+        Task-graph handles may be mixed in: their graph runs once for all of them (a node
+        shared by two handles runs once). `.then(task)` makes a handle of task(results).
+        """
+        return JoinTask(type="join", tasks=list(tasks))
 
     def race(self, *tasks: Any):
         """Waits for the first of two or more tasks; yields {"index", "value"}.
@@ -232,6 +301,7 @@ class OrchestrationContext(MessagingContextMixin):
         task = ScheduledTask(type="activity", name=name,
                              input=_typed_input(input, f"schedule_activity_typed('{name}') input"))
         task["_typed"] = True
+        task.update(routing_fields(name, None, None, name))
         return task
 
     def schedule_activity_on_session_typed(self, name: str, input: Any = None,
@@ -241,6 +311,7 @@ class OrchestrationContext(MessagingContextMixin):
         task = ScheduledTask(type="activityWithSession", name=name, sessionId=session_id,
                              input=_typed_input(input, "schedule_activity_on_session_typed input"))
         task["_typed"] = True
+        task.update(routing_fields(name, None, None, name))
         return task
 
     def schedule_activity_with_retry_typed(self, name: str, input: Any = None,
@@ -250,6 +321,7 @@ class OrchestrationContext(MessagingContextMixin):
                              input=_typed_input(input, what + " input"),
                              retry=_retry_dict(retry, what))
         task["_typed"] = True
+        task.update(routing_fields(name, None, None, name))
         return task
 
     def schedule_activity_with_retry_on_session_typed(
@@ -263,6 +335,7 @@ class OrchestrationContext(MessagingContextMixin):
                              input=_typed_input(input, what + " input"),
                              retry=_retry_dict(retry, what), sessionId=session_id)
         task["_typed"] = True
+        task.update(routing_fields(name, None, None, name))
         return task
 
     def schedule_sub_orchestration_typed(self, name: str, input: Any = None,

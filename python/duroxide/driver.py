@@ -19,7 +19,8 @@ import traceback
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from duroxide import _orchestration_functions
-from duroxide.context import ActivityContext, OrchestrationContext
+from duroxide._graphs import CachedResult, after_yield, before_yield
+from duroxide.context import ActivityContext, OrchestrationContext, _current_activity
 from duroxide.errors import task_failure
 
 
@@ -69,7 +70,13 @@ def start(fn: Callable, ctx: OrchestrationContext, input_text: str):
     except Exception:
         return ("fail", traceback.format_exc(), None)
     if inspect.isgenerator(result):
-        kind, payload = step(result, None, None, False)
+        try:
+            first = result.send(None)
+        except StopIteration as stop:
+            return (*_encode_output(stop.value), None)
+        except Exception:
+            return ("fail", traceback.format_exc(), None)
+        kind, payload = _yielded(result, first)
         return (kind, payload, result)
     if inspect.iscoroutine(result):
         result.close()
@@ -81,6 +88,20 @@ def start(fn: Callable, ctx: OrchestrationContext, input_text: str):
         )
     kind, payload = _encode_output(result)
     return (kind, payload, None)
+
+
+def _yielded(gen: Any, task: Any) -> Tuple[str, Any]:
+    """Turns what the generator yielded into a step (task-graph handles become a graph)."""
+    try:
+        return ("yield", before_yield(gen, task))
+    except Exception as exc:  # noqa: BLE001 - a bad graph is thrown into the orchestration
+        try:
+            task = gen.throw(exc)
+        except StopIteration as stop:
+            return _encode_output(stop.value)
+        except Exception:
+            return ("fail", traceback.format_exc())
+        return _yielded(gen, task)
 
 
 def _has_post(task: Any) -> bool:
@@ -126,8 +147,13 @@ def step(gen, last_task: Any, value: Any, is_error: bool,
     A failed activity or sub-orchestration is thrown as ActivityFailedError /
     SubOrchestrationFailedError (`details` gives source, category and kind); other task
     errors as TaskFailedError. All are Exceptions whose str() is the recorded error text.
+    A task graph's result is mapped by after_yield (a failed node: GraphNodeFailedError).
     """
     try:
+        graph_outcome = after_yield(last_task, value, is_error)
+        if graph_outcome is not None:
+            ok, payload = graph_outcome
+            return _after(gen, (lambda: gen.send(payload)) if ok else (lambda: gen.throw(payload)))
         if not is_error and _has_post(last_task):
             try:
                 value = _post_process(last_task, value)
@@ -158,7 +184,7 @@ def step(gen, last_task: Any, value: Any, is_error: bool,
         return _encode_output(stop.value)
     except Exception:
         return ("fail", traceback.format_exc())
-    return ("yield", task)
+    return _yielded(gen, task)
 
 
 def _after(gen: Any, resume: Callable[[], Any]) -> Tuple[str, Any]:
@@ -169,7 +195,7 @@ def _after(gen: Any, resume: Callable[[], Any]) -> Tuple[str, Any]:
         return _encode_output(stop.value)
     except Exception:
         return ("fail", traceback.format_exc())
-    return ("yield", task)
+    return _yielded(gen, task)
 
 
 def run_activity(fn: Callable, info: Dict[str, Any], handle: Any, client_factory: Any,
@@ -177,12 +203,17 @@ def run_activity(fn: Callable, info: Dict[str, Any], handle: Any, client_factory
     """Runs one activity. Returns (True, output_json) or (False, error_text)."""
     name = info.get("activityName", "")
     ctx = ActivityContext(info, handle, client_factory)
+    token = _current_activity.set(ctx)
     try:
         result = fn(ctx, _decode(input_text))
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
     except Exception as exc:
         return (False, f"Activity '{name}' call failed: {type(exc).__name__}: {exc}")
+    finally:
+        _current_activity.reset(token)
+    if isinstance(result, CachedResult):
+        return (True, result.text, True)
     try:
         return (True, json.dumps(result))
     except (TypeError, ValueError) as exc:

@@ -82,6 +82,23 @@ std::optional<T> Opt(const py::dict& d, const char* key) {
   return d[key].cast<T>();
 }
 
+// Wraps a Python callable (schema JSON text -> bool) for worker threads: takes the GIL per
+// call; the reference is dropped safely from any thread.
+std::function<bool(const std::string&)> CapabilityMatcher(py::object fn) {
+  auto holder = std::shared_ptr<py::object>(new py::object(std::move(fn)), [](py::object* p) {
+    DropReference(*p);
+    delete p;
+  });
+  return [holder](const std::string& schema) -> bool {
+    py::gil_scoped_acquire gil;
+    try {
+      return (*holder)(schema).cast<bool>();
+    } catch (py::error_already_set& e) {
+      throw std::runtime_error(e.what());
+    }
+  };
+}
+
 runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
   runtime::RuntimeOptions o;
   if (auto v = Opt<int>(d, "orchestration_concurrency")) o.orchestration_concurrency = *v;
@@ -107,6 +124,9 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
     else throw py::value_error("unknown tag filter mode '" + *mode + "'");
   }
   if (auto tags = Opt<std::vector<std::string>>(d, "tags")) o.worker_tag_filter.tags = *tags;
+  if (d.contains("capability_matcher") && !d["capability_matcher"].is_none()) {
+    o.capability_matcher = CapabilityMatcher(d["capability_matcher"]);
+  }
   // Worker registry (runtime/fleet.h).
   if (auto v = Opt<int64_t>(d, "heartbeat_interval_ms")) o.heartbeat_interval_ms = *v;
   if (auto v = Opt<std::string>(d, "worker_name_hint")) o.worker_name_hint = *v;

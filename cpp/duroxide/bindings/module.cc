@@ -10,6 +10,7 @@ PYBIND11_MODULE(_core, m) {
   duroxide::bindings::RegisterClient(m);
   duroxide::bindings::RegisterManagement(m);
   duroxide::bindings::RegisterRuntime(m);
+  duroxide::bindings::RegisterRouting(m);
   duroxide::bindings::RegisterFleet(m);
   duroxide::bindings::RegisterTesting(m);
 }

@@ -101,6 +101,11 @@ bool ParseRetry(py::handle obj, RetryPolicy* out, std::string* error) {
   if (!as_int(get("totalTimeoutMs", "total_timeout_ms"), "totalTimeoutMs", &out->total_timeout_ms)) {
     return false;
   }
+  py::object prefer = get("preferDifferentWorker", "prefer_different_worker");
+  if (!prefer.is_none()) out->prefer_different_worker = py::cast<bool>(py::bool_(prefer));
+  if (!as_int(get("avoidWindowMs", "avoid_window_ms"), "avoidWindowMs", &out->avoid_window_ms)) {
+    return false;
+  }
   py::object backoff = get("backoff", "backoff_strategy");
   if (!backoff.is_none()) {
     std::string b = py::str(backoff).cast<std::string>();
@@ -152,6 +157,37 @@ bool ParseTask(py::handle obj, TaskDescriptor* out, std::string* error) {
         return false;
       }
       out->retry = policy;
+    }
+    if (!f.OptStr("requires", &out->requires_schema, error)) return false;
+    if (out->requires_schema) {
+      if (!f.Str("requiresHash", &out->requires_hash, error)) return false;
+      if (d.contains("requiresTimeoutMs") && !d["requiresTimeoutMs"].is_none() &&
+          !f.Int("requiresTimeoutMs", &out->requires_timeout_ms, error)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  if (type == "graph") {
+    out->type = T::kGraph;
+    if (!d.contains("nodes") || !py::isinstance<py::list>(d["nodes"])) {
+      *error = "task 'graph' needs a list of nodes";
+      return false;
+    }
+    for (py::handle child : py::reinterpret_borrow<py::list>(d["nodes"])) {
+      TaskDescriptor c;
+      if (!ParseTask(child, &c, error)) return false;
+      if (c.type != T::kActivity) {
+        *error = "graph nodes must be activities";
+        return false;
+      }
+      py::dict cd = py::reinterpret_borrow<py::dict>(child);
+      if (cd.contains("deps")) {
+        for (py::handle dep : py::reinterpret_borrow<py::list>(cd["deps"])) {
+          c.deps.push_back(dep.cast<int64_t>());
+        }
+      }
+      out->children.push_back(std::move(c));
     }
     return true;
   }
@@ -520,6 +556,7 @@ runtime::ActivityOutcome PyActivityInvoker::Invoke(const runtime::ActivityCall& 
     py::tuple r = run_activity_(it->second, info, py::cast(handle), client_factory_, call.input);
     outcome.ok = r[0].cast<bool>();
     (outcome.ok ? outcome.output : outcome.error) = r[1].cast<std::string>();
+    if (r.size() > 2) outcome.from_cache = r[2].cast<bool>();
   } catch (py::error_already_set& e) {
     outcome.ok = false;
     outcome.error = "Activity '" + call.activity_name + "' call failed: " + e.what();

@@ -45,6 +45,7 @@ void RegisterPostgres(py::module_& m);  // after RegisterProviders (derives from
 void RegisterClient(py::module_& m);
 void RegisterRuntime(py::module_& m);
 void RegisterManagement(py::module_& m);
+void RegisterRouting(py::module_& m);  // capability routing, task cache (bind_routing.cc)
 void RegisterFleet(py::module_& m);  // worker registry (bind_fleet.cc)
 void RegisterTesting(py::module_& m);  // duroxide.testing support (bind_testing.cc)
 

@@ -108,6 +108,42 @@ std::vector<std::pair<std::string, std::string>> CarryFromJson(const json& j, co
   return out;
 }
 
+// Activity completions: which worker ran the attempt, and cache hits. Written only when set,
+// so histories without them keep their exact encoding.
+void PutWorker(json& j, const std::string& worker, const std::string& runtime, bool from_cache) {
+  if (!worker.empty()) j["worker"] = worker;
+  if (!runtime.empty()) j["worker_runtime"] = runtime;
+  if (from_cache) j["from_cache"] = true;
+}
+void GetWorker(const json& j, std::string* worker, std::string* runtime, bool* from_cache) {
+  *worker = Str(j, "worker");
+  *runtime = Str(j, "worker_runtime");
+  auto it = j.find("from_cache");
+  *from_cache = it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+// The "routing" object of an ActivityExecute. Providers read these same keys (the PostgreSQL
+// worker-queue trigger reads schema_hash, deadline_ms, avoid and avoid_until_ms).
+json RoutingToJson(const ActivityRouting& r) {
+  json o;
+  o["schema"] = r.schema;
+  o["schema_hash"] = r.schema_hash;
+  o["deadline_ms"] = r.deadline_ms;
+  o["avoid"] = r.avoid;
+  o["avoid_until_ms"] = r.avoid_until_ms;
+  return o;
+}
+ActivityRouting RoutingFromJson(const json& o) {
+  ActivityRouting r;
+  r.schema = Str(o, "schema");
+  r.schema_hash = Str(o, "schema_hash");
+  r.deadline_ms = Int(o, "deadline_ms");
+  auto it = o.find("avoid");
+  if (it != o.end() && it->is_array()) r.avoid = it->get<std::vector<std::string>>();
+  r.avoid_until_ms = Int(o, "avoid_until_ms");
+  return r;
+}
+
 void PutMeta(json& j, const std::string& meta) {
   if (!meta.empty()) j["meta"] = meta;
 }
@@ -212,6 +248,7 @@ std::string EncodeEvent(const Event& e) {
     case EventKind::kActivityFailed:
     case EventKind::kSubOrchestrationFailed:
       j["details"] = e.error.ToJson();
+      PutWorker(j, e.worker, e.worker_runtime, false);
       break;
     case EventKind::kOrchestrationContinuedAsNew:
       j["input"] = e.input;
@@ -233,6 +270,7 @@ std::string EncodeEvent(const Event& e) {
     case EventKind::kActivityCompleted:
     case EventKind::kSubOrchestrationCompleted:
       j["result"] = e.data;
+      PutWorker(j, e.worker, e.worker_runtime, e.from_cache);
       break;
     case EventKind::kTimerCreated:
     case EventKind::kTimerFired:
@@ -325,6 +363,7 @@ Result<Event> DecodeEvent(const std::string& text) {
       case EventKind::kActivityFailed:
       case EventKind::kSubOrchestrationFailed:
         e.error = Err(j, "details");
+        GetWorker(j, &e.worker, &e.worker_runtime, &e.from_cache);
         break;
       case EventKind::kOrchestrationContinuedAsNew:
         e.input = Str(j, "input");
@@ -346,6 +385,7 @@ Result<Event> DecodeEvent(const std::string& text) {
       case EventKind::kActivityCompleted:
       case EventKind::kSubOrchestrationCompleted:
         e.data = Str(j, "result");
+        GetWorker(j, &e.worker, &e.worker_runtime, &e.from_cache);
         break;
       case EventKind::kTimerCreated:
       case EventKind::kTimerFired:
@@ -433,18 +473,21 @@ std::string EncodeWorkItem(const WorkItem& w) {
       PutOpt(b, "tag", w.tag);
       b["orchestration_name"] = w.orchestration_name;
       b["orchestration_version"] = w.orchestration_version;
+      if (w.routing) b["routing"] = RoutingToJson(*w.routing);
       break;
     case WorkItemKind::kActivityCompleted:
     case WorkItemKind::kSubOrchCompleted:
       b["execution_id"] = w.execution_id;
       b["id"] = w.id;
       b["result"] = w.data;
+      PutWorker(b, w.worker, w.worker_runtime, w.from_cache);
       break;
     case WorkItemKind::kActivityFailed:
     case WorkItemKind::kSubOrchFailed:
       b["execution_id"] = w.execution_id;
       b["id"] = w.id;
       b["details"] = w.error.ToJson();
+      PutWorker(b, w.worker, w.worker_runtime, false);
       break;
     case WorkItemKind::kTimerFired:
       b["execution_id"] = w.execution_id;
@@ -506,14 +549,17 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
         w.tag = OptStr(b, "tag");
         w.orchestration_name = Str(b, "orchestration_name");
         w.orchestration_version = Str(b, "orchestration_version");
+        if (b.contains("routing")) w.routing = RoutingFromJson(b.at("routing"));
         break;
       case WorkItemKind::kActivityCompleted:
       case WorkItemKind::kSubOrchCompleted:
         w.data = Str(b, "result");
+        GetWorker(b, &w.worker, &w.worker_runtime, &w.from_cache);
         break;
       case WorkItemKind::kActivityFailed:
       case WorkItemKind::kSubOrchFailed:
         w.error = Err(b, "details");
+        GetWorker(b, &w.worker, &w.worker_runtime, &w.from_cache);
         break;
       case WorkItemKind::kTimerFired:
         w.fire_at_ms = Int(b, "fire_at_ms");

@@ -27,8 +27,8 @@ enum class EventKind {
   kOrchestrationContinuedAsNew,   // input
   kOrchestrationCancelRequested,  // reason
   kActivityScheduled,             // name, input, session_id, tag
-  kActivityCompleted,             // source, data (result)
-  kActivityFailed,                // source, error
+  kActivityCompleted,             // source, data (result), worker*, from_cache
+  kActivityFailed,                // source, error, worker*
   kActivityCancelRequested,       // source, reason
   kTimerCreated,                  // fire_at_ms
   kTimerFired,                    // source, fire_at_ms
@@ -87,6 +87,10 @@ struct Event {
   std::string key;
   std::string value;
   int64_t last_updated_at_ms = 0;
+  // ActivityCompleted/Failed: which worker ran the attempt ("" = unknown, e.g. old history).
+  std::string worker;
+  std::string worker_runtime;
+  bool from_cache = false;  // ActivityCompleted: served from the task cache, nothing ran
   // Messaging metadata as JSON text ("" = none): sender, message_id, sent_at_ms, topic,
   // request fields. Carried by QueueEventDelivered, MessageSent and EventPublished.
   std::string meta;

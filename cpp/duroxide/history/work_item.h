@@ -36,6 +36,17 @@ enum class WorkItemKind {
 const char* WorkItemKindName(WorkItemKind kind);
 bool WorkItemKindFromName(const std::string& name, WorkItemKind* out);
 
+// Where an ActivityExecute may run (capability routing, docs/task-graphs.md). The runtime fills
+// it; providers copy schema_hash, deadline_ms, avoid and avoid_until_ms into worker-queue
+// columns and the schema into their schemas table, and never interpret the schema.
+struct ActivityRouting {
+  std::string schema;       // canonical JSON Schema text ("" = no requirement)
+  std::string schema_hash;  // stable hash of `schema` ("" = no requirement)
+  int64_t deadline_ms = 0;  // not claimed by a capable worker by then: any worker fails it
+  std::vector<std::string> avoid;  // runtime ids that should not take it (retry elsewhere)
+  int64_t avoid_until_ms = 0;      // after this, avoided runtimes may take it too
+};
+
 struct WorkItem {
   WorkItemKind kind = WorkItemKind::kStartOrchestration;
   std::string instance;
@@ -60,6 +71,10 @@ struct WorkItem {
   std::string meta;  // QueueMessage: messaging metadata JSON ("" = none)
   std::optional<std::string> custom_status;
   bool has_custom_status = false;
+  std::optional<ActivityRouting> routing;  // ActivityExecute
+  std::string worker;          // ActivityCompleted/Failed: the worker (slot) that ran it
+  std::string worker_runtime;  // ActivityCompleted/Failed: that worker's runtime id
+  bool from_cache = false;     // ActivityCompleted: the result came from the task cache
 };
 
 }  // namespace duroxide::history

@@ -39,6 +39,38 @@ bool TagFilter::Matches(const std::optional<std::string>& tag) const {
   return false;
 }
 
+std::string AvoidColumn(const std::vector<std::string>& runtimes) {
+  if (runtimes.empty()) return std::string();
+  std::string out = "|";
+  for (const std::string& r : runtimes) out += r + "|";
+  return out;
+}
+
+std::string AvoidNeedle(const std::string& runtime_id) { return "|" + runtime_id + "|"; }
+
+Result<std::vector<CapabilitySchema>> Provider::ReadCapabilitySchemas() {
+  return Status::FailedPrecondition("ReadCapabilitySchemas",
+                                    name() + " does not support capability routing");
+}
+
+Result<std::vector<WaitingActivity>> Provider::ListWaitingActivities(int64_t, int64_t) {
+  return Status::FailedPrecondition("ListWaitingActivities",
+                                    name() + " does not support capability routing");
+}
+
+Result<std::optional<std::string>> Provider::GetTaskCache(const std::string&) {
+  return Status::FailedPrecondition("GetTaskCache", name() + " has no task cache");
+}
+
+Status Provider::PutTaskCache(const std::string&, const std::string&, const std::string&,
+                              int64_t) {
+  return Status::FailedPrecondition("PutTaskCache", name() + " has no task cache");
+}
+
+Result<int64_t> Provider::ClearTaskCache(const std::optional<std::string>&) {
+  return Status::FailedPrecondition("ClearTaskCache", name() + " has no task cache");
+}
+
 void DecodeFetchedBatch(const char* op,
                         std::vector<std::tuple<int64_t, std::string, int64_t>> rows,
                         const std::vector<std::string>& events, OrchestrationItem* item) {

@@ -142,6 +142,13 @@ struct SessionFetch {
 
 struct WorkerFetchOptions {
   TagFilter tag_filter;
+  // Capability routing. A row whose ActivityExecute carries routing with a schema_hash is
+  // eligible only if the hash is in schema_hashes, or if its deadline_ms has passed (then any
+  // worker takes it, to fail it with a clear error). A row whose routing avoids runtime_id is
+  // eligible for this worker only after the row's avoid_until_ms. Rows without routing are
+  // unaffected. MUST be applied by the claim itself (never claim and hand back).
+  std::vector<std::string> schema_hashes;
+  std::string runtime_id;
   // nullopt: session-bound items are skipped. Otherwise an item with a session is eligible if
   // the session is unowned, expired, or owned by owner_id; fetching it claims the session.
   std::optional<SessionFetch> session;
@@ -196,6 +203,30 @@ struct WorkAck {
   std::string lock_token;
   std::optional<history::WorkItem> completion;
 };
+
+// A capability requirement as stored once per distinct schema (the schemas table).
+struct CapabilitySchema {
+  std::string hash;
+  std::string schema;  // canonical JSON Schema text
+};
+
+// An unclaimed worker-queue row with a capability requirement (work waiting for a capable
+// worker), for the management API.
+struct WaitingActivity {
+  std::string instance;
+  int64_t execution_id = 0;
+  int64_t activity_id = 0;
+  std::string name;
+  std::string schema_hash;
+  std::string schema;
+  int64_t waiting_since_ms = 0;  // when it became visible
+  int64_t deadline_ms = 0;       // requires_timeout deadline (0 = none)
+};
+
+// For provider implementations: the avoid column of a worker-queue row ("|a|b|"; "" when the
+// list is empty), matched with a substring test on "|<runtime id>|".
+std::string AvoidColumn(const std::vector<std::string>& runtimes);
+std::string AvoidNeedle(const std::string& runtime_id);
 
 // For provider implementations: decodes the raw rows of a fetched batch into `item` (messages
 // in id order, attempt_count = the maximum, the history). Undecodable rows are reported through
@@ -277,6 +308,24 @@ class Provider {
   virtual Result<int64_t> RenewSessionLocks(const std::vector<std::string>& owner_ids,
                                             int64_t extend_ms, int64_t idle_timeout_ms) = 0;
   virtual Result<int64_t> CleanupOrphanedSessions(int64_t idle_timeout_ms) = 0;
+
+  // ---- capability routing and the task cache (docs/task-graphs.md) ---------------------------
+  // Every distinct schema of every ActivityExecute ever enqueued with routing (inserted in the
+  // enqueuing transaction, kept after its rows are gone). MUST include a schema as soon as a
+  // row referring to it is visible to FetchWorkItem. Default: kFailedPrecondition.
+  virtual Result<std::vector<CapabilitySchema>> ReadCapabilitySchemas();
+  // Unlocked, visible worker-queue rows with a schema_hash visible for at least min_wait_ms,
+  // oldest first (at most `limit`). MUST NOT lock or change anything.
+  virtual Result<std::vector<WaitingActivity>> ListWaitingActivities(int64_t min_wait_ms,
+                                                                     int64_t limit);
+  // Task result cache: `key` identifies (task, version, canonical input); values are opaque
+  // JSON text. Get MUST NOT return an entry whose expires_at_ms (0 = never) has passed. Put
+  // replaces an existing entry. Clear removes every entry of `task` (nullopt: all) and
+  // returns how many it removed.
+  virtual Result<std::optional<std::string>> GetTaskCache(const std::string& key);
+  virtual Status PutTaskCache(const std::string& key, const std::string& task,
+                              const std::string& result, int64_t expires_at_ms);
+  virtual Result<int64_t> ClearTaskCache(const std::optional<std::string>& task);
 
   // ---- client -------------------------------------------------------------------------------
   // Enqueues a StartOrchestration. kAlreadyExists if the instance exists or a start for it is

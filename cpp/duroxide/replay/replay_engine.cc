@@ -167,6 +167,9 @@ void ReplayEngine::PrepareArrivals(const std::vector<WorkItem>& messages, TurnOu
     e.data = m.data;
     e.error = m.error;
     e.fire_at_ms = m.fire_at_ms;
+    e.worker = m.worker;
+    e.worker_runtime = m.worker_runtime;
+    e.from_cache = m.from_cache;
     push(std::move(e));
   };
   for (const WorkItem& m : messages) {
@@ -317,12 +320,20 @@ void ReplayEngine::HandleStep(Step step) {
   }
   for (Node* n : order) {
     if (turn_failed_) return;
-    if (n->is_retry() || !n->composite()) EmitLeaf(n);
+    if (n->parent && n->parent->desc.type == TaskDescriptor::Type::kGraph) continue;
+    if (n->desc.type == TaskDescriptor::Type::kGraph) {
+      ScheduleReadyGraphNodes(n);
+    } else if (n->is_retry() || !n->composite()) {
+      EmitLeaf(n);
+    }
   }
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* n = *it;
     // Composites with nothing to wait for resolve at once.
-    if (!n->done && n->desc.type == TaskDescriptor::Type::kJoin && n->children.empty()) {
+    if (!n->done &&
+        (n->desc.type == TaskDescriptor::Type::kJoin ||
+         n->desc.type == TaskDescriptor::Type::kGraph) &&
+        n->children.empty()) {
       TaskValue empty;
       empty.type = TaskValue::Type::kJoin;
       Resolve(n, std::move(empty));
@@ -406,6 +417,9 @@ void ReplayEngine::Deliver(size_t pos) {
   if (e.kind == EventKind::kTimerFired) {
     Resolve(n, TaskValue::Ok("null"));  // timers resolve to None
     return;
+  }
+  if (e.kind == EventKind::kActivityCompleted || e.kind == EventKind::kActivityFailed) {
+    n->worker_runtime = e.worker_runtime;
   }
   if (!failed) {
     Resolve(n, TaskValue::Ok(e.data));

@@ -153,6 +153,7 @@ class ReplayEngine : private OrchestrationHost {
   std::unique_ptr<Node> BuildNode(const TaskDescriptor& desc, Node* parent, int index);
   void EmitLeaf(Node* node);
   void StartRetryAttempt(Node* node);
+  void ScheduleReadyGraphNodes(Node* graph);
   size_t Emit(history::Event proto, bool* is_new);
   // The limit a new event would break ("" if none): payload sizes, names, history length.
   std::string CheckNewEvent(const history::Event& e) const;

@@ -30,10 +30,15 @@ struct ReplayEngine::Node {
   int64_t attempt = 0;  // retry node: attempts started
   Node* current_attempt = nullptr;
   Node* current_timer = nullptr;
+  bool started = false;                     // graph child: emitted (or skipped)
+  bool scanning = false;                    // graph: inside ScheduleReadyGraphNodes
+  std::string worker_runtime;               // activity leaf: runtime that completed it
+  std::vector<std::string> failed_runtimes; // retry node: runtimes of failed attempts
 
   bool composite() const {
     return desc.type == TaskDescriptor::Type::kJoin ||
-           desc.type == TaskDescriptor::Type::kSelect || is_retry();
+           desc.type == TaskDescriptor::Type::kSelect ||
+           desc.type == TaskDescriptor::Type::kGraph || is_retry();
   }
   bool is_retry() const {
     return desc.type == TaskDescriptor::Type::kActivity && desc.retry.has_value() &&

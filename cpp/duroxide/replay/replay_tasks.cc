@@ -4,6 +4,7 @@
 // ReplayEngine's task tree: turning a yielded task into leaves, emitting (or matching) their
 // events, resolving composites (join, select, retry) and cancelling losers.
 #include <algorithm>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -46,7 +47,8 @@ std::unique_ptr<ReplayEngine::Node> ReplayEngine::BuildNode(const TaskDescriptor
   node->index = index;
   node->desc = desc;
   node->desc.children.clear();
-  if (desc.type == TaskDescriptor::Type::kJoin || desc.type == TaskDescriptor::Type::kSelect) {
+  if (desc.type == TaskDescriptor::Type::kJoin || desc.type == TaskDescriptor::Type::kSelect ||
+      desc.type == TaskDescriptor::Type::kGraph) {
     int i = 0;
     for (const auto& child : desc.children) node->children.push_back(BuildNode(child, node.get(), i++));
   }
@@ -107,6 +109,17 @@ void ReplayEngine::EmitLeaf(Node* n) {
         w.tag = d.tag;
         w.orchestration_name = events_[0].name;
         w.orchestration_version = events_[0].version.value_or("1.0.0");
+        if (d.requires_schema || !d.avoid.empty()) {
+          history::ActivityRouting r;
+          if (d.requires_schema) {
+            r.schema = *d.requires_schema;
+            r.schema_hash = d.requires_hash;
+            if (d.requires_timeout_ms > 0) r.deadline_ms = now_ms_ + d.requires_timeout_ms;
+          }
+          r.avoid = d.avoid;
+          if (!d.avoid.empty()) r.avoid_until_ms = now_ms_ + d.avoid_window_ms;
+          w.routing = std::move(r);
+        }
         out_->worker_items.push_back(std::move(w));
       } else if (is_new) {
         // System calls complete inside the turn; the completion is recorded right away.
@@ -185,6 +198,7 @@ void ReplayEngine::EmitLeaf(Node* n) {
       return;
     case T::kJoin:
     case T::kSelect:
+    case T::kGraph:
       return;
   }
   n->pos = pos;
@@ -199,6 +213,10 @@ void ReplayEngine::StartRetryAttempt(Node* n) {
   auto attempt = std::make_unique<Node>();
   attempt->desc = n->desc;
   attempt->desc.retry.reset();
+  if (n->desc.retry->prefer_different_worker) {
+    attempt->desc.avoid = n->failed_runtimes;
+    attempt->desc.avoid_window_ms = n->desc.retry->avoid_window_ms;
+  }
   attempt->role = Node::Role::kAttempt;
   attempt->parent = n;
   n->current_attempt = attempt.get();
@@ -368,6 +386,11 @@ void ReplayEngine::OnChildResolved(Node* p, Node* c) {
         if (c != p->current_attempt) return;
         if (c->value.type == TaskValue::Type::kOk) return finish(c->value);
         if (p->attempt >= policy.max_attempts) return finish(c->value);
+        if (!c->worker_runtime.empty() &&
+            std::find(p->failed_runtimes.begin(), p->failed_runtimes.end(),
+                      c->worker_runtime) == p->failed_runtimes.end()) {
+          p->failed_runtimes.push_back(c->worker_runtime);
+        }
         if (p->current_timer) Cancel(p->current_timer, "dropped_future");
         if (policy.DelayBeforeRetry(p->attempt) > 0) {
           auto timer = std::make_unique<Node>();
@@ -394,6 +417,10 @@ void ReplayEngine::OnChildResolved(Node* p, Node* c) {
         return;
     }
   }
+  if (p->desc.type == T::kGraph) {
+    ScheduleReadyGraphNodes(p);
+    return;
+  }
   if (p->desc.type == T::kSelect) {
     TaskValue v{TaskValue::Type::kSelect, "", {c->value}, c->index};
     for (auto& child : p->children) {
@@ -409,6 +436,96 @@ void ReplayEngine::OnChildResolved(Node* p, Node* c) {
   TaskValue v{TaskValue::Type::kJoin, "", {}, 0};
   for (auto& child : p->children) v.items.push_back(child->value);
   Resolve(p, std::move(v));
+}
+
+namespace {
+
+// Replaces every {"$dx_ref": i} object in `v` with child i's output.
+void Substitute(nlohmann::json& v, const std::vector<const TaskValue*>& outputs) {
+  if (v.is_object()) {
+    auto ref = v.find("$dx_ref");
+    if (v.size() == 1 && ref != v.end() && ref->is_number_integer()) {
+      const int64_t i = ref->get<int64_t>();
+      if (i < 0 || i >= static_cast<int64_t>(outputs.size()) || outputs[i] == nullptr) {
+        throw std::runtime_error("graph reference to node " + std::to_string(i) +
+                                 ", which is not a dependency");
+      }
+      v = nlohmann::json::parse(outputs[i]->payload);
+      return;
+    }
+    for (auto& [key, item] : v.items()) Substitute(item, outputs);
+  } else if (v.is_array()) {
+    for (auto& item : v) Substitute(item, outputs);
+  }
+}
+
+}  // namespace
+
+// Schedules, in index order, every graph child whose dependencies all completed (with their
+// outputs substituted into its input) and fails those with a failed dependency; resolves the
+// graph once every child is done. Deterministic: it depends only on which children resolved,
+// which history order decides.
+void ReplayEngine::ScheduleReadyGraphNodes(Node* g) {
+  if (g->scanning) return;  // a child resolved while we emit: the loop below rescans
+  g->scanning = true;
+  bool changed = true;
+  while (changed && !turn_failed_ && !g->done && !g->cancelled) {
+    changed = false;
+    for (auto& child_ptr : g->children) {
+      Node* c = child_ptr.get();
+      if (c->started || c->done || c->cancelled) continue;
+      const Node* failed_dep = nullptr;
+      bool ready = true;
+      for (int64_t dep : c->desc.deps) {
+        if (dep < 0 || dep >= static_cast<int64_t>(g->children.size())) continue;
+        const Node* d = g->children[dep].get();
+        if (!d->done) {
+          ready = false;
+        } else if (d->value.type == TaskValue::Type::kErr) {
+          failed_dep = d;
+        }
+      }
+      if (failed_dep != nullptr) {
+        c->started = true;
+        changed = true;
+        Resolve(c, TaskValue::Err("not run: its dependency '" + failed_dep->desc.name +
+                                  "' (node " + std::to_string(failed_dep->index) +
+                                  ") failed: " + failed_dep->value.payload));
+        continue;
+      }
+      if (!ready) continue;
+      c->started = true;
+      changed = true;
+      if (!c->desc.deps.empty()) {
+        std::vector<const TaskValue*> outputs(g->children.size(), nullptr);
+        for (int64_t dep : c->desc.deps) {
+          if (dep >= 0 && dep < static_cast<int64_t>(g->children.size())) {
+            outputs[dep] = &g->children[dep]->value;
+          }
+        }
+        try {
+          nlohmann::json input = nlohmann::json::parse(c->desc.input);
+          Substitute(input, outputs);
+          c->desc.input = input.dump();
+        } catch (const std::exception& ex) {
+          Resolve(c, TaskValue::Err(std::string("cannot build the input of '") + c->desc.name +
+                                    "': " + ex.what()));
+          continue;
+        }
+      }
+      EmitLeaf(c);
+      if (turn_failed_) break;
+    }
+  }
+  g->scanning = false;
+  if (g->done || g->cancelled || turn_failed_) return;
+  for (auto& child : g->children) {
+    if (!child->done) return;
+  }
+  TaskValue v;
+  v.type = TaskValue::Type::kJoin;
+  for (auto& child : g->children) v.items.push_back(child->value);
+  Resolve(g, std::move(v));
 }
 
 void ReplayEngine::Cancel(Node* n, const std::string& reason) {

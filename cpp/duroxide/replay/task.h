@@ -23,6 +23,10 @@ struct RetryPolicy {
   double multiplier = 2.0;
   int64_t max_delay_ms = 30000;
   int64_t fixed_ms = 1000;
+  // Each new attempt avoids the runtimes whose attempts failed, for avoid_window_ms after it
+  // is scheduled; after that any capable worker may take it (docs/task-graphs.md).
+  bool prefer_different_worker = false;
+  int64_t avoid_window_ms = 2000;
 
   // Delay before retry number `retry` (1 = the first retry).
   int64_t DelayBeforeRetry(int64_t retry) const;
@@ -41,6 +45,7 @@ struct TaskDescriptor {
     kContinueAsNew,      // input, version?
     kJoin,               // children
     kSelect,             // children (>= 2)
+    kGraph,              // children (activities) with deps; see below
   };
   Type type = Type::kActivity;
   std::string name;
@@ -52,6 +57,19 @@ struct TaskDescriptor {
   std::optional<RetryPolicy> retry;
   int64_t delay_ms = 0;
   std::vector<TaskDescriptor> children;
+  // Capability routing (activities): the canonical JSON Schema a worker's capabilities must
+  // satisfy, its hash, and how long to wait for a capable worker (0 = forever).
+  std::optional<std::string> requires_schema;
+  std::string requires_hash;
+  int64_t requires_timeout_ms = 0;
+  // Set by a retry node for its attempts: runtimes to avoid for avoid_window_ms.
+  std::vector<std::string> avoid;
+  int64_t avoid_window_ms = 0;
+  // kGraph children: indices of the children this one depends on. Its input is a template in
+  // which {"$dx_ref": i} stands for child i's output; it is scheduled once every dependency
+  // completed, with the outputs substituted. A failed dependency fails it without running.
+  // The graph resolves (kJoin, one item per child) when every child has.
+  std::vector<int64_t> deps;
   // kDequeueEvent: resolve with {"queue","data","meta"} (data and meta as JSON text strings)
   // instead of the bare data, so receive_message can see the sender. A name ending in '*'
   // subscribes to every queue whose name starts with the rest (receive_request()).

@@ -31,6 +31,7 @@ struct ActivityOutcome {
   bool ok = false;
   std::string output;  // ok: JSON text
   std::string error;   // !ok: "Activity '<name>' call failed: <Type>: <message>"
+  bool from_cache = false;  // ok: the result came from the task cache (nothing ran)
 };
 
 // The seam through which workers call user activities.

@@ -20,7 +20,7 @@ struct Metrics {
   X(activity_success) X(activity_app_errors) X(activity_infra_errors) X(activity_config_errors) \
   X(activity_poison) X(orch_dispatcher_items_fetched) X(worker_dispatcher_items_fetched)     \
   X(orch_continue_as_new) X(suborchestration_calls) X(provider_errors)                       \
-  X(dropped_messages)
+  X(dropped_messages) X(activity_requires_timeouts) X(capability_schemas_unmatched)
 #define DUROXIDE_DECLARE(name) std::atomic<int64_t> name{0};
   DUROXIDE_METRICS(DUROXIDE_DECLARE)
 #undef DUROXIDE_DECLARE

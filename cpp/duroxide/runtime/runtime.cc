@@ -298,6 +298,7 @@ Runtime::Runtime(std::shared_ptr<providers::Provider> provider, RuntimeOptions o
   core_->registry = std::move(registry);
   core_->runtime_id = NewRuntimeId();
   core_->cache.set_capacity(core_->options.warm_cache_capacity);
+  core_->capabilities.set_matcher(core_->options.capability_matcher);
   InitFleet(core_.get());
 }
 

@@ -23,6 +23,7 @@
 #include "duroxide/replay/replay_engine.h"
 #include "duroxide/runtime/fleet.h"
 #include "duroxide/runtime/activity_invoker.h"
+#include "duroxide/runtime/capabilities.h"
 #include "duroxide/runtime/metrics.h"
 #include "duroxide/runtime/registry.h"
 #include "duroxide/runtime/runtime_options.h"
@@ -168,6 +169,7 @@ struct RuntimeCore {
   std::condition_variable threads_cv;
   int running_threads = 0;
   SessionTracker sessions;
+  CapabilityCache capabilities;
   FleetState fleet;
   int64_t started_at_ms = 0;
 

@@ -4,6 +4,7 @@
 #define DUROXIDE_RUNTIME_RUNTIME_OPTIONS_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,10 @@ struct RuntimeOptions {
   // Stable session owner identity; default: one ephemeral identity per worker slot.
   std::optional<std::string> worker_node_id;
   providers::TagFilter worker_tag_filter;
+  // Capability routing: true when this runtime's capabilities satisfy a JSON Schema (canonical
+  // text). Called once per distinct schema, from a worker thread. Null: only activities
+  // without a requirement are claimed.
+  std::function<bool(const std::string& schema)> capability_matcher;
   // Warm replay: suspended orchestrations kept in memory between turns (0 disables).
   size_t warm_cache_capacity = 4096;
 

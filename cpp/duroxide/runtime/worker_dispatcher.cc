@@ -55,6 +55,21 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
     if (!provider->AckWorkItem(lease.lock_token, c).ok()) core->metrics.provider_errors++;
     return std::nullopt;
   }
+  if (task.routing && !task.routing->schema_hash.empty() &&
+      !core->capabilities.Matches(task.routing->schema_hash, task.routing->schema)) {
+    // Claimed only because its requires_timeout deadline passed (the claim filter admits
+    // nothing else that this runtime does not satisfy): fail it, naming the requirement.
+    WorkItem c = Completion(task, false, "");
+    c.error = ErrorDetails::Application(
+        "CapabilityTimeout",
+        "activity '" + task.name + "' timed out waiting for a worker whose capabilities " +
+            "satisfy its requirements (requires_timeout_ms elapsed; requires: " +
+            task.routing->schema + ")");
+    c.worker = worker_id;
+    c.worker_runtime = core->runtime_id;
+    core->metrics.activity_requires_timeouts++;
+    return providers::WorkAck{lease.lock_token, std::move(c)};
+  }
   if (!core->activities->Has(task.name)) {
     int64_t exp = std::min<int64_t>(lease.attempt_count - 1, 20);
     int64_t delay =
@@ -103,8 +118,21 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
 
   if (outcome.ok) core->metrics.activity_success++;
   else core->metrics.activity_app_errors++;
-  return providers::WorkAck{
-      lease.lock_token, Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error)};
+  WorkItem c = Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error);
+  c.worker = worker_id;
+  c.worker_runtime = core->runtime_id;
+  c.from_cache = outcome.ok && outcome.from_cache;
+  return providers::WorkAck{lease.lock_token, std::move(c)};
+}
+
+// Schemas are re-read at most this often while idle (each miss) and while busy.
+constexpr int64_t kIdleSchemaRefreshMs = 20;
+constexpr int64_t kBusySchemaRefreshMs = 1000;
+
+bool RefreshCapabilities(RuntimeCore* core, int64_t min_interval_ms) {
+  const bool matched = core->capabilities.Refresh(core->provider.get(), NowMs(), min_interval_ms);
+  core->metrics.capability_schemas_unmatched.store(core->capabilities.unmatched());
+  return matched;
 }
 
 void ReportAck(RuntimeCore* core, const Status& st, const WorkItem& task,
@@ -142,6 +170,8 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   auto fetch_options = [&](SessionPlacement::Ticket* ticket, size_t* max_items) {
     providers::WorkerFetchOptions fetch;
     fetch.tag_filter = opt.worker_tag_filter;
+    fetch.schema_hashes = core->capabilities.matching();
+    fetch.runtime_id = core->runtime_id;
     if (core->sessions.distinct() < static_cast<size_t>(opt.max_sessions_per_runtime)) {
       fetch.session = providers::SessionFetch{
           owner, std::min(opt.session_lock_timeout_ms, opt.session_idle_timeout_ms), std::nullopt};
@@ -179,14 +209,22 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     backoff_ms = 10;
     if (leases->empty()) {
       if (core->Quitting()) break;
+      // Work may be waiting for a schema this runtime has not evaluated yet.
+      if (RefreshCapabilities(core.get(), kIdleSchemaRefreshMs)) continue;
       int64_t wait = opt.dispatcher_poll_interval_ms;
       auto next_visible = provider->NextWorkerVisibleAt();
-      if (next_visible.ok() && next_visible->has_value()) wait = std::min(wait, **next_visible - NowMs());
+      // A visible_at in the past belongs to a row this worker may not take (tag, session,
+      // capabilities): it must not turn the idle wait into a busy loop.
+      const int64_t now = NowMs();
+      if (next_visible.ok() && next_visible->has_value() && **next_visible > now) {
+        wait = std::min(wait, **next_visible - now);
+      }
       busy.Idle();
       provider->worker_signal().WaitSince(seen, std::max<int64_t>(wait, 0));
       continue;
     }
     core->work_seq.fetch_add(1);
+    RefreshCapabilities(core.get(), kBusySchemaRefreshMs);
     // Taken before the ack that may also fetch, so a wake-up between that fetch and the idle
     // wait is not missed.
     seen = provider->worker_signal().seq();

@@ -83,7 +83,18 @@ _CONFLICT_MARKERS = ("still running", "Cannot delete sub-orchestration")
 
 
 def classify(exc: BaseException) -> Tuple[int, str, str]:
-    """The (status, slug, error class name) of an exception raised by the duroxide API."""
+    """The (status, slug, error class name) of an exception raised by the duroxide API.
+
+    The class name is the exception's own when duroxide exports it (HttpClient raises it).
+    """
+    status, slug, name = _classify(exc)
+    own = type(exc).__name__
+    if own != name and isinstance(getattr(duroxide, own, None), type):
+        name = own
+    return status, slug, name
+
+
+def _classify(exc: BaseException) -> Tuple[int, str, str]:
     if isinstance(exc, duroxide.NotFoundError):
         return 404, "not-found", "NotFoundError"
     if isinstance(exc, duroxide.InstanceAlreadyExistsError):
@@ -96,6 +107,9 @@ def classify(exc: BaseException) -> Tuple[int, str, str]:
         if any(marker in str(exc) for marker in _CONFLICT_MARKERS):
             return 409, "conflict", "ProviderError"
         return 503, "store-unavailable", "ProviderError"
+    failed = getattr(duroxide, "RequestFailedError", None)
+    if failed is not None and isinstance(exc, failed):
+        return 409, "request-failed", "RequestFailedError"
     if isinstance(exc, duroxide.ClosedError):
         return 503, "closed", "ClosedError"
     if isinstance(exc, duroxide.DuroxideError):

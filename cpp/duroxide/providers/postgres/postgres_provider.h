@@ -109,6 +109,15 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
                                     int64_t idle_timeout_ms) override;
   Result<int64_t> CleanupOrphanedSessions(int64_t idle_timeout_ms) override;
 
+  // Capability routing and the task cache (postgres_routing.cc).
+  Result<std::vector<CapabilitySchema>> ReadCapabilitySchemas() override;
+  Result<std::vector<WaitingActivity>> ListWaitingActivities(int64_t min_wait_ms,
+                                                             int64_t limit) override;
+  Result<std::optional<std::string>> GetTaskCache(const std::string& key) override;
+  Status PutTaskCache(const std::string& key, const std::string& task, const std::string& result,
+                      int64_t expires_at_ms) override;
+  Result<int64_t> ClearTaskCache(const std::optional<std::string>& task) override;
+
   Status StartOrchestration(const history::WorkItem& start) override;
   Status EnqueueOrchestratorMessage(const history::WorkItem& item, int64_t delay_ms) override;
   Result<std::optional<InstanceRecord>> GetInstance(const std::string& instance) override;

@@ -34,6 +34,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/providers/postgres/pg_errors.h"
+#include "duroxide/providers/postgres/postgres_schema.h"
 #include "duroxide/providers/testing/provider_conformance.h"
 
 namespace duroxide::providers::postgres {
@@ -311,14 +312,15 @@ TEST(PostgresProviderTest, SchemaIsCreatedAndMigrationsAreRecorded) {
   EXPECT_EQ(tx.exec("SELECT MAX(version) FROM " + conn.quote_name(schema) +
                     "._duroxide_migrations")[0][0]
                 .as<int64_t>(),
-            2);
+            internal::LatestSchemaVersion());
   // Reconnecting applies nothing twice.
   auto again = MustConnect(schema);
   ASSERT_TRUE(again);
-  EXPECT_EQ(tx.exec("SELECT COUNT(*) FROM " + conn.quote_name(schema) + "._duroxide_migrations")[0]
-                [0]
-                    .as<int64_t>(),
-            2);
+  // Every migration recorded once (version numbers may have gaps).
+  EXPECT_EQ(tx.exec("SELECT COUNT(*) - COUNT(DISTINCT version) FROM " +
+                    conn.quote_name(schema) + "._duroxide_migrations")[0][0]
+                .as<int64_t>(),
+            0);
 }
 
 TEST(PostgresProviderTest, MixedCaseSchemaNameIsQuoted) {
@@ -351,10 +353,11 @@ TEST(PostgresProviderTest, ConcurrentConnectsToANewSchemaMigrateOnce) {
   EXPECT_EQ(failures.load(), 0);
   pqxx::connection conn(TheServer().url);
   pqxx::nontransaction tx(conn);
-  EXPECT_EQ(tx.exec("SELECT COUNT(*) FROM " + conn.quote_name(schema) + "._duroxide_migrations")[0]
-                [0]
-                    .as<int64_t>(),
-            2);
+  // Every migration recorded once (version numbers may have gaps).
+  EXPECT_EQ(tx.exec("SELECT COUNT(*) - COUNT(DISTINCT version) FROM " +
+                    conn.quote_name(schema) + "._duroxide_migrations")[0][0]
+                .as<int64_t>(),
+            0);
 }
 
 TEST(PostgresProviderTest, NewerSchemaVersionIsRejected) {

@@ -456,11 +456,64 @@ CREATE TABLE workers (
 );
 )sql";
 
+// Version 5 (capability routing and the task cache, docs/task-graphs.md): requirement columns
+// on worker rows, each distinct schema once in `schemas`, and `task_cache`. The columns are
+// filled by a trigger from the work item's "routing" object (history/codec.cc), so the turn
+// commit function dx_ack_turn stays as it is; the trigger only fires for rows that have one.
+constexpr const char* kMigration5 = R"sql(
+ALTER TABLE worker_queue ADD COLUMN schema_hash TEXT;
+ALTER TABLE worker_queue ADD COLUMN requires_deadline BIGINT;
+ALTER TABLE worker_queue ADD COLUMN avoid_workers TEXT;
+ALTER TABLE worker_queue ADD COLUMN avoid_until BIGINT;
+CREATE TABLE schemas (
+  hash       TEXT PRIMARY KEY,
+  json       TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE task_cache (
+  key        TEXT PRIMARY KEY,
+  task       TEXT NOT NULL,
+  result     TEXT NOT NULL,
+  expires_at BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX idx_task_cache_task ON task_cache(task);
+
+CREATE FUNCTION dx_worker_routing() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  r JSONB := (NEW.work_item::jsonb)->'ActivityExecute'->'routing';
+BEGIN
+  IF r IS NULL THEN
+    RETURN NEW;
+  END IF;
+  IF COALESCE(r->>'schema_hash', '') <> '' THEN
+    NEW.schema_hash := r->>'schema_hash';
+    IF (r->>'deadline_ms')::BIGINT > 0 THEN
+      NEW.requires_deadline := (r->>'deadline_ms')::BIGINT;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM schemas WHERE hash = r->>'schema_hash') THEN
+      INSERT INTO schemas(hash, json, created_at)
+      VALUES (r->>'schema_hash', r->>'schema', NEW.created_at) ON CONFLICT DO NOTHING;
+    END IF;
+  END IF;
+  IF jsonb_array_length(COALESCE(r->'avoid', '[]'::jsonb)) > 0 THEN
+    NEW.avoid_workers := '|' || (SELECT string_agg(x, '|') FROM jsonb_array_elements_text(r->'avoid') x) || '|';
+    NEW.avoid_until := (r->>'avoid_until_ms')::BIGINT;
+  END IF;
+  RETURN NEW;
+END;
+$$;
+CREATE TRIGGER dx_worker_routing BEFORE INSERT ON worker_queue
+  FOR EACH ROW WHEN (strpos(NEW.work_item, '"routing"') > 0) EXECUTE FUNCTION dx_worker_routing();
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kMigration1},
     {2, "server-side functions for fetch, ack and start; queue vacuum settings", kMigration2},
     {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
     {4, "worker registry", kMigration4},
+    {5, "capability routing and task cache", kMigration5},
 };
 
 // Releases the session-level advisory lock however ApplyMigrations exits.

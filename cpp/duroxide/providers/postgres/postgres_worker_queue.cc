@@ -82,12 +82,18 @@ std::string WorkerFetchSql(TagFilter::Mode mode, SessionShape shape) {
                    "AND s.locked_until > p.now AND s.worker_id = p.owner)))";
   }
   const std::string cutoff =
-      shape == SessionShape::kRestricted ? ", $7::bigint AS cutoff" : "";
+      shape == SessionShape::kRestricted ? ", $9::bigint AS cutoff" : "";
+  // Capability routing (provider.h, WorkerFetchOptions): $7 matching hashes, $8 "|runtime|".
+  const std::string routing_pred =
+      "(q.schema_hash IS NULL OR q.schema_hash = ANY(p.hashes) OR q.requires_deadline <= p.now) "
+      "AND (q.avoid_workers IS NULL OR q.avoid_until <= p.now "
+      "OR strpos(q.avoid_workers, p.needle) = 0)";
   return "WITH p AS (SELECT $1::text AS token, $2::bigint AS until, $3::bigint AS now, "
-         "  $4::text AS owner, $5::text[] AS tags, $6::bigint AS session_until" + cutoff + "), "
+         "  $4::text AS owner, $5::text[] AS tags, $6::bigint AS session_until, "
+         "  $7::text[] AS hashes, $8::text AS needle" + cutoff + "), "
          "cand AS (SELECT q.id, q.session_id FROM worker_queue q, p "
          "  WHERE q.visible_at <= p.now AND (q.lock_token IS NULL OR q.locked_until <= p.now) "
-         "  AND " + tag_pred + " AND " + session_pred +
+         "  AND " + tag_pred + " AND " + session_pred + " AND " + routing_pred +
          "  ORDER BY q.id LIMIT 1 FOR UPDATE OF q SKIP LOCKED), "
          // Claims only an unowned, expired or own session; no row means someone else has it.
          "claim AS (INSERT INTO sessions AS s (session_id, worker_id, locked_until, "
@@ -174,6 +180,7 @@ Result<std::optional<WorkItemLease>> PostgresProvider::FetchWorkItem(
   const SessionShape shape = ShapeOf(options);
   const std::string statement = FetchStatementName(options.tag_filter.mode, shape);
   const std::string tags = PgTextArray(options.tag_filter.tags);
+  const std::string hashes = PgTextArray(options.schema_hashes);
   const std::optional<std::string> owner =
       options.session ? std::optional<std::string>(options.session->owner_id) : std::nullopt;
   const int64_t session_lock_ms = options.session ? options.session->lock_timeout_ms : 0;
@@ -189,10 +196,12 @@ Result<std::optional<WorkItemLease>> PostgresProvider::FetchWorkItem(
       pqxx::result r =
           shape == SessionShape::kRestricted
               ? tx.exec_prepared(statement, lease.lock_token, now + lock_timeout_ms, now,
-                                 NullableText(owner), tags, now + session_lock_ms,
+                                 NullableText(owner), tags, now + session_lock_ms, hashes,
+                                 AvoidNeedle(options.runtime_id),
                                  now - *options.session->new_session_min_wait_ms)
               : tx.exec_prepared(statement, lease.lock_token, now + lock_timeout_ms, now,
-                                 NullableText(owner), tags, now + session_lock_ms);
+                                 NullableText(owner), tags, now + session_lock_ms, hashes,
+                                 AvoidNeedle(options.runtime_id));
       if (r.empty() || r[0][0].is_null()) {
         // A candidate whose session another worker claimed concurrently: look again.
         return !r.empty() && r[0][4].as<int64_t>() > 0 ? kRetry : kNone;

@@ -262,17 +262,9 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
       commit.status == ExecutionStatus::kFailed) {
     ApplyMessagingTx(instance, commit, now);
   }
+  std::string last_schema_hash;
   for (size_t i = 0; i < enc.worker_items.size(); ++i) {
-    const WorkItem& w = commit.worker_items[i];
-    ScopedStatement s(*insert_worker_);
-    s->bind(1, enc.worker_items[i]);
-    s->bind(2, now);
-    s->bind(3, w.instance);
-    s->bind(4, w.execution_id);
-    s->bind(5, w.id);
-    BindOptional(s.get(), 6, w.session_id);
-    BindOptional(s.get(), 7, w.tag);
-    s->exec();
+    InsertWorkerItem(commit.worker_items[i], enc.worker_items[i], now, &last_schema_hash);
   }
   // After the inserts, so an activity scheduled and cancelled in one turn disappears.
   for (const ActivityRef& ref : commit.cancelled_activities) {

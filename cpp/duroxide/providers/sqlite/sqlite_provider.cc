@@ -274,8 +274,12 @@ void SqliteProvider::PrepareStatements() {
 
   insert_worker_ = prep(
       "INSERT INTO worker_queue(work_item, visible_at, attempt_count, created_at, instance_id, "
-      "  execution_id, activity_id, session_id, tag) "
-      "VALUES (?1, ?2, 0, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "  execution_id, activity_id, session_id, tag, schema_hash, requires_deadline, "
+      "  avoid_workers, avoid_until) "
+      "VALUES (?1, ?2, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  insert_schema_ = prep(
+      "INSERT INTO schemas(hash, json, created_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT(hash) DO NOTHING");
   cancel_activity_ = prep(
       "DELETE FROM worker_queue "
       "WHERE instance_id = ?1 AND execution_id = ?2 AND activity_id = ?3");

@@ -125,6 +125,15 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
                                     int64_t idle_timeout_ms) override;
   Result<int64_t> CleanupOrphanedSessions(int64_t idle_timeout_ms) override;
 
+  // Capability routing and the task cache (sqlite_routing.cc).
+  Result<std::vector<CapabilitySchema>> ReadCapabilitySchemas() override;
+  Result<std::vector<WaitingActivity>> ListWaitingActivities(int64_t min_wait_ms,
+                                                             int64_t limit) override;
+  Result<std::optional<std::string>> GetTaskCache(const std::string& key) override;
+  Status PutTaskCache(const std::string& key, const std::string& task, const std::string& result,
+                      int64_t expires_at_ms) override;
+  Result<int64_t> ClearTaskCache(const std::optional<std::string>& task) override;
+
   Status StartOrchestration(const history::WorkItem& start) override;
   Status EnqueueOrchestratorMessage(const history::WorkItem& item, int64_t delay_ms) override;
   Result<std::optional<InstanceRecord>> GetInstance(const std::string& instance) override;
@@ -234,6 +243,9 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
 
   // Helpers called with mu_ held inside a transaction; they throw SQLite::Exception.
   void InsertOrchestratorItem(const history::WorkItem& item, int64_t visible_at, int64_t now);
+  // `last_schema_hash` (in/out): the schema this commit stored last (stored again otherwise).
+  void InsertWorkerItem(const history::WorkItem& item, const std::string& encoded, int64_t now,
+                        std::string* last_schema_hash);
   // `last_event_id` (optional) receives the id of the current execution's last event (0: none).
   std::optional<InstanceRecord> ReadRecord(const std::string& instance,
                                            int64_t* last_event_id = nullptr);
@@ -264,7 +276,7 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   Stmt ack_insert_event_, ack_finish_execution_, ack_touch_instance_, ack_remaining_;
   Stmt kv_upsert_delta_, kv_tombstone_delta_, kv_tombstone_store_;
   Stmt kv_merge_delete_, kv_merge_upsert_, kv_clear_delta_, kv_delta_exists_;
-  Stmt insert_worker_, cancel_activity_, insert_orchestrator_;
+  Stmt insert_worker_, cancel_activity_, insert_orchestrator_, insert_schema_;
   Stmt abandon_unlock_, abandon_messages_, renew_instance_lock_, next_orchestrator_visible_;
   Stmt start_orchestration_, has_pending_start_, get_kv_value_, get_kv_all_;
   // Worker queue and sessions.

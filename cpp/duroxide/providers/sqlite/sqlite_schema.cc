@@ -299,11 +299,36 @@ CREATE TABLE workers (
 );
 )sql";
 
+// Version 5 (capability routing and the task cache, docs/task-graphs.md): a worker row's
+// requirement is a schema hash (+ the requires_timeout deadline and the retry-elsewhere avoid
+// list); each distinct schema is stored once in `schemas`. `task_cache` holds task results by
+// key (task, version, canonical input).
+constexpr const char* kMigration5 = R"sql(
+ALTER TABLE worker_queue ADD COLUMN schema_hash TEXT;
+ALTER TABLE worker_queue ADD COLUMN requires_deadline INTEGER;
+ALTER TABLE worker_queue ADD COLUMN avoid_workers TEXT;
+ALTER TABLE worker_queue ADD COLUMN avoid_until INTEGER;
+CREATE TABLE schemas (
+  hash       TEXT PRIMARY KEY,
+  json       TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE task_cache (
+  key        TEXT PRIMARY KEY,
+  task       TEXT NOT NULL,
+  result     TEXT NOT NULL,
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX idx_task_cache_task ON task_cache(task);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kMigration1},
     {2, "leaner queue tables", kMigration2},
     {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
     {4, "worker registry", kMigration4},
+    {5, "capability routing and task cache", kMigration5},
 };
 
 }  // namespace

@@ -63,6 +63,10 @@ ParsedLeaseToken ParseLeaseToken(const std::string& token) {
   return out;
 }
 
+int RoutingParam(const WorkerFetchOptions& options, int which) {
+  return kFetchFirstTag + static_cast<int>(options.tag_filter.tags.size()) + which;
+}
+
 // Builds the fetch statement for one filter shape. The tag and session predicates are part of
 // the SQL text (not CASE expressions on parameters) so that SQLite can plan each shape. The
 // unary '+' keeps SQLite off the secondary indexes: walking the primary key in id order stops
@@ -92,6 +96,14 @@ std::string WorkerFetchSql(const WorkerFetchOptions& options) {
           ? "(+q.session_id IS NULL OR NOT EXISTS (SELECT 1 FROM sessions s "
             "WHERE s.session_id = q.session_id AND s.locked_until > ?3 AND s.worker_id <> ?4))"
           : "+q.session_id IS NULL";
+  // Capability routing (provider.h, WorkerFetchOptions): the matching hashes as a JSON array
+  // and the "|runtime|" needle follow the tag parameters.
+  const std::string hashes = "?" + std::to_string(RoutingParam(options, 0));
+  const std::string needle = "?" + std::to_string(RoutingParam(options, 1));
+  const std::string routing_pred =
+      "(+q.schema_hash IS NULL OR +q.schema_hash IN (SELECT value FROM json_each(" + hashes +
+      ")) OR +q.requires_deadline <= ?3) AND (+q.avoid_workers IS NULL OR +q.avoid_until <= ?3 "
+      "OR instr(+q.avoid_workers, " + needle + ") = 0)";
   if (options.session && options.session->new_session_min_wait_ms) {
     session_pred = "(" + session_pred +
                    " AND (+q.session_id IS NULL OR +q.visible_at <= ?" +
@@ -103,7 +115,7 @@ std::string WorkerFetchSql(const WorkerFetchOptions& options) {
          "attempt_count = attempt_count + 1 "
          "WHERE id = (SELECT q.id FROM worker_queue q "
          "WHERE +q.visible_at <= ?3 AND (q.lock_token IS NULL OR q.locked_until <= ?3) AND " +
-         tag_pred + " AND " + session_pred +
+         tag_pred + " AND " + session_pred + " AND " + routing_pred +
          " ORDER BY q.id LIMIT 1) "
          "RETURNING id, work_item, session_id, attempt_count";
 }
@@ -171,6 +183,8 @@ Status SqliteProvider::WorkFetchTx(int64_t lock_timeout_ms, const WorkerFetchOpt
     for (size_t i = 0; i < options.tag_filter.tags.size(); ++i) {
       s->bind(kFetchFirstTag + static_cast<int>(i), options.tag_filter.tags[i]);
     }
+    s->bind(RoutingParam(options, 0), nlohmann::json(options.schema_hashes).dump());
+    s->bind(RoutingParam(options, 1), AvoidNeedle(options.runtime_id));
     if (!s->executeStep()) return Status::Ok();
     st->row_id = s->getColumn(0).getInt64();
     st->text = s->getColumn(1).getString();

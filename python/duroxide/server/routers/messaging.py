@@ -5,7 +5,10 @@ Included when the Client has the messaging methods (send_message, publish_event,
 
 from __future__ import annotations
 
-from typing import Any, List, NoReturn, Optional
+import functools
+from typing import Any, List, Optional
+
+import anyio
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,14 +96,6 @@ class ActorInfo(_Open):
     status: str
 
 
-def _timeouts_are_504(exc: Exception) -> NoReturn:
-    if "TimedOut" in type(exc).__name__:
-        raise ApiError(504, str(exc), error="OperationTimedOutError", slug="timeout") from None
-    if "Failed" in type(exc).__name__:
-        raise ApiError(409, str(exc), error="DuroxideError", slug="request-failed") from None
-    raise exc
-
-
 @router.post("/messages", status_code=202, response_model=SendResponse,
              responses=problems(400, 413), summary="Send a message to an instance's queue")
 async def send_message(request: Request, body: SendRequest) -> SendResponse:
@@ -133,11 +128,11 @@ async def get_topic(request: Request, topic: str = NamePath) -> TopicInfo:
 @router.post("/requests", response_model=ReplyResponse, responses=problems(400, 409, 504),
              summary="Send a request to an instance and wait for its reply")
 async def send_request(request: Request, body: RequestBody) -> ReplyResponse:
-    try:
-        value = await run(state(request).client.request, body.instance_id, body.operation,
-                          body.data, body.timeout_ms)
-    except Exception as exc:  # noqa: BLE001 - mapped by class name below
-        _timeouts_are_504(exc)
+    st = state(request)
+    # Waits up to timeout_ms for the reply: counted with the long-polls, not the other calls.
+    value = await anyio.to_thread.run_sync(
+        functools.partial(st.client.request, body.instance_id, body.operation, body.data,
+                          body.timeout_ms), limiter=st.wait_limiter)
     return ReplyResponse(value=value)
 
 
