@@ -7,8 +7,9 @@ the input. This demo stops after five iterations.
 
     PYTHONPATH=python python3 examples/continue_as_new.py
 """
+from typing import Any
 
-from duroxide import Client, Runtime, SqliteProvider
+from duroxide import ActivityContext, Client, OrchestrationContext, Runtime, SqliteProvider
 
 provider = SqliteProvider.in_memory()
 client = Client(provider)
@@ -18,12 +19,12 @@ LOAD = [40, 120, 90, 130, 60]
 
 
 @runtime.register_activity("ReadLoad")
-def read_load(ctx, iteration):
+def read_load(ctx: ActivityContext, iteration: Any) -> Any:
     return LOAD[iteration % len(LOAD)]
 
 
 @runtime.register_orchestration("LoadMonitor")
-def load_monitor(ctx, state):
+def load_monitor(ctx: OrchestrationContext, state: Any) -> Any:
     i = state["iteration"]
     load = yield ctx.schedule_activity("ReadLoad", i)
     alerts = state["alerts"]
@@ -54,7 +55,7 @@ try:
 
     # Wait until the monitor is running, then lower the alert threshold.
     first = client.wait_for_status_change("monitor-1", 0, 20, 5000)
-    print("status:", first.custom_status)
+    print("status:", first.custom_status if first is not None else "(timed out)")
     client.enqueue_event("monitor-1", "settings", {"threshold": 80})
 
     result = client.wait_for_orchestration("monitor-1", 10000)

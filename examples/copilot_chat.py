@@ -9,8 +9,9 @@ is busy wait in the queue, and survive the continue-as-new, in order.
 """
 
 import json
+from typing import Any
 
-from duroxide import Client, Runtime, SqliteProvider
+from duroxide import ActivityContext, Client, OrchestrationContext, Runtime, SqliteProvider
 
 provider = SqliteProvider.in_memory()
 client = Client(provider)
@@ -18,13 +19,13 @@ runtime = Runtime(provider)
 
 
 @runtime.register_activity("Generate")
-def generate(ctx, text):
+def generate(ctx: ActivityContext, text: Any) -> Any:
     # Call an LLM or generate a response
     return f"Echo: {text}"
 
 
 @runtime.register_orchestration("ChatBot")
-def chat_bot(ctx, input):
+def chat_bot(ctx: OrchestrationContext, input: Any) -> Any:
     # Wait for next message on the "inbox" queue
     msg_json = yield ctx.dequeue_event("inbox")
     msg = json.loads(msg_json)
@@ -54,6 +55,7 @@ try:
     # One message, one reply: wait for the custom status to change.
     client.enqueue_event("chat-1", "inbox", json.dumps({"seq": 1, "text": "Hello!"}))
     status = client.wait_for_status_change("chat-1", 0, 50, 10000)
+    assert status is not None and status.custom_status is not None  # None: timed out
     reply = json.loads(status.custom_status)
     print(f"you: Hello!          bot: {reply['response']}   (status version "
           f"{status.custom_status_version})")
@@ -68,7 +70,7 @@ try:
         if status is None:
             raise TimeoutError("the bot stopped answering")
         version = status.custom_status_version
-        reply = json.loads(status.custom_status)
+        reply = json.loads(status.custom_status or "{}")
         # Replies can be committed faster than we poll: we may skip intermediate versions.
         print(f"bot replied to message {reply['seq']}: {reply['response']}   "
               f"(status version {version})")
@@ -77,7 +79,7 @@ try:
     client.enqueue_event("chat-1", "inbox", json.dumps({"seq": 5, "text": "Bye!"}))
     result = client.wait_for_orchestration("chat-1", 10000)
     print("final:", result.status, "|", result.output, "| last reply:",
-          json.loads(result.custom_status)["response"])
+          json.loads(result.custom_status or "{}")["response"])
     print("executions (one per message):", client.list_executions("chat-1"))
 finally:
     runtime.shutdown(2000)

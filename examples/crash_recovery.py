@@ -16,25 +16,33 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any, List
 
-from duroxide import Client, Runtime, RuntimeOptions, SqliteProvider
+from duroxide import (
+    ActivityContext,
+    Client,
+    OrchestrationContext,
+    Runtime,
+    RuntimeOptions,
+    SqliteProvider,
+)
 
 STEPS = 5
 INSTANCE = "pipeline-1"
 
 
-def options():
+def options() -> RuntimeOptions:
     # Short locks so that the survivor takes over the dead process's work after about a
     # second. The defaults (30 s for activities, 5 s for orchestration turns) suit production.
     return RuntimeOptions(worker_lock_timeout_ms=1000, orchestrator_lock_timeout_ms=1000)
 
 
-def build_runtime(db, journal):
+def build_runtime(db: str, journal: str) -> Runtime:
     """The same code is deployed in both processes."""
     runtime = Runtime(SqliteProvider.open(db), options())
 
     @runtime.register_activity("Step")
-    def step(ctx, n):
+    def step(ctx: ActivityContext, n: Any) -> Any:
         with open(journal, "a") as f:  # a side effect we can inspect afterwards
             f.write(f"step {n} started  in pid {os.getpid()}\n")
         time.sleep(0.3)  # the real work
@@ -43,7 +51,7 @@ def build_runtime(db, journal):
         return {"step": n, "pid": os.getpid()}
 
     @runtime.register_orchestration("Pipeline")
-    def pipeline(ctx, steps):
+    def pipeline(ctx: OrchestrationContext, steps: Any) -> Any:
         done = []
         for n in range(1, steps + 1):
             done.append((yield ctx.schedule_activity("Step", n)))
@@ -53,7 +61,7 @@ def build_runtime(db, journal):
     return runtime
 
 
-def child(db, journal):
+def child(db: str, journal: str) -> None:
     runtime = build_runtime(db, journal)
     runtime.start()
     Client(SqliteProvider.open(db)).start_orchestration(INSTANCE, "Pipeline", STEPS)
@@ -61,14 +69,14 @@ def child(db, journal):
         time.sleep(1)
 
 
-def journal_lines(journal):
+def journal_lines(journal: str) -> List[str]:
     if not os.path.exists(journal):
         return []
     with open(journal) as f:
         return f.read().splitlines()
 
 
-def parent():
+def parent() -> None:
     workdir = tempfile.mkdtemp(prefix="duroxide-crash-")
     db, journal = os.path.join(workdir, "app.db"), os.path.join(workdir, "journal.txt")
 

@@ -11,40 +11,48 @@
 """
 
 import time
+from typing import Any, Dict
 
-from duroxide import Client, Runtime, SqliteProvider
+from duroxide import (
+    ActivityContext,
+    Client,
+    OrchestrationContext,
+    OrchestrationResult,
+    Runtime,
+    SqliteProvider,
+)
 
 provider = SqliteProvider.in_memory()
 client = Client(provider)
 runtime = Runtime(provider)
-calls = {}  # attempts per (instance, activity); activities run in this process
+calls: Dict[Any, int] = {}  # attempts per (instance, activity); activities run in this process
 
 
-def count_call(ctx):
+def count_call(ctx: ActivityContext) -> Any:
     key = (ctx.instance_id, ctx.activity_name)
     calls[key] = calls.get(key, 0) + 1
     return calls[key]
 
 
 @runtime.register_activity("Book")
-def book(ctx, what):
+def book(ctx: ActivityContext, what: Any) -> Any:
     return f"{what}-confirmation"
 
 
 @runtime.register_activity("CancelBooking")
-def cancel_booking(ctx, confirmation):
+def cancel_booking(ctx: ActivityContext, confirmation: Any) -> Any:
     return f"cancelled {confirmation}"
 
 
 @runtime.register_activity("Charge")
-def charge(ctx, payment):
+def charge(ctx: ActivityContext, payment: Any) -> Any:
     if payment["amount"] > payment["limit"]:
         raise ValueError(f"card declined: {payment['amount']} exceeds limit {payment['limit']}")
     return "charged"
 
 
 @runtime.register_activity("FlakyApi")
-def flaky_api(ctx, fail_times):
+def flaky_api(ctx: ActivityContext, fail_times: Any) -> Any:
     attempt = count_call(ctx)
     if attempt <= fail_times:
         raise ConnectionError(f"attempt {attempt}: service unavailable")
@@ -52,7 +60,7 @@ def flaky_api(ctx, fail_times):
 
 
 @runtime.register_activity("HangingApi")
-def hanging_api(ctx, seconds):
+def hanging_api(ctx: ActivityContext, seconds: Any) -> Any:
     count_call(ctx)
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -63,7 +71,7 @@ def hanging_api(ctx, seconds):
 
 
 @runtime.register_orchestration("BookTrip")
-def book_trip(ctx, trip):
+def book_trip(ctx: OrchestrationContext, trip: Any) -> Any:
     undo = []  # compensations, run in reverse order on failure
     try:
         flight = yield ctx.schedule_activity("Book", "flight")
@@ -80,7 +88,7 @@ def book_trip(ctx, trip):
 
 
 @runtime.register_orchestration("CallWithRetry")
-def call_with_retry(ctx, input):
+def call_with_retry(ctx: OrchestrationContext, input: Any) -> Any:
     policy = {
         "max_attempts": input["max_attempts"],  # total tries, including the first
         "backoff": "exponential",               # 100 ms, 200 ms, 400 ms ... (max 30 s)
@@ -93,7 +101,7 @@ def call_with_retry(ctx, input):
 
 
 @runtime.register_orchestration("CallWithTimeout")
-def call_with_timeout(ctx, input):
+def call_with_timeout(ctx: OrchestrationContext, input: Any) -> Any:
     # camelCase keys and backoff_strategy work too.
     policy = {"maxAttempts": 3, "timeoutMs": 200, "backoff_strategy": "none"}
     try:
@@ -103,7 +111,7 @@ def call_with_timeout(ctx, input):
 
 
 @runtime.register_orchestration("BadPolicy")
-def bad_policy(ctx, input):
+def bad_policy(ctx: OrchestrationContext, input: Any) -> Any:
     try:
         ctx.schedule_activity_with_retry("FlakyApi", 0, {"max_attempts": 0})
     except ValueError as error:  # invalid policies are rejected where they are built
@@ -111,12 +119,12 @@ def bad_policy(ctx, input):
 
 
 @runtime.register_orchestration("Unhandled")
-def unhandled(ctx, input):
+def unhandled(ctx: OrchestrationContext, input: Any) -> Any:
     yield ctx.schedule_activity("Charge", {"amount": 500, "limit": 100})
     return "not reached"
 
 
-def run(instance_id, name, input=None):
+def run(instance_id: str, name: str, input: Any = None) -> OrchestrationResult:
     client.start_orchestration(instance_id, name, input)
     return client.wait_for_orchestration(instance_id, 15000)
 
@@ -126,8 +134,10 @@ try:
     print("trip-ok:  ", run("trip-ok", "BookTrip", {"amount": 80, "limit": 100}).output)
     print("trip-fail:", run("trip-fail", "BookTrip", {"amount": 800, "limit": 100}).output)
 
-    print("retry-ok: ", run("retry-ok", "CallWithRetry", {"fail_times": 2, "max_attempts": 4}).output)
-    print("retry-out:", run("retry-out", "CallWithRetry", {"fail_times": 9, "max_attempts": 3}).output,
+    print("retry-ok: ",
+          run("retry-ok", "CallWithRetry", {"fail_times": 2, "max_attempts": 4}).output)
+    print("retry-out:",
+          run("retry-out", "CallWithRetry", {"fail_times": 9, "max_attempts": 3}).output,
           "| attempts:", calls[("retry-out", "FlakyApi")])
 
     timed = run("timeout-1", "CallWithTimeout", 5)
@@ -136,6 +146,8 @@ try:
     print("bad-policy:", run("bad-policy", "BadPolicy").output)
 
     failed = run("unhandled-1", "Unhandled")
-    print("unhandled-1:", failed.status, "| last line of error:", failed.error.strip().splitlines()[-1])
+    # (error is the Python traceback text of the uncaught exception)
+    last_line = (failed.error or "").strip().splitlines()[-1]
+    print("unhandled-1:", failed.status, "| last line of error:", last_line)
 finally:
     runtime.shutdown(2000)

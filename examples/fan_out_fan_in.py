@@ -8,17 +8,27 @@ inside a `race()` as a deadline for a whole batch.
 """
 
 import time
+from typing import Any, List
 
-from duroxide import Client, Runtime, RuntimeOptions, SqliteProvider, parse_result
+from duroxide import (
+    ActivityContext,
+    Client,
+    OrchestrationContext,
+    Runtime,
+    RuntimeOptions,
+    SqliteProvider,
+    parse_result,
+)
 
 provider = SqliteProvider.in_memory()
-cancelled_lookups = []  # activities that noticed they lost a race (same process, so a list works)
+# Activities that noticed they lost a race (same process, so a list works).
+cancelled_lookups: List[Any] = []
 client = Client(provider)
 runtime = Runtime(provider, RuntimeOptions(worker_concurrency=8))
 
 
 @runtime.register_activity("CountWords")
-def count_words(ctx, document):
+def count_words(ctx: ActivityContext, document: Any) -> Any:
     if not document["text"].strip():
         raise ValueError(f"document {document['name']} is empty")
     time.sleep(0.05)  # pretend this is slow I/O
@@ -26,7 +36,7 @@ def count_words(ctx, document):
 
 
 @runtime.register_activity("Lookup")
-def lookup(ctx, request):
+def lookup(ctx: ActivityContext, request: Any) -> Any:
     # Polls in small steps so that it notices when it lost a race.
     deadline = time.time() + request["delay_ms"] / 1000
     while time.time() < deadline:
@@ -38,7 +48,7 @@ def lookup(ctx, request):
 
 
 @runtime.register_orchestration("WordCount")
-def word_count(ctx, documents):
+def word_count(ctx: OrchestrationContext, documents: Any) -> Any:
     # Fan out: one activity per document, all running at the same time.
     items = yield ctx.all([ctx.schedule_activity("CountWords", d) for d in documents])
     # Fan in: each item is {"ok": n} or {"err": "..."}; one failure does not fail the rest.
@@ -48,13 +58,13 @@ def word_count(ctx, documents):
 
 
 @runtime.register_orchestration("StrictWordCount")
-def strict_word_count(ctx, documents):
+def strict_word_count(ctx: OrchestrationContext, documents: Any) -> Any:
     items = yield ctx.all([ctx.schedule_activity("CountWords", d) for d in documents])
     return sum(parse_result(items))  # raises on the first {"err": ...} item
 
 
 @runtime.register_orchestration("FastestMirror")
-def fastest_mirror(ctx, delays):
+def fastest_mirror(ctx: OrchestrationContext, delays: Any) -> Any:
     # race() takes two or more tasks; the first to finish wins, the others are cancelled.
     tasks = [ctx.schedule_activity("Lookup", {"mirror": f"mirror-{i}", "delay_ms": ms})
              for i, ms in enumerate(delays)]
@@ -63,7 +73,7 @@ def fastest_mirror(ctx, delays):
 
 
 @runtime.register_orchestration("BatchWithDeadline")
-def batch_with_deadline(ctx, input):
+def batch_with_deadline(ctx: OrchestrationContext, input: Any) -> Any:
     # all() nested in race(): either the whole batch finishes or the deadline fires first.
     batch = ctx.all([
         ctx.schedule_activity("Lookup", {"mirror": "a", "delay_ms": input["slow_ms"]}),
@@ -90,14 +100,15 @@ try:
 
     client.start_orchestration("wc-2", "StrictWordCount", docs)
     result = client.wait_for_orchestration("wc-2", 10000)
-    print("StrictWordCount:", result.status, "-", result.error.strip().splitlines()[-1])
+    print("StrictWordCount:", result.status, "-", (result.error or "").strip().splitlines()[-1])
 
     client.start_orchestration("race-1", "FastestMirror", [800, 50, 400])
     print("FastestMirror:", client.wait_for_orchestration("race-1", 10000).output)
 
     client.start_orchestration("batch-1", "BatchWithDeadline", {"slow_ms": 50, "deadline_ms": 2000})
     print("BatchWithDeadline (fast batch):", client.wait_for_orchestration("batch-1", 10000).output)
-    client.start_orchestration("batch-2", "BatchWithDeadline", {"slow_ms": 3000, "deadline_ms": 200})
+    client.start_orchestration("batch-2", "BatchWithDeadline",
+                               {"slow_ms": 3000, "deadline_ms": 200})
     print("BatchWithDeadline (slow batch):", client.wait_for_orchestration("batch-2", 10000).output)
 
     time.sleep(0.3)  # give the cancelled activities a moment to observe it

@@ -1,6 +1,7 @@
 """The minimal example of the user guide, on an in-memory database."""
+from typing import Any
 
-from duroxide import Client, Runtime, SqliteProvider
+from duroxide import ActivityContext, Client, OrchestrationContext, Runtime, SqliteProvider
 
 provider = SqliteProvider.in_memory()
 client = Client(provider)
@@ -8,12 +9,12 @@ runtime = Runtime(provider)
 
 
 @runtime.register_activity("SayHello")
-def say_hello(ctx, name):
+def say_hello(ctx: ActivityContext, name: Any) -> Any:
     return f"Hello, {name}!"
 
 
 @runtime.register_orchestration("HelloWorkflow")
-def hello_workflow(ctx, input):
+def hello_workflow(ctx: OrchestrationContext, input: Any) -> Any:
     greeting = yield ctx.schedule_activity("SayHello", input["name"])
     return greeting
 

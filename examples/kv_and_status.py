@@ -13,8 +13,16 @@
 """
 
 import json
+from typing import Any
 
-from duroxide import Client, Runtime, RuntimeOptions, SqliteProvider
+from duroxide import (
+    ActivityContext,
+    Client,
+    OrchestrationContext,
+    Runtime,
+    RuntimeOptions,
+    SqliteProvider,
+)
 
 provider = SqliteProvider.in_memory()
 client = Client(provider)
@@ -24,12 +32,12 @@ runtime = Runtime(provider, RuntimeOptions(warm_cache_capacity=0))
 
 
 @runtime.register_activity("Step")
-def step(ctx, name):
+def step(ctx: ActivityContext, name: Any) -> Any:
     return f"{name} ok"
 
 
 @runtime.register_orchestration("ProvisionServer")
-def provision_server(ctx, config):
+def provision_server(ctx: OrchestrationContext, config: Any) -> Any:
     for phase in ("validating configuration", "creating VM", "installing software"):
         ctx.set_custom_status(phase)
         yield ctx.schedule_activity("Step", phase)
@@ -39,7 +47,7 @@ def provision_server(ctx, config):
 
 
 @runtime.register_orchestration("RequestServer")
-def request_server(ctx, input):
+def request_server(ctx: OrchestrationContext, input: Any) -> Any:
     ctx.set_kv_value("status", "ready")
     for _ in range(2):
         request = yield ctx.wait_for_event("request")
@@ -49,18 +57,18 @@ def request_server(ctx, input):
 
 
 @runtime.register_orchestration("Counter")
-def counter(ctx, turns):
+def counter(ctx: OrchestrationContext, turns: Any) -> Any:
     for _ in range(turns):
         current = int(ctx.get_kv_value("count") or 0)  # read ...
         ctx.set_kv_value("count", current + 1)          # ... modify, write
         yield ctx.schedule_timer(1)                      # one durable turn per increment
-    ctx.set_kv_value("summary", json.dumps({"count": int(ctx.get_kv_value("count")),
-                                            "keys": ctx.get_kv_all_keys()}))
-    return int(ctx.get_kv_value("count"))
+    count = int(ctx.get_kv_value("count") or 0)
+    ctx.set_kv_value("summary", json.dumps({"count": count, "keys": ctx.get_kv_all_keys()}))
+    return count
 
 
 @runtime.register_orchestration("Auditor")
-def auditor(ctx, source):
+def auditor(ctx: OrchestrationContext, source: Any) -> Any:
     ctx.set_kv_value("old-1", "stale")
     ctx.set_kv_value("old-2", "stale")
     yield ctx.schedule_timer(20)
@@ -111,6 +119,7 @@ try:
     client.start_orchestration("auditor-1", "Auditor", "counter-1")
     print("auditor-1:", client.wait_for_orchestration("auditor-1", 10000).output)
     stats = client.get_orchestration_stats("auditor-1")
+    assert stats is not None  # None for an unknown instance
     print(f"auditor-1 stats: {stats.kv_user_key_count} key(s), {stats.kv_total_value_bytes} "
           f"value bytes, {stats.history_event_count} history events")
     client.delete_instance("counter-1")

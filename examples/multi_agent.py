@@ -87,7 +87,7 @@ def coordinator(ctx: Any, subjects: List[str]) -> Any:
                            ctx.actor("Writer", "w-1").request("hello")])
     for subject in subjects:
         ctx.publish_event("topics", subject)
-    articles = {}
+    articles: Dict[str, Any] = {}
     while len(articles) < len(subjects):
         msg = yield ctx.receive_message("drafts")
         articles[msg.data["subject"]] = {"text": msg.data["text"], "from": msg.sender}

@@ -12,8 +12,16 @@ import os
 import random
 import tempfile
 import time
+from typing import Any, Dict
 
-from duroxide import Client, Runtime, RuntimeOptions, SqliteProvider
+from duroxide import (
+    ActivityContext,
+    Client,
+    OrchestrationContext,
+    Runtime,
+    RuntimeOptions,
+    SqliteProvider,
+)
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--db", default=os.path.join(tempfile.gettempdir(), "duroxide-orders.db"))
@@ -24,11 +32,11 @@ client = Client(provider)
 runtime = Runtime(provider, RuntimeOptions(worker_concurrency=4))
 
 INVENTORY = {"book": 12, "pen": 100, "lamp": 3}
-attempts = {}
+attempts: Dict[Any, int] = {}
 
 
 @runtime.register_activity("ValidateOrder")
-def validate_order(ctx, order):
+def validate_order(ctx: ActivityContext, order: Any) -> Any:
     if not order.get("items"):
         raise ValueError("order has no items")
     unknown = [i["sku"] for i in order["items"] if i["sku"] not in INVENTORY]
@@ -38,7 +46,7 @@ def validate_order(ctx, order):
 
 
 @runtime.register_activity("ReserveItem")
-def reserve_item(ctx, line):
+def reserve_item(ctx: ActivityContext, line: Any) -> Any:
     if INVENTORY[line["sku"]] < line["qty"]:
         raise RuntimeError(f"not enough {line['sku']}")
     INVENTORY[line["sku"]] -= line["qty"]
@@ -46,7 +54,7 @@ def reserve_item(ctx, line):
 
 
 @runtime.register_activity("ChargeCard")
-def charge_card(ctx, payment):
+def charge_card(ctx: ActivityContext, payment: Any) -> Any:
     # A flaky payment gateway: the first attempt of each order times out.
     key = payment["order_id"]
     attempts[key] = attempts.get(key, 0) + 1
@@ -56,13 +64,13 @@ def charge_card(ctx, payment):
 
 
 @runtime.register_activity("Ship")
-def ship(ctx, order_id):
+def ship(ctx: ActivityContext, order_id: Any) -> Any:
     ctx.trace_info(f"shipping {order_id}")
     return {"tracking": f"TRK-{order_id}"}
 
 
 @runtime.register_orchestration("ProcessOrder")
-def process_order(ctx, order):
+def process_order(ctx: OrchestrationContext, order: Any) -> Any:
     ctx.trace_info(f"processing {order['order_id']}")
     yield ctx.schedule_activity("ValidateOrder", order)
 

@@ -17,8 +17,17 @@ runtime. (TagFilter.tags(["gpu"]) would make the gpu runtime take tagged work on
 
 import collections
 import threading
+from typing import Any, Dict, List
 
-from duroxide import Client, Runtime, RuntimeOptions, SqliteProvider, TagFilter
+from duroxide import (
+    ActivityContext,
+    Client,
+    OrchestrationContext,
+    Runtime,
+    RuntimeOptions,
+    SqliteProvider,
+    TagFilter,
+)
 
 provider = SqliteProvider.in_memory()
 client = Client(provider)
@@ -27,14 +36,14 @@ gpu = Runtime(provider, RuntimeOptions(orchestration_concurrency=0, worker_node_
                                        worker_tag_filter=TagFilter.default_and(["gpu"])))
 
 lock = threading.Lock()
-models = {}                                  # (runtime, session) -> "loaded model"
-loads = collections.Counter()                # how often each runtime loaded a model
-calls = []                                   # (activity, runtime, session, tag, worker)
+models: Dict[Any, str] = {}                  # (runtime, session) -> "loaded model"
+loads: "collections.Counter[str]" = collections.Counter()  # how often each runtime loaded a model
+calls: List[Any] = []                        # (activity, runtime, session, tag, worker)
 
 
-def register_workers(runtime, label):
+def register_workers(runtime: Runtime, label: str) -> None:
     @runtime.register_activity("Embed")
-    def embed(ctx, text):
+    def embed(ctx: ActivityContext, text: Any) -> Any:
         with lock:
             key = (label, ctx.session_id)
             if key not in models:            # expensive, once per session and runtime
@@ -43,10 +52,10 @@ def register_workers(runtime, label):
             calls.append(("Embed", label, ctx.session_id, ctx.tag(), ctx.worker_id))
         return f"{models[key]}:{len(text)}"
 
-    attempts = collections.Counter()
+    attempts: "collections.Counter[Any]" = collections.Counter()
 
     @runtime.register_activity("Render")
-    def render(ctx, scene):
+    def render(ctx: ActivityContext, scene: Any) -> Any:
         with lock:
             attempts[scene] += 1
             calls.append(("Render", label, ctx.session_id, ctx.tag(), ctx.worker_id))
@@ -60,7 +69,7 @@ register_workers(gpu, "gpu")
 
 
 @cpu.register_orchestration("EmbedDocuments")
-def embed_documents(ctx, docs):
+def embed_documents(ctx: OrchestrationContext, docs: Any) -> Any:
     session = f"embed-{ctx.instance_id}"
     vectors = []
     for doc in docs[:2]:                     # one by one ...
@@ -72,7 +81,7 @@ def embed_documents(ctx, docs):
 
 
 @cpu.register_orchestration("GpuJob")
-def gpu_job(ctx, scene):
+def gpu_job(ctx: OrchestrationContext, scene: Any) -> Any:
     # Tagged work runs only where the tag filter accepts "gpu"; retries keep the tag.
     image = yield ctx.schedule_activity_with_retry(
         "Render", scene, {"max_attempts": 3, "backoff": "none"}).with_tag("gpu")
@@ -98,7 +107,7 @@ try:
 
     print("\nwhere each session ran:")
     by_session = collections.defaultdict(set)
-    for activity, label, session, tag, worker in calls:
+    for _activity, label, session, _tag, _worker in calls:
         if session:
             by_session[session].add(label)
     for session, labels in sorted(by_session.items()):
@@ -108,6 +117,7 @@ try:
                                if activity == "Render"])
     for name, rt in (("cpu", cpu), ("gpu", gpu)):
         m = rt.metrics_snapshot()
+        assert m is not None  # None only before start()
         print(f"{name} metrics: activity_success={m['activity_success']} "
               f"activity_app_errors={m.activity_app_errors} orch_completions={m.orch_completions}")
 finally:

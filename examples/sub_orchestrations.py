@@ -6,8 +6,9 @@ an independent audit orchestration (fire-and-forget) that outlives the parent's 
 
     PYTHONPATH=python python3 examples/sub_orchestrations.py
 """
+from typing import Any
 
-from duroxide import Client, Runtime, SqliteProvider
+from duroxide import ActivityContext, Client, OrchestrationContext, Runtime, SqliteProvider
 
 provider = SqliteProvider.in_memory()
 client = Client(provider)
@@ -15,24 +16,24 @@ runtime = Runtime(provider)
 
 
 @runtime.register_activity("PackParcel")
-def pack_parcel(ctx, parcel):
+def pack_parcel(ctx: ActivityContext, parcel: Any) -> Any:
     return f"box for {parcel['item']}"
 
 
 @runtime.register_activity("ShipParcel")
-def ship_parcel(ctx, parcel):
+def ship_parcel(ctx: ActivityContext, parcel: Any) -> Any:
     if parcel["country"] == "Atlantis":
         raise RuntimeError(f"no carrier delivers to {parcel['country']}")
     return f"{parcel['item']} shipped to {parcel['country']}"
 
 
 @runtime.register_activity("WriteAudit")
-def write_audit(ctx, entry):
+def write_audit(ctx: ActivityContext, entry: Any) -> Any:
     return f"audit: {entry}"
 
 
 @runtime.register_orchestration("ShipOneParcel")
-def ship_one_parcel(ctx, parcel):
+def ship_one_parcel(ctx: OrchestrationContext, parcel: Any) -> Any:
     # A multi-step child: composes like a single task in the parent.
     box = yield ctx.schedule_activity("PackParcel", parcel)
     receipt = yield ctx.schedule_activity("ShipParcel", parcel)
@@ -40,13 +41,13 @@ def ship_one_parcel(ctx, parcel):
 
 
 @runtime.register_orchestration("AuditTrail")
-def audit_trail(ctx, entry):
+def audit_trail(ctx: OrchestrationContext, entry: Any) -> Any:
     yield ctx.schedule_timer(200)  # runs on its own schedule, after the parent returned
     return (yield ctx.schedule_activity("WriteAudit", entry))
 
 
 @runtime.register_orchestration("ShipOrder")
-def ship_order(ctx, order):
+def ship_order(ctx: OrchestrationContext, order: Any) -> Any:
     parcels = order["parcels"]
     # Children with explicit ids, run in parallel. Each item is {"ok": ...} or {"err": ...}.
     children = [

@@ -6,8 +6,9 @@ event queue, whose messages are buffered even when they arrive before it starts 
 
     PYTHONPATH=python python3 examples/timers_and_events.py
 """
+from typing import Any
 
-from duroxide import Client, Runtime, SqliteProvider
+from duroxide import ActivityContext, Client, OrchestrationContext, Runtime, SqliteProvider
 
 provider = SqliteProvider.in_memory()
 client = Client(provider)
@@ -15,17 +16,17 @@ runtime = Runtime(provider)
 
 
 @runtime.register_activity("NotifyApprover")
-def notify_approver(ctx, request):
+def notify_approver(ctx: ActivityContext, request: Any) -> Any:
     return f"mail sent to {request['approver']} about {request['amount']} EUR"
 
 
 @runtime.register_activity("Reimburse")
-def reimburse(ctx, request):
+def reimburse(ctx: ActivityContext, request: Any) -> Any:
     return f"paid {request['amount']} EUR to {request['employee']}"
 
 
 @runtime.register_orchestration("ExpenseApproval")
-def expense_approval(ctx, request):
+def expense_approval(ctx: OrchestrationContext, request: Any) -> Any:
     yield ctx.schedule_activity("NotifyApprover", request)
     started = yield ctx.utc_now()
 
@@ -53,15 +54,16 @@ def expense_approval(ctx, request):
 
 
 @runtime.register_orchestration("Reminder")
-def reminder(ctx, input):
+def reminder(ctx: OrchestrationContext, input: Any) -> Any:
     before = yield ctx.utc_now()
     yield ctx.schedule_timer(input["delay_ms"])  # durable: survives restarts
     after = yield ctx.utc_now()
-    return {"message": input["message"], "slept_at_least_delay": after - before >= input["delay_ms"]}
+    return {"message": input["message"],
+            "slept_at_least_delay": after - before >= input["delay_ms"]}
 
 
 @runtime.register_orchestration("Inbox")
-def inbox(ctx, count):
+def inbox(ctx: OrchestrationContext, count: Any) -> Any:
     received = []
     for _ in range(count):
         message = yield ctx.dequeue_event("inbox")  # next message, in arrival order
@@ -69,7 +71,7 @@ def inbox(ctx, count):
     return received
 
 
-def wait_until_listening(instance_id):
+def wait_until_listening(instance_id: str) -> None:
     """Blocks until the orchestration reports that its event subscription exists."""
     version = 0
     while True:

@@ -14,20 +14,21 @@ SQLite file.
 import os
 import shutil
 import tempfile
+from typing import Any, Optional
 
-from duroxide import Client, Runtime, SqliteProvider
+from duroxide import Client, OrchestrationContext, Provider, Runtime, SqliteProvider
 
 db = os.path.join(tempfile.mkdtemp(prefix="duroxide-versioning-"), "app.db")
 
 
-def onboarding_v1(ctx, user):
+def onboarding_v1(ctx: OrchestrationContext, user: Any) -> Any:
     yield ctx.schedule_activity("SendMail", f"welcome {user}")
     ctx.set_custom_status("waiting for signup confirmation")
     yield ctx.wait_for_event("confirmed")
     return {"user": user, "steps": ["welcome mail"], "version": ctx.orchestration_version}
 
 
-def onboarding_v2(ctx, user):
+def onboarding_v2(ctx: OrchestrationContext, user: Any) -> Any:
     # 2.0.0 adds a step before the wait: replaying a 1.0.0 history with this code would be
     # nondeterministic, which is why running 1.0.0 instances keep running 1.0.0.
     yield ctx.schedule_activity("SendMail", f"welcome {user}")
@@ -38,24 +39,25 @@ def onboarding_v2(ctx, user):
             "version": ctx.orchestration_version}
 
 
-def subscription_v1(ctx, cycle):
+def subscription_v1(ctx: OrchestrationContext, cycle: Any) -> Any:
     yield ctx.schedule_activity("SendMail", f"invoice #{cycle} (old template)")
     # Plain continue_as_new: the next execution runs the latest registered version.
     yield ctx.continue_as_new(cycle + 1)
 
 
-def subscription_v2(ctx, cycle):
+def subscription_v2(ctx: OrchestrationContext, cycle: Any) -> Any:
     yield ctx.schedule_activity("SendMail", f"invoice #{cycle} (new template)")
     return {"cycles": cycle, "version": ctx.orchestration_version,
             "execution_id": ctx.execution_id}
 
 
-def make_runtime(provider, with_v2, edited_in_place=False):
+def make_runtime(provider: Provider, with_v2: bool, edited_in_place: bool = False) -> Runtime:
     runtime = Runtime(provider)
     runtime.register_activity("SendMail", lambda ctx, text: f"mailed: {text}")
     runtime.register_activity("CreateWorkspace", lambda ctx, user: f"workspace for {user}")
     # Version 1.0.0 (a plain registration). The bad deploy puts the new code under 1.0.0.
-    runtime.register_orchestration("Onboarding", onboarding_v2 if edited_in_place else onboarding_v1)
+    onboarding = onboarding_v2 if edited_in_place else onboarding_v1
+    runtime.register_orchestration("Onboarding", onboarding)
     runtime.register_orchestration("Subscription", subscription_v1)
     if with_v2:
         runtime.register_orchestration_versioned("Onboarding", "2.0.0", onboarding_v2)
@@ -63,7 +65,7 @@ def make_runtime(provider, with_v2, edited_in_place=False):
     return runtime
 
 
-def wait_for_custom_status(client, instance_id):
+def wait_for_custom_status(client: Client, instance_id: str) -> Optional[str]:
     status = client.wait_for_status_change(instance_id, 0, 20, 5000)
     if status is None:  # None means: nothing changed before the timeout
         raise TimeoutError(instance_id)

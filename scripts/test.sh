@@ -69,6 +69,14 @@ if [ "$FUZZ_SECONDS" != 0 ]; then
   scripts/fuzz.sh "$FUZZ_SECONDS"
 fi
 
+echo "== types and lint (mypy --strict, stubtest, ruff)"
+# Seconds: the package and each example under mypy --strict (config in pyproject.toml), the
+# native module's stubs (python/duroxide/_core.pyi) against the built module, and ruff.
+.venv/bin/python -m mypy
+for example in examples/*.py; do .venv/bin/python -m mypy --strict "$example"; done
+.venv/bin/python -m mypy.stubtest duroxide._core --allowlist scripts/stubtest-allowlist.txt
+.venv/bin/python -m ruff check python/duroxide examples
+
 echo "== pytest (installed package)"
 # Run from the repository root: the package is imported from .venv, not from python/.
 .venv/bin/python -m pytest tests -q "$@"

@@ -262,12 +262,13 @@ def test_metrics_snapshot_shape(env):
     runtime.start()
     snap = runtime.metrics_snapshot()
     assert isinstance(snap, MetricsSnapshot)
-    # The 17 counters of the API contract, plus our dropped_messages.
-    assert set(snap.keys()) == set(COUNTERS) | {"dropped_messages"} and len(COUNTERS) == 17
+    # The 17 counters of the API contract, plus our dropped_messages and abandon_failures.
+    ours = {"dropped_messages", "abandon_failures"}
+    assert set(snap.keys()) == set(COUNTERS) | ours and len(COUNTERS) == 17
     for name in COUNTERS:
         assert getattr(snap, name) == snap[name] == 0
         assert name in snap
-    assert snap.to_dict() == {name: 0 for name in list(COUNTERS) + ["dropped_messages"]}
+    assert snap.to_dict() == {name: 0 for name in list(COUNTERS) + sorted(ours)}
     assert "MetricsSnapshot(" in repr(snap)
     runtime.shutdown(1000)
     assert runtime.metrics_snapshot() is not None  # still readable after shutdown

@@ -6,11 +6,12 @@ A C++ runtime records every step in a durable history and replays it after resta
 
 from __future__ import annotations
 
-from typing import Callable, Dict
+from typing import Any, Callable, Dict
 
-# Process-wide registry of orchestration functions (name or name@version), filled by
-# Runtime.register_orchestration*. Each Runtime also keeps its own table, consulted first.
-_orchestration_functions: Dict[str, Callable] = {}
+# Kept because api.md lists it: the table the hand-driven generator protocol
+# (duroxide.driver.create_generator) looks functions up in. Runtimes neither fill nor read it:
+# each runtime runs only its own registrations.
+_orchestration_functions: Dict[str, Callable[..., Any]] = {}
 
 try:
     from duroxide import _core
@@ -20,21 +21,22 @@ except ImportError as exc:  # pragma: no cover - a broken install
         f"from the source tree ({exc})"
     ) from exc
 
-from duroxide._core import OrchestrationStatus, init_tracing  # noqa: E402
-from duroxide._core import (  # noqa: E402
+from duroxide._client import Client  # noqa: E402
+from duroxide._core import (  # noqa: E402  # noqa: E402
     DeleteInstanceResult,
     Event,
     ExecutionInfo,
     InstanceFilter,
     InstanceInfo,
     InstanceTree,
+    OrchestrationStatus,
     PruneOptions,
     PruneResult,
     QueueDepths,
     SystemMetrics,
     SystemStats,
+    init_tracing,
 )
-from duroxide._client import Client  # noqa: E402
 from duroxide._providers import SqliteProvider  # noqa: E402
 
 if hasattr(_core, "PostgresProvider"):  # builds without libpqxx have no PostgreSQL provider
@@ -55,7 +57,9 @@ from duroxide._types import (  # noqa: E402
 from duroxide.context import ActivityContext, OrchestrationContext, ScheduledTask  # noqa: E402
 from duroxide.driver import create_generator, dispose_generator, next_step  # noqa: E402
 
-# ---- errors (python-native): one hierarchy under DuroxideError ----
+# ---- python-native: the provider protocol, the status Literal, and one error hierarchy ----
+from duroxide._providers import Provider  # noqa: E402
+from duroxide._types import OrchestrationStatusName  # noqa: E402
 from duroxide.errors import (  # noqa: E402
     ActivityFailedError,
     ActivityTimeoutError,
@@ -158,7 +162,9 @@ __all__ = [
     "PyPruneResult",
     "PyInstanceFilter",
     "PyEvent",
-    # errors (python-native)
+    # python-native: typing and errors
+    "Provider",
+    "OrchestrationStatusName",
     "DuroxideError",
     "StoreError",
     "ProviderError",

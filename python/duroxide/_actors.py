@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from typing import Any, Callable, Dict, Generator, List, Optional
+from typing import Any, Callable, Dict, Generator, List, Optional, TypeVar
 
-from duroxide.errors import InvalidArgumentError
 from duroxide._messaging import (
     DEFAULT_REQUEST_TIMEOUT_MS,
     REQUEST_QUEUE_PREFIX,
@@ -24,6 +23,7 @@ from duroxide._messaging import (
     message_from_envelope,
     request_from_envelope,
 )
+from duroxide.errors import InvalidArgumentError
 
 ACTOR_PREFIX = "@actor/"
 ACTOR_ORCHESTRATION_PREFIX = "__duroxide_actor__:"
@@ -33,6 +33,8 @@ STATE_KEY = "__actor_state"      # KV key holding the JSON state after each mess
 DEFAULT_MESSAGES_PER_EXECUTION = 100
 
 Handler = Callable[[Any, Dict[str, Any], Message], Any]
+# The decorators return the handler unchanged, so its type is kept.
+H = TypeVar("H", bound=Callable[..., Any])
 
 # Actor types registered in this process (any Registry), for early "unknown actor type" errors.
 _actor_types: Dict[str, "ActorType"] = {}
@@ -76,18 +78,18 @@ class ActorType:
     def orchestration_name(self) -> str:
         return ACTOR_ORCHESTRATION_PREFIX + self.name
 
-    def on_message(self, fn: Handler) -> Handler:
+    def on_message(self, fn: H) -> H:
         """Registers handler(ctx, state, msg); its return value is the reply to a request."""
         if not callable(fn):
             raise TypeError("on_message: handler must be callable")
         self.message_handler = fn
         return fn
 
-    def on_event(self, topic: str) -> Callable[[Handler], Handler]:
+    def on_event(self, topic: str) -> Callable[[H], H]:
         """Registers handler(ctx, state, msg) for topic `topic` (the actor subscribes to it)."""
         check_name(topic, "on_event: topic")
 
-        def register(fn: Handler) -> Handler:
+        def register(fn: H) -> H:
             if not callable(fn):
                 raise TypeError("on_event: handler must be callable")
             self.event_handlers[topic] = fn

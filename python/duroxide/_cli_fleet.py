@@ -28,7 +28,8 @@ Command = Callable[[str, str], argparse.ArgumentParser]
 def add_commands(command: Command) -> None:
     p = command("worker", "Run a worker process serving the Registry MODULE:ATTR.")
     p.add_argument("target", metavar="MODULE:ATTR",
-                   help="a module (importable, or a .py path) and the name of a duroxide.Registry in it")
+                   help="a module (importable, or a .py path) and the name of a "
+                        "duroxide.Registry in it")
     p.add_argument("--orchestration-concurrency", type=_count, metavar="N",
                    help="orchestration dispatcher threads (default 2; 0: activities only)")
     p.add_argument("--worker-concurrency", type=_count, metavar="N",
@@ -218,7 +219,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         runtime.start()
     except RuntimeError as exc:
-        raise CliError(f"cannot start the worker on {redact(args.db)}: {exc}", EXIT_FAILED) from None
+        raise CliError(f"cannot start the worker on {redact(args.db)}: {exc}",
+                       EXIT_FAILED) from None
     _log(f"{runtime.worker_name or '(unregistered)'} (id {runtime.worker_id}, pid {os.getpid()}) "
          f"serving store {redact(args.db)}: {_describe(registry)}")
     grace_ms = int(max(args.grace_seconds, 0) * 1000)

@@ -8,26 +8,20 @@ from typing import Any, Optional
 from duroxide import _core
 from duroxide._fleet import FleetMixin
 from duroxide._graph_client import GraphClientMixin
+from duroxide._json import dumps_value
 from duroxide._management import ManagementMixin
-from duroxide._providers import closed_native, is_closed
 from duroxide._messaging_client import MessagingClientMixin
+from duroxide._providers import Provider, closed_native, is_closed
 from duroxide._types import OrchestrationResult, _parse_status
-from duroxide.errors import OrchestrationFailedError, OperationTimedOutError
+from duroxide.errors import OperationTimedOutError, OrchestrationFailedError
 
-
-def _dumps(value: Any, what: str) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{what}: value of type {type(value).__name__} is not JSON-serializable ({exc})"
-        ) from None
+_dumps = dumps_value
 
 
 class Client(ManagementMixin, FleetMixin, MessagingClientMixin, GraphClientMixin):
     """Talks to a provider: works with or without a Runtime in the same process."""
 
-    def __init__(self, provider: Any, *, max_payload_bytes: Optional[int] = None) -> None:
+    def __init__(self, provider: Provider, *, max_payload_bytes: Optional[int] = None) -> None:
         """`max_payload_bytes` caps start inputs and event data this client sends (default
         duroxide.MAX_PAYLOAD_BYTES, 4 MiB; 0 disables the check); a larger payload raises
         InvalidArgumentError and nothing is written."""
@@ -85,7 +79,8 @@ class Client(ManagementMixin, FleetMixin, MessagingClientMixin, GraphClientMixin
         """The current status without waiting ("NotFound" for an unknown id)."""
         return _parse_status(self._native.get_status(instance_id))
 
-    def wait_for_orchestration(self, instance_id: str, timeout_ms: int = 30000) -> OrchestrationResult:
+    def wait_for_orchestration(self, instance_id: str,
+                               timeout_ms: int = 30000) -> OrchestrationResult:
         """Waits until Completed or Failed.
 
         Raises:
@@ -133,7 +128,8 @@ class Client(ManagementMixin, FleetMixin, MessagingClientMixin, GraphClientMixin
 
     def get_kv_value(self, instance_id: str, key: str) -> Optional[str]:
         """The raw KV string, or None."""
-        return self._native.get_kv_value(instance_id, key)
+        value: Optional[str] = self._native.get_kv_value(instance_id, key)
+        return value
 
     def get_kv_value_typed(self, instance_id: str, key: str) -> Any:
         raw = self.get_kv_value(instance_id, key)
@@ -146,7 +142,7 @@ class Client(ManagementMixin, FleetMixin, MessagingClientMixin, GraphClientMixin
             OperationTimedOutError: the key did not appear within timeout_ms (a TimeoutError).
         """
         try:
-            return self._native.wait_for_kv_value(instance_id, key, int(timeout_ms))
+            return str(self._native.wait_for_kv_value(instance_id, key, int(timeout_ms)))
         except OperationTimedOutError:
             raise OperationTimedOutError(
                 f"Timed out waiting for value '{key}' on instance '{instance_id}'"

@@ -13,7 +13,7 @@ import json
 import uuid
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from duroxide import _core
+import duroxide._core as _core
 from duroxide._graphs import GRAPH_ORCHESTRATION, TaskHandle, graph_spec, summarize
 
 Node = Dict[str, Any]

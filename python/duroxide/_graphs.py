@@ -24,7 +24,7 @@ import time
 import weakref
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
-from duroxide import _core
+import duroxide._core as _core
 from duroxide._capabilities import canonical_schema, check_timeout
 from duroxide.errors import InvalidArgumentError, TaskFailedError
 

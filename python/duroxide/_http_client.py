@@ -17,6 +17,7 @@ import time
 import urllib.parse
 from typing import Any, Dict, List, Optional, Tuple
 
+from duroxide import errors
 from duroxide._types import OrchestrationResult
 
 _core: Any = importlib.import_module("duroxide._core")  # the native module (no type stubs)
@@ -24,16 +25,8 @@ _core: Any = importlib.import_module("duroxide._core")  # the native module (no 
 # Long-polls are cut into requests of at most this long, so proxies with idle timeouts of a
 # minute or more never cut one.
 _MAX_POLL_MS = 50_000
-_EXCEPTIONS = {
-    "NotFoundError": _core.NotFoundError,
-    "InstanceAlreadyExistsError": _core.InstanceAlreadyExistsError,
-    "OperationTimedOutError": _core.OperationTimedOutError,
-    "InvalidArgumentError": _core.InvalidArgumentError,
-    "ProviderError": _core.ProviderError,
-    "ClosedError": getattr(_core, "ClosedError", _core.DuroxideError),
-    "DuroxideError": _core.DuroxideError,
-    "TimeoutError": TimeoutError,
-}
+_EXCEPTIONS: Dict[str, type[Exception]] = {name: getattr(errors, name) for name in errors.__all__}
+_EXCEPTIONS["TimeoutError"] = errors.OperationTimedOutError  # a TimeoutError too
 
 
 def _json_or_raise(value: Any, what: str) -> Any:
@@ -254,7 +247,7 @@ class HttpClient:
     def wait_for_orchestration_typed(self, instance_id: str, timeout_ms: int = 30000) -> Any:
         result = self.wait_for_orchestration(instance_id, timeout_ms)
         if result.status == "Failed":
-            raise Exception(result.error or "Orchestration failed")
+            raise errors.OrchestrationFailedError(result.error or "Orchestration failed")
         return result.output
 
     def wait_for_status_change(self, instance_id: str, last_seen_version: int = 0,

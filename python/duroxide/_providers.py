@@ -9,7 +9,7 @@ provider, client or runtime raises ClosedError.
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from duroxide import _core
 from duroxide.errors import ClosedError
@@ -37,6 +37,19 @@ def closed_native(what: str) -> Any:
 
 def is_closed(native: Any) -> bool:
     return isinstance(native, _Closed)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """What Client(...) and Runtime(...) accept: SqliteProvider, PostgresProvider, or any
+    provider wrapper with the native handle in `_native` and close()/closed."""
+
+    _native: Any
+
+    @property
+    def closed(self) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 class _Provider:
@@ -145,7 +158,7 @@ class PostgresProvider(_Provider):
     @property
     def schema(self) -> str:
         """The PostgreSQL schema this provider works in."""
-        return self._native.schema
+        return str(self._native.schema)
 
     @staticmethod
     def connect(url: str) -> "PostgresProvider":

@@ -8,7 +8,25 @@ API); they add to the runtime's own registry.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+    overload,
+)
+
+if TYPE_CHECKING:
+    from duroxide._actors import ActorType
+
+# A registered function: the decorators return it unchanged, so its type is kept.
+F = TypeVar("F", bound=Callable[..., Any])
 
 _SYSCALL_PREFIX = "__duroxide_syscall:"
 DEFAULT_VERSION = "1.0.0"
@@ -55,8 +73,14 @@ class Registry:
         self._listeners: List[Listener] = []
 
     # ---- registration ----------------------------------------------------------------------
-    def register_activity(self, name: str, fn: Optional[Callable[..., Any]] = None,
-                          **options: Any) -> Any:
+    @overload
+    def register_activity(self, name: str, fn: None = None,
+                          **options: Any) -> Callable[[F], F]: ...
+    @overload
+    def register_activity(self, name: str, fn: F, **options: Any) -> F: ...
+
+    def register_activity(self, name: str, fn: Optional[F] = None,
+                          **options: Any) -> Union[F, Callable[[F], F]]:
         """Registers activity `name`; usable as a decorator or a direct call.
 
         Options: `requires` (a JSON Schema, draft 2020-12, that a worker's capabilities must
@@ -70,7 +94,7 @@ class Registry:
             register_requirement(name, options.get("requires"),
                                  options.get("requires_timeout_ms"))
 
-        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+        def register(f: F) -> F:
             _check_callable("activity", name, f)
             entry = ActivityEntry(name, f, dict(options))
             self._activities[name] = entry
@@ -94,20 +118,32 @@ class Registry:
         return task_decorator(lambda n, f: self.register_activity(n, f), fn, name, requires,
                               retry, cache, requires_timeout_ms)
 
-    def register_orchestration(self, name: str, fn: Optional[Callable[..., Any]] = None) -> Any:
+    @overload
+    def register_orchestration(self, name: str, fn: None = None) -> Callable[[F], F]: ...
+    @overload
+    def register_orchestration(self, name: str, fn: F) -> F: ...
+
+    def register_orchestration(self, name: str,
+                               fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
         """Registers orchestration `name` at version 1.0.0; decorator or direct call."""
         return self.register_orchestration_versioned(name, DEFAULT_VERSION, fn)
 
     register_orchestration_typed = register_orchestration
 
+    @overload
     def register_orchestration_versioned(self, name: str, version: str,
-                                         fn: Optional[Callable[..., Any]] = None) -> Any:
+                                         fn: None = None) -> Callable[[F], F]: ...
+    @overload
+    def register_orchestration_versioned(self, name: str, version: str, fn: F) -> F: ...
+
+    def register_orchestration_versioned(self, name: str, version: str,
+                                         fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
         """Registers `name` at semver `version`; new starts use the latest version."""
         check_name("orchestration", name)
         if not isinstance(version, str):
             raise TypeError(f"version must be a str like '1.0.1', got {version!r}")
 
-        def register(f: Callable[..., Any]) -> Callable[..., Any]:
+        def register(f: F) -> F:
             _check_callable("orchestration", name, f)
             self._orchestrations[(name, version)] = f
             self._notify("orchestration", (name, version), f)
@@ -117,7 +153,7 @@ class Registry:
 
     register_orchestration_versioned_typed = register_orchestration_versioned
 
-    def register_actor(self, name: str, messages_per_execution: int = 100) -> Any:
+    def register_actor(self, name: str, messages_per_execution: int = 100) -> "ActorType":
         """Registers actor type `name` (docs/messaging.md); returns its ActorType.
 
         Decorate the handlers with the result: @actor.on_message, @actor.on_event(topic).

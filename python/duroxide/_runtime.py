@@ -5,12 +5,12 @@ from __future__ import annotations
 import atexit
 import json
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, KeysView, List, Optional, Tuple, Union, overload
 
-from duroxide import _core, _orchestration_functions
-from duroxide._registry import ActivityEntry, Registry
+from duroxide import _core, _logging
+from duroxide._providers import Provider, closed_native, is_closed
+from duroxide._registry import ActivityEntry, F, Registry
 from duroxide._types import RuntimeOptions
-from duroxide._providers import closed_native, is_closed
 from duroxide.errors import ClosedError, RuntimeStateError
 
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
@@ -27,7 +27,7 @@ def _shutdown_all() -> None:
 
 
 def _client_factory(provider: Any) -> Callable[[], Any]:
-    def make():
+    def make() -> Any:
         from duroxide._client import Client
 
         return Client(provider)
@@ -41,8 +41,8 @@ class Runtime:
     Several runtimes, in one process or many, may share one provider.
     """
 
-    def __init__(self, provider: Any, options: Optional[RuntimeOptions] = None,
-                 registry: Optional[Registry] = None):
+    def __init__(self, provider: Provider, options: Optional[RuntimeOptions] = None,
+                 registry: Optional[Registry] = None) -> None:
         if options is None:
             options = RuntimeOptions()
         if not isinstance(options, RuntimeOptions):
@@ -51,7 +51,7 @@ class Runtime:
             raise TypeError(f"registry must be a duroxide.Registry, not {type(registry).__name__}")
         self._provider = provider
         self._options = options
-        self._functions: Dict[str, Callable] = {}
+        self._functions: Dict[str, Callable[..., Any]] = {}
         attach = getattr(provider, "_attach", None)
         provider_native = attach(self) if attach is not None else provider._native
         self._native = _core.Runtime(provider_native, _native_options(options), self._functions,
@@ -91,9 +91,15 @@ class Runtime:
             fn_key = name if version == "1.0.0" else f"{name}@{version}"
             self._functions[fn_key] = entry
             self._functions[f"{name}@{version}"] = entry
-            _orchestration_functions[fn_key] = entry
 
-    def register_activity(self, name: str, fn: Optional[Callable] = None, **options: Any):
+    @overload
+    def register_activity(self, name: str, fn: None = None,
+                          **options: Any) -> Callable[[F], F]: ...
+    @overload
+    def register_activity(self, name: str, fn: F, **options: Any) -> F: ...
+
+    def register_activity(self, name: str, fn: Optional[F] = None,
+                          **options: Any) -> Union[F, Callable[[F], F]]:
         """Registers activity `name`; usable as a decorator or a direct call."""
         return self._registry.register_activity(name, fn, **options)
 
@@ -107,14 +113,26 @@ class Runtime:
         return self._registry.task(fn, name=name, requires=requires, retry=retry, cache=cache,
                                    requires_timeout_ms=requires_timeout_ms)
 
-    def register_orchestration(self, name: str, fn: Optional[Callable] = None):
+    @overload
+    def register_orchestration(self, name: str, fn: None = None) -> Callable[[F], F]: ...
+    @overload
+    def register_orchestration(self, name: str, fn: F) -> F: ...
+
+    def register_orchestration(self, name: str,
+                               fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
         """Registers orchestration `name` (version 1.0.0); decorator or direct call."""
         return self._registry.register_orchestration(name, fn)
 
     register_orchestration_typed = register_orchestration
 
+    @overload
     def register_orchestration_versioned(self, name: str, version: str,
-                                         fn: Optional[Callable] = None):
+                                         fn: None = None) -> Callable[[F], F]: ...
+    @overload
+    def register_orchestration_versioned(self, name: str, version: str, fn: F) -> F: ...
+
+    def register_orchestration_versioned(self, name: str, version: str,
+                                         fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
         """Registers `name` at semver `version`; new starts use the latest version."""
         return self._registry.register_orchestration_versioned(name, version, fn)
 
@@ -186,6 +204,7 @@ class Runtime:
                 "Runtime was shut down; a runtime cannot be restarted: create a new Runtime")
         if self._started:
             raise RuntimeStateError("Runtime already started")
+        _logging.on_runtime_start()
         self._native.start()
         self._started = True
 
@@ -200,6 +219,7 @@ class Runtime:
         self._stopped = True
         self._native.shutdown(1000 if timeout_ms is None else int(timeout_ms))
         _live_runtimes.discard(self)
+        _logging.flush()
 
     def close(self, timeout_ms: Optional[int] = None) -> None:
         """shutdown(timeout_ms), then releases the native runtime and its hold on the store.
@@ -220,7 +240,7 @@ class Runtime:
         """True once close() was called (or its provider was closed)."""
         return is_closed(self._native)
 
-    def metrics_snapshot(self):
+    def metrics_snapshot(self) -> Optional["MetricsSnapshot"]:
         """Counters of this runtime (attribute or item access), None before start()."""
         if not self._started and not is_closed(self._native):
             return None
@@ -262,7 +282,7 @@ class MetricsSnapshot:
 
     def __getattr__(self, name: str) -> int:
         try:
-            return self.__dict__["_values"][name]
+            return int(self.__dict__["_values"][name])
         except KeyError:
             raise AttributeError(name) from None
 
@@ -272,7 +292,7 @@ class MetricsSnapshot:
     def __contains__(self, name: str) -> bool:
         return name in self._values
 
-    def keys(self):
+    def keys(self) -> KeysView[str]:
         return self._values.keys()
 
     def to_dict(self) -> Dict[str, int]:

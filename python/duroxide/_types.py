@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Literal, Optional, cast
 
+from duroxide._json import loads_or_raw
 from duroxide.errors import TaskFailedError
 
 MAX_WORKER_TAGS = 5
@@ -18,6 +19,10 @@ MAX_INSTANCE_ID_BYTES = 256  # also: no control characters
 MAX_NAME_BYTES = 256  # orchestration, activity, event and queue names
 
 
+# The statuses a client sees (OrchestrationResult.status).
+OrchestrationStatusName = Literal["NotFound", "Running", "Completed", "Failed"]
+
+
 class OrchestrationResult:
     """Status of an orchestration instance as seen by a client.
 
@@ -29,9 +34,10 @@ class OrchestrationResult:
         custom_status_version: increases each time a turn changes the custom status.
     """
 
-    def __init__(self, status: str, output: Any = None, error: Optional[str] = None,
+    def __init__(self, status: OrchestrationStatusName, output: Any = None,
+                 error: Optional[str] = None,
                  custom_status: Optional[str] = None, custom_status_version: int = 0):
-        self.status = status
+        self.status: OrchestrationStatusName = status
         self.output = output
         self.error = error
         self.custom_status = custom_status
@@ -39,13 +45,8 @@ class OrchestrationResult:
 
 
 def _parse_status(raw: Any) -> OrchestrationResult:
-    output = None
-    if raw.output is not None:
-        try:
-            output = json.loads(raw.output)
-        except (TypeError, ValueError):
-            output = raw.output
-    return OrchestrationResult(raw.status, output, raw.error, raw.custom_status,
+    status = cast(OrchestrationStatusName, raw.status)
+    return OrchestrationResult(status, loads_or_raw(raw.output), raw.error, raw.custom_status,
                                raw.custom_status_version)
 
 
@@ -91,7 +92,8 @@ def _parse_tag_filter(value: Any) -> Dict[str, Any]:
     if value is None:
         return {"tag_mode": "default_only", "tags": []}
     if not isinstance(value, str):
-        raise TypeError(f"worker_tag_filter must be a str (see TagFilter), not {type(value).__name__}")
+        raise TypeError(
+            f"worker_tag_filter must be a str (see TagFilter), not {type(value).__name__}")
     if value in (TagFilter.DEFAULT_ONLY, TagFilter.ANY, TagFilter.NONE):
         return {"tag_mode": value, "tags": []}
     try:
@@ -105,7 +107,8 @@ def _parse_tag_filter(value: Any) -> Dict[str, Any]:
         ):
             if len(tags) > MAX_WORKER_TAGS:
                 raise ValueError(
-                    f"worker_tag_filter lists {len(tags)} tags; at most {MAX_WORKER_TAGS} are allowed"
+                    f"worker_tag_filter lists {len(tags)} tags; "
+                    f"at most {MAX_WORKER_TAGS} are allowed"
                 )
             for tag in tags:
                 if len(tag.encode()) > MAX_TAG_NAME_BYTES:
@@ -177,8 +180,8 @@ class RuntimeOptions:
                 raise ValueError(f"RuntimeOptions.{name} must be an int >= {minimum}, got {v!r}")
         if session_placement is not None and not isinstance(session_placement, bool):
             raise TypeError("RuntimeOptions.session_placement must be a bool")
-        for name in ("log_format", "log_level", "service_name", "service_version", "worker_node_id",
-                     "worker_name_hint"):
+        for name in ("log_format", "log_level", "service_name", "service_version",
+                     "worker_node_id", "worker_name_hint"):
             v = values[name]
             if v is not None and not isinstance(v, str):
                 raise TypeError(f"RuntimeOptions.{name} must be a str, not {type(v).__name__}")

@@ -55,7 +55,7 @@ def _short(text: Optional[str], width: int = DATA_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _table(headers: Sequence[str], rows: List[Sequence[Any]]) -> str:
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
@@ -65,12 +65,9 @@ def _table(headers: Sequence[str], rows: List[Sequence[Any]]) -> str:
 
 def _parse_json_text(raw: Optional[str]) -> Any:
     """Raw JSON text from the store as a value (the text itself if it is not JSON)."""
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw)
-    except (TypeError, ValueError):
-        return raw
+    from duroxide._json import loads_or_raw
+
+    return loads_or_raw(raw)
 
 
 def _info_dict(info: Any) -> Dict[str, Any]:

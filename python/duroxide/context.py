@@ -10,22 +10,23 @@ from __future__ import annotations
 
 import contextvars
 import json
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+from duroxide._json import dumps_value, loads_or_raw
+
+if TYPE_CHECKING:
+    from duroxide._client import Client
 
 from duroxide._capabilities import routing_fields
 from duroxide._messaging import MessagingContextMixin
 
 _TRACE_LEVELS = ("info", "warn", "error", "debug")
 
+# What orchestrations yield: a task descriptor (a plain dict of the duroxide Python API).
+Task = Dict[str, Any]
 
-def _dumps(value: Any, what: str) -> str:
-    """json.dumps with an error that names the offending value's type and the call."""
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{what}: value of type {type(value).__name__} is not JSON-serializable ({exc})"
-        ) from None
+
+_dumps = dumps_value
 
 
 def _typed_input(value: Any, what: str) -> str:
@@ -35,7 +36,7 @@ def _typed_input(value: Any, what: str) -> str:
     return _dumps(value, what)
 
 
-class ScheduledTask(dict):
+class ScheduledTask(Dict[str, Any]):
     """An activity descriptor that can be routed to tagged workers with `.with_tag()`."""
 
     def with_tag(self, tag: str) -> "ScheduledTask":
@@ -75,6 +76,8 @@ def current_activity() -> "ActivityContext":
     if ctx is None:
         raise RuntimeError("duroxide.current_activity() called outside of an activity")
     return ctx
+
+
 
 
 def _retry_dict(retry: Optional[Dict[str, Any]], what: str) -> Dict[str, Any]:
@@ -131,7 +134,7 @@ class OrchestrationContext(MessagingContextMixin):
     Scheduling methods return task descriptors to `yield`; they do nothing until yielded.
     """
 
-    def __init__(self, ctx_info: Dict[str, Any]):
+    def __init__(self, ctx_info: Dict[str, Any]) -> None:
         self.instance_id: str = ctx_info["instanceId"]
         self.execution_id: int = ctx_info["executionId"]
         self.orchestration_name: str = ctx_info["orchestrationName"]
@@ -158,7 +161,7 @@ class OrchestrationContext(MessagingContextMixin):
         task.update(routing)
         return task
 
-    def schedule_activity_on_session(self, name: str, input: Any, session_id: str):
+    def schedule_activity_on_session(self, name: str, input: Any, session_id: str) -> ScheduledTask:
         """Schedules an activity pinned to the worker that owns `session_id`."""
         if not isinstance(session_id, str):
             raise TypeError("schedule_activity_on_session: session_id must be a str")
@@ -189,7 +192,7 @@ class OrchestrationContext(MessagingContextMixin):
 
     def schedule_activity_with_retry_on_session(
         self, name: str, input: Any, retry: Dict[str, Any], session_id: str
-    ):
+    ) -> ScheduledTask:
         """Retry policy plus session affinity: every attempt runs on the same session."""
         what = f"schedule_activity_with_retry_on_session('{name}')"
         if not isinstance(session_id, str):
@@ -205,74 +208,76 @@ class OrchestrationContext(MessagingContextMixin):
         return task
 
     # ---- timers and events --------------------------------------------------------------
-    def schedule_timer(self, delay_ms: int):
+    def schedule_timer(self, delay_ms: int) -> Task:
         """A durable timer; yields None after `delay_ms` milliseconds."""
         if not isinstance(delay_ms, (int, float)) or isinstance(delay_ms, bool) or delay_ms < 0:
             raise ValueError(f"schedule_timer: delay_ms must be a number >= 0, got {delay_ms!r}")
         return {"type": "timer", "delayMs": int(delay_ms)}
 
-    def wait_for_event(self, name: str):
+    def wait_for_event(self, name: str) -> Task:
         """Waits for the next external event `name` raised after the wait began."""
         return {"type": "waitEvent", "name": name}
 
-    def dequeue_event(self, queue_name: str):
+    def dequeue_event(self, queue_name: str) -> Task:
         """Takes the next message of event queue `queue_name` (FIFO, buffered)."""
         return {"type": "dequeueEvent", "queueName": queue_name}
 
     # ---- orchestrations -----------------------------------------------------------------
-    def schedule_sub_orchestration(self, name: str, input: Any = None):
+    def schedule_sub_orchestration(self, name: str, input: Any = None) -> Task:
         """Runs orchestration `name` as a child; yields its output."""
         return {"type": "subOrchestration", "name": name,
                 "input": _dumps(input, f"schedule_sub_orchestration('{name}') input")}
 
-    def schedule_sub_orchestration_with_id(self, name: str, instance_id: str, input: Any = None):
+    def schedule_sub_orchestration_with_id(self, name: str, instance_id: str,
+                                           input: Any = None) -> Task:
         """Like schedule_sub_orchestration, with an explicit child instance id."""
         return {"type": "subOrchestrationWithId", "name": name, "instanceId": instance_id,
                 "input": _dumps(input, f"schedule_sub_orchestration_with_id('{name}') input")}
 
     def schedule_sub_orchestration_versioned(
         self, name: str, version: Optional[str] = None, input: Any = None
-    ):
+    ) -> Task:
         """Child orchestration pinned to `version` (None = latest registered)."""
         return {"type": "subOrchestrationVersioned", "name": name, "version": version,
                 "input": _dumps(input, f"schedule_sub_orchestration_versioned('{name}') input")}
 
     def schedule_sub_orchestration_versioned_with_id(
         self, name: str, version: Optional[str], instance_id: str, input: Any = None
-    ):
+    ) -> Task:
         """Versioned child orchestration with an explicit instance id."""
         return {"type": "subOrchestrationVersionedWithId", "name": name, "version": version,
                 "instanceId": instance_id,
-                "input": _dumps(input, f"schedule_sub_orchestration_versioned_with_id('{name}') input")}
+                "input": _dumps(
+                    input, f"schedule_sub_orchestration_versioned_with_id('{name}') input")}
 
-    def start_orchestration(self, name: str, instance_id: str, input: Any = None):
+    def start_orchestration(self, name: str, instance_id: str, input: Any = None) -> Task:
         """Starts an independent orchestration (fire-and-forget); yields None."""
         return {"type": "orchestration", "name": name, "instanceId": instance_id,
                 "input": _dumps(input, f"start_orchestration('{name}') input")}
 
     def start_orchestration_versioned(
         self, name: str, version: str, instance_id: str, input: Any = None
-    ):
+    ) -> Task:
         """Fire-and-forget start pinned to `version`."""
         return {"type": "orchestrationVersioned", "name": name, "version": version,
                 "instanceId": instance_id,
                 "input": _dumps(input, f"start_orchestration_versioned('{name}') input")}
 
-    def continue_as_new(self, input: Any = None):
+    def continue_as_new(self, input: Any = None) -> Task:
         """Ends this execution and starts a fresh one with `input` (history is reset)."""
         return {"type": "continueAsNew", "input": _dumps(input, "continue_as_new input")}
 
-    def continue_as_new_versioned(self, input: Any = None, version: Optional[str] = None):
+    def continue_as_new_versioned(self, input: Any = None, version: Optional[str] = None) -> Task:
         """continue_as_new that moves to `version` (None = latest)."""
         return {"type": "continueAsNewVersioned",
                 "input": _dumps(input, "continue_as_new_versioned input"), "version": version}
 
     # ---- deterministic helpers ----------------------------------------------------------
-    def new_guid(self):
+    def new_guid(self) -> Task:
         """Yields a new GUID string (replay-safe)."""
         return {"type": "newGuid"}
 
-    def utc_now(self):
+    def utc_now(self) -> Task:
         """Yields the current time in epoch milliseconds (replay-safe)."""
         return {"type": "utcNow"}
 
@@ -285,7 +290,7 @@ class OrchestrationContext(MessagingContextMixin):
         """
         return JoinTask(type="join", tasks=list(tasks))
 
-    def race(self, *tasks: Any):
+    def race(self, *tasks: Any) -> Task:
         """Waits for the first of two or more tasks; yields {"index", "value"}.
 
         The losers are cancelled.
@@ -297,7 +302,8 @@ class OrchestrationContext(MessagingContextMixin):
         return {"type": "select", "tasks": list(tasks)}
 
     # ---- typed variants -----------------------------------------------------------------
-    def schedule_activity_typed(self, name: str, input: Any = None, result_type: Any = None):
+    def schedule_activity_typed(self, name: str, input: Any = None,
+                                result_type: Any = None) -> ScheduledTask:
         task = ScheduledTask(type="activity", name=name,
                              input=_typed_input(input, f"schedule_activity_typed('{name}') input"))
         task["_typed"] = True
@@ -305,7 +311,7 @@ class OrchestrationContext(MessagingContextMixin):
         return task
 
     def schedule_activity_on_session_typed(self, name: str, input: Any = None,
-                                           session_id: Optional[str] = None):
+                                           session_id: Optional[str] = None) -> ScheduledTask:
         if not isinstance(session_id, str):
             raise TypeError("schedule_activity_on_session_typed: session_id must be a str")
         task = ScheduledTask(type="activityWithSession", name=name, sessionId=session_id,
@@ -315,7 +321,7 @@ class OrchestrationContext(MessagingContextMixin):
         return task
 
     def schedule_activity_with_retry_typed(self, name: str, input: Any = None,
-                                           retry: Optional[Dict[str, Any]] = None):
+                                           retry: Optional[Dict[str, Any]] = None) -> ScheduledTask:
         what = f"schedule_activity_with_retry_typed('{name}')"
         task = ScheduledTask(type="activityWithRetry", name=name,
                              input=_typed_input(input, what + " input"),
@@ -327,7 +333,7 @@ class OrchestrationContext(MessagingContextMixin):
     def schedule_activity_with_retry_on_session_typed(
         self, name: str, input: Any = None, retry: Optional[Dict[str, Any]] = None,
         session_id: Optional[str] = None,
-    ):
+    ) -> ScheduledTask:
         what = f"schedule_activity_with_retry_on_session_typed('{name}')"
         if not isinstance(session_id, str):
             raise TypeError(what + ": session_id must be a str")
@@ -339,51 +345,52 @@ class OrchestrationContext(MessagingContextMixin):
         return task
 
     def schedule_sub_orchestration_typed(self, name: str, input: Any = None,
-                                         result_type: Any = None):
+                                         result_type: Any = None) -> Task:
         return {"type": "subOrchestration", "name": name, "_typed": True,
                 "input": _typed_input(input, "schedule_sub_orchestration_typed input")}
 
     def schedule_sub_orchestration_with_id_typed(self, name: str, instance_id: str,
-                                                 input: Any = None):
+                                                 input: Any = None) -> Task:
         return {"type": "subOrchestrationWithId", "name": name, "instanceId": instance_id,
                 "_typed": True,
                 "input": _typed_input(input, "schedule_sub_orchestration_with_id_typed input")}
 
-    def wait_for_event_typed(self, name: str):
+    def wait_for_event_typed(self, name: str) -> Task:
         return {"type": "waitEvent", "name": name, "_typed": True}
 
-    def dequeue_event_typed(self, queue_name: str):
+    def dequeue_event_typed(self, queue_name: str) -> Task:
         return {"type": "dequeueEvent", "queueName": queue_name, "_typed": True}
 
-    def start_orchestration_typed(self, name: str, instance_id: str, input: Any = None):
+    def start_orchestration_typed(self, name: str, instance_id: str, input: Any = None) -> Task:
         return {"type": "orchestration", "name": name, "instanceId": instance_id,
                 "input": _typed_input(input, "start_orchestration_typed input")}
 
     def start_orchestration_versioned_typed(self, name: str, version: str, instance_id: str,
-                                            input: Any = None):
+                                            input: Any = None) -> Task:
         return {"type": "orchestrationVersioned", "name": name, "version": version,
                 "instanceId": instance_id,
                 "input": _typed_input(input, "start_orchestration_versioned_typed input")}
 
-    def continue_as_new_typed(self, input: Any = None):
-        return {"type": "continueAsNew", "input": _typed_input(input, "continue_as_new_typed input")}
+    def continue_as_new_typed(self, input: Any = None) -> Task:
+        return {"type": "continueAsNew",
+                "input": _typed_input(input, "continue_as_new_typed input")}
 
-    def all_typed(self, tasks: List[Any]):
+    def all_typed(self, tasks: List[Any]) -> Task:
         return {"type": "join", "tasks": list(tasks), "_typed_all": True}
 
-    def race_typed(self, *tasks: Any):
+    def race_typed(self, *tasks: Any) -> Task:
         task = self.race(*tasks)
         task["_typed_race"] = True
         return task
 
-    def get_kv_value_from_instance(self, instance_id: str, key: str):
+    def get_kv_value_from_instance(self, instance_id: str, key: str) -> ScheduledTask:
         """Reads another instance's KV value; yields a str or None (replay-safe)."""
         return ScheduledTask(
             type="activity", name="__duroxide_syscall:get_kv_value",
             input=json.dumps({"instance_id": instance_id, "key": key}),
         )
 
-    def get_kv_value_from_instance_typed(self, instance_id: str, key: str):
+    def get_kv_value_from_instance_typed(self, instance_id: str, key: str) -> ScheduledTask:
         task = self.get_kv_value_from_instance(instance_id, key)
         task["_typed_kv"] = True
         return task
@@ -408,19 +415,15 @@ class OrchestrationContext(MessagingContextMixin):
             self._host.set_kv(str(key), str(value))
 
     def set_kv_value_typed(self, key: Any, value: Any) -> None:
-        self.set_kv_value(key, value if isinstance(value, str) else _dumps(value, "set_kv_value_typed"))
+        self.set_kv_value(
+            key, value if isinstance(value, str) else _dumps(value, "set_kv_value_typed"))
 
     def get_kv_value(self, key: Any) -> Optional[str]:
         return self._host.get_kv(str(key)) if self._host is not None else None
 
     def get_kv_value_typed(self, key: Any) -> Any:
         raw = self.get_kv_value(key)
-        if raw is None:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw
+        return loads_or_raw(raw)
 
     def get_kv_all_values(self) -> Dict[str, str]:
         return dict(self._host.get_kv_all()) if self._host is not None else {}
@@ -442,7 +445,7 @@ class OrchestrationContext(MessagingContextMixin):
     def prune_kv_values_updated_before(self, cutoff_ms: int) -> int:
         if self._host is None:
             return 0
-        return self._host.prune_kv(int(cutoff_ms))
+        return int(self._host.prune_kv(int(cutoff_ms)))
 
     def trace_info(self, message: Any) -> None:
         self._trace("info", message)
@@ -464,7 +467,8 @@ class OrchestrationContext(MessagingContextMixin):
 class ActivityContext:
     """The `ctx` an activity receives."""
 
-    def __init__(self, info: Dict[str, Any], handle: Any = None, client_factory: Any = None):
+    def __init__(self, info: Dict[str, Any], handle: Any = None,
+                 client_factory: Any = None) -> None:
         self.instance_id: str = info.get("instanceId", "")
         self.execution_id: int = info.get("executionId", 0)
         self.orchestration_name: str = info.get("orchestrationName", "")
@@ -486,13 +490,14 @@ class ActivityContext:
         """True once the orchestration no longer needs this result (cooperative)."""
         return bool(self._handle.is_cancelled()) if self._handle is not None else False
 
-    def get_client(self):
+    def get_client(self) -> "Client":
         """A Client on the same store, to start orchestrations or raise events."""
         if self._client_factory is None:
             from duroxide.errors import RuntimeStateError
 
             raise RuntimeStateError("Activity context not found")
-        return self._client_factory()
+        client: Client = self._client_factory()
+        return client
 
     def trace_info(self, message: Any) -> None:
         self._trace("info", message)

@@ -5,30 +5,28 @@ user code. Payloads cross the boundary as JSON text (the value-shape contract of
 duroxide Python API): inputs are `json.loads`-ed with a fallback to the raw string, outputs
 are `json.dumps`-ed.
 
-`create_generator`, `next_step` and `dispose_generator` implement the reference package's
-JSON driver protocol for programs that drive generators by hand.
+`create_generator`, `next_step` and `dispose_generator` (the reference package's JSON driver
+protocol, api.md 1.13) are not used by the runtime; they live in duroxide._generator_protocol
+and are re-exported here because api.md lists them as `duroxide.driver` names.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import itertools
 import json
 import traceback
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Generator, Optional, Tuple, cast
 
-from duroxide import _orchestration_functions
 from duroxide._graphs import CachedResult, after_yield, before_yield
-from duroxide.context import ActivityContext, OrchestrationContext, _current_activity
+from duroxide._json import loads_or_raw as _decode
+from duroxide.context import ActivityContext, OrchestrationContext, Task, _current_activity
 from duroxide.errors import task_failure
 
-
-def _decode(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return text
+# What start/step return to the native invoker: ("yield", task) | ("complete", output_json) |
+# ("fail", error_text).
+StepResult = Tuple[str, Any]
+OrchestrationGenerator = Generator[Task, Any, Any]
 
 
 def _decode_input(text: str) -> Any:
@@ -37,7 +35,7 @@ def _decode_input(text: str) -> Any:
     return _decode(text)
 
 
-def _encode_output(value: Any) -> Tuple[str, str]:
+def _encode_output(value: Any) -> StepResult:
     try:
         return ("complete", json.dumps(value))
     except (TypeError, ValueError) as exc:
@@ -48,18 +46,18 @@ def _encode_output(value: Any) -> Tuple[str, str]:
         )
 
 
-def resolve(registry: Dict[str, Callable], name: str, version: str) -> Optional[Callable]:
-    """Finds the function for name@version, then name (per runtime, then process-wide)."""
-    for table in (registry, _orchestration_functions):
-        fn = table.get(f"{name}@{version}")
-        if fn is None:
-            fn = table.get(name)
-        if fn is not None:
-            return fn
-    return None
+def resolve(registry: Dict[str, Callable[..., Any]], name: str,
+            version: str) -> Optional[Callable[..., Any]]:
+    """Finds the function for name@version, then name, in the runtime's own table.
+
+    Only the runtime's registrations count: one runtime never runs another's functions.
+    """
+    fn = registry.get(f"{name}@{version}")
+    return fn if fn is not None else registry.get(name)
 
 
-def start(fn: Callable, ctx: OrchestrationContext, input_text: str):
+def start(fn: Callable[..., Any], ctx: OrchestrationContext,
+          input_text: str) -> Tuple[str, Any, Optional[OrchestrationGenerator]]:
     """Calls the orchestration function and runs it to its first step.
 
     Returns ("yield", task, generator) | ("complete", output_json, None) |
@@ -140,8 +138,8 @@ def _post_process(task: Dict[str, Any], value: Any) -> Any:
     return value
 
 
-def step(gen, last_task: Any, value: Any, is_error: bool,
-         details: Optional[Dict[str, str]] = None):
+def step(gen: OrchestrationGenerator, last_task: Any, value: Any, is_error: bool,
+         details: Optional[Dict[str, str]] = None) -> StepResult:
     """Sends a value (or throws an error) into the generator and runs it to its next step.
 
     A failed activity or sub-orchestration is thrown as ActivityFailedError /
@@ -158,7 +156,8 @@ def step(gen, last_task: Any, value: Any, is_error: bool,
             try:
                 value = _post_process(last_task, value)
             except Exception as exc:
-                return _after(gen, lambda: gen.throw(exc))
+                failure = exc  # thrown into the generator like a failed task
+                return _after(gen, lambda: gen.throw(failure))
         if is_error:
             d = details or {}
             task = gen.throw(task_failure(str(value), d.get("source", ""),
@@ -198,8 +197,8 @@ def _after(gen: Any, resume: Callable[[], Any]) -> Tuple[str, Any]:
     return _yielded(gen, task)
 
 
-def run_activity(fn: Callable, info: Dict[str, Any], handle: Any, client_factory: Any,
-                 input_text: str):
+def run_activity(fn: Callable[..., Any], info: Dict[str, Any], handle: Any, client_factory: Any,
+                 input_text: str) -> Tuple[bool, str]:
     """Runs one activity. Returns (True, output_json) or (False, error_text)."""
     name = info.get("activityName", "")
     ctx = ActivityContext(info, handle, client_factory)
@@ -224,60 +223,11 @@ def run_activity(fn: Callable, info: Dict[str, Any], handle: Any, client_factory
         )
 
 
-# ---- the reference's JSON generator protocol ------------------------------------------------
+from duroxide._generator_protocol import (  # noqa: E402  (api.md: duroxide.driver names)
+    create_generator,
+    dispose_generator,
+    next_step,
+)
 
-_generators: Dict[int, Any] = {}
-_last_tasks: Dict[int, Any] = {}
-_ids = itertools.count(1)
-
-
-def create_generator(payload_json: str) -> str:
-    """Starts an orchestration from '{"ctxInfo": {...}, "input": "..."}'; returns a step JSON."""
-    payload = json.loads(payload_json)
-    info = payload["ctxInfo"]
-    fn = resolve({}, info["orchestrationName"], info.get("orchestrationVersion", "1.0.0"))
-    if fn is None:
-        return json.dumps({
-            "status": "error",
-            "message": f"Orchestration '{info['orchestrationName']}' not registered on Python side",
-        })
-    kind, payload_out, gen = start(fn, OrchestrationContext(info), payload.get("input", ""))
-    if kind == "yield":
-        gen_id = next(_ids)
-        _generators[gen_id] = gen
-        _last_tasks[gen_id] = payload_out
-        return json.dumps({"status": "yielded", "generatorId": gen_id, "task": payload_out})
-    if kind == "complete":
-        return json.dumps({"status": "completed", "output": payload_out})
-    return json.dumps({"status": "error", "message": payload_out})
-
-
-def next_step(payload_json: str) -> str:
-    """Resumes generator `generatorId` with `result` (a JSON string) or throws `isError`."""
-    payload = json.loads(payload_json)
-    gen_id = payload["generatorId"]
-    gen = _generators.get(gen_id)
-    if gen is None:
-        return json.dumps({"status": "error", "message": f"unknown generator {gen_id}"})
-    raw = payload.get("result", "null")
-    value = _decode(raw)
-    if payload.get("isError") and not isinstance(value, str):
-        value = json.dumps(value)
-    kind, out = step(gen, _last_tasks.get(gen_id), value, bool(payload.get("isError")))
-    if kind == "yield":
-        _last_tasks[gen_id] = out
-        return json.dumps({"status": "yielded", "generatorId": gen_id, "task": out})
-    dispose_generator(str(gen_id))
-    if kind == "complete":
-        return json.dumps({"status": "completed", "output": out})
-    return json.dumps({"status": "error", "message": out})
-
-
-def dispose_generator(gen_id: str) -> str:
-    """Forgets a generator started with create_generator."""
-    key = int(gen_id)
-    gen = _generators.pop(key, None)
-    _last_tasks.pop(key, None)
-    if gen is not None:
-        gen.close()
-    return "ok"
+__all__ = ["create_generator", "next_step", "dispose_generator", "resolve", "start", "step",
+           "run_activity"]

@@ -2,79 +2,12 @@
 // Copyright (c) 2026 duroxide authors
 #include "duroxide/bindings/pybind.h"
 
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <sstream>
-
 #include "duroxide/bindings/py_invoker.h"
 #include "duroxide/runtime/runtime.h"
 
 namespace duroxide::bindings {
 
 namespace {
-
-// Applies a filter like "info" or "warn,duroxide::orchestration=debug" (RUST_LOG syntax).
-bool ApplyFilter(const std::string& filter, const std::string& format) {
-  std::stringstream ss(filter);
-  std::string part;
-  LogLevel global = LogLevel::kWarn;
-  std::vector<std::pair<std::string, LogLevel>> targets;
-  while (std::getline(ss, part, ',')) {
-    if (part.empty()) continue;
-    auto eq = part.find('=');
-    LogLevel level;
-    if (eq == std::string::npos) {
-      if (!ParseLogLevel(part, &level)) return false;
-      global = level;
-    } else {
-      if (!ParseLogLevel(part.substr(eq + 1), &level)) return false;
-      targets.emplace_back(part.substr(0, eq), level);
-    }
-  }
-  ConfigureLogging(global, format);
-  for (const auto& [target, level] : targets) SetTargetLevel(target, level);
-  return true;
-}
-
-// DUROXIDE_LOG, else RUST_LOG, else nullptr.
-const char* EnvFilter() {
-  const char* env = std::getenv("DUROXIDE_LOG");
-  if (env && *env) return env;
-  env = std::getenv("RUST_LOG");
-  return (env && *env) ? env : nullptr;
-}
-
-std::string UserFilter(const std::string& level) {
-  return "warn,duroxide::orchestration=" + level + ",duroxide::activity=" + level;
-}
-
-bool g_tracing_initialized = false;
-
-void InitTracingShim(const std::string& path, std::optional<std::string> level,
-                     std::optional<std::string> format) {
-  // The log file is checked before anything else (api.md 1.10): a bad path reports the path
-  // even when a subscriber is already installed.
-  std::FILE* file = std::fopen(path.c_str(), "a");
-  if (file == nullptr) {
-    Raise("TracingError", "Failed to open log file '" + path + "': " + std::strerror(errno));
-  }
-  if (g_tracing_initialized) {
-    std::fclose(file);
-    Raise("TracingError", "Failed to init tracing: a global subscriber is already installed");
-  }
-  LogLevel parsed;
-  const std::string lvl = level.value_or("info");
-  if (!ParseLogLevel(lvl, &parsed)) {
-    std::fclose(file);
-    Raise("TracingError", "Failed to init tracing: unknown log level '" + lvl + "'");
-  }
-  const char* env = EnvFilter();
-  const std::string fmt = format.value_or("compact");
-  if (!(env && ApplyFilter(env, fmt))) ApplyFilter(UserFilter(lvl), fmt);
-  SetLogFile(file);
-  g_tracing_initialized = true;
-}
 
 template <typename T>
 std::optional<T> Opt(const py::dict& d, const char* key) {
@@ -137,22 +70,28 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
   if (auto v = Opt<std::string>(d, "duroxide_version")) o.duroxide_version = *v;
   o.service_name = Opt<std::string>(d, "service_name");
   o.service_version = Opt<std::string>(d, "service_version");
-  LogFields service;
-  if (auto v = Opt<std::string>(d, "service_name")) service.emplace_back("service_name", *v);
-  if (auto v = Opt<std::string>(d, "service_version")) service.emplace_back("service_version", *v);
-  if (!service.empty()) SetGlobalFields(std::move(service));
-  auto level = Opt<std::string>(d, "log_level");
-  auto format = Opt<std::string>(d, "log_format");
-  if (!g_tracing_initialized && (level || format)) {
-    const char* env = EnvFilter();
-    const std::string fmt = format.value_or("compact");
-    if (!(env && ApplyFilter(env, fmt))) {
-      if (!ApplyFilter(UserFilter(level.value_or("info")), fmt)) {
-        throw py::value_error("unknown log_level '" + level.value_or("") + "'");
-      }
-    }
-  }
+  // Logging options (log_level, log_format, service fields on records) are process-wide:
+  // LogOptionsFromDict keeps them for Start().
   return o;
+}
+
+// Logging options are process-wide: applied when the runtime starts, never when options or
+// the runtime are merely created.
+struct LogOptions {
+  std::optional<std::string> level;
+  std::optional<std::string> format;
+  LogFields service;
+};
+
+LogOptions LogOptionsFromDict(const py::dict& d) {
+  LogOptions l;
+  if (auto v = Opt<std::string>(d, "service_name")) l.service.emplace_back("service_name", *v);
+  if (auto v = Opt<std::string>(d, "service_version")) {
+    l.service.emplace_back("service_version", *v);
+  }
+  l.level = Opt<std::string>(d, "log_level");
+  l.format = Opt<std::string>(d, "log_format");
+  return l;
 }
 
 // Python's view of a runtime. Owns the registries and invokers the core calls into.
@@ -160,7 +99,8 @@ class RuntimeShim {
  public:
   RuntimeShim(const ProviderHandle& provider, const py::dict& options, py::object registry,
               py::object client_factory)
-      : registry_(std::make_shared<runtime::OrchestrationRegistry>()),
+      : log_options_(LogOptionsFromDict(options)),
+        registry_(std::make_shared<runtime::OrchestrationRegistry>()),
         orchestrations_(std::make_shared<PyOrchestrationInvoker>(std::move(registry))),
         activities_(std::make_shared<PyActivityInvoker>(std::move(client_factory))) {
     runtime_ = std::make_unique<runtime::Runtime>(provider.provider, OptionsFromDict(options),
@@ -185,6 +125,8 @@ class RuntimeShim {
   }
 
   void Start() {
+    if (!log_options_.service.empty()) SetGlobalFields(log_options_.service);
+    ApplyLogOptions(log_options_.level, log_options_.format);
     Status st;
     {
       py::gil_scoped_release release;
@@ -224,6 +166,7 @@ class RuntimeShim {
   std::string WorkerName() const { return runtime_->WorkerName(); }
 
  private:
+  LogOptions log_options_;
   std::shared_ptr<runtime::OrchestrationRegistry> registry_;
   std::shared_ptr<PyOrchestrationInvoker> orchestrations_;
   std::shared_ptr<PyActivityInvoker> activities_;
@@ -253,14 +196,6 @@ void RegisterRuntime(py::module_& m) {
       .def("skip_time_if_idle", &RuntimeShim::SkipTimeIfIdle)
       .def("advance_clock", &RuntimeShim::AdvanceClock, py::arg("ms"))
       .def("set_auto_skip", &RuntimeShim::SetAutoSkip, py::arg("enabled"));
-  m.def("init_tracing", &InitTracingShim, py::arg("log_file"), py::arg("log_level") = py::none(),
-        py::arg("log_format") = py::none());
-  m.def("configure_logging", [](const std::string& filter, const std::string& format) {
-    if (!ApplyFilter(filter, format)) throw py::value_error("invalid log filter '" + filter + "'");
-  });
-  // Default: warnings and errors of the runtime on stderr; RUST_LOG / DUROXIDE_LOG override.
-  const char* env = EnvFilter();
-  if (!(env && ApplyFilter(env, "compact"))) ConfigureLogging(LogLevel::kWarn, "compact");
 }
 
 }  // namespace duroxide::bindings

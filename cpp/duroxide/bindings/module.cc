@@ -5,6 +5,7 @@
 PYBIND11_MODULE(_core, m) {
   m.doc() = "duroxide native core (C++ replay engine, providers, runtime)";
   duroxide::bindings::RegisterExceptions(m);
+  duroxide::bindings::RegisterLogging(m);
   duroxide::bindings::RegisterProviders(m);
   duroxide::bindings::RegisterPostgres(m);
   duroxide::bindings::RegisterClient(m);

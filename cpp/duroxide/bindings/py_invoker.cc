@@ -107,6 +107,7 @@ bool ParseRetry(py::handle obj, RetryPolicy* out, std::string* error) {
     return false;
   }
   py::object backoff = get("backoff", "backoff_strategy");
+  if (backoff.is_none()) backoff = get("backoffStrategy", "backoffStrategy");
   if (!backoff.is_none()) {
     std::string b = py::str(backoff).cast<std::string>();
     for (auto& c : b) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -564,7 +565,30 @@ runtime::ActivityOutcome PyActivityInvoker::Invoke(const runtime::ActivityCall& 
   return outcome;
 }
 
+// The one retry-policy validator: schedule_activity_with_retry* calls it at the call site
+// (through _normalize_retry_policy) and the task parser applies the same rules to whatever
+// dict is yielded. Returns the camelCase form, None for what was not given.
+py::dict NormalizeRetryPolicy(const py::dict& policy) {
+  RetryPolicy parsed;
+  std::string error;
+  if (!ParseRetry(policy, &parsed, &error)) throw py::value_error(error);
+  auto given = [&](std::initializer_list<const char*> keys) -> py::object {
+    for (const char* k : keys) {
+      if (policy.contains(k) && !policy[k].is_none()) return policy[k];
+    }
+    return py::none();
+  };
+  py::dict out;
+  out["maxAttempts"] = parsed.max_attempts;
+  out["timeoutMs"] = given({"timeoutMs", "timeout_ms"});
+  out["totalTimeoutMs"] = given({"totalTimeoutMs", "total_timeout_ms"});
+  py::object backoff = given({"backoff", "backoff_strategy", "backoffStrategy"});
+  out["backoff"] = backoff.is_none() ? backoff : backoff.attr("lower")();
+  return out;
+}
+
 void RegisterHandles(py::module_& m) {
+  m.def("_normalize_retry_policy", &NormalizeRetryPolicy, py::arg("policy"));
   py::class_<HostHandle, std::shared_ptr<HostHandle>>(m, "_OrchestrationHost")
       .def("set_custom_status",
            [](HostHandle& h, std::string s) {

@@ -10,6 +10,8 @@
 #include <pybind11/stl.h>
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "duroxide/common/status.h"
 #include "duroxide/providers/provider.h"
@@ -44,6 +46,11 @@ void RegisterProviders(py::module_& m);
 void RegisterPostgres(py::module_& m);  // after RegisterProviders (derives from its class)
 void RegisterClient(py::module_& m);
 void RegisterRuntime(py::module_& m);
+void RegisterLogging(py::module_& m);  // bind_logging.cc
+// RuntimeOptions(log_level=..., log_format=...): the native stderr log with that filter, unless
+// init_tracing ran. Called by Runtime.start(). Raises ValueError for an unknown level.
+void ApplyLogOptions(const std::optional<std::string>& level,
+                     const std::optional<std::string>& format);
 void RegisterManagement(py::module_& m);
 void RegisterRouting(py::module_& m);  // capability routing, task cache (bind_routing.cc)
 void RegisterFleet(py::module_& m);  // worker registry (bind_fleet.cc)

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <ctime>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@ struct LogState {
   std::map<std::string, LogLevel> target_levels;
   std::FILE* file = nullptr;  // owned when not null
   LogFields global_fields;
+  std::shared_ptr<const LogSink> sink;  // used while file == nullptr
 };
 
 LogState& State() {
@@ -101,6 +103,12 @@ static LogLevel EffectiveLevel(const LogState& s, const std::string& target) {
   return level;
 }
 
+void SetLogSink(LogSink sink) {
+  auto& s = State();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.sink = sink ? std::make_shared<const LogSink>(std::move(sink)) : nullptr;
+}
+
 void SetGlobalFields(LogFields fields) {
   auto& s = State();
   std::lock_guard<std::mutex> lock(s.mu);
@@ -116,10 +124,16 @@ bool LogEnabled(LogLevel level, const std::string& target) {
 void Log(LogLevel level, const std::string& target, const std::string& message,
          const LogFields& record_fields) {
   auto& s = State();
-  std::lock_guard<std::mutex> lock(s.mu);
+  std::unique_lock<std::mutex> lock(s.mu);
   if (level < EffectiveLevel(s, target) || level == LogLevel::kOff) return;
   LogFields fields = record_fields;
   fields.insert(fields.end(), s.global_fields.begin(), s.global_fields.end());
+  if (s.sink && s.file == nullptr) {
+    std::shared_ptr<const LogSink> sink = s.sink;
+    lock.unlock();  // the sink may take other locks (e.g. Python's GIL): never under ours
+    (*sink)(LogRecord{level, target, message, std::move(fields)});
+    return;
+  }
   std::FILE* out = s.file ? s.file : stderr;
   std::string line;
   if (s.format == "json") {

@@ -36,6 +36,12 @@ void ConfigureLogging(LogLevel level, const std::string& format);
 void SetTargetLevel(const std::string& target, LogLevel level);
 // Replaces the output stream of the default sink (nullptr = stderr). Takes ownership of the FILE*.
 void SetLogFile(std::FILE* file);
+// Another destination for records that pass the level filter (the Python binding routes them
+// to Python's `logging`). While a sink is set and no log file is installed, records go to the
+// sink instead of stderr. The sink is called WITHOUT the logging mutex held, on the logging
+// thread; it MUST NOT block for long. nullptr restores stderr.
+using LogSink = std::function<void(LogRecord&&)>;
+void SetLogSink(LogSink sink);
 // Fields added to every record (e.g. service_name, service_version).
 void SetGlobalFields(LogFields fields);
 bool LogEnabled(LogLevel level, const std::string& target);

@@ -422,7 +422,10 @@ void ReplayEngine::OnChildResolved(Node* p, Node* c) {
     return;
   }
   if (p->desc.type == T::kSelect) {
-    TaskValue v{TaskValue::Type::kSelect, "", {c->value}, c->index};
+    TaskValue v;
+    v.type = TaskValue::Type::kSelect;
+    v.items = {c->value};
+    v.index = c->index;
     for (auto& child : p->children) {
       if (child.get() != c) Cancel(child.get(), "dropped_future");
     }
@@ -433,7 +436,8 @@ void ReplayEngine::OnChildResolved(Node* p, Node* c) {
   for (auto& child : p->children) {
     if (!child->done) return;
   }
-  TaskValue v{TaskValue::Type::kJoin, "", {}, 0};
+  TaskValue v;
+  v.type = TaskValue::Type::kJoin;
   for (auto& child : p->children) v.items.push_back(child->value);
   Resolve(p, std::move(v));
 }

@@ -11,7 +11,8 @@
 namespace duroxide::runtime {
 
 // Runtime counters: the 17 of api.md 1.11, plus dropped_messages (stale, duplicate or
-// undeliverable messages, and queue messages over the continue-as-new carry-forward cap).
+// undeliverable messages, and queue messages over the continue-as-new carry-forward cap) and
+// abandon_failures (hand-backs the store refused; the lock then expires instead).
 // Thread-safety: counters are atomics.
 struct Metrics {
 #define DUROXIDE_METRICS(X)                                                                    \
@@ -20,7 +21,8 @@ struct Metrics {
   X(activity_success) X(activity_app_errors) X(activity_infra_errors) X(activity_config_errors) \
   X(activity_poison) X(orch_dispatcher_items_fetched) X(worker_dispatcher_items_fetched)     \
   X(orch_continue_as_new) X(suborchestration_calls) X(provider_errors)                       \
-  X(dropped_messages) X(activity_requires_timeouts) X(capability_schemas_unmatched)
+  X(dropped_messages) X(activity_requires_timeouts) X(capability_schemas_unmatched)        \
+  X(abandon_failures)
 #define DUROXIDE_DECLARE(name) std::atomic<int64_t> name{0};
   DUROXIDE_METRICS(DUROXIDE_DECLARE)
 #undef DUROXIDE_DECLARE

@@ -8,6 +8,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
+#include "duroxide/common/backoff.h"
 #include "duroxide/runtime/runtime_core.h"
 
 namespace duroxide::runtime {
@@ -46,7 +47,10 @@ void RunBatch(RuntimeCore* core, std::vector<providers::OrchestrationItem> items
   }
   std::vector<providers::TurnAck> acks;
   acks.reserve(turns.size());
-  for (const PendingTurn& t : turns) acks.push_back({t.lock_token, &t.commit});
+  for (PendingTurn& t : turns) {
+    CountTurnBeforeAck(core, t);
+    acks.push_back({t.lock_token, &t.commit});
+  }
   providers::NextOrchestrationFetch next;
   next.lock_timeout_ms = core->options.orchestrator_lock_timeout_ms;
   next.hint = hint;
@@ -73,7 +77,7 @@ void RunBatch(RuntimeCore* core, std::vector<providers::OrchestrationItem> items
 
 void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   providers::Provider* provider = core->provider.get();
-  int64_t backoff_ms = 10;
+  int64_t fetch_failures = 0;  // consecutive: the backoff grows with them
   providers::FetchHint hint;
   if (core->options.warm_cache_capacity > 0) {
     RuntimeCore* raw = core.get();
@@ -100,11 +104,10 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
           "orchestration fetch failed: " + items.status().ToString(),
           {{"slot", std::to_string(slot)}});
       busy.Idle();
-      provider->orchestrator_signal().WaitSince(seen, backoff_ms);
-      backoff_ms = std::min<int64_t>(backoff_ms * 2, 3000);
+      provider->orchestrator_signal().WaitSince(seen, BackoffDelayMs(10, 3000, fetch_failures++));
       continue;
     }
-    backoff_ms = 10;
+    fetch_failures = 0;
     if (!items->empty()) {
       core->work_seq.fetch_add(1);
       // Taken before the ack that may also fetch, so a wake-up between that fetch and the
@@ -121,7 +124,7 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   // Shutdown began after the last ack fetched items: hand them back untouched.
   if (prefetched && prefetched->ok()) {
     for (const auto& item : **prefetched) {
-      (void)provider->AbandonOrchestrationItem(item.lock_token, 0, true);
+      CountAbandonFailure(core.get(), provider->AbandonOrchestrationItem(item.lock_token, 0, true));
     }
   }
 }

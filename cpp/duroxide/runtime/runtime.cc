@@ -364,10 +364,10 @@ void Runtime::Shutdown(int64_t timeout_ms) {
   if (!drained) {
     // Still busy in user code: hand the work back so another runtime can redeliver it.
     for (const auto& token : core_->leases.ActivityTokens()) {
-      (void)core_->provider->AbandonWorkItem(token, 0, true);
+      CountAbandonFailure(core_.get(), core_->provider->AbandonWorkItem(token, 0, true));
     }
     for (const auto& token : core_->leases.TurnTokens()) {
-      (void)core_->provider->AbandonOrchestrationItem(token, 0, true);
+      CountAbandonFailure(core_.get(), core_->provider->AbandonOrchestrationItem(token, 0, true));
     }
     Log(LogLevel::kWarn, "duroxide::runtime",
         "shutdown timeout reached; abandoned in-flight work for redelivery",

@@ -235,6 +235,7 @@ struct PendingTurn {
   bool starts_execution = false;
   history::ErrorDetails turn_error;
   int64_t dropped_messages = 0;
+  bool counted = false;  // CountTurnBeforeAck ran (undone by CompleteTurn if the ack failed)
   std::shared_ptr<TurnLeaseGuard> lease;
 };
 
@@ -243,6 +244,13 @@ struct PendingTurn {
 // item's lock renewed; it was registered when the item was fetched.
 std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, providers::OrchestrationItem item,
                                        std::shared_ptr<TurnLeaseGuard> lease);
+// Counts a failed hand-back (abandon) of a work or orchestration item instead of discarding
+// it: abandon_failures and provider_errors. The item's lock expires and it is redelivered.
+void CountAbandonFailure(RuntimeCore* core, const Status& abandon);
+// Counts the turn's outcome (orch_starts, orch_completions, failures, continue-as-new) BEFORE
+// its acknowledgement, so that metrics describe a commit before clients can see it; a failed
+// ack takes the counts back in CompleteTurn. Idempotent.
+void CountTurnBeforeAck(RuntimeCore* core, PendingTurn& turn);
 // Lets a warm engine be used by the instance's next turn. Called for every turn whose ack
 // succeeded, before CompleteTurn, so that none waits for the others' bookkeeping.
 void MarkTurnCommitted(const PendingTurn& turn);

@@ -13,6 +13,8 @@
 #include "duroxide/history/codec.h"
 #include "duroxide/runtime/messaging_turn.h"
 #include "duroxide/runtime/runtime_core.h"
+#include "duroxide/runtime/turn_plan.h"
+#include "duroxide/common/backoff.h"
 
 namespace duroxide::runtime {
 
@@ -31,13 +33,14 @@ namespace {
 constexpr int64_t kPoisonSentinelEventId = 1000000000;
 constexpr const char* kSyscallGetKv = "__duroxide_syscall:get_kv_value";
 
-void CountFailure(RuntimeCore* core, const ErrorDetails& e) {
-  core->metrics.orch_failures++;
+void CountFailure(RuntimeCore* core, const ErrorDetails& e, int64_t delta = 1) {
+  Metrics& m = core->metrics;
+  m.orch_failures += delta;
   switch (e.category) {
-    case ErrorDetails::Category::kApplication: core->metrics.orch_application_errors++; break;
-    case ErrorDetails::Category::kConfiguration: core->metrics.orch_configuration_errors++; break;
-    case ErrorDetails::Category::kInfrastructure: core->metrics.orch_infrastructure_errors++; break;
-    case ErrorDetails::Category::kPoison: core->metrics.orch_poison++; break;
+    case ErrorDetails::Category::kApplication: m.orch_application_errors += delta; break;
+    case ErrorDetails::Category::kConfiguration: m.orch_configuration_errors += delta; break;
+    case ErrorDetails::Category::kInfrastructure: m.orch_infrastructure_errors += delta; break;
+    case ErrorDetails::Category::kPoison: m.orch_poison += delta; break;
   }
 }
 
@@ -101,6 +104,27 @@ void FailExecution(RuntimeCore* core, const OrchestrationItem& item, TurnCommit*
   CountFailure(core, error);
 }
 
+// Hands an item back; a failure is counted (and logged), not discarded. The item's lock then
+// expires and it is redelivered anyway.
+void AbandonItem(RuntimeCore* core, const std::string& lock_token, int64_t delay_ms,
+                 bool ignore_attempt) {
+  CountAbandonFailure(
+      core, core->provider->AbandonOrchestrationItem(lock_token, delay_ms, ignore_attempt));
+}
+
+// An orchestration this runtime does not have: hand the item back with backoff.
+void AbandonUnregistered(RuntimeCore* core, const OrchestrationItem& item, const std::string& name,
+                         const std::string& detail, int64_t delay_ms) {
+  const auto& o = core->options;
+  Log(LogLevel::kWarn, "duroxide::runtime",
+      "orchestration '" + name + "' is not registered on this runtime; retrying later",
+      {{"instance_id", item.instance},
+       {"attempt", std::to_string(item.attempt_count)},
+       {"max_attempts", std::to_string(o.max_attempts)},
+       {"detail", detail}});
+  AbandonItem(core, item.lock_token, delay_ms, false);
+}
+
 // Built-in system activities run inside the turn, so they never wait behind a tag filter.
 WorkItem RunSyscall(RuntimeCore* core, const WorkItem& w) {
   WorkItem c;
@@ -155,313 +179,327 @@ void FillCommitFromEvents(TurnCommit* commit) {
   }
 }
 
-void AbandonUnregistered(RuntimeCore* core, const OrchestrationItem& item, const std::string& name,
-                         const std::string& detail) {
-  const auto& o = core->options;
-  int64_t exp = std::min<int64_t>(item.attempt_count - 1, 20);
-  int64_t delay = std::min(o.unregistered_backoff_max_ms, o.unregistered_backoff_base_ms << exp);
-  Log(LogLevel::kWarn, "duroxide::runtime",
-      "orchestration '" + name + "' is not registered on this runtime; retrying later",
-      {{"instance_id", item.instance},
-       {"attempt", std::to_string(item.attempt_count)},
-       {"max_attempts", std::to_string(o.max_attempts)},
-       {"detail", detail}});
-  Status st = core->provider->AbandonOrchestrationItem(item.lock_token, delay, false);
-  if (!st.ok()) core->metrics.provider_errors++;
+// The warm path: the provider skipped the history because our cached engine holds it. If that
+// engine is gone or out of step (evicted meanwhile), the history is read after all. Returns
+// false when that read failed (the item was handed back).
+bool TakeWarmEngine(RuntimeCore* core, OrchestrationItem* item,
+                    std::shared_ptr<replay::ReplayEngine>* warm) {
+  if (item->history_loaded) return true;
+  EngineCache::Cached cached = core->cache.Take(item->instance);
+  *warm = std::move(cached.engine);
+  const int64_t exec = item->record ? item->record->current_execution_id : 1;
+  const bool usable = *warm && item->record &&
+                      cached.instance_created_at_ms == item->record->created_at_ms &&
+                      !(*warm)->finished() && (*warm)->AwaitCommitDecision(100) &&
+                      (*warm)->execution_id() == exec &&
+                      (*warm)->last_event_id() == item->last_event_id;
+  if (usable) return true;
+  warm->reset();
+  auto history = core->provider->ReadHistory(item->instance, exec);
+  if (!history.ok()) {
+    core->metrics.provider_errors++;
+    AbandonItem(core, item->lock_token, 50, true);
+    return false;
+  }
+  item->history = std::move(history).value();
+  item->history_loaded = true;
+  return true;
+}
+
+TurnFacts FactsOf(RuntimeCore* core, const OrchestrationItem& item, bool warm,
+                  const ClassifiedMessages& messages) {
+  TurnFacts f;
+  if (!item.history_error.ok()) {
+    f.history_error = item.history_error.ToString();
+    f.history_newer_format = history::IsNewerFormat(item.history_error);
+  }
+  f.attempt_count = item.attempt_count;
+  f.max_attempts = core->options.max_attempts;
+  f.exists = item.record.has_value() || !item.history.empty() || warm;
+  f.status = item.record ? item.record->status : ExecutionStatus::kRunning;
+  f.current_execution_id = item.record ? item.record->current_execution_id : 1;
+  f.has_messages = !item.messages.empty();
+  if (const WorkItem* origin = FindOrigin(f, messages)) {
+    f.resolved_version = core->registry->Resolve(origin->name, origin->version);
+  }
+  return f;
+}
+
+// The OrchestrationStarted event of a new execution, and the commit fields that go with it.
+Event StartedEvent(RuntimeCore* core, const OrchestrationItem& item, const WorkItem& origin,
+                   const TurnPlan& plan, int64_t now, TurnCommit* commit) {
+  Event s;
+  s.kind = EventKind::kOrchestrationStarted;
+  s.name = origin.name;
+  s.input = origin.input;
+  s.parent_instance = origin.parent_instance;
+  s.parent_execution_id = origin.parent_execution_id;
+  s.parent_id = origin.parent_id;
+  s.carry_forward = origin.carry_forward;
+  s.carry_forward_meta = origin.carry_forward_meta;
+  if (origin.has_custom_status) s.initial_custom_status = origin.custom_status;
+  auto version = core->registry->Resolve(origin.name, origin.version);
+  s.version = version ? *version : origin.version.value_or("1.0.0");
+  commit->new_execution = true;
+  commit->orchestration_name = s.name;
+  commit->orchestration_version = *s.version;
+  commit->parent_instance_id = s.parent_instance;
+  commit->execution_id = plan.execution_id;
+  commit->instance_created_at_ms = item.record ? item.record->created_at_ms : now;
+  return s;
+}
+
+// Queue messages for a missing or finished instance become dead letters (in the same commit),
+// never silently lost; its topic subscriptions end.
+void DeadLetterUndeliverable(const OrchestrationItem& item, const TurnPlan& plan,
+                             PendingTurn* pending) {
+  const bool exists = plan.action == TurnPlan::Action::kDrop;
+  const ExecutionStatus status = item.record ? item.record->status : ExecutionStatus::kRunning;
+  const std::string reason =
+      "instance '" + item.instance + "' " +
+      (!exists ? "does not exist"
+               : status == ExecutionStatus::kCompleted ? "has completed"
+               : status == ExecutionStatus::kFailed    ? "has failed"
+                                                       : "is not running");
+  DeadLetterMessages(item.instance, item.messages, reason, &pending->commit,
+                     &pending->dropped_messages);
+  pending->commit.messaging.unsubscribe_all = true;
+}
+
+// A plan other than kRun: abandon, fail, drop. Returns the turn to acknowledge, or nullopt
+// when the item was handed back.
+std::optional<PendingTurn> ApplyPlan(RuntimeCore* core, OrchestrationItem& item,
+                                     const TurnPlan& plan, PendingTurn pending, int64_t now) {
+  TurnCommit& commit = pending.commit;
+  commit.execution_id = plan.execution_id;
+  switch (plan.action) {
+    case TurnPlan::Action::kCheckPendingStart: {
+      auto queued_start = core->provider->HasPendingStart(item.instance);
+      if (!queued_start.ok() || *queued_start) {
+        AbandonItem(core, item.lock_token, plan.abandon_delay_ms, true);
+        return std::nullopt;
+      }
+      [[fallthrough]];
+    }
+    case TurnPlan::Action::kDrop:
+      if (!item.messages.empty()) {
+        Log(LogLevel::kDebug, "duroxide::runtime", plan.reason,
+            {{"instance_id", item.instance}, {"count", std::to_string(item.messages.size())}});
+      }
+      DeadLetterUndeliverable(item, plan, &pending);
+      // status stays kRunning in the commit: "no change" for the execution row, so the stored
+      // output or error of a finished instance is never touched.
+      return pending;
+    case TurnPlan::Action::kAbandon:
+      if (plan.origin) {
+        AbandonUnregistered(core, item, plan.origin->name, plan.reason, plan.abandon_delay_ms);
+        return std::nullopt;
+      }
+      Log(LogLevel::kError, "duroxide::runtime", plan.reason, {{"instance_id", item.instance}});
+      AbandonItem(core, item.lock_token, plan.abandon_delay_ms, plan.abandon_keeps_attempt);
+      return std::nullopt;
+    case TurnPlan::Action::kFail: {
+      std::optional<Event> started;
+      if (plan.origin) started = StartedEvent(core, item, *plan.origin, plan, now, &commit);
+      if (!plan.origin && !item.history_loaded && item.history_error.ok()) {
+        auto history = core->provider->ReadHistory(item.instance, plan.execution_id);
+        if (history.ok()) item.history = std::move(history).value();
+      }
+      FailExecution(core, item, &commit, started, plan.failure);
+      return pending;
+    }
+    case TurnPlan::Action::kRun:
+      break;
+  }
+  return pending;
 }
 
 }  // namespace
 
+namespace {
+
+// The engine that runs the turn: the warm one, a cached one in step with the history, or a
+// fresh one loaded with the history (none for a new execution).
+std::shared_ptr<replay::ReplayEngine> EngineFor(RuntimeCore* core, OrchestrationItem& item,
+                                                const TurnPlan& plan,
+                                                std::shared_ptr<replay::ReplayEngine> warm) {
+  std::shared_ptr<replay::ReplayEngine> engine;
+  if (!plan.origin) {
+    if (warm) return warm;
+    EngineCache::Cached cached = core->cache.Take(item.instance);
+    engine = std::move(cached.engine);
+    const bool usable = engine && !item.history.empty() && item.record &&
+                        cached.instance_created_at_ms == item.record->created_at_ms &&
+                        !engine->finished() && engine->execution_id() == plan.execution_id &&
+                        engine->history_size() == item.history.size() &&
+                        engine->last_event_id() == item.history.back().event_id &&
+                        engine->AwaitCommitDecision(100);
+    if (usable) return engine;
+  }
+  const RuntimeOptions& opt = core->options;
+  replay::EngineOptions engine_options;
+  engine_options.max_payload_bytes = opt.max_payload_bytes;
+  engine_options.max_history_events = opt.max_history_events;
+  engine = std::make_shared<replay::ReplayEngine>(item.instance, plan.execution_id,
+                                                  core->orchestrations.get(),
+                                                  std::move(engine_options));
+  std::map<std::string, replay::KvValue> baseline;
+  for (const auto& [k, v] : item.kv_snapshot) baseline[k] = {v.value, v.last_updated_at_ms};
+  engine->Load(plan.origin ? std::vector<Event>{} : std::move(item.history), std::move(baseline));
+  return engine;
+}
+
+// Copies a turn's output into the commit: events, status, work items, cancellations.
+void CommitFromOutput(RuntimeCore* core, const std::string& instance, int64_t exec_id,
+                      replay::TurnOutput& out, TurnCommit* commit) {
+  commit->new_events = std::move(out.new_events);
+  for (const Event& e : commit->new_events) {
+    if (e.kind == EventKind::kSubOrchestrationScheduled) core->metrics.suborchestration_calls++;
+  }
+  FillCommitFromEvents(commit);
+  AddMessagingWrites(commit->new_events, commit);
+  if (!out.unconsumed_messages.empty()) {
+    // Messages (and requests) the execution ended without taking: dead letters, and requests
+    // get an error reply, as if they had arrived after the end.
+    DeadLetterMessages(instance, out.unconsumed_messages,
+                       "instance '" + instance + "' ended without taking it", commit,
+                       &out.dropped_messages);
+  }
+  switch (out.outcome) {
+    case replay::TurnOutput::Outcome::kCompleted:
+      commit->status = ExecutionStatus::kCompleted;
+      commit->output = out.output;
+      break;
+    case replay::TurnOutput::Outcome::kFailed:
+      commit->status = ExecutionStatus::kFailed;
+      commit->error = out.error.DisplayMessage();
+      break;
+    case replay::TurnOutput::Outcome::kContinuedAsNew:
+      commit->status = ExecutionStatus::kContinuedAsNew;
+      break;
+    default:
+      commit->status = ExecutionStatus::kRunning;
+      break;
+  }
+  for (WorkItem& w : out.worker_items) {
+    if (w.name.rfind(replay::kSyscallPrefix, 0) == 0) {
+      commit->orchestrator_items.push_back(RunSyscall(core, w));
+    } else {
+      commit->worker_items.push_back(std::move(w));
+    }
+  }
+  for (WorkItem& w : out.orchestrator_items) commit->orchestrator_items.push_back(std::move(w));
+  for (int64_t id : out.cancelled_activity_ids) {
+    commit->cancelled_activities.push_back({instance, exec_id, id});
+  }
+}
+
+// Runs a planned turn (TurnPlan::Action::kRun).
+std::optional<PendingTurn> RunTurn(RuntimeCore* core, OrchestrationItem& item,
+                                   const TurnPlan& plan, const ClassifiedMessages& messages,
+                                   std::shared_ptr<replay::ReplayEngine> warm,
+                                   PendingTurn pending, int64_t now) {
+  TurnCommit& commit = pending.commit;
+  commit.execution_id = plan.execution_id;
+  std::optional<Event> started;
+  if (plan.origin) started = StartedEvent(core, item, *plan.origin, plan, now, &commit);
+  std::shared_ptr<replay::ReplayEngine> engine = EngineFor(core, item, plan, std::move(warm));
+
+  replay::TurnOutput out = engine->RunTurn(started, messages.others, now);
+  if (out.outcome == replay::TurnOutput::Outcome::kUnregistered) {
+    if (item.attempt_count > core->options.max_attempts) {
+      FailExecution(core, item, &commit, started,
+                    ErrorDetails::Configuration("UnregisteredOrchestration",
+                                                out.unregistered_message));
+      return pending;
+    }
+    AbandonUnregistered(core, item, started ? started->name : "<unknown>",
+                        out.unregistered_message,
+                        BackoffDelayMs(core->options.unregistered_backoff_base_ms,
+                                       core->options.unregistered_backoff_max_ms,
+                                       item.attempt_count - 1));
+    return std::nullopt;
+  }
+  CommitFromOutput(core, item.instance, plan.execution_id, out, &commit);
+
+  // The engine goes into the cache before the ack, still marked uncommitted, so the next turn
+  // of this instance (possibly on another thread right after the commit) finds it.
+  pending.keep_engine = !engine->finished() && core->options.warm_cache_capacity > 0;
+  if (pending.keep_engine) {
+    core->cache.Put(item.instance, engine,
+                    item.record ? item.record->created_at_ms : commit.instance_created_at_ms);
+  }
+  pending.engine = std::move(engine);
+  pending.starts_execution = plan.origin != nullptr;
+  pending.turn_error = out.error;
+  pending.dropped_messages = out.dropped_messages;
+  return pending;
+}
+
+}  // namespace
+
+// Steps: decode check, warm engine, the pure decision (DecideTurn), then the plan's action.
 std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item,
                                        std::shared_ptr<TurnLeaseGuard> lease) {
-  const RuntimeOptions& opt = core->options;
   core->metrics.orch_dispatcher_items_fetched++;
   const int64_t now = NowMs();
   PendingTurn pending;
   pending.instance = item.instance;
   pending.lock_token = item.lock_token;
   pending.lease = std::move(lease);
-  TurnCommit& commit = pending.commit;
-  // Every path that acknowledges ends here; the others abandon and return nullopt.
-  auto finish = [&]() { return std::optional<PendingTurn>(std::move(pending)); };
+  const TurnPlanOptions plan_options{core->options.unregistered_backoff_base_ms,
+                                     core->options.unregistered_backoff_max_ms};
 
-  if (!item.history_error.ok()) {
-    if (history::IsNewerFormat(item.history_error)) {
-      // Written by a newer duroxide: leave the instance exactly as it is (no poison count, no
-      // failure) so that an upgraded runtime can continue it; retry rarely.
-      Log(LogLevel::kError, "duroxide::runtime",
-          "history written by a newer duroxide; leaving the instance untouched: " +
-              item.history_error.ToString(),
-          {{"instance_id", item.instance}});
-      (void)core->provider->AbandonOrchestrationItem(item.lock_token, 5000, true);
-      return std::nullopt;
-    }
-    if (item.attempt_count > opt.max_attempts) {
-      commit.execution_id = item.record ? item.record->current_execution_id : 1;
-      FailExecution(core, item, &commit, std::nullopt,
-                    ErrorDetails::Poison("Orchestration", item.attempt_count, opt.max_attempts,
-                                         "history could not be decoded: " +
-                                             item.history_error.ToString()));
-      return finish();
-    } else {
-      Log(LogLevel::kError, "duroxide::runtime",
-          "history could not be decoded: " + item.history_error.ToString(),
-          {{"instance_id", item.instance}});
-      (void)core->provider->AbandonOrchestrationItem(item.lock_token, 1000, false);
-    }
-    return std::nullopt;
-  }
-
-  // Warm path: the provider skipped the history because our cached engine holds it. If that
-  // engine is gone or out of step (evicted meanwhile), read the history after all.
   std::shared_ptr<replay::ReplayEngine> warm;
-  if (!item.history_loaded) {
-    EngineCache::Cached cached = core->cache.Take(item.instance);
-    warm = std::move(cached.engine);
-    const int64_t exec = item.record ? item.record->current_execution_id : 1;
-    const bool usable = warm && item.record &&
-                        cached.instance_created_at_ms == item.record->created_at_ms &&
-                        !warm->finished() && warm->AwaitCommitDecision(100) &&
-                        warm->execution_id() == exec && warm->last_event_id() == item.last_event_id;
-    if (!usable) {
-      warm.reset();
-      auto history = core->provider->ReadHistory(item.instance, exec);
-      if (!history.ok()) {
-        core->metrics.provider_errors++;
-        (void)core->provider->AbandonOrchestrationItem(item.lock_token, 50, true);
-        return std::nullopt;
-      }
-      item.history = std::move(history).value();
-      item.history_loaded = true;
-    }
-  }
-
-  const WorkItem* start = nullptr;
-  const WorkItem* can = nullptr;
-  std::vector<const WorkItem*> extra_starts;
-  std::vector<WorkItem> messages;
-  for (const WorkItem& m : item.messages) {
-    if (m.kind == WorkItemKind::kStartOrchestration) {
-      if (start == nullptr) start = &m;
-      else extra_starts.push_back(&m);
-    } else if (m.kind == WorkItemKind::kContinueAsNew) {
-      if (can == nullptr || m.execution_id > can->execution_id) can = &m;
-    } else {
-      messages.push_back(m);
-    }
-  }
-
-  const bool exists = item.record.has_value() || !item.history.empty() || warm != nullptr;
+  if (item.history_error.ok() && !TakeWarmEngine(core, &item, &warm)) return std::nullopt;
+  ClassifiedMessages messages = ClassifyMessages(item.messages);
   // An actor starts on its first message, in the turn that takes it (start-if-absent).
   std::optional<WorkItem> actor_start;
-  if (!exists && start == nullptr) {
+  const bool exists = item.record.has_value() || !item.history.empty() || warm != nullptr;
+  if (!exists && messages.start == nullptr && item.history_error.ok()) {
     actor_start = ActorStartIfAbsent(item.instance);
-    if (actor_start) start = &*actor_start;
+    if (actor_start) messages.start = &*actor_start;
   }
-  const ExecutionStatus status = item.record ? item.record->status : ExecutionStatus::kRunning;
-  const int64_t current_exec =
-      item.record ? item.record->current_execution_id : (item.history.empty() ? 1 : 1);
-
-  // Which execution does this turn run?
-  const WorkItem* origin = nullptr;  // start or CAN that opens a new execution
-  if (!exists) {
-    origin = start;
-  } else {
-    if (start) extra_starts.insert(extra_starts.begin(), start);
-    if (can && status == ExecutionStatus::kContinuedAsNew && can->execution_id == current_exec + 1) {
-      origin = can;
-    }
+  const TurnPlan plan =
+      DecideTurn(FactsOf(core, item, warm != nullptr, messages), messages, plan_options);
+  for (const WorkItem* s : plan.rejected_starts) RejectStart(*s, item.instance, &pending.commit);
+  if (plan.action != TurnPlan::Action::kRun) {
+    return ApplyPlan(core, item, plan, std::move(pending), now);
   }
-  for (const WorkItem* s : extra_starts) RejectStart(*s, item.instance, &commit);
-
-  const bool terminal = exists && status != ExecutionStatus::kRunning && origin == nullptr;
-  if (!exists && origin == nullptr) {
-    // A start that is queued but delayed (its orchestration is not registered yet) owns these
-    // messages: hand them back instead of dropping them.
-    auto queued_start = core->provider->HasPendingStart(item.instance);
-    if (!queued_start.ok() || *queued_start) {
-      (void)core->provider->AbandonOrchestrationItem(item.lock_token, opt.unregistered_backoff_base_ms,
-                                                     true);
-      return std::nullopt;
-    }
-  }
-  if ((!exists && origin == nullptr) || terminal) {
-    // Nothing to run: the instance is missing or finished. Late messages are dropped so they
-    // never block the queue.
-    if (!item.messages.empty()) {
-      Log(LogLevel::kDebug, "duroxide::runtime",
-          exists ? "dropping messages for a finished instance"
-                 : "dropping messages for an instance that does not exist",
-          {{"instance_id", item.instance}, {"count", std::to_string(item.messages.size())}});
-    }
-    // Queue messages become dead letters (in this same commit), never silently lost.
-    const std::string reason =
-        "instance '" + item.instance + "' " +
-        (!exists ? "does not exist"
-                 : status == ExecutionStatus::kCompleted ? "has completed"
-                 : status == ExecutionStatus::kFailed    ? "has failed"
-                                                         : "is not running");
-    DeadLetterMessages(item.instance, item.messages, reason, &commit, &pending.dropped_messages);
-    commit.messaging.unsubscribe_all = true;
-    // status stays kRunning in the commit: "no change" for the execution row, so the stored
-    // output or error of a finished instance is never touched.
-    commit.execution_id = current_exec;
-    return finish();
-  }
-
-  std::shared_ptr<replay::ReplayEngine> engine;
-  std::optional<Event> started;
-  int64_t exec_id = current_exec;
-  if (origin) {
-    exec_id = origin->kind == WorkItemKind::kContinueAsNew ? origin->execution_id : 1;
-    Event s;
-    s.kind = EventKind::kOrchestrationStarted;
-    s.name = origin->name;
-    s.input = origin->input;
-    s.parent_instance = origin->parent_instance;
-    s.parent_execution_id = origin->parent_execution_id;
-    s.parent_id = origin->parent_id;
-    s.carry_forward = origin->carry_forward;
-    s.carry_forward_meta = origin->carry_forward_meta;
-    if (origin->has_custom_status) s.initial_custom_status = origin->custom_status;
-    auto version = core->registry->Resolve(origin->name, origin->version);
-    s.version = version ? *version : origin->version.value_or("1.0.0");
-    commit.new_execution = true;
-    commit.orchestration_name = s.name;
-    commit.orchestration_version = *s.version;
-    commit.parent_instance_id = s.parent_instance;
-    commit.execution_id = exec_id;
-    commit.instance_created_at_ms = item.record ? item.record->created_at_ms : now;
-    started = s;
-    if (!version) {
-      const std::string what = "orchestration '" + origin->name + "'" +
-                                (origin->version ? " version " + *origin->version : "") +
-                                " is not registered";
-      if (item.attempt_count > opt.max_attempts) {
-        FailExecution(core, item, &commit, started,
-                      ErrorDetails::Configuration("UnregisteredOrchestration",
-                                                  what + " (gave up after " +
-                                                      std::to_string(item.attempt_count - 1) +
-                                                      " attempts)"));
-        return finish();
-      }
-      AbandonUnregistered(core, item, origin->name, what);
-      return std::nullopt;
-    }
-  } else {
-    commit.execution_id = exec_id;
-    if (warm) {
-      engine = std::move(warm);
-    } else {
-      EngineCache::Cached cached = core->cache.Take(item.instance);
-      engine = std::move(cached.engine);
-      const bool usable = engine && !item.history.empty() && item.record &&
-                          cached.instance_created_at_ms == item.record->created_at_ms &&
-                          !engine->finished() &&
-                          engine->execution_id() == exec_id &&
-                          engine->history_size() == item.history.size() &&
-                          engine->last_event_id() == item.history.back().event_id &&
-                          engine->AwaitCommitDecision(100);
-      if (!usable) engine.reset();
-    }
-  }
-
-  if (item.attempt_count > opt.max_attempts) {
-    if (!origin) commit.execution_id = exec_id;
-    if (!item.history_loaded) {
-      auto history = core->provider->ReadHistory(item.instance, exec_id);
-      if (history.ok()) item.history = std::move(history).value();
-    }
-    FailExecution(core, item, &commit, started,
-                  ErrorDetails::Poison("Orchestration", item.attempt_count, opt.max_attempts,
-                                       "orchestration message delivered " +
-                                           std::to_string(item.attempt_count) +
-                                           " times without completing a turn"));
-    return finish();
-  }
-
-  if (!engine) {
-    replay::EngineOptions engine_options;
-    engine_options.max_payload_bytes = opt.max_payload_bytes;
-    engine_options.max_history_events = opt.max_history_events;
-    engine = std::make_shared<replay::ReplayEngine>(item.instance, exec_id,
-                                                    core->orchestrations.get(),
-                                                    std::move(engine_options));
-    std::map<std::string, replay::KvValue> baseline;
-    for (const auto& [k, v] : item.kv_snapshot) baseline[k] = {v.value, v.last_updated_at_ms};
-    engine->Load(origin ? std::vector<Event>{} : std::move(item.history), std::move(baseline));
-  }
-
-  replay::TurnOutput out = engine->RunTurn(started, messages, now);
-  if (out.outcome == replay::TurnOutput::Outcome::kUnregistered) {
-    const std::string name = started ? started->name : "<unknown>";
-    if (item.attempt_count > opt.max_attempts) {
-      FailExecution(core, item, &commit, started,
-                    ErrorDetails::Configuration("UnregisteredOrchestration",
-                                                out.unregistered_message));
-      return finish();
-    }
-    AbandonUnregistered(core, item, name, out.unregistered_message);
-    return std::nullopt;
-  }
-
-  commit.new_events = std::move(out.new_events);
-  for (const Event& e : commit.new_events) {
-    if (e.kind == EventKind::kSubOrchestrationScheduled) core->metrics.suborchestration_calls++;
-  }
-  FillCommitFromEvents(&commit);
-  AddMessagingWrites(commit.new_events, &commit);
-  if (!out.unconsumed_messages.empty()) {
-    // Messages (and requests) the execution ended without taking: dead letters, and requests
-    // get an error reply, as if they had arrived after the end.
-    DeadLetterMessages(item.instance, out.unconsumed_messages,
-                       "instance '" + item.instance + "' ended without taking it", &commit,
-                       &out.dropped_messages);
-  }
-  switch (out.outcome) {
-    case replay::TurnOutput::Outcome::kCompleted:
-      commit.status = ExecutionStatus::kCompleted;
-      commit.output = out.output;
-      break;
-    case replay::TurnOutput::Outcome::kFailed:
-      commit.status = ExecutionStatus::kFailed;
-      commit.error = out.error.DisplayMessage();
-      break;
-    case replay::TurnOutput::Outcome::kContinuedAsNew:
-      commit.status = ExecutionStatus::kContinuedAsNew;
-      break;
-    default:
-      commit.status = ExecutionStatus::kRunning;
-      break;
-  }
-  for (WorkItem& w : out.worker_items) {
-    if (w.name.rfind(replay::kSyscallPrefix, 0) == 0) {
-      commit.orchestrator_items.push_back(RunSyscall(core, w));
-    } else {
-      commit.worker_items.push_back(std::move(w));
-    }
-  }
-  for (WorkItem& w : out.orchestrator_items) commit.orchestrator_items.push_back(std::move(w));
-  for (int64_t id : out.cancelled_activity_ids) {
-    commit.cancelled_activities.push_back({item.instance, exec_id, id});
-  }
-
-  // The engine goes into the cache before the ack, still marked uncommitted, so the next turn
-  // of this instance (possibly on another thread right after the commit) finds it.
-  pending.keep_engine = !engine->finished() && opt.warm_cache_capacity > 0;
-  if (pending.keep_engine) {
-    core->cache.Put(item.instance, engine,
-                    item.record ? item.record->created_at_ms : commit.instance_created_at_ms);
-  }
-  pending.engine = std::move(engine);
-  pending.starts_execution = origin != nullptr;
-  pending.turn_error = out.error;
-  pending.dropped_messages = out.dropped_messages;
-  return finish();
+  return RunTurn(core, item, plan, messages, std::move(warm), std::move(pending), now);
 }
 
 void MarkTurnCommitted(const PendingTurn& turn) {
   if (turn.engine) turn.engine->MarkCommitted();
+}
+
+void CountAbandonFailure(RuntimeCore* core, const Status& abandon) {
+  if (abandon.ok()) return;
+  core->metrics.provider_errors++;
+  core->metrics.abandon_failures++;
+  Log(LogLevel::kWarn, "duroxide::runtime", "handing an item back failed: " + abandon.ToString(),
+      {});
+}
+
+namespace {
+
+// Adds `delta` (+1 or -1) to the counters that describe the outcome of an engine turn.
+void CountTurnOutcome(RuntimeCore* core, const PendingTurn& turn, int64_t delta) {
+  if (turn.starts_execution) core->metrics.orch_starts += delta;
+  switch (turn.commit.status) {
+    case ExecutionStatus::kCompleted: core->metrics.orch_completions += delta; break;
+    case ExecutionStatus::kFailed: CountFailure(core, turn.turn_error, delta); break;
+    case ExecutionStatus::kContinuedAsNew: core->metrics.orch_continue_as_new += delta; break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+void CountTurnBeforeAck(RuntimeCore* core, PendingTurn& turn) {
+  if (!turn.engine || turn.counted) return;  // error paths were counted when decided
+  CountTurnOutcome(core, turn, +1);
+  turn.counted = true;
 }
 
 void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
@@ -474,6 +512,9 @@ void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
     if (!turn.commit.messaging.publishes.empty()) core->provider->topic_signal().Notify();
   }
   if (!ack.ok()) {
+    // The commit never became visible: take back what CountTurnBeforeAck announced.
+    if (turn.counted) CountTurnOutcome(core, turn, -1);
+    turn.counted = false;
     if (ack.code() != StatusCode::kFailedPrecondition) {  // a lost lock is not a storage fault
       core->metrics.provider_errors++;
       core->metrics.orch_infrastructure_errors++;
@@ -485,11 +526,13 @@ void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
       // delivery toward the poison limit (max_attempts), so that a failing disk or a
       // restarting server cannot poison instances. The turn is replayed.
       AbandonWithRetry([&] {
-        return core->provider->AbandonOrchestrationItem(turn.lock_token, 100,
-                                                        /*ignore_attempt=*/true);
+        Status st = core->provider->AbandonOrchestrationItem(turn.lock_token, 100,
+                                                             /*ignore_attempt=*/true);
+        CountAbandonFailure(core, st);
+        return st;
       });
     } else if (ack.retryable()) {
-      (void)core->provider->AbandonOrchestrationItem(turn.lock_token, 50, false);
+      AbandonItem(core, turn.lock_token, 50, false);
     }
     if (turn.engine) {
       turn.engine->MarkAbandoned();
@@ -500,13 +543,7 @@ void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
   }
   if (!turn.engine) return;  // error paths were counted when the failure was decided
   core->leases.CancelActivities(turn.commit.cancelled_activities);
-  if (turn.starts_execution) core->metrics.orch_starts++;
-  switch (turn.commit.status) {
-    case ExecutionStatus::kCompleted: core->metrics.orch_completions++; break;
-    case ExecutionStatus::kFailed: CountFailure(core, turn.turn_error); break;
-    case ExecutionStatus::kContinuedAsNew: core->metrics.orch_continue_as_new++; break;
-    default: break;
-  }
+  CountTurnBeforeAck(core, turn);  // normally done already, before the ack
 }
 
 Status AckTurnWithRetry(RuntimeCore* core, const PendingTurn& turn) {
@@ -515,7 +552,7 @@ Status AckTurnWithRetry(RuntimeCore* core, const PendingTurn& turn) {
     st = core->provider->AckOrchestrationItem(turn.lock_token, turn.commit);
     if (st.ok() || st.code() != StatusCode::kUnavailable) return st;
     core->metrics.provider_errors++;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10 << attempt));
+    std::this_thread::sleep_for(std::chrono::milliseconds(BackoffDelayMs(10, 160, attempt)));
   }
   return st;
 }

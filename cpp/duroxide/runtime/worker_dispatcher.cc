@@ -9,6 +9,7 @@
 #include "duroxide/common/clock.h"
 #include "duroxide/common/limits.h"
 #include "duroxide/common/logging.h"
+#include "duroxide/common/backoff.h"
 #include "duroxide/runtime/runtime_core.h"
 
 namespace duroxide::runtime {
@@ -160,7 +161,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   const RuntimeOptions& opt = core->options;
   const std::string worker_id = "work-" + std::to_string(slot) + "-" + core->runtime_id;
   const std::string owner = opt.worker_node_id.value_or(worker_id);
-  int64_t backoff_ms = 10;
+  int64_t fetch_failures = 0;  // consecutive: the backoff grows with them
   // What the next fetch asks for: a session-bound item only while this runtime is below its
   // distinct-session cap. An idle session must become claimable by others after
   // session_idle_timeout_ms, so the session lock is no longer than that.
@@ -202,11 +203,10 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       core->metrics.provider_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime", "work fetch failed: " + leases.status().ToString());
       busy.Idle();
-      provider->worker_signal().WaitSince(seen, backoff_ms);
-      backoff_ms = std::min<int64_t>(backoff_ms * 2, 3000);
+      provider->worker_signal().WaitSince(seen, BackoffDelayMs(10, 3000, fetch_failures++));
       continue;
     }
-    backoff_ms = 10;
+    fetch_failures = 0;
     if (leases->empty()) {
       if (core->Quitting()) break;
       // Work may be waiting for a schema this runtime has not evaluated yet.
@@ -238,7 +238,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       const std::optional<std::string>& session = lease.item.session_id;
       if (session && !core->sessions.Acquire(*session, opt.max_sessions_per_runtime)) {
         // Another slot opened a session meanwhile and the cap is reached: hand it back.
-        (void)provider->AbandonWorkItem(lease.lock_token, 100, true);
+        CountAbandonFailure(core.get(), provider->AbandonWorkItem(lease.lock_token, 100, true));
         continue;
       }
       const auto t0 = std::chrono::steady_clock::now();
@@ -254,7 +254,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     // Leases not started (a slow activity, or shutdown) go back untouched.
     for (; i < leases->size(); ++i) {
-      (void)provider->AbandonWorkItem((*leases)[i].lock_token, 0, true);
+      CountAbandonFailure(core.get(), provider->AbandonWorkItem((*leases)[i].lock_token, 0, true));
     }
     batch = fast ? kWorkBatch : 1;
     providers::NextWorkFetch next;
@@ -276,7 +276,9 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   }
   // Shutdown began after the last ack fetched leases: hand them back untouched.
   if (prefetched && prefetched->ok()) {
-    for (const auto& lease : **prefetched) (void)provider->AbandonWorkItem(lease.lock_token, 0, true);
+    for (const auto& lease : **prefetched) {
+      CountAbandonFailure(core.get(), provider->AbandonWorkItem(lease.lock_token, 0, true));
+    }
   }
 }
 

@@ -39,8 +39,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from duroxide.errors import DuroxideError
 from duroxide._registry import Registry
+from duroxide.errors import DuroxideError
 
 __all__ = ["CrashPoint", "CrashTestFailure", "CrashTestReport", "crash_test"]
 
@@ -315,7 +315,8 @@ class _Run:
 
     def __init__(self, registry: Registry, start: Any, workdir: str, timeout_s: float,
                  effects: Optional[Callable[[], Any]]):
-        self.registry, self.start, self.timeout_s, self.effects = registry, start, timeout_s, effects
+        self.registry, self.start = registry, start
+        self.timeout_s, self.effects = timeout_s, effects
         self.db = os.path.join(workdir, f"run-{time.monotonic_ns()}.db")
 
     def _begin(self, client: Any) -> str:
@@ -467,7 +468,8 @@ def crash_test(registry: Any, start: Any, expect: Any = _UNSET, *,
     """Runs `start` once per crash point and checks each run against an uninterrupted one.
 
     `start`: the orchestration name, (name, input), {"name", "input", "instance_id",
-    "version"}, or a callable start(client) that starts it and returns its instance id. `expect`: the expected output, or a callable `expect(output)` /
+    "version"}, or a callable start(client) that starts it and returns its instance id.
+    `expect`: the expected output, or a callable `expect(output)` /
     `expect(output, effects)` that asserts (or returns False). `effects()`: a snapshot of the
     external state the activities change (compared with the uninterrupted run); `reset()`:
     called before every run to clear that state. `points`: which kinds of crash points to try

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
+from duroxide._json import loads_or_raw
 from duroxide.errors import OrchestrationFailedError as _OrchestrationFailed
 
 __all__ = ["HistoryEvent", "OrchestrationFailedError", "assert_history", "format_history",
@@ -54,7 +55,7 @@ def run_orchestration(target: Any, name: str, input: Any = None, *,
     from duroxide._runtime import Runtime
 
     own_runtime: Optional[Runtime] = None
-    if hasattr(target, "runtime") and isinstance(getattr(target, "runtime"), Runtime):
+    if hasattr(target, "runtime") and isinstance(target.runtime, Runtime):
         client = client or getattr(target, "client", None)
         target = target.runtime
     if isinstance(target, Registry):
@@ -110,12 +111,7 @@ class HistoryEvent:
 
 
 def _parse(text: Optional[str]) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return text
+    return loads_or_raw(text)
 
 
 def _short_name(name: Optional[str]) -> Optional[str]:

@@ -15,6 +15,7 @@ histories without access to production.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -22,10 +23,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-import importlib
-
-from duroxide.errors import DuroxideError
+from duroxide._json import loads_or_raw
 from duroxide._registry import Registry
+from duroxide.errors import DuroxideError
 
 __all__ = [
     "EXPORT_FORMAT", "ExportedExecution", "ExportedHistory", "NondeterminismError",
@@ -362,10 +362,7 @@ def _describe_new(events: List[str]) -> List[str]:
 def _parse_json(text: Any) -> Any:
     if not isinstance(text, str):
         return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+    return loads_or_raw(text)
 
 
 def _last_line(text: str) -> str:

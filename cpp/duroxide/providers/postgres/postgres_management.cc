@@ -25,6 +25,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/admin_common.h"
 #include "duroxide/providers/postgres/postgres_internal.h"
 
 namespace duroxide::providers::postgres {
@@ -36,27 +37,16 @@ namespace {
 
 constexpr int64_t kDefaultBulkLimit = 1000;
 
-// A Failed execution reports its error text as output (api.md 1.11).
+// Column adapters for the shared rules of providers/admin_common.h.
 std::optional<std::string> OutputOf(const std::string& status, const pqxx::field& output,
                                     const pqxx::field& error) {
-  if (status == "Failed" && !error.is_null()) return error.as<std::string>();
-  return OptText(output);
+  return admin::OutputFor(status, OptText(output), OptText(error));
 }
 
-std::string StatusOf(const pqxx::field& f) {
-  // An instance row without an execution row does not occur (both are written by the same
-  // ack); treat it as Running rather than failing the whole listing.
-  return f.is_null() ? std::string("Running") : f.as<std::string>();
-}
+std::string StatusOf(const pqxx::field& f) { return admin::StatusOrRunning(OptText(f)); }
 
-bool StillRunning(const std::string& status) {
-  // ContinuedAsNew as the current status means the next execution has not started yet.
-  return status == "Running" || status == "ContinuedAsNew";
-}
-
-std::string RunningMessage(const std::string& instance) {
-  return "Instance " + instance + " is still running. Use force=true or cancel first.";
-}
+using admin::RunningMessage;
+using admin::StillRunning;
 
 std::vector<std::string> Column0Strings(const pqxx::result& r) {
   std::vector<std::string> out;

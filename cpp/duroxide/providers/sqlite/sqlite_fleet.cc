@@ -88,7 +88,7 @@ Result<std::string> SqliteProvider::RegisterWorker(const WorkerRegistration& reg
   return Guarded(op, [&]() -> Result<std::string> {
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     {
       SQLite::Statement upd(
           *db_,
@@ -129,7 +129,7 @@ Result<HeartbeatReply> SqliteProvider::HeartbeatWorker(const std::string& worker
   const char* op = "HeartbeatWorker";
   return Guarded(op, [&]() -> Result<HeartbeatReply> {
     std::lock_guard<std::mutex> lock(mu_);
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     SQLite::Statement s(*db_,
                         "UPDATE workers SET last_heartbeat = ?2, load = ?3 WHERE worker_id = ?1 "
                         "RETURNING drain_requested, status");
@@ -152,7 +152,7 @@ Status SqliteProvider::SetWorkerStatus(const std::string& worker_id, const std::
   return Guarded(op, [&]() -> Status {
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     SQLite::Statement s(*db_, "UPDATE workers SET status = ?2 WHERE worker_id = ?1");
     s.bind(1, worker_id);
     s.bind(2, status);
@@ -175,7 +175,7 @@ Result<std::string> SqliteProvider::RequestWorkerDrain(const std::string& name_o
   const char* op = "RequestWorkerDrain";
   return Guarded(op, [&]() -> Result<std::string> {
     std::lock_guard<std::mutex> lock(mu_);
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     std::string id, status;
     {
       SQLite::Statement q(*db_,
@@ -211,7 +211,7 @@ Result<std::vector<WorkerRecord>> SqliteProvider::ListWorkers() {
 Result<int64_t> SqliteProvider::PruneWorkers(int64_t gone_before_ms) {
   return Guarded("PruneWorkers", [&]() -> Result<int64_t> {
     std::lock_guard<std::mutex> lock(mu_);
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     SQLite::Statement s(*db_, "DELETE FROM workers WHERE last_heartbeat < ?1");
     s.bind(1, gone_before_ms);
     const int64_t n = s.exec();
@@ -224,7 +224,7 @@ Result<int64_t> SqliteProvider::ReleaseSessionsOfGoneWorkers() {
   return Guarded("ReleaseSessionsOfGoneWorkers", [&]() -> Result<int64_t> {
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     SQLite::Statement s(
         *db_,
         "UPDATE sessions SET locked_until = ?1 WHERE locked_until > ?1 AND worker_id IN ("

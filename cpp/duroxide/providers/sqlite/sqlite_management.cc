@@ -26,6 +26,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/admin_common.h"
 #include "duroxide/providers/sqlite/sqlite_provider.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
 
@@ -49,28 +50,18 @@ constexpr const char* kInstanceInfoSql =
     "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
     "WHERE i.instance_id = ?1";
 
-// A Failed execution reports its error text as output (api.md 1.11: "output" is the raw
-// result of a Completed execution, the error of a Failed one).
+// Column adapters for the shared rules of providers/admin_common.h.
 std::optional<std::string> OutputOf(const std::string& status, const SQLite::Column& output,
                                     const SQLite::Column& error) {
-  if (status == "Failed" && !error.isNull()) return error.getString();
-  return OptionalText(output);
+  return admin::OutputFor(status, OptionalText(output), OptionalText(error));
 }
 
 std::string StatusOf(const SQLite::Column& column) {
-  // An instance row without an execution row does not occur (both are written by the same
-  // ack); treat it as Running rather than failing the whole listing.
-  return column.isNull() ? std::string("Running") : column.getString();
+  return admin::StatusOrRunning(OptionalText(column));
 }
 
-bool StillRunning(const std::string& status) {
-  // ContinuedAsNew as the current status means the next execution has not started yet.
-  return status == "Running" || status == "ContinuedAsNew";
-}
-
-std::string RunningMessage(const std::string& instance) {
-  return "Instance " + instance + " is still running. Use force=true or cancel first.";
-}
+using admin::RunningMessage;
+using admin::StillRunning;
 
 std::vector<std::string> Column0Strings(SQLite::Statement& s) {
   std::vector<std::string> out;
@@ -273,7 +264,7 @@ Result<DeleteInstanceResult> SqliteProvider::DeleteInstancesAtomic(
   Status st = Guarded(op, [&]() -> Status {
     const std::set<std::string> ids(instances.begin(), instances.end());
     std::lock_guard<std::mutex> lock(mu_);
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     SQLite::Statement status_q(*db_,
                                "SELECT e.status FROM instances i JOIN executions e "
                                "  ON e.instance_id = i.instance_id "
@@ -419,7 +410,7 @@ Result<PruneResult> SqliteProvider::PruneExecutions(const std::string& instance,
   const int64_t keep = std::max<int64_t>(options.keep_last.value_or(1), 1);
   return Guarded(op, [&]() -> Result<PruneResult> {
     std::lock_guard<std::mutex> lock(mu_);
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     int64_t current = 0;
     {
       SQLite::Statement s(*db_,

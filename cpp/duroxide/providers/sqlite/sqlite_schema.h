@@ -116,9 +116,12 @@ void EndStaleTransaction(sqlite3* db);
 // unless Commit() succeeded; the rollback never throws.
 class ScopedTransaction {
  public:
-  ScopedTransaction(SQLite::Statement& begin, SQLite::Statement& commit,
+  // `db` is the connection the statements belong to (SQLiteCpp keeps a statement's
+  // connection private).
+  ScopedTransaction(sqlite3* db, SQLite::Statement& begin, SQLite::Statement& commit,
                     SQLite::Statement& rollback)
       : commit_(commit), rollback_(rollback) {
+    EndStaleTransaction(db);
     ScopedStatement b(begin);
     try {
       b->exec();

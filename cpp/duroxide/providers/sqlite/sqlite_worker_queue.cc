@@ -422,7 +422,7 @@ Result<int64_t> SqliteProvider::RenewSessionLocks(const std::vector<std::string>
   return Guarded("RenewSessionLocks", [&]() -> Result<int64_t> {
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     ScopedStatement s(*renew_sessions_);
     s->bind(1, owners);
     s->bind(2, now + extend_ms);
@@ -438,7 +438,7 @@ Result<int64_t> SqliteProvider::CleanupOrphanedSessions(int64_t idle_timeout_ms)
   return Guarded("CleanupOrphanedSessions", [&]() -> Result<int64_t> {
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = NowMs();
-    ScopedTransaction tx(*begin_, *commit_, *rollback_);
+    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     ScopedStatement s(*cleanup_sessions_);
     s->bind(1, now);
     s->bind(2, now - idle_timeout_ms);

@@ -17,6 +17,8 @@ namespace duroxide::providers::testing {
 namespace {
 
 using namespace admin_conformance;  // NOLINT: test helpers
+using conformance::kPastShortLockMs;
+using conformance::kShortLockMs;
 
 MessagingStore& StoreOf(Provider& p) {
   MessagingStore* s = p.messaging();
