@@ -26,13 +26,16 @@ rm -rf build/fuzz/artifacts && mkdir -p build/fuzz/artifacts
 for t in "${targets[@]}"; do
   mkdir -p "build/fuzz/corpus/$t"
   echo "== fuzzing $t for ${seconds}s"
+  rc=0
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "build/fuzz/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -max_len=65536 -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/ \
-    "build/fuzz/corpus/$t" "fuzz/corpus/$t" 2>&1 | grep -E "^(#[0-9]+ *DONE|stat::number_of_executed_units|==|SUMMARY|Done)" || true
-  # libFuzzer exits non-zero on a finding; grep above hides the status, so check artifacts.
-  if ls build/fuzz/artifacts/ 2>/dev/null | grep -qE "^(crash|leak|timeout|oom)-"; then
-    echo "fuzz: $t found a problem, see build/fuzz/artifacts/" >&2
+    "build/fuzz/corpus/$t" "fuzz/corpus/$t" >"build/fuzz/$t.log" 2>&1 || rc=$?
+  grep -E "^(#[0-9]+ *DONE|stat::number_of_executed_units)" "build/fuzz/$t.log" || true
+  # libFuzzer exits non-zero on a finding (crash, leak, timeout, out of memory).
+  if [ "$rc" -ne 0 ]; then
+    tail -n 40 "build/fuzz/$t.log" >&2
+    echo "fuzz: $t failed (exit $rc), see build/fuzz/$t.log and build/fuzz/artifacts/" >&2
     exit 1
   fi
 done

@@ -48,10 +48,11 @@ python_smoke build/gtest-asan libasan.so ASAN_OPTIONS=detect_leaks=0 \
 
 if [ "${SKIP_TSAN:-0}" != 1 ]; then
   echo "== GoogleTest under ThreadSanitizer (runtime, providers, replay)"
-  # Only the suites with threads (dispatchers, lease renewal, group commit, the PostgreSQL
-  # pool) and the replay engine they drive; the codec suite has none. scripts/tsan.supp lists
-  # third-party false positives only, each with its reason.
-  TSAN_TESTS=(runtime_test sqlite_provider_test replay_engine_test postgres_provider_test)
+  # Only the suites with threads (dispatchers, lease renewal, group commit) and the replay
+  # engine they drive; the codec suite has none. The PostgreSQL suite is not in the list yet
+  # (not verified clean under TSan; docs/reliability.md). scripts/tsan.supp lists third-party
+  # false positives only, each with its reason.
+  TSAN_TESTS=(runtime_test sqlite_provider_test replay_engine_test)
   cmake -S . -B build/gtest-tsan -G Ninja -DDUROXIDE_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DDUROXIDE_SANITIZE=thread "${PY_MODULE[@]}" >/dev/null
   cmake --build build/gtest-tsan -j "$JOBS" --target "${TSAN_TESTS[@]}" _core

@@ -6,6 +6,7 @@
 #ifndef DUROXIDE_REPLAY_REPLAY_TEST_UTIL_H_
 #define DUROXIDE_REPLAY_REPLAY_TEST_UTIL_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,7 +24,9 @@ using ScriptFn = std::function<Step(const std::vector<TaskValue>& results, Orche
 class ScriptInvoker : public OrchestrationInvoker {
  public:
   void Add(const std::string& name, ScriptFn fn) { scripts_[name] = std::move(fn); }
-  int starts = 0;  // how many times user code was started (replays included)
+  // How many times user code was started (replays included). Atomic: runtime tests share one
+  // invoker between dispatcher threads (found by ThreadSanitizer).
+  std::atomic<int> starts{0};
 
   Result<std::unique_ptr<OrchestrationSession>> Start(const OrchestrationCall& call,
                                                      OrchestrationHost* host, Step* first) override {

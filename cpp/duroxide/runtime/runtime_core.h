@@ -7,6 +7,8 @@
 #ifndef DUROXIDE_RUNTIME_RUNTIME_CORE_H_
 #define DUROXIDE_RUNTIME_RUNTIME_CORE_H_
 
+#include <chrono>
+#include <thread>
 #include <atomic>
 #include <condition_variable>
 #include <list>
@@ -31,6 +33,17 @@ namespace duroxide::runtime {
 // True for failures of the store itself (I/O errors, disk full, lost connections, timeouts),
 // as opposed to a rejected operation (lost lock, bad input, undecodable data). Work whose
 // commit failed this way is handed back without counting toward max_attempts.
+// Retries `abandon` (a Status-returning hand-back) a few times with a short backoff: it runs
+// right after a storage fault, when the store is likely still failing, and a lost hand-back
+// costs a lock expiry and a counted delivery.
+template <typename F>
+void AbandonWithRetry(F&& abandon) {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (abandon().ok()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
+  }
+}
+
 inline bool IsStorageFault(const Status& st) {
   switch (st.code()) {
     case StatusCode::kInternal:

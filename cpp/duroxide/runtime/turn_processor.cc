@@ -525,7 +525,12 @@ void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
       // Not the turn's fault: hand the item back after a short backoff without counting the
       // delivery toward the poison limit (max_attempts), so that a failing disk or a
       // restarting server cannot poison instances. The turn is replayed.
-      AbandonItem(core, turn.lock_token, 100, /*ignore_attempt=*/true);
+      AbandonWithRetry([&] {
+        Status st = core->provider->AbandonOrchestrationItem(turn.lock_token, 100,
+                                                             /*ignore_attempt=*/true);
+        CountAbandonFailure(core, st);
+        return st;
+      });
     } else if (ack.retryable()) {
       AbandonItem(core, turn.lock_token, 50, false);
     }

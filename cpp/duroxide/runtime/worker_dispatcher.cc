@@ -146,7 +146,9 @@ void ReportAck(RuntimeCore* core, const Status& st, const WorkItem& task,
     // poison limit, so that a failing disk or a restarting server cannot poison instances.
     // The activity runs again (at least once).
     core->metrics.provider_errors++;
-    (void)core->provider->AbandonWorkItem(lock_token, 100, /*ignore_attempt=*/true);
+    AbandonWithRetry([&] {
+      return core->provider->AbandonWorkItem(lock_token, 100, /*ignore_attempt=*/true);
+    });
   }
   Log(LogLevel::kDebug, "duroxide::runtime", "activity result discarded: " + st.ToString(),
       {{"instance_id", task.instance}, {"activity_name", task.name}});
