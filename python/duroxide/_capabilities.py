@@ -105,7 +105,8 @@ def check_timeout(value: Any, what: str) -> Optional[int]:
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InvalidArgumentError(f"{what}: requires_timeout_ms must be an int >= 1, got {value!r}")
+        raise InvalidArgumentError(
+            f"{what}: requires_timeout_ms must be an int >= 1, got {value!r}")
     return value
 
 

@@ -22,7 +22,7 @@ import inspect
 import json
 import time
 import weakref
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple, Union
 
 import duroxide._core as _core
 from duroxide._capabilities import canonical_schema, check_timeout
@@ -162,7 +162,7 @@ class TaskFunction(TaskSpec):
         if cache is None and per_call_key is not None:
             cache = {"ttl_s": None, "version": "1"}
         key = None
-        provider = None
+        provider: Any = None
         if cache is not None:
             key = cache_key(self.name, cache["version"], args, kwargs, per_call_key)
             provider = ctx.get_client()._provider._native
@@ -319,7 +319,8 @@ def node_descriptor(h: TaskHandle, index: Dict[int, int], deps: List[TaskHandle]
     try:
         text = json.dumps(envelope)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"task '{h.task.name}': arguments are not JSON-serializable ({exc})") from None
+        raise TypeError(
+            f"task '{h.task.name}': arguments are not JSON-serializable ({exc})") from None
     spec = h.task
     desc: Dict[str, Any] = {"type": "activity", "name": spec.name, "input": text,
                             "deps": [index[id(d)] for d in deps if d.state == "pending"]}
@@ -488,7 +489,8 @@ def graph_orchestration(ctx: Any, spec: Any) -> Any:
     return result
 
 
-def task_decorator(register: Callable[..., Any], fn: Optional[Callable[..., Any]], name: Optional[str],
+def task_decorator(register: Callable[..., Any], fn: Union[Callable[..., Any], str, None],
+                   name: Optional[str],
                    requires: Any, retry: Optional[Dict[str, Any]], cache: Any,
                    requires_timeout_ms: Optional[int]) -> Any:
     """Shared by Registry.task and Runtime.task: `register(name, activity_fn)`.

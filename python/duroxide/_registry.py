@@ -24,6 +24,7 @@ from typing import (
 
 if TYPE_CHECKING:
     from duroxide._actors import ActorType
+    from duroxide._graphs import TaskFunction
 
 # A registered function: the decorators return it unchanged, so its type is kept.
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,7 +106,21 @@ class Registry:
 
     register_activity_typed = register_activity
 
-    def task(self, fn: Optional[Callable[..., Any]] = None, *, name: Optional[str] = None,
+    @overload
+    def task(self, fn: Callable[..., Any], *, name: Optional[str] = None,
+             requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
+             requires_timeout_ms: Optional[int] = None) -> TaskFunction:
+        ...
+
+    @overload
+    def task(self, fn: Optional[str] = None, *, name: Optional[str] = None,
+             requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
+             requires_timeout_ms: Optional[int] = None
+             ) -> Callable[[Callable[..., Any]], TaskFunction]:
+        ...
+
+    def task(self, fn: Union[Callable[..., Any], str, None] = None, *,
+             name: Optional[str] = None,
              requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
              requires_timeout_ms: Optional[int] = None) -> Any:
         """Declares a distributed function (docs/task-graphs.md): `@reg.task(...)`.

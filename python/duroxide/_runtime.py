@@ -5,13 +5,27 @@ from __future__ import annotations
 import atexit
 import json
 import weakref
-from typing import Any, Callable, Dict, KeysView, List, Optional, Tuple, Union, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    KeysView,
+    List,
+    Optional,
+    Tuple,
+    Union,
+    overload,
+)
 
 from duroxide import _core, _logging
 from duroxide._providers import Provider, closed_native, is_closed
 from duroxide._registry import ActivityEntry, F, Registry
 from duroxide._types import RuntimeOptions
 from duroxide.errors import ClosedError, RuntimeStateError
+
+if TYPE_CHECKING:
+    from duroxide._graphs import TaskFunction
 
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
 
@@ -105,7 +119,21 @@ class Runtime:
 
     register_activity_typed = register_activity
 
-    def task(self, fn: Optional[Callable] = None, *, name: Optional[str] = None,
+    @overload
+    def task(self, fn: Callable[..., Any], *, name: Optional[str] = None,
+             requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
+             requires_timeout_ms: Optional[int] = None) -> TaskFunction:
+        ...
+
+    @overload
+    def task(self, fn: Optional[str] = None, *, name: Optional[str] = None,
+             requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
+             requires_timeout_ms: Optional[int] = None
+             ) -> Callable[[Callable[..., Any]], TaskFunction]:
+        ...
+
+    def task(self, fn: Union[Callable[..., Any], str, None] = None, *,
+             name: Optional[str] = None,
              requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
              requires_timeout_ms: Optional[int] = None) -> Any:
         """Declares a distributed function: `@runtime.task(name=None, requires=None,

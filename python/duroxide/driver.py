@@ -16,7 +16,7 @@ import asyncio
 import inspect
 import json
 import traceback
-from typing import Any, Callable, Dict, Generator, Optional, Tuple, cast
+from typing import Any, Callable, Dict, Generator, Optional, Tuple, Union, cast
 
 from duroxide._graphs import CachedResult, after_yield, before_yield
 from duroxide._json import loads_or_raw as _decode
@@ -68,14 +68,15 @@ def start(fn: Callable[..., Any], ctx: OrchestrationContext,
     except Exception:
         return ("fail", traceback.format_exc(), None)
     if inspect.isgenerator(result):
+        gen = cast(OrchestrationGenerator, result)
         try:
-            first = result.send(None)
+            first = gen.send(None)
         except StopIteration as stop:
             return (*_encode_output(stop.value), None)
         except Exception:
             return ("fail", traceback.format_exc(), None)
-        kind, payload = _yielded(result, first)
-        return (kind, payload, result)
+        kind, payload = _yielded(gen, first)
+        return (kind, payload, gen)
     if inspect.iscoroutine(result):
         result.close()
         return (
@@ -198,8 +199,9 @@ def _after(gen: Any, resume: Callable[[], Any]) -> Tuple[str, Any]:
 
 
 def run_activity(fn: Callable[..., Any], info: Dict[str, Any], handle: Any, client_factory: Any,
-                 input_text: str) -> Tuple[bool, str]:
-    """Runs one activity. Returns (True, output_json) or (False, error_text)."""
+                 input_text: str) -> Union[Tuple[bool, str], Tuple[bool, str, bool]]:
+    """Runs one activity. Returns (True, output_json), (True, output_json, True) for a
+    task-cache hit, or (False, error_text)."""
     name = info.get("activityName", "")
     ctx = ActivityContext(info, handle, client_factory)
     token = _current_activity.set(ctx)

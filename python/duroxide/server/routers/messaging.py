@@ -9,7 +9,6 @@ import functools
 from typing import Any, List, Optional
 
 import anyio
-
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
