@@ -262,8 +262,10 @@ def test_metrics_snapshot_shape(env):
     runtime.start()
     snap = runtime.metrics_snapshot()
     assert isinstance(snap, MetricsSnapshot)
-    # The 17 counters of the API contract, plus our dropped_messages and abandon_failures.
-    ours = {"dropped_messages", "abandon_failures"}
+    # The 17 counters of the API contract, plus ours: dropped_messages, abandon_failures and
+    # the capability-routing counters (docs/task-graphs.md).
+    ours = {"dropped_messages", "abandon_failures", "activity_requires_timeouts",
+            "capability_schemas_unmatched"}
     assert set(snap.keys()) == set(COUNTERS) | ours and len(COUNTERS) == 17
     for name in COUNTERS:
         assert getattr(snap, name) == snap[name] == 0
