@@ -29,7 +29,10 @@ python_smoke() {
   rm -rf "$pkg" && mkdir -p "$pkg"
   cp -r python/duroxide "$pkg/"
   cp "$dir"/cpp/_core*.so "$pkg/duroxide/"
-  env "$@" LD_PRELOAD="$(gcc -print-file-name="$runtime")" PYTHONPATH="$pkg" \
+  # libstdc++ is preloaded too: the interpreter does not link it, and the sanitizer runtime
+  # must find the real __cxa_throw when it starts, or its interceptor aborts on the first throw.
+  env "$@" LD_PRELOAD="$(gcc -print-file-name="$runtime") $(gcc -print-file-name=libstdc++.so)" \
+    PYTHONPATH="$pkg" \
     .venv/bin/python scripts/sanitizer_smoke.py
 }
 
