@@ -110,6 +110,15 @@ def test_sqlite_file_was_removed() -> None:
     assert seen_paths and not os.path.exists(seen_paths[0])
 
 
+@pytest.fixture
+def _database_url_for_postgres(request: Any, monkeypatch: Any) -> None:
+    """Our suite never skips PostgreSQL: without DATABASE_URL, point the plugin's fixtures at
+    the throwaway cluster the suite starts (tests/conftest.py pg_url)."""
+    if not os.environ.get("DATABASE_URL"):
+        monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("pg_url"))
+
+
+@pytest.mark.usefixtures("_database_url_for_postgres")
 def test_any_provider(duroxide_any_provider: Any, duroxide_runtime_factory: Any) -> None:
     reg = Registry()
     register_hello(reg)
