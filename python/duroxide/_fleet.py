@@ -28,7 +28,22 @@ def _json(raw: Optional[str], default: Any) -> Any:
         return default
 
 
-class WorkerInfo:
+class _Record:
+    """Attributes readable as items too (record["status"]) and as a dict (to_dict())."""
+
+    __slots__: Tuple[str, ...] = ()
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+
+class WorkerInfo(_Record):
     """One worker (a runtime serving the store) as its registry record shows it.
 
     Attributes:
@@ -117,22 +132,12 @@ class WorkerInfo:
         """Alias of last_heartbeat_ms."""
         return self.last_heartbeat_ms
 
-    def to_dict(self) -> Dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__}
-
-    def __getitem__(self, key: str) -> Any:
-        """Dict-style access to the attributes (worker["status"])."""
-        try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
-
     def __repr__(self) -> str:
         return (f"WorkerInfo(name={self.name!r}, status={self.status!r}, host={self.host!r}, "
                 f"pid={self.pid}, sessions_held={self.sessions_held})")
 
 
-class UnservableWork:
+class UnservableWork(_Record):
     """Queued work that no live worker can run, grouped by what it needs.
 
     Attributes:
@@ -164,15 +169,6 @@ class UnservableWork:
     def waited_ms(self) -> int:
         """Alias of oldest_wait_ms."""
         return self.oldest_wait_ms
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__}
-
-    def __getitem__(self, key: str) -> Any:
-        try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
 
     def __repr__(self) -> str:
         return (f"UnservableWork(kind={self.kind!r}, name={self.name!r}, "

@@ -102,9 +102,10 @@ class Runtime:
         else:
             name, version = key
             self._native.register_orchestration(name, version)
-            fn_key = name if version == "1.0.0" else f"{name}@{version}"
-            self._functions[fn_key] = entry
+            # Resolved as name@version first, then by bare name for the default version.
             self._functions[f"{name}@{version}"] = entry
+            if version == "1.0.0":
+                self._functions[name] = entry
 
     @overload
     def register_activity(self, name: str, fn: None = None,
