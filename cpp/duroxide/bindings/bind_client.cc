@@ -11,26 +11,6 @@ namespace {
 using client::Client;
 using client::OrchestrationStatus;
 
-// Runs a blocking core call with the GIL released; raises on a failed Status.
-template <typename F>
-auto Blocking(F&& f) {
-  auto r = [&] {
-    py::gil_scoped_release release;
-    return f();
-  }();
-  if (!r.ok()) ThrowStatus(r.status());
-  return std::move(r).value();
-}
-
-void BlockingStatus(const std::function<Status()>& f) {
-  Status st;
-  {
-    py::gil_scoped_release release;
-    st = f();
-  }
-  ThrowIfError(st);
-}
-
 // Messaging methods of Client and the MessagingStore management calls (docs/messaging.md).
 void RegisterMessagingClient(py::module_& m) {
   py::class_<Client, std::shared_ptr<Client>> cls =

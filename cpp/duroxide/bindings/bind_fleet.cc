@@ -22,12 +22,6 @@ providers::WorkerRegistryStore* Store(const ProviderHandle& p, const char* op) {
   return store;
 }
 
-template <typename T>
-T Unwrap(Result<T> r) {
-  if (!r.ok()) ThrowStatus(r.status());
-  return std::move(r).value();
-}
-
 py::object OptStr(const std::optional<std::string>& v) {
   return v ? py::object(py::str(*v)) : py::object(py::none());
 }
@@ -85,42 +79,27 @@ py::dict QueuedDict(const providers::QueuedWork& q) {
 void RegisterFleet(py::module_& m) {
   m.def("fleet_list_workers", [](const ProviderHandle& p) {
     providers::WorkerRegistryStore* store = Store(p, "list_workers");
-    Result<std::vector<providers::WorkerRecord>> r = [&] {
-      py::gil_scoped_release release;
-      return store->ListWorkers();
-    }();
+    auto r = Blocking([&] { return store->ListWorkers(); });
     const int64_t now = NowMs();
     py::list out;
-    for (const auto& row : Unwrap(std::move(r))) out.append(WorkerDict(row, now));
+    for (const auto& row : r) out.append(WorkerDict(row, now));
     return out;
   });
   m.def("fleet_drain_worker", [](const ProviderHandle& p, const std::string& name_or_id) {
     providers::WorkerRegistryStore* store = Store(p, "drain_worker");
-    Result<std::string> r = [&] {
-      py::gil_scoped_release release;
-      return store->RequestWorkerDrain(name_or_id);
-    }();
-    return Unwrap(std::move(r));
+    return Blocking([&] { return store->RequestWorkerDrain(name_or_id); });
   });
   m.def("fleet_prune_workers", [](const ProviderHandle& p, int64_t gone_before_ms) {
     providers::WorkerRegistryStore* store = Store(p, "prune_workers");
-    Result<int64_t> r = [&] {
-      py::gil_scoped_release release;
-      return store->PruneWorkers(gone_before_ms);
-    }();
-    return Unwrap(std::move(r));
+    return Blocking([&] { return store->PruneWorkers(gone_before_ms); });
   });
   m.def("fleet_list_queued_work", [](const ProviderHandle& p, int64_t limit) {
     providers::WorkerRegistryStore* store = Store(p, "list_unservable_work");
-    Result<std::vector<providers::QueuedWork>> r = [&] {
-      py::gil_scoped_release release;
-      return store->ListQueuedWork(limit);
-    }();
+    auto r = Blocking([&] { return store->ListQueuedWork(limit); });
     py::list out;
-    for (const auto& q : Unwrap(std::move(r))) out.append(QueuedDict(q));
+    for (const auto& q : r) out.append(QueuedDict(q));
     return out;
   });
-  m.def("now_ms", [] { return NowMs(); });
 }
 
 }  // namespace duroxide::bindings

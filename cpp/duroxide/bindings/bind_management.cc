@@ -31,17 +31,6 @@ using providers::PruneResult;
 using providers::QueueDepths;
 using providers::SystemMetrics;
 
-// Runs a core call with the GIL released and returns its value; raises on a failed Status.
-template <typename F>
-auto Blocking(F&& f) {
-  auto r = [&] {
-    py::gil_scoped_release release;
-    return f();
-  }();
-  if (!r.ok()) ThrowStatus(r.status());
-  return std::move(r).value();
-}
-
 std::string Opt(const std::optional<std::string>& v) {
   return v ? "'" + *v + "'" : std::string("None");
 }

@@ -11,37 +11,9 @@ namespace duroxide::bindings {
 
 namespace {
 
-// Runs a store call without the GIL (a store call may wait for a thread that needs it),
-// then raises its error, if any, as the matching Python exception.
-template <typename T>
-struct ResultValue;
-template <typename T>
-struct ResultValue<Result<T>> {
-  using type = T;
-};
-
-template <typename F>
-auto Call(F&& fn) -> typename ResultValue<decltype(fn())>::type {
-  auto r = [&] {
-    py::gil_scoped_release release;
-    return fn();
-  }();
-  if (!r.ok()) ThrowStatus(r.status());
-  return std::move(r).value();
-}
-
-void CallStatus(const std::function<Status()>& fn) {
-  Status st;
-  {
-    py::gil_scoped_release release;
-    st = fn();
-  }
-  ThrowIfError(st);
-}
-
 py::list WaitingActivities(const ProviderHandle& h, int64_t min_wait_ms, int64_t limit) {
   std::vector<providers::WaitingActivity> rows =
-      Call([&] { return h.provider->ListWaitingActivities(min_wait_ms, limit); });
+      Blocking([&] { return h.provider->ListWaitingActivities(min_wait_ms, limit); });
   py::list out;
   for (const auto& w : rows) {
     py::dict d;
@@ -63,7 +35,7 @@ py::list WaitingActivities(const ProviderHandle& h, int64_t min_wait_ms, int64_t
 void RegisterRouting(py::module_& m) {
   m.def("_read_capability_schemas", [](const ProviderHandle& h) {
     std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& s : Call([&] { return h.provider->ReadCapabilitySchemas(); })) {
+    for (const auto& s : Blocking([&] { return h.provider->ReadCapabilitySchemas(); })) {
       out.emplace_back(s.hash, s.schema);
     }
     return out;
@@ -71,21 +43,22 @@ void RegisterRouting(py::module_& m) {
   m.def("_list_waiting_activities", &WaitingActivities, py::arg("provider"),
         py::arg("min_wait_ms"), py::arg("limit"));
   m.def("_task_cache_get", [](const ProviderHandle& h, const std::string& key) {
-    return Call([&] { return h.provider->GetTaskCache(key); });
+    return Blocking([&] { return h.provider->GetTaskCache(key); });
   });
   m.def("_task_cache_put", [](const ProviderHandle& h, const std::string& key,
                               const std::string& task, const std::string& result,
                               int64_t expires_at_ms) {
-    CallStatus([&] { return h.provider->PutTaskCache(key, task, result, expires_at_ms); });
+    BlockingStatus([&] { return h.provider->PutTaskCache(key, task, result, expires_at_ms); });
   });
   m.def("_task_cache_clear", [](const ProviderHandle& h, std::optional<std::string> task) {
-    return Call([&] { return h.provider->ClearTaskCache(task); });
+    return Blocking([&] { return h.provider->ClearTaskCache(task); });
   });
   // The events of one execution (0 = current) as codec JSON text, for graph introspection.
   m.def("_read_history_json", [](const ProviderHandle& h, const std::string& instance,
                                  int64_t execution_id) {
     std::vector<std::string> out;
-    for (const auto& e : Call([&] { return h.provider->ReadHistory(instance, execution_id); })) {
+    auto events = Blocking([&] { return h.provider->ReadHistory(instance, execution_id); });
+    for (const auto& e : events) {
       out.push_back(history::EncodeEvent(e));
     }
     return out;

@@ -41,6 +41,30 @@ inline void ThrowIfError(const Status& status) {
   if (!status.ok()) ThrowStatus(status);
 }
 
+// Runs a blocking core call `f` (returning Result<T>) with the GIL released and returns its
+// value; raises the matching Python exception on a failed Status. Every binding of a call
+// that may wait on the store or a lock goes through this or BlockingStatus.
+template <typename F>
+auto Blocking(F&& f) {
+  auto r = [&] {
+    py::gil_scoped_release release;
+    return f();
+  }();
+  if (!r.ok()) ThrowStatus(r.status());
+  return std::move(r).value();
+}
+
+// Same for a call that returns a plain Status.
+template <typename F>
+void BlockingStatus(F&& f) {
+  Status st;
+  {
+    py::gil_scoped_release release;
+    st = f();
+  }
+  ThrowIfError(st);
+}
+
 void RegisterExceptions(py::module_& m);
 void RegisterProviders(py::module_& m);
 void RegisterPostgres(py::module_& m);  // after RegisterProviders (derives from its class)
