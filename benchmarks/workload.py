@@ -138,6 +138,24 @@ def run_hello(args, client):
     return {"seconds": elapsed, "throughput": args.n / elapsed}
 
 
+def run_batch(args, client):
+    """Shape (b): one client starts all N instances as fast as it can while the runtime runs,
+    then waits for every one. The figure is N over the time from the first start to the last
+    completion, so start cost, contention between the client and the dispatchers, and draining
+    all count."""
+    ids = [f"batch-{i}" for i in range(args.n)]
+    t0 = time.time()
+    for i, iid in enumerate(ids):
+        client.start_orchestration(iid, "Hello", i)
+    started_s = time.time() - t0
+    for iid in ids:
+        r = client.wait_for_orchestration(iid, args.timeout * 1000)
+        if r.status != "Completed":
+            raise RuntimeError(f"batch failed: {iid} {r.status} {r.error}")
+    elapsed = time.time() - t0
+    return {"seconds": elapsed, "throughput": args.n / elapsed, "start_seconds": started_s}
+
+
 def run_single(args, client, name, n, expect):
     t0 = time.time()
     client.start_orchestration(f"{name}-{n}", name, n)
@@ -292,7 +310,7 @@ def pg_hello(args, out):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--workload", required=True,
-                   choices=["hello", "fanout", "chain", "latency", "waiting", "pg-hello"])
+                   choices=["hello", "batch", "fanout", "chain", "latency", "waiting", "pg-hello"])
     p.add_argument("--db", help="SQLite file (every workload but pg-hello)")
     p.add_argument("--pg-url", help="PostgreSQL URL (pg-hello)")
     p.add_argument("--durability", default="normal", choices=["normal", "full"],
@@ -326,6 +344,8 @@ def main():
     try:
         if args.workload == "hello":
             out.update(run_hello(args, client))
+        elif args.workload == "batch":
+            out.update(run_batch(args, client))
         elif args.workload == "fanout":
             out.update(run_single(args, client, "FanOut", args.n, args.n))
         elif args.workload == "chain":
