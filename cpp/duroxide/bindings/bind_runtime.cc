@@ -46,6 +46,7 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
   if (auto v = Opt<int64_t>(d, "warm_cache_capacity")) o.warm_cache_capacity = static_cast<size_t>(*v);
   if (auto v = Opt<int64_t>(d, "max_payload_bytes")) o.max_payload_bytes = *v;
   if (auto v = Opt<int64_t>(d, "max_history_events")) o.max_history_events = *v;
+  if (auto v = Opt<bool>(d, "activity_handoff")) o.activity_handoff = *v;
   if (auto v = Opt<bool>(d, "time_skipping")) o.time_skipping = *v;  // test-only
   if (auto mode = Opt<std::string>(d, "tag_mode")) {
     using M = providers::TagFilter::Mode;

@@ -45,6 +45,14 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
   const RuntimeOptions& opt = core->options;
   const WorkItem& task = lease.item;
   core->metrics.worker_dispatcher_items_fetched++;
+  // A hand-off lease was registered for renewal while it waited (local_work.h); the paths
+  // that settle the item here drop that registration, the run below replaces it.
+  struct Unregister {
+    RuntimeCore* core;
+    const std::string& token;
+    bool armed = true;
+    ~Unregister() { if (armed) core->leases.RemoveActivity(token); }
+  } unregister{core, lease.lock_token};
 
   if (lease.attempt_count > opt.max_attempts) {
     WorkItem c = Completion(task, false, "");
@@ -85,6 +93,7 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
     return std::nullopt;
   }
 
+  unregister.armed = false;
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
   LeaseTable::ActivityLease record;
   record.ref = {task.instance, task.execution_id, task.id};
@@ -188,9 +197,15 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   while (!core->Quitting()) {
     busy.Busy();
     Result<std::vector<providers::WorkItemLease>> leases = std::vector<providers::WorkItemLease>();
+    // Activities this runtime's own turns leased to it come first: they need no fetch.
+    std::vector<providers::WorkItemLease> local;
+    if (!prefetched) local = core->local_work.Take(batch);
     if (prefetched) {
       leases = std::move(*prefetched);
       prefetched.reset();
+    } else if (!local.empty()) {
+      seen = provider->worker_signal().seq();
+      leases = std::move(local);
     } else {
       seen = provider->worker_signal().seq();
       SessionPlacement::Ticket ticket;
@@ -254,12 +269,16 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     // Leases not started (a slow activity, or shutdown) go back untouched.
     for (; i < leases->size(); ++i) {
+      core->leases.RemoveActivity((*leases)[i].lock_token);  // a hand-off lease is registered
       CountAbandonFailure(core.get(), provider->AbandonWorkItem((*leases)[i].lock_token, 0, true));
     }
     batch = fast ? kWorkBatch : 1;
+    core->local_work.fast.store(fast);
+    if (!fast) ReturnLocalWork(core.get(), /*surplus_only=*/true);
     providers::NextWorkFetch next;
     SessionPlacement::Ticket ticket;
-    const bool fetch_next = !core->Quitting();
+    // With hand-off leases waiting, the next batch comes from them, not from the store.
+    const bool fetch_next = !core->Quitting() && core->local_work.empty();
     if (fetch_next) {
       next.lock_timeout_ms = opt.worker_lock_timeout_ms;
       next.max_items = batch;
@@ -280,6 +299,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       CountAbandonFailure(core.get(), provider->AbandonWorkItem(lease.lock_token, 0, true));
     }
   }
+  ReturnLocalWork(core.get());  // hand-off leases no slot will start now (shutdown or drain)
 }
 
 }  // namespace duroxide::runtime
