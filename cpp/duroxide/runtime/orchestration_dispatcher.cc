@@ -9,6 +9,7 @@
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
 #include "duroxide/common/backoff.h"
+#include "duroxide/runtime/interpreter_lock.h"
 #include "duroxide/runtime/runtime_core.h"
 
 namespace duroxide::runtime {
@@ -41,9 +42,13 @@ void RunBatch(RuntimeCore* core, std::vector<providers::OrchestrationItem> items
   }
   std::vector<PendingTurn> turns;
   turns.reserve(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
-    auto turn = PrepareTurn(core, std::move(items[i]), leases[i]);
-    if (turn) turns.push_back(std::move(*turn));
+  {
+    // One interpreter-lock hand-off for the batch's generator steps (interpreter_lock.h).
+    BatchHold hold(core->options.gil_batching);
+    for (size_t i = 0; i < items.size(); ++i) {
+      auto turn = PrepareTurn(core, std::move(items[i]), leases[i]);
+      if (turn) turns.push_back(std::move(*turn));
+    }
   }
   std::vector<providers::TurnAck> acks;
   acks.reserve(turns.size());

@@ -47,6 +47,9 @@ struct RuntimeOptions {
   // this runtime can run are leased to it in the turn's commit and run without a fetch.
   // Default: on.
   bool activity_handoff = true;
+  // Hold the interpreter lock across a dispatcher's batch of turns or activities instead of
+  // taking it per user-code call (runtime/interpreter_lock.h). Default: on.
+  bool gil_batching = true;
 
   // ---- worker registry (runtime/fleet.h, docs/deployment.md) ----
   // Heartbeat period; a worker silent for 3 periods is shown unreachable. 0 disables the

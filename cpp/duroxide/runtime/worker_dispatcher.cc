@@ -10,6 +10,7 @@
 #include "duroxide/common/limits.h"
 #include "duroxide/common/logging.h"
 #include "duroxide/common/backoff.h"
+#include "duroxide/runtime/interpreter_lock.h"
 #include "duroxide/runtime/runtime_core.h"
 
 namespace duroxide::runtime {
@@ -61,7 +62,9 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
                                        std::to_string(lease.attempt_count) +
                                        " times without completing");
     core->metrics.activity_poison++;
-    if (!provider->AckWorkItem(lease.lock_token, c).ok()) core->metrics.provider_errors++;
+    if (!WhileBlocking([&] { return provider->AckWorkItem(lease.lock_token, c); }).ok()) {
+      core->metrics.provider_errors++;
+    }
     return std::nullopt;
   }
   if (task.routing && !task.routing->schema_hash.empty() &&
@@ -87,7 +90,8 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
     Log(LogLevel::kWarn, "duroxide::runtime",
         "activity '" + task.name + "' is not registered on this runtime; retrying later",
         {{"instance_id", task.instance}, {"attempt", std::to_string(lease.attempt_count)}});
-    if (!provider->AbandonWorkItem(lease.lock_token, delay, false).ok()) {
+    if (!WhileBlocking([&] { return provider->AbandonWorkItem(lease.lock_token, delay, false); })
+             .ok()) {
       core->metrics.provider_errors++;
     }
     return std::nullopt;
@@ -247,13 +251,19 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     std::vector<const WorkItem*> acked_tasks;
     bool fast = true;
     size_t i = 0;
+    // One interpreter-lock hand-off for a batch of fast activities (interpreter_lock.h); a
+    // batch of one (slow activities) takes it per call as before.
+    std::optional<BatchHold> hold;
+    if (leases->size() > 1) hold.emplace(opt.gil_batching);
     for (; i < leases->size(); ++i) {
       const providers::WorkItemLease& lease = (*leases)[i];
       if (core->Quitting() || !fast) break;
       const std::optional<std::string>& session = lease.item.session_id;
       if (session && !core->sessions.Acquire(*session, opt.max_sessions_per_runtime)) {
         // Another slot opened a session meanwhile and the cap is reached: hand it back.
-        CountAbandonFailure(core.get(), provider->AbandonWorkItem(lease.lock_token, 100, true));
+        CountAbandonFailure(core.get(), WhileBlocking([&] {
+          return provider->AbandonWorkItem(lease.lock_token, 100, true);
+        }));
         continue;
       }
       const auto t0 = std::chrono::steady_clock::now();
@@ -267,6 +277,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
         acked_tasks.push_back(&lease.item);
       }
     }
+    hold.reset();
     // Leases not started (a slow activity, or shutdown) go back untouched.
     for (; i < leases->size(); ++i) {
       core->leases.RemoveActivity((*leases)[i].lock_token);  // a hand-off lease is registered

@@ -24,6 +24,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/sqlite/sqlite_checkpointer.h"
 #include "duroxide/providers/sqlite/sqlite_group_commit.h"
 #include "duroxide/providers/sqlite/sqlite_fault_vfs.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
@@ -114,7 +115,10 @@ SqliteProvider::SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string
       db_(std::move(db)),
       group_(std::make_unique<internal::GroupCommit>(&mu_, db_.get())) {}
 
-SqliteProvider::~SqliteProvider() = default;
+SqliteProvider::~SqliteProvider() {
+  // The checkpointer's hook points at it: remove both before the writer connection closes.
+  checkpointer_.reset();
+}
 
 Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& path) {
   return Open(path, SqliteOptions{});
@@ -170,6 +174,9 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
         abs.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms, vfs);
     provider->reader_read_record_ = std::make_unique<SQLite::Statement>(*provider->reader_,
                                                                         kReadRecordSql);
+    provider->checkpointer_ = std::make_unique<internal::Checkpointer>(
+        abs.string(), vfs, options.busy_timeout_ms, options.synchronous_full);
+    provider->checkpointer_->Attach(provider->db_->getHandle());
     return Result<std::unique_ptr<SqliteProvider>>(std::move(provider));
   });
 }

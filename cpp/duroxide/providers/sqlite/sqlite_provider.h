@@ -29,6 +29,7 @@ class Statement;
 
 namespace duroxide::providers::sqlite {
 namespace internal {
+class Checkpointer;
 class GroupCommit;
 // A worker lease token: "<stored token>.<row id>" (sqlite_worker_queue.cc).
 std::string WorkerLeaseToken(const std::string& stored, int64_t row_id);
@@ -275,6 +276,8 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // must be finalised before the connection closes.
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<internal::GroupCommit> group_;  // hot-path writes share transactions
+  // WAL checkpoints on a thread of their own (file databases only; null in memory).
+  std::unique_ptr<internal::Checkpointer> checkpointer_;
 
   using Stmt = std::unique_ptr<SQLite::Statement>;
   Stmt begin_, commit_, rollback_;
