@@ -115,6 +115,10 @@ SqliteProvider::SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string
       db_(std::move(db)),
       group_(std::make_unique<internal::GroupCommit>(&mu_, db_.get())) {}
 
+int64_t SqliteProvider::TEST_CheckpointPasses() const {
+  return checkpointer_ ? checkpointer_->passes() : 0;
+}
+
 SqliteProvider::~SqliteProvider() {
   // The checkpointer's hook points at it: remove both before the writer connection closes.
   checkpointer_.reset();

@@ -192,6 +192,8 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // Test hook: runs arbitrary SQL on this provider's connection (used by the conformance
   // suite to corrupt history rows, also in in-memory databases). Not for production use.
   Status TEST_ExecuteSql(const std::string& sql);
+  // Checkpoint passes run by the background checkpointer (0 in memory).
+  int64_t TEST_CheckpointPasses() const;
 
  private:
   SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string path);
