@@ -115,6 +115,12 @@ SqliteProvider::SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string
       db_(std::move(db)),
       group_(std::make_unique<internal::GroupCommit>(&mu_, db_.get())) {}
 
+SQLite::Statement& SqliteProvider::Prepared(const std::string& sql) {
+  Stmt& stmt = prepared_[sql];
+  if (!stmt) stmt = std::make_unique<SQLite::Statement>(*db_, sql);
+  return *stmt;
+}
+
 int64_t SqliteProvider::TEST_CheckpointPasses() const {
   return checkpointer_ ? checkpointer_->passes() : 0;
 }
