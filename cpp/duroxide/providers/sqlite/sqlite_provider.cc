@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 #include <tuple>
@@ -184,9 +185,13 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
         abs.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms, vfs);
     provider->reader_read_record_ = std::make_unique<SQLite::Statement>(*provider->reader_,
                                                                         kReadRecordSql);
-    provider->checkpointer_ = std::make_unique<internal::Checkpointer>(
-        abs.string(), vfs, options.busy_timeout_ms, options.synchronous_full);
-    provider->checkpointer_->Attach(provider->db_->getHandle());
+    // DUROXIDE_SQLITE_INLINE_CHECKPOINT keeps SQLite's own checkpoint in the committing
+    // writer, for measurements (docs/performance.md).
+    if (std::getenv("DUROXIDE_SQLITE_INLINE_CHECKPOINT") == nullptr) {
+      provider->checkpointer_ = std::make_unique<internal::Checkpointer>(
+          abs.string(), vfs, options.busy_timeout_ms, options.synchronous_full);
+      provider->checkpointer_->Attach(provider->db_->getHandle());
+    }
     return Result<std::unique_ptr<SqliteProvider>>(std::move(provider));
   });
 }
