@@ -323,6 +323,37 @@ TEST(PostgresProviderTest, SchemaIsCreatedAndMigrationsAreRecorded) {
             0);
 }
 
+// A schema whose recorded versions have a gap (migration 3 missing below the recorded
+// maximum) gets the missing migration on the next connect.
+TEST(PostgresProviderTest, MissingMigrationBelowTheRecordedMaximumIsApplied) {
+  const std::string schema = NewSchema("gap");
+  ASSERT_TRUE(MustConnect(schema));
+  pqxx::connection conn(TheServer().url);
+  const std::string q = conn.quote_name(schema);
+  {
+    pqxx::work tx(conn);
+    for (const char* table : {"dead_letters", "topics", "topic_log", "subscriptions",
+                              "client_replies"}) {
+      tx.exec("DROP TABLE " + q + "." + table);
+    }
+    tx.exec("DELETE FROM " + q + "._duroxide_migrations WHERE version = 3");
+    tx.commit();
+  }
+  auto p = MustConnect(schema);
+  ASSERT_TRUE(p);
+  pqxx::nontransaction tx(conn);
+  EXPECT_EQ(tx.exec("SELECT COUNT(*) FROM " + q + "._duroxide_migrations WHERE version = 3")[0][0]
+                .as<int64_t>(),
+            1);
+  EXPECT_EQ(tx.exec_params("SELECT COUNT(*) FROM information_schema.tables "
+                           "WHERE table_schema = $1 AND table_name IN ('dead_letters', "
+                           "'topics', 'topic_log', 'subscriptions', 'client_replies')",
+                           schema)[0][0]
+                .as<int64_t>(),
+            5);
+  EXPECT_TRUE(p->messaging()->ListTopics().ok());
+}
+
 TEST(PostgresProviderTest, MixedCaseSchemaNameIsQuoted) {
   const std::string schema = NewSchema("MiXed");
   auto p = MustConnect(schema);
