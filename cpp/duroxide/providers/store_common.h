@@ -81,6 +81,7 @@ inline void MergeKvRow(KvMap* out, std::string key, std::optional<std::string> v
 //   bool Null(int i) const;          the column is SQL NULL
 //   std::string Text(int i) const;   text of the column ("" for NULL)
 //   int64_t Int(int i) const;        integer value of a non-NULL column
+//   bool Bool(int i) const;          a boolean column (SQLite stores 0/1)
 
 template <typename Row>
 std::optional<std::string> OptText(const Row& row, int i) {
@@ -170,6 +171,36 @@ ExecutionInfo ExecutionInfoFrom(int64_t execution_id, const Row& row) {
   if (!row.Null(4)) info.completed_at = row.Int(4);
   info.event_count = row.Int(5);
   return info;
+}
+
+// Column layout of a worker row (both providers' kWorkerColumns): 0 worker_id, 1 name, 2 host,
+// 3 pid, 4 version, 5 service_name, 6 service_version, 7 status, 8 drain_requested,
+// 9 started_at, 10 registered_at, 11 last_heartbeat, 12 heartbeat_interval_ms, 13 capacity,
+// 14 load, 15 serves, 16 tags, 17 capabilities, 18 session_owners, 19 sessions held.
+template <typename Row>
+WorkerRecord WorkerRecordFrom(const Row& row) {
+  WorkerRecord w;
+  w.worker_id = row.Text(0);
+  w.name = row.Text(1);
+  w.host = row.Text(2);
+  w.pid = row.Int(3);
+  w.version = row.Text(4);
+  w.service_name = OptText(row, 5);
+  w.service_version = OptText(row, 6);
+  w.status = row.Text(7);
+  w.drain_requested = row.Bool(8);
+  w.started_at_ms = row.Int(9);
+  w.registered_at_ms = row.Int(10);
+  w.last_heartbeat_ms = row.Int(11);
+  w.heartbeat_interval_ms = row.Int(12);
+  w.capacity_json = row.Text(13);
+  w.load_json = row.Text(14);
+  w.serves_json = row.Text(15);
+  w.tags_json = row.Text(16);
+  w.capabilities_json = OptText(row, 17);
+  w.session_owners_json = row.Text(18);
+  w.sessions_held = row.Int(19);
+  return w;
 }
 
 // The NotFound statuses of the admin reads (api.md 1.11 wording).

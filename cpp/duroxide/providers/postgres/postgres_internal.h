@@ -44,6 +44,7 @@ class PgRow {
   bool Null(int i) const { return row_[at_ + i].is_null(); }
   std::string Text(int i) const { return Null(i) ? std::string() : row_[at_ + i].as<std::string>(); }
   int64_t Int(int i) const { return row_[at_ + i].as<int64_t>(); }
+  bool Bool(int i) const { return row_[at_ + i].as<bool>(); }
 
  private:
   const pqxx::row& row_;

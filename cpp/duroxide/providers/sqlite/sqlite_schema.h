@@ -94,6 +94,7 @@ class StatementRow {
   bool Null(int i) const { return stmt_.getColumn(i).isNull(); }
   std::string Text(int i) const { return stmt_.getColumn(i).getString(); }
   int64_t Int(int i) const { return stmt_.getColumn(i).getInt64(); }
+  bool Bool(int i) const { return stmt_.getColumn(i).getInt64() != 0; }
 
  private:
   SQLite::Statement& stmt_;
