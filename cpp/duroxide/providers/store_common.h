@@ -116,8 +116,10 @@ InstanceRecord InstanceRecordFrom(const std::string& instance, const Row& row,
   return r;
 }
 
-// The instance-record query body (both dialects; `$1` is the instance id: SQLite binds it as
-// parameter 1 too). Column layout: see InstanceRecordFrom.
+// The instance-record query body (both dialects; `$1` is the instance id). Shared queries use
+// `$N` placeholders whose first appearances are in order 1, 2, ...: SQLite numbers `$name`
+// parameters by first appearance, so they bind by the same index as PostgreSQL's.
+// Column layout: see InstanceRecordFrom.
 inline constexpr const char* kInstanceRecordSelect =
     "SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, e.status, "
     "  e.output, e.error, i.custom_status, i.custom_status_version, i.parent_instance_id, "
