@@ -62,6 +62,9 @@ def make_runtime(provider, args, executed=None):
     fleet = {}
     if getattr(args, "heartbeat_ms", None) is not None:  # fleet A/B (benchmarks/fleet_ab.py)
         fleet["heartbeat_interval_ms"] = args.heartbeat_ms
+    for name in ("activity_handoff", "gil_batching"):  # this package only (A/B)
+        if getattr(args, name, None) is not None:
+            fleet[name] = getattr(args, name) == "on"
     runtime = Runtime(provider, RuntimeOptions(
         orchestration_concurrency=args.orchestration_concurrency,
         worker_concurrency=args.worker_concurrency,
@@ -136,6 +139,24 @@ def run_hello(args, client):
         done += 1
     elapsed = time.time() - t0
     return {"seconds": elapsed, "throughput": args.n / elapsed}
+
+
+def run_batch(args, client):
+    """Shape (b): one client starts all N instances as fast as it can while the runtime runs,
+    then waits for every one. The figure is N over the time from the first start to the last
+    completion, so start cost, contention between the client and the dispatchers, and draining
+    all count."""
+    ids = [f"batch-{i}" for i in range(args.n)]
+    t0 = time.time()
+    for i, iid in enumerate(ids):
+        client.start_orchestration(iid, "Hello", i)
+    started_s = time.time() - t0
+    for iid in ids:
+        r = client.wait_for_orchestration(iid, args.timeout * 1000)
+        if r.status != "Completed":
+            raise RuntimeError(f"batch failed: {iid} {r.status} {r.error}")
+    elapsed = time.time() - t0
+    return {"seconds": elapsed, "throughput": args.n / elapsed, "start_seconds": started_s}
 
 
 def run_single(args, client, name, n, expect):
@@ -292,7 +313,7 @@ def pg_hello(args, out):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--workload", required=True,
-                   choices=["hello", "fanout", "chain", "latency", "waiting", "pg-hello"])
+                   choices=["hello", "batch", "fanout", "chain", "latency", "waiting", "pg-hello"])
     p.add_argument("--db", help="SQLite file (every workload but pg-hello)")
     p.add_argument("--pg-url", help="PostgreSQL URL (pg-hello)")
     p.add_argument("--durability", default="normal", choices=["normal", "full"],
@@ -307,6 +328,10 @@ def main():
     p.add_argument("--poll-ms", type=int, default=10)
     p.add_argument("--timeout", type=int, default=600)
     p.add_argument("--system", default="duroxide")
+    p.add_argument("--activity-handoff", choices=["on", "off"], default=None,
+                   help="duroxide: RuntimeOptions.activity_handoff (A/B of the hand-off)")
+    p.add_argument("--gil-batching", choices=["on", "off"], default=None,
+                   help="duroxide: RuntimeOptions.gil_batching (A/B)")
     p.add_argument("--heartbeat-ms", type=int, default=None,
                    help="duroxide: RuntimeOptions.heartbeat_interval_ms (0: no worker registry)")
     args = p.parse_args()
@@ -326,6 +351,8 @@ def main():
     try:
         if args.workload == "hello":
             out.update(run_hello(args, client))
+        elif args.workload == "batch":
+            out.update(run_batch(args, client))
         elif args.workload == "fanout":
             out.update(run_single(args, client, "FanOut", args.n, args.n))
         elif args.workload == "chain":

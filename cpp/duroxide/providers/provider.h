@@ -118,6 +118,17 @@ struct TurnCommit {
                                                       // TimerFired visible at fire_at_ms
   std::vector<ActivityRef> cancelled_activities;      // deleted from the worker queue AFTER
                                                       // worker_items are inserted
+  // Same-process activity hand-off (docs/performance.md). When worker_lease_until_ms > 0,
+  // every worker_items[i] with lease_worker_items[i] set (a missing entry counts as false) is
+  // requested to be inserted already leased: lock held until worker_lease_until_ms under a
+  // fresh lock token, attempt_count 1, so no fetch can take it. The provider honours the
+  // request only when the acknowledgement has somewhere to report the leases
+  // (TurnAck::leases, see there); otherwise, and always for a provider that does not support
+  // it, the rows are inserted unleased as usual. A leased row is acknowledged, renewed or
+  // abandoned with its token exactly like a fetched one; if its holder dies, the lock expires
+  // and the row is fetched again (activities stay at-least-once).
+  int64_t worker_lease_until_ms = 0;
+  std::vector<bool> lease_worker_items;
   // Dead letters, topic writes and client replies (messaging_store.h). A provider without
   // messaging() MUST fail a commit whose messaging writes are not empty (kFailedPrecondition).
   MessagingWrites messaging;
@@ -188,6 +199,11 @@ struct NextOrchestrationFetch {
 struct TurnAck {
   std::string lock_token;
   const TurnCommit* commit = nullptr;
+  // Where the provider reports the worker items it inserted leased (TurnCommit::
+  // worker_lease_until_ms): one WorkItemLease (item, lock token, attempt_count 1) per leased
+  // row, in worker_items order, filled only when this ack succeeded (cleared otherwise). Null:
+  // the provider MUST insert every row of this commit unleased.
+  std::vector<WorkItemLease>* leases = nullptr;
 };
 
 struct NextWorkFetch {
