@@ -278,25 +278,12 @@ Result<int64_t> SqliteProvider::PurgeDeadLetters(const DeadLetterFilter& filter)
   return n;
 }
 
-namespace {
-std::string TopicInfoSql() {
-  const std::string live = std::string(" AND NOT ") + kEndedSubscriptionSql;
-  return "SELECT t.topic, t.last_seq, "
-         "  (SELECT COUNT(*) FROM subscriptions s WHERE s.topic = t.topic" + live + "), "
-         "  COALESCE(t.last_seq - (SELECT MIN(cursor) FROM subscriptions s WHERE s.topic = "
-         "t.topic" + live + "), 0) FROM topics t";
-}
-}  // namespace
-
 Result<std::vector<TopicInfo>> SqliteProvider::ListTopics() {
   return Guarded("ListTopics", [&]() -> Result<std::vector<TopicInfo>> {
     std::lock_guard<std::mutex> lock(mu_);
-    SQLite::Statement s(*db_, TopicInfoSql() + " ORDER BY t.topic");
+    SQLite::Statement s(*db_, TopicInfoSelect() + " ORDER BY t.topic");
     std::vector<TopicInfo> out;
-    while (s.executeStep()) {
-      out.push_back({s.getColumn(0).getString(), s.getColumn(1).getInt64(),
-                     s.getColumn(2).getInt64(), s.getColumn(3).getInt64()});
-    }
+    while (s.executeStep()) out.push_back(TopicInfoFrom(internal::StatementRow(s)));
     return out;
   });
 }
@@ -305,11 +292,10 @@ Result<std::vector<TopicSubscriber>> SqliteProvider::GetTopic(const std::string&
                                                               TopicInfo* info) {
   return Guarded("GetTopic", [&]() -> Result<std::vector<TopicSubscriber>> {
     std::lock_guard<std::mutex> lock(mu_);
-    SQLite::Statement t(*db_, TopicInfoSql() + " WHERE t.topic = ?1");
+    SQLite::Statement t(*db_, TopicInfoSelect() + " WHERE t.topic = ?1");
     t.bind(1, topic);
     if (!t.executeStep()) return Status::NotFound("GetTopic", "topic '" + topic + "' not found");
-    *info = {t.getColumn(0).getString(), t.getColumn(1).getInt64(), t.getColumn(2).getInt64(),
-             t.getColumn(3).getInt64()};
+    *info = TopicInfoFrom(internal::StatementRow(t));
     SQLite::Statement s(*db_,
                         "SELECT s.instance_id, s.cursor, s.created_at FROM subscriptions s "
                         "WHERE s.topic = ?1 AND NOT " + std::string(kEndedSubscriptionSql) +
