@@ -94,6 +94,18 @@ def run_hello(args):
     return {"seconds": elapsed, "throughput": args.n / elapsed}
 
 
+def run_batch(args):
+    """Shape (b) of workload.py: start all N workflows at once, then wait for every one."""
+    t0 = time.time()
+    handles = [(i, DBOS.start_workflow(HelloWorkflow, i)) for i in range(args.n)]
+    for x, handle in handles:
+        r = handle.get_result()
+        if r != x:
+            raise RuntimeError(f"batch {handle.get_workflow_id()} returned {r!r}, expected {x!r}")
+    elapsed = time.time() - t0
+    return {"seconds": elapsed, "throughput": args.n / elapsed}
+
+
 def run_fanout(args):
     t0 = time.time()
     r = DBOS.start_workflow(FanOutWorkflow, args.n).get_result()
@@ -136,7 +148,7 @@ def use_wal_normal(path):
 def main():
     global POLL_S
     p = argparse.ArgumentParser()
-    p.add_argument("--workload", required=True, choices=["hello", "fanout", "chain"])
+    p.add_argument("--workload", required=True, choices=["hello", "batch", "fanout", "chain"])
     p.add_argument("--db", required=True, help="SQLite system database file (fresh)")
     p.add_argument("--n", type=int, default=None,
                    help="hello: 1000 workflows, fanout: 2000 tasks, chain: 1000 steps")
@@ -157,7 +169,7 @@ def main():
 
     out = {"system": "dbos", "workload": args.workload, "n": args.n,
            "in_flight": args.in_flight, "seconds": None, "ok": True, "error": None}
-    if args.workload == "hello":
+    if args.workload in ("hello", "batch"):
         out["throughput"] = None
 
     launched = False
@@ -176,7 +188,8 @@ def main():
             DBOS.register_queue(FANOUT_QUEUE, worker_concurrency=args.worker_concurrency,
                                 polling_interval_sec=POLL_S)
 
-        runner = {"hello": run_hello, "fanout": run_fanout, "chain": run_chain}[args.workload]
+        runner = {"hello": run_hello, "batch": run_batch, "fanout": run_fanout,
+                  "chain": run_chain}[args.workload]
         result = {}
 
         def target():

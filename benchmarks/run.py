@@ -36,9 +36,23 @@ PYTHONS = {
 }
 PYTHONS = {k: os.environ.get(f"DUROXIDE_BENCH_PYTHON_{k.upper()}", v) for k, v in PYTHONS.items()}
 
-# workload, label, workload args; the same for every system.
+
+def slots(n):
+    """Workload args for n orchestration + n worker slots (override the run's defaults)."""
+    return ["--orchestration-concurrency", str(n), "--worker-concurrency", str(n)]
+
+
+# workload, label, workload args; the same for every system. Shape (a) is "hello": 50
+# instances in flight, one started as one completes. Shape (b) is "batch": one client starts
+# all N instances as fast as it can while the runtime runs, then waits for them; the slot
+# sweep runs it at 1+1 .. 8+8 orchestration + worker slots.
 FULL = [
     ("hello", "hello", ["--n", "4000", "--in-flight", "50"]),
+    ("hello", "hello 4+4", ["--n", "4000", "--in-flight", "50", *slots(4)]),
+    ("batch", "batch", ["--n", "4000"]),
+    ("batch", "batch 1+1", ["--n", "4000", *slots(1)]),
+    ("batch", "batch 4+4", ["--n", "4000", *slots(4)]),
+    ("batch", "batch 8+8", ["--n", "4000", *slots(8)]),
     ("hello", "hello full", ["--n", "4000", "--in-flight", "50", "--durability", "full"]),
     ("fanout", "fan-out 2000", ["--n", "2000"]),
     ("chain", "chain 500", ["--n", "500"]),
@@ -53,6 +67,8 @@ FULL = [
 ]
 QUICK = [
     ("hello", "hello", ["--n", "500", "--in-flight", "50"]),
+    ("batch", "batch", ["--n", "1000"]),
+    ("batch", "batch 4+4", ["--n", "1000", *slots(4)]),
     ("hello", "hello full", ["--n", "500", "--in-flight", "50", "--durability", "full"]),
     ("fanout", "fan-out 500", ["--n", "500"]),
     ("chain", "chain 250", ["--n", "250"]),
@@ -64,11 +80,13 @@ QUICK = [
     ("pg-hello", "pg hello 2 procs 4 starters",
      ["--n", "500", "--in-flight", "64", "--procs", "2", "--start-threads", "4"]),
 ]
-DBOS_WORKLOADS = {"hello", "fanout", "chain"}
+DBOS_WORKLOADS = {"hello", "batch", "fanout", "chain"}
 # Rows only this package can run (options the other systems lack): SQLite durability="full".
 DUROXIDE_ONLY_LABELS = {"hello full"}
+# Rows DBOS does not run: its slots are one queue concurrency, not orchestration + worker.
+NOT_DBOS_LABELS = {"hello 4+4", "batch 1+1", "batch 4+4", "batch 8+8"}
 PG_WORKLOADS = {"pg-hello"}
-THROUGHPUT_WORKLOADS = {"hello", "pg-hello"}
+THROUGHPUT_WORKLOADS = {"hello", "batch", "pg-hello"}
 PG_SETTINGS = ["server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_level",
                "shared_buffers", "max_connections"]
 
@@ -186,7 +204,7 @@ def run_one(system, workload, args, common, timeout_s, pg=None):
     db_dir = tempfile.mkdtemp(prefix=f"bench-{system}-")
     db = os.path.join(db_dir, "bench.db")
     script = "dbos_workload.py" if system == "dbos" else "workload.py"
-    cmd = [PYTHONS[system], os.path.join(HERE, script), "--workload", workload, *args]
+    cmd = [PYTHONS[system], os.path.join(HERE, script), "--workload", workload]
     pg_db = None
     if workload in PG_WORKLOADS:
         try:
@@ -200,8 +218,10 @@ def run_one(system, workload, args, common, timeout_s, pg=None):
     else:
         cmd += ["--db", db]
     if system != "dbos":
-        cmd += [*common, "--system", system, "--timeout", str(timeout_s)]
+        # The row's own args come last: they override the run's defaults (slot sweeps).
+        cmd += [*common, *args, "--system", system, "--timeout", str(timeout_s)]
     else:
+        cmd += args
         # Same durability settings as duroxide's SQLite provider: WAL, synchronous=NORMAL.
         cmd += ["--worker-concurrency", common[common.index("--worker-concurrency") + 1],
                 "--poll-ms", common[common.index("--poll-ms") + 1], "--sqlite-wal"]
@@ -337,7 +357,7 @@ def run_plan(plan, systems, common, timeout, pg):
     results = {}
     for workload, label, wargs in plan:
         for system in systems:
-            if system == "dbos" and workload not in DBOS_WORKLOADS:
+            if system == "dbos" and (workload not in DBOS_WORKLOADS or label in NOT_DBOS_LABELS):
                 continue
             if system != "duroxide" and label in DUROXIDE_ONLY_LABELS:
                 continue

@@ -63,6 +63,9 @@ def make_runtime(provider, args, executed=None):
     fleet = {}
     if getattr(args, "heartbeat_ms", None) is not None:  # fleet A/B (benchmarks/fleet_ab.py)
         fleet["heartbeat_interval_ms"] = args.heartbeat_ms
+    for name in ("activity_handoff", "gil_batching"):  # this package only (A/B)
+        if getattr(args, name, None) is not None:
+            fleet[name] = getattr(args, name) == "on"
     runtime = Runtime(provider, RuntimeOptions(
         orchestration_concurrency=args.orchestration_concurrency,
         worker_concurrency=args.worker_concurrency,
@@ -355,6 +358,10 @@ def main():
     p.add_argument("--poll-ms", type=int, default=10)
     p.add_argument("--timeout", type=int, default=600)
     p.add_argument("--system", default="duroxide")
+    p.add_argument("--activity-handoff", choices=["on", "off"], default=None,
+                   help="duroxide: RuntimeOptions.activity_handoff (A/B of the hand-off)")
+    p.add_argument("--gil-batching", choices=["on", "off"], default=None,
+                   help="duroxide: RuntimeOptions.gil_batching (A/B)")
     p.add_argument("--heartbeat-ms", type=int, default=None,
                    help="duroxide: RuntimeOptions.heartbeat_interval_ms (0: no worker registry)")
     args = p.parse_args()

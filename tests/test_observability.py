@@ -265,7 +265,7 @@ def test_metrics_snapshot_shape(env):
     # The 17 counters of the API contract, plus ours: dropped_messages, abandon_failures and
     # the capability-routing counters (docs/task-graphs.md).
     ours = {"dropped_messages", "abandon_failures", "activity_requires_timeouts",
-            "capability_schemas_unmatched"}
+            "capability_schemas_unmatched", "activity_handoffs"}
     assert set(snap.keys()) == set(COUNTERS) | ours and len(COUNTERS) == 17
     for name in COUNTERS:
         assert getattr(snap, name) == snap[name] == 0

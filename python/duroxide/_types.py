@@ -137,7 +137,9 @@ class RuntimeOptions:
               "heartbeat_interval_ms", "worker_name_hint", "worker_retention_ms",
               "drain_grace_ms", "session_placement",
               # capability routing (docs/task-graphs.md)
-              "capabilities")
+              "capabilities",
+              # same-process activity hand-off (docs/performance.md)
+              "activity_handoff", "gil_batching")
     _INT_FIELDS = {
         "orchestration_concurrency": 0, "worker_concurrency": 0, "dispatcher_poll_interval_ms": 1,
         "worker_lock_timeout_ms": 100, "max_sessions_per_runtime": 1,
@@ -166,7 +168,9 @@ class RuntimeOptions:
                  worker_retention_ms: Optional[int] = None,
                  drain_grace_ms: Optional[int] = None,
                  session_placement: Optional[bool] = None,
-                 capabilities: Optional[Dict[str, Any]] = None):
+                 capabilities: Optional[Dict[str, Any]] = None,
+                 activity_handoff: Optional[bool] = None,
+                 gil_batching: Optional[bool] = None):
         values = dict(locals())
         values.pop("self")
         # Capability routing: detected defaults merged with the given ones (the merged dict is
@@ -180,6 +184,9 @@ class RuntimeOptions:
                 raise ValueError(f"RuntimeOptions.{name} must be an int >= {minimum}, got {v!r}")
         if session_placement is not None and not isinstance(session_placement, bool):
             raise TypeError("RuntimeOptions.session_placement must be a bool")
+        for name in ("activity_handoff", "gil_batching"):
+            if values[name] is not None and not isinstance(values[name], bool):
+                raise TypeError(f"RuntimeOptions.{name} must be a bool")
         for name in ("log_format", "log_level", "service_name", "service_version",
                      "worker_node_id", "worker_name_hint"):
             v = values[name]

@@ -3,11 +3,34 @@
 #include "duroxide/bindings/pybind.h"
 
 #include "duroxide/bindings/py_invoker.h"
+#include "duroxide/runtime/interpreter_lock.h"
 #include "duroxide/runtime/runtime.h"
 
 namespace duroxide::bindings {
 
 namespace {
+
+// The GIL for the runtime core's batches (runtime/interpreter_lock.h), through pybind11's own
+// scoped objects so that the nested gil_scoped_acquire of each user-code call finds this
+// thread's state current (and keeps it, instead of creating and deleting one per call).
+class PyInterpreterLock : public runtime::InterpreterLock {
+ public:
+  bool Acquire() override {
+    if (!PythonAlive()) return false;
+    held_ = new py::gil_scoped_acquire();
+    return true;
+  }
+  void Release() override {
+    delete held_;
+    held_ = nullptr;
+  }
+  void* Suspend() override { return new py::gil_scoped_release(); }
+  void Resume(void* token) override { delete static_cast<py::gil_scoped_release*>(token); }
+
+ private:
+  static thread_local py::gil_scoped_acquire* held_;
+};
+thread_local py::gil_scoped_acquire* PyInterpreterLock::held_ = nullptr;
 
 template <typename T>
 std::optional<T> Opt(const py::dict& d, const char* key) {
@@ -46,6 +69,8 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
   if (auto v = Opt<int64_t>(d, "warm_cache_capacity")) o.warm_cache_capacity = static_cast<size_t>(*v);
   if (auto v = Opt<int64_t>(d, "max_payload_bytes")) o.max_payload_bytes = *v;
   if (auto v = Opt<int64_t>(d, "max_history_events")) o.max_history_events = *v;
+  if (auto v = Opt<bool>(d, "activity_handoff")) o.activity_handoff = *v;
+  if (auto v = Opt<bool>(d, "gil_batching")) o.gil_batching = *v;
   if (auto v = Opt<bool>(d, "time_skipping")) o.time_skipping = *v;  // test-only
   if (auto mode = Opt<std::string>(d, "tag_mode")) {
     using M = providers::TagFilter::Mode;
@@ -176,6 +201,8 @@ class RuntimeShim {
 }  // namespace
 
 void RegisterRuntime(py::module_& m) {
+  static PyInterpreterLock interpreter_lock;  // lives as long as the process
+  runtime::InstallInterpreterLock(&interpreter_lock);
   RegisterHandles(m);
   py::class_<RuntimeShim>(m, "Runtime")
       .def(py::init<const ProviderHandle&, const py::dict&, py::object, py::object>(),

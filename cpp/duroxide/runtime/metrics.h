@@ -12,7 +12,9 @@ namespace duroxide::runtime {
 
 // Runtime counters: the 17 of api.md 1.11, plus dropped_messages (stale, duplicate or
 // undeliverable messages, and queue messages over the continue-as-new carry-forward cap) and
-// abandon_failures (hand-backs the store refused; the lock then expires instead).
+// abandon_failures (hand-backs the store refused; the lock then expires instead) and
+// activity_handoffs (activities leased to this runtime in the scheduling turn's own commit and
+// run without a fetch: runtime/local_work.h).
 // Thread-safety: counters are atomics.
 struct Metrics {
 #define DUROXIDE_METRICS(X)                                                                    \
@@ -22,7 +24,7 @@ struct Metrics {
   X(activity_poison) X(orch_dispatcher_items_fetched) X(worker_dispatcher_items_fetched)     \
   X(orch_continue_as_new) X(suborchestration_calls) X(provider_errors)                       \
   X(dropped_messages) X(activity_requires_timeouts) X(capability_schemas_unmatched)        \
-  X(abandon_failures)
+  X(abandon_failures) X(activity_handoffs)
 #define DUROXIDE_DECLARE(name) std::atomic<int64_t> name{0};
   DUROXIDE_METRICS(DUROXIDE_DECLARE)
 #undef DUROXIDE_DECLARE

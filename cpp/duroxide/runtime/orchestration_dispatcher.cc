@@ -9,6 +9,7 @@
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
 #include "duroxide/common/backoff.h"
+#include "duroxide/runtime/interpreter_lock.h"
 #include "duroxide/runtime/runtime_core.h"
 
 namespace duroxide::runtime {
@@ -41,15 +42,25 @@ void RunBatch(RuntimeCore* core, std::vector<providers::OrchestrationItem> items
   }
   std::vector<PendingTurn> turns;
   turns.reserve(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
-    auto turn = PrepareTurn(core, std::move(items[i]), leases[i]);
-    if (turn) turns.push_back(std::move(*turn));
+  {
+    // One interpreter-lock hand-off for the batch's generator steps (interpreter_lock.h).
+    BatchHold hold(core->options.gil_batching);
+    for (size_t i = 0; i < items.size(); ++i) {
+      auto turn = PrepareTurn(core, std::move(items[i]), leases[i]);
+      if (turn) turns.push_back(std::move(*turn));
+    }
   }
   std::vector<providers::TurnAck> acks;
   acks.reserve(turns.size());
-  for (PendingTurn& t : turns) {
+  // Same-process hand-off (local_work.h): activities this runtime can run are leased to it in
+  // the turn's commit.
+  std::vector<std::vector<providers::WorkItemLease>> leased(turns.size());
+  std::vector<size_t> reserved(turns.size(), 0);
+  for (size_t i = 0; i < turns.size(); ++i) {
+    PendingTurn& t = turns[i];
     CountTurnBeforeAck(core, t);
-    acks.push_back({t.lock_token, &t.commit});
+    reserved[i] = RequestLocalLeases(core, &t.commit);
+    acks.push_back({t.lock_token, &t.commit, reserved[i] > 0 ? &leased[i] : nullptr});
   }
   providers::NextOrchestrationFetch next;
   next.lock_timeout_ms = core->options.orchestrator_lock_timeout_ms;
@@ -68,6 +79,7 @@ void RunBatch(RuntimeCore* core, std::vector<providers::OrchestrationItem> items
   }
   for (size_t i = 0; i < turns.size(); ++i) {
     if (acked[i].ok()) MarkTurnCommitted(turns[i]);
+    AcceptLocalLeases(core, std::move(leased[i]), reserved[i], acked[i].ok());
   }
   for (size_t i = 0; i < turns.size(); ++i) CompleteTurn(core, turns[i], acked[i]);
   if (next.result) *prefetched = std::move(next.result);

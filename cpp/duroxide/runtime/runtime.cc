@@ -98,6 +98,9 @@ void LeaseTable::RemoveTurn(const std::string& token) {
 
 void LeaseTable::AddActivity(const std::string& token, ActivityLease lease) {
   std::lock_guard<std::mutex> lock(mu_);
+  // A lease registered while it waited in LocalWork may have been cancelled meanwhile.
+  auto it = activities_.find(token);
+  if (it != activities_.end() && it->second.cancelled->load()) lease.cancelled->store(true);
   activities_[token] = std::move(lease);
 }
 
@@ -361,6 +364,8 @@ void Runtime::Shutdown(int64_t timeout_ms) {
     drained = core_->threads_cv.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)),
                                          [&] { return core_->running_threads == 0; });
   }
+  // Hand-off leases no worker slot started go back to the store.
+  ReturnLocalWork(core_.get());
   if (!drained) {
     // Still busy in user code: hand the work back so another runtime can redeliver it.
     for (const auto& token : core_->leases.ActivityTokens()) {

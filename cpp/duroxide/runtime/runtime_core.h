@@ -22,6 +22,7 @@
 #include "duroxide/providers/provider.h"
 #include "duroxide/replay/replay_engine.h"
 #include "duroxide/runtime/fleet.h"
+#include "duroxide/runtime/local_work.h"
 #include "duroxide/runtime/activity_invoker.h"
 #include "duroxide/runtime/capabilities.h"
 #include "duroxide/runtime/metrics.h"
@@ -162,6 +163,7 @@ struct RuntimeCore {
   Metrics metrics;
   EngineCache cache{4096};
   LeaseTable leases;
+  LocalWork local_work;  // activities leased to this runtime by its own turns
   std::atomic<bool> stopping{false};
 
   // Count of dispatcher threads still inside their loop; shutdown waits for it to reach 0.

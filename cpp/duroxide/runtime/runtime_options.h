@@ -43,6 +43,13 @@ struct RuntimeOptions {
   std::function<bool(const std::string& schema)> capability_matcher;
   // Warm replay: suspended orchestrations kept in memory between turns (0 disables).
   size_t warm_cache_capacity = 4096;
+  // Same-process activity hand-off (runtime/local_work.h): activities a turn schedules that
+  // this runtime can run are leased to it in the turn's commit and run without a fetch.
+  // Default: on.
+  bool activity_handoff = true;
+  // Hold the interpreter lock across a dispatcher's batch of turns or activities instead of
+  // taking it per user-code call (runtime/interpreter_lock.h). Default: on.
+  bool gil_batching = true;
 
   // ---- worker registry (runtime/fleet.h, docs/deployment.md) ----
   // Heartbeat period; a worker silent for 3 periods is shown unreachable. 0 disables the

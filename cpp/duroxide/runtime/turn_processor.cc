@@ -12,6 +12,7 @@
 #include "duroxide/common/logging.h"
 #include "duroxide/history/codec.h"
 #include "duroxide/runtime/messaging_turn.h"
+#include "duroxide/runtime/interpreter_lock.h"
 #include "duroxide/runtime/runtime_core.h"
 #include "duroxide/runtime/turn_plan.h"
 #include "duroxide/common/backoff.h"
@@ -108,8 +109,9 @@ void FailExecution(RuntimeCore* core, const OrchestrationItem& item, TurnCommit*
 // expires and it is redelivered anyway.
 void AbandonItem(RuntimeCore* core, const std::string& lock_token, int64_t delay_ms,
                  bool ignore_attempt) {
-  CountAbandonFailure(
-      core, core->provider->AbandonOrchestrationItem(lock_token, delay_ms, ignore_attempt));
+  CountAbandonFailure(core, WhileBlocking([&] {
+    return core->provider->AbandonOrchestrationItem(lock_token, delay_ms, ignore_attempt);
+  }));
 }
 
 // An orchestration this runtime does not have: hand the item back with backoff.
@@ -135,8 +137,10 @@ WorkItem RunSyscall(RuntimeCore* core, const WorkItem& w) {
     try {
       auto args = nlohmann::json::parse(w.input);
       if (args.is_string()) args = nlohmann::json::parse(args.get<std::string>());
-      auto value = core->provider->GetKvValue(args.at("instance_id").get<std::string>(),
-                                              args.at("key").get<std::string>());
+      auto value = WhileBlocking([&] {
+        return core->provider->GetKvValue(args.at("instance_id").get<std::string>(),
+                                          args.at("key").get<std::string>());
+      });
       if (value.ok()) {
         c.kind = WorkItemKind::kActivityCompleted;
         c.data = value->has_value() ? nlohmann::json(**value).dump() : "null";
@@ -190,12 +194,13 @@ bool TakeWarmEngine(RuntimeCore* core, OrchestrationItem* item,
   const int64_t exec = item->record ? item->record->current_execution_id : 1;
   const bool usable = *warm && item->record &&
                       cached.instance_created_at_ms == item->record->created_at_ms &&
-                      !(*warm)->finished() && (*warm)->AwaitCommitDecision(100) &&
+                      !(*warm)->finished() &&
+                      WhileBlocking([&] { return (*warm)->AwaitCommitDecision(100); }) &&
                       (*warm)->execution_id() == exec &&
                       (*warm)->last_event_id() == item->last_event_id;
   if (usable) return true;
   warm->reset();
-  auto history = core->provider->ReadHistory(item->instance, exec);
+  auto history = WhileBlocking([&] { return core->provider->ReadHistory(item->instance, exec); });
   if (!history.ok()) {
     core->metrics.provider_errors++;
     AbandonItem(core, item->lock_token, 50, true);
@@ -274,7 +279,8 @@ std::optional<PendingTurn> ApplyPlan(RuntimeCore* core, OrchestrationItem& item,
   commit.execution_id = plan.execution_id;
   switch (plan.action) {
     case TurnPlan::Action::kCheckPendingStart: {
-      auto queued_start = core->provider->HasPendingStart(item.instance);
+      auto queued_start =
+          WhileBlocking([&] { return core->provider->HasPendingStart(item.instance); });
       if (!queued_start.ok() || *queued_start) {
         AbandonItem(core, item.lock_token, plan.abandon_delay_ms, true);
         return std::nullopt;
@@ -302,7 +308,8 @@ std::optional<PendingTurn> ApplyPlan(RuntimeCore* core, OrchestrationItem& item,
       std::optional<Event> started;
       if (plan.origin) started = StartedEvent(core, item, *plan.origin, plan, now, &commit);
       if (!plan.origin && !item.history_loaded && item.history_error.ok()) {
-        auto history = core->provider->ReadHistory(item.instance, plan.execution_id);
+        auto history = WhileBlocking(
+            [&] { return core->provider->ReadHistory(item.instance, plan.execution_id); });
         if (history.ok()) item.history = std::move(history).value();
       }
       FailExecution(core, item, &commit, started, plan.failure);
@@ -333,7 +340,7 @@ std::shared_ptr<replay::ReplayEngine> EngineFor(RuntimeCore* core, Orchestration
                         !engine->finished() && engine->execution_id() == plan.execution_id &&
                         engine->history_size() == item.history.size() &&
                         engine->last_event_id() == item.history.back().event_id &&
-                        engine->AwaitCommitDecision(100);
+                        WhileBlocking([&] { return engine->AwaitCommitDecision(100); });
     if (usable) return engine;
   }
   const RuntimeOptions& opt = core->options;

@@ -10,6 +10,7 @@
 #include "duroxide/common/limits.h"
 #include "duroxide/common/logging.h"
 #include "duroxide/common/backoff.h"
+#include "duroxide/runtime/interpreter_lock.h"
 #include "duroxide/runtime/runtime_core.h"
 
 namespace duroxide::runtime {
@@ -45,6 +46,14 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
   const RuntimeOptions& opt = core->options;
   const WorkItem& task = lease.item;
   core->metrics.worker_dispatcher_items_fetched++;
+  // A hand-off lease was registered for renewal while it waited (local_work.h); the paths
+  // that settle the item here drop that registration, the run below replaces it.
+  struct Unregister {
+    RuntimeCore* core;
+    const std::string& token;
+    bool armed = true;
+    ~Unregister() { if (armed) core->leases.RemoveActivity(token); }
+  } unregister{core, lease.lock_token};
 
   if (lease.attempt_count > opt.max_attempts) {
     WorkItem c = Completion(task, false, "");
@@ -53,7 +62,9 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
                                        std::to_string(lease.attempt_count) +
                                        " times without completing");
     core->metrics.activity_poison++;
-    if (!provider->AckWorkItem(lease.lock_token, c).ok()) core->metrics.provider_errors++;
+    if (!WhileBlocking([&] { return provider->AckWorkItem(lease.lock_token, c); }).ok()) {
+      core->metrics.provider_errors++;
+    }
     return std::nullopt;
   }
   if (task.routing && !task.routing->schema_hash.empty() &&
@@ -79,12 +90,14 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
     Log(LogLevel::kWarn, "duroxide::runtime",
         "activity '" + task.name + "' is not registered on this runtime; retrying later",
         {{"instance_id", task.instance}, {"attempt", std::to_string(lease.attempt_count)}});
-    if (!provider->AbandonWorkItem(lease.lock_token, delay, false).ok()) {
+    if (!WhileBlocking([&] { return provider->AbandonWorkItem(lease.lock_token, delay, false); })
+             .ok()) {
       core->metrics.provider_errors++;
     }
     return std::nullopt;
   }
 
+  unregister.armed = false;
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
   LeaseTable::ActivityLease record;
   record.ref = {task.instance, task.execution_id, task.id};
@@ -188,9 +201,15 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   while (!core->Quitting()) {
     busy.Busy();
     Result<std::vector<providers::WorkItemLease>> leases = std::vector<providers::WorkItemLease>();
+    // Activities this runtime's own turns leased to it come first: they need no fetch.
+    std::vector<providers::WorkItemLease> local;
+    if (!prefetched) local = core->local_work.Take(batch);
     if (prefetched) {
       leases = std::move(*prefetched);
       prefetched.reset();
+    } else if (!local.empty()) {
+      seen = provider->worker_signal().seq();
+      leases = std::move(local);
     } else {
       seen = provider->worker_signal().seq();
       SessionPlacement::Ticket ticket;
@@ -232,13 +251,19 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     std::vector<const WorkItem*> acked_tasks;
     bool fast = true;
     size_t i = 0;
+    // One interpreter-lock hand-off for a batch of fast activities (interpreter_lock.h); a
+    // batch of one (slow activities) takes it per call as before.
+    std::optional<BatchHold> hold;
+    if (leases->size() > 1) hold.emplace(opt.gil_batching);
     for (; i < leases->size(); ++i) {
       const providers::WorkItemLease& lease = (*leases)[i];
       if (core->Quitting() || !fast) break;
       const std::optional<std::string>& session = lease.item.session_id;
       if (session && !core->sessions.Acquire(*session, opt.max_sessions_per_runtime)) {
         // Another slot opened a session meanwhile and the cap is reached: hand it back.
-        CountAbandonFailure(core.get(), provider->AbandonWorkItem(lease.lock_token, 100, true));
+        CountAbandonFailure(core.get(), WhileBlocking([&] {
+          return provider->AbandonWorkItem(lease.lock_token, 100, true);
+        }));
         continue;
       }
       const auto t0 = std::chrono::steady_clock::now();
@@ -252,14 +277,19 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
         acked_tasks.push_back(&lease.item);
       }
     }
+    hold.reset();
     // Leases not started (a slow activity, or shutdown) go back untouched.
     for (; i < leases->size(); ++i) {
+      core->leases.RemoveActivity((*leases)[i].lock_token);  // a hand-off lease is registered
       CountAbandonFailure(core.get(), provider->AbandonWorkItem((*leases)[i].lock_token, 0, true));
     }
     batch = fast ? kWorkBatch : 1;
+    core->local_work.fast.store(fast);
+    if (!fast) ReturnLocalWork(core.get(), /*surplus_only=*/true);
     providers::NextWorkFetch next;
     SessionPlacement::Ticket ticket;
-    const bool fetch_next = !core->Quitting();
+    // With hand-off leases waiting, the next batch comes from them, not from the store.
+    const bool fetch_next = !core->Quitting() && core->local_work.empty();
     if (fetch_next) {
       next.lock_timeout_ms = opt.worker_lock_timeout_ms;
       next.max_items = batch;
@@ -280,6 +310,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       CountAbandonFailure(core.get(), provider->AbandonWorkItem(lease.lock_token, 0, true));
     }
   }
+  ReturnLocalWork(core.get());  // hand-off leases no slot will start now (shutdown or drain)
 }
 
 }  // namespace duroxide::runtime

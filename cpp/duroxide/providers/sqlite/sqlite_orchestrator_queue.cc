@@ -183,7 +183,9 @@ Status SqliteProvider::EncodeTurnCommit(const TurnCommit& commit, EncodedCommit*
 
 Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const TurnCommit& commit,
                                          const EncodedCommit& enc, bool* more_messages,
-                                         std::string* acked_instance) {
+                                         std::string* acked_instance,
+                                         std::vector<WorkItemLease>* leases) {
+  if (leases != nullptr) leases->clear();  // the group commit may run this again
   // more_messages == nullptr: the caller does not need to know (a fetch follows in the same
   // transaction and will take those messages).
   const char* op = "AckOrchestrationItem";
@@ -263,8 +265,17 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
     ApplyMessagingTx(instance, commit, now);
   }
   std::string last_schema_hash;
+  const bool lease = leases != nullptr && commit.worker_lease_until_ms > 0;
   for (size_t i = 0; i < enc.worker_items.size(); ++i) {
-    InsertWorkerItem(commit.worker_items[i], enc.worker_items[i], now, &last_schema_hash);
+    if (!lease || i >= commit.lease_worker_items.size() || !commit.lease_worker_items[i]) {
+      InsertWorkerItem(commit.worker_items[i], enc.worker_items[i], now, &last_schema_hash);
+      continue;
+    }
+    const std::string stored = NewToken("w-");
+    const int64_t row = InsertWorkerItem(commit.worker_items[i], enc.worker_items[i], now,
+                                         &last_schema_hash, &stored, commit.worker_lease_until_ms);
+    leases->push_back(
+        WorkItemLease{commit.worker_items[i], internal::WorkerLeaseToken(stored, row), 1});
   }
   // After the inserts, so an activity scheduled and cancelled in one turn disappears.
   for (const ActivityRef& ref : commit.cancelled_activities) {
@@ -348,7 +359,8 @@ std::vector<Status> SqliteProvider::AckOrchestrationItemsAndFetch(const std::vec
     if (!a.invalid.ok()) continue;
     a.fn = [this, &a, &ack = acks[i], fetch_follows] {
       return AckOrchestrationTx(ack.lock_token, *ack.commit, a.enc,
-                                fetch_follows ? nullptr : &a.more_messages, &a.instance);
+                                fetch_follows ? nullptr : &a.more_messages, &a.instance,
+                                ack.leases);
     };
     ops.push_back({"AckOrchestrationItem", &a.fn});
   }
@@ -384,10 +396,15 @@ std::vector<Status> SqliteProvider::AckOrchestrationItemsAndFetch(const std::vec
       continue;
     }
     out.push_back(results[r++]);
-    if (!out.back().ok()) continue;
+    if (!out.back().ok()) {
+      if (acks[i].leases != nullptr) acks[i].leases->clear();  // nothing was committed
+      continue;
+    }
     const TurnCommit& commit = *acks[i].commit;
     orchestrator_wake += static_cast<int>(commit.orchestrator_items.size()) + (a.more_messages ? 1 : 0);
-    worker_wake += static_cast<int>(commit.worker_items.size());
+    // Leased rows are run by the acknowledging runtime: no other worker needs waking for them.
+    const size_t leased = acks[i].leases != nullptr ? acks[i].leases->size() : 0;
+    worker_wake += static_cast<int>(commit.worker_items.size() - leased);
     // Client waits look for terminal states, custom status and KV changes only.
     if (commit.status != ExecutionStatus::kRunning || commit.custom_status_changed ||
         !commit.kv_mutations.empty() || commit.new_execution) {

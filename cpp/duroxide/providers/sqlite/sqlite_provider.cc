@@ -24,6 +24,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/sqlite/sqlite_checkpointer.h"
 #include "duroxide/providers/sqlite/sqlite_group_commit.h"
 #include "duroxide/providers/sqlite/sqlite_fault_vfs.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
@@ -114,7 +115,10 @@ SqliteProvider::SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string
       db_(std::move(db)),
       group_(std::make_unique<internal::GroupCommit>(&mu_, db_.get())) {}
 
-SqliteProvider::~SqliteProvider() = default;
+SqliteProvider::~SqliteProvider() {
+  // The checkpointer's hook points at it: remove both before the writer connection closes.
+  checkpointer_.reset();
+}
 
 Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& path) {
   return Open(path, SqliteOptions{});
@@ -170,6 +174,9 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
         abs.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms, vfs);
     provider->reader_read_record_ = std::make_unique<SQLite::Statement>(*provider->reader_,
                                                                         kReadRecordSql);
+    provider->checkpointer_ = std::make_unique<internal::Checkpointer>(
+        abs.string(), vfs, options.busy_timeout_ms, options.synchronous_full);
+    provider->checkpointer_->Attach(provider->db_->getHandle());
     return Result<std::unique_ptr<SqliteProvider>>(std::move(provider));
   });
 }
@@ -275,8 +282,8 @@ void SqliteProvider::PrepareStatements() {
   insert_worker_ = prep(
       "INSERT INTO worker_queue(work_item, visible_at, attempt_count, created_at, instance_id, "
       "  execution_id, activity_id, session_id, tag, schema_hash, requires_deadline, "
-      "  avoid_workers, avoid_until) "
-      "VALUES (?1, ?2, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+      "  avoid_workers, avoid_until, lock_token, locked_until) "
+      "VALUES (?1, ?2, ?12, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14)");
   insert_schema_ = prep(
       "INSERT INTO schemas(hash, json, created_at) VALUES (?1, ?2, ?3) "
       "ON CONFLICT(hash) DO NOTHING");

@@ -29,7 +29,10 @@ class Statement;
 
 namespace duroxide::providers::sqlite {
 namespace internal {
+class Checkpointer;
 class GroupCommit;
+// A worker lease token: "<stored token>.<row id>" (sqlite_worker_queue.cc).
+std::string WorkerLeaseToken(const std::string& stored, int64_t row_id);
 }  // namespace internal
 
 struct SqliteOptions {
@@ -223,9 +226,11 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
     std::vector<std::string> worker_items;
   };
   static Status EncodeTurnCommit(const TurnCommit& commit, EncodedCommit* enc);
+  // `leases` (optional): where the worker items inserted leased are reported (TurnAck::leases);
+  // null inserts every worker item unleased.
   Status AckOrchestrationTx(const std::string& lock_token, const TurnCommit& commit,
                             const EncodedCommit& enc, bool* more_messages,
-                            std::string* acked_instance);
+                            std::string* acked_instance, std::vector<WorkItemLease>* leases);
   struct WorkFetchState {
     WorkItemLease lease;
     int64_t row_id = 0;
@@ -245,8 +250,11 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // Helpers called with mu_ held inside a transaction; they throw SQLite::Exception.
   void InsertOrchestratorItem(const history::WorkItem& item, int64_t visible_at, int64_t now);
   // `last_schema_hash` (in/out): the schema this commit stored last (stored again otherwise).
-  void InsertWorkerItem(const history::WorkItem& item, const std::string& encoded, int64_t now,
-                        std::string* last_schema_hash);
+  // With `lease_token`, the row is inserted locked by it until lease_until_ms (attempt 1).
+  // Returns the row id.
+  int64_t InsertWorkerItem(const history::WorkItem& item, const std::string& encoded, int64_t now,
+                           std::string* last_schema_hash, const std::string* lease_token = nullptr,
+                           int64_t lease_until_ms = 0);
   // `last_event_id` (optional) receives the id of the current execution's last event (0: none).
   std::optional<InstanceRecord> ReadRecord(const std::string& instance,
                                            int64_t* last_event_id = nullptr);
@@ -268,6 +276,8 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // must be finalised before the connection closes.
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<internal::GroupCommit> group_;  // hot-path writes share transactions
+  // WAL checkpoints on a thread of their own (file databases only; null in memory).
+  std::unique_ptr<internal::Checkpointer> checkpointer_;
 
   using Stmt = std::unique_ptr<SQLite::Statement>;
   Stmt begin_, commit_, rollback_;

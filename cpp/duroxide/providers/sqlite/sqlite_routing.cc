@@ -19,8 +19,9 @@ using internal::Batched;
 using internal::Guarded;
 using internal::ScopedStatement;
 
-void SqliteProvider::InsertWorkerItem(const WorkItem& w, const std::string& encoded, int64_t now,
-                                      std::string* last_schema_hash) {
+int64_t SqliteProvider::InsertWorkerItem(const WorkItem& w, const std::string& encoded,
+                                         int64_t now, std::string* last_schema_hash,
+                                         const std::string* lease_token, int64_t lease_until_ms) {
   const history::ActivityRouting* r = w.routing ? &*w.routing : nullptr;
   const bool has_schema = r && !r->schema_hash.empty();
   // A fan-out schedules many rows with one schema: store it once per commit.
@@ -49,7 +50,17 @@ void SqliteProvider::InsertWorkerItem(const WorkItem& w, const std::string& enco
     s->bind(10);
     s->bind(11);
   }
+  if (lease_token != nullptr) {
+    s->bind(12, 1);
+    s->bind(13, *lease_token);
+    s->bind(14, lease_until_ms);
+  } else {
+    s->bind(12, 0);
+    s->bind(13);
+    s->bind(14);
+  }
   s->exec();
+  return db_->getLastInsertRowid();
 }
 
 Result<std::vector<CapabilitySchema>> SqliteProvider::ReadCapabilitySchemas() {

@@ -27,6 +27,12 @@ using internal::OptionalText;
 using internal::ScopedStatement;
 using internal::ScopedTransaction;
 
+namespace internal {
+std::string WorkerLeaseToken(const std::string& stored, int64_t row_id) {
+  return stored + "." + std::to_string(row_id);
+}
+}  // namespace internal
+
 namespace {
 
 // Parameter numbers of the worker fetch statement.
@@ -40,7 +46,7 @@ constexpr int kFetchNewSessionCutoff = 30;  // after every tag parameter (at mos
 // A worker lease token is "<stored token>.<row id>": the stored part is what the row's
 // lock_token column holds, the id lets acks, renewals and abandons find the row by primary key.
 std::string LeaseToken(const std::string& stored, int64_t row_id) {
-  return stored + "." + std::to_string(row_id);
+  return internal::WorkerLeaseToken(stored, row_id);
 }
 
 struct ParsedLeaseToken {

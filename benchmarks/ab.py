@@ -1,0 +1,68 @@
+"""A/B of two builds (or two option sets) of duroxide on one workload, alternating runs.
+
+    python benchmarks/ab.py --a /path/to/old/.venv/bin/python --b .venv/bin/python \\
+        --workload batch --n 4000 --reps 5 [-- extra workload.py args]
+    python benchmarks/ab.py --b-args "--activity-handoff off" --workload hello --n 4000
+
+Each run is a fresh process on a fresh SQLite file (workload.py); A and B alternate run by run,
+so drift of a shared machine hits both alike. Prints every run, the medians and B/A.
+"""
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DEFAULT_PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
+
+
+def run(python, workload, n, extra, timeout):
+    with tempfile.TemporaryDirectory(prefix="ab-") as d:
+        cmd = [python, os.path.join(HERE, "workload.py"), "--workload", workload,
+               "--db", os.path.join(d, "ab.db"), "--n", str(n), *extra]
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+        if not lines:
+            raise RuntimeError(f"no result: {out.stderr[-400:]}")
+        r = json.loads(lines[-1])
+        if not r.get("ok"):
+            raise RuntimeError(r.get("error"))
+        return r
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--a", default=DEFAULT_PYTHON, help="interpreter of build A")
+    p.add_argument("--b", default=DEFAULT_PYTHON, help="interpreter of build B")
+    p.add_argument("--a-args", default="", help="extra workload.py args for A")
+    p.add_argument("--b-args", default="", help="extra workload.py args for B")
+    p.add_argument("--workload", default="batch")
+    p.add_argument("--n", type=int, default=4000)
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--timeout", type=int, default=600)
+    p.add_argument("extra", nargs="*", help="workload.py args for both (after --)")
+    args = p.parse_args()
+    key = "throughput" if args.workload in ("hello", "batch") else "seconds"
+    figures = {"A": [], "B": []}
+    for rep in range(args.reps):
+        for name, python, own in (("A", args.a, args.a_args), ("B", args.b, args.b_args)):
+            r = run(python, args.workload, args.n, [*args.extra, *shlex.split(own)], args.timeout)
+            figures[name].append(r[key])
+            print(f"rep {rep + 1} {name}: {key} {r[key]:.1f}", flush=True)
+    med = {k: statistics.median(v) for k, v in figures.items()}
+    ratio = med["B"] / med["A"]
+    print(json.dumps({"workload": args.workload, "n": args.n, "reps": args.reps, "key": key,
+                      "median_a": med["A"], "median_b": med["B"], "b_over_a": ratio,
+                      "a": figures["A"], "b": figures["B"]}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Same-process activity hand-off. Internal to runtime/.
+//
+// A turn that schedules activities this runtime can run asks the provider to insert those
+// worker rows already leased to it, in the turn's own commit (TurnCommit::lease_worker_items).
+// Once the commit succeeded, the leases go into this runtime's LocalWork queue and a worker
+// slot runs them without fetching them from the store; their completions are acknowledged like
+// fetched ones. Durability is unchanged: the rows exist (locked) before anything runs, the
+// lease is renewed while it waits here, and if the process dies the lock expires and any
+// runtime fetches the row again (activities stay at-least-once).
+//
+// Thread-safety: LocalWork is thread-safe.
+#ifndef DUROXIDE_RUNTIME_LOCAL_WORK_H_
+#define DUROXIDE_RUNTIME_LOCAL_WORK_H_
+
+#include <atomic>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "duroxide/providers/provider.h"
+
+namespace duroxide::runtime {
+
+struct RuntimeCore;
+
+// Leases waiting for a worker slot, bounded so that a busy runtime leaves the rest of a large
+// fan-out in the store for other runtimes of the fleet.
+class LocalWork {
+ public:
+  // Reserves room for up to `want` leases (queued + reserved never exceed the capacity);
+  // returns how many were granted. A reservation ends with Push or Unreserve.
+  size_t Reserve(size_t want, size_t capacity);
+  void Unreserve(size_t n);
+  // Queues `leases` (at most `reserved` of them) and ends that reservation.
+  void Push(std::vector<providers::WorkItemLease> leases, size_t reserved);
+  std::vector<providers::WorkItemLease> Take(size_t max);
+  // Removes and returns the queued leases after the first `keep`.
+  std::vector<providers::WorkItemLease> TakeBeyond(size_t keep);
+  bool empty();
+
+  // Whether the last batch a worker slot ran finished fast (worker_dispatcher.cc). While
+  // activities are slow, at most one lease per slot waits here, so other runtimes can take the
+  // rest of a fan-out instead of it waiting behind this runtime's slots.
+  std::atomic<bool> fast{true};
+
+ private:
+  std::mutex mu_;
+  std::deque<providers::WorkItemLease> queue_;
+  size_t reserved_ = 0;
+};
+
+// Marks the worker items of `commit` that this runtime will run itself (within the queue's
+// capacity) and sets the lease deadline. Returns the number reserved (0: nothing requested).
+size_t RequestLocalLeases(RuntimeCore* core, providers::TurnCommit* commit);
+// After the turn's acknowledgement: registers the granted leases for renewal and queues them
+// for the worker slots (`acked` false: nothing was committed, the reservation is dropped).
+void AcceptLocalLeases(RuntimeCore* core, std::vector<providers::WorkItemLease> leases,
+                       size_t reserved, bool acked);
+// Hands every queued lease back to the store (shutdown, drain), or only those beyond one per
+// worker slot (`surplus_only`, when activities turned out slow).
+void ReturnLocalWork(RuntimeCore* core, bool surplus_only = false);
+
+}  // namespace duroxide::runtime
+
+#endif  // DUROXIDE_RUNTIME_LOCAL_WORK_H_
