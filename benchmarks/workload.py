@@ -246,6 +246,8 @@ def start_workers(args):
            "--orchestration-concurrency", str(args.orchestration_concurrency),
            "--worker-concurrency", str(args.worker_concurrency),
            "--poll-ms", str(args.poll_ms)]
+    if getattr(args, "activity_handoff", None) is not None:  # this package only (A/B)
+        cmd += ["--activity-handoff", args.activity_handoff]
     workers = []
     for _ in range(args.procs):
         workers.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
