@@ -3,6 +3,7 @@
     python benchmarks/ab.py --a /path/to/old/.venv/bin/python --b .venv/bin/python \\
         --workload batch --n 4000 --reps 5 [-- extra workload.py args]
     python benchmarks/ab.py --b-args "--activity-handoff off" --workload hello --n 4000
+    python benchmarks/ab.py --a-env DUROXIDE_SQLITE_UNBOUNDED_BATCH=1 --workload batch
 
 Each run is a fresh process on a fresh SQLite file (workload.py); A and B alternate run by run,
 so drift of a shared machine hits both alike. Prints every run, the medians and B/A.
@@ -22,12 +23,13 @@ ROOT = os.path.dirname(HERE)
 DEFAULT_PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 
 
-def run(python, workload, n, extra, timeout):
+def run(python, workload, n, extra, timeout, env_extra):
     with tempfile.TemporaryDirectory(prefix="ab-") as d:
         cmd = [python, os.path.join(HERE, "workload.py"), "--workload", workload,
                "--db", os.path.join(d, "ab.db"), "--n", str(n), *extra]
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
+        env.update(env_extra)
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
         if not lines:
@@ -44,6 +46,10 @@ def main():
     p.add_argument("--b", default=DEFAULT_PYTHON, help="interpreter of build B")
     p.add_argument("--a-args", default="", help="extra workload.py args for A")
     p.add_argument("--b-args", default="", help="extra workload.py args for B")
+    p.add_argument("--a-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="environment variable for A's runs (repeatable)")
+    p.add_argument("--b-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="environment variable for B's runs (repeatable)")
     p.add_argument("--workload", default="batch")
     p.add_argument("--n", type=int, default=4000)
     p.add_argument("--reps", type=int, default=5)
@@ -53,8 +59,11 @@ def main():
     key = "throughput" if args.workload in ("hello", "batch") else "seconds"
     figures = {"A": [], "B": []}
     for rep in range(args.reps):
-        for name, python, own in (("A", args.a, args.a_args), ("B", args.b, args.b_args)):
-            r = run(python, args.workload, args.n, [*args.extra, *shlex.split(own)], args.timeout)
+        for name, python, own, envs in (("A", args.a, args.a_args, args.a_env),
+                                        ("B", args.b, args.b_args, args.b_env)):
+            env_extra = dict(e.split("=", 1) for e in envs)
+            r = run(python, args.workload, args.n, [*args.extra, *shlex.split(own)],
+                    args.timeout, env_extra)
             figures[name].append(r[key])
             print(f"rep {rep + 1} {name}: {key} {r[key]:.1f}", flush=True)
     med = {k: statistics.median(v) for k, v in figures.items()}

@@ -87,6 +87,14 @@ DUROXIDE_ONLY_LABELS = {"hello full"}
 NOT_DBOS_LABELS = {"hello 4+4", "batch 1+1", "batch 4+4", "batch 8+8"}
 PG_WORKLOADS = {"pg-hello"}
 THROUGHPUT_WORKLOADS = {"hello", "batch", "pg-hello"}
+# The feature benchmarks (messaging, capability routing and task graphs, the REST server), run
+# on duroxide only after the comparison rows; --only features runs just these. Each writes its
+# figures as JSON ("--json PATH"; server.py prints them).
+FEATURES = [
+    ("messaging", "messaging.py", [], ["--quick"]),
+    ("graphs", "graphs.py", [], ["--fanout", "500", "--width", "100", "--rounds", "3"]),
+    ("server", "server.py", [], ["--starts", "500", "--reads", "100"]),
+]
 PG_SETTINGS = ["server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_level",
                "shared_buffers", "max_connections"]
 
@@ -316,10 +324,12 @@ def main():
               "--worker-concurrency", str(args.worker_concurrency),
               "--poll-ms", str(args.poll_ms)]
     plan = QUICK if args.quick else FULL
+    features = "duroxide" in systems
     if args.only:
         wanted = {w.strip() for w in args.only.split(",") if w.strip()}
         plan = [w for w in plan if selected(w, wanted)]
-        if not plan:
+        features = features and "features" in wanted
+        if not plan and not features:
             sys.exit(f"--only {args.only}: no workload matches")
 
     # SIGTERM/SIGHUP end the run like Ctrl-C, so the cluster below is always removed.
@@ -349,8 +359,41 @@ def main():
     finally:
         if pg:
             pg.stop()
+    feature_figures = run_features(args.quick, args.timeout) if features else {}
 
-    report(args, plan, systems, results, pg_info)
+    report(args, plan, systems, results, pg_info, feature_figures)
+
+
+def run_features(quick, timeout):
+    """Runs the feature benchmarks with the duroxide interpreter; returns {name: figures}."""
+    out = {}
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    for name, script, full_args, quick_args in FEATURES:
+        with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as d:
+            path = os.path.join(d, "out.json")
+            cmd = [PYTHONS["duroxide"], os.path.join(HERE, script),
+                   *(quick_args if quick else full_args)]
+            if script != "server.py":
+                cmd += ["--json", path]
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                      env=env)
+                if proc.returncode != 0:
+                    raise RuntimeError(proc.stderr.strip()[-300:])
+                if script == "server.py":
+                    out_text = proc.stdout
+                    start = 0 if out_text.startswith("{") else out_text.index("\n{") + 1
+                    figures = json.loads(out_text[start:])
+                else:
+                    with open(path) as f:
+                        figures = json.load(f)
+                out[name] = {"ok": True, **figures}
+            except Exception as exc:  # reported, not raised: the other rows stand
+                out[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        status = "ok" if out[name]["ok"] else out[name]["error"][:60]
+        print(f"  feature {name:<9} duroxide   {status}", file=sys.stderr, flush=True)
+    return out
 
 
 def run_plan(plan, systems, common, timeout, pg):
@@ -367,7 +410,7 @@ def run_plan(plan, systems, common, timeout, pg):
     return results
 
 
-def report(args, plan, systems, results, pg_info):
+def report(args, plan, systems, results, pg_info, features):
     header = "| " + " | ".join(["workload", *systems] + [
         f"duroxide vs {s}" for s in systems if s != "duroxide"]) + " |"
     lines = [header, "|" + "---|" * (len(systems) * 2)]
@@ -397,6 +440,7 @@ def report(args, plan, systems, results, pg_info):
             "postgres": pg_info,
             "results": [{"label": k[0], "system": k[1], **(v or {})} for k, v in results.items()],
             "summary": summary,
+            "features": features,
             "table": table,
         }, f, indent=2)
 

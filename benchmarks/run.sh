@@ -3,6 +3,7 @@
 # (duroxide==0.2.2 from PyPI) and DBOS in their own virtualenvs, then runs benchmarks/run.py.
 #   benchmarks/run.sh [--quick] [--systems duroxide,reference,dbos] [--only hello,latency]
 #   benchmarks/run.sh --only pg-hello --systems duroxide,reference
+#   benchmarks/run.sh --only features      # messaging, routing/graphs, server (duroxide only)
 # The PostgreSQL rows (pg hello, 1 and 2 runtime processes) use $DATABASE_URL if set, else a
 # throwaway cluster (scripts/pg_test_cluster.sh with PG_TEST_DURABLE=1) removed afterwards.
 set -euo pipefail

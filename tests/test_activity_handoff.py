@@ -114,7 +114,7 @@ def test_leased_rows_are_invisible_to_another_runtime(env):
     assert r.status == "Completed"
     assert a.metrics_snapshot()["activity_handoffs"] >= 1
     assert sorted(log_a + log_b) == list(range(8))  # each ran exactly once
-    assert log_b, "the idle runtime got none of the slow fan-out"
+    assert log_b, "the idle runtime got none of the fan-out"
 
 
 def test_option_is_validated():

@@ -225,6 +225,11 @@ __all__ += [
     "SQLITE_DURABILITY_LEVELS",
 ]
 
+# ---- clean15 (issue 15): wrong-type arguments raise a DuroxideError that is a TypeError ----
+from duroxide.errors import InvalidTypeError  # noqa: E402
+
+__all__ += ["InvalidTypeError"]
+
 # ---- testing (duroxide.testing, docs/testing.md) ----
 # `duroxide.testing` is imported on first use, so `import duroxide` stays light and
 # `duroxide.testing.replay(...)` works without a separate import.

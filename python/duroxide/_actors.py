@@ -23,7 +23,7 @@ from duroxide._messaging import (
     message_from_envelope,
     request_from_envelope,
 )
-from duroxide.errors import InvalidArgumentError
+from duroxide.errors import InvalidArgumentError, InvalidTypeError
 
 ACTOR_PREFIX = "@actor/"
 ACTOR_ORCHESTRATION_PREFIX = "__duroxide_actor__:"
@@ -81,7 +81,7 @@ class ActorType:
     def on_message(self, fn: H) -> H:
         """Registers handler(ctx, state, msg); its return value is the reply to a request."""
         if not callable(fn):
-            raise TypeError("on_message: handler must be callable")
+            raise InvalidTypeError("on_message: handler must be callable")
         self.message_handler = fn
         return fn
 
@@ -91,7 +91,7 @@ class ActorType:
 
         def register(fn: H) -> H:
             if not callable(fn):
-                raise TypeError("on_event: handler must be callable")
+                raise InvalidTypeError("on_event: handler must be callable")
             self.event_handlers[topic] = fn
             return fn
         return register

@@ -19,7 +19,7 @@ import sys
 import threading
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from duroxide.errors import InvalidArgumentError
+from duroxide.errors import InvalidArgumentError, InvalidTypeError
 
 Schema = Mapping[str, Any]
 
@@ -53,12 +53,12 @@ def detect_capabilities() -> Dict[str, Any]:
 def merge_capabilities(overrides: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     """Detected defaults with `overrides` on top; checks that the result is a JSON object."""
     if overrides is not None and not isinstance(overrides, Mapping):
-        raise TypeError(
+        raise InvalidTypeError(
             f"RuntimeOptions.capabilities must be a dict, not {type(overrides).__name__}")
     merged = detect_capabilities()
     for key, value in (overrides or {}).items():
         if not isinstance(key, str):
-            raise TypeError(f"RuntimeOptions.capabilities keys must be str, got {key!r}")
+            raise InvalidTypeError(f"RuntimeOptions.capabilities keys must be str, got {key!r}")
         merged[key] = value
     try:
         json.dumps(merged)

@@ -13,7 +13,7 @@ from duroxide._management import ManagementMixin
 from duroxide._messaging_client import MessagingClientMixin
 from duroxide._providers import Provider, closed_native, is_closed
 from duroxide._types import OrchestrationResult, _parse_status
-from duroxide.errors import OperationTimedOutError, OrchestrationFailedError
+from duroxide.errors import InvalidArgumentError, OperationTimedOutError, OrchestrationFailedError
 
 _dumps = dumps_value
 
@@ -32,7 +32,7 @@ class Client(ManagementMixin, FleetMixin, MessagingClientMixin, GraphClientMixin
         if max_payload_bytes is not None:
             if (not isinstance(max_payload_bytes, int) or isinstance(max_payload_bytes, bool)
                     or max_payload_bytes < 0):
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"Client.max_payload_bytes must be an int >= 0, got {max_payload_bytes!r}")
             self._native.max_payload_bytes = max_payload_bytes
 

@@ -14,6 +14,7 @@ from duroxide.errors import ClosedError as ClosedError
 from duroxide.errors import DuroxideError as DuroxideError
 from duroxide.errors import InstanceAlreadyExistsError as InstanceAlreadyExistsError
 from duroxide.errors import InvalidArgumentError as InvalidArgumentError
+from duroxide.errors import InvalidTypeError as InvalidTypeError
 from duroxide.errors import NotFoundError as NotFoundError
 from duroxide.errors import OperationTimedOutError as OperationTimedOutError
 from duroxide.errors import OrchestrationFailedError as OrchestrationFailedError
@@ -476,7 +477,7 @@ def _list_waiting_activities(provider: SqliteProvider, min_wait_ms: typing.Suppo
     ...
 def _logging_mode() -> str:
     ...
-def _normalize_retry_policy(policy: dict[str, typing.Any]) -> dict[str, typing.Any]:
+def _normalize_retry_policy(policy: typing.Any, what: str = 'retry policy') -> dict[str, typing.Any]:
     ...
 def _read_capability_schemas(arg0: SqliteProvider) -> list[tuple[str, str]]:
     ...

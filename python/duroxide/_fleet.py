@@ -11,7 +11,7 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 from duroxide import _core
-from duroxide.errors import NotFoundError
+from duroxide.errors import InvalidArgumentError, InvalidTypeError, NotFoundError
 
 # Statuses a worker record can show; "unreachable" is derived when read (no heartbeat for 3
 # heartbeat intervals), never stored.
@@ -265,7 +265,8 @@ class FleetMixin:
             NotFoundError: no such worker.
         """
         if not isinstance(name_or_id, str) or not name_or_id:
-            raise TypeError(f"get_worker: name_or_id must be a non-empty str, got {name_or_id!r}")
+            raise InvalidTypeError(
+                f"get_worker: name_or_id must be a non-empty str, got {name_or_id!r}")
         workers = self.list_workers()
         for worker in workers:
             if worker.worker_id == name_or_id:
@@ -285,7 +286,7 @@ class FleetMixin:
             DuroxideError: the worker is already stopped.
         """
         if not isinstance(name_or_id, str) or not name_or_id:
-            raise TypeError(
+            raise InvalidTypeError(
                 f"drain_worker: name_or_id must be a non-empty str, got {name_or_id!r}")
         worker_id = _core.fleet_drain_worker(self._fleet_native(), name_or_id)
         return self.get_worker(str(worker_id))
@@ -295,7 +296,7 @@ class FleetMixin:
         retention_ms; returns how many. Runtimes also do this on their own (
         RuntimeOptions.worker_retention_ms, default 24 h)."""
         if not isinstance(retention_ms, int) or isinstance(retention_ms, bool) or retention_ms < 0:
-            raise ValueError(f"retention_ms must be an int >= 0, got {retention_ms!r}")
+            raise InvalidArgumentError(f"retention_ms must be an int >= 0, got {retention_ms!r}")
         now = int(_core.now_ms())
         return int(_core.fleet_prune_workers(self._fleet_native(), now - retention_ms))
 

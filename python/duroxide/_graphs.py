@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, 
 
 import duroxide._core as _core
 from duroxide._capabilities import canonical_schema, check_timeout
-from duroxide.errors import InvalidArgumentError, TaskFailedError
+from duroxide.errors import InvalidArgumentError, InvalidTypeError, TaskFailedError
 
 REF_KEY = "$dx_ref"
 GRAPH_ORCHESTRATION = "duroxide.graph"
@@ -319,7 +319,7 @@ def node_descriptor(h: TaskHandle, index: Dict[int, int], deps: List[TaskHandle]
     try:
         text = json.dumps(envelope)
     except (TypeError, ValueError) as exc:
-        raise TypeError(
+        raise InvalidTypeError(
             f"task '{h.task.name}': arguments are not JSON-serializable ({exc})") from None
     spec = h.task
     desc: Dict[str, Any] = {"type": "activity", "name": spec.name, "input": text,
@@ -441,8 +441,8 @@ def after_yield(last_task: Any, value: Any, is_error: bool) -> Optional[Tuple[bo
 def graph_spec(root: TaskHandle) -> Dict[str, Any]:
     """The JSON input of the built-in graph orchestration for `root` (node i = index i)."""
     if not isinstance(root, TaskHandle):
-        raise TypeError(f"submit() needs a task handle (a call of a @task function), not "
-                        f"{type(root).__name__}")
+        raise InvalidTypeError(f"submit() needs a task handle (a call of a @task function), not "
+                               f"{type(root).__name__}")
     order = postorder([root])
     index = {id(h): i for i, h in enumerate(order)}
     nodes = []
@@ -498,12 +498,12 @@ def task_decorator(register: Callable[..., Any], fn: Union[Callable[..., Any], s
     `fn` may also be the name given positionally (`@runtime.task("compile")`)."""
     if isinstance(fn, str):
         if name is not None:
-            raise TypeError("task(): name given twice")
+            raise InvalidTypeError("task(): name given twice")
         fn, name = None, fn
 
     def wrap(f: Callable[..., Any]) -> TaskFunction:
         if not callable(f):
-            raise TypeError(f"@task needs a function, got {type(f).__name__}")
+            raise InvalidTypeError(f"@task needs a function, got {type(f).__name__}")
         task = TaskFunction(f, name or f.__name__, requires, retry, cache, requires_timeout_ms)
         register(task.name, task.run_activity)
         return task

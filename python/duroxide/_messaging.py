@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional
 
-from duroxide.errors import DuroxideError, InvalidArgumentError
+from duroxide.errors import DuroxideError, InvalidArgumentError, InvalidTypeError
 
 REQUEST_QUEUE_PREFIX = "__req:"
 REPLY_QUEUE_PREFIX = "__reply:"
@@ -65,7 +65,7 @@ def dumps_data(value: Any, what: str) -> str:
 def check_name(value: Any, what: str) -> str:
     """Ids, queue, topic and operation names must be non-empty strings."""
     if not isinstance(value, str):
-        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+        raise InvalidTypeError(f"{what} must be a str, not {type(value).__name__}")
     if not value:
         raise InvalidArgumentError(f"{what} must not be empty")
     return value
@@ -218,8 +218,8 @@ class MessagingContextMixin:
 
     def _reply(self, req: Any, body: Dict[str, Any], what: str) -> None:
         if not isinstance(req, Request):
-            raise TypeError(f"{what}: expected a Request from receive_request, "
-                            f"not {type(req).__name__}")
+            raise InvalidTypeError(f"{what}: expected a Request from receive_request, "
+                                   f"not {type(req).__name__}")
         if not req.reply_to:
             raise InvalidArgumentError(f"{what}: request '{req.request_id}' expects no reply")
         payload = dumps_data(body, what)

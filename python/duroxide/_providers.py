@@ -12,7 +12,7 @@ import weakref
 from typing import Any, Protocol, runtime_checkable
 
 from duroxide import _core
-from duroxide.errors import ClosedError
+from duroxide.errors import ClosedError, InvalidTypeError
 
 # The durability levels SqliteProvider.open accepts (docs/user-guide.md, section 11).
 SQLITE_DURABILITY_LEVELS = ("normal", "full")
@@ -124,7 +124,8 @@ class SqliteProvider(_Provider):
                 schema was written by a newer duroxide (nothing is changed).
         """
         if not isinstance(path, str) or not path:
-            raise TypeError(f"SqliteProvider.open: path must be a non-empty str, got {path!r}")
+            raise InvalidTypeError(
+                f"SqliteProvider.open: path must be a non-empty str, got {path!r}")
         if durability not in SQLITE_DURABILITY_LEVELS:
             raise _core.InvalidArgumentError(
                 f"SqliteProvider.open: durability must be one of {SQLITE_DURABILITY_LEVELS}, "
@@ -169,7 +170,8 @@ class PostgresProvider(_Provider):
                 reached or the schema cannot be set up.
         """
         if not isinstance(url, str) or not url:
-            raise TypeError(f"PostgresProvider.connect: url must be a non-empty str, got {url!r}")
+            raise InvalidTypeError(
+                f"PostgresProvider.connect: url must be a non-empty str, got {url!r}")
         return PostgresProvider(_core.PostgresProvider.connect(url))
 
     @staticmethod
@@ -183,9 +185,9 @@ class PostgresProvider(_Provider):
                 an unreachable server or a schema written by a newer duroxide.
         """
         if not isinstance(url, str) or not url:
-            raise TypeError(
+            raise InvalidTypeError(
                 f"PostgresProvider.connect_with_schema: url must be a non-empty str, got {url!r}")
         if not isinstance(schema, str):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"PostgresProvider.connect_with_schema: schema must be a str, got {schema!r}")
         return PostgresProvider(_core.PostgresProvider.connect_with_schema(url, schema))

@@ -22,6 +22,8 @@ from typing import (
     overload,
 )
 
+from duroxide.errors import InvalidArgumentError, InvalidTypeError
+
 if TYPE_CHECKING:
     from duroxide._actors import ActorType
     from duroxide._graphs import TaskFunction
@@ -36,14 +38,14 @@ DEFAULT_VERSION = "1.0.0"
 def check_name(kind: str, name: Any) -> None:
     """Raises TypeError/ValueError for a registration name users may not use."""
     if not isinstance(name, str) or not name:
-        raise TypeError(f"{kind} name must be a non-empty str, got {name!r}")
+        raise InvalidTypeError(f"{kind} name must be a non-empty str, got {name!r}")
     if name.startswith(_SYSCALL_PREFIX):
-        raise ValueError(f"{kind} names starting with {_SYSCALL_PREFIX!r} are reserved")
+        raise InvalidArgumentError(f"{kind} names starting with {_SYSCALL_PREFIX!r} are reserved")
 
 
 def _check_callable(kind: str, name: str, fn: Any) -> None:
     if not callable(fn):
-        raise TypeError(f"{kind} '{name}' must be callable, got {type(fn).__name__}")
+        raise InvalidTypeError(f"{kind} '{name}' must be callable, got {type(fn).__name__}")
 
 
 class ActivityEntry:
@@ -156,7 +158,7 @@ class Registry:
         """Registers `name` at semver `version`; new starts use the latest version."""
         check_name("orchestration", name)
         if not isinstance(version, str):
-            raise TypeError(f"version must be a str like '1.0.1', got {version!r}")
+            raise InvalidTypeError(f"version must be a str like '1.0.1', got {version!r}")
 
         def register(f: F) -> F:
             _check_callable("orchestration", name, f)

@@ -22,7 +22,7 @@ from duroxide import _core, _logging
 from duroxide._providers import Provider, closed_native, is_closed
 from duroxide._registry import ActivityEntry, F, Registry
 from duroxide._types import RuntimeOptions
-from duroxide.errors import ClosedError, RuntimeStateError
+from duroxide.errors import ClosedError, InvalidTypeError, RuntimeStateError
 
 if TYPE_CHECKING:
     from duroxide._graphs import TaskFunction
@@ -60,9 +60,11 @@ class Runtime:
         if options is None:
             options = RuntimeOptions()
         if not isinstance(options, RuntimeOptions):
-            raise TypeError(f"options must be a RuntimeOptions, not {type(options).__name__}")
+            raise InvalidTypeError(
+                f"options must be a RuntimeOptions, not {type(options).__name__}")
         if registry is not None and not isinstance(registry, Registry):
-            raise TypeError(f"registry must be a duroxide.Registry, not {type(registry).__name__}")
+            raise InvalidTypeError(
+                f"registry must be a duroxide.Registry, not {type(registry).__name__}")
         self._provider = provider
         self._options = options
         self._functions: Dict[str, Callable[..., Any]] = {}

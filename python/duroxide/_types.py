@@ -6,7 +6,7 @@ import json
 from typing import Any, Dict, List, Literal, Optional, cast
 
 from duroxide._json import loads_or_raw
-from duroxide.errors import TaskFailedError
+from duroxide.errors import InvalidArgumentError, InvalidTypeError, TaskFailedError
 
 MAX_WORKER_TAGS = 5
 MAX_TAG_NAME_BYTES = 256
@@ -92,7 +92,7 @@ def _parse_tag_filter(value: Any) -> Dict[str, Any]:
     if value is None:
         return {"tag_mode": "default_only", "tags": []}
     if not isinstance(value, str):
-        raise TypeError(
+        raise InvalidTypeError(
             f"worker_tag_filter must be a str (see TagFilter), not {type(value).__name__}")
     if value in (TagFilter.DEFAULT_ONLY, TagFilter.ANY, TagFilter.NONE):
         return {"tag_mode": value, "tags": []}
@@ -106,17 +106,17 @@ def _parse_tag_filter(value: Any) -> Dict[str, Any]:
             isinstance(t, str) for t in tags
         ):
             if len(tags) > MAX_WORKER_TAGS:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"worker_tag_filter lists {len(tags)} tags; "
                     f"at most {MAX_WORKER_TAGS} are allowed"
                 )
             for tag in tags:
                 if len(tag.encode()) > MAX_TAG_NAME_BYTES:
-                    raise ValueError(
+                    raise InvalidArgumentError(
                         f"worker_tag_filter tag {tag[:20]!r}... exceeds {MAX_TAG_NAME_BYTES} bytes"
                     )
             return {"tag_mode": mode, "tags": tags}
-    raise ValueError(
+    raise InvalidArgumentError(
         f"invalid worker_tag_filter {value!r}: use TagFilter.DEFAULT_ONLY, ANY, NONE, "
         "TagFilter.tags([...]) or TagFilter.default_and([...])"
     )
@@ -181,21 +181,23 @@ class RuntimeOptions:
         for name, minimum in self._INT_FIELDS.items():
             v = values[name]
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < minimum):
-                raise ValueError(f"RuntimeOptions.{name} must be an int >= {minimum}, got {v!r}")
+                raise InvalidArgumentError(
+                    f"RuntimeOptions.{name} must be an int >= {minimum}, got {v!r}")
         if session_placement is not None and not isinstance(session_placement, bool):
-            raise TypeError("RuntimeOptions.session_placement must be a bool")
+            raise InvalidTypeError("RuntimeOptions.session_placement must be a bool")
         for name in ("activity_handoff", "gil_batching"):
             if values[name] is not None and not isinstance(values[name], bool):
-                raise TypeError(f"RuntimeOptions.{name} must be a bool")
+                raise InvalidTypeError(f"RuntimeOptions.{name} must be a bool")
         for name in ("log_format", "log_level", "service_name", "service_version",
                      "worker_node_id", "worker_name_hint"):
             v = values[name]
             if v is not None and not isinstance(v, str):
-                raise TypeError(f"RuntimeOptions.{name} must be a str, not {type(v).__name__}")
+                raise InvalidTypeError(
+                    f"RuntimeOptions.{name} must be a str, not {type(v).__name__}")
         if log_level is not None and log_level.lower() not in (
             "trace", "debug", "info", "warn", "warning", "error", "off"
         ):
-            raise ValueError(f"RuntimeOptions.log_level: unknown level {log_level!r}")
+            raise InvalidArgumentError(f"RuntimeOptions.log_level: unknown level {log_level!r}")
         self._tag = _parse_tag_filter(worker_tag_filter)
         if values["heartbeat_interval_ms"] is None:
             values["heartbeat_interval_ms"] = 5000  # 0 disables the worker registry

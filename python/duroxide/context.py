@@ -12,7 +12,9 @@ import contextvars
 import json
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
+from duroxide import _core
 from duroxide._json import dumps_value, loads_or_raw
+from duroxide.errors import InvalidArgumentError, InvalidTypeError
 
 if TYPE_CHECKING:
     from duroxide._client import Client
@@ -42,7 +44,7 @@ class ScheduledTask(Dict[str, Any]):
     def with_tag(self, tag: str) -> "ScheduledTask":
         """Routes the activity to workers whose tag filter accepts `tag`; returns self."""
         if not isinstance(tag, str):
-            raise TypeError(f"with_tag: tag must be a str, not {type(tag).__name__}")
+            raise InvalidTypeError(f"with_tag: tag must be a str, not {type(tag).__name__}")
         self["tag"] = tag
         return self
 
@@ -57,7 +59,7 @@ class JoinTask(dict):  # type: ignore[type-arg]
 
         items = self["tasks"]
         if not all(isinstance(t, TaskHandle) for t in items):
-            raise TypeError("ctx.all([...]).then(task) needs task-graph handles only")
+            raise InvalidTypeError("ctx.all([...]).then(task) needs task-graph handles only")
         return task(list(items))
 
 
@@ -81,51 +83,11 @@ def current_activity() -> "ActivityContext":
 
 
 def _retry_dict(retry: Optional[Dict[str, Any]], what: str) -> Dict[str, Any]:
-    if retry is None:
-        retry = {}
-    if not isinstance(retry, dict):
-        raise TypeError(f"{what}: retry policy must be a dict, not {type(retry).__name__}")
-
-    def pick(*keys: str) -> Any:
-        for key in keys:
-            if key in retry and retry[key] is not None:
-                return retry[key]
-        return None
-
-    max_attempts = pick("max_attempts", "maxAttempts")
-    if max_attempts is None:
-        max_attempts = 3
-    if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
-        raise ValueError(f"{what}: max_attempts must be an int >= 1, got {max_attempts!r}")
-    out: Dict[str, Any] = {"maxAttempts": max_attempts}
-    for snake, camel in (("timeout_ms", "timeoutMs"), ("total_timeout_ms", "totalTimeoutMs")):
-        value = pick(snake, camel)
-        if value is not None:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{what}: {snake} must be an int >= 0, got {value!r}")
-        out[camel] = value
-    prefer = pick("prefer_different_worker", "preferDifferentWorker")
-    if prefer is not None:
-        if not isinstance(prefer, bool):
-            raise TypeError(f"{what}: prefer_different_worker must be a bool, got {prefer!r}")
-        out["preferDifferentWorker"] = prefer
-    window = pick("avoid_window_ms", "avoidWindowMs")
-    if window is not None:
-        if not isinstance(window, int) or isinstance(window, bool) or window < 0:
-            raise ValueError(f"{what}: avoid_window_ms must be an int >= 0, got {window!r}")
-        out["avoidWindowMs"] = window
-    backoff = pick("backoff", "backoff_strategy", "backoffStrategy")
-    if backoff is not None:
-        if not isinstance(backoff, str) or backoff.lower() not in (
-            "none", "fixed", "linear", "exponential"
-        ):
-            raise ValueError(
-                f"{what}: backoff must be one of 'none', 'fixed', 'linear', 'exponential', "
-                f"got {backoff!r}"
-            )
-        backoff = backoff.lower()
-    out["backoff"] = backoff
-    return out
+    """The retry policy in its normalised camelCase form, validated at the call site by the
+    one validator, the native parser the runtime uses for the yielded task
+    (`_core._normalize_retry_policy`): snake_case and camelCase keys; None is the default
+    policy. Raises InvalidTypeError / InvalidArgumentError naming `what` and the field."""
+    return _core._normalize_retry_policy(retry, what)
 
 
 class OrchestrationContext(MessagingContextMixin):
@@ -164,7 +126,7 @@ class OrchestrationContext(MessagingContextMixin):
     def schedule_activity_on_session(self, name: str, input: Any, session_id: str) -> ScheduledTask:
         """Schedules an activity pinned to the worker that owns `session_id`."""
         if not isinstance(session_id, str):
-            raise TypeError("schedule_activity_on_session: session_id must be a str")
+            raise InvalidTypeError("schedule_activity_on_session: session_id must be a str")
         task = ScheduledTask(
             type="activityWithSession",
             name=name,
@@ -196,7 +158,7 @@ class OrchestrationContext(MessagingContextMixin):
         """Retry policy plus session affinity: every attempt runs on the same session."""
         what = f"schedule_activity_with_retry_on_session('{name}')"
         if not isinstance(session_id, str):
-            raise TypeError(what + ": session_id must be a str")
+            raise InvalidTypeError(what + ": session_id must be a str")
         task = ScheduledTask(
             type="activityWithRetryOnSession",
             name=name,
@@ -211,7 +173,8 @@ class OrchestrationContext(MessagingContextMixin):
     def schedule_timer(self, delay_ms: int) -> Task:
         """A durable timer; yields None after `delay_ms` milliseconds."""
         if not isinstance(delay_ms, (int, float)) or isinstance(delay_ms, bool) or delay_ms < 0:
-            raise ValueError(f"schedule_timer: delay_ms must be a number >= 0, got {delay_ms!r}")
+            raise InvalidArgumentError(
+                f"schedule_timer: delay_ms must be a number >= 0, got {delay_ms!r}")
         return {"type": "timer", "delayMs": int(delay_ms)}
 
     def wait_for_event(self, name: str) -> Task:
@@ -298,7 +261,7 @@ class OrchestrationContext(MessagingContextMixin):
         if len(tasks) == 1 and isinstance(tasks[0], (list, tuple)):
             tasks = tuple(tasks[0])
         if len(tasks) < 2:
-            raise ValueError(f"race() needs at least 2 tasks, got {len(tasks)}")
+            raise InvalidArgumentError(f"race() needs at least 2 tasks, got {len(tasks)}")
         return {"type": "select", "tasks": list(tasks)}
 
     # ---- typed variants -----------------------------------------------------------------
@@ -313,7 +276,7 @@ class OrchestrationContext(MessagingContextMixin):
     def schedule_activity_on_session_typed(self, name: str, input: Any = None,
                                            session_id: Optional[str] = None) -> ScheduledTask:
         if not isinstance(session_id, str):
-            raise TypeError("schedule_activity_on_session_typed: session_id must be a str")
+            raise InvalidTypeError("schedule_activity_on_session_typed: session_id must be a str")
         task = ScheduledTask(type="activityWithSession", name=name, sessionId=session_id,
                              input=_typed_input(input, "schedule_activity_on_session_typed input"))
         task["_typed"] = True
@@ -336,7 +299,7 @@ class OrchestrationContext(MessagingContextMixin):
     ) -> ScheduledTask:
         what = f"schedule_activity_with_retry_on_session_typed('{name}')"
         if not isinstance(session_id, str):
-            raise TypeError(what + ": session_id must be a str")
+            raise InvalidTypeError(what + ": session_id must be a str")
         task = ScheduledTask(type="activityWithRetryOnSession", name=name,
                              input=_typed_input(input, what + " input"),
                              retry=_retry_dict(retry, what), sessionId=session_id)

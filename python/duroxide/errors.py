@@ -28,6 +28,7 @@ __all__ = [
     "NotFoundError",
     "InstanceAlreadyExistsError",
     "InvalidArgumentError",
+    "InvalidTypeError",
     "OperationTimedOutError",
     "RuntimeStateError",
     "ClosedError",
@@ -62,6 +63,11 @@ class InstanceAlreadyExistsError(StoreError):
 
 class InvalidArgumentError(StoreError, ValueError):
     """An argument was rejected (also a ValueError)."""
+
+
+class InvalidTypeError(DuroxideError, TypeError):
+    """An argument of the wrong type was passed to a public API (also a TypeError). Values
+    that json.dumps cannot encode keep json's own TypeError."""
 
 
 class OperationTimedOutError(StoreError, TimeoutError):

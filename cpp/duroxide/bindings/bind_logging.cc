@@ -204,7 +204,7 @@ void ApplyLogOptions(const std::optional<std::string>& level,
   const std::string fmt = format.value_or("compact");
   if (!(env && ApplyFilter(env, fmt))) {
     if (!ApplyFilter(UserFilter(level.value_or("info")), fmt)) {
-      throw py::value_error("unknown log_level '" + level.value_or("") + "'");
+      Raise("InvalidArgumentError", "unknown log_level '" + level.value_or("") + "'");
     }
   }
   SetPythonMode(false);  // these options select the native log on stderr
@@ -214,7 +214,9 @@ void RegisterLogging(py::module_& m) {
   m.def("init_tracing", &InitTracingShim, py::arg("log_file"), py::arg("log_level") = py::none(),
         py::arg("log_format") = py::none());
   m.def("configure_logging", [](const std::string& filter, const std::string& format) {
-    if (!ApplyFilter(filter, format)) throw py::value_error("invalid log filter '" + filter + "'");
+    if (!ApplyFilter(filter, format)) {
+      Raise("InvalidArgumentError", "invalid log filter '" + filter + "'");
+    }
   });
   m.def("_logging_mode", [] { return g_python_mode ? "python" : "native"; });
   m.def("_configure_python_levels", &ConfigurePythonLevels, py::arg("runtime_level"));

@@ -79,7 +79,7 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
     else if (*mode == "none") o.worker_tag_filter.mode = M::kNone;
     else if (*mode == "tags") o.worker_tag_filter.mode = M::kTags;
     else if (*mode == "default_and") o.worker_tag_filter.mode = M::kDefaultAnd;
-    else throw py::value_error("unknown tag filter mode '" + *mode + "'");
+    else Raise("InvalidArgumentError", "unknown tag filter mode '" + *mode + "'");
   }
   if (auto tags = Opt<std::vector<std::string>>(d, "tags")) o.worker_tag_filter.tags = *tags;
   if (d.contains("capability_matcher") && !d["capability_matcher"].is_none()) {
@@ -146,7 +146,7 @@ class RuntimeShim {
 
   void RegisterOrchestration(const std::string& name, const std::string& version) {
     Status st = registry_->Register(name, version);
-    if (!st.ok()) throw py::value_error(st.message());
+    if (!st.ok()) Raise("InvalidArgumentError", st.message());
   }
 
   void Start() {
@@ -172,7 +172,9 @@ class RuntimeShim {
     return runtime_->SkipTimeIfIdle();
   }
   void AdvanceClock(int64_t ms) {
-    if (ms < 0) throw py::value_error("advance_clock: ms must be >= 0, got " + std::to_string(ms));
+    if (ms < 0) {
+      Raise("InvalidArgumentError", "advance_clock: ms must be >= 0, got " + std::to_string(ms));
+    }
     runtime_->AdvanceClock(ms);
   }
   void SetAutoSkip(bool enabled) { runtime_->SetAutoSkip(enabled); }

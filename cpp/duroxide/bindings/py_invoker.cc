@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 duroxide authors
 #include "duroxide/bindings/py_invoker.h"
+#include "duroxide/bindings/retry_policy.h"
 
 #include <atomic>
 
@@ -72,57 +73,6 @@ class Fields {
   std::string type_;
 };
 
-bool ParseRetry(py::handle obj, RetryPolicy* out, std::string* error) {
-  if (!py::isinstance<py::dict>(obj)) {
-    *error = "retry policy must be a dict";
-    return false;
-  }
-  py::dict d = py::reinterpret_borrow<py::dict>(obj);
-  auto get = [&](const char* a, const char* b) -> py::object {
-    if (d.contains(a) && !d[a].is_none()) return d[a];
-    if (d.contains(b) && !d[b].is_none()) return d[b];
-    return py::none();
-  };
-  auto as_int = [&](py::object v, const char* name, int64_t* dst) {
-    if (v.is_none()) return true;
-    if (!py::isinstance<py::int_>(v) || v.cast<int64_t>() < 0) {
-      *error = std::string("retry policy field '") + name + "' must be an int >= 0";
-      return false;
-    }
-    *dst = v.cast<int64_t>();
-    return true;
-  };
-  if (!as_int(get("maxAttempts", "max_attempts"), "maxAttempts", &out->max_attempts)) return false;
-  if (out->max_attempts < 1) {
-    *error = "retry policy maxAttempts must be >= 1";
-    return false;
-  }
-  if (!as_int(get("timeoutMs", "timeout_ms"), "timeoutMs", &out->timeout_ms)) return false;
-  if (!as_int(get("totalTimeoutMs", "total_timeout_ms"), "totalTimeoutMs", &out->total_timeout_ms)) {
-    return false;
-  }
-  py::object prefer = get("preferDifferentWorker", "prefer_different_worker");
-  if (!prefer.is_none()) out->prefer_different_worker = py::cast<bool>(py::bool_(prefer));
-  if (!as_int(get("avoidWindowMs", "avoid_window_ms"), "avoidWindowMs", &out->avoid_window_ms)) {
-    return false;
-  }
-  py::object backoff = get("backoff", "backoff_strategy");
-  if (backoff.is_none()) backoff = get("backoffStrategy", "backoffStrategy");
-  if (!backoff.is_none()) {
-    std::string b = py::str(backoff).cast<std::string>();
-    for (auto& c : b) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (b == "none") out->backoff = RetryPolicy::Backoff::kNone;
-    else if (b == "fixed") out->backoff = RetryPolicy::Backoff::kFixed;
-    else if (b == "linear") out->backoff = RetryPolicy::Backoff::kLinear;
-    else if (b == "exponential") out->backoff = RetryPolicy::Backoff::kExponential;
-    else {
-      *error = "retry policy backoff must be none, fixed, linear or exponential, got '" + b + "'";
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 bool ParseTask(py::handle obj, TaskDescriptor* out, std::string* error) {
@@ -153,7 +103,7 @@ bool ParseTask(py::handle obj, TaskDescriptor* out, std::string* error) {
     }
     if (type == "activityWithRetry" || type == "activityWithRetryOnSession") {
       RetryPolicy policy;
-      if (!d.contains("retry") || !ParseRetry(d["retry"], &policy, error)) {
+      if (!d.contains("retry") || !ParseRetry(d["retry"], &policy, error, nullptr)) {
         if (error->empty()) *error = "task '" + type + "' is missing field 'retry'";
         return false;
       }
@@ -565,30 +515,10 @@ runtime::ActivityOutcome PyActivityInvoker::Invoke(const runtime::ActivityCall& 
   return outcome;
 }
 
-// The one retry-policy validator: schedule_activity_with_retry* calls it at the call site
-// (through _normalize_retry_policy) and the task parser applies the same rules to whatever
-// dict is yielded. Returns the camelCase form, None for what was not given.
-py::dict NormalizeRetryPolicy(const py::dict& policy) {
-  RetryPolicy parsed;
-  std::string error;
-  if (!ParseRetry(policy, &parsed, &error)) throw py::value_error(error);
-  auto given = [&](std::initializer_list<const char*> keys) -> py::object {
-    for (const char* k : keys) {
-      if (policy.contains(k) && !policy[k].is_none()) return policy[k];
-    }
-    return py::none();
-  };
-  py::dict out;
-  out["maxAttempts"] = parsed.max_attempts;
-  out["timeoutMs"] = given({"timeoutMs", "timeout_ms"});
-  out["totalTimeoutMs"] = given({"totalTimeoutMs", "total_timeout_ms"});
-  py::object backoff = given({"backoff", "backoff_strategy", "backoffStrategy"});
-  out["backoff"] = backoff.is_none() ? backoff : backoff.attr("lower")();
-  return out;
-}
-
 void RegisterHandles(py::module_& m) {
-  m.def("_normalize_retry_policy", &NormalizeRetryPolicy, py::arg("policy"));
+  // The one retry-policy validator (retry_policy.h), called at the call site.
+  m.def("_normalize_retry_policy", &NormalizeRetryPolicy, py::arg("policy"),
+        py::arg("what") = "retry policy");
   py::class_<HostHandle, std::shared_ptr<HostHandle>>(m, "_OrchestrationHost")
       .def("set_custom_status",
            [](HostHandle& h, std::string s) {

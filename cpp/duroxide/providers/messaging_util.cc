@@ -37,4 +37,12 @@ history::WorkItem RedeliveryItem(const DeadLetter& letter) {
   return w;
 }
 
+std::string TopicInfoSelect() {
+  const std::string live = std::string(" AND NOT ") + kEndedSubscriptionSql;
+  return "SELECT t.topic, t.last_seq, "
+         "  (SELECT COUNT(*) FROM subscriptions s WHERE s.topic = t.topic" + live + "), "
+         "  COALESCE(t.last_seq - (SELECT MIN(cursor) FROM subscriptions s WHERE s.topic = "
+         "t.topic" + live + "), 0) FROM topics t";
+}
+
 }  // namespace duroxide::providers

@@ -26,6 +26,16 @@ inline constexpr const char* kEndedSubscriptionSql =
     "e.execution_id = i.current_execution_id WHERE i.instance_id = s.instance_id AND "
     "e.status IN ('Completed', 'Failed')))";
 
+// The topic listing query (both dialects; append a WHERE / ORDER BY clause). Columns: 0 topic,
+// 1 last_seq, 2 live subscribers, 3 backlog of the slowest live subscriber (0 without one).
+std::string TopicInfoSelect();
+
+// Maps a TopicInfoSelect row through a provider's row adapter (see store_common.h).
+template <typename Row>
+TopicInfo TopicInfoFrom(const Row& row) {
+  return {row.Text(0), row.Int(1), row.Int(2), row.Int(3)};
+}
+
 // The QueueMessage that redelivers a dead letter.
 history::WorkItem RedeliveryItem(const DeadLetter& letter);
 

@@ -39,25 +39,12 @@ std::vector<providers::WorkItemLease> LocalWork::Take(size_t max) {
   return out;
 }
 
-std::vector<providers::WorkItemLease> LocalWork::TakeBeyond(size_t keep) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<providers::WorkItemLease> out;
-  while (queue_.size() > keep) {
-    out.push_back(std::move(queue_.back()));
-    queue_.pop_back();
-  }
-  return out;
-}
-
 bool LocalWork::empty() {
   std::lock_guard<std::mutex> lock(mu_);
   return queue_.empty();
 }
 
 namespace {
-
-// Leases waiting per worker slot before new activities go to the store instead.
-constexpr size_t kLocalPerSlot = 16;
 
 // True when a worker slot of this runtime would claim `w` from the store itself: no session
 // (sessions are claimed by the fetch), no capability requirement or avoid list, a tag this
@@ -84,8 +71,8 @@ size_t RequestLocalLeases(RuntimeCore* core, providers::TurnCommit* commit) {
     count += wanted[i] ? 1 : 0;
   }
   if (count == 0) return 0;
-  const size_t slots = static_cast<size_t>(opt.worker_concurrency);
-  const size_t capacity = core->local_work.fast.load() ? kLocalPerSlot * slots : slots;
+  const int idle = opt.worker_concurrency - core->local_work.busy_slots.load();
+  const size_t capacity = idle > 0 ? static_cast<size_t>(idle) : 0;
   const size_t granted = core->local_work.Reserve(count, capacity);
   if (granted == 0) return 0;
   size_t left = granted;
@@ -119,9 +106,8 @@ void AcceptLocalLeases(RuntimeCore* core, std::vector<providers::WorkItemLease> 
   core->provider->worker_signal().Notify(static_cast<int>(n));
 }
 
-void ReturnLocalWork(RuntimeCore* core, bool surplus_only) {
-  const size_t keep = surplus_only ? static_cast<size_t>(core->options.worker_concurrency) : 0;
-  for (const providers::WorkItemLease& l : core->local_work.TakeBeyond(keep)) {
+void ReturnLocalWork(RuntimeCore* core) {
+  for (const providers::WorkItemLease& l : core->local_work.Take(SIZE_MAX)) {
     core->leases.RemoveActivity(l.lock_token);
     CountAbandonFailure(core, core->provider->AbandonWorkItem(l.lock_token, 0, true));
   }

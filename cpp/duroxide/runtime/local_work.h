@@ -27,8 +27,9 @@ namespace duroxide::runtime {
 
 struct RuntimeCore;
 
-// Leases waiting for a worker slot, bounded so that a busy runtime leaves the rest of a large
-// fan-out in the store for other runtimes of the fleet.
+// Leases waiting for a worker slot. At most one per idle slot is taken: a runtime whose slots
+// are busy leaves new activities in the store, where any runtime of the fleet can claim them
+// (and where queue depths report them as pending, as without hand-off).
 class LocalWork {
  public:
   // Reserves room for up to `want` leases (queued + reserved never exceed the capacity);
@@ -38,14 +39,10 @@ class LocalWork {
   // Queues `leases` (at most `reserved` of them) and ends that reservation.
   void Push(std::vector<providers::WorkItemLease> leases, size_t reserved);
   std::vector<providers::WorkItemLease> Take(size_t max);
-  // Removes and returns the queued leases after the first `keep`.
-  std::vector<providers::WorkItemLease> TakeBeyond(size_t keep);
   bool empty();
 
-  // Whether the last batch a worker slot ran finished fast (worker_dispatcher.cc). While
-  // activities are slow, at most one lease per slot waits here, so other runtimes can take the
-  // rest of a fan-out instead of it waiting behind this runtime's slots.
-  std::atomic<bool> fast{true};
+  // Worker slots running a batch now (worker_dispatcher.cc); the others are idle.
+  std::atomic<int> busy_slots{0};
 
  private:
   std::mutex mu_;
@@ -60,9 +57,8 @@ size_t RequestLocalLeases(RuntimeCore* core, providers::TurnCommit* commit);
 // for the worker slots (`acked` false: nothing was committed, the reservation is dropped).
 void AcceptLocalLeases(RuntimeCore* core, std::vector<providers::WorkItemLease> leases,
                        size_t reserved, bool acked);
-// Hands every queued lease back to the store (shutdown, drain), or only those beyond one per
-// worker slot (`surplus_only`, when activities turned out slow).
-void ReturnLocalWork(RuntimeCore* core, bool surplus_only = false);
+// Hands every queued lease back to the store (shutdown, drain).
+void ReturnLocalWork(RuntimeCore* core);
 
 }  // namespace duroxide::runtime
 

@@ -243,6 +243,12 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       continue;
     }
     core->work_seq.fetch_add(1);
+    // Busy until this batch is acknowledged: hand-off leases go to idle slots only.
+    struct BusySlot {
+      std::atomic<int>& n;
+      explicit BusySlot(std::atomic<int>& c) : n(c) { ++n; }
+      ~BusySlot() { --n; }
+    } busy_slot(core->local_work.busy_slots);
     RefreshCapabilities(core.get(), kBusySchemaRefreshMs);
     // Taken before the ack that may also fetch, so a wake-up between that fetch and the idle
     // wait is not missed.
@@ -284,8 +290,6 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       CountAbandonFailure(core.get(), provider->AbandonWorkItem((*leases)[i].lock_token, 0, true));
     }
     batch = fast ? kWorkBatch : 1;
-    core->local_work.fast.store(fast);
-    if (!fast) ReturnLocalWork(core.get(), /*surplus_only=*/true);
     providers::NextWorkFetch next;
     SessionPlacement::Ticket ticket;
     // With hand-off leases waiting, the next batch comes from them, not from the store.

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import duroxide
+from duroxide.errors import InvalidArgumentError, InvalidTypeError
 from duroxide.server import errors
 from duroxide.server.deps import ServerState
 from duroxide.server.routers import events, health, instances, metrics
@@ -158,11 +159,11 @@ def open_store(db: str, schema: Optional[str] = None) -> Any:
     if db.startswith(("postgres://", "postgresql://")):
         pg = getattr(duroxide, "PostgresProvider", None)
         if pg is None:
-            raise ValueError("PostgreSQL support is not available in this build")
+            raise InvalidArgumentError("PostgreSQL support is not available in this build")
         provider = pg.connect_with_schema(db, schema) if schema else pg.connect(db)
     else:
         if schema:
-            raise ValueError("--schema applies only to PostgreSQL stores")
+            raise InvalidArgumentError("--schema applies only to PostgreSQL stores")
         provider = duroxide.SqliteProvider.open(db)
     return duroxide.Client(provider)
 
@@ -176,8 +177,9 @@ def _as_client(store: Union[str, Any], schema: Optional[str]) -> Any:
         return store
     if hasattr(store, "_native"):  # a provider
         return duroxide.Client(store)
-    raise TypeError(f"create_app: store must be a Client, a provider or a database URL/path, "
-                    f"not {type(store).__name__}")
+    raise InvalidTypeError(
+        f"create_app: store must be a Client, a provider or a database URL/path, "
+        f"not {type(store).__name__}")
 
 
 def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None, *,

@@ -6,6 +6,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
+from duroxide.errors import InvalidArgumentError
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8200
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -32,9 +34,10 @@ def read_token_file(path: str) -> str:
         with open(path, encoding="utf-8") as handle:
             token = handle.read().strip()
     except OSError as exc:
-        raise ValueError(f"cannot read token file {path}: {exc.strerror or exc}") from None
+        raise InvalidArgumentError(
+            f"cannot read token file {path}: {exc.strerror or exc}") from None
     if not token:
-        raise ValueError(f"token file {path} is empty")
+        raise InvalidArgumentError(f"token file {path} is empty")
     return token
 
 
@@ -69,14 +72,14 @@ class ServerSettings:
     def validate(self) -> None:
         """Raises ValueError for settings the server must refuse to start with."""
         if self.token is None and not is_loopback(self.host):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"refusing to listen on {self.host} without a token: a non-loopback address "
                 "needs --token-file (or bind to 127.0.0.1)")
         if self.token is not None and not self.token.strip():
-            raise ValueError("the token is empty")
+            raise InvalidArgumentError("the token is empty")
         if not 0 < self.port < 65536:
-            raise ValueError(f"port must be in 1..65535, got {self.port}")
+            raise InvalidArgumentError(f"port must be in 1..65535, got {self.port}")
         if self.max_body_bytes < 1024:
-            raise ValueError(f"max_body_bytes must be >= 1024, got {self.max_body_bytes}")
+            raise InvalidArgumentError(f"max_body_bytes must be >= 1024, got {self.max_body_bytes}")
         if self.wait_slice_ms < 10 or self.max_concurrent_waits < 1:
-            raise ValueError("wait_slice_ms must be >= 10 and max_concurrent_waits >= 1")
+            raise InvalidArgumentError("wait_slice_ms must be >= 10 and max_concurrent_waits >= 1")

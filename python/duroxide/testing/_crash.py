@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from duroxide._registry import Registry
-from duroxide.errors import DuroxideError
+from duroxide.errors import DuroxideError, InvalidArgumentError, InvalidTypeError
 
 __all__ = ["CrashPoint", "CrashTestFailure", "CrashTestReport", "crash_test"]
 
@@ -246,8 +246,8 @@ def _start_args(start: Any) -> Tuple[str, Any, Optional[str], Optional[str]]:
     if isinstance(start, dict) and "name" in start:  # also "instance_id", "version"
         return (str(start["name"]), start.get("input"), start.get("instance_id"),
                 start.get("version"))
-    raise TypeError("crash_test: start must be a name, (name, input) or {'name': ..., "
-                    "'input': ..., 'instance_id': ..., 'version': ...}")
+    raise InvalidTypeError("crash_test: start must be a name, (name, input) or {'name': ..., "
+                           "'input': ..., 'instance_id': ..., 'version': ...}")
 
 
 def _options(lock_ms: int) -> Any:
@@ -485,14 +485,15 @@ def crash_test(registry: Any, start: Any, expect: Any = _UNSET, *,
     kinds = tuple(points) if points is not None else KINDS
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
-        raise ValueError(f"crash_test: unknown crash point kinds {unknown} (use {KINDS})")
+        raise InvalidArgumentError(f"crash_test: unknown crash point kinds {unknown} (use {KINDS})")
     if mode not in ("in_process", "process"):
-        raise ValueError("crash_test: mode must be 'in_process' or 'process'")
+        raise InvalidArgumentError("crash_test: mode must be 'in_process' or 'process'")
     if mode == "process":
         registry_spec = registry_spec or _find_spec(registry)
         if registry_spec is None:
-            raise ValueError("crash_test(mode='process'): the registry must be importable; "
-                             "pass registry_spec='module:attr'")
+            raise InvalidArgumentError(
+                "crash_test(mode='process'): the registry must be importable; "
+                "pass registry_spec='module:attr'")
     report = CrashTestReport()
     workdir = tempfile.mkdtemp(prefix="duroxide-crash-")
     try:

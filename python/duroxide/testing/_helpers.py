@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from duroxide._json import loads_or_raw
+from duroxide.errors import InvalidTypeError
 from duroxide.errors import OrchestrationFailedError as _OrchestrationFailed
 
 __all__ = ["HistoryEvent", "OrchestrationFailedError", "assert_history", "format_history",
@@ -66,8 +67,8 @@ def run_orchestration(target: Any, name: str, input: Any = None, *,
         runtime = target
         provider = provider or runtime._provider
     else:
-        raise TypeError(f"run_orchestration: target must be a Runtime or a Registry, not "
-                        f"{type(target).__name__}")
+        raise InvalidTypeError(f"run_orchestration: target must be a Runtime or a Registry, not "
+                               f"{type(target).__name__}")
     if client is None:
         client = Client(provider)
     if not runtime._started:
@@ -178,8 +179,8 @@ def _events_of(history: Any, instance_id: Optional[str]) -> List[HistoryEvent]:
         return get_history(history, instance_id)
     if isinstance(history, (list, tuple)):
         return _normalize(history)
-    raise TypeError("a history is a list of events, (client, instance_id), or a client with "
-                    "instance_id=")
+    raise InvalidTypeError("a history is a list of events, (client, instance_id), or a client with "
+                           "instance_id=")
 
 
 ExpectedItem = Union[str, Tuple[str, Optional[str]], Dict[str, Any]]

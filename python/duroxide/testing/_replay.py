@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 from duroxide._json import loads_or_raw
 from duroxide._registry import Registry
-from duroxide.errors import DuroxideError
+from duroxide.errors import DuroxideError, InvalidArgumentError, InvalidTypeError
 
 __all__ = [
     "EXPORT_FORMAT", "ExportedExecution", "ExportedHistory", "NondeterminismError",
@@ -82,11 +82,12 @@ class ExportedHistory:
     @staticmethod
     def from_dict(data: Dict[str, Any], source: str = "") -> "ExportedHistory":
         if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-            raise ValueError(f"{source or 'history'}: not a duroxide history export "
-                             f"(expected \"format\": \"{EXPORT_FORMAT}\")")
+            raise InvalidArgumentError(f"{source or 'history'}: not a duroxide history export "
+                                       f"(expected \"format\": \"{EXPORT_FORMAT}\")")
         if int(data.get("format_version", 0)) > EXPORT_FORMAT_VERSION:
-            raise ValueError(f"{source or 'history'}: format_version "
-                             f"{data.get('format_version')} is newer than this duroxide reads")
+            raise InvalidArgumentError(
+                f"{source or 'history'}: format_version "
+                f"{data.get('format_version')} is newer than this duroxide reads")
         executions = [ExportedExecution(int(e["execution_id"]), list(e["events"]))
                       for e in data.get("executions", [])]
         return ExportedHistory(str(data["instance_id"]), str(data.get("orchestration_name", "")),
@@ -149,7 +150,7 @@ def load_histories(paths: Sequence[Union[str, "os.PathLike[str]"]]) -> List[Expo
             try:
                 data = json.load(fh)
             except ValueError as exc:
-                raise ValueError(f"{f}: not valid JSON ({exc})") from None
+                raise InvalidArgumentError(f"{f}: not valid JSON ({exc})") from None
         for item in data if isinstance(data, list) else [data]:
             out.append(ExportedHistory.from_dict(item, f))
     return out
@@ -322,8 +323,8 @@ def _as_registry(obj: Any) -> Registry:
     inner = getattr(obj, "registry", None)  # a test environment
     if isinstance(inner, Registry):
         return inner
-    raise TypeError(f"registry must be a duroxide.Registry (or a Runtime), "
-                    f"not {type(obj).__name__}")
+    raise InvalidTypeError(f"registry must be a duroxide.Registry (or a Runtime), "
+                           f"not {type(obj).__name__}")
 
 
 def _kind_name(event: Dict[str, Any]) -> str:
@@ -570,11 +571,13 @@ def _histories_from(source: Any, instance_id: Optional[str], client: Any) -> Exp
             if instance_id is not None:
                 loaded = [h for h in loaded if h.instance_id == instance_id]
             if len(loaded) != 1:
-                raise ValueError(f"{path} holds {len(loaded)} histories; pass instance_id=")
+                raise InvalidArgumentError(
+                    f"{path} holds {len(loaded)} histories; pass instance_id=")
             return loaded[0]
         if client is None:
-            raise ValueError(f"replay({path!r}): not a history file; to replay an instance from "
-                             "a store pass client= (or provider=)")
+            raise InvalidArgumentError(
+                f"replay({path!r}): not a history file; to replay an instance from "
+                "a store pass client= (or provider=)")
         return read_history(client, path)
     if isinstance(source, (list, tuple)):
         events: List[Dict[str, Any]] = []
@@ -586,15 +589,16 @@ def _histories_from(source: Any, instance_id: Optional[str], client: Any) -> Exp
             elif hasattr(e, "raw"):
                 events.append(json.loads(e.raw))
             else:
-                raise TypeError(f"history events must be duroxide.Event, dict or JSON str, not "
-                                f"{type(e).__name__}")
+                raise InvalidTypeError(
+                    f"history events must be duroxide.Event, dict or JSON str, not "
+                    f"{type(e).__name__}")
         if not events:
-            raise ValueError("replay: the history is empty")
+            raise InvalidArgumentError("replay: the history is empty")
         started = events[0]
         return ExportedHistory(instance_id or "replay", str(started.get("name", "")),
                                str(started.get("version") or ""), "",
                                [ExportedExecution(1, events)])
-    raise TypeError(f"replay: cannot read a history from {type(source).__name__}")
+    raise InvalidTypeError(f"replay: cannot read a history from {type(source).__name__}")
 
 
 def replay(history_or_instance: Any, registry: Any, client: Any = None, *,
@@ -621,13 +625,15 @@ def replay(history_or_instance: Any, registry: Any, client: Any = None, *,
         client = Client(client)  # a provider passed positionally
     history = _histories_from(history_or_instance, instance_id, client)
     if not history.executions:
-        raise ValueError(f"replay: instance {history.instance_id} has no recorded execution")
+        raise InvalidArgumentError(
+            f"replay: instance {history.instance_id} has no recorded execution")
     index = len(history.executions) - 1
     if execution_id is not None:
         ids = [e.execution_id for e in history.executions]
         if execution_id not in ids:
-            raise ValueError(f"replay: execution {execution_id} of {history.instance_id} is not "
-                             f"recorded (have {ids})")
+            raise InvalidArgumentError(
+                f"replay: execution {execution_id} of {history.instance_id} is not "
+                f"recorded (have {ids})")
         index = ids.index(execution_id)
     return _replay_execution(history, index, registry_functions(registry))
 
@@ -659,8 +665,9 @@ def parse_since(text: str, now_ms: Optional[int] = None) -> int:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"invalid time {text!r}: use epoch ms, an ISO date or datetime, or an "
-                         "age like 7d, 12h, 30m") from None
+        raise InvalidArgumentError(
+            f"invalid time {text!r}: use epoch ms, an ISO date or datetime, or an "
+            "age like 7d, 12h, 30m") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return int(parsed.timestamp() * 1000)

@@ -23,6 +23,7 @@ from typing import Any, Iterator, Optional
 from duroxide._registry import Registry
 from duroxide._runtime import Runtime
 from duroxide._types import RuntimeOptions
+from duroxide.errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = ["TimeSkippingRuntime", "virtual_now_ms"]
 
@@ -61,7 +62,8 @@ class TimeSkippingRuntime(Runtime):
         if options is None:
             options = RuntimeOptions(dispatcher_poll_interval_ms=20)
         if not isinstance(options, RuntimeOptions):
-            raise TypeError(f"options must be a RuntimeOptions, not {type(options).__name__}")
+            raise InvalidTypeError(
+                f"options must be a RuntimeOptions, not {type(options).__name__}")
         super().__init__(provider, _SkippingOptions(options), registry)
         self._reset_clock = reset_clock
         self._start_offset = int(_core.clock_offset_ms())
@@ -102,7 +104,7 @@ class TimeSkippingRuntime(Runtime):
         """Moves the clock forward by hand (timers due by then fire); returns the ms moved."""
         total = int(ms + 1000 * (seconds + 60 * (minutes + 60 * (hours + 24 * days))))
         if total < 0:
-            raise ValueError(f"advance: the clock only moves forward (got {total} ms)")
+            raise InvalidArgumentError(f"advance: the clock only moves forward (got {total} ms)")
         self._native.advance_clock(total)
         return total
 

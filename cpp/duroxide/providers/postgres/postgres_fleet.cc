@@ -34,28 +34,7 @@ constexpr const char* kOwnersOf =
     "SELECT jsonb_array_elements_text(w.session_owners::jsonb) FROM workers w WHERE ";
 
 WorkerRecord ReadWorker(const pqxx::row& r) {
-  WorkerRecord w;
-  w.worker_id = r[0].as<std::string>();
-  w.name = r[1].as<std::string>();
-  w.host = r[2].as<std::string>();
-  w.pid = r[3].as<int64_t>();
-  w.version = r[4].as<std::string>();
-  w.service_name = OptText(r[5]);
-  w.service_version = OptText(r[6]);
-  w.status = r[7].as<std::string>();
-  w.drain_requested = r[8].as<bool>();
-  w.started_at_ms = r[9].as<int64_t>();
-  w.registered_at_ms = r[10].as<int64_t>();
-  w.last_heartbeat_ms = r[11].as<int64_t>();
-  w.heartbeat_interval_ms = r[12].as<int64_t>();
-  w.capacity_json = r[13].as<std::string>();
-  w.load_json = r[14].as<std::string>();
-  w.serves_json = r[15].as<std::string>();
-  w.tags_json = r[16].as<std::string>();
-  w.capabilities_json = OptText(r[17]);
-  w.session_owners_json = r[18].as<std::string>();
-  w.sessions_held = r[19].as<int64_t>();
-  return w;
+  return store::WorkerRecordFrom(internal::PgRow(r));
 }
 
 }  // namespace

@@ -22,20 +22,34 @@
 #include "duroxide/providers/postgres/pg_errors.h"
 #include "duroxide/providers/postgres/pg_pool.h"
 #include "duroxide/providers/postgres/postgres_provider.h"
+#include "duroxide/providers/store_common.h"
 
 namespace duroxide::providers::postgres {
 namespace internal {
 
-// Thrown for rows that exist but cannot be interpreted; Run() turns it into kDataLoss.
-class DataLossError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// Thrown for rows that exist but cannot be interpreted; Run() turns it into kDataLoss. The
+// shared class, so shared helpers (store_common.h) throw it too.
+using DataLossError = store::DataLossError;
 
 inline std::optional<std::string> OptText(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return f.as<std::string>();
 }
+
+// The row adapter of the shared record mapping (store_common.h): the columns of `row` from
+// column `at` on.
+class PgRow {
+ public:
+  explicit PgRow(const pqxx::row& row, int at = 0) : row_(row), at_(at) {}
+  bool Null(int i) const { return row_[at_ + i].is_null(); }
+  std::string Text(int i) const { return Null(i) ? std::string() : row_[at_ + i].as<std::string>(); }
+  int64_t Int(int i) const { return row_[at_ + i].as<int64_t>(); }
+  bool Bool(int i) const { return row_[at_ + i].as<bool>(); }
+
+ private:
+  const pqxx::row& row_;
+  const int at_;
+};
 
 // A nullable text parameter: libpqxx 6.4 sends a null const char* as SQL NULL.
 inline const char* NullableText(const std::optional<std::string>& v) {

@@ -35,19 +35,6 @@ using internal::PgTextArray;
 
 namespace {
 
-constexpr int64_t kDefaultBulkLimit = 1000;
-
-// Column adapters for the shared rules of providers/admin_common.h.
-std::optional<std::string> OutputOf(const std::string& status, const pqxx::field& output,
-                                    const pqxx::field& error) {
-  return admin::OutputFor(status, OptText(output), OptText(error));
-}
-
-std::string StatusOf(const pqxx::field& f) { return admin::StatusOrRunning(OptText(f)); }
-
-using admin::RunningMessage;
-using admin::StillRunning;
-
 std::vector<std::string> Column0Strings(const pqxx::result& r) {
   std::vector<std::string> out;
   out.reserve(r.size());
@@ -89,26 +76,9 @@ Result<InstanceInfo> PostgresProvider::GetInstanceInfo(const std::string& instan
   const char* op = "GetInstanceInfo";
   return Run(op, [&](pqxx::connection_base& conn) -> Result<InstanceInfo> {
     pqxx::nontransaction tx(conn);
-    pqxx::result r = tx.exec_params(
-        "SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, "
-        "  e.status, e.output, e.error, i.created_at, i.updated_at, i.parent_instance_id "
-        "FROM instances i LEFT JOIN executions e "
-        "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
-        "WHERE i.instance_id = $1",
-        instance);
-    if (r.empty()) return Status::NotFound(op, "Instance " + instance + " not found");
-    const pqxx::row row = r[0];
-    InstanceInfo info;
-    info.instance_id = instance;
-    info.orchestration_name = row[0].as<std::string>();
-    info.orchestration_version = row[1].is_null() ? std::string() : row[1].as<std::string>();
-    info.current_execution_id = row[2].as<int64_t>();
-    info.status = StatusOf(row[3]);
-    info.output = OutputOf(info.status, row[4], row[5]);
-    info.created_at = row[6].as<int64_t>();
-    info.updated_at = row[7].as<int64_t>();
-    info.parent_instance_id = OptText(row[8]);
-    return info;
+    pqxx::result r = tx.exec_params(store::kInstanceInfoSelect, instance);
+    if (r.empty()) return store::InstanceNotFound(op, instance);
+    return store::InstanceInfoFrom(instance, internal::PgRow(r[0]));
   });
 }
 
@@ -117,25 +87,9 @@ Result<ExecutionInfo> PostgresProvider::GetExecutionInfo(const std::string& inst
   const char* op = "GetExecutionInfo";
   return Run(op, [&](pqxx::connection_base& conn) -> Result<ExecutionInfo> {
     pqxx::nontransaction tx(conn);
-    pqxx::result r = tx.exec_params(
-        "SELECT e.status, e.output, e.error, e.started_at, e.completed_at, "
-        "  (SELECT COUNT(*) FROM history h "
-        "   WHERE h.instance_id = e.instance_id AND h.execution_id = e.execution_id) "
-        "FROM executions e WHERE e.instance_id = $1 AND e.execution_id = $2",
-        instance, execution_id);
-    if (r.empty()) {
-      return Status::NotFound(op, "Execution " + std::to_string(execution_id) +
-                                      " of instance " + instance + " not found");
-    }
-    const pqxx::row row = r[0];
-    ExecutionInfo info;
-    info.execution_id = execution_id;
-    info.status = row[0].as<std::string>();
-    info.output = OutputOf(info.status, row[1], row[2]);
-    info.started_at = row[3].as<int64_t>();
-    if (!row[4].is_null()) info.completed_at = row[4].as<int64_t>();
-    info.event_count = row[5].as<int64_t>();
-    return info;
+    pqxx::result r = tx.exec_params(store::kExecutionInfoSelect, instance, execution_id);
+    if (r.empty()) return store::ExecutionNotFound(op, instance, execution_id);
+    return store::ExecutionInfoFrom(execution_id, internal::PgRow(r[0]));
   });
 }
 
@@ -245,15 +199,136 @@ Result<std::optional<InstanceStats>> PostgresProvider::GetInstanceStats(
   });
 }
 
+namespace {
+
+// The PostgreSQL statements of the shared delete algorithm (store::DeleteInstances), inside the
+// delete transaction; each takes the whole set as one text[] parameter.
+class PgDeleteStore : public store::DeleteStore {
+ public:
+  explicit PgDeleteStore(pqxx::transaction_base& tx) : tx_(tx) {}
+
+  std::map<std::string, std::string> CurrentStatuses(const std::set<std::string>& ids) override {
+    std::map<std::string, std::string> out;
+    for (const pqxx::row& row : tx_.exec_params(
+             "SELECT i.instance_id, e.status FROM instances i JOIN executions e "
+             "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
+             "WHERE i.instance_id = ANY($1::text[])",
+             Array(ids))) {
+      out[row[0].as<std::string>()] = row[1].as<std::string>();
+    }
+    return out;
+  }
+  std::vector<std::pair<std::string, std::string>> Children(
+      const std::set<std::string>& ids) override {
+    return Pairs("SELECT instance_id, parent_instance_id FROM instances "
+                 "WHERE parent_instance_id = ANY($1::text[]) ORDER BY instance_id",
+                 ids);
+  }
+  std::vector<std::pair<std::string, std::string>> ScheduledChildren(
+      const std::set<std::string>& ids) override {
+    return Pairs("SELECT instance_id, event_data FROM history WHERE instance_id = ANY($1::text[]) "
+                 "  AND event_type = 'SubOrchestrationScheduled'",
+                 ids);
+  }
+  std::vector<std::string> PendingStarts(const std::string& instance) override {
+    return Column0Strings(tx_.exec_params(
+        "SELECT work_item FROM orchestrator_queue WHERE instance_id = $1 "
+        "  AND kind = 'StartOrchestration' "
+        "  AND NOT EXISTS (SELECT 1 FROM instances WHERE instance_id = $1)",
+        instance));
+  }
+  DeleteInstanceResult DeleteRows(const std::set<std::string>& ids) override {
+    const std::string a = Array(ids);
+    DeleteInstanceResult r;
+    r.instances_deleted = Count("DELETE FROM instances WHERE instance_id = ANY($1::text[])", a);
+    r.executions_deleted = Count("DELETE FROM executions WHERE instance_id = ANY($1::text[])", a);
+    r.events_deleted = Count("DELETE FROM history WHERE instance_id = ANY($1::text[])", a);
+    r.queue_messages_deleted =
+        Count("DELETE FROM orchestrator_queue WHERE instance_id = ANY($1::text[])", a);
+    r.queue_messages_deleted +=
+        Count("DELETE FROM worker_queue WHERE instance_id = ANY($1::text[])", a);
+    Count("DELETE FROM instance_locks WHERE instance_id = ANY($1::text[])", a);
+    Count("DELETE FROM kv_store WHERE instance_id = ANY($1::text[])", a);
+    Count("DELETE FROM kv_delta WHERE instance_id = ANY($1::text[])", a);
+    return r;
+  }
+  int64_t DeletePendingChildren(const std::set<std::string>& children) override {
+    const std::string a = Array(children);
+    const int64_t n = Count("DELETE FROM orchestrator_queue WHERE instance_id = ANY($1::text[])", a);
+    Count("DELETE FROM instance_locks WHERE instance_id = ANY($1::text[])", a);
+    return n;
+  }
+
+ private:
+  static std::string Array(const std::set<std::string>& ids) {
+    return PgTextArray(std::vector<std::string>(ids.begin(), ids.end()));
+  }
+  int64_t Count(const char* sql, const std::string& array) {
+    return static_cast<int64_t>(tx_.exec_params(sql, array).affected_rows());
+  }
+  std::vector<std::pair<std::string, std::string>> Pairs(const char* sql,
+                                                         const std::set<std::string>& ids) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const pqxx::row& row : tx_.exec_params(sql, Array(ids))) {
+      out.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
+    }
+    return out;
+  }
+
+  pqxx::transaction_base& tx_;
+};
+
+// The PostgreSQL statements of the shared pruning algorithm (store::PruneInstance).
+class PgPruneStore : public store::PruneStore {
+ public:
+  explicit PgPruneStore(pqxx::transaction_base& tx) : tx_(tx) {}
+
+  std::optional<int64_t> CurrentExecution(const std::string& instance) override {
+    pqxx::result cur = tx_.exec_params(
+        "SELECT current_execution_id FROM instances WHERE instance_id = $1 FOR UPDATE", instance);
+    if (cur.empty()) return std::nullopt;
+    return cur[0][0].as<int64_t>();
+  }
+  std::vector<int64_t> Victims(const std::string& instance, int64_t current, int64_t keep,
+                               const std::optional<int64_t>& completed_before) override {
+    std::string cutoff_storage;
+    const char* cutoff = NullableCutoff(completed_before, &cutoff_storage);
+    std::vector<int64_t> out;
+    for (const pqxx::row& row : tx_.exec_params(
+             "SELECT execution_id FROM executions WHERE instance_id = $1 AND execution_id <> $2 "
+             "  AND status <> 'Running' "
+             "  AND execution_id NOT IN (SELECT execution_id FROM executions "
+             "    WHERE instance_id = $1 ORDER BY execution_id DESC LIMIT $3) "
+             "  AND ($4::bigint IS NULL OR (completed_at IS NOT NULL AND completed_at < $4)) "
+             "ORDER BY execution_id",
+             instance, current, keep, cutoff)) {
+      out.push_back(row[0].as<int64_t>());
+    }
+    return out;
+  }
+  std::pair<int64_t, int64_t> DeleteExecution(const std::string& instance,
+                                              int64_t execution_id) override {
+    auto count = [&](const char* sql) {
+      return static_cast<int64_t>(tx_.exec_params(sql, instance, execution_id).affected_rows());
+    };
+    const int64_t events =
+        count("DELETE FROM history WHERE instance_id = $1 AND execution_id = $2");
+    return {events, count("DELETE FROM executions WHERE instance_id = $1 AND execution_id = $2")};
+  }
+
+ private:
+  pqxx::transaction_base& tx_;
+};
+
+}  // namespace
+
 Result<DeleteInstanceResult> PostgresProvider::DeleteInstancesAtomic(
     const std::vector<std::string>& instances, bool force) {
   const char* op = "DeleteInstancesAtomic";
   DeleteInstanceResult result;
   Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
-    result = DeleteInstanceResult{};
     const std::set<std::string> ids(instances.begin(), instances.end());
-    const std::vector<std::string> id_list(ids.begin(), ids.end());
-    const std::string id_array = PgTextArray(id_list);
+    const std::string id_array = PgTextArray(std::vector<std::string>(ids.begin(), ids.end()));
     pqxx::work tx(conn);
     tx.exec_params("SELECT pg_advisory_xact_lock($1::bigint)", delete_lock_key_);
     // Same lock order as an ack (lock row, then instance row), so the two never deadlock.
@@ -265,74 +340,9 @@ Result<DeleteInstanceResult> PostgresProvider::DeleteInstancesAtomic(
         "SELECT instance_id FROM instances WHERE instance_id = ANY($1::text[]) "
         "ORDER BY instance_id FOR UPDATE",
         id_array);
-    if (!force) {
-      for (const pqxx::row& row : tx.exec_params(
-               "SELECT i.instance_id, e.status FROM instances i JOIN executions e "
-               "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
-               "WHERE i.instance_id = ANY($1::text[]) ORDER BY i.instance_id",
-               id_array)) {
-        if (StillRunning(row[1].as<std::string>())) {
-          return Status::FailedPrecondition(op, RunningMessage(row[0].as<std::string>()));
-        }
-      }
-    }
-    for (const pqxx::row& row :
-         tx.exec_params("SELECT instance_id, parent_instance_id FROM instances "
-                        "WHERE parent_instance_id = ANY($1::text[]) ORDER BY instance_id",
-                        id_array)) {
-      const std::string child = row[0].as<std::string>();
-      if (ids.count(child) == 0) {
-        return Status::FailedPrecondition(
-            op, "instance '" + child + "' (a sub-orchestration of '" +
-                    row[1].as<std::string>() +
-                    "') is not in the delete set; it was probably created concurrently. "
-                    "Nothing was deleted.");
-      }
-    }
-
-    // Children whose start is still queued: named by SubOrchestrationScheduled events of the
-    // deleted instances, with no instance row yet.
-    std::set<std::string> pending_children;
-    for (const pqxx::row& row : tx.exec_params(
-             "SELECT instance_id, event_data FROM history WHERE instance_id = ANY($1::text[]) "
-             "  AND event_type = 'SubOrchestrationScheduled'",
-             id_array)) {
-      const std::string parent = row[0].as<std::string>();
-      Result<history::Event> e = history::DecodeEvent(row[1].as<std::string>());
-      if (!e.ok() || e->instance.empty() || ids.count(e->instance) != 0) continue;
-      for (const pqxx::row& start : tx.exec_params(
-               "SELECT work_item FROM orchestrator_queue WHERE instance_id = $1 "
-               "  AND kind = 'StartOrchestration' "
-               "  AND NOT EXISTS (SELECT 1 FROM instances WHERE instance_id = $1)",
-               e->instance)) {
-        Result<history::WorkItem> w = history::DecodeWorkItem(start[0].as<std::string>());
-        if (w.ok() && w->parent_instance == parent) pending_children.insert(e->instance);
-      }
-    }
-
-    auto count = [&](const char* sql, const std::string& array) -> int64_t {
-      return static_cast<int64_t>(tx.exec_params(sql, array).affected_rows());
-    };
-    result.instances_deleted =
-        count("DELETE FROM instances WHERE instance_id = ANY($1::text[])", id_array);
-    result.executions_deleted =
-        count("DELETE FROM executions WHERE instance_id = ANY($1::text[])", id_array);
-    result.events_deleted =
-        count("DELETE FROM history WHERE instance_id = ANY($1::text[])", id_array);
-    result.queue_messages_deleted =
-        count("DELETE FROM orchestrator_queue WHERE instance_id = ANY($1::text[])", id_array);
-    result.queue_messages_deleted +=
-        count("DELETE FROM worker_queue WHERE instance_id = ANY($1::text[])", id_array);
-    count("DELETE FROM instance_locks WHERE instance_id = ANY($1::text[])", id_array);
-    count("DELETE FROM kv_store WHERE instance_id = ANY($1::text[])", id_array);
-    count("DELETE FROM kv_delta WHERE instance_id = ANY($1::text[])", id_array);
-    if (!pending_children.empty()) {
-      const std::string children =
-          PgTextArray(std::vector<std::string>(pending_children.begin(), pending_children.end()));
-      result.queue_messages_deleted +=
-          count("DELETE FROM orchestrator_queue WHERE instance_id = ANY($1::text[])", children);
-      count("DELETE FROM instance_locks WHERE instance_id = ANY($1::text[])", children);
-    }
+    PgDeleteStore store(tx);
+    Status refused = store::DeleteInstances(op, instances, force, store, &result);
+    if (!refused.ok()) return refused;
     if (result.instances_deleted > 0) {
       tx.exec_prepared("dx_notify", channel_, NotifyPayload("s"));
     }
@@ -347,8 +357,9 @@ Result<DeleteInstanceResult> PostgresProvider::DeleteInstancesAtomic(
 Result<std::vector<std::string>> PostgresProvider::ListTerminalRoots(
     const InstanceFilter& filter) {
   const char* op = "ListTerminalRoots";
-  const int64_t limit = filter.limit.value_or(kDefaultBulkLimit);
-  if (limit < 0) return Status::InvalidArgument(op, "limit must be >= 0");
+  Result<int64_t> checked = store::BulkLimit(op, filter);
+  if (!checked.ok()) return checked.status();
+  const int64_t limit = *checked;
   return Run(op, [&](pqxx::connection_base& conn) -> Result<std::vector<std::string>> {
     pqxx::nontransaction tx(conn);
     std::string cutoff_storage;
@@ -373,43 +384,13 @@ Result<std::vector<std::string>> PostgresProvider::ListTerminalRoots(
 Result<PruneResult> PostgresProvider::PruneExecutions(const std::string& instance,
                                                       const PruneOptions& options) {
   const char* op = "PruneExecutions";
-  if (options.keep_last && *options.keep_last < 0) {
-    return Status::InvalidArgument(op, "keep_last must be >= 0");
-  }
-  // keep_last None, 0 and 1 all keep just the current execution.
-  const int64_t keep = std::max<int64_t>(options.keep_last.value_or(1), 1);
+  Result<int64_t> keep = store::KeepLast(op, options);
+  if (!keep.ok()) return keep.status();
   return Run(op, [&](pqxx::connection_base& conn) -> Result<PruneResult> {
     pqxx::work tx(conn);
-    pqxx::result cur = tx.exec_params(
-        "SELECT current_execution_id FROM instances WHERE instance_id = $1 FOR UPDATE", instance);
-    if (cur.empty()) return Status::NotFound(op, "Instance " + instance + " not found");
-    const int64_t current = cur[0][0].as<int64_t>();
-    std::string cutoff_storage;
-    const char* cutoff = NullableCutoff(options.completed_before, &cutoff_storage);
-    std::vector<int64_t> victims;
-    for (const pqxx::row& row : tx.exec_params(
-             "SELECT execution_id FROM executions WHERE instance_id = $1 AND execution_id <> $2 "
-             "  AND status <> 'Running' "
-             "  AND execution_id NOT IN (SELECT execution_id FROM executions "
-             "    WHERE instance_id = $1 ORDER BY execution_id DESC LIMIT $3) "
-             "  AND ($4::bigint IS NULL OR (completed_at IS NOT NULL AND completed_at < $4)) "
-             "ORDER BY execution_id",
-             instance, current, keep, cutoff)) {
-      victims.push_back(row[0].as<int64_t>());
-    }
-    PruneResult result;
-    result.instances_processed = 1;
-    for (int64_t execution_id : victims) {
-      result.events_deleted += static_cast<int64_t>(
-          tx.exec_params("DELETE FROM history WHERE instance_id = $1 AND execution_id = $2",
-                         instance, execution_id)
-              .affected_rows());
-      result.executions_deleted += static_cast<int64_t>(
-          tx.exec_params("DELETE FROM executions WHERE instance_id = $1 AND execution_id = $2",
-                         instance, execution_id)
-              .affected_rows());
-    }
-    tx.commit();
+    PgPruneStore store(tx);
+    Result<PruneResult> result = store::PruneInstance(op, instance, *keep, options, store);
+    if (result.ok()) tx.commit();
     return result;
   });
 }

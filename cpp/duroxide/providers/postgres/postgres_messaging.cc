@@ -48,14 +48,6 @@ void InsertQueueItem(pqxx::transaction_base& tx, const history::WorkItem& w, int
       w.instance, std::string(history::WorkItemKindName(w.kind)), history::EncodeWorkItem(w), now);
 }
 
-std::string TopicInfoSql() {
-  const std::string live = std::string(" AND NOT ") + kEndedSubscriptionSql;
-  return "SELECT t.topic, t.last_seq, "
-         "  (SELECT COUNT(*) FROM subscriptions s WHERE s.topic = t.topic" + live + "), "
-         "  COALESCE(t.last_seq - (SELECT MIN(cursor) FROM subscriptions s WHERE s.topic = "
-         "t.topic" + live + "), 0) FROM topics t";
-}
-
 }  // namespace
 
 int64_t PostgresProvider::PublishTx(pqxx::transaction_base& tx, const TopicPublish& p,
@@ -242,9 +234,8 @@ Result<std::vector<TopicInfo>> PostgresProvider::ListTopics() {
   return Run("ListTopics", [&](pqxx::connection_base& conn) -> Result<std::vector<TopicInfo>> {
     pqxx::nontransaction tx(conn);
     std::vector<TopicInfo> out;
-    for (const pqxx::row& row : tx.exec(TopicInfoSql() + " ORDER BY t.topic")) {
-      out.push_back({row[0].as<std::string>(), row[1].as<int64_t>(), row[2].as<int64_t>(),
-                     row[3].as<int64_t>()});
+    for (const pqxx::row& row : tx.exec(TopicInfoSelect() + " ORDER BY t.topic")) {
+      out.push_back(TopicInfoFrom(internal::PgRow(row)));
     }
     return out;
   });
@@ -255,10 +246,9 @@ Result<std::vector<TopicSubscriber>> PostgresProvider::GetTopic(const std::strin
   using Out = std::vector<TopicSubscriber>;
   return Run("GetTopic", [&](pqxx::connection_base& conn) -> Result<Out> {
     pqxx::nontransaction tx(conn);
-    pqxx::result t = tx.exec_params(TopicInfoSql() + " WHERE t.topic = $1", topic);
+    pqxx::result t = tx.exec_params(TopicInfoSelect() + " WHERE t.topic = $1", topic);
     if (t.empty()) return Status::NotFound("GetTopic", "topic '" + topic + "' not found");
-    *info = {t[0][0].as<std::string>(), t[0][1].as<int64_t>(), t[0][2].as<int64_t>(),
-             t[0][3].as<int64_t>()};
+    *info = TopicInfoFrom(internal::PgRow(t[0]));
     Out out;
     for (const pqxx::row& row : tx.exec_params(
              "SELECT s.instance_id, s.cursor, s.created_at FROM subscriptions s WHERE s.topic = $1 "

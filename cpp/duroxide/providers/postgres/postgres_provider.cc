@@ -54,44 +54,14 @@ namespace {
 
 constexpr int kFetchAttempts = 8;
 
-constexpr const char* kRecordColumns =
-    "SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, e.status, "
-    "  e.output, e.error, i.custom_status, i.custom_status_version, i.parent_instance_id, "
-    "  i.created_at, i.updated_at, "
-    "  (SELECT MAX(h.event_id) FROM history h WHERE h.instance_id = i.instance_id "
-    "     AND h.execution_id = i.current_execution_id) "
-    "FROM instances i LEFT JOIN executions e "
-    "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
-    "WHERE i.instance_id = $1";
+// The shared instance-record query (store_common.h, column layout of InstanceRecordFrom).
+constexpr const char* kRecordColumns = store::kInstanceRecordSelect;
 
-// Decodes the record columns of `row` starting at column `at` (the layout of kRecordColumns:
-// name, version, current_execution_id, status, output, error, custom_status,
-// custom_status_version, parent, created_at, updated_at, last event id). *last_event_id
-// receives the id of the current execution's last stored event (0 = none).
+// Decodes the record columns of `row` starting at column `at`; *last_event_id receives the id
+// of the current execution's last stored event (0 = none).
 InstanceRecord RecordFromRow(const std::string& instance, const pqxx::row& all, int at,
                              int64_t* last_event_id) {
-  struct Shifted {
-    const pqxx::row& row;
-    int at;
-    pqxx::field operator[](int i) const { return row[at + i]; }
-  } row{all, at};
-  InstanceRecord r;
-  r.name = row[0].as<std::string>();
-  r.version = row[1].is_null() ? std::string() : row[1].as<std::string>();
-  r.current_execution_id = row[2].as<int64_t>();
-  if (!row[3].is_null() && !ExecutionStatusFromName(row[3].as<std::string>(), &r.status)) {
-    throw internal::DataLossError("instance '" + instance + "' has unknown execution status '" +
-                                  row[3].as<std::string>() + "'");
-  }
-  r.output = OptText(row[4]);
-  r.error = OptText(row[5]);
-  r.custom_status = OptText(row[6]);
-  r.custom_status_version = row[7].as<int64_t>();
-  r.parent_instance_id = OptText(row[8]);
-  r.created_at_ms = row[9].as<int64_t>();
-  r.updated_at_ms = row[10].as<int64_t>();
-  if (last_event_id != nullptr) *last_event_id = row[11].is_null() ? 0 : row[11].as<int64_t>();
-  return r;
+  return store::InstanceRecordFrom(instance, internal::PgRow(all, at), last_event_id);
 }
 
 std::string Json(const nlohmann::json& j) { return j.dump(); }
@@ -113,22 +83,16 @@ using internal::EncodedTurn;
 // until commit.worker_lease_until_ms.
 Status EncodeTurn(const char* op, const TurnCommit& commit, int64_t now,
                   const std::vector<std::string>& lease_tokens, EncodedTurn* out) {
+  Status valid = store::ValidateTurnCommit(op, commit);
+  if (!valid.ok()) return valid;
   nlohmann::json events = nlohmann::json::array();
   for (const history::Event& e : commit.new_events) {
-    if (e.event_id <= 0) {
-      return Status::InvalidArgument(op, "event_id must be positive, got " +
-                                             std::to_string(e.event_id));
-    }
     events.push_back({{"event_id", e.event_id},
                       {"event_type", history::EventKindName(e.kind)},
                       {"event_data", history::EncodeEvent(e)}});
   }
   nlohmann::json workers = nlohmann::json::array();
   for (const WorkItem& w : commit.worker_items) {
-    if (w.kind != WorkItemKind::kActivityExecute) {
-      return Status::InvalidArgument(op, std::string("worker item of kind ") +
-                                             history::WorkItemKindName(w.kind));
-    }
     const size_t i = workers.size();
     const bool leased = i < lease_tokens.size() && !lease_tokens[i].empty();
     if (!leased) out->unleased_workers = true;
@@ -145,9 +109,6 @@ Status EncodeTurn(const char* op, const TurnCommit& commit, int64_t now,
   }
   nlohmann::json items = nlohmann::json::array();
   for (const WorkItem& o : commit.orchestrator_items) {
-    if (o.kind == WorkItemKind::kActivityExecute) {
-      return Status::InvalidArgument(op, "ActivityExecute in orchestrator_items");
-    }
     // TimerFired becomes visible at its fire time, everything else at once.
     items.push_back({{"ord", items.size()},
                      {"instance_id", o.instance},
@@ -321,12 +282,8 @@ Result<std::unique_ptr<PostgresProvider>> PostgresProvider::ConnectWithSchema(
 }
 
 std::string PostgresProvider::NewToken(const char* prefix) {
-  char buf[40];
   std::lock_guard<std::mutex> lock(rng_mu_);
-  const auto hi = static_cast<unsigned long long>(rng_());  // NOLINT(runtime/int)
-  const auto lo = static_cast<unsigned long long>(rng_());  // NOLINT(runtime/int)
-  std::snprintf(buf, sizeof(buf), "%016llx%016llx", hi, lo);
-  return std::string(prefix) + buf;
+  return store::NewLockToken(prefix, rng_);
 }
 
 std::string PostgresProvider::NotifyPayload(const std::string& kinds) const {
@@ -691,17 +648,7 @@ Result<std::vector<history::Event>> PostgresProvider::ReadHistory(const std::str
     return Status::Ok();
   });
   if (!st.ok()) return st;
-  std::vector<history::Event> events;
-  events.reserve(rows.size());
-  for (const std::string& text : rows) {
-    Result<history::Event> decoded = history::DecodeEvent(text);
-    if (!decoded.ok()) {
-      return Status::DataLoss(op, "history of instance '" + instance +
-                                      "': " + decoded.status().message());
-    }
-    events.push_back(std::move(decoded).value());
-  }
-  return events;
+  return store::DecodeHistory(op, instance, rows);
 }
 
 Result<std::optional<std::string>> PostgresProvider::GetKvValue(const std::string& instance,
@@ -721,12 +668,8 @@ Result<KvMap> PostgresProvider::GetKvAll(const std::string& instance) {
     KvMap out;
     // Baseline rows come first; delta rows then overwrite or (NULL) delete them.
     for (const pqxx::row& row : tx.exec_prepared("dx_get_kv_all", instance)) {
-      std::string key = row[0].as<std::string>();
-      if (row[1].is_null()) {
-        out.erase(key);
-      } else {
-        out[std::move(key)] = KvEntry{row[1].as<std::string>(), row[2].as<int64_t>()};
-      }
+      store::MergeKvRow(&out, row[0].as<std::string>(), OptText(row[1]),
+                        row[2].is_null() ? 0 : row[2].as<int64_t>());
     }
     return out;
   });

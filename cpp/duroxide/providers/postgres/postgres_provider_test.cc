@@ -36,6 +36,7 @@
 #include "duroxide/providers/postgres/pg_errors.h"
 #include "duroxide/providers/postgres/postgres_schema.h"
 #include "duroxide/providers/testing/provider_conformance.h"
+#include "duroxide/providers/testing/provider_store_test_util.h"
 
 namespace duroxide::providers::postgres {
 namespace {
@@ -43,6 +44,8 @@ namespace {
 using testing::ProviderConformance;
 using testing::ProviderFactory;
 using testing::ProviderFactoryName;
+using testing::FirstTurn;
+using testing::StartItem;
 
 // ---- the server ----------------------------------------------------------------------------
 
@@ -180,26 +183,6 @@ INSTANTIATE_TEST_SUITE_P(Postgres, ProviderConformance, ::testing::Values(Schema
 
 // ---- helpers -------------------------------------------------------------------------------
 
-history::WorkItem StartItem(const std::string& instance) {
-  history::WorkItem w;
-  w.kind = history::WorkItemKind::kStartOrchestration;
-  w.instance = instance;
-  w.name = "Orch";
-  return w;
-}
-
-TurnCommit FirstTurn() {
-  TurnCommit c;
-  c.new_execution = true;
-  c.orchestration_name = "Orch";
-  history::Event started;
-  started.event_id = 1;
-  started.kind = history::EventKind::kOrchestrationStarted;
-  started.name = "Orch";
-  c.new_events = {started};
-  return c;
-}
-
 // Polls `cond` for up to `ms`.
 template <typename F>
 bool Eventually(F cond, int64_t ms) {
@@ -323,6 +306,37 @@ TEST(PostgresProviderTest, SchemaIsCreatedAndMigrationsAreRecorded) {
             0);
 }
 
+// A schema whose recorded versions have a gap (migration 3 missing below the recorded
+// maximum) gets the missing migration on the next connect.
+TEST(PostgresProviderTest, MissingMigrationBelowTheRecordedMaximumIsApplied) {
+  const std::string schema = NewSchema("gap");
+  ASSERT_TRUE(MustConnect(schema));
+  pqxx::connection conn(TheServer().url);
+  const std::string q = conn.quote_name(schema);
+  {
+    pqxx::work tx(conn);
+    for (const char* table : {"dead_letters", "topics", "topic_log", "subscriptions",
+                              "client_replies"}) {
+      tx.exec("DROP TABLE " + q + "." + table);
+    }
+    tx.exec("DELETE FROM " + q + "._duroxide_migrations WHERE version = 3");
+    tx.commit();
+  }
+  auto p = MustConnect(schema);
+  ASSERT_TRUE(p);
+  pqxx::nontransaction tx(conn);
+  EXPECT_EQ(tx.exec("SELECT COUNT(*) FROM " + q + "._duroxide_migrations WHERE version = 3")[0][0]
+                .as<int64_t>(),
+            1);
+  EXPECT_EQ(tx.exec_params("SELECT COUNT(*) FROM information_schema.tables "
+                           "WHERE table_schema = $1 AND table_name IN ('dead_letters', "
+                           "'topics', 'topic_log', 'subscriptions', 'client_replies')",
+                           schema)[0][0]
+                .as<int64_t>(),
+            5);
+  EXPECT_TRUE(p->messaging()->ListTopics().ok());
+}
+
 TEST(PostgresProviderTest, MixedCaseSchemaNameIsQuoted) {
   const std::string schema = NewSchema("MiXed");
   auto p = MustConnect(schema);
@@ -395,25 +409,7 @@ TEST(PostgresProviderTest, TwoProvidersOnOneSchemaSeeEachOthersWork) {
   auto a = MustConnect(schema);
   auto b = MustConnect(schema);
   ASSERT_TRUE(a && b);
-  ASSERT_TRUE(a->StartOrchestration(StartItem("x")).ok());
-  EXPECT_EQ(b->StartOrchestration(StartItem("x")).code(), StatusCode::kAlreadyExists);
-  auto item = b->FetchOrchestrationItem(30000);
-  ASSERT_TRUE(item.ok() && item->has_value());
-  auto none = a->FetchOrchestrationItem(30000);
-  ASSERT_TRUE(none.ok());
-  EXPECT_FALSE(none->has_value());
-  TurnCommit c = FirstTurn();
-  history::WorkItem act;
-  act.kind = history::WorkItemKind::kActivityExecute;
-  act.instance = "x";
-  act.execution_id = 1;
-  act.id = 2;
-  c.worker_items = {act};
-  ASSERT_TRUE(b->AckOrchestrationItem((*item)->lock_token, c).ok());
-  EXPECT_TRUE(a->GetInstance("x")->has_value());
-  auto lease = a->FetchWorkItem(30000, {});
-  ASSERT_TRUE(lease.ok() && lease->has_value());
-  EXPECT_EQ((*lease)->item.id, 2);
+  testing::ExpectProvidersShareOneStore(*a, *b);
 }
 
 TEST(PostgresProviderTest, ConcurrentStartsOfOneInstanceQueueOneStart) {
@@ -443,46 +439,9 @@ TEST(PostgresProviderTest, ProvidersOnOneSchemaNeverShareALockedInstance) {
   std::vector<std::unique_ptr<PostgresProvider>> providers;
   for (int i = 0; i < 3; ++i) providers.push_back(MustConnect(schema));
   for (auto& p : providers) ASSERT_TRUE(p);
-  constexpr int kInstances = 60;
-  for (int i = 0; i < kInstances; ++i) {
-    ASSERT_TRUE(providers[0]->StartOrchestration(StartItem("i" + std::to_string(i))).ok());
-  }
-  std::mutex mu;
-  std::multiset<std::string> fetched;
-  std::atomic<int> errors{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 9; ++t) {
-    threads.emplace_back([&, t] {
-      PostgresProvider& p = *providers[t % providers.size()];
-      int empty = 0;
-      while (empty < 3) {
-        auto item = p.FetchOrchestrationItem(30000);
-        if (!item.ok()) {
-          ADD_FAILURE() << item.status().ToString();
-          ++errors;
-          return;
-        }
-        if (!item->has_value()) {
-          ++empty;
-          continue;
-        }
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          fetched.insert((*item)->instance);
-        }
-        const Status st = p.AckOrchestrationItem((*item)->lock_token, FirstTurn());
-        if (!st.ok()) {
-          ADD_FAILURE() << st.ToString();
-          ++errors;
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(fetched.size(), static_cast<size_t>(kInstances));
-  EXPECT_EQ(std::set<std::string>(fetched.begin(), fetched.end()).size(),
-            static_cast<size_t>(kInstances));
+  testing::ExpectNoInstanceFetchedTwice({providers[0].get(), providers[1].get(),
+                                         providers[2].get()},
+                                        60, 9);
 }
 
 TEST(PostgresProviderTest, WorkersOnOneSchemaNeverShareAnActivity) {

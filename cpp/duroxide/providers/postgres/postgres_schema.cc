@@ -32,14 +32,17 @@
 #include "duroxide/providers/postgres/postgres_schema.h"
 
 #include <cstdio>
+#include <set>
 #include <stdexcept>
 #include <string>
 
 #include <pqxx/nontransaction>
+#include <pqxx/result>
 #include <pqxx/transaction>
 
 #include "duroxide/common/clock.h"
 #include "duroxide/providers/postgres/postgres_provider.h"
+#include "duroxide/providers/store_common.h"
 
 namespace duroxide::providers::postgres {
 
@@ -56,11 +59,7 @@ bool IsValidSchemaName(const std::string& schema) {
 namespace internal {
 namespace {
 
-struct Migration {
-  int64_t version;
-  const char* description;
-  const char* sql;
-};
+using store::Migration;
 
 constexpr const char* kMigration1 = R"sql(
 CREATE TABLE instances (
@@ -508,14 +507,46 @@ CREATE TRIGGER dx_worker_routing BEFORE INSERT ON worker_queue
   FOR EACH ROW WHEN (strpos(NEW.work_item, '"routing"') > 0) EXECUTE FUNCTION dx_worker_routing();
 )sql";
 
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "initial schema", kMigration1},
+      {2, "server-side functions for fetch, ack and start; queue vacuum settings", kMigration2},
+      {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
+      {4, "worker registry", kMigration4},
+      {5, "capability routing and task cache", kMigration5},
+      {7, "leased worker rows in the turn commit; batch orchestration fetch", Migration7Sql()},
+  };
+  return kMigrations;
+}
 
-const Migration kMigrations[] = {
-    {1, "initial schema", kMigration1},
-    {2, "server-side functions for fetch, ack and start; queue vacuum settings", kMigration2},
-    {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
-    {4, "worker registry", kMigration4},
-    {5, "capability routing and task cache", kMigration5},
-    {7, "leased worker rows in the turn commit; batch orchestration fetch", Migration7Sql()},
+// The bookkeeping of the shared runner on `schema`._duroxide_migrations: each migration in its
+// own transaction, with search_path set to the schema.
+class PgMigrationStore : public store::MigrationStore {
+ public:
+  PgMigrationStore(pqxx::connection& conn, std::string quoted_schema)
+      : conn_(conn), q_(std::move(quoted_schema)) {}
+  std::set<int64_t> AppliedVersions() override {
+    pqxx::nontransaction tx(conn_);
+    std::set<int64_t> out;
+    for (const pqxx::row& row : tx.exec("SELECT version FROM " + q_ + "._duroxide_migrations")) {
+      out.insert(row[0].as<int64_t>());
+    }
+    return out;
+  }
+  void Apply(const Migration& m, int64_t now_ms) override {
+    pqxx::work tx(conn_);
+    tx.exec("SET LOCAL search_path TO " + q_);
+    tx.exec(m.sql);
+    tx.exec_params("INSERT INTO " + q_ +
+                       "._duroxide_migrations(version, description, applied_at) "
+                       "VALUES ($1, $2, $3)",
+                   m.version, std::string(m.description), now_ms);
+    tx.commit();
+  }
+
+ private:
+  pqxx::connection& conn_;
+  const std::string q_;
 };
 
 // Releases the session-level advisory lock however ApplyMigrations exits.
@@ -543,9 +574,7 @@ class SessionLock {
 
 }  // namespace
 
-int64_t LatestSchemaVersion() {
-  return kMigrations[sizeof(kMigrations) / sizeof(kMigrations[0]) - 1].version;
-}
+int64_t LatestSchemaVersion() { return Migrations().back().version; }
 
 uint64_t Fnv1a64(const std::string& s) {
   uint64_t h = 1469598103934665603ULL;
@@ -592,32 +621,14 @@ int64_t ApplyMigrations(pqxx::connection& conn, const std::string& schema) {
             "applied_at BIGINT NOT NULL)");
     tx.commit();
   }
-  int64_t current = 0;
-  {
-    pqxx::nontransaction tx(conn);
-    pqxx::result r = tx.exec("SELECT COALESCE(MAX(version), 0) FROM " + q + "._duroxide_migrations");
-    current = r[0][0].as<int64_t>();
-  }
-  if (current > LatestSchemaVersion()) {
-    throw std::runtime_error("schema '" + schema + "' has version " + std::to_string(current) +
-                             ", newer than this build supports (" +
-                             std::to_string(LatestSchemaVersion()) +
-                             "): it was written by a newer duroxide; upgrade duroxide to use it "
-                             "(the schema was not modified)");
-  }
-  for (const Migration& m : kMigrations) {
-    if (m.version <= current) continue;
-    pqxx::work tx(conn);
-    tx.exec("SET LOCAL search_path TO " + q);
-    tx.exec(m.sql);
-    tx.exec_params("INSERT INTO " + q +
-                       "._duroxide_migrations(version, description, applied_at) "
-                       "VALUES ($1, $2, $3)",
-                   m.version, std::string(m.description), NowMs());
-    tx.commit();
-    current = m.version;
-  }
-  return current;
+  PgMigrationStore store(conn, q);
+  return store::RunMigrations(
+      Migrations(), LatestSchemaVersion(), store, [&](int64_t recorded, int64_t newest) {
+        return "schema '" + schema + "' has version " + std::to_string(recorded) +
+               ", newer than this build supports (" + std::to_string(newest) +
+               "): it was written by a newer duroxide; upgrade duroxide to use it "
+               "(the schema was not modified)";
+      });
 }
 
 }  // namespace internal

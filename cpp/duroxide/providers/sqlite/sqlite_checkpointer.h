@@ -49,11 +49,15 @@ class Checkpointer {
   void Attach(sqlite3* writer);
   void Detach();
 
-  // Frames in the WAL after which a checkpoint pass starts (about 4 MB of 1 KiB pages).
-  static constexpr int kWakeFrames = 4000;
-  // Safety valve: past this many frames (the thread cannot keep up, or a reader pins the
-  // WAL), the committing writer checkpoints inline, as SQLite's automatic checkpoint would.
-  static constexpr int kInlineFrames = 40000;
+  // Frames in the WAL after which background passes run (about 2 MB of 1 KiB pages).
+  static constexpr int kWakeFrames = 2000;
+  // A background pass copies frames while the writer appends more, so under sustained load
+  // it never catches up completely, and SQLite reuses the WAL from its start only after a
+  // pass that did. Past this many frames the committing writer runs one PASSIVE pass inline
+  // (nothing can append meanwhile, so it completes and the next commit restarts the WAL). The
+  // background passes have copied most frames by then: the inline pass copies the rest, where
+  // SQLite's automatic checkpoint would copy all 10,000 frames inside the commit.
+  static constexpr int kInlineFrames = 8000;
 
   // Checkpoint passes run by the thread (tests and benchmarks).
   int64_t passes() const { return passes_.load(); }

@@ -34,28 +34,7 @@ constexpr const char* kWorkerColumns =
     "FROM workers w ";
 
 WorkerRecord ReadWorker(SQLite::Statement& s) {
-  WorkerRecord r;
-  r.worker_id = s.getColumn(0).getString();
-  r.name = s.getColumn(1).getString();
-  r.host = s.getColumn(2).getString();
-  r.pid = s.getColumn(3).getInt64();
-  r.version = s.getColumn(4).getString();
-  r.service_name = OptionalText(s.getColumn(5));
-  r.service_version = OptionalText(s.getColumn(6));
-  r.status = s.getColumn(7).getString();
-  r.drain_requested = s.getColumn(8).getInt64() != 0;
-  r.started_at_ms = s.getColumn(9).getInt64();
-  r.registered_at_ms = s.getColumn(10).getInt64();
-  r.last_heartbeat_ms = s.getColumn(11).getInt64();
-  r.heartbeat_interval_ms = s.getColumn(12).getInt64();
-  r.capacity_json = s.getColumn(13).getString();
-  r.load_json = s.getColumn(14).getString();
-  r.serves_json = s.getColumn(15).getString();
-  r.tags_json = s.getColumn(16).getString();
-  r.capabilities_json = OptionalText(s.getColumn(17));
-  r.session_owners_json = s.getColumn(18).getString();
-  r.sessions_held = s.getColumn(19).getInt64();
-  return r;
+  return store::WorkerRecordFrom(internal::StatementRow(s));
 }
 
 bool IsStoredStatus(const std::string& status) {

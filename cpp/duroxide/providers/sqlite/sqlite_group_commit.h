@@ -10,6 +10,12 @@
 // SAVEPOINT per operation. Fewer commits means fewer WAL frames and fsync points per unit of
 // work.
 //
+// A transaction is bounded (kMaxBatchTasks) and single operations (Run: a client's start, an
+// event, a hand-back) go before multi-operation submissions (RunAll: a dispatcher's
+// acknowledgements with its next fetch). Without that, many dispatchers make one huge
+// transaction that every caller waits for, and a client's start, which waits for one batch to
+// finish and then for its own, gets slower with every slot added.
+//
 // Lock order: the queue mutex is never held while the connection mutex is.
 // Thread-safety: thread-safe.
 #ifndef DUROXIDE_PROVIDERS_SQLITE_SQLITE_GROUP_COMMIT_H_
@@ -60,8 +66,13 @@ class GroupCommit {
     Status result;
     bool done = false;
   };
-  // Queues `tasks` (consecutively, so they share a batch) and returns when all are done.
+  // Operations per transaction, not counting a submission that is larger on its own.
+  static constexpr size_t kMaxBatchTasks = 24;
+  // Queues `tasks` (together, so they share a batch) and returns when all are done.
   void Submit(const std::vector<Task*>& tasks);
+  // The next batch: queued single operations first, then whole submissions in arrival order
+  // while the batch stays within kMaxBatchTasks (at least one). REQUIRES: queue_mu_ held.
+  std::vector<Task*> NextBatch();
   void Execute(const std::vector<Task*>& batch);
   // Runs the batch in one transaction without savepoints (a savepoint makes SQLite copy every
   // page it dirties to a statement journal). If a task fails, rolls everything back and
@@ -77,7 +88,7 @@ class GroupCommit {
   SQLite::Database* db_;
   std::mutex queue_mu_;
   std::condition_variable cv_;
-  std::deque<Task*> queue_;
+  std::deque<std::vector<Task*>> queue_;  // one entry per Submit
   bool leader_active_ = false;
   std::unique_ptr<SQLite::Statement> statements_[kCount];  // GUARDED_BY(*db_mu_)
   size_t optimistic_retries_ = 0;

@@ -18,6 +18,7 @@
 // Deleting the instance locks of the set likewise makes in-flight turns of deleted instances
 // fail their ack, so nothing recreates a deleted instance.
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <tuple>
@@ -37,31 +38,6 @@ using internal::OptionalText;
 using internal::ScopedTransaction;
 
 namespace {
-
-constexpr int64_t kDefaultBulkLimit = 1000;
-
-// The instance row joined with its current execution. Columns: 0 name, 1 version,
-// 2 current_execution_id, 3 status, 4 output, 5 error, 6 created_at, 7 updated_at,
-// 8 parent_instance_id.
-constexpr const char* kInstanceInfoSql =
-    "SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, e.status, "
-    "  e.output, e.error, i.created_at, i.updated_at, i.parent_instance_id "
-    "FROM instances i LEFT JOIN executions e "
-    "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
-    "WHERE i.instance_id = ?1";
-
-// Column adapters for the shared rules of providers/admin_common.h.
-std::optional<std::string> OutputOf(const std::string& status, const SQLite::Column& output,
-                                    const SQLite::Column& error) {
-  return admin::OutputFor(status, OptionalText(output), OptionalText(error));
-}
-
-std::string StatusOf(const SQLite::Column& column) {
-  return admin::StatusOrRunning(OptionalText(column));
-}
-
-using admin::RunningMessage;
-using admin::StillRunning;
 
 std::vector<std::string> Column0Strings(SQLite::Statement& s) {
   std::vector<std::string> out;
@@ -98,20 +74,10 @@ Result<InstanceInfo> SqliteProvider::GetInstanceInfo(const std::string& instance
   const char* op = "GetInstanceInfo";
   return Guarded(op, [&]() -> Result<InstanceInfo> {
     std::lock_guard<std::mutex> lock(mu_);
-    SQLite::Statement s(*db_, kInstanceInfoSql);
+    SQLite::Statement s(*db_, store::kInstanceInfoSelect);
     s.bind(1, instance);
-    if (!s.executeStep()) return Status::NotFound(op, "Instance " + instance + " not found");
-    InstanceInfo info;
-    info.instance_id = instance;
-    info.orchestration_name = s.getColumn(0).getString();
-    info.orchestration_version = s.getColumn(1).getString();
-    info.current_execution_id = s.getColumn(2).getInt64();
-    info.status = StatusOf(s.getColumn(3));
-    info.output = OutputOf(info.status, s.getColumn(4), s.getColumn(5));
-    info.created_at = s.getColumn(6).getInt64();
-    info.updated_at = s.getColumn(7).getInt64();
-    info.parent_instance_id = OptionalText(s.getColumn(8));
-    return info;
+    if (!s.executeStep()) return store::InstanceNotFound(op, instance);
+    return store::InstanceInfoFrom(instance, internal::StatementRow(s));
   });
 }
 
@@ -120,26 +86,11 @@ Result<ExecutionInfo> SqliteProvider::GetExecutionInfo(const std::string& instan
   const char* op = "GetExecutionInfo";
   return Guarded(op, [&]() -> Result<ExecutionInfo> {
     std::lock_guard<std::mutex> lock(mu_);
-    SQLite::Statement s(
-        *db_,
-        "SELECT e.status, e.output, e.error, e.started_at, e.completed_at, "
-        "  (SELECT COUNT(*) FROM history h "
-        "   WHERE h.instance_id = e.instance_id AND h.execution_id = e.execution_id) "
-        "FROM executions e WHERE e.instance_id = ?1 AND e.execution_id = ?2");
+    SQLite::Statement s(*db_, store::kExecutionInfoSelect);
     s.bind(1, instance);
     s.bind(2, execution_id);
-    if (!s.executeStep()) {
-      return Status::NotFound(op, "Execution " + std::to_string(execution_id) +
-                                      " of instance " + instance + " not found");
-    }
-    ExecutionInfo info;
-    info.execution_id = execution_id;
-    info.status = s.getColumn(0).getString();
-    info.output = OutputOf(info.status, s.getColumn(1), s.getColumn(2));
-    info.started_at = s.getColumn(3).getInt64();
-    if (!s.getColumn(4).isNull()) info.completed_at = s.getColumn(4).getInt64();
-    info.event_count = s.getColumn(5).getInt64();
-    return info;
+    if (!s.executeStep()) return store::ExecutionNotFound(op, instance, execution_id);
+    return store::ExecutionInfoFrom(execution_id, internal::StatementRow(s));
   });
 }
 
@@ -257,96 +208,159 @@ Result<std::optional<InstanceStats>> SqliteProvider::GetInstanceStats(
   });
 }
 
+namespace {
+
+// The SQLite statements of the shared delete algorithm (store::DeleteInstances), on the
+// provider's connection inside its delete transaction; one id per statement.
+class SqliteDeleteStore : public store::DeleteStore {
+ public:
+  explicit SqliteDeleteStore(SQLite::Database& db) : db_(db) {}
+
+  std::map<std::string, std::string> CurrentStatuses(const std::set<std::string>& ids) override {
+    SQLite::Statement q(db_,
+                        "SELECT e.status FROM instances i JOIN executions e "
+                        "  ON e.instance_id = i.instance_id "
+                        "  AND e.execution_id = i.current_execution_id "
+                        "WHERE i.instance_id = ?1");
+    std::map<std::string, std::string> out;
+    for (const std::string& id : ids) {
+      q.reset();
+      q.bind(1, id);
+      if (q.executeStep()) out[id] = q.getColumn(0).getString();
+    }
+    return out;
+  }
+  std::vector<std::pair<std::string, std::string>> Children(
+      const std::set<std::string>& ids) override {
+    return PerId(ids, "SELECT instance_id, ?1 FROM instances WHERE parent_instance_id = ?1");
+  }
+  std::vector<std::pair<std::string, std::string>> ScheduledChildren(
+      const std::set<std::string>& ids) override {
+    return PerId(ids,
+                 "SELECT ?1, event_data FROM history "
+                 "WHERE instance_id = ?1 AND event_type = 'SubOrchestrationScheduled'");
+  }
+  std::vector<std::string> PendingStarts(const std::string& instance) override {
+    SQLite::Statement q(db_,
+                        "SELECT work_item FROM orchestrator_queue WHERE instance_id = ?1 "
+                        "  AND kind = 'StartOrchestration' "
+                        "  AND NOT EXISTS (SELECT 1 FROM instances WHERE instance_id = ?1)");
+    q.bind(1, instance);
+    return Column0Strings(q);
+  }
+  DeleteInstanceResult DeleteRows(const std::set<std::string>& ids) override {
+    DeleteInstanceResult r;
+    for (const std::string& id : ids) {
+      r.instances_deleted += Count("DELETE FROM instances WHERE instance_id = ?1", id);
+      r.executions_deleted += Count("DELETE FROM executions WHERE instance_id = ?1", id);
+      r.events_deleted += Count("DELETE FROM history WHERE instance_id = ?1", id);
+      r.queue_messages_deleted += Count("DELETE FROM orchestrator_queue WHERE instance_id = ?1", id);
+      r.queue_messages_deleted += Count("DELETE FROM worker_queue WHERE instance_id = ?1", id);
+      Count("DELETE FROM instance_locks WHERE instance_id = ?1", id);
+      Count("DELETE FROM kv_store WHERE instance_id = ?1", id);
+      Count("DELETE FROM kv_delta WHERE instance_id = ?1", id);
+    }
+    return r;
+  }
+  int64_t DeletePendingChildren(const std::set<std::string>& children) override {
+    int64_t n = 0;
+    for (const std::string& child : children) {
+      n += Count("DELETE FROM orchestrator_queue WHERE instance_id = ?1", child);
+      Count("DELETE FROM instance_locks WHERE instance_id = ?1", child);
+    }
+    return n;
+  }
+
+ private:
+  int64_t Count(const char* sql, const std::string& id) {
+    SQLite::Statement s(db_, sql);
+    s.bind(1, id);
+    return s.exec();
+  }
+  // Two text columns of `sql` (one parameter: the id) for every id of `ids`.
+  std::vector<std::pair<std::string, std::string>> PerId(const std::set<std::string>& ids,
+                                                         const char* sql) {
+    SQLite::Statement q(db_, sql);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const std::string& id : ids) {
+      q.reset();
+      q.bind(1, id);
+      while (q.executeStep()) out.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString());
+    }
+    return out;
+  }
+
+  SQLite::Database& db_;
+};
+
+// The SQLite statements of the shared pruning algorithm (store::PruneInstance).
+class SqlitePruneStore : public store::PruneStore {
+ public:
+  explicit SqlitePruneStore(SQLite::Database& db)
+      : db_(db),
+        del_history_(db, "DELETE FROM history WHERE instance_id = ?1 AND execution_id = ?2"),
+        del_execution_(db, "DELETE FROM executions WHERE instance_id = ?1 AND execution_id = ?2") {}
+
+  std::optional<int64_t> CurrentExecution(const std::string& instance) override {
+    SQLite::Statement s(db_, "SELECT current_execution_id FROM instances WHERE instance_id = ?1");
+    s.bind(1, instance);
+    if (!s.executeStep()) return std::nullopt;
+    return s.getColumn(0).getInt64();
+  }
+  std::vector<int64_t> Victims(const std::string& instance, int64_t current, int64_t keep,
+                               const std::optional<int64_t>& completed_before) override {
+    SQLite::Statement s(
+        db_,
+        "SELECT execution_id FROM executions WHERE instance_id = ?1 AND execution_id <> ?2 "
+        "  AND status <> 'Running' "
+        "  AND execution_id NOT IN (SELECT execution_id FROM executions WHERE instance_id = ?1 "
+        "                           ORDER BY execution_id DESC LIMIT ?3) "
+        "  AND (?4 IS NULL OR (completed_at IS NOT NULL AND completed_at < ?4)) "
+        "ORDER BY execution_id");
+    s.bind(1, instance);
+    s.bind(2, current);
+    s.bind(3, keep);
+    if (completed_before) {
+      s.bind(4, *completed_before);
+    } else {
+      s.bind(4);
+    }
+    std::vector<int64_t> out;
+    while (s.executeStep()) out.push_back(s.getColumn(0).getInt64());
+    return out;
+  }
+  std::pair<int64_t, int64_t> DeleteExecution(const std::string& instance,
+                                              int64_t execution_id) override {
+    return {Exec(del_history_, instance, execution_id), Exec(del_execution_, instance, execution_id)};
+  }
+
+ private:
+  static int64_t Exec(SQLite::Statement& s, const std::string& instance, int64_t execution_id) {
+    s.reset();
+    s.bind(1, instance);
+    s.bind(2, execution_id);
+    const int64_t n = s.exec();
+    s.reset();
+    return n;
+  }
+
+  SQLite::Database& db_;
+  SQLite::Statement del_history_;
+  SQLite::Statement del_execution_;
+};
+
+}  // namespace
+
 Result<DeleteInstanceResult> SqliteProvider::DeleteInstancesAtomic(
     const std::vector<std::string>& instances, bool force) {
   const char* op = "DeleteInstancesAtomic";
   DeleteInstanceResult result;
   Status st = Guarded(op, [&]() -> Status {
-    const std::set<std::string> ids(instances.begin(), instances.end());
     std::lock_guard<std::mutex> lock(mu_);
     ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
-    SQLite::Statement status_q(*db_,
-                               "SELECT e.status FROM instances i JOIN executions e "
-                               "  ON e.instance_id = i.instance_id "
-                               "  AND e.execution_id = i.current_execution_id "
-                               "WHERE i.instance_id = ?1");
-    SQLite::Statement children_q(*db_,
-                                 "SELECT instance_id FROM instances WHERE parent_instance_id = ?1");
-    for (const std::string& id : ids) {
-      if (!force) {
-        status_q.reset();
-        status_q.bind(1, id);
-        if (status_q.executeStep() && StillRunning(status_q.getColumn(0).getString())) {
-          return Status::FailedPrecondition(op, RunningMessage(id));
-        }
-      }
-      children_q.reset();
-      children_q.bind(1, id);
-      while (children_q.executeStep()) {
-        const std::string child = children_q.getColumn(0).getString();
-        if (ids.count(child) == 0) {
-          return Status::FailedPrecondition(
-              op, "instance '" + child + "' (a sub-orchestration of '" + id +
-                      "') is not in the delete set; it was probably created concurrently. "
-                      "Nothing was deleted.");
-        }
-      }
-    }
-    status_q.reset();
-    children_q.reset();
-
-    // Children whose start is still queued: named by SubOrchestrationScheduled events of the
-    // deleted instances, with no instance row yet.
-    std::set<std::string> pending_children;
-    {
-      SQLite::Statement scheduled(
-          *db_,
-          "SELECT event_data FROM history "
-          "WHERE instance_id = ?1 AND event_type = 'SubOrchestrationScheduled'");
-      SQLite::Statement pending_start(
-          *db_,
-          "SELECT work_item FROM orchestrator_queue WHERE instance_id = ?1 "
-          "  AND kind = 'StartOrchestration' "
-          "  AND NOT EXISTS (SELECT 1 FROM instances WHERE instance_id = ?1)");
-      for (const std::string& id : ids) {
-        scheduled.reset();
-        scheduled.bind(1, id);
-        while (scheduled.executeStep()) {
-          Result<history::Event> e = history::DecodeEvent(scheduled.getColumn(0).getString());
-          if (!e.ok() || e->instance.empty() || ids.count(e->instance) != 0) continue;
-          pending_start.reset();
-          pending_start.bind(1, e->instance);
-          while (pending_start.executeStep()) {
-            Result<history::WorkItem> w =
-                history::DecodeWorkItem(pending_start.getColumn(0).getString());
-            if (w.ok() && w->parent_instance == id) pending_children.insert(e->instance);
-          }
-        }
-      }
-    }
-
-    auto count = [&](const char* sql, const std::string& id) -> int64_t {
-      SQLite::Statement s(*db_, sql);
-      s.bind(1, id);
-      return s.exec();
-    };
-    for (const std::string& id : ids) {
-      const int64_t instances_deleted = count("DELETE FROM instances WHERE instance_id = ?1", id);
-      result.instances_deleted += instances_deleted;
-      result.executions_deleted += count("DELETE FROM executions WHERE instance_id = ?1", id);
-      result.events_deleted += count("DELETE FROM history WHERE instance_id = ?1", id);
-      result.queue_messages_deleted +=
-          count("DELETE FROM orchestrator_queue WHERE instance_id = ?1", id);
-      result.queue_messages_deleted += count("DELETE FROM worker_queue WHERE instance_id = ?1", id);
-      count("DELETE FROM instance_locks WHERE instance_id = ?1", id);
-      count("DELETE FROM kv_store WHERE instance_id = ?1", id);
-      count("DELETE FROM kv_delta WHERE instance_id = ?1", id);
-    }
-    for (const std::string& child : pending_children) {
-      result.queue_messages_deleted +=
-          count("DELETE FROM orchestrator_queue WHERE instance_id = ?1", child);
-      count("DELETE FROM instance_locks WHERE instance_id = ?1", child);
-    }
+    SqliteDeleteStore store(*db_);
+    Status refused = store::DeleteInstances(op, instances, force, store, &result);
+    if (!refused.ok()) return refused;
     tx.Commit();
     return Status::Ok();
   });
@@ -357,8 +371,9 @@ Result<DeleteInstanceResult> SqliteProvider::DeleteInstancesAtomic(
 
 Result<std::vector<std::string>> SqliteProvider::ListTerminalRoots(const InstanceFilter& filter) {
   const char* op = "ListTerminalRoots";
-  const int64_t limit = filter.limit.value_or(kDefaultBulkLimit);
-  if (limit < 0) return Status::InvalidArgument(op, "limit must be >= 0");
+  Result<int64_t> checked = store::BulkLimit(op, filter);
+  if (!checked.ok()) return checked.status();
+  const int64_t limit = *checked;
   return Guarded(op, [&]() -> Result<std::vector<std::string>> {
     std::lock_guard<std::mutex> lock(mu_);
     const std::string base =
@@ -403,61 +418,14 @@ Result<std::vector<std::string>> SqliteProvider::ListTerminalRoots(const Instanc
 Result<PruneResult> SqliteProvider::PruneExecutions(const std::string& instance,
                                                     const PruneOptions& options) {
   const char* op = "PruneExecutions";
-  if (options.keep_last && *options.keep_last < 0) {
-    return Status::InvalidArgument(op, "keep_last must be >= 0");
-  }
-  // keep_last None, 0 and 1 all keep just the current execution.
-  const int64_t keep = std::max<int64_t>(options.keep_last.value_or(1), 1);
+  Result<int64_t> keep = store::KeepLast(op, options);
+  if (!keep.ok()) return keep.status();
   return Guarded(op, [&]() -> Result<PruneResult> {
     std::lock_guard<std::mutex> lock(mu_);
     ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
-    int64_t current = 0;
-    {
-      SQLite::Statement s(*db_,
-                          "SELECT current_execution_id FROM instances WHERE instance_id = ?1");
-      s.bind(1, instance);
-      if (!s.executeStep()) return Status::NotFound(op, "Instance " + instance + " not found");
-      current = s.getColumn(0).getInt64();
-    }
-    std::vector<int64_t> victims;
-    {
-      SQLite::Statement s(
-          *db_,
-          "SELECT execution_id FROM executions WHERE instance_id = ?1 AND execution_id <> ?2 "
-          "  AND status <> 'Running' "
-          "  AND execution_id NOT IN (SELECT execution_id FROM executions WHERE instance_id = ?1 "
-          "                           ORDER BY execution_id DESC LIMIT ?3) "
-          "  AND (?4 IS NULL OR (completed_at IS NOT NULL AND completed_at < ?4)) "
-          "ORDER BY execution_id");
-      s.bind(1, instance);
-      s.bind(2, current);
-      s.bind(3, keep);
-      if (options.completed_before) {
-        s.bind(4, *options.completed_before);
-      } else {
-        s.bind(4);
-      }
-      while (s.executeStep()) victims.push_back(s.getColumn(0).getInt64());
-    }
-    PruneResult result;
-    result.instances_processed = 1;
-    SQLite::Statement del_history(
-        *db_, "DELETE FROM history WHERE instance_id = ?1 AND execution_id = ?2");
-    SQLite::Statement del_execution(
-        *db_, "DELETE FROM executions WHERE instance_id = ?1 AND execution_id = ?2");
-    for (int64_t execution_id : victims) {
-      del_history.reset();
-      del_history.bind(1, instance);
-      del_history.bind(2, execution_id);
-      result.events_deleted += del_history.exec();
-      del_execution.reset();
-      del_execution.bind(1, instance);
-      del_execution.bind(2, execution_id);
-      result.executions_deleted += del_execution.exec();
-    }
-    del_history.reset();
-    del_execution.reset();
-    tx.Commit();
+    SqlitePruneStore store(*db_);
+    Result<PruneResult> result = store::PruneInstance(op, instance, *keep, options, store);
+    if (result.ok()) tx.Commit();
     return result;
   });
 }

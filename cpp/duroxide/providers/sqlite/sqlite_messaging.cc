@@ -18,6 +18,7 @@ namespace duroxide::providers::sqlite {
 
 using internal::Batched;
 using internal::Guarded;
+using internal::ScopedStatement;
 
 namespace {
 
@@ -79,54 +80,50 @@ void SqliteProvider::ApplyMessagingTx(const std::string& instance, const TurnCom
                                       int64_t now) {
   const MessagingWrites& m = commit.messaging;
   for (const DeadLetter& d : m.dead_letters) {
-    SQLite::Statement s(*db_,
-                        "INSERT INTO dead_letters (instance_id, queue, data, meta, reason, "
-                        "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    s.bind(1, d.instance);
-    s.bind(2, d.queue);
-    s.bind(3, d.data);
-    BindText(s, 4, d.meta, true);
-    s.bind(5, d.reason);
-    s.bind(6, now);
-    s.exec();
+    ScopedStatement s(Prepared("INSERT INTO dead_letters (instance_id, queue, data, meta, reason, "
+                               "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    s->bind(1, d.instance);
+    s->bind(2, d.queue);
+    s->bind(3, d.data);
+    BindText(s.get(), 4, d.meta, true);
+    s->bind(5, d.reason);
+    s->bind(6, now);
+    s->exec();
   }
   for (const std::string& topic : m.subscribe) {
-    SQLite::Statement t(*db_,
-                        "INSERT INTO topics (topic, last_seq, created_at) VALUES (?1, 0, ?2) "
-                        "ON CONFLICT (topic) DO NOTHING");
-    t.bind(1, topic);
-    t.bind(2, now);
-    t.exec();
-    SQLite::Statement s(*db_,
-                        "INSERT INTO subscriptions (topic, instance_id, cursor, created_at) "
-                        "SELECT topic, ?2, last_seq, ?3 FROM topics WHERE topic = ?1 "
-                        "ON CONFLICT (topic, instance_id) DO NOTHING");
-    s.bind(1, topic);
-    s.bind(2, instance);
-    s.bind(3, now);
-    s.exec();
+    ScopedStatement t(Prepared("INSERT INTO topics (topic, last_seq, created_at) VALUES (?1, 0, ?2) "
+                               "ON CONFLICT (topic) DO NOTHING"));
+    t->bind(1, topic);
+    t->bind(2, now);
+    t->exec();
+    ScopedStatement s(Prepared("INSERT INTO subscriptions (topic, instance_id, cursor, created_at) "
+                               "SELECT topic, ?2, last_seq, ?3 FROM topics WHERE topic = ?1 "
+                               "ON CONFLICT (topic, instance_id) DO NOTHING"));
+    s->bind(1, topic);
+    s->bind(2, instance);
+    s->bind(3, now);
+    s->exec();
   }
   for (const std::string& topic : m.unsubscribe) {
-    SQLite::Statement s(*db_, "DELETE FROM subscriptions WHERE topic = ?1 AND instance_id = ?2");
-    s.bind(1, topic);
-    s.bind(2, instance);
-    s.exec();
+    ScopedStatement s(Prepared("DELETE FROM subscriptions WHERE topic = ?1 AND instance_id = ?2"));
+    s->bind(1, topic);
+    s->bind(2, instance);
+    s->exec();
   }
   if (m.unsubscribe_all || commit.status == ExecutionStatus::kCompleted ||
       commit.status == ExecutionStatus::kFailed) {
-    SQLite::Statement s(*db_, "DELETE FROM subscriptions WHERE instance_id = ?1");
-    s.bind(1, instance);
-    s.exec();
+    ScopedStatement s(Prepared("DELETE FROM subscriptions WHERE instance_id = ?1"));
+    s->bind(1, instance);
+    s->exec();
   }
   for (const TopicPublish& p : m.publishes) PublishTx(p, now);
   for (const ClientReply& r : m.client_replies) {
-    SQLite::Statement s(*db_,
-                        "INSERT INTO client_replies (request_id, payload, created_at) "
-                        "VALUES (?1, ?2, ?3) ON CONFLICT (request_id) DO NOTHING");
-    s.bind(1, r.request_id);
-    s.bind(2, r.payload);
-    s.bind(3, now);
-    s.exec();
+    ScopedStatement s(Prepared("INSERT INTO client_replies (request_id, payload, created_at) "
+                               "VALUES (?1, ?2, ?3) ON CONFLICT (request_id) DO NOTHING"));
+    s->bind(1, r.request_id);
+    s->bind(2, r.payload);
+    s->bind(3, now);
+    s->exec();
   }
 }
 
@@ -281,25 +278,12 @@ Result<int64_t> SqliteProvider::PurgeDeadLetters(const DeadLetterFilter& filter)
   return n;
 }
 
-namespace {
-std::string TopicInfoSql() {
-  const std::string live = std::string(" AND NOT ") + kEndedSubscriptionSql;
-  return "SELECT t.topic, t.last_seq, "
-         "  (SELECT COUNT(*) FROM subscriptions s WHERE s.topic = t.topic" + live + "), "
-         "  COALESCE(t.last_seq - (SELECT MIN(cursor) FROM subscriptions s WHERE s.topic = "
-         "t.topic" + live + "), 0) FROM topics t";
-}
-}  // namespace
-
 Result<std::vector<TopicInfo>> SqliteProvider::ListTopics() {
   return Guarded("ListTopics", [&]() -> Result<std::vector<TopicInfo>> {
     std::lock_guard<std::mutex> lock(mu_);
-    SQLite::Statement s(*db_, TopicInfoSql() + " ORDER BY t.topic");
+    SQLite::Statement s(*db_, TopicInfoSelect() + " ORDER BY t.topic");
     std::vector<TopicInfo> out;
-    while (s.executeStep()) {
-      out.push_back({s.getColumn(0).getString(), s.getColumn(1).getInt64(),
-                     s.getColumn(2).getInt64(), s.getColumn(3).getInt64()});
-    }
+    while (s.executeStep()) out.push_back(TopicInfoFrom(internal::StatementRow(s)));
     return out;
   });
 }
@@ -308,11 +292,10 @@ Result<std::vector<TopicSubscriber>> SqliteProvider::GetTopic(const std::string&
                                                               TopicInfo* info) {
   return Guarded("GetTopic", [&]() -> Result<std::vector<TopicSubscriber>> {
     std::lock_guard<std::mutex> lock(mu_);
-    SQLite::Statement t(*db_, TopicInfoSql() + " WHERE t.topic = ?1");
+    SQLite::Statement t(*db_, TopicInfoSelect() + " WHERE t.topic = ?1");
     t.bind(1, topic);
     if (!t.executeStep()) return Status::NotFound("GetTopic", "topic '" + topic + "' not found");
-    *info = {t.getColumn(0).getString(), t.getColumn(1).getInt64(), t.getColumn(2).getInt64(),
-             t.getColumn(3).getInt64()};
+    *info = TopicInfoFrom(internal::StatementRow(t));
     SQLite::Statement s(*db_,
                         "SELECT s.instance_id, s.cursor, s.created_at FROM subscriptions s "
                         "WHERE s.topic = ?1 AND NOT " + std::string(kEndedSubscriptionSql) +

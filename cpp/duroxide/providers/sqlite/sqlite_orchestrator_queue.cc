@@ -157,26 +157,12 @@ Result<std::optional<OrchestrationItem>> SqliteProvider::FetchOrchestrationItem(
 }
 
 Status SqliteProvider::EncodeTurnCommit(const TurnCommit& commit, EncodedCommit* enc) {
-  const char* op = "AckOrchestrationItem";
+  Status valid = store::ValidateTurnCommit("AckOrchestrationItem", commit);
+  if (!valid.ok()) return valid;
   enc->events.reserve(commit.new_events.size());
-  for (const history::Event& e : commit.new_events) {
-    if (e.event_id <= 0) {
-      return Status::InvalidArgument(op, "event_id must be positive, got " +
-                                             std::to_string(e.event_id));
-    }
-    enc->events.push_back(history::EncodeEvent(e));
-  }
+  for (const history::Event& e : commit.new_events) enc->events.push_back(history::EncodeEvent(e));
   for (const WorkItem& w : commit.worker_items) {
-    if (w.kind != WorkItemKind::kActivityExecute) {
-      return Status::InvalidArgument(op, std::string("worker item of kind ") +
-                                             history::WorkItemKindName(w.kind));
-    }
     enc->worker_items.push_back(history::EncodeWorkItem(w));
-  }
-  for (const WorkItem& o : commit.orchestrator_items) {
-    if (o.kind == WorkItemKind::kActivityExecute) {
-      return Status::InvalidArgument(op, "ActivityExecute in orchestrator_items");
-    }
   }
   return Status::Ok();
 }

@@ -16,7 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 #include <tuple>
@@ -75,15 +75,8 @@ void EnableWal(SQLite::Database& db, int busy_timeout_ms) {
 }
 
 // An instance row with its current execution and the id of that execution's last event.
-constexpr const char* kReadRecordSql =
-      "SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, e.status, "
-      "  e.output, e.error, i.custom_status, i.custom_status_version, i.parent_instance_id, "
-      "  i.created_at, i.updated_at, "
-      "  (SELECT MAX(h.event_id) FROM history h "
-      "   WHERE h.instance_id = i.instance_id AND h.execution_id = i.current_execution_id) "
-      "FROM instances i LEFT JOIN executions e "
-      "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
-      "WHERE i.instance_id = ?1";
+// The shared instance-record query (its `$1` is SQLite parameter 1).
+constexpr const char* kReadRecordSql = store::kInstanceRecordSelect;
 
 }  // namespace
 
@@ -114,6 +107,16 @@ SqliteProvider::SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string
       rng_(std::random_device{}()),
       db_(std::move(db)),
       group_(std::make_unique<internal::GroupCommit>(&mu_, db_.get())) {}
+
+SQLite::Statement& SqliteProvider::Prepared(const std::string& sql) {
+  Stmt& stmt = prepared_[sql];
+  if (!stmt) stmt = std::make_unique<SQLite::Statement>(*db_, sql);
+  return *stmt;
+}
+
+int64_t SqliteProvider::TEST_CheckpointPasses() const {
+  return checkpointer_ ? checkpointer_->passes() : 0;
+}
 
 SqliteProvider::~SqliteProvider() {
   // The checkpointer's hook points at it: remove both before the writer connection closes.
@@ -174,9 +177,13 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
         abs.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms, vfs);
     provider->reader_read_record_ = std::make_unique<SQLite::Statement>(*provider->reader_,
                                                                         kReadRecordSql);
-    provider->checkpointer_ = std::make_unique<internal::Checkpointer>(
-        abs.string(), vfs, options.busy_timeout_ms, options.synchronous_full);
-    provider->checkpointer_->Attach(provider->db_->getHandle());
+    // DUROXIDE_SQLITE_INLINE_CHECKPOINT keeps SQLite's own checkpoint in the committing
+    // writer, for measurements (docs/performance.md).
+    if (std::getenv("DUROXIDE_SQLITE_INLINE_CHECKPOINT") == nullptr) {
+      provider->checkpointer_ = std::make_unique<internal::Checkpointer>(
+          abs.string(), vfs, options.busy_timeout_ms, options.synchronous_full);
+      provider->checkpointer_->Attach(provider->db_->getHandle());
+    }
     return Result<std::unique_ptr<SqliteProvider>>(std::move(provider));
   });
 }
@@ -329,11 +336,7 @@ void SqliteProvider::PrepareStatements() {
 }
 
 std::string SqliteProvider::NewToken(const char* prefix) {
-  char buf[40];
-  const auto hi = static_cast<unsigned long long>(rng_());  // NOLINT(runtime/int)
-  const auto lo = static_cast<unsigned long long>(rng_());  // NOLINT(runtime/int)
-  std::snprintf(buf, sizeof(buf), "%016llx%016llx", hi, lo);
-  return std::string(prefix) + buf;
+  return store::NewLockToken(prefix, rng_);
 }
 
 // ---- helpers (mu_ held, inside a transaction) --------------------------------------------
@@ -360,26 +363,7 @@ std::optional<InstanceRecord> SqliteProvider::ReadRecordWith(SQLite::Statement& 
   ScopedStatement s(stmt);
   s->bind(1, instance);
   if (!s->executeStep()) return std::nullopt;
-  if (last_event_id != nullptr) {
-    *last_event_id = s->getColumn(11).isNull() ? 0 : s->getColumn(11).getInt64();
-  }
-  InstanceRecord r;
-  r.name = s->getColumn(0).getString();
-  r.version = s->getColumn(1).getString();
-  r.current_execution_id = s->getColumn(2).getInt64();
-  const SQLite::Column status = s->getColumn(3);
-  if (!status.isNull() && !ExecutionStatusFromName(status.getString(), &r.status)) {
-    throw internal::DataLossError("instance '" + instance + "' has unknown execution status '" +
-                                  status.getString() + "'");
-  }
-  r.output = OptionalText(s->getColumn(4));
-  r.error = OptionalText(s->getColumn(5));
-  r.custom_status = OptionalText(s->getColumn(6));
-  r.custom_status_version = s->getColumn(7).getInt64();
-  r.parent_instance_id = OptionalText(s->getColumn(8));
-  r.created_at_ms = s->getColumn(9).getInt64();
-  r.updated_at_ms = s->getColumn(10).getInt64();
-  return r;
+  return store::InstanceRecordFrom(instance, internal::StatementRow(s.get()), last_event_id);
 }
 
 void SqliteProvider::ApplyKvMutations(const std::string& instance,
@@ -496,17 +480,7 @@ Result<std::vector<history::Event>> SqliteProvider::ReadHistory(const std::strin
     return Status::Ok();
   });
   if (!st.ok()) return st;
-  std::vector<history::Event> events;
-  events.reserve(rows.size());
-  for (const std::string& text : rows) {
-    Result<history::Event> decoded = history::DecodeEvent(text);
-    if (!decoded.ok()) {
-      return Status::DataLoss(op, "history of instance '" + instance +
-                                      "': " + decoded.status().message());
-    }
-    events.push_back(std::move(decoded).value());
-  }
-  return events;
+  return store::DecodeHistory(op, instance, rows);
 }
 
 Result<std::optional<std::string>> SqliteProvider::GetKvValue(const std::string& instance,
@@ -530,13 +504,8 @@ Result<KvMap> SqliteProvider::GetKvAll(const std::string& instance) {
     KvMap out;
     // Baseline rows come first; delta rows then overwrite or (NULL) delete them.
     while (s->executeStep()) {
-      std::string key = s->getColumn(0).getString();
-      const SQLite::Column value = s->getColumn(1);
-      if (value.isNull()) {
-        out.erase(key);
-      } else {
-        out[std::move(key)] = KvEntry{value.getString(), s->getColumn(2).getInt64()};
-      }
+      store::MergeKvRow(&out, s->getColumn(0).getString(), OptionalText(s->getColumn(1)),
+                        s->getColumn(2).getInt64());
     }
     return out;
   });

@@ -192,6 +192,8 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // Test hook: runs arbitrary SQL on this provider's connection (used by the conformance
   // suite to corrupt history rows, also in in-memory databases). Not for production use.
   Status TEST_ExecuteSql(const std::string& sql);
+  // Checkpoint passes run by the background checkpointer (0 in memory).
+  int64_t TEST_CheckpointPasses() const;
 
  private:
   SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string path);
@@ -247,6 +249,11 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
                                                                 std::vector<WorkFetchState>* states);
   Status WorkAckTx(const std::string& lock_token, const std::optional<history::WorkItem>& completion);
 
+  // The statement for `sql`, prepared on first use and kept for the provider's life, so that
+  // code paths with literal SQL do not prepare on every call. REQUIRES: mu_ held; use it
+  // through ScopedStatement (it resets the statement).
+  SQLite::Statement& Prepared(const std::string& sql);
+
   // Helpers called with mu_ held inside a transaction; they throw SQLite::Exception.
   void InsertOrchestratorItem(const history::WorkItem& item, int64_t visible_at, int64_t now);
   // `last_schema_hash` (in/out): the schema this commit stored last (stored again otherwise).
@@ -294,6 +301,8 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   std::map<std::string, Stmt> worker_fetch_;  // keyed by filter shape
   Stmt session_claim_, worker_ack_, session_touch_, worker_renew_, worker_abandon_;
   Stmt next_worker_visible_, renew_sessions_, cleanup_sessions_;
+  // Statements with literal SQL prepared on first use and kept (Prepared()).
+  std::map<std::string, Stmt> prepared_;
 
   // Read-only connection for GetInstance (file databases only; null in memory). Declared
   // after the writer's statements so it is closed first; its statement before it.

@@ -49,6 +49,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -61,11 +62,7 @@
 namespace duroxide::providers::sqlite {
 namespace {
 
-struct Migration {
-  int64_t version;
-  const char* description;
-  const char* sql;
-};
+using store::Migration;
 
 constexpr const char* kMigration1 = R"sql(
 CREATE TABLE instances (
@@ -323,19 +320,45 @@ CREATE TABLE task_cache (
 CREATE INDEX idx_task_cache_task ON task_cache(task);
 )sql";
 
-constexpr Migration kMigrations[] = {
-    {1, "initial schema", kMigration1},
-    {2, "leaner queue tables", kMigration2},
-    {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
-    {4, "worker registry", kMigration4},
-    {5, "capability routing and task cache", kMigration5},
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "initial schema", kMigration1},
+      {2, "leaner queue tables", kMigration2},
+      {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
+      {4, "worker registry", kMigration4},
+      {5, "capability routing and task cache", kMigration5},
+  };
+  return kMigrations;
+}
+
+// The bookkeeping of the shared runner on the `schema_version` table, inside the caller's
+// BEGIN IMMEDIATE transaction.
+class SqliteMigrationStore : public store::MigrationStore {
+ public:
+  explicit SqliteMigrationStore(SQLite::Database& db) : db_(db) {}
+  std::set<int64_t> AppliedVersions() override {
+    std::set<int64_t> out;
+    SQLite::Statement q(db_, "SELECT version FROM schema_version");
+    while (q.executeStep()) out.insert(q.getColumn(0).getInt64());
+    return out;
+  }
+  void Apply(const Migration& m, int64_t now_ms) override {
+    db_.exec(m.sql);
+    SQLite::Statement ins(
+        db_, "INSERT INTO schema_version(version, description, applied_at) VALUES (?1, ?2, ?3)");
+    ins.bind(1, m.version);
+    ins.bind(2, m.description);
+    ins.bind(3, now_ms);
+    ins.exec();
+  }
+
+ private:
+  SQLite::Database& db_;
 };
 
 }  // namespace
 
-int64_t LatestSchemaVersion() {
-  return kMigrations[sizeof(kMigrations) / sizeof(kMigrations[0]) - 1].version;
-}
+int64_t LatestSchemaVersion() { return Migrations().back().version; }
 
 int64_t ApplyMigrations(SQLite::Database& db) { return ApplyMigrations(db, LatestSchemaVersion()); }
 
@@ -348,27 +371,12 @@ int64_t ApplyMigrations(SQLite::Database& db, int64_t target_version) {
     db.exec(
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)");
-    int64_t current = 0;
-    {
-      SQLite::Statement q(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
-      if (q.executeStep()) current = q.getColumn(0).getInt64();
-    }
-    if (current > LatestSchemaVersion()) {
-      throw std::runtime_error("database schema version " + std::to_string(current) +
-                               " is newer than this build supports (" +
-                               std::to_string(LatestSchemaVersion()) + ")");
-    }
-    for (const Migration& m : kMigrations) {
-      if (m.version <= current || m.version > target_version) continue;
-      db.exec(m.sql);
-      SQLite::Statement ins(
-          db, "INSERT INTO schema_version(version, description, applied_at) VALUES (?1, ?2, ?3)");
-      ins.bind(1, m.version);
-      ins.bind(2, m.description);
-      ins.bind(3, NowMs());
-      ins.exec();
-      current = m.version;
-    }
+    SqliteMigrationStore store(db);
+    const int64_t current = store::RunMigrations(
+        Migrations(), target_version, store, [](int64_t recorded, int64_t newest) {
+          return "database schema version " + std::to_string(recorded) +
+                 " is newer than this build supports (" + std::to_string(newest) + ")";
+        });
     db.exec("COMMIT");
     return current;
   } catch (...) {

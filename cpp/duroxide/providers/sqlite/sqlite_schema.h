@@ -22,6 +22,7 @@
 
 #include "duroxide/common/status.h"
 #include "duroxide/providers/sqlite/sqlite_provider.h"
+#include "duroxide/providers/store_common.h"
 
 namespace duroxide::providers::sqlite {
 
@@ -52,11 +53,8 @@ Status CheckExistingDatabase(SQLite::Database& db, const std::string& path);
 namespace internal {
 
 // Thrown by provider helpers for rows that exist but cannot be interpreted; Guarded() turns it
-// into kDataLoss.
-class DataLossError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// into kDataLoss. The shared class, so shared helpers (store_common.h) throw it too.
+using DataLossError = store::DataLossError;
 
 // Runs `body` (returning Status or Result<T>) and converts every exception into a Status
 // naming `op`, so that no exception escapes a provider method.
@@ -87,6 +85,20 @@ inline std::optional<std::string> OptionalText(const SQLite::Column& column) {
   if (column.isNull()) return std::nullopt;
   return column.getString();
 }
+
+// The row adapter of the shared record mapping (store_common.h) over the current row of a
+// stepped statement.
+class StatementRow {
+ public:
+  explicit StatementRow(SQLite::Statement& stmt) : stmt_(stmt) {}
+  bool Null(int i) const { return stmt_.getColumn(i).isNull(); }
+  std::string Text(int i) const { return stmt_.getColumn(i).getString(); }
+  int64_t Int(int i) const { return stmt_.getColumn(i).getInt64(); }
+  bool Bool(int i) const { return stmt_.getColumn(i).getInt64() != 0; }
+
+ private:
+  SQLite::Statement& stmt_;
+};
 
 // Resets a cached statement before use and again when the scope ends, so no statement ever
 // stays mid-step (which would pin a read snapshot) and every reuse starts clean.

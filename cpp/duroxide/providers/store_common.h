@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// Dialect-independent logic shared by the SQLite and PostgreSQL providers, so that each
+// provider keeps only its SQL and its driver calls:
+//   - lock tokens (NewLockToken);
+//   - turn-commit validation (ValidateTurnCommit), done before any write;
+//   - decoding stored history (DecodeHistory) and merging KV rows (MergeKvRow);
+//   - instance record mapping (InstanceRecordFrom, InstanceInfoFrom, ExecutionInfoFrom) over
+//     a small row adapter each provider writes for its driver;
+//   - the delete algorithm of DeleteInstancesAtomic (DeleteInstances over DeleteStore) and
+//     the pruning algorithm of PruneExecutions (PruneInstance over PruneStore), the admin
+//     argument checks (BulkLimit, KeepLast);
+//   - the migration runner bookkeeping (RunMigrations over MigrationStore).
+// Part of the `duroxide_providers` contract library: no database driver here.
+// Thread-safety: the free functions are pure or touch only their arguments.
+#ifndef DUROXIDE_PROVIDERS_STORE_COMMON_H_
+#define DUROXIDE_PROVIDERS_STORE_COMMON_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "duroxide/common/status.h"
+#include "duroxide/history/event.h"
+#include "duroxide/providers/admin_common.h"
+#include "duroxide/providers/provider.h"
+#include "duroxide/providers/provider_admin.h"
+
+namespace duroxide::providers::store {
+
+// Thrown by shared helpers (and provider code) for rows that exist but cannot be interpreted;
+// each provider's exception guard turns it into kDataLoss.
+class DataLossError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// ---- lock tokens ---------------------------------------------------------------------------
+
+// `prefix` ("o-" orchestration, "w-" worker) followed by 32 random lower-case hex digits from
+// two draws of `rng`. REQUIRES: the caller serialises access to `rng`.
+std::string NewLockToken(const char* prefix, std::mt19937_64& rng);
+
+// ---- turn commit ---------------------------------------------------------------------------
+
+// The checks done before a turn is committed, in this order: every new event has a positive
+// event_id, every worker item is an ActivityExecute, no orchestrator item is. Returns
+// kInvalidArgument (operation `op`) naming the first violation; Ok otherwise.
+Status ValidateTurnCommit(const char* op, const TurnCommit& commit);
+
+// ---- reads ---------------------------------------------------------------------------------
+
+// Decodes the stored event texts of `instance`'s history, in order; kDataLoss (operation
+// `op`) naming the instance for the first text that does not decode.
+Result<std::vector<history::Event>> DecodeHistory(const char* op, const std::string& instance,
+                                                  const std::vector<std::string>& rows);
+
+// Applies one row of a KV read that lists baseline rows first and delta rows after them: a
+// value overwrites, a NULL value (a tombstone of the delta) removes the key.
+inline void MergeKvRow(KvMap* out, std::string key, std::optional<std::string> value,
+                       int64_t updated_at_ms) {
+  if (!value) {
+    out->erase(key);
+  } else {
+    (*out)[std::move(key)] = KvEntry{std::move(*value), updated_at_ms};
+  }
+}
+
+// ---- record mapping ------------------------------------------------------------------------
+//
+// `Row` is a provider's adapter over one result row:
+//   bool Null(int i) const;          the column is SQL NULL
+//   std::string Text(int i) const;   text of the column ("" for NULL)
+//   int64_t Int(int i) const;        integer value of a non-NULL column
+//   bool Bool(int i) const;          a boolean column (SQLite stores 0/1)
+
+template <typename Row>
+std::optional<std::string> OptText(const Row& row, int i) {
+  if (row.Null(i)) return std::nullopt;
+  return row.Text(i);
+}
+
+// Column layout of the instance record (kInstanceRecordSelect): 0 name, 1 version,
+// 2 current_execution_id, 3 status, 4 output, 5 error, 6 custom_status,
+// 7 custom_status_version, 8 parent_instance_id, 9 created_at, 10 updated_at, 11 id of the
+// current execution's last event (NULL: none). *last_event_id (optional) receives column 11
+// (0 for none). Throws DataLossError for an unknown execution status.
+template <typename Row>
+InstanceRecord InstanceRecordFrom(const std::string& instance, const Row& row,
+                                  int64_t* last_event_id) {
+  InstanceRecord r;
+  r.name = row.Text(0);
+  r.version = row.Text(1);
+  r.current_execution_id = row.Int(2);
+  if (!row.Null(3) && !ExecutionStatusFromName(row.Text(3), &r.status)) {
+    throw DataLossError("instance '" + instance + "' has unknown execution status '" +
+                        row.Text(3) + "'");
+  }
+  r.output = OptText(row, 4);
+  r.error = OptText(row, 5);
+  r.custom_status = OptText(row, 6);
+  r.custom_status_version = row.Int(7);
+  r.parent_instance_id = OptText(row, 8);
+  r.created_at_ms = row.Int(9);
+  r.updated_at_ms = row.Int(10);
+  if (last_event_id != nullptr) *last_event_id = row.Null(11) ? 0 : row.Int(11);
+  return r;
+}
+
+// The instance-record query body (both dialects; `$1` is the instance id). Shared queries use
+// `$N` placeholders whose first appearances are in order 1, 2, ...: SQLite numbers `$name`
+// parameters by first appearance, so they bind by the same index as PostgreSQL's.
+// Column layout: see InstanceRecordFrom.
+inline constexpr const char* kInstanceRecordSelect =
+    "SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, e.status, "
+    "  e.output, e.error, i.custom_status, i.custom_status_version, i.parent_instance_id, "
+    "  i.created_at, i.updated_at, "
+    "  (SELECT MAX(h.event_id) FROM history h WHERE h.instance_id = i.instance_id "
+    "     AND h.execution_id = i.current_execution_id) "
+    "FROM instances i LEFT JOIN executions e "
+    "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
+    "WHERE i.instance_id = $1";
+
+// The GetInstanceInfo query (both dialects, `$1` = instance id). Columns: 0 name, 1 version,
+// 2 current_execution_id, 3 status, 4 output, 5 error, 6 created_at, 7 updated_at,
+// 8 parent_instance_id.
+inline constexpr const char* kInstanceInfoSelect =
+    "SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, e.status, "
+    "  e.output, e.error, i.created_at, i.updated_at, i.parent_instance_id "
+    "FROM instances i LEFT JOIN executions e "
+    "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id "
+    "WHERE i.instance_id = $1";
+
+template <typename Row>
+InstanceInfo InstanceInfoFrom(const std::string& instance, const Row& row) {
+  InstanceInfo info;
+  info.instance_id = instance;
+  info.orchestration_name = row.Text(0);
+  info.orchestration_version = row.Text(1);
+  info.current_execution_id = row.Int(2);
+  info.status = admin::StatusOrRunning(OptText(row, 3));
+  info.output = admin::OutputFor(info.status, OptText(row, 4), OptText(row, 5));
+  info.created_at = row.Int(6);
+  info.updated_at = row.Int(7);
+  info.parent_instance_id = OptText(row, 8);
+  return info;
+}
+
+// The GetExecutionInfo query (both dialects, `$1` = instance id, `$2` = execution id).
+// Columns: 0 status, 1 output, 2 error, 3 started_at, 4 completed_at, 5 event count.
+inline constexpr const char* kExecutionInfoSelect =
+    "SELECT e.status, e.output, e.error, e.started_at, e.completed_at, "
+    "  (SELECT COUNT(*) FROM history h "
+    "   WHERE h.instance_id = e.instance_id AND h.execution_id = e.execution_id) "
+    "FROM executions e WHERE e.instance_id = $1 AND e.execution_id = $2";
+
+template <typename Row>
+ExecutionInfo ExecutionInfoFrom(int64_t execution_id, const Row& row) {
+  ExecutionInfo info;
+  info.execution_id = execution_id;
+  info.status = row.Text(0);
+  info.output = admin::OutputFor(info.status, OptText(row, 1), OptText(row, 2));
+  info.started_at = row.Int(3);
+  if (!row.Null(4)) info.completed_at = row.Int(4);
+  info.event_count = row.Int(5);
+  return info;
+}
+
+// Column layout of a worker row (both providers' kWorkerColumns): 0 worker_id, 1 name, 2 host,
+// 3 pid, 4 version, 5 service_name, 6 service_version, 7 status, 8 drain_requested,
+// 9 started_at, 10 registered_at, 11 last_heartbeat, 12 heartbeat_interval_ms, 13 capacity,
+// 14 load, 15 serves, 16 tags, 17 capabilities, 18 session_owners, 19 sessions held.
+template <typename Row>
+WorkerRecord WorkerRecordFrom(const Row& row) {
+  WorkerRecord w;
+  w.worker_id = row.Text(0);
+  w.name = row.Text(1);
+  w.host = row.Text(2);
+  w.pid = row.Int(3);
+  w.version = row.Text(4);
+  w.service_name = OptText(row, 5);
+  w.service_version = OptText(row, 6);
+  w.status = row.Text(7);
+  w.drain_requested = row.Bool(8);
+  w.started_at_ms = row.Int(9);
+  w.registered_at_ms = row.Int(10);
+  w.last_heartbeat_ms = row.Int(11);
+  w.heartbeat_interval_ms = row.Int(12);
+  w.capacity_json = row.Text(13);
+  w.load_json = row.Text(14);
+  w.serves_json = row.Text(15);
+  w.tags_json = row.Text(16);
+  w.capabilities_json = OptText(row, 17);
+  w.session_owners_json = row.Text(18);
+  w.sessions_held = row.Int(19);
+  return w;
+}
+
+// The NotFound statuses of the admin reads (api.md 1.11 wording).
+Status InstanceNotFound(const char* op, const std::string& instance);
+Status ExecutionNotFound(const char* op, const std::string& instance, int64_t execution_id);
+
+// ---- delete and prune ----------------------------------------------------------------------
+
+// The SQL half of DeleteInstancesAtomic; every call runs inside the caller's delete
+// transaction. Ids are passed as a sorted set.
+class DeleteStore {
+ public:
+  virtual ~DeleteStore() = default;
+  // Status of the current execution of each instance of `ids` that has one.
+  virtual std::map<std::string, std::string> CurrentStatuses(const std::set<std::string>& ids) = 0;
+  // (child, parent) for every instance whose parent is in `ids`.
+  virtual std::vector<std::pair<std::string, std::string>> Children(
+      const std::set<std::string>& ids) = 0;
+  // (instance, event_data) of the SubOrchestrationScheduled events of `ids`.
+  virtual std::vector<std::pair<std::string, std::string>> ScheduledChildren(
+      const std::set<std::string>& ids) = 0;
+  // work_item texts of the queued StartOrchestration messages of `instance` while it has no
+  // instance row.
+  virtual std::vector<std::string> PendingStarts(const std::string& instance) = 0;
+  // Deletes every row of `ids` (instances, executions, history, both queues, instance locks,
+  // KV store and delta) and counts what it deleted.
+  virtual DeleteInstanceResult DeleteRows(const std::set<std::string>& ids) = 0;
+  // Deletes the queued messages and instance locks of `children` (not-yet-started children);
+  // returns the number of queue messages deleted.
+  virtual int64_t DeletePendingChildren(const std::set<std::string>& children) = 0;
+};
+
+// The delete algorithm (provider_admin.h DeleteInstancesAtomic), inside the caller's
+// transaction: for each id in order, without `force` a still-running instance refuses the
+// delete (admin::RunningMessage), and a child outside the set refuses it (created
+// concurrently); then children whose start is still queued (named by the set's
+// SubOrchestrationScheduled events, no instance row, start message naming the parent) are
+// deleted with the set. On refusal returns kFailedPrecondition and deletes nothing (the caller
+// rolls back); otherwise fills *result. Exceptions of the store propagate.
+Status DeleteInstances(const char* op, const std::vector<std::string>& instances, bool force,
+                       DeleteStore& store, DeleteInstanceResult* result);
+
+// The SQL half of PruneExecutions, inside the caller's transaction.
+class PruneStore {
+ public:
+  virtual ~PruneStore() = default;
+  // current_execution_id of `instance` (locking its row where the dialect needs it); nullopt
+  // for an unknown instance.
+  virtual std::optional<int64_t> CurrentExecution(const std::string& instance) = 0;
+  // Executions to delete, ascending: not `current`, not Running, not among the `keep` newest,
+  // completed before `completed_before` when given.
+  virtual std::vector<int64_t> Victims(const std::string& instance, int64_t current, int64_t keep,
+                                       const std::optional<int64_t>& completed_before) = 0;
+  // Deletes one execution and its history: (events deleted, executions deleted).
+  virtual std::pair<int64_t, int64_t> DeleteExecution(const std::string& instance,
+                                                      int64_t execution_id) = 0;
+};
+
+// Checks PruneOptions (keep_last >= 0) and returns the number of newest executions to keep
+// (None, 0 and 1 all keep just the current execution); kInvalidArgument otherwise.
+Result<int64_t> KeepLast(const char* op, const PruneOptions& options);
+
+// The pruning algorithm, inside the caller's transaction; kNotFound for an unknown instance.
+Result<PruneResult> PruneInstance(const char* op, const std::string& instance, int64_t keep,
+                                  const PruneOptions& options, PruneStore& store);
+
+// The limit of a bulk listing (default 1000); kInvalidArgument when negative.
+Result<int64_t> BulkLimit(const char* op, const InstanceFilter& filter);
+
+// ---- migrations ----------------------------------------------------------------------------
+
+// One numbered schema migration. Released migrations are never edited.
+struct Migration {
+  int64_t version;
+  const char* description;
+  const char* sql;
+};
+
+// The bookkeeping half of a dialect's migration runner; the caller holds whatever lock
+// serialises concurrent runners.
+class MigrationStore {
+ public:
+  virtual ~MigrationStore() = default;
+  // Every version recorded as applied.
+  virtual std::set<int64_t> AppliedVersions() = 0;
+  // Runs `m.sql` and records `m` as applied at `now_ms` (atomically where the dialect can).
+  virtual void Apply(const Migration& m, int64_t now_ms) = 0;
+};
+
+// The migrations of `known` (ascending versions) that are not recorded in `applied` and are
+// not above `target_version`, in ascending order. A version missing from the recorded set is
+// applied even when a later one was recorded (a gap, e.g. a store written by a build that
+// had a later migration but not this one).
+std::vector<Migration> PendingMigrations(const std::vector<Migration>& known,
+                                         const std::set<int64_t>& applied,
+                                         int64_t target_version);
+
+// Applies PendingMigrations in order and returns the highest recorded version afterwards
+// (0 for none). When a recorded version exceeds the newest known one, nothing is applied and
+// std::runtime_error(newer_message(recorded, newest)) is thrown. Exceptions of the store
+// propagate (the migrations applied before stay recorded).
+int64_t RunMigrations(const std::vector<Migration>& known, int64_t target_version,
+                      MigrationStore& store,
+                      const std::function<std::string(int64_t, int64_t)>& newer_message);
+
+}  // namespace duroxide::providers::store
+
+#endif  // DUROXIDE_PROVIDERS_STORE_COMMON_H_
