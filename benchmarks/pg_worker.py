@@ -22,6 +22,7 @@ def main():
     p.add_argument("--orchestration-concurrency", type=int, default=2)
     p.add_argument("--worker-concurrency", type=int, default=2)
     p.add_argument("--poll-ms", type=int, default=10)
+    p.add_argument("--activity-handoff", choices=["on", "off"], default=None)
     args = p.parse_args()
 
     provider = PostgresProvider.connect(args.pg_url)

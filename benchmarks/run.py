@@ -62,6 +62,8 @@ FULL = [
     ("waiting", "waiting 20000", ["--n", "20000"]),
     ("pg-hello", "pg hello 1 proc", ["--n", "2000", "--in-flight", "50", "--procs", "1"]),
     ("pg-hello", "pg hello 2 procs", ["--n", "2000", "--in-flight", "50", "--procs", "2"]),
+    ("pg-hello", "pg hello 2 procs 4 starters",
+     ["--n", "2000", "--in-flight", "64", "--procs", "2", "--start-threads", "4"]),
 ]
 QUICK = [
     ("hello", "hello", ["--n", "500", "--in-flight", "50"]),
@@ -75,6 +77,8 @@ QUICK = [
     ("waiting", "waiting 2000", ["--n", "2000"]),
     ("pg-hello", "pg hello 1 proc", ["--n", "500", "--in-flight", "50", "--procs", "1"]),
     ("pg-hello", "pg hello 2 procs", ["--n", "500", "--in-flight", "50", "--procs", "2"]),
+    ("pg-hello", "pg hello 2 procs 4 starters",
+     ["--n", "500", "--in-flight", "64", "--procs", "2", "--start-threads", "4"]),
 ]
 DBOS_WORKLOADS = {"hello", "batch", "fanout", "chain"}
 # Rows only this package can run (options the other systems lack): SQLite durability="full".
@@ -270,6 +274,15 @@ def fmt(result, workload):
             return "n/a"
         error = str(result.get("error", ""))
         return error if error.startswith("did not finish") else "FAILED: " + error[:40]
+    if workload in PG_WORKLOADS:
+        # WAL flushes (pg_stat_wal wal_sync) and commits (xact_commit) per orchestration.
+        stats, n = result.get("pg_stats") or {}, result.get("n") or 0
+        extra = []
+        if n and "wal_sync" in stats:
+            extra.append(f"{stats['wal_sync'] / n:.2f} flushes/orch")
+        if n and "xact_commit" in stats:
+            extra.append(f"{stats['xact_commit'] / n:.1f} commits/orch")
+        return f"{result['throughput']:.0f}/s" + (f" ({', '.join(extra)})" if extra else "")
     if workload in THROUGHPUT_WORKLOADS:
         return f"{result['throughput']:.0f}/s"
     if workload == "latency":

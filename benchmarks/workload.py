@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 from duroxide import Client, PostgresProvider, Runtime, RuntimeOptions, SqliteProvider
@@ -122,23 +123,50 @@ def wait_all(client, ids, timeout_s):
     return True
 
 
-def run_hello(args, client):
-    ids = [f"hello-{i}" for i in range(args.n)]
-    t0 = time.time()
+def drive_hello(args, client, indices, in_flight):
+    """Keeps `in_flight` of the instances `indices` running until all have completed."""
     inflight = []
     started = 0
     done = 0
-    while done < args.n:
-        while started < args.n and len(inflight) < args.in_flight:
-            client.start_orchestration(ids[started], "Hello", started)
-            inflight.append(ids[started])
+    while done < len(indices):
+        while started < len(indices) and len(inflight) < in_flight:
+            i = indices[started]
+            client.start_orchestration(f"hello-{i}", "Hello", i)
+            inflight.append(f"hello-{i}")
             started += 1
         r = client.wait_for_orchestration(inflight.pop(0), args.timeout * 1000)
         if r.status != "Completed":
             raise RuntimeError(f"hello failed: {r.status} {r.error}")
         done += 1
+
+
+def run_hello(args, client):
+    """args.in_flight instances in flight; with --start-threads T, T client threads each keep
+    their share in flight (one thread that waits for a durable commit per start is itself
+    bounded by the commit latency)."""
+    threads = max(1, getattr(args, "start_threads", 1))
+    t0 = time.time()
+    if threads == 1:
+        drive_hello(args, client, list(range(args.n)), args.in_flight)
+    else:
+        errors = []
+
+        def drive(k):
+            try:
+                drive_hello(args, client, list(range(k, args.n, threads)),
+                            max(1, args.in_flight // threads))
+            except Exception as exc:  # reported by the main thread
+                errors.append(exc)
+
+        workers = [threading.Thread(target=drive, args=(k,)) for k in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        if errors:
+            raise errors[0]
     elapsed = time.time() - t0
-    return {"seconds": elapsed, "throughput": args.n / elapsed}
+    return {"seconds": elapsed, "throughput": args.n / elapsed, "start_threads": threads}
 
 
 def run_batch(args, client):
@@ -218,6 +246,8 @@ def start_workers(args):
            "--orchestration-concurrency", str(args.orchestration_concurrency),
            "--worker-concurrency", str(args.worker_concurrency),
            "--poll-ms", str(args.poll_ms)]
+    if getattr(args, "activity_handoff", None) is not None:  # this package only (A/B)
+        cmd += ["--activity-handoff", args.activity_handoff]
     workers = []
     for _ in range(args.procs):
         workers.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -322,6 +352,8 @@ def main():
                    help="pg-hello: runtime processes (1: client and runtime in this process)")
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--in-flight", type=int, default=50)
+    p.add_argument("--start-threads", type=int, default=1,
+                   help="hello/pg-hello: client threads that start and wait (in-flight split)")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--orchestration-concurrency", type=int, default=2)
     p.add_argument("--worker-concurrency", type=int, default=2)

@@ -38,6 +38,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/postgres/pg_group_commit.h"
 #include "duroxide/providers/postgres/postgres_internal.h"
 #include "duroxide/providers/postgres/postgres_schema.h"
 
@@ -70,6 +71,7 @@ std::string Json(const nlohmann::json& j) { return j.dump(); }
 // The JSON arguments of dx_ack_orchestration.
 struct internal::EncodedTurn {
   std::string events, workers, cancelled, kv, items;
+  bool unleased_workers = false;  // some worker row is inserted unleased (fetchable)
 };
 
 namespace {
@@ -77,7 +79,10 @@ using internal::EncodedTurn;
 
 // Validates `commit` (positive event ids, items routed to the right queue) and encodes its
 // batches; kInvalidArgument otherwise (also for text that is not valid UTF-8).
-Status EncodeTurn(const char* op, const TurnCommit& commit, int64_t now, EncodedTurn* out) {
+// lease_tokens[i] (when not empty) is the lock token worker_items[i] is inserted with, leased
+// until commit.worker_lease_until_ms.
+Status EncodeTurn(const char* op, const TurnCommit& commit, int64_t now,
+                  const std::vector<std::string>& lease_tokens, EncodedTurn* out) {
   Status valid = store::ValidateTurnCommit(op, commit);
   if (!valid.ok()) return valid;
   nlohmann::json events = nlohmann::json::array();
@@ -88,13 +93,19 @@ Status EncodeTurn(const char* op, const TurnCommit& commit, int64_t now, Encoded
   }
   nlohmann::json workers = nlohmann::json::array();
   for (const WorkItem& w : commit.worker_items) {
-    workers.push_back({{"ord", workers.size()},
+    const size_t i = workers.size();
+    const bool leased = i < lease_tokens.size() && !lease_tokens[i].empty();
+    if (!leased) out->unleased_workers = true;
+    workers.push_back({{"ord", i},
                        {"work_item", history::EncodeWorkItem(w)},
                        {"instance_id", w.instance},
                        {"execution_id", w.execution_id},
                        {"activity_id", w.id},
                        {"session_id", w.session_id ? nlohmann::json(*w.session_id) : nullptr},
-                       {"tag", w.tag ? nlohmann::json(*w.tag) : nullptr}});
+                       {"tag", w.tag ? nlohmann::json(*w.tag) : nullptr},
+                       {"lock_token", leased ? nlohmann::json(lease_tokens[i]) : nullptr},
+                       {"locked_until", leased ? nlohmann::json(commit.worker_lease_until_ms)
+                                               : nlohmann::json(nullptr)}});
   }
   nlohmann::json items = nlohmann::json::array();
   for (const WorkItem& o : commit.orchestrator_items) {
@@ -137,7 +148,7 @@ namespace internal {
 std::vector<StatementDef> OrchestratorStatements() {
   return {
       // ---- fetch, ack, start: server-side functions (migration 2, postgres_schema.cc)
-      {"dx_fetch", "SELECT * FROM dx_fetch_orchestration($1, $2, $3, $4)"},
+      {"dx_fetch_batch", "SELECT * FROM dx_fetch_orchestrations($1::text[], $2, $3, $4, $5)"},
       {"dx_ack",
        "SELECT * FROM dx_ack_orchestration($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
        "  $13, $14, $15, $16, $17, $18, $19, $20, $21)"},
@@ -210,10 +221,12 @@ PostgresProvider::PostgresProvider(std::string url, std::string schema,
   for (StatementDef& s : internal::WorkerStatements()) statements.push_back(std::move(s));
   pool_ = std::make_unique<internal::PgPool>(url_, schema_, options.pool_size,
                                              std::move(statements));
+  group_ = std::make_unique<internal::PgGroupCommit>(pool_.get());
 }
 
 PostgresProvider::~PostgresProvider() {
   listener_.reset();  // joins the listener thread before anything it calls back goes away
+  group_.reset();
   pool_.reset();
 }
 
@@ -287,49 +300,62 @@ void PostgresProvider::OnNotification(const std::string& payload) {
 }
 
 // ---- orchestrator queue ------------------------------------------------------------------
+//
+// Every fetch and ack runs as a task of the group commit (pg_group_commit.h): the turns and
+// fetches of all dispatcher threads that are ready at the same moment share one transaction
+// and one commit. A fetch that rides alone (no ack in its group) commits without waiting for
+// the WAL flush (lock-only, see there).
 
-Result<std::optional<OrchestrationItem>> PostgresProvider::FetchOrchestrationItem(
-    int64_t lock_timeout_ms, const FetchHint* hint) {
-  using Out = std::optional<OrchestrationItem>;
-  const char* op = "FetchOrchestrationItem";
+// A fetched batch as read inside the transaction; decoded after the commit.
+struct internal::RawFetchedBatch {
   OrchestrationItem item;
   std::vector<std::tuple<int64_t, std::string, int64_t>> rows;  // id, work_item, attempts
   std::vector<std::string> events;
-  item.lock_token = NewToken("o-");
-  Result<bool> locked = Run(op, [&](pqxx::connection_base& conn) -> Result<bool> {
-    // The function picks, locks and tags the batch and returns it with the instance record
-    // and KV snapshot, atomically (autocommit: one round trip).
-    pqxx::nontransaction tx(conn);
-    const int64_t now = NowMs();
-    pqxx::result r = tx.exec_prepared("dx_fetch", item.lock_token, now, now + lock_timeout_ms,
-                                      lock_space_);
-    if (r.empty()) return false;
-    const pqxx::row row = r[0];
-    item.instance = row[0].as<std::string>();
-    const nlohmann::json messages = nlohmann::json::parse(row[1].as<std::string>());
-    for (const nlohmann::json& m : messages) {
-      rows.emplace_back(m.at(0).get<int64_t>(), m.at(1).get<std::string>(),
-                        m.at(2).get<int64_t>());
+};
+
+Status PostgresProvider::FetchOrchestrationTx(pqxx::transaction_base& tx, size_t max_items,
+                                              int64_t lock_timeout_ms, const FetchHint* hint,
+                                              std::vector<internal::RawFetchedBatch>* out) {
+  out->clear();  // the task may run twice (group commit)
+  std::vector<std::string> tokens;
+  for (size_t i = 0; i < std::max<size_t>(max_items, 1); ++i) tokens.push_back(NewToken("o-"));
+  const int64_t now = NowMs();
+  // One call picks, locks and tags up to max_items batches and returns them with their
+  // instance records and KV snapshots. p_lock_only = false: the group decides how to commit.
+  pqxx::result r = tx.exec_prepared("dx_fetch_batch", internal::PgTextArray(tokens), now,
+                                    now + lock_timeout_ms, lock_space_, false);
+  for (const pqxx::row& row : r) {
+    out->emplace_back();
+    internal::RawFetchedBatch& b = out->back();
+    OrchestrationItem& item = b.item;
+    item.lock_token = row[0].as<std::string>();
+    item.instance = row[1].as<std::string>();
+    for (const nlohmann::json& m : nlohmann::json::parse(row[2].as<std::string>())) {
+      b.rows.emplace_back(m.at(0).get<int64_t>(), m.at(1).get<std::string>(),
+                          m.at(2).get<int64_t>());
     }
-    if (row[2].as<bool>()) {
+    if (row[3].as<bool>()) {
       // A record that cannot be interpreted is reported like an undecodable history: the
       // batch must still come back locked so the runtime can fail the instance.
       try {
-        item.record = RecordFromRow(item.instance, row, 3, &item.last_event_id);
+        item.record = RecordFromRow(item.instance, row, 4, &item.last_event_id);
       } catch (const internal::DataLossError& e) {
-        item.history_error = Status::DataLoss(op, e.what());
-        item.last_event_id = row[14].is_null() ? 0 : row[14].as<int64_t>();
+        item.history_error = Status::DataLoss("FetchOrchestrationItem", e.what());
+        item.last_event_id = row[15].is_null() ? 0 : row[15].as<int64_t>();
       }
     }
-    if (!row[15].is_null()) {
-      for (const nlohmann::json& kv : nlohmann::json::parse(row[15].as<std::string>())) {
+    if (!row[16].is_null()) {
+      for (const nlohmann::json& kv : nlohmann::json::parse(row[16].as<std::string>())) {
         item.kv_snapshot[kv.at(0).get<std::string>()] =
             KvEntry{kv.at(1).get<std::string>(), kv.at(2).get<int64_t>()};
       }
     }
-    // Without an instance row no turn was ever committed: there is no history to read. With
-    // one, the history is read after the lock was committed: only the lock holder appends to
-    // it, and reading up to last_event_id keeps it consistent with the record.
+  }
+  // Without an instance row no turn was ever committed: there is no history to read. With
+  // one, only the lock holder appends to it, and reading up to last_event_id keeps it
+  // consistent with the record. A history the caller holds (hint) is not read at all.
+  for (internal::RawFetchedBatch& b : *out) {
+    OrchestrationItem& item = b.item;
     const int64_t exec_id = item.record ? item.record->current_execution_id : int64_t{1};
     std::optional<CachedHistory> cached;
     if (hint && hint->cached && item.record) cached = hint->cached(item.instance);
@@ -340,21 +366,51 @@ Result<std::optional<OrchestrationItem>> PostgresProvider::FetchOrchestrationIte
     } else if (item.last_event_id > 0) {
       for (const pqxx::row& h :
            tx.exec_prepared("dx_read_history_upto", item.instance, exec_id, item.last_event_id)) {
-        events.push_back(h[0].as<std::string>());
+        b.events.push_back(h[0].as<std::string>());
       }
     }
-    return true;
-  });
-  if (!locked.ok()) return locked.status();
-  if (!locked.value()) return Out();
+  }
+  return Status::Ok();
+}
 
-  // JSON decoding happens after the connection is released.
-  DecodeFetchedBatch(op, std::move(rows), events, &item);
-  return Out(std::move(item));
+namespace {
+
+// JSON decoding of fetched batches happens after the commit, off the connection.
+std::vector<OrchestrationItem> DecodeFetched(std::vector<internal::RawFetchedBatch>* raw) {
+  std::vector<OrchestrationItem> items;
+  items.reserve(raw->size());
+  for (internal::RawFetchedBatch& b : *raw) {
+    DecodeFetchedBatch("FetchOrchestrationItem", std::move(b.rows), b.events, &b.item);
+    items.push_back(std::move(b.item));
+  }
+  return items;
+}
+
+}  // namespace
+
+Result<std::vector<OrchestrationItem>> PostgresProvider::FetchOrchestrationItems(
+    size_t max_items, int64_t lock_timeout_ms, const FetchHint* hint) {
+  std::vector<internal::RawFetchedBatch> raw;
+  const internal::PgGroupCommit::Fn fetch = [&](pqxx::transaction_base& tx) {
+    return FetchOrchestrationTx(tx, max_items, lock_timeout_ms, hint, &raw);
+  };
+  Status st = group_->Run("FetchOrchestrationItems", fetch, /*durable=*/false);
+  if (!st.ok()) return st;
+  return DecodeFetched(&raw);
+}
+
+Result<std::optional<OrchestrationItem>> PostgresProvider::FetchOrchestrationItem(
+    int64_t lock_timeout_ms, const FetchHint* hint) {
+  using Out = std::optional<OrchestrationItem>;
+  Result<std::vector<OrchestrationItem>> items = FetchOrchestrationItems(1, lock_timeout_ms, hint);
+  if (!items.ok()) return items.status();
+  if (items->empty()) return Out();
+  return Out(std::move(items->front()));
 }
 
 // Calls dx_ack for one turn on `tx`. Returns FailedPrecondition for an unknown or expired
-// lock; *more_messages tells whether messages arrived for the instance during the lock.
+// lock (having written nothing); *more_messages tells whether messages arrived for the
+// instance during the lock.
 Status PostgresProvider::AckTurn(pqxx::transaction_base& tx, const std::string& lock_token,
                                  const TurnCommit& commit, const EncodedTurn& turn, int64_t now,
                                  bool* more_messages) {
@@ -364,7 +420,7 @@ Status PostgresProvider::AckTurn(pqxx::transaction_base& tx, const std::string& 
   };
   std::string kinds = "s";
   if (!commit.orchestrator_items.empty()) kinds += 'o';
-  if (!commit.worker_items.empty()) kinds += 'w';
+  if (turn.unleased_workers) kinds += 'w';  // leased rows are nobody else's to fetch
   const std::string payload = NotifyPayload(kinds);
   const std::string delete_lock_key = std::to_string(delete_lock_key_);
   const std::optional<std::string> status =
@@ -391,80 +447,85 @@ Status PostgresProvider::AckTurn(pqxx::transaction_base& tx, const std::string& 
   return Status::Ok();
 }
 
-void PostgresProvider::NotifyAcked(const TurnCommit& commit, bool more_messages) {
+void PostgresProvider::NotifyAcked(const TurnCommit& commit, const EncodedTurn& turn,
+                                   bool more_messages) {
   if (!commit.orchestrator_items.empty() || more_messages) orchestrator_signal().Notify();
-  if (!commit.worker_items.empty()) worker_signal().Notify();
+  if (turn.unleased_workers) worker_signal().Notify();
   status_signal().Notify();
 }
 
 Status PostgresProvider::AckOrchestrationItem(const std::string& lock_token,
                                               const TurnCommit& commit) {
-  const char* op = "AckOrchestrationItem";
-  // The caller's clock at the time of the ack: timestamps and the visibility of new messages.
-  const int64_t now = NowMs();
-  // Validate and encode before taking a connection: both are pure CPU work.
-  EncodedTurn turn;
-  DUROXIDE_RETURN_IF_ERROR(EncodeTurn(op, commit, now, &turn));
-  bool more_messages = false;
-  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
-    if (!commit.messaging.empty()) {
-      // Messaging writes go with the turn: one transaction around the function call.
-      pqxx::work tx(conn);
-      Status acked = AckTurn(tx, lock_token, commit, turn, now, &more_messages);
-      if (acked.ok()) tx.commit();
-      return acked;
-    }
-    // One function call in autocommit mode: the whole turn commits or nothing does.
-    pqxx::nontransaction tx(conn);
-    return AckTurn(tx, lock_token, commit, turn, now, &more_messages);
-  });
-  if (st.ok()) NotifyAcked(commit, more_messages);
-  return st;
+  return AckOrchestrationItemsAndFetch({TurnAck{lock_token, &commit}}, nullptr)[0];
+}
+
+std::vector<std::string> PostgresProvider::LeaseTokens(const TurnAck& ack) {
+  std::vector<std::string> tokens;
+  const TurnCommit& c = *ack.commit;
+  if (ack.leases == nullptr || c.worker_lease_until_ms <= 0) return tokens;
+  tokens.resize(c.worker_items.size());
+  for (size_t i = 0; i < c.worker_items.size() && i < c.lease_worker_items.size(); ++i) {
+    // A session-bound row is never leased: its fetch must claim the session.
+    if (c.lease_worker_items[i] && !c.worker_items[i].session_id) tokens[i] = NewToken("w-");
+  }
+  return tokens;
 }
 
 std::vector<Status> PostgresProvider::AckOrchestrationItemsAndFetch(
     const std::vector<TurnAck>& acks, NextOrchestrationFetch* next) {
-  if (acks.size() <= 1) return Provider::AckOrchestrationItemsAndFetch(acks, next);
   const char* op = "AckOrchestrationItem";
+  // The caller's clock at the time of the ack: timestamps and the visibility of new messages.
   const int64_t now = NowMs();
-  std::vector<EncodedTurn> turns(acks.size());
-  std::vector<Status> out(acks.size());
-  std::vector<bool> valid(acks.size()), more(acks.size());
-  for (size_t i = 0; i < acks.size(); ++i) {
-    out[i] = EncodeTurn(op, *acks[i].commit, now, &turns[i]);
-    valid[i] = out[i].ok();
+  const size_t n = acks.size();
+  std::vector<EncodedTurn> turns(n);
+  std::vector<std::vector<std::string>> tokens(n);
+  std::vector<Status> out(n);
+  std::vector<char> more(n, 0);
+  std::vector<internal::PgGroupCommit::Fn> fns;
+  fns.reserve(n + 1);  // ops point into fns
+  std::vector<internal::PgGroupCommit::Op> ops;
+  std::vector<size_t> index;  // ops[k] acknowledges acks[index[k]]
+  // Validate and encode before queueing: both are pure CPU work.
+  for (size_t i = 0; i < n; ++i) {
+    if (acks[i].leases) acks[i].leases->clear();
+    tokens[i] = LeaseTokens(acks[i]);
+    out[i] = EncodeTurn(op, *acks[i].commit, now, tokens[i], &turns[i]);
+    if (!out[i].ok()) continue;
+    fns.push_back([this, &acks, &turns, &more, now, i](pqxx::transaction_base& tx) {
+      bool m = false;
+      Status st = AckTurn(tx, acks[i].lock_token, *acks[i].commit, turns[i], now, &m);
+      more[i] = m ? 1 : 0;
+      return st;
+    });
+    ops.push_back({op, &fns.back(), true});
+    index.push_back(i);
   }
-  // One transaction, one commit (one WAL flush) for the whole batch; each turn in its own
-  // savepoint, so a turn whose function call fails is rolled back alone.
-  Status tx_status = Run(op, [&](pqxx::connection_base& conn) -> Status {
-    pqxx::work tx(conn);
-    for (size_t i = 0; i < acks.size(); ++i) {
-      if (!valid[i]) continue;
-      tx.exec0("SAVEPOINT dx_ack_turn");
-      try {
-        bool m = false;
-        out[i] = AckTurn(tx, acks[i].lock_token, *acks[i].commit, turns[i], now, &m);
-        more[i] = m;
-      } catch (const pqxx::sql_error& e) {
-        out[i] = StatusFromPgException(e, op);
-      }
-      // A failed turn is rolled back alone; the others stand.
-      if (!out[i].ok()) tx.exec0("ROLLBACK TO SAVEPOINT dx_ack_turn");
-      tx.exec0("RELEASE SAVEPOINT dx_ack_turn");
-    }
-    tx.commit();
-    return Status::Ok();
-  });
-  for (size_t i = 0; i < acks.size(); ++i) {
-    if (!valid[i]) continue;
-    if (!tx_status.ok()) {
-      out[i] = tx_status;  // nothing of the batch was committed
-    } else if (out[i].ok()) {
-      NotifyAcked(*acks[i].commit, more[i]);
+  std::vector<internal::RawFetchedBatch> raw;
+  if (next) {
+    fns.push_back([&](pqxx::transaction_base& tx) {
+      return FetchOrchestrationTx(tx, next->max_items, next->lock_timeout_ms, next->hint, &raw);
+    });
+    ops.push_back({"FetchOrchestrationItems", &fns.back(), false});
+  }
+  std::vector<Status> done = group_->RunAll(ops);
+  for (size_t k = 0; k < index.size(); ++k) {
+    const size_t i = index[k];
+    out[i] = std::move(done[k]);
+    if (!out[i].ok()) continue;
+    NotifyAcked(*acks[i].commit, turns[i], more[i] != 0);
+    if (acks[i].leases == nullptr) continue;
+    const TurnCommit& c = *acks[i].commit;
+    for (size_t w = 0; w < tokens[i].size(); ++w) {
+      if (!tokens[i][w].empty()) acks[i].leases->push_back({c.worker_items[w], tokens[i][w], 1});
     }
   }
   if (next) {
-    next->result.emplace(FetchOrchestrationItems(next->max_items, next->lock_timeout_ms, next->hint));
+    const Status& fetched = done.back();
+    if (fetched.ok()) {
+      next->result.emplace(DecodeFetched(&raw));
+    } else {
+      next->result.emplace(fetched);
+    }
   }
   return out;
 }
@@ -626,6 +687,10 @@ Status PostgresProvider::TEST_ExecuteSql(const std::string& sql) {
 }
 
 void PostgresProvider::TEST_BreakConnections() { pool_->TEST_BreakIdle(); }
+
+std::pair<int64_t, int64_t> PostgresProvider::TEST_GroupCommitCounts() const {
+  return {group_->groups(), group_->tasks()};
+}
 
 int64_t PostgresProvider::TEST_ListenerConnections() const {
   return listener_ ? listener_->connections() : 0;

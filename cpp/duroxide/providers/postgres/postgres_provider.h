@@ -16,6 +16,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "duroxide/common/status.h"
@@ -33,7 +34,10 @@ namespace duroxide::providers::postgres {
 namespace internal {
 class PgPool;
 class PgListener;
+class PgGroupCommit;
 struct EncodedTurn;
+struct RawFetchedBatch;
+struct RawWorkLease;
 }  // namespace internal
 
 // True for [A-Za-z_][A-Za-z0-9_]{0,62}: the names this provider accepts as schema names (no
@@ -88,7 +92,13 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
   Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(
       int64_t lock_timeout_ms, const FetchHint* hint) override;
   Status AckOrchestrationItem(const std::string& lock_token, const TurnCommit& commit) override;
-  // A batch of two or more turns commits in one transaction (a savepoint per turn).
+  // Up to max_items instances in one server call (dx_fetch_orchestrations).
+  Result<std::vector<OrchestrationItem>> FetchOrchestrationItems(size_t max_items,
+                                                                 int64_t lock_timeout_ms,
+                                                                 const FetchHint* hint) override;
+  // The turns and the fetch commit in one transaction, shared with whatever the other
+  // dispatcher threads of this object acknowledge or fetch at the same moment (group commit,
+  // pg_group_commit.h). Honours TurnCommit::worker_lease_until_ms (rows without a session).
   std::vector<Status> AckOrchestrationItemsAndFetch(const std::vector<TurnAck>& acks,
                                                     NextOrchestrationFetch* next) override;
   Status AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
@@ -101,6 +111,11 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
                                                      const WorkerFetchOptions& options) override;
   Status AckWorkItem(const std::string& lock_token,
                      const std::optional<history::WorkItem>& completion) override;
+  Result<std::vector<WorkItemLease>> FetchWorkItems(size_t max_items, int64_t lock_timeout_ms,
+                                                    const WorkerFetchOptions& options) override;
+  // The acks and the fetch in one transaction of the group commit, like the turns.
+  std::vector<Status> AckWorkItemsAndFetch(const std::vector<WorkAck>& acks,
+                                           NextWorkFetch* next) override;
   Status RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) override;
   Status AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
                          bool ignore_attempt) override;
@@ -178,6 +193,8 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
                                                 TopicInfo* info) override;
   void TEST_BreakConnections();
   int64_t TEST_ListenerConnections() const;
+  // Group commit counters: transactions run and tasks run in them (pg_group_commit.h).
+  std::pair<int64_t, int64_t> TEST_GroupCommitCounts() const;
 
  private:
   PostgresProvider(std::string url, std::string schema, const PostgresOptions& options);
@@ -204,7 +221,18 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
                         const TurnCommit& commit, int64_t now);
   int64_t PublishTx(pqxx::transaction_base& tx, const TopicPublish& publish, int64_t now);
   // Local wake-ups after a committed turn.
-  void NotifyAcked(const TurnCommit& commit, bool more_messages);
+  void NotifyAcked(const TurnCommit& commit, const internal::EncodedTurn& turn,
+                   bool more_messages);
+  // Lock tokens of the worker rows of `ack` to insert leased ("" = unleased); empty when the
+  // ack asks for no leases (TurnCommit::worker_lease_until_ms, TurnAck::leases).
+  std::vector<std::string> LeaseTokens(const TurnAck& ack);
+  // Group-commit tasks (they run on the group's transaction and may run twice).
+  Status FetchOrchestrationTx(pqxx::transaction_base& tx, size_t max_items,
+                              int64_t lock_timeout_ms, const FetchHint* hint,
+                              std::vector<internal::RawFetchedBatch>* out);
+  Status FetchWorkTx(pqxx::transaction_base& tx, size_t max_items, int64_t lock_timeout_ms,
+                     const WorkerFetchOptions& options, std::vector<internal::RawWorkLease>* out);
+  Status AckWorkTx(pqxx::transaction_base& tx, const WorkAck& ack, const std::string& json);
 
   const std::string url_;
   const std::string schema_;
@@ -215,6 +243,7 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
   std::mutex rng_mu_;
   std::mt19937_64 rng_;  // GUARDED_BY(rng_mu_)
   std::unique_ptr<internal::PgPool> pool_;
+  std::unique_ptr<internal::PgGroupCommit> group_;  // runs on pool_ (destroyed before it)
   std::unique_ptr<internal::PgListener> listener_;  // last: stopped first on destruction
 };
 

@@ -487,6 +487,49 @@ TEST(PostgresProviderTest, WorkersOnOneSchemaNeverShareAnActivity) {
             static_cast<size_t>(kActivities));
 }
 
+// Group commit (pg_group_commit.h): acks and fetches of threads sharing one provider object
+// share transactions, and every one of them still gets its own, correct outcome.
+TEST(PostgresProviderTest, ConcurrentAcksShareTransactionsAndKeepTheirOwnResults) {
+  auto p = MustConnect(NewSchema("group"));
+  ASSERT_TRUE(p);
+  constexpr int kThreads = 6;
+  constexpr int kPerThread = 15;
+  for (int i = 0; i < kThreads * kPerThread; ++i) {
+    ASSERT_TRUE(p->StartOrchestration(StartItem("g" + std::to_string(i))).ok());
+  }
+  const auto before = p->TEST_GroupCommitCounts();
+  std::atomic<int> acked{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (;;) {
+        auto item = p->FetchOrchestrationItem(30000);
+        ASSERT_TRUE(item.ok()) << item.status().ToString();
+        if (!item->has_value()) return;
+        // A bad token acknowledged in the same breath fails alone.
+        TurnCommit c = FirstTurn();
+        std::vector<Status> st = p->AckOrchestrationItemsAndFetch(
+            {TurnAck{(*item)->lock_token, &c}, TurnAck{"o-bogus", &c}}, nullptr);
+        ASSERT_EQ(st.size(), 2u);
+        ASSERT_TRUE(st[0].ok()) << st[0].ToString();
+        ASSERT_EQ(st[1].code(), StatusCode::kFailedPrecondition) << st[1].ToString();
+        acked++;
+        refused++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(acked.load(), kThreads * kPerThread);
+  EXPECT_EQ(refused.load(), kThreads * kPerThread);
+  for (int i = 0; i < kThreads * kPerThread; ++i) {
+    auto rec = p->GetInstance("g" + std::to_string(i));
+    ASSERT_TRUE(rec.ok() && rec->has_value()) << i;
+  }
+  const auto after = p->TEST_GroupCommitCounts();
+  EXPECT_GT(after.second - before.second, 0);
+  EXPECT_LE(after.first - before.first, 2 * (after.second - before.second));
+}
+
 TEST(PostgresProviderTest, NotificationsWakeOtherProviders) {
   const std::string schema = NewSchema("notify");
   auto a = MustConnect(schema);

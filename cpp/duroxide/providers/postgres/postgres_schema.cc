@@ -514,6 +514,7 @@ const std::vector<Migration>& Migrations() {
       {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
       {4, "worker registry", kMigration4},
       {5, "capability routing and task cache", kMigration5},
+      {7, "leased worker rows in the turn commit; batch orchestration fetch", Migration7Sql()},
   };
   return kMigrations;
 }

@@ -40,6 +40,9 @@ int32_t InstanceLockSpace(const std::string& schema);
 // std::runtime_error if the schema was written by a newer build.
 int64_t ApplyMigrations(pqxx::connection& conn, const std::string& schema);
 
+// The SQL of migration 7 (postgres_schema_v7.cc).
+const char* Migration7Sql();
+
 }  // namespace internal
 }  // namespace duroxide::providers::postgres
 

@@ -6,8 +6,9 @@
 //
 // A fetch picks the oldest eligible row with FOR UPDATE SKIP LOCKED, so concurrent workers
 // (threads or processes) each take a different row without waiting for one another. Fetches,
-// acks, renewals and abandons are single statements (data-modifying CTEs) run in autocommit
-// mode: one round trip each, atomic on the server.
+// acks, renewals and abandons are single statements (data-modifying CTEs). Fetches and acks
+// run as tasks of the group commit (pg_group_commit.h): with the orchestration turns of the
+// same moment, in one transaction; renewals and abandons run alone in autocommit mode.
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/postgres/pg_group_commit.h"
 #include "duroxide/providers/postgres/postgres_internal.h"
 
 namespace duroxide::providers::postgres {
@@ -172,85 +174,173 @@ std::vector<StatementDef> WorkerStatements() {
 
 }  // namespace internal
 
-Result<std::optional<WorkItemLease>> PostgresProvider::FetchWorkItem(
-    int64_t lock_timeout_ms, const WorkerFetchOptions& options) {
-  using Out = std::optional<WorkItemLease>;
-  const char* op = "FetchWorkItem";
-  if (options.tag_filter.mode == TagFilter::Mode::kNone) return Out();  // orchestrator-only
+// A worker row as fetched inside the transaction; decoded after the commit.
+struct internal::RawWorkLease {
+  int64_t row_id = 0;
+  std::string text;
+  std::string lock_token;
+  int64_t attempt_count = 0;
+};
+
+Status PostgresProvider::FetchWorkTx(pqxx::transaction_base& tx, size_t max_items,
+                                     int64_t lock_timeout_ms, const WorkerFetchOptions& options,
+                                     std::vector<internal::RawWorkLease>* out) {
+  out->clear();  // the task may run twice (group commit)
+  if (options.tag_filter.mode == TagFilter::Mode::kNone) return Status::Ok();  // orchestrator-only
   const SessionShape shape = ShapeOf(options);
   const std::string statement = FetchStatementName(options.tag_filter.mode, shape);
   const std::string tags = PgTextArray(options.tag_filter.tags);
   const std::string hashes = PgTextArray(options.schema_hashes);
+  const std::string needle = AvoidNeedle(options.runtime_id);
   const std::optional<std::string> owner =
       options.session ? std::optional<std::string>(options.session->owner_id) : std::nullopt;
   const int64_t session_lock_ms = options.session ? options.session->lock_timeout_ms : 0;
-  enum Outcome { kNone, kGot, kRetry };
-  WorkItemLease lease;
-  int64_t row_id = 0;
-  std::string text;
-  for (int attempt = 0; attempt < kWorkerFetchAttempts; ++attempt) {
-    Result<Outcome> outcome = Run(op, [&](pqxx::connection_base& conn) -> Result<Outcome> {
-      pqxx::nontransaction tx(conn);  // one statement: atomic on its own
+  // One statement per row (each picks the oldest eligible row with SKIP LOCKED), all in the
+  // caller's transaction: rows this transaction locked are skipped by the next pick.
+  for (size_t k = 0; k < std::max<size_t>(max_items, 1); ++k) {
+    bool got = false;
+    for (int attempt = 0; attempt < kWorkerFetchAttempts && !got; ++attempt) {
       const int64_t now = NowMs();
+      internal::RawWorkLease lease;
       lease.lock_token = NewToken("w-");
       pqxx::result r =
           shape == SessionShape::kRestricted
               ? tx.exec_prepared(statement, lease.lock_token, now + lock_timeout_ms, now,
-                                 NullableText(owner), tags, now + session_lock_ms, hashes,
-                                 AvoidNeedle(options.runtime_id),
+                                 NullableText(owner), tags, now + session_lock_ms, hashes, needle,
                                  now - *options.session->new_session_min_wait_ms)
               : tx.exec_prepared(statement, lease.lock_token, now + lock_timeout_ms, now,
-                                 NullableText(owner), tags, now + session_lock_ms, hashes,
-                                 AvoidNeedle(options.runtime_id));
+                                 NullableText(owner), tags, now + session_lock_ms, hashes, needle);
       if (r.empty() || r[0][0].is_null()) {
         // A candidate whose session another worker claimed concurrently: look again.
-        return !r.empty() && r[0][4].as<int64_t>() > 0 ? kRetry : kNone;
+        if (!r.empty() && r[0][4].as<int64_t>() > 0) continue;
+        return Status::Ok();  // nothing (more) to fetch
       }
-      row_id = r[0][0].as<int64_t>();
-      text = r[0][1].as<std::string>();
+      lease.row_id = r[0][0].as<int64_t>();
+      lease.text = r[0][1].as<std::string>();
       lease.attempt_count = r[0][3].as<int64_t>();
-      return kGot;
-    });
-    if (!outcome.ok()) return outcome.status();
-    if (outcome.value() == kNone) return Out();
-    if (outcome.value() == kGot) break;
-    if (attempt == kWorkerFetchAttempts - 1) return Out();
+      out->push_back(std::move(lease));
+      got = true;
+    }
+    if (!got) break;
   }
-  Result<WorkItem> decoded = history::DecodeWorkItem(text);
-  if (!decoded.ok()) {
-    // The row stays locked (and is redelivered after the lock expires) so that it does not
-    // block the rows behind it.
-    return Status::DataLoss(op, "worker queue row " + std::to_string(row_id) + ": " +
-                                    decoded.status().message());
+  return Status::Ok();
+}
+
+namespace {
+
+// Decodes fetched rows after the commit. An undecodable row stays locked (it is redelivered
+// after its lock expires, so it does not block the rows behind it) and is left out; alone, it
+// fails the fetch with kDataLoss.
+Result<std::vector<WorkItemLease>> DecodeLeases(const char* op,
+                                                std::vector<internal::RawWorkLease>* raw) {
+  std::vector<WorkItemLease> out;
+  Status first_error;
+  for (internal::RawWorkLease& r : *raw) {
+    Result<WorkItem> decoded = history::DecodeWorkItem(r.text);
+    if (!decoded.ok()) {
+      if (first_error.ok()) {
+        first_error = Status::DataLoss(op, "worker queue row " + std::to_string(r.row_id) + ": " +
+                                               decoded.status().message());
+      }
+      continue;
+    }
+    out.push_back(WorkItemLease{std::move(decoded).value(), std::move(r.lock_token),
+                                r.attempt_count});
   }
-  lease.item = std::move(decoded).value();
-  return Out(std::move(lease));
+  if (out.empty() && !first_error.ok()) return first_error;
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<WorkItemLease>> PostgresProvider::FetchWorkItems(
+    size_t max_items, int64_t lock_timeout_ms, const WorkerFetchOptions& options) {
+  std::vector<internal::RawWorkLease> raw;
+  const internal::PgGroupCommit::Fn fetch = [&](pqxx::transaction_base& tx) {
+    return FetchWorkTx(tx, max_items, lock_timeout_ms, options, &raw);
+  };
+  Status st = group_->Run("FetchWorkItem", fetch, /*durable=*/false);
+  if (!st.ok()) return st;
+  return DecodeLeases("FetchWorkItem", &raw);
+}
+
+Result<std::optional<WorkItemLease>> PostgresProvider::FetchWorkItem(
+    int64_t lock_timeout_ms, const WorkerFetchOptions& options) {
+  using Out = std::optional<WorkItemLease>;
+  Result<std::vector<WorkItemLease>> leases = FetchWorkItems(1, lock_timeout_ms, options);
+  if (!leases.ok()) return leases.status();
+  if (leases->empty()) return Out();
+  return Out(std::move(leases->front()));
+}
+
+Status PostgresProvider::AckWorkTx(pqxx::transaction_base& tx, const WorkAck& ack,
+                                   const std::string& json) {
+  const char* op = "AckWorkItem";
+  const int64_t now = NowMs();
+  const std::optional<WorkItem>& completion = ack.completion;
+  pqxx::result r =
+      completion ? tx.exec_prepared("dx_worker_ack_completion", ack.lock_token, now,
+                                    completion->instance,
+                                    std::string(history::WorkItemKindName(completion->kind)),
+                                    json, channel_, NotifyPayload("o"))
+                 : tx.exec_prepared("dx_worker_ack", ack.lock_token, now);
+  if (r.empty()) {
+    return Status::FailedPrecondition(
+        op, "work item lock '" + ack.lock_token + "' is gone (cancelled, expired or acked)");
+  }
+  return Status::Ok();
 }
 
 Status PostgresProvider::AckWorkItem(const std::string& lock_token,
                                      const std::optional<WorkItem>& completion) {
+  return AckWorkItemsAndFetch({WorkAck{lock_token, completion}}, nullptr)[0];
+}
+
+std::vector<Status> PostgresProvider::AckWorkItemsAndFetch(const std::vector<WorkAck>& acks,
+                                                           NextWorkFetch* next) {
   const char* op = "AckWorkItem";
-  if (completion && completion->kind == WorkItemKind::kActivityExecute) {
-    return Status::InvalidArgument(op, "a completion cannot be an ActivityExecute");
-  }
-  const std::string json = completion ? history::EncodeWorkItem(*completion) : std::string();
-  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
-    pqxx::nontransaction tx(conn);  // one statement: atomic on its own
-    const int64_t now = NowMs();
-    pqxx::result r =
-        completion ? tx.exec_prepared("dx_worker_ack_completion", lock_token, now,
-                                      completion->instance,
-                                      std::string(history::WorkItemKindName(completion->kind)),
-                                      json, channel_, NotifyPayload("o"))
-                   : tx.exec_prepared("dx_worker_ack", lock_token, now);
-    if (r.empty()) {
-      return Status::FailedPrecondition(
-          op, "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
+  const size_t n = acks.size();
+  std::vector<Status> out(n);
+  std::vector<std::string> json(n);
+  std::vector<internal::PgGroupCommit::Fn> fns;
+  fns.reserve(n + 1);  // ops point into fns
+  std::vector<internal::PgGroupCommit::Op> ops;
+  std::vector<size_t> index;  // ops[k] acknowledges acks[index[k]]
+  for (size_t i = 0; i < n; ++i) {
+    const std::optional<WorkItem>& completion = acks[i].completion;
+    if (completion && completion->kind == WorkItemKind::kActivityExecute) {
+      out[i] = Status::InvalidArgument(op, "a completion cannot be an ActivityExecute");
+      continue;
     }
-    return Status::Ok();
-  });
-  if (st.ok() && completion) orchestrator_signal().Notify();
-  return st;
+    if (completion) json[i] = history::EncodeWorkItem(*completion);
+    fns.push_back([this, &acks, &json, i](pqxx::transaction_base& tx) {
+      return AckWorkTx(tx, acks[i], json[i]);
+    });
+    ops.push_back({op, &fns.back(), true});
+    index.push_back(i);
+  }
+  std::vector<internal::RawWorkLease> raw;
+  if (next) {
+    fns.push_back([&](pqxx::transaction_base& tx) {
+      return FetchWorkTx(tx, next->max_items, next->lock_timeout_ms, next->options, &raw);
+    });
+    ops.push_back({"FetchWorkItem", &fns.back(), false});
+  }
+  std::vector<Status> done = group_->RunAll(ops);
+  bool notify = false;
+  for (size_t k = 0; k < index.size(); ++k) {
+    out[index[k]] = std::move(done[k]);
+    notify = notify || (out[index[k]].ok() && acks[index[k]].completion);
+  }
+  if (notify) orchestrator_signal().Notify();
+  if (next) {
+    if (done.back().ok()) {
+      next->result.emplace(DecodeLeases("FetchWorkItem", &raw));
+    } else {
+      next->result.emplace(done.back());
+    }
+  }
+  return out;
 }
 
 Status PostgresProvider::RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) {
