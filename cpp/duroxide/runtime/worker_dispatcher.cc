@@ -262,8 +262,20 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   uint64_t seen = 0;
   size_t batch = 1;  // grows to kWorkBatch while activities finish fast
   BusyMark busy(core.get());
+  // Busy (for hand-off, local_work.h) from the moment it looks for work until it sleeps, so a
+  // lease is never queued for a slot that has just taken other work.
+  struct SlotState {
+    std::atomic<int>& busy_slots;
+    bool busy = false;
+    void Set(bool b) {
+      if (b != busy) busy_slots += b ? 1 : -1;
+      busy = b;
+    }
+    ~SlotState() { Set(false); }
+  } slot_state{core->local_work.busy_slots};
   while (!core->Quitting()) {
     busy.Busy();
+    slot_state.Set(true);
     Result<std::vector<providers::WorkItemLease>> leases = std::vector<providers::WorkItemLease>();
     // Activities this runtime's own turns leased to it come first: they need no fetch.
     std::vector<providers::WorkItemLease> local;
@@ -286,6 +298,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       core->metrics.provider_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime", "work fetch failed: " + leases.status().ToString());
       busy.Idle();
+      slot_state.Set(false);
       provider->worker_signal().WaitSince(seen, BackoffDelayMs(10, 3000, fetch_failures++));
       continue;
     }
@@ -296,16 +309,11 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       if (RefreshCapabilities(core.get(), kIdleSchemaRefreshMs)) continue;
       const int64_t wait = IdleWaitMs(core.get());
       busy.Idle();
+      slot_state.Set(false);
       provider->worker_signal().WaitSince(seen, wait);
       continue;
     }
     core->work_seq.fetch_add(1);
-    // Busy until this batch is acknowledged: hand-off leases go to idle slots only.
-    struct BusySlot {
-      std::atomic<int>& n;
-      explicit BusySlot(std::atomic<int>& c) : n(c) { ++n; }
-      ~BusySlot() { --n; }
-    } busy_slot(core->local_work.busy_slots);
     RefreshCapabilities(core.get(), kBusySchemaRefreshMs);
     // Taken before the ack that may also fetch, so a wake-up between that fetch and the idle
     // wait is not missed.
