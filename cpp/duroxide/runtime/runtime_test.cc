@@ -330,7 +330,14 @@ TEST(LocalWork, ReservationsAndQueuedLeasesShareTheCapacity) {
   ASSERT_EQ(taken.size(), 1u);
   EXPECT_EQ(taken[0].lock_token, "a");
   EXPECT_TRUE(work.empty());
-  EXPECT_EQ(work.Reserve(2, 2), 2u);  // all free again
+  EXPECT_EQ(work.Reserve(2, 2), 1u);  // the slot that took it is busy
+  work.Unreserve(1);
+  work.EndBatch();
+  EXPECT_EQ(work.Reserve(2, 2), 2u);  // all idle again
+  work.Unreserve(2);
+  work.BeginBatch();  // a slot busy with work from the store
+  work.BeginBatch();
+  EXPECT_EQ(work.Reserve(1, 2), 0u);
 }
 
 TEST(LocalWork, TakeKeepsOrderAndLimit) {

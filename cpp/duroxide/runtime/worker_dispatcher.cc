@@ -262,28 +262,18 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   uint64_t seen = 0;
   size_t batch = 1;  // grows to kWorkBatch while activities finish fast
   BusyMark busy(core.get());
-  // Busy (for hand-off, local_work.h) from the moment it looks for work until it sleeps, so a
-  // lease is never queued for a slot that has just taken other work.
-  struct SlotState {
-    std::atomic<int>& busy_slots;
-    bool busy = false;
-    void Set(bool b) {
-      if (b != busy) busy_slots += b ? 1 : -1;
-      busy = b;
-    }
-    ~SlotState() { Set(false); }
-  } slot_state{core->local_work.busy_slots};
   while (!core->Quitting()) {
     busy.Busy();
-    slot_state.Set(true);
     Result<std::vector<providers::WorkItemLease>> leases = std::vector<providers::WorkItemLease>();
     // Activities this runtime's own turns leased to it come first: they need no fetch.
     std::vector<providers::WorkItemLease> local;
     if (!prefetched) local = core->local_work.Take(batch);
+    bool from_local = false;
     if (prefetched) {
       leases = std::move(*prefetched);
       prefetched.reset();
     } else if (!local.empty()) {
+      from_local = true;
       seen = provider->worker_signal().seq();
       leases = std::move(local);
     } else {
@@ -298,7 +288,6 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       core->metrics.provider_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime", "work fetch failed: " + leases.status().ToString());
       busy.Idle();
-      slot_state.Set(false);
       provider->worker_signal().WaitSince(seen, BackoffDelayMs(10, 3000, fetch_failures++));
       continue;
     }
@@ -309,11 +298,16 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       if (RefreshCapabilities(core.get(), kIdleSchemaRefreshMs)) continue;
       const int64_t wait = IdleWaitMs(core.get());
       busy.Idle();
-      slot_state.Set(false);
       provider->worker_signal().WaitSince(seen, wait);
       continue;
     }
     core->work_seq.fetch_add(1);
+    // Busy for hand-off (local_work.h) until this batch is acknowledged; Take counted it.
+    if (!from_local) core->local_work.BeginBatch();
+    struct EndBatch {
+      LocalWork& w;
+      ~EndBatch() { w.EndBatch(); }
+    } end_batch{core->local_work};
     RefreshCapabilities(core.get(), kBusySchemaRefreshMs);
     // Taken before the ack that may also fetch, so a wake-up between that fetch and the idle
     // wait is not missed.
