@@ -41,6 +41,17 @@ std::vector<providers::WorkItemLease> LocalWork::Take(size_t max) {
   return out;
 }
 
+std::vector<providers::WorkItemLease> LocalWork::TakeSurplus(size_t slots) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const size_t idle = slots > busy_slots_ ? slots - busy_slots_ : 0;
+  std::vector<providers::WorkItemLease> out;
+  while (queue_.size() > idle) {
+    out.push_back(std::move(queue_.back()));
+    queue_.pop_back();
+  }
+  return out;
+}
+
 void LocalWork::BeginBatch() {
   std::lock_guard<std::mutex> lock(mu_);
   ++busy_slots_;
@@ -114,12 +125,18 @@ void AcceptLocalLeases(RuntimeCore* core, std::vector<providers::WorkItemLease> 
   const size_t n = leases.size();
   core->local_work.Push(std::move(leases), reserved);
   core->metrics.activity_handoffs += static_cast<int64_t>(n);
+  ReturnLocalWork(core, /*surplus_only=*/true);
   core->provider->worker_signal().Notify(static_cast<int>(n));
 }
 
-void ReturnLocalWork(RuntimeCore* core) {
-  auto leases = core->local_work.Take(SIZE_MAX);
-  if (!leases.empty()) core->local_work.EndBatch();  // Take counted a batch: none runs
+void ReturnLocalWork(RuntimeCore* core, bool surplus_only) {
+  std::vector<providers::WorkItemLease> leases;
+  if (surplus_only) {
+    leases = core->local_work.TakeSurplus(static_cast<size_t>(core->options.worker_concurrency));
+  } else {
+    leases = core->local_work.Take(SIZE_MAX);
+    if (!leases.empty()) core->local_work.EndBatch();  // Take counted a batch: none runs
+  }
   for (const providers::WorkItemLease& l : leases) {
     core->leases.RemoveActivity(l.lock_token);
     CountAbandonFailure(core, core->provider->AbandonWorkItem(l.lock_token, 0, true));

@@ -43,6 +43,9 @@ class LocalWork {
   // A slot that got work from the store is busy until EndBatch too.
   void BeginBatch();
   void EndBatch();
+  // Removes and returns the queued leases beyond the idle slots (`slots` minus the busy ones):
+  // a slot that was idle when its lease was reserved may have taken store work meanwhile.
+  std::vector<providers::WorkItemLease> TakeSurplus(size_t slots);
   bool empty();
 
 
@@ -60,8 +63,10 @@ size_t RequestLocalLeases(RuntimeCore* core, providers::TurnCommit* commit);
 // for the worker slots (`acked` false: nothing was committed, the reservation is dropped).
 void AcceptLocalLeases(RuntimeCore* core, std::vector<providers::WorkItemLease> leases,
                        size_t reserved, bool acked);
-// Hands every queued lease back to the store (shutdown, drain).
-void ReturnLocalWork(RuntimeCore* core);
+// Hands every queued lease back to the store (shutdown, drain), or with `surplus_only` those
+// no idle slot is left for, so they wait in the store (visible as pending, claimable by other
+// runtimes) instead of behind this runtime's busy slots.
+void ReturnLocalWork(RuntimeCore* core, bool surplus_only = false);
 
 }  // namespace duroxide::runtime
 

@@ -303,7 +303,10 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     core->work_seq.fetch_add(1);
     // Busy for hand-off (local_work.h) until this batch is acknowledged; Take counted it.
-    if (!from_local) core->local_work.BeginBatch();
+    if (!from_local) {
+      core->local_work.BeginBatch();
+      ReturnLocalWork(core.get(), /*surplus_only=*/true);  // a lease may have counted on this slot
+    }
     struct EndBatch {
       LocalWork& w;
       ~EndBatch() { w.EndBatch(); }
