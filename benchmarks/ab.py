@@ -12,6 +12,7 @@ so drift of a shared machine hits both alike. Prints every run, the medians and 
 import argparse
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -30,13 +31,19 @@ def run(python, workload, n, extra, timeout, env_extra):
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
         env.update(env_extra)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
         if not lines:
             raise RuntimeError(f"no result: {out.stderr[-400:]}")
         r = json.loads(lines[-1])
         if not r.get("ok"):
             raise RuntimeError(r.get("error"))
+        # CPU of the whole process (all threads, interpreter start included) per item: far
+        # less sensitive than throughput to what else the machine runs.
+        r["cpu_us_per_item"] = cpu_s / n * 1e6
         return r
 
 
@@ -58,6 +65,7 @@ def main():
     args = p.parse_args()
     key = "throughput" if args.workload in ("hello", "batch") else "seconds"
     figures = {"A": [], "B": []}
+    cpu = {"A": [], "B": []}
     for rep in range(args.reps):
         for name, python, own, envs in (("A", args.a, args.a_args, args.a_env),
                                         ("B", args.b, args.b_args, args.b_env)):
@@ -65,12 +73,18 @@ def main():
             r = run(python, args.workload, args.n, [*args.extra, *shlex.split(own)],
                     args.timeout, env_extra)
             figures[name].append(r[key])
-            print(f"rep {rep + 1} {name}: {key} {r[key]:.1f}", flush=True)
+            cpu[name].append(r["cpu_us_per_item"])
+            print(f"rep {rep + 1} {name}: {key} {r[key]:.1f}, "
+                  f"CPU {r['cpu_us_per_item']:.0f} us/item", flush=True)
     med = {k: statistics.median(v) for k, v in figures.items()}
-    ratio = med["B"] / med["A"]
+    med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
     print(json.dumps({"workload": args.workload, "n": args.n, "reps": args.reps, "key": key,
-                      "median_a": med["A"], "median_b": med["B"], "b_over_a": ratio,
-                      "a": figures["A"], "b": figures["B"]}))
+                      "median_a": round(med["A"], 1), "median_b": round(med["B"], 1),
+                      "b_over_a": round(med["B"] / med["A"], 3),
+                      "cpu_us_per_item_a": round(med_cpu["A"]),
+                      "cpu_us_per_item_b": round(med_cpu["B"]),
+                      "a": [round(x, 1) for x in figures["A"]],
+                      "b": [round(x, 1) for x in figures["B"]]}))
 
 
 if __name__ == "__main__":
