@@ -205,6 +205,36 @@ WorkerRecord WorkerRecordFrom(const Row& row) {
   return w;
 }
 
+// GetInstanceStats: the history and queue figures (columns 0 history events, 1 history bytes,
+// 2 queued orchestrator messages) and the live KV view's size, tallied from the KV rows
+// (baseline rows first, then delta rows; a NULL size is a delta tombstone).
+class InstanceStatsBuilder {
+ public:
+  template <typename Row>
+  explicit InstanceStatsBuilder(const Row& row) {
+    stats_.history_event_count = row.Int(0);
+    stats_.history_size_bytes = row.Int(1);
+    stats_.queue_pending_count = row.Int(2);
+  }
+  void AddKvRow(std::string key, std::optional<int64_t> value_bytes) {
+    if (!value_bytes) {
+      kv_sizes_.erase(key);
+    } else {
+      kv_sizes_[std::move(key)] = *value_bytes;
+    }
+  }
+  InstanceStats Build() const {
+    InstanceStats out = stats_;
+    out.kv_user_key_count = static_cast<int64_t>(kv_sizes_.size());
+    for (const auto& entry : kv_sizes_) out.kv_total_value_bytes += entry.second;
+    return out;
+  }
+
+ private:
+  InstanceStats stats_;
+  std::map<std::string, int64_t> kv_sizes_;  // key -> value bytes
+};
+
 // The NotFound statuses of the admin reads (api.md 1.11 wording).
 Status InstanceNotFound(const char* op, const std::string& instance);
 Status ExecutionNotFound(const char* op, const std::string& instance, int64_t execution_id);

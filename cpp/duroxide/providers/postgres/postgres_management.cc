@@ -174,28 +174,19 @@ Result<std::optional<InstanceStats>> PostgresProvider::GetInstanceStats(
         "FROM instances i WHERE i.instance_id = $1",
         instance);
     if (r.empty()) return Out();
-    InstanceStats stats;
-    stats.history_event_count = r[0][0].as<int64_t>();
-    stats.history_size_bytes = r[0][1].as<int64_t>();
-    stats.queue_pending_count = r[0][2].as<int64_t>();
-    std::map<std::string, int64_t> sizes;  // key -> value bytes; delta rows come last
+    store::InstanceStatsBuilder stats(internal::PgRow(r[0]));
     for (const pqxx::row& row :
          tx.exec_params("SELECT key, OCTET_LENGTH(value), 0 AS src FROM kv_store "
                         "WHERE instance_id = $1 "
                         "UNION ALL SELECT key, OCTET_LENGTH(value), 1 FROM kv_delta "
                         "WHERE instance_id = $1 ORDER BY src",
                         instance)) {
-      std::string key = row[0].as<std::string>();
-      if (row[1].is_null()) {
-        sizes.erase(key);
-      } else {
-        sizes[std::move(key)] = row[1].as<int64_t>();
-      }
+      std::optional<int64_t> bytes;  // NULL: a tombstone in the delta
+      if (!row[1].is_null()) bytes = row[1].as<int64_t>();
+      stats.AddKvRow(row[0].as<std::string>(), bytes);
     }
     tx.commit();
-    stats.kv_user_key_count = static_cast<int64_t>(sizes.size());
-    for (const auto& [key, bytes] : sizes) stats.kv_total_value_bytes += bytes;
-    return Out(stats);
+    return Out(stats.Build());
   });
 }
 

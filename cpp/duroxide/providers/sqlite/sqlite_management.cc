@@ -183,28 +183,18 @@ Result<std::optional<InstanceStats>> SqliteProvider::GetInstanceStats(
         "FROM instances i WHERE i.instance_id = ?1");
     s.bind(1, instance);
     if (!s.executeStep()) return Out();
-    InstanceStats stats;
-    stats.history_event_count = s.getColumn(0).getInt64();
-    stats.history_size_bytes = s.getColumn(1).getInt64();
-    stats.queue_pending_count = s.getColumn(2).getInt64();
+    store::InstanceStatsBuilder stats(internal::StatementRow{s});
     SQLite::Statement kv(
         *db_,
         "SELECT key, value, 0 AS src FROM kv_store WHERE instance_id = ?1 "
         "UNION ALL SELECT key, value, 1 FROM kv_delta WHERE instance_id = ?1 ORDER BY src");
     kv.bind(1, instance);
-    std::map<std::string, int64_t> sizes;  // key -> value bytes; delta rows come last
     while (kv.executeStep()) {
-      std::string key = kv.getColumn(0).getString();
       const SQLite::Column value = kv.getColumn(1);
-      if (value.isNull()) {
-        sizes.erase(key);
-      } else {
-        sizes[std::move(key)] = value.getBytes();
-      }
+      stats.AddKvRow(kv.getColumn(0).getString(),
+                     value.isNull() ? std::nullopt : std::optional<int64_t>(value.getBytes()));
     }
-    stats.kv_user_key_count = static_cast<int64_t>(sizes.size());
-    for (const auto& [key, bytes] : sizes) stats.kv_total_value_bytes += bytes;
-    return Out(stats);
+    return Out(stats.Build());
   });
 }
 
