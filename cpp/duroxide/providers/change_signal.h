@@ -15,6 +15,15 @@ namespace duroxide::providers {
 // A monotonically increasing counter that threads can wait on: waiters remember seq() before
 // looking for work and sleep in WaitSince(seq) only if nothing changed meanwhile, so a
 // notification between the check and the wait is never lost.
+//
+// Consumers: dispatcher threads may attach as consumers. An attached consumer that is not
+// sleeping in WaitSince(..., consumer=true) is awake: it will look for work again before it
+// next sleeps (it took seq() before its last look, and every Notify moves seq). So a Notify
+// for n new items wakes only the sleepers needed beyond the awake consumers, one item each:
+// a stream of single starts is picked up in batches by the dispatcher already running instead
+// of waking another dispatcher per start (more dispatchers with a batch of one each cost more
+// transactions and interpreter-lock hand-offs for the same work). Work beyond what the awake
+// consumers take wakes more of them (a full batch fetch notifies again).
 // Thread-safety: thread-safe.
 class ChangeSignal {
  public:
@@ -22,12 +31,12 @@ class ChangeSignal {
     std::lock_guard<std::mutex> lock(mu_);
     return seq_;
   }
-  // Wakes every waiter, or at most `wake` of them: when a commit makes n items visible, waking
-  // more than n idle dispatchers only makes them race for nothing.
+  // Wakes every waiter, or the sleepers needed for `wake` new items (see above).
   void Notify(int wake = -1) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++seq_;
+      if (wake >= 0) wake = wake > awake_consumers_ ? wake - awake_consumers_ : 0;
     }
     if (wake < 0) {
       cv_.notify_all();
@@ -35,17 +44,40 @@ class ChangeSignal {
       for (int i = 0; i < wake; ++i) cv_.notify_one();
     }
   }
-  // Returns true if the counter moved past `seen` before timeout_ms elapsed.
-  bool WaitSince(uint64_t seen, int64_t timeout_ms) {
+  // Returns true if the counter moved past `seen` before timeout_ms elapsed. An attached
+  // consumer passes consumer=true: it counts as asleep for the duration.
+  bool WaitSince(uint64_t seen, int64_t timeout_ms, bool consumer = false) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms),
-                        [&] { return seq_ != seen; });
+    if (consumer) --awake_consumers_;
+    const bool moved =
+        cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms),
+                     [&] { return seq_ != seen; });
+    if (consumer) ++awake_consumers_;
+    return moved;
   }
+  // A dispatcher thread's life as a consumer (see above); attached threads are awake.
+  class Consumer {
+   public:
+    explicit Consumer(ChangeSignal& s) : s_(s) {
+      std::lock_guard<std::mutex> lock(s_.mu_);
+      ++s_.awake_consumers_;
+    }
+    ~Consumer() {
+      std::lock_guard<std::mutex> lock(s_.mu_);
+      --s_.awake_consumers_;
+    }
+    Consumer(const Consumer&) = delete;
+    Consumer& operator=(const Consumer&) = delete;
+
+   private:
+    ChangeSignal& s_;
+  };
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t seq_ = 0;
+  int awake_consumers_ = 0;  // GUARDED_BY(mu_)
 };
 
 // Change notifications keyed by instance, for threads that wait on one instance (client

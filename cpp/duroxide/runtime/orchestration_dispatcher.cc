@@ -100,6 +100,9 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   uint64_t seen = 0;
   const int64_t lock_ms = core->options.orchestrator_lock_timeout_ms;
   BusyMark busy(core.get());
+  // Awake until it sleeps in WaitSince: single new items do not wake another dispatcher while
+  // this one will look again (change_signal.h).
+  providers::ChangeSignal::Consumer consumer(provider->orchestrator_signal());
   while (!core->Quitting()) {
     busy.Busy();
     Result<std::vector<providers::OrchestrationItem>> items = std::vector<providers::OrchestrationItem>();
@@ -116,7 +119,8 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
           "orchestration fetch failed: " + items.status().ToString(),
           {{"slot", std::to_string(slot)}});
       busy.Idle();
-      provider->orchestrator_signal().WaitSince(seen, BackoffDelayMs(10, 3000, fetch_failures++));
+      provider->orchestrator_signal().WaitSince(seen, BackoffDelayMs(10, 3000, fetch_failures++),
+                                                /*consumer=*/true);
       continue;
     }
     fetch_failures = 0;
@@ -131,7 +135,8 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     if (core->Quitting()) break;
     busy.Idle();
     provider->orchestrator_signal().WaitSince(seen,
-                                              IdleWaitMs(*core, provider->NextOrchestratorVisibleAt()));
+                                              IdleWaitMs(*core, provider->NextOrchestratorVisibleAt()),
+                                              /*consumer=*/true);
   }
   // Shutdown began after the last ack fetched items: hand them back untouched.
   if (prefetched && prefetched->ok()) {

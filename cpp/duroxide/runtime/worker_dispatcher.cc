@@ -167,6 +167,84 @@ void ReportAck(RuntimeCore* core, const Status& st, const WorkItem& task,
       {{"instance_id", task.instance}, {"activity_name", task.name}});
 }
 
+// What the next fetch asks for: a session-bound item only while this runtime is below its
+// distinct-session cap. An idle session must become claimable by others after
+// session_idle_timeout_ms, so the session lock is no longer than that. Under least-loaded
+// placement (runtime/fleet.h) a fetch may open new sessions only while it holds the runtime's
+// placement ticket, and at most as many as the placement allows.
+providers::WorkerFetchOptions FetchOptions(RuntimeCore* core, const std::string& owner,
+                                           SessionPlacement::Ticket* ticket, size_t* max_items) {
+  const RuntimeOptions& opt = core->options;
+  providers::WorkerFetchOptions fetch;
+  fetch.tag_filter = opt.worker_tag_filter;
+  fetch.schema_hashes = core->capabilities.matching();
+  fetch.runtime_id = core->runtime_id;
+  if (core->sessions.distinct() < static_cast<size_t>(opt.max_sessions_per_runtime)) {
+    fetch.session = providers::SessionFetch{
+        owner, std::min(opt.session_lock_timeout_ms, opt.session_idle_timeout_ms), std::nullopt};
+    fetch.session->new_session_min_wait_ms = core->fleet.placement.Restriction(ticket, max_items);
+  }
+  return fetch;
+}
+
+// How long an idle worker sleeps: the poll interval, or until the next delayed row becomes
+// visible. A visible_at in the past belongs to a row this worker may not take (tag, session,
+// capabilities): it must not turn the idle wait into a busy loop.
+int64_t IdleWaitMs(RuntimeCore* core) {
+  int64_t wait = core->options.dispatcher_poll_interval_ms;
+  auto next_visible = core->provider->NextWorkerVisibleAt();
+  const int64_t now = NowMs();
+  if (next_visible.ok() && next_visible->has_value() && **next_visible > now) {
+    wait = std::min(wait, **next_visible - now);
+  }
+  return std::max<int64_t>(wait, 0);
+}
+
+// Runs a batch of leases in order while they finish fast; returns whether they all did. The
+// acknowledgements to make go to `acks` (with their tasks); leases not started (after a slow
+// activity, or at shutdown) are handed back untouched.
+bool RunLeases(RuntimeCore* core, const std::string& worker_id,
+               const std::vector<providers::WorkItemLease>& leases,
+               std::vector<providers::WorkAck>* acks, std::vector<const WorkItem*>* acked_tasks) {
+  providers::Provider* provider = core->provider.get();
+  const RuntimeOptions& opt = core->options;
+  bool fast = true;
+  size_t i = 0;
+  {
+    // One interpreter-lock hand-off for a batch of fast activities (interpreter_lock.h); a
+    // batch of one (slow activities) takes it per call as before.
+    std::optional<BatchHold> hold;
+    if (leases.size() > 1) hold.emplace(opt.gil_batching);
+    for (; i < leases.size(); ++i) {
+      const providers::WorkItemLease& lease = leases[i];
+      if (core->Quitting() || !fast) break;
+      const std::optional<std::string>& session = lease.item.session_id;
+      if (session && !core->sessions.Acquire(*session, opt.max_sessions_per_runtime)) {
+        // Another slot opened a session meanwhile and the cap is reached: hand it back.
+        CountAbandonFailure(core, WhileBlocking([&] {
+          return provider->AbandonWorkItem(lease.lock_token, 100, true);
+        }));
+        continue;
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      std::optional<providers::WorkAck> ack = Execute(core, worker_id, lease);
+      fast = std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::steady_clock::now() - t0)
+                 .count() < kFastActivityUs;
+      if (session) core->sessions.Release(*session);
+      if (ack) {
+        acks->push_back(std::move(*ack));
+        acked_tasks->push_back(&lease.item);
+      }
+    }
+  }
+  for (; i < leases.size(); ++i) {
+    core->leases.RemoveActivity(leases[i].lock_token);  // a hand-off lease is registered
+    CountAbandonFailure(core, provider->AbandonWorkItem(leases[i].lock_token, 0, true));
+  }
+  return fast;
+}
+
 }  // namespace
 
 void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
@@ -175,23 +253,9 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   const std::string worker_id = "work-" + std::to_string(slot) + "-" + core->runtime_id;
   const std::string owner = opt.worker_node_id.value_or(worker_id);
   int64_t fetch_failures = 0;  // consecutive: the backoff grows with them
-  // What the next fetch asks for: a session-bound item only while this runtime is below its
-  // distinct-session cap. An idle session must become claimable by others after
-  // session_idle_timeout_ms, so the session lock is no longer than that.
-  // Under least-loaded placement (runtime/fleet.h) a fetch may open new sessions only while
-  // it holds the runtime's placement ticket, and at most as many as the placement allows.
   SessionPlacement& placement = core->fleet.placement;
   auto fetch_options = [&](SessionPlacement::Ticket* ticket, size_t* max_items) {
-    providers::WorkerFetchOptions fetch;
-    fetch.tag_filter = opt.worker_tag_filter;
-    fetch.schema_hashes = core->capabilities.matching();
-    fetch.runtime_id = core->runtime_id;
-    if (core->sessions.distinct() < static_cast<size_t>(opt.max_sessions_per_runtime)) {
-      fetch.session = providers::SessionFetch{
-          owner, std::min(opt.session_lock_timeout_ms, opt.session_idle_timeout_ms), std::nullopt};
-      fetch.session->new_session_min_wait_ms = placement.Restriction(ticket, max_items);
-    }
-    return fetch;
+    return FetchOptions(core.get(), owner, ticket, max_items);
   };
   // Leases the provider already fetched while acknowledging the previous batch.
   std::optional<Result<std::vector<providers::WorkItemLease>>> prefetched;
@@ -230,16 +294,9 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       if (core->Quitting()) break;
       // Work may be waiting for a schema this runtime has not evaluated yet.
       if (RefreshCapabilities(core.get(), kIdleSchemaRefreshMs)) continue;
-      int64_t wait = opt.dispatcher_poll_interval_ms;
-      auto next_visible = provider->NextWorkerVisibleAt();
-      // A visible_at in the past belongs to a row this worker may not take (tag, session,
-      // capabilities): it must not turn the idle wait into a busy loop.
-      const int64_t now = NowMs();
-      if (next_visible.ok() && next_visible->has_value() && **next_visible > now) {
-        wait = std::min(wait, **next_visible - now);
-      }
+      const int64_t wait = IdleWaitMs(core.get());
       busy.Idle();
-      provider->worker_signal().WaitSince(seen, std::max<int64_t>(wait, 0));
+      provider->worker_signal().WaitSince(seen, wait);
       continue;
     }
     core->work_seq.fetch_add(1);
@@ -255,40 +312,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     seen = provider->worker_signal().seq();
     std::vector<providers::WorkAck> acks;
     std::vector<const WorkItem*> acked_tasks;
-    bool fast = true;
-    size_t i = 0;
-    // One interpreter-lock hand-off for a batch of fast activities (interpreter_lock.h); a
-    // batch of one (slow activities) takes it per call as before.
-    std::optional<BatchHold> hold;
-    if (leases->size() > 1) hold.emplace(opt.gil_batching);
-    for (; i < leases->size(); ++i) {
-      const providers::WorkItemLease& lease = (*leases)[i];
-      if (core->Quitting() || !fast) break;
-      const std::optional<std::string>& session = lease.item.session_id;
-      if (session && !core->sessions.Acquire(*session, opt.max_sessions_per_runtime)) {
-        // Another slot opened a session meanwhile and the cap is reached: hand it back.
-        CountAbandonFailure(core.get(), WhileBlocking([&] {
-          return provider->AbandonWorkItem(lease.lock_token, 100, true);
-        }));
-        continue;
-      }
-      const auto t0 = std::chrono::steady_clock::now();
-      std::optional<providers::WorkAck> ack = Execute(core.get(), worker_id, lease);
-      fast = std::chrono::duration_cast<std::chrono::microseconds>(
-                 std::chrono::steady_clock::now() - t0)
-                 .count() < kFastActivityUs;
-      if (session) core->sessions.Release(*session);
-      if (ack) {
-        acks.push_back(std::move(*ack));
-        acked_tasks.push_back(&lease.item);
-      }
-    }
-    hold.reset();
-    // Leases not started (a slow activity, or shutdown) go back untouched.
-    for (; i < leases->size(); ++i) {
-      core->leases.RemoveActivity((*leases)[i].lock_token);  // a hand-off lease is registered
-      CountAbandonFailure(core.get(), provider->AbandonWorkItem((*leases)[i].lock_token, 0, true));
-    }
+    const bool fast = RunLeases(core.get(), worker_id, *leases, &acks, &acked_tasks);
     batch = fast ? kWorkBatch : 1;
     providers::NextWorkFetch next;
     SessionPlacement::Ticket ticket;
