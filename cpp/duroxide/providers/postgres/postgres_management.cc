@@ -174,7 +174,7 @@ Result<std::optional<InstanceStats>> PostgresProvider::GetInstanceStats(
         "FROM instances i WHERE i.instance_id = $1",
         instance);
     if (r.empty()) return Out();
-    store::InstanceStatsBuilder stats(internal::PgRow(r[0]));
+    store::InstanceStatsBuilder stats{internal::PgRow(r[0])};
     for (const pqxx::row& row :
          tx.exec_params("SELECT key, OCTET_LENGTH(value), 0 AS src FROM kv_store "
                         "WHERE instance_id = $1 "
