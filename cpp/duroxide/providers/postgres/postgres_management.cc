@@ -126,35 +126,16 @@ Result<SystemMetrics> PostgresProvider::GetSystemMetrics() {
         "  COUNT(*) FILTER (WHERE e.status = 'Failed'), (SELECT COUNT(*) FROM history) "
         "FROM instances i LEFT JOIN executions e "
         "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id");
-    SystemMetrics m;
-    m.total_instances = r[0][0].as<int64_t>();
-    m.total_executions = r[0][1].as<int64_t>();
-    m.running_instances = r[0][2].as<int64_t>();
-    m.completed_instances = r[0][3].as<int64_t>();
-    m.failed_instances = r[0][4].as<int64_t>();
-    m.total_events = r[0][5].as<int64_t>();
-    return m;
+    return store::SystemMetricsFrom(internal::PgRow(r[0]));
   });
 }
 
 Result<QueueDepths> PostgresProvider::GetQueueDepths() {
   return Run("GetQueueDepths", [&](pqxx::connection_base& conn) -> Result<QueueDepths> {
     pqxx::nontransaction tx(conn);
-    // Pending work only (see sqlite_management.cc): visible orchestrator messages not in a
-    // batch under a live lock, visible unlocked worker rows, and delayed orchestrator messages.
-    pqxx::result r = tx.exec_params(
-        "SELECT (SELECT COUNT(*) FROM orchestrator_queue q WHERE q.visible_at <= $1 "
-        "   AND NOT EXISTS (SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id "
-        "     AND l.lock_token = q.lock_token AND l.locked_until > $1)), "
-        "  (SELECT COUNT(*) FROM worker_queue w WHERE w.visible_at <= $1 "
-        "   AND (w.lock_token IS NULL OR w.locked_until <= $1)), "
-        "  (SELECT COUNT(*) FROM orchestrator_queue WHERE visible_at > $1)",
-        NowMs());
-    QueueDepths d;
-    d.orchestrator_queue = r[0][0].as<int64_t>();
-    d.worker_queue = r[0][1].as<int64_t>();
-    d.timer_queue = r[0][2].as<int64_t>();
-    return d;
+    // Pending work only (store::kQueueDepthsSelect).
+    pqxx::result r = tx.exec_params(store::kQueueDepthsSelect, NowMs());
+    return store::QueueDepthsFrom(internal::PgRow(r[0]));
   });
 }
 
