@@ -68,9 +68,10 @@ def test_handoff_can_be_turned_off(env):
     assert snap["worker_dispatcher_items_fetched"] == 10
 
 
-def test_unstarted_leases_go_back_to_the_store_at_shutdown(env):
-    """One slow slot, a fan-out of 6 leased to it: after shutdown another runtime finishes
-    the rest at once. Without the hand-back they would wait for the 60 s lock to expire."""
+def test_shutdown_leaves_no_activity_behind_a_lock(env):
+    """One slow slot and a fan-out of 6, part of it leased to the first runtime: after its
+    shutdown another runtime finishes the rest at once. A lease left queued (not handed back)
+    or taken for a busy slot would wait for the 60 s lock to expire."""
     provider, client, make_runtime = env
     log = []
     first = make_runtime(worker_concurrency=1, worker_lock_timeout_ms=60000)
@@ -81,7 +82,6 @@ def test_unstarted_leases_go_back_to_the_store_at_shutdown(env):
     while not log and time.time() < deadline:
         time.sleep(0.01)
     assert log, "the first runtime never ran an activity"
-    assert first.metrics_snapshot()["activity_handoffs"] >= 1
     first.shutdown(5000)
     ran_first = len(log)
     assert ran_first < 6

@@ -10,8 +10,9 @@
 
 namespace duroxide::runtime {
 
-size_t LocalWork::Reserve(size_t want, size_t capacity) {
+size_t LocalWork::Reserve(size_t want, size_t slots) {
   std::lock_guard<std::mutex> lock(mu_);
+  const size_t capacity = slots > busy_slots_ ? slots - busy_slots_ : 0;
   const size_t used = queue_.size() + reserved_;
   const size_t granted = used >= capacity ? 0 : std::min(want, capacity - used);
   reserved_ += granted;
@@ -36,7 +37,29 @@ std::vector<providers::WorkItemLease> LocalWork::Take(size_t max) {
     out.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
+  if (!out.empty()) ++busy_slots_;
   return out;
+}
+
+std::vector<providers::WorkItemLease> LocalWork::TakeSurplus(size_t slots) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const size_t idle = slots > busy_slots_ ? slots - busy_slots_ : 0;
+  std::vector<providers::WorkItemLease> out;
+  while (queue_.size() > idle) {
+    out.push_back(std::move(queue_.back()));
+    queue_.pop_back();
+  }
+  return out;
+}
+
+void LocalWork::BeginBatch() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++busy_slots_;
+}
+
+void LocalWork::EndBatch() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (busy_slots_ > 0) --busy_slots_;
 }
 
 bool LocalWork::empty() {
@@ -71,9 +94,8 @@ size_t RequestLocalLeases(RuntimeCore* core, providers::TurnCommit* commit) {
     count += wanted[i] ? 1 : 0;
   }
   if (count == 0) return 0;
-  const int idle = opt.worker_concurrency - core->local_work.busy_slots.load();
-  const size_t capacity = idle > 0 ? static_cast<size_t>(idle) : 0;
-  const size_t granted = core->local_work.Reserve(count, capacity);
+  const size_t granted =
+      core->local_work.Reserve(count, static_cast<size_t>(opt.worker_concurrency));
   if (granted == 0) return 0;
   size_t left = granted;
   for (size_t i = 0; i < wanted.size(); ++i) {
@@ -103,11 +125,19 @@ void AcceptLocalLeases(RuntimeCore* core, std::vector<providers::WorkItemLease> 
   const size_t n = leases.size();
   core->local_work.Push(std::move(leases), reserved);
   core->metrics.activity_handoffs += static_cast<int64_t>(n);
+  ReturnLocalWork(core, /*surplus_only=*/true);
   core->provider->worker_signal().Notify(static_cast<int>(n));
 }
 
-void ReturnLocalWork(RuntimeCore* core) {
-  for (const providers::WorkItemLease& l : core->local_work.Take(SIZE_MAX)) {
+void ReturnLocalWork(RuntimeCore* core, bool surplus_only) {
+  std::vector<providers::WorkItemLease> leases;
+  if (surplus_only) {
+    leases = core->local_work.TakeSurplus(static_cast<size_t>(core->options.worker_concurrency));
+  } else {
+    leases = core->local_work.Take(SIZE_MAX);
+    if (!leases.empty()) core->local_work.EndBatch();  // Take counted a batch: none runs
+  }
+  for (const providers::WorkItemLease& l : leases) {
     core->leases.RemoveActivity(l.lock_token);
     CountAbandonFailure(core, core->provider->AbandonWorkItem(l.lock_token, 0, true));
   }

@@ -15,7 +15,6 @@
 #ifndef DUROXIDE_RUNTIME_LOCAL_WORK_H_
 #define DUROXIDE_RUNTIME_LOCAL_WORK_H_
 
-#include <atomic>
 #include <cstddef>
 #include <deque>
 #include <mutex>
@@ -32,22 +31,29 @@ struct RuntimeCore;
 // (and where queue depths report them as pending, as without hand-off).
 class LocalWork {
  public:
-  // Reserves room for up to `want` leases (queued + reserved never exceed the capacity);
-  // returns how many were granted. A reservation ends with Push or Unreserve.
-  size_t Reserve(size_t want, size_t capacity);
+  // Reserves room for up to `want` leases: queued + reserved never exceed the idle worker
+  // slots (`slots` minus the busy ones); returns how many were granted. A reservation ends
+  // with Push or Unreserve.
+  size_t Reserve(size_t want, size_t slots);
   void Unreserve(size_t n);
   // Queues `leases` (at most `reserved` of them) and ends that reservation.
   void Push(std::vector<providers::WorkItemLease> leases, size_t reserved);
+  // Takes up to `max` queued leases; a slot that takes any is busy until EndBatch.
   std::vector<providers::WorkItemLease> Take(size_t max);
+  // A slot that got work from the store is busy until EndBatch too.
+  void BeginBatch();
+  void EndBatch();
+  // Removes and returns the queued leases beyond the idle slots (`slots` minus the busy ones):
+  // a slot that was idle when its lease was reserved may have taken store work meanwhile.
+  std::vector<providers::WorkItemLease> TakeSurplus(size_t slots);
   bool empty();
 
-  // Worker slots running a batch now (worker_dispatcher.cc); the others are idle.
-  std::atomic<int> busy_slots{0};
 
  private:
   std::mutex mu_;
   std::deque<providers::WorkItemLease> queue_;
   size_t reserved_ = 0;
+  size_t busy_slots_ = 0;  // worker slots running a batch; the others are idle
 };
 
 // Marks the worker items of `commit` that this runtime will run itself (within the queue's
@@ -57,8 +63,10 @@ size_t RequestLocalLeases(RuntimeCore* core, providers::TurnCommit* commit);
 // for the worker slots (`acked` false: nothing was committed, the reservation is dropped).
 void AcceptLocalLeases(RuntimeCore* core, std::vector<providers::WorkItemLease> leases,
                        size_t reserved, bool acked);
-// Hands every queued lease back to the store (shutdown, drain).
-void ReturnLocalWork(RuntimeCore* core);
+// Hands every queued lease back to the store (shutdown, drain), or with `surplus_only` those
+// no idle slot is left for, so they wait in the store (visible as pending, claimable by other
+// runtimes) instead of behind this runtime's busy slots.
+void ReturnLocalWork(RuntimeCore* core, bool surplus_only = false);
 
 }  // namespace duroxide::runtime
 

@@ -3,6 +3,7 @@
 //
 // End-to-end runtime tests with C++ orchestrations on in-memory SQLite.
 #include "duroxide/runtime/runtime.h"
+#include "duroxide/runtime/local_work.h"
 
 #include <gtest/gtest.h>
 
@@ -299,6 +300,57 @@ TEST(Runtime, TimeSkippingJumpsToTheNextTimerOnlyWhenIdle) {
   EXPECT_GE(ClockOffsetMs().load() - offset_before, kThirtyDays - 10000);
   rt->Shutdown(1000);
   ClockOffsetMs().store(0);
+}
+
+}  // namespace
+}  // namespace duroxide::runtime
+
+// ---- LocalWork (same-process activity hand-off) ------------------------------------------
+
+namespace duroxide::runtime {
+namespace {
+
+providers::WorkItemLease Lease(const std::string& token) {
+  providers::WorkItemLease l;
+  l.lock_token = token;
+  l.attempt_count = 1;
+  return l;
+}
+
+TEST(LocalWork, ReservationsAndQueuedLeasesShareTheCapacity) {
+  LocalWork work;
+  EXPECT_EQ(work.Reserve(3, 2), 2u);  // capped
+  EXPECT_EQ(work.Reserve(1, 2), 0u);  // full while reserved
+  // Only one of the two reserved rows was leased (the other was inserted unleased).
+  work.Push({Lease("a")}, 2);
+  EXPECT_EQ(work.Reserve(5, 2), 1u);  // one queued + nothing reserved
+  work.Unreserve(1);
+  EXPECT_FALSE(work.empty());
+  auto taken = work.Take(8);
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].lock_token, "a");
+  EXPECT_TRUE(work.empty());
+  EXPECT_EQ(work.Reserve(2, 2), 1u);  // the slot that took it is busy
+  work.Unreserve(1);
+  work.EndBatch();
+  EXPECT_EQ(work.Reserve(2, 2), 2u);  // all idle again
+  work.Unreserve(2);
+  work.BeginBatch();  // a slot busy with work from the store
+  work.BeginBatch();
+  EXPECT_EQ(work.Reserve(1, 2), 0u);
+}
+
+TEST(LocalWork, TakeKeepsOrderAndLimit) {
+  LocalWork work;
+  ASSERT_EQ(work.Reserve(3, 8), 3u);
+  work.Push({Lease("1"), Lease("2"), Lease("3")}, 3);
+  auto first = work.Take(2);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].lock_token, "1");
+  EXPECT_EQ(first[1].lock_token, "2");
+  auto rest = work.Take(8);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].lock_token, "3");
 }
 
 }  // namespace

@@ -268,10 +268,12 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     // Activities this runtime's own turns leased to it come first: they need no fetch.
     std::vector<providers::WorkItemLease> local;
     if (!prefetched) local = core->local_work.Take(batch);
+    bool from_local = false;
     if (prefetched) {
       leases = std::move(*prefetched);
       prefetched.reset();
     } else if (!local.empty()) {
+      from_local = true;
       seen = provider->worker_signal().seq();
       leases = std::move(local);
     } else {
@@ -300,12 +302,15 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       continue;
     }
     core->work_seq.fetch_add(1);
-    // Busy until this batch is acknowledged: hand-off leases go to idle slots only.
-    struct BusySlot {
-      std::atomic<int>& n;
-      explicit BusySlot(std::atomic<int>& c) : n(c) { ++n; }
-      ~BusySlot() { --n; }
-    } busy_slot(core->local_work.busy_slots);
+    // Busy for hand-off (local_work.h) until this batch is acknowledged; Take counted it.
+    if (!from_local) {
+      core->local_work.BeginBatch();
+      ReturnLocalWork(core.get(), /*surplus_only=*/true);  // a lease may have counted on this slot
+    }
+    struct EndBatch {
+      LocalWork& w;
+      ~EndBatch() { w.EndBatch(); }
+    } end_batch{core->local_work};
     RefreshCapabilities(core.get(), kBusySchemaRefreshMs);
     // Taken before the ack that may also fetch, so a wake-up between that fetch and the idle
     // wait is not missed.

@@ -530,6 +530,47 @@ TEST(PostgresProviderTest, ConcurrentAcksShareTransactionsAndKeepTheirOwnResults
   EXPECT_LE(after.first - before.first, 2 * (after.second - before.second));
 }
 
+// A fetch that commits alone commits with synchronous_commit = off (pg_group_commit.h): a
+// server crash may lose its lock. Simulated here by removing the lock: the acknowledgement
+// that relied on it fails cleanly, changes nothing, and the work is fetchable again.
+TEST(PostgresProviderTest, AckOfALostLockFailsCleanly) {
+  auto p = MustConnect(NewSchema("lostlock"));
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->StartOrchestration(StartItem("a")).ok());
+  auto item = p->FetchOrchestrationItem(30000);
+  ASSERT_TRUE(item.ok() && item->has_value());
+  ASSERT_TRUE(p->TEST_ExecuteSql("DELETE FROM instance_locks; "
+                                 "UPDATE orchestrator_queue SET lock_token = NULL, "
+                                 "attempt_count = attempt_count - 1").ok());
+  TurnCommit c = FirstTurn();
+  history::WorkItem act;
+  act.kind = history::WorkItemKind::kActivityExecute;
+  act.instance = "a";
+  act.execution_id = 1;
+  act.id = 2;
+  c.worker_items.push_back(act);
+  EXPECT_EQ(p->AckOrchestrationItem((*item)->lock_token, c).code(),
+            StatusCode::kFailedPrecondition);
+  auto rec = p->GetInstance("a");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_FALSE(rec->has_value());
+  auto again = p->FetchOrchestrationItem(30000);
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->attempt_count, 1);
+  ASSERT_TRUE(p->AckOrchestrationItem((*again)->lock_token, c).ok());
+  // The same for an activity.
+  auto lease = p->FetchWorkItem(30000, {});
+  ASSERT_TRUE(lease.ok() && lease->has_value());
+  ASSERT_TRUE(p->TEST_ExecuteSql("UPDATE worker_queue SET lock_token = NULL, "
+                                 "locked_until = NULL, attempt_count = 0").ok());
+  EXPECT_EQ(p->AckWorkItem((*lease)->lock_token, std::nullopt).code(),
+            StatusCode::kFailedPrecondition);
+  auto relet = p->FetchWorkItem(30000, {});
+  ASSERT_TRUE(relet.ok() && relet->has_value());
+  EXPECT_EQ((*relet)->attempt_count, 1);
+  EXPECT_TRUE(p->AckWorkItem((*relet)->lock_token, std::nullopt).ok());
+}
+
 TEST(PostgresProviderTest, NotificationsWakeOtherProviders) {
   const std::string schema = NewSchema("notify");
   auto a = MustConnect(schema);
