@@ -205,6 +205,71 @@ WorkerRecord WorkerRecordFrom(const Row& row) {
   return w;
 }
 
+// GetQueueDepths (both dialects, `$1` = now): pending work only — orchestrator messages that
+// are visible and not part of a batch under a live instance lock, worker rows that are visible
+// and not under a live row lock, and (timer_queue) orchestrator messages that become visible
+// later, mostly durable timers. Columns: orchestrator, worker, timer queue.
+inline constexpr const char* kQueueDepthsSelect =
+    "SELECT (SELECT COUNT(*) FROM orchestrator_queue q WHERE q.visible_at <= $1 "
+    "   AND NOT EXISTS (SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id "
+    "     AND l.lock_token = q.lock_token AND l.locked_until > $1)), "
+    "  (SELECT COUNT(*) FROM worker_queue w WHERE w.visible_at <= $1 "
+    "   AND (w.lock_token IS NULL OR w.locked_until <= $1)), "
+    "  (SELECT COUNT(*) FROM orchestrator_queue WHERE visible_at > $1)";
+
+template <typename Row>
+QueueDepths QueueDepthsFrom(const Row& row) {
+  QueueDepths d;
+  d.orchestrator_queue = row.Int(0);
+  d.worker_queue = row.Int(1);
+  d.timer_queue = row.Int(2);
+  return d;
+}
+
+// GetSystemMetrics columns: 0 instances, 1 executions, 2 running, 3 completed, 4 failed
+// (current executions), 5 history events.
+template <typename Row>
+SystemMetrics SystemMetricsFrom(const Row& row) {
+  SystemMetrics m;
+  m.total_instances = row.Int(0);
+  m.total_executions = row.Int(1);
+  m.running_instances = row.Int(2);
+  m.completed_instances = row.Int(3);
+  m.failed_instances = row.Int(4);
+  m.total_events = row.Int(5);
+  return m;
+}
+
+// GetInstanceStats: the history and queue figures (columns 0 history events, 1 history bytes,
+// 2 queued orchestrator messages) and the live KV view's size, tallied from the KV rows
+// (baseline rows first, then delta rows; a NULL size is a delta tombstone).
+class InstanceStatsBuilder {
+ public:
+  template <typename Row>
+  explicit InstanceStatsBuilder(const Row& row) {
+    stats_.history_event_count = row.Int(0);
+    stats_.history_size_bytes = row.Int(1);
+    stats_.queue_pending_count = row.Int(2);
+  }
+  void AddKvRow(std::string key, std::optional<int64_t> value_bytes) {
+    if (!value_bytes) {
+      kv_sizes_.erase(key);
+    } else {
+      kv_sizes_[std::move(key)] = *value_bytes;
+    }
+  }
+  InstanceStats Build() const {
+    InstanceStats out = stats_;
+    out.kv_user_key_count = static_cast<int64_t>(kv_sizes_.size());
+    for (const auto& entry : kv_sizes_) out.kv_total_value_bytes += entry.second;
+    return out;
+  }
+
+ private:
+  InstanceStats stats_;
+  std::map<std::string, int64_t> kv_sizes_;  // key -> value bytes
+};
+
 // The NotFound statuses of the admin reads (api.md 1.11 wording).
 Status InstanceNotFound(const char* op, const std::string& instance);
 Status ExecutionNotFound(const char* op, const std::string& instance, int64_t execution_id);

@@ -261,6 +261,30 @@ TEST(StoreCommonPrune, KeepLastAndCounts) {
   EXPECT_EQ(r->events_deleted, 6);
 }
 
+// A row adapter over a vector of optional integers.
+struct IntRow {
+  std::vector<std::optional<int64_t>> cols;
+  bool Null(int i) const { return !cols[static_cast<size_t>(i)]; }
+  std::string Text(int i) const { return Null(i) ? "" : std::to_string(Int(i)); }
+  int64_t Int(int i) const { return *cols[static_cast<size_t>(i)]; }
+  bool Bool(int i) const { return Int(i) != 0; }
+};
+
+TEST(StoreCommonAdmin, InstanceStatsTallyTheLiveKvView) {
+  InstanceStatsBuilder builder(IntRow{{7, 700, 2}});
+  builder.AddKvRow("a", 3);         // baseline
+  builder.AddKvRow("b", 5);         // baseline
+  builder.AddKvRow("a", 10);        // delta overwrites
+  builder.AddKvRow("b", std::nullopt);  // delta tombstone
+  builder.AddKvRow("c", 1);         // delta adds
+  const InstanceStats stats = builder.Build();
+  EXPECT_EQ(stats.history_event_count, 7);
+  EXPECT_EQ(stats.history_size_bytes, 700);
+  EXPECT_EQ(stats.queue_pending_count, 2);
+  EXPECT_EQ(stats.kv_user_key_count, 2);
+  EXPECT_EQ(stats.kv_total_value_bytes, 11);
+}
+
 TEST(StoreCommonAdmin, BulkLimitDefaultsAndRejectsNegative) {
   InstanceFilter filter;
   EXPECT_EQ(*BulkLimit("List", filter), 1000);

@@ -126,35 +126,16 @@ Result<SystemMetrics> PostgresProvider::GetSystemMetrics() {
         "  COUNT(*) FILTER (WHERE e.status = 'Failed'), (SELECT COUNT(*) FROM history) "
         "FROM instances i LEFT JOIN executions e "
         "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id");
-    SystemMetrics m;
-    m.total_instances = r[0][0].as<int64_t>();
-    m.total_executions = r[0][1].as<int64_t>();
-    m.running_instances = r[0][2].as<int64_t>();
-    m.completed_instances = r[0][3].as<int64_t>();
-    m.failed_instances = r[0][4].as<int64_t>();
-    m.total_events = r[0][5].as<int64_t>();
-    return m;
+    return store::SystemMetricsFrom(internal::PgRow(r[0]));
   });
 }
 
 Result<QueueDepths> PostgresProvider::GetQueueDepths() {
   return Run("GetQueueDepths", [&](pqxx::connection_base& conn) -> Result<QueueDepths> {
     pqxx::nontransaction tx(conn);
-    // Pending work only (see sqlite_management.cc): visible orchestrator messages not in a
-    // batch under a live lock, visible unlocked worker rows, and delayed orchestrator messages.
-    pqxx::result r = tx.exec_params(
-        "SELECT (SELECT COUNT(*) FROM orchestrator_queue q WHERE q.visible_at <= $1 "
-        "   AND NOT EXISTS (SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id "
-        "     AND l.lock_token = q.lock_token AND l.locked_until > $1)), "
-        "  (SELECT COUNT(*) FROM worker_queue w WHERE w.visible_at <= $1 "
-        "   AND (w.lock_token IS NULL OR w.locked_until <= $1)), "
-        "  (SELECT COUNT(*) FROM orchestrator_queue WHERE visible_at > $1)",
-        NowMs());
-    QueueDepths d;
-    d.orchestrator_queue = r[0][0].as<int64_t>();
-    d.worker_queue = r[0][1].as<int64_t>();
-    d.timer_queue = r[0][2].as<int64_t>();
-    return d;
+    // Pending work only (store::kQueueDepthsSelect).
+    pqxx::result r = tx.exec_params(store::kQueueDepthsSelect, NowMs());
+    return store::QueueDepthsFrom(internal::PgRow(r[0]));
   });
 }
 
@@ -174,28 +155,19 @@ Result<std::optional<InstanceStats>> PostgresProvider::GetInstanceStats(
         "FROM instances i WHERE i.instance_id = $1",
         instance);
     if (r.empty()) return Out();
-    InstanceStats stats;
-    stats.history_event_count = r[0][0].as<int64_t>();
-    stats.history_size_bytes = r[0][1].as<int64_t>();
-    stats.queue_pending_count = r[0][2].as<int64_t>();
-    std::map<std::string, int64_t> sizes;  // key -> value bytes; delta rows come last
+    store::InstanceStatsBuilder stats{internal::PgRow(r[0])};
     for (const pqxx::row& row :
          tx.exec_params("SELECT key, OCTET_LENGTH(value), 0 AS src FROM kv_store "
                         "WHERE instance_id = $1 "
                         "UNION ALL SELECT key, OCTET_LENGTH(value), 1 FROM kv_delta "
                         "WHERE instance_id = $1 ORDER BY src",
                         instance)) {
-      std::string key = row[0].as<std::string>();
-      if (row[1].is_null()) {
-        sizes.erase(key);
-      } else {
-        sizes[std::move(key)] = row[1].as<int64_t>();
-      }
+      std::optional<int64_t> bytes;  // NULL: a tombstone in the delta
+      if (!row[1].is_null()) bytes = row[1].as<int64_t>();
+      stats.AddKvRow(row[0].as<std::string>(), bytes);
     }
     tx.commit();
-    stats.kv_user_key_count = static_cast<int64_t>(sizes.size());
-    for (const auto& [key, bytes] : sizes) stats.kv_total_value_bytes += bytes;
-    return Out(stats);
+    return Out(stats.Build());
   });
 }
 

@@ -128,41 +128,18 @@ Result<SystemMetrics> SqliteProvider::GetSystemMetrics() {
         "  COALESCE(SUM(e.status = 'Failed'), 0), (SELECT COUNT(*) FROM history) "
         "FROM instances i LEFT JOIN executions e "
         "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id");
-    SystemMetrics m;
-    if (s.executeStep()) {
-      m.total_instances = s.getColumn(0).getInt64();
-      m.total_executions = s.getColumn(1).getInt64();
-      m.running_instances = s.getColumn(2).getInt64();
-      m.completed_instances = s.getColumn(3).getInt64();
-      m.failed_instances = s.getColumn(4).getInt64();
-      m.total_events = s.getColumn(5).getInt64();
-    }
-    return m;
+    if (!s.executeStep()) return SystemMetrics{};
+    return store::SystemMetricsFrom(internal::StatementRow(s));
   });
 }
 
 Result<QueueDepths> SqliteProvider::GetQueueDepths() {
   return Guarded("GetQueueDepths", [&]() -> Result<QueueDepths> {
     std::lock_guard<std::mutex> lock(mu_);
-    // Pending work only: orchestrator messages that are visible and not part of a batch under
-    // a live instance lock, worker rows that are visible and not under a live row lock, and
-    // (timer_queue) orchestrator messages that become visible later, mostly durable timers.
-    SQLite::Statement s(
-        *db_,
-        "SELECT (SELECT COUNT(*) FROM orchestrator_queue q WHERE q.visible_at <= ?1 "
-        "   AND NOT EXISTS (SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id "
-        "     AND l.lock_token = q.lock_token AND l.locked_until > ?1)), "
-        "  (SELECT COUNT(*) FROM worker_queue w WHERE w.visible_at <= ?1 "
-        "   AND (w.lock_token IS NULL OR w.locked_until <= ?1)), "
-        "  (SELECT COUNT(*) FROM orchestrator_queue WHERE visible_at > ?1)");
+    SQLite::Statement s(*db_, store::kQueueDepthsSelect);
     s.bind(1, NowMs());
-    QueueDepths d;
-    if (s.executeStep()) {
-      d.orchestrator_queue = s.getColumn(0).getInt64();
-      d.worker_queue = s.getColumn(1).getInt64();
-      d.timer_queue = s.getColumn(2).getInt64();
-    }
-    return d;
+    if (!s.executeStep()) return QueueDepths{};
+    return store::QueueDepthsFrom(internal::StatementRow(s));
   });
 }
 
@@ -183,28 +160,18 @@ Result<std::optional<InstanceStats>> SqliteProvider::GetInstanceStats(
         "FROM instances i WHERE i.instance_id = ?1");
     s.bind(1, instance);
     if (!s.executeStep()) return Out();
-    InstanceStats stats;
-    stats.history_event_count = s.getColumn(0).getInt64();
-    stats.history_size_bytes = s.getColumn(1).getInt64();
-    stats.queue_pending_count = s.getColumn(2).getInt64();
+    store::InstanceStatsBuilder stats(internal::StatementRow{s});
     SQLite::Statement kv(
         *db_,
         "SELECT key, value, 0 AS src FROM kv_store WHERE instance_id = ?1 "
         "UNION ALL SELECT key, value, 1 FROM kv_delta WHERE instance_id = ?1 ORDER BY src");
     kv.bind(1, instance);
-    std::map<std::string, int64_t> sizes;  // key -> value bytes; delta rows come last
     while (kv.executeStep()) {
-      std::string key = kv.getColumn(0).getString();
       const SQLite::Column value = kv.getColumn(1);
-      if (value.isNull()) {
-        sizes.erase(key);
-      } else {
-        sizes[std::move(key)] = value.getBytes();
-      }
+      stats.AddKvRow(kv.getColumn(0).getString(),
+                     value.isNull() ? std::nullopt : std::optional<int64_t>(value.getBytes()));
     }
-    stats.kv_user_key_count = static_cast<int64_t>(sizes.size());
-    for (const auto& [key, bytes] : sizes) stats.kv_total_value_bytes += bytes;
-    return Out(stats);
+    return Out(stats.Build());
   });
 }
 
