@@ -3,6 +3,7 @@
 //
 // End-to-end runtime tests with C++ orchestrations on in-memory SQLite.
 #include "duroxide/runtime/runtime.h"
+#include "duroxide/runtime/interpreter_lock.h"
 #include "duroxide/runtime/local_work.h"
 
 #include <gtest/gtest.h>
@@ -340,6 +341,18 @@ TEST(LocalWork, ReservationsAndQueuedLeasesShareTheCapacity) {
   EXPECT_EQ(work.Reserve(1, 2), 0u);
 }
 
+TEST(LocalWork, LeasesBeyondTheIdleSlotsAreTakenBack) {
+  LocalWork work;
+  ASSERT_EQ(work.Reserve(2, 2), 2u);
+  work.Push({Lease("1"), Lease("2")}, 2);
+  EXPECT_TRUE(work.TakeSurplus(2).empty());  // two idle slots: both stay
+  work.BeginBatch();                         // one slot took store work meanwhile
+  auto back = work.TakeSurplus(2);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].lock_token, "2");  // the newest goes back
+  EXPECT_EQ(work.Take(8).size(), 1u);
+}
+
 TEST(LocalWork, TakeKeepsOrderAndLimit) {
   LocalWork work;
   ASSERT_EQ(work.Reserve(3, 8), 3u);
@@ -351,6 +364,69 @@ TEST(LocalWork, TakeKeepsOrderAndLimit) {
   auto rest = work.Take(8);
   ASSERT_EQ(rest.size(), 1u);
   EXPECT_EQ(rest[0].lock_token, "3");
+}
+
+}  // namespace
+}  // namespace duroxide::runtime
+
+// ---- BatchHold / BlockingSection (interpreter_lock.h) ------------------------------------
+
+namespace duroxide::runtime {
+namespace {
+
+class CountingLock : public InterpreterLock {
+ public:
+  bool Acquire() override {
+    ++acquires;
+    return alive;
+  }
+  void Release() override { ++releases; }
+  void* Suspend() override {
+    ++suspends;
+    return this;
+  }
+  void Resume(void* token) override {
+    EXPECT_EQ(token, this);
+    ++resumes;
+  }
+  std::atomic<int> acquires{0}, releases{0}, suspends{0}, resumes{0};
+  std::atomic<bool> alive{true};
+};
+
+TEST(InterpreterLock, BatchHoldGivesTheLockUpAroundBlockingCallsOnly) {
+  CountingLock lock;
+  InstallInterpreterLock(&lock);
+  {
+    BlockingSection outside;  // no hold on this thread: nothing to give up
+  }
+  EXPECT_EQ(lock.suspends, 0);
+  {
+    BatchHold hold(true);
+    EXPECT_EQ(lock.acquires, 1);
+    const int v = WhileBlocking([&] {
+      BlockingSection nested;  // already given up: not suspended twice
+      return 7;
+    });
+    EXPECT_EQ(v, 7);
+    EXPECT_EQ(lock.suspends, 1);
+    EXPECT_EQ(lock.resumes, 1);
+    BatchHold again(true);  // not reentrant: the outer hold keeps the lock
+    EXPECT_EQ(lock.acquires, 1);
+  }
+  EXPECT_EQ(lock.releases, 1);
+  {
+    BatchHold off(false);  // gil_batching=False
+    BlockingSection section;
+  }
+  lock.alive = false;  // interpreter gone: nothing held, nothing given up
+  {
+    BatchHold hold(true);
+    BlockingSection section;
+  }
+  EXPECT_EQ(lock.acquires, 2);
+  EXPECT_EQ(lock.releases, 1);
+  EXPECT_EQ(lock.suspends, 1);
+  InstallInterpreterLock(nullptr);
 }
 
 }  // namespace

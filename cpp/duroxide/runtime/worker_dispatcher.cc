@@ -254,9 +254,6 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   const std::string owner = opt.worker_node_id.value_or(worker_id);
   int64_t fetch_failures = 0;  // consecutive: the backoff grows with them
   SessionPlacement& placement = core->fleet.placement;
-  auto fetch_options = [&](SessionPlacement::Ticket* ticket, size_t* max_items) {
-    return FetchOptions(core.get(), owner, ticket, max_items);
-  };
   // Leases the provider already fetched while acknowledging the previous batch.
   std::optional<Result<std::vector<providers::WorkItemLease>>> prefetched;
   uint64_t seen = 0;
@@ -265,24 +262,26 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   while (!core->Quitting()) {
     busy.Busy();
     Result<std::vector<providers::WorkItemLease>> leases = std::vector<providers::WorkItemLease>();
-    // Activities this runtime's own turns leased to it come first: they need no fetch.
-    std::vector<providers::WorkItemLease> local;
-    if (!prefetched) local = core->local_work.Take(batch);
     bool from_local = false;
     if (prefetched) {
       leases = std::move(*prefetched);
       prefetched.reset();
-    } else if (!local.empty()) {
-      from_local = true;
-      seen = provider->worker_signal().seq();
-      leases = std::move(local);
     } else {
       seen = provider->worker_signal().seq();
-      SessionPlacement::Ticket ticket;
-      size_t max_items = batch;
-      const providers::WorkerFetchOptions options = fetch_options(&ticket, &max_items);
-      leases = provider->FetchWorkItems(max_items, opt.worker_lock_timeout_ms, options);
-      if (leases.ok()) placement.Observe(*leases, NowMs());
+      // Activities this runtime's own turns leased to it come before the store: no fetch.
+      // Take() counts this slot busy when it returns leases (local_work.h).
+      std::vector<providers::WorkItemLease> local = core->local_work.Take(batch);
+      from_local = !local.empty();
+      if (from_local) {
+        leases = std::move(local);
+      } else {
+        SessionPlacement::Ticket ticket;
+        size_t max_items = batch;
+        const providers::WorkerFetchOptions options =
+            FetchOptions(core.get(), owner, &ticket, &max_items);
+        leases = provider->FetchWorkItems(max_items, opt.worker_lock_timeout_ms, options);
+        if (leases.ok()) placement.Observe(*leases, NowMs());
+      }
     }
     if (!leases.ok()) {
       core->metrics.provider_errors++;
@@ -326,7 +325,7 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     if (fetch_next) {
       next.lock_timeout_ms = opt.worker_lock_timeout_ms;
       next.max_items = batch;
-      next.options = fetch_options(&ticket, &next.max_items);
+      next.options = FetchOptions(core.get(), owner, &ticket, &next.max_items);
     }
     if (!acks.empty() || fetch_next) {
       std::vector<Status> acked = provider->AckWorkItemsAndFetch(acks, fetch_next ? &next : nullptr);

@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <thread>
 #include <tuple>
@@ -24,7 +23,6 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
-#include "duroxide/providers/sqlite/sqlite_checkpointer.h"
 #include "duroxide/providers/sqlite/sqlite_group_commit.h"
 #include "duroxide/providers/sqlite/sqlite_fault_vfs.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
@@ -108,20 +106,13 @@ SqliteProvider::SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string
       db_(std::move(db)),
       group_(std::make_unique<internal::GroupCommit>(&mu_, db_.get())) {}
 
-SQLite::Statement& SqliteProvider::Prepared(const std::string& sql) {
+SQLite::Statement& SqliteProvider::Prepared(const char* sql) {
   Stmt& stmt = prepared_[sql];
   if (!stmt) stmt = std::make_unique<SQLite::Statement>(*db_, sql);
   return *stmt;
 }
 
-int64_t SqliteProvider::TEST_CheckpointPasses() const {
-  return checkpointer_ ? checkpointer_->passes() : 0;
-}
-
-SqliteProvider::~SqliteProvider() {
-  // The checkpointer's hook points at it: remove both before the writer connection closes.
-  checkpointer_.reset();
-}
+SqliteProvider::~SqliteProvider() = default;
 
 Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& path) {
   return Open(path, SqliteOptions{});
@@ -177,13 +168,6 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
         abs.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms, vfs);
     provider->reader_read_record_ = std::make_unique<SQLite::Statement>(*provider->reader_,
                                                                         kReadRecordSql);
-    // DUROXIDE_SQLITE_INLINE_CHECKPOINT keeps SQLite's own checkpoint in the committing
-    // writer, for measurements (docs/performance.md).
-    if (std::getenv("DUROXIDE_SQLITE_INLINE_CHECKPOINT") == nullptr) {
-      provider->checkpointer_ = std::make_unique<internal::Checkpointer>(
-          abs.string(), vfs, options.busy_timeout_ms, options.synchronous_full);
-      provider->checkpointer_->Attach(provider->db_->getHandle());
-    }
     return Result<std::unique_ptr<SqliteProvider>>(std::move(provider));
   });
 }

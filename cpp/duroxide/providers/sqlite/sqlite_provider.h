@@ -14,6 +14,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <tuple>
 #include <vector>
 
@@ -29,7 +30,6 @@ class Statement;
 
 namespace duroxide::providers::sqlite {
 namespace internal {
-class Checkpointer;
 class GroupCommit;
 // A worker lease token: "<stored token>.<row id>" (sqlite_worker_queue.cc).
 std::string WorkerLeaseToken(const std::string& stored, int64_t row_id);
@@ -192,8 +192,6 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // Test hook: runs arbitrary SQL on this provider's connection (used by the conformance
   // suite to corrupt history rows, also in in-memory databases). Not for production use.
   Status TEST_ExecuteSql(const std::string& sql);
-  // Checkpoint passes run by the background checkpointer (0 in memory).
-  int64_t TEST_CheckpointPasses() const;
 
  private:
   SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string path);
@@ -252,7 +250,8 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // The statement for `sql`, prepared on first use and kept for the provider's life, so that
   // code paths with literal SQL do not prepare on every call. REQUIRES: mu_ held; use it
   // through ScopedStatement (it resets the statement).
-  SQLite::Statement& Prepared(const std::string& sql);
+  // `sql` is a string literal: its address is the cache key (no string built per call).
+  SQLite::Statement& Prepared(const char* sql);
 
   // Helpers called with mu_ held inside a transaction; they throw SQLite::Exception.
   void InsertOrchestratorItem(const history::WorkItem& item, int64_t visible_at, int64_t now);
@@ -283,8 +282,6 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // must be finalised before the connection closes.
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<internal::GroupCommit> group_;  // hot-path writes share transactions
-  // WAL checkpoints on a thread of their own (file databases only; null in memory).
-  std::unique_ptr<internal::Checkpointer> checkpointer_;
 
   using Stmt = std::unique_ptr<SQLite::Statement>;
   Stmt begin_, commit_, rollback_;
@@ -302,7 +299,7 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   Stmt session_claim_, worker_ack_, session_touch_, worker_renew_, worker_abandon_;
   Stmt next_worker_visible_, renew_sessions_, cleanup_sessions_;
   // Statements with literal SQL prepared on first use and kept (Prepared()).
-  std::map<std::string, Stmt> prepared_;
+  std::unordered_map<const char*, Stmt> prepared_;
 
   // Read-only connection for GetInstance (file databases only; null in memory). Declared
   // after the writer's statements so it is closed first; its statement before it.

@@ -24,7 +24,6 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
-#include "duroxide/providers/sqlite/sqlite_checkpointer.h"
 #include "duroxide/providers/sqlite/sqlite_fault_vfs.h"
 #include "duroxide/providers/sqlite/sqlite_group_commit.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
@@ -156,32 +155,6 @@ TEST(SqliteProviderTest, FileReopenKeepsData) {
   EXPECT_EQ((*rec)->name, "Orch");
   EXPECT_EQ(p->ReadHistory("a", 0)->size(), 1u);
   EXPECT_TRUE(p->HasPendingStart("b").value());
-}
-
-// Checkpoints run on the background connection, not inside a writer's commit, and keep the
-// WAL bounded: after several thousand commits the thread has run passes and the WAL file is
-// far below what the commits wrote in total.
-TEST(SqliteProviderTest, BackgroundCheckpointsKeepTheWalBounded) {
-  const std::string path = TempDirEnvironment::NewFile("checkpoint");
-  auto p = MustOpen(path);
-  ASSERT_TRUE(p);
-  for (int i = 0; i < 12000; ++i) {
-    ASSERT_TRUE(p->StartOrchestration(StartItem("i" + std::to_string(i))).ok());
-  }
-  const int64_t deadline = NowMs() + 10000;
-  while (p->TEST_CheckpointPasses() == 0 && NowMs() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  EXPECT_GE(p->TEST_CheckpointPasses(), 1);
-  // The WAL is reused after a complete pass: it never holds all the commits' frames (about
-  // 3 per start, 36 MB; without checkpoints the file would hold them all).
-  for (int i = 0; i < 200; ++i) {
-    ASSERT_TRUE(p->StartOrchestration(StartItem("j" + std::to_string(i))).ok());
-  }
-  const auto wal = fs::file_size(path + "-wal");
-  EXPECT_LT(wal, static_cast<uintmax_t>(internal::Checkpointer::kInlineFrames) * 2u * 1100u);
-  EXPECT_TRUE(p->HasPendingStart("i0").value());
-  EXPECT_TRUE(p->HasPendingStart("j199").value());
 }
 
 TEST(SqliteProviderTest, OpenAcceptsPrefixesAndCreatesDirectories) {
