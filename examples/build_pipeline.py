@@ -98,7 +98,7 @@ def main() -> None:
                   f"on {node['worker']}")
         compiled: List[str] = [n["input"] for n in graph["nodes"] if n["task"] == "compile"]
         print(f"\nedges: {graph['edges']}  (compiled {len(compiled)} sources)")
-        from duroxide._cli_graphs import graph_dot
+        from duroxide.cli.graphs import graph_dot
 
         print("\nGraphviz (duroxide graph --dot):\n" + graph_dot(graph))
         runtime.shutdown(2000)

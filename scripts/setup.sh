@@ -35,7 +35,8 @@ fi
 # Runtime dependency (capability routing validates JSON Schemas); also declared in pyproject.
 .venv/bin/python -m pip install -q jsonschema
 if [ "${1:-}" = "--test" ]; then
-  .venv/bin/python -m pip install -q pytest hypothesis pybind11 mypy ruff types-jsonschema "httpx>=0.27" "selenium>=4.20"
+  .venv/bin/python -m pip install -q pytest hypothesis pybind11 mypy ruff types-jsonschema \
+    import-linter "httpx>=0.27" "selenium>=4.20"
 fi
 echo "setup: building and installing duroxide into .venv"
 .venv/bin/python -m pip install -q ".[server]"

@@ -72,13 +72,16 @@ if [ "$FUZZ_SECONDS" != 0 ]; then
   scripts/fuzz.sh "$FUZZ_SECONDS"
 fi
 
-echo "== types and lint (mypy --strict, stubtest, ruff)"
+echo "== types and lint (mypy --strict, stubtest, ruff, import-linter)"
 # Seconds: the package and each example under mypy --strict (config in pyproject.toml), the
-# native module's stubs (python/duroxide/_core.pyi) against the built module, and ruff.
+# native module's stubs (python/duroxide/_core.pyi) against the built module, ruff, and the
+# package's layering and absence of import cycles (import-linter contracts in pyproject.toml,
+# checked on the source tree).
 .venv/bin/python -m mypy
 for example in examples/*.py; do .venv/bin/python -m mypy --strict "$example"; done
 .venv/bin/python -m mypy.stubtest duroxide._core --allowlist scripts/stubtest-allowlist.txt
 .venv/bin/python -m ruff check python/duroxide examples
+PYTHONPATH=python .venv/bin/lint-imports
 
 echo "== pytest (installed package)"
 # Run from the repository root: the package is imported from .venv, not from python/.

@@ -260,9 +260,9 @@ def test_carry_forward_cap_drops_surplus_with_a_warning(env, capfd, caplog):
     assert carried == list(range(cap))  # oldest first, the 3 newest dropped
     # By default runtime warnings go to Python logging (logger duroxide.runtime); if another
     # test of this process selected the native log, they are on stderr.
-    import duroxide._logging
+    import duroxide.worker.logging
 
-    duroxide._logging.flush()
+    duroxide.worker.logging.flush()
     wait_until(lambda: len([r for r in caplog.records if "carry-forward cap reached"
                             in r.getMessage()]) >= 3, timeout_s=5)
     logged = [{"level": "WARN" if r.levelname == "WARNING" else r.levelname,

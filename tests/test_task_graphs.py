@@ -360,7 +360,7 @@ def test_cache_hits_across_instances_and_expires(genv: Env) -> None:
 
 
 def test_graph_cli_text_and_dot(genv: Env, capsys: Any) -> None:
-    from duroxide._cli_graphs import graph_dot, graph_text
+    from duroxide.cli.graphs import graph_dot, graph_text
 
     reg = _make_registry(Calls())
     t = reg.tasks  # type: ignore[attr-defined]

@@ -2,16 +2,21 @@
 
 Orchestrations are generator functions that yield tasks; activities are plain functions.
 A C++ runtime records every step in a durable history and replays it after restarts.
+
+This module is the public API: it re-exports the names programs use from the subpackages
+(docs/architecture.md, "The Python package"):
+
+* duroxide.workflow  what orchestration code touches: the context, task descriptors,
+                     messaging and actors, task graphs, the generator protocol
+* duroxide.client    the native Client and the REST HttpClient
+* duroxide.worker    Runtime, Registry, RuntimeOptions, the activity context, the driver the
+                     core calls, capabilities, logging
+* duroxide.cli, duroxide.server, duroxide.testing   the tools built on this API
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
-
-# Kept because api.md lists it: the table the hand-driven generator protocol
-# (duroxide.driver.create_generator) looks functions up in. Runtimes neither fill nor read it:
-# each runtime runs only its own registrations.
-_orchestration_functions: Dict[str, Callable[..., Any]] = {}
+import importlib
 
 try:
     from duroxide import _core
@@ -21,8 +26,18 @@ except ImportError as exc:  # pragma: no cover - a broken install
         f"from the source tree ({exc})"
     ) from exc
 
-from duroxide._client import Client  # noqa: E402
-from duroxide._core import (  # noqa: E402  # noqa: E402
+from duroxide._common import (
+    MAX_HISTORY_EVENTS,
+    MAX_INSTANCE_ID_BYTES,
+    MAX_KV_KEYS,
+    MAX_KV_VALUE_BYTES,
+    MAX_NAME_BYTES,
+    MAX_PAYLOAD_BYTES,
+    MAX_TAG_NAME_BYTES,
+    MAX_WORKER_TAGS,
+)
+from duroxide._common import __version__ as __version__
+from duroxide._core import (
     DeleteInstanceResult,
     Event,
     ExecutionInfo,
@@ -37,36 +52,26 @@ from duroxide._core import (  # noqa: E402  # noqa: E402
     SystemStats,
     init_tracing,
 )
-from duroxide._providers import SqliteProvider  # noqa: E402
-
-if hasattr(_core, "PostgresProvider"):  # builds without libpqxx have no PostgreSQL provider
-    from duroxide._providers import PostgresProvider  # noqa: E402
-from duroxide._registry import Registry  # noqa: E402
-from duroxide._runtime import MetricsSnapshot, Runtime  # noqa: E402
-from duroxide._types import (  # noqa: E402
-    MAX_KV_KEYS,
-    MAX_KV_VALUE_BYTES,
-    MAX_TAG_NAME_BYTES,
-    MAX_WORKER_TAGS,
-    OrchestrationResult,
-    RuntimeOptions,
-    TagFilter,
-    _parse_status,
-    parse_result,
+from duroxide._providers import SQLITE_DURABILITY_LEVELS, Provider, SqliteProvider
+from duroxide.client._fleet import UnservableWork, WorkerInfo
+from duroxide.client._messaging import (
+    ActorInfo,
+    DeadLetter,
+    TopicDetail,
+    TopicInfo,
+    TopicSubscriber,
 )
-from duroxide.context import ActivityContext, OrchestrationContext, ScheduledTask  # noqa: E402
-from duroxide.driver import create_generator, dispose_generator, next_step  # noqa: E402
-
-# ---- python-native: the provider protocol, the status Literal, and one error hierarchy ----
-from duroxide._providers import Provider  # noqa: E402
-from duroxide._types import OrchestrationStatusName  # noqa: E402
-from duroxide.errors import (  # noqa: E402
+from duroxide.client.http import HttpClient
+from duroxide.client.native import Client
+from duroxide.client.results import OrchestrationResult, OrchestrationStatusName
+from duroxide.errors import (
     ActivityFailedError,
     ActivityTimeoutError,
     ClosedError,
     DuroxideError,
     InstanceAlreadyExistsError,
     InvalidArgumentError,
+    InvalidTypeError,
     NotFoundError,
     OperationTimedOutError,
     OrchestrationFailedError,
@@ -77,31 +82,25 @@ from duroxide.errors import (  # noqa: E402
     TaskFailedError,
     TracingError,
 )
-# --- server: the REST API's remote client (the server itself is duroxide.server) ---
-from duroxide._http_client import HttpClient  # noqa: E402
-# ---- fleet: worker registry (docs/deployment.md) ----
-from duroxide._fleet import UnservableWork, WorkerInfo  # noqa: E402
-# ---- messaging (docs/messaging.md) ----
-from duroxide._actors import ActorRef, ActorType  # noqa: E402
-from duroxide._messaging import (  # noqa: E402
-    Message,
-    Request,
-    RequestFailedError,
-    RequestTimedOutError,
+from duroxide.worker.activity import ActivityContext, current_activity
+from duroxide.worker.capabilities import detect_capabilities
+from duroxide.worker.options import RuntimeOptions, TagFilter
+from duroxide.worker.registry import Registry
+from duroxide.worker.runtime import MetricsSnapshot, Runtime
+from duroxide.workflow.actors import ActorRef, ActorType
+from duroxide.workflow.context import JoinTask, OrchestrationContext, ScheduledTask, parse_result
+from duroxide.workflow.generator_protocol import create_generator, dispose_generator, next_step
+from duroxide.workflow.generator_protocol import (
+    orchestration_functions as _orchestration_functions,
 )
-from duroxide._messaging_client import (  # noqa: E402
-    ActorInfo,
-    DeadLetter,
-    TopicDetail,
-    TopicInfo,
-    TopicSubscriber,
-)
-# Task graphs and capability routing (docs/task-graphs.md).
-from duroxide._capabilities import detect_capabilities  # noqa: E402
-from duroxide._graphs import GraphNodeFailedError, TaskFunction, TaskHandle  # noqa: E402
-from duroxide.context import JoinTask, current_activity  # noqa: E402
+from duroxide.workflow.graphs import GraphNodeFailedError, TaskFunction, TaskHandle
+from duroxide.workflow.messages import Message, Request, RequestFailedError, RequestTimedOutError
 
-__version__ = "0.1.0"
+# The historical public modules, attributes of the package as before (`duroxide.driver.x`).
+from duroxide import context, driver  # noqa: E402
+
+if hasattr(_core, "PostgresProvider"):  # builds without libpqxx have no PostgreSQL provider
+    from duroxide._providers import PostgresProvider
 
 PyOrchestrationStatus = OrchestrationStatus
 PyMetricsSnapshot = MetricsSnapshot
@@ -207,37 +206,21 @@ __all__ = [
 ]
 if hasattr(_core, "PostgresProvider"):
     __all__.insert(1, "PostgresProvider")
-
-# reliability (issue 17): documented limits and SQLite durability levels.
-from duroxide._providers import SQLITE_DURABILITY_LEVELS  # noqa: E402
-from duroxide._types import (  # noqa: E402
-    MAX_HISTORY_EVENTS,
-    MAX_INSTANCE_ID_BYTES,
-    MAX_NAME_BYTES,
-    MAX_PAYLOAD_BYTES,
-)
-
 __all__ += [
+    # reliability (issue 17): documented limits and SQLite durability levels.
     "MAX_PAYLOAD_BYTES",
     "MAX_HISTORY_EVENTS",
     "MAX_INSTANCE_ID_BYTES",
     "MAX_NAME_BYTES",
     "SQLITE_DURABILITY_LEVELS",
+    # wrong-type arguments raise a DuroxideError that is a TypeError (issue 15)
+    "InvalidTypeError",
 ]
-
-# ---- clean15 (issue 15): wrong-type arguments raise a DuroxideError that is a TypeError ----
-from duroxide.errors import InvalidTypeError  # noqa: E402
-
-__all__ += ["InvalidTypeError"]
-
-# ---- testing (duroxide.testing, docs/testing.md) ----
-# `duroxide.testing` is imported on first use, so `import duroxide` stays light and
-# `duroxide.testing.replay(...)` works without a separate import.
 
 
 def __getattr__(name: str) -> object:
+    """`duroxide.testing` is imported on first use (a documented lazy load), so `import
+    duroxide` stays light and `duroxide.testing.replay(...)` works without its own import."""
     if name == "testing":
-        import importlib
-
         return importlib.import_module("duroxide.testing")
     raise AttributeError(f"module 'duroxide' has no attribute {name!r}")

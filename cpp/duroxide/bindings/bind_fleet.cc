@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 duroxide authors
 //
-// The worker registry for Python (python/duroxide/_fleet.py builds the public types): records
-// as dicts with the derived status, drain requests, pruning and the queued work that the
-// diagnosis of stuck work compares with what live workers serve.
+// The worker registry for Python (python/duroxide/client/_fleet.py builds the public types):
+// records as dicts with the derived status, drain requests, pruning and the queued work that
+// the diagnosis of stuck work compares with what live workers serve.
 #include "duroxide/bindings/pybind.h"
 
 #include "duroxide/common/clock.h"

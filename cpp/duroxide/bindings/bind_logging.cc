@@ -7,11 +7,11 @@
 //      by a starting runtime: the native writer on stderr with that filter;
 //   3. otherwise (the default): records go to Python's `logging`, logger
 //      "duroxide.<target>" ("duroxide::runtime" -> "duroxide.runtime"), with the record's
-//      fields as LogRecord attributes (python/duroxide/_logging.py).
+//      fields as LogRecord attributes (python/duroxide/worker/_log_sink.py).
 // GIL discipline for mode 3: the logging mutex is released before the sink runs (logging.cc).
 // A thread that already holds the GIL (user code tracing from an orchestration or activity)
 // emits directly; any other thread never takes the GIL: it queues the record, and the
-// Python pump thread (_logging.py) takes the queue with the GIL released while it waits.
+// Python pump thread (worker/logging.py) takes the queue with the GIL released while it waits.
 #include "duroxide/bindings/pybind.h"
 
 #include <cerrno>
@@ -130,7 +130,7 @@ py::tuple ToPython(const LogRecord& r) {
 }
 
 py::object& EmitFn() {
-  static auto* fn = new py::object();  // duroxide._logging.emit; leaked at exit on purpose
+  static auto* fn = new py::object();  // duroxide.worker._log_sink.emit; leaked at exit on purpose
   return *fn;
 }
 
@@ -234,7 +234,7 @@ void RegisterLogging(py::module_& m) {
     return out;
   }, py::arg("timeout_ms"));
   m.def("_stop_log_pump", [] { Queue().Stop(); });
-  EmitFn() = py::module_::import("duroxide._logging").attr("emit");
+  EmitFn() = py::module_::import("duroxide.worker._log_sink").attr("emit");
   // Default: DUROXIDE_LOG / RUST_LOG select the native stderr log; otherwise Python logging.
   const char* env = EnvFilter();
   if (env && ApplyFilter(env, "compact")) {

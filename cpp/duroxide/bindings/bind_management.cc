@@ -2,7 +2,7 @@
 // Copyright (c) 2026 duroxide authors
 //
 // The management result classes of api.md 1.11 and the native Management object behind the
-// Client's management methods (python/duroxide/_management.py). Every Management method
+// Client's management methods (python/duroxide/client/_management.py). Every Management method
 // releases the GIL around the core call. The result classes have keyword constructors so that
 // duroxide.HttpClient returns the same types as Client.
 #include "duroxide/bindings/pybind.h"

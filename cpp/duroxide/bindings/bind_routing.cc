@@ -2,8 +2,8 @@
 // Copyright (c) 2026 duroxide authors
 //
 // Capability routing, the task cache and raw history for the Python task-graph layer
-// (python/duroxide/_graphs.py, _capabilities.py). Private module functions: the public API is
-// the Python Client methods built on them.
+// (python/duroxide/workflow/graphs.py, workflow/requirements.py). Private module functions: the
+// public API is the Python Client methods built on them.
 #include "duroxide/bindings/pybind.h"
 #include "duroxide/history/codec.h"
 

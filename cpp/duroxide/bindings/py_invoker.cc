@@ -393,11 +393,12 @@ class PySession : public replay::OrchestrationSession {
 }  // namespace
 
 PyOrchestrationInvoker::PyOrchestrationInvoker(py::object registry) : registry_(std::move(registry)) {
-  py::module_ driver = py::module_::import("duroxide.driver");
+  py::module_ driver = py::module_::import("duroxide.worker.driver");
   resolve_ = driver.attr("resolve");
   start_ = driver.attr("start");
   step_ = driver.attr("step");
-  context_class_ = py::module_::import("duroxide.context").attr("OrchestrationContext");
+  context_class_ =
+      py::module_::import("duroxide.workflow.context").attr("OrchestrationContext");
 }
 
 PyOrchestrationInvoker::~PyOrchestrationInvoker() {
@@ -445,7 +446,7 @@ Result<std::unique_ptr<replay::OrchestrationSession>> PyOrchestrationInvoker::St
 
 PyActivityInvoker::PyActivityInvoker(py::object client_factory)
     : client_factory_(std::move(client_factory)),
-      run_activity_(py::module_::import("duroxide.driver").attr("run_activity")) {}
+      run_activity_(py::module_::import("duroxide.worker.driver").attr("run_activity")) {}
 
 PyActivityInvoker::~PyActivityInvoker() {
   if (!PythonAlive()) {

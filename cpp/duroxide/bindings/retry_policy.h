@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 duroxide authors
 //
-// The one retry-policy validator. schedule_activity_with_retry* (context.py) and task graphs
-// (_graphs.py) call it at the call site through _core._normalize_retry_policy, so bad input
-// raises where it is written; the task parser (py_invoker.cc) applies the same function to the
-// normalised dict the orchestration yields. REQUIRES: the GIL.
+// The one retry-policy validator. schedule_activity_with_retry* (workflow/context.py) and task
+// graphs (workflow/graphs.py) call it at the call site through _core._normalize_retry_policy,
+// so bad input raises where it is written; the task parser (py_invoker.cc) applies the same
+// function to the normalised dict the orchestration yields. REQUIRES: the GIL.
 #ifndef DUROXIDE_BINDINGS_RETRY_POLICY_H_
 #define DUROXIDE_BINDINGS_RETRY_POLICY_H_
 

@@ -26,6 +26,7 @@ effects at its `during_activity` point. Failures raise CrashTestFailure naming t
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import os
@@ -39,8 +40,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from duroxide._registry import Registry
+from duroxide._providers import SqliteProvider
+from duroxide.client.native import Client
 from duroxide.errors import DuroxideError, InvalidArgumentError, InvalidTypeError
+from duroxide.worker.loader import as_registry
+from duroxide.worker.options import RuntimeOptions
+from duroxide.worker.registry import Registry
+from duroxide.worker.runtime import Runtime
 
 __all__ = ["CrashPoint", "CrashTestFailure", "CrashTestReport", "crash_test"]
 
@@ -224,8 +230,6 @@ def _wrap_activity(name: str, fn: Callable[..., Any], hook: _Hook) -> Callable[.
         number = hook.enter("activity", ctx.instance_id, name)
         result = fn(ctx, input)
         if inspect.iscoroutine(result):
-            import asyncio
-
             result = asyncio.run(result)
         hook.leave_activity(name, number)
         return result
@@ -251,8 +255,6 @@ def _start_args(start: Any) -> Tuple[str, Any, Optional[str], Optional[str]]:
 
 
 def _options(lock_ms: int) -> Any:
-    from duroxide._types import RuntimeOptions
-
     # Cold replay on every turn, so each turn enters the orchestration function once.
     return RuntimeOptions(dispatcher_poll_interval_ms=10, orchestration_concurrency=1,
                           worker_concurrency=1, warm_cache_capacity=0,
@@ -340,10 +342,6 @@ class _Run:
         return instance_id
 
     def _recover(self, instance_id: str, hook: _Hook) -> RunOutcome:
-        from duroxide._client import Client
-        from duroxide._providers import SqliteProvider
-        from duroxide._runtime import Runtime
-
         provider = SqliteProvider.open(self.db)  # nothing of the dead runtime is reused
         client = Client(provider)
         rt = Runtime(provider, _options(5000), registry=_wrap_registry(self.registry, hook))
@@ -356,10 +354,6 @@ class _Run:
         return outcome
 
     def in_process(self, target: Optional[CrashPoint]) -> Tuple[RunOutcome, _Hook]:
-        from duroxide._client import Client
-        from duroxide._providers import SqliteProvider
-        from duroxide._runtime import Runtime
-
         hook = _Hook(target)
         provider: Any = SqliteProvider.open(self.db)
         client: Any = Client(provider)
@@ -390,9 +384,6 @@ class _Run:
                 rt.shutdown(2000)
 
     def in_child_process(self, target: CrashPoint, registry_spec: str) -> Tuple[RunOutcome, bool]:
-        from duroxide._client import Client
-        from duroxide._providers import SqliteProvider
-
         client = Client(SqliteProvider.open(self.db))
         instance_id = self._begin(client)
         child = subprocess.run(
@@ -479,9 +470,7 @@ def crash_test(registry: Any, start: Any, expect: Any = _UNSET, *,
     Returns a CrashTestReport; raises CrashTestFailure naming the crash point(s) that broke an
     assertion unless raise_on_failure=False.
     """
-    from duroxide.testing._replay import _as_registry
-
-    registry = _as_registry(registry)
+    registry = as_registry(registry)
     kinds = tuple(points) if points is not None else KINDS
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:

@@ -10,14 +10,14 @@ import signal
 import sys
 from typing import List
 
+from duroxide._providers import SqliteProvider
+from duroxide.client.native import Client
+from duroxide.testing._crash import CrashPoint, _Hook, _options, _wrap_registry
+from duroxide.worker.loader import load_registry
+from duroxide.worker.runtime import Runtime
+
 
 def main(argv: List[str]) -> int:
-    from duroxide._cli_testing import load_registry
-    from duroxide._client import Client
-    from duroxide._providers import SqliteProvider
-    from duroxide._runtime import Runtime
-    from duroxide.testing._crash import CrashPoint, _Hook, _options, _wrap_registry
-
     spec, db, instance_id, point_json, timeout_s = argv
     point = CrashPoint(**json.loads(point_json))
 

@@ -8,9 +8,14 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from duroxide._json import loads_or_raw
-from duroxide.errors import InvalidTypeError
+from duroxide._common import loads_or_raw
+from duroxide._providers import SqliteProvider
+from duroxide.client.native import Client
+from duroxide.errors import InvalidTypeError, NotFoundError
 from duroxide.errors import OrchestrationFailedError as _OrchestrationFailed
+from duroxide.worker.options import RuntimeOptions
+from duroxide.worker.registry import Registry
+from duroxide.worker.runtime import Runtime
 
 __all__ = ["HistoryEvent", "OrchestrationFailedError", "assert_history", "format_history",
            "get_history", "history_summary", "run_orchestration", "wait_for_history"]
@@ -33,8 +38,6 @@ class OrchestrationFailedError(_OrchestrationFailed):
 
 
 def _fast_options() -> Any:
-    from duroxide._types import RuntimeOptions
-
     return RuntimeOptions(**FAST_OPTIONS)
 
 
@@ -50,11 +53,6 @@ def run_orchestration(target: Any, name: str, input: Any = None, *,
     if the instance fails (or returns the OrchestrationResult with raise_on_failure=False), and
     OperationTimedOutError after timeout_ms.
     """
-    from duroxide._client import Client
-    from duroxide._providers import SqliteProvider
-    from duroxide._registry import Registry
-    from duroxide._runtime import Runtime
-
     own_runtime: Optional[Runtime] = None
     if hasattr(target, "runtime") and isinstance(target.runtime, Runtime):
         client = client or getattr(target, "client", None)
@@ -258,8 +256,6 @@ def wait_for_history(client: Any, instance_id: str, expected: Sequence[ExpectedI
     """Waits until the instance's history holds `expected` (as assert_history checks it), e.g.
     until a workflow has created its timer before a test moves the clock. Returns the events;
     raises AssertionError (with both histories) after timeout_ms."""
-    from duroxide.errors import NotFoundError
-
     deadline = time.monotonic() + timeout_ms / 1000
     while True:
         try:

@@ -21,11 +21,13 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-from duroxide._json import loads_or_raw
-from duroxide._registry import Registry
+from duroxide._common import loads_or_raw
+from duroxide.client.native import Client
 from duroxide.errors import DuroxideError, InvalidArgumentError, InvalidTypeError
+from duroxide.worker.loader import as_registry
 
 __all__ = [
     "EXPORT_FORMAT", "ExportedExecution", "ExportedHistory", "NondeterminismError",
@@ -302,29 +304,11 @@ def _explain_raw(message: str) -> Tuple[Optional[int], Optional[str], Optional[s
 
 def registry_functions(registry: Any) -> Dict[str, Callable[..., Any]]:
     """The {"name@version": fn} table the native invoker resolves orchestrations from."""
-    registry = _as_registry(registry)
+    registry = as_registry(registry)
     table: Dict[str, Callable[..., Any]] = {}
     for name, version, fn in registry.orchestrations():
         table[f"{name}@{version}"] = fn
     return table
-
-
-def _as_registry(obj: Any) -> Registry:
-    if isinstance(obj, Registry):
-        return obj
-    own = getattr(obj, "_registry", None)
-    if isinstance(own, Registry):  # a Runtime: the registry it follows plus its own ones
-        combined = Registry()
-        followed = getattr(obj, "_followed", None)
-        if isinstance(followed, Registry):
-            combined.include(followed)
-        combined.include(own)
-        return combined
-    inner = getattr(obj, "registry", None)  # a test environment
-    if isinstance(inner, Registry):
-        return inner
-    raise InvalidTypeError(f"registry must be a duroxide.Registry (or a Runtime), "
-                           f"not {type(obj).__name__}")
 
 
 def _kind_name(event: Dict[str, Any]) -> str:
@@ -616,12 +600,8 @@ def replay(history_or_instance: Any, registry: Any, client: Any = None, *,
     the history); call `.check()` to raise NondeterminismError instead.
     """
     if client is None and provider is not None:
-        from duroxide._client import Client
-
         client = Client(provider)
     if client is not None and not hasattr(client, "read_execution_history"):
-        from duroxide._client import Client
-
         client = Client(client)  # a provider passed positionally
     history = _histories_from(history_or_instance, instance_id, client)
     if not history.executions:
@@ -660,8 +640,6 @@ def parse_since(text: str, now_ms: Optional[int] = None) -> int:
     if m:
         unit = {"s": 1000, "m": 60000, "h": 3600000, "d": 86400000, "w": 604800000}[m.group(2)]
         return now_ms - int(float(m.group(1)) * unit)
-    from datetime import datetime, timezone
-
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

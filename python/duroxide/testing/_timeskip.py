@@ -20,10 +20,10 @@ import contextlib
 import importlib
 from typing import Any, Iterator, Optional
 
-from duroxide._registry import Registry
-from duroxide._runtime import Runtime
-from duroxide._types import RuntimeOptions
 from duroxide.errors import InvalidArgumentError, InvalidTypeError
+from duroxide.worker.options import RuntimeOptions
+from duroxide.worker.registry import Registry
+from duroxide.worker.runtime import Runtime
 
 __all__ = ["TimeSkippingRuntime", "virtual_now_ms"]
 

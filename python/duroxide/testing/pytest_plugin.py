@@ -33,13 +33,14 @@ from typing import Any, Callable, Iterator, List, Optional
 
 import pytest
 
-from duroxide._client import Client
+import duroxide
 from duroxide._providers import SqliteProvider
-from duroxide._registry import Registry
-from duroxide._runtime import Runtime
-from duroxide._types import RuntimeOptions
+from duroxide.client.native import Client
 from duroxide.testing._helpers import FAST_OPTIONS, HistoryEvent, get_history, run_orchestration
 from duroxide.testing._timeskip import TimeSkippingRuntime
+from duroxide.worker.options import RuntimeOptions
+from duroxide.worker.registry import Registry
+from duroxide.worker.runtime import Runtime
 
 _ids = itertools.count(1)
 
@@ -189,8 +190,6 @@ def _drop_schema(url: str, schema: str) -> None:
 @pytest.fixture
 def duroxide_postgres() -> Iterator[Any]:
     """A PostgreSQL store in a fresh schema of $DATABASE_URL (skipped when it is unset)."""
-    import duroxide
-
     url = os.environ.get("DATABASE_URL")
     if not url:
         pytest.skip("DATABASE_URL is not set")

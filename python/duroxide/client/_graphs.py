@@ -10,11 +10,12 @@ no worker has claimed because no live worker's capabilities satisfy its schema.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 import duroxide._core as _core
-from duroxide._graphs import GRAPH_ORCHESTRATION, TaskHandle, graph_spec, summarize
+from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, TaskHandle, graph_spec, summarize
 
 Node = Dict[str, Any]
 
@@ -150,8 +151,6 @@ class GraphClientMixin:
         """Unclaimed activities with a capability requirement that have waited at least
         min_wait_ms: instance_id, execution_id, activity_id, name, schema (parsed),
         schema_hash, waiting_since_ms, waiting_ms, deadline_ms (0 = none)."""
-        import time
-
         now = int(time.time() * 1000)
         rows = _core._list_waiting_activities(self._provider._native, int(min_wait_ms), int(limit))
         out = []

@@ -9,20 +9,20 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import inspect
 import json
 import os
 import re
 import signal
-import sys
 import time
 from types import FrameType
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
-from duroxide.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, _emit, _table
-
-Command = Callable[[str, str], argparse.ArgumentParser]
+import duroxide
+from duroxide.cli._base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, Command, emit, table
+from duroxide.errors import InvalidArgumentError
+from duroxide.worker import loader
+from duroxide.worker.registry import Registry
 
 
 def add_commands(command: Command) -> None:
@@ -76,49 +76,15 @@ def _json_object(value: str) -> Any:
 # ---- duroxide worker ------------------------------------------------------------------------
 
 
-def load_registry(target: str) -> Any:
+def load_registry(target: str) -> Registry:
     """The duroxide.Registry named by MODULE:ATTR. Raises CliError (exit 2) otherwise."""
-    import duroxide
-
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
         raise CliError(f"worker target must be MODULE:ATTR, got {target!r}", EXIT_USAGE)
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     try:
-        if module_name.endswith(".py") or os.sep in module_name:
-            module = _import_path(module_name)
-        else:
-            module = importlib.import_module(module_name)
-    except CliError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any import failure is the user's module
-        raise CliError(f"cannot import module '{module_name}': {type(exc).__name__}: {exc}",
-                       EXIT_USAGE) from None
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise CliError(f"module '{module_name}' has no attribute '{attr}'", EXIT_USAGE)
-        obj = getattr(obj, part)
-    if not isinstance(obj, duroxide.Registry):
-        raise CliError(f"'{target}' is a {type(obj).__name__}, not a duroxide.Registry",
-                       EXIT_USAGE)
-    return obj
-
-
-def _import_path(path: str) -> Any:
-    import importlib.util
-
-    if not os.path.isfile(path):
-        raise CliError(f"cannot import module '{path}': file not found", EXIT_USAGE)
-    name = os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise CliError(f"cannot import module '{path}'", EXIT_USAGE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+        return loader.load_registry(target)
+    except InvalidArgumentError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 def redact(db: str) -> str:
@@ -131,8 +97,6 @@ def open_store(db: Optional[str], schema: Optional[str]) -> Any:
 
     Raises CliError: exit 2 without a store, exit 1 naming the store if it cannot be reached.
     """
-    import duroxide
-
     if not db:
         raise CliError("no store given: pass --db PATH_OR_URL or set DUROXIDE_DB", EXIT_USAGE)
     try:
@@ -152,8 +116,6 @@ def open_store(db: Optional[str], schema: Optional[str]) -> Any:
 
 
 def worker_options(args: argparse.Namespace) -> Any:
-    import duroxide
-
     kwargs: Dict[str, Any] = {}
     if args.orchestration_concurrency is not None:
         kwargs["orchestration_concurrency"] = args.orchestration_concurrency
@@ -208,8 +170,6 @@ def _log(message: str) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    import duroxide
-
     registry = load_registry(args.target)
     options = worker_options(args)
     provider = open_store(args.db, args.schema)
@@ -261,7 +221,7 @@ def _workers_table(workers: List[Any]) -> str:
                                   w.sessions_held, _ago(w.last_seen_ms_ago)] for w in workers]
     if not rows:
         return "no workers registered"
-    return _table(["NAME", "HOST", "STATUS", "LOAD", "SESSIONS", "LAST SEEN"], rows)
+    return table(["NAME", "HOST", "STATUS", "LOAD", "SESSIONS", "LAST SEEN"], rows)
 
 
 def cmd_workers(args: argparse.Namespace, client: Any) -> int:
@@ -269,7 +229,7 @@ def cmd_workers(args: argparse.Namespace, client: Any) -> int:
         if not args.worker:
             raise CliError("workers drain needs a worker NAME (or id)", EXIT_USAGE)
         worker = client.drain_worker(args.worker)
-        _emit(args, worker.to_dict(),
+        emit(args, worker.to_dict(),
               lambda: f"drain requested for {worker.name} ({worker.worker_id}); it stops "
                       "claiming work at its next heartbeat")
         return EXIT_OK
@@ -277,7 +237,7 @@ def cmd_workers(args: argparse.Namespace, client: Any) -> int:
         raise CliError(f"unexpected argument {args.worker!r} (did you mean 'workers drain "
                        f"{args.worker}'?)", EXIT_USAGE)
     workers = client.list_workers()
-    _emit(args, [w.to_dict() for w in workers], lambda: _workers_table(workers))
+    emit(args, [w.to_dict() for w in workers], lambda: _workers_table(workers))
     return EXIT_OK
 
 
@@ -295,10 +255,10 @@ def cmd_doctor(args: argparse.Namespace, client: Any) -> int:
         rows: List[Sequence[Any]] = [[s.kind, s.name, s.version or "-", s.tag or "-", s.count,
                                       f"{s.oldest_wait_ms / 1000:.1f} s", s.reason]
                                      for s in stuck]
-        lines.append(_table(["KIND", "NAME", "VERSION", "TAG", "COUNT", "WAITING", "REASON"],
+        lines.append(table(["KIND", "NAME", "VERSION", "TAG", "COUNT", "WAITING", "REASON"],
                             rows))
         return "\n".join(lines)
 
-    _emit(args, {"workers": [w.to_dict() for w in workers],
+    emit(args, {"workers": [w.to_dict() for w in workers],
                  "unservable": [s.to_dict() for s in stuck]}, text)
     return EXIT_OK

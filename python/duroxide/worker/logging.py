@@ -21,47 +21,23 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from typing import Any, Dict, Optional
+from typing import Optional
 
-_loggers: Dict[str, logging.Logger] = {}
+from duroxide import _core
+from duroxide.worker._log_sink import emit
+
 _pump: Optional[threading.Thread] = None
 _pump_lock = threading.Lock()
 _stopping = False
 
 
-def _logger(target: str) -> logging.Logger:
-    logger = _loggers.get(target)
-    if logger is None:
-        logger = logging.getLogger(target.replace("::", "."))
-        _loggers[target] = logger
-    return logger
-
-
-def emit(target: str, level: int, message: str, fields: Dict[str, str]) -> None:
-    """Emits one core record on logger duroxide.<target> with `fields` as record attributes."""
-    logger = _logger(target)
-    if not logger.isEnabledFor(level):
-        return
-    extra: Dict[str, Any] = dict(fields)
-    extra["duroxide_fields"] = fields
-    extra["duroxide_target"] = target
-    try:
-        logger.log(level, message, extra=extra)
-    except KeyError:  # a field named like a LogRecord attribute ("message", "name", ...)
-        logger.log(level, message, extra={"duroxide_fields": fields, "duroxide_target": target})
-
-
 def flush() -> None:
     """Emits the records queued by the core's threads now (no wait)."""
-    from duroxide import _core
-
     for record in _core._take_log_records(0):
         emit(*record)
 
 
 def _run_pump() -> None:
-    from duroxide import _core
-
     while not _stopping:
         for record in _core._take_log_records(1000):
             try:
@@ -72,8 +48,6 @@ def _run_pump() -> None:
 
 def on_runtime_start() -> None:
     """Called by Runtime.start(): levels follow Python's config; the pump runs."""
-    from duroxide import _core
-
     if _core._logging_mode() != "python":
         return
     _core._configure_python_levels(logging.getLogger("duroxide.runtime").getEffectiveLevel())
@@ -90,8 +64,6 @@ def _stop_pump() -> None:
     global _stopping
     _stopping = True
     try:
-        from duroxide import _core
-
         _core._stop_log_pump()
         if _pump is not None:
             _pump.join(timeout=2)

@@ -6,7 +6,6 @@ import atexit
 import json
 import weakref
 from typing import (
-    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -18,14 +17,15 @@ from typing import (
     overload,
 )
 
-from duroxide import _core, _logging
+from duroxide import _core
+from duroxide._common import __version__
 from duroxide._providers import Provider, closed_native, is_closed
-from duroxide._registry import ActivityEntry, F, Registry
-from duroxide._types import RuntimeOptions
+from duroxide.client.native import Client
 from duroxide.errors import ClosedError, InvalidTypeError, RuntimeStateError
-
-if TYPE_CHECKING:
-    from duroxide._graphs import TaskFunction
+from duroxide.worker import logging as _logging
+from duroxide.worker.options import RuntimeOptions
+from duroxide.worker.registry import ActivityEntry, F, Registry
+from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, TaskFunction, graph_orchestration
 
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
 
@@ -40,10 +40,8 @@ def _shutdown_all() -> None:
             pass
 
 
-def _client_factory(provider: Any) -> Callable[[], Any]:
-    def make() -> Any:
-        from duroxide._client import Client
-
+def _client_factory(provider: Any) -> Callable[[], Client]:
+    def make() -> Client:
         return Client(provider)
 
     return make
@@ -84,8 +82,6 @@ class Runtime:
         if registry is not None:
             registry._subscribe(self._on_registration)
         # The built-in task-graph orchestration behind client.submit() (not in the registry).
-        from duroxide._graphs import GRAPH_ORCHESTRATION, graph_orchestration
-
         self._native.register_orchestration(GRAPH_ORCHESTRATION, "1.0.0")
         self._functions[GRAPH_ORCHESTRATION] = graph_orchestration
         _live_runtimes.add(self)
@@ -295,14 +291,8 @@ def _native_options(options: RuntimeOptions) -> Dict[str, Any]:
         out["capabilities_json"] = (capabilities if isinstance(capabilities, str)
                                     else json.dumps(capabilities, default=str))
     out.pop("capabilities", None)
-    out["duroxide_version"] = _version()
+    out["duroxide_version"] = __version__
     return out
-
-
-def _version() -> str:
-    import duroxide
-
-    return str(getattr(duroxide, "__version__", "0.0.0"))
 
 
 class MetricsSnapshot:

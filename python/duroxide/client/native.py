@@ -6,13 +6,13 @@ import json
 from typing import Any, Optional
 
 from duroxide import _core
-from duroxide._fleet import FleetMixin
-from duroxide._graph_client import GraphClientMixin
-from duroxide._json import dumps_value
-from duroxide._management import ManagementMixin
-from duroxide._messaging_client import MessagingClientMixin
+from duroxide._common import dumps_value
 from duroxide._providers import Provider, closed_native, is_closed
-from duroxide._types import OrchestrationResult, _parse_status
+from duroxide.client._fleet import FleetMixin
+from duroxide.client._graphs import GraphClientMixin
+from duroxide.client._management import ManagementMixin
+from duroxide.client._messaging import MessagingClientMixin
+from duroxide.client.results import OrchestrationResult, parse_status
 from duroxide.errors import InvalidArgumentError, OperationTimedOutError, OrchestrationFailedError
 
 _dumps = dumps_value
@@ -77,7 +77,7 @@ class Client(ManagementMixin, FleetMixin, MessagingClientMixin, GraphClientMixin
 
     def get_status(self, instance_id: str) -> OrchestrationResult:
         """The current status without waiting ("NotFound" for an unknown id)."""
-        return _parse_status(self._native.get_status(instance_id))
+        return parse_status(self._native.get_status(instance_id))
 
     def wait_for_orchestration(self, instance_id: str,
                                timeout_ms: int = 30000) -> OrchestrationResult:
@@ -87,7 +87,7 @@ class Client(ManagementMixin, FleetMixin, MessagingClientMixin, GraphClientMixin
             OperationTimedOutError: "Operation timed out" when timeout_ms elapses first
                 (a RuntimeError and a TimeoutError).
         """
-        return _parse_status(self._native.wait_for_orchestration(instance_id, int(timeout_ms)))
+        return parse_status(self._native.wait_for_orchestration(instance_id, int(timeout_ms)))
 
     def wait_for_orchestration_typed(self, instance_id: str, timeout_ms: int = 30000) -> Any:
         """Waits and returns the output.
@@ -109,7 +109,7 @@ class Client(ManagementMixin, FleetMixin, MessagingClientMixin, GraphClientMixin
         """
         raw = self._native.wait_for_status_change(instance_id, int(last_seen_version),
                                                   int(poll_interval_ms), int(timeout_ms))
-        return None if raw is None else _parse_status(raw)
+        return None if raw is None else parse_status(raw)
 
     def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> None:
         """Delivers `data` to the orchestration's wait_for_event(event_name)."""

@@ -12,13 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
+
+from duroxide.cli._base import EXIT_NOT_FOUND, CliError, Command
 
 _STATUS_COLORS = {"completed": "palegreen", "cached": "lightblue", "failed": "salmon",
                   "skipped": "lightgrey", "running": "khaki", "pending": "white"}
 
 
-def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+def add_commands(command: Command) -> None:
     p = command("graph", "Show the task graph of an instance (nodes, edges, where each ran).")
     p.add_argument("instance_id", metavar="ID")
     p.add_argument("--dot", action="store_true", help="print Graphviz DOT instead of text")
@@ -84,8 +86,6 @@ def graph_dot(graph: Dict[str, Any]) -> str:
 
 
 def cmd_graph(args: argparse.Namespace, client: Any) -> int:
-    from duroxide.cli import EXIT_NOT_FOUND, CliError
-
     if client.get_status(args.instance_id).status == "NotFound":
         raise CliError(f"instance '{args.instance_id}' not found", EXIT_NOT_FOUND)
     graph = client.get_graph(args.instance_id)

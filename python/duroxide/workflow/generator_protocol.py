@@ -1,32 +1,32 @@
 """The reference package's JSON generator-driver protocol (api.md 1.13), kept for programs that
 drive orchestration generators by hand. The runtime does not use it (it calls
-duroxide.driver.start/step with objects instead of JSON text).
+duroxide.workflow.generator.start/step with objects instead of JSON text).
 
-Functions are looked up in `duroxide._orchestration_functions` (name@version, then name), the
-module-global dict api.md names; runtimes no longer fill it or read it, so a program that
-drives generators by hand registers its functions there itself.
+Functions are looked up in `orchestration_functions` (name@version, then name), the dict
+api.md names `duroxide._orchestration_functions` (the package exports this same object under
+that name); runtimes neither fill nor read it, so a program that drives generators by hand
+registers its functions there itself.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from typing import Any, Dict
+from typing import Any, Callable, Dict
 
-from duroxide._json import loads_or_raw
-from duroxide.context import OrchestrationContext
-from duroxide.driver import OrchestrationGenerator, start, step
+from duroxide._common import loads_or_raw
+from duroxide.workflow.context import OrchestrationContext
+from duroxide.workflow.generator import OrchestrationGenerator, start, step
 
+orchestration_functions: Dict[str, Callable[..., Any]] = {}
 _generators: Dict[int, OrchestrationGenerator] = {}
 _last_tasks: Dict[int, Any] = {}
 _ids = itertools.count(1)
 
 
 def _lookup(name: str, version: str) -> Any:
-    from duroxide import _orchestration_functions as table
-
-    fn = table.get(f"{name}@{version}")
-    return fn if fn is not None else table.get(name)
+    fn = orchestration_functions.get(f"{name}@{version}")
+    return fn if fn is not None else orchestration_functions.get(name)
 
 
 def create_generator(payload_json: str) -> str:

@@ -14,16 +14,16 @@ import inspect
 import json
 from typing import Any, Callable, Dict, Generator, List, Optional, TypeVar
 
-from duroxide._messaging import (
+from duroxide._common import check_name
+from duroxide.errors import InvalidArgumentError, InvalidTypeError
+from duroxide.workflow.messages import (
     DEFAULT_REQUEST_TIMEOUT_MS,
     REQUEST_QUEUE_PREFIX,
     Message,
     Request,
-    check_name,
     message_from_envelope,
     request_from_envelope,
 )
-from duroxide.errors import InvalidArgumentError, InvalidTypeError
 
 ACTOR_PREFIX = "@actor/"
 ACTOR_ORCHESTRATION_PREFIX = "__duroxide_actor__:"

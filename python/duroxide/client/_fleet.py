@@ -7,25 +7,17 @@ compares what waits in the queues with what the live workers serve.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, List, Optional, Tuple
 
 from duroxide import _core
+from duroxide._common import loads_or
+from duroxide._providers import is_closed
 from duroxide.errors import InvalidArgumentError, InvalidTypeError, NotFoundError
 
 # Statuses a worker record can show; "unreachable" is derived when read (no heartbeat for 3
 # heartbeat intervals), never stored.
 WORKER_STATUSES = ("active", "draining", "stopped", "unreachable")
 _QUEUED_LIMIT = 10000  # queued items the diagnosis looks at (oldest first)
-
-
-def _json(raw: Optional[str], default: Any) -> Any:
-    if raw is None:
-        return default
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return default
 
 
 class _Record:
@@ -83,19 +75,19 @@ class WorkerInfo(_Record):
         self.registered_at_ms: int = int(raw["registered_at_ms"])
         self.last_heartbeat_ms: int = int(raw["last_heartbeat_ms"])
         self.heartbeat_interval_ms: int = int(raw["heartbeat_interval_ms"])
-        self.capacity: Dict[str, Any] = _json(raw["capacity"], {})
+        self.capacity: Dict[str, Any] = loads_or(raw["capacity"], {})
         self.sessions_held: int = int(raw["sessions_held"])
         # Before the first heartbeat the record has no load figures yet: they read as 0.
         load: Dict[str, Any] = {"turns_in_flight": 0, "activities_in_flight": 0,
                                 "items_processed": 0}
-        load.update(_json(raw["load"], {}))
+        load.update(loads_or(raw["load"], {}))
         load["sessions_held"] = self.sessions_held
         self.load: Dict[str, Any] = load
-        self.serves: Dict[str, Any] = _json(raw["serves"], {})
-        self.tags: Dict[str, Any] = _json(raw["tags"], {})
-        self.capabilities: Any = _json(raw["capabilities"], None)
+        self.serves: Dict[str, Any] = loads_or(raw["serves"], {})
+        self.tags: Dict[str, Any] = loads_or(raw["tags"], {})
+        self.capabilities: Any = loads_or(raw["capabilities"], None)
         self.drain_requested: bool = bool(raw["drain_requested"])
-        self.session_owners: List[str] = _json(raw["session_owners"], [])
+        self.session_owners: List[str] = loads_or(raw["session_owners"], [])
         self.last_seen_ms_ago: int = max(0, int(raw["now_ms"]) - self.last_heartbeat_ms)
 
     @property
@@ -243,8 +235,6 @@ class FleetMixin:
     _provider_native: Any
 
     def _fleet_native(self) -> Any:
-        from duroxide._providers import is_closed
-
         native = self._provider_native
         if is_closed(native):
             native.list_workers()  # the closed placeholder raises ClosedError

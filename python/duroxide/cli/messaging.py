@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any, Callable, List, Sequence
+from typing import Any, List, Sequence
 
-from duroxide.cli import EXIT_OK, _emit, _table
+from duroxide.cli._base import EXIT_OK, Command, emit, table
 
 
-def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+def add_commands(command: Command) -> None:
     p = command("topics", "List topics with their subscriber count and backlog.")
     p.set_defaults(handler=cmd_topics)
 
@@ -29,9 +29,9 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
 def cmd_topics(args: argparse.Namespace, client: Any) -> int:
     topics = client.list_topics()
     rows: List[Sequence[Any]] = [(t.topic, t.subscribers, t.backlog, t.last_seq) for t in topics]
-    _emit(args, [{"topic": t.topic, "subscribers": t.subscribers, "backlog": t.backlog,
+    emit(args, [{"topic": t.topic, "subscribers": t.subscribers, "backlog": t.backlog,
                   "last_seq": t.last_seq} for t in topics],
-          lambda: _table(("TOPIC", "SUBSCRIBERS", "BACKLOG", "LAST SEQ"), rows))
+          lambda: table(("TOPIC", "SUBSCRIBERS", "BACKLOG", "LAST SEQ"), rows))
     return EXIT_OK
 
 
@@ -42,9 +42,9 @@ def cmd_topic(args: argparse.Namespace, client: Any) -> int:
     def text() -> str:
         head = (f"topic {detail.topic}: last seq {detail.last_seq}, "
                 f"{len(detail.subscribers)} subscriber(s), backlog {detail.backlog}")
-        return head + "\n" + _table(("SUBSCRIBER", "CURSOR", "LAG"), rows)
+        return head + "\n" + table(("SUBSCRIBER", "CURSOR", "LAG"), rows)
 
-    _emit(args, {"topic": detail.topic, "last_seq": detail.last_seq, "backlog": detail.backlog,
+    emit(args, {"topic": detail.topic, "last_seq": detail.last_seq, "backlog": detail.backlog,
                  "subscribers": [{"instance_id": s.instance_id, "cursor": s.cursor,
                                   "lag": s.lag} for s in detail.subscribers]}, text)
     return EXIT_OK
@@ -53,18 +53,18 @@ def cmd_topic(args: argparse.Namespace, client: Any) -> int:
 def cmd_dead_letters(args: argparse.Namespace, client: Any) -> int:
     if args.redeliver is not None:
         client.redeliver_dead_letter(args.redeliver)
-        _emit(args, {"redelivered": args.redeliver},
+        emit(args, {"redelivered": args.redeliver},
               lambda: f"dead letter {args.redeliver} redelivered")
         return EXIT_OK
     if args.purge:
         n = client.purge_dead_letters(instance_id=args.instance)
-        _emit(args, {"purged": n}, lambda: f"purged {n} dead letter(s)")
+        emit(args, {"purged": n}, lambda: f"purged {n} dead letter(s)")
         return EXIT_OK
     letters = client.list_dead_letters(args.instance)
     rows: List[Sequence[Any]] = [(d.id, d.instance_id, d.queue, json.dumps(d.data)[:40],
                                     d.reason) for d in letters]
-    _emit(args, [{"id": d.id, "instance_id": d.instance_id, "queue": d.queue, "data": d.data,
+    emit(args, [{"id": d.id, "instance_id": d.instance_id, "queue": d.queue, "data": d.data,
                   "reason": d.reason, "sender": d.sender, "created_at_ms": d.created_at_ms}
                  for d in letters],
-          lambda: _table(("ID", "INSTANCE", "QUEUE", "DATA", "REASON"), rows))
+          lambda: table(("ID", "INSTANCE", "QUEUE", "DATA", "REASON"), rows))
     return EXIT_OK

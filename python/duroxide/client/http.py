@@ -8,7 +8,6 @@ keep-alive connection per thread.
 from __future__ import annotations
 
 import http.client
-import importlib
 import json
 import socket
 import sys
@@ -17,10 +16,17 @@ import time
 import urllib.parse
 from typing import Any, Dict, List, Optional, Tuple
 
-from duroxide import errors
-from duroxide._types import OrchestrationResult
-
-_core: Any = importlib.import_module("duroxide._core")  # the native module (no type stubs)
+from duroxide import _core, errors
+from duroxide._common import check_json
+from duroxide.client._fleet import WorkerInfo
+from duroxide.client._messaging import (
+    ActorInfo,
+    DeadLetter,
+    TopicDetail,
+    TopicInfo,
+    TopicSubscriber,
+)
+from duroxide.client.results import OrchestrationResult
 
 # Long-polls are cut into requests of at most this long, so proxies with idle timeouts of a
 # minute or more never cut one.
@@ -28,15 +34,6 @@ _MAX_POLL_MS = 50_000
 _EXCEPTIONS: Dict[str, type[Exception]] = {name: getattr(errors, name) for name in errors.__all__}
 _EXCEPTIONS["TimeoutError"] = errors.OperationTimedOutError  # a TimeoutError too
 
-
-def _json_or_raise(value: Any, what: str) -> Any:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{what}: value of type {type(value).__name__} is not JSON-serializable ({exc})"
-        ) from None
-    return value
 
 
 def _q(value: str) -> str:
@@ -55,7 +52,7 @@ class HttpClient:
     def __init__(self, url: str, token: Optional[str] = None, timeout_s: float = 30.0):
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise _core.InvalidArgumentError(
+            raise errors.InvalidArgumentError(
                 f"HttpClient: url must look like http://host:8200, got {url!r}")
         self.url = url.rstrip("/")
         self._https = parts.scheme == "https"
@@ -125,7 +122,7 @@ class HttpClient:
                  query: Optional[Dict[str, Any]] = None, wait_ms: int = 0) -> Tuple[int, Any]:
         """(status, parsed JSON body) of a successful request; raises for an error status."""
         if self._closed:
-            raise _core.ClosedError("HttpClient is closed; create a new one")
+            raise errors.ClosedError("HttpClient is closed; create a new one")
         if query:
             pairs = {k: ("true" if v is True else "false" if v is False else v)
                      for k, v in query.items() if v is not None}
@@ -142,13 +139,13 @@ class HttpClient:
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
                 self._drop_connection()  # a kept-alive connection the server closed: retry once
                 if attempt == 2:
-                    raise _core.ProviderError(f"cannot reach {self.url}: {exc}") from None
+                    raise errors.ProviderError(f"cannot reach {self.url}: {exc}") from None
             except (OSError, http.client.HTTPException) as exc:
                 self._drop_connection()
                 if isinstance(exc, socket.timeout):
-                    raise _core.OperationTimedOutError(
+                    raise errors.OperationTimedOutError(
                         f"no answer from {self.url} within {timeout_s:.0f} s") from None
-                raise _core.ProviderError(f"cannot reach {self.url}: {exc}") from None
+                raise errors.ProviderError(f"cannot reach {self.url}: {exc}") from None
         if response.getheader("Connection", "").lower() == "close":
             self._drop_connection()
         data = json.loads(raw) if raw else None
@@ -164,10 +161,10 @@ class HttpClient:
         cls = _EXCEPTIONS.get(name) if isinstance(name, str) else None
         if cls is None and isinstance(name, str):  # any other class duroxide exports
             exported = getattr(sys.modules.get("duroxide"), name, None)
-            if isinstance(exported, type) and issubclass(exported, _core.DuroxideError):
+            if isinstance(exported, type) and issubclass(exported, errors.DuroxideError):
                 cls = exported
         if status in (401, 403) or cls is None:
-            error = _core.DuroxideError(f"HTTP {status} from {self.url}: {message}")
+            error = errors.DuroxideError(f"HTTP {status} from {self.url}: {message}")
         else:
             error = cls(message)
         return error
@@ -184,22 +181,22 @@ class HttpClient:
 
     def start_orchestration(self, instance_id: str, name: str, input: Any = None) -> None:
         """Starts `name` as `instance_id`; InstanceAlreadyExistsError if the id is taken."""
-        self._start(instance_id, name, _json_or_raise(input, "start_orchestration input"), None)
+        self._start(instance_id, name, check_json(input, "start_orchestration input"), None)
 
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
                                       version: str) -> None:
         self._start(instance_id, name,
-                    _json_or_raise(input, "start_orchestration_versioned input"), version)
+                    check_json(input, "start_orchestration_versioned input"), version)
 
     start_orchestration_typed = start_orchestration
     start_orchestration_versioned_typed = start_orchestration_versioned
 
     def _start(self, instance_id: str, name: str, input: Any, version: Optional[str]) -> None:
         if not instance_id:
-            raise _core.InvalidArgumentError(
+            raise errors.InvalidArgumentError(
                 "start_orchestration: Invalid input: instance id is empty")
         if not name:
-            raise _core.InvalidArgumentError(
+            raise errors.InvalidArgumentError(
                 "start_orchestration: Invalid input: orchestration name is empty")
         body: Dict[str, Any] = {"instance_id": instance_id, "name": name, "input": input}
         if version is not None:
@@ -210,7 +207,7 @@ class HttpClient:
         """The current status ("NotFound" for an unknown id)."""
         try:
             return self._status(self._get(f"/v1/instances/{_q(instance_id)}/status"))
-        except _core.NotFoundError:
+        except errors.NotFoundError:
             return OrchestrationResult("NotFound")
 
     def _long_poll(self, path: str, timeout_ms: int, timeout_message: str = "",
@@ -227,13 +224,13 @@ class HttpClient:
             try:
                 return self._request("GET", path, query={**query, "timeout_ms": slice_ms},
                                      wait_ms=slice_ms)[1]
-            except _core.OperationTimedOutError:
+            except errors.OperationTimedOutError:
                 if time.monotonic() >= deadline:
                     raise
-            except _core.NotFoundError:
+            except errors.NotFoundError:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise _core.OperationTimedOutError(
+                    raise errors.OperationTimedOutError(
                         timeout_message or "Operation timed out") from None
                 time.sleep(min(pause, left))
                 pause = min(pause * 2, 0.1)
@@ -258,19 +255,19 @@ class HttpClient:
         try:
             data = self._long_poll(f"/v1/instances/{_q(instance_id)}/status", timeout_ms,
                                    after_version=int(last_seen_version))
-        except _core.OperationTimedOutError:
+        except errors.OperationTimedOutError:
             return None
         return self._status(data)
 
     def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> None:
         """Delivers `data` to wait_for_event(event_name). Like Client, a message for an
         unknown or finished instance is dropped without an error."""
-        body = {"name": event_name, "data": _json_or_raise(data, "raise_event data")}
+        body = {"name": event_name, "data": check_json(data, "raise_event data")}
         self._send(f"/v1/instances/{_q(instance_id)}/events", body)
 
     def enqueue_event(self, instance_id: str, queue_name: str, data: Any = None) -> None:
         """Appends `data` to the event queue `queue_name` (dropped like raise_event)."""
-        body = {"data": _json_or_raise(data, "enqueue_event data")}
+        body = {"data": check_json(data, "enqueue_event data")}
         self._send(f"/v1/instances/{_q(instance_id)}/queues/{_q(queue_name)}", body)
 
     raise_event_typed = raise_event
@@ -279,8 +276,8 @@ class HttpClient:
     def _send(self, path: str, body: Dict[str, Any]) -> None:
         try:
             self._request("POST", path, body)
-        except (_core.NotFoundError, _core.ProviderError) as exc:
-            if isinstance(exc, _core.NotFoundError) or "would be dropped" in str(exc):
+        except (errors.NotFoundError, errors.ProviderError) as exc:
+            if isinstance(exc, errors.NotFoundError) or "would be dropped" in str(exc):
                 return  # Client drops such a message silently too
             raise
 
@@ -289,7 +286,7 @@ class HttpClient:
         body = {"reason": None if reason is None else str(reason)}
         try:
             self._request("POST", f"/v1/instances/{_q(instance_id)}/cancel", body)
-        except _core.NotFoundError:
+        except errors.NotFoundError:
             return
 
     # ---- Client: KV -----------------------------------------------------------------------------
@@ -297,7 +294,7 @@ class HttpClient:
     def get_kv_value(self, instance_id: str, key: str) -> Optional[str]:
         try:
             data = self._get(f"/v1/instances/{_q(instance_id)}/kv/{_q(key)}")
-        except _core.NotFoundError:
+        except errors.NotFoundError:
             return None
         value: str = data["value"]
         return value
@@ -320,7 +317,7 @@ class HttpClient:
     def get_kv_all(self, instance_id: str) -> Dict[str, str]:
         try:
             data = self._get(f"/v1/instances/{_q(instance_id)}/kv")
-        except _core.NotFoundError:
+        except errors.NotFoundError:
             return {}
         values: Dict[str, str] = data["values"]
         return values
@@ -351,7 +348,7 @@ class HttpClient:
         """InstanceInfo; NotFoundError for an unknown (or not yet started) instance."""
         data = self._get(f"/v1/instances/{_q(instance_id)}")
         if data["status"] == "Pending":
-            raise _core.NotFoundError(f"Instance {instance_id} not found")
+            raise errors.NotFoundError(f"Instance {instance_id} not found")
         info = _core.InstanceInfo()
         for name in ("instance_id", "orchestration_name", "orchestration_version",
                      "current_execution_id", "status", "created_at", "updated_at",
@@ -375,7 +372,7 @@ class HttpClient:
         """Ascending execution ids ([] for an unknown instance)."""
         try:
             data = self._get(f"/v1/instances/{_q(instance_id)}")
-        except _core.NotFoundError:
+        except errors.NotFoundError:
             return []
         executions: List[int] = data["executions"]
         return executions
@@ -432,7 +429,7 @@ class HttpClient:
         """SystemStats, or None for an unknown instance."""
         try:
             return _core.SystemStats(**self._get(f"/v1/instances/{_q(instance_id)}/stats"))
-        except _core.NotFoundError:
+        except errors.NotFoundError:
             return None
 
     # ---- messaging (the server's /v1/messages, /v1/topics, /v1/requests, /v1/dead-letters) --
@@ -440,25 +437,23 @@ class HttpClient:
     def send_message(self, instance_id: str, queue: str, data: Any = None) -> str:
         """Sends `data` to `instance_id`'s queue `queue`; returns the message id."""
         body = {"instance_id": instance_id, "queue": queue,
-                "data": _json_or_raise(data, "send_message data")}
+                "data": check_json(data, "send_message data")}
         message_id: str = self._request("POST", "/v1/messages", body)[1]["message_id"]
         return message_id
 
     def publish_event(self, topic: str, data: Any = None) -> int:
         """Publishes `data` to `topic`; returns its sequence number."""
-        body = {"data": _json_or_raise(data, "publish_event data")}
+        body = {"data": check_json(data, "publish_event data")}
         return int(self._request("POST", f"/v1/topics/{_q(topic)}/events", body)[1]["seq"])
 
     def request(self, instance_id: str, operation: str, data: Any = None,
                 timeout_ms: int = 30000) -> Any:
         """Sends a request and waits for the reply (RequestFailedError, RequestTimedOutError)."""
         body = {"instance_id": instance_id, "operation": operation,
-                "data": _json_or_raise(data, "request data"), "timeout_ms": int(timeout_ms)}
+                "data": check_json(data, "request data"), "timeout_ms": int(timeout_ms)}
         return self._request("POST", "/v1/requests", body, wait_ms=int(timeout_ms))[1]["value"]
 
     def list_dead_letters(self, instance_id: Optional[str] = None) -> List[Any]:
-        from duroxide._messaging_client import DeadLetter
-
         rows = self._get("/v1/dead-letters", instance_id=instance_id)
         return [DeadLetter(r["id"], r["instance_id"], r["queue"], r.get("data"), r["reason"],
                            r.get("created_at_ms", 0), r.get("sender"), r.get("message_id"))
@@ -473,22 +468,16 @@ class HttpClient:
         return int(self._request("DELETE", "/v1/dead-letters", query=query)[1]["purged"])
 
     def list_topics(self) -> List[Any]:
-        from duroxide._messaging_client import TopicInfo
-
         return [TopicInfo(t["topic"], t["subscribers"], t["backlog"], t["last_seq"])
                 for t in self._get("/v1/topics")]
 
     def get_topic(self, topic: str) -> Any:
-        from duroxide._messaging_client import TopicDetail, TopicSubscriber
-
         t = self._get(f"/v1/topics/{_q(topic)}")
         subscribers = [TopicSubscriber(s["instance_id"], s["cursor"], s["lag"],
                                        s["subscribed_at_ms"]) for s in t["subscribers"]]
         return TopicDetail(t["topic"], subscribers, t["backlog"], t["last_seq"])
 
     def list_actors(self, actor_type: Optional[str] = None) -> List[Any]:
-        from duroxide._messaging_client import ActorInfo
-
         return [ActorInfo(a["actor_type"], a["key"], a["instance_id"], a["status"])
                 for a in self._get("/v1/actors", actor_type=actor_type)]
 
@@ -496,8 +485,6 @@ class HttpClient:
 
     @staticmethod
     def _worker(data: Dict[str, Any]) -> Any:
-        from duroxide._fleet import WorkerInfo
-
         raw = dict(data)
         load = dict(raw.get("load") or {})
         for name in ("capacity", "serves", "tags", "capabilities", "session_owners"):
@@ -523,7 +510,7 @@ class HttpClient:
         """The task graph of an instance ({"instance_id", "nodes", "edges"}), as Client."""
         try:
             data: Dict[str, Any] = self._get(f"/v1/instances/{_q(instance_id)}/graph")
-        except _core.NotFoundError as exc:
+        except errors.NotFoundError as exc:
             if "not a task graph" not in str(exc):
                 raise
             return {"instance_id": instance_id, "nodes": [], "edges": []}

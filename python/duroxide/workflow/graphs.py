@@ -25,8 +25,9 @@ import weakref
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple, Union
 
 import duroxide._core as _core
-from duroxide._capabilities import canonical_schema, check_timeout
+from duroxide._common import normalize_retry
 from duroxide.errors import InvalidArgumentError, InvalidTypeError, TaskFailedError
+from duroxide.workflow.requirements import canonical_schema, check_timeout
 
 REF_KEY = "$dx_ref"
 GRAPH_ORCHESTRATION = "duroxide.graph"
@@ -84,8 +85,6 @@ class TaskSpec:
 
     def __init__(self, name: str, requires: Any = None, retry: Optional[Dict[str, Any]] = None,
                  cache: Any = None, requires_timeout_ms: Optional[int] = None) -> None:
-        from duroxide.context import _retry_dict
-
         what = f"task '{name}'"
         self.name = name
         self.requires = requires
@@ -97,7 +96,7 @@ class TaskSpec:
             if self.requires_timeout_ms is not None:
                 self.routing["requiresTimeoutMs"] = self.requires_timeout_ms
         self.retry = retry
-        self.retry_dict = _retry_dict(retry, what) if retry is not None else None
+        self.retry_dict = normalize_retry(retry, what) if retry is not None else None
         self.cache = _check_cache(cache, what)
 
     def to_json(self) -> Dict[str, Any]:

@@ -1,25 +1,21 @@
-"""Capability routing: what a worker offers and what an activity requires.
+"""What an activity requires of the worker that runs it: a JSON Schema (draft 2020-12).
 
-A runtime advertises capabilities (a JSON object: detected defaults `os`, `arch`, `cpus`,
-`memory_mb`, `python`, `hostname`, overridden by `RuntimeOptions(capabilities={...})`). An
-activity requires capabilities with a JSON Schema (draft 2020-12), given at registration
-(`register_activity(name, requires=schema)`) or per call (`ctx.schedule_activity(name, input,
-requires=schema)`, which wins). The store keeps each distinct schema once, keyed by its hash,
-and a worker claims only rows whose schema its capabilities satisfy (docs/task-graphs.md).
+A requirement is given at registration (`register_activity(name, requires=schema)`, recorded
+here process-wide) or per call (`ctx.schedule_activity(name, input, requires=schema)`, which
+wins). The store keeps each distinct schema once, keyed by its hash, and a worker claims only
+rows whose schema its capabilities satisfy (docs/task-graphs.md). What a worker offers is
+duroxide.worker.capabilities.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import platform
-import socket
-import sys
 import threading
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from types import ModuleType
+from typing import Any, Dict, Mapping, Optional, Tuple
 
-from duroxide.errors import InvalidArgumentError, InvalidTypeError
+from duroxide.errors import InvalidArgumentError
 
 Schema = Mapping[str, Any]
 
@@ -29,48 +25,17 @@ _registered: Dict[str, Tuple[str, str, Optional[int]]] = {}
 _registered_lock = threading.Lock()
 
 
-def _memory_mb() -> int:
-    try:
-        pages = os.sysconf("SC_PHYS_PAGES")
-        size = os.sysconf("SC_PAGE_SIZE")
-        return int(pages * size // (1024 * 1024))
-    except (ValueError, OSError, AttributeError):
-        return 0
+def _jsonschema() -> ModuleType:
+    """jsonschema, imported on first use (a documented lazy load): it takes 70-200 ms to import
+    and only programs that declare requirements need it."""
+    import jsonschema
+
+    return jsonschema
 
 
-def detect_capabilities() -> Dict[str, Any]:
-    """The capabilities every runtime starts from (its host's facts)."""
-    return {
-        "os": platform.system().lower(),
-        "arch": platform.machine().lower(),
-        "cpus": os.cpu_count() or 1,
-        "memory_mb": _memory_mb(),
-        "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
-        "hostname": socket.gethostname(),
-    }
-
-
-def merge_capabilities(overrides: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
-    """Detected defaults with `overrides` on top; checks that the result is a JSON object."""
-    if overrides is not None and not isinstance(overrides, Mapping):
-        raise InvalidTypeError(
-            f"RuntimeOptions.capabilities must be a dict, not {type(overrides).__name__}")
-    merged = detect_capabilities()
-    for key, value in (overrides or {}).items():
-        if not isinstance(key, str):
-            raise InvalidTypeError(f"RuntimeOptions.capabilities keys must be str, got {key!r}")
-        merged[key] = value
-    try:
-        json.dumps(merged)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"RuntimeOptions.capabilities must be JSON-serializable ({exc})") from None
-    return merged
-
-
-def _validator_class() -> Any:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator
+def validator_class() -> Any:
+    """jsonschema's draft 2020-12 validator class."""
+    return _jsonschema().Draft202012Validator
 
 
 def canonical_schema(schema: Any, what: str) -> Tuple[str, str]:
@@ -88,11 +53,10 @@ def canonical_schema(schema: Any, what: str) -> Tuple[str, str]:
     if not isinstance(schema, (Mapping, bool)):
         raise InvalidArgumentError(
             f"{what}: requires must be a JSON Schema (a dict), not {type(schema).__name__}")
-    from jsonschema.exceptions import SchemaError
-
+    jsonschema = _jsonschema()
     try:
-        _validator_class().check_schema(schema)
-    except SchemaError as exc:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
         raise InvalidArgumentError(f"{what}: invalid requires schema: {exc.message}") from None
     try:
         text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
@@ -141,17 +105,3 @@ def routing_fields(name: str, requires: Any, requires_timeout_ms: Any,
     if timeout is not None:
         out["requiresTimeoutMs"] = timeout
     return out
-
-
-def make_matcher(capabilities: Mapping[str, Any]) -> Callable[[str], bool]:
-    """A callable (canonical schema text -> bool) for the native workers."""
-    caps = dict(capabilities)
-
-    def matches(schema_text: str) -> bool:
-        try:
-            schema = json.loads(schema_text)
-            return bool(_validator_class()(schema).is_valid(caps))
-        except Exception:  # noqa: BLE001 - a schema we cannot evaluate is not satisfied
-            return False
-
-    return matches

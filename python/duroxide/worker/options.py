@@ -1,73 +1,13 @@
-"""Plain value types of the public API: results, options, tag filters."""
+"""Runtime configuration: RuntimeOptions and the worker tag filter (TagFilter)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Literal, Optional, cast
+from typing import Any, Dict, List, Optional
 
-from duroxide._json import loads_or_raw
-from duroxide.errors import InvalidArgumentError, InvalidTypeError, TaskFailedError
-
-MAX_WORKER_TAGS = 5
-MAX_TAG_NAME_BYTES = 256
-MAX_KV_KEYS = 150
-MAX_KV_VALUE_BYTES = 65536
-# Limits on user input (docs/reliability.md, "Limits"); the core enforces the same values.
-MAX_PAYLOAD_BYTES = 4 * 1024 * 1024  # default RuntimeOptions/Client max_payload_bytes
-MAX_HISTORY_EVENTS = 50000  # default RuntimeOptions.max_history_events
-MAX_INSTANCE_ID_BYTES = 256  # also: no control characters
-MAX_NAME_BYTES = 256  # orchestration, activity, event and queue names
-
-
-# The statuses a client sees (OrchestrationResult.status).
-OrchestrationStatusName = Literal["NotFound", "Running", "Completed", "Failed"]
-
-
-class OrchestrationResult:
-    """Status of an orchestration instance as seen by a client.
-
-    Attributes:
-        status: "NotFound", "Running", "Completed" or "Failed".
-        output: the orchestration's return value (parsed JSON) when Completed, else None.
-        error: the error text when Failed, else None.
-        custom_status: the last custom status string, or None.
-        custom_status_version: increases each time a turn changes the custom status.
-    """
-
-    def __init__(self, status: OrchestrationStatusName, output: Any = None,
-                 error: Optional[str] = None,
-                 custom_status: Optional[str] = None, custom_status_version: int = 0):
-        self.status: OrchestrationStatusName = status
-        self.output = output
-        self.error = error
-        self.custom_status = custom_status
-        self.custom_status_version = custom_status_version
-
-
-def _parse_status(raw: Any) -> OrchestrationResult:
-    status = cast(OrchestrationStatusName, raw.status)
-    return OrchestrationResult(status, loads_or_raw(raw.output), raw.error, raw.custom_status,
-                               raw.custom_status_version)
-
-
-def parse_result(result: Any) -> Any:
-    """Unwraps ok/err items: a list of {"ok": v} gives [v, ...]; {"err": e} raises.
-
-    Raises:
-        TaskFailedError: for an {"err": e} item (str() is e; a DuroxideError and Exception).
-    """
-    if isinstance(result, list):
-        return [parse_result(item) if _is_item(item) else item for item in result]
-    if _is_item(result):
-        if "err" in result:
-            err = result["err"]
-            raise TaskFailedError(err if isinstance(err, str) else json.dumps(err))
-        return result["ok"]
-    return result
-
-
-def _is_item(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and ("ok" in value or "err" in value)
+from duroxide._common import MAX_TAG_NAME_BYTES, MAX_WORKER_TAGS
+from duroxide.errors import InvalidArgumentError, InvalidTypeError
+from duroxide.worker.capabilities import make_matcher, merge_capabilities
 
 
 class TagFilter:
@@ -175,8 +115,6 @@ class RuntimeOptions:
         values.pop("self")
         # Capability routing: detected defaults merged with the given ones (the merged dict is
         # what `options.capabilities` returns and what the workers match schemas against).
-        from duroxide._capabilities import merge_capabilities
-
         values["capabilities"] = merge_capabilities(capabilities)
         for name, minimum in self._INT_FIELDS.items():
             v = values[name]
@@ -218,7 +156,5 @@ class RuntimeOptions:
         out = {k: v for k, v in self._values.items()
                if v is not None and k not in ("worker_tag_filter", "capabilities")}
         out.update(self._tag)
-        from duroxide._capabilities import make_matcher
-
         out["capability_matcher"] = make_matcher(self._values["capabilities"])
         return out

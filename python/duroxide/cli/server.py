@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from typing import Any
 
-from duroxide.cli import EXIT_USAGE, CliError
+from duroxide.cli._base import EXIT_USAGE, CliError, Command
 
 
-def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+def add_commands(command: Command) -> None:
     p = command("server", "Serve the REST API (/v1), Swagger UI (/docs) and the dashboard (/).")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; any other needs --token-file)")

@@ -9,7 +9,6 @@ API); they add to the runtime's own registry.
 from __future__ import annotations
 
 from typing import (
-    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -23,10 +22,9 @@ from typing import (
 )
 
 from duroxide.errors import InvalidArgumentError, InvalidTypeError
-
-if TYPE_CHECKING:
-    from duroxide._actors import ActorType
-    from duroxide._graphs import TaskFunction
+from duroxide.workflow.actors import ActorType, _actor_types
+from duroxide.workflow.graphs import TaskFunction, task_decorator
+from duroxide.workflow.requirements import register_requirement
 
 # A registered function: the decorators return it unchanged, so its type is kept.
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,8 +90,6 @@ class Registry:
         """
         check_name("activity", name)
         if "requires" in options or "requires_timeout_ms" in options:
-            from duroxide._capabilities import register_requirement
-
             register_requirement(name, options.get("requires"),
                                  options.get("requires_timeout_ms"))
 
@@ -130,8 +126,6 @@ class Registry:
         Calling the result returns a lazy TaskHandle; the function itself runs on a worker
         (registered as activity `name`, default the function's name).
         """
-        from duroxide._graphs import task_decorator
-
         return task_decorator(lambda n, f: self.register_activity(n, f), fn, name, requires,
                               retry, cache, requires_timeout_ms)
 
@@ -170,15 +164,13 @@ class Registry:
 
     register_orchestration_versioned_typed = register_orchestration_versioned
 
-    def register_actor(self, name: str, messages_per_execution: int = 100) -> "ActorType":
+    def register_actor(self, name: str, messages_per_execution: int = 100) -> ActorType:
         """Registers actor type `name` (docs/messaging.md); returns its ActorType.
 
         Decorate the handlers with the result: @actor.on_message, @actor.on_event(topic).
         The actor's loop is the orchestration "__duroxide_actor__:<name>"; it continues as
         new every `messages_per_execution` messages.
         """
-        from duroxide._actors import ActorType, _actor_types
-
         actor = ActorType(name, messages_per_execution)
         self.register_orchestration(actor.orchestration_name, actor.loop)
         _actor_types[name] = actor

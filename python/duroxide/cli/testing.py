@@ -14,16 +14,25 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import importlib
-import importlib.util
 import json
 import os
 import sys
-from typing import Any, Callable, List, Optional
+from typing import Any, List, Optional
 
-from duroxide.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, open_client
-
-Command = Callable[[str, str], argparse.ArgumentParser]
+import duroxide
+from duroxide import _core
+from duroxide.cli._base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, Command, open_client
+from duroxide.errors import InvalidArgumentError
+from duroxide.testing._lint import LintError, format_finding, lint_paths
+from duroxide.testing._replay import (
+    export_history,
+    load_histories,
+    parse_since,
+    read_history,
+    replay_exported,
+)
+from duroxide.worker import loader
+from duroxide.worker.registry import Registry
 
 
 def add_commands(command: Command) -> None:
@@ -76,8 +85,6 @@ def _codes(text: Optional[str]) -> Optional[set]:  # type: ignore[type-arg]
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from duroxide.testing._lint import LintError, format_finding, lint_paths
-
     try:
         findings = lint_paths(args.paths)
     except LintError as exc:
@@ -100,65 +107,18 @@ def cmd_lint(args: argparse.Namespace) -> int:
 # ---- registry loading ---------------------------------------------------------------------
 
 
-def load_registry(spec: str) -> Any:
+def load_registry(spec: str) -> Registry:
     """The Registry named by MODULE:ATTR (or path/file.py:ATTR, or MODULE alone)."""
-    from duroxide._registry import Registry
-
-    module_name, _, attr = spec.partition(":")
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
     try:
-        if module_name.endswith(".py") or os.sep in module_name:
-            path = os.path.abspath(module_name)
-            if not os.path.isfile(path):
-                raise CliError(f"registry module file not found: {module_name}", EXIT_USAGE)
-            mod_id = os.path.splitext(os.path.basename(path))[0]
-            if os.path.dirname(path) not in sys.path:  # its sibling modules import too
-                sys.path.insert(0, os.path.dirname(path))
-            loader_spec = importlib.util.spec_from_file_location(mod_id, path)
-            if loader_spec is None or loader_spec.loader is None:
-                raise CliError(f"cannot import {module_name}", EXIT_USAGE)
-            module = importlib.util.module_from_spec(loader_spec)
-            sys.modules.setdefault(mod_id, module)
-            loader_spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
-    except CliError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any import failure is a usage error here
-        raise CliError(f"cannot import registry module {module_name!r}: "
-                       f"{type(exc).__name__}: {exc}", EXIT_USAGE) from None
-    if not attr:
-        found = [v for v in vars(module).values() if isinstance(v, Registry)]
-        if len(found) != 1:
-            raise CliError(f"{module_name} has {len(found)} duroxide.Registry objects; name one "
-                           f"as {module_name}:ATTR", EXIT_USAGE)
-        return found[0]
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise CliError(f"{module_name} has no attribute {attr!r}", EXIT_USAGE)
-        obj = getattr(obj, part)
-    if callable(obj) and not isinstance(obj, Registry) and not hasattr(obj, "registry"):
-        obj = obj()
-    if isinstance(obj, Registry):
-        return obj
-    from duroxide.testing._replay import _as_registry
-
-    try:
-        return _as_registry(obj)  # a Runtime: what it serves
-    except TypeError:
-        pass
-    raise CliError(f"{spec} is a {type(obj).__name__}, not a duroxide.Registry", EXIT_USAGE)
+        return loader.load_registry(spec)
+    except InvalidArgumentError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 # ---- store selection ----------------------------------------------------------------------
 
 
 def _select_instances(args: argparse.Namespace, client: Any) -> List[str]:
-    import duroxide
-    from duroxide.testing._replay import parse_since
-
     since = None
     if args.since:
         try:
@@ -188,8 +148,6 @@ def _select_instances(args: argparse.Namespace, client: Any) -> List[str]:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from duroxide.testing._replay import load_histories, read_history, replay_exported
-
     registry_spec = args.registry
     files: List[str] = list(args.history or [])
     for target in args.targets:
@@ -206,7 +164,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     registry = load_registry(registry_spec)
     if not (os.environ.get("DUROXIDE_LOG") or os.environ.get("RUST_LOG")):
         # The engine logs each nondeterminism it finds as an error; here the report says it.
-        importlib.import_module("duroxide._core").configure_logging(
+        _core.configure_logging(
             "warn,duroxide::runtime=off", "compact")
     if files:
         try:
@@ -239,8 +197,6 @@ def _matches(args: argparse.Namespace, h: Any) -> bool:
     if args.status and h.status.lower() != args.status.lower():
         return False
     if args.since:
-        from duroxide.testing._replay import parse_since
-
         first = h.executions[0].events[0] if h.executions and h.executions[0].events else {}
         if int(first.get("timestamp_ms", 0)) < parse_since(args.since):
             return False
@@ -255,8 +211,6 @@ def _result_dict(r: Any) -> dict:  # type: ignore[type-arg]
 
 
 def cmd_export_history(args: argparse.Namespace, client: Any) -> int:
-    from duroxide.testing._replay import export_history, read_history
-
     if args.ids:
         args.instance = list(args.instance or []) + list(args.ids)
     ids = _select_instances(args, client)

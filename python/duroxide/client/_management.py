@@ -22,6 +22,7 @@ from duroxide._core import (
     SystemMetrics,
     SystemStats,
 )
+from duroxide._providers import is_closed
 
 
 class ManagementMixin:
@@ -34,8 +35,6 @@ class ManagementMixin:
     def _management(self) -> "_core.Management":
         native = self.__dict__.get("_management_native")
         if native is None:
-            from duroxide._providers import is_closed
-
             if is_closed(self._provider_native):
                 return self._provider_native  # type: ignore[no-any-return]  # raises on use
             native = _core.Management(self._provider_native)

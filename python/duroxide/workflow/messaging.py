@@ -1,148 +1,30 @@
-"""Messaging between instances (docs/messaging.md): messages, requests, topics.
+"""Messaging calls of the orchestration context (docs/messaging.md).
 
 `MessagingContextMixin` adds the orchestration-side calls to OrchestrationContext:
 send_message / receive_message, request / receive_request / reply / reply_error,
 subscribe / unsubscribe / publish_event. Fire-and-forget calls record an event through the
 native host at once (no yield), like set_kv_value; waits return task descriptors whose
-`_post` hook turns the raw value into a Message, a Request or a reply (see driver.step).
+`_post` hook turns the raw value into a Message, a Request or a reply (see workflow.generator.step).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 
-from duroxide.errors import DuroxideError, InvalidArgumentError, InvalidTypeError
-
-REQUEST_QUEUE_PREFIX = "__req:"
-REPLY_QUEUE_PREFIX = "__reply:"
-CLIENT_REPLY_TARGET = "@client"
-DEFAULT_REQUEST_TIMEOUT_MS = 30000
-
-
-class RequestFailedError(DuroxideError):
-    """A request got an error reply, or its target completed, failed or does not exist."""
-
-
-class RequestTimedOutError(DuroxideError, TimeoutError):
-    """No reply arrived before the request's (durable) timeout."""
-
-
-@dataclass(frozen=True)
-class Message:
-    """A message taken from a queue by receive_message (or handed to an actor handler)."""
-
-    data: Any
-    sender: Optional[str]
-    queue: str
-    message_id: Optional[str]
-    sent_at_ms: Optional[int]
-    topic: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Request:
-    """A request taken by receive_request; answer it with ctx.reply or ctx.reply_error."""
-
-    data: Any
-    sender: Optional[str]
-    operation: str
-    request_id: str
-    reply_to: Optional[str] = field(default=None, repr=False)
-
-
-def dumps_data(value: Any, what: str) -> str:
-    """json.dumps with a TypeError that names the call (raised at the call site)."""
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{what}: value of type {type(value).__name__} is not JSON-serializable ({exc})"
-        ) from None
-
-
-def check_name(value: Any, what: str) -> str:
-    """Ids, queue, topic and operation names must be non-empty strings."""
-    if not isinstance(value, str):
-        raise InvalidTypeError(f"{what} must be a str, not {type(value).__name__}")
-    if not value:
-        raise InvalidArgumentError(f"{what} must not be empty")
-    return value
-
-
-def check_timeout(timeout_ms: Any, what: str) -> int:
-    if not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool) or timeout_ms < 0:
-        raise InvalidArgumentError(f"{what}: timeout_ms must be an int >= 0, got {timeout_ms!r}")
-    return timeout_ms
-
-
-def _decode(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _meta(env: Dict[str, Any]) -> Dict[str, Any]:
-    raw = env.get("meta") or ""
-    if not raw:
-        return {}
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-def message_from_envelope(env: Any) -> Message:
-    """The Message for a dequeue envelope {"queue", "data", "meta"}."""
-    if not isinstance(env, dict):
-        return Message(env, None, "", None, None, None)
-    meta = _meta(env)
-    return Message(
-        data=_decode(env.get("data", "null")),
-        sender=meta.get("sender"),
-        queue=str(env.get("queue", "")),
-        message_id=meta.get("message_id"),
-        sent_at_ms=meta.get("sent_at_ms"),
-        topic=meta.get("topic"),
-    )
-
-
-def request_from_envelope(env: Any) -> Request:
-    msg = message_from_envelope(env)
-    meta = _meta(env) if isinstance(env, dict) else {}
-    operation = meta.get("operation")
-    if not isinstance(operation, str):
-        operation = msg.queue[len(REQUEST_QUEUE_PREFIX):]
-    return Request(msg.data, msg.sender, operation, str(msg.message_id or ""),
-                   meta.get("reply_to"))
-
-
-def reply_value(payload: Any, target: str, operation: str) -> Any:
-    """The value of a reply payload {"ok": v} | {"error": m}; raises RequestFailedError."""
-    if isinstance(payload, str):
-        payload = _decode(payload)
-    if isinstance(payload, dict) and "error" in payload:
-        raise RequestFailedError(
-            f"request '{operation}' to '{target}' failed: {payload['error']}")
-    if isinstance(payload, dict) and "ok" in payload:
-        return payload["ok"]
-    return payload
-
-
-def _request_post(target: str, operation: str, timeout_ms: int) -> Callable[[Any], Any]:
-    def post(value: Any) -> Any:
-        if isinstance(value, dict) and value.get("index") == 0:
-            env = value.get("value")
-            data = env.get("data") if isinstance(env, dict) else env
-            return reply_value(data, target, operation)
-        raise RequestTimedOutError(
-            f"request '{operation}' to '{target}' timed out after {timeout_ms} ms")
-    return post
+from duroxide._common import check_name, dumps_value
+from duroxide.errors import InvalidArgumentError, InvalidTypeError
+from duroxide.workflow.actors import OrchestrationActorRef
+from duroxide.workflow.messages import (
+    DEFAULT_REQUEST_TIMEOUT_MS,
+    REPLY_QUEUE_PREFIX,
+    REQUEST_QUEUE_PREFIX,
+    Request,
+    check_timeout,
+    message_from_envelope,
+    request_from_envelope,
+    request_post,
+)
 
 
 class MessagingContextMixin:
@@ -160,7 +42,7 @@ class MessagingContextMixin:
         """
         check_name(instance_id, "send_message: instance_id")
         check_name(queue, "send_message: queue")
-        payload = dumps_data(data, "send_message data")
+        payload = dumps_value(data, "send_message data")
         return self._send(instance_id, queue, payload, None)
 
     def _send(self, target: str, queue: str, payload: str, meta: Optional[Dict[str, Any]]) -> str:
@@ -186,7 +68,7 @@ class MessagingContextMixin:
         check_name(instance_id, "request: instance_id")
         check_name(operation, "request: operation")
         check_timeout(timeout_ms, "request")
-        payload = dumps_data(data, "request data")
+        payload = dumps_value(data, "request data")
         request_id = self._send(instance_id, REQUEST_QUEUE_PREFIX + operation, payload,
                                 {"kind": "request", "operation": operation,
                                  "reply_to": self.instance_id})
@@ -197,7 +79,7 @@ class MessagingContextMixin:
                 {"type": "dequeueEvent", "queueName": reply_queue, "envelope": True},
                 {"type": "timer", "delayMs": timeout_ms},
             ],
-            "_post": _request_post(instance_id, operation, timeout_ms),
+            "_post": request_post(instance_id, operation, timeout_ms),
         }
 
     def receive_request(self, operation: Optional[str] = None) -> Dict[str, Any]:
@@ -222,7 +104,7 @@ class MessagingContextMixin:
                                    f"not {type(req).__name__}")
         if not req.reply_to:
             raise InvalidArgumentError(f"{what}: request '{req.request_id}' expects no reply")
-        payload = dumps_data(body, what)
+        payload = dumps_value(body, what)
         self._send(req.reply_to, REPLY_QUEUE_PREFIX + req.request_id, payload, {"kind": "reply"})
 
     # ---- publish / subscribe --------------------------------------------------------------
@@ -245,13 +127,11 @@ class MessagingContextMixin:
     def publish_event(self, topic: str, data: Any = None) -> None:
         """Publishes `data` to every subscriber of `topic` when this turn commits (no yield)."""
         check_name(topic, "publish_event: topic")
-        payload = dumps_data(data, "publish_event data")
+        payload = dumps_value(data, "publish_event data")
         if self._host is not None:
             self._host.publish_event(topic, payload)
 
     # ---- actors ---------------------------------------------------------------------------
-    def actor(self, actor_type: str, key: str) -> "Any":
+    def actor(self, actor_type: str, key: str) -> OrchestrationActorRef:
         """An address for actor (actor_type, key): .send(data), yield .request(data)."""
-        from duroxide._actors import OrchestrationActorRef
-
         return OrchestrationActorRef(self, actor_type, key)

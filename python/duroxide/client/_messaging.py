@@ -3,26 +3,17 @@ actors. Mixed into duroxide.Client."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence
 
-from duroxide._actors import ActorRef, parse_actor_id
-from duroxide._messaging import (
+from duroxide._common import check_name, dumps_value, loads_or_raw
+from duroxide.workflow.actors import ActorRef, parse_actor_id
+from duroxide.workflow.messages import (
     DEFAULT_REQUEST_TIMEOUT_MS,
     RequestTimedOutError,
-    check_name,
     check_timeout,
-    dumps_data,
     reply_value,
 )
-
-
-def _decode(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 @dataclass(frozen=True)
@@ -88,12 +79,12 @@ class MessagingClientMixin:
         check_name(instance_id, "send_message: instance_id")
         check_name(queue, "send_message: queue")
         return str(self._native.send_message(instance_id, queue,
-                                             dumps_data(data, "send_message data")))
+                                             dumps_value(data, "send_message data")))
 
     def publish_event(self, topic: str, data: Any = None) -> int:
         """Publishes `data` to every current subscriber of `topic`; returns its sequence number."""
         check_name(topic, "publish_event: topic")
-        return int(self._native.publish_event(topic, dumps_data(data, "publish_event data")))
+        return int(self._native.publish_event(topic, dumps_value(data, "publish_event data")))
 
     def request(self, instance_id: str, operation: str, data: Any = None,
                 timeout_ms: int = DEFAULT_REQUEST_TIMEOUT_MS) -> Any:
@@ -106,7 +97,7 @@ class MessagingClientMixin:
         check_name(instance_id, "request: instance_id")
         check_name(operation, "request: operation")
         check_timeout(timeout_ms, "request")
-        payload = dumps_data(data, "request data")
+        payload = dumps_value(data, "request data")
         _, reply = self._native.request(instance_id, operation, payload, int(timeout_ms))
         if reply is None:
             raise RequestTimedOutError(
@@ -118,10 +109,10 @@ class MessagingClientMixin:
         """Undeliverable messages (oldest first), optionally for one intended recipient."""
         out = []
         for row in self._native.list_dead_letters(instance_id):
-            meta = _decode(row["meta"]) if row["meta"] else {}
+            meta = loads_or_raw(row["meta"]) if row["meta"] else {}
             meta = meta if isinstance(meta, dict) else {}
             out.append(DeadLetter(row["id"], row["instance_id"], row["queue"],
-                                  _decode(row["data"]), row["reason"], row["created_at_ms"],
+                                  loads_or_raw(row["data"]), row["reason"], row["created_at_ms"],
                                   meta.get("sender"), meta.get("message_id")))
         return out
 

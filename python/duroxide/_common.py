@@ -1,0 +1,91 @@
+"""What every layer of the package shares: the JSON value contract, name checks, the retry
+policy validator, the documented limits and the version.
+
+Payloads cross the native boundary as JSON text. `loads_or_raw` is the value-shape contract of
+the duroxide Python API (api.md 1.2): text that is JSON becomes the value, anything else (and a
+str that is not JSON) stays as it is. `dumps_value` is json.dumps with an error that names the
+offending type and the call. This module imports nothing of the package but `errors` and the
+native module, so any module may import it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Optional
+
+from duroxide import _core
+from duroxide.errors import InvalidArgumentError, InvalidTypeError
+
+__version__ = "0.1.0"
+
+# Limits on user input (docs/reliability.md, "Limits"); the core enforces the same values.
+MAX_WORKER_TAGS = 5
+MAX_TAG_NAME_BYTES = 256
+MAX_KV_KEYS = 150
+MAX_KV_VALUE_BYTES = 65536
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024  # default RuntimeOptions/Client max_payload_bytes
+MAX_HISTORY_EVENTS = 50000  # default RuntimeOptions.max_history_events
+MAX_INSTANCE_ID_BYTES = 256  # also: no control characters
+MAX_NAME_BYTES = 256  # orchestration, activity, event and queue names
+
+
+# ---- JSON ---------------------------------------------------------------------------------
+
+
+def loads_or_raw(text: Any) -> Any:
+    """json.loads(text), or `text` itself when it is not JSON text (None stays None)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def loads_or(text: Optional[str], default: Any) -> Any:
+    """json.loads(text), or `default` when text is None or not JSON."""
+    if text is None:
+        return default
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return default
+
+
+def dumps_value(value: Any, what: str) -> str:
+    """json.dumps(value); TypeError "<what>: value of type T is not JSON-serializable (...)"."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{what}: value of type {type(value).__name__} is not JSON-serializable ({exc})"
+        ) from None
+
+
+def check_json(value: Any, what: str) -> Any:
+    """`value` itself once it is known to serialize (the TypeError of dumps_value otherwise)."""
+    dumps_value(value, what)
+    return value
+
+
+# ---- names --------------------------------------------------------------------------------
+
+
+def check_name(value: Any, what: str) -> str:
+    """Ids, queue, topic and operation names must be non-empty strings."""
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"{what} must be a str, not {type(value).__name__}")
+    if not value:
+        raise InvalidArgumentError(f"{what} must not be empty")
+    return value
+
+
+# ---- retry policy -------------------------------------------------------------------------
+
+
+def normalize_retry(retry: Optional[Dict[str, Any]], what: str) -> Dict[str, Any]:
+    """The retry policy in its normalised camelCase form, validated at the call site by the
+    one validator, the native parser the runtime uses for the yielded task
+    (`_core._normalize_retry_policy`): snake_case and camelCase keys; None is the default
+    policy. Raises InvalidTypeError / InvalidArgumentError naming `what` and the field."""
+    return _core._normalize_retry_policy(retry, what)

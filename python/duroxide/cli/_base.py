@@ -1,0 +1,228 @@
+"""What the command modules of the `duroxide` CLI share: exit codes, CliError, the common
+options, the argument validators, output formatting and opening the store (--db) or the
+server (--url)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from typing import Any, Callable, Dict, Optional, Sequence
+
+import duroxide
+from duroxide._common import loads_or_raw
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+
+STATUSES = ("Running", "Completed", "Failed", "ContinuedAsNew")
+DATA_WIDTH = 72  # readable output truncates long payloads to this many characters
+
+
+# What build_parser hands each command module: command(name, help) -> subparser.
+Command = Callable[[str, str], argparse.ArgumentParser]
+
+
+class CliError(Exception):
+    """An error reported as `duroxide: error: <message>` with exit code `code`."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED):
+        super().__init__(message)
+        self.code = code
+
+
+# ---- formatting ---------------------------------------------------------------------------
+
+
+def fmt_ms(ms: Optional[int]) -> str:
+    """Epoch milliseconds as UTC 'YYYY-MM-DD HH:MM:SS.mmmZ' ('-' for None or 0)."""
+    if not ms:
+        return "-"
+    seconds, millis = divmod(int(ms), 1000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def short(text: Optional[str], width: int = DATA_WIDTH) -> str:
+    if text is None:
+        return "-"
+    text = " ".join(str(text).split())  # one line
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def info_dict(info: Any) -> Dict[str, Any]:
+    return {
+        "instance_id": info.instance_id,
+        "orchestration_name": info.orchestration_name,
+        "orchestration_version": info.orchestration_version,
+        "current_execution_id": info.current_execution_id,
+        "status": info.status,
+        "output": info.output,
+        "created_at": info.created_at,
+        "updated_at": info.updated_at,
+        "parent_instance_id": info.parent_instance_id,
+    }
+
+
+def event_dict(event: Any) -> Dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "kind": event.kind,
+        "source_event_id": event.source_event_id,
+        "timestamp_ms": event.timestamp_ms,
+        "data": loads_or_raw(event.data),
+    }
+
+
+def emit(args: argparse.Namespace, payload: Any, text: Callable[[], str]) -> None:
+    if args.json:
+        print(json.dumps(payload, indent=2, sort_keys=False))
+    else:
+        print(text())
+
+
+# ---- arguments ----------------------------------------------------------------------------
+
+
+def json_arg(option: str) -> Callable[[str], Any]:
+    def parse(value: str) -> Any:
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(
+                f"{option} must be JSON (e.g. '{{\"a\": 1}}', '42' or '\"text\"'): {exc}"
+            ) from None
+
+    return parse
+
+
+def status_arg(value: str) -> str:
+    for status in STATUSES:
+        if value.lower() == status.lower():
+            return status
+    raise argparse.ArgumentTypeError(
+        f"invalid status {value!r} (choose from {', '.join(STATUSES)})")
+
+
+def non_negative(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {number}")
+    return number
+
+
+def positive(value: str) -> int:
+    number = non_negative(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return number
+
+
+def add_common_options(parser: argparse.ArgumentParser, top_level: bool) -> None:
+    # Accepted before and after the command; below the top level they default to SUPPRESS so
+    # that an option given before the command is not reset by the subparser.
+    def default(value: Any) -> Any:
+        return value if top_level else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--db", metavar="DB", default=default(os.environ.get("DUROXIDE_DB")),
+        help="the store: a SQLite file path or sqlite: URL, or a postgresql:// URL "
+             "(default: $DUROXIDE_DB)")
+    parser.add_argument("--schema", metavar="SCHEMA", default=default(None),
+                        help="PostgreSQL schema (default: public)")
+    parser.add_argument(
+        "--url", metavar="URL", default=default(os.environ.get("DUROXIDE_URL")),
+        help="a duroxide server instead of a store, e.g. http://host:8200 "
+             "(default: $DUROXIDE_URL; the token comes from $DUROXIDE_TOKEN or --token-file)")
+    parser.add_argument("--token-file", metavar="F", default=default(None),
+                        help="a file holding the bearer token (with --url: sent to the server; "
+                             "for `server`: required from clients)")
+    parser.add_argument("--json", action="store_true", default=default(False),
+                        help="print machine-readable JSON instead of tables")
+
+
+# ---- the store ----------------------------------------------------------------------------
+
+
+def open_client(db: Optional[str], schema: Optional[str], url: Optional[str] = None,
+                token_file: Optional[str] = None) -> Any:
+    """A Client on the store named by --db, or an HttpClient on the server named by --url.
+
+    Raises CliError (EXIT_USAGE) if it is unusable.
+    """
+    if url and (not db or db == os.environ.get("DUROXIDE_DB") or
+                url != os.environ.get("DUROXIDE_URL")):
+        # --url given, or only $DUROXIDE_URL set: an explicit --db would win over the latter.
+        if schema:
+            raise CliError("--schema applies to --db, not to --url", EXIT_USAGE)
+        token = os.environ.get("DUROXIDE_TOKEN")
+        if token_file:
+            try:
+                with open(token_file, encoding="utf-8") as handle:
+                    token = handle.read().strip()
+            except OSError as exc:
+                raise CliError(f"cannot read token file {token_file}: {exc.strerror}",
+                               EXIT_USAGE) from None
+        try:
+            return duroxide.HttpClient(url, token=token)
+        except duroxide.InvalidArgumentError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+    if not db:
+        raise CliError("no store given: pass --db PATH_OR_URL (or --url http://host:8200), "
+                       "or set DUROXIDE_DB (or DUROXIDE_URL)", EXIT_USAGE)
+    if db.startswith(("postgres://", "postgresql://")):
+        postgres = getattr(duroxide, "PostgresProvider", None)
+        if postgres is None:
+            raise CliError("PostgreSQL support is not available in this build", EXIT_USAGE)
+        try:
+            provider = (postgres.connect_with_schema(db, schema) if schema
+                        else postgres.connect(db))
+        except duroxide.DuroxideError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        return duroxide.Client(provider)
+    if schema:
+        raise CliError("--schema applies only to PostgreSQL stores", EXIT_USAGE)
+    path = db
+    for prefix in ("sqlite://", "sqlite:"):
+        if path.startswith(prefix):
+            path = path[len(prefix):]
+            break
+    path = path.split("?", 1)[0]
+    if ":memory:" in path:
+        raise CliError("an in-memory database is empty in a new process; pass a file", EXIT_USAGE)
+    # Opening would create an empty store: a typo in the path should not look like "no
+    # instances".
+    if not os.path.isfile(path):
+        raise CliError(f"database file not found: {path}", EXIT_USAGE)
+    try:
+        return duroxide.Client(duroxide.SqliteProvider.open(db))
+    except duroxide.DuroxideError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+def require_instance(client: Any, instance_id: str) -> Any:
+    """The OrchestrationResult of an existing (or queued) instance; CliError if missing."""
+    status = client.get_status(instance_id)
+    if status.status == "NotFound":
+        raise CliError(f"Instance {instance_id} not found", EXIT_NOT_FOUND)
+    return status
+
+
+def require_running(client: Any, instance_id: str, what: str) -> None:
+    status = require_instance(client, instance_id)
+    if status.status in ("Completed", "Failed"):
+        raise CliError(f"Instance {instance_id} is {status.status}; the {what} would be "
+                       "dropped")

@@ -1,0 +1,345 @@
+"""Instance commands of the `duroxide` CLI: list, show, history, tree, start, raise, enqueue,
+cancel, delete, prune and metrics (docs/operations.md)."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import uuid
+from typing import Any, Dict, List
+
+import duroxide
+from duroxide.cli._base import (
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    STATUSES,
+    CliError,
+    Command,
+    emit,
+    event_dict,
+    fmt_ms,
+    info_dict,
+    json_arg,
+    non_negative,
+    positive,
+    require_instance,
+    require_running,
+    short,
+    status_arg,
+    table,
+)
+
+
+def add_commands(command: Command) -> None:
+    p = command("list", "List instances, newest first.")
+    p.add_argument("--status", type=status_arg, help="only this status: " + ", ".join(STATUSES))
+    p.add_argument("--name", help="only this orchestration name (shell-style wildcards allowed)")
+    p.add_argument("--limit", type=non_negative, help="show at most this many instances")
+    p.set_defaults(handler=cmd_list)
+
+    p = command("show", "Show one instance: status, output or error, custom status, KV.")
+    p.add_argument("instance_id", metavar="ID")
+    p.set_defaults(handler=cmd_show)
+
+    p = command("history", "Show the event history of an instance as a timeline.")
+    p.add_argument("instance_id", metavar="ID")
+    p.add_argument("--execution", type=positive, metavar="N",
+                   help="execution id (default: the current execution)")
+    p.set_defaults(handler=cmd_history)
+
+    p = command("tree", "Show an instance and its sub-orchestrations.")
+    p.add_argument("instance_id", metavar="ID")
+    p.set_defaults(handler=cmd_tree)
+
+    p = command("start", "Start an orchestration (a runtime must be running to execute it).")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--input", type=json_arg("--input"), default=None, metavar="JSON",
+                   help="input as JSON (default: null)")
+    p.add_argument("--id", dest="new_id", metavar="ID", help="instance id (default: generated)")
+    p.add_argument("--version", metavar="V", help="pin an orchestration version")
+    p.set_defaults(handler=cmd_start)
+
+    p = command("raise", "Raise an external event (received by wait_for_event).")
+    p.add_argument("instance_id", metavar="ID")
+    p.add_argument("event", metavar="EVENT")
+    p.add_argument("--data", type=json_arg("--data"), default=None, metavar="JSON",
+                   help="event data as JSON (default: null)")
+    p.set_defaults(handler=cmd_raise)
+
+    p = command("enqueue", "Add a message to an event queue (received by dequeue_event).")
+    p.add_argument("instance_id", metavar="ID")
+    p.add_argument("queue", metavar="QUEUE")
+    p.add_argument("--data", type=json_arg("--data"), default=None, metavar="JSON",
+                   help="message data as JSON (default: null)")
+    p.set_defaults(handler=cmd_enqueue)
+
+    p = command("cancel", "Cancel a running instance (it ends Failed with 'canceled: REASON').")
+    p.add_argument("instance_id", metavar="ID")
+    p.add_argument("--reason", default="", help="cancellation reason")
+    p.set_defaults(handler=cmd_cancel)
+
+    p = command("delete", "Delete a root instance and all its sub-orchestrations.")
+    p.add_argument("instance_id", metavar="ID")
+    p.add_argument("--force", action="store_true", help="also delete a running instance")
+    p.set_defaults(handler=cmd_delete)
+
+    p = command("prune", "Delete old executions of an instance (never the current one).")
+    p.add_argument("instance_id", metavar="ID")
+    p.add_argument("--keep-last", type=non_negative, metavar="N",
+                   help="keep the N newest executions (0 and 1 keep only the current one)")
+    p.add_argument("--completed-before", type=non_negative, metavar="MS",
+                   help="only executions completed before this epoch-milliseconds time")
+    p.set_defaults(handler=cmd_prune)
+
+    p = command("metrics", "Show store-wide counts and queue depths.")
+    p.set_defaults(handler=cmd_metrics)
+
+
+def cmd_list(args: argparse.Namespace, client: Any) -> int:
+    ids = (client.list_instances_by_status(args.status) if args.status
+           else client.list_all_instances())
+    infos = []
+    for instance_id in ids:
+        try:
+            info = client.get_instance_info(instance_id)
+        except duroxide.NotFoundError:
+            continue  # deleted since it was listed
+        if args.name and not fnmatch.fnmatchcase(info.orchestration_name, args.name):
+            continue
+        infos.append(info)
+        if args.limit is not None and len(infos) >= args.limit:
+            break
+
+    def text() -> str:
+        if not infos:
+            return "No instances."
+        rows = [(i.instance_id, i.orchestration_name, i.orchestration_version, i.status,
+                 i.current_execution_id, fmt_ms(i.created_at), fmt_ms(i.updated_at),
+                 i.parent_instance_id) for i in infos]
+        return table(("INSTANCE", "NAME", "VERSION", "STATUS", "EXECUTION", "CREATED (UTC)",
+                       "UPDATED (UTC)", "PARENT"), rows)
+
+    emit(args, [info_dict(i) for i in infos], text)
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, client: Any) -> int:
+    status = require_instance(client, args.instance_id)
+    try:
+        info = client.get_instance_info(args.instance_id)
+    except duroxide.NotFoundError:
+        info = None  # the start is queued; no runtime has picked it up yet
+    kv = client.get_kv_all(args.instance_id)
+    executions = client.list_executions(args.instance_id)
+    payload: Dict[str, Any] = info_dict(info) if info is not None else {
+        "instance_id": args.instance_id, "status": "Pending"}
+    payload.update({
+        "status": info.status if info is not None else "Pending",
+        "output": status.output if status.status == "Completed" else None,
+        "error": status.error,
+        "custom_status": status.custom_status,
+        "custom_status_version": status.custom_status_version,
+        "executions": executions,
+        "kv": kv,
+    })
+
+    def text() -> str:
+        lines = [f"Instance:       {args.instance_id}"]
+        if info is None:
+            lines.append("Status:         Pending (start queued, not yet picked up by a runtime)")
+            return "\n".join(lines)
+        lines += [
+            f"Orchestration:  {info.orchestration_name} {info.orchestration_version}",
+            f"Status:         {info.status}",
+            f"Execution:      {info.current_execution_id}"
+            + (f" (stored: {', '.join(map(str, executions))})" if len(executions) > 1 else ""),
+            f"Parent:         {info.parent_instance_id or '-'}",
+            f"Created:        {fmt_ms(info.created_at)}",
+            f"Updated:        {fmt_ms(info.updated_at)}",
+        ]
+        if status.custom_status is not None:
+            lines.append(f"Custom status:  {status.custom_status} "
+                         f"(version {status.custom_status_version})")
+        if status.status == "Completed":
+            lines.append(f"Output:         {json.dumps(status.output)}")
+        if status.error is not None:
+            error_lines = str(status.error).rstrip().splitlines() or [""]
+            lines.append(f"Error:          {error_lines[0]}")
+            lines += [f"                {line}" for line in error_lines[1:]]
+        if kv:
+            lines.append("KV:")
+            width = max(len(k) for k in kv)
+            lines += [f"  {k.ljust(width)}  {short(v)}" for k, v in sorted(kv.items())]
+        else:
+            lines.append("KV:             -")
+        return "\n".join(lines)
+
+    emit(args, payload, text)
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace, client: Any) -> int:
+    info = client.get_instance_info(args.instance_id)
+    execution = args.execution or info.current_execution_id
+    executions = client.list_executions(args.instance_id)
+    if execution not in executions:
+        stored = ", ".join(map(str, executions)) or "none"
+        raise CliError(f"Execution {execution} of instance {args.instance_id} not found "
+                       f"(stored executions: {stored})", EXIT_NOT_FOUND)
+    events = client.read_execution_history(args.instance_id, execution)
+
+    def text() -> str:
+        header = (f"Instance {args.instance_id} ({info.orchestration_name} "
+                  f"{info.orchestration_version}), execution {execution} of "
+                  f"{', '.join(map(str, executions))}: {len(events)} events")
+        if not events:
+            return header
+        start = events[0].timestamp_ms
+        rows = [(e.event_id, fmt_ms(e.timestamp_ms), f"+{e.timestamp_ms - start}ms", e.kind,
+                 e.source_event_id, short(e.data)) for e in events]
+        return header + "\n" + table(("ID", "TIME (UTC)", "ELAPSED", "KIND", "SOURCE", "DATA"),
+                                      rows)
+
+    emit(args, [event_dict(e) for e in events], text)
+    return EXIT_OK
+
+
+def cmd_tree(args: argparse.Namespace, client: Any) -> int:
+    tree = client.get_instance_tree(args.instance_id)
+    infos = {}
+    for instance_id in tree.all_ids:
+        try:
+            infos[instance_id] = client.get_instance_info(instance_id)
+        except duroxide.NotFoundError:
+            pass  # deleted meanwhile
+    children: Dict[str, List[str]] = {}
+    for instance_id in tree.all_ids[1:]:
+        info = infos.get(instance_id)
+        if info is not None and info.parent_instance_id is not None:
+            children.setdefault(info.parent_instance_id, []).append(instance_id)
+
+    def label(instance_id: str) -> str:
+        info = infos.get(instance_id)
+        if info is None:
+            return f"{instance_id}  (deleted)"
+        return f"{instance_id}  {info.orchestration_name}  {info.status}"
+
+    def text() -> str:
+        lines = [label(tree.root_id)]
+
+        def walk(parent: str, prefix: str) -> None:
+            kids = children.get(parent, [])
+            for index, kid in enumerate(kids):
+                last = index == len(kids) - 1
+                lines.append(prefix + ("`-- " if last else "|-- ") + label(kid))
+                walk(kid, prefix + ("    " if last else "|   "))
+
+        walk(tree.root_id, "")
+        lines.append(f"({tree.size} instance{'s' if tree.size != 1 else ''})")
+        return "\n".join(lines)
+
+    payload = {
+        "root_id": tree.root_id,
+        "size": tree.size,
+        "all_ids": list(tree.all_ids),
+        "nodes": [info_dict(infos[i]) for i in tree.all_ids if i in infos],
+    }
+    emit(args, payload, text)
+    return EXIT_OK
+
+
+def cmd_start(args: argparse.Namespace, client: Any) -> int:
+    instance_id = args.new_id or f"{args.name}-{uuid.uuid4().hex[:12]}"
+    try:
+        if args.version:
+            client.start_orchestration_versioned(instance_id, args.name, args.input, args.version)
+        else:
+            client.start_orchestration(instance_id, args.name, args.input)
+    except duroxide.InstanceAlreadyExistsError:
+        raise CliError(f"Instance {instance_id} already exists") from None
+    payload = {"instance_id": instance_id, "name": args.name, "version": args.version,
+               "input": args.input}
+    emit(args, payload, lambda: f"Started {instance_id} ({args.name}"
+                                 + (f" {args.version}" if args.version else "") + ")")
+    return EXIT_OK
+
+
+def cmd_raise(args: argparse.Namespace, client: Any) -> int:
+    require_running(client, args.instance_id, "event")
+    client.raise_event(args.instance_id, args.event, args.data)
+    emit(args, {"instance_id": args.instance_id, "event": args.event, "data": args.data},
+          lambda: f"Raised event '{args.event}' on {args.instance_id}")
+    return EXIT_OK
+
+
+def cmd_enqueue(args: argparse.Namespace, client: Any) -> int:
+    require_running(client, args.instance_id, "message")
+    client.enqueue_event(args.instance_id, args.queue, args.data)
+    emit(args, {"instance_id": args.instance_id, "queue": args.queue, "data": args.data},
+          lambda: f"Enqueued a message on queue '{args.queue}' of {args.instance_id}")
+    return EXIT_OK
+
+
+def cmd_cancel(args: argparse.Namespace, client: Any) -> int:
+    status = require_instance(client, args.instance_id)
+    requested = status.status not in ("Completed", "Failed")
+    if requested:
+        client.cancel_instance(args.instance_id, args.reason)
+    payload = {"instance_id": args.instance_id, "cancel_requested": requested,
+               "status": status.status}
+    emit(args, payload, lambda: (
+        f"Cancellation requested for {args.instance_id}" if requested
+        else f"Instance {args.instance_id} is already {status.status}; nothing to cancel"))
+    return EXIT_OK
+
+
+def cmd_delete(args: argparse.Namespace, client: Any) -> int:
+    result = client.delete_instance(args.instance_id, args.force)
+    payload = {
+        "instance_id": args.instance_id,
+        "instances_deleted": result.instances_deleted,
+        "executions_deleted": result.executions_deleted,
+        "events_deleted": result.events_deleted,
+        "queue_messages_deleted": result.queue_messages_deleted,
+    }
+    emit(args, payload, lambda: (
+        f"Deleted {args.instance_id}: {result.instances_deleted} instance(s), "
+        f"{result.executions_deleted} execution(s), {result.events_deleted} event(s), "
+        f"{result.queue_messages_deleted} queued message(s)"))
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace, client: Any) -> int:
+    options = duroxide.PruneOptions(keep_last=args.keep_last,
+                                    completed_before=args.completed_before)
+    result = client.prune_executions(args.instance_id, options)
+    payload = {
+        "instance_id": args.instance_id,
+        "instances_processed": result.instances_processed,
+        "executions_deleted": result.executions_deleted,
+        "events_deleted": result.events_deleted,
+        "executions": client.list_executions(args.instance_id),
+    }
+    emit(args, payload, lambda: (
+        f"Pruned {args.instance_id}: {result.executions_deleted} execution(s), "
+        f"{result.events_deleted} event(s) deleted; stored executions: "
+        f"{', '.join(map(str, payload['executions']))}"))
+    return EXIT_OK
+
+
+def cmd_metrics(args: argparse.Namespace, client: Any) -> int:
+    metrics = client.get_system_metrics()
+    queues = client.get_queue_depths()
+    system = {name: getattr(metrics, name) for name in (
+        "total_instances", "total_executions", "running_instances", "completed_instances",
+        "failed_instances", "total_events")}
+    depths = {name: getattr(queues, name) for name in (
+        "orchestrator_queue", "worker_queue", "timer_queue")}
+
+    def text() -> str:
+        rows = [(k, v) for k, v in system.items()] + [(k, v) for k, v in depths.items()]
+        return table(("METRIC", "VALUE"), rows)
+
+    emit(args, {"system": system, "queues": depths}, text)
+    return EXIT_OK

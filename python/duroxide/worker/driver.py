@@ -1,0 +1,61 @@
+"""The Python entry points of the native core: it calls `resolve`, `start` and `step` for
+orchestrations and `run_activity` for activities, with the GIL held, once per step of user
+code (cpp/duroxide/bindings/py_invoker.cc imports this module by name).
+
+`start` and `step` are duroxide.workflow.generator's; `create_generator`, `next_step` and
+`dispose_generator` (the reference package's JSON driver protocol, api.md 1.13) live in
+duroxide.workflow.generator_protocol and are re-exported by the public module
+`duroxide.driver`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from typing import Any, Callable, Dict, Optional, Tuple, Union
+
+from duroxide._common import loads_or_raw as _decode
+from duroxide.worker.activity import ActivityContext, _current_activity
+from duroxide.workflow.generator import start, step
+from duroxide.workflow.graphs import CachedResult
+
+
+def resolve(registry: Dict[str, Callable[..., Any]], name: str,
+            version: str) -> Optional[Callable[..., Any]]:
+    """Finds the function for name@version, then name, in the runtime's own table.
+
+    Only the runtime's registrations count: one runtime never runs another's functions.
+    """
+    fn = registry.get(f"{name}@{version}")
+    return fn if fn is not None else registry.get(name)
+
+
+def run_activity(fn: Callable[..., Any], info: Dict[str, Any], handle: Any, client_factory: Any,
+                 input_text: str) -> Union[Tuple[bool, str], Tuple[bool, str, bool]]:
+    """Runs one activity. Returns (True, output_json), (True, output_json, True) for a
+    task-cache hit, or (False, error_text)."""
+    name = info.get("activityName", "")
+    ctx = ActivityContext(info, handle, client_factory)
+    token = _current_activity.set(ctx)
+    try:
+        result = fn(ctx, _decode(input_text))
+        if inspect.iscoroutine(result):
+            result = asyncio.run(result)
+    except Exception as exc:
+        return (False, f"Activity '{name}' call failed: {type(exc).__name__}: {exc}")
+    finally:
+        _current_activity.reset(token)
+    if isinstance(result, CachedResult):
+        return (True, result.text, True)
+    try:
+        return (True, json.dumps(result))
+    except (TypeError, ValueError) as exc:
+        return (
+            False,
+            f"Activity '{name}' call failed: TypeError: returned a value of type "
+            f"{type(result).__name__} that is not JSON-serializable ({exc})",
+        )
+
+
+__all__ = ["resolve", "start", "step", "run_activity"]
