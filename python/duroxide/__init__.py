@@ -64,24 +64,7 @@ from duroxide.client._messaging import (
 from duroxide.client.http import HttpClient
 from duroxide.client.native import Client
 from duroxide.client.results import OrchestrationResult, OrchestrationStatusName
-from duroxide.errors import (
-    ActivityFailedError,
-    ActivityTimeoutError,
-    ClosedError,
-    DuroxideError,
-    InstanceAlreadyExistsError,
-    InvalidArgumentError,
-    InvalidTypeError,
-    NotFoundError,
-    OperationTimedOutError,
-    OrchestrationFailedError,
-    ProviderError,
-    RuntimeStateError,
-    StoreError,
-    SubOrchestrationFailedError,
-    TaskFailedError,
-    TracingError,
-)
+from duroxide.errors import *  # noqa: F403  (every exception class, errors.__all__)
 from duroxide.worker.activity import ActivityContext, current_activity
 from duroxide.worker.capabilities import detect_capabilities
 from duroxide.worker.options import RuntimeOptions, TagFilter
@@ -97,7 +80,7 @@ from duroxide.workflow.graphs import GraphNodeFailedError, TaskFunction, TaskHan
 from duroxide.workflow.messages import Message, Request, RequestFailedError, RequestTimedOutError
 
 # The historical public modules, attributes of the package as before (`duroxide.driver.x`).
-from duroxide import context, driver  # noqa: E402
+from duroxide import context, driver, errors  # noqa: E402
 
 if hasattr(_core, "PostgresProvider"):  # builds without libpqxx have no PostgreSQL provider
     from duroxide._providers import PostgresProvider
@@ -164,21 +147,8 @@ __all__ = [
     # python-native: typing and errors
     "Provider",
     "OrchestrationStatusName",
-    "DuroxideError",
-    "StoreError",
-    "ProviderError",
-    "NotFoundError",
-    "InstanceAlreadyExistsError",
-    "InvalidArgumentError",
-    "OperationTimedOutError",
-    "RuntimeStateError",
-    "ClosedError",
-    "TracingError",
-    "TaskFailedError",
-    "ActivityFailedError",
-    "ActivityTimeoutError",
-    "SubOrchestrationFailedError",
-    "OrchestrationFailedError",
+    # every exception class of duroxide.errors
+    *errors.__all__,
     # --- server ---
     "HttpClient",
     # fleet: worker registry
@@ -213,8 +183,6 @@ __all__ += [
     "MAX_INSTANCE_ID_BYTES",
     "MAX_NAME_BYTES",
     "SQLITE_DURABILITY_LEVELS",
-    # wrong-type arguments raise a DuroxideError that is a TypeError (issue 15)
-    "InvalidTypeError",
 ]
 
 

@@ -32,24 +32,19 @@ MAX_NAME_BYTES = 256  # orchestration, activity, event and queue names
 # ---- JSON ---------------------------------------------------------------------------------
 
 
+def loads_or(text: Any, default: Any) -> Any:
+    """json.loads(text), or `default` when text is None or not JSON text."""
+    if text is None:
+        return default
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return default
+
+
 def loads_or_raw(text: Any) -> Any:
     """json.loads(text), or `text` itself when it is not JSON text (None stays None)."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return text
-
-
-def loads_or(text: Optional[str], default: Any) -> Any:
-    """json.loads(text), or `default` when text is None or not JSON."""
-    if text is None:
-        return default
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return default
+    return loads_or(text, text)
 
 
 def dumps_value(value: Any, what: str) -> str:

@@ -60,28 +60,24 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+INFO_FIELDS = ("instance_id", "orchestration_name", "orchestration_version",
+               "current_execution_id", "status", "output", "created_at", "updated_at",
+               "parent_instance_id")
+EVENT_FIELDS = ("event_id", "kind", "source_event_id", "timestamp_ms")
+
+
+def fields(value: Any, *names: str) -> Dict[str, Any]:
+    """{name: value.name} for the JSON output of a result object."""
+    return {name: getattr(value, name) for name in names}
+
+
 def info_dict(info: Any) -> Dict[str, Any]:
-    return {
-        "instance_id": info.instance_id,
-        "orchestration_name": info.orchestration_name,
-        "orchestration_version": info.orchestration_version,
-        "current_execution_id": info.current_execution_id,
-        "status": info.status,
-        "output": info.output,
-        "created_at": info.created_at,
-        "updated_at": info.updated_at,
-        "parent_instance_id": info.parent_instance_id,
-    }
+    return fields(info, *INFO_FIELDS)
 
 
 def event_dict(event: Any) -> Dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "kind": event.kind,
-        "source_event_id": event.source_event_id,
-        "timestamp_ms": event.timestamp_ms,
-        "data": loads_or_raw(event.data),
-    }
+    """The event's fields with its data decoded (raw text if it is not JSON)."""
+    return {**fields(event, *EVENT_FIELDS), "data": loads_or_raw(event.data)}
 
 
 def emit(args: argparse.Namespace, payload: Any, text: Callable[[], str]) -> None:
@@ -129,6 +125,21 @@ def positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError("must be >= 1")
     return number
+
+
+def instance_command(command: Command, name: str, help_text: str,
+                     handler: Callable[..., int]) -> argparse.ArgumentParser:
+    """A command on one instance: `duroxide NAME ID ...`, run by `handler(args, client)`."""
+    p = command(name, help_text)
+    p.add_argument("instance_id", metavar="ID")
+    p.set_defaults(handler=handler)
+    return p
+
+
+def json_option(p: argparse.ArgumentParser, option: str, what: str) -> None:
+    """`option JSON`, parsed (default null)."""
+    p.add_argument(option, type=json_arg(option), default=None, metavar="JSON",
+                   help=f"{what} as JSON (default: null)")
 
 
 def add_common_options(parser: argparse.ArgumentParser, top_level: bool) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
 import os
 import re
 import signal
@@ -19,7 +18,17 @@ from types import FrameType
 from typing import Any, Dict, List, Optional, Sequence
 
 import duroxide
-from duroxide.cli._base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, Command, emit, table
+from duroxide.cli._base import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    Command,
+    emit,
+    json_arg,
+    non_negative,
+    table,
+)
 from duroxide.errors import InvalidArgumentError
 from duroxide.worker import loader
 from duroxide.worker.registry import Registry
@@ -30,9 +39,9 @@ def add_commands(command: Command) -> None:
     p.add_argument("target", metavar="MODULE:ATTR",
                    help="a module (importable, or a .py path) and the name of a "
                         "duroxide.Registry in it")
-    p.add_argument("--orchestration-concurrency", type=_count, metavar="N",
+    p.add_argument("--orchestration-concurrency", type=non_negative, metavar="N",
                    help="orchestration dispatcher threads (default 2; 0: activities only)")
-    p.add_argument("--worker-concurrency", type=_count, metavar="N",
+    p.add_argument("--worker-concurrency", type=non_negative, metavar="N",
                    help="activity worker threads (default 2; 0: orchestrations only)")
     p.add_argument("--name-hint", metavar="H", help="name prefix instead of adjective-noun")
     p.add_argument("--node-id", metavar="ID",
@@ -41,9 +50,9 @@ def add_commands(command: Command) -> None:
                    help="also run activities tagged T (repeatable)")
     p.add_argument("--grace-seconds", type=float, default=30.0, metavar="N",
                    help="on SIGTERM/SIGINT, time to finish in-flight work (default 30)")
-    p.add_argument("--capabilities", type=_json_object, metavar="JSON",
+    p.add_argument("--capabilities", type=json_arg("--capabilities"), metavar="JSON",
                    help="capabilities document (JSON) stored with the worker")
-    p.add_argument("--heartbeat-ms", type=_count, metavar="MS",
+    p.add_argument("--heartbeat-ms", type=non_negative, metavar="MS",
                    help="heartbeat interval in milliseconds (default 5000)")
     p.set_defaults(handler=cmd_worker, needs_client=False)
 
@@ -54,23 +63,6 @@ def add_commands(command: Command) -> None:
 
     p = command("doctor", "Show queued work that no live worker can run, and the workers.")
     p.set_defaults(handler=cmd_doctor)
-
-
-def _count(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
-    return number
-
-
-def _json_object(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"invalid JSON: {exc}") from None
 
 
 # ---- duroxide worker ------------------------------------------------------------------------
@@ -230,7 +222,7 @@ def cmd_workers(args: argparse.Namespace, client: Any) -> int:
             raise CliError("workers drain needs a worker NAME (or id)", EXIT_USAGE)
         worker = client.drain_worker(args.worker)
         emit(args, worker.to_dict(),
-              lambda: f"drain requested for {worker.name} ({worker.worker_id}); it stops "
+             lambda: f"drain requested for {worker.name} ({worker.worker_id}); it stops "
                       "claiming work at its next heartbeat")
         return EXIT_OK
     if args.worker:
@@ -256,7 +248,7 @@ def cmd_doctor(args: argparse.Namespace, client: Any) -> int:
                                       f"{s.oldest_wait_ms / 1000:.1f} s", s.reason]
                                      for s in stuck]
         lines.append(table(["KIND", "NAME", "VERSION", "TAG", "COUNT", "WAITING", "REASON"],
-                            rows))
+                           rows))
         return "\n".join(lines)
 
     emit(args, {"workers": [w.to_dict() for w in workers],

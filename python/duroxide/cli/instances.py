@@ -7,7 +7,7 @@ import argparse
 import fnmatch
 import json
 import uuid
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import duroxide
 from duroxide.cli._base import (
@@ -18,9 +18,11 @@ from duroxide.cli._base import (
     Command,
     emit,
     event_dict,
+    fields,
     fmt_ms,
     info_dict,
-    json_arg,
+    instance_command,
+    json_option,
     non_negative,
     positive,
     require_instance,
@@ -38,59 +40,42 @@ def add_commands(command: Command) -> None:
     p.add_argument("--limit", type=non_negative, help="show at most this many instances")
     p.set_defaults(handler=cmd_list)
 
-    p = command("show", "Show one instance: status, output or error, custom status, KV.")
-    p.add_argument("instance_id", metavar="ID")
-    p.set_defaults(handler=cmd_show)
-
-    p = command("history", "Show the event history of an instance as a timeline.")
-    p.add_argument("instance_id", metavar="ID")
+    instance_command(command, "show", "Show one instance: status, output or error, custom "
+                     "status, KV.", cmd_show)
+    p = instance_command(command, "history", "Show the event history of an instance as a "
+                         "timeline.", cmd_history)
     p.add_argument("--execution", type=positive, metavar="N",
                    help="execution id (default: the current execution)")
-    p.set_defaults(handler=cmd_history)
-
-    p = command("tree", "Show an instance and its sub-orchestrations.")
-    p.add_argument("instance_id", metavar="ID")
-    p.set_defaults(handler=cmd_tree)
+    instance_command(command, "tree", "Show an instance and its sub-orchestrations.", cmd_tree)
 
     p = command("start", "Start an orchestration (a runtime must be running to execute it).")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--input", type=json_arg("--input"), default=None, metavar="JSON",
-                   help="input as JSON (default: null)")
+    json_option(p, "--input", "input")
     p.add_argument("--id", dest="new_id", metavar="ID", help="instance id (default: generated)")
     p.add_argument("--version", metavar="V", help="pin an orchestration version")
     p.set_defaults(handler=cmd_start)
 
-    p = command("raise", "Raise an external event (received by wait_for_event).")
-    p.add_argument("instance_id", metavar="ID")
+    p = instance_command(command, "raise", "Raise an external event (received by "
+                         "wait_for_event).", cmd_raise)
     p.add_argument("event", metavar="EVENT")
-    p.add_argument("--data", type=json_arg("--data"), default=None, metavar="JSON",
-                   help="event data as JSON (default: null)")
-    p.set_defaults(handler=cmd_raise)
-
-    p = command("enqueue", "Add a message to an event queue (received by dequeue_event).")
-    p.add_argument("instance_id", metavar="ID")
+    json_option(p, "--data", "event data")
+    p = instance_command(command, "enqueue", "Add a message to an event queue (received by "
+                         "dequeue_event).", cmd_enqueue)
     p.add_argument("queue", metavar="QUEUE")
-    p.add_argument("--data", type=json_arg("--data"), default=None, metavar="JSON",
-                   help="message data as JSON (default: null)")
-    p.set_defaults(handler=cmd_enqueue)
+    json_option(p, "--data", "message data")
 
-    p = command("cancel", "Cancel a running instance (it ends Failed with 'canceled: REASON').")
-    p.add_argument("instance_id", metavar="ID")
+    p = instance_command(command, "cancel", "Cancel a running instance (it ends Failed with "
+                         "'canceled: REASON').", cmd_cancel)
     p.add_argument("--reason", default="", help="cancellation reason")
-    p.set_defaults(handler=cmd_cancel)
-
-    p = command("delete", "Delete a root instance and all its sub-orchestrations.")
-    p.add_argument("instance_id", metavar="ID")
+    p = instance_command(command, "delete", "Delete a root instance and all its "
+                         "sub-orchestrations.", cmd_delete)
     p.add_argument("--force", action="store_true", help="also delete a running instance")
-    p.set_defaults(handler=cmd_delete)
-
-    p = command("prune", "Delete old executions of an instance (never the current one).")
-    p.add_argument("instance_id", metavar="ID")
+    p = instance_command(command, "prune", "Delete old executions of an instance (never the "
+                         "current one).", cmd_prune)
     p.add_argument("--keep-last", type=non_negative, metavar="N",
                    help="keep the N newest executions (0 and 1 keep only the current one)")
     p.add_argument("--completed-before", type=non_negative, metavar="MS",
                    help="only executions completed before this epoch-milliseconds time")
-    p.set_defaults(handler=cmd_prune)
 
     p = command("metrics", "Show store-wide counts and queue depths.")
     p.set_defaults(handler=cmd_metrics)
@@ -199,7 +184,7 @@ def cmd_history(args: argparse.Namespace, client: Any) -> int:
         rows = [(e.event_id, fmt_ms(e.timestamp_ms), f"+{e.timestamp_ms - start}ms", e.kind,
                  e.source_event_id, short(e.data)) for e in events]
         return header + "\n" + table(("ID", "TIME (UTC)", "ELAPSED", "KIND", "SOURCE", "DATA"),
-                                      rows)
+                                     rows)
 
     emit(args, [event_dict(e) for e in events], text)
     return EXIT_OK
@@ -266,18 +251,21 @@ def cmd_start(args: argparse.Namespace, client: Any) -> int:
 
 
 def cmd_raise(args: argparse.Namespace, client: Any) -> int:
-    require_running(client, args.instance_id, "event")
-    client.raise_event(args.instance_id, args.event, args.data)
-    emit(args, {"instance_id": args.instance_id, "event": args.event, "data": args.data},
-          lambda: f"Raised event '{args.event}' on {args.instance_id}")
-    return EXIT_OK
+    return _deliver(args, client, "event", client.raise_event, args.event,
+                    f"Raised event '{args.event}' on {args.instance_id}")
 
 
 def cmd_enqueue(args: argparse.Namespace, client: Any) -> int:
-    require_running(client, args.instance_id, "message")
-    client.enqueue_event(args.instance_id, args.queue, args.data)
-    emit(args, {"instance_id": args.instance_id, "queue": args.queue, "data": args.data},
-          lambda: f"Enqueued a message on queue '{args.queue}' of {args.instance_id}")
+    return _deliver(args, client, "queue", client.enqueue_event, args.queue,
+                    f"Enqueued a message on queue '{args.queue}' of {args.instance_id}")
+
+
+def _deliver(args: argparse.Namespace, client: Any, key: str,
+             send: Callable[[str, str, Any], None], name: str, done: str) -> int:
+    """raise / enqueue: `send(id, name, data)` to a running instance, reported as `done`."""
+    require_running(client, args.instance_id, "event" if key == "event" else "message")
+    send(args.instance_id, name, args.data)
+    emit(args, {"instance_id": args.instance_id, key: name, "data": args.data}, lambda: done)
     return EXIT_OK
 
 
@@ -296,13 +284,9 @@ def cmd_cancel(args: argparse.Namespace, client: Any) -> int:
 
 def cmd_delete(args: argparse.Namespace, client: Any) -> int:
     result = client.delete_instance(args.instance_id, args.force)
-    payload = {
-        "instance_id": args.instance_id,
-        "instances_deleted": result.instances_deleted,
-        "executions_deleted": result.executions_deleted,
-        "events_deleted": result.events_deleted,
-        "queue_messages_deleted": result.queue_messages_deleted,
-    }
+    payload = {"instance_id": args.instance_id, **fields(
+        result, "instances_deleted", "executions_deleted", "events_deleted",
+        "queue_messages_deleted")}
     emit(args, payload, lambda: (
         f"Deleted {args.instance_id}: {result.instances_deleted} instance(s), "
         f"{result.executions_deleted} execution(s), {result.events_deleted} event(s), "
@@ -314,13 +298,9 @@ def cmd_prune(args: argparse.Namespace, client: Any) -> int:
     options = duroxide.PruneOptions(keep_last=args.keep_last,
                                     completed_before=args.completed_before)
     result = client.prune_executions(args.instance_id, options)
-    payload = {
-        "instance_id": args.instance_id,
-        "instances_processed": result.instances_processed,
-        "executions_deleted": result.executions_deleted,
-        "events_deleted": result.events_deleted,
-        "executions": client.list_executions(args.instance_id),
-    }
+    payload = {"instance_id": args.instance_id,
+               **fields(result, "instances_processed", "executions_deleted", "events_deleted"),
+               "executions": client.list_executions(args.instance_id)}
     emit(args, payload, lambda: (
         f"Pruned {args.instance_id}: {result.executions_deleted} execution(s), "
         f"{result.events_deleted} event(s) deleted; stored executions: "
@@ -331,11 +311,9 @@ def cmd_prune(args: argparse.Namespace, client: Any) -> int:
 def cmd_metrics(args: argparse.Namespace, client: Any) -> int:
     metrics = client.get_system_metrics()
     queues = client.get_queue_depths()
-    system = {name: getattr(metrics, name) for name in (
-        "total_instances", "total_executions", "running_instances", "completed_instances",
-        "failed_instances", "total_events")}
-    depths = {name: getattr(queues, name) for name in (
-        "orchestrator_queue", "worker_queue", "timer_queue")}
+    system = fields(metrics, "total_instances", "total_executions", "running_instances",
+                    "completed_instances", "failed_instances", "total_events")
+    depths = fields(queues, "orchestrator_queue", "worker_queue", "timer_queue")
 
     def text() -> str:
         rows = [(k, v) for k, v in system.items()] + [(k, v) for k, v in depths.items()]

@@ -31,7 +31,7 @@ def cmd_topics(args: argparse.Namespace, client: Any) -> int:
     rows: List[Sequence[Any]] = [(t.topic, t.subscribers, t.backlog, t.last_seq) for t in topics]
     emit(args, [{"topic": t.topic, "subscribers": t.subscribers, "backlog": t.backlog,
                   "last_seq": t.last_seq} for t in topics],
-          lambda: table(("TOPIC", "SUBSCRIBERS", "BACKLOG", "LAST SEQ"), rows))
+         lambda: table(("TOPIC", "SUBSCRIBERS", "BACKLOG", "LAST SEQ"), rows))
     return EXIT_OK
 
 
@@ -54,7 +54,7 @@ def cmd_dead_letters(args: argparse.Namespace, client: Any) -> int:
     if args.redeliver is not None:
         client.redeliver_dead_letter(args.redeliver)
         emit(args, {"redelivered": args.redeliver},
-              lambda: f"dead letter {args.redeliver} redelivered")
+             lambda: f"dead letter {args.redeliver} redelivered")
         return EXIT_OK
     if args.purge:
         n = client.purge_dead_letters(instance_id=args.instance)
@@ -66,5 +66,5 @@ def cmd_dead_letters(args: argparse.Namespace, client: Any) -> int:
     emit(args, [{"id": d.id, "instance_id": d.instance_id, "queue": d.queue, "data": d.data,
                   "reason": d.reason, "sender": d.sender, "created_at_ms": d.created_at_ms}
                  for d in letters],
-          lambda: table(("ID", "INSTANCE", "QUEUE", "DATA", "REASON"), rows))
+         lambda: table(("ID", "INSTANCE", "QUEUE", "DATA", "REASON"), rows))
     return EXIT_OK

@@ -15,6 +15,7 @@ import uuid
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 import duroxide._core as _core
+from duroxide._common import loads_or, loads_or_raw
 from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, TaskHandle, graph_spec, summarize
 
 Node = Dict[str, Any]
@@ -49,20 +50,15 @@ def build_graph_view(instance_id: str, events: List[Dict[str, Any]]) -> Dict[str
     spec_nodes: Optional[List[Dict[str, Any]]] = None
     started = next((e for e in events if e.get("type") == "OrchestrationStarted"), None)
     if started is not None and started.get("name") == GRAPH_ORCHESTRATION:
-        try:
-            spec_nodes = json.loads(started.get("input") or "{}").get("nodes")
-        except ValueError:
-            spec_nodes = None
+        spec = loads_or(started.get("input"), {})
+        spec_nodes = spec.get("nodes") if isinstance(spec, dict) else None
         for i, sn in enumerate(spec_nodes or []):
             nodes[i] = _node_from_spec(i, sn)
     by_schedule: Dict[int, int] = {}
     for e in events:
         kind = e.get("type")
         if kind == "ActivityScheduled":
-            try:
-                env = json.loads(e.get("input") or "")
-            except ValueError:
-                continue
+            env = loads_or(e.get("input"), None)
             if not isinstance(env, dict) or "node" not in env or "args" not in env:
                 continue
             nid = int(env["node"])
@@ -156,10 +152,7 @@ class GraphClientMixin:
         out = []
         for row in rows:
             item = dict(row)
-            try:
-                item["schema"] = json.loads(item["schema"]) if item["schema"] else None
-            except ValueError:
-                pass
+            item["schema"] = loads_or_raw(item["schema"]) if item["schema"] else None
             item["waiting_ms"] = max(0, now - int(item["waiting_since_ms"]))
             out.append(item)
         return out

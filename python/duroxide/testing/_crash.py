@@ -40,6 +40,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from duroxide._common import loads_or_raw
 from duroxide._providers import SqliteProvider
 from duroxide.client.native import Client
 from duroxide.errors import DuroxideError, InvalidArgumentError, InvalidTypeError
@@ -277,10 +278,7 @@ def _system_values(client: Any, instance_id: str) -> Dict[Any, str]:
             elif raw.get("type") == "ActivityCompleted" and raw.get("source_event_id") in scheduled:
                 call = scheduled[raw["source_event_id"]]
                 counts[call] += 1
-                try:
-                    value = json.loads(raw.get("result", "null"))
-                except ValueError:
-                    value = raw.get("result")
+                value = loads_or_raw(raw.get("result", "null"))
                 names.setdefault(value, f"<{call}#{counts[call]}>")
     return names
 

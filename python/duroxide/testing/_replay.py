@@ -344,12 +344,6 @@ def _describe_new(events: List[str]) -> List[str]:
     return out
 
 
-def _parse_json(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    return loads_or_raw(text)
-
-
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
     return lines[-1] if lines else ""
@@ -362,9 +356,9 @@ def _recorded_terminal(raw: Optional[str]) -> Tuple[str, Any, Optional[Dict[str,
     e = json.loads(raw)
     kind = _kind_name(e)
     if kind == "OrchestrationCompleted":
-        return "completed", _parse_json(e.get("output", e.get("data"))), None
+        return "completed", loads_or_raw(e.get("output", e.get("data"))), None
     if kind == "OrchestrationContinuedAsNew":
-        return "continued_as_new", _parse_json(e.get("input")), None
+        return "continued_as_new", loads_or_raw(e.get("input")), None
     details = e.get("details") or e.get("error") or {}
     return "failed", None, details if isinstance(details, dict) else {}
 
@@ -415,7 +409,7 @@ def _replay_execution(history: ExportedHistory, index: int, functions: Dict[str,
                           recorded_output=recorded_value, **base)  # type: ignore[arg-type]
     result.new_work = _describe_new(raw["new_events"])
     if outcome == "completed":
-        result.output = _parse_json(raw["output"])
+        result.output = loads_or_raw(raw["output"])
     if raw["outcome"] == "failed" and raw["error_kind"] == "Nondeterminism":
         result.ok, result.nondeterministic, result.message = False, True, raw["error"]
         message = str(raw["error"])
@@ -526,7 +520,7 @@ def _compare_outcome(result: ReplayResult, raw: Dict[str, Any],
         result.message = (f"output differs: recorded {json.dumps(result.recorded_output)}, "
                           f"the code now returns {json.dumps(result.output)}")
     elif recorded == "continued_as_new":
-        new_input = next((_parse_json(json.loads(e).get("input")) for e in raw["new_events"]
+        new_input = next((loads_or_raw(json.loads(e).get("input")) for e in raw["new_events"]
                           if _kind_name(json.loads(e)) == "OrchestrationContinuedAsNew"), None)
         if new_input != result.recorded_output:
             result.ok, result.outcome_mismatch = False, True

@@ -10,6 +10,7 @@ from typing import Any, Dict, Optional
 
 from duroxide.client.native import Client
 from duroxide.errors import RuntimeStateError
+from duroxide.workflow.context import TracingMixin
 
 _current_activity: "contextvars.ContextVar[Optional[ActivityContext]]" = contextvars.ContextVar(
     "duroxide_current_activity", default=None)
@@ -28,7 +29,7 @@ def current_activity() -> "ActivityContext":
     return ctx
 
 
-class ActivityContext:
+class ActivityContext(TracingMixin):
     """The `ctx` an activity receives."""
 
     def __init__(self, info: Dict[str, Any], handle: Any = None,
@@ -61,18 +62,5 @@ class ActivityContext:
         client: Client = self._client_factory()
         return client
 
-    def trace_info(self, message: Any) -> None:
-        self._trace("info", message)
-
-    def trace_warn(self, message: Any) -> None:
-        self._trace("warn", message)
-
-    def trace_error(self, message: Any) -> None:
-        self._trace("error", message)
-
-    def trace_debug(self, message: Any) -> None:
-        self._trace("debug", message)
-
-    def _trace(self, level: str, message: Any) -> None:
-        if self._handle is not None:
-            self._handle.trace(level, str(message))
+    def _tracer(self) -> Any:
+        return self._handle

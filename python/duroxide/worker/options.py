@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional
 
-from duroxide._common import MAX_TAG_NAME_BYTES, MAX_WORKER_TAGS
+from duroxide._common import MAX_TAG_NAME_BYTES, MAX_WORKER_TAGS, loads_or
 from duroxide.errors import InvalidArgumentError, InvalidTypeError
 from duroxide.worker.capabilities import make_matcher, merge_capabilities
 
@@ -36,10 +36,7 @@ def _parse_tag_filter(value: Any) -> Dict[str, Any]:
             f"worker_tag_filter must be a str (see TagFilter), not {type(value).__name__}")
     if value in (TagFilter.DEFAULT_ONLY, TagFilter.ANY, TagFilter.NONE):
         return {"tag_mode": value, "tags": []}
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        parsed = None
+    parsed = loads_or(value, None)
     if isinstance(parsed, dict) and len(parsed) == 1:
         (mode, tags), = parsed.items()
         if mode in ("tags", "default_and") and isinstance(tags, list) and all(

@@ -2,8 +2,8 @@
 
 A module can declare its workflows on a `Registry` without opening a store; a script serves it
 with `Runtime(provider, options, registry=reg)` and the command line with
-`duroxide worker module:reg`. `Runtime` keeps its own `register_*` methods (the reference's
-API); they add to the runtime's own registry.
+`duroxide worker module:reg`. `Runtime` has the same `register_*` methods (the reference's
+API, class Registrations); they add to the runtime's own registry.
 """
 
 from __future__ import annotations
@@ -62,18 +62,13 @@ class ActivityEntry:
 Listener = Callable[[str, Any, Any], None]
 
 
-class Registry:
-    """Orchestrations and activities, registered by decorator or direct call.
+class Registrations:
+    """The registration methods of Registry and of Runtime (which registers into its own
+    Registry), written once: each applies to the Registry `_registrations()` returns."""
 
-    Thread-safety: registration is meant for import time; do not register concurrently.
-    """
+    def _registrations(self) -> "Registry":
+        raise NotImplementedError
 
-    def __init__(self) -> None:
-        self._activities: Dict[str, ActivityEntry] = {}
-        self._orchestrations: Dict[Tuple[str, str], Callable[..., Any]] = {}
-        self._listeners: List[Listener] = []
-
-    # ---- registration ----------------------------------------------------------------------
     @overload
     def register_activity(self, name: str, fn: None = None,
                           **options: Any) -> Callable[[F], F]: ...
@@ -93,11 +88,13 @@ class Registry:
             register_requirement(name, options.get("requires"),
                                  options.get("requires_timeout_ms"))
 
+        reg = self._registrations()
+
         def register(f: F) -> F:
             _check_callable("activity", name, f)
             entry = ActivityEntry(name, f, dict(options))
-            self._activities[name] = entry
-            self._notify("activity", name, entry)
+            reg._activities[name] = entry
+            reg._notify("activity", name, entry)
             return f
 
         return register(fn) if fn is not None else register
@@ -121,7 +118,8 @@ class Registry:
              name: Optional[str] = None,
              requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
              requires_timeout_ms: Optional[int] = None) -> Any:
-        """Declares a distributed function (docs/task-graphs.md): `@reg.task(...)`.
+        """Declares a distributed function (docs/task-graphs.md): `@reg.task(...)` or
+        `@runtime.task(...)`.
 
         Calling the result returns a lazy TaskHandle; the function itself runs on a worker
         (registered as activity `name`, default the function's name).
@@ -154,10 +152,12 @@ class Registry:
         if not isinstance(version, str):
             raise InvalidTypeError(f"version must be a str like '1.0.1', got {version!r}")
 
+        reg = self._registrations()
+
         def register(f: F) -> F:
             _check_callable("orchestration", name, f)
-            self._orchestrations[(name, version)] = f
-            self._notify("orchestration", (name, version), f)
+            reg._orchestrations[(name, version)] = f
+            reg._notify("orchestration", (name, version), f)
             return f
 
         return register(fn) if fn is not None else register
@@ -175,6 +175,21 @@ class Registry:
         self.register_orchestration(actor.orchestration_name, actor.loop)
         _actor_types[name] = actor
         return actor
+
+
+class Registry(Registrations):
+    """Orchestrations and activities, registered by decorator or direct call.
+
+    Thread-safety: registration is meant for import time; do not register concurrently.
+    """
+
+    def __init__(self) -> None:
+        self._activities: Dict[str, ActivityEntry] = {}
+        self._orchestrations: Dict[Tuple[str, str], Callable[..., Any]] = {}
+        self._listeners: List[Listener] = []
+
+    def _registrations(self) -> "Registry":
+        return self
 
     def include(self, other: "Registry") -> None:
         """Adds every registration of `other` to this registry (later ones win)."""

@@ -13,8 +13,6 @@ from typing import (
     List,
     Optional,
     Tuple,
-    Union,
-    overload,
 )
 
 from duroxide import _core
@@ -24,8 +22,8 @@ from duroxide.client.native import Client
 from duroxide.errors import ClosedError, InvalidTypeError, RuntimeStateError
 from duroxide.worker import logging as _logging
 from duroxide.worker.options import RuntimeOptions
-from duroxide.worker.registry import ActivityEntry, F, Registry
-from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, TaskFunction, graph_orchestration
+from duroxide.worker.registry import ActivityEntry, Registrations, Registry
+from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, graph_orchestration
 
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
 
@@ -47,7 +45,7 @@ def _client_factory(provider: Any) -> Callable[[], Client]:
     return make
 
 
-class Runtime:
+class Runtime(Registrations):
     """Runs registered orchestrations and activities against a provider.
 
     Several runtimes, in one process or many, may share one provider.
@@ -87,6 +85,9 @@ class Runtime:
         _live_runtimes.add(self)
 
     # ---- registration ----------------------------------------------------------------------
+    def _registrations(self) -> Registry:
+        return self._registry
+
     @property
     def registry(self) -> Registry:
         """The registrations made through this runtime's register_* methods."""
@@ -104,66 +105,6 @@ class Runtime:
             self._functions[f"{name}@{version}"] = entry
             if version == "1.0.0":
                 self._functions[name] = entry
-
-    @overload
-    def register_activity(self, name: str, fn: None = None,
-                          **options: Any) -> Callable[[F], F]: ...
-    @overload
-    def register_activity(self, name: str, fn: F, **options: Any) -> F: ...
-
-    def register_activity(self, name: str, fn: Optional[F] = None,
-                          **options: Any) -> Union[F, Callable[[F], F]]:
-        """Registers activity `name`; usable as a decorator or a direct call."""
-        return self._registry.register_activity(name, fn, **options)
-
-    register_activity_typed = register_activity
-
-    @overload
-    def task(self, fn: Callable[..., Any], *, name: Optional[str] = None,
-             requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
-             requires_timeout_ms: Optional[int] = None) -> TaskFunction:
-        ...
-
-    @overload
-    def task(self, fn: Optional[str] = None, *, name: Optional[str] = None,
-             requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
-             requires_timeout_ms: Optional[int] = None
-             ) -> Callable[[Callable[..., Any]], TaskFunction]:
-        ...
-
-    def task(self, fn: Union[Callable[..., Any], str, None] = None, *,
-             name: Optional[str] = None,
-             requires: Any = None, retry: Optional[Dict[str, Any]] = None, cache: Any = None,
-             requires_timeout_ms: Optional[int] = None) -> Any:
-        """Declares a distributed function: `@runtime.task(name=None, requires=None,
-        retry=None, cache=None)` (see Registry.task and docs/task-graphs.md)."""
-        return self._registry.task(fn, name=name, requires=requires, retry=retry, cache=cache,
-                                   requires_timeout_ms=requires_timeout_ms)
-
-    @overload
-    def register_orchestration(self, name: str, fn: None = None) -> Callable[[F], F]: ...
-    @overload
-    def register_orchestration(self, name: str, fn: F) -> F: ...
-
-    def register_orchestration(self, name: str,
-                               fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
-        """Registers orchestration `name` (version 1.0.0); decorator or direct call."""
-        return self._registry.register_orchestration(name, fn)
-
-    register_orchestration_typed = register_orchestration
-
-    @overload
-    def register_orchestration_versioned(self, name: str, version: str,
-                                         fn: None = None) -> Callable[[F], F]: ...
-    @overload
-    def register_orchestration_versioned(self, name: str, version: str, fn: F) -> F: ...
-
-    def register_orchestration_versioned(self, name: str, version: str,
-                                         fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
-        """Registers `name` at semver `version`; new starts use the latest version."""
-        return self._registry.register_orchestration_versioned(name, version, fn)
-
-    register_orchestration_versioned_typed = register_orchestration_versioned
 
     def _note_served(self, kind: str, key: Any) -> None:
         # What the worker record says this runtime serves (docs/deployment.md).
@@ -218,10 +159,6 @@ class Runtime:
         return bool(self._native.drain_requested)
 
     # ---- lifecycle -------------------------------------------------------------------------
-    def register_actor(self, name: str, messages_per_execution: int = 100) -> Any:
-        """Registers actor type `name` (docs/messaging.md); decorate handlers with the result."""
-        return self._registry.register_actor(name, messages_per_execution)
-
     def start(self) -> None:
         """Starts the dispatcher threads and returns immediately."""
         if is_closed(self._native):

@@ -17,8 +17,6 @@ from duroxide.workflow.graphs import TaskHandle
 from duroxide.workflow.messaging import MessagingContextMixin
 from duroxide.workflow.requirements import routing_fields
 
-_TRACE_LEVELS = ("info", "warn", "error", "debug")
-
 # What orchestrations yield: a task descriptor (a plain dict of the duroxide Python API).
 Task = Dict[str, Any]
 
@@ -56,7 +54,32 @@ class JoinTask(dict):  # type: ignore[type-arg]
         return task(list(items))
 
 
-class OrchestrationContext(MessagingContextMixin):
+class TracingMixin:
+    """`ctx.trace_*` of both contexts: a record on logger duroxide.orchestration or
+    duroxide.activity, through the native host or handle `_tracer()` returns (None: dropped)."""
+
+    def _tracer(self) -> Any:
+        raise NotImplementedError
+
+    def trace_info(self, message: Any) -> None:
+        self._trace("info", message)
+
+    def trace_warn(self, message: Any) -> None:
+        self._trace("warn", message)
+
+    def trace_error(self, message: Any) -> None:
+        self._trace("error", message)
+
+    def trace_debug(self, message: Any) -> None:
+        self._trace("debug", message)
+
+    def _trace(self, level: str, message: Any) -> None:
+        tracer = self._tracer()
+        if tracer is not None:
+            tracer.trace(level, str(message))
+
+
+class OrchestrationContext(MessagingContextMixin, TracingMixin):
     """The `ctx` an orchestration generator receives.
 
     Scheduling methods return task descriptors to `yield`; they do nothing until yielded.
@@ -376,21 +399,8 @@ class OrchestrationContext(MessagingContextMixin):
             return 0
         return int(self._host.prune_kv(int(cutoff_ms)))
 
-    def trace_info(self, message: Any) -> None:
-        self._trace("info", message)
-
-    def trace_warn(self, message: Any) -> None:
-        self._trace("warn", message)
-
-    def trace_error(self, message: Any) -> None:
-        self._trace("error", message)
-
-    def trace_debug(self, message: Any) -> None:
-        self._trace("debug", message)
-
-    def _trace(self, level: str, message: Any) -> None:
-        if self._host is not None:
-            self._host.trace(level, str(message))
+    def _tracer(self) -> Any:
+        return self._host
 
 
 def parse_result(result: Any) -> Any:

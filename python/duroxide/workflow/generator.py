@@ -85,13 +85,8 @@ def _yielded(gen: Any, task: Any) -> Tuple[str, Any]:
     try:
         return ("yield", before_yield(gen, task))
     except Exception as exc:  # noqa: BLE001 - a bad graph is thrown into the orchestration
-        try:
-            task = gen.throw(exc)
-        except StopIteration as stop:
-            return _encode_output(stop.value)
-        except Exception:
-            return ("fail", traceback.format_exc())
-        return _yielded(gen, task)
+        failure = exc  # not `exc` in the lambda: Python unbinds it when the except clause ends
+        return _after(gen, lambda: gen.throw(failure))
 
 
 def _has_post(task: Any) -> bool:

@@ -5,11 +5,10 @@ back for a dequeued message or a reply.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional
 
-from duroxide._common import loads_or_raw
+from duroxide._common import loads_or, loads_or_raw
 from duroxide.errors import DuroxideError, InvalidArgumentError
 
 REQUEST_QUEUE_PREFIX = "__req:"
@@ -56,13 +55,7 @@ def check_timeout(timeout_ms: Any, what: str) -> int:
 
 
 def _meta(env: Dict[str, Any]) -> Dict[str, Any]:
-    raw = env.get("meta") or ""
-    if not raw:
-        return {}
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        return {}
+    parsed = loads_or(env.get("meta"), {})
     return parsed if isinstance(parsed, dict) else {}
 
 
