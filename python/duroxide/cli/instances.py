@@ -282,15 +282,20 @@ def cmd_cancel(args: argparse.Namespace, client: Any) -> int:
     return EXIT_OK
 
 
+# What delete and prune report, and how their counts read.
+_DELETE_COUNTS = {"instances_deleted": "instance(s)", "executions_deleted": "execution(s)",
+                  "events_deleted": "event(s)", "queue_messages_deleted": "queued message(s)"}
+_PRUNE_COUNTS = {"executions_deleted": "execution(s)", "events_deleted": "event(s)"}
+
+
+def _counts_text(counts: Dict[str, Any], labels: Dict[str, str]) -> str:
+    return ", ".join(f"{counts[name]} {label}" for name, label in labels.items())
+
+
 def cmd_delete(args: argparse.Namespace, client: Any) -> int:
-    result = client.delete_instance(args.instance_id, args.force)
-    payload = {"instance_id": args.instance_id, **fields(
-        result, "instances_deleted", "executions_deleted", "events_deleted",
-        "queue_messages_deleted")}
-    emit(args, payload, lambda: (
-        f"Deleted {args.instance_id}: {result.instances_deleted} instance(s), "
-        f"{result.executions_deleted} execution(s), {result.events_deleted} event(s), "
-        f"{result.queue_messages_deleted} queued message(s)"))
+    counts = fields(client.delete_instance(args.instance_id, args.force), *_DELETE_COUNTS)
+    emit(args, {"instance_id": args.instance_id, **counts},
+         lambda: f"Deleted {args.instance_id}: {_counts_text(counts, _DELETE_COUNTS)}")
     return EXIT_OK
 
 
@@ -298,13 +303,11 @@ def cmd_prune(args: argparse.Namespace, client: Any) -> int:
     options = duroxide.PruneOptions(keep_last=args.keep_last,
                                     completed_before=args.completed_before)
     result = client.prune_executions(args.instance_id, options)
-    payload = {"instance_id": args.instance_id,
-               **fields(result, "instances_processed", "executions_deleted", "events_deleted"),
-               "executions": client.list_executions(args.instance_id)}
-    emit(args, payload, lambda: (
-        f"Pruned {args.instance_id}: {result.executions_deleted} execution(s), "
-        f"{result.events_deleted} event(s) deleted; stored executions: "
-        f"{', '.join(map(str, payload['executions']))}"))
+    counts = fields(result, "instances_processed", *_PRUNE_COUNTS)
+    executions = client.list_executions(args.instance_id)
+    emit(args, {"instance_id": args.instance_id, **counts, "executions": executions},
+         lambda: f"Pruned {args.instance_id}: {_counts_text(counts, _PRUNE_COUNTS)} deleted; "
+                 f"stored executions: {', '.join(map(str, executions))}")
     return EXIT_OK
 
 

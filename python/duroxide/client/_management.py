@@ -9,19 +9,6 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from duroxide import _core
-from duroxide._core import (
-    DeleteInstanceResult,
-    Event,
-    ExecutionInfo,
-    InstanceFilter,
-    InstanceInfo,
-    InstanceTree,
-    PruneOptions,
-    PruneResult,
-    QueueDepths,
-    SystemMetrics,
-    SystemStats,
-)
 from duroxide._providers import is_closed
 
 
@@ -55,7 +42,7 @@ class ManagementMixin:
         """
         return self._management.list_instances_by_status(status)
 
-    def get_instance_info(self, instance_id: str) -> InstanceInfo:
+    def get_instance_info(self, instance_id: str) -> _core.InstanceInfo:
         """Name, version, status, output and timestamps (epoch ms) of an instance.
 
         Raises:
@@ -63,7 +50,7 @@ class ManagementMixin:
         """
         return self._management.get_instance_info(instance_id)
 
-    def get_execution_info(self, instance_id: str, execution_id: int) -> ExecutionInfo:
+    def get_execution_info(self, instance_id: str, execution_id: int) -> _core.ExecutionInfo:
         """One execution (1-based id) of an instance.
 
         Raises:
@@ -75,7 +62,7 @@ class ManagementMixin:
         """Execution ids of an instance in ascending order ([] for an unknown instance)."""
         return self._management.list_executions(instance_id)
 
-    def read_execution_history(self, instance_id: str, execution_id: int) -> List[Event]:
+    def read_execution_history(self, instance_id: str, execution_id: int) -> List[_core.Event]:
         """The events of one execution, ordered by event_id.
 
         Raises:
@@ -88,13 +75,13 @@ class ManagementMixin:
         values: Dict[str, str] = self._management.get_kv_all(instance_id)
         return values
 
-    def get_instance_tree(self, instance_id: str) -> InstanceTree:
+    def get_instance_tree(self, instance_id: str) -> _core.InstanceTree:
         """The instance and all its sub-orchestrations, breadth-first (root first)."""
         return self._management.get_instance_tree(instance_id)
 
     # ---- deletion and pruning -----------------------------------------------------------
 
-    def delete_instance(self, instance_id: str, force: bool = False) -> DeleteInstanceResult:
+    def delete_instance(self, instance_id: str, force: bool = False) -> _core.DeleteInstanceResult:
         """Deletes a root instance and its whole tree of sub-orchestrations, atomically.
 
         Raises:
@@ -103,33 +90,35 @@ class ManagementMixin:
         """
         return self._management.delete_instance(instance_id, bool(force))
 
-    def delete_instance_bulk(self, filter: Optional[InstanceFilter] = None) -> DeleteInstanceResult:
+    def delete_instance_bulk(self, filter: Optional[_core.InstanceFilter] = None
+                             ) -> _core.DeleteInstanceResult:
         """Deletes the trees of finished root instances matching `filter` (running: skipped)."""
-        return self._management.delete_instance_bulk(InstanceFilter() if filter is None else filter)
+        return self._management.delete_instance_bulk(
+            _core.InstanceFilter() if filter is None else filter)
 
     def prune_executions(self, instance_id: str,
-                         options: Optional[PruneOptions] = None) -> PruneResult:
+                         options: Optional[_core.PruneOptions] = None) -> _core.PruneResult:
         """Deletes old executions of an instance; never the current or a running one."""
         return self._management.prune_executions(
-            instance_id, PruneOptions() if options is None else options)
+            instance_id, _core.PruneOptions() if options is None else options)
 
-    def prune_executions_bulk(self, filter: Optional[InstanceFilter] = None,
-                              options: Optional[PruneOptions] = None) -> PruneResult:
+    def prune_executions_bulk(self, filter: Optional[_core.InstanceFilter] = None,
+                              options: Optional[_core.PruneOptions] = None) -> _core.PruneResult:
         """prune_executions over every instance matching `filter`, running ones included."""
         return self._management.prune_executions_bulk(
-            InstanceFilter() if filter is None else filter,
-            PruneOptions() if options is None else options)
+            _core.InstanceFilter() if filter is None else filter,
+            _core.PruneOptions() if options is None else options)
 
     # ---- metrics --------------------------------------------------------------------------
 
-    def get_system_metrics(self) -> SystemMetrics:
+    def get_system_metrics(self) -> _core.SystemMetrics:
         """Instance, execution and event counts over the whole store."""
         return self._management.get_system_metrics()
 
-    def get_queue_depths(self) -> QueueDepths:
+    def get_queue_depths(self) -> _core.QueueDepths:
         """Pending messages in the orchestrator and worker queues, and future timers."""
         return self._management.get_queue_depths()
 
-    def get_orchestration_stats(self, instance_id: str) -> Optional[SystemStats]:
+    def get_orchestration_stats(self, instance_id: str) -> Optional[_core.SystemStats]:
         """Storage figures of one instance, or None for an unknown instance."""
         return self._management.get_orchestration_stats(instance_id)
