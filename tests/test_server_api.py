@@ -162,7 +162,7 @@ def test_events_cancel_delete_prune_and_metrics(live: Any) -> None:
 
     http.post("/v1/instances", json={"name": "Waiter", "instance_id": "w2"})
     wait_subscribed(http, "w2")
-    assert_problem(http.delete("/v1/instances/w2"), 409, "ProviderError")
+    assert_problem(http.delete("/v1/instances/w2"), 409, "FailedPreconditionError")
     r = http.post("/v1/instances/w2/cancel", json={"reason": "test"})
     assert r.status_code == 202 and r.json()["cancel_requested"] is True
     failed = http.get("/v1/instances/w2/wait", params={"timeout_ms": 10000}).json()

@@ -53,17 +53,22 @@ from duroxide._core import (
     init_tracing,
 )
 from duroxide._providers import SQLITE_DURABILITY_LEVELS, Provider, SqliteProvider
-from duroxide.client._fleet import UnservableWork, WorkerInfo
-from duroxide.client._messaging import (
+from duroxide.client.api import ClientAPI
+from duroxide.client.http import HttpClient
+from duroxide.client.native import Client
+from duroxide.client.results import (
     ActorInfo,
     DeadLetter,
+    GraphNode,
+    OrchestrationResult,
+    OrchestrationStatusName,
+    TaskGraph,
     TopicDetail,
     TopicInfo,
     TopicSubscriber,
+    WaitingActivity,
 )
-from duroxide.client.http import HttpClient
-from duroxide.client.native import Client
-from duroxide.client.results import OrchestrationResult, OrchestrationStatusName
+from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.errors import *  # noqa: F403  (every exception class, errors.__all__)
 from duroxide.worker.activity import ActivityContext, current_activity
 from duroxide.worker.capabilities import detect_capabilities
@@ -76,8 +81,8 @@ from duroxide.workflow.generator_protocol import create_generator, dispose_gener
 from duroxide.workflow.generator_protocol import (
     orchestration_functions as _orchestration_functions,
 )
-from duroxide.workflow.graphs import GraphNodeFailedError, TaskFunction, TaskHandle
-from duroxide.workflow.messages import Message, Request, RequestFailedError, RequestTimedOutError
+from duroxide.workflow.graphs import TaskFunction, TaskHandle
+from duroxide.workflow.messages import Message, Request
 
 # The historical public modules, attributes of the package as before (`duroxide.driver.x`).
 from duroxide import context, driver, errors  # noqa: E402
@@ -103,6 +108,7 @@ PyEvent = Event
 __all__ = [
     "SqliteProvider",
     "Client",
+    "ClientAPI",
     "Runtime",
     "Registry",
     "OrchestrationResult",
@@ -157,8 +163,6 @@ __all__ = [
     # messaging (docs/messaging.md)
     "Message",
     "Request",
-    "RequestFailedError",
-    "RequestTimedOutError",
     "ActorType",
     "ActorRef",
     "ActorInfo",
@@ -169,7 +173,9 @@ __all__ = [
     # Task graphs and capability routing.
     "TaskFunction",
     "TaskHandle",
-    "GraphNodeFailedError",
+    "TaskGraph",
+    "GraphNode",
+    "WaitingActivity",
     "JoinTask",
     "current_activity",
     "detect_capabilities",

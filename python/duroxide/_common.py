@@ -1,5 +1,5 @@
-"""What every layer of the package shares: the JSON value contract, name checks, the retry
-policy validator, the documented limits and the version.
+"""What every layer of the package shares: the JSON value contract, name checks, ids in URL
+paths, the retry policy validator, the documented limits and the version.
 
 Payloads cross the native boundary as JSON text. `loads_or_raw` is the value-shape contract of
 the duroxide Python API (api.md 1.2): text that is JSON becomes the value, anything else (and a
@@ -11,6 +11,7 @@ native module, so any module may import it.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Dict, Optional
 
 from duroxide import _core
@@ -73,6 +74,41 @@ def check_name(value: Any, what: str) -> str:
     if not value:
         raise InvalidArgumentError(f"{what} must not be empty")
     return value
+
+
+# ---- ids in URL paths ---------------------------------------------------------------------
+
+# An id (instance id, KV key, queue, topic or worker name) in a REST path is one segment in
+# which every byte outside these characters is written ~XX (two hex digits of its UTF-8 byte).
+# No `%`, `/`, `?` or `#` ever appears, so proxies that decode %2F or normalize paths pass it
+# through unchanged; an id made only of dots is escaped entirely, so it is never a `.` or
+# `..` segment (docs/server.md, "Ids in URLs").
+_PATH_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+_ESCAPE = re.compile(rb"~([0-9A-Fa-f]{2})")
+
+
+def quote_id(value: str) -> str:
+    """`value` as one URL path segment (~XX escapes; see above)."""
+    data = value.encode("utf-8")
+    dots_only = data.strip(b".") == b""
+    return "".join(chr(b) if b in _PATH_SAFE and not dots_only else f"~{b:02X}" for b in data)
+
+
+def unquote_id(segment: str) -> str:
+    """The id a path segment names: the inverse of quote_id. Any character that is not part of
+    a ~XX escape stands for itself, so plain ids (and percent-decoded ones) need no escaping.
+
+    Raises:
+        InvalidArgumentError: the escapes do not form UTF-8 text.
+    """
+    if "~" not in segment:
+        return segment
+    data = _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), segment.encode("utf-8"))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidArgumentError(
+            f"path segment {segment!r}: its ~XX escapes are not UTF-8 text") from None
 
 
 # ---- retry policy -------------------------------------------------------------------------

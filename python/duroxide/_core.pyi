@@ -338,7 +338,7 @@ class Event:
     """
     One history event (data is raw JSON text or None).
     """
-    def __init__(self, event_id: typing.SupportsInt | typing.SupportsIndex, kind: str, source_event_id: typing.SupportsInt | typing.SupportsIndex | None = None, timestamp_ms: typing.SupportsInt | typing.SupportsIndex = 0, data: str | None = None) -> None:
+    def __init__(self, event_id: typing.SupportsInt | typing.SupportsIndex, kind: str, source_event_id: typing.SupportsInt | typing.SupportsIndex | None = None, timestamp_ms: typing.SupportsInt | typing.SupportsIndex = 0, data: str | None = None, raw: str = '') -> None:
         ...
     def __repr__(self) -> str:
         ...

@@ -159,17 +159,17 @@ void InitTracingShim(const std::string& path, std::optional<std::string> level,
   // even when a subscriber is already installed.
   std::FILE* file = std::fopen(path.c_str(), "a");
   if (file == nullptr) {
-    Raise("TracingError", "Failed to open log file '" + path + "': " + std::strerror(errno));
+    Raise(errc::kTracing, "Failed to open log file '" + path + "': " + std::strerror(errno));
   }
   if (g_tracing_initialized) {
     std::fclose(file);
-    Raise("TracingError", "Failed to init tracing: a global subscriber is already installed");
+    Raise(errc::kTracing, "Failed to init tracing: a global subscriber is already installed");
   }
   LogLevel parsed;
   const std::string lvl = level.value_or("info");
   if (!ParseLogLevel(lvl, &parsed)) {
     std::fclose(file);
-    Raise("TracingError", "Failed to init tracing: unknown log level '" + lvl + "'");
+    Raise(errc::kTracing, "Failed to init tracing: unknown log level '" + lvl + "'");
   }
   const char* env = EnvFilter();
   const std::string fmt = format.value_or("compact");
@@ -204,7 +204,7 @@ void ApplyLogOptions(const std::optional<std::string>& level,
   const std::string fmt = format.value_or("compact");
   if (!(env && ApplyFilter(env, fmt))) {
     if (!ApplyFilter(UserFilter(level.value_or("info")), fmt)) {
-      Raise("InvalidArgumentError", "unknown log_level '" + level.value_or("") + "'");
+      Raise(errc::kInvalidArgument, "unknown log_level '" + level.value_or("") + "'");
     }
   }
   SetPythonMode(false);  // these options select the native log on stderr
@@ -215,7 +215,7 @@ void RegisterLogging(py::module_& m) {
         py::arg("log_format") = py::none());
   m.def("configure_logging", [](const std::string& filter, const std::string& format) {
     if (!ApplyFilter(filter, format)) {
-      Raise("InvalidArgumentError", "invalid log filter '" + filter + "'");
+      Raise(errc::kInvalidArgument, "invalid log filter '" + filter + "'");
     }
   });
   m.def("_logging_mode", [] { return g_python_mode ? "python" : "native"; });

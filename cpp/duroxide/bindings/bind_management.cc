@@ -240,12 +240,12 @@ void RegisterManagement(py::module_& m) {
 
   py::class_<AdminEvent>(m, "Event", "One history event (data is raw JSON text or None).")
       .def(py::init([](int64_t event_id, std::string kind, std::optional<int64_t> source_event_id,
-                       int64_t timestamp_ms, std::optional<std::string> data) {
+                       int64_t timestamp_ms, std::optional<std::string> data, std::string raw) {
              return AdminEvent{event_id, std::move(kind), source_event_id, timestamp_ms,
-                               std::move(data)};
+                               std::move(data), std::move(raw)};
            }),
            py::arg("event_id"), py::arg("kind"), py::arg("source_event_id") = py::none(),
-           py::arg("timestamp_ms") = 0, py::arg("data") = py::none())
+           py::arg("timestamp_ms") = 0, py::arg("data") = py::none(), py::arg("raw") = "")
       .def_readonly("event_id", &AdminEvent::event_id)
       .def_readonly("kind", &AdminEvent::kind)
       .def_readonly("source_event_id", &AdminEvent::source_event_id)

@@ -27,7 +27,7 @@ PostgresHandle ConnectShim(const std::string& url, const std::string& schema) {
     return providers::postgres::PostgresProvider::ConnectWithSchema(url, schema);
   }();
   if (!r.ok()) {
-    Raise("ProviderError", "Failed to connect to PostgreSQL: " + r.status().ToString());
+    Raise(errc::kProviderError, "Failed to connect to PostgreSQL: " + r.status().ToString());
   }
   PostgresHandle h;
   h.provider = std::shared_ptr<providers::Provider>(std::move(r).value());

@@ -28,7 +28,7 @@ ProviderHandle OpenSqliteShim(const std::string& path, const std::string& durabi
     return providers::sqlite::SqliteProvider::Open(path, options);
   }();
   if (!r.ok()) {
-    Raise("ProviderError", "Failed to open SQLite: " + r.status().ToString());
+    Raise(errc::kProviderError, "Failed to open SQLite: " + r.status().ToString());
   }
   return ProviderHandle{std::shared_ptr<providers::Provider>(std::move(r).value()), "sqlite"};
 }
@@ -36,7 +36,7 @@ ProviderHandle OpenSqliteShim(const std::string& path, const std::string& durabi
 ProviderHandle InMemorySqliteShim() {
   auto r = providers::sqlite::SqliteProvider::InMemory();
   if (!r.ok()) {
-    Raise("ProviderError", "Failed to create in-memory SQLite: " + r.status().ToString());
+    Raise(errc::kProviderError, "Failed to create in-memory SQLite: " + r.status().ToString());
   }
   return ProviderHandle{std::shared_ptr<providers::Provider>(std::move(r).value()), "sqlite"};
 }

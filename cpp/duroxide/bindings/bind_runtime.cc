@@ -79,7 +79,7 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
     else if (*mode == "none") o.worker_tag_filter.mode = M::kNone;
     else if (*mode == "tags") o.worker_tag_filter.mode = M::kTags;
     else if (*mode == "default_and") o.worker_tag_filter.mode = M::kDefaultAnd;
-    else Raise("InvalidArgumentError", "unknown tag filter mode '" + *mode + "'");
+    else Raise(errc::kInvalidArgument, "unknown tag filter mode '" + *mode + "'");
   }
   if (auto tags = Opt<std::vector<std::string>>(d, "tags")) o.worker_tag_filter.tags = *tags;
   if (d.contains("capability_matcher") && !d["capability_matcher"].is_none()) {
@@ -146,7 +146,7 @@ class RuntimeShim {
 
   void RegisterOrchestration(const std::string& name, const std::string& version) {
     Status st = registry_->Register(name, version);
-    if (!st.ok()) Raise("InvalidArgumentError", st.message());
+    if (!st.ok()) Raise(errc::kInvalidArgument, st.message());
   }
 
   void Start() {
@@ -157,7 +157,7 @@ class RuntimeShim {
       py::gil_scoped_release release;
       st = runtime_->Start();
     }
-    if (!st.ok()) Raise("RuntimeStateError", st.message());
+    if (!st.ok()) Raise(errc::kRuntimeState, st.message());
   }
 
   void Shutdown(int64_t timeout_ms) {
@@ -173,7 +173,7 @@ class RuntimeShim {
   }
   void AdvanceClock(int64_t ms) {
     if (ms < 0) {
-      Raise("InvalidArgumentError", "advance_clock: ms must be >= 0, got " + std::to_string(ms));
+      Raise(errc::kInvalidArgument, "advance_clock: ms must be >= 0, got " + std::to_string(ms));
     }
     runtime_->AdvanceClock(ms);
   }

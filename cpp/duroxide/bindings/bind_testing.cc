@@ -111,7 +111,7 @@ void RegisterTesting(py::module_& m) {
   m.def("reset_clock_offset", [] { ClockOffsetMs().store(0); },
         "Test-only: puts the virtual clock back on the wall clock.");
   m.def("advance_clock_ms", [](int64_t ms) {
-        if (ms < 0) Raise("InvalidArgumentError", "advance_clock_ms: ms must be >= 0");
+        if (ms < 0) Raise(errc::kInvalidArgument, "advance_clock_ms: ms must be >= 0");
         AdvanceClockMs(ms);
       }, py::arg("ms"), "Test-only: moves the virtual clock forward (no dispatcher wake-up).");
 }

@@ -2,16 +2,35 @@
 // Copyright (c) 2026 duroxide authors
 //
 // The one place where core errors become Python exceptions. The classes live in
-// python/duroxide/errors.py (one hierarchy under DuroxideError); this module exposes the same
-// objects as duroxide._core.<Name> and raises them for Status values and binding failures.
+// python/duroxide/errors.py (one hierarchy under DuroxideError, each class with a stable
+// `code`); this module exposes the same objects as duroxide._core.<Name> and raises them by
+// code: a Status by its StatusCode, a binding failure by the code it names (errc::*). Nothing
+// here looks at message text.
 #include "duroxide/bindings/pybind.h"
 
 namespace duroxide::bindings {
 namespace {
 
-py::object& Cls(const char* name) {
-  static auto* classes = new std::map<std::string, py::object>();  // lives for the process
-  return (*classes)[name];
+// duroxide.errors' classes by their `code`; filled once at import, lives for the process.
+std::map<std::string, py::object>& ByCode() {
+  static auto* classes = new std::map<std::string, py::object>();
+  return *classes;
+}
+
+// The code of the class raised for a failed Status.
+const char* CodeOf(StatusCode code) {
+  switch (code) {
+    case StatusCode::kNotFound: return errc::kNotFound;
+    case StatusCode::kAlreadyExists: return errc::kAlreadyExists;
+    case StatusCode::kInvalidArgument: return errc::kInvalidArgument;
+    case StatusCode::kFailedPrecondition: return errc::kFailedPrecondition;
+    case StatusCode::kDeadlineExceeded: return errc::kTimeout;
+    case StatusCode::kUnavailable:
+    case StatusCode::kAborted:
+    case StatusCode::kInternal:
+    case StatusCode::kDataLoss: return errc::kProviderError;
+    default: return errc::kStoreError;
+  }
 }
 
 }  // namespace
@@ -34,42 +53,25 @@ void DropReference(py::object& obj) {
   obj = py::object();
 }
 
-[[noreturn]] void Raise(const char* cls, const std::string& message) {
-  PyErr_SetString(Cls(cls).ptr(), message.c_str());
+[[noreturn]] void Raise(const char* code, const std::string& message) {
+  auto it = ByCode().find(code);
+  PyObject* cls = it != ByCode().end() ? it->second.ptr() : ByCode().at(errc::kStoreError).ptr();
+  PyErr_SetString(cls, message.c_str());
   throw py::error_already_set();
 }
 
 void ThrowStatus(const Status& status) {
-  const char* cls = "StoreError";
-  std::string message = status.ToString();
-  switch (status.code()) {
-    case StatusCode::kNotFound: cls = "NotFoundError"; break;
-    case StatusCode::kAlreadyExists: cls = "InstanceAlreadyExistsError"; break;
-    case StatusCode::kInvalidArgument: cls = "InvalidArgumentError"; break;
-    case StatusCode::kDeadlineExceeded:
-      cls = "OperationTimedOutError";
-      message = status.message();
-      break;
-    case StatusCode::kUnavailable:
-    case StatusCode::kAborted:
-    case StatusCode::kInternal:
-    case StatusCode::kDataLoss:
-    case StatusCode::kFailedPrecondition:
-      cls = "ProviderError";
-      break;
-    default:
-      break;
-  }
-  Raise(cls, message);
+  // A timeout's text is the bare message ("Operation timed out"), as the reference has it.
+  const bool timeout = status.code() == StatusCode::kDeadlineExceeded;
+  Raise(CodeOf(status.code()), timeout ? status.message() : status.ToString());
 }
 
 void RegisterExceptions(py::module_& m) {
   py::module_ errors = py::module_::import("duroxide.errors");
   for (py::handle name : errors.attr("__all__")) {
-    const std::string n = name.cast<std::string>();
     py::object cls = errors.attr(name);
     m.attr(name) = cls;
-    Cls(n.c_str()) = cls;
+    ByCode()[cls.attr("code").cast<std::string>()] = cls;
   }
   // C++ exceptions that escape a binding are failures of the core: still DuroxideErrors (and
   // RuntimeErrors, as pybind11 would have made them).
@@ -81,7 +83,7 @@ void RegisterExceptions(py::module_& m) {
     } catch (const py::error_already_set&) {
       throw;
     } catch (const std::runtime_error& e) {
-      PyErr_SetString(Cls("StoreError").ptr(), e.what());
+      PyErr_SetString(ByCode().at(errc::kStoreError).ptr(), e.what());
     }
   });
 }

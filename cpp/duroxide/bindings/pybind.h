@@ -33,10 +33,26 @@ bool PythonAlive();
 // finalization the reference is leaked rather than risk taking the GIL.
 void DropReference(py::object& obj);
 
+// The `code` of each duroxide.errors class the bindings raise (DuroxideError.code): the one
+// name of an error kind shared by the core, Python, the REST problem `type` and HttpClient.
+namespace errc {
+inline constexpr const char* kStoreError = "store-error";
+inline constexpr const char* kProviderError = "provider-error";
+inline constexpr const char* kNotFound = "not-found";
+inline constexpr const char* kAlreadyExists = "already-exists";
+inline constexpr const char* kInvalidArgument = "invalid-argument";
+inline constexpr const char* kInvalidType = "invalid-type";
+inline constexpr const char* kFailedPrecondition = "failed-precondition";
+inline constexpr const char* kTimeout = "timeout";
+inline constexpr const char* kRuntimeState = "runtime-state";
+inline constexpr const char* kTracing = "tracing";
+}  // namespace errc
+
 // Raises the Python exception matching `status` (exceptions.cc). REQUIRES: !status.ok().
 [[noreturn]] void ThrowStatus(const Status& status);
-// Raises duroxide.errors.<cls>(message), e.g. Raise("ProviderError", "Failed to open ...").
-[[noreturn]] void Raise(const char* cls, const std::string& message);
+// Raises the duroxide.errors class whose code is `code` with `message`, e.g.
+// Raise(errc::kProviderError, "Failed to open ...").
+[[noreturn]] void Raise(const char* code, const std::string& message);
 inline void ThrowIfError(const Status& status) {
   if (!status.ok()) ThrowStatus(status);
 }

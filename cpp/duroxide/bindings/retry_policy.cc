@@ -98,7 +98,7 @@ py::dict NormalizeRetryPolicy(py::object policy, const std::string& what) {
   std::string error;
   bool wrong_type = false;
   if (!ParseRetry(policy, &parsed, &error, &wrong_type)) {
-    Raise(wrong_type ? "InvalidTypeError" : "InvalidArgumentError", what + ": " + error);
+    Raise(wrong_type ? errc::kInvalidType : errc::kInvalidArgument, what + ": " + error);
   }
   const py::dict d = py::reinterpret_borrow<py::dict>(policy);
   py::dict out;

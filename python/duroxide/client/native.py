@@ -1,24 +1,52 @@
-"""Client: start orchestrations, send them events, read and wait for their status."""
+"""Client: the ClientAPI in process, through the C++ core on a provider.
+
+Each method adapts its arguments and calls one native object (every native call releases
+the GIL):
+
+* `_core.Client` (start, events, status, waits, KV, messaging),
+* `_core.Management` (listing, inspection, deletion, pruning, metrics),
+* the provider's native handle (the worker registry, task graphs, the task cache).
+
+The docstrings are ClientAPI's (help() and inspect.getdoc find them there).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+import time
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from duroxide import _core
-from duroxide._common import dumps_value
+from duroxide._common import check_name, dumps_value, loads_or_raw
 from duroxide._providers import Provider, closed_native, is_closed
-from duroxide.client._fleet import FleetMixin
-from duroxide.client._graphs import GraphClientMixin
-from duroxide.client._management import ManagementMixin
-from duroxide.client._messaging import MessagingClientMixin
-from duroxide.client.results import OrchestrationResult, parse_status
-from duroxide.errors import InvalidArgumentError, OperationTimedOutError, OrchestrationFailedError
+from duroxide.client.api import DEFAULT_TIMEOUT_MS
+from duroxide.client.base import ClientBase
+from duroxide.client.graph_view import build_graph_view
+from duroxide.client.results import (
+    DeadLetter,
+    OrchestrationResult,
+    TaskGraph,
+    TopicDetail,
+    TopicInfo,
+    TopicSubscriber,
+    WaitingActivity,
+    parse_status,
+)
+from duroxide.client.workers import QUEUED_LIMIT, UnservableWork, WorkerInfo, diagnose
+from duroxide.errors import (
+    ClosedError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    OperationTimedOutError,
+    RequestTimedOutError,
+)
+from duroxide.workflow.graphs import TaskFunction
+from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS, check_timeout, reply_value
 
 _dumps = dumps_value
 
 
-class Client(ManagementMixin, FleetMixin, MessagingClientMixin, GraphClientMixin):
+class Client(ClientBase):
     """Talks to a provider: works with or without a Runtime in the same process."""
 
     def __init__(self, provider: Provider, *, max_payload_bytes: Optional[int] = None) -> None:
@@ -27,8 +55,9 @@ class Client(ManagementMixin, FleetMixin, MessagingClientMixin, GraphClientMixin
         InvalidArgumentError and nothing is written."""
         self._provider = provider
         attach = getattr(provider, "_attach", None)
-        self._provider_native = attach(self) if attach is not None else provider._native
-        self._native = _core.Client(self._provider_native)
+        self._store: Any = attach(self) if attach is not None else provider._native
+        self._native: Any = _core.Client(self._store)
+        self._management: Any = _core.Management(self._store)
         if max_payload_bytes is not None:
             if (not isinstance(max_payload_bytes, int) or isinstance(max_payload_bytes, bool)
                     or max_payload_bytes < 0):
@@ -37,116 +66,237 @@ class Client(ManagementMixin, FleetMixin, MessagingClientMixin, GraphClientMixin
             self._native.max_payload_bytes = max_payload_bytes
 
     # ---- resources -------------------------------------------------------------------------
+
     @property
     def closed(self) -> bool:
-        """True once close() was called (or the provider was closed)."""
         return is_closed(self._native)
 
     def close(self) -> None:
-        """Releases this client's hold on the store; later calls raise ClosedError."""
-        self._native = closed_native("Client")
-        self._provider_native = self._native
-        self.__dict__.pop("_management_native", None)
+        self._native = self._management = self._store = closed_native("Client")
 
     def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    def _handle(self) -> Any:
+        """The provider's native handle (for the calls made on the store itself)."""
+        if is_closed(self._store):
+            raise ClosedError("Client is closed")
+        return self._store
+
+    # ---- start, status, events -------------------------------------------------------------
 
     def start_orchestration(self, instance_id: str, name: str, input: Any = None) -> None:
-        """Starts `name` as `instance_id` with the latest registered version.
-
-        Raises:
-            InstanceAlreadyExistsError: the id is taken (nothing is changed).
-            InvalidArgumentError: the instance id (1-256 bytes, no control characters), the
-                name (1-256 bytes) or the serialized input (max_payload_bytes) is out of
-                limits (nothing is changed).
-        """
         self._native.start_orchestration(instance_id, name,
                                          _dumps(input, "start_orchestration input"), None)
 
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
                                       version: str) -> None:
-        """Starts `name` pinned to `version` (note: input before version)."""
         self._native.start_orchestration(
             instance_id, name, _dumps(input, "start_orchestration_versioned input"), version)
 
-    start_orchestration_typed = start_orchestration
-    start_orchestration_versioned_typed = start_orchestration_versioned
-
     def get_status(self, instance_id: str) -> OrchestrationResult:
-        """The current status without waiting ("NotFound" for an unknown id)."""
         return parse_status(self._native.get_status(instance_id))
 
     def wait_for_orchestration(self, instance_id: str,
-                               timeout_ms: int = 30000) -> OrchestrationResult:
-        """Waits until Completed or Failed.
-
-        Raises:
-            OperationTimedOutError: "Operation timed out" when timeout_ms elapses first
-                (a RuntimeError and a TimeoutError).
-        """
+                               timeout_ms: int = DEFAULT_TIMEOUT_MS) -> OrchestrationResult:
         return parse_status(self._native.wait_for_orchestration(instance_id, int(timeout_ms)))
-
-    def wait_for_orchestration_typed(self, instance_id: str, timeout_ms: int = 30000) -> Any:
-        """Waits and returns the output.
-
-        Raises:
-            OrchestrationFailedError: the instance failed (str() is its error).
-        """
-        result = self.wait_for_orchestration(instance_id, timeout_ms)
-        if result.status == "Failed":
-            raise OrchestrationFailedError(result.error or "Orchestration failed")
-        return result.output
 
     def wait_for_status_change(self, instance_id: str, last_seen_version: int = 0,
                                poll_interval_ms: int = 200,
-                               timeout_ms: int = 30000) -> Optional[OrchestrationResult]:
-        """Waits until custom_status_version > last_seen_version or the instance ends.
-
-        Returns None on timeout.
-        """
+                               timeout_ms: int = DEFAULT_TIMEOUT_MS
+                               ) -> Optional[OrchestrationResult]:
         raw = self._native.wait_for_status_change(instance_id, int(last_seen_version),
                                                   int(poll_interval_ms), int(timeout_ms))
         return None if raw is None else parse_status(raw)
 
     def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> None:
-        """Delivers `data` to the orchestration's wait_for_event(event_name)."""
         self._native.raise_event(instance_id, event_name, _dumps(data, "raise_event data"))
 
     def enqueue_event(self, instance_id: str, queue_name: str, data: Any = None) -> None:
-        """Appends `data` to the orchestration's event queue `queue_name` (FIFO)."""
         self._native.enqueue_event(instance_id, queue_name, _dumps(data, "enqueue_event data"))
 
-    raise_event_typed = raise_event
-    enqueue_event_typed = enqueue_event
-
     def cancel_instance(self, instance_id: str, reason: Optional[str] = None) -> None:
-        """Cancels a running instance: it ends Failed with "canceled: <reason>"."""
         self._native.cancel_instance(instance_id, "" if reason is None else str(reason))
 
+    # ---- KV --------------------------------------------------------------------------------
+
     def get_kv_value(self, instance_id: str, key: str) -> Optional[str]:
-        """The raw KV string, or None."""
         value: Optional[str] = self._native.get_kv_value(instance_id, key)
         return value
 
-    def get_kv_value_typed(self, instance_id: str, key: str) -> Any:
-        raw = self.get_kv_value(instance_id, key)
-        return None if raw is None else json.loads(raw)
-
-    def wait_for_kv_value(self, instance_id: str, key: str, timeout_ms: int = 30000) -> str:
-        """Waits until the key exists.
-
-        Raises:
-            OperationTimedOutError: the key did not appear within timeout_ms (a TimeoutError).
-        """
+    def wait_for_kv_value(self, instance_id: str, key: str,
+                          timeout_ms: int = DEFAULT_TIMEOUT_MS) -> str:
         try:
             return str(self._native.wait_for_kv_value(instance_id, key, int(timeout_ms)))
         except OperationTimedOutError:
             raise OperationTimedOutError(
-                f"Timed out waiting for value '{key}' on instance '{instance_id}'"
-            ) from None
+                f"Timed out waiting for value '{key}' on instance '{instance_id}'") from None
 
-    def wait_for_kv_value_typed(self, instance_id: str, key: str, timeout_ms: int = 30000) -> Any:
-        return json.loads(self.wait_for_kv_value(instance_id, key, timeout_ms))
+    def get_kv_all(self, instance_id: str) -> Dict[str, str]:
+        values: Dict[str, str] = self._management.get_kv_all(instance_id)
+        return values
+
+    # ---- management --------------------------------------------------------------------------
+
+    def list_all_instances(self) -> List[str]:
+        return list(self._management.list_all_instances())
+
+    def list_instances_by_status(self, status: str) -> List[str]:
+        return list(self._management.list_instances_by_status(status))
+
+    def get_instance_info(self, instance_id: str) -> _core.InstanceInfo:
+        info: _core.InstanceInfo = self._management.get_instance_info(instance_id)
+        return info
+
+    def get_execution_info(self, instance_id: str, execution_id: int) -> _core.ExecutionInfo:
+        info: _core.ExecutionInfo = self._management.get_execution_info(instance_id,
+                                                                        int(execution_id))
+        return info
+
+    def list_executions(self, instance_id: str) -> List[int]:
+        return list(self._management.list_executions(instance_id))
+
+    def read_execution_history(self, instance_id: str,
+                               execution_id: int) -> List[_core.Event]:
+        return list(self._management.read_execution_history(instance_id, int(execution_id)))
+
+    def get_instance_tree(self, instance_id: str) -> _core.InstanceTree:
+        tree: _core.InstanceTree = self._management.get_instance_tree(instance_id)
+        return tree
+
+    def delete_instance(self, instance_id: str,
+                        force: bool = False) -> _core.DeleteInstanceResult:
+        result: _core.DeleteInstanceResult = self._management.delete_instance(instance_id,
+                                                                              bool(force))
+        return result
+
+    def delete_instance_bulk(self, filter: Optional[_core.InstanceFilter] = None
+                             ) -> _core.DeleteInstanceResult:
+        result: _core.DeleteInstanceResult = self._management.delete_instance_bulk(
+            _core.InstanceFilter() if filter is None else filter)
+        return result
+
+    def prune_executions(self, instance_id: str, options: Optional[_core.PruneOptions] = None
+                         ) -> _core.PruneResult:
+        result: _core.PruneResult = self._management.prune_executions(
+            instance_id, _core.PruneOptions() if options is None else options)
+        return result
+
+    def prune_executions_bulk(self, filter: Optional[_core.InstanceFilter] = None,
+                              options: Optional[_core.PruneOptions] = None
+                              ) -> _core.PruneResult:
+        result: _core.PruneResult = self._management.prune_executions_bulk(
+            _core.InstanceFilter() if filter is None else filter,
+            _core.PruneOptions() if options is None else options)
+        return result
+
+    def get_system_metrics(self) -> _core.SystemMetrics:
+        metrics: _core.SystemMetrics = self._management.get_system_metrics()
+        return metrics
+
+    def get_queue_depths(self) -> _core.QueueDepths:
+        depths: _core.QueueDepths = self._management.get_queue_depths()
+        return depths
+
+    def get_orchestration_stats(self, instance_id: str) -> Optional[_core.SystemStats]:
+        stats: Optional[_core.SystemStats] = self._management.get_orchestration_stats(
+            instance_id)
+        return stats
+
+    # ---- the worker registry -------------------------------------------------------------------
+
+    def list_workers(self) -> List[WorkerInfo]:
+        return [WorkerInfo(raw) for raw in _core.fleet_list_workers(self._handle())]
+
+    def drain_worker(self, name_or_id: str) -> WorkerInfo:
+        if not isinstance(name_or_id, str) or not name_or_id:
+            raise InvalidTypeError(
+                f"drain_worker: name_or_id must be a non-empty str, got {name_or_id!r}")
+        return self.get_worker(str(_core.fleet_drain_worker(self._handle(), name_or_id)))
+
+    def prune_workers(self, retention_ms: int) -> int:
+        if not isinstance(retention_ms, int) or isinstance(retention_ms, bool) or retention_ms < 0:
+            raise InvalidArgumentError(f"retention_ms must be an int >= 0, got {retention_ms!r}")
+        cutoff = int(_core.now_ms()) - retention_ms
+        return int(_core.fleet_prune_workers(self._handle(), cutoff))
+
+    def list_unservable_work(self) -> List[UnservableWork]:
+        queued: List[Dict[str, Any]] = list(_core.fleet_list_queued_work(self._handle(),
+                                                                          QUEUED_LIMIT))
+        return diagnose(self.list_workers(), queued, int(_core.now_ms()))
+
+    # ---- messaging ----------------------------------------------------------------------------
+
+    def send_message(self, instance_id: str, queue: str, data: Any = None) -> str:
+        check_name(instance_id, "send_message: instance_id")
+        check_name(queue, "send_message: queue")
+        return str(self._native.send_message(instance_id, queue,
+                                             _dumps(data, "send_message data")))
+
+    def publish_event(self, topic: str, data: Any = None) -> int:
+        check_name(topic, "publish_event: topic")
+        return int(self._native.publish_event(topic, _dumps(data, "publish_event data")))
+
+    def request(self, instance_id: str, operation: str, data: Any = None,
+                timeout_ms: int = DEFAULT_REQUEST_TIMEOUT_MS) -> Any:
+        check_name(instance_id, "request: instance_id")
+        check_name(operation, "request: operation")
+        check_timeout(timeout_ms, "request")
+        payload = _dumps(data, "request data")
+        _, reply = self._native.request(instance_id, operation, payload, int(timeout_ms))
+        if reply is None:
+            raise RequestTimedOutError(
+                f"request '{operation}' to '{instance_id}' timed out after {timeout_ms} ms")
+        return reply_value(reply, instance_id, operation)
+
+    def list_dead_letters(self, instance_id: Optional[str] = None) -> List[DeadLetter]:
+        out = []
+        for row in self._native.list_dead_letters(instance_id):
+            meta = loads_or_raw(row["meta"]) if row["meta"] else {}
+            meta = meta if isinstance(meta, dict) else {}
+            out.append(DeadLetter(row["id"], row["instance_id"], row["queue"],
+                                  loads_or_raw(row["data"]), row["reason"], row["created_at_ms"],
+                                  meta.get("sender"), meta.get("message_id")))
+        return out
+
+    def redeliver_dead_letter(self, id: int) -> None:
+        self._native.redeliver_dead_letter(int(id))
+
+    def purge_dead_letters(self, instance_id: Optional[str] = None,
+                           before_ms: Optional[int] = None,
+                           ids: Optional[Sequence[int]] = None) -> int:
+        return int(self._native.purge_dead_letters(
+            instance_id, None if before_ms is None else int(before_ms),
+            [int(i) for i in (ids or [])]))
+
+    def list_topics(self) -> List[TopicInfo]:
+        return [TopicInfo(t, subs, backlog, last)
+                for (t, last, subs, backlog) in self._native.list_topics()]
+
+    def get_topic(self, topic: str) -> TopicDetail:
+        check_name(topic, "get_topic: topic")
+        (name, last, _count, backlog), rows = self._native.get_topic(topic)
+        subs = [TopicSubscriber(i, c, lag, at) for (i, c, lag, at) in rows]
+        return TopicDetail(name, subs, backlog, last)
+
+    # ---- task graphs, the task cache, capability-routed work ------------------------------------
+
+    def get_graph(self, instance_id: str) -> TaskGraph:
+        raw = _core._read_history_json(self._handle(), instance_id, 0)
+        return build_graph_view(instance_id, [json.loads(t) for t in raw])
+
+    def clear_task_cache(self, task: Union[str, TaskFunction, None] = None) -> int:
+        name = task if task is None or isinstance(task, str) else str(getattr(task, "name", task))
+        return int(_core._task_cache_clear(self._handle(), name))
+
+    def list_waiting_activities(self, min_wait_ms: int = 0,
+                                limit: int = 1000) -> List[WaitingActivity]:
+        now = int(time.time() * 1000)
+        rows = _core._list_waiting_activities(self._handle(), int(min_wait_ms), int(limit))
+        out: List[WaitingActivity] = []
+        for row in rows:
+            item = dict(row)
+            item["schema"] = loads_or_raw(item["schema"]) if item["schema"] else None
+            item["waiting_ms"] = max(0, now - int(item["waiting_since_ms"]))
+            out.append(WaitingActivity(**item))  # type: ignore[typeddict-item]
+        return out

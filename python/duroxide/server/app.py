@@ -1,6 +1,6 @@
 """The app factory: `create_app(store, settings)` builds the whole server.
 
-The REST layer is a client of the public Python API: every endpoint calls Client methods
+The REST layer is a client of the public Python API: every endpoint calls ClientAPI methods
 (in a worker thread, the core releases the GIL), never the store directly.
 """
 
@@ -23,17 +23,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import duroxide
+from duroxide.client.api import ClientAPI
 from duroxide.errors import InvalidArgumentError, InvalidTypeError
 from duroxide.server import errors
 from duroxide.server.deps import ServerState
-from duroxide.server.routers import events, health, instances, metrics
+from duroxide.server.routers import events, graphs, health, instances, messaging, metrics, workers
 from duroxide.server.settings import ServerSettings, is_loopback
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-
-# Routers of features that other modules add to Client (messaging, the worker fleet, task
-# graphs): each is included when `available(client)` says the Client methods it calls exist.
-_OPTIONAL_ROUTERS = ("messaging", "workers", "graphs")
 
 DESCRIPTION = """The duroxide REST API: start, inspect and manage orchestration instances.
 
@@ -96,10 +93,10 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = errors.problem_response(
-            Request(scope), 413, f"Request body exceeds the limit of {self.limit} bytes",
-            error="InvalidArgumentError", slug="body-too-large",
-            headers={"Connection": "close"})
+        response = errors.error_response(
+            Request(scope),
+            InvalidArgumentError(f"Request body exceeds the limit of {self.limit} bytes"),
+            status=413, headers={"Connection": "close"})
         await response(scope, receive, send)
 
 
@@ -142,6 +139,27 @@ class BrowserGuard:
         await self.app(scope, receive, send)
 
 
+class EncodedSlashes:
+    """Routes a `/v1` path by its segments as sent when one holds a percent-encoded slash.
+
+    The server decodes `a%2Fb` to `a/b` before routing, which would split one id into two
+    segments. For such a request the path is rebuilt from the raw one, segment by segment,
+    with each decoded `/` written `~2F` (the id escape of docs/server.md, which the id
+    parameters undo), so `GET /v1/instances/a%2Fb/status` reads instance `a/b` too.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw and b"%2f" in raw.lower() and scope["path"].startswith("/v1/"):
+            segments = raw.split(b"?", 1)[0].decode("latin-1").split("/")
+            path = "/".join(urllib.parse.unquote(s).replace("/", "~2F") for s in segments)
+            scope = {**scope, "path": path}
+        await self.app(scope, receive, send)
+
+
 def _host_name(host: str) -> str:
     """The name part of a Host header ("[::1]:8200" -> "::1", "localhost:8200" -> "localhost")."""
     if host.startswith("["):
@@ -149,7 +167,7 @@ def _host_name(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def open_store(db: str, schema: Optional[str] = None) -> Any:
+def open_store(db: str, schema: Optional[str] = None) -> ClientAPI:
     """A Client on `db` (a SQLite path or sqlite: URL, created if missing, or a PostgreSQL URL).
 
     Raises:
@@ -168,13 +186,12 @@ def open_store(db: str, schema: Optional[str] = None) -> Any:
     return duroxide.Client(provider)
 
 
-def _as_client(store: Union[str, Any], schema: Optional[str]) -> Any:
-    if isinstance(store, duroxide.Client):
-        return store
+def _as_client(store: Union[str, Any], schema: Optional[str]) -> ClientAPI:
     if isinstance(store, str):
         return open_store(store, schema)
-    if hasattr(store, "get_status"):  # a Client-like object (a wrapper or a test double)
-        return store
+    if hasattr(store, "get_status"):  # a ClientAPI (a Client, an HttpClient, a wrapper)
+        client: ClientAPI = store
+        return client
     if hasattr(store, "_native"):  # a provider
         return duroxide.Client(store)
     raise InvalidTypeError(
@@ -187,7 +204,8 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     """Builds the server app.
 
     Args:
-        store: a duroxide.Client, a provider, or a database path/URL (as `--db` takes).
+        store: a ClientAPI (a duroxide.Client, or any implementation), a provider, or a
+            database path/URL (as `--db` takes).
         settings: ServerSettings (defaults: loopback, no token, 1 MiB bodies, no CORS).
         schema: the PostgreSQL schema when `store` is a URL.
         options: ServerSettings fields, instead of (or overriding) `settings`, e.g.
@@ -215,10 +233,8 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     app.state.duroxide = st
     app.state.sampler = sampler
     errors.install_handlers(app)
-    for module in (health, instances, events, metrics):
+    for module in (health, instances, events, metrics, messaging, workers, graphs):
         app.include_router(module.router)
-    for name in _OPTIONAL_ROUTERS:
-        _include_optional(app, name, st.client)
     _add_docs(app)
     _problem_openapi(app)
     if settings.cors_origins:
@@ -227,6 +243,7 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(BrowserGuard, settings=settings)
+    app.add_middleware(EncodedSlashes)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app
 
@@ -260,12 +277,6 @@ def _problem_openapi(app: FastAPI) -> None:
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _include_optional(app: FastAPI, name: str, client: Any) -> None:
-    module = importlib.import_module(f"duroxide.server.routers.{name}")
-    if module.available(client):
-        app.include_router(module.router)
 
 
 def _add_docs(app: FastAPI) -> None:

@@ -29,10 +29,11 @@ def execution(value: Any) -> models.ExecutionInfo:
         event_count=value.event_count)
 
 
-def event(value: Any) -> models.Event:
+def event(value: Any, raw: bool = False) -> models.Event:
     return models.Event(event_id=value.event_id, kind=value.kind,
                         source_event_id=value.source_event_id,
-                        timestamp_ms=value.timestamp_ms, data=value.data)
+                        timestamp_ms=value.timestamp_ms, data=value.data,
+                        raw=value.raw if raw else None)
 
 
 def fields(value: Any, model: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Dependencies shared by the routers: the client, authentication, blocking calls and waits."""
+"""Dependencies shared by the routers: the client, authentication, ids in paths, blocking
+calls and waits."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import time
 from typing import Any, Callable, Optional, TypeVar
 
 import anyio
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from duroxide._common import unquote_id
+from duroxide.client.api import ClientAPI
+from duroxide.errors import InvalidArgumentError
 from duroxide.server.errors import ApiError
+from duroxide.server.models import ID_MAX, NAME_MAX
 from duroxide.server.settings import ServerSettings
 
 T = TypeVar("T")
@@ -23,7 +28,7 @@ _bearer = HTTPBearer(auto_error=False, description="The token given to the serve
 class ServerState:
     """What the routers share: the client, the settings and the long-poll bookkeeping."""
 
-    def __init__(self, client: Any, settings: ServerSettings):
+    def __init__(self, client: ClientAPI, settings: ServerSettings):
         self.client = client
         self.settings = settings
         self.started = time.monotonic()
@@ -51,6 +56,46 @@ async def require_token(request: Request,
                        slug="unauthorized", headers={"WWW-Authenticate": "Bearer"})
     if not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
         raise ApiError(403, "Invalid bearer token", slug="forbidden")
+
+
+# ---- ids in paths (docs/server.md, "Ids in URLs") --------------------------------------------
+
+_ID_DOC = ("{what}: one path segment, every byte outside `A-Z a-z 0-9 - _ .` written `~XX` "
+           "(e.g. `a/b` is `a~2Fb`, `..` is `~2E~2E`); plain ids are written as they are")
+
+
+def _segment(value: str, what: str, limit: int) -> str:
+    text = unquote_id(value)
+    if not text or len(text) > limit:
+        raise InvalidArgumentError(f"Invalid request: {what}: must be 1 to {limit} characters")
+    return text
+
+
+def instance_id_path(instance_id: str = Path(
+        min_length=1, max_length=3 * ID_MAX, description=_ID_DOC.format(what="the instance id"))
+                     ) -> str:
+    return _segment(instance_id, "instance_id", ID_MAX)
+
+
+def key_path(key: str = Path(min_length=1, max_length=3 * 1024,
+                             description=_ID_DOC.format(what="the KV key"))) -> str:
+    return _segment(key, "key", 1024)
+
+
+def queue_path(queue: str = Path(min_length=1, max_length=3 * NAME_MAX,
+                                 description=_ID_DOC.format(what="the queue name"))) -> str:
+    return _segment(queue, "queue", NAME_MAX)
+
+
+def topic_path(topic: str = Path(min_length=1, max_length=3 * NAME_MAX,
+                                 description=_ID_DOC.format(what="the topic"))) -> str:
+    return _segment(topic, "topic", NAME_MAX)
+
+
+def worker_path(worker_id: str = Path(min_length=1, max_length=3 * ID_MAX,
+                                      description=_ID_DOC.format(what="the worker's id or name"))
+                ) -> str:
+    return _segment(worker_id, "worker_id", ID_MAX)
 
 
 async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -3,15 +3,20 @@
 Every error response of the API is `application/problem+json` with `type`, `title`, `status`,
 `detail` and `instance` (the request path), plus two extension members:
 
-- `error`: the name of the duroxide exception class (or `TimeoutError`), so that HttpClient
-  raises the same exception as Client;
+- `error`: the name of the duroxide exception class;
 - `errors`: for bad input, one `{location, field, message}` per rejected field.
+
+`type` is `urn:duroxide:problem:<code>` with the `code` of the duroxide exception class
+(duroxide.errors), from which HttpClient raises that same class; the HTTP status comes from
+the class too (`_STATUS`, the nearest listed class in its MRO). Problems of the HTTP layer
+itself (unauthorized, forbidden, no-such-endpoint) have types of their own and no class.
+Nothing here reads message text.
 """
 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Type, Union
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,10 +24,33 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-import duroxide
+from duroxide import errors as dx
+from duroxide.client.transport import PROBLEM_TYPE_PREFIX
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_TYPE_PREFIX = "urn:duroxide:problem:"
+
+# The HTTP status of each error class (a class not listed takes its nearest base's).
+_STATUS: Dict[Type[BaseException], int] = {
+    dx.DuroxideError: 500,
+    dx.NotFoundError: 404,
+    dx.InstanceAlreadyExistsError: 409,
+    dx.FailedPreconditionError: 409,
+    dx.RuntimeStateError: 409,
+    dx.RequestFailedError: 409,
+    dx.InvalidArgumentError: 400,
+    dx.InvalidTypeError: 400,
+    dx.LintError: 400,
+    dx.OperationTimedOutError: 504,
+    dx.RequestTimedOutError: 504,
+    dx.ProviderError: 503,
+    dx.ClosedError: 503,
+}
+# Exceptions from outside the hierarchy that reach the handler, as the class they stand for.
+_FOREIGN: Tuple[Tuple[Type[BaseException], Type[dx.DuroxideError]], ...] = (
+    (TimeoutError, dx.OperationTimedOutError),
+    (ValueError, dx.InvalidArgumentError),
+    (TypeError, dx.InvalidTypeError),
+)
 
 
 class FieldError(BaseModel):
@@ -36,91 +64,67 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """An RFC 9457 problem document."""
 
-    type: str = Field(description="a URN naming the kind of problem")
+    type: str = Field(description="`urn:duroxide:problem:<code>`: the `code` of the duroxide "
+                                  "exception class (HttpClient raises that class), or a "
+                                  "problem of the HTTP layer: unauthorized, forbidden, "
+                                  "no-such-endpoint, method-not-allowed")
     title: str
     status: int
     detail: str
     instance: Optional[str] = Field(default=None, description="the request path")
-    error: Optional[str] = Field(
-        default=None, description="the duroxide exception class (HttpClient raises it)")
+    error: Optional[str] = Field(default=None,
+                                 description="the name of the duroxide exception class")
     errors: Optional[List[FieldError]] = None
 
 
 class ApiError(Exception):
-    """An error raised by the routers themselves (not by the duroxide API)."""
+    """A problem of the HTTP layer itself (authentication): no duroxide exception class stands
+    for it, so HttpClient raises a plain DuroxideError."""
 
-    def __init__(self, status: int, detail: str, *, error: Optional[str] = None,
-                 slug: Optional[str] = None, headers: Optional[Dict[str, str]] = None):
+    def __init__(self, status: int, detail: str, *, slug: str,
+                 headers: Optional[Dict[str, str]] = None):
         super().__init__(detail)
         self.status = status
         self.detail = detail
-        self.error = error
         self.slug = slug
         self.headers = headers
 
 
 def problem_response(request: Optional[Request], status: int, detail: str, *,
-                     error: Optional[str] = None, slug: Optional[str] = None,
+                     slug: str, error: Optional[str] = None,
                      errors: Optional[List[FieldError]] = None,
                      headers: Optional[Dict[str, str]] = None) -> JSONResponse:
-    """A problem+json response."""
+    """A problem+json response of type urn:duroxide:problem:<slug>."""
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    body = Problem(
-        type=_TYPE_PREFIX + (slug or title.lower().replace(" ", "-")),
-        title=title,
-        status=status,
-        detail=detail,
-        instance=None if request is None else request.url.path,
-        error=error,
-        errors=errors,
-    )
+    body = Problem(type=PROBLEM_TYPE_PREFIX + slug, title=title, status=status, detail=detail,
+                   instance=None if request is None else request.url.path, error=error,
+                   errors=errors)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
                         media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-# ProviderError messages that mean "not now, because of the instance's state" (409).
-_CONFLICT_MARKERS = ("still running", "Cannot delete sub-orchestration", "already stopped")
+def error_response(request: Optional[Request], exc: dx.DuroxideError, *,
+                   status: Optional[int] = None, errors: Optional[List[FieldError]] = None,
+                   headers: Optional[Dict[str, str]] = None) -> JSONResponse:
+    """The problem document of a duroxide exception: its class's code, name and status."""
+    return problem_response(request, status or status_of(type(exc)), str(exc), slug=exc.code,
+                            error=type(exc).__name__, errors=errors, headers=headers)
 
 
-def classify(exc: BaseException) -> Tuple[int, str, str]:
-    """The (status, slug, error class name) of an exception raised by the duroxide API.
-
-    The class name is the exception's own when duroxide exports it (HttpClient raises it).
-    """
-    status, slug, name = _classify(exc)
-    own = type(exc).__name__
-    if own != name and isinstance(getattr(duroxide, own, None), type):
-        name = own
-    return status, slug, name
+def status_of(cls: Type[BaseException]) -> int:
+    """The HTTP status of an error class (its nearest listed base's)."""
+    return next(_STATUS[c] for c in cls.__mro__ if c in _STATUS)
 
 
-def _classify(exc: BaseException) -> Tuple[int, str, str]:
-    if isinstance(exc, duroxide.NotFoundError):
-        return 404, "not-found", "NotFoundError"
-    if isinstance(exc, duroxide.InstanceAlreadyExistsError):
-        return 409, "already-exists", "InstanceAlreadyExistsError"
-    if isinstance(exc, duroxide.OperationTimedOutError):
-        return 504, "timeout", "OperationTimedOutError"
-    if isinstance(exc, duroxide.InvalidArgumentError):
-        return 400, "invalid-argument", "InvalidArgumentError"
-    if isinstance(exc, duroxide.ProviderError):
-        if any(marker in str(exc) for marker in _CONFLICT_MARKERS):
-            return 409, "conflict", "ProviderError"
-        return 503, "store-unavailable", "ProviderError"
-    failed = getattr(duroxide, "RequestFailedError", None)
-    if failed is not None and isinstance(exc, failed):
-        return 409, "request-failed", "RequestFailedError"
-    if isinstance(exc, duroxide.ClosedError):
-        return 503, "closed", "ClosedError"
-    if isinstance(exc, duroxide.DuroxideError):
-        if any(marker in str(exc) for marker in _CONFLICT_MARKERS):
-            return 409, "conflict", "DuroxideError"
-        return 500, "internal", "DuroxideError"
-    if isinstance(exc, TimeoutError):
-        return 504, "timeout", "TimeoutError"
-    if isinstance(exc, (ValueError, TypeError)):
-        return 400, "invalid-argument", "InvalidArgumentError"
-    return 500, "internal", "DuroxideError"
+def as_duroxide_error(exc: BaseException) -> dx.DuroxideError:
+    """`exc` itself if it is a DuroxideError, else the class it stands for (unknown: an
+    internal error, 500)."""
+    if isinstance(exc, dx.DuroxideError):
+        return exc
+    for foreign, cls in _FOREIGN:
+        if isinstance(exc, foreign):
+            return cls.from_message(str(exc))
+    return dx.DuroxideError(f"Internal error: {type(exc).__name__}: {exc}")
 
 
 def _field_errors(exc: RequestValidationError) -> List[FieldError]:
@@ -139,32 +143,28 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc)
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or "invalid request"
-    return problem_response(request, 400, f"Invalid request: {detail}",
-                            error="InvalidArgumentError", slug="invalid-request", errors=errors)
+    return error_response(request, dx.InvalidArgumentError(f"Invalid request: {detail}"),
+                          errors=errors)
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    slug = "not-found" if exc.status_code == 404 else None
     detail = str(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No such endpoint: {request.method} {request.url.path}"
+    slug = {404: "no-such-endpoint", 405: "method-not-allowed"}.get(exc.status_code, "http")
     headers: Any = getattr(exc, "headers", None)
-    return problem_response(request, exc.status_code, detail, slug=slug,
-                            error="NotFoundError" if exc.status_code == 404 else None,
-                            headers=headers)
+    return problem_response(request, exc.status_code, detail, slug=slug, headers=headers)
 
 
 async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return problem_response(request, exc.status, exc.detail, error=exc.error, slug=exc.slug,
+    return problem_response(request, exc.status, exc.detail, slug=exc.slug,
                             headers=exc.headers)
 
 
 async def _on_error(request: Request, exc: Exception) -> JSONResponse:
-    status, slug, error = classify(exc)
-    detail = str(exc) if status != 500 else f"Internal error: {type(exc).__name__}: {exc}"
-    return problem_response(request, status, detail, error=error, slug=slug)
+    return error_response(request, as_duroxide_error(exc))
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -172,21 +172,21 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(ApiError, _on_api_error)
-    for cls in (duroxide.DuroxideError, TimeoutError, ValueError, TypeError, Exception):
+    for cls in (dx.DuroxideError, TimeoutError, ValueError, TypeError, Exception):
         app.add_exception_handler(cls, _on_error)
 
 
 def problems(*statuses: int) -> Dict[Union[int, str], Dict[str, Any]]:
     """OpenAPI `responses` documenting the problem documents an endpoint can return."""
     descriptions = {
-        400: "Bad input; `errors` names each rejected field",
-        401: "No bearer token",
-        403: "Wrong bearer token",
-        404: "Unknown instance (or item)",
-        409: "Conflict: already exists, or still running",
-        413: "Request body too large",
-        503: "The store is unavailable",
-        504: "The wait timed out",
+        400: "Bad input (invalid-argument); `errors` names each rejected field",
+        401: "No bearer token (unauthorized)",
+        403: "Wrong bearer token (forbidden)",
+        404: "Unknown instance or item (not-found)",
+        409: "Conflict: already-exists, or failed-precondition (e.g. still running, ended)",
+        413: "Request body too large (invalid-argument)",
+        503: "The store is unavailable (provider-error)",
+        504: "The wait timed out (timeout)",
     }
     return {
         status: {"model": Problem, "description": descriptions.get(status, "Error"),

@@ -157,6 +157,8 @@ class Event(BaseModel):
     source_event_id: Optional[int]
     timestamp_ms: int
     data: Optional[str]
+    raw: Optional[str] = Field(default=None, description="the whole event as stored (JSON "
+                                                         "text), with `?raw=true` only")
 
 
 class InstanceTree(BaseModel):

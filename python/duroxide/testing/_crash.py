@@ -43,7 +43,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from duroxide._common import loads_or_raw
 from duroxide._providers import SqliteProvider
 from duroxide.client.native import Client
-from duroxide.errors import DuroxideError, InvalidArgumentError, InvalidTypeError
+from duroxide.errors import CrashTestFailure, DuroxideError, InvalidArgumentError, InvalidTypeError
 from duroxide.worker.loader import as_registry
 from duroxide.worker.options import RuntimeOptions
 from duroxide.worker.registry import Registry
@@ -123,15 +123,6 @@ class CrashTestReport:
         return "\n".join(lines)
 
     __str__ = summary
-
-
-class CrashTestFailure(DuroxideError, AssertionError):
-    """A crash point broke an assertion. `point` is the first such point, `report` all."""
-
-    def __init__(self, report: CrashTestReport):
-        super().__init__(report.summary())
-        self.report = report
-        self.point = report.failures[0][0] if report.failures else None
 
 
 # ---- hooks around user code ---------------------------------------------------------------

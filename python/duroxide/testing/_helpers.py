@@ -11,8 +11,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 from duroxide._common import loads_or_raw
 from duroxide._providers import SqliteProvider
 from duroxide.client.native import Client
-from duroxide.errors import InvalidTypeError, NotFoundError
-from duroxide.errors import OrchestrationFailedError as _OrchestrationFailed
+from duroxide.errors import InvalidTypeError, NotFoundError, OrchestrationFailedError
 from duroxide.worker.options import RuntimeOptions
 from duroxide.worker.registry import Registry
 from duroxide.worker.runtime import Runtime
@@ -23,18 +22,6 @@ __all__ = ["HistoryEvent", "OrchestrationFailedError", "assert_history", "format
 _SYSCALL_PREFIX = "__duroxide_syscall:"
 _ids = itertools.count(1)
 FAST_OPTIONS: Dict[str, Any] = dict(dispatcher_poll_interval_ms=20, worker_lock_timeout_ms=5000)
-
-
-class OrchestrationFailedError(_OrchestrationFailed):
-    """run_orchestration: the instance ended Failed. `error` is its error text.
-
-    A duroxide.errors.OrchestrationFailedError (hence a DuroxideError)."""
-
-    def __init__(self, instance_id: str, error: Optional[str], result: Any = None):
-        super().__init__(f"orchestration {instance_id} failed: {error}")
-        self.instance_id = instance_id
-        self.error = error
-        self.result = result
 
 
 def _fast_options() -> Any:
@@ -83,7 +70,9 @@ def run_orchestration(target: Any, name: str, input: Any = None, *,
             own_runtime.shutdown(2000)
     if result.status == "Failed":
         if raise_on_failure:
-            raise OrchestrationFailedError(instance_id, result.error, result)
+            raise OrchestrationFailedError(f"orchestration {instance_id} failed: {result.error}",
+                                           instance_id=instance_id, error=result.error,
+                                           result=result)
         return result
     return result.output if raise_on_failure else result
 

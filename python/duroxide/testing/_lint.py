@@ -20,11 +20,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
+from duroxide.errors import LintError
+
 __all__ = ["Finding", "LintError", "RULES", "lint", "lint_paths", "lint_source", "format_finding"]
-
-
-class LintError(Exception):
-    """A path that cannot be linted (missing, unreadable, or not valid Python)."""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,12 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 from duroxide._common import loads_or_raw
 from duroxide.client.native import Client
-from duroxide.errors import DuroxideError, InvalidArgumentError, InvalidTypeError
+from duroxide.errors import (
+    DuroxideError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    NondeterminismError,
+)
 from duroxide.worker.loader import as_registry
 
 __all__ = [
@@ -40,14 +45,6 @@ _core: Any = importlib.import_module("duroxide._core")  # the native module (unt
 EXPORT_FORMAT = "duroxide.history"
 EXPORT_FORMAT_VERSION = 1
 _SYSCALL_PREFIX = "__duroxide_syscall:"
-
-
-class NondeterminismError(DuroxideError):
-    """The current code does not follow a recorded history (raised by ReplayResult.check())."""
-
-    def __init__(self, result: "ReplayResult"):
-        super().__init__(result.report())
-        self.result = result
 
 
 # ---- histories ----------------------------------------------------------------------------
@@ -103,9 +100,9 @@ def read_history(client: Any, instance_id: str) -> ExportedHistory:
     executions = []
     for execution_id in client.list_executions(instance_id):
         events = client.read_execution_history(instance_id, execution_id)
-        if any(getattr(e, "raw", None) is None for e in events):
-            raise DuroxideError("reading a history for replay needs the store itself (a Client "
-                                "on a provider, or --db), not a server connection")
+        if any(not getattr(e, "raw", None) for e in events):
+            raise DuroxideError("reading a history for replay needs each event's stored form "
+                                "(Client and HttpClient read it; this client did not)")
         executions.append(ExportedExecution(execution_id, [json.loads(e.raw) for e in events]))
     return ExportedHistory(instance_id, info.orchestration_name, info.orchestration_version,
                            info.status, executions)

@@ -26,33 +26,12 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, 
 
 import duroxide._core as _core
 from duroxide._common import normalize_retry
-from duroxide.errors import InvalidArgumentError, InvalidTypeError, TaskFailedError
+from duroxide.errors import GraphNodeFailedError, InvalidArgumentError, InvalidTypeError
 from duroxide.workflow.requirements import canonical_schema, check_timeout
 
 REF_KEY = "$dx_ref"
 GRAPH_ORCHESTRATION = "duroxide.graph"
 _MISSING: Any = object()
-
-
-class GraphNodeFailedError(TaskFailedError):
-    """A task-graph node failed (after its retries) or was not run because a dependency did;
-    raised by the `yield` that awaited it (a duroxide.TaskFailedError).
-
-    Attributes: task (name), node (id), error (the failure text), cause_task and cause_node
-    (the node that actually failed; the same as task/node unless this one was not run).
-    """
-
-    source = "task_graph"
-
-    def __init__(self, message: str, task: str, node: int, error: str,
-                 cause_task: str, cause_node: int) -> None:
-        super().__init__(message, category="Application", kind="TaskGraphNodeFailed",
-                         name=task)
-        self.task = task
-        self.node = node
-        self.error = error
-        self.cause_task = cause_task
-        self.cause_node = cause_node
 
 
 class CachedResult:

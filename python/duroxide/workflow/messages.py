@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional
 
 from duroxide._common import loads_or, loads_or_raw
-from duroxide.errors import DuroxideError, InvalidArgumentError
+from duroxide.errors import InvalidArgumentError, RequestFailedError, RequestTimedOutError
 
 REQUEST_QUEUE_PREFIX = "__req:"
 REPLY_QUEUE_PREFIX = "__reply:"
@@ -17,12 +17,7 @@ CLIENT_REPLY_TARGET = "@client"
 DEFAULT_REQUEST_TIMEOUT_MS = 30000
 
 
-class RequestFailedError(DuroxideError):
-    """A request got an error reply, or its target completed, failed or does not exist."""
-
-
-class RequestTimedOutError(DuroxideError, TimeoutError):
-    """No reply arrived before the request's (durable) timeout."""
+__all__ = ["Message", "Request", "RequestFailedError", "RequestTimedOutError"]
 
 
 @dataclass(frozen=True)

@@ -4,35 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 
+from duroxide.client.api import ClientAPI
+from duroxide.errors import FailedPreconditionError, NotFoundError
 from duroxide.server import models
-from duroxide.server.deps import require_token, run, state
-from duroxide.server.errors import ApiError, problems
+from duroxide.server.deps import instance_id_path, queue_path, require_token, run, state
+from duroxide.server.errors import problems
 
+InstanceId = Depends(instance_id_path)  # the {instance_id} segment, decoded
 router = APIRouter(prefix="/v1/instances/{instance_id}", tags=["events"],
                    dependencies=[Depends(require_token)], responses=problems(401, 403, 503))
 
-IdPath = Path(min_length=1, max_length=models.ID_MAX, description="the instance id")
 
-
-def _require_running(client: Any, instance_id: str, what: str) -> None:
+def _require_running(client: ClientAPI, instance_id: str, what: str) -> None:
     """404 for an unknown instance, 409 for one that has ended (the message would be lost)."""
     result = client.get_status(instance_id)
     if result.status == "NotFound":
-        raise ApiError(404, f"Instance {instance_id} not found", error="NotFoundError",
-                       slug="not-found")
+        raise NotFoundError(f"Instance {instance_id} not found")
     if result.status in ("Completed", "Failed"):
-        raise ApiError(409, f"Instance {instance_id} is {result.status}; the {what} would be "
-                            "dropped", error="ProviderError", slug="instance-ended")
+        raise FailedPreconditionError(
+            f"Instance {instance_id} is {result.status}; the {what} would be dropped")
 
 
-def _raise(client: Any, instance_id: str, name: str, data: Any) -> None:
+def _raise(client: ClientAPI, instance_id: str, name: str, data: Any) -> None:
     _require_running(client, instance_id, "event")
     client.raise_event(instance_id, name, data)
 
 
-def _enqueue(client: Any, instance_id: str, queue: str, data: Any) -> None:
+def _enqueue(client: ClientAPI, instance_id: str, queue: str, data: Any) -> None:
     _require_running(client, instance_id, "message")
     client.enqueue_event(instance_id, queue, data)
 
@@ -40,7 +40,7 @@ def _enqueue(client: Any, instance_id: str, queue: str, data: Any) -> None:
 @router.post("/events", status_code=202, response_model=models.Accepted,
              responses=problems(400, 404, 409, 413), summary="Raise an external event")
 async def raise_event(request: Request, body: models.RaiseEventRequest,
-                      instance_id: str = IdPath) -> models.Accepted:
+                      instance_id: str = InstanceId) -> models.Accepted:
     """Received by the orchestration's `wait_for_event(name)`."""
     await run(_raise, state(request).client, instance_id, body.name, body.data)
     return models.Accepted(instance_id=instance_id)
@@ -49,9 +49,8 @@ async def raise_event(request: Request, body: models.RaiseEventRequest,
 @router.post("/queues/{queue}", status_code=202, response_model=models.Accepted,
              responses=problems(400, 404, 409, 413), summary="Append a message to an event queue")
 async def enqueue_event(request: Request, body: models.EnqueueRequest,
-                        instance_id: str = IdPath,
-                        queue: str = Path(min_length=1, max_length=models.NAME_MAX)
-                        ) -> models.Accepted:
+                        instance_id: str = InstanceId,
+                        queue: str = Depends(queue_path)) -> models.Accepted:
     """Received in order by the orchestration's `dequeue_event(queue)`."""
     await run(_enqueue, state(request).client, instance_id, queue, body.data)
     return models.Accepted(instance_id=instance_id)

@@ -12,9 +12,10 @@ import anyio
 from fastapi import APIRouter, Request
 
 import duroxide
+from duroxide.errors import ProviderError
 from duroxide.server import models
 from duroxide.server.deps import state
-from duroxide.server.errors import ApiError, problems
+from duroxide.server.errors import problems
 
 router = APIRouter(prefix="/v1/health", tags=["health"])
 
@@ -35,10 +36,9 @@ async def ready(request: Request) -> models.Readiness:
         with anyio.fail_after(READY_TIMEOUT_S):
             await anyio.to_thread.run_sync(client.get_queue_depths, abandon_on_cancel=True)
     except TimeoutError:
-        raise ApiError(503, f"The store did not answer within {READY_TIMEOUT_S:.0f} s",
-                       slug="store-unavailable") from None
+        raise ProviderError(
+            f"The store did not answer within {READY_TIMEOUT_S:.0f} s") from None
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-        raise ApiError(503, f"The store is unavailable: {exc}",
-                       slug="store-unavailable") from None
+        raise ProviderError(f"The store is unavailable: {exc}") from None
     return models.Readiness(status="ready",
                             store_latency_ms=round((time.perf_counter() - started) * 1000, 3))

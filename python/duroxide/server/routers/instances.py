@@ -11,28 +11,39 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-import duroxide
+from duroxide import _core
+from duroxide._common import quote_id
+from duroxide.client.api import ClientAPI
+from duroxide.client.results import OrchestrationResult
+from duroxide.errors import InvalidArgumentError, NotFoundError, OperationTimedOutError
 from duroxide.server import convert, models
-from duroxide.server.deps import ClientGone, long_poll, require_token, run, state
-from duroxide.server.errors import ApiError, problems
+from duroxide.server.deps import (
+    ClientGone,
+    instance_id_path,
+    key_path,
+    long_poll,
+    require_token,
+    run,
+    state,
+)
+from duroxide.server.errors import problems
 from duroxide.server.settings import MAX_WAIT_TIMEOUT_MS
 
+InstanceId = Depends(instance_id_path)  # the {instance_id} segment, decoded
 router = APIRouter(prefix="/v1/instances", tags=["instances"],
                    dependencies=[Depends(require_token)], responses=problems(401, 403, 503))
 
 STATUSES = ("Running", "Completed", "Failed", "ContinuedAsNew")
 SCAN_LIMIT = 5000  # instance infos read per list request at most (a page may come back short)
 
-IdPath = Path(min_length=1, max_length=models.ID_MAX, description="the instance id")
 TimeoutQuery = Query(30_000, ge=0, le=MAX_WAIT_TIMEOUT_MS, description="milliseconds")
 
 
-def _not_found(instance_id: str) -> ApiError:
-    return ApiError(404, f"Instance {instance_id} not found", error="NotFoundError",
-                    slug="not-found")
+def _not_found(instance_id: str) -> NotFoundError:
+    return NotFoundError(f"Instance {instance_id} not found")
 
 
-def _require_exists(client: Any, instance_id: str) -> Any:
+def _require_exists(client: ClientAPI, instance_id: str) -> OrchestrationResult:
     """The OrchestrationResult of an existing (or queued) instance; 404 otherwise."""
     result = client.get_status(instance_id)
     if result.status == "NotFound":
@@ -54,8 +65,8 @@ def _decode_cursor(cursor: str) -> Tuple[str, int]:
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
         return str(value["after"]), int(value["created_at"])
     except (ValueError, KeyError, TypeError, binascii.Error):
-        raise ApiError(400, "Invalid request: cursor: not a cursor returned by this API",
-                       error="InvalidArgumentError", slug="invalid-request") from None
+        raise InvalidArgumentError(
+            "Invalid request: cursor: not a cursor returned by this API") from None
 
 
 class _ListQuery:
@@ -78,9 +89,8 @@ class _ListQuery:
         if status is not None:
             matches = [s for s in STATUSES if s.lower() == status.lower()]
             if not matches:
-                raise ApiError(400, f"Invalid request: status: must be one of "
-                                    f"{', '.join(STATUSES)}, got {status!r}",
-                               error="InvalidArgumentError", slug="invalid-request")
+                raise InvalidArgumentError(f"Invalid request: status: must be one of "
+                                           f"{', '.join(STATUSES)}, got {status!r}")
             self.status = matches[0]
         self.name, self.q, self.limit = name, q, limit
         self.created = (created_after, created_before)
@@ -97,7 +107,7 @@ class _ListQuery:
         return True
 
 
-def _list_page(client: Any, query: _ListQuery) -> models.InstanceList:
+def _list_page(client: ClientAPI, query: _ListQuery) -> models.InstanceList:
     ids: List[str] = (client.list_instances_by_status(query.status) if query.status
                       else client.list_all_instances())
     if query.q:
@@ -116,7 +126,7 @@ def _list_page(client: Any, query: _ListQuery) -> models.InstanceList:
     for index in range(start, len(ids)):
         try:
             info = client.get_instance_info(ids[index])
-        except duroxide.NotFoundError:
+        except NotFoundError:
             continue  # deleted since it was listed
         scanned += 1
         if after_created is not None and info.created_at >= after_created:
@@ -155,15 +165,16 @@ async def start_instance(request: Request, body: models.StartRequest,
                   body.version)
     else:
         await run(client.start_orchestration, instance_id, body.name, body.input)
-    response.headers["Location"] = f"/v1/instances/{instance_id}"
+    # Any id gives an ASCII Location (~XX escapes, docs/server.md "Ids in URLs").
+    response.headers["Location"] = f"/v1/instances/{quote_id(instance_id)}"
     return models.StartResponse(instance_id=instance_id, name=body.name, version=body.version)
 
 
-def _detail(client: Any, instance_id: str) -> models.InstanceDetail:
+def _detail(client: ClientAPI, instance_id: str) -> models.InstanceDetail:
     result = _require_exists(client, instance_id)
     try:
         info = client.get_instance_info(instance_id)
-    except duroxide.NotFoundError:
+    except NotFoundError:
         return models.InstanceDetail(instance_id=instance_id, status="Pending")
     return models.InstanceDetail(
         instance_id=instance_id, status=info.status,
@@ -180,7 +191,7 @@ def _detail(client: Any, instance_id: str) -> models.InstanceDetail:
 
 @router.get("/{instance_id}", response_model=models.InstanceDetail, responses=problems(404),
             summary="Read one instance")
-async def get_instance(request: Request, instance_id: str = IdPath) -> models.InstanceDetail:
+async def get_instance(request: Request, instance_id: str = InstanceId) -> models.InstanceDetail:
     """Status, output or error, custom status and executions. `status` is Pending while the
     start is queued and no runtime has picked it up."""
     return await run(_detail, state(request).client, instance_id)
@@ -189,7 +200,7 @@ async def get_instance(request: Request, instance_id: str = IdPath) -> models.In
 @router.get("/{instance_id}/status", response_model=models.OrchestrationStatus,
             responses=problems(400, 404, 504), summary="Read (or wait for a change of) the status")
 async def get_status(
-    request: Request, instance_id: str = IdPath,
+    request: Request, instance_id: str = InstanceId,
     after_version: Optional[int] = Query(
         None, ge=0, description="long-poll until custom_status_version exceeds this (or the "
                                 "instance ends)"),
@@ -208,7 +219,7 @@ async def get_status(
     await run(_require_exists, client, instance_id)
     try:
         result = await long_poll(request, attempt, timeout_ms,
-                                 duroxide.OperationTimedOutError("Operation timed out"))
+                                 OperationTimedOutError("Operation timed out"))
     except ClientGone:
         return Response(status_code=499)
     return convert.status(instance_id, result)
@@ -217,7 +228,7 @@ async def get_status(
 @router.get("/{instance_id}/wait", response_model=models.OrchestrationStatus,
             responses=problems(400, 404, 504),
             summary="Wait until the instance completes or fails")
-async def wait_instance(request: Request, instance_id: str = IdPath,
+async def wait_instance(request: Request, instance_id: str = InstanceId,
                         timeout_ms: int = TimeoutQuery) -> Any:
     """A long-poll: answers when the instance is Completed or Failed, or 504 after
     `timeout_ms`; 404 for an unknown instance (HttpClient keeps waiting for it, as Client
@@ -228,12 +239,12 @@ async def wait_instance(request: Request, instance_id: str = IdPath,
     def attempt(slice_ms: int) -> Optional[Any]:
         try:
             return client.wait_for_orchestration(instance_id, slice_ms)
-        except duroxide.OperationTimedOutError:
+        except OperationTimedOutError:
             return None
 
     try:
         result = await long_poll(request, attempt, timeout_ms,
-                                 duroxide.OperationTimedOutError("Operation timed out"))
+                                 OperationTimedOutError("Operation timed out"))
     except ClientGone:
         return Response(status_code=499)
     return convert.status(instance_id, result)
@@ -241,7 +252,7 @@ async def wait_instance(request: Request, instance_id: str = IdPath,
 
 @router.get("/{instance_id}/custom-status", response_model=models.CustomStatus,
             responses=problems(404), summary="Read the custom status")
-async def get_custom_status(request: Request, instance_id: str = IdPath) -> models.CustomStatus:
+async def get_custom_status(request: Request, instance_id: str = InstanceId) -> models.CustomStatus:
     result = await run(_require_exists, state(request).client, instance_id)
     return models.CustomStatus(instance_id=instance_id, custom_status=result.custom_status,
                                custom_status_version=result.custom_status_version)
@@ -250,7 +261,7 @@ async def get_custom_status(request: Request, instance_id: str = IdPath) -> mode
 # ---- actions --------------------------------------------------------------------------------
 
 
-def _cancel(client: Any, instance_id: str, reason: Optional[str]) -> models.CancelResponse:
+def _cancel(client: ClientAPI, instance_id: str, reason: Optional[str]) -> models.CancelResponse:
     result = _require_exists(client, instance_id)
     requested = result.status not in ("Completed", "Failed")
     if requested:
@@ -261,7 +272,7 @@ def _cancel(client: Any, instance_id: str, reason: Optional[str]) -> models.Canc
 
 @router.post("/{instance_id}/cancel", status_code=202, response_model=models.CancelResponse,
              responses=problems(400, 404, 413), summary="Cancel a running instance")
-async def cancel_instance(request: Request, instance_id: str = IdPath,
+async def cancel_instance(request: Request, instance_id: str = InstanceId,
                           body: Optional[models.CancelRequest] = None) -> models.CancelResponse:
     """The instance ends Failed with `canceled: <reason>`; the cancel spreads to its
     sub-orchestrations. For an instance that has already ended nothing happens."""
@@ -271,7 +282,7 @@ async def cancel_instance(request: Request, instance_id: str = IdPath,
 
 @router.delete("/{instance_id}", response_model=models.DeleteResult,
                responses=problems(404, 409), summary="Delete an instance and its tree")
-async def delete_instance(request: Request, instance_id: str = IdPath,
+async def delete_instance(request: Request, instance_id: str = InstanceId,
                           force: bool = Query(False, description="also delete a running one")
                           ) -> models.DeleteResult:
     result = await run(state(request).client.delete_instance, instance_id, force)
@@ -281,16 +292,16 @@ async def delete_instance(request: Request, instance_id: str = IdPath,
 @router.post("/bulk-delete", response_model=models.DeleteResult, responses=problems(400, 413),
              summary="Delete the trees of finished root instances matching a filter")
 async def delete_bulk(request: Request, body: models.FilterRequest) -> models.DeleteResult:
-    filter_ = duroxide.InstanceFilter(**body.model_dump())
+    filter_ = _core.InstanceFilter(**body.model_dump())
     result = await run(state(request).client.delete_instance_bulk, filter_)
     return convert.fields(result, models.DeleteResult)  # type: ignore[no-any-return]
 
 
 @router.post("/{instance_id}/prune", response_model=models.PruneResult,
              responses=problems(400, 404, 413), summary="Delete old executions of an instance")
-async def prune_instance(request: Request, instance_id: str = IdPath,
+async def prune_instance(request: Request, instance_id: str = InstanceId,
                          body: Optional[models.PruneRequest] = None) -> models.PruneResult:
-    options = duroxide.PruneOptions(**(body or models.PruneRequest()).model_dump())
+    options = _core.PruneOptions(**(body or models.PruneRequest()).model_dump())
     client = state(request).client
     await run(_require_exists, client, instance_id)
     result = await run(client.prune_executions, instance_id, options)
@@ -301,15 +312,15 @@ async def prune_instance(request: Request, instance_id: str = IdPath,
              summary="Prune old executions of every instance matching a filter")
 async def prune_bulk(request: Request, body: models.BulkPruneRequest) -> models.PruneResult:
     result = await run(state(request).client.prune_executions_bulk,
-                       duroxide.InstanceFilter(**body.filter.model_dump()),
-                       duroxide.PruneOptions(**body.options.model_dump()))
+                       _core.InstanceFilter(**body.filter.model_dump()),
+                       _core.PruneOptions(**body.options.model_dump()))
     return convert.fields(result, models.PruneResult)  # type: ignore[no-any-return]
 
 
 # ---- executions, history, tree, KV, stats ---------------------------------------------------
 
 
-def _executions(client: Any, instance_id: str) -> List[models.ExecutionInfo]:
+def _executions(client: ClientAPI, instance_id: str) -> List[models.ExecutionInfo]:
     _require_exists(client, instance_id)
     return [convert.execution(client.get_execution_info(instance_id, n))
             for n in client.list_executions(instance_id)]
@@ -318,7 +329,7 @@ def _executions(client: Any, instance_id: str) -> List[models.ExecutionInfo]:
 @router.get("/{instance_id}/executions", response_model=List[models.ExecutionInfo],
             responses=problems(404), summary="The executions of an instance, oldest first")
 async def list_executions(request: Request,
-                          instance_id: str = IdPath) -> List[models.ExecutionInfo]:
+                          instance_id: str = InstanceId) -> List[models.ExecutionInfo]:
     return await run(_executions, state(request).client, instance_id)
 
 
@@ -328,7 +339,7 @@ ExecutionPath = Path(description="1-based execution id")
 
 @router.get("/{instance_id}/executions/{execution_id}", response_model=models.ExecutionInfo,
             responses=problems(400, 404), summary="One execution")
-async def get_execution(request: Request, instance_id: str = IdPath,
+async def get_execution(request: Request, instance_id: str = InstanceId,
                         execution_id: int = ExecutionPath) -> models.ExecutionInfo:
     result = await run(state(request).client.get_execution_info, instance_id, execution_id)
     return convert.execution(result)
@@ -337,20 +348,23 @@ async def get_execution(request: Request, instance_id: str = IdPath,
 @router.get("/{instance_id}/executions/{execution_id}/history",
             response_model=List[models.Event], responses=problems(400, 404),
             summary="The history of one execution, by event id")
-async def get_history(request: Request, instance_id: str = IdPath,
-                      execution_id: int = ExecutionPath) -> List[models.Event]:
+async def get_history(request: Request, instance_id: str = InstanceId,
+                      execution_id: int = ExecutionPath,
+                      raw: bool = Query(False, description="also each event's stored JSON "
+                                                           "(`raw`), as replay tools need it")
+                      ) -> List[models.Event]:
     events = await run(state(request).client.read_execution_history, instance_id, execution_id)
-    return [convert.event(e) for e in events]
+    return [convert.event(e, raw) for e in events]
 
 
-def _tree(client: Any, instance_id: str) -> models.InstanceTree:
+def _tree(client: ClientAPI, instance_id: str) -> models.InstanceTree:
     _require_exists(client, instance_id)
     tree = client.get_instance_tree(instance_id)
     nodes = []
     for member in tree.all_ids:
         try:
             nodes.append(convert.info(client.get_instance_info(member)))
-        except duroxide.NotFoundError:
+        except NotFoundError:
             pass  # deleted (or not started) meanwhile
     return models.InstanceTree(root_id=tree.root_id, size=tree.size,
                                all_ids=list(tree.all_ids), nodes=nodes)
@@ -358,11 +372,11 @@ def _tree(client: Any, instance_id: str) -> models.InstanceTree:
 
 @router.get("/{instance_id}/tree", response_model=models.InstanceTree, responses=problems(404),
             summary="The instance and all its sub-orchestrations")
-async def get_tree(request: Request, instance_id: str = IdPath) -> models.InstanceTree:
+async def get_tree(request: Request, instance_id: str = InstanceId) -> models.InstanceTree:
     return await run(_tree, state(request).client, instance_id)
 
 
-def _kv_all(client: Any, instance_id: str) -> Dict[str, str]:
+def _kv_all(client: ClientAPI, instance_id: str) -> Dict[str, str]:
     _require_exists(client, instance_id)
     values: Dict[str, str] = client.get_kv_all(instance_id)
     return values
@@ -370,23 +384,22 @@ def _kv_all(client: Any, instance_id: str) -> Dict[str, str]:
 
 @router.get("/{instance_id}/kv", response_model=models.KvValues, responses=problems(404),
             summary="The instance's KV store")
-async def get_kv_all(request: Request, instance_id: str = IdPath) -> models.KvValues:
+async def get_kv_all(request: Request, instance_id: str = InstanceId) -> models.KvValues:
     values = await run(_kv_all, state(request).client, instance_id)
     return models.KvValues(instance_id=instance_id, values=values)
 
 
 @router.get("/{instance_id}/kv/{key}", response_model=models.KvValue,
             responses=problems(400, 404, 504), summary="One KV value (optionally waiting for it)")
-async def get_kv_value(request: Request, instance_id: str = IdPath,
-                       key: str = Path(min_length=1, max_length=1024),
+async def get_kv_value(request: Request, instance_id: str = InstanceId,
+                       key: str = Depends(key_path),
                        wait: bool = Query(False, description="long-poll until the key exists"),
                        timeout_ms: int = TimeoutQuery) -> Any:
     client = state(request).client
     if not wait:
         value = await run(client.get_kv_value, instance_id, key)
         if value is None:
-            raise ApiError(404, f"Key '{key}' not found on instance '{instance_id}'",
-                           error="NotFoundError", slug="not-found")
+            raise NotFoundError(f"Key '{key}' not found on instance '{instance_id}'")
         return models.KvValue(instance_id=instance_id, key=key, value=value)
 
     def attempt(slice_ms: int) -> Optional[str]:
@@ -396,7 +409,7 @@ async def get_kv_value(request: Request, instance_id: str = IdPath,
         except TimeoutError:
             return None
 
-    error = duroxide.OperationTimedOutError(
+    error = OperationTimedOutError(
         f"Timed out waiting for value '{key}' on instance '{instance_id}'")
     await run(_require_exists, client, instance_id)
     try:
@@ -408,7 +421,7 @@ async def get_kv_value(request: Request, instance_id: str = IdPath,
 
 @router.get("/{instance_id}/stats", response_model=models.InstanceStats,
             responses=problems(404), summary="Storage figures of one instance")
-async def get_stats(request: Request, instance_id: str = IdPath) -> models.InstanceStats:
+async def get_stats(request: Request, instance_id: str = InstanceId) -> models.InstanceStats:
     stats = await run(state(request).client.get_orchestration_stats, instance_id)
     if stats is None:
         raise _not_found(instance_id)

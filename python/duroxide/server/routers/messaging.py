@@ -1,7 +1,4 @@
-"""/v1/messages, /v1/topics, /v1/requests, /v1/dead-letters, /v1/actors: messaging.
-
-Included when the Client has the messaging methods (send_message, publish_event, list_topics).
-"""
+"""/v1/messages, /v1/topics, /v1/requests, /v1/dead-letters, /v1/actors: messaging."""
 
 from __future__ import annotations
 
@@ -9,25 +6,17 @@ import functools
 from typing import Any, List, Optional
 
 import anyio
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from duroxide.server import models
-from duroxide.server.deps import require_token, run, state
-from duroxide.server.errors import ApiError, problems
+from duroxide.server.deps import require_token, run, state, topic_path
+from duroxide.server.errors import problems
 from duroxide.server.routers.workers import as_dict
 from duroxide.server.settings import MAX_WAIT_TIMEOUT_MS
 
 router = APIRouter(prefix="/v1", tags=["messaging"], dependencies=[Depends(require_token)],
                    responses=problems(401, 403, 503))
-
-NamePath = Path(min_length=1, max_length=models.NAME_MAX)
-
-
-def available(client: Any) -> bool:
-    return all(callable(getattr(client, name, None))
-               for name in ("send_message", "publish_event", "list_topics"))
-
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -105,7 +94,7 @@ async def send_message(request: Request, body: SendRequest) -> SendResponse:
 
 @router.post("/topics/{topic}/events", status_code=202, response_model=PublishResponse,
              responses=problems(400, 413), summary="Publish to a topic")
-async def publish(request: Request, body: PublishRequest, topic: str = NamePath
+async def publish(request: Request, body: PublishRequest, topic: str = Depends(topic_path)
                   ) -> PublishResponse:
     seq = await run(state(request).client.publish_event, topic, body.data)
     return PublishResponse(topic=topic, seq=int(seq))
@@ -119,7 +108,7 @@ async def list_topics(request: Request) -> List[TopicInfo]:
 
 @router.get("/topics/{topic}", response_model=TopicInfo, responses=problems(404),
             summary="A topic and its subscribers")
-async def get_topic(request: Request, topic: str = NamePath) -> TopicInfo:
+async def get_topic(request: Request, topic: str = Depends(topic_path)) -> TopicInfo:
     detail = await run(state(request).client.get_topic, topic)
     return TopicInfo.model_validate(as_dict(detail))
 
@@ -151,18 +140,19 @@ async def redeliver(request: Request, letter_id: int) -> models.Accepted:
     return models.Accepted(instance_id=str(letter_id))
 
 
-@router.delete("/dead-letters", response_model=PurgeResponse, summary="Purge dead letters")
-async def purge(request: Request, instance_id: Optional[str] = Query(None),
-                before_ms: Optional[int] = Query(None, ge=0)) -> PurgeResponse:
-    count = await run(state(request).client.purge_dead_letters, instance_id, before_ms)
+@router.delete("/dead-letters", response_model=PurgeResponse,
+               summary="Purge dead letters (all, or those matching every given filter)")
+async def purge(request: Request,
+                instance_id: Optional[str] = Query(None, description="meant for this instance"),
+                before_ms: Optional[int] = Query(None, ge=0, description="created before"),
+                ids: Optional[List[int]] = Query(None, description="only these ids (repeat)")
+                ) -> PurgeResponse:
+    count = await run(state(request).client.purge_dead_letters, instance_id, before_ms, ids)
     return PurgeResponse(purged=int(count))
 
 
 @router.get("/actors", response_model=List[ActorInfo], summary="Actor instances")
 async def list_actors(request: Request, actor_type: Optional[str] = Query(None)
                       ) -> List[ActorInfo]:
-    client = state(request).client
-    if not callable(getattr(client, "list_actors", None)):
-        raise ApiError(404, "this server has no actors", error="NotFoundError")
-    actors = await run(client.list_actors, actor_type)
+    actors = await run(state(request).client.list_actors, actor_type)
     return [ActorInfo.model_validate(as_dict(a)) for a in actors]

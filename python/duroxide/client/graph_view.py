@@ -1,22 +1,17 @@
-"""Client methods for task graphs, the task cache and capability-routed work.
+"""The view of a task graph that `client.get_graph(id)` returns, read from its history.
 
-`client.submit(handle)` starts the built-in graph orchestration; `client.get_graph(id)` reads
-the graph back from the instance's history (every node is an ordinary activity whose input
-envelope names its node id and dependencies; the submitted spec adds the nodes that never
-ran); `client.clear_task_cache(task=None)`; `client.list_waiting_activities()` shows work that
-no worker has claimed because no live worker's capabilities satisfy its schema.
+Every node is an ordinary activity whose input envelope names its node id and dependencies;
+the submitted spec (the input of the built-in graph orchestration) adds the nodes that never
+ran.
 """
 
 from __future__ import annotations
 
-import json
-import time
-import uuid
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple, cast
 
-import duroxide._core as _core
-from duroxide._common import loads_or, loads_or_raw
-from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, TaskHandle, graph_spec, summarize
+from duroxide._common import loads_or
+from duroxide.client.results import TaskGraph
+from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, summarize
 
 Node = Dict[str, Any]
 
@@ -44,7 +39,7 @@ def _refs(value: Any) -> Set[int]:
     return out
 
 
-def build_graph_view(instance_id: str, events: List[Dict[str, Any]]) -> Dict[str, Any]:
+def build_graph_view(instance_id: str, events: List[Dict[str, Any]]) -> TaskGraph:
     """Nodes and edges of the task graph recorded in `events` (codec JSON of one execution)."""
     nodes: Dict[int, Node] = {}
     spec_nodes: Optional[List[Dict[str, Any]]] = None
@@ -95,7 +90,7 @@ def build_graph_view(instance_id: str, events: List[Dict[str, Any]]) -> Dict[str
     _mark_skipped(nodes, events)
     ordered = [nodes[k] for k in sorted(nodes)]
     edges: List[Tuple[int, int]] = [(d, n["id"]) for n in ordered for d in n["deps"]]
-    return {"instance_id": instance_id, "nodes": ordered, "edges": edges}
+    return cast(TaskGraph, {"instance_id": instance_id, "nodes": ordered, "edges": edges})
 
 
 def _mark_skipped(nodes: Dict[int, Node], events: List[Dict[str, Any]]) -> None:
@@ -110,49 +105,3 @@ def _mark_skipped(nodes: Dict[int, Node], events: List[Dict[str, Any]]) -> None:
             if any(nodes.get(d, {}).get("status") in ("failed", "skipped") for d in n["deps"]):
                 n["status"] = "skipped"
                 changed = True
-
-
-class GraphClientMixin:
-    """Task-graph methods of duroxide.Client."""
-
-    _provider: Any
-
-    def submit(self, handle: TaskHandle, instance_id: Optional[str] = None) -> str:
-        """Starts the built-in graph orchestration for `handle` (a call of a @task function,
-        whose arguments may be other handles); returns the instance id.
-        `wait_for_orchestration(id)` then returns the root task's result."""
-        spec = graph_spec(handle)
-        iid = instance_id or f"graph-{uuid.uuid4().hex}"
-        self.start_orchestration(iid, GRAPH_ORCHESTRATION, spec)  # type: ignore[attr-defined]
-        return iid
-
-    def get_graph(self, instance_id: str) -> Dict[str, Any]:
-        """The task graph of an instance: {"instance_id", "nodes": [{id, task, input, status,
-        worker, workers, attempts, start, end, cache_hit, error, deps}], "edges": [(from, to)]}.
-
-        status is "pending", "running", "completed", "cached", "failed" or "skipped"; times
-        are epoch milliseconds.
-        """
-        raw = _core._read_history_json(self._provider._native, instance_id, 0)
-        return build_graph_view(instance_id, [json.loads(t) for t in raw])
-
-    def clear_task_cache(self, task: Optional[str] = None) -> int:
-        """Removes cached task results (of `task`, or all); returns how many."""
-        if task is not None and not isinstance(task, str):
-            task = getattr(task, "name", None) or str(task)
-        return int(_core._task_cache_clear(self._provider._native, task))
-
-    def list_waiting_activities(self, min_wait_ms: int = 0, limit: int = 1000
-                                ) -> List[Dict[str, Any]]:
-        """Unclaimed activities with a capability requirement that have waited at least
-        min_wait_ms: instance_id, execution_id, activity_id, name, schema (parsed),
-        schema_hash, waiting_since_ms, waiting_ms, deadline_ms (0 = none)."""
-        now = int(time.time() * 1000)
-        rows = _core._list_waiting_activities(self._provider._native, int(min_wait_ms), int(limit))
-        out = []
-        for row in rows:
-            item = dict(row)
-            item["schema"] = loads_or_raw(item["schema"]) if item["schema"] else None
-            item["waiting_ms"] = max(0, now - int(item["waiting_since_ms"]))
-            out.append(item)
-        return out

@@ -1,23 +1,23 @@
-"""The worker registry seen from a client: workers, drain, and the diagnosis of stuck work.
+"""The worker registry seen from a client: worker records and the diagnosis of stuck work.
 
-Every runtime registers in its store (docs/deployment.md). `Client.list_workers()`,
-`get_worker()` and `drain_worker()` read and steer that registry; `list_unservable_work()`
+Every runtime registers in its store (docs/deployment.md). `WorkerInfo` is one record as
+`list_workers()` returns it; `diagnose` is what `list_unservable_work()` computes: it
 compares what waits in the queues with what the live workers serve.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
 
-from duroxide import _core
 from duroxide._common import loads_or
-from duroxide._providers import is_closed
-from duroxide.errors import InvalidArgumentError, InvalidTypeError, NotFoundError
 
 # Statuses a worker record can show; "unreachable" is derived when read (no heartbeat for 3
 # heartbeat intervals), never stored.
 WORKER_STATUSES = ("active", "draining", "stopped", "unreachable")
-_QUEUED_LIMIT = 10000  # queued items the diagnosis looks at (oldest first)
+QUEUED_LIMIT = 10000  # queued items the diagnosis looks at (oldest first)
+
+
+R = TypeVar("R", bound="_Record")
 
 
 class _Record:
@@ -27,6 +27,14 @@ class _Record:
 
     def to_dict(self) -> Dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
+
+    @classmethod
+    def from_dict(cls: Type[R], data: Dict[str, Any]) -> R:
+        """The inverse of to_dict (how HttpClient rebuilds the records the server sends)."""
+        record = cls.__new__(cls)
+        for name in cls.__slots__:
+            setattr(record, name, data.get(name))
+        return record
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -227,74 +235,3 @@ def diagnose(workers: List[WorkerInfo], queued: List[Dict[str, Any]],
         if len(group.instance_ids) < 20 and item["instance_id"] not in group.instance_ids:
             group.instance_ids.append(str(item["instance_id"]))
     return sorted(groups.values(), key=lambda g: -g.oldest_wait_ms)
-
-
-class FleetMixin:
-    """Adds the worker registry API to Client (needs `self._provider_native`)."""
-
-    _provider_native: Any
-
-    def _fleet_native(self) -> Any:
-        native = self._provider_native
-        if is_closed(native):
-            native.list_workers()  # the closed placeholder raises ClosedError
-        return native
-
-    def list_workers(self) -> List[WorkerInfo]:
-        """Every registered worker (live, draining, stopped or unreachable), by name.
-
-        Raises:
-            DuroxideError: the provider has no worker registry, or the store failed.
-        """
-        return [WorkerInfo(raw) for raw in _core.fleet_list_workers(self._fleet_native())]
-
-    def get_worker(self, name_or_id: str) -> WorkerInfo:
-        """The worker whose name or worker_id is `name_or_id`.
-
-        Raises:
-            NotFoundError: no such worker.
-        """
-        if not isinstance(name_or_id, str) or not name_or_id:
-            raise InvalidTypeError(
-                f"get_worker: name_or_id must be a non-empty str, got {name_or_id!r}")
-        workers = self.list_workers()
-        for worker in workers:
-            if worker.worker_id == name_or_id:
-                return worker
-        for worker in workers:
-            if worker.name == name_or_id:
-                return worker
-        raise NotFoundError(f"Worker {name_or_id} not found")
-
-    def drain_worker(self, name_or_id: str) -> WorkerInfo:
-        """Asks a worker to drain: it stops claiming new work, finishes in-flight work,
-        releases its sessions and reports "draining" then "stopped". The worker picks the
-        request up with its next heartbeat. Returns the worker's record.
-
-        Raises:
-            NotFoundError: no such worker.
-            DuroxideError: the worker is already stopped.
-        """
-        if not isinstance(name_or_id, str) or not name_or_id:
-            raise InvalidTypeError(
-                f"drain_worker: name_or_id must be a non-empty str, got {name_or_id!r}")
-        worker_id = _core.fleet_drain_worker(self._fleet_native(), name_or_id)
-        return self.get_worker(str(worker_id))
-
-    def prune_workers(self, retention_ms: int) -> int:
-        """Deletes the records of workers silent (stopped or dead) for longer than
-        retention_ms; returns how many. Runtimes also do this on their own (
-        RuntimeOptions.worker_retention_ms, default 24 h)."""
-        if not isinstance(retention_ms, int) or isinstance(retention_ms, bool) or retention_ms < 0:
-            raise InvalidArgumentError(f"retention_ms must be an int >= 0, got {retention_ms!r}")
-        now = int(_core.now_ms())
-        return int(_core.fleet_prune_workers(self._fleet_native(), now - retention_ms))
-
-    def list_unservable_work(self) -> List[UnservableWork]:
-        """Queued orchestrations and activities that no live worker can run (name or version
-        not registered on any live worker, a tag no live worker accepts), grouped, with how
-        long the oldest has waited. Looks at the oldest 10,000 queued items."""
-        native = self._fleet_native()
-        workers = [WorkerInfo(raw) for raw in _core.fleet_list_workers(native)]
-        queued: List[Dict[str, Any]] = list(_core.fleet_list_queued_work(native, _QUEUED_LIMIT))
-        return diagnose(workers, queued, int(_core.now_ms()))

@@ -1,0 +1,112 @@
+"""ClientBase: the ClientAPI operations that are built on other operations, written once.
+
+`Client` and `HttpClient` inherit these; each implements only the operations that reach its
+transport (the core, or the REST API). What is here therefore behaves identically for both:
+the `*_typed` helpers, actor references, task-graph submission (the graph is data: task names
+and arguments, started as the built-in graph orchestration), looking up one worker, listing
+actors, and the context-manager protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, List, Optional
+
+from duroxide.client.api import DEFAULT_TIMEOUT_MS, ClientAPI
+from duroxide.client.results import ActorInfo
+from duroxide.client.workers import WorkerInfo
+from duroxide.errors import InvalidTypeError, NotFoundError, OrchestrationFailedError
+from duroxide.workflow.actors import ActorRef, parse_actor_id
+from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, TaskHandle, graph_spec
+
+# The reference's `*_typed` variants that are the plain operation itself (payloads are JSON
+# values either way). Each implementation gets them as aliases of its own method, so
+# `Client.raise_event_typed is Client.raise_event` as in the reference.
+TYPED_ALIASES = {
+    "start_orchestration_typed": "start_orchestration",
+    "start_orchestration_versioned_typed": "start_orchestration_versioned",
+    "raise_event_typed": "raise_event",
+    "enqueue_event_typed": "enqueue_event",
+}
+
+
+class ClientBase(ClientAPI):
+    """The derived operations of ClientAPI (see the module docstring)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for alias, plain in TYPED_ALIASES.items():
+            if plain in vars(cls) and alias not in vars(cls):
+                setattr(cls, alias, vars(cls)[plain])
+
+    def __enter__(self) -> "ClientBase":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ---- typed helpers (payloads are JSON values either way; see TYPED_ALIASES) -------------
+
+    def start_orchestration_typed(self, instance_id: str, name: str, input: Any = None) -> None:
+        self.start_orchestration(instance_id, name, input)
+
+    def start_orchestration_versioned_typed(self, instance_id: str, name: str, input: Any,
+                                            version: str) -> None:
+        self.start_orchestration_versioned(instance_id, name, input, version)
+
+    def raise_event_typed(self, instance_id: str, event_name: str, data: Any = None) -> None:
+        self.raise_event(instance_id, event_name, data)
+
+    def enqueue_event_typed(self, instance_id: str, queue_name: str, data: Any = None) -> None:
+        self.enqueue_event(instance_id, queue_name, data)
+
+    def wait_for_orchestration_typed(self, instance_id: str,
+                                     timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Any:
+        result = self.wait_for_orchestration(instance_id, timeout_ms)
+        if result.status == "Failed":
+            error = result.error or "Orchestration failed"
+            raise OrchestrationFailedError(error, instance_id=instance_id, error=error)
+        return result.output
+
+    def get_kv_value_typed(self, instance_id: str, key: str) -> Any:
+        raw = self.get_kv_value(instance_id, key)
+        return None if raw is None else json.loads(raw)
+
+    def wait_for_kv_value_typed(self, instance_id: str, key: str,
+                                timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Any:
+        return json.loads(self.wait_for_kv_value(instance_id, key, timeout_ms))
+
+    # ---- workers, actors, task graphs --------------------------------------------------------
+
+    def get_worker(self, name_or_id: str) -> WorkerInfo:
+        if not isinstance(name_or_id, str) or not name_or_id:
+            raise InvalidTypeError(
+                f"get_worker: name_or_id must be a non-empty str, got {name_or_id!r}")
+        workers = self.list_workers()
+        for worker in workers:
+            if worker.worker_id == name_or_id:
+                return worker
+        for worker in workers:
+            if worker.name == name_or_id:
+                return worker
+        raise NotFoundError(f"Worker {name_or_id} not found")
+
+    def actor(self, actor_type: str, key: str) -> ActorRef:
+        return ActorRef(self, actor_type, key)
+
+    def list_actors(self, actor_type: Optional[str] = None) -> List[ActorInfo]:
+        out = []
+        for instance_id in self.list_all_instances():
+            parsed = parse_actor_id(instance_id)
+            if parsed is None or (actor_type is not None and parsed[0] != actor_type):
+                continue
+            out.append(ActorInfo(parsed[0], parsed[1], instance_id,
+                                 self.get_status(instance_id).status))
+        return out
+
+    def submit(self, handle: TaskHandle, instance_id: Optional[str] = None) -> str:
+        spec = graph_spec(handle)
+        iid = instance_id or f"graph-{uuid.uuid4().hex}"
+        self.start_orchestration(iid, GRAPH_ORCHESTRATION, spec)
+        return iid
