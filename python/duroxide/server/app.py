@@ -23,7 +23,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import duroxide
-from duroxide.errors import InvalidArgumentError, InvalidTypeError
+from duroxide._providers import open_provider
+from duroxide.errors import InvalidTypeError
 from duroxide.server import errors
 from duroxide.server.deps import ServerState
 from duroxide.server.routers import events, health, instances, metrics
@@ -156,16 +157,7 @@ def open_store(db: str, schema: Optional[str] = None) -> Any:
         ValueError: --schema given for SQLite, or PostgreSQL missing from this build.
         RuntimeError: the store cannot be opened.
     """
-    if db.startswith(("postgres://", "postgresql://")):
-        pg = getattr(duroxide, "PostgresProvider", None)
-        if pg is None:
-            raise InvalidArgumentError("PostgreSQL support is not available in this build")
-        provider = pg.connect_with_schema(db, schema) if schema else pg.connect(db)
-    else:
-        if schema:
-            raise InvalidArgumentError("--schema applies only to PostgreSQL stores")
-        provider = duroxide.SqliteProvider.open(db)
-    return duroxide.Client(provider)
+    return duroxide.Client(open_provider(db, schema))
 
 
 def _as_client(store: Union[str, Any], schema: Optional[str]) -> Any:
