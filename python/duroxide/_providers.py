@@ -9,10 +9,10 @@ provider, client or runtime raises ClosedError.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Optional, Protocol, runtime_checkable
 
 from duroxide import _core
-from duroxide.errors import ClosedError, InvalidTypeError
+from duroxide.errors import ClosedError, InvalidArgumentError, InvalidTypeError
 
 # The durability levels SqliteProvider.open accepts (docs/user-guide.md, section 11).
 SQLITE_DURABILITY_LEVELS = ("normal", "full")
@@ -191,3 +191,24 @@ class PostgresProvider(_Provider):
             raise InvalidTypeError(
                 f"PostgresProvider.connect_with_schema: schema must be a str, got {schema!r}")
         return PostgresProvider(_core.PostgresProvider.connect_with_schema(url, schema))
+
+
+def open_provider(db: str, schema: Optional[str] = None) -> _Provider:
+    """The provider a store string names: a PostgreSQL URL (`postgres://`, `postgresql://`),
+    else a SQLite file path or `sqlite:` URL (created if missing). Used by the CLI (--db) and
+    `duroxide server`.
+
+    Raises:
+        InvalidArgumentError: PostgreSQL is missing from this build, or `schema` was given for
+            a SQLite store.
+        DuroxideError: the store cannot be opened.
+    """
+    if db.startswith(("postgres://", "postgresql://")):
+        if not hasattr(_core, "PostgresProvider"):  # built without libpqxx
+            raise InvalidArgumentError("PostgreSQL support is not available in this build")
+        if schema:
+            return PostgresProvider.connect_with_schema(db, schema)
+        return PostgresProvider.connect(db)
+    if schema:
+        raise InvalidArgumentError("--schema applies only to PostgreSQL stores")
+    return SqliteProvider.open(db)

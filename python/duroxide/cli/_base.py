@@ -12,6 +12,10 @@ from typing import Any, Callable, Dict, Optional, Sequence
 
 import duroxide
 from duroxide._common import loads_or_raw
+from duroxide._providers import open_provider
+from duroxide.errors import InvalidArgumentError
+from duroxide.worker import loader
+from duroxide.worker.registry import Registry
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -194,18 +198,17 @@ def open_client(db: Optional[str], schema: Optional[str], url: Optional[str] = N
     if not db:
         raise CliError("no store given: pass --db PATH_OR_URL (or --url http://host:8200), "
                        "or set DUROXIDE_DB (or DUROXIDE_URL)", EXIT_USAGE)
-    if db.startswith(("postgres://", "postgresql://")):
-        postgres = getattr(duroxide, "PostgresProvider", None)
-        if postgres is None:
-            raise CliError("PostgreSQL support is not available in this build", EXIT_USAGE)
-        try:
-            provider = (postgres.connect_with_schema(db, schema) if schema
-                        else postgres.connect(db))
-        except duroxide.DuroxideError as exc:
-            raise CliError(str(exc), EXIT_USAGE) from None
-        return duroxide.Client(provider)
-    if schema:
-        raise CliError("--schema applies only to PostgreSQL stores", EXIT_USAGE)
+    if not db.startswith(("postgres://", "postgresql://")) and not schema:
+        _check_sqlite_file(db)
+    try:
+        return duroxide.Client(open_provider(db, schema))
+    except duroxide.DuroxideError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+def _check_sqlite_file(db: str) -> None:
+    """Opening would create an empty store: a typo in the path should not look like "no
+    instances"."""
     path = db
     for prefix in ("sqlite://", "sqlite:"):
         if path.startswith(prefix):
@@ -214,13 +217,16 @@ def open_client(db: Optional[str], schema: Optional[str], url: Optional[str] = N
     path = path.split("?", 1)[0]
     if ":memory:" in path:
         raise CliError("an in-memory database is empty in a new process; pass a file", EXIT_USAGE)
-    # Opening would create an empty store: a typo in the path should not look like "no
-    # instances".
     if not os.path.isfile(path):
         raise CliError(f"database file not found: {path}", EXIT_USAGE)
+
+
+def load_registry(spec: str) -> Registry:
+    """The Registry named by MODULE:ATTR (or path/file.py:ATTR, or MODULE alone); CliError
+    (exit 2) otherwise."""
     try:
-        return duroxide.Client(duroxide.SqliteProvider.open(db))
-    except duroxide.DuroxideError as exc:
+        return loader.load_registry(spec)
+    except InvalidArgumentError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 
 

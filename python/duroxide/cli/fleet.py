@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Any, Dict, List, Optional, Sequence
 
 import duroxide
+from duroxide._providers import open_provider
 from duroxide.cli._base import (
     EXIT_FAILED,
     EXIT_OK,
@@ -26,11 +27,11 @@ from duroxide.cli._base import (
     Command,
     emit,
     json_arg,
+    load_registry,
     non_negative,
     table,
 )
 from duroxide.errors import InvalidArgumentError
-from duroxide.worker import loader
 from duroxide.worker.registry import Registry
 
 
@@ -68,15 +69,13 @@ def add_commands(command: Command) -> None:
 # ---- duroxide worker ------------------------------------------------------------------------
 
 
-def load_registry(target: str) -> Registry:
-    """The duroxide.Registry named by MODULE:ATTR. Raises CliError (exit 2) otherwise."""
+def worker_registry(target: str) -> Registry:
+    """The duroxide.Registry a worker serves, named by MODULE:ATTR. Raises CliError (exit 2)
+    otherwise."""
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
         raise CliError(f"worker target must be MODULE:ATTR, got {target!r}", EXIT_USAGE)
-    try:
-        return loader.load_registry(target)
-    except InvalidArgumentError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
+    return load_registry(target)
 
 
 def redact(db: str) -> str:
@@ -91,18 +90,13 @@ def open_store(db: Optional[str], schema: Optional[str]) -> Any:
     """
     if not db:
         raise CliError("no store given: pass --db PATH_OR_URL or set DUROXIDE_DB", EXIT_USAGE)
+    if ":memory:" in db and not db.startswith(("postgres://", "postgresql://")):
+        raise CliError("a worker needs a shared store: an in-memory database is private "
+                       "to one process", EXIT_USAGE)
     try:
-        if db.startswith(("postgres://", "postgresql://")):
-            postgres = getattr(duroxide, "PostgresProvider", None)
-            if postgres is None:
-                raise CliError("PostgreSQL support is not available in this build", EXIT_USAGE)
-            return postgres.connect_with_schema(db, schema) if schema else postgres.connect(db)
-        if schema:
-            raise CliError("--schema applies only to PostgreSQL stores", EXIT_USAGE)
-        if ":memory:" in db:
-            raise CliError("a worker needs a shared store: an in-memory database is private "
-                           "to one process", EXIT_USAGE)
-        return duroxide.SqliteProvider.open(db)
+        return open_provider(db, schema)
+    except InvalidArgumentError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     except RuntimeError as exc:
         raise CliError(f"cannot reach store {redact(db)}: {exc}", EXIT_FAILED) from None
 
@@ -162,7 +156,7 @@ def _log(message: str) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    registry = load_registry(args.target)
+    registry = worker_registry(args.target)
     options = worker_options(args)
     provider = open_store(args.db, args.schema)
     signals = _Signals()

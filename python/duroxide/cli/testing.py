@@ -21,8 +21,15 @@ from typing import Any, List, Optional
 
 import duroxide
 from duroxide import _core
-from duroxide.cli._base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, Command, open_client
-from duroxide.errors import InvalidArgumentError
+from duroxide.cli._base import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    Command,
+    load_registry,
+    open_client,
+)
 from duroxide.testing._lint import LintError, format_finding, lint_paths
 from duroxide.testing._replay import (
     export_history,
@@ -31,8 +38,6 @@ from duroxide.testing._replay import (
     read_history,
     replay_exported,
 )
-from duroxide.worker import loader
-from duroxide.worker.registry import Registry
 
 
 def add_commands(command: Command) -> None:
@@ -102,17 +107,6 @@ def cmd_lint(args: argparse.Namespace) -> int:
               + (f" in {files} file{'s' if files != 1 else ''}" if findings else ""),
               file=sys.stderr)
     return EXIT_FAILED if findings else EXIT_OK
-
-
-# ---- registry loading ---------------------------------------------------------------------
-
-
-def load_registry(spec: str) -> Registry:
-    """The Registry named by MODULE:ATTR (or path/file.py:ATTR, or MODULE alone)."""
-    try:
-        return loader.load_registry(spec)
-    except InvalidArgumentError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 # ---- store selection ----------------------------------------------------------------------

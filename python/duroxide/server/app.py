@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import duroxide
+from duroxide._providers import open_provider
 from duroxide.client.api import ClientAPI
 from duroxide.errors import InvalidArgumentError, InvalidTypeError
 from duroxide.server import errors
@@ -174,16 +175,7 @@ def open_store(db: str, schema: Optional[str] = None) -> ClientAPI:
         ValueError: --schema given for SQLite, or PostgreSQL missing from this build.
         RuntimeError: the store cannot be opened.
     """
-    if db.startswith(("postgres://", "postgresql://")):
-        pg = getattr(duroxide, "PostgresProvider", None)
-        if pg is None:
-            raise InvalidArgumentError("PostgreSQL support is not available in this build")
-        provider = pg.connect_with_schema(db, schema) if schema else pg.connect(db)
-    else:
-        if schema:
-            raise InvalidArgumentError("--schema applies only to PostgreSQL stores")
-        provider = duroxide.SqliteProvider.open(db)
-    return duroxide.Client(provider)
+    return duroxide.Client(open_provider(db, schema))
 
 
 def _as_client(store: Union[str, Any], schema: Optional[str]) -> ClientAPI:
