@@ -13,6 +13,8 @@ from typing import Any, Callable, Dict, Optional, Sequence
 import duroxide
 from duroxide._common import loads_or_raw
 from duroxide._providers import open_provider
+from duroxide.client.api import ClientAPI
+from duroxide.client.results import OrchestrationResult
 from duroxide.errors import InvalidArgumentError
 from duroxide.worker import loader
 from duroxide.worker.registry import Registry
@@ -173,7 +175,7 @@ def add_common_options(parser: argparse.ArgumentParser, top_level: bool) -> None
 
 
 def open_client(db: Optional[str], schema: Optional[str], url: Optional[str] = None,
-                token_file: Optional[str] = None) -> Any:
+                token_file: Optional[str] = None) -> ClientAPI:
     """A Client on the store named by --db, or an HttpClient on the server named by --url.
 
     Raises CliError (EXIT_USAGE) if it is unusable.
@@ -230,7 +232,7 @@ def load_registry(spec: str) -> Registry:
         raise CliError(str(exc), EXIT_USAGE) from None
 
 
-def require_instance(client: Any, instance_id: str) -> Any:
+def require_instance(client: ClientAPI, instance_id: str) -> OrchestrationResult:
     """The OrchestrationResult of an existing (or queued) instance; CliError if missing."""
     status = client.get_status(instance_id)
     if status.status == "NotFound":
@@ -238,7 +240,7 @@ def require_instance(client: Any, instance_id: str) -> Any:
     return status
 
 
-def require_running(client: Any, instance_id: str, what: str) -> None:
+def require_running(client: ClientAPI, instance_id: str, what: str) -> None:
     status = require_instance(client, instance_id)
     if status.status in ("Completed", "Failed"):
         raise CliError(f"Instance {instance_id} is {status.status}; the {what} would be "

@@ -31,6 +31,7 @@ from duroxide.cli._base import (
     non_negative,
     table,
 )
+from duroxide.client.api import ClientAPI
 from duroxide.errors import InvalidArgumentError
 from duroxide.worker.registry import Registry
 
@@ -210,7 +211,7 @@ def _workers_table(workers: List[Any]) -> str:
     return table(["NAME", "HOST", "STATUS", "LOAD", "SESSIONS", "LAST SEEN"], rows)
 
 
-def cmd_workers(args: argparse.Namespace, client: Any) -> int:
+def cmd_workers(args: argparse.Namespace, client: ClientAPI) -> int:
     if args.action == "drain":
         if not args.worker:
             raise CliError("workers drain needs a worker NAME (or id)", EXIT_USAGE)
@@ -227,7 +228,7 @@ def cmd_workers(args: argparse.Namespace, client: Any) -> int:
     return EXIT_OK
 
 
-def cmd_doctor(args: argparse.Namespace, client: Any) -> int:
+def cmd_doctor(args: argparse.Namespace, client: ClientAPI) -> int:
     workers = client.list_workers()
     stuck = client.list_unservable_work()
 

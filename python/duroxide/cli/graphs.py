@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any, Dict, List
+from typing import List
 
 from duroxide.cli._base import EXIT_NOT_FOUND, CliError, Command
+from duroxide.client.api import ClientAPI
+from duroxide.client.results import GraphNode, TaskGraph
 
 _STATUS_COLORS = {"completed": "palegreen", "cached": "lightblue", "failed": "salmon",
                   "skipped": "lightgrey", "running": "khaki", "pending": "white"}
@@ -36,14 +38,15 @@ def add_commands(command: Command) -> None:
     p.set_defaults(handler=cmd_cache_clear)
 
 
-def _duration(node: Dict[str, Any]) -> str:
-    if node.get("start") is None or node.get("end") is None:
+def _duration(node: GraphNode) -> str:
+    start, end = node.get("start"), node.get("end")
+    if start is None or end is None:
         return ""
-    return f"{int(node['end']) - int(node['start'])}ms"
+    return f"{int(end) - int(start)}ms"
 
 
-def graph_text(graph: Dict[str, Any]) -> str:
-    nodes: List[Dict[str, Any]] = graph["nodes"]
+def graph_text(graph: TaskGraph) -> str:
+    nodes: List[GraphNode] = graph["nodes"]
     if not nodes:
         return f"{graph['instance_id']}: no task graph nodes"
     lines = [f"task graph of {graph['instance_id']}: {len(nodes)} node(s), "
@@ -70,7 +73,7 @@ def _dot_quote(text: str) -> str:
     return '"' + text.replace('"', "'") + '"'
 
 
-def graph_dot(graph: Dict[str, Any]) -> str:
+def graph_dot(graph: TaskGraph) -> str:
     lines = [f"digraph {_dot_quote(graph['instance_id'])} {{", "  rankdir=LR;",
              "  node [shape=box, style=filled];"]
     for n in graph["nodes"]:
@@ -85,7 +88,7 @@ def graph_dot(graph: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def cmd_graph(args: argparse.Namespace, client: Any) -> int:
+def cmd_graph(args: argparse.Namespace, client: ClientAPI) -> int:
     if client.get_status(args.instance_id).status == "NotFound":
         raise CliError(f"instance '{args.instance_id}' not found", EXIT_NOT_FOUND)
     graph = client.get_graph(args.instance_id)
@@ -98,7 +101,7 @@ def cmd_graph(args: argparse.Namespace, client: Any) -> int:
     return 0
 
 
-def cmd_waiting(args: argparse.Namespace, client: Any) -> int:
+def cmd_waiting(args: argparse.Namespace, client: ClientAPI) -> int:
     rows = client.list_waiting_activities(min_wait_ms=args.min_wait_ms)
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -117,7 +120,7 @@ def cmd_waiting(args: argparse.Namespace, client: Any) -> int:
     return 0
 
 
-def cmd_cache_clear(args: argparse.Namespace, client: Any) -> int:
+def cmd_cache_clear(args: argparse.Namespace, client: ClientAPI) -> int:
     removed = client.clear_task_cache(args.task)
     print(f"{removed} cached result(s) removed")
     return 0

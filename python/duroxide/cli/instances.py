@@ -31,6 +31,7 @@ from duroxide.cli._base import (
     status_arg,
     table,
 )
+from duroxide.client.api import ClientAPI
 
 
 def add_commands(command: Command) -> None:
@@ -81,7 +82,7 @@ def add_commands(command: Command) -> None:
     p.set_defaults(handler=cmd_metrics)
 
 
-def cmd_list(args: argparse.Namespace, client: Any) -> int:
+def cmd_list(args: argparse.Namespace, client: ClientAPI) -> int:
     ids = (client.list_instances_by_status(args.status) if args.status
            else client.list_all_instances())
     infos = []
@@ -109,7 +110,7 @@ def cmd_list(args: argparse.Namespace, client: Any) -> int:
     return EXIT_OK
 
 
-def cmd_show(args: argparse.Namespace, client: Any) -> int:
+def cmd_show(args: argparse.Namespace, client: ClientAPI) -> int:
     status = require_instance(client, args.instance_id)
     try:
         info = client.get_instance_info(args.instance_id)
@@ -164,7 +165,7 @@ def cmd_show(args: argparse.Namespace, client: Any) -> int:
     return EXIT_OK
 
 
-def cmd_history(args: argparse.Namespace, client: Any) -> int:
+def cmd_history(args: argparse.Namespace, client: ClientAPI) -> int:
     info = client.get_instance_info(args.instance_id)
     execution = args.execution or info.current_execution_id
     executions = client.list_executions(args.instance_id)
@@ -190,7 +191,7 @@ def cmd_history(args: argparse.Namespace, client: Any) -> int:
     return EXIT_OK
 
 
-def cmd_tree(args: argparse.Namespace, client: Any) -> int:
+def cmd_tree(args: argparse.Namespace, client: ClientAPI) -> int:
     tree = client.get_instance_tree(args.instance_id)
     infos = {}
     for instance_id in tree.all_ids:
@@ -234,7 +235,7 @@ def cmd_tree(args: argparse.Namespace, client: Any) -> int:
     return EXIT_OK
 
 
-def cmd_start(args: argparse.Namespace, client: Any) -> int:
+def cmd_start(args: argparse.Namespace, client: ClientAPI) -> int:
     instance_id = args.new_id or f"{args.name}-{uuid.uuid4().hex[:12]}"
     try:
         if args.version:
@@ -250,17 +251,17 @@ def cmd_start(args: argparse.Namespace, client: Any) -> int:
     return EXIT_OK
 
 
-def cmd_raise(args: argparse.Namespace, client: Any) -> int:
+def cmd_raise(args: argparse.Namespace, client: ClientAPI) -> int:
     return _deliver(args, client, "event", client.raise_event, args.event,
                     f"Raised event '{args.event}' on {args.instance_id}")
 
 
-def cmd_enqueue(args: argparse.Namespace, client: Any) -> int:
+def cmd_enqueue(args: argparse.Namespace, client: ClientAPI) -> int:
     return _deliver(args, client, "queue", client.enqueue_event, args.queue,
                     f"Enqueued a message on queue '{args.queue}' of {args.instance_id}")
 
 
-def _deliver(args: argparse.Namespace, client: Any, key: str,
+def _deliver(args: argparse.Namespace, client: ClientAPI, key: str,
              send: Callable[[str, str, Any], None], name: str, done: str) -> int:
     """raise / enqueue: `send(id, name, data)` to a running instance, reported as `done`."""
     require_running(client, args.instance_id, "event" if key == "event" else "message")
@@ -269,7 +270,7 @@ def _deliver(args: argparse.Namespace, client: Any, key: str,
     return EXIT_OK
 
 
-def cmd_cancel(args: argparse.Namespace, client: Any) -> int:
+def cmd_cancel(args: argparse.Namespace, client: ClientAPI) -> int:
     status = require_instance(client, args.instance_id)
     requested = status.status not in ("Completed", "Failed")
     if requested:
@@ -292,14 +293,14 @@ def _counts_text(counts: Dict[str, Any], labels: Dict[str, str]) -> str:
     return ", ".join(f"{counts[name]} {label}" for name, label in labels.items())
 
 
-def cmd_delete(args: argparse.Namespace, client: Any) -> int:
+def cmd_delete(args: argparse.Namespace, client: ClientAPI) -> int:
     counts = fields(client.delete_instance(args.instance_id, args.force), *_DELETE_COUNTS)
     emit(args, {"instance_id": args.instance_id, **counts},
          lambda: f"Deleted {args.instance_id}: {_counts_text(counts, _DELETE_COUNTS)}")
     return EXIT_OK
 
 
-def cmd_prune(args: argparse.Namespace, client: Any) -> int:
+def cmd_prune(args: argparse.Namespace, client: ClientAPI) -> int:
     options = duroxide.PruneOptions(keep_last=args.keep_last,
                                     completed_before=args.completed_before)
     result = client.prune_executions(args.instance_id, options)
@@ -311,7 +312,7 @@ def cmd_prune(args: argparse.Namespace, client: Any) -> int:
     return EXIT_OK
 
 
-def cmd_metrics(args: argparse.Namespace, client: Any) -> int:
+def cmd_metrics(args: argparse.Namespace, client: ClientAPI) -> int:
     metrics = client.get_system_metrics()
     queues = client.get_queue_depths()
     system = fields(metrics, "total_instances", "total_executions", "running_instances",

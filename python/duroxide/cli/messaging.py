@@ -7,6 +7,7 @@ import json
 from typing import Any, List, Sequence
 
 from duroxide.cli._base import EXIT_OK, Command, emit, table
+from duroxide.client.api import ClientAPI
 
 
 def add_commands(command: Command) -> None:
@@ -26,7 +27,7 @@ def add_commands(command: Command) -> None:
     p.set_defaults(handler=cmd_dead_letters)
 
 
-def cmd_topics(args: argparse.Namespace, client: Any) -> int:
+def cmd_topics(args: argparse.Namespace, client: ClientAPI) -> int:
     topics = client.list_topics()
     rows: List[Sequence[Any]] = [(t.topic, t.subscribers, t.backlog, t.last_seq) for t in topics]
     emit(args, [{"topic": t.topic, "subscribers": t.subscribers, "backlog": t.backlog,
@@ -35,7 +36,7 @@ def cmd_topics(args: argparse.Namespace, client: Any) -> int:
     return EXIT_OK
 
 
-def cmd_topic(args: argparse.Namespace, client: Any) -> int:
+def cmd_topic(args: argparse.Namespace, client: ClientAPI) -> int:
     detail = client.get_topic(args.topic)
     rows: List[Sequence[Any]] = [(s.instance_id, s.cursor, s.lag) for s in detail.subscribers]
 
@@ -50,7 +51,7 @@ def cmd_topic(args: argparse.Namespace, client: Any) -> int:
     return EXIT_OK
 
 
-def cmd_dead_letters(args: argparse.Namespace, client: Any) -> int:
+def cmd_dead_letters(args: argparse.Namespace, client: ClientAPI) -> int:
     if args.redeliver is not None:
         client.redeliver_dead_letter(args.redeliver)
         emit(args, {"redelivered": args.redeliver},

@@ -30,6 +30,7 @@ from duroxide.cli._base import (
     load_registry,
     open_client,
 )
+from duroxide.client.api import ClientAPI
 from duroxide.testing._lint import LintError, format_finding, lint_paths
 from duroxide.testing._replay import (
     export_history,
@@ -112,7 +113,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 # ---- store selection ----------------------------------------------------------------------
 
 
-def _select_instances(args: argparse.Namespace, client: Any) -> List[str]:
+def _select_instances(args: argparse.Namespace, client: ClientAPI) -> List[str]:
     since = None
     if args.since:
         try:
@@ -204,7 +205,7 @@ def _result_dict(r: Any) -> dict:  # type: ignore[type-arg]
         "recorded", "actual", "outcome", "recorded_outcome", "new_work", "events", "source")}
 
 
-def cmd_export_history(args: argparse.Namespace, client: Any) -> int:
+def cmd_export_history(args: argparse.Namespace, client: ClientAPI) -> int:
     if args.ids:
         args.instance = list(args.instance or []) + list(args.ids)
     ids = _select_instances(args, client)
