@@ -299,3 +299,55 @@ def test_swagger_ui_renders_the_api_offline(site: Any, browser: Any) -> None:
         ".filter((u) => !u.startsWith(location.origin) && !u.startsWith('data:'))")
     assert external == []
     browser.save_screenshot(str(ARTIFACTS / "swagger.png"))
+
+
+# Ids that need escaping in a URL path: a slash, dot segments, percent, hash, question mark,
+# spaces, non-ASCII, an actor-style id (docs/server.md, "Ids in URLs").
+UGLY_IDS = ["a/b", "..", ".", "50% #1? ok", "Zählung-✓", "@actor/Counter/visits"]
+
+
+def test_pages_work_for_ids_that_need_escaping(site: Any, browser: Any) -> None:
+    """Every instance page, its actions and its links work for ids with /, ., .., %, #, ?,
+    spaces and non-ASCII characters."""
+    server, client = site
+    for instance_id in UGLY_IDS:
+        client.start_orchestration(instance_id, "Approval", None)
+    client.start_orchestration("x/..", "Order", {"id": "x/..", "customer": "c/1", "amount": 3})
+    for instance_id in UGLY_IDS:
+        assert wait_until(lambda: any(
+            e.kind == "ExternalSubscribed"
+            for e in client.read_execution_history(instance_id, 1)), 10)
+        browser.get(server.url + "/")
+        link = wait_for(browser, lambda d: next(
+            (a for a in d.find_elements(By.CSS_SELECTOR, "[data-testid=instance-link]")
+             if a.get_attribute("textContent") == instance_id), None))
+        link.click()
+        wait_for(browser, lambda d: text(d, "[data-testid=instance-id]") == instance_id)
+        wait_for(browser, lambda d: text(d, "#badge") == "Running")
+        browser.find_element(By.ID, "event-name").send_keys("approve")
+        browser.find_element(By.ID, "event-data").send_keys(json.dumps({"id": instance_id}))
+        browser.find_element(By.ID, "raise").click()
+        browser.switch_to.alert.accept()
+        assert client.wait_for_orchestration(instance_id, 10000).output == {"id": instance_id}
+        wait_for(browser, lambda d: text(d, "#badge") == "Completed")
+        no_errors(browser)
+
+    # The child of "x/.." is "x/..-pay": the tree links both ways.
+    client.wait_for_orchestration("x/..", 15000)
+    browser.get(server.url + "/instance.html?id=" + "x%2F..")
+    wait_for(browser, lambda d: "customer" in text(d, "[data-testid=kv]"))
+    child = wait_for(browser, lambda d: next(
+        (a for a in d.find_elements(By.CSS_SELECTOR, "[data-testid=tree] a")
+         if a.text == "x/..-pay"), None))
+    child.click()
+    wait_for(browser, lambda d: text(d, "[data-testid=instance-id]") == "x/..-pay")
+    assert text(browser, "[data-testid=fact-parent] a") == "x/.."
+    no_errors(browser)
+
+    browser.get(server.url + "/instance.html?id=" + "a%2Fb")
+    wait_for(browser, lambda d: text(d, "#badge") == "Completed")
+    browser.find_element(By.ID, "delete").click()
+    browser.switch_to.alert.accept()
+    wait_for(browser, lambda d: d.current_url.endswith("index.html"))
+    assert client.get_status("a/b").status == "NotFound"
+    assert client.get_status("..").status == "Completed"

@@ -34,6 +34,23 @@ const Dx = (() => {
     return data;
   }
 
+  // An id (instance id, worker, topic, KV key) as one URL path segment: every byte of its UTF-8
+  // form outside A-Z a-z 0-9 - _ . written ~XX, and an id of dots only escaped entirely, so
+  // that no browser or proxy splits, normalizes or decodes it (docs/server.md, "Ids in URLs";
+  // the same rule as duroxide._common.quote_id).
+  const SAFE = /[A-Za-z0-9\-_.]/;
+  function idPath(id) {
+    const bytes = new TextEncoder().encode(String(id));
+    const dotsOnly = /^\.*$/.test(String(id));
+    let out = "";
+    for (const b of bytes) {
+      const ch = String.fromCharCode(b);
+      out += b < 128 && SAFE.test(ch) && !dotsOnly
+        ? ch : "~" + b.toString(16).toUpperCase().padStart(2, "0");
+    }
+    return out;
+  }
+
   // An endpoint that a feature adds (workers, topics, graphs): null when this server lacks it.
   async function optional(path) {
     try {
@@ -170,5 +187,5 @@ const Dx = (() => {
   function query(name) { return new URLSearchParams(location.search).get(name); }
 
   return { api, optional, el, fmtTime, fmtDuration, badge, instanceLink, pretty, parse, table,
-           showError, header, autoRefresh, query, ApiError };
+           showError, header, autoRefresh, query, idPath, ApiError };
 })();

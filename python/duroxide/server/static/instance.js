@@ -8,7 +8,7 @@
   Dx.header("");
   const $ = (id) => document.getElementById(id);
   const id = Dx.query("id");
-  const base = `/v1/instances/${encodeURIComponent(id || "")}`;
+  const base = `/v1/instances/${Dx.idPath(id || "")}`;
   let detail = null;
   let selectedExecution = null;
 

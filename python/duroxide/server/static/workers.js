@@ -8,7 +8,7 @@
   async function drain(workerId) {
     if (!confirm(`Drain worker ${workerId}? It finishes its work and takes no more.`)) return;
     try {
-      await Dx.api(`/v1/workers/${encodeURIComponent(workerId)}/drain`, { method: "POST" });
+      await Dx.api(`/v1/workers/${Dx.idPath(workerId)}/drain`, { method: "POST" });
       await refresh();
     } catch (err) { showError($("error"), err); }
   }
