@@ -3,6 +3,7 @@
     duroxide worker MODULE:ATTR --db DB [...]   run a worker process serving a Registry
     duroxide workers                            the worker registry as a table
     duroxide workers drain NAME                 ask a worker to drain
+    duroxide workers prune [--retention-ms MS]  delete the records of silent workers
     duroxide doctor                             queued work that no live worker can run
 """
 
@@ -58,9 +59,14 @@ def add_commands(command: Command) -> None:
                    help="heartbeat interval in milliseconds (default 5000)")
     p.set_defaults(handler=cmd_worker, needs_client=False)
 
-    p = command("workers", "List the workers registered in the store, or drain one.")
-    p.add_argument("action", nargs="?", choices=["drain"], help="drain: ask NAME to drain")
+    p = command("workers", "List the workers registered in the store, drain one, or prune "
+                           "the records of silent ones.")
+    p.add_argument("action", nargs="?", choices=["drain", "prune"],
+                   help="drain: ask NAME to drain; prune: delete records silent for longer "
+                        "than --retention-ms")
     p.add_argument("worker", nargs="?", metavar="NAME", help="worker name or id (for drain)")
+    p.add_argument("--retention-ms", type=non_negative, default=24 * 3600 * 1000, metavar="MS",
+                   help="prune: keep records heard from within MS milliseconds (default 24 h)")
     p.set_defaults(handler=cmd_workers)
 
     p = command("doctor", "Show queued work that no live worker can run, and the workers.")
@@ -219,6 +225,10 @@ def cmd_workers(args: argparse.Namespace, client: ClientAPI) -> int:
         emit(args, worker.to_dict(),
              lambda: f"drain requested for {worker.name} ({worker.worker_id}); it stops "
                       "claiming work at its next heartbeat")
+        return EXIT_OK
+    if args.action == "prune":
+        pruned = client.prune_workers(args.retention_ms)
+        emit(args, {"pruned": pruned}, lambda: f"pruned {pruned} worker record(s)")
         return EXIT_OK
     if args.worker:
         raise CliError(f"unexpected argument {args.worker!r} (did you mean 'workers drain "

@@ -1,5 +1,5 @@
-"""Instance commands of the `duroxide` CLI: list, show, history, tree, start, raise, enqueue,
-cancel, delete, prune and metrics (docs/operations.md)."""
+"""Instance commands of the `duroxide` CLI: list, show, history, tree, start, wait, kv, raise,
+enqueue, cancel, delete, prune and metrics (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import fnmatch
 import json
 import uuid
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import duroxide
 from duroxide.cli._base import (
@@ -32,6 +32,7 @@ from duroxide.cli._base import (
     table,
 )
 from duroxide.client.api import ClientAPI
+from duroxide.client.results import OrchestrationResult
 
 
 def add_commands(command: Command) -> None:
@@ -55,6 +56,18 @@ def add_commands(command: Command) -> None:
     p.add_argument("--id", dest="new_id", metavar="ID", help="instance id (default: generated)")
     p.add_argument("--version", metavar="V", help="pin an orchestration version")
     p.set_defaults(handler=cmd_start)
+
+    p = instance_command(command, "wait", "Wait until an instance completes or fails (or, "
+                         "with --after-version, until its custom status changes).", cmd_wait)
+    p.add_argument("--timeout-ms", type=non_negative, default=30000, metavar="MS",
+                   help="give up after MS milliseconds (default 30000; exit 1)")
+    p.add_argument("--after-version", type=non_negative, metavar="V",
+                   help="wait for custom_status_version > V (or the end) instead")
+    p = instance_command(command, "kv", "Print one value of an instance's KV store.", cmd_kv)
+    p.add_argument("key", metavar="KEY")
+    p.add_argument("--wait", action="store_true", help="wait until the key exists")
+    p.add_argument("--timeout-ms", type=non_negative, default=30000, metavar="MS",
+                   help="with --wait: give up after MS milliseconds (default 30000; exit 1)")
 
     p = instance_command(command, "raise", "Raise an external event (received by "
                          "wait_for_event).", cmd_raise)
@@ -248,6 +261,44 @@ def cmd_start(args: argparse.Namespace, client: ClientAPI) -> int:
                "input": args.input}
     emit(args, payload, lambda: f"Started {instance_id} ({args.name}"
                                  + (f" {args.version}" if args.version else "") + ")")
+    return EXIT_OK
+
+
+def _status_dict(instance_id: str, status: OrchestrationResult) -> Dict[str, Any]:
+    return {"instance_id": instance_id, "status": status.status, "output": status.output,
+            "error": status.error, "custom_status": status.custom_status,
+            "custom_status_version": status.custom_status_version}
+
+
+def cmd_wait(args: argparse.Namespace, client: ClientAPI) -> int:
+    if args.after_version is not None:
+        changed = client.wait_for_status_change(args.instance_id, args.after_version,
+                                                timeout_ms=args.timeout_ms)
+        if changed is None:
+            raise CliError(f"Instance {args.instance_id}: no custom status change within "
+                           f"{args.timeout_ms} ms")
+        status = changed
+    else:
+        status = client.wait_for_orchestration(args.instance_id, args.timeout_ms)
+    payload = _status_dict(args.instance_id, status)
+    emit(args, payload, lambda: "\n".join(
+        f"{k.replace('_', ' ').capitalize() + ':':<22}{json.dumps(v) if k == 'output' else v}"
+        for k, v in payload.items() if v is not None))
+    return EXIT_OK
+
+
+def cmd_kv(args: argparse.Namespace, client: ClientAPI) -> int:
+    if args.wait:
+        value: Optional[str] = client.wait_for_kv_value(args.instance_id, args.key,
+                                                        args.timeout_ms)
+    else:
+        value = client.get_kv_value(args.instance_id, args.key)
+    if value is None:
+        require_instance(client, args.instance_id)
+        raise CliError(f"Key '{args.key}' not found on instance '{args.instance_id}'",
+                       EXIT_NOT_FOUND)
+    emit(args, {"instance_id": args.instance_id, "key": args.key, "value": value},
+         lambda: str(value))
     return EXIT_OK
 
 

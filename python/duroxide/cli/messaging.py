@@ -1,4 +1,5 @@
-"""CLI subcommands for messaging (docs/messaging.md): topics, topic, dead-letters."""
+"""CLI subcommands for messaging (docs/messaging.md): send, publish, request, topics, topic,
+dead-letters, actors and actor."""
 
 from __future__ import annotations
 
@@ -6,11 +7,39 @@ import argparse
 import json
 from typing import Any, List, Sequence
 
-from duroxide.cli._base import EXIT_OK, Command, emit, table
+from duroxide.cli._base import (
+    EXIT_OK,
+    Command,
+    emit,
+    json_arg,
+    json_option,
+    positive,
+    table,
+)
 from duroxide.client.api import ClientAPI
+from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS
 
 
 def add_commands(command: Command) -> None:
+    p = command("send", "Send a message to an instance's queue (received by receive_message).")
+    p.add_argument("instance_id", metavar="ID")
+    p.add_argument("queue", metavar="QUEUE")
+    json_option(p, "--data", "message data")
+    p.set_defaults(handler=cmd_send)
+
+    p = command("publish", "Publish an event to every subscriber of a topic.")
+    p.add_argument("topic", metavar="TOPIC")
+    json_option(p, "--data", "event data")
+    p.set_defaults(handler=cmd_publish)
+
+    p = command("request", "Send a request to an instance and print its reply.")
+    p.add_argument("instance_id", metavar="ID")
+    p.add_argument("operation", metavar="OPERATION")
+    json_option(p, "--data", "request data")
+    p.add_argument("--timeout-ms", type=positive, default=DEFAULT_REQUEST_TIMEOUT_MS,
+                   metavar="MS", help="give up after MS milliseconds (default 30000)")
+    p.set_defaults(handler=cmd_request)
+
     p = command("topics", "List topics with their subscriber count and backlog.")
     p.set_defaults(handler=cmd_topics)
 
@@ -25,6 +54,41 @@ def add_commands(command: Command) -> None:
     p.add_argument("--purge", action="store_true",
                    help="delete the dead letters (all, or those of --instance)")
     p.set_defaults(handler=cmd_dead_letters)
+
+    p = command("actors", "List actor instances with their status.")
+    p.add_argument("--type", dest="actor_type", metavar="TYPE", help="only this actor type")
+    p.set_defaults(handler=cmd_actors)
+
+    p = command("actor", "Show an actor's state, or send it a message or a request.")
+    p.add_argument("actor_type", metavar="TYPE")
+    p.add_argument("key", metavar="KEY")
+    action = p.add_mutually_exclusive_group()
+    action.add_argument("--send", type=json_arg("--send"), metavar="JSON",
+                        help="send this message (the actor starts if absent)")
+    action.add_argument("--request", type=json_arg("--request"), metavar="JSON",
+                        help="send this request and print the reply")
+    p.set_defaults(handler=cmd_actor)
+
+
+def cmd_send(args: argparse.Namespace, client: ClientAPI) -> int:
+    message_id = client.send_message(args.instance_id, args.queue, args.data)
+    emit(args, {"instance_id": args.instance_id, "queue": args.queue, "message_id": message_id},
+         lambda: f"Sent message {message_id} to queue '{args.queue}' of {args.instance_id}")
+    return EXIT_OK
+
+
+def cmd_publish(args: argparse.Namespace, client: ClientAPI) -> int:
+    seq = client.publish_event(args.topic, args.data)
+    emit(args, {"topic": args.topic, "seq": seq},
+         lambda: f"Published event {seq} to topic '{args.topic}'")
+    return EXIT_OK
+
+
+def cmd_request(args: argparse.Namespace, client: ClientAPI) -> int:
+    reply = client.request(args.instance_id, args.operation, args.data, args.timeout_ms)
+    emit(args, {"instance_id": args.instance_id, "operation": args.operation, "reply": reply},
+         lambda: json.dumps(reply))
+    return EXIT_OK
 
 
 def cmd_topics(args: argparse.Namespace, client: ClientAPI) -> int:
@@ -68,4 +132,29 @@ def cmd_dead_letters(args: argparse.Namespace, client: ClientAPI) -> int:
                   "reason": d.reason, "sender": d.sender, "created_at_ms": d.created_at_ms}
                  for d in letters],
          lambda: table(("ID", "INSTANCE", "QUEUE", "DATA", "REASON"), rows))
+    return EXIT_OK
+
+
+def cmd_actors(args: argparse.Namespace, client: ClientAPI) -> int:
+    actors = client.list_actors(args.actor_type)
+    rows: List[Sequence[Any]] = [(a.actor_type, a.key, a.status, a.instance_id) for a in actors]
+    emit(args, [{"actor_type": a.actor_type, "key": a.key, "status": a.status,
+                 "instance_id": a.instance_id} for a in actors],
+         lambda: table(("TYPE", "KEY", "STATUS", "INSTANCE"), rows) if rows else "No actors.")
+    return EXIT_OK
+
+
+def cmd_actor(args: argparse.Namespace, client: ClientAPI) -> int:
+    ref = client.actor(args.actor_type, args.key)
+    if args.send is not None:
+        message_id = ref.send(args.send)
+        emit(args, {"instance_id": ref.instance_id, "message_id": message_id},
+             lambda: f"Sent message {message_id} to {ref.instance_id}")
+    elif args.request is not None:
+        reply = ref.request(args.request)
+        emit(args, {"instance_id": ref.instance_id, "reply": reply}, lambda: json.dumps(reply))
+    else:
+        state = ref.state()
+        emit(args, {"instance_id": ref.instance_id, "state": state},
+             lambda: json.dumps(state, indent=2, sort_keys=True))
     return EXIT_OK
