@@ -9,9 +9,8 @@ import importlib
 from pathlib import Path
 from typing import Any, Iterator
 
-import pytest
-
 import duroxide
+import pytest
 from duroxide import errors
 
 # The published codes. A code never changes once published: a rename fails here.
