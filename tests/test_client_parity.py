@@ -266,6 +266,37 @@ def test_events_queues_custom_status_and_cancel(client: ClientAPI, kind: str) ->
     client.cancel_instance(uid(kind, "never"))  # nothing to cancel: no error
 
 
+@covers("suspend_instance", "resume_instance", "terminate_instance", "get_pending", "bulk")
+def test_operations_suspend_resume_terminate_pending_bulk(client: ClientAPI, kind: str) -> None:
+    a, b = uid(kind, f"ops-{kind}-a"), uid(kind, f"ops-{kind}-b")
+    for instance_id in (a, b):
+        client.start_orchestration(instance_id, "Waiter")
+    assert subscribed(client, a) and subscribed(client, b)
+    assert [e["name"] for e in client.get_pending(a).events] == ["go"]
+    client.suspend_instance(a, "why not")
+    assert (client.get_status(a).status, client.get_status(a).error) == ("Suspended", "why not")
+    client.raise_event(a, "go", 1)
+    assert client.get_pending(a).buffered == {"ExternalRaised": 1}
+    with pytest.raises(duroxide.FailedPreconditionError, match="not suspended|is Running"):
+        client.resume_instance(b)
+    client.resume_instance(a)
+    client.enqueue_event(a, "q", 2)
+    client.enqueue_event(a, "q", 3)
+    assert client.wait_for_orchestration(a, WAIT).output == [1, 2, 3]
+    client.terminate_instance(b, "bye", output=[kind])
+    ended = client.wait_for_orchestration(b, WAIT)
+    assert (ended.status, ended.error, ended.output) == ("Terminated", "terminated: bye", [kind])
+    with pytest.raises(duroxide.NotFoundError):
+        client.suspend_instance(uid(kind, "never"))
+    with pytest.raises(duroxide.InvalidArgumentError):
+        client.bulk("nope")
+    prefix = f"ops-{kind}-"
+    dry = client.bulk("delete", id_prefix=prefix, dry_run=True)
+    assert sorted(dry.matched) == sorted([a, b]) and dry.done == []
+    assert client.bulk("delete", id_prefix=prefix).done == dry.matched
+    assert client.get_status(a).status == "NotFound"
+
+
 # ---- KV ------------------------------------------------------------------------------------------
 
 
@@ -614,6 +645,11 @@ ROUTES = {
     "get_graph": ("get", "/v1/instances/{instance_id}/graph"),
     "clear_task_cache": ("delete", "/v1/task-cache"),
     "list_waiting_activities": ("get", "/v1/waiting-activities"),
+    "suspend_instance": ("post", "/v1/instances/{instance_id}/suspend"),
+    "resume_instance": ("post", "/v1/instances/{instance_id}/resume"),
+    "terminate_instance": ("post", "/v1/instances/{instance_id}/terminate"),
+    "get_pending": ("get", "/v1/instances/{instance_id}/pending"),
+    "bulk": ("post", "/v1/bulk"),
 }
 LOCAL = {"closed", "close"}  # the client's own resources: no request
 
@@ -640,6 +676,8 @@ CLI = {
     "list_actors": "actors", "actor": "actor",
     "get_graph": "graph", "clear_task_cache": "cache-clear",
     "list_waiting_activities": "waiting",
+    "suspend_instance": "suspend", "resume_instance": "resume",
+    "terminate_instance": "terminate", "get_pending": "show", "bulk": "bulk",
 }
 NO_CLI = {
     # The typed variants are the same operations as the commands' (JSON values either way).

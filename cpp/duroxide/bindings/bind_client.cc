@@ -3,6 +3,7 @@
 #include "duroxide/bindings/pybind.h"
 
 #include "duroxide/client/client.h"
+#include "duroxide/providers/ops_common.h"
 
 namespace duroxide::bindings {
 
@@ -131,6 +132,39 @@ void RegisterClient(py::module_& m) {
       .def("cancel_instance",
            [](Client& c, const std::string& id, const std::string& reason) {
              BlockingStatus([&] { return c.CancelInstance(id, reason); });
+           })
+      .def("suspend_instance",
+           [](Client& c, const std::string& id, const std::string& reason) {
+             BlockingStatus([&] { return c.SuspendInstance(id, reason); });
+           })
+      .def("resume_instance",
+           [](Client& c, const std::string& id) {
+             BlockingStatus([&] { return c.ResumeInstance(id); });
+           })
+      .def("terminate_instance",
+           [](Client& c, const std::string& id, const std::string& reason,
+              std::optional<std::string> output, bool recursive) {
+             BlockingStatus([&] { return c.TerminateInstance(id, reason, output, recursive); });
+           })
+      .def("list_suspended", [](Client& c) { return Blocking([&] { return c.ListSuspended(); }); })
+      // The queue rows of one instance (providers/ops_common.h QueueRow) as dicts.
+      .def("queue_rows",
+           [](Client& c, const std::string& id) {
+             auto rows = Blocking([&] { return providers::ops::QueueRows(*c.provider(), id); });
+             py::list out;
+             for (const auto& r : rows) {
+               py::dict row;
+               row["queue"] = r.queue;
+               row["kind"] = r.kind;
+               row["work_item"] = r.work_item;
+               row["visible_at_ms"] = r.visible_at;
+               row["attempt_count"] = r.attempt_count;
+               row["locked"] = r.locked;
+               row["parked"] = r.parked;
+               row["created_at_ms"] = r.created_at;
+               out.append(row);
+             }
+             return out;
            })
       .def("get_status",
            [](Client& c, const std::string& id) { return Blocking([&] { return c.GetStatus(id); }); })

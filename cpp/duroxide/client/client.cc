@@ -10,6 +10,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/common/limits.h"
+#include "duroxide/providers/ops_common.h"
 
 namespace duroxide::client {
 
@@ -138,12 +139,67 @@ Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
     case ExecutionStatus::kFailed:
       s.status = "Failed";
       s.error = r.error.value_or("");
+      if (IsTerminated(instance, *s.error)) {
+        s.status = "Terminated";
+        s.output = r.output;
+      }
       break;
-    default:
+    default: {
       s.status = "Running";
+      // A provider without the operations capability has no suspended instances.
+      auto suspended = providers::ops::Suspension(*provider_, instance);
+      if (suspended.ok() && suspended->has_value()) {
+        s.status = "Suspended";
+        s.error = **suspended;  // the reason
+      }
       break;
+    }
   }
   return s;
+}
+
+bool Client::IsTerminated(const std::string& instance, const std::string& error) {
+  // The stored error is display text; an application error could start the same way, so
+  // the terminal event's structured kind decides (read only for this prefix).
+  if (error.rfind("terminated: ", 0) != 0) return false;
+  auto history = provider_->ReadHistory(instance, 0);
+  return history.ok() && !history->empty() &&
+         history->back().kind == history::EventKind::kOrchestrationFailed &&
+         history->back().error.kind == "Terminated";
+}
+
+Status Client::SuspendInstance(const std::string& instance, const std::string& reason) {
+  Status bad = FirstProblem("suspend_instance", {limits::CheckInstanceId(instance)});
+  if (!bad.ok()) return bad;
+  return providers::ops::Suspend(*provider_, instance, reason);
+}
+
+Status Client::ResumeInstance(const std::string& instance) {
+  Status bad = FirstProblem("resume_instance", {limits::CheckInstanceId(instance)});
+  if (!bad.ok()) return bad;
+  return providers::ops::Resume(*provider_, instance);
+}
+
+Status Client::TerminateInstance(const std::string& instance, const std::string& reason,
+                                 const std::optional<std::string>& output, bool recursive) {
+  Status bad = FirstProblem(
+      "terminate_instance",
+      {limits::CheckInstanceId(instance),
+       limits::CheckPayload(output ? output->size() : 0, max_payload_bytes_,
+                            "terminate_instance output")});
+  if (!bad.ok()) return bad;
+  WorkItem w;
+  w.kind = WorkItemKind::kCancelInstance;
+  w.instance = instance;
+  w.reason = reason;
+  w.terminate = true;
+  w.recursive = recursive;
+  w.data = output.value_or("");
+  return providers::ops::Terminate(*provider_, w);
+}
+
+Result<std::vector<std::string>> Client::ListSuspended() {
+  return providers::ops::ListSuspended(*provider_);
 }
 
 template <typename Check>
@@ -171,7 +227,9 @@ Result<OrchestrationStatus> Client::WaitForOrchestration(const std::string& inst
   auto r = WaitUntil(instance, timeout_ms, 100, [&]() -> Result<std::optional<OrchestrationStatus>> {
     auto s = GetStatus(instance);
     if (!s.ok()) return s.status();
-    if (s->status == "Completed" || s->status == "Failed") return std::optional(*s);
+    if (s->status == "Completed" || s->status == "Failed" || s->status == "Terminated") {
+      return std::optional(*s);
+    }
     return std::optional<OrchestrationStatus>();
   });
   if (!r.ok()) return r.status();
@@ -188,7 +246,8 @@ Result<std::optional<OrchestrationStatus>> Client::WaitForStatusChange(const std
                      auto s = GetStatus(instance);
                      if (!s.ok()) return s.status();
                      if (s->custom_status_version > last_seen_version ||
-                         s->status == "Completed" || s->status == "Failed") {
+                         s->status == "Completed" || s->status == "Failed" ||
+                         s->status == "Terminated") {
                        return std::optional(*s);
                      }
                      return std::optional<OrchestrationStatus>();

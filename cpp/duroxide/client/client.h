@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "duroxide/common/status.h"
 #include "duroxide/providers/provider.h"
@@ -19,7 +20,10 @@
 namespace duroxide::client {
 
 struct OrchestrationStatus {
-  std::string status = "NotFound";  // "NotFound" | "Running" | "Completed" | "Failed"
+  // "NotFound" | "Running" | "Suspended" | "Completed" | "Failed" | "Terminated".
+  // Suspended: error holds the suspension reason. Terminated: output holds the output given
+  // to TerminateInstance (if any), error "terminated: <reason>".
+  std::string status = "NotFound";
   std::optional<std::string> output;
   std::optional<std::string> error;
   std::optional<std::string> custom_status;
@@ -46,6 +50,15 @@ class Client {
                       const std::string& data);
   // No-op for missing or finished instances.
   Status CancelInstance(const std::string& instance, const std::string& reason);
+
+  // Operations (providers/ops_common.h): kNotFound, kFailedPrecondition naming the state.
+  Status SuspendInstance(const std::string& instance, const std::string& reason);
+  Status ResumeInstance(const std::string& instance);
+  // Ends the instance at once (status Terminated); `output` is JSON text; recursive also
+  // terminates its running sub-orchestrations.
+  Status TerminateInstance(const std::string& instance, const std::string& reason,
+                           const std::optional<std::string>& output, bool recursive);
+  Result<std::vector<std::string>> ListSuspended();
 
   Result<OrchestrationStatus> GetStatus(const std::string& instance);
   // Waits until Completed or Failed; kDeadlineExceeded ("Operation timed out") on timeout.
@@ -81,6 +94,8 @@ class Client {
   template <typename Check>
   auto WaitUntil(const std::string& instance, int64_t timeout_ms, int64_t max_poll_ms,
                  Check check) -> decltype(check());
+
+  bool IsTerminated(const std::string& instance, const std::string& error);
 
   std::shared_ptr<providers::Provider> provider_;
   int64_t max_payload_bytes_;

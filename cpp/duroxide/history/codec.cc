@@ -502,6 +502,11 @@ std::string EncodeWorkItem(const WorkItem& w) {
       break;
     case WorkItemKind::kCancelInstance:
       b["reason"] = w.reason;
+      if (w.terminate) {  // absent for a cooperative cancel: older readers see a cancel
+        b["terminate"] = true;
+        b["recursive"] = w.recursive;
+        if (!w.data.empty()) b["output"] = w.data;
+      }
       break;
   }
   json j;
@@ -572,6 +577,11 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
         break;
       case WorkItemKind::kCancelInstance:
         w.reason = Str(b, "reason");
+        w.terminate = b.contains("terminate") && b["terminate"].is_boolean() &&
+                      b["terminate"].get<bool>();
+        w.recursive = !b.contains("recursive") || !b["recursive"].is_boolean() ||
+                      b["recursive"].get<bool>();
+        w.data = Str(b, "output");
         break;
     }
     return w;

@@ -24,6 +24,12 @@ ErrorDetails ErrorDetails::Cancelled(std::string reason) {
   return e;
 }
 
+ErrorDetails ErrorDetails::Terminated(std::string reason) {
+  ErrorDetails e = Cancelled(std::move(reason));
+  e.kind = "Terminated";
+  return e;
+}
+
 ErrorDetails ErrorDetails::Configuration(std::string kind, std::string message) {
   ErrorDetails e;
   e.category = Category::kConfiguration;
@@ -86,6 +92,7 @@ std::string ErrorDetails::DisplayMessage() const {
   switch (category) {
     case Category::kApplication:
       if (kind == "Cancelled") return "canceled: " + reason;
+      if (kind == "Terminated") return "terminated: " + reason;
       if (kind == "Panicked") return "orchestration panicked: " + message;
       return message;
     case Category::kConfiguration:
@@ -104,8 +111,8 @@ nlohmann::json ErrorDetails::ToJson() const {
   switch (category) {
     case Category::kApplication: {
       json body = {{"message", message}, {"retryable", retryable}};
-      if (kind == "Cancelled") {
-        body["kind"] = json{{"Cancelled", json{{"reason", reason}}}};
+      if (kind == "Cancelled" || kind == "Terminated") {
+        body["kind"] = json{{kind, json{{"reason", reason}}}};
       } else {
         body["kind"] = kind;
       }
@@ -143,9 +150,11 @@ bool ErrorDetails::FromJson(const nlohmann::json& j, ErrorDetails* out) {
   if (tag == "Application") {
     e.category = Category::kApplication;
     auto kind = body.find("kind");
-    if (kind != body.end() && kind->is_object() && kind->contains("Cancelled")) {
-      e.kind = "Cancelled";
-      const auto& c = (*kind)["Cancelled"];
+    const bool with_reason = kind != body.end() && kind->is_object() &&
+                             (kind->contains("Cancelled") || kind->contains("Terminated"));
+    if (with_reason) {
+      e.kind = kind->contains("Cancelled") ? "Cancelled" : "Terminated";
+      const auto& c = (*kind)[e.kind];
       if (c.is_object() && c.contains("reason") && c["reason"].is_string()) {
         e.reason = c["reason"].get<std::string>();
       }

@@ -25,19 +25,21 @@ struct ErrorDetails {
   enum class Category { kApplication, kConfiguration, kInfrastructure, kPoison };
 
   Category category = Category::kApplication;
-  // Application: "ActivityFailed" | "OrchestrationFailed" | "Panicked" | "Cancelled".
+  // Application: "ActivityFailed" | "OrchestrationFailed" | "Panicked" | "Cancelled" |
+  // "Terminated" (client.terminate_instance: ended at once, no cancellation handling).
   // Configuration: "Nondeterminism" | "UnregisteredOrchestration" | "UnregisteredActivity"
   //                | "LimitExceeded".
   // Infrastructure: the failing operation. Poison: "Orchestration" | "Activity".
   std::string kind;
   std::string message;
-  std::string reason;  // Application/Cancelled only
+  std::string reason;  // Application/Cancelled and Application/Terminated only
   bool retryable = false;
   int64_t attempt_count = 0;  // Poison only
   int64_t max_attempts = 0;   // Poison only
 
   static ErrorDetails Application(std::string kind, std::string message);
   static ErrorDetails Cancelled(std::string reason);
+  static ErrorDetails Terminated(std::string reason);
   static ErrorDetails Configuration(std::string kind, std::string message);
   static ErrorDetails Infrastructure(std::string operation, std::string message);
   static ErrorDetails Poison(std::string kind, int64_t attempts, int64_t max_attempts,

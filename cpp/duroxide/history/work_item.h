@@ -30,7 +30,8 @@ enum class WorkItemKind {
   kQueueMessage,        // instance, name, data, meta (messaging metadata JSON, "" = none)
   kSubOrchCompleted,    // instance (= parent), execution_id (= parent's), id, data
   kSubOrchFailed,       // instance (= parent), execution_id (= parent's), id, error
-  kCancelInstance,      // instance, reason
+  kCancelInstance,      // instance, reason; with terminate: also data (output JSON, "" = none)
+                        // and recursive (client.terminate_instance)
 };
 
 const char* WorkItemKindName(WorkItemKind kind);
@@ -75,6 +76,10 @@ struct WorkItem {
   std::string worker;          // ActivityCompleted/Failed: the worker (slot) that ran it
   std::string worker_runtime;  // ActivityCompleted/Failed: that worker's runtime id
   bool from_cache = false;     // ActivityCompleted: the result came from the task cache
+  // CancelInstance: end the instance at once (status Terminated) instead of cooperatively;
+  // recursive: terminate its running sub-orchestrations too.
+  bool terminate = false;
+  bool recursive = true;
 };
 
 }  // namespace duroxide::history

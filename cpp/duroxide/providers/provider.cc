@@ -156,4 +156,8 @@ std::vector<Status> Provider::AckWorkItemsAndFetch(const std::vector<WorkAck>& a
   return out;
 }
 
+Status Provider::RunOps(const char* op, bool, const OpsBody&) {
+  return Status::FailedPrecondition(op, name() + " does not support instance operations");
+}
+
 }  // namespace duroxide::providers

@@ -33,6 +33,7 @@
 #include "duroxide/providers/messaging_store.h"
 #include "duroxide/providers/provider_admin.h"
 #include "duroxide/providers/provider_fleet.h"
+#include "duroxide/providers/provider_ops.h"
 
 namespace duroxide::providers {
 
@@ -359,6 +360,13 @@ class Provider {
   virtual Result<std::optional<std::string>> GetKvValue(const std::string& instance,
                                                         const std::string& key) = 0;
   virtual Result<KvMap> GetKvAll(const std::string& instance) = 0;
+
+  // ---- operations (provider_ops.h, ops_common.h) -----------------------------------------
+  // Runs `body` in one transaction of this store (a write transaction when `write`): commits
+  // when it returns OK, rolls back otherwise; after a commit wakes what the body put in its
+  // OpsWake. Default: kFailedPrecondition (a provider without the operations capability).
+  using OpsBody = std::function<Status(OpsTx&, OpsWake*)>;
+  virtual Status RunOps(const char* op, bool write, const OpsBody& body);
 
   // The management capability, or nullptr if the provider has none.
   virtual ProviderAdmin* admin() { return nullptr; }

@@ -62,6 +62,8 @@ ClassifiedMessages ClassifyMessages(const std::vector<WorkItem>& messages) {
       if (out.continue_as_new == nullptr || m.execution_id > out.continue_as_new->execution_id) {
         out.continue_as_new = &m;
       }
+    } else if (m.kind == WorkItemKind::kCancelInstance && m.terminate) {
+      if (out.terminate == nullptr) out.terminate = &m;
     } else {
       out.others.push_back(m);
     }
@@ -104,6 +106,15 @@ TurnPlan DecideTurn(const TurnFacts& facts, const ClassifiedMessages& messages,
     plan.action = TurnPlan::Action::kDrop;  // late messages never block the queue
     plan.reason = "dropping messages for a finished instance";
     return plan;
+  }
+  if (messages.terminate) {
+    // Ends the execution at once: no code runs, whatever else arrived (poison counts and
+    // registration do not matter for an instance that is being ended).
+    if (plan.origin && plan.origin->kind == WorkItemKind::kContinueAsNew) {
+      plan.execution_id = plan.origin->execution_id;
+    }
+    plan.terminate = messages.terminate;
+    return Fail(std::move(plan), ErrorDetails::Terminated(messages.terminate->reason));
   }
   if (plan.origin) {
     plan.execution_id =

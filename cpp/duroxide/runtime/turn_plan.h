@@ -24,6 +24,7 @@ struct ClassifiedMessages {
   const history::WorkItem* continue_as_new = nullptr;  // the latest continue-as-new
   std::vector<const history::WorkItem*> extra_starts;  // further starts (always rejected)
   std::vector<history::WorkItem> others;            // events, completions, ... for the engine
+  const history::WorkItem* terminate = nullptr;     // the first terminating CancelInstance
 };
 ClassifiedMessages ClassifyMessages(const std::vector<history::WorkItem>& messages);
 
@@ -58,6 +59,10 @@ struct TurnPlan {
   // The start or continue-as-new that opens a new execution this turn (null: none).
   const history::WorkItem* origin = nullptr;
   std::vector<const history::WorkItem*> rejected_starts;
+  // kFail because a terminate arrived (client.terminate_instance): the failure is
+  // ErrorDetails::Terminated and the turn also ends the open activities (and, recursive, the
+  // running sub-orchestrations) that history names.
+  const history::WorkItem* terminate = nullptr;
   int64_t execution_id = 1;
   std::string reason;  // for the log: why the item is abandoned, failed or dropped
 };

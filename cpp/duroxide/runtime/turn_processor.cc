@@ -4,6 +4,7 @@
 // One orchestration turn, from a fetched batch to one atomic commit. The runtime, not the
 // provider, decides everything: which execution runs, the version, the events, the status,
 // custom status and KV mutations, routing and visibility of every new message.
+#include <map>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -103,6 +104,38 @@ void FailExecution(RuntimeCore* core, const OrchestrationItem& item, TurnCommit*
     commit->orchestrator_items.push_back(std::move(w));
   }
   CountFailure(core, error);
+}
+
+// The rest of a terminate (client.terminate_instance), after FailExecution: the output the
+// operator gave, the activities history shows scheduled and unfinished (deleted from the
+// worker queue; a running one finishes and its completion is dropped as late), and, when
+// recursive, a terminate for every sub-orchestration history shows running. No code runs.
+void EndOpenWork(const OrchestrationItem& item, const WorkItem& terminate, bool new_execution,
+                 TurnCommit* commit) {
+  if (!terminate.data.empty()) commit->output = terminate.data;
+  if (new_execution) return;  // nothing was scheduled yet
+  std::map<int64_t, const Event*> open;  // scheduling event id -> event
+  for (const Event& e : item.history) {
+    if (e.kind == EventKind::kActivityScheduled || e.kind == EventKind::kSubOrchestrationScheduled) {
+      open[e.event_id] = &e;
+    } else if (e.source_event_id &&
+               (e.kind == EventKind::kActivityCompleted || e.kind == EventKind::kActivityFailed ||
+                e.kind == EventKind::kSubOrchestrationCompleted ||
+                e.kind == EventKind::kSubOrchestrationFailed)) {
+      open.erase(*e.source_event_id);
+    }
+  }
+  for (const auto& [id, e] : open) {
+    if (e->kind == EventKind::kActivityScheduled) {
+      commit->cancelled_activities.push_back({item.instance, commit->execution_id, id});
+    } else if (terminate.recursive) {
+      WorkItem w = terminate;
+      w.instance = e->instance;
+      w.data.clear();
+      w.reason = "parent terminated: " + terminate.reason;
+      commit->orchestrator_items.push_back(std::move(w));
+    }
+  }
 }
 
 // Hands an item back; a failure is counted (and logged), not discarded. The item's lock then
@@ -313,6 +346,7 @@ std::optional<PendingTurn> ApplyPlan(RuntimeCore* core, OrchestrationItem& item,
         if (history.ok()) item.history = std::move(history).value();
       }
       FailExecution(core, item, &commit, started, plan.failure);
+      if (plan.terminate) EndOpenWork(item, *plan.terminate, plan.origin != nullptr, &commit);
       return pending;
     }
     case TurnPlan::Action::kRun:

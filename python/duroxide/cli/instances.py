@@ -31,8 +31,10 @@ from duroxide.cli._base import (
     status_arg,
     table,
 )
+from duroxide.cli.operations import pending_lines, shown_status
 from duroxide.client.api import ClientAPI
 from duroxide.client.results import OrchestrationResult
+from duroxide.worker.tracebacks import root_cause_first
 
 
 def add_commands(command: Command) -> None:
@@ -142,6 +144,12 @@ def cmd_show(args: argparse.Namespace, client: ClientAPI) -> int:
         "executions": executions,
         "kv": kv,
     })
+    pending = client.get_pending(args.instance_id)
+    shown = shown_status(status.status, status.error)
+    if shown == "Running" and info is not None:
+        shown = info.status  # e.g. ContinuedAsNew between executions
+    payload["status"] = shown if info is not None else "Pending"
+    payload["pending"] = pending.to_json()
 
     def text() -> str:
         lines = [f"Instance:       {args.instance_id}"]
@@ -150,7 +158,7 @@ def cmd_show(args: argparse.Namespace, client: ClientAPI) -> int:
             return "\n".join(lines)
         lines += [
             f"Orchestration:  {info.orchestration_name} {info.orchestration_version}",
-            f"Status:         {info.status}",
+            f"Status:         {shown}",
             f"Execution:      {info.current_execution_id}"
             + (f" (stored: {', '.join(map(str, executions))})" if len(executions) > 1 else ""),
             f"Parent:         {info.parent_instance_id or '-'}",
@@ -163,9 +171,11 @@ def cmd_show(args: argparse.Namespace, client: ClientAPI) -> int:
         if status.status == "Completed":
             lines.append(f"Output:         {json.dumps(status.output)}")
         if status.error is not None:
-            error_lines = str(status.error).rstrip().splitlines() or [""]
+            error_lines = root_cause_first(str(status.error)).rstrip().splitlines() or [""]
             lines.append(f"Error:          {error_lines[0]}")
             lines += [f"                {line}" for line in error_lines[1:]]
+        waiting = pending_lines(pending)
+        lines += ["Waiting on:"] + waiting if waiting else ["Waiting on:     -"]
         if kv:
             lines.append("KV:")
             width = max(len(k) for k in kv)

@@ -64,7 +64,7 @@ class ClientBase(ClientAPI):
     def wait_for_orchestration_typed(self, instance_id: str,
                                      timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Any:
         result = self.wait_for_orchestration(instance_id, timeout_ms)
-        if result.status == "Failed":
+        if result.status in ("Failed", "Terminated"):
             error = result.error or "Orchestration failed"
             raise OrchestrationFailedError(error, instance_id=instance_id, error=error)
         return result.output

@@ -14,6 +14,13 @@ from duroxide import _core, errors
 from duroxide._common import check_json
 from duroxide.client.api import DEFAULT_TIMEOUT_MS
 from duroxide.client.base import ClientBase
+from duroxide.client.operations import (
+    BulkResult,
+    PendingWork,
+    bulk_from_json,
+    check_bulk_action,
+    pending_from_json,
+)
 from duroxide.client.results import (
     ActorInfo,
     DeadLetter,
@@ -29,7 +36,7 @@ from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.workflow.graphs import TaskFunction
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS
 
-_STATUSES = ("Running", "Completed", "Failed", "ContinuedAsNew")
+_STATUSES = ("Running", "Completed", "Failed", "ContinuedAsNew", "Suspended")
 
 
 def _instance(instance_id: str, *rest: str) -> str:
@@ -158,6 +165,36 @@ class HttpClient(ClientBase):
                        {"reason": None if reason is None else str(reason)})
         except errors.NotFoundError:
             return
+
+    # ---- operating failed and stuck work (docs/operations.md) -----------------------------
+
+    def suspend_instance(self, instance_id: str, reason: Optional[str] = None) -> None:
+        self._post(_instance(instance_id, "suspend"),
+                   {"reason": None if reason is None else str(reason)})
+
+    def resume_instance(self, instance_id: str, reason: Optional[str] = None) -> None:
+        self._post(_instance(instance_id, "resume"),
+                   {"reason": None if reason is None else str(reason)})
+
+    def terminate_instance(self, instance_id: str, reason: Optional[str] = None, *,
+                           output: Any = None, recursive: bool = True) -> None:
+        check_json(output, "terminate_instance output")
+        self._post(_instance(instance_id, "terminate"),
+                   {"reason": None if reason is None else str(reason), "output": output,
+                    "recursive": bool(recursive)})
+
+    def get_pending(self, instance_id: str) -> PendingWork:
+        return pending_from_json(self._get(_instance(instance_id, "pending")))
+
+    def bulk(self, action: str, *, status: Optional[str] = None, name: Optional[str] = None,
+             id_prefix: Optional[str] = None, created_after_ms: Optional[int] = None,
+             created_before_ms: Optional[int] = None, reason: Optional[str] = None,
+             dry_run: bool = False) -> BulkResult:
+        check_bulk_action(action)
+        return bulk_from_json(self._post("/v1/bulk", {
+            "action": action, "status": status, "name": name, "id_prefix": id_prefix,
+            "created_after_ms": created_after_ms, "created_before_ms": created_before_ms,
+            "reason": reason, "dry_run": bool(dry_run)}))
 
     # ---- KV --------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from duroxide._providers import Provider, closed_native, is_closed
 from duroxide.client.api import DEFAULT_TIMEOUT_MS
 from duroxide.client.base import ClientBase
 from duroxide.client.graph_view import build_graph_view
+from duroxide.client.operations import BulkResult, PendingWork, derive_pending, run_bulk
 from duroxide.client.results import (
     DeadLetter,
     OrchestrationResult,
@@ -118,6 +119,39 @@ class Client(ClientBase):
     def cancel_instance(self, instance_id: str, reason: Optional[str] = None) -> None:
         self._native.cancel_instance(instance_id, "" if reason is None else str(reason))
 
+    # ---- operating failed and stuck work (docs/operations.md) -----------------------------
+
+    def suspend_instance(self, instance_id: str, reason: Optional[str] = None) -> None:
+        self._native.suspend_instance(instance_id, "" if reason is None else str(reason))
+
+    def resume_instance(self, instance_id: str, reason: Optional[str] = None) -> None:
+        # The reason is for the caller's log; resuming keeps no record of it.
+        self._native.resume_instance(instance_id)
+
+    def terminate_instance(self, instance_id: str, reason: Optional[str] = None, *,
+                           output: Any = None, recursive: bool = True) -> None:
+        text = None if output is None else _dumps(output, "terminate_instance output")
+        self._native.terminate_instance(instance_id, "" if reason is None else str(reason),
+                                        text, bool(recursive))
+
+    def get_pending(self, instance_id: str) -> PendingWork:
+        status = self.get_status(instance_id).status
+        if status == "NotFound":
+            from duroxide.errors import NotFoundError
+            raise NotFoundError(f"Instance {instance_id} not found")
+        rows = list(self._native.queue_rows(instance_id))
+        executions = self.list_executions(instance_id)  # [] while only the start is queued
+        history = self.read_execution_history(instance_id, executions[-1]) if executions else []
+        return derive_pending(instance_id, status, history, rows)
+
+    def bulk(self, action: str, *, status: Optional[str] = None, name: Optional[str] = None,
+             id_prefix: Optional[str] = None, created_after_ms: Optional[int] = None,
+             created_before_ms: Optional[int] = None, reason: Optional[str] = None,
+             dry_run: bool = False) -> BulkResult:
+        return run_bulk(self, action, status=status, name=name, id_prefix=id_prefix,
+                        created_after_ms=created_after_ms, created_before_ms=created_before_ms,
+                        reason=reason, dry_run=dry_run)
+
     # ---- KV --------------------------------------------------------------------------------
 
     def get_kv_value(self, instance_id: str, key: str) -> Optional[str]:
@@ -142,6 +176,8 @@ class Client(ClientBase):
         return list(self._management.list_all_instances())
 
     def list_instances_by_status(self, status: str) -> List[str]:
+        if status == "Suspended":
+            return list(self._native.list_suspended())
         return list(self._management.list_instances_by_status(status))
 
     def get_instance_info(self, instance_id: str) -> _core.InstanceInfo:

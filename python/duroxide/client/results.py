@@ -12,16 +12,19 @@ from typing import Any, List, Literal, Optional, Tuple, TypedDict, cast
 from duroxide._common import loads_or_raw
 
 # The statuses a client sees (OrchestrationResult.status).
-OrchestrationStatusName = Literal["NotFound", "Running", "Completed", "Failed"]
+OrchestrationStatusName = Literal["NotFound", "Running", "Suspended", "Completed", "Failed",
+                                  "Terminated"]
 
 
 class OrchestrationResult:
     """Status of an orchestration instance as seen by a client.
 
     Attributes:
-        status: "NotFound", "Running", "Completed" or "Failed".
-        output: the orchestration's return value (parsed JSON) when Completed, else None.
-        error: the error text when Failed, else None.
+        status: "NotFound", "Running", "Suspended", "Completed", "Failed" or "Terminated"
+            (docs/operations.md).
+        output: the orchestration's return value (parsed JSON) when Completed (Terminated: the
+            output given to terminate_instance), else None.
+        error: the error text when Failed or Terminated, the reason when Suspended, else None.
         custom_status: the last custom status string, or None.
         custom_status_version: increases each time a turn changes the custom status.
     """

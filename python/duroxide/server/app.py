@@ -28,7 +28,16 @@ from duroxide.client.api import ClientAPI
 from duroxide.errors import InvalidArgumentError, InvalidTypeError
 from duroxide.server import errors
 from duroxide.server.deps import ServerState
-from duroxide.server.routers import events, graphs, health, instances, messaging, metrics, workers
+from duroxide.server.routers import (
+    events,
+    graphs,
+    health,
+    instances,
+    messaging,
+    metrics,
+    operations,
+    workers,
+)
 from duroxide.server.settings import ServerSettings, is_loopback
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -225,7 +234,8 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     app.state.duroxide = st
     app.state.sampler = sampler
     errors.install_handlers(app)
-    for module in (health, instances, events, metrics, messaging, workers, graphs):
+    for module in (health, instances, operations, events, metrics, messaging, workers,
+                   graphs):
         app.include_router(module.router)
     _add_docs(app)
     _problem_openapi(app)
@@ -250,8 +260,8 @@ def _problem_openapi(app: FastAPI) -> None:
             return app.openapi_schema
         spec = build()
         problem = errors.problems(400)[400]
-        for operations in spec.get("paths", {}).values():
-            for operation in operations.values():
+        for path_item in spec.get("paths", {}).values():
+            for operation in path_item.values():
                 responses = operation.get("responses", {})
                 for status, response in responses.items():
                     content = response.get("content", {})

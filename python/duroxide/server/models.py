@@ -107,7 +107,8 @@ class OrchestrationStatus(BaseModel):
     """The status as a client sees it (Client.get_status)."""
 
     instance_id: str
-    status: Literal["NotFound", "Running", "Completed", "Failed"]
+    status: Literal["NotFound", "Running", "Suspended", "Completed", "Failed",
+                    "Terminated"]
     output: Any = Field(default=None, description="the parsed output when Completed")
     error: Optional[str] = None
     custom_status: Optional[str] = None

@@ -143,6 +143,9 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
                                                 const std::string& key) override;
   Result<KvMap> GetKvAll(const std::string& instance) override;
 
+  // Operations (postgres_ops.cc).
+  Status RunOps(const char* op, bool write, const OpsBody& body) override;
+
   // ProviderAdmin (postgres_management.cc).
   ProviderAdmin* admin() override { return this; }
   Result<std::vector<std::string>> ListInstances() override;

@@ -147,6 +147,9 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
                                                 const std::string& key) override;
   Result<KvMap> GetKvAll(const std::string& instance) override;
 
+  // Operations (sqlite_ops.cc).
+  Status RunOps(const char* op, bool write, const OpsBody& body) override;
+
   // ProviderAdmin (sqlite_management.cc).
   ProviderAdmin* admin() override { return this; }
   Result<std::vector<std::string>> ListInstances() override;

@@ -33,7 +33,7 @@ InstanceId = Depends(instance_id_path)  # the {instance_id} segment, decoded
 router = APIRouter(prefix="/v1/instances", tags=["instances"],
                    dependencies=[Depends(require_token)], responses=problems(401, 403, 503))
 
-STATUSES = ("Running", "Completed", "Failed", "ContinuedAsNew")
+STATUSES = ("Running", "Completed", "Failed", "ContinuedAsNew", "Suspended")
 SCAN_LIMIT = 5000  # instance infos read per list request at most (a page may come back short)
 
 TimeoutQuery = Query(30_000, ge=0, le=MAX_WAIT_TIMEOUT_MS, description="milliseconds")
@@ -72,8 +72,9 @@ def _decode_cursor(cursor: str) -> Tuple[str, int]:
 class _ListQuery:
     def __init__(
         self,
-        status: Optional[str] = Query(None, description="Running, Completed, Failed or "
-                                                        "ContinuedAsNew (any letter case)"),
+        status: Optional[str] = Query(None, description="Running, Completed, Failed, "
+                                                        "ContinuedAsNew or Suspended (any "
+                                                        "letter case)"),
         name: Optional[str] = Query(None, max_length=models.NAME_MAX,
                                     description="orchestration name; shell wildcards allowed"),
         q: Optional[str] = Query(None, max_length=models.ID_MAX,
@@ -177,13 +178,16 @@ def _detail(client: ClientAPI, instance_id: str) -> models.InstanceDetail:
     except NotFoundError:
         return models.InstanceDetail(instance_id=instance_id, status="Pending")
     return models.InstanceDetail(
-        instance_id=instance_id, status=info.status,
+        instance_id=instance_id,
+        # Suspended and Terminated are states of the operations (docs/operations.md), not of
+        # the stored execution: get_status knows them.
+        status=result.status if result.status in ("Suspended", "Terminated") else info.status,
         orchestration_name=info.orchestration_name,
         orchestration_version=info.orchestration_version,
         current_execution_id=info.current_execution_id,
         parent_instance_id=info.parent_instance_id, created_at=info.created_at,
         updated_at=info.updated_at,
-        output=result.output if result.status == "Completed" else None,
+        output=result.output if result.status in ("Completed", "Terminated") else None,
         stored_output=info.output, error=result.error, custom_status=result.custom_status,
         custom_status_version=result.custom_status_version,
         executions=client.list_executions(instance_id))

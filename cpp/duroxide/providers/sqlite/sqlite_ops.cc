@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// SqliteProvider: RunOps, the dialect half of the operations capability (provider_ops.h).
+// The operations themselves and their SQL live in ops_common.cc; `$n` placeholders become
+// SQLite's `?n` so parameters bind by number. Writes run in BEGIN IMMEDIATE under mu_ like
+// the management writes (sqlite_management.cc).
+#include <string>
+#include <vector>
+
+#include "duroxide/providers/sqlite/sqlite_provider.h"
+#include "duroxide/providers/sqlite/sqlite_schema.h"
+
+namespace duroxide::providers::sqlite {
+
+namespace {
+
+std::string NumberedPlaceholders(const char* sql) {
+  std::string out(sql);
+  for (char& c : out) {
+    if (c == '$') c = '?';
+  }
+  return out;
+}
+
+class SqliteOpsTx : public OpsTx {
+ public:
+  explicit SqliteOpsTx(SQLite::Database& db) : db_(db) {}
+  std::vector<Row> Query(const char* sql, const std::vector<Param>& params) override {
+    SQLite::Statement s(db_, NumberedPlaceholders(sql));
+    for (size_t i = 0; i < params.size(); ++i) {
+      const int index = static_cast<int>(i) + 1;
+      if (const auto* v = std::get_if<int64_t>(&params[i])) {
+        s.bind(index, *v);
+      } else {
+        s.bind(index, std::get<std::string>(params[i]));
+      }
+    }
+    std::vector<Row> rows;
+    while (s.executeStep()) {
+      Row row;
+      for (int c = 0; c < s.getColumnCount(); ++c) row.push_back(internal::OptionalText(s.getColumn(c)));
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+ private:
+  SQLite::Database& db_;
+};
+
+}  // namespace
+
+Status SqliteProvider::RunOps(const char* op, bool write, const OpsBody& body) {
+  OpsWake wake;
+  Status st = internal::Guarded(op, [&]() -> Status {
+    std::lock_guard<std::mutex> lock(mu_);
+    SqliteOpsTx tx(*db_);
+    if (!write) return body(tx, &wake);
+    internal::ScopedTransaction t(db_->getHandle(), *begin_, *commit_, *rollback_);
+    Status done = body(tx, &wake);
+    if (!done.ok()) return done;
+    t.Commit();
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  if (wake.orchestrator) orchestrator_signal().Notify();
+  if (wake.worker) worker_signal().Notify();
+  if (!wake.instance.empty()) status_signal().Notify(wake.instance);
+  return st;
+}
+
+}  // namespace duroxide::providers::sqlite

@@ -1,0 +1,117 @@
+"""Operating failed and stuck work (docs/operations.md): suspend, resume, terminate, what an
+instance waits on, and bulk actions."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from duroxide.client.api import ClientAPI
+from duroxide.client.operations import BULK_ACTIONS, check_bulk_action, run_bulk
+from duroxide.server.deps import instance_id_path, require_token, run, state
+from duroxide.server.errors import problems
+
+InstanceId = Depends(instance_id_path)
+router = APIRouter(tags=["operations"], dependencies=[Depends(require_token)],
+                   responses=problems(401, 403, 503))
+
+
+class ReasonRequest(BaseModel):
+    reason: Optional[str] = Field(default=None, max_length=4096)
+
+
+class TerminateRequest(ReasonRequest):
+    output: Any = Field(default=None, description="kept as the instance's output")
+    recursive: bool = Field(default=True, description="also end running sub-orchestrations")
+
+
+class ActionResponse(BaseModel):
+    instance_id: str
+    status: str = Field(description="the status after the action, as get_status shows it")
+
+
+class BulkRequest(BaseModel):
+    action: str = Field(description=" | ".join(BULK_ACTIONS))
+    status: Optional[str] = None
+    name: Optional[str] = None
+    id_prefix: Optional[str] = None
+    created_after_ms: Optional[int] = None
+    created_before_ms: Optional[int] = None
+    reason: Optional[str] = Field(default=None, max_length=4096)
+    dry_run: bool = False
+
+
+class BulkResponse(BaseModel):
+    action: str
+    matched: List[str]
+    done: List[str]
+    failed: List[List[str]] = Field(description="(instance id, error) pairs")
+    dry_run: bool
+
+
+def _act(client: ClientAPI, op: str, instance_id: str, body: Dict[str, Any]) -> ActionResponse:
+    getattr(client, op)(instance_id, **body)
+    return ActionResponse(instance_id=instance_id, status=client.get_status(instance_id).status)
+
+
+@router.post("/v1/instances/{instance_id}/suspend", response_model=ActionResponse,
+             responses=problems(400, 404, 409), summary="Suspend a running instance")
+async def suspend_instance(request: Request, instance_id: str = InstanceId,
+                           body: Optional[ReasonRequest] = None) -> ActionResponse:
+    """No new turn or activity of it starts; arrivals wait. 409 when it has ended."""
+    reason = None if body is None else body.reason
+    return await run(_act, state(request).client, "suspend_instance", instance_id,
+                     {"reason": reason})
+
+
+@router.post("/v1/instances/{instance_id}/resume", response_model=ActionResponse,
+             responses=problems(400, 404, 409), summary="Resume a suspended instance")
+async def resume_instance(request: Request, instance_id: str = InstanceId,
+                          body: Optional[ReasonRequest] = None) -> ActionResponse:
+    """409 when it is not suspended."""
+    reason = None if body is None else body.reason
+    return await run(_act, state(request).client, "resume_instance", instance_id,
+                     {"reason": reason})
+
+
+@router.post("/v1/instances/{instance_id}/terminate", response_model=ActionResponse,
+             responses=problems(400, 404, 409, 413), summary="End an instance at once")
+async def terminate_instance(request: Request, instance_id: str = InstanceId,
+                             body: Optional[TerminateRequest] = None) -> ActionResponse:
+    """Status Terminated without running its code; recursive ends its running
+    sub-orchestrations too. 409 when it has ended."""
+    b = body or TerminateRequest()
+    return await run(_act, state(request).client, "terminate_instance", instance_id,
+                     {"reason": b.reason, "output": b.output, "recursive": b.recursive})
+
+
+def _pending(client: ClientAPI, instance_id: str) -> Dict[str, Any]:
+    return client.get_pending(instance_id).to_json()
+
+
+@router.get("/v1/instances/{instance_id}/pending", responses=problems(404),
+            summary="What an instance waits on")
+async def get_pending(request: Request, instance_id: str = InstanceId) -> Dict[str, Any]:
+    """PendingWork: activities, timers, events, queues, requests, sub_orchestrations (and
+    the buffered messages by kind), derived from history and queue rows when asked."""
+    return await run(_pending, state(request).client, instance_id)  # type: ignore[no-any-return]
+
+
+def _bulk(client: ClientAPI, body: BulkRequest) -> BulkResponse:
+    check_bulk_action(body.action)
+    result = run_bulk(client, body.action, status=body.status, name=body.name,
+                      id_prefix=body.id_prefix, created_after_ms=body.created_after_ms,
+                      created_before_ms=body.created_before_ms, reason=body.reason,
+                      dry_run=body.dry_run)
+    return BulkResponse(**result.to_json())
+
+
+@router.post("/v1/bulk", response_model=BulkResponse, responses=problems(400),
+             summary="Act on every instance matching a filter")
+async def bulk(request: Request, body: BulkRequest) -> BulkResponse:
+    """cancel, terminate, suspend, resume, rerun or delete every matching instance (dry_run:
+    only list them). An unknown action is refused (400) before anything runs; instances that
+    refuse are listed in `failed` and do not stop the others."""
+    return await run(_bulk, state(request).client, body)  # type: ignore[no-any-return]

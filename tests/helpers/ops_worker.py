@@ -1,0 +1,54 @@
+"""Child process of test_operations: a runtime serving the operations test orchestrations
+until it is killed.
+
+Usage: python ops_worker.py STORE   (STORE: a file path or "pg:URL|SCHEMA")
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import duroxide
+from duroxide import Runtime, RuntimeOptions, SqliteProvider
+
+
+def open_provider(store: str) -> Any:
+    if store.startswith("pg:"):
+        url, schema = store[3:].split("|", 1)
+        return duroxide.PostgresProvider.connect_with_schema(url, schema)
+    return SqliteProvider.open(store)
+
+
+def register(runtime: Runtime) -> None:
+    @runtime.register_activity("Echo")
+    def echo(ctx: Any, value: Any) -> Any:
+        return value
+
+    @runtime.register_orchestration("Waiter")
+    def waiter(ctx: Any, value: Any) -> Any:
+        got = yield ctx.wait_for_event("go")
+        echoed = yield ctx.schedule_activity("Echo", [value, got])
+        return echoed
+
+    @runtime.register_orchestration("Parent")
+    def parent(ctx: Any, value: Any) -> Any:
+        child = yield ctx.schedule_sub_orchestration_with_id("Waiter", ctx.instance_id + "/kid",
+                                                             value)
+        return child
+
+
+def main() -> None:
+    provider = open_provider(sys.argv[1])
+    runtime = Runtime(provider, RuntimeOptions(dispatcher_poll_interval_ms=20,
+                                               worker_lock_timeout_ms=1000))
+    register(runtime)
+    runtime.start()
+    print("ready", flush=True)
+    while True:
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()
