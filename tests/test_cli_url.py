@@ -55,6 +55,12 @@ def _waiter(store: Any, way: str, name: str) -> Dict[str, str]:
     return {"{waiter}": instance_id}
 
 
+def _suspended(store: Any, way: str) -> Dict[str, str]:
+    values = _waiter(store, way, "resume")
+    store.client.suspend_instance(values["{waiter}"], "hold")
+    return values
+
+
 def _history(client: Any, instance_id: str) -> List[Any]:
     try:
         return list(client.read_execution_history(instance_id, 1))
@@ -143,6 +149,16 @@ CASES: List[Case] = [
          prepare=lambda s, w: _waiter(s, w, "enqueue")),
     Case(("cancel", "{waiter}", "--reason", "stop"),
          prepare=lambda s, w: _waiter(s, w, "cancel")),
+    Case(("suspend", "{waiter}", "--reason", "hold"),
+         prepare=lambda s, w: _waiter(s, w, "suspend")),
+    Case(("resume", "{waiter}"), prepare=lambda s, w: _suspended(s, w)),
+    Case(("resume", "{waiter}"), prepare=lambda s, w: _waiter(s, w, "not-suspended")),
+    Case(("terminate", "{waiter}", "--reason", "end"),
+         prepare=lambda s, w: _waiter(s, w, "terminate")),
+    Case(("bulk", "suspend", "--id-prefix", "{waiter}", "--dry-run"),
+         prepare=lambda s, w: _waiter(s, w, "bulk-dry")),
+    Case(("bulk", "suspend", "--id-prefix", "{waiter}"),
+         prepare=lambda s, w: _waiter(s, w, "bulk")),
     Case(("delete", "{waiter}"), prepare=lambda s, w: _waiter(s, w, "busy")),
     Case(("delete", "{mine}"), json=False,
          prepare=lambda s, w: _finished(s, w, "done", "Echo", 1)),

@@ -86,7 +86,10 @@ def cmd_terminate(args: argparse.Namespace, client: ClientAPI) -> int:
     require_instance(client, args.instance_id)
     client.terminate_instance(args.instance_id, args.reason, output=args.output,
                               recursive=args.recursive)
-    return _done(args, client, "Termination requested for")
+    # The next turn of a runtime ends it: the status right now could be either.
+    emit(args, {"instance_id": args.instance_id, "terminate_requested": True},
+         lambda: f"Termination requested for {args.instance_id}")
+    return EXIT_OK
 
 
 class _Progress:
