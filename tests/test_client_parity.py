@@ -266,6 +266,22 @@ def test_events_queues_custom_status_and_cancel(client: ClientAPI, kind: str) ->
     client.cancel_instance(uid(kind, "never"))  # nothing to cancel: no error
 
 
+@covers("rerun")
+def test_rerun_continues_a_failed_instance_under_current_code(client: ClientAPI,
+                                                              kind: str) -> None:
+    bad = uid(kind, "rerun-src")
+    client.start_orchestration(bad, "Fails")
+    assert client.wait_for_orchestration(bad, WAIT).status == "Failed"
+    new_id = client.rerun(bad)
+    assert new_id == bad + "~1"
+    assert client.wait_for_orchestration(new_id, WAIT).status == "Failed"  # same code
+    assert client.rerun(bad) == bad + "~2"
+    with pytest.raises(duroxide.InvalidArgumentError):
+        client.rerun(bad, from_event_id=10_000)
+    with pytest.raises(duroxide.NotFoundError):
+        client.rerun(uid(kind, "never"))
+
+
 @covers("suspend_instance", "resume_instance", "terminate_instance", "get_pending", "bulk")
 def test_operations_suspend_resume_terminate_pending_bulk(client: ClientAPI, kind: str) -> None:
     a, b = uid(kind, f"ops-{kind}-a"), uid(kind, f"ops-{kind}-b")
@@ -650,6 +666,7 @@ ROUTES = {
     "terminate_instance": ("post", "/v1/instances/{instance_id}/terminate"),
     "get_pending": ("get", "/v1/instances/{instance_id}/pending"),
     "bulk": ("post", "/v1/bulk"),
+    "rerun": ("post", "/v1/instances/{instance_id}/rerun"),
 }
 LOCAL = {"closed", "close"}  # the client's own resources: no request
 
@@ -678,6 +695,7 @@ CLI = {
     "list_waiting_activities": "waiting",
     "suspend_instance": "suspend", "resume_instance": "resume",
     "terminate_instance": "terminate", "get_pending": "show", "bulk": "bulk",
+    "rerun": "rerun",
 }
 NO_CLI = {
     # The typed variants are the same operations as the commands' (JSON values either way).

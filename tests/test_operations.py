@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-import pytest
-
 import duroxide
+import pytest
 from conftest import fast_options
 from duroxide import Client, Runtime
 from helpers import ops_worker

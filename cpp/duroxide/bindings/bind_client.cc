@@ -146,6 +146,12 @@ void RegisterClient(py::module_& m) {
               std::optional<std::string> output, bool recursive) {
              BlockingStatus([&] { return c.TerminateInstance(id, reason, output, recursive); });
            })
+      .def("rerun",
+           [](Client& c, const std::string& source, const std::string& new_id, int64_t from,
+              std::optional<std::string> input) {
+             BlockingStatus(
+                 [&] { return providers::ops::Rerun(*c.provider(), source, new_id, from, input); });
+           })
       .def("list_suspended", [](Client& c) { return Blocking([&] { return c.ListSuspended(); }); })
       // The queue rows of one instance (providers/ops_common.h QueueRow) as dicts.
       .def("queue_rows",

@@ -70,6 +70,7 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
   if (auto v = Opt<int64_t>(d, "max_payload_bytes")) o.max_payload_bytes = *v;
   if (auto v = Opt<int64_t>(d, "max_history_events")) o.max_history_events = *v;
   if (auto v = Opt<bool>(d, "activity_handoff")) o.activity_handoff = *v;
+  if (auto v = Opt<bool>(d, "suspend_on_failure")) o.suspend_on_failure = *v;
   if (auto v = Opt<bool>(d, "gil_batching")) o.gil_batching = *v;
   if (auto v = Opt<bool>(d, "time_skipping")) o.time_skipping = *v;  // test-only
   if (auto mode = Opt<std::string>(d, "tag_mode")) {
@@ -149,6 +150,10 @@ class RuntimeShim {
     if (!st.ok()) Raise(errc::kInvalidArgument, st.message());
   }
 
+  void SetOnFailure(const std::string& name, bool suspend) {
+    registry_->SetSuspendOnFailure(name, suspend);
+  }
+
   void Start() {
     if (!log_options_.service.empty()) SetGlobalFields(log_options_.service);
     ApplyLogOptions(log_options_.level, log_options_.format);
@@ -211,6 +216,7 @@ void RegisterRuntime(py::module_& m) {
            py::arg("provider"), py::arg("options"), py::arg("registry"), py::arg("client_factory"))
       .def("register_activity", &RuntimeShim::RegisterActivity)
       .def("register_orchestration", &RuntimeShim::RegisterOrchestration)
+      .def("set_on_failure", &RuntimeShim::SetOnFailure, py::arg("name"), py::arg("suspend"))
       .def("start", &RuntimeShim::Start)
       .def("shutdown", &RuntimeShim::Shutdown, py::arg("timeout_ms"))
       .def("metrics_snapshot", &RuntimeShim::Metrics)

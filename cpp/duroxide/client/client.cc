@@ -119,8 +119,13 @@ Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
   if (!record->has_value()) {
     auto pending = provider_->HasPendingStart(instance);
     if (!pending.ok()) return pending.status();
-    if (*pending) {
+    if (*pending) {  // a queued start can be suspended too (e.g. parked as unregistered)
       s.status = "Running";
+      auto suspended = providers::ops::Suspension(*provider_, instance);
+      if (suspended.ok() && suspended->has_value()) {
+        s.status = "Suspended";
+        s.error = **suspended;
+      }
       return s;
     }
     // The start may have been consumed by a turn between the two reads: look again.

@@ -57,6 +57,18 @@ std::optional<std::string> OrchestrationRegistry::Resolve(
   return *it->second.rbegin();
 }
 
+void OrchestrationRegistry::SetSuspendOnFailure(const std::string& name, bool suspend) {
+  std::lock_guard<std::mutex> lock(mu_);
+  suspend_on_failure_[name] = suspend;
+}
+
+std::optional<bool> OrchestrationRegistry::SuspendOnFailure(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = suspend_on_failure_.find(name);
+  if (it == suspend_on_failure_.end()) return std::nullopt;
+  return it->second;
+}
+
 bool OrchestrationRegistry::HasName(const std::string& name) const {
   std::lock_guard<std::mutex> lock(mu_);
   return versions_.count(name) > 0;

@@ -28,6 +28,10 @@ class OrchestrationRegistry {
   std::optional<std::string> Resolve(const std::string& name,
                                      const std::optional<std::string>& requested) const;
   bool HasName(const std::string& name) const;
+  // register_orchestration(name, on_failure=...): true = "suspend", false = "fail";
+  // nullopt when `name` has none (the runtime's option decides).
+  void SetSuspendOnFailure(const std::string& name, bool suspend);
+  std::optional<bool> SuspendOnFailure(const std::string& name) const;
 
  private:
   struct VersionLess {
@@ -35,6 +39,7 @@ class OrchestrationRegistry {
   };
   mutable std::mutex mu_;
   std::map<std::string, std::set<std::string, VersionLess>> versions_;
+  std::map<std::string, bool> suspend_on_failure_;
 };
 
 class ActivityRegistry {

@@ -28,6 +28,10 @@ struct RuntimeOptions {
   int64_t worker_lock_timeout_ms = 30000;
   // Deliveries after which a message is poison and fails its instance. Default: 10.
   int64_t max_attempts = 10;
+  // on_orchestration_failure="suspend": an execution that would end Failed because its code
+  // raised, was nondeterministic or is not registered is suspended instead (docs/
+  // operations.md). An orchestration's own on_failure (the registry) overrides it.
+  bool suspend_on_failure = false;
   // Backoff for orchestrations whose function is not registered: base * 2^(attempt-1) capped.
   int64_t unregistered_backoff_base_ms = 100;
   int64_t unregistered_backoff_max_ms = 2000;

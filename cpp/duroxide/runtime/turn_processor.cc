@@ -4,6 +4,7 @@
 // One orchestration turn, from a fetched batch to one atomic commit. The runtime, not the
 // provider, decides everything: which execution runs, the version, the events, the status,
 // custom status and KV mutations, routing and visibility of every new message.
+#include <algorithm>
 #include <map>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/ops_common.h"
 #include "duroxide/runtime/messaging_turn.h"
 #include "duroxide/runtime/interpreter_lock.h"
 #include "duroxide/runtime/runtime_core.h"
@@ -136,6 +138,44 @@ void EndOpenWork(const OrchestrationItem& item, const WorkItem& terminate, bool 
       commit->orchestrator_items.push_back(std::move(w));
     }
   }
+}
+
+// The orchestration name of an item that has run before ("" if unknown).
+std::string OrchestrationName(const OrchestrationItem& item) {
+  if (item.record) return item.record->name;
+  if (!item.history.empty()) return item.history.front().name;
+  return std::string();
+}
+
+// Park instead of fail (docs/operations.md). With on_failure "suspend" (the orchestration's
+// registration, else RuntimeOptions), an execution that would end Failed because its code
+// raised, was nondeterministic or is not registered is suspended instead, with the error as
+// the reason: nothing of this turn is written, the suspension replaces this turn's lock and
+// its messages stay queued, so resume_instance retries the same turn under the code that runs
+// then. Returns false (fail as usual) for other errors or when the suspension is refused.
+bool ParkOnFailure(RuntimeCore* core, const OrchestrationItem& item, const std::string& name,
+                   const ErrorDetails& error, bool force = false) {
+  using Category = ErrorDetails::Category;
+  if (error.kind == "Cancelled" || error.kind == "Terminated" ||
+      error.category == Category::kPoison || error.category == Category::kInfrastructure) {
+    return false;
+  }
+  if (!force &&
+      !core->registry->SuspendOnFailure(name).value_or(core->options.suspend_on_failure)) {
+    return false;
+  }
+  core->cache.Take(item.instance);  // the next turn replays from history under current code
+  const std::string reason = error.DisplayMessage();
+  Status st = WhileBlocking(
+      [&] { return providers::ops::Suspend(*core->provider, item.instance, reason); });
+  if (!st.ok()) {
+    Log(LogLevel::kWarn, "duroxide::runtime", "could not park a failing orchestration; failing it",
+        {{"instance_id", item.instance}, {"error", st.message()}});
+    return false;
+  }
+  Log(LogLevel::kWarn, "duroxide::runtime", "orchestration suspended instead of failed",
+      {{"instance_id", item.instance}, {"orchestration_name", name}, {"error", reason}});
+  return true;
 }
 
 // Hands an item back; a failure is counted (and logged), not discarded. The item's lock then
@@ -345,6 +385,10 @@ std::optional<PendingTurn> ApplyPlan(RuntimeCore* core, OrchestrationItem& item,
             [&] { return core->provider->ReadHistory(item.instance, plan.execution_id); });
         if (history.ok()) item.history = std::move(history).value();
       }
+      if (!plan.terminate && plan.failure.kind == "UnregisteredOrchestration" && plan.origin &&
+          ParkOnFailure(core, item, plan.origin->name, plan.failure)) {
+        return std::nullopt;
+      }
       FailExecution(core, item, &commit, started, plan.failure);
       if (plan.terminate) EndOpenWork(item, *plan.terminate, plan.origin != nullptr, &commit);
       return pending;
@@ -449,9 +493,12 @@ std::optional<PendingTurn> RunTurn(RuntimeCore* core, OrchestrationItem& item,
   replay::TurnOutput out = engine->RunTurn(started, messages.others, now);
   if (out.outcome == replay::TurnOutput::Outcome::kUnregistered) {
     if (item.attempt_count > core->options.max_attempts) {
-      FailExecution(core, item, &commit, started,
-                    ErrorDetails::Configuration("UnregisteredOrchestration",
-                                                out.unregistered_message));
+      const ErrorDetails error =
+          ErrorDetails::Configuration("UnregisteredOrchestration", out.unregistered_message);
+      if (ParkOnFailure(core, item, started ? started->name : OrchestrationName(item), error)) {
+        return std::nullopt;
+      }
+      FailExecution(core, item, &commit, started, error);
       return pending;
     }
     AbandonUnregistered(core, item, started ? started->name : "<unknown>",
@@ -459,6 +506,17 @@ std::optional<PendingTurn> RunTurn(RuntimeCore* core, OrchestrationItem& item,
                         BackoffDelayMs(core->options.unregistered_backoff_base_ms,
                                        core->options.unregistered_backoff_max_ms,
                                        item.attempt_count - 1));
+    return std::nullopt;
+  }
+  // A rerun's first turn (ops_common.h Rerun) replays the copied prefix: code that no longer
+  // produces it parks the instance with the replay report, whatever the policy.
+  const bool rerun_check = std::any_of(
+      messages.others.begin(), messages.others.end(), [](const WorkItem& w) {
+        return w.kind == WorkItemKind::kExternalRaised && w.name == providers::ops::kRerunMarker;
+      });
+  if (out.outcome == replay::TurnOutput::Outcome::kFailed &&
+      ParkOnFailure(core, item, started ? started->name : OrchestrationName(item), out.error,
+                    rerun_check && out.error.kind == "Nondeterminism")) {
     return std::nullopt;
   }
   CommitFromOutput(core, item.instance, plan.execution_id, out, &commit);

@@ -241,10 +241,17 @@ def cmd_workers(args: argparse.Namespace, client: ClientAPI) -> int:
 def cmd_doctor(args: argparse.Namespace, client: ClientAPI) -> int:
     workers = client.list_workers()
     stuck = client.list_unservable_work()
+    # Parked instances (on_failure="suspend", a failed rerun check, an operator's suspend).
+    suspended = [(iid, client.get_status(iid).error or "")
+                 for iid in client.list_instances_by_status("Suspended")]
 
     def text() -> str:
         live = [w for w in workers if w.live]
         lines = [f"{len(live)} live worker(s) of {len(workers)} registered"]
+        if suspended:
+            lines.append(f"{len(suspended)} suspended instance(s) (resume after the fix):")
+            lines += [f"  {iid}: {reason.splitlines()[0] if reason else '-'}"
+                      for iid, reason in suspended]
         if not stuck:
             lines.append("no unservable work: every queued item has a live worker that can run it")
             return "\n".join(lines)
@@ -257,5 +264,6 @@ def cmd_doctor(args: argparse.Namespace, client: ClientAPI) -> int:
         return "\n".join(lines)
 
     emit(args, {"workers": [w.to_dict() for w in workers],
-                 "unservable": [s.to_dict() for s in stuck]}, text)
+                 "unservable": [s.to_dict() for s in stuck],
+                 "suspended": [{"instance_id": i, "reason": r} for i, r in suspended]}, text)
     return EXIT_OK

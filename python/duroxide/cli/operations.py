@@ -20,11 +20,21 @@ from duroxide.cli._base import (
     fmt_ms,
     instance_command,
     json_option,
+    load_registry,
     non_negative,
+    positive,
     require_instance,
 )
 from duroxide.client.api import ClientAPI
-from duroxide.client.operations import BULK_ACTIONS, PendingWork, check_bulk_action, run_bulk
+from duroxide.client.operations import (
+    BULK_ACTIONS,
+    PendingWork,
+    check_bulk_action,
+    current_events,
+    plan_rerun,
+    rerun_prefix,
+    run_bulk,
+)
 
 
 def add_commands(command: Command) -> None:
@@ -39,6 +49,16 @@ def add_commands(command: Command) -> None:
     json_option(p, "--output", "the output to keep")
     p.add_argument("--no-recursive", dest="recursive", action="store_false",
                    help="leave its running sub-orchestrations alone")
+    p = instance_command(command, "rerun", "Rerun an ended instance as a new one from a "
+                         "history prefix, verified against the code that runs now.", cmd_rerun)
+    p.add_argument("--from", dest="from_event", type=positive, default=None, metavar="EVENT",
+                   help="copy the events before this event id (default: for a Failed "
+                   "instance the event that failed it; otherwise a fresh start)")
+    p.add_argument("--new-id", default=None, metavar="ID", help="the new instance's id "
+                   "(default ID~N)")
+    p.add_argument("--check", default=None, metavar="MODULE:ATTR",
+                   help="first replay the prefix against this registry in this process; "
+                   "write nothing if it does not follow")
     p = command("bulk", "Act on every instance matching the filters (all given filters "
                 "must match).")
     p.add_argument("action", choices=BULK_ACTIONS, metavar="ACTION",
@@ -89,6 +109,31 @@ def cmd_terminate(args: argparse.Namespace, client: ClientAPI) -> int:
     # The next turn of a runtime ends it: the status right now could be either.
     emit(args, {"instance_id": args.instance_id, "terminate_requested": True},
          lambda: f"Termination requested for {args.instance_id}")
+    return EXIT_OK
+
+
+def cmd_rerun(args: argparse.Namespace, client: ClientAPI) -> int:
+    require_instance(client, args.instance_id)
+    if args.check:
+        registry = load_registry(args.check)
+        new_id, start_before, _ = plan_rerun(client, args.instance_id, args.from_event,
+                                             args.new_id)
+        if start_before is not None:
+            from duroxide.testing import replay
+            prefix = rerun_prefix(current_events(client, args.instance_id), start_before)
+            report = replay(prefix, registry, instance_id=new_id)
+            if not report.ok:
+                emit(args, {"instance_id": None, "source": args.instance_id, "verified": False,
+                            "event_id": report.event_id, "recorded": report.recorded,
+                            "actual": report.actual, "message": report.message},
+                     lambda: f"Not rerun: the code no longer follows the history of "
+                             f"{args.instance_id} (nothing was written)\n{report.message}")
+                return EXIT_FAILED
+    new_id = client.rerun(args.instance_id, from_event_id=args.from_event,
+                          new_instance_id=args.new_id)
+    emit(args, {"instance_id": new_id, "source": args.instance_id,
+                "verified": True if args.check else None},
+         lambda: f"Rerun of {args.instance_id} started as {new_id}")
     return EXIT_OK
 
 

@@ -195,6 +195,27 @@ class ClientAPI(Protocol):
         """
 
     @abstractmethod
+    def rerun(self, instance_id: str, *, from_event_id: Optional[int] = None,
+              new_instance_id: Optional[str] = None, input: Any = None) -> str:
+        """Starts a new root instance (default id f"{instance_id}~{n}", n counting this
+        instance's reruns from 1) whose history is this ended instance's history before
+        `from_event_id`, then continues under the code that runs now; returns its id.
+
+        Default from_event_id: for a Failed instance the event that failed it (so the failed
+        step runs again); for any other ended instance none (a fresh start with the same
+        input, or `input`). The runtime taking the new instance's first turn replays the
+        copied prefix against its code; if the code no longer produces it, the new instance
+        is Suspended with the replay report as its reason and nothing after the prefix runs.
+
+        Raises:
+            NotFoundError: the instance does not exist.
+            FailedPreconditionError: it has not ended, or the prefix waits for one of its
+                sub-orchestrations.
+            InvalidArgumentError: from_event_id is outside its history.
+            InstanceAlreadyExistsError: new_instance_id is taken.
+        """
+
+    @abstractmethod
     def get_pending(self, instance_id: str) -> PendingWork:
         """What the instance waits on now (activities, timers, events, queues, requests,
         sub-orchestrations), derived from its history and queue rows when asked.

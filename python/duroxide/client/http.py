@@ -183,6 +183,14 @@ class HttpClient(ClientBase):
                    {"reason": None if reason is None else str(reason), "output": output,
                     "recursive": bool(recursive)})
 
+    def rerun(self, instance_id: str, *, from_event_id: Optional[int] = None,
+              new_instance_id: Optional[str] = None, input: Any = None) -> str:
+        check_json(input, "rerun input")
+        body = self._post(_instance(instance_id, "rerun"),
+                          {"from_event_id": from_event_id, "new_instance_id": new_instance_id,
+                           "input": input})
+        return str(body["instance_id"])
+
     def get_pending(self, instance_id: str) -> PendingWork:
         return pending_from_json(self._get(_instance(instance_id, "pending")))
 

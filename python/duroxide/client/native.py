@@ -22,7 +22,14 @@ from duroxide._providers import Provider, closed_native, is_closed
 from duroxide.client.api import DEFAULT_TIMEOUT_MS
 from duroxide.client.base import ClientBase
 from duroxide.client.graph_view import build_graph_view
-from duroxide.client.operations import BulkResult, PendingWork, derive_pending, run_bulk
+from duroxide.client.operations import (
+    BulkResult,
+    PendingWork,
+    current_events,
+    derive_pending,
+    plan_rerun,
+    run_bulk,
+)
 from duroxide.client.results import (
     DeadLetter,
     OrchestrationResult,
@@ -133,6 +140,21 @@ class Client(ClientBase):
         text = None if output is None else _dumps(output, "terminate_instance output")
         self._native.terminate_instance(instance_id, "" if reason is None else str(reason),
                                         text, bool(recursive))
+
+    def rerun(self, instance_id: str, *, from_event_id: Optional[int] = None,
+              new_instance_id: Optional[str] = None, input: Any = None) -> str:
+        new_id, start_before, info = plan_rerun(self, instance_id, from_event_id,
+                                                new_instance_id)
+        text = None if input is None else _dumps(input, "rerun input")
+        if start_before is None:  # a fresh start with the same input (or `input`)
+            events = current_events(self, instance_id)
+            original = events[0].get("input") if events else None
+            self._native.start_orchestration(new_id, info.orchestration_name,
+                                             text if text is not None else (original or "null"),
+                                             info.orchestration_version)
+        else:
+            self._native.rerun(instance_id, new_id, int(start_before), text)
+        return new_id
 
     def get_pending(self, instance_id: str) -> PendingWork:
         status = self.get_status(instance_id).status

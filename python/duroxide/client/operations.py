@@ -344,3 +344,65 @@ def _act(client: Any, action: str, iid: str, reason: Optional[str]) -> None:
         client.rerun(iid)
     else:
         client.delete_instance(iid)
+
+
+# ---- rerun ----------------------------------------------------------------------------------
+
+_FAILED_TASK = ("ActivityFailed", "SubOrchestrationFailed")
+_EMITTED_TAIL_STOP = _ARRIVALS | {"OrchestrationStarted"}
+
+
+def rerun_id(client: Any, instance_id: str) -> str:
+    """f"{instance_id}~{n}" with the first n >= 1 not taken."""
+    n = 1
+    while client.get_status(f"{instance_id}~{n}").status != "NotFound":
+        n += 1
+    return f"{instance_id}~{n}"
+
+
+def default_from(events: List[Dict[str, Any]], status: str) -> Optional[int]:
+    """The event a rerun of a Failed instance starts before: the last failed task it received
+    (or its failure event when none); None (a fresh start) for any other status."""
+    if status != "Failed" or not events:
+        return None
+    failed = [e for e in events if e.get("type") in _FAILED_TASK]
+    return int((failed[-1] if failed else events[-1])["event_id"])
+
+
+def rerun_prefix(events: List[Dict[str, Any]], from_event_id: int) -> List[Dict[str, Any]]:
+    """The events a rerun copies (as the core does, providers/ops_rerun.cc): those before
+    from_event_id, without the terminal event and the code's emissions after the last
+    arrival."""
+    prefix = [e for e in events if int(e["event_id"]) < from_event_id]
+    while len(prefix) > 1 and prefix[-1].get("type") not in _EMITTED_TAIL_STOP:
+        prefix.pop()
+    return prefix
+
+
+def current_events(client: Any, instance_id: str) -> List[Dict[str, Any]]:
+    executions = client.list_executions(instance_id)
+    if not executions:
+        return []
+    return [_raw(e) for e in client.read_execution_history(instance_id, executions[-1])]
+
+
+def plan_rerun(client: Any, instance_id: str, from_event_id: Optional[int],
+               new_instance_id: Optional[str]) -> Tuple[str, Optional[int], Any]:
+    """Checks a rerun and returns (new id, from_event_id or None for a fresh start, the
+    instance info)."""
+    from duroxide.errors import FailedPreconditionError, NotFoundError
+    status = client.get_status(instance_id).status
+    if status == "NotFound":
+        raise NotFoundError(f"Instance {instance_id} not found")
+    if status not in ("Completed", "Failed", "Terminated"):
+        raise FailedPreconditionError(
+            f"instance {instance_id} is {status}: only an ended instance can be rerun")
+    if from_event_id is not None and (not isinstance(from_event_id, int)
+                                      or isinstance(from_event_id, bool)):
+        raise InvalidArgumentError(f"rerun: from_event_id must be an int, got {from_event_id!r}")
+    if new_instance_id is not None and not isinstance(new_instance_id, str):
+        raise InvalidArgumentError(f"rerun: new_instance_id must be a str, got {new_instance_id!r}")
+    info = client.get_instance_info(instance_id)
+    if from_event_id is None:
+        from_event_id = default_from(current_events(client, instance_id), status)
+    return new_instance_id or rerun_id(client, instance_id), from_event_id, info

@@ -76,7 +76,9 @@ class RuntimeOptions:
               # capability routing (docs/task-graphs.md)
               "capabilities",
               # same-process activity hand-off (docs/performance.md)
-              "activity_handoff", "gil_batching")
+              "activity_handoff", "gil_batching",
+              # park instead of fail (docs/operations.md)
+              "on_orchestration_failure")
     _INT_FIELDS = {
         "orchestration_concurrency": 0, "worker_concurrency": 0, "dispatcher_poll_interval_ms": 1,
         "worker_lock_timeout_ms": 100, "max_sessions_per_runtime": 1,
@@ -107,7 +109,8 @@ class RuntimeOptions:
                  session_placement: Optional[bool] = None,
                  capabilities: Optional[Dict[str, Any]] = None,
                  activity_handoff: Optional[bool] = None,
-                 gil_batching: Optional[bool] = None):
+                 gil_batching: Optional[bool] = None,
+                 on_orchestration_failure: Optional[str] = None):
         values = dict(locals())
         values.pop("self")
         # Capability routing: detected defaults merged with the given ones (the merged dict is
@@ -133,6 +136,10 @@ class RuntimeOptions:
             "trace", "debug", "info", "warn", "warning", "error", "off"
         ):
             raise InvalidArgumentError(f"RuntimeOptions.log_level: unknown level {log_level!r}")
+        if on_orchestration_failure is not None and \
+                on_orchestration_failure not in ("fail", "suspend"):
+            raise InvalidArgumentError("RuntimeOptions.on_orchestration_failure must be 'fail' or "
+                                       f"'suspend', got {on_orchestration_failure!r}")
         self._tag = _parse_tag_filter(worker_tag_filter)
         if values["heartbeat_interval_ms"] is None:
             values["heartbeat_interval_ms"] = 5000  # 0 disables the worker registry
@@ -151,7 +158,9 @@ class RuntimeOptions:
 
     def _to_native(self) -> Dict[str, Any]:
         out = {k: v for k, v in self._values.items()
-               if v is not None and k not in ("worker_tag_filter", "capabilities")}
+               if v is not None and k not in ("worker_tag_filter", "capabilities",
+                                              "on_orchestration_failure")}
+        out["suspend_on_failure"] = self._values["on_orchestration_failure"] == "suspend"
         out.update(self._tag)
         out["capability_matcher"] = make_matcher(self._values["capabilities"])
         return out

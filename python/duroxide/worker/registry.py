@@ -62,6 +62,15 @@ class ActivityEntry:
 Listener = Callable[[str, Any, Any], None]
 
 
+FAILURE_POLICIES = ("fail", "suspend")
+
+
+def check_failure_policy(value: Any, what: str) -> str:
+    if value not in FAILURE_POLICIES:
+        raise InvalidArgumentError(f"{what} must be 'fail' or 'suspend', got {value!r}")
+    return str(value)
+
+
 class Registrations:
     """The registration methods of Registry and of Runtime (which registers into its own
     Registry), written once: each applies to the Registry `_registrations()` returns."""
@@ -128,13 +137,26 @@ class Registrations:
                               retry, cache, requires_timeout_ms)
 
     @overload
-    def register_orchestration(self, name: str, fn: None = None) -> Callable[[F], F]: ...
+    def register_orchestration(self, name: str, fn: None = None, *,
+                               on_failure: Optional[str] = None) -> Callable[[F], F]: ...
     @overload
-    def register_orchestration(self, name: str, fn: F) -> F: ...
+    def register_orchestration(self, name: str, fn: F, *,
+                               on_failure: Optional[str] = None) -> F: ...
 
-    def register_orchestration(self, name: str,
-                               fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
-        """Registers orchestration `name` at version 1.0.0; decorator or direct call."""
+    def register_orchestration(self, name: str, fn: Optional[F] = None, *,
+                               on_failure: Optional[str] = None) -> Union[F, Callable[[F], F]]:
+        """Registers orchestration `name` at version 1.0.0; decorator or direct call.
+
+        `on_failure`: "fail" (an instance whose code raises, is found nondeterministic or is
+        not registered ends Failed) or "suspend" (it is suspended instead, with the error as
+        its reason; resume_instance retries the failed turn under the code that runs then).
+        None: RuntimeOptions.on_orchestration_failure decides (docs/operations.md).
+        """
+        if on_failure is not None:
+            check_failure_policy(on_failure, "register_orchestration on_failure")
+            reg = self._registrations()
+            reg._on_failure[name] = on_failure
+            reg._notify("on_failure", name, on_failure)
         return self.register_orchestration_versioned(name, DEFAULT_VERSION, fn)
 
     register_orchestration_typed = register_orchestration
@@ -186,6 +208,7 @@ class Registry(Registrations):
     def __init__(self) -> None:
         self._activities: Dict[str, ActivityEntry] = {}
         self._orchestrations: Dict[Tuple[str, str], Callable[..., Any]] = {}
+        self._on_failure: Dict[str, str] = {}  # orchestration name -> "fail" | "suspend"
         self._listeners: List[Listener] = []
 
     def _registrations(self) -> "Registry":
@@ -196,6 +219,9 @@ class Registry(Registrations):
         for name, entry in other._activities.items():
             self._activities[name] = entry
             self._notify("activity", name, entry)
+        for name, policy in other._on_failure.items():
+            self._on_failure[name] = policy
+            self._notify("on_failure", name, policy)
         for key, fn in other._orchestrations.items():
             self._orchestrations[key] = fn
             self._notify("orchestration", key, fn)

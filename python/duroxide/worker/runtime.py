@@ -94,6 +94,9 @@ class Runtime(Registrations):
         return self._registry
 
     def _on_registration(self, kind: str, key: Any, entry: Any) -> None:
+        if kind == "on_failure":
+            self._native.set_on_failure(key, entry == "suspend")
+            return
         self._note_served(kind, key)
         if kind == "activity":
             assert isinstance(entry, ActivityEntry)

@@ -87,6 +87,28 @@ async def terminate_instance(request: Request, instance_id: str = InstanceId,
                      {"reason": b.reason, "output": b.output, "recursive": b.recursive})
 
 
+class RerunRequest(BaseModel):
+    from_event_id: Optional[int] = Field(default=None, description="copy the events before it")
+    new_instance_id: Optional[str] = None
+    input: Any = None
+
+
+def _rerun(client: ClientAPI, instance_id: str, body: RerunRequest) -> ActionResponse:
+    new_id = client.rerun(instance_id, from_event_id=body.from_event_id,
+                          new_instance_id=body.new_instance_id, input=body.input)
+    return ActionResponse(instance_id=new_id, status=client.get_status(new_id).status)
+
+
+@router.post("/v1/instances/{instance_id}/rerun", response_model=ActionResponse,
+             status_code=201, responses=problems(400, 404, 409, 413),
+             summary="Rerun an ended instance as a new one")
+async def rerun(request: Request, instance_id: str = InstanceId,
+                body: Optional[RerunRequest] = None) -> ActionResponse:
+    """A new instance (its id in the answer) whose history is the source's before
+    `from_event_id`, verified against the current code by its first turn."""
+    return await run(_rerun, state(request).client, instance_id, body or RerunRequest())
+
+
 def _pending(client: ClientAPI, instance_id: str) -> Dict[str, Any]:
     return client.get_pending(instance_id).to_json()
 
