@@ -14,11 +14,10 @@ import uuid
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Dict, List, Optional
 
-from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel
-
 import duroxide
 from duroxide import ActivityContext, OrchestrationContext, Runtime, RuntimeOptions
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel
 
 PRICES = {"apple": 0.5, "pear": 0.75, "fig": 2.0}
 

@@ -47,9 +47,14 @@ def test_user_code_type_checks_strictly(tmp_path: Any) -> None:
     """)
     path = tmp_path / "snippet.py"
     path.write_text(snippet)
+    import os
+    from pathlib import Path
+
+    # mypy reads the duroxide under test (not an installed copy)
+    env = {**os.environ, "MYPYPATH": str(Path(duroxide.__file__).resolve().parent.parent)}
     proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
                            str(path)], capture_output=True, text=True, timeout=300,
-                          cwd=tmp_path)
+                          cwd=tmp_path, env=env)
     out = proc.stdout
     assert 'Revealed type is "duroxide.client.results.OrchestrationResult"' in out, out
     # the one deliberate mistake, and nothing else
@@ -109,3 +114,17 @@ def test_waits_time_out_and_closed_clients_refuse() -> None:
             await client.get_status("nope")
 
     asyncio.run(main())
+
+
+def test_pytest_fixture_gives_an_async_client(duroxide_async_client: Any,
+                                              duroxide_runtime: Any,
+                                              duroxide_registry: Any) -> None:
+    @duroxide_registry.register_orchestration("Twice")
+    async def twice(ctx: Any, x: int) -> int:
+        return x * 2
+
+    async def main() -> Any:
+        await duroxide_async_client.start_orchestration("t-1", "Twice", 21)
+        return await duroxide_async_client.wait_for_orchestration_typed("t-1", 10_000)
+
+    assert asyncio.run(main()) == 42

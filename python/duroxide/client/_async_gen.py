@@ -42,7 +42,7 @@ from duroxide.workflow.graphs import TaskFunction, TaskHandle
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS
 
 if TYPE_CHECKING:
-    from duroxide.client.aio import AsyncActorRef
+    from duroxide.client.aio_actor import AsyncActorRef
 
 DEFAULT_TIMEOUT_MS = 30000
 

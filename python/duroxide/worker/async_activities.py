@@ -95,6 +95,7 @@ class AsyncActivityRunner:
         self._thread: Optional[threading.Thread] = None
         self._flights: Dict[int, _Flight] = {}
         self._stopping = False
+        self._watcher: Optional["asyncio.Task[None]"] = None
         # (activity name, seconds) of the last step that ran longer than the stall threshold
         self._slow: Optional[Tuple[str, float]] = None
         self.stalls = 0  # how many stalls were reported (tests, metrics)
@@ -133,7 +134,7 @@ class AsyncActivityRunner:
     def _run_loop(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
         asyncio.set_event_loop(loop)
         loop.call_soon(ready.set)
-        loop.create_task(self._watch())
+        self._watcher = loop.create_task(self._watch())
         try:
             loop.run_forever()
         finally:
@@ -229,11 +230,15 @@ class AsyncActivityRunner:
             return
         self._stopping = True
 
-        def cancel_all() -> None:
-            for flight in list(self._flights.values()):
-                if flight.task is not None:
-                    flight.task.cancel()
-            loop.call_later(0.05, loop.stop)
+        async def cancel_all() -> None:
+            tasks = [f.task for f in self._flights.values() if f.task is not None]
+            if self._watcher is not None:
+                tasks.append(self._watcher)
+            for task in tasks:
+                task.cancel()
+            # Each cancelled activity reports `abandon` on its way out.
+            await asyncio.wait(tasks, timeout=timeout_s / 2)
+            loop.stop()
 
-        loop.call_soon_threadsafe(cancel_all)
+        loop.call_soon_threadsafe(lambda: loop.create_task(cancel_all()))
         thread.join(timeout_s)
