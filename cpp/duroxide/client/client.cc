@@ -28,12 +28,6 @@ std::string ClientMessageId() {
   return buf;
 }
 
-Status CheckIds(const char* op, const std::string& instance, const std::string& queue) {
-  if (instance.empty()) return Status::InvalidArgument(op, "instance id is empty");
-  if (queue.empty()) return Status::InvalidArgument(op, "queue name is empty");
-  return Status::Ok();
-}
-
 // The first non-empty problem among `problems` as kInvalidArgument for `op`, else Ok.
 Status FirstProblem(const char* op, std::initializer_list<std::string> problems) {
   for (const std::string& p : problems) {
@@ -97,7 +91,7 @@ Status Client::RestartIfEnded(const WorkItem& start) {
 Status Client::RaiseEvent(const std::string& instance, const std::string& name,
                           const std::string& data) {
   Status bad = FirstProblem(
-      "raise_event", {limits::CheckName(name, "event name"),
+      "raise_event", {limits::CheckInstanceId(instance), limits::CheckName(name, "event name"),
                       limits::CheckPayload(data.size(), max_payload_bytes_, "raise_event data")});
   if (!bad.ok()) return bad;
   WorkItem w;
@@ -111,7 +105,7 @@ Status Client::RaiseEvent(const std::string& instance, const std::string& name,
 Status Client::EnqueueEvent(const std::string& instance, const std::string& queue,
                             const std::string& data) {
   Status bad = FirstProblem(
-      "enqueue_event", {limits::CheckName(queue, "queue name"),
+      "enqueue_event", {limits::CheckInstanceId(instance), limits::CheckName(queue, "queue name"),
                         limits::CheckPayload(data.size(), max_payload_bytes_, "enqueue_event data")});
   if (!bad.ok()) return bad;
   WorkItem w;
@@ -261,7 +255,10 @@ namespace duroxide::client {
 
 Result<std::string> Client::SendMessage(const std::string& instance, const std::string& queue,
                                         const std::string& data) {
-  DUROXIDE_RETURN_IF_ERROR(CheckIds("send_message", instance, queue));
+  DUROXIDE_RETURN_IF_ERROR(FirstProblem(
+      "send_message",
+      {limits::CheckInstanceId(instance), limits::CheckName(queue, "queue name"),
+       limits::CheckPayload(data.size(), max_payload_bytes_, "send_message data")}));
   const std::string id = ClientMessageId();
   WorkItem w;
   w.kind = WorkItemKind::kQueueMessage;
@@ -274,7 +271,10 @@ Result<std::string> Client::SendMessage(const std::string& instance, const std::
 }
 
 Result<int64_t> Client::PublishEvent(const std::string& topic, const std::string& data) {
-  if (topic.empty()) return Status::InvalidArgument("publish_event", "topic is empty");
+  DUROXIDE_RETURN_IF_ERROR(FirstProblem(
+      "publish_event", {limits::CheckName(topic, "topic"),
+                        limits::CheckPayload(data.size(), max_payload_bytes_,
+                                             "publish_event data")}));
   providers::MessagingStore* store = provider_->messaging();
   if (store == nullptr) return Status::FailedPrecondition("publish_event", "provider has no messaging");
   const std::string id = ClientMessageId();
@@ -287,7 +287,9 @@ Result<std::optional<std::string>> Client::Request(const std::string& instance,
                                                    const std::string& operation,
                                                    const std::string& data, int64_t timeout_ms,
                                                    std::string* request_id) {
-  DUROXIDE_RETURN_IF_ERROR(CheckIds("request", instance, operation));
+  DUROXIDE_RETURN_IF_ERROR(FirstProblem(
+      "request", {limits::CheckInstanceId(instance), limits::CheckName(operation, "operation"),
+                  limits::CheckPayload(data.size(), max_payload_bytes_, "request data")}));
   providers::MessagingStore* store = provider_->messaging();
   if (store == nullptr) return Status::FailedPrecondition("request", "provider has no messaging");
   const std::string id = ClientMessageId();
