@@ -117,17 +117,26 @@ Status Client::EnqueueEvent(const std::string& instance, const std::string& queu
 }
 
 Status Client::CancelInstance(const std::string& instance, const std::string& reason) {
-  auto record = provider_->GetInstance(instance);
-  if (!record.ok()) return record.status();
-  if (record->has_value() && ((**record).status == ExecutionStatus::kCompleted ||
-                              (**record).status == ExecutionStatus::kFailed)) {
-    return Status::Ok();
+  // A cancel is queued unless the instance is known not to need one: it never existed or it has
+  // already ended. The two reads are ordered: the turn that consumes a queued start also
+  // writes the instance row, in one commit, so "no queued start" followed by "no instance row"
+  // means there was no instance at the first read. Reading the instance first (as before)
+  // lost the cancel when the first turn committed between the reads: neither read saw the
+  // instance (issue 21).
+  auto pending = provider_->HasPendingStart(instance);
+  if (!pending.ok()) return pending.status();
+  if (!*pending) {
+    auto record = provider_->GetInstance(instance);
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) return Status::Ok();
+    const ExecutionStatus status = (**record).status;
+    if (status == ExecutionStatus::kCompleted || status == ExecutionStatus::kFailed) {
+      return Status::Ok();
+    }
   }
-  if (!record->has_value()) {
-    auto pending = provider_->HasPendingStart(instance);
-    if (!pending.ok()) return pending.status();
-    if (!*pending) return Status::Ok();
-  }
+  // From here on a turn that ends the instance first makes this cancel a no-op (the runtime
+  // ignores a cancel for a finished instance), which is the same outcome as a cancel that
+  // arrived after the end.
   WorkItem w;
   w.kind = WorkItemKind::kCancelInstance;
   w.instance = instance;
