@@ -19,7 +19,8 @@ router = APIRouter(prefix="/v1", tags=["metrics"], dependencies=[Depends(require
 
 # GET /metrics: the Prometheus text exposition of the store's gauges (docs/observability.md).
 # Behind the token like every data route; Prometheus sends it with `authorization:` in its
-# scrape config.
+# scrape config. Outside the versioned /v1 API and its OpenAPI document: the path and the
+# format are Prometheus's convention, not part of duroxide's REST contract.
 exposition_router = APIRouter(tags=["metrics"], dependencies=[Depends(require_token)],
                               responses=problems(401, 403, 503))
 
@@ -79,7 +80,7 @@ async def get_queue_depths(request: Request) -> models.QueueDepths:
     return convert.fields(depths, models.QueueDepths)  # type: ignore[no-any-return]
 
 
-@exposition_router.get("/metrics", response_class=Response,
+@exposition_router.get("/metrics", response_class=Response, include_in_schema=False,
                        summary="Prometheus metrics (text exposition format)")
 async def get_prometheus_metrics(request: Request) -> Response:
     st = state(request)
