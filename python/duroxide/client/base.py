@@ -9,12 +9,14 @@ actors, and the context-manager protocol.
 
 from __future__ import annotations
 
+import inspect
 import json
 import uuid
 from typing import Any, List, Optional
 
-from duroxide.client.api import DEFAULT_TIMEOUT_MS, ClientAPI
+from duroxide.client.api import DEFAULT_TIMEOUT_MS, ClientAPI, operations
 from duroxide.client.results import ActorInfo
+from duroxide.client.validate import checked
 from duroxide.client.workers import WorkerInfo
 from duroxide.errors import InvalidTypeError, NotFoundError, OrchestrationFailedError
 from duroxide.workflow.actors import ActorRef, parse_actor_id
@@ -36,6 +38,7 @@ class ClientBase(ClientAPI):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        _check_arguments(cls)
         for alias, plain in TYPED_ALIASES.items():
             if plain in vars(cls) and alias not in vars(cls):
                 setattr(cls, alias, vars(cls)[plain])
@@ -110,3 +113,18 @@ class ClientBase(ClientAPI):
         iid = instance_id or f"graph-{uuid.uuid4().hex}"
         self.start_orchestration(iid, GRAPH_ORCHESTRATION, spec)
         return iid
+
+
+def _check_arguments(cls: type) -> None:
+    """Wraps each ClientAPI operation `cls` defines with the argument checks of
+    duroxide.client.validate (ids, names and integers; pybind11 conversion errors), so every
+    implementation refuses the same arguments the same way before anything is written."""
+    for op in operations():
+        impl = vars(cls).get(op)
+        if (not inspect.isfunction(impl) or inspect.iscoroutinefunction(impl)
+                or getattr(impl, "__duroxide_checked__", False)):
+            continue
+        setattr(cls, op, checked(op, getattr(ClientAPI, op), impl))
+
+
+_check_arguments(ClientBase)
