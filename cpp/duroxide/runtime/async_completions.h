@@ -32,6 +32,7 @@ class AsyncCompletions {
     std::string lock_token;
     std::string worker_id;
     ActivityOutcome outcome;
+    int64_t ran_us = 0;  // from the hand-off to the outcome (per-activity metrics)
   };
 
   void Push(Item item) {

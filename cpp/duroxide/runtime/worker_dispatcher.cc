@@ -41,7 +41,7 @@ constexpr int64_t kFastActivityUs = 2000;
 // The acknowledgement of an activity's outcome (an oversized result becomes a readable error).
 providers::WorkAck SettleOutcome(RuntimeCore* core, const WorkItem& task,
                                  const std::string& lock_token, const std::string& worker_id,
-                                 ActivityOutcome outcome) {
+                                 ActivityOutcome outcome, int64_t ran_us) {
   const RuntimeOptions& opt = core->options;
   // An oversized result never reaches storage: the activity fails with a readable error
   // instead (the orchestration may catch it; uncaught, the instance fails with it).
@@ -56,6 +56,7 @@ providers::WorkAck SettleOutcome(RuntimeCore* core, const WorkItem& task,
 
   if (outcome.ok) core->metrics.activity_success++;
   else core->metrics.activity_app_errors++;
+  core->metrics.activities.Record(task.name, outcome.ok, ran_us);
   WorkItem c = Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error);
   c.worker = worker_id;
   c.worker_runtime = core->runtime_id;
@@ -146,14 +147,17 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
   // registered for renewal until then and this worker slot is free at once.
   std::shared_ptr<AsyncCompletions> pending = core->async_completions;
   pending->in_flight.fetch_add(1);
-  ActivityDone done = [pending, task, token = lease.lock_token, worker_id](ActivityOutcome o) {
-    pending->Push({task, token, worker_id, std::move(o)});
+  const int64_t started_us = MonotonicMicros();
+  ActivityDone done = [pending, task, token = lease.lock_token, worker_id,
+                       started_us](ActivityOutcome o) {
+    pending->Push({task, token, worker_id, std::move(o), MonotonicMicros() - started_us});
   };
   std::optional<ActivityOutcome> outcome = core->activities->Start(call, std::move(done));
   if (!outcome) return std::nullopt;
+  const int64_t ran_us = MonotonicMicros() - started_us;
   pending->in_flight.fetch_sub(1);
   core->leases.RemoveActivity(lease.lock_token);
-  return SettleOutcome(core, task, lease.lock_token, worker_id, std::move(*outcome));
+  return SettleOutcome(core, task, lease.lock_token, worker_id, std::move(*outcome), ran_us);
 }
 
 // Schemas are re-read at most this often while idle (each miss) and while busy.
@@ -382,7 +386,7 @@ void RunAsyncCompletions(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
         continue;
       }
       acks.push_back(SettleOutcome(core.get(), item.task, item.lock_token, item.worker_id,
-                                   std::move(item.outcome)));
+                                   std::move(item.outcome), item.ran_us));
       tasks.push_back(&item.task);
     }
     if (!acks.empty()) {
