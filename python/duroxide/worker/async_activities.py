@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
 import logging
 import threading
 import time
 from typing import Any, Coroutine, Dict, Generator, Optional, Tuple
 
-from duroxide.workflow.graphs import CachedResult
+from duroxide.worker.driver import encode_result
 
 CANCEL_POLL_S = 0.02
 HEARTBEAT_S = 0.05
@@ -167,17 +166,8 @@ class AsyncActivityRunner:
         finally:
             self._flights.pop(id(flight), None)
             self._slots.release()
-        if isinstance(result, CachedResult):
-            flight.completion.complete(True, result.text, True)
-            return
-        try:
-            text = json.dumps(result)
-        except (TypeError, ValueError) as exc:
-            flight.completion.complete(
-                False, f"Activity '{name}' call failed: TypeError: returned a value of type "
-                       f"{type(result).__name__} that is not JSON-serializable ({exc})")
-            return
-        flight.completion.complete(True, text)
+        encoded = encode_result(name, result)
+        flight.completion.complete(encoded[0], encoded[1], len(encoded) > 2)
 
     def _note_step(self, name: str, seconds: float) -> None:
         if seconds >= self.stall_s:

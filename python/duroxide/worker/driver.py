@@ -60,6 +60,12 @@ def run_activity(fn: Callable[..., Any], info: Dict[str, Any], handle: Any, clie
         return (False, f"Activity '{name}' call failed: {type(exc).__name__}: {exc}")
     finally:
         _current_activity.reset(token)
+    return encode_result(name, result)
+
+
+def encode_result(name: str, result: Any) -> Union[Tuple[bool, str], Tuple[bool, str, bool]]:
+    """An activity's return value as the core takes it (shared by the event loop of async
+    activities): (True, json), (True, json, True) for a cache hit, or (False, error)."""
     if isinstance(result, CachedResult):
         return (True, result.text, True)
     try:
