@@ -38,8 +38,10 @@ from duroxide.errors import (
     InvalidArgumentError,
     InvalidTypeError,
     OperationTimedOutError,
+    RequestTargetNotFoundError,
     RequestTimedOutError,
 )
+from duroxide.workflow.actors import ACTOR_PREFIX
 from duroxide.workflow.graphs import TaskFunction
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS, check_timeout, reply_value
 
@@ -243,6 +245,13 @@ class Client(ClientBase):
         check_name(operation, "request: operation")
         check_timeout(timeout_ms, "request")
         payload = _dumps(data, "request data")
+        if (not instance_id.startswith(ACTOR_PREFIX)
+                and self.get_status(instance_id).status == "NotFound"):
+            # Nobody could ever answer (actors are started by the request itself): say so now
+            # instead of after timeout_ms, and write nothing.
+            raise RequestTargetNotFoundError(
+                f"request '{operation}' to '{instance_id}' failed: instance '{instance_id}' "
+                "does not exist")
         _, reply = self._native.request(instance_id, operation, payload, int(timeout_ms))
         if reply is None:
             raise RequestTimedOutError(

@@ -37,6 +37,7 @@ _STATUS: Dict[Type[BaseException], int] = {
     dx.FailedPreconditionError: 409,
     dx.RuntimeStateError: 409,
     dx.RequestFailedError: 409,
+    dx.RequestTargetNotFoundError: 404,
     dx.InvalidArgumentError: 400,
     dx.InvalidTypeError: 400,
     dx.LintError: 400,
@@ -183,10 +184,12 @@ def problems(*statuses: int) -> Dict[Union[int, str], Dict[str, Any]]:
         401: "No bearer token (unauthorized)",
         403: "Wrong bearer token (forbidden)",
         404: "Unknown instance or item (not-found)",
-        409: "Conflict: already-exists, or failed-precondition (e.g. still running, ended)",
+        409: "Conflict: already-exists, or failed-precondition (e.g. still running, ended, "
+             "a stopped worker, a read-only store)",
         413: "Request body too large (invalid-argument)",
-        503: "The store is unavailable (provider-error)",
-        504: "The wait timed out (timeout)",
+        500: "Internal error (error): a bug; the detail names the exception",
+        503: "The store is unavailable (provider-error) or closed (closed)",
+        504: "The wait timed out (timeout, request-timeout)",
     }
     return {
         status: {"model": Problem, "description": descriptions.get(status, "Error"),

@@ -15,6 +15,7 @@ from duroxide import _core
 from duroxide._common import quote_id
 from duroxide.client.api import ClientAPI
 from duroxide.client.results import OrchestrationResult
+from duroxide.client.validate import INT64_MAX, INT64_MIN
 from duroxide.errors import InvalidArgumentError, NotFoundError, OperationTimedOutError
 from duroxide.server import convert, models
 from duroxide.server.deps import (
@@ -63,7 +64,12 @@ def _decode_cursor(cursor: str) -> Tuple[str, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return str(value["after"]), int(value["created_at"])
+        after, created_at = value["after"], value["created_at"]
+        # Exactly what _encode_cursor writes: a str and an int64 (1e400 is a float: refused).
+        if (not isinstance(after, str) or not isinstance(created_at, int)
+                or isinstance(created_at, bool) or not INT64_MIN <= created_at <= INT64_MAX):
+            raise ValueError("not a cursor")
+        return after, created_at
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise InvalidArgumentError(
             "Invalid request: cursor: not a cursor returned by this API") from None
