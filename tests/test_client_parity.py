@@ -223,6 +223,21 @@ def test_start_status_and_waits(client: ClientAPI, kind: str) -> None:
         client.wait_for_orchestration(uid(kind, "never"), 100)
 
 
+def test_start_policies(client: ClientAPI, kind: str) -> None:
+    """if_exists (docs/flow-control.md) behaves the same through every client."""
+    a = uid(kind, "policy")
+    client.start_orchestration(a, "Echo", 1)
+    assert client.wait_for_orchestration(a, WAIT).output == 1
+    client.start_orchestration(a, "Echo", 2, if_exists="use_existing")
+    assert client.get_status(a).output == 1
+    client.start_orchestration_versioned(a, "Echo", 3, "1.0.0", if_exists="restart_if_ended")
+    assert client.wait_for_orchestration(a, WAIT).output == 3
+    assert client.get_instance_info(a).current_execution_id == 2
+    with pytest.raises(duroxide.InvalidArgumentError, match="if_exists"):
+        client.start_orchestration(uid(kind, "policy-bad"), "Echo", if_exists="nope")
+    assert client.get_status(uid(kind, "policy-bad")).status == "NotFound"
+
+
 @covers("start_orchestration_versioned", "start_orchestration_versioned_typed")
 def test_versioned_starts_pin_the_version(client: ClientAPI, kind: str) -> None:
     old, new = uid(kind, "v1"), uid(kind, "v1-typed")

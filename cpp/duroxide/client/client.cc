@@ -42,11 +42,18 @@ Client::Client(std::shared_ptr<providers::Provider> provider)
 
 Status Client::StartOrchestration(const std::string& instance, const std::string& name,
                                   const std::string& input,
-                                  const std::optional<std::string>& version) {
+                                  const std::optional<std::string>& version,
+                                  const StartOptions& options) {
+  const std::string& policy = options.if_exists;
+  const bool known =
+      policy == "fail" || policy == "use_existing" || policy == "restart_if_ended";
   Status bad = FirstProblem(
       "start_orchestration",
       {limits::CheckInstanceId(instance), limits::CheckName(name, "orchestration name"),
-       limits::CheckPayload(input.size(), max_payload_bytes_, "start_orchestration input")});
+       limits::CheckPayload(input.size(), max_payload_bytes_, "start_orchestration input"),
+       known ? std::string()
+             : "if_exists must be \"fail\", \"use_existing\" or \"restart_if_ended\", got \"" +
+                   policy + "\""});
   if (!bad.ok()) return bad;
   WorkItem w;
   w.kind = WorkItemKind::kStartOrchestration;
@@ -55,7 +62,30 @@ Status Client::StartOrchestration(const std::string& instance, const std::string
   w.version = version;
   w.input = input;
   w.execution_id = 1;
-  return provider_->StartOrchestration(w);
+  Status st = provider_->StartOrchestration(w);
+  if (st.code() != StatusCode::kAlreadyExists || policy == "fail") return st;
+  if (policy == "use_existing") return Status::Ok();
+  return RestartIfEnded(w);
+}
+
+// The instance id is taken. An ended instance is restarted by queueing a ContinueAsNew for
+// execution current + 1: the turn planner accepts such a message for a Completed or Failed
+// instance (turn_plan.cc FindOrigin), and nothing else ever queues one for an ended instance.
+// Two concurrent restarts queue the same execution id; the first turn takes one and the other
+// is dropped, so the instance restarts once. A start still queued, or a running instance, is
+// left alone.
+Status Client::RestartIfEnded(const WorkItem& start) {
+  auto record = provider_->GetInstance(start.instance);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return Status::Ok();  // its start is still queued: "running"
+  const providers::InstanceRecord& r = **record;
+  if (r.status != ExecutionStatus::kCompleted && r.status != ExecutionStatus::kFailed) {
+    return Status::Ok();
+  }
+  WorkItem restart = start;
+  restart.kind = WorkItemKind::kContinueAsNew;
+  restart.execution_id = r.current_execution_id + 1;
+  return provider_->EnqueueOrchestratorMessage(restart, 0);
 }
 
 Status Client::RaiseEvent(const std::string& instance, const std::string& name,
@@ -87,17 +117,26 @@ Status Client::EnqueueEvent(const std::string& instance, const std::string& queu
 }
 
 Status Client::CancelInstance(const std::string& instance, const std::string& reason) {
-  auto record = provider_->GetInstance(instance);
-  if (!record.ok()) return record.status();
-  if (record->has_value() && ((**record).status == ExecutionStatus::kCompleted ||
-                              (**record).status == ExecutionStatus::kFailed)) {
-    return Status::Ok();
+  // A cancel is queued unless the instance is known not to need one: it never existed or it has
+  // already ended. The two reads are ordered: the turn that consumes a queued start also
+  // writes the instance row, in one commit, so "no queued start" followed by "no instance row"
+  // means there was no instance at the first read. Reading the instance first (as before)
+  // lost the cancel when the first turn committed between the reads: neither read saw the
+  // instance (issue 21).
+  auto pending = provider_->HasPendingStart(instance);
+  if (!pending.ok()) return pending.status();
+  if (!*pending) {
+    auto record = provider_->GetInstance(instance);
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) return Status::Ok();
+    const ExecutionStatus status = (**record).status;
+    if (status == ExecutionStatus::kCompleted || status == ExecutionStatus::kFailed) {
+      return Status::Ok();
+    }
   }
-  if (!record->has_value()) {
-    auto pending = provider_->HasPendingStart(instance);
-    if (!pending.ok()) return pending.status();
-    if (!*pending) return Status::Ok();
-  }
+  // From here on a turn that ends the instance first makes this cancel a no-op (the runtime
+  // ignores a cancel for a finished instance), which is the same outcome as a cancel that
+  // arrived after the end.
   WorkItem w;
   w.kind = WorkItemKind::kCancelInstance;
   w.instance = instance;
@@ -120,6 +159,22 @@ Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
     record = provider_->GetInstance(instance);
     if (!record.ok()) return record.status();
     if (!record->has_value()) return s;
+  }
+  if (((**record).status == ExecutionStatus::kCompleted ||
+       (**record).status == ExecutionStatus::kFailed)) {
+    // An ended instance with a queued restart (start_orchestration if_exists=
+    // "restart_if_ended") is about to run again: report Running, as for a queued start, so a
+    // wait after the restart does not return the old result. Read again when none is queued:
+    // the restart may have run between the two reads.
+    auto pending = provider_->HasPendingStart(instance);
+    if (!pending.ok()) return pending.status();
+    if (*pending) {
+      s.status = "Running";
+      return s;
+    }
+    record = provider_->GetInstance(instance);
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) return s;  // deleted meanwhile
   }
   const providers::InstanceRecord& r = **record;
   s.custom_status = r.custom_status;

@@ -68,22 +68,28 @@ class ClientAPI(Protocol):
     # ---- start, status, events ------------------------------------------------------------
 
     @abstractmethod
-    def start_orchestration(self, instance_id: str, name: str, input: Any = None) -> None:
+    def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
+                            if_exists: str = "fail") -> None:
         """Starts orchestration `name` (its latest registered version) as `instance_id`.
 
-        The start is queued; a runtime serving `name` runs it.
+        The start is queued; a runtime serving `name` runs it. `if_exists` says what happens
+        when the id is taken (docs/flow-control.md): "fail" raises
+        InstanceAlreadyExistsError; "use_existing" returns and leaves the existing instance
+        as it is, whatever its state; "restart_if_ended" gives a Completed or Failed
+        instance a new execution with this name and input (a running one is left alone).
 
         Raises:
-            InstanceAlreadyExistsError: the id is taken (nothing is changed).
+            InstanceAlreadyExistsError: the id is taken and if_exists="fail" (nothing is
+                changed).
             InvalidArgumentError: the instance id (1-256 bytes, no control characters), the
-                name (1-256 bytes) or the serialized input (max_payload_bytes) is out of
-                limits (nothing is changed).
+                name (1-256 bytes), the serialized input (max_payload_bytes) or `if_exists`
+                is out of limits (nothing is changed).
             TypeError: `input` is not JSON-serializable.
         """
 
     @abstractmethod
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
-                                      version: str) -> None:
+                                      version: str, *, if_exists: str = "fail") -> None:
         """Starts `name` pinned to `version` (note: input before version); otherwise as
         start_orchestration."""
 
