@@ -37,11 +37,11 @@ from duroxide.errors import (
     ClosedError,
     InvalidArgumentError,
     InvalidTypeError,
+    NotFoundError,
     OperationTimedOutError,
     RequestTargetNotFoundError,
     RequestTimedOutError,
 )
-from duroxide.workflow.actors import ACTOR_PREFIX
 from duroxide.workflow.flow import check_if_exists
 from duroxide.workflow.graphs import TaskFunction
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS, check_timeout, reply_value
@@ -249,14 +249,14 @@ class Client(ClientBase):
         check_name(operation, "request: operation")
         check_timeout(timeout_ms, "request")
         payload = _dumps(data, "request data")
-        if (not instance_id.startswith(ACTOR_PREFIX)
-                and self.get_status(instance_id).status == "NotFound"):
-            # Nobody could ever answer (actors are started by the request itself): say so now
-            # instead of after timeout_ms, and write nothing.
+        try:
+            _, reply = self._native.request(instance_id, operation, payload, int(timeout_ms))
+        except NotFoundError:
+            # The core found no such instance (and it is no actor, which a request starts):
+            # nothing was sent. A RequestFailedError, as before, and a NotFoundError (404).
             raise RequestTargetNotFoundError(
                 f"request '{operation}' to '{instance_id}' failed: instance '{instance_id}' "
-                "does not exist")
-        _, reply = self._native.request(instance_id, operation, payload, int(timeout_ms))
+                "does not exist") from None
         if reply is None:
             raise RequestTimedOutError(
                 f"request '{operation}' to '{instance_id}' timed out after {timeout_ms} ms")
