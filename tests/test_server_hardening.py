@@ -125,6 +125,18 @@ def test_bad_cursors_and_out_of_range_integers_are_400_naming_the_parameter(live
     body = problem(http.post("/v1/workers/prune", json={"retention_ms": 10**30}), 400,
                    "invalid-argument")
     assert "retention_ms" in body["detail"]
+    for params in ({"created_after": huge}, {"updated_before": huge}):
+        body = problem(http.get("/v1/instances", params=params), 400, "invalid-argument")
+        assert list(params)[0] in body["detail"]
+    body = problem(http.get("/v1/instances/x/status", params={"after_version": huge}), 400,
+                   "invalid-argument")
+    assert "after_version" in body["detail"]
+    body = problem(http.post("/v1/instances/x/prune", json={"keep_last": 2**64}), 400,
+                   "invalid-argument")
+    assert "keep_last" in body["detail"]
+    body = problem(http.post(f"/v1/dead-letters/{huge}/redeliver"), 400,
+                   "invalid-argument")
+    assert "letter_id" in body["detail"]
 
 
 def test_bad_json_values_and_ids_over_rest(live: Any) -> None:
@@ -368,3 +380,26 @@ def test_read_only_store_must_exist(tmp_path: Any) -> None:
     with pytest.raises(duroxide.StoreError, match="does not exist"):
         duroxide.SqliteProvider.open(f"sqlite://{missing}?mode=ro")
     assert not missing.exists()
+
+
+def test_native_conversion_errors_never_reach_a_user() -> None:
+    """Should a native argument conversion error slip past the client's checks, neither the
+    client (InvalidTypeError) nor the server (a 400 problem) shows pybind11's text."""
+    from duroxide.server.errors import as_duroxide_error, status_of
+
+    raw = TypeError("get_status(): incompatible function arguments. The following argument "
+                    "types are supported:\n    1. (self: _core.Client, arg0: str) -> dict\n\n"
+                    "Invoked with: <duroxide._core.Client object at 0x7f00>, b'x'")
+    error = as_duroxide_error(raw)
+    assert isinstance(error, duroxide.InvalidTypeError) and status_of(type(error)) == 400
+    assert "incompatible" not in str(error) and "0x" not in str(error)
+
+    class Native:
+        def get_status(self, instance_id: Any) -> Any:
+            raise raw
+
+    client = duroxide.Client(duroxide.SqliteProvider.in_memory())
+    client._native = Native()
+    with pytest.raises(duroxide.InvalidTypeError) as info:
+        client.get_status("fine-id")
+    assert "incompatible" not in str(info.value) and "get_status" in str(info.value)

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from duroxide import errors as dx
 from duroxide.client.transport import PROBLEM_TYPE_PREFIX
+from duroxide.client.validate import PYBIND_MARKERS
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -122,6 +123,11 @@ def as_duroxide_error(exc: BaseException) -> dx.DuroxideError:
     internal error, 500)."""
     if isinstance(exc, dx.DuroxideError):
         return exc
+    if isinstance(exc, TypeError) and any(m in str(exc) for m in PYBIND_MARKERS):
+        # The native binding's conversion error prints C++ signatures and object addresses:
+        # never shown (the client's own checks name the parameter before this can happen).
+        return dx.InvalidTypeError("Invalid request: an argument has a type or value the "
+                                   "operation does not accept")
     for foreign, cls in _FOREIGN:
         if isinstance(exc, foreign):
             return cls.from_message(str(exc))

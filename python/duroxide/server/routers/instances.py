@@ -84,10 +84,14 @@ class _ListQuery:
                                     description="orchestration name; shell wildcards allowed"),
         q: Optional[str] = Query(None, max_length=models.ID_MAX,
                                  description="only ids containing this text"),
-        created_after: Optional[int] = Query(None, ge=0, description="epoch ms, exclusive"),
-        created_before: Optional[int] = Query(None, ge=0, description="epoch ms, exclusive"),
-        updated_after: Optional[int] = Query(None, ge=0, description="epoch ms, exclusive"),
-        updated_before: Optional[int] = Query(None, ge=0, description="epoch ms, exclusive"),
+        created_after: Optional[int] = Query(None, ge=0, le=INT64_MAX,
+                                         description="epoch ms, exclusive"),
+        created_before: Optional[int] = Query(None, ge=0, le=INT64_MAX,
+                                         description="epoch ms, exclusive"),
+        updated_after: Optional[int] = Query(None, ge=0, le=INT64_MAX,
+                                         description="epoch ms, exclusive"),
+        updated_before: Optional[int] = Query(None, ge=0, le=INT64_MAX,
+                                         description="epoch ms, exclusive"),
         limit: int = Query(50, ge=1, le=1000),
         cursor: Optional[str] = Query(None, max_length=2048),
     ):
@@ -209,8 +213,8 @@ async def get_instance(request: Request, instance_id: str = InstanceId) -> model
 async def get_status(
     request: Request, instance_id: str = InstanceId,
     after_version: Optional[int] = Query(
-        None, ge=0, description="long-poll until custom_status_version exceeds this (or the "
-                                "instance ends)"),
+        None, ge=0, le=INT64_MAX,
+        description="long-poll until custom_status_version exceeds this (or the instance ends)"),
     timeout_ms: int = TimeoutQuery,
 ) -> Any:
     client = state(request).client
@@ -341,7 +345,7 @@ async def list_executions(request: Request,
 
 
 # Range checks are Client's (one implementation): 0 is "Invalid input" for a history read.
-ExecutionPath = Path(description="1-based execution id")
+ExecutionPath = Path(le=INT64_MAX, description="1-based execution id")
 
 
 @router.get("/{instance_id}/executions/{execution_id}", response_model=models.ExecutionInfo,
