@@ -11,9 +11,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from duroxide import _core
 from duroxide._common import quote_id
 from duroxide.client.api import ClientAPI
+from duroxide.client.options import InstanceFilter, PruneOptions
 from duroxide.client.results import OrchestrationResult
 from duroxide.client.validate import INT64_MAX, INT64_MIN
 from duroxide.errors import InvalidArgumentError, NotFoundError, OperationTimedOutError
@@ -303,7 +303,7 @@ async def delete_instance(request: Request, instance_id: str = InstanceId,
 @router.post("/bulk-delete", response_model=models.DeleteResult, responses=problems(400, 413),
              summary="Delete the trees of finished root instances matching a filter")
 async def delete_bulk(request: Request, body: models.FilterRequest) -> models.DeleteResult:
-    filter_ = _core.InstanceFilter(**body.model_dump())
+    filter_ = InstanceFilter(**body.model_dump())
     result = await run(state(request).client.delete_instance_bulk, filter_)
     return convert.fields(result, models.DeleteResult)  # type: ignore[no-any-return]
 
@@ -312,7 +312,7 @@ async def delete_bulk(request: Request, body: models.FilterRequest) -> models.De
              responses=problems(400, 404, 413), summary="Delete old executions of an instance")
 async def prune_instance(request: Request, instance_id: str = InstanceId,
                          body: Optional[models.PruneRequest] = None) -> models.PruneResult:
-    options = _core.PruneOptions(**(body or models.PruneRequest()).model_dump())
+    options = PruneOptions(**(body or models.PruneRequest()).model_dump())
     client = state(request).client
     await run(_require_exists, client, instance_id)
     result = await run(client.prune_executions, instance_id, options)
@@ -323,8 +323,8 @@ async def prune_instance(request: Request, instance_id: str = InstanceId,
              summary="Prune old executions of every instance matching a filter")
 async def prune_bulk(request: Request, body: models.BulkPruneRequest) -> models.PruneResult:
     result = await run(state(request).client.prune_executions_bulk,
-                       _core.InstanceFilter(**body.filter.model_dump()),
-                       _core.PruneOptions(**body.options.model_dump()))
+                       InstanceFilter(**body.filter.model_dump()),
+                       PruneOptions(**body.options.model_dump()))
     return convert.fields(result, models.PruneResult)  # type: ignore[no-any-return]
 
 
