@@ -41,11 +41,9 @@ from duroxide._core import (
     DeleteInstanceResult,
     Event,
     ExecutionInfo,
-    InstanceFilter,
     InstanceInfo,
     InstanceTree,
     OrchestrationStatus,
-    PruneOptions,
     PruneResult,
     QueueDepths,
     SystemMetrics,
@@ -57,6 +55,7 @@ from duroxide.client.api import ClientAPI
 from duroxide.client.aio import AsyncActorRef, AsyncClient, AsyncHttpClient
 from duroxide.client.http import HttpClient
 from duroxide.client.native import Client
+from duroxide.client.options import InstanceFilter, PruneOptions
 from duroxide.client.results import (
     ActorInfo,
     DeadLetter,
