@@ -133,11 +133,11 @@ class Workers:
 
     def spawn(self, survivor: bool = False) -> Generation:
         index = len(self.generations) + 1
-        proc = subprocess.Popen(
-            [sys.executable, str(HERE / "soak_worker.py"), *self.store_args,
-             "--log", str(self.work / f"worker-{index}.log")],
-            stdout=subprocess.PIPE, stderr=open(self.work / f"worker-{index}.err", "w"),
-            start_new_session=True)
+        with open(self.work / f"worker-{index}.err", "w") as err:  # the child keeps its copy
+            proc = subprocess.Popen(
+                [sys.executable, str(HERE / "soak_worker.py"), *self.store_args,
+                 "--log", str(self.work / f"worker-{index}.log")],
+                stdout=subprocess.PIPE, stderr=err, start_new_session=True)
         gen = Generation(proc, index, survivor)
         self.generations.append(gen)
         return gen
@@ -168,6 +168,8 @@ class Workers:
         gen.proc.kill()
         gen.proc.wait()
         gen.ended_at = time.monotonic()
+        if gen.proc.stdout is not None:
+            gen.proc.stdout.close()
         self.live[self.live.index(gen)] = self.spawn()
 
     def stop(self) -> None:
