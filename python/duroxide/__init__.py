@@ -8,7 +8,7 @@ This module is the public API: it re-exports the names programs use from the sub
 
 * duroxide.workflow  what orchestration code touches: the context, task descriptors,
                      messaging and actors, task graphs, the generator protocol
-* duroxide.client    the native Client and the REST HttpClient
+* duroxide.client    the native Client and the REST HttpClient (and their asyncio twins)
 * duroxide.worker    Runtime, Registry, RuntimeOptions, the activity context, the driver the
                      core calls, capabilities, logging
 * duroxide.cli, duroxide.server, duroxide.testing   the tools built on this API
@@ -41,11 +41,9 @@ from duroxide._core import (
     DeleteInstanceResult,
     Event,
     ExecutionInfo,
-    InstanceFilter,
     InstanceInfo,
     InstanceTree,
     OrchestrationStatus,
-    PruneOptions,
     PruneResult,
     QueueDepths,
     SystemMetrics,
@@ -54,8 +52,10 @@ from duroxide._core import (
 )
 from duroxide._providers import SQLITE_DURABILITY_LEVELS, Provider, SqliteProvider
 from duroxide.client.api import ClientAPI
+from duroxide.client.aio import AsyncActorRef, AsyncClient, AsyncHttpClient
 from duroxide.client.http import HttpClient
 from duroxide.client.native import Client
+from duroxide.client.options import InstanceFilter, PruneOptions
 from duroxide.client.results import (
     ActorInfo,
     DeadLetter,
@@ -157,6 +157,9 @@ __all__ = [
     *errors.__all__,
     # --- server ---
     "HttpClient",
+    "AsyncClient",
+    "AsyncHttpClient",
+    "AsyncActorRef",
     # fleet: worker registry
     "WorkerInfo",
     "UnservableWork",

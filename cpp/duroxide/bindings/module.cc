@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
   duroxide::bindings::RegisterRouting(m);
   duroxide::bindings::RegisterFleet(m);
   duroxide::bindings::RegisterTesting(m);
+  duroxide::bindings::RegisterWaiters(m);
 }

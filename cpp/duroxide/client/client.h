@@ -19,6 +19,15 @@
 
 namespace duroxide::client {
 
+// What start_orchestration does when the instance id is taken (docs/flow-control.md).
+//   "fail": kAlreadyExists, nothing written (the default).
+//   "use_existing": Ok, the existing instance is left exactly as it is, whatever its state.
+//   "restart_if_ended": a Completed or Failed instance gets a new execution (execution id + 1)
+//   with the new name, version and input; a running (or still queued) one is left alone.
+struct StartOptions {
+  std::string if_exists = "fail";
+};
+
 struct OrchestrationStatus {
   // "NotFound" | "Running" | "Suspended" | "Completed" | "Failed" | "Terminated".
   // Suspended: error holds the suspension reason. Terminated: output holds the output given
@@ -43,8 +52,10 @@ class Client {
   // kAlreadyExists if the instance id is taken (nothing is written then). kInvalidArgument
   // (nothing written) for an instance id, name or payload outside common/limits.h; the same
   // for RaiseEvent/EnqueueEvent's name and data.
+  // kInvalidArgument naming `if_exists` for an unknown policy (nothing written).
   Status StartOrchestration(const std::string& instance, const std::string& name,
-                            const std::string& input, const std::optional<std::string>& version);
+                            const std::string& input, const std::optional<std::string>& version,
+                            const StartOptions& options = {});
   Status RaiseEvent(const std::string& instance, const std::string& name, const std::string& data);
   Status EnqueueEvent(const std::string& instance, const std::string& queue,
                       const std::string& data);
@@ -83,6 +94,7 @@ class Client {
   Result<int64_t> PublishEvent(const std::string& topic, const std::string& data);
   // Sends a request for `operation` and waits for the reply (JSON {"ok": v} | {"error": m}).
   // nullopt when timeout_ms elapses first; the request id is written to *request_id.
+  // kNotFound (nothing written) when `instance` does not exist and is not an actor.
   Result<std::optional<std::string>> Request(const std::string& instance,
                                              const std::string& operation,
                                              const std::string& data, int64_t timeout_ms,
@@ -91,6 +103,9 @@ class Client {
   const std::shared_ptr<providers::Provider>& provider() const { return provider_; }
 
  private:
+  // restart_if_ended after the plain start found the id taken.
+  Status RestartIfEnded(const history::WorkItem& start);
+
   template <typename Check>
   auto WaitUntil(const std::string& instance, int64_t timeout_ms, int64_t max_poll_ms,
                  Check check) -> decltype(check());

@@ -45,9 +45,12 @@ from duroxide.errors import (
     ClosedError,
     InvalidArgumentError,
     InvalidTypeError,
+    NotFoundError,
     OperationTimedOutError,
+    RequestTargetNotFoundError,
     RequestTimedOutError,
 )
+from duroxide.workflow.flow import check_if_exists
 from duroxide.workflow.graphs import TaskFunction
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS, check_timeout, reply_value
 
@@ -93,14 +96,17 @@ class Client(ClientBase):
 
     # ---- start, status, events -------------------------------------------------------------
 
-    def start_orchestration(self, instance_id: str, name: str, input: Any = None) -> None:
+    def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
+                            if_exists: str = "fail") -> None:
         self._native.start_orchestration(instance_id, name,
-                                         _dumps(input, "start_orchestration input"), None)
+                                         _dumps(input, "start_orchestration input"), None,
+                                         check_if_exists(if_exists))
 
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
-                                      version: str) -> None:
+                                      version: str, *, if_exists: str = "fail") -> None:
         self._native.start_orchestration(
-            instance_id, name, _dumps(input, "start_orchestration_versioned input"), version)
+            instance_id, name, _dumps(input, "start_orchestration_versioned input"), version,
+            check_if_exists(if_exists))
 
     def get_status(self, instance_id: str) -> OrchestrationResult:
         return parse_status(self._native.get_status(instance_id))
@@ -301,7 +307,14 @@ class Client(ClientBase):
         check_name(operation, "request: operation")
         check_timeout(timeout_ms, "request")
         payload = _dumps(data, "request data")
-        _, reply = self._native.request(instance_id, operation, payload, int(timeout_ms))
+        try:
+            _, reply = self._native.request(instance_id, operation, payload, int(timeout_ms))
+        except NotFoundError:
+            # The core found no such instance (and it is no actor, which a request starts):
+            # nothing was sent. A RequestFailedError, as before, and a NotFoundError (404).
+            raise RequestTargetNotFoundError(
+                f"request '{operation}' to '{instance_id}' failed: instance '{instance_id}' "
+                "does not exist") from None
         if reply is None:
             raise RequestTimedOutError(
                 f"request '{operation}' to '{instance_id}' timed out after {timeout_ms} ms")

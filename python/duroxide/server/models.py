@@ -11,6 +11,8 @@ from typing import Any, Dict, List, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from duroxide.client.validate import INT64_MAX
+
 ID_MAX = 512
 NAME_MAX = 256
 
@@ -32,6 +34,10 @@ class StartRequest(_Model):
     input: Any = Field(default=None, description="any JSON value (default null)")
     version: Optional[str] = Field(default=None, min_length=1, max_length=NAME_MAX,
                                    description="pin a version (default: the latest)")
+    if_exists: str = Field(
+        default="fail",
+        description='when the id is taken: "fail" (409), "use_existing" (leave it as it is) '
+                    'or "restart_if_ended" (a new execution for an ended instance)')
 
 
 class RaiseEventRequest(_Model):
@@ -54,15 +60,15 @@ class CancelRequest(_Model):
 class PruneRequest(_Model):
     """Which old executions to delete (the current one never is)."""
 
-    keep_last: Optional[int] = Field(default=None, ge=0)
-    completed_before: Optional[int] = Field(default=None, ge=0)
+    keep_last: Optional[int] = Field(default=None, ge=0, le=INT64_MAX)
+    completed_before: Optional[int] = Field(default=None, ge=0, le=INT64_MAX)
 
 
 class FilterRequest(_Model):
     """Selects instances for bulk operations (all given criteria must match)."""
 
     instance_ids: Optional[List[str]] = Field(default=None, max_length=10_000)
-    completed_before: Optional[int] = Field(default=None, ge=0)
+    completed_before: Optional[int] = Field(default=None, ge=0, le=INT64_MAX)
     limit: Optional[int] = Field(default=None, ge=1, le=100_000)
 
 
