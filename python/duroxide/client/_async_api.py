@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 from duroxide import _core
+from duroxide.client.operations import BulkResult, PendingWork
 from duroxide.client.results import (
     ActorInfo,
     DeadLetter,
@@ -121,6 +122,78 @@ class AsyncClientAPI:
     async def cancel_instance(self, instance_id: str, reason: Optional[str]=None) -> None:
         """Cancels a running instance and its sub-orchestrations: it ends Failed with
         "canceled: <reason>". Nothing happens for an unknown or finished instance."""
+        raise NotImplementedError
+
+    async def suspend_instance(self, instance_id: str, reason: Optional[str]=None) -> None:
+        """Suspends a running instance: no new turn and no new activity of it starts
+        (activities already running finish and are recorded); events, messages, timers and
+        completions keep arriving and wait. get_status shows "Suspended" with the reason as
+        its error. Suspending a suspended instance replaces the reason.
+
+        Raises:
+            NotFoundError: the instance does not exist.
+            FailedPreconditionError: it has ended (the message names its status)."""
+        raise NotImplementedError
+
+    async def resume_instance(self, instance_id: str, reason: Optional[str]=None) -> None:
+        """Continues a suspended instance: what arrived meanwhile is processed, parked
+        activities are queued again (a turn that failed under old code is retried under the
+        code that runs now).
+
+        Raises:
+            NotFoundError: the instance does not exist.
+            FailedPreconditionError: it is not suspended (the message names its status)."""
+        raise NotImplementedError
+
+    async def terminate_instance(self, instance_id: str, reason: Optional[str]=None, *, output: Any=None, recursive: bool=True) -> None:
+        """Ends an instance at once, without running any of its code: status "Terminated"
+        (error "terminated: <reason>", `output` kept as its output), its queued activities
+        are dropped (running ones finish, their results are ignored) and, when `recursive`,
+        its running sub-orchestrations are terminated too. Works on a suspended instance.
+
+        Raises:
+            NotFoundError: the instance does not exist.
+            FailedPreconditionError: it has ended already.
+            TypeError: `output` is not JSON-serializable."""
+        raise NotImplementedError
+
+    async def rerun(self, instance_id: str, *, from_event_id: Optional[int]=None, new_instance_id: Optional[str]=None, input: Any=None) -> str:
+        """Starts a new root instance (default id f"{instance_id}~{n}", n counting this
+        instance's reruns from 1) whose history is this ended instance's history before
+        `from_event_id`, then continues under the code that runs now; returns its id.
+
+        Default from_event_id: for a Failed instance the event that failed it (so the failed
+        step runs again); for any other ended instance none (a fresh start with the same
+        input, or `input`). The runtime taking the new instance's first turn replays the
+        copied prefix against its code; if the code no longer produces it, the new instance
+        is Suspended with the replay report as its reason and nothing after the prefix runs.
+
+        Raises:
+            NotFoundError: the instance does not exist.
+            FailedPreconditionError: it has not ended, or the prefix waits for one of its
+                sub-orchestrations.
+            InvalidArgumentError: from_event_id is outside its history.
+            InstanceAlreadyExistsError: new_instance_id is taken."""
+        raise NotImplementedError
+
+    async def get_pending(self, instance_id: str) -> PendingWork:
+        """What the instance waits on now (activities, timers, events, queues, requests,
+        sub-orchestrations), derived from its history and queue rows when asked.
+
+        Raises:
+            NotFoundError: the instance does not exist."""
+        raise NotImplementedError
+
+    async def bulk(self, action: str, *, status: Optional[str]=None, name: Optional[str]=None, id_prefix: Optional[str]=None, created_after_ms: Optional[int]=None, created_before_ms: Optional[int]=None, reason: Optional[str]=None, dry_run: bool=False) -> BulkResult:
+        """Applies `action` ("cancel", "terminate", "suspend", "resume", "rerun",
+        "delete") to every root and child instance matching all given filters (status as
+        get_status shows it, orchestration name, id prefix, created within
+        [created_after_ms, created_before_ms)). With dry_run nothing is done and `matched`
+        lists what would be. Each instance is acted on by itself: one that refuses (e.g.
+        has ended) goes to `failed` with its error and the others go on.
+
+        Raises:
+            InvalidArgumentError: an unknown action or a bad filter, before anything runs."""
         raise NotImplementedError
 
     async def get_kv_value(self, instance_id: str, key: str) -> Optional[str]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 from duroxide import _core
+from duroxide.client.operations import BulkResult, PendingWork
 from duroxide.client.results import (
     ActorInfo,
     DeadLetter,

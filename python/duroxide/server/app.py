@@ -274,8 +274,8 @@ def _problem_openapi(app: FastAPI) -> None:
                         "description": problem["description"],
                         "content": {errors.PROBLEM_MEDIA_TYPE: {
                             "schema": {"$ref": "#/components/schemas/Problem"}}}}
-        for path, operations in spec.get("paths", {}).items():
-            for method, operation in operations.items():
+        for path, path_item in spec.get("paths", {}).items():
+            for method, operation in path_item.items():
                 _document_statuses(path, method, operation)
         schemas = spec.get("components", {}).get("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
