@@ -23,6 +23,7 @@ import traceback
 from typing import Any, Callable, Dict, Generator, Optional, Tuple, cast
 
 from duroxide._common import loads_or_raw as _decode
+from duroxide._common import non_finite_path
 from duroxide.errors import task_failure
 from duroxide.workflow.context import OrchestrationContext, Task
 from duroxide.workflow.coroutines import advance
@@ -42,8 +43,15 @@ def _decode_input(text: str) -> Any:
 
 def _encode_output(value: Any) -> StepResult:
     try:
-        return ("complete", json.dumps(value))
-    except (TypeError, ValueError) as exc:
+        return ("complete", json.dumps(value, allow_nan=False))
+    except ValueError as exc:
+        where = non_finite_path(value)
+        if where is not None:  # strict JSON: NaN/Infinity would be read back as null
+            return ("fail", f"InvalidArgumentError: orchestration returned {where[1]} at "
+                            f"{where[0]}, which is not valid JSON")
+        return ("fail", f"TypeError: orchestration returned a value of type "
+                        f"{type(value).__name__} that is not JSON-serializable ({exc})")
+    except TypeError as exc:
         return (
             "fail",
             f"TypeError: orchestration returned a value of type {type(value).__name__} "
