@@ -185,9 +185,11 @@ def test_midflight_sqlite_store_migrated_to_postgres_finishes_like_the_control(
         assert report.instances_copied == len(INSTANCES)
         c = report.counts
         # Two Gate activities (one leased, one queued) and the graph's unservable link node.
-        assert c["worker_queue"] == 3 and c["subscriptions"] == 1 and c["topic_log"] == 1
-        assert c["dead_letters"] >= 1 and c["schemas"] >= 1 and c["kv_store"] + c["kv_delta"] >= 1
-        assert c["orchestrator_queue"] >= 6  # the timer, event, message, actor start, ...
+        assert c["worker_queue"] == 3, c
+        assert c["subscriptions"] == 1 and c["topic_log"] == 1, c
+        assert c["dead_letters"] >= 1 and c["schemas"] >= 1, c
+        assert c["kv_store"] + c["kv_delta"] >= 1, c
+        assert c["orchestrator_queue"] >= 6, c  # the timer, event, message, actor start, ...
         assert not list(tmp_path.glob("duroxide-migrate-*"))  # the intermediate dump is gone
         # The same state on both sides: control on SQLite, the copy on PostgreSQL.
         gate.set()

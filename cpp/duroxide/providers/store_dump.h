@@ -80,7 +80,7 @@ class SqlSession {
   virtual void Rollback() noexcept = 0;
   // After rows with explicit values were inserted into `table`.`column` (a surrogate key):
   // make the store's own id generator continue above them (PostgreSQL sequences).
-  virtual void AfterExplicitIds(const std::string& table, const std::string& column) {}
+  virtual void AfterExplicitIds(const std::string& /*table*/, const std::string& /*column*/) {}
   virtual Status ToStatus(const std::exception& e, const std::string& op) = 0;
 };
 

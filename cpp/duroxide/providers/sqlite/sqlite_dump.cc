@@ -40,8 +40,12 @@ ColumnKind KindOf(std::string type) {
 
 class SqliteSession : public dump::SqlSession {
  public:
-  SqliteSession(const std::string& path, int busy_timeout_ms)
-      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, busy_timeout_ms) {}
+  // A read-only store (SqliteOptions::read_only) gets a read-only session: it can be
+  // exported and verified, and an import into it fails at its first write.
+  SqliteSession(const std::string& path, int busy_timeout_ms, bool read_only)
+      : db_(path, (read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE) |
+                      SQLite::OPEN_NOMUTEX,
+            busy_timeout_ms) {}
 
   const char* dialect() const override { return "sqlite"; }
 
@@ -137,7 +141,7 @@ Result<std::unique_ptr<dump::SqlSession>> SqliteProvider::OpenDumpSession() {
                                       "an in-memory SQLite store cannot be exported or imported");
   }
   return internal::Guarded("OpenDumpSession", [&]() -> Result<std::unique_ptr<dump::SqlSession>> {
-    return std::unique_ptr<dump::SqlSession>(new SqliteSession(path_, 60000));
+    return std::unique_ptr<dump::SqlSession>(new SqliteSession(path_, 60000, read_only_));
   });
 }
 
