@@ -19,4 +19,5 @@ PYBIND11_MODULE(_core, m) {
   duroxide::bindings::RegisterFleet(m);
   duroxide::bindings::RegisterDump(m);
   duroxide::bindings::RegisterTesting(m);
+  duroxide::bindings::RegisterWaiters(m);
 }
