@@ -156,7 +156,7 @@ class AsyncClient(_AsyncTwins):
 
     def __init__(self, provider: Any, *, max_payload_bytes: Optional[int] = None) -> None:
         self._sync = Client(provider, max_payload_bytes=max_payload_bytes)
-        self._waiters = WaiterRegistry(self._sync._store)
+        self._waiters = WaiterRegistry(self._sync._store, _shared_executor())
 
     async def close(self) -> None:
         self._waiters.close()
