@@ -129,7 +129,7 @@ class _AsyncTwins(_Declared):
     async def wait_for_orchestration_typed(self, instance_id: str,
                                            timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Any:
         result = await self.wait_for_orchestration(instance_id, timeout_ms)
-        if result.status == "Failed":
+        if result.status in ("Failed", "Terminated"):
             error = result.error or "Orchestration failed"
             raise OrchestrationFailedError(error, instance_id=instance_id, error=error)
         return result.output
@@ -171,7 +171,7 @@ class AsyncClient(_AsyncTwins):
                                      timeout_ms: int = DEFAULT_TIMEOUT_MS) -> OrchestrationResult:
         def check() -> Optional[OrchestrationResult]:
             status: OrchestrationResult = self._sync.get_status(instance_id)
-            return status if status.status in ("Completed", "Failed") else None
+            return status if status.status in ("Completed", "Failed", "Terminated") else None
 
         try:
             result: OrchestrationResult = await self._wait(instance_id, check, timeout_ms)
@@ -188,7 +188,7 @@ class AsyncClient(_AsyncTwins):
         def check() -> Optional[OrchestrationResult]:
             status: OrchestrationResult = self._sync.get_status(instance_id)
             if status.custom_status_version > last_seen_version or \
-                    status.status in ("Completed", "Failed"):
+                    status.status in ("Completed", "Failed", "Terminated"):
                 return status
             return None
 
