@@ -68,6 +68,7 @@ from duroxide.client.results import (
     TopicSubscriber,
     WaitingActivity,
 )
+from duroxide.client.schedules import ScheduleInfo
 from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.errors import *  # noqa: F403  (every exception class, errors.__all__)
 from duroxide.worker.activity import ActivityContext, current_activity
@@ -157,6 +158,8 @@ __all__ = [
     *errors.__all__,
     # --- server ---
     "HttpClient",
+    # durable schedules (docs/schedules.md)
+    "ScheduleInfo",
     # fleet: worker registry
     "WorkerInfo",
     "UnservableWork",

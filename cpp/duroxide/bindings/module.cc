@@ -13,5 +13,6 @@ PYBIND11_MODULE(_core, m) {
   duroxide::bindings::RegisterRuntime(m);
   duroxide::bindings::RegisterRouting(m);
   duroxide::bindings::RegisterFleet(m);
+  duroxide::bindings::RegisterSchedules(m);
   duroxide::bindings::RegisterTesting(m);
 }
