@@ -351,3 +351,8 @@ def test_race_nested_inside_all_and_race_inside_race(env):
         "joined": [{"ok": {"index": 0, "value": 2}}, {"ok": 4}],
         "nested": {"index": 0, "value": {"index": 1, "value": 6}},
     }
+
+
+from helpers.styles import add_async_variants  # noqa: E402
+
+add_async_variants(globals())

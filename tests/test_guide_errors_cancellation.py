@@ -259,3 +259,8 @@ def test_cancel_instance_without_reason_and_on_completed_instance(env):
     assert quick_after.status == "Completed"
     assert quick_after.output == "quick"
     assert client.get_status("missing-instance").status == "NotFound"
+
+
+from helpers.styles import add_async_variants  # noqa: E402
+
+add_async_variants(globals())

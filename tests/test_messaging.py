@@ -326,3 +326,8 @@ def test_messages_survive_continue_as_new(env: Any) -> None:
     result = wait_done(client, "roll")
     assert result.status == "Completed", result.error
     assert result.output == [[i, None] for i in range(4)]
+
+
+from helpers.styles import add_async_variants  # noqa: E402
+
+add_async_variants(globals())

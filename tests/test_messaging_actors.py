@@ -118,3 +118,8 @@ def test_registry_declares_actors() -> None:
         return f"hello {msg.data}"
 
     assert ("__duroxide_actor__:Greeter", "1.0.0") in reg.orchestration_names()
+
+
+from helpers.styles import add_async_variants  # noqa: E402
+
+add_async_variants(globals())

@@ -455,3 +455,8 @@ def test_sigkill_mid_graph_reruns_nothing_completed(tmp_path: Path) -> None:
         assert after[label] == before[label] == 1, label
     graph = client.get_graph("pipe")
     assert all(n["attempts"] == 1 for n in graph["nodes"])
+
+
+from helpers.styles import add_async_variants  # noqa: E402
+
+add_async_variants(globals())

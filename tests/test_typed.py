@@ -282,3 +282,8 @@ def test_parse_result_on_all_results_in_an_orchestration(env):
     runtime.start()
     client.start_orchestration("sq-1", "Squares", 4)
     assert wait_done(client, "sq-1").output == [0, 1, 4, 9]
+
+
+from helpers.styles import add_async_variants  # noqa: E402
+
+add_async_variants(globals())

@@ -11,6 +11,7 @@ native module, so any module may import it.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, Dict, Optional
 
@@ -26,7 +27,7 @@ MAX_KV_KEYS = 150
 MAX_KV_VALUE_BYTES = 65536
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024  # default RuntimeOptions/Client max_payload_bytes
 MAX_HISTORY_EVENTS = 50000  # default RuntimeOptions.max_history_events
-MAX_INSTANCE_ID_BYTES = 256  # also: no control characters
+MAX_INSTANCE_ID_BYTES = 256  # also: no control or invisible characters (check_text)
 MAX_NAME_BYTES = 256  # orchestration, activity, event and queue names
 
 
@@ -49,31 +50,91 @@ def loads_or_raw(text: Any) -> Any:
 
 
 def dumps_value(value: Any, what: str) -> str:
-    """json.dumps(value); TypeError "<what>: value of type T is not JSON-serializable (...)"."""
+    """json.dumps(value), strict: NaN, Infinity and -Infinity are not JSON, so they raise
+    InvalidArgumentError naming `what` and where in the value they were ("$.a[2]"); a value
+    of a type JSON cannot hold raises TypeError "<what>: value of type T is not
+    JSON-serializable (...)"."""
     try:
-        return json.dumps(value)
-    except (TypeError, ValueError) as exc:
+        return json.dumps(value, allow_nan=False)
+    except ValueError as exc:
+        where = non_finite_path(value)
+        if where is not None:
+            raise InvalidArgumentError(
+                f"{what}: {where[1]} at {where[0]} is not valid JSON (NaN, Infinity and "
+                f"-Infinity are refused; send null or a string instead)") from None
+        raise TypeError(
+            f"{what}: value of type {type(value).__name__} is not JSON-serializable ({exc})"
+        ) from None
+    except TypeError as exc:
         raise TypeError(
             f"{what}: value of type {type(value).__name__} is not JSON-serializable ({exc})"
         ) from None
 
 
+def non_finite_path(value: Any, path: str = "$", depth: int = 0) -> Optional[tuple[str, str]]:
+    """(path, text) of the first NaN/Infinity float inside `value` ("$", "$.a", "$[3]"), or
+    None. Only called after json.dumps refused the value, so cycles were already reported."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, repr(value).replace("inf", "Infinity").replace("nan", "NaN")
+    if depth > 200:
+        return None
+    if isinstance(value, dict):
+        items: Any = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for sub, item in items:
+        found = non_finite_path(item, sub, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
 def check_json(value: Any, what: str) -> Any:
-    """`value` itself once it is known to serialize (the TypeError of dumps_value otherwise)."""
+    """`value` itself once it is known to serialize (the errors of dumps_value otherwise)."""
     dumps_value(value, what)
     return value
 
 
 # ---- names --------------------------------------------------------------------------------
 
+# Code points no id or name may contain; the same set as limits::IsForbiddenCodePoint in the
+# core (docs/reliability.md, "Ids and names"): C0/C1 controls and DEL, U+2028/U+2029,
+# surrogates (a lone one cannot even be encoded), invisible format characters (zero-width
+# space, direction marks, embeddings and overrides, word joiner, invisible operators, bidi
+# isolates, BOM, interlinear annotations) and noncharacters. ZWJ/ZWNJ stay allowed.
+_FORBIDDEN = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b\u200e\u200f\u202a-\u202e"
+    "\u2060-\u206f\ufeff\ufff9-\ufffb\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff]"
+    "|[\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff\U0004fffe"
+    "\U0004ffff\U0005fffe\U0005ffff\U0006fffe\U0006ffff\U0007fffe\U0007ffff"
+    "\U0008fffe\U0008ffff\U0009fffe\U0009ffff\U000afffe\U000affff\U000bfffe"
+    "\U000bffff\U000cfffe\U000cffff\U000dfffe\U000dffff\U000efffe\U000effff"
+    "\U000ffffe\U000fffff\U0010fffe\U0010ffff]")
 
-def check_name(value: Any, what: str) -> str:
-    """Ids, queue, topic and operation names must be non-empty strings."""
+
+def check_text(value: Any, what: str, *, allow_empty: bool = False) -> str:
+    """`value` when it is a valid id or name: a non-empty str without the forbidden code points
+    above. InvalidTypeError (naming `what`) for a non-str such as bytes or an int,
+    InvalidArgumentError for an empty one (unless `allow_empty`: the caller leaves emptiness
+    and length to the core, whose messages name the limit) or a forbidden character."""
     if not isinstance(value, str):
         raise InvalidTypeError(f"{what} must be a str, not {type(value).__name__}")
-    if not value:
+    if not value and not allow_empty:
         raise InvalidArgumentError(f"{what} must not be empty")
+    bad = _FORBIDDEN.search(value)
+    if bad is not None:
+        raise InvalidArgumentError(
+            f"{what} contains a control character or other forbidden character "
+            f"(U+{ord(bad.group()):04X} at index {bad.start()}); controls, line separators, "
+            f"surrogates, invisible format characters and noncharacters are not allowed")
     return value
+
+
+def check_name(value: Any, what: str) -> str:
+    """Ids, queue, topic and operation names: see check_text."""
+    return check_text(value, what)
 
 
 # ---- ids in URL paths ---------------------------------------------------------------------

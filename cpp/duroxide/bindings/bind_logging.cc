@@ -191,6 +191,9 @@ void ConfigurePythonLevels(int runtime_py_level) {
   else if (runtime_py_level <= 30) runtime = LogLevel::kWarn;
   else runtime = LogLevel::kError;
   ConfigureLogging(runtime, "compact");
+  // Explicitly, not only as the default: a filter applied earlier in this process
+  // (`duroxide replay` silences the runtime target) must not outlive it into a runtime.
+  SetTargetLevel("duroxide::runtime", runtime);
   SetTargetLevel("duroxide::orchestration", LogLevel::kTrace);
   SetTargetLevel("duroxide::activity", LogLevel::kTrace);
 }

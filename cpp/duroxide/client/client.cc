@@ -28,12 +28,6 @@ std::string ClientMessageId() {
   return buf;
 }
 
-Status CheckIds(const char* op, const std::string& instance, const std::string& queue) {
-  if (instance.empty()) return Status::InvalidArgument(op, "instance id is empty");
-  if (queue.empty()) return Status::InvalidArgument(op, "queue name is empty");
-  return Status::Ok();
-}
-
 // The first non-empty problem among `problems` as kInvalidArgument for `op`, else Ok.
 Status FirstProblem(const char* op, std::initializer_list<std::string> problems) {
   for (const std::string& p : problems) {
@@ -48,11 +42,18 @@ Client::Client(std::shared_ptr<providers::Provider> provider)
 
 Status Client::StartOrchestration(const std::string& instance, const std::string& name,
                                   const std::string& input,
-                                  const std::optional<std::string>& version) {
+                                  const std::optional<std::string>& version,
+                                  const StartOptions& options) {
+  const std::string& policy = options.if_exists;
+  const bool known =
+      policy == "fail" || policy == "use_existing" || policy == "restart_if_ended";
   Status bad = FirstProblem(
       "start_orchestration",
       {limits::CheckInstanceId(instance), limits::CheckName(name, "orchestration name"),
-       limits::CheckPayload(input.size(), max_payload_bytes_, "start_orchestration input")});
+       limits::CheckPayload(input.size(), max_payload_bytes_, "start_orchestration input"),
+       known ? std::string()
+             : "if_exists must be \"fail\", \"use_existing\" or \"restart_if_ended\", got \"" +
+                   policy + "\""});
   if (!bad.ok()) return bad;
   WorkItem w;
   w.kind = WorkItemKind::kStartOrchestration;
@@ -61,13 +62,36 @@ Status Client::StartOrchestration(const std::string& instance, const std::string
   w.version = version;
   w.input = input;
   w.execution_id = 1;
-  return provider_->StartOrchestration(w);
+  Status st = provider_->StartOrchestration(w);
+  if (st.code() != StatusCode::kAlreadyExists || policy == "fail") return st;
+  if (policy == "use_existing") return Status::Ok();
+  return RestartIfEnded(w);
+}
+
+// The instance id is taken. An ended instance is restarted by queueing a ContinueAsNew for
+// execution current + 1: the turn planner accepts such a message for a Completed or Failed
+// instance (turn_plan.cc FindOrigin), and nothing else ever queues one for an ended instance.
+// Two concurrent restarts queue the same execution id; the first turn takes one and the other
+// is dropped, so the instance restarts once. A start still queued, or a running instance, is
+// left alone.
+Status Client::RestartIfEnded(const WorkItem& start) {
+  auto record = provider_->GetInstance(start.instance);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return Status::Ok();  // its start is still queued: "running"
+  const providers::InstanceRecord& r = **record;
+  if (r.status != ExecutionStatus::kCompleted && r.status != ExecutionStatus::kFailed) {
+    return Status::Ok();
+  }
+  WorkItem restart = start;
+  restart.kind = WorkItemKind::kContinueAsNew;
+  restart.execution_id = r.current_execution_id + 1;
+  return provider_->EnqueueOrchestratorMessage(restart, 0);
 }
 
 Status Client::RaiseEvent(const std::string& instance, const std::string& name,
                           const std::string& data) {
   Status bad = FirstProblem(
-      "raise_event", {limits::CheckName(name, "event name"),
+      "raise_event", {limits::CheckInstanceId(instance), limits::CheckName(name, "event name"),
                       limits::CheckPayload(data.size(), max_payload_bytes_, "raise_event data")});
   if (!bad.ok()) return bad;
   WorkItem w;
@@ -81,7 +105,7 @@ Status Client::RaiseEvent(const std::string& instance, const std::string& name,
 Status Client::EnqueueEvent(const std::string& instance, const std::string& queue,
                             const std::string& data) {
   Status bad = FirstProblem(
-      "enqueue_event", {limits::CheckName(queue, "queue name"),
+      "enqueue_event", {limits::CheckInstanceId(instance), limits::CheckName(queue, "queue name"),
                         limits::CheckPayload(data.size(), max_payload_bytes_, "enqueue_event data")});
   if (!bad.ok()) return bad;
   WorkItem w;
@@ -93,17 +117,26 @@ Status Client::EnqueueEvent(const std::string& instance, const std::string& queu
 }
 
 Status Client::CancelInstance(const std::string& instance, const std::string& reason) {
-  auto record = provider_->GetInstance(instance);
-  if (!record.ok()) return record.status();
-  if (record->has_value() && ((**record).status == ExecutionStatus::kCompleted ||
-                              (**record).status == ExecutionStatus::kFailed)) {
-    return Status::Ok();
+  // A cancel is queued unless the instance is known not to need one: it never existed or it has
+  // already ended. The two reads are ordered: the turn that consumes a queued start also
+  // writes the instance row, in one commit, so "no queued start" followed by "no instance row"
+  // means there was no instance at the first read. Reading the instance first (as before)
+  // lost the cancel when the first turn committed between the reads: neither read saw the
+  // instance (issue 21).
+  auto pending = provider_->HasPendingStart(instance);
+  if (!pending.ok()) return pending.status();
+  if (!*pending) {
+    auto record = provider_->GetInstance(instance);
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) return Status::Ok();
+    const ExecutionStatus status = (**record).status;
+    if (status == ExecutionStatus::kCompleted || status == ExecutionStatus::kFailed) {
+      return Status::Ok();
+    }
   }
-  if (!record->has_value()) {
-    auto pending = provider_->HasPendingStart(instance);
-    if (!pending.ok()) return pending.status();
-    if (!*pending) return Status::Ok();
-  }
+  // From here on a turn that ends the instance first makes this cancel a no-op (the runtime
+  // ignores a cancel for a finished instance), which is the same outcome as a cancel that
+  // arrived after the end.
   WorkItem w;
   w.kind = WorkItemKind::kCancelInstance;
   w.instance = instance;
@@ -126,6 +159,22 @@ Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
     record = provider_->GetInstance(instance);
     if (!record.ok()) return record.status();
     if (!record->has_value()) return s;
+  }
+  if (((**record).status == ExecutionStatus::kCompleted ||
+       (**record).status == ExecutionStatus::kFailed)) {
+    // An ended instance with a queued restart (start_orchestration if_exists=
+    // "restart_if_ended") is about to run again: report Running, as for a queued start, so a
+    // wait after the restart does not return the old result. Read again when none is queued:
+    // the restart may have run between the two reads.
+    auto pending = provider_->HasPendingStart(instance);
+    if (!pending.ok()) return pending.status();
+    if (*pending) {
+      s.status = "Running";
+      return s;
+    }
+    record = provider_->GetInstance(instance);
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) return s;  // deleted meanwhile
   }
   const providers::InstanceRecord& r = **record;
   s.custom_status = r.custom_status;
@@ -215,7 +264,10 @@ namespace duroxide::client {
 
 Result<std::string> Client::SendMessage(const std::string& instance, const std::string& queue,
                                         const std::string& data) {
-  DUROXIDE_RETURN_IF_ERROR(CheckIds("send_message", instance, queue));
+  DUROXIDE_RETURN_IF_ERROR(FirstProblem(
+      "send_message",
+      {limits::CheckInstanceId(instance), limits::CheckName(queue, "queue name"),
+       limits::CheckPayload(data.size(), max_payload_bytes_, "send_message data")}));
   const std::string id = ClientMessageId();
   WorkItem w;
   w.kind = WorkItemKind::kQueueMessage;
@@ -228,7 +280,10 @@ Result<std::string> Client::SendMessage(const std::string& instance, const std::
 }
 
 Result<int64_t> Client::PublishEvent(const std::string& topic, const std::string& data) {
-  if (topic.empty()) return Status::InvalidArgument("publish_event", "topic is empty");
+  DUROXIDE_RETURN_IF_ERROR(FirstProblem(
+      "publish_event", {limits::CheckName(topic, "topic"),
+                        limits::CheckPayload(data.size(), max_payload_bytes_,
+                                             "publish_event data")}));
   providers::MessagingStore* store = provider_->messaging();
   if (store == nullptr) return Status::FailedPrecondition("publish_event", "provider has no messaging");
   const std::string id = ClientMessageId();
@@ -241,7 +296,9 @@ Result<std::optional<std::string>> Client::Request(const std::string& instance,
                                                    const std::string& operation,
                                                    const std::string& data, int64_t timeout_ms,
                                                    std::string* request_id) {
-  DUROXIDE_RETURN_IF_ERROR(CheckIds("request", instance, operation));
+  DUROXIDE_RETURN_IF_ERROR(FirstProblem(
+      "request", {limits::CheckInstanceId(instance), limits::CheckName(operation, "operation"),
+                  limits::CheckPayload(data.size(), max_payload_bytes_, "request data")}));
   providers::MessagingStore* store = provider_->messaging();
   if (store == nullptr) return Status::FailedPrecondition("request", "provider has no messaging");
   const std::string id = ClientMessageId();

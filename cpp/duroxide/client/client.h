@@ -18,6 +18,15 @@
 
 namespace duroxide::client {
 
+// What start_orchestration does when the instance id is taken (docs/flow-control.md).
+//   "fail": kAlreadyExists, nothing written (the default).
+//   "use_existing": Ok, the existing instance is left exactly as it is, whatever its state.
+//   "restart_if_ended": a Completed or Failed instance gets a new execution (execution id + 1)
+//   with the new name, version and input; a running (or still queued) one is left alone.
+struct StartOptions {
+  std::string if_exists = "fail";
+};
+
 struct OrchestrationStatus {
   std::string status = "NotFound";  // "NotFound" | "Running" | "Completed" | "Failed"
   std::optional<std::string> output;
@@ -39,8 +48,10 @@ class Client {
   // kAlreadyExists if the instance id is taken (nothing is written then). kInvalidArgument
   // (nothing written) for an instance id, name or payload outside common/limits.h; the same
   // for RaiseEvent/EnqueueEvent's name and data.
+  // kInvalidArgument naming `if_exists` for an unknown policy (nothing written).
   Status StartOrchestration(const std::string& instance, const std::string& name,
-                            const std::string& input, const std::optional<std::string>& version);
+                            const std::string& input, const std::optional<std::string>& version,
+                            const StartOptions& options = {});
   Status RaiseEvent(const std::string& instance, const std::string& name, const std::string& data);
   Status EnqueueEvent(const std::string& instance, const std::string& queue,
                       const std::string& data);
@@ -78,6 +89,9 @@ class Client {
   const std::shared_ptr<providers::Provider>& provider() const { return provider_; }
 
  private:
+  // restart_if_ended after the plain start found the id taken.
+  Status RestartIfEnded(const history::WorkItem& start);
+
   template <typename Check>
   auto WaitUntil(const std::string& instance, int64_t timeout_ms, int64_t max_poll_ms,
                  Check check) -> decltype(check());

@@ -14,9 +14,10 @@
 
 namespace duroxide::limits {
 
-// Instance ids: 1..256 bytes, no control characters (U+0000-U+001F, U+007F).
+// Instance ids: 1..256 bytes of valid UTF-8 without the code points IsForbiddenCodePoint
+// refuses (controls, separators, invisible format characters, noncharacters).
 constexpr size_t kMaxInstanceIdBytes = 256;
-// Orchestration, activity, event and queue names: 1..256 bytes, no control characters.
+// Orchestration, activity, event, queue, topic and operation names: the same rules.
 constexpr size_t kMaxNameBytes = 256;
 // Default cap on one serialized payload (input, output, result, event data). Configurable
 // (RuntimeOptions/ClientOptions max_payload_bytes).
@@ -25,6 +26,7 @@ constexpr int64_t kDefaultMaxPayloadBytes = 4 * 1024 * 1024;
 // (RuntimeOptions max_history_events); long-running orchestrations use continue-as-new.
 constexpr int64_t kDefaultMaxHistoryEvents = 50000;
 
+bool IsForbiddenCodePoint(uint32_t cp);
 // `what` names the value in the message ("instance id", "child instance id", ...).
 std::string CheckInstanceId(const std::string& id, const char* what = "instance id");
 std::string CheckName(const std::string& name, const char* what);

@@ -79,6 +79,14 @@ TEST(Limits, Checks) {
   EXPECT_EQ(limits::CheckInstanceId(std::string(256, 'a')), "");
   EXPECT_NE(limits::CheckInstanceId(std::string("a\x7f")), "");
   EXPECT_EQ(limits::CheckInstanceId("\xc3\xbc-unicode"), "");
+  // C1 controls, separators, invisible format characters, noncharacters, invalid UTF-8.
+  for (const char* bad : {"a\xc2\x85", "a\xe2\x80\xa8", "a\xe2\x80\xa9", "a\xe2\x80\x8b",
+                          "a\xef\xbb\xbf", "a\xe2\x80\xae", "a\xef\xbf\xbf",
+                          "a\xed\xa0\x80", "a\xc0\xaf", "a\xff", "a\xe2\x80"}) {
+    EXPECT_NE(limits::CheckName(bad, "queue name"), "") << bad;
+  }
+  EXPECT_NE(limits::CheckName("a\xc2\x85", "topic").find("U+0085"), std::string::npos);
+  EXPECT_EQ(limits::CheckName("\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9", "n"), "");  // ZWJ
   EXPECT_EQ(limits::CheckPayload(10, 0, "x"), "");  // 0 disables
   EXPECT_NE(limits::CheckPayload(11, 10, "x"), "");
 }

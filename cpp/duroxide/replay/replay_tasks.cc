@@ -291,6 +291,24 @@ std::string ReplayEngine::CheckNewEvent(const Event& e) const {
                                        ("input of orchestration '" + e.name + "'").c_str());
       }
       break;
+    // Messages (sends, requests, replies, actor sends) and publishes: the same payload
+    // limit as every other value, checked before the event exists, so an oversized send fails
+    // the turn and nothing of it is written (docs/reliability.md, "Limits").
+    case EventKind::kMessageSent:
+      problem = limits::CheckInstanceId(e.instance, "message target instance id");
+      if (problem.empty()) problem = limits::CheckName(e.name, "queue name");
+      if (problem.empty()) {
+        problem = limits::CheckPayload(e.data.size(), options_.max_payload_bytes,
+                                       ("message to queue '" + e.name + "'").c_str());
+      }
+      break;
+    case EventKind::kEventPublished:
+      problem = limits::CheckName(e.name, "topic");
+      if (problem.empty()) {
+        problem = limits::CheckPayload(e.data.size(), options_.max_payload_bytes,
+                                       ("event published to topic '" + e.name + "'").c_str());
+      }
+      break;
     default:
       break;
   }

@@ -72,8 +72,13 @@ ClassifiedMessages ClassifyMessages(const std::vector<WorkItem>& messages) {
 const WorkItem* FindOrigin(const TurnFacts& facts, const ClassifiedMessages& messages) {
   if (!facts.exists) return messages.start;
   const WorkItem* can = messages.continue_as_new;
-  if (can && facts.status == ExecutionStatus::kContinuedAsNew &&
-      can->execution_id == facts.current_execution_id + 1) {
+  // ContinuedAsNew: the runtime queued it. Completed/Failed: a client restart
+  // (start_orchestration if_exists="restart_if_ended"); nothing else queues a ContinueAsNew
+  // for an ended instance.
+  const bool accepts = facts.status == ExecutionStatus::kContinuedAsNew ||
+                       facts.status == ExecutionStatus::kCompleted ||
+                       facts.status == ExecutionStatus::kFailed;
+  if (can && accepts && can->execution_id == facts.current_execution_id + 1) {
     return can;
   }
   return nullptr;

@@ -114,6 +114,23 @@ TEST(TurnPlanTest, ContinueAsNewOpensTheNextExecutionOnly) {
   EXPECT_EQ(stale.action, Action::kDrop);
 }
 
+// start_orchestration(if_exists="restart_if_ended") queues a ContinueAsNew for current + 1.
+TEST(TurnPlanTest, AClientRestartOpensTheNextExecutionOfAnEndedInstance) {
+  for (ExecutionStatus s : {ExecutionStatus::kCompleted, ExecutionStatus::kFailed}) {
+    TurnFacts f = Existing(s, 3);
+    f.resolved_version = "1.0.0";
+    TurnPlan p = Decide(f, {ContinueAsNew(4), Event("late")});
+    EXPECT_EQ(p.action, Action::kRun);
+    ASSERT_NE(p.origin, nullptr);
+    EXPECT_EQ(p.execution_id, 4);
+    EXPECT_EQ(Decide(f, {ContinueAsNew(3)}).action, Action::kDrop);  // stale: not current + 1
+  }
+  // A running instance never takes one (a restart of a running instance is not queued).
+  TurnFacts running = Existing(ExecutionStatus::kRunning, 1);
+  running.resolved_version = "1.0.0";
+  EXPECT_EQ(Decide(running, {ContinueAsNew(2)}).origin, nullptr);
+}
+
 TEST(TurnPlanTest, UnregisteredOrchestrationBacksOffThenFails) {
   TurnFacts f;  // resolved_version empty: not registered here
   f.attempt_count = 3;

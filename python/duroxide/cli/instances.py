@@ -55,6 +55,10 @@ def add_commands(command: Command) -> None:
     json_option(p, "--input", "input")
     p.add_argument("--id", dest="new_id", metavar="ID", help="instance id (default: generated)")
     p.add_argument("--version", metavar="V", help="pin an orchestration version")
+    p.add_argument("--if-exists", dest="if_exists", default="fail",
+                   choices=["fail", "use_existing", "restart_if_ended"],
+                   help="when the id is taken: fail (default), use_existing or "
+                        "restart_if_ended (docs/flow-control.md)")
     p.set_defaults(handler=cmd_start)
 
     p = instance_command(command, "wait", "Wait until an instance completes or fails (or, "
@@ -252,9 +256,11 @@ def cmd_start(args: argparse.Namespace, client: ClientAPI) -> int:
     instance_id = args.new_id or f"{args.name}-{uuid.uuid4().hex[:12]}"
     try:
         if args.version:
-            client.start_orchestration_versioned(instance_id, args.name, args.input, args.version)
+            client.start_orchestration_versioned(instance_id, args.name, args.input, args.version,
+                                                 if_exists=args.if_exists)
         else:
-            client.start_orchestration(instance_id, args.name, args.input)
+            client.start_orchestration(instance_id, args.name, args.input,
+                                       if_exists=args.if_exists)
     except duroxide.InstanceAlreadyExistsError:
         raise CliError(f"Instance {instance_id} already exists") from None
     payload = {"instance_id": instance_id, "name": args.name, "version": args.version,

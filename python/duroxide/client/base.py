@@ -9,15 +9,22 @@ actors, and the context-manager protocol.
 
 from __future__ import annotations
 
+import inspect
 import json
 import uuid
 from typing import Any, List, Optional
 
-from duroxide.client.api import DEFAULT_TIMEOUT_MS, ClientAPI
+from duroxide.client.api import DEFAULT_TIMEOUT_MS, ClientAPI, operations
 from duroxide.client.results import ActorInfo
+from duroxide.client.validate import checked
 from duroxide.client.workers import WorkerInfo
 from duroxide.errors import InvalidTypeError, NotFoundError, OrchestrationFailedError
 from duroxide.workflow.actors import ActorRef, parse_actor_id
+from duroxide.workflow.debounce import (
+    DEBOUNCE_OPERATION,
+    debounce_instance_id,
+    debounce_request,
+)
 from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, TaskHandle, graph_spec
 
 # The reference's `*_typed` variants that are the plain operation itself (payloads are JSON
@@ -36,6 +43,7 @@ class ClientBase(ClientAPI):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        _check_arguments(cls)
         for alias, plain in TYPED_ALIASES.items():
             if plain in vars(cls) and alias not in vars(cls):
                 setattr(cls, alias, vars(cls)[plain])
@@ -95,6 +103,13 @@ class ClientBase(ClientAPI):
     def actor(self, actor_type: str, key: str) -> ActorRef:
         return ActorRef(self, actor_type, key)
 
+    def debounce(self, key: str, orchestration: str, item: Any, *, window_ms: int,
+                 max_wait_ms: Optional[int] = None, max_items: Optional[int] = None,
+                 version: Optional[str] = None) -> str:
+        data = debounce_request(key, orchestration, item, window_ms, max_wait_ms, max_items,
+                                version)
+        return str(self.request(debounce_instance_id(key), DEBOUNCE_OPERATION, data))
+
     def list_actors(self, actor_type: Optional[str] = None) -> List[ActorInfo]:
         out = []
         for instance_id in self.list_all_instances():
@@ -110,3 +125,18 @@ class ClientBase(ClientAPI):
         iid = instance_id or f"graph-{uuid.uuid4().hex}"
         self.start_orchestration(iid, GRAPH_ORCHESTRATION, spec)
         return iid
+
+
+def _check_arguments(cls: type) -> None:
+    """Wraps each ClientAPI operation `cls` defines with the argument checks of
+    duroxide.client.validate (ids, names and integers; pybind11 conversion errors), so every
+    implementation refuses the same arguments the same way before anything is written."""
+    for op in operations():
+        impl = vars(cls).get(op)
+        if (not inspect.isfunction(impl) or inspect.iscoroutinefunction(impl)
+                or getattr(impl, "__duroxide_checked__", False)):
+            continue
+        setattr(cls, op, checked(op, getattr(ClientAPI, op), impl))
+
+
+_check_arguments(ClientBase)

@@ -27,6 +27,7 @@ from duroxide.client.results import (
 from duroxide.client.schedules import ScheduleInfo, check_schedule_id
 from duroxide.client.transport import Transport, path
 from duroxide.client.workers import UnservableWork, WorkerInfo
+from duroxide.workflow.flow import check_if_exists
 from duroxide.workflow.graphs import TaskFunction
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS
 
@@ -100,19 +101,24 @@ class HttpClient(ClientBase):
 
     # ---- start, status, events -------------------------------------------------------------
 
-    def start_orchestration(self, instance_id: str, name: str, input: Any = None) -> None:
-        self._start(instance_id, name, check_json(input, "start_orchestration input"), None)
+    def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
+                            if_exists: str = "fail") -> None:
+        self._start(instance_id, name, check_json(input, "start_orchestration input"), None,
+                    if_exists)
 
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
-                                      version: str) -> None:
+                                      version: str, *, if_exists: str = "fail") -> None:
         self._start(instance_id, name,
-                    check_json(input, "start_orchestration_versioned input"), version)
+                    check_json(input, "start_orchestration_versioned input"), version,
+                    if_exists)
 
-    def _start(self, instance_id: str, name: str, input: Any, version: Optional[str]) -> None:
+    def _start(self, instance_id: str, name: str, input: Any, version: Optional[str],
+               if_exists: str) -> None:
         if not instance_id:  # the server would make one up; Client refuses an empty id
             raise errors.InvalidArgumentError(
                 "start_orchestration: Invalid input: instance id is empty")
-        body: Dict[str, Any] = {"instance_id": instance_id, "name": name, "input": input}
+        body: Dict[str, Any] = {"instance_id": instance_id, "name": name, "input": input,
+                                "if_exists": check_if_exists(if_exists)}
         if version is not None:
             body["version"] = version
         self._post("/v1/instances", body)

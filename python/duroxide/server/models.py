@@ -32,6 +32,10 @@ class StartRequest(_Model):
     input: Any = Field(default=None, description="any JSON value (default null)")
     version: Optional[str] = Field(default=None, min_length=1, max_length=NAME_MAX,
                                    description="pin a version (default: the latest)")
+    if_exists: str = Field(
+        default="fail",
+        description='when the id is taken: "fail" (409), "use_existing" (leave it as it is) '
+                    'or "restart_if_ended" (a new execution for an ended instance)')
 
 
 class RaiseEventRequest(_Model):

@@ -55,6 +55,10 @@ RULES: Dict[str, Rule] = {r.code: r for r in (
          "use `yield ctx.schedule_activity(\"Name\", input)`"),
     Rule("DX012", "differs between processes (hash randomization, object addresses)",
          "use a stable key (the value itself, or hashlib on its bytes)"),
+    Rule("DX013", "awaits something that is not a duroxide task (async orchestrations run "
+                  "without an event loop; only ctx tasks may be awaited)",
+         "await ctx tasks only: `await ctx.schedule_timer(ms)` instead of asyncio.sleep, "
+         "`await ctx.all([...])` instead of asyncio.gather, I/O in an activity"),
 )}
 
 # Qualified call names (after import resolution) and the rule they break. A key ending with
@@ -274,7 +278,30 @@ class _BodyScanner:
                 names.add(node.target.id)
         return names
 
+    def _awaited_calls(self) -> Set[int]:
+        """ids of the calls awaited directly (`await f(...)`): DX013 judges those."""
+        return {id(n.value) for n in ast.walk(self.fn)
+                if isinstance(n, ast.Await) and isinstance(n.value, ast.Call)}
+
+    def _ctx_name(self) -> Optional[str]:
+        args = getattr(self.fn, "args", None)
+        return args.args[0].arg if args is not None and args.args else None
+
+    def _foreign_await(self, call: ast.Call, name: Optional[str]) -> bool:
+        """Whether an awaited call cannot give a duroxide task: a method of anything but the
+        orchestration's ctx (an HTTP session, a client, a module such as asyncio), or a
+        function imported from a module of _CALLS. A plain local name may be a task function
+        or a helper coroutine: not reported."""
+        if name is None:
+            return False
+        root = name.split(".")[0]
+        if "." in name:
+            return root != self._ctx_name()
+        qualified = _qualify(name, self.mod.aliases)
+        return qualified != name and _rule_for(qualified, _CALLS) is not None
+
     def scan(self) -> "_BodyScanner":
+        self.awaited = self._awaited_calls()
         for node in ast.walk(self.fn):
             if isinstance(node, ast.Call):
                 self._call(node)
@@ -291,6 +318,9 @@ class _BodyScanner:
 
     def _call(self, call: ast.Call) -> None:
         name = _dotted(call.func)
+        if id(call) in self.awaited and self._foreign_await(call, name):
+            self._add(call, "DX013", f"await {_qualify(name or '', self.mod.aliases)}()")
+            return
         if name is None:
             if isinstance(call.func, ast.Attribute) and call.func.attr in _IO_METHODS:
                 self._add(call, "DX006", f".{call.func.attr}()")

@@ -16,6 +16,7 @@ import json
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from duroxide._common import loads_or_raw as _decode
+from duroxide._common import non_finite_path
 from duroxide.worker.activity import ActivityContext, _current_activity
 from duroxide.workflow.generator import start, step
 from duroxide.workflow.graphs import CachedResult
@@ -49,8 +50,18 @@ def run_activity(fn: Callable[..., Any], info: Dict[str, Any], handle: Any, clie
     if isinstance(result, CachedResult):
         return (True, result.text, True)
     try:
-        return (True, json.dumps(result))
-    except (TypeError, ValueError) as exc:
+        return (True, json.dumps(result, allow_nan=False))
+    except ValueError:
+        where = non_finite_path(result)
+        if where is not None:  # strict JSON: NaN/Infinity would be read back as null
+            return (False, f"Activity '{name}' call failed: InvalidArgumentError: returned "
+                           f"{where[1]} at {where[0]}, which is not valid JSON")
+        return (
+            False,
+            f"Activity '{name}' call failed: TypeError: returned a value of type "
+            f"{type(result).__name__} that is not JSON-serializable (circular reference)",
+        )
+    except TypeError as exc:
         return (
             False,
             f"Activity '{name}' call failed: TypeError: returned a value of type "

@@ -24,6 +24,7 @@ from duroxide.workflow.messages import (
     message_from_envelope,
     request_from_envelope,
 )
+from duroxide.workflow.tasks import Task
 
 ACTOR_PREFIX = "@actor/"
 ACTOR_ORCHESTRATION_PREFIX = "__duroxide_actor__:"
@@ -96,21 +97,23 @@ class ActorType:
             return fn
         return register
 
-    def loop(self, ctx: Any, input: Any) -> Generator[Any, Any, Any]:
-        """The built-in actor orchestration."""
+    async def loop(self, ctx: Any, input: Any) -> Any:
+        """The built-in actor orchestration (async def, so that handlers of both styles run
+        inside it: a generator handler is delegated to, a coroutine handler awaited; the
+        rules of async orchestrations apply to both)."""
         state: Dict[str, Any] = {}
         if isinstance(input, dict) and isinstance(input.get("state"), dict):
             state = dict(input["state"])
         for topic in sorted(self.event_handlers):
             ctx.subscribe(topic)  # idempotent; the subscription survives continue-as-new
         for _ in range(self.messages_per_execution):
-            env = yield {"type": "dequeueEvent", "queueName": "*", "envelope": True}
-            yield from self._handle(ctx, state, env)
+            env = await Task({"type": "dequeueEvent", "queueName": "*", "envelope": True})
+            await self._handle(ctx, state, env)
             ctx.set_kv_value(STATE_KEY, json.dumps(state))
         key = input.get("key") if isinstance(input, dict) else None
-        yield ctx.continue_as_new({"type": self.name, "key": key, "state": state})
+        await ctx.continue_as_new({"type": self.name, "key": key, "state": state})
 
-    def _handle(self, ctx: Any, state: Dict[str, Any], env: Any) -> Generator[Any, Any, None]:
+    async def _handle(self, ctx: Any, state: Dict[str, Any], env: Any) -> None:
         msg = message_from_envelope(env)
         req: Optional[Request] = None
         if msg.queue.startswith(REQUEST_QUEUE_PREFIX):
@@ -128,7 +131,9 @@ class ActorType:
         try:
             result = handler(ctx, state, msg)
             if inspect.isgenerator(result):
-                result = yield from result
+                result = await _Delegate(result)
+            elif inspect.iscoroutine(result):
+                result = await result
             if req is not None:
                 ctx.reply(req, result)
         except Exception as exc:  # the actor survives a failing handler
@@ -137,6 +142,16 @@ class ActorType:
             else:
                 ctx.trace_error(f"actor {ctx.instance_id}: handler failed: "
                                 f"{type(exc).__name__}: {exc}")
+
+
+class _Delegate:
+    """Awaits a generator handler from the async actor loop (`yield from` its tasks)."""
+
+    def __init__(self, gen: Generator[Any, Any, Any]) -> None:
+        self.gen = gen
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return (yield from self.gen)
 
 
 class ActorRef:
@@ -178,8 +193,9 @@ class OrchestrationActorRef:
         return str(self._ctx.send_message(self.instance_id, ACTOR_QUEUE, data))
 
     def request(self, data: Any = None,
-                timeout_ms: int = DEFAULT_REQUEST_TIMEOUT_MS) -> Dict[str, Any]:
-        return dict(self._ctx.request(self.instance_id, ACTOR_OPERATION, data, timeout_ms))
+                timeout_ms: int = DEFAULT_REQUEST_TIMEOUT_MS) -> Any:
+        """The request task (yield it or await it): gives the handler's return value."""
+        return self._ctx.request(self.instance_id, ACTOR_OPERATION, data, timeout_ms)
 
 
 def parse_actor_id(instance_id: str) -> Optional[List[str]]:

@@ -16,9 +16,9 @@ from duroxide.errors import InvalidArgumentError, InvalidTypeError, TaskFailedEr
 from duroxide.workflow.graphs import TaskHandle
 from duroxide.workflow.messaging import MessagingContextMixin
 from duroxide.workflow.requirements import routing_fields
+from duroxide.workflow.tasks import Task as Task  # re-exported: the descriptor type
 
-# What orchestrations yield: a task descriptor (a plain dict of the duroxide Python API).
-Task = Dict[str, Any]
+# What orchestrations yield or await: a task descriptor (an awaitable dict, workflow/tasks.py).
 
 
 _dumps = dumps_value
@@ -31,7 +31,7 @@ def _typed_input(value: Any, what: str) -> str:
     return _dumps(value, what)
 
 
-class ScheduledTask(Dict[str, Any]):
+class ScheduledTask(Task):
     """An activity descriptor that can be routed to tagged workers with `.with_tag()`."""
 
     def with_tag(self, tag: str) -> "ScheduledTask":
@@ -42,7 +42,7 @@ class ScheduledTask(Dict[str, Any]):
         return self
 
 
-class JoinTask(dict):  # type: ignore[type-arg]
+class JoinTask(Task):
     """What ctx.all() returns: a join descriptor, chainable with .then() when it holds
     task-graph handles (like Promise.all([...]).then(zip))."""
 
@@ -82,7 +82,8 @@ class TracingMixin:
 class OrchestrationContext(MessagingContextMixin, TracingMixin):
     """The `ctx` an orchestration generator receives.
 
-    Scheduling methods return task descriptors to `yield`; they do nothing until yielded.
+    Scheduling methods return task descriptors to `yield` (generator orchestrations) or
+    `await` (async def orchestrations); they do nothing until yielded or awaited.
     """
 
     def __init__(self, ctx_info: Dict[str, Any]) -> None:
@@ -164,74 +165,74 @@ class OrchestrationContext(MessagingContextMixin, TracingMixin):
         if not isinstance(delay_ms, (int, float)) or isinstance(delay_ms, bool) or delay_ms < 0:
             raise InvalidArgumentError(
                 f"schedule_timer: delay_ms must be a number >= 0, got {delay_ms!r}")
-        return {"type": "timer", "delayMs": int(delay_ms)}
+        return Task({"type": "timer", "delayMs": int(delay_ms)})
 
     def wait_for_event(self, name: str) -> Task:
         """Waits for the next external event `name` raised after the wait began."""
-        return {"type": "waitEvent", "name": name}
+        return Task({"type": "waitEvent", "name": name})
 
     def dequeue_event(self, queue_name: str) -> Task:
         """Takes the next message of event queue `queue_name` (FIFO, buffered)."""
-        return {"type": "dequeueEvent", "queueName": queue_name}
+        return Task({"type": "dequeueEvent", "queueName": queue_name})
 
     # ---- orchestrations -----------------------------------------------------------------
     def schedule_sub_orchestration(self, name: str, input: Any = None) -> Task:
         """Runs orchestration `name` as a child; yields its output."""
-        return {"type": "subOrchestration", "name": name,
-                "input": _dumps(input, f"schedule_sub_orchestration('{name}') input")}
+        return Task({"type": "subOrchestration", "name": name,
+                "input": _dumps(input, f"schedule_sub_orchestration('{name}') input")})
 
     def schedule_sub_orchestration_with_id(self, name: str, instance_id: str,
                                            input: Any = None) -> Task:
         """Like schedule_sub_orchestration, with an explicit child instance id."""
-        return {"type": "subOrchestrationWithId", "name": name, "instanceId": instance_id,
-                "input": _dumps(input, f"schedule_sub_orchestration_with_id('{name}') input")}
+        return Task({"type": "subOrchestrationWithId", "name": name, "instanceId": instance_id,
+                "input": _dumps(input, f"schedule_sub_orchestration_with_id('{name}') input")})
 
     def schedule_sub_orchestration_versioned(
         self, name: str, version: Optional[str] = None, input: Any = None
     ) -> Task:
         """Child orchestration pinned to `version` (None = latest registered)."""
-        return {"type": "subOrchestrationVersioned", "name": name, "version": version,
-                "input": _dumps(input, f"schedule_sub_orchestration_versioned('{name}') input")}
+        return Task({"type": "subOrchestrationVersioned", "name": name, "version": version,
+                "input": _dumps(input, f"schedule_sub_orchestration_versioned('{name}') input")})
 
     def schedule_sub_orchestration_versioned_with_id(
         self, name: str, version: Optional[str], instance_id: str, input: Any = None
     ) -> Task:
         """Versioned child orchestration with an explicit instance id."""
-        return {"type": "subOrchestrationVersionedWithId", "name": name, "version": version,
+        return Task({"type": "subOrchestrationVersionedWithId", "name": name, "version": version,
                 "instanceId": instance_id,
                 "input": _dumps(
-                    input, f"schedule_sub_orchestration_versioned_with_id('{name}') input")}
+                    input, f"schedule_sub_orchestration_versioned_with_id('{name}') input")})
 
     def start_orchestration(self, name: str, instance_id: str, input: Any = None) -> Task:
         """Starts an independent orchestration (fire-and-forget); yields None."""
-        return {"type": "orchestration", "name": name, "instanceId": instance_id,
-                "input": _dumps(input, f"start_orchestration('{name}') input")}
+        return Task({"type": "orchestration", "name": name, "instanceId": instance_id,
+                "input": _dumps(input, f"start_orchestration('{name}') input")})
 
     def start_orchestration_versioned(
         self, name: str, version: str, instance_id: str, input: Any = None
     ) -> Task:
         """Fire-and-forget start pinned to `version`."""
-        return {"type": "orchestrationVersioned", "name": name, "version": version,
+        return Task({"type": "orchestrationVersioned", "name": name, "version": version,
                 "instanceId": instance_id,
-                "input": _dumps(input, f"start_orchestration_versioned('{name}') input")}
+                "input": _dumps(input, f"start_orchestration_versioned('{name}') input")})
 
     def continue_as_new(self, input: Any = None) -> Task:
         """Ends this execution and starts a fresh one with `input` (history is reset)."""
-        return {"type": "continueAsNew", "input": _dumps(input, "continue_as_new input")}
+        return Task({"type": "continueAsNew", "input": _dumps(input, "continue_as_new input")})
 
     def continue_as_new_versioned(self, input: Any = None, version: Optional[str] = None) -> Task:
         """continue_as_new that moves to `version` (None = latest)."""
-        return {"type": "continueAsNewVersioned",
-                "input": _dumps(input, "continue_as_new_versioned input"), "version": version}
+        return Task({"type": "continueAsNewVersioned",
+                "input": _dumps(input, "continue_as_new_versioned input"), "version": version})
 
     # ---- deterministic helpers ----------------------------------------------------------
     def new_guid(self) -> Task:
         """Yields a new GUID string (replay-safe)."""
-        return {"type": "newGuid"}
+        return Task({"type": "newGuid"})
 
     def utc_now(self) -> Task:
         """Yields the current time in epoch milliseconds (replay-safe)."""
-        return {"type": "utcNow"}
+        return Task({"type": "utcNow"})
 
     # ---- composition --------------------------------------------------------------------
     def all(self, tasks: List[Any]) -> "JoinTask":
@@ -251,7 +252,7 @@ class OrchestrationContext(MessagingContextMixin, TracingMixin):
             tasks = tuple(tasks[0])
         if len(tasks) < 2:
             raise InvalidArgumentError(f"race() needs at least 2 tasks, got {len(tasks)}")
-        return {"type": "select", "tasks": list(tasks)}
+        return Task({"type": "select", "tasks": list(tasks)})
 
     # ---- typed variants -----------------------------------------------------------------
     def schedule_activity_typed(self, name: str, input: Any = None,
@@ -298,37 +299,37 @@ class OrchestrationContext(MessagingContextMixin, TracingMixin):
 
     def schedule_sub_orchestration_typed(self, name: str, input: Any = None,
                                          result_type: Any = None) -> Task:
-        return {"type": "subOrchestration", "name": name, "_typed": True,
-                "input": _typed_input(input, "schedule_sub_orchestration_typed input")}
+        return Task({"type": "subOrchestration", "name": name, "_typed": True,
+                "input": _typed_input(input, "schedule_sub_orchestration_typed input")})
 
     def schedule_sub_orchestration_with_id_typed(self, name: str, instance_id: str,
                                                  input: Any = None) -> Task:
-        return {"type": "subOrchestrationWithId", "name": name, "instanceId": instance_id,
+        return Task({"type": "subOrchestrationWithId", "name": name, "instanceId": instance_id,
                 "_typed": True,
-                "input": _typed_input(input, "schedule_sub_orchestration_with_id_typed input")}
+                "input": _typed_input(input, "schedule_sub_orchestration_with_id_typed input")})
 
     def wait_for_event_typed(self, name: str) -> Task:
-        return {"type": "waitEvent", "name": name, "_typed": True}
+        return Task({"type": "waitEvent", "name": name, "_typed": True})
 
     def dequeue_event_typed(self, queue_name: str) -> Task:
-        return {"type": "dequeueEvent", "queueName": queue_name, "_typed": True}
+        return Task({"type": "dequeueEvent", "queueName": queue_name, "_typed": True})
 
     def start_orchestration_typed(self, name: str, instance_id: str, input: Any = None) -> Task:
-        return {"type": "orchestration", "name": name, "instanceId": instance_id,
-                "input": _typed_input(input, "start_orchestration_typed input")}
+        return Task({"type": "orchestration", "name": name, "instanceId": instance_id,
+                "input": _typed_input(input, "start_orchestration_typed input")})
 
     def start_orchestration_versioned_typed(self, name: str, version: str, instance_id: str,
                                             input: Any = None) -> Task:
-        return {"type": "orchestrationVersioned", "name": name, "version": version,
+        return Task({"type": "orchestrationVersioned", "name": name, "version": version,
                 "instanceId": instance_id,
-                "input": _typed_input(input, "start_orchestration_versioned_typed input")}
+                "input": _typed_input(input, "start_orchestration_versioned_typed input")})
 
     def continue_as_new_typed(self, input: Any = None) -> Task:
-        return {"type": "continueAsNew",
-                "input": _typed_input(input, "continue_as_new_typed input")}
+        return Task({"type": "continueAsNew",
+                "input": _typed_input(input, "continue_as_new_typed input")})
 
     def all_typed(self, tasks: List[Any]) -> Task:
-        return {"type": "join", "tasks": list(tasks), "_typed_all": True}
+        return Task({"type": "join", "tasks": list(tasks), "_typed_all": True})
 
     def race_typed(self, *tasks: Any) -> Task:
         task = self.race(*tasks)

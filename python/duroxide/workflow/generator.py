@@ -1,4 +1,7 @@
-"""Runs orchestration generators one step at a time (the generator protocol).
+"""Runs orchestration generators and coroutines one step at a time (the generator protocol).
+
+An `async def` orchestration's coroutine is stepped exactly like a generator (send/throw, no
+event loop); workflow/coroutines.py enforces what it may await.
 
 `start` calls an orchestration function and runs it to its first yield; `step` sends a task's
 result into the generator (or throws its failure) and runs it to the next yield. Both return
@@ -20,8 +23,10 @@ import traceback
 from typing import Any, Callable, Dict, Generator, Optional, Tuple, cast
 
 from duroxide._common import loads_or_raw as _decode
+from duroxide._common import non_finite_path
 from duroxide.errors import task_failure
 from duroxide.workflow.context import OrchestrationContext, Task
+from duroxide.workflow.coroutines import advance
 from duroxide.workflow.graphs import after_yield, before_yield
 
 # What start/step return to the native invoker: ("yield", task) | ("complete", output_json) |
@@ -38,8 +43,15 @@ def _decode_input(text: str) -> Any:
 
 def _encode_output(value: Any) -> StepResult:
     try:
-        return ("complete", json.dumps(value))
-    except (TypeError, ValueError) as exc:
+        return ("complete", json.dumps(value, allow_nan=False))
+    except ValueError as exc:
+        where = non_finite_path(value)
+        if where is not None:  # strict JSON: NaN/Infinity would be read back as null
+            return ("fail", f"InvalidArgumentError: orchestration returned {where[1]} at "
+                            f"{where[0]}, which is not valid JSON")
+        return ("fail", f"TypeError: orchestration returned a value of type "
+                        f"{type(value).__name__} that is not JSON-serializable ({exc})")
+    except TypeError as exc:
         return (
             "fail",
             f"TypeError: orchestration returned a value of type {type(value).__name__} "
@@ -58,22 +70,22 @@ def start(fn: Callable[..., Any], ctx: OrchestrationContext,
         result = fn(ctx, _decode_input(input_text))
     except Exception:
         return ("fail", traceback.format_exc(), None)
-    if inspect.isgenerator(result):
+    if inspect.isgenerator(result) or inspect.iscoroutine(result):
+        # A coroutine (async def) is stepped exactly like a generator (workflow/coroutines.py).
         gen = cast(OrchestrationGenerator, result)
         try:
-            first = gen.send(None)
+            first = advance(gen, lambda: gen.send(None))
         except StopIteration as stop:
             return (*_encode_output(stop.value), None)
         except Exception:
             return ("fail", traceback.format_exc(), None)
         kind, payload = _yielded(gen, first)
         return (kind, payload, gen)
-    if inspect.iscoroutine(result):
-        result.close()
+    if inspect.isasyncgen(result):
         return (
             "fail",
-            "TypeError: orchestrations must be generator functions (def + yield), "
-            "not async def",
+            "TypeError: orchestrations are generator functions (def + yield) or coroutine "
+            "functions (async def + await), not async generators (async def + yield)",
             None,
         )
     kind, payload = _encode_output(result)
@@ -147,8 +159,9 @@ def step(gen: OrchestrationGenerator, last_task: Any, value: Any, is_error: bool
                 return _after(gen, lambda: gen.throw(failure))
         if is_error:
             d = details or {}
-            task = gen.throw(task_failure(str(value), d.get("source", ""),
-                                          d.get("category", "Application"), d.get("kind", "")))
+            thrown = task_failure(str(value), d.get("source", ""),
+                                  d.get("category", "Application"), d.get("kind", ""))
+            task = advance(gen, lambda: gen.throw(thrown))
         else:
             if (
                 isinstance(last_task, dict)
@@ -165,7 +178,8 @@ def step(gen: OrchestrationGenerator, last_task: Any, value: Any, is_error: bool
                 and isinstance(value, str)
             ):
                 value = _decode(value)
-            task = gen.send(value)
+            sent = value
+            task = advance(gen, lambda: gen.send(sent))
     except StopIteration as stop:
         return _encode_output(stop.value)
     except Exception:
@@ -176,7 +190,7 @@ def step(gen: OrchestrationGenerator, last_task: Any, value: Any, is_error: bool
 def _after(gen: Any, resume: Callable[[], Any]) -> Tuple[str, Any]:
     """Runs `resume` (a send or throw into gen) and encodes the step it leads to."""
     try:
-        task = resume()
+        task = advance(gen, resume)
     except StopIteration as stop:
         return _encode_output(stop.value)
     except Exception:

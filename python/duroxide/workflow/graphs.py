@@ -22,7 +22,19 @@ import inspect
 import json
 import time
 import weakref
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Generator,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Set,
+    Tuple,
+    Union,
+)
 
 import duroxide._core as _core
 from duroxide._common import normalize_retry
@@ -190,6 +202,10 @@ class TaskHandle:
     def then(self, task: Callable[..., "TaskHandle"]) -> "TaskHandle":
         """A handle of task(this handle's result)."""
         return task(self)
+
+    def __await__(self) -> Generator["TaskHandle", Any, Any]:
+        """`await handle` in an async orchestration, like `yield handle` in a generator."""
+        return (yield self)
 
     def dependencies(self) -> List["TaskHandle"]:
         return list(_handles_in((self.args, self.kwargs)))

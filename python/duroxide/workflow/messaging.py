@@ -25,6 +25,7 @@ from duroxide.workflow.messages import (
     request_from_envelope,
     request_post,
 )
+from duroxide.workflow.tasks import Task
 
 
 class MessagingContextMixin:
@@ -51,15 +52,15 @@ class MessagingContextMixin:
         return str(self._host.send_message(target, queue, payload,
                                            json.dumps(meta) if meta else ""))
 
-    def receive_message(self, queue: str) -> Dict[str, Any]:
+    def receive_message(self, queue: str) -> Task:
         """Yields the next Message of queue `queue` (FIFO, like dequeue_event)."""
         check_name(queue, "receive_message: queue")
-        return {"type": "dequeueEvent", "queueName": queue, "envelope": True,
-                "_post": message_from_envelope}
+        return Task({"type": "dequeueEvent", "queueName": queue, "envelope": True,
+                "_post": message_from_envelope})
 
     # ---- request / response ---------------------------------------------------------------
     def request(self, instance_id: str, operation: str, data: Any = None,
-                timeout_ms: int = DEFAULT_REQUEST_TIMEOUT_MS) -> Dict[str, Any]:
+                timeout_ms: int = DEFAULT_REQUEST_TIMEOUT_MS) -> Task:
         """Sends a request; yields the reply value.
 
         The yield raises RequestFailedError (error reply, or the target is missing or ended)
@@ -73,22 +74,22 @@ class MessagingContextMixin:
                                 {"kind": "request", "operation": operation,
                                  "reply_to": self.instance_id})
         reply_queue = REPLY_QUEUE_PREFIX + (request_id or "unsent")
-        return {
+        return Task({
             "type": "select",
             "tasks": [
                 {"type": "dequeueEvent", "queueName": reply_queue, "envelope": True},
                 {"type": "timer", "delayMs": timeout_ms},
             ],
             "_post": request_post(instance_id, operation, timeout_ms),
-        }
+        })
 
-    def receive_request(self, operation: Optional[str] = None) -> Dict[str, Any]:
+    def receive_request(self, operation: Optional[str] = None) -> Task:
         """Yields the next Request for `operation` (None: any operation), in arrival order."""
         if operation is not None:
             check_name(operation, "receive_request: operation")
         queue = REQUEST_QUEUE_PREFIX + (operation if operation is not None else "*")
-        return {"type": "dequeueEvent", "queueName": queue, "envelope": True,
-                "_post": request_from_envelope}
+        return Task({"type": "dequeueEvent", "queueName": queue, "envelope": True,
+                "_post": request_from_envelope})
 
     def reply(self, req: Request, value: Any = None) -> None:
         """Answers `req` with `value` when this turn commits (no yield)."""

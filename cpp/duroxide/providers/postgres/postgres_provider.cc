@@ -186,7 +186,7 @@ std::vector<StatementDef> OrchestratorStatements() {
       {"dx_notify", "SELECT pg_notify($1, $2)"},
       {"dx_has_pending_start",
        "SELECT EXISTS (SELECT 1 FROM orchestrator_queue "
-       "  WHERE instance_id = $1 AND kind = 'StartOrchestration')"},
+       "  WHERE instance_id = $1 AND kind IN ('StartOrchestration', 'ContinueAsNew'))"},
       {"dx_get_kv_value",
        "SELECT value, 1 AS pri FROM kv_delta WHERE instance_id = $1 AND key = $2 "
        "UNION ALL SELECT value, 0 FROM kv_store WHERE instance_id = $1 AND key = $2 "
@@ -629,6 +629,8 @@ Result<std::optional<InstanceRecord>> PostgresProvider::GetInstance(const std::s
   });
 }
 
+// Also true for a queued ContinueAsNew: an ended instance restarted by the client
+// (start_orchestration if_exists="restart_if_ended") is about to run again.
 Result<bool> PostgresProvider::HasPendingStart(const std::string& instance) {
   return Run("HasPendingStart", [&](pqxx::connection_base& conn) -> Result<bool> {
     pqxx::nontransaction tx(conn);

@@ -308,7 +308,7 @@ void SqliteProvider::PrepareStatements() {
       "                  WHERE instance_id = ?1 AND kind = 'StartOrchestration')");
   has_pending_start_ = prep(
       "SELECT EXISTS (SELECT 1 FROM orchestrator_queue "
-      "  WHERE instance_id = ?1 AND kind = 'StartOrchestration')");
+      "  WHERE instance_id = ?1 AND kind IN ('StartOrchestration', 'ContinueAsNew'))");
   get_kv_value_ = prep(
       "SELECT value, 1 AS pri FROM kv_delta WHERE instance_id = ?1 AND key = ?2 "
       "UNION ALL SELECT value, 0 FROM kv_store WHERE instance_id = ?1 AND key = ?2 "
@@ -442,6 +442,8 @@ Result<std::optional<InstanceRecord>> SqliteProvider::GetInstance(const std::str
   });
 }
 
+// Also true for a queued ContinueAsNew: an ended instance restarted by the client
+// (start_orchestration if_exists="restart_if_ended") is about to run again.
 Result<bool> SqliteProvider::HasPendingStart(const std::string& instance) {
   return Guarded("HasPendingStart", [&]() -> Result<bool> {
     std::lock_guard<std::mutex> lock(mu_);
