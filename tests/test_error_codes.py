@@ -35,6 +35,7 @@ CODES = {
     "GraphNodeFailedError": "graph-node-failed",
     "OrchestrationFailedError": "orchestration-failed",
     "RequestFailedError": "request-failed",
+    "RequestTargetNotFoundError": "request-target-not-found",
     "RequestTimedOutError": "request-timeout",
     "NondeterminismError": "nondeterminism",
     "CrashTestFailure": "crash-test-failed",

@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, List, Tuple
 
-import pytest
-
 import duroxide
+import pytest
 from helpers.util import wait_until
 
 TESTS = Path(__file__).resolve().parent
