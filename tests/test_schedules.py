@@ -62,7 +62,8 @@ def settle(client: Client, rt: TimeSkippingRuntime, until_ms: int) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         pending = [s for s in client.list_schedules()
-                   if s.next_fire_ms is not None and s.next_fire_ms < until_ms and not s.paused]
+                   if (s.next_fire_ms is not None and s.next_fire_ms < until_ms
+                       and not s.paused) or s.buffered_fire_ms is not None]
         depths = client.get_queue_depths()
         if (not pending and not client.list_instances_by_status("Running")
                 and depths.orchestrator_queue == 0 and depths.timer_queue == 0):

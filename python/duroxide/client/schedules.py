@@ -46,7 +46,8 @@ class ScheduleInfo:
 
     recent_instances lists the latest runs' instance ids, newest first (at most 10);
     fired/missed/skipped_count count runs started, occurrences missed by catch-up and
-    occurrences skipped by the overlap policy.
+    occurrences skipped by the overlap policy; buffered_fire_ms is the occurrence a buffer_one
+    schedule keeps waiting for the running one to end.
     """
 
     schedule_id: str
@@ -71,6 +72,7 @@ class ScheduleInfo:
     fired_count: int = 0
     missed_count: int = 0
     skipped_count: int = 0
+    buffered_fire_ms: Optional[int] = None  # buffer_one: the occurrence waiting to start
 
     @classmethod
     def from_record(cls, raw: Dict[str, Any]) -> "ScheduleInfo":
