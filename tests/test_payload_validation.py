@@ -169,7 +169,8 @@ def test_non_finite_results_fail_readably(env: Any) -> None:
 # ---- ids and names -------------------------------------------------------------------------------
 
 BAD_TEXT = ["a\x85b", "line\u2028sep", "para\u2029sep", "lone\ud800", "zero\u200bwidth",
-            "bom\ufeff", "rtl\u202eoverride", "nul\x00", "del\x7f", "non\uffffchar"]
+            "bom\ufeff", "rtl\u202eoverride", "nul\x00", "del\x7f", "non\uffffchar",
+            "nbsp\u00a0space", "soft\u00adhyphen", "private\ue000use"]
 
 
 @pytest.mark.parametrize("bad", BAD_TEXT)

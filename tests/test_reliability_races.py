@@ -218,3 +218,36 @@ def test_concurrent_starts_of_one_id_create_it_once(store):
         assert results[iid].status == "Completed"
         assert results[iid].output == accepted[iid][0]
         assert client.list_executions(iid) == [1]
+
+
+def test_cancel_racing_with_continue_as_new_ends_the_instance(store):
+    """cancel + continue-as-new: instances that continue as new on every message are cancelled
+    while messages keep them busy; whichever execution the cancel reaches, it ends the
+    instance (no execution starts after the cancel is taken)."""
+    _, client, make_runtime = store
+    rt = make_runtime()
+
+    @rt.register_orchestration("Loop")
+    def loop(ctx: OrchestrationContext, n: Any) -> Any:
+        yield ctx.dequeue_event("tick")
+        yield ctx.continue_as_new((n or 0) + 1)
+
+    rt.start()
+    ids = [f"loop-{i}" for i in range(40)]
+    for iid in ids:
+        client.start_orchestration(iid, "Loop", 0)
+
+    def tick_then_cancel(i: int) -> None:
+        iid = ids[i % len(ids)]
+        for _ in range(5):
+            client.enqueue_event(iid, "tick", None)
+        client.cancel_instance(iid, "stop")
+
+    run_threads(len(ids), tick_then_cancel)
+    results = wait_all_done(client, ids, timeout_s=30)
+    bad = {iid: r.status for iid, r in results.items() if r.status != "Failed"}
+    assert not bad, f"{len(bad)} cancels lost across continue-as-new: {list(bad.items())[:3]}"
+    for iid in ids:
+        last = client.list_executions(iid)[-1]
+        kinds_last = [str(e.kind) for e in client.read_execution_history(iid, last)]
+        assert "OrchestrationCancelRequested" in kinds_last, (iid, kinds_last)

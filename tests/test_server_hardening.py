@@ -403,3 +403,25 @@ def test_native_conversion_errors_never_reach_a_user() -> None:
     with pytest.raises(duroxide.InvalidTypeError) as info:
         client.get_status("fine-id")
     assert "incompatible" not in str(info.value) and "get_status" in str(info.value)
+
+
+def test_read_only_postgres_session_serves_reads_and_refuses_writes(pg_url: str,
+                                                                     pg_schema: str) -> None:
+    """A PostgreSQL session that is read-only (default_transaction_read_only, as on a hot
+    standby) opens an up-to-date schema, serves reads and refuses writes with 409."""
+    writer = duroxide.Client(duroxide.PostgresProvider.connect_with_schema(pg_url, pg_schema))
+    writer.start_orchestration("seeded", "Anything", None)
+    ro_url = pg_url + ("&" if "?" in pg_url else "?") + \
+        "options=-c%20default_transaction_read_only%3Don"
+    reader = duroxide.Client(duroxide.PostgresProvider.connect_with_schema(ro_url, pg_schema))
+    assert reader.get_status("seeded").status == "Running"
+    with pytest.raises(duroxide.FailedPreconditionError, match="read-only"):
+        reader.start_orchestration("new", "X", None)
+    with pytest.raises(duroxide.FailedPreconditionError, match="read-only"):
+        reader.raise_event("seeded", "e", 1)
+    with LiveServer(reader) as server, httpx.Client(base_url=server.url) as http:
+        assert http.get("/v1/instances/seeded/status").json()["status"] == "Running"
+        body = problem(http.post("/v1/instances", json={"name": "X", "instance_id": "n"}), 409,
+                       "failed-precondition")
+        assert "read-only" in body["detail"]
+    assert writer.get_status("new").status == "NotFound"

@@ -8,7 +8,7 @@ This module is the public API: it re-exports the names programs use from the sub
 
 * duroxide.workflow  what orchestration code touches: the context, task descriptors,
                      messaging and actors, task graphs, the generator protocol
-* duroxide.client    the native Client and the REST HttpClient
+* duroxide.client    the native Client and the REST HttpClient (and their asyncio twins)
 * duroxide.worker    Runtime, Registry, RuntimeOptions, the activity context, the driver the
                      core calls, capabilities, logging
 * duroxide.cli, duroxide.server, duroxide.testing   the tools built on this API
@@ -52,6 +52,7 @@ from duroxide._core import (
 )
 from duroxide._providers import SQLITE_DURABILITY_LEVELS, Provider, SqliteProvider
 from duroxide.client.api import ClientAPI
+from duroxide.client.aio import AsyncActorRef, AsyncClient, AsyncHttpClient
 from duroxide.client.http import HttpClient
 from duroxide.client.native import Client
 from duroxide.client.options import InstanceFilter, PruneOptions
@@ -157,6 +158,9 @@ __all__ = [
     *errors.__all__,
     # --- server ---
     "HttpClient",
+    "AsyncClient",
+    "AsyncHttpClient",
+    "AsyncActorRef",
     # durable schedules (docs/schedules.md)
     "ScheduleInfo",
     # fleet: worker registry

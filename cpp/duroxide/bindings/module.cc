@@ -15,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
   duroxide::bindings::RegisterFleet(m);
   duroxide::bindings::RegisterSchedules(m);
   duroxide::bindings::RegisterTesting(m);
+  duroxide::bindings::RegisterWaiters(m);
 }

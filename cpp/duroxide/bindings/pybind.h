@@ -96,6 +96,7 @@ void RegisterRouting(py::module_& m);  // capability routing, task cache (bind_r
 void RegisterFleet(py::module_& m);  // worker registry (bind_fleet.cc)
 void RegisterSchedules(py::module_& m);  // durable schedules (bind_schedules.cc)
 void RegisterTesting(py::module_& m);  // duroxide.testing support (bind_testing.cc)
+void RegisterWaiters(py::module_& m);  // asyncio clients' waiter registry (bind_waiters.cc)
 
 }  // namespace duroxide::bindings
 

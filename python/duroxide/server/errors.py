@@ -10,7 +10,8 @@ Every error response of the API is `application/problem+json` with `type`, `titl
 (duroxide.errors), from which HttpClient raises that same class; the HTTP status comes from
 the class too (`_STATUS`, the nearest listed class in its MRO). Problems of the HTTP layer
 itself (unauthorized, forbidden, no-such-endpoint) have types of their own and no class.
-Nothing here reads message text.
+No status or type depends on message text; the only look at text is to keep a native
+binding's argument conversion error (C++ signatures, object addresses) out of `detail`.
 """
 
 from __future__ import annotations

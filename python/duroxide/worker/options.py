@@ -77,6 +77,8 @@ class RuntimeOptions:
               "capabilities",
               # same-process activity hand-off (docs/performance.md)
               "activity_handoff", "gil_batching",
+              # async def activities (docs/async.md)
+              "async_activity_concurrency", "async_loop_stall_ms",
               # durable schedules (docs/schedules.md)
               "schedules_enabled")
     _INT_FIELDS = {
@@ -85,6 +87,7 @@ class RuntimeOptions:
         "session_idle_timeout_ms": 1, "orchestrator_lock_timeout_ms": 100, "max_attempts": 1,
         "warm_cache_capacity": 0, "max_payload_bytes": 0, "max_history_events": 0,
         "heartbeat_interval_ms": 0, "worker_retention_ms": 0, "drain_grace_ms": 0,
+        "async_activity_concurrency": 1, "async_loop_stall_ms": 1,
     }
 
     def __init__(self, orchestration_concurrency: Optional[int] = None,
@@ -110,6 +113,8 @@ class RuntimeOptions:
                  capabilities: Optional[Dict[str, Any]] = None,
                  activity_handoff: Optional[bool] = None,
                  gil_batching: Optional[bool] = None,
+                 async_activity_concurrency: Optional[int] = None,
+                 async_loop_stall_ms: Optional[int] = None,
                  schedules_enabled: Optional[bool] = None):
         values = dict(locals())
         values.pop("self")
