@@ -310,3 +310,30 @@ def test_utc_is_the_default_zone() -> None:
     spec = {"schedule_id": "u", "cron": "0 12 * * *", "timezone": "UTC"}
     t = occurrence_after(spec, ms(datetime(2027, 1, 1, tzinfo=timezone.utc)))
     assert t == ms(datetime(2027, 1, 1, 12, tzinfo=timezone.utc))
+
+
+def test_doctor_lists_schedules_no_live_worker_serves(tmp_path: Any, capsys: Any) -> None:
+    import json
+
+    from duroxide import cli
+    db = str(tmp_path / "doctor.db")
+    provider = SqliteProvider.open(db)
+    c = Client(provider)
+    c.create_schedule("served", "Tick", every_ms=3_600_000)
+    c.create_schedule("orphan", "Nobody", every_ms=3_600_000)
+    c.create_schedule("old", "Tick", every_ms=3_600_000, version="0.1.0")
+    c.create_schedule("resting", "Nobody", every_ms=3_600_000, paused=True)
+    rt = duroxide.Runtime(provider, RuntimeOptions(heartbeat_interval_ms=200), registry())
+    rt.start()
+    try:
+        assert cli.main(["--db", db, "doctor", "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert [(u["schedule_id"], u["reason"]) for u in report["unserved_schedules"]] == [
+            ("old", "version 0.1.0 of orchestration 'Tick' is not registered on any live worker"),
+            ("orphan", "orchestration 'Nobody' is not registered on any live worker")]
+        assert cli.main(["--db", db, "doctor"]) == 0
+        text = capsys.readouterr().out
+        assert "2 schedule(s) whose orchestration no live worker serves" in text
+        assert "orphan" in text and "resting" not in text
+    finally:
+        rt.shutdown()

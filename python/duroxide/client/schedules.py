@@ -278,3 +278,24 @@ class ScheduleStoreOps:
         if not changed:
             return None
         return self.update(spec["schedule_id"], changed)
+
+
+def unserved_schedules(workers: List[Any], schedules: List[ScheduleInfo]) -> List[Dict[str, Any]]:
+    """The active schedules whose orchestration (and version, when pinned) no live worker with
+    orchestration slots serves, each with the reason: their runs would only queue up
+    (`duroxide doctor`)."""
+    runners = [w for w in workers
+               if w.live and w.capacity.get("orchestration_slots", 1) > 0]
+    out = []
+    for s in schedules:
+        if s.paused or s.next_fire_ms is None:
+            continue
+        if any(w.serves_orchestration(s.orchestration, s.version) for w in runners):
+            continue
+        what = (f"version {s.version} of orchestration '{s.orchestration}'" if s.version
+                else f"orchestration '{s.orchestration}'")
+        reason = ("no live worker runs orchestrations" if not runners
+                  else f"{what} is not registered on any live worker")
+        out.append({"schedule_id": s.schedule_id, "orchestration": s.orchestration,
+                    "version": s.version, "next_fire_ms": s.next_fire_ms, "reason": reason})
+    return out
