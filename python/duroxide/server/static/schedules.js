@@ -43,7 +43,7 @@
           return value ? `${fmtTime(value)}${relative(value)}` : "-";
         }
         if (column === "recent_instances") {
-          return el("span", {}, (value || []).slice(0, 3).map((id) => [instanceLink(id), " "]));
+          return el("span", {}, (value || []).slice(0, 3).flatMap((id) => [instanceLink(id), " "]));
         }
         return undefined;
       }));
