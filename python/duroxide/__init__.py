@@ -71,6 +71,7 @@ from duroxide.client.results import (
 from duroxide.client.schedules import ScheduleInfo
 from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.errors import *  # noqa: F403  (every exception class, errors.__all__)
+from duroxide.migration import MigrationReport, export_store, import_store, migrate
 from duroxide.worker.activity import ActivityContext, current_activity
 from duroxide.worker.capabilities import detect_capabilities
 from duroxide.worker.options import RuntimeOptions, TagFilter
@@ -195,6 +196,11 @@ __all__ += [
     "MAX_INSTANCE_ID_BYTES",
     "MAX_NAME_BYTES",
     "SQLITE_DURABILITY_LEVELS",
+    # moving a store (issue 29, docs/dump-format.md)
+    "export_store",
+    "import_store",
+    "migrate",
+    "MigrationReport",
 ]
 
 

@@ -18,7 +18,7 @@ from typing import (
 
 from duroxide import _core
 from duroxide._common import __version__
-from duroxide._providers import Provider, closed_native, is_closed
+from duroxide._providers import Provider, check_no_unfinished_import, closed_native, is_closed
 from duroxide.client.native import Client
 from duroxide.client.schedules import ScheduleStoreOps
 from duroxide.errors import ClosedError, InvalidTypeError, RuntimeStateError
@@ -201,6 +201,7 @@ class Runtime(Registrations):
                 "Runtime was shut down; a runtime cannot be restarted: create a new Runtime")
         if self._started:
             raise RuntimeStateError("Runtime already started")
+        check_no_unfinished_import(self._provider)
         _logging.on_runtime_start()
         self._upsert_declared_schedules()
         self._native.start()
