@@ -15,7 +15,17 @@ import sys
 from typing import Optional, Sequence
 
 import duroxide
-from duroxide.cli import fleet, graphs, instances, messaging, migration, operations, server, testing
+from duroxide.cli import (
+    fleet,
+    graphs,
+    instances,
+    messaging,
+    migration,
+    operations,
+    schedules,
+    server,
+    testing,
+)
 from duroxide.cli._base import (
     DATA_WIDTH,
     EXIT_FAILED,
@@ -50,7 +60,7 @@ __all__ = ["main", "build_parser", "open_client", "CliError", "EXIT_OK", "EXIT_F
 # returns a subparser with the common options. A handler is called as handler(args, client);
 # one that needs no store sets `needs_client=False` and is called as handler(args).
 _COMMAND_GROUPS = (instances, operations, server, testing, fleet, messaging, graphs,
-                   migration)
+                   migration, schedules)
 
 
 def build_parser() -> argparse.ArgumentParser:

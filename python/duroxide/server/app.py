@@ -36,6 +36,7 @@ from duroxide.server.routers import (
     messaging,
     metrics,
     operations,
+    schedules,
     workers,
 )
 from duroxide.server.settings import ServerSettings, is_loopback
@@ -236,14 +237,14 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     app.state.sampler = sampler
     errors.install_handlers(app)
     for module in (health, instances, operations, events, metrics, messaging, workers,
-                   graphs):
+                   graphs, schedules):
         app.include_router(module.router)
     app.include_router(metrics.exposition_router)
     _add_docs(app)
     _problem_openapi(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(BrowserGuard, settings=settings)

@@ -80,7 +80,9 @@ class RuntimeOptions:
               # async def activities (docs/async.md)
               "async_activity_concurrency", "async_loop_stall_ms",
               # park instead of fail (docs/operations.md)
-              "on_orchestration_failure")
+              "on_orchestration_failure",
+              # durable schedules (docs/schedules.md)
+              "schedules_enabled")
     _INT_FIELDS = {
         "orchestration_concurrency": 0, "worker_concurrency": 0, "dispatcher_poll_interval_ms": 1,
         "worker_lock_timeout_ms": 100, "max_sessions_per_runtime": 1,
@@ -115,7 +117,8 @@ class RuntimeOptions:
                  gil_batching: Optional[bool] = None,
                  async_activity_concurrency: Optional[int] = None,
                  async_loop_stall_ms: Optional[int] = None,
-                 on_orchestration_failure: Optional[str] = None):
+                 on_orchestration_failure: Optional[str] = None,
+                 schedules_enabled: Optional[bool] = None):
         values = dict(locals())
         values.pop("self")
         # Capability routing: detected defaults merged with the given ones (the merged dict is
@@ -128,7 +131,7 @@ class RuntimeOptions:
                     f"RuntimeOptions.{name} must be an int >= {minimum}, got {v!r}")
         if session_placement is not None and not isinstance(session_placement, bool):
             raise InvalidTypeError("RuntimeOptions.session_placement must be a bool")
-        for name in ("activity_handoff", "gil_batching"):
+        for name in ("activity_handoff", "gil_batching", "schedules_enabled"):
             if values[name] is not None and not isinstance(values[name], bool):
                 raise InvalidTypeError(f"RuntimeOptions.{name} must be a bool")
         for name in ("log_format", "log_level", "service_name", "service_version",
@@ -146,6 +149,8 @@ class RuntimeOptions:
             raise InvalidArgumentError("RuntimeOptions.on_orchestration_failure must be 'fail' or "
                                        f"'suspend', got {on_orchestration_failure!r}")
         self._tag = _parse_tag_filter(worker_tag_filter)
+        if values["schedules_enabled"] is None:
+            values["schedules_enabled"] = True  # this runtime fires the store's schedules
         if values["heartbeat_interval_ms"] is None:
             values["heartbeat_interval_ms"] = 5000  # 0 disables the worker registry
         self._values = values
