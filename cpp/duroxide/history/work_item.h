@@ -75,6 +75,9 @@ struct WorkItem {
   std::string worker;          // ActivityCompleted/Failed: the worker (slot) that ran it
   std::string worker_runtime;  // ActivityCompleted/Failed: that worker's runtime id
   bool from_cache = false;     // ActivityCompleted: the result came from the task cache
+  // StartOrchestration, ContinueAsNew, ActivityExecute: the W3C traceparent of the trace the
+  // work belongs to ("" = none). Opaque to the core; optional in the encoding.
+  std::string trace_context;
 };
 
 }  // namespace duroxide::history

@@ -116,6 +116,8 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
   call.session_id = task.session_id;
   call.tag = task.tag;
   call.input = task.input;
+  call.trace_context = task.trace_context;
+  call.attempt = lease.attempt_count;
   call.cancelled = cancelled;
   const int64_t started_us = MonotonicMicros();
   ActivityOutcome outcome = core->activities->Invoke(call);

@@ -173,6 +173,7 @@ class Runtime(Registrations):
         _logging.on_runtime_start()
         self._native.start()
         self._started = True
+        _metrics.track(self._native)
 
     def shutdown(self, timeout_ms: Optional[int] = None) -> None:
         """Stops taking work; waits up to timeout_ms (default 1000) for in-flight work.
@@ -197,6 +198,7 @@ class Runtime(Registrations):
         self.shutdown(timeout_ms)
         self._stopped = True
         _live_runtimes.discard(self)
+        _metrics.untrack(self._native)
         for server in self._metrics_servers:
             server.stop()
         self._metrics_servers.clear()
