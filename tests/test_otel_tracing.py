@@ -184,12 +184,14 @@ def test_failures_are_recorded_with_type_and_message(env, traced) -> None:
     rt.start()
     env.client.start_orchestration("b1", "Broken", None)
     assert wait_done(env.client, "b1").status == "Failed"
-    span = one(traced.spans(), "orchestration Broken")
+    spans = traced.spans()
+    span = one(spans, "orchestration Broken")
     assert not span.status.is_ok
     assert span.events[0].attributes["exception.type"] == "KeyError"
     assert "missing thing" in span.events[0].attributes["exception.message"]
-    # Started without a caller's span: a trace of its own, rooted at the execution.
-    assert span.parent is None
+    # Started outside any span: the client's span is the trace's root.
+    start = one(spans, "start_orchestration Broken")
+    assert start.parent is None and parent_of(span) == start.context.span_id
 
 
 def test_log_records_carry_trace_and_span_ids(env, traced, caplog) -> None:
@@ -199,7 +201,7 @@ def test_log_records_carry_trace_and_span_ids(env, traced, caplog) -> None:
     caplog.set_level(logging.INFO, logger="duroxide")
     with traced.tracer.start_as_current_span("caller"):
         env.client.start_orchestration("c1", "Child", 4)
-    assert wait_done(env.client, "c1").output == "8"
+    assert wait_done(env.client, "c1").output == 8
     double = one(traced.spans(), "activity Double")
     records = [r for r in caplog.records if r.name == "duroxide.activity.test"]
     assert records and records[0].trace_id == f"{double.context.trace_id:032x}"
@@ -251,12 +253,21 @@ def test_meter_provider_gets_the_runtime_instruments(env, traced) -> None:
     assert acts[("Double", "completed")] == 1
 
 
-def test_fast_options_still_work_without_instrumentation(env) -> None:
-    # Installed but not instrumented: the plain paths (no spans, no trace context stored).
-    rt = env.make_runtime(options=fast_options())
-    register(rt)
-    rt.start()
-    env.client.start_orchestration("plain", "Child", 2)
-    assert wait_done(env.client, "plain").output == "4"
-    started = env.client.read_execution_history("plain", 1)[0]
-    assert "trace_context" not in str(getattr(started, "to_json", lambda: "")())
+def test_work_stored_without_a_trace_context_gets_a_trace_of_its_own(env) -> None:
+    # Started while not instrumented (as by an older duroxide: no trace_context stored), run
+    # while instrumented: the instance's own trace, rooted at its execution.
+    env.client.start_orchestration("old", "Child", 2)
+    t = Traced()
+    DuroxideInstrumentor().instrument(tracer_provider=t.provider)
+    try:
+        rt = env.make_runtime(options=fast_options())
+        register(rt)
+        rt.start()
+        assert wait_done(env.client, "old").output == 4
+    finally:
+        DuroxideInstrumentor().uninstrument()
+    spans = t.spans()
+    execution = one(spans, "orchestration Child")
+    assert execution.parent is None
+    assert parent_of(one(spans, "activity Double")) == execution.context.span_id
+    assert {s.context.trace_id for s in spans} == {execution.context.trace_id}

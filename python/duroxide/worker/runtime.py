@@ -186,6 +186,7 @@ class Runtime(Registrations):
         self._stopped = True
         self._native.shutdown(1000 if timeout_ms is None else int(timeout_ms))
         _live_runtimes.discard(self)
+        _metrics.untrack(self._native)  # the process-wide instruments count running runtimes
         _logging.flush()
 
     def close(self, timeout_ms: Optional[int] = None) -> None:
