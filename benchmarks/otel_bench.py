@@ -37,8 +37,11 @@ def child(mode: str, n: int, db: str, in_flight: int) -> Dict[str, Any]:
         import duroxide.otel  # noqa: F401 - loading the package is what "installed" costs
     if mode == "on":
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-        from opentelemetry.sdk.trace.export import SpanExportResult
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
 
         class Drop(SpanExporter):
             def export(self, batch: Any) -> Any:

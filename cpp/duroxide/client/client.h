@@ -85,6 +85,7 @@ class Client {
                                const std::string& trace_context = "");
   // Sends a request for `operation` and waits for the reply (JSON {"ok": v} | {"error": m}).
   // nullopt when timeout_ms elapses first; the request id is written to *request_id.
+  // kNotFound (nothing written) when `instance` does not exist and is not an actor.
   Result<std::optional<std::string>> Request(const std::string& instance,
                                              const std::string& operation,
                                              const std::string& data, int64_t timeout_ms,

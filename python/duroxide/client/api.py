@@ -386,6 +386,24 @@ class ClientAPI(Protocol):
         """
 
     @abstractmethod
+    def debounce(self, key: str, orchestration: str, item: Any, *, window_ms: int,
+                 max_wait_ms: Optional[int] = None, max_items: Optional[int] = None,
+                 version: Optional[str] = None) -> str:
+        """Adds `item` to the open batch of `key` and returns the batch's instance id,
+        f"{key}@{n}" (n counts the key's batches from 1). The batch's orchestration starts
+        with the list of all its items, in arrival order, once `window_ms` passes with no new
+        item, `max_wait_ms` after its first item, or when it holds `max_items`; the next call
+        opens batch n+1. Durable and exactly once (docs/flow-control.md, "Debounce"). A
+        runtime (any process on the store) must be running: it takes the item and answers.
+
+        Raises:
+            InvalidArgumentError: an empty key or orchestration, `window_ms`, `max_wait_ms`
+                or `max_items` < 1 (nothing is sent).
+            RequestTimedOutError: no runtime took the item within the request timeout (the
+                item stays queued and joins a batch when one does).
+        """
+
+    @abstractmethod
     def list_actors(self, actor_type: Optional[str] = None) -> List[ActorInfo]:
         """Actor instances (optionally of one type) with their status."""
 
