@@ -279,7 +279,7 @@ class OtelHooks:
 
     # ---- activities ------------------------------------------------------------------------
     def activity(self, run: Callable[..., Any], fn: Any, info: Dict[str, Any], handle: Any,
-                 client_factory: Any, input_text: str) -> Any:
+                 client_factory: Any, input_text: str, completion: Any = None) -> Any:
         instance = str(info.get("instanceId", ""))
         execution = int(info.get("executionId") or 1)
         caller = _ids.parse_traceparent(info.get("traceContext"))
@@ -303,8 +303,12 @@ class OtelHooks:
                 context=trace.set_span_in_context(NonRecordingSpan(parent),
                                                   otel_context.Context()),
                 kind=SpanKind.INTERNAL, attributes=attrs) as span:
-            result = run(fn, info, handle, client_factory, input_text)
-            if not result[0]:
+            result = run(fn, info, handle, client_factory, input_text, completion)
+            if result is None:
+                # An async def activity handed to the runtime's event loop: this span covers
+                # the hand-off only (docs/observability.md, limits).
+                span.set_attribute("duroxide.activity.async", True)
+            elif not result[0]:
                 _record_error(span, result[1])
             return result
 
