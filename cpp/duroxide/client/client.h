@@ -26,6 +26,7 @@ namespace duroxide::client {
 //   with the new name, version and input; a running (or still queued) one is left alone.
 struct StartOptions {
   std::string if_exists = "fail";
+  std::string trace_context;  // the caller's W3C traceparent, stored with the start ("" = none)
 };
 
 struct OrchestrationStatus {
@@ -88,17 +89,21 @@ class Client {
 
   // ---- messaging (docs/messaging.md) -----------------------------------------------------
   // Sends `data` to `instance`'s queue `queue` (sender: none). Returns the message id.
+  // `trace_context` (a W3C traceparent, "" = none) goes into the message's metadata as
+  // "traceparent", here and in PublishEvent and Request.
   Result<std::string> SendMessage(const std::string& instance, const std::string& queue,
-                                  const std::string& data);
+                                  const std::string& data, const std::string& trace_context = "");
   // Appends an event to `topic`'s log. Returns its seq. kFailedPrecondition without messaging.
-  Result<int64_t> PublishEvent(const std::string& topic, const std::string& data);
+  Result<int64_t> PublishEvent(const std::string& topic, const std::string& data,
+                               const std::string& trace_context = "");
   // Sends a request for `operation` and waits for the reply (JSON {"ok": v} | {"error": m}).
   // nullopt when timeout_ms elapses first; the request id is written to *request_id.
   // kNotFound (nothing written) when `instance` does not exist and is not an actor.
   Result<std::optional<std::string>> Request(const std::string& instance,
                                              const std::string& operation,
                                              const std::string& data, int64_t timeout_ms,
-                                             std::string* request_id);
+                                             std::string* request_id,
+                                             const std::string& trace_context = "");
 
   const std::shared_ptr<providers::Provider>& provider() const { return provider_; }
 

@@ -240,6 +240,7 @@ std::string EncodeEvent(const Event& e) {
       if (!e.carry_forward.empty()) j["carry_forward_events"] = CarryToJson(e.carry_forward);
       if (!e.carry_forward_meta.empty()) j["carry_forward_meta"] = CarryMetaToJson(e.carry_forward_meta);
       PutOpt(j, "initial_custom_status", e.initial_custom_status);
+      if (!e.trace_context.empty()) j["trace_context"] = e.trace_context;
       break;
     case EventKind::kOrchestrationCompleted:
       j["output"] = e.data;
@@ -355,6 +356,7 @@ Result<Event> DecodeEvent(const std::string& text) {
         e.carry_forward = CarryFromJson(j, "carry_forward_events");
         e.carry_forward_meta = CarryMetaFromJson(j, "carry_forward_meta");
         e.initial_custom_status = OptStr(j, "initial_custom_status");
+        e.trace_context = Str(j, "trace_context");
         break;
       case EventKind::kOrchestrationCompleted:
         e.data = Str(j, "output");
@@ -463,6 +465,7 @@ std::string EncodeWorkItem(const WorkItem& w) {
       if (w.has_custom_status) {
         b["initial_custom_status"] = w.custom_status ? json(*w.custom_status) : json(nullptr);
       }
+      if (!w.trace_context.empty()) b["trace_context"] = w.trace_context;
       break;
     case WorkItemKind::kActivityExecute:
       b["execution_id"] = w.execution_id;
@@ -474,6 +477,7 @@ std::string EncodeWorkItem(const WorkItem& w) {
       b["orchestration_name"] = w.orchestration_name;
       b["orchestration_version"] = w.orchestration_version;
       if (w.routing) b["routing"] = RoutingToJson(*w.routing);
+      if (!w.trace_context.empty()) b["trace_context"] = w.trace_context;
       break;
     case WorkItemKind::kActivityCompleted:
     case WorkItemKind::kSubOrchCompleted:
@@ -546,6 +550,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
           w.has_custom_status = true;
           w.custom_status = OptStr(b, "initial_custom_status");
         }
+        w.trace_context = Str(b, "trace_context");
         break;
       case WorkItemKind::kActivityExecute:
         w.name = Str(b, "name");
@@ -555,6 +560,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
         w.orchestration_name = Str(b, "orchestration_name");
         w.orchestration_version = Str(b, "orchestration_version");
         if (b.contains("routing")) w.routing = RoutingFromJson(b.at("routing"));
+        w.trace_context = Str(b, "trace_context");
         break;
       case WorkItemKind::kActivityCompleted:
       case WorkItemKind::kSubOrchCompleted:
