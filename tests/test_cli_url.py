@@ -159,6 +159,7 @@ CASES: List[Case] = [
          prepare=lambda s, w: _waiter(s, w, "bulk-dry")),
     Case(("bulk", "suspend", "--id-prefix", "{waiter}"),
          prepare=lambda s, w: _waiter(s, w, "bulk")),
+    Case(("rerun", "{mine}"), prepare=lambda s, w: _finished(s, w, "rerun", "Echo", 1)),
     Case(("delete", "{waiter}"), prepare=lambda s, w: _waiter(s, w, "busy")),
     Case(("delete", "{mine}"), json=False,
          prepare=lambda s, w: _finished(s, w, "done", "Echo", 1)),
