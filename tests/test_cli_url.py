@@ -153,6 +153,8 @@ CASES: List[Case] = [
     Case(("request", DOUBLER, "double", "--data", "21")),
     Case(("actor", "Counter", "{mine}", "--send", "1"), text=False, volatile=("message_id",),
          prepare=lambda s, w: {"{mine}": f"new/{w}-{next(_serial)} ä"}),
+    Case(("debounce", "{mine}", "Echo", "--item", "[1]", "--window-ms", "50"),
+         prepare=lambda s, w: {"{mine}": f"deb/{w}-{next(_serial)} ä"}),
     Case(("dead-letters", "--redeliver", "{letter}"), json=False,
          prepare=lambda s, w: _dead_letter(s, w)),
     Case(("dead-letters", "--purge", "--instance", "{mine}"), json=False,

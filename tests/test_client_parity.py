@@ -238,6 +238,18 @@ def test_start_policies(client: ClientAPI, kind: str) -> None:
     assert client.get_status(uid(kind, "policy-bad")).status == "NotFound"
 
 
+@covers("debounce")
+def test_debounce(client: ClientAPI, kind: str) -> None:
+    key = uid(kind, "debounce")
+    assert client.debounce(key, "Echo", 1, window_ms=600) == f"{key}@1"
+    assert client.debounce(key, "Echo", {"two": 2}, window_ms=600) == f"{key}@1"
+    assert client.wait_for_orchestration(f"{key}@1", WAIT).output == [1, {"two": 2}]
+    with pytest.raises(duroxide.InvalidArgumentError, match="window_ms"):
+        client.debounce(key, "Echo", 3, window_ms=0)
+    with pytest.raises(duroxide.InvalidArgumentError, match="max_items"):
+        client.debounce(key, "Echo", 3, window_ms=10, max_items=0)
+
+
 @covers("start_orchestration_versioned", "start_orchestration_versioned_typed")
 def test_versioned_starts_pin_the_version(client: ClientAPI, kind: str) -> None:
     old, new = uid(kind, "v1"), uid(kind, "v1-typed")
@@ -637,6 +649,7 @@ LOCAL = {"closed", "close"}  # the client's own resources: no request
 CLI = {
     "closed": None, "close": None,  # every command closes its client
     "start_orchestration": "start", "start_orchestration_versioned": "start",
+    "debounce": "debounce",
     "get_status": "show", "wait_for_orchestration": "wait",
     "raise_event": "raise", "enqueue_event": "enqueue", "cancel_instance": "cancel",
     "get_kv_value": "kv", "wait_for_kv_value": "kv", "get_kv_all": "show",

@@ -463,6 +463,7 @@ std::string EncodeWorkItem(const WorkItem& w) {
       if (w.has_custom_status) {
         b["initial_custom_status"] = w.custom_status ? json(*w.custom_status) : json(nullptr);
       }
+      if (w.priority != 0) b["priority"] = w.priority;
       break;
     case WorkItemKind::kActivityExecute:
       b["execution_id"] = w.execution_id;
@@ -474,6 +475,7 @@ std::string EncodeWorkItem(const WorkItem& w) {
       b["orchestration_name"] = w.orchestration_name;
       b["orchestration_version"] = w.orchestration_version;
       if (w.routing) b["routing"] = RoutingToJson(*w.routing);
+      if (w.priority != 0) b["priority"] = w.priority;
       break;
     case WorkItemKind::kActivityCompleted:
     case WorkItemKind::kSubOrchCompleted:
@@ -541,6 +543,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
           w.has_custom_status = true;
           w.custom_status = OptStr(b, "initial_custom_status");
         }
+        w.priority = Int(b, "priority");
         break;
       case WorkItemKind::kActivityExecute:
         w.name = Str(b, "name");
@@ -550,6 +553,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
         w.orchestration_name = Str(b, "orchestration_name");
         w.orchestration_version = Str(b, "orchestration_version");
         if (b.contains("routing")) w.routing = RoutingFromJson(b.at("routing"));
+        w.priority = Int(b, "priority");
         break;
       case WorkItemKind::kActivityCompleted:
       case WorkItemKind::kSubOrchCompleted:

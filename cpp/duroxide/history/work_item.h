@@ -75,6 +75,9 @@ struct WorkItem {
   std::string worker;          // ActivityCompleted/Failed: the worker (slot) that ran it
   std::string worker_runtime;  // ActivityCompleted/Failed: that worker's runtime id
   bool from_cache = false;     // ActivityCompleted: the result came from the task cache
+  // StartOrchestration, ContinueAsNew (a client restart), ActivityExecute: 0-9, higher is
+  // claimed first (providers/queue_order.h). Encoded only when non-zero.
+  int64_t priority = 0;
 };
 
 }  // namespace duroxide::history

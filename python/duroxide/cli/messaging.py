@@ -69,6 +69,19 @@ def add_commands(command: Command) -> None:
                         help="send this request and print the reply")
     p.set_defaults(handler=cmd_actor)
 
+    p = command("debounce", "Add an item to KEY's open batch; print the batch's instance id "
+                            "(docs/flow-control.md).")
+    p.add_argument("key", metavar="KEY")
+    p.add_argument("orchestration", metavar="ORCHESTRATION")
+    json_option(p, "--item", "the item")
+    p.add_argument("--window-ms", type=positive, required=True, metavar="MS",
+                   help="start the batch after MS milliseconds without a new item")
+    p.add_argument("--max-wait-ms", type=positive, metavar="MS",
+                   help="start it at the latest MS milliseconds after its first item")
+    p.add_argument("--max-items", type=positive, metavar="N", help="start it at N items")
+    p.add_argument("--version", metavar="V", help="pin the batch orchestration's version")
+    p.set_defaults(handler=cmd_debounce)
+
 
 def cmd_send(args: argparse.Namespace, client: ClientAPI) -> int:
     message_id = client.send_message(args.instance_id, args.queue, args.data)
@@ -88,6 +101,14 @@ def cmd_request(args: argparse.Namespace, client: ClientAPI) -> int:
     reply = client.request(args.instance_id, args.operation, args.data, args.timeout_ms)
     emit(args, {"instance_id": args.instance_id, "operation": args.operation, "reply": reply},
          lambda: json.dumps(reply))
+    return EXIT_OK
+
+
+def cmd_debounce(args: argparse.Namespace, client: ClientAPI) -> int:
+    batch = client.debounce(args.key, args.orchestration, args.item, window_ms=args.window_ms,
+                            max_wait_ms=args.max_wait_ms, max_items=args.max_items,
+                            version=args.version)
+    emit(args, {"key": args.key, "instance_id": batch}, lambda: batch)
     return EXIT_OK
 
 

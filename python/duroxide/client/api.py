@@ -69,7 +69,7 @@ class ClientAPI(Protocol):
 
     @abstractmethod
     def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
-                            if_exists: str = "fail") -> None:
+                            if_exists: str = "fail", priority: int = 0) -> None:
         """Starts orchestration `name` (its latest registered version) as `instance_id`.
 
         The start is queued; a runtime serving `name` runs it. `if_exists` says what happens
@@ -77,19 +77,22 @@ class ClientAPI(Protocol):
         InstanceAlreadyExistsError; "use_existing" returns and leaves the existing instance
         as it is, whatever its state; "restart_if_ended" gives a Completed or Failed
         instance a new execution with this name and input (a running one is left alone).
+        `priority` (0-9, higher first, FIFO within a priority, aged so that low priorities
+        are not starved: docs/flow-control.md) orders the start among the waiting ones.
 
         Raises:
             InstanceAlreadyExistsError: the id is taken and if_exists="fail" (nothing is
                 changed).
             InvalidArgumentError: the instance id (1-256 bytes, no control characters), the
-                name (1-256 bytes), the serialized input (max_payload_bytes) or `if_exists`
-                is out of limits (nothing is changed).
+                name (1-256 bytes), the serialized input (max_payload_bytes), `if_exists` or
+                `priority` (0-9) is out of limits (nothing is changed).
             TypeError: `input` is not JSON-serializable.
         """
 
     @abstractmethod
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
-                                      version: str, *, if_exists: str = "fail") -> None:
+                                      version: str, *, if_exists: str = "fail",
+                                      priority: int = 0) -> None:
         """Starts `name` pinned to `version` (note: input before version); otherwise as
         start_orchestration."""
 
@@ -383,6 +386,24 @@ class ClientAPI(Protocol):
         Raises:
             InvalidArgumentError: an empty type or key, a type containing "/", or a type that
                 no registry of this process knows (when this process registered any).
+        """
+
+    @abstractmethod
+    def debounce(self, key: str, orchestration: str, item: Any, *, window_ms: int,
+                 max_wait_ms: Optional[int] = None, max_items: Optional[int] = None,
+                 version: Optional[str] = None) -> str:
+        """Adds `item` to the open batch of `key` and returns the batch's instance id,
+        f"{key}@{n}" (n counts the key's batches from 1). The batch's orchestration starts
+        with the list of all its items, in arrival order, once `window_ms` passes with no new
+        item, `max_wait_ms` after its first item, or when it holds `max_items`; the next call
+        opens batch n+1. Durable and exactly once (docs/flow-control.md, "Debounce"). A
+        runtime (any process on the store) must be running: it takes the item and answers.
+
+        Raises:
+            InvalidArgumentError: an empty key or orchestration, `window_ms`, `max_wait_ms`
+                or `max_items` < 1 (nothing is sent).
+            RequestTimedOutError: no runtime took the item within the request timeout (the
+                item stays queued and joins a batch when one does).
         """
 
     @abstractmethod

@@ -20,6 +20,11 @@ from duroxide.client.validate import checked
 from duroxide.client.workers import WorkerInfo
 from duroxide.errors import InvalidTypeError, NotFoundError, OrchestrationFailedError
 from duroxide.workflow.actors import ActorRef, parse_actor_id
+from duroxide.workflow.debounce import (
+    DEBOUNCE_OPERATION,
+    debounce_instance_id,
+    debounce_request,
+)
 from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, TaskHandle, graph_spec
 
 # The reference's `*_typed` variants that are the plain operation itself (payloads are JSON
@@ -97,6 +102,13 @@ class ClientBase(ClientAPI):
 
     def actor(self, actor_type: str, key: str) -> ActorRef:
         return ActorRef(self, actor_type, key)
+
+    def debounce(self, key: str, orchestration: str, item: Any, *, window_ms: int,
+                 max_wait_ms: Optional[int] = None, max_items: Optional[int] = None,
+                 version: Optional[str] = None) -> str:
+        data = debounce_request(key, orchestration, item, window_ms, max_wait_ms, max_items,
+                                version)
+        return str(self.request(debounce_instance_id(key), DEBOUNCE_OPERATION, data))
 
     def list_actors(self, actor_type: Optional[str] = None) -> List[ActorInfo]:
         out = []

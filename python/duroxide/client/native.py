@@ -40,7 +40,7 @@ from duroxide.errors import (
     OperationTimedOutError,
     RequestTimedOutError,
 )
-from duroxide.workflow.flow import check_if_exists
+from duroxide.workflow.flow import check_if_exists, check_priority
 from duroxide.workflow.graphs import TaskFunction
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS, check_timeout, reply_value
 
@@ -87,16 +87,17 @@ class Client(ClientBase):
     # ---- start, status, events -------------------------------------------------------------
 
     def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
-                            if_exists: str = "fail") -> None:
+                            if_exists: str = "fail", priority: int = 0) -> None:
         self._native.start_orchestration(instance_id, name,
                                          _dumps(input, "start_orchestration input"), None,
-                                         check_if_exists(if_exists))
+                                         check_if_exists(if_exists), check_priority(priority))
 
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
-                                      version: str, *, if_exists: str = "fail") -> None:
+                                      version: str, *, if_exists: str = "fail",
+                                      priority: int = 0) -> None:
         self._native.start_orchestration(
             instance_id, name, _dumps(input, "start_orchestration_versioned input"), version,
-            check_if_exists(if_exists))
+            check_if_exists(if_exists), check_priority(priority))
 
     def get_status(self, instance_id: str) -> OrchestrationResult:
         return parse_status(self._native.get_status(instance_id))

@@ -23,6 +23,7 @@ from duroxide.errors import ClosedError, InvalidTypeError, RuntimeStateError
 from duroxide.worker import logging as _logging
 from duroxide.worker.options import RuntimeOptions
 from duroxide.worker.registry import ActivityEntry, Registrations, Registry
+from duroxide.workflow.debounce import DEBOUNCE_ORCHESTRATION, debounce_loop
 from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, graph_orchestration
 
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
@@ -82,6 +83,9 @@ class Runtime(Registrations):
         # The built-in task-graph orchestration behind client.submit() (not in the registry).
         self._native.register_orchestration(GRAPH_ORCHESTRATION, "1.0.0")
         self._functions[GRAPH_ORCHESTRATION] = graph_orchestration
+        # The built-in debouncer behind client.debounce() (docs/flow-control.md).
+        self._native.register_orchestration(DEBOUNCE_ORCHESTRATION, "1.0.0")
+        self._functions[DEBOUNCE_ORCHESTRATION] = debounce_loop
         _live_runtimes.add(self)
 
     # ---- registration ----------------------------------------------------------------------

@@ -320,6 +320,16 @@ CREATE TABLE task_cache (
 CREATE INDEX idx_task_cache_task ON task_cache(task);
 )sql";
 
+// Version 6: priorities (docs/flow-control.md). Both queues get `priority` (0 for existing
+// rows) and an index on the claim rank of providers/queue_order.h, which the claims walk in
+// place of the primary key. The index expression must be the text of DUROXIDE_QUEUE_RANK.
+constexpr const char* kMigration6 = R"sql(
+ALTER TABLE orchestrator_queue ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE worker_queue ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX idx_orch_rank ON orchestrator_queue((created_at - priority * 5000));
+CREATE INDEX idx_worker_rank ON worker_queue((created_at - priority * 5000));
+)sql";
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "initial schema", kMigration1},
@@ -327,6 +337,7 @@ const std::vector<Migration>& Migrations() {
       {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
       {4, "worker registry", kMigration4},
       {5, "capability routing and task cache", kMigration5},
+      {6, "priorities: queue priority columns and claim-rank indexes", kMigration6},
   };
   return kMigrations;
 }
