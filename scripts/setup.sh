@@ -4,7 +4,8 @@
 #   scripts/setup.sh          # system packages + .venv with duroxide installed
 #   scripts/setup.sh --test   # also the test tools (pytest, hypothesis, pybind11 for the
 #                             # sanitizer builds, httpx, selenium + Debian's chromium)
-# The server extra (`duroxide server`: FastAPI, uvicorn, Swagger UI assets) is always installed.
+# The server extra (`duroxide server`: FastAPI, uvicorn, Swagger UI assets) and the otel extra
+# (OpenTelemetry API + SDK, prometheus_client) are always installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,8 +37,9 @@ fi
 .venv/bin/python -m pip install -q jsonschema
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install -q pytest hypothesis pybind11 mypy ruff types-jsonschema \
-    import-linter "httpx>=0.27" "selenium>=4.20"
+    import-linter "httpx>=0.27" "selenium>=4.20" \
+    "opentelemetry-exporter-otlp-proto-http>=1.20" "opentelemetry-proto>=1.20"
 fi
 echo "setup: building and installing duroxide into .venv"
-.venv/bin/python -m pip install -q ".[server]"
+.venv/bin/python -m pip install -q ".[server,otel]"
 .venv/bin/python -c "import duroxide; print('setup: duroxide', duroxide.__version__, 'ready')"

@@ -166,6 +166,34 @@ class RuntimeShim {
   }
 
   std::map<std::string, int64_t> Metrics() const { return runtime_->MetricsSnapshot(); }
+  // {"bounds": [...], "turn": (buckets, sum_s), "activities": {name: (ok, failed, buckets,
+  // sum_s)}}: buckets are per-bucket counts (not cumulative), the last one +Inf.
+  py::dict MetricsDetail() const {
+    runtime::HistogramData turn;
+    std::map<std::string, runtime::ActivityNameStats> acts;
+    {
+      py::gil_scoped_release release;  // the activity table's lock may be contended
+      turn = runtime_->TurnDurations();
+      acts = runtime_->ActivityStats();
+    }
+    auto hist = [](const runtime::HistogramData& h) {
+      py::list b;
+      for (int64_t c : h.buckets) b.append(c);
+      return py::make_tuple(b, static_cast<double>(h.sum_us) / 1e6);
+    };
+    py::dict out;
+    py::list bounds;
+    for (double d : runtime::kDurationBuckets) bounds.append(d);
+    out["bounds"] = bounds;
+    out["turn"] = hist(turn);
+    py::dict by_name;
+    for (const auto& [name, s] : acts) {
+      py::tuple h = hist(s.duration);
+      by_name[py::str(name)] = py::make_tuple(s.completed, s.failed, h[0], h[1]);
+    }
+    out["activities"] = by_name;
+    return out;
+  }
   // Time skipping (test-only, duroxide.testing): see runtime::Runtime.
   int64_t SkipTimeIfIdle() {
     py::gil_scoped_release release;
@@ -214,6 +242,7 @@ void RegisterRuntime(py::module_& m) {
       .def("start", &RuntimeShim::Start)
       .def("shutdown", &RuntimeShim::Shutdown, py::arg("timeout_ms"))
       .def("metrics_snapshot", &RuntimeShim::Metrics)
+      .def("metrics_detail", &RuntimeShim::MetricsDetail)
       .def_property_readonly("runtime_id", &RuntimeShim::RuntimeId)
       .def("set_serves", &RuntimeShim::SetServes)
       .def("request_drain", &RuntimeShim::RequestDrain, py::arg("grace_ms"))

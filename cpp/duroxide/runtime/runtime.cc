@@ -430,6 +430,10 @@ bool Runtime::running() const {
 }
 
 std::map<std::string, int64_t> Runtime::MetricsSnapshot() const { return core_->metrics.Snapshot(); }
+HistogramData Runtime::TurnDurations() const { return core_->metrics.turn_duration.Snapshot(); }
+std::map<std::string, ActivityNameStats> Runtime::ActivityStats() const {
+  return core_->metrics.activities.Snapshot();
+}
 
 const std::string& Runtime::runtime_id() const { return core_->runtime_id; }
 

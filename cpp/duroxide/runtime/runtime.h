@@ -24,6 +24,7 @@
 #include "duroxide/providers/provider.h"
 #include "duroxide/replay/invoker.h"
 #include "duroxide/runtime/activity_invoker.h"
+#include "duroxide/runtime/metrics.h"
 #include "duroxide/runtime/registry.h"
 #include "duroxide/runtime/runtime_options.h"
 
@@ -47,6 +48,9 @@ class Runtime {
   void Shutdown(int64_t timeout_ms);
   bool running() const;
   std::map<std::string, int64_t> MetricsSnapshot() const;
+  // The duration histograms and per-activity counters (copies; see metrics.h).
+  HistogramData TurnDurations() const;
+  std::map<std::string, ActivityNameStats> ActivityStats() const;
   const std::string& runtime_id() const;
 
   // ---- fleet (runtime/fleet.h) ----

@@ -238,6 +238,7 @@ struct PendingTurn {
   history::ErrorDetails turn_error;
   int64_t dropped_messages = 0;
   bool counted = false;  // CountTurnBeforeAck ran (undone by CompleteTurn if the ack failed)
+  int64_t started_us = 0;  // MonotonicMicros() when the turn began (turn_duration)
   std::shared_ptr<TurnLeaseGuard> lease;
 };
 

@@ -451,6 +451,7 @@ std::optional<PendingTurn> PrepareTurn(RuntimeCore* core, OrchestrationItem item
   core->metrics.orch_dispatcher_items_fetched++;
   const int64_t now = NowMs();
   PendingTurn pending;
+  pending.started_us = MonotonicMicros();
   pending.instance = item.instance;
   pending.lock_token = item.lock_token;
   pending.lease = std::move(lease);
@@ -548,6 +549,7 @@ void CompleteTurn(RuntimeCore* core, PendingTurn& turn, const Status& ack) {
     }
     return;
   }
+  core->metrics.turn_duration.Observe(MonotonicMicros() - turn.started_us);
   if (!turn.engine) return;  // error paths were counted when the failure was decided
   core->leases.CancelActivities(turn.commit.cancelled_activities);
   CountTurnBeforeAck(core, turn);  // normally done already, before the ack

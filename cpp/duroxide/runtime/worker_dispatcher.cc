@@ -117,7 +117,9 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
   call.tag = task.tag;
   call.input = task.input;
   call.cancelled = cancelled;
+  const int64_t started_us = MonotonicMicros();
   ActivityOutcome outcome = core->activities->Invoke(call);
+  const int64_t ran_us = MonotonicMicros() - started_us;
   core->leases.RemoveActivity(lease.lock_token);
   // An oversized result never reaches storage: the activity fails with a readable error
   // instead (the orchestration may catch it; uncaught, the instance fails with it).
@@ -132,6 +134,7 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
 
   if (outcome.ok) core->metrics.activity_success++;
   else core->metrics.activity_app_errors++;
+  core->metrics.activities.Record(task.name, outcome.ok, ran_us);
   WorkItem c = Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error);
   c.worker = worker_id;
   c.worker_runtime = core->runtime_id;

@@ -57,6 +57,11 @@ def add_commands(command: Command) -> None:
                    help="capabilities document (JSON) stored with the worker")
     p.add_argument("--heartbeat-ms", type=non_negative, metavar="MS",
                    help="heartbeat interval in milliseconds (default 5000)")
+    p.add_argument("--metrics-port", type=non_negative, metavar="PORT",
+                   help="serve Prometheus metrics on http://HOST:PORT/metrics "
+                        "(needs prometheus_client)")
+    p.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                   help="address for --metrics-port (default 127.0.0.1; 0.0.0.0 for all)")
     p.set_defaults(handler=cmd_worker, needs_client=False)
 
     p = command("workers", "List the workers registered in the store, drain one, or prune "
@@ -169,11 +174,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     signals = _Signals()
     signals.install()
     runtime = duroxide.Runtime(provider, options, registry=registry)
+    metrics = None
+    if args.metrics_port is not None:
+        # Before start(): a port in use fails the command before any work is claimed.
+        try:
+            metrics = runtime.serve_metrics(args.metrics_port, args.metrics_host)
+        except InvalidArgumentError as exc:
+            raise CliError(str(exc), EXIT_FAILED) from None
     try:
         runtime.start()
     except RuntimeError as exc:
         raise CliError(f"cannot start the worker on {redact(args.db)}: {exc}",
                        EXIT_FAILED) from None
+    if metrics is not None:
+        _log(f"metrics on {metrics.url}")
     _log(f"{runtime.worker_name or '(unregistered)'} (id {runtime.worker_id}, pid {os.getpid()}) "
          f"serving store {redact(args.db)}: {_describe(registry)}")
     grace_ms = int(max(args.grace_seconds, 0) * 1000)

@@ -227,6 +227,7 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     errors.install_handlers(app)
     for module in (health, instances, events, metrics, messaging, workers, graphs):
         app.include_router(module.router)
+    app.include_router(metrics.exposition_router)
     _add_docs(app)
     _problem_openapi(app)
     if settings.cors_origins:

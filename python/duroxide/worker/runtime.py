@@ -21,6 +21,7 @@ from duroxide._providers import Provider, closed_native, is_closed
 from duroxide.client.native import Client
 from duroxide.errors import ClosedError, InvalidTypeError, RuntimeStateError
 from duroxide.worker import logging as _logging
+from duroxide.worker import metrics as _metrics
 from duroxide.worker.options import RuntimeOptions
 from duroxide.worker.registry import ActivityEntry, Registrations, Registry
 from duroxide.workflow.debounce import DEBOUNCE_ORCHESTRATION, debounce_loop
@@ -73,6 +74,7 @@ class Runtime(Registrations):
         self._served_activities: List[str] = []
         self._started = False
         self._stopped = False
+        self._metrics_servers: List[_metrics.MetricsServer] = []
         # The runtime's own registrations; a given registry is followed (later additions to it
         # are served too) but never written to by this runtime's register_* methods.
         self._registry = Registry()
@@ -199,6 +201,9 @@ class Runtime(Registrations):
         self.shutdown(timeout_ms)
         self._stopped = True
         _live_runtimes.discard(self)
+        for server in self._metrics_servers:
+            server.stop()
+        self._metrics_servers.clear()
         if self._followed is not None:
             self._followed._unsubscribe(self._on_registration)
         self._native = closed_native("Runtime")
@@ -213,6 +218,33 @@ class Runtime(Registrations):
         if not self._started and not is_closed(self._native):
             return None
         return MetricsSnapshot(self._native.metrics_snapshot())
+
+    def metrics_collector(self) -> _metrics.DuroxideCollector:
+        """A prometheus_client collector of this runtime's counters and histograms and of
+        its store's gauges (queue depths, instances, workers, messaging), read per scrape."""
+        if is_closed(self._native):
+            raise ClosedError("Runtime is closed; create a new Runtime")
+        client: List[Client] = []
+
+        def store_client() -> Client:
+            if not client:
+                client.append(Client(self._provider))
+            return client[0]
+
+        return _metrics.DuroxideCollector(self._native, store_client)
+
+    def serve_metrics(self, port: int, host: str = "127.0.0.1") -> _metrics.MetricsServer:
+        """Serves Prometheus metrics on http://host:port/metrics (text exposition format)
+        from a daemon thread until close() or the returned server's stop(). Port 0 picks a
+        free port (see the result's .port). Needs prometheus_client (duroxide[prometheus]).
+
+        Raises:
+            InvalidArgumentError: the port is in use (the message names it) or invalid.
+        """
+        registry = _metrics.registry_for(self.metrics_collector())
+        server = _metrics.serve(registry, port, host)
+        self._metrics_servers.append(server)
+        return server
 
     def __enter__(self) -> "Runtime":
         if not self._started:

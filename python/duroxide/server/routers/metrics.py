@@ -7,14 +7,22 @@ import time
 from typing import Any, Deque, Tuple
 
 import anyio
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from duroxide.server import convert, models
 from duroxide.server.deps import ServerState, require_token, run, state
 from duroxide.server.errors import problems
+from duroxide.worker import metrics as prometheus
 
 router = APIRouter(prefix="/v1", tags=["metrics"], dependencies=[Depends(require_token)],
                    responses=problems(401, 403, 503))
+
+# GET /metrics: the Prometheus text exposition of the store's gauges (docs/observability.md).
+# Behind the token like every data route; Prometheus sends it with `authorization:` in its
+# scrape config. Outside the versioned /v1 API and its OpenAPI document: the path and the
+# format are Prometheus's convention, not part of duroxide's REST contract.
+exposition_router = APIRouter(tags=["metrics"], dependencies=[Depends(require_token)],
+                              responses=problems(401, 403, 503))
 
 
 def _now_ms() -> int:
@@ -70,3 +78,16 @@ async def get_metrics_history(request: Request) -> models.MetricsHistory:
 async def get_queue_depths(request: Request) -> models.QueueDepths:
     depths = await run(state(request).client.get_queue_depths)
     return convert.fields(depths, models.QueueDepths)  # type: ignore[no-any-return]
+
+
+@exposition_router.get("/metrics", response_class=Response, include_in_schema=False,
+                       summary="Prometheus metrics (text exposition format)")
+async def get_prometheus_metrics(request: Request) -> Response:
+    st = state(request)
+    registry = getattr(request.app.state, "prometheus_registry", None)
+    if registry is None:
+        client = st.client
+        registry = prometheus.registry_for(prometheus.DuroxideCollector(None, lambda: client))
+        request.app.state.prometheus_registry = registry
+    body, content_type = await run(prometheus.exposition, registry)
+    return Response(content=body, media_type=content_type)
