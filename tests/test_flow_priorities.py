@@ -8,9 +8,8 @@ from __future__ import annotations
 import threading
 from typing import Any, List
 
-import pytest
-
 import duroxide
+import pytest
 from duroxide import _core
 from helpers.util import wait_done
 

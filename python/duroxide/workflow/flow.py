@@ -29,6 +29,8 @@ PRIORITY_MIN, PRIORITY_MAX = 0, 9
 def check_priority(value: Any, what: str = "priority") -> int:
     """A priority 0-9 (higher first). `what` names the call in the message."""
     label = "priority" if what == "priority" else f"{what}: priority"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a JSON number, as the other int parameters accept
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTypeError(f"{label} must be an int, not {type(value).__name__}")
     if not PRIORITY_MIN <= value <= PRIORITY_MAX:

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 duroxide authors
 //
-// PostgreSQL migration 8 (priorities, docs/flow-control.md), kept apart from
+// PostgreSQL migration 9 (priorities, docs/flow-control.md; 8 is left to the schedules table
+// of issue 24, built at the same time), kept apart from
 // postgres_schema.cc like migration 7; registered in its kMigrations.
 #include <stdexcept>
 #include <string>
@@ -52,18 +53,18 @@ std::string FetchInRankOrder() {
   const std::string new_order =
       "GROUP BY q.instance_id ORDER BY MIN" DUROXIDE_QUEUE_RANK_Q ", MIN(q.id)";
   const size_t at = v7.find(head);
-  if (at == std::string::npos) throw std::logic_error("migration 8: no fetch in migration 7");
+  if (at == std::string::npos) throw std::logic_error("migration 9: no fetch in migration 7");
   std::string fn = "CREATE OR REPLACE FUNCTION dx_fetch_orchestrations(" +
                    v7.substr(at + head.size());
   const size_t order = fn.find(old_order);
-  if (order == std::string::npos) throw std::logic_error("migration 8: fetch order not found");
+  if (order == std::string::npos) throw std::logic_error("migration 9: fetch order not found");
   fn.replace(order, old_order.size(), new_order);
   return fn;
 }
 
 }  // namespace
 
-const char* Migration8Sql() {
+const char* Migration9Sql() {
   static const std::string sql = std::string(kColumns) + FetchInRankOrder();
   return sql.c_str();
 }
