@@ -10,19 +10,37 @@
 # Each prints one JSON line of figures (faults, instances, lost, duplicated completions,
 # duplicate activity executions) and fails if an invariant broke.
 #   scripts/chaos.sh [--seed N] [--only sqlite|postgres]
+# With --model N, runs the model-checked client instead (scripts/model_client.py, issue 21):
+# N random client operations from 4 threads per store (SQLite file with one runtime,
+# PostgreSQL with two runtime processes), checked against the client model.
+#   scripts/chaos.sh --model 20000 [--seed N] [--only sqlite|postgres]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || scripts/setup.sh
 seed=${SEED:-$(date +%s)}
 only=""
+model=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seed) seed=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    *) echo "usage: $0 [--seed N] [--only sqlite|postgres]" >&2; exit 2 ;;
+    --model) model=$2; shift 2 ;;
+    *) echo "usage: $0 [--seed N] [--only sqlite|postgres] [--model OPS]" >&2; exit 2 ;;
   esac
 done
 status=0
+if [ "$model" -gt 0 ]; then
+  if [ -z "$only" ] || [ "$only" = sqlite ]; then
+    echo "== model: SQLite file, $model operations, seed $seed" >&2
+    .venv/bin/python scripts/model_client.py --store sqlite --ops "$model" --seed "$seed" || status=1
+  fi
+  if [ -z "$only" ] || [ "$only" = postgres ]; then
+    echo "== model: PostgreSQL, 2 runtimes, $model operations, seed $seed" >&2
+    .venv/bin/python scripts/model_client.py --store postgres --ops "$model" --runtimes 2 \
+      --seed "$seed" || status=1
+  fi
+  exit $status
+fi
 if [ -z "$only" ] || [ "$only" = sqlite ]; then
   echo "== chaos: SQLite file, seed $seed" >&2
   .venv/bin/python scripts/chaos.py --store sqlite --workers 3 --instances 500 --kills 40 \

@@ -2,14 +2,17 @@
 
 Covers the bindings and the GIL hand-offs: orchestrations and activities run on the core's
 threads while client calls wait from several Python threads, runtimes start and stop, and an
-in-memory and a file SQLite store are used. Exits non-zero on a wrong result; the sanitizer
-runtime (LD_PRELOAD) aborts the process on a report.
+in-memory and a file SQLite store are used, and with DUROXIDE_SMOKE_POSTGRES=1 also PostgreSQL
+(DATABASE_URL, or a throwaway cluster from tests/pg_cluster.py): its connection pool, the
+LISTEN/NOTIFY listener thread and the client waits are exercised the same way. Exits non-zero
+on a wrong result; the sanitizer runtime (LD_PRELOAD) aborts the process on a report.
 
     PYTHONPATH=<dir with duroxide/ and the sanitizer-built _core> python scripts/sanitizer_smoke.py
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import threading
@@ -88,10 +91,26 @@ def run(provider: Any, count: int, tag: str) -> None:
         raise SystemExit("sanitizer smoke: wrong results:\n" + "\n".join(errors))
 
 
+def run_postgres() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import pg_cluster
+
+    with pg_cluster.database_url() as url:
+        schema = pg_cluster.unique_schema("smoke")
+        provider = duroxide.PostgresProvider.connect_with_schema(url, schema)
+        try:
+            run(provider, 12, "pg")
+        finally:
+            provider.close()
+            pg_cluster.drop_schema(url, schema)
+
+
 def main() -> int:
     run(SqliteProvider.in_memory(), 12, "mem")
     with tempfile.TemporaryDirectory() as tmp:
         run(SqliteProvider.open(str(Path(tmp) / "smoke.db")), 12, "file")
+    if os.environ.get("DUROXIDE_SMOKE_POSTGRES") == "1":
+        run_postgres()
     print("sanitizer smoke: ok")
     return 0
 

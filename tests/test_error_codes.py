@@ -34,6 +34,7 @@ CODES = {
     "GraphNodeFailedError": "graph-node-failed",
     "OrchestrationFailedError": "orchestration-failed",
     "RequestFailedError": "request-failed",
+    "RequestTargetNotFoundError": "request-target-not-found",
     "RequestTimedOutError": "request-timeout",
     "NondeterminismError": "nondeterminism",
     "CrashTestFailure": "crash-test-failed",

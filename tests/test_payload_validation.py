@@ -169,7 +169,8 @@ def test_non_finite_results_fail_readably(env: Any) -> None:
 # ---- ids and names -------------------------------------------------------------------------------
 
 BAD_TEXT = ["a\x85b", "line\u2028sep", "para\u2029sep", "lone\ud800", "zero\u200bwidth",
-            "bom\ufeff", "rtl\u202eoverride", "nul\x00", "del\x7f", "non\uffffchar"]
+            "bom\ufeff", "rtl\u202eoverride", "nul\x00", "del\x7f", "non\uffffchar",
+            "nbsp\u00a0space", "soft\u00adhyphen", "private\ue000use"]
 
 
 @pytest.mark.parametrize("bad", BAD_TEXT)
@@ -245,3 +246,24 @@ def test_integers_out_of_range_or_of_the_wrong_type(env: Any, value: Any, error:
             call()
         text = str(info.value)
         assert param in text and "incompatible" not in text and "0x" not in text, text
+
+
+def test_option_classes_check_their_arguments() -> None:
+    for make, param, error in [
+        (lambda: duroxide.InstanceFilter(limit=2**70), "limit", InvalidArgumentError),
+        (lambda: duroxide.InstanceFilter(completed_before="x"), "completed_before",
+         InvalidTypeError),
+        (lambda: duroxide.InstanceFilter(instance_ids="abc"), "instance_ids", InvalidTypeError),
+        (lambda: duroxide.InstanceFilter(instance_ids=[b"x"]), "instance_ids[0]",
+         InvalidTypeError),
+        (lambda: duroxide.InstanceFilter(instance_ids=["a\x85"]), "instance_ids[0]",
+         InvalidArgumentError),
+        (lambda: duroxide.PruneOptions(keep_last=2**64), "keep_last", InvalidArgumentError),
+        (lambda: duroxide.PruneOptions(completed_before=1.5), "completed_before",
+         InvalidTypeError),
+    ]:
+        with pytest.raises(error) as info:
+            make()
+        assert param in str(info.value) and "incompatible" not in str(info.value)
+    flt = duroxide.InstanceFilter(instance_ids=["a"], completed_before=5, limit=3)
+    assert isinstance(flt, duroxide._core.InstanceFilter) and flt.limit == 3

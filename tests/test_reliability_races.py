@@ -17,7 +17,7 @@ import duroxide
 import pytest
 from conftest import RuntimeFactory
 from duroxide import Client, OrchestrationContext, SqliteProvider
-from duroxide.errors import NotFoundError, OperationTimedOutError
+from duroxide.errors import InstanceAlreadyExistsError, NotFoundError, OperationTimedOutError
 
 THREADS = 4
 
@@ -159,3 +159,95 @@ def test_raise_event_right_after_start_is_recorded_once(store):
     assert not missing, f"{len(missing)} raised events never recorded, e.g. {missing[:3]}"
     for iid in ids:
         assert kinds(client, iid).count("ExternalEvent") == 1, iid
+
+
+def test_queue_messages_during_continue_as_new_are_taken_once(store):
+    """enqueue_event racing with the turns that continue an instance as new: a message that
+    arrives while a continue-as-new turn holds the instance is carried to the next execution,
+    never lost and never taken twice."""
+    _, client, make_runtime = store
+    rt = make_runtime()
+    total = 120
+
+    @rt.register_orchestration("Collect")
+    def collect(ctx: OrchestrationContext, seen: Any) -> Any:
+        seen = list(seen or [])
+        seen.append((yield ctx.dequeue_event("in")))
+        if len(seen) == total:
+            return sorted(seen)
+        yield ctx.continue_as_new(seen)
+
+    rt.start()
+    client.start_orchestration("collector", "Collect", [])
+    run_threads(total, lambda i: client.enqueue_event("collector", "in", i))
+    result = client.wait_for_orchestration("collector", 60_000)
+    assert result.status == "Completed", result
+    assert result.output == list(range(total))
+
+
+def test_concurrent_starts_of_one_id_create_it_once(store):
+    """start + start of the same id from four threads: exactly one start is acknowledged, the
+    others get InstanceAlreadyExistsError, and the instance runs once."""
+    _, client, make_runtime = store
+    rt = make_runtime()
+
+    @rt.register_orchestration("Once")
+    def once(ctx: OrchestrationContext, n: Any) -> Any:
+        return n
+        yield  # pragma: no cover - makes this a generator
+
+    rt.start()
+    ids = [f"dup-{i}" for i in range(100)]
+    accepted: Dict[str, List[int]] = {iid: [] for iid in ids}
+    lock = threading.Lock()
+
+    def start_all(k: int) -> None:
+        for iid in ids:
+            try:
+                client.start_orchestration(iid, "Once", k)
+            except InstanceAlreadyExistsError:
+                continue
+            with lock:
+                accepted[iid].append(k)
+
+    run_threads(THREADS, start_all)
+    assert all(len(v) == 1 for v in accepted.values()), \
+        {k: v for k, v in accepted.items() if len(v) != 1}
+    results = wait_all_done(client, ids)
+    for iid in ids:
+        assert results[iid].status == "Completed"
+        assert results[iid].output == accepted[iid][0]
+        assert client.list_executions(iid) == [1]
+
+
+def test_cancel_racing_with_continue_as_new_ends_the_instance(store):
+    """cancel + continue-as-new: instances that continue as new on every message are cancelled
+    while messages keep them busy; whichever execution the cancel reaches, it ends the
+    instance (no execution starts after the cancel is taken)."""
+    _, client, make_runtime = store
+    rt = make_runtime()
+
+    @rt.register_orchestration("Loop")
+    def loop(ctx: OrchestrationContext, n: Any) -> Any:
+        yield ctx.dequeue_event("tick")
+        yield ctx.continue_as_new((n or 0) + 1)
+
+    rt.start()
+    ids = [f"loop-{i}" for i in range(40)]
+    for iid in ids:
+        client.start_orchestration(iid, "Loop", 0)
+
+    def tick_then_cancel(i: int) -> None:
+        iid = ids[i % len(ids)]
+        for _ in range(5):
+            client.enqueue_event(iid, "tick", None)
+        client.cancel_instance(iid, "stop")
+
+    run_threads(len(ids), tick_then_cancel)
+    results = wait_all_done(client, ids, timeout_s=30)
+    bad = {iid: r.status for iid, r in results.items() if r.status != "Failed"}
+    assert not bad, f"{len(bad)} cancels lost across continue-as-new: {list(bad.items())[:3]}"
+    for iid in ids:
+        last = client.list_executions(iid)[-1]
+        kinds_last = [str(e.kind) for e in client.read_execution_history(iid, last)]
+        assert "OrchestrationCancelRequested" in kinds_last, (iid, kinds_last)

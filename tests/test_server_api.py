@@ -439,7 +439,8 @@ def test_server_command_refuses_non_loopback_without_token_and_serves(tmp_path: 
                         "0.0.0.0"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "token" in r.stderr
     token = tmp_path / "token"
-    token.write_text("abc\n")
+    token.write_text("abc-0123456789-xyz\n")
+    token.chmod(0o600)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "duroxide", "server", "--db", db, "--port",
                              str(port), "--token-file", str(token), "--log-level", "warning"])
@@ -453,7 +454,7 @@ def test_server_command_refuses_non_loopback_without_token_and_serves(tmp_path: 
         assert wait_until(up, 20, 0.1)
         assert httpx.get(f"http://127.0.0.1:{port}/v1/instances").status_code == 401
         assert httpx.get(f"http://127.0.0.1:{port}/v1/instances",
-                         headers=auth("abc")).status_code == 200
+                         headers=auth("abc-0123456789-xyz")).status_code == 200
     finally:
         proc.terminate()
         proc.wait(10)
@@ -580,7 +581,7 @@ def test_messaging_endpoints_and_http_client(env: Any) -> None:
             remote.request("ghost", "ping", None, timeout_ms=5000)
         assert_problem(http.post("/v1/requests", json={"instance_id": "ghost",
                                                        "operation": "ping", "timeout_ms": 5000}),
-                       409, "RequestFailedError")
+                       404, "RequestTargetNotFoundError")  # issue 21: a missing target is 404
         assert_problem(http.post("/v1/messages", json={"instance_id": "", "queue": "q"}), 400)
         assert http.get("/v1/actors").json() == []
 

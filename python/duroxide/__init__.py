@@ -41,11 +41,9 @@ from duroxide._core import (
     DeleteInstanceResult,
     Event,
     ExecutionInfo,
-    InstanceFilter,
     InstanceInfo,
     InstanceTree,
     OrchestrationStatus,
-    PruneOptions,
     PruneResult,
     QueueDepths,
     SystemMetrics,
@@ -56,6 +54,7 @@ from duroxide._providers import SQLITE_DURABILITY_LEVELS, Provider, SqliteProvid
 from duroxide.client.api import ClientAPI
 from duroxide.client.http import HttpClient
 from duroxide.client.native import Client
+from duroxide.client.options import InstanceFilter, PruneOptions
 from duroxide.client.results import (
     ActorInfo,
     DeadLetter,

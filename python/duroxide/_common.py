@@ -99,19 +99,26 @@ def check_json(value: Any, what: str) -> Any:
 
 # ---- names --------------------------------------------------------------------------------
 
-# Code points no id or name may contain; the same set as limits::IsForbiddenCodePoint in the
-# core (docs/reliability.md, "Ids and names"): C0/C1 controls and DEL, U+2028/U+2029,
-# surrogates (a lone one cannot even be encoded), invisible format characters (zero-width
-# space, direction marks, embeddings and overrides, word joiner, invisible operators, bidi
-# isolates, BOM, interlinear annotations) and noncharacters. ZWJ/ZWNJ stay allowed.
-_FORBIDDEN = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b\u200e\u200f\u202a-\u202e"
-    "\u2060-\u206f\ufeff\ufff9-\ufffb\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff]"
-    "|[\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff\U0004fffe"
-    "\U0004ffff\U0005fffe\U0005ffff\U0006fffe\U0006ffff\U0007fffe\U0007ffff"
-    "\U0008fffe\U0008ffff\U0009fffe\U0009ffff\U000afffe\U000affff\U000bfffe"
-    "\U000bffff\U000cfffe\U000cffff\U000dfffe\U000dffff\U000efffe\U000effff"
-    "\U000ffffe\U000fffff\U0010fffe\U0010ffff]")
+# Ids and names must be printable text (docs/reliability.md, "Ids and names"): every code
+# point str.isprintable() refuses is refused -- C0/C1 controls and DEL, U+2028/U+2029, lone
+# surrogates (which cannot even be encoded), invisible format characters (zero-width space,
+# direction marks and overrides, BOM, ...), private-use and unassigned code points and
+# noncharacters, and spaces other than U+0020 (NBSP and friends look like a space but are not
+# one) -- except ZWNJ/ZWJ (U+200C/U+200D), which emoji sequences and several scripts need.
+# The core enforces the subset it can decide without Unicode tables (controls, separators,
+# invisible format characters, noncharacters, invalid UTF-8: limits::IsForbiddenCodePoint)
+# for whatever reaches it without passing here.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def _first_unprintable(value: str) -> int:
+    """The index of the first character an id may not contain, or -1."""
+    if value.isprintable():
+        return -1
+    for index, ch in enumerate(value):
+        if not ch.isprintable() and ch != " " and ch not in _JOINERS:
+            return index
+    return -1
 
 
 def check_text(value: Any, what: str, *, allow_empty: bool = False) -> str:
@@ -123,12 +130,13 @@ def check_text(value: Any, what: str, *, allow_empty: bool = False) -> str:
         raise InvalidTypeError(f"{what} must be a str, not {type(value).__name__}")
     if not value and not allow_empty:
         raise InvalidArgumentError(f"{what} must not be empty")
-    bad = _FORBIDDEN.search(value)
-    if bad is not None:
+    bad = _first_unprintable(value)
+    if bad >= 0:
         raise InvalidArgumentError(
-            f"{what} contains a control character or other forbidden character "
-            f"(U+{ord(bad.group()):04X} at index {bad.start()}); controls, line separators, "
-            f"surrogates, invisible format characters and noncharacters are not allowed")
+            f"{what} contains a control character or other non-printable character "
+            f"(U+{ord(value[bad]):04X} at index {bad}); controls, line and paragraph "
+            f"separators, surrogates, invisible format characters, unassigned code points "
+            f"and spaces other than U+0020 are not allowed")
     return value
 
 

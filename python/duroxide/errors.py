@@ -41,6 +41,7 @@ __all__ = [
     "GraphNodeFailedError",
     "OrchestrationFailedError",
     "RequestFailedError",
+    "RequestTargetNotFoundError",
     "RequestTimedOutError",
     "NondeterminismError",
     "CrashTestFailure",
@@ -244,6 +245,14 @@ class RequestFailedError(DuroxideError):
     """A request got an error reply, or its target completed, failed or does not exist."""
 
     code = "request-failed"
+
+
+class RequestTargetNotFoundError(RequestFailedError, NotFoundError):
+    """A client's request names an instance that does not exist (and is not an actor, which a
+    request starts): refused before anything is sent. Both a RequestFailedError (what a
+    request to a missing instance always raised) and a NotFoundError (404 over REST)."""
+
+    code = "request-target-not-found"
 
 
 class RequestTimedOutError(DuroxideError, TimeoutError):

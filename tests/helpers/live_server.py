@@ -10,6 +10,7 @@ from typing import Any, Optional
 import uvicorn
 
 from duroxide.server import ServerSettings, create_app
+from duroxide.server.hardening import uvicorn_config
 
 
 def free_port() -> int:
@@ -27,8 +28,10 @@ class LiveServer:
                                        **{"metrics_interval_s": 0.5, "wait_slice_ms": 200,
                                           **settings})
         self.app = create_app(client, self.settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", timeout_graceful_shutdown=2)
+        # The configuration `duroxide server` runs with (read deadline, keep-alive, headers).
+        config = uvicorn_config(self.app, "127.0.0.1", self.port,
+                                read_timeout_s=self.settings.request_read_timeout_s,
+                                log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
         self.url = f"http://127.0.0.1:{self.port}"

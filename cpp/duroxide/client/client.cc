@@ -305,6 +305,15 @@ Result<std::optional<std::string>> Client::Request(const std::string& instance,
                   limits::CheckPayload(data.size(), max_payload_bytes_, "request data")}));
   providers::MessagingStore* store = provider_->messaging();
   if (store == nullptr) return Status::FailedPrecondition("request", "provider has no messaging");
+  // Nobody could ever answer a request to an instance that does not exist: say so now (kNotFound,
+  // nothing written) instead of after timeout_ms. Actors are exempt: a request starts one.
+  if (instance.rfind("@actor/", 0) != 0) {
+    auto status = GetStatus(instance);
+    if (!status.ok()) return status.status();
+    if (status->status == "NotFound") {
+      return Status::NotFound("request", "instance '" + instance + "' does not exist");
+    }
+  }
   const std::string id = ClientMessageId();
   *request_id = id;
   WorkItem w;

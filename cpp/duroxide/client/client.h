@@ -83,6 +83,7 @@ class Client {
   Result<int64_t> PublishEvent(const std::string& topic, const std::string& data);
   // Sends a request for `operation` and waits for the reply (JSON {"ok": v} | {"error": m}).
   // nullopt when timeout_ms elapses first; the request id is written to *request_id.
+  // kNotFound (nothing written) when `instance` does not exist and is not an actor.
   Result<std::optional<std::string>> Request(const std::string& instance,
                                              const std::string& operation,
                                              const std::string& data, int64_t timeout_ms,

@@ -432,6 +432,22 @@ void ReplayEngine::Deliver(size_t pos) {
 }
 
 void ReplayEngine::FinishTerminal(Event terminal) {
+  if (terminal.kind == EventKind::kOrchestrationContinuedAsNew) {
+    // A cancel taken with this turn that the walk has not reached (the code continued as new
+    // on an earlier arrival of the same batch) ends the instance instead: the next execution
+    // would never see it, and an acknowledged cancel would be lost (issue 21). A completion
+    // keeps its outcome: the instance has ended either way, as if the cancel came later.
+    for (size_t pos = walk_pos_; pos < events_.size(); ++pos) {
+      if (events_[pos].kind != EventKind::kOrchestrationCancelRequested) continue;
+      Event cancelled;
+      cancelled.kind = EventKind::kOrchestrationFailed;
+      cancelled.error = ErrorDetails::Cancelled(events_[pos].reason);
+      CancelAllPending("orchestration_cancelled");
+      if (turn_failed_) return;
+      FinishTerminal(std::move(cancelled));
+      return;
+    }
+  }
   if (terminal.kind == EventKind::kOrchestrationCompleted ||
       terminal.kind == EventKind::kOrchestrationContinuedAsNew) {
     const bool completed = terminal.kind == EventKind::kOrchestrationCompleted;

@@ -162,5 +162,27 @@ TEST(ReplayFreshExecution, ContinueAsNewCarriesInputParentAndQueuedMessages) {
   EXPECT_EQ(can.carry_forward[1], std::make_pair(std::string("other"), std::string("\"c\"")));
 }
 
+// Issue 21: the code continues as new on the first message of a batch that also holds a
+// cancel; the cancel must end the instance, not vanish with the old execution.
+TEST(ReplayFreshExecution, CancelInTheSameBatchAsContinueAsNewEndsTheInstance) {
+  ScriptInvoker inv;
+  inv.Add("orch", [](const std::vector<TaskValue>& r, auto*) {
+    TaskDescriptor can;
+    can.type = TaskDescriptor::Type::kContinueAsNew;
+    can.input = "1";
+    if (r.empty()) return Yield(Dequeue("q"));
+    return Yield(can);
+  });
+  ReplayEngine engine("i", 1, &inv, EngineOptions{});
+  engine.Load({}, {});
+  TurnOutput out = engine.RunTurn(Started("orch"), {Queued("q", "\"a\""), CancelMsg("stop"),
+                                                    Queued("q", "\"b\"")}, 1);
+  EXPECT_EQ(out.outcome, Outcome::kFailed);
+  EXPECT_EQ(out.error.DisplayMessage(), "canceled: stop");
+  for (const auto& w : out.orchestrator_items) EXPECT_NE(w.kind, WorkItemKind::kContinueAsNew);
+  std::vector<std::string> kinds = Kinds(out.new_events);
+  EXPECT_EQ(kinds.back(), "OrchestrationFailed");
+}
+
 }  // namespace
 }  // namespace duroxide::replay::testing

@@ -187,12 +187,12 @@ def open_client(db: Optional[str], schema: Optional[str], url: Optional[str] = N
             raise CliError("--schema applies to --db, not to --url", EXIT_USAGE)
         token = os.environ.get("DUROXIDE_TOKEN")
         if token_file:
+            from duroxide.server.settings import read_token_file  # the server's own checks
+
             try:
-                with open(token_file, encoding="utf-8") as handle:
-                    token = handle.read().strip()
-            except OSError as exc:
-                raise CliError(f"cannot read token file {token_file}: {exc.strerror}",
-                               EXIT_USAGE) from None
+                token = read_token_file(token_file)
+            except duroxide.InvalidArgumentError as exc:
+                raise CliError(str(exc), EXIT_USAGE) from None
         try:
             return duroxide.HttpClient(url, token=token)
         except duroxide.InvalidArgumentError as exc:

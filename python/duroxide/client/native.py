@@ -37,7 +37,9 @@ from duroxide.errors import (
     ClosedError,
     InvalidArgumentError,
     InvalidTypeError,
+    NotFoundError,
     OperationTimedOutError,
+    RequestTargetNotFoundError,
     RequestTimedOutError,
 )
 from duroxide.workflow.flow import check_if_exists, check_priority
@@ -248,7 +250,14 @@ class Client(ClientBase):
         check_name(operation, "request: operation")
         check_timeout(timeout_ms, "request")
         payload = _dumps(data, "request data")
-        _, reply = self._native.request(instance_id, operation, payload, int(timeout_ms))
+        try:
+            _, reply = self._native.request(instance_id, operation, payload, int(timeout_ms))
+        except NotFoundError:
+            # The core found no such instance (and it is no actor, which a request starts):
+            # nothing was sent. A RequestFailedError, as before, and a NotFoundError (404).
+            raise RequestTargetNotFoundError(
+                f"request '{operation}' to '{instance_id}' failed: instance '{instance_id}' "
+                "does not exist") from None
         if reply is None:
             raise RequestTimedOutError(
                 f"request '{operation}' to '{instance_id}' timed out after {timeout_ms} ms")

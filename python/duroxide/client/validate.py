@@ -27,7 +27,7 @@ from typing import Any, Callable, List, Optional, Tuple
 from duroxide._common import check_text
 from duroxide.errors import InvalidArgumentError, InvalidTypeError
 
-__all__ = ["checked", "check_int", "INT64_MIN", "INT64_MAX"]
+__all__ = ["checked", "check_int", "INT64_MIN", "INT64_MAX", "PYBIND_MARKERS"]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -43,7 +43,7 @@ _LABELS = {"instance_id": "instance id (instance_id)", "name": "orchestration na
            "actor_type": "actor type (actor_type)"}
 
 # Text pybind11 puts in the TypeError of an argument it cannot convert.
-_PYBIND_MARKERS = ("incompatible function arguments", "incompatible constructor arguments")
+PYBIND_MARKERS = ("incompatible function arguments", "incompatible constructor arguments")
 
 Check = Callable[[Any, str], Any]
 
@@ -132,7 +132,7 @@ def checked(op: str, api_fn: Callable[..., Any], impl: Callable[..., Any]) -> Ca
             return impl(self, *args, **kwargs)
         except TypeError as exc:
             if isinstance(exc, InvalidTypeError) or not any(m in str(exc)
-                                                            for m in _PYBIND_MARKERS):
+                                                            for m in PYBIND_MARKERS):
                 raise
             raise InvalidTypeError(
                 f"{op}: an argument has a type the call does not accept") from None

@@ -17,7 +17,6 @@ from typing import Any, AsyncIterator, Dict, List, Optional, Union
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +27,7 @@ from duroxide.client.api import ClientAPI
 from duroxide.errors import InvalidArgumentError, InvalidTypeError
 from duroxide.server import errors
 from duroxide.server.deps import ServerState
+from duroxide.server.hardening import SecurityHeaders, uvicorn_config
 from duroxide.server.routers import events, graphs, health, instances, messaging, metrics, workers
 from duroxide.server.settings import ServerSettings, is_loopback
 
@@ -237,6 +237,7 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(BrowserGuard, settings=settings)
     app.add_middleware(EncodedSlashes)
+    app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app
 
@@ -263,6 +264,9 @@ def _problem_openapi(app: FastAPI) -> None:
                         "description": problem["description"],
                         "content": {errors.PROBLEM_MEDIA_TYPE: {
                             "schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for path, operations in spec.get("paths", {}).items():
+            for method, operation in operations.items():
+                _document_statuses(path, method, operation)
         schemas = spec.get("components", {}).get("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
@@ -270,6 +274,50 @@ def _problem_openapi(app: FastAPI) -> None:
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# Swagger UI's page: assets served by this server, started by /swagger-init.js (no inline
+# script, which the Content-Security-Policy would refuse).
+SWAGGER_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>duroxide API</title>
+  <link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">
+  <link rel="icon" type="image/png" href="/static/swagger-ui/favicon-32x32.png">
+  <script src="/static/swagger-ui/swagger-ui-bundle.js"></script>
+  <script src="/swagger-init.js"></script>
+</head>
+<body><div id="swagger-ui"></div></body>
+</html>
+"""
+
+
+def _document_statuses(path: str, method: str, operation: Dict[str, Any]) -> None:
+    """Adds to `operation` every status the server can answer it with, besides the ones its
+    route declares: any /v1 call can meet bad input (400), a bug (500) or an unavailable
+    store (503), and needs the token (401/403, except health); a write can conflict (409:
+    e.g. a read-only store) and carries a body (413); a path with an id can name nothing
+    (404); a call with timeout_ms can time out (504)."""
+    if not path.startswith("/v1/"):
+        return
+    statuses = [400, 500, 503]
+    if path != "/v1/health":
+        statuses += [401, 403]
+    if method in ("post", "put", "patch", "delete"):
+        statuses += [409, 413]
+    if "{" in path or path == "/v1/requests":
+        statuses.append(404)
+    names = {p.get("name") for p in operation.get("parameters", [])}
+    if "timeout_ms" in names or path == "/v1/requests":
+        statuses.append(504)
+    responses = operation.setdefault("responses", {})
+    for status, doc in errors.problems(*statuses).items():
+        if str(status) not in responses:
+            responses[str(status)] = {
+                "description": doc["description"],
+                "content": {errors.PROBLEM_MEDIA_TYPE: {
+                    "schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 def _add_docs(app: FastAPI) -> None:
@@ -283,11 +331,7 @@ def _add_docs(app: FastAPI) -> None:
             return HTMLResponse("<h1>Swagger UI is not installed</h1><p>Install it with "
                                 "<code>pip install duroxide[server]</code>; the API description "
                                 "is at <a href='/openapi.json'>/openapi.json</a>.</p>", 503)
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json", title="duroxide API",
-            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png")
+        return HTMLResponse(SWAGGER_PAGE)
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def oauth2_redirect() -> JSONResponse:
@@ -300,6 +344,7 @@ def serve(store: Union[str, Any], settings: ServerSettings, *,
     import uvicorn
 
     app = create_app(store, settings, schema=schema)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level,
-                proxy_headers=bool(os.environ.get("DUROXIDE_PROXY_HEADERS")),
-                server_header=False)
+    config = uvicorn_config(app, settings.host, settings.port,
+                            read_timeout_s=settings.request_read_timeout_s, log_level=log_level,
+                            proxy_headers=bool(os.environ.get("DUROXIDE_PROXY_HEADERS")))
+    uvicorn.Server(config).run()

@@ -10,7 +10,8 @@ Every error response of the API is `application/problem+json` with `type`, `titl
 (duroxide.errors), from which HttpClient raises that same class; the HTTP status comes from
 the class too (`_STATUS`, the nearest listed class in its MRO). Problems of the HTTP layer
 itself (unauthorized, forbidden, no-such-endpoint) have types of their own and no class.
-Nothing here reads message text.
+No status or type depends on message text; the only look at text is to keep a native
+binding's argument conversion error (C++ signatures, object addresses) out of `detail`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from duroxide import errors as dx
 from duroxide.client.transport import PROBLEM_TYPE_PREFIX
+from duroxide.client.validate import PYBIND_MARKERS
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -37,6 +39,7 @@ _STATUS: Dict[Type[BaseException], int] = {
     dx.FailedPreconditionError: 409,
     dx.RuntimeStateError: 409,
     dx.RequestFailedError: 409,
+    dx.RequestTargetNotFoundError: 404,
     dx.InvalidArgumentError: 400,
     dx.InvalidTypeError: 400,
     dx.LintError: 400,
@@ -121,6 +124,11 @@ def as_duroxide_error(exc: BaseException) -> dx.DuroxideError:
     internal error, 500)."""
     if isinstance(exc, dx.DuroxideError):
         return exc
+    if isinstance(exc, TypeError) and any(m in str(exc) for m in PYBIND_MARKERS):
+        # The native binding's conversion error prints C++ signatures and object addresses:
+        # never shown (the client's own checks name the parameter before this can happen).
+        return dx.InvalidTypeError("Invalid request: an argument has a type or value the "
+                                   "operation does not accept")
     for foreign, cls in _FOREIGN:
         if isinstance(exc, foreign):
             return cls.from_message(str(exc))
@@ -183,10 +191,12 @@ def problems(*statuses: int) -> Dict[Union[int, str], Dict[str, Any]]:
         401: "No bearer token (unauthorized)",
         403: "Wrong bearer token (forbidden)",
         404: "Unknown instance or item (not-found)",
-        409: "Conflict: already-exists, or failed-precondition (e.g. still running, ended)",
+        409: "Conflict: already-exists, or failed-precondition (e.g. still running, ended, "
+             "a stopped worker, a read-only store)",
         413: "Request body too large (invalid-argument)",
-        503: "The store is unavailable (provider-error)",
-        504: "The wait timed out (timeout)",
+        500: "Internal error (error): a bug; the detail names the exception",
+        503: "The store is unavailable (provider-error) or closed (closed)",
+        504: "The wait timed out (timeout, request-timeout)",
     }
     return {
         status: {"model": Problem, "description": descriptions.get(status, "Error"),

@@ -11,6 +11,8 @@ from typing import Any, Dict, List, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from duroxide.client.validate import INT64_MAX
+
 ID_MAX = 512
 NAME_MAX = 256
 
@@ -59,15 +61,15 @@ class CancelRequest(_Model):
 class PruneRequest(_Model):
     """Which old executions to delete (the current one never is)."""
 
-    keep_last: Optional[int] = Field(default=None, ge=0)
-    completed_before: Optional[int] = Field(default=None, ge=0)
+    keep_last: Optional[int] = Field(default=None, ge=0, le=INT64_MAX)
+    completed_before: Optional[int] = Field(default=None, ge=0, le=INT64_MAX)
 
 
 class FilterRequest(_Model):
     """Selects instances for bulk operations (all given criteria must match)."""
 
     instance_ids: Optional[List[str]] = Field(default=None, max_length=10_000)
-    completed_before: Optional[int] = Field(default=None, ge=0)
+    completed_before: Optional[int] = Field(default=None, ge=0, le=INT64_MAX)
     limit: Optional[int] = Field(default=None, ge=1, le=100_000)
 
 

@@ -17,6 +17,13 @@ Status StatusFromSqlState(std::string_view sqlstate, const std::string& op,
   }
   if (cls == "40") return Status::Aborted(op, full);
   if (sqlstate == "23505") return Status::AlreadyExists(op, full);
+  // read_only_sql_transaction: a read-only session (default_transaction_read_only=on) or a hot
+  // standby. A state of the store that refuses writes, like SQLite's mode=ro (409 over REST).
+  if (sqlstate == "25006") {
+    return Status::FailedPrecondition(
+        op, "the store is read-only (a read-only session or a standby): only reads are served (" +
+                full + ")");
+  }
   if (cls == "23" || cls == "28" || sqlstate == "3D000" || sqlstate == "3F000") {
     return Status::FailedPrecondition(op, full);
   }

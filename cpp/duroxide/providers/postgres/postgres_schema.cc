@@ -618,9 +618,14 @@ int64_t ApplyMigrations(pqxx::connection& conn, const std::string& schema) {
     if (tx.exec_params("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema).empty()) {
       tx.exec("CREATE SCHEMA " + q);
     }
-    tx.exec("CREATE TABLE IF NOT EXISTS " + q +
-            "._duroxide_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, "
-            "applied_at BIGINT NOT NULL)");
+    // Only when missing too: a read-only session (default_transaction_read_only, a standby)
+    // refuses even CREATE TABLE IF NOT EXISTS, and must still open an up-to-date schema.
+    if (tx.exec_params("SELECT to_regclass($1) IS NULL",
+                       q + "._duroxide_migrations")[0][0].as<bool>()) {
+      tx.exec("CREATE TABLE IF NOT EXISTS " + q +
+              "._duroxide_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, "
+              "applied_at BIGINT NOT NULL)");
+    }
     tx.commit();
   }
   PgMigrationStore store(conn, q);

@@ -13,6 +13,8 @@
 #include "duroxide/providers/sqlite/sqlite_provider.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -39,8 +41,9 @@ using internal::ScopedStatement;
 
 namespace {
 
-// Strips the "sqlite:" / "sqlite://" prefix and a "?query" suffix.
-std::string NormalisePath(const std::string& spec) {
+// Strips the "sqlite:" / "sqlite://" prefix and a "?query" suffix; *read_only is set when the
+// query holds mode=ro (SQLite's URI parameter for a read-only open).
+std::string NormalisePath(const std::string& spec, bool* read_only) {
   std::string p = spec;
   if (p.rfind("sqlite://", 0) == 0) {
     p = p.substr(9);
@@ -48,8 +51,21 @@ std::string NormalisePath(const std::string& spec) {
     p = p.substr(7);
   }
   const auto q = p.find('?');
-  if (q != std::string::npos) p.resize(q);
+  if (q != std::string::npos) {
+    const std::string query = "&" + p.substr(q + 1) + "&";
+    if (query.find("&mode=ro&") != std::string::npos) *read_only = true;
+    p.resize(q);
+  }
   return p;
+}
+
+// A file this process may not write (a read-only mount, another owner) or that nobody may
+// write (chmod a-w: honoured for root too, who could write it anyway) is opened read-only
+// rather than failing at the first write.
+bool FileIsReadOnly(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  return (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0 || ::access(path.c_str(), W_OK) != 0;
 }
 
 // Switching to WAL needs a moment of exclusive access; when several processes open a fresh
@@ -94,6 +110,12 @@ Status StatusFromSqliteError(int code, int extended, const std::string& op,
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return Status::DataLoss(op, msg);
+    case SQLITE_READONLY:
+      // A store opened read-only (mode=ro or a read-only file) refuses every write: a
+      // precondition of the store, not a failure of it (409 over REST).
+      return Status::FailedPrecondition(
+          op, "the store is read-only (opened with mode=ro or from a file this process cannot "
+              "write): only reads are served (" + msg + ")");
     default:
       return Status::Internal(op, msg);
   }
@@ -121,8 +143,10 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
 
 Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& path,
                                                              const SqliteOptions& options) {
-  const std::string file = NormalisePath(path);
+  bool read_only = options.read_only;
+  const std::string file = NormalisePath(path, &read_only);
   if (file == ":memory:") return InMemory();
+  if (read_only || FileIsReadOnly(file)) return OpenReadOnly(file, options);
   if (file.empty()) return Status::InvalidArgument("SqliteProvider::Open", "empty path");
   const int ps = options.page_size;
   if (ps < 512 || ps > 65536 || (ps & (ps - 1)) != 0) {
@@ -167,6 +191,41 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::Open(const std::string& 
     // committed state without waiting for the writer.
     provider->reader_ = std::make_unique<SQLite::Database>(
         abs.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms, vfs);
+    provider->reader_read_record_ = std::make_unique<SQLite::Statement>(*provider->reader_,
+                                                                        kReadRecordSql);
+    return Result<std::unique_ptr<SqliteProvider>>(std::move(provider));
+  });
+}
+
+Result<std::unique_ptr<SqliteProvider>> SqliteProvider::OpenReadOnly(
+    const std::string& file, const SqliteOptions& options) {
+  constexpr const char* op = "SqliteProvider::Open";
+  return Guarded(op, [&]() -> Result<std::unique_ptr<SqliteProvider>> {
+    namespace fs = std::filesystem;
+    const fs::path abs = fs::absolute(fs::path(file));
+    if (!fs::exists(abs)) {
+      return Status::NotFound(op, abs.string() + " does not exist (a read-only store is never "
+                                  "created)");
+    }
+    auto db = std::make_unique<SQLite::Database>(
+        abs.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms);
+    Status usable = CheckExistingDatabase(*db, abs.string());
+    if (!usable.ok()) return usable;
+    // No migration can run: the file must already have this build's schema.
+    SQLite::Statement version(*db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+    if (!version.executeStep() || version.getColumn(0).getInt64() != LatestSchemaVersion()) {
+      return Status::FailedPrecondition(
+          op, abs.string() + " is not at this build's schema version; open it read-write once "
+                             "to migrate it, then read-only");
+    }
+    std::unique_ptr<SqliteProvider> provider(new SqliteProvider(std::move(db), abs.string()));
+    provider->read_only_ = true;
+    // Preparing a write on a read-only connection succeeds; running it fails (SQLITE_READONLY
+    // -> kFailedPrecondition above), so every write is refused and nothing is written.
+    provider->PrepareStatements();
+    provider->PrepareWorkerStatements();
+    provider->reader_ = std::make_unique<SQLite::Database>(
+        abs.string(), SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, options.busy_timeout_ms);
     provider->reader_read_record_ = std::make_unique<SQLite::Statement>(*provider->reader_,
                                                                         kReadRecordSql);
     return Result<std::unique_ptr<SqliteProvider>>(std::move(provider));

@@ -51,6 +51,10 @@ struct SqliteOptions {
   // TEST ONLY: open the file through the fault-injecting VFS (sqlite_fault_vfs.h), so that a
   // test can make writes and syncs fail. Default: false.
   bool fault_injection = false;
+  // Open read-only: nothing is created, migrated or written; every write fails with
+  // kFailedPrecondition. Also chosen by "?mode=ro" in the path/URL and for a file this
+  // process cannot write. Default: false.
+  bool read_only = false;
 };
 
 // Maps a SQLite result code (primary `code`, `extended` code, -1 if unknown) to a Status:
@@ -76,8 +80,9 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
                        public WorkerRegistryStore {
  public:
   // Opens (creating file, parent directories and schema if needed) the database at `path`.
-  // `path` is a plain path or has a "sqlite:" / "sqlite://" prefix (a "?query" suffix is
-  // ignored); ":memory:" after the prefix means InMemory(). Returns kUnavailable if another
+  // `path` is a plain path or has a "sqlite:" / "sqlite://" prefix; of a "?query" suffix only
+  // mode=ro counts (open read-only, see SqliteOptions::read_only; a file this process cannot
+  // write is opened read-only too); ":memory:" after the prefix means InMemory(). Returns kUnavailable if another
   // process holds the database locked beyond busy_timeout_ms, kFailedPrecondition if the
   // schema was written by a newer build, kInternal/kDataLoss for other SQLite failures.
   static Result<std::unique_ptr<SqliteProvider>> Open(const std::string& path);
@@ -85,6 +90,8 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
                                                       const SqliteOptions& options);
   // A fresh private in-memory database per call (nothing is shared between objects).
   static Result<std::unique_ptr<SqliteProvider>> InMemory();
+  // True when opened read-only (SqliteOptions::read_only).
+  bool read_only() const { return read_only_; }
 
   ~SqliteProvider() override;
   SqliteProvider(const SqliteProvider&) = delete;
@@ -276,6 +283,9 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   SQLite::Statement& WorkerFetchStatement(const WorkerFetchOptions& options);
 
   const std::string path_;
+  bool read_only_ = false;
+  static Result<std::unique_ptr<SqliteProvider>> OpenReadOnly(const std::string& file,
+                                                             const SqliteOptions& options);
   std::mutex mu_;
   std::mt19937_64 rng_;  // GUARDED_BY(mu_)
   // Declared before the statements: members are destroyed in reverse order, and statements

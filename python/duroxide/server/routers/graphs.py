@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from duroxide.client.api import ClientAPI
+from duroxide.client.validate import INT64_MAX
 from duroxide.errors import NotFoundError
 from duroxide.server import models
 from duroxide.server.deps import instance_id_path, require_token, run, state
@@ -89,7 +90,8 @@ async def clear_task_cache(request: Request, task: Optional[str] = Query(
             summary="Activities waiting for a worker whose capabilities match, oldest first")
 async def list_waiting_activities(
         request: Request,
-        min_wait_ms: int = Query(0, ge=0, description="only those waiting at least this long"),
+        min_wait_ms: int = Query(0, ge=0, le=INT64_MAX,
+                                 description="only those waiting at least this long"),
         limit: int = Query(1000, ge=1, le=10_000)) -> List[WaitingActivity]:
     rows = await run(state(request).client.list_waiting_activities, min_wait_ms, limit)
     return [WaitingActivity.model_validate(dict(row)) for row in rows]

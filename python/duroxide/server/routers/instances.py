@@ -11,10 +11,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from duroxide import _core
 from duroxide._common import quote_id
 from duroxide.client.api import ClientAPI
+from duroxide.client.options import InstanceFilter, PruneOptions
 from duroxide.client.results import OrchestrationResult
+from duroxide.client.validate import INT64_MAX, INT64_MIN
 from duroxide.errors import InvalidArgumentError, NotFoundError, OperationTimedOutError
 from duroxide.server import convert, models
 from duroxide.server.deps import (
@@ -63,7 +64,12 @@ def _decode_cursor(cursor: str) -> Tuple[str, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return str(value["after"]), int(value["created_at"])
+        after, created_at = value["after"], value["created_at"]
+        # Exactly what _encode_cursor writes: a str and an int64 (1e400 is a float: refused).
+        if (not isinstance(after, str) or not isinstance(created_at, int)
+                or isinstance(created_at, bool) or not INT64_MIN <= created_at <= INT64_MAX):
+            raise ValueError("not a cursor")
+        return after, created_at
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise InvalidArgumentError(
             "Invalid request: cursor: not a cursor returned by this API") from None
@@ -78,10 +84,14 @@ class _ListQuery:
                                     description="orchestration name; shell wildcards allowed"),
         q: Optional[str] = Query(None, max_length=models.ID_MAX,
                                  description="only ids containing this text"),
-        created_after: Optional[int] = Query(None, ge=0, description="epoch ms, exclusive"),
-        created_before: Optional[int] = Query(None, ge=0, description="epoch ms, exclusive"),
-        updated_after: Optional[int] = Query(None, ge=0, description="epoch ms, exclusive"),
-        updated_before: Optional[int] = Query(None, ge=0, description="epoch ms, exclusive"),
+        created_after: Optional[int] = Query(None, ge=0, le=INT64_MAX,
+                                         description="epoch ms, exclusive"),
+        created_before: Optional[int] = Query(None, ge=0, le=INT64_MAX,
+                                         description="epoch ms, exclusive"),
+        updated_after: Optional[int] = Query(None, ge=0, le=INT64_MAX,
+                                         description="epoch ms, exclusive"),
+        updated_before: Optional[int] = Query(None, ge=0, le=INT64_MAX,
+                                         description="epoch ms, exclusive"),
         limit: int = Query(50, ge=1, le=1000),
         cursor: Optional[str] = Query(None, max_length=2048),
     ):
@@ -203,8 +213,8 @@ async def get_instance(request: Request, instance_id: str = InstanceId) -> model
 async def get_status(
     request: Request, instance_id: str = InstanceId,
     after_version: Optional[int] = Query(
-        None, ge=0, description="long-poll until custom_status_version exceeds this (or the "
-                                "instance ends)"),
+        None, ge=0, le=INT64_MAX,
+        description="long-poll until custom_status_version exceeds this (or the instance ends)"),
     timeout_ms: int = TimeoutQuery,
 ) -> Any:
     client = state(request).client
@@ -293,7 +303,7 @@ async def delete_instance(request: Request, instance_id: str = InstanceId,
 @router.post("/bulk-delete", response_model=models.DeleteResult, responses=problems(400, 413),
              summary="Delete the trees of finished root instances matching a filter")
 async def delete_bulk(request: Request, body: models.FilterRequest) -> models.DeleteResult:
-    filter_ = _core.InstanceFilter(**body.model_dump())
+    filter_ = InstanceFilter(**body.model_dump())
     result = await run(state(request).client.delete_instance_bulk, filter_)
     return convert.fields(result, models.DeleteResult)  # type: ignore[no-any-return]
 
@@ -302,7 +312,7 @@ async def delete_bulk(request: Request, body: models.FilterRequest) -> models.De
              responses=problems(400, 404, 413), summary="Delete old executions of an instance")
 async def prune_instance(request: Request, instance_id: str = InstanceId,
                          body: Optional[models.PruneRequest] = None) -> models.PruneResult:
-    options = _core.PruneOptions(**(body or models.PruneRequest()).model_dump())
+    options = PruneOptions(**(body or models.PruneRequest()).model_dump())
     client = state(request).client
     await run(_require_exists, client, instance_id)
     result = await run(client.prune_executions, instance_id, options)
@@ -313,8 +323,8 @@ async def prune_instance(request: Request, instance_id: str = InstanceId,
              summary="Prune old executions of every instance matching a filter")
 async def prune_bulk(request: Request, body: models.BulkPruneRequest) -> models.PruneResult:
     result = await run(state(request).client.prune_executions_bulk,
-                       _core.InstanceFilter(**body.filter.model_dump()),
-                       _core.PruneOptions(**body.options.model_dump()))
+                       InstanceFilter(**body.filter.model_dump()),
+                       PruneOptions(**body.options.model_dump()))
     return convert.fields(result, models.PruneResult)  # type: ignore[no-any-return]
 
 
@@ -335,7 +345,7 @@ async def list_executions(request: Request,
 
 
 # Range checks are Client's (one implementation): 0 is "Invalid input" for a history read.
-ExecutionPath = Path(description="1-based execution id")
+ExecutionPath = Path(le=INT64_MAX, description="1-based execution id")
 
 
 @router.get("/{instance_id}/executions/{execution_id}", response_model=models.ExecutionInfo,

@@ -6,9 +6,10 @@ import functools
 from typing import Any, List, Optional
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from duroxide.client.validate import INT64_MAX
 from duroxide.server import models
 from duroxide.server.deps import require_token, run, state, topic_path
 from duroxide.server.errors import problems
@@ -135,7 +136,8 @@ async def list_dead_letters(request: Request, instance_id: Optional[str] = Query
 @router.post("/dead-letters/{letter_id}/redeliver", status_code=202,
              response_model=models.Accepted, responses=problems(404),
              summary="Move a dead letter back to its recipient's queue")
-async def redeliver(request: Request, letter_id: int) -> models.Accepted:
+async def redeliver(request: Request, letter_id: int = Path(ge=0, le=INT64_MAX)
+                    ) -> models.Accepted:
     await run(state(request).client.redeliver_dead_letter, letter_id)
     return models.Accepted(instance_id=str(letter_id))
 
@@ -144,7 +146,8 @@ async def redeliver(request: Request, letter_id: int) -> models.Accepted:
                summary="Purge dead letters (all, or those matching every given filter)")
 async def purge(request: Request,
                 instance_id: Optional[str] = Query(None, description="meant for this instance"),
-                before_ms: Optional[int] = Query(None, ge=0, description="created before"),
+                before_ms: Optional[int] = Query(None, ge=0, le=INT64_MAX,
+                                                 description="created before"),
                 ids: Optional[List[int]] = Query(None, description="only these ids (repeat)")
                 ) -> PurgeResponse:
     count = await run(state(request).client.purge_dead_letters, instance_id, before_ms, ids)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from duroxide.client.api import ClientAPI
+from duroxide.client.validate import INT64_MAX
 from duroxide.errors import NotFoundError
 from duroxide.server.deps import require_token, run, state, worker_path
 from duroxide.server.errors import problems
@@ -38,7 +39,8 @@ class Worker(BaseModel):
 class PruneWorkersRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    retention_ms: int = Field(ge=0, description="delete records silent for longer than this")
+    retention_ms: int = Field(ge=0, le=INT64_MAX,
+                              description="delete records silent for longer than this")
 
 
 class PruneWorkersResponse(BaseModel):

@@ -68,6 +68,8 @@ const Dx = (() => {
       if (key === "class") node.className = value;
       else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
       else if (key === "dataset") Object.assign(node.dataset, value);
+      // Through the CSSOM: the Content-Security-Policy refuses style attributes.
+      else if (key === "style") node.style.cssText = value;
       else node.setAttribute(key, value === true ? "" : value);
     }
     for (const child of children.flat()) {
