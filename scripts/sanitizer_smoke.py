@@ -92,6 +92,9 @@ def run(provider: Any, count: int, tag: str) -> None:
 
 
 def run_postgres() -> None:
+    # The sanitizer runtime is preloaded into this process only: the cluster's scripts and
+    # server processes must not inherit it.
+    os.environ.pop("LD_PRELOAD", None)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     import pg_cluster
 

@@ -35,7 +35,7 @@ GHOST = "ghost/ä #1"
 ACTOR_KEY = "k/1 ä"
 # Commands that do not read a store through a client: they run a worker or a server on a
 # store (--db), or lint files.
-NO_CLIENT = {"worker", "server", "lint"}
+NO_CLIENT = {"worker", "server", "lint", "export", "import", "migrate"}
 _serial = itertools.count(1)  # targets made by `prepare` are new each time
 
 

@@ -8,7 +8,10 @@ ClientAPI without its HttpClient implementation, its route, its test and its CLI
 fails here.
 
 `client` is the native Client or an HttpClient talking to a real uvicorn server on the same
-store; one runtime and one server per store serve the whole module. Ids are deliberately
+store, or one of their asyncio twins (AsyncClient, AsyncHttpClient) driven through
+`helpers.aio_adapter.SyncOverAsync`, which awaits each generated coroutine on an event loop of
+its own, so the same suite checks the async clients operation by operation. One runtime and
+one server per store serve the whole module. Ids are deliberately
 awkward (slashes, dots, %, #, ?, spaces, non-ASCII) so every operation also proves that any
 valid id works through the server.
 """
@@ -29,6 +32,7 @@ from duroxide.cli import build_parser  # noqa: E402
 from duroxide.client.api import ClientAPI, operations  # noqa: E402
 from duroxide.client.base import TYPED_ALIASES, ClientBase  # noqa: E402
 from duroxide.server import create_app  # noqa: E402
+from helpers.aio_adapter import SyncOverAsync  # noqa: E402
 from helpers.live_server import LiveServer  # noqa: E402
 from helpers.util import wait_until  # noqa: E402
 
@@ -153,14 +157,34 @@ def stack(request: Any, tmp_path_factory: Any) -> Iterator[Stack]:
             pg_cluster.drop_schema(request.getfixturevalue("pg_url"), schema)
 
 
-@pytest.fixture(params=["native", "http"])
+@pytest.fixture(params=["native", "http", "async-native", "async-http"])
 def kind(request: Any) -> str:
     return str(request.param)
 
 
+def make_client(stack: Stack, kind: str) -> Any:
+    if kind == "native":
+        return duroxide.Client(stack.provider)
+    if kind == "http":
+        return duroxide.HttpClient(stack.server.url)
+    if kind == "async-native":
+        return SyncOverAsync(lambda: duroxide.AsyncClient(stack.provider))
+    return SyncOverAsync(lambda: duroxide.AsyncHttpClient(stack.server.url))
+
+
 @pytest.fixture
-def client(stack: Stack, kind: str) -> ClientAPI:
-    return stack.native if kind == "native" else stack.http
+def client(stack: Stack, kind: str) -> Iterator[ClientAPI]:
+    if kind == "native":
+        yield stack.native
+    elif kind == "http":
+        yield stack.http
+    else:
+        adapter = make_client(stack, kind)
+        try:
+            yield adapter
+        finally:
+            adapter.close()
+            adapter.stop()
 
 
 def uid(kind: str, name: str) -> str:
@@ -183,14 +207,15 @@ def subscribed(client: ClientAPI, instance_id: str) -> bool:
 
 @covers("closed", "close")
 def test_close_makes_later_calls_raise_closed_error(stack: Stack, kind: str) -> None:
-    fresh: ClientAPI = (duroxide.Client(stack.provider) if kind == "native"
-                        else duroxide.HttpClient(stack.server.url))
+    fresh: ClientAPI = make_client(stack, kind)
     assert not fresh.closed and fresh.get_status("nope").status == "NotFound"
     fresh.close()
     assert fresh.closed
     with pytest.raises(duroxide.ClosedError):
         fresh.get_status("nope")
     fresh.close()  # idempotent
+    if isinstance(fresh, SyncOverAsync):
+        fresh.stop()
 
 
 # ---- start, status, events ---------------------------------------------------------------------
@@ -538,7 +563,9 @@ def subscribed_to_queue(client: ClientAPI, instance_id: str) -> bool:
 def test_actor_references(client: ClientAPI, kind: str) -> None:
     key = f"visits/{kind}/ä #1"
     ref = client.actor("Counter", key)
-    assert isinstance(ref, duroxide.ActorRef) and ref.instance_id == f"@actor/Counter/{key}"
+    expected = duroxide.AsyncActorRef if kind.startswith("async") else duroxide.ActorRef
+    assert isinstance(getattr(ref, "wrapped", ref), expected)
+    assert ref.instance_id == f"@actor/Counter/{key}"
     ref.send(2)
     assert ref.request(3, 10_000) == 5
     assert ref.state() == {"n": 5}
@@ -693,6 +720,26 @@ def test_every_operation_is_implemented_by_every_client() -> None:
         for name in operations():
             owner = next(c for c in cls.__mro__ if name in vars(c))
             assert owner is not ClientAPI, (cls, name)
+
+
+def test_every_operation_is_a_coroutine_of_the_async_clients() -> None:
+    """Generated from ClientAPI: same names, arguments and docstrings, all coroutines (actor
+    returns an AsyncActorRef at once, closed is a property)."""
+    import inspect
+
+    from duroxide.client.api import signature
+
+    for cls in (duroxide.AsyncClient, duroxide.AsyncHttpClient):
+        for name in operations():
+            member = getattr(cls, name)
+            if name == "closed":
+                assert isinstance(member, property)
+                continue
+            if name == "actor":
+                continue
+            assert inspect.iscoroutinefunction(member), (cls, name)
+            params = list(inspect.signature(member).parameters)
+            assert params == list(signature(name).parameters), (cls, name, params)
 
 
 def test_every_operation_has_a_route_or_is_derived() -> None:

@@ -8,7 +8,7 @@ This module is the public API: it re-exports the names programs use from the sub
 
 * duroxide.workflow  what orchestration code touches: the context, task descriptors,
                      messaging and actors, task graphs, the generator protocol
-* duroxide.client    the native Client and the REST HttpClient
+* duroxide.client    the native Client and the REST HttpClient (and their asyncio twins)
 * duroxide.worker    Runtime, Registry, RuntimeOptions, the activity context, the driver the
                      core calls, capabilities, logging
 * duroxide.cli, duroxide.server, duroxide.testing   the tools built on this API
@@ -52,6 +52,7 @@ from duroxide._core import (
 )
 from duroxide._providers import SQLITE_DURABILITY_LEVELS, Provider, SqliteProvider
 from duroxide.client.api import ClientAPI
+from duroxide.client.aio import AsyncActorRef, AsyncClient, AsyncHttpClient
 from duroxide.client.http import HttpClient
 from duroxide.client.native import Client
 from duroxide.client.options import InstanceFilter, PruneOptions
@@ -69,6 +70,7 @@ from duroxide.client.results import (
 )
 from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.errors import *  # noqa: F403  (every exception class, errors.__all__)
+from duroxide.migration import MigrationReport, export_store, import_store, migrate
 from duroxide.worker.activity import ActivityContext, current_activity
 from duroxide.worker.capabilities import detect_capabilities
 from duroxide.worker.options import RuntimeOptions, TagFilter
@@ -156,6 +158,9 @@ __all__ = [
     *errors.__all__,
     # --- server ---
     "HttpClient",
+    "AsyncClient",
+    "AsyncHttpClient",
+    "AsyncActorRef",
     # fleet: worker registry
     "WorkerInfo",
     "UnservableWork",
@@ -188,6 +193,11 @@ __all__ += [
     "MAX_INSTANCE_ID_BYTES",
     "MAX_NAME_BYTES",
     "SQLITE_DURABILITY_LEVELS",
+    # moving a store (issue 29, docs/dump-format.md)
+    "export_store",
+    "import_store",
+    "migrate",
+    "MigrationReport",
 ]
 
 

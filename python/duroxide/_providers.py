@@ -12,7 +12,12 @@ import weakref
 from typing import Any, Optional, Protocol, runtime_checkable
 
 from duroxide import _core
-from duroxide.errors import ClosedError, InvalidArgumentError, InvalidTypeError
+from duroxide.errors import (
+    ClosedError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    InvalidTypeError,
+)
 
 # The durability levels SqliteProvider.open accepts (docs/user-guide.md, section 11).
 SQLITE_DURABILITY_LEVELS = ("normal", "full")
@@ -212,3 +217,25 @@ def open_provider(db: str, schema: Optional[str] = None) -> _Provider:
     if schema:
         raise InvalidArgumentError("--schema applies only to PostgreSQL stores")
     return SqliteProvider.open(db)
+
+
+def check_no_unfinished_import(provider: Any) -> None:
+    """Refuses a store that an import has not finished filling (docs/dump-format.md): running
+    half a store would lose the instances, timers and messages still to come.
+
+    Raises:
+        FailedPreconditionError: the store carries the marker of an unfinished import.
+    """
+    native = getattr(provider, "_native", None)
+    if native is None or is_closed(native) or not hasattr(_core, "_dump_session"):
+        return
+    try:
+        session = _core._dump_session(native)
+    except FailedPreconditionError:  # a provider that cannot be copied cannot be imported into
+        return
+    marker = session.import_marker()
+    if marker is not None:
+        raise FailedPreconditionError(
+            "this store has an unfinished import (" + marker + "); run the same "
+            "`duroxide import` / `duroxide migrate` command again to finish it before starting "
+            "a runtime on it")

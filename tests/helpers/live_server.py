@@ -8,7 +8,6 @@ import time
 from typing import Any, Optional
 
 import uvicorn
-
 from duroxide.server import ServerSettings, create_app
 from duroxide.server.hardening import uvicorn_config
 

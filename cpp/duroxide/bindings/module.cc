@@ -2,6 +2,10 @@
 // Copyright (c) 2026 duroxide authors
 #include "duroxide/bindings/pybind.h"
 
+namespace duroxide::bindings {
+void RegisterDump(py::module_& m);  // export/import/verify (bind_dump.cc)
+}  // namespace duroxide::bindings
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "duroxide native core (C++ replay engine, providers, runtime)";
   duroxide::bindings::RegisterExceptions(m);
@@ -13,5 +17,7 @@ PYBIND11_MODULE(_core, m) {
   duroxide::bindings::RegisterRuntime(m);
   duroxide::bindings::RegisterRouting(m);
   duroxide::bindings::RegisterFleet(m);
+  duroxide::bindings::RegisterDump(m);
   duroxide::bindings::RegisterTesting(m);
+  duroxide::bindings::RegisterWaiters(m);
 }

@@ -483,9 +483,24 @@ bool PyActivityInvoker::Has(const std::string& name) const {
 }
 
 runtime::ActivityOutcome PyActivityInvoker::Invoke(const runtime::ActivityCall& call) {
-  runtime::ActivityOutcome outcome;
   py::gil_scoped_acquire gil;
   DeferredRelease::Drain();
+  return *Call(call, py::none());
+}
+
+std::optional<runtime::ActivityOutcome> PyActivityInvoker::Start(const runtime::ActivityCall& call,
+                                                                 runtime::ActivityDone done) {
+  py::gil_scoped_acquire gil;
+  DeferredRelease::Drain();
+  auto completion = std::make_shared<ActivityCompletion>(std::move(done));
+  std::optional<runtime::ActivityOutcome> outcome = Call(call, py::cast(completion));
+  if (outcome) completion->Disarm();
+  return outcome;
+}
+
+std::optional<runtime::ActivityOutcome> PyActivityInvoker::Call(const runtime::ActivityCall& call,
+                                                                py::object completion) {
+  runtime::ActivityOutcome outcome;
   auto it = fns_.find(call.activity_name);
   if (it == fns_.end()) {
     outcome.error = "Activity '" + call.activity_name + "' is not registered";
@@ -513,7 +528,10 @@ runtime::ActivityOutcome PyActivityInvoker::Invoke(const runtime::ActivityCall& 
     info["sessionId"] = call.session_id ? py::object(py::str(*call.session_id)) : py::none();
     info["tag"] = call.tag ? py::object(py::str(*call.tag)) : py::none();
     info["_traceToken"] = "act-" + std::to_string(++g_activity_tokens);
-    py::tuple r = run_activity_(it->second, info, py::cast(handle), client_factory_, call.input);
+    py::object ret =
+        run_activity_(it->second, info, py::cast(handle), client_factory_, call.input, completion);
+    if (ret.is_none()) return std::nullopt;  // handed to the event loop: reported later
+    py::tuple r = ret.cast<py::tuple>();
     outcome.ok = r[0].cast<bool>();
     (outcome.ok ? outcome.output : outcome.error) = r[1].cast<std::string>();
     if (r.size() > 2) outcome.from_cache = r[2].cast<bool>();
@@ -524,7 +542,40 @@ runtime::ActivityOutcome PyActivityInvoker::Invoke(const runtime::ActivityCall& 
   return outcome;
 }
 
+ActivityCompletion::~ActivityCompletion() {
+  runtime::ActivityOutcome lost;
+  lost.abandon = true;
+  Report(std::move(lost));
+}
+
+void ActivityCompletion::Report(runtime::ActivityOutcome outcome) {
+  runtime::ActivityDone done;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done.swap(done_);
+  }
+  if (done) done(std::move(outcome));
+}
+
 void RegisterHandles(py::module_& m) {
+  py::class_<ActivityCompletion, std::shared_ptr<ActivityCompletion>>(m, "_ActivityCompletion")
+      .def(
+          "complete",
+          [](ActivityCompletion& c, bool ok, std::string text, bool from_cache) {
+            runtime::ActivityOutcome o;
+            o.ok = ok;
+            (ok ? o.output : o.error) = std::move(text);
+            o.from_cache = ok && from_cache;
+            py::gil_scoped_release release;
+            c.Report(std::move(o));
+          },
+          py::arg("ok"), py::arg("text"), py::arg("from_cache") = false)
+      .def("abandon", [](ActivityCompletion& c) {
+        runtime::ActivityOutcome o;
+        o.abandon = true;
+        py::gil_scoped_release release;
+        c.Report(std::move(o));
+      });
   // The one retry-policy validator (retry_policy.h), called at the call site.
   m.def("_normalize_retry_policy", &NormalizeRetryPolicy, py::arg("policy"),
         py::arg("what") = "retry policy");

@@ -60,13 +60,41 @@ class PyActivityInvoker : public runtime::ActivityInvoker {
   void Register(const std::string& name, py::object fn);
   bool Has(const std::string& name) const override;
   runtime::ActivityOutcome Invoke(const runtime::ActivityCall& call) override;
+  // An `async def` activity is handed to the runtime's event loop (duroxide.worker.driver
+  // returns None): std::nullopt, and `done` receives the outcome from the loop thread.
+  std::optional<runtime::ActivityOutcome> Start(const runtime::ActivityCall& call,
+                                                runtime::ActivityDone done) override;
 
  private:
+  // REQUIRES: GIL held. `completion` is None (run to the end here) or an ActivityCompletion.
+  std::optional<runtime::ActivityOutcome> Call(const runtime::ActivityCall& call,
+                                               py::object completion);
+
   mutable std::mutex mu_;  // guards names_ (fns_ is only touched with the GIL held)
   std::set<std::string> names_;
   std::map<std::string, py::object> fns_;
   py::object client_factory_;
   py::object run_activity_;
+};
+
+// What duroxide.worker.driver.run_activity receives to report an asynchronous activity's
+// outcome later (Python: _ActivityCompletion.complete / .abandon). The first report wins;
+// destroyed unreported (the coroutine was lost), it hands the item back for redelivery.
+class ActivityCompletion {
+ public:
+  explicit ActivityCompletion(runtime::ActivityDone done) : done_(std::move(done)) {}
+  ~ActivityCompletion();
+  // Never blocks: the outcome is queued for the runtime's completion thread.
+  void Report(runtime::ActivityOutcome outcome);
+  // The activity finished synchronously: nothing is to be reported.
+  void Disarm() {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  runtime::ActivityDone done_;
 };
 
 // Converts a yielded Python object into a task descriptor. Returns false with *error set when

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -130,11 +132,27 @@ class InstanceSignal {
     ++seq_;
     auto [begin, end] = waiters_.equal_range(instance);
     for (auto it = begin; it != end; ++it) Wake(it->second);
+    for (auto& [id, watch] : watches_) watch(&instance);
   }
   void Notify() {
     std::lock_guard<std::mutex> lock(mu_);
     ++seq_;
     for (auto& [key, w] : waiters_) Wake(w);
+    for (auto& [id, watch] : watches_) watch(nullptr);
+  }
+
+  // A watch sees every notification: the instance, or nullptr for Notify() (all). One watch
+  // serves any number of waits (the asyncio clients' waiter registry, bind_waiters.cc).
+  // Called with the signal's mutex held: it must only record and wake, never call back here.
+  using Watch = std::function<void(const std::string* instance)>;
+  uint64_t AddWatch(Watch watch) {
+    std::lock_guard<std::mutex> lock(mu_);
+    watches_.emplace(++next_watch_, std::move(watch));
+    return next_watch_;
+  }
+  void RemoveWatch(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    watches_.erase(id);
   }
 
  private:
@@ -145,6 +163,8 @@ class InstanceSignal {
   std::mutex mu_;
   uint64_t seq_ = 0;
   std::unordered_multimap<std::string, Waiter*> waiters_;
+  std::map<uint64_t, Watch> watches_;
+  uint64_t next_watch_ = 0;
 };
 
 }  // namespace duroxide::providers

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,7 +33,15 @@ struct ActivityOutcome {
   std::string output;  // ok: JSON text
   std::string error;   // !ok: "Activity '<name>' call failed: <Type>: <message>"
   bool from_cache = false;  // ok: the result came from the task cache (nothing ran)
+  // Hand the item back for redelivery instead of acknowledging it (an asynchronous activity
+  // cancelled because its runtime is shutting down: the work itself did not finish).
+  bool abandon = false;
 };
+
+// Receives the outcome of an activity handed to an asynchronous executor. Called exactly
+// once, from any thread; must not block (it queues the outcome for the runtime's completion
+// thread, which acknowledges it to the store).
+using ActivityDone = std::function<void(ActivityOutcome)>;
 
 // The seam through which workers call user activities.
 class ActivityInvoker {
@@ -41,6 +50,14 @@ class ActivityInvoker {
   virtual bool Has(const std::string& name) const = 0;
   // Runs the activity to completion on the calling thread.
   virtual ActivityOutcome Invoke(const ActivityCall& call) = 0;
+  // Runs the activity, or hands it to an asynchronous executor (Python `async def`
+  // activities run on the runtime's event loop). Returns the outcome when the activity
+  // finished on the calling thread; std::nullopt when it was handed off, in which case `done`
+  // receives the outcome later and the calling worker slot is free at once.
+  virtual std::optional<ActivityOutcome> Start(const ActivityCall& call, ActivityDone done) {
+    (void)done;
+    return Invoke(call);
+  }
 };
 
 }  // namespace duroxide::runtime

@@ -242,7 +242,10 @@ void RunTopicDeliveryThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
 // See Runtime::SkipTimeIfIdle.
 int64_t SkipIfIdle(RuntimeCore* core) {
   const uint64_t seq = core->work_seq.load();
-  if (core->busy_dispatchers.load() > 0) return 0;
+  // An asynchronous activity in flight is work in progress, like a busy dispatcher.
+  if (core->busy_dispatchers.load() > 0 || core->async_completions->in_flight.load() > 0) {
+    return 0;
+  }
   // Every dispatcher is idle: what the store holds now was not fetched by this runtime since
   // `seq` unless work_seq moved (checked again below, after the reads).
   auto next_orch = core->provider->NextOrchestratorVisibleAt();
@@ -256,7 +259,10 @@ int64_t SkipIfIdle(RuntimeCore* core) {
     due = due ? std::min(*due, *next) : *next;
   }
   if (!due) return 0;
-  if (core->busy_dispatchers.load() > 0 || core->work_seq.load() != seq) return 0;
+  if (core->busy_dispatchers.load() > 0 || core->async_completions->in_flight.load() > 0 ||
+      core->work_seq.load() != seq) {
+    return 0;
+  }
   const int64_t jump = *due - now;
   AdvanceClockMs(jump);
   core->provider->orchestrator_signal().Notify();
@@ -314,7 +320,8 @@ Status Runtime::Start() {
   const auto& o = core_->options;
   {
     std::lock_guard<std::mutex> tl(core_->threads_mu);
-    core_->running_threads = o.orchestration_concurrency + o.worker_concurrency;
+    core_->running_threads = o.orchestration_concurrency + o.worker_concurrency +
+                             (o.worker_concurrency > 0 ? 1 : 0);
   }
   for (int i = 0; i < o.orchestration_concurrency; ++i) {
     threads_.emplace_back(RunCounted, core_, &RunOrchestrationDispatcher, i);
@@ -322,6 +329,7 @@ Status Runtime::Start() {
   for (int i = 0; i < o.worker_concurrency; ++i) {
     threads_.emplace_back(RunCounted, core_, &RunWorkerDispatcher, i);
   }
+  if (o.worker_concurrency > 0) threads_.emplace_back(RunCounted, core_, &RunAsyncCompletions, 0);
   threads_.emplace_back(RunLeaseThread, core_, 0);
   core_->started_at_ms = NowMs();
   RegisterWithFleet(core_.get());

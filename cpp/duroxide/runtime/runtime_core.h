@@ -24,6 +24,7 @@
 #include "duroxide/runtime/fleet.h"
 #include "duroxide/runtime/local_work.h"
 #include "duroxide/runtime/activity_invoker.h"
+#include "duroxide/runtime/async_completions.h"
 #include "duroxide/runtime/capabilities.h"
 #include "duroxide/runtime/metrics.h"
 #include "duroxide/runtime/registry.h"
@@ -164,6 +165,9 @@ struct RuntimeCore {
   EngineCache cache{4096};
   LeaseTable leases;
   LocalWork local_work;  // activities leased to this runtime by its own turns
+  // Outcomes of asynchronous activities (async_completions.h); shared with the callbacks
+  // the executor holds, which may outlive this core.
+  std::shared_ptr<AsyncCompletions> async_completions = std::make_shared<AsyncCompletions>();
   std::atomic<bool> stopping{false};
 
   // Count of dispatcher threads still inside their loop; shutdown waits for it to reach 0.
@@ -266,6 +270,8 @@ Status AckTurnWithRetry(RuntimeCore* core, const PendingTurn& turn);
 
 void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot);
 void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot);
+// Acknowledges the outcomes of asynchronous activities (async_completions.h).
+void RunAsyncCompletions(std::shared_ptr<RuntimeCore> core, int slot);
 
 }  // namespace duroxide::runtime
 

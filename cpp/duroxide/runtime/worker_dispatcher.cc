@@ -38,6 +38,32 @@ WorkItem Completion(const WorkItem& task, bool ok, std::string payload) {
 constexpr size_t kWorkBatch = 8;
 constexpr int64_t kFastActivityUs = 2000;
 
+// The acknowledgement of an activity's outcome (an oversized result becomes a readable error).
+providers::WorkAck SettleOutcome(RuntimeCore* core, const WorkItem& task,
+                                 const std::string& lock_token, const std::string& worker_id,
+                                 ActivityOutcome outcome, int64_t ran_us) {
+  const RuntimeOptions& opt = core->options;
+  // An oversized result never reaches storage: the activity fails with a readable error
+  // instead (the orchestration may catch it; uncaught, the instance fails with it).
+  const std::string& payload = outcome.ok ? outcome.output : outcome.error;
+  std::string too_big = limits::CheckPayload(
+      payload.size(), opt.max_payload_bytes,
+      outcome.ok ? "activity output" : "activity error message");
+  if (!too_big.empty()) {
+    outcome.ok = false;
+    outcome.error = "activity '" + task.name + "': " + too_big;
+  }
+
+  if (outcome.ok) core->metrics.activity_success++;
+  else core->metrics.activity_app_errors++;
+  core->metrics.activities.Record(task.name, outcome.ok, ran_us);
+  WorkItem c = Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error);
+  c.worker = worker_id;
+  c.worker_runtime = core->runtime_id;
+  c.from_cache = outcome.ok && outcome.from_cache;
+  return providers::WorkAck{lock_token, std::move(c)};
+}
+
 // Runs one leased activity. Returns the acknowledgement to make, or nullopt when the item
 // was settled here (poison: failed and acknowledged; unregistered: handed back).
 std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& worker_id,
@@ -117,29 +143,21 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
   call.tag = task.tag;
   call.input = task.input;
   call.cancelled = cancelled;
+  // An asynchronous activity settles later, on the completion thread; its lease stays
+  // registered for renewal until then and this worker slot is free at once.
+  std::shared_ptr<AsyncCompletions> pending = core->async_completions;
+  pending->in_flight.fetch_add(1);
   const int64_t started_us = MonotonicMicros();
-  ActivityOutcome outcome = core->activities->Invoke(call);
+  ActivityDone done = [pending, task, token = lease.lock_token, worker_id,
+                       started_us](ActivityOutcome o) {
+    pending->Push({task, token, worker_id, std::move(o), MonotonicMicros() - started_us});
+  };
+  std::optional<ActivityOutcome> outcome = core->activities->Start(call, std::move(done));
+  if (!outcome) return std::nullopt;
   const int64_t ran_us = MonotonicMicros() - started_us;
+  pending->in_flight.fetch_sub(1);
   core->leases.RemoveActivity(lease.lock_token);
-  // An oversized result never reaches storage: the activity fails with a readable error
-  // instead (the orchestration may catch it; uncaught, the instance fails with it).
-  const std::string& payload = outcome.ok ? outcome.output : outcome.error;
-  std::string too_big = limits::CheckPayload(
-      payload.size(), opt.max_payload_bytes,
-      outcome.ok ? "activity output" : "activity error message");
-  if (!too_big.empty()) {
-    outcome.ok = false;
-    outcome.error = "activity '" + task.name + "': " + too_big;
-  }
-
-  if (outcome.ok) core->metrics.activity_success++;
-  else core->metrics.activity_app_errors++;
-  core->metrics.activities.Record(task.name, outcome.ok, ran_us);
-  WorkItem c = Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error);
-  c.worker = worker_id;
-  c.worker_runtime = core->runtime_id;
-  c.from_cache = outcome.ok && outcome.from_cache;
-  return providers::WorkAck{lease.lock_token, std::move(c)};
+  return SettleOutcome(core, task, lease.lock_token, worker_id, std::move(*outcome), ran_us);
 }
 
 // Schemas are re-read at most this often while idle (each miss) and while busy.
@@ -346,6 +364,39 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
   }
   ReturnLocalWork(core.get());  // hand-off leases no slot will start now (shutdown or drain)
+}
+
+// The completion thread of asynchronous activities (async_completions.h): acknowledges their
+// outcomes in batches (one store transaction for everything queued), or hands an item back
+// when its activity was cancelled by shutdown. Runs until the runtime quits and nothing is in
+// flight; counted among the runtime's threads, so a graceful shutdown (and a drain) waits for
+// asynchronous activities exactly as it waits for worker slots busy in synchronous ones.
+void RunAsyncCompletions(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
+  std::shared_ptr<AsyncCompletions> pending = core->async_completions;
+  providers::Provider* provider = core->provider.get();
+  while (!(core->Quitting() && pending->in_flight.load() == 0)) {
+    std::vector<AsyncCompletions::Item> items = pending->Take(50);
+    if (items.empty()) continue;
+    std::vector<providers::WorkAck> acks;
+    std::vector<const WorkItem*> tasks;
+    for (auto& item : items) {
+      core->leases.RemoveActivity(item.lock_token);
+      if (item.outcome.abandon) {
+        CountAbandonFailure(core.get(), provider->AbandonWorkItem(item.lock_token, 0, true));
+        continue;
+      }
+      acks.push_back(SettleOutcome(core.get(), item.task, item.lock_token, item.worker_id,
+                                   std::move(item.outcome), item.ran_us));
+      tasks.push_back(&item.task);
+    }
+    if (!acks.empty()) {
+      std::vector<Status> acked = provider->AckWorkItemsAndFetch(acks, nullptr);
+      for (size_t k = 0; k < acks.size(); ++k) {
+        ReportAck(core.get(), acked[k], *tasks[k], acks[k].lock_token);
+      }
+    }
+    pending->in_flight.fetch_sub(static_cast<int64_t>(items.size()));
+  }
 }
 
 }  // namespace duroxide::runtime

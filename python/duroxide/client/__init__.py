@@ -7,6 +7,8 @@
 * native.py      Client, on a provider (in process, through the C++ core)
 * http.py        HttpClient, the same operations over the REST API of `duroxide server`;
                  transport.py is its connections, long-polls and problem documents
+* aio.py         AsyncClient and AsyncHttpClient: every operation as a coroutine, generated
+                 from ClientAPI; aio_waiters.py is the waiter registry behind their waits
 * results.py     what both return: OrchestrationResult, messaging records, task-graph views
 * workers.py     WorkerInfo, UnservableWork and the diagnosis of unservable work
 * graph_view.py  the task-graph view read from an instance's history

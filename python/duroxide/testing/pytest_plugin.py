@@ -136,6 +136,20 @@ def duroxide_client(duroxide_provider: Any) -> Client:
 
 
 @pytest.fixture
+def duroxide_async_client(duroxide_provider: Any) -> Iterator[Any]:
+    """An AsyncClient on duroxide_provider, for async tests (pytest-asyncio, anyio): await its
+    operations in the test; closed after it (docs/async.md)."""
+    from duroxide.client.aio import AsyncClient
+
+    client = AsyncClient(duroxide_provider)
+    try:
+        yield client
+    finally:
+        client._waiters.close()
+        client._sync.close()
+
+
+@pytest.fixture
 def duroxide_runtime_factory(duroxide_provider: Any, duroxide_registry: Registry
                              ) -> Iterator[RuntimeFactory]:
     factory = RuntimeFactory(duroxide_provider, duroxide_registry)

@@ -11,6 +11,7 @@ duroxide.workflow.generator_protocol and are re-exported by the public module
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import json
 from typing import Any, Callable, Dict, Optional, Tuple, Union
@@ -33,20 +34,38 @@ def resolve(registry: Dict[str, Callable[..., Any]], name: str,
 
 
 def run_activity(fn: Callable[..., Any], info: Dict[str, Any], handle: Any, client_factory: Any,
-                 input_text: str) -> Union[Tuple[bool, str], Tuple[bool, str, bool]]:
+                 input_text: str, completion: Any = None
+                 ) -> Optional[Union[Tuple[bool, str], Tuple[bool, str, bool]]]:
     """Runs one activity. Returns (True, output_json), (True, output_json, True) for a
-    task-cache hit, or (False, error_text)."""
+    task-cache hit, or (False, error_text).
+
+    An `async def` activity, called by a worker slot that passed `completion` (the native
+    _ActivityCompletion), goes to the runtime's event loop (worker/async_activities.py):
+    returns None at once and reports through `completion` later. Without a completion or a
+    runner (a hand-driven call), the coroutine is run here with asyncio.run.
+    """
     name = info.get("activityName", "")
     ctx = ActivityContext(info, handle, client_factory)
     token = _current_activity.set(ctx)
     try:
         result = fn(ctx, _decode(input_text))
         if inspect.iscoroutine(result):
+            runner = getattr(client_factory, "async_activities", None)
+            if completion is not None and runner is not None:
+                # The task runs in a copy of this context: current_activity() works inside.
+                runner.submit(result, ctx, completion, contextvars.copy_context())
+                return None
             result = asyncio.run(result)
     except Exception as exc:
         return (False, f"Activity '{name}' call failed: {type(exc).__name__}: {exc}")
     finally:
         _current_activity.reset(token)
+    return encode_result(name, result)
+
+
+def encode_result(name: str, result: Any) -> Union[Tuple[bool, str], Tuple[bool, str, bool]]:
+    """An activity's return value as the core takes it (shared by the event loop of async
+    activities): (True, json), (True, json, True) for a cache hit, or (False, error)."""
     if isinstance(result, CachedResult):
         return (True, result.text, True)
     try:

@@ -76,13 +76,16 @@ class RuntimeOptions:
               # capability routing (docs/task-graphs.md)
               "capabilities",
               # same-process activity hand-off (docs/performance.md)
-              "activity_handoff", "gil_batching")
+              "activity_handoff", "gil_batching",
+              # async def activities (docs/async.md)
+              "async_activity_concurrency", "async_loop_stall_ms")
     _INT_FIELDS = {
         "orchestration_concurrency": 0, "worker_concurrency": 0, "dispatcher_poll_interval_ms": 1,
         "worker_lock_timeout_ms": 100, "max_sessions_per_runtime": 1,
         "session_idle_timeout_ms": 1, "orchestrator_lock_timeout_ms": 100, "max_attempts": 1,
         "warm_cache_capacity": 0, "max_payload_bytes": 0, "max_history_events": 0,
         "heartbeat_interval_ms": 0, "worker_retention_ms": 0, "drain_grace_ms": 0,
+        "async_activity_concurrency": 1, "async_loop_stall_ms": 1,
     }
 
     def __init__(self, orchestration_concurrency: Optional[int] = None,
@@ -107,7 +110,9 @@ class RuntimeOptions:
                  session_placement: Optional[bool] = None,
                  capabilities: Optional[Dict[str, Any]] = None,
                  activity_handoff: Optional[bool] = None,
-                 gil_batching: Optional[bool] = None):
+                 gil_batching: Optional[bool] = None,
+                 async_activity_concurrency: Optional[int] = None,
+                 async_loop_stall_ms: Optional[int] = None):
         values = dict(locals())
         values.pop("self")
         # Capability routing: detected defaults merged with the given ones (the merged dict is

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import weakref
@@ -17,11 +18,16 @@ from typing import (
 
 from duroxide import _core
 from duroxide._common import __version__
-from duroxide._providers import Provider, closed_native, is_closed
+from duroxide._providers import Provider, check_no_unfinished_import, closed_native, is_closed
 from duroxide.client.native import Client
 from duroxide.errors import ClosedError, InvalidTypeError, RuntimeStateError
 from duroxide.worker import logging as _logging
 from duroxide.worker import metrics as _metrics
+from duroxide.worker.async_activities import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_STALL_MS,
+    AsyncActivityRunner,
+)
 from duroxide.worker.options import RuntimeOptions
 from duroxide.worker.registry import ActivityEntry, Registrations, Registry
 from duroxide.workflow.debounce import DEBOUNCE_ORCHESTRATION, debounce_loop
@@ -40,11 +46,20 @@ def _shutdown_all() -> None:
             pass
 
 
-def _client_factory(provider: Any) -> Callable[[], Client]:
-    def make() -> Client:
-        return Client(provider)
+class _WorkerServices:
+    """What the native worker passes to every activity call: called, a Client on the
+    runtime's store (ActivityContext.get_client); `async_activities`, the runtime's event loop
+    for `async def` activities (worker/async_activities.py)."""
 
-    return make
+    def __init__(self, provider: Any, options: RuntimeOptions) -> None:
+        self.provider = provider
+        self.async_activities = AsyncActivityRunner(
+            options.async_activity_concurrency or DEFAULT_CONCURRENCY,
+            DEFAULT_STALL_MS if options.async_loop_stall_ms is None
+            else options.async_loop_stall_ms)
+
+    def __call__(self) -> Client:
+        return Client(self.provider)
 
 
 class Runtime(Registrations):
@@ -68,8 +83,9 @@ class Runtime(Registrations):
         self._functions: Dict[str, Callable[..., Any]] = {}
         attach = getattr(provider, "_attach", None)
         provider_native = attach(self) if attach is not None else provider._native
+        self._services = _WorkerServices(provider, options)
         self._native = _core.Runtime(provider_native, _native_options(options), self._functions,
-                                     _client_factory(provider))
+                                     self._services)
         self._served_orchestrations: List[Tuple[str, str]] = []
         self._served_activities: List[str] = []
         self._started = False
@@ -174,6 +190,7 @@ class Runtime(Registrations):
                 "Runtime was shut down; a runtime cannot be restarted: create a new Runtime")
         if self._started:
             raise RuntimeStateError("Runtime already started")
+        check_no_unfinished_import(self._provider)
         _logging.on_runtime_start()
         self._native.start()
         self._started = True
@@ -187,7 +204,10 @@ class Runtime(Registrations):
         if not self._started or self._stopped:
             return
         self._stopped = True
+        # Waits for async activities too (the native completion thread counts them); what is
+        # still running after timeout_ms was handed back, and its coroutine is cancelled here.
         self._native.shutdown(1000 if timeout_ms is None else int(timeout_ms))
+        self._services.async_activities.stop()
         _live_runtimes.discard(self)
         _logging.flush()
 
@@ -254,6 +274,26 @@ class Runtime(Registrations):
     def __exit__(self, *exc: Any) -> None:
         self.shutdown()
 
+    # ---- inside an event loop (docs/async.md) -------------------------------------------------
+    async def start_async(self) -> None:
+        """start() without blocking the event loop (registration with the store runs in a
+        worker thread of the loop's default executor)."""
+        await asyncio.get_running_loop().run_in_executor(None, self.start)
+
+    async def shutdown_async(self, timeout_ms: Optional[int] = None) -> None:
+        """shutdown(timeout_ms) without blocking the event loop: the wait for in-flight work
+        runs in a worker thread while the loop keeps serving (an async activity of this
+        runtime may be among the work waited for)."""
+        await asyncio.get_running_loop().run_in_executor(None, self.shutdown, timeout_ms)
+
+    async def __aenter__(self) -> "Runtime":
+        if not self._started:
+            await self.start_async()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.shutdown_async()
+
 
 def _native_options(options: RuntimeOptions) -> Dict[str, Any]:
     out: Dict[str, Any] = options._to_native()
@@ -264,6 +304,8 @@ def _native_options(options: RuntimeOptions) -> Dict[str, Any]:
         out["capabilities_json"] = (capabilities if isinstance(capabilities, str)
                                     else json.dumps(capabilities, default=str))
     out.pop("capabilities", None)
+    for python_only in ("async_activity_concurrency", "async_loop_stall_ms"):
+        out.pop(python_only, None)
     out["duroxide_version"] = __version__
     return out
 

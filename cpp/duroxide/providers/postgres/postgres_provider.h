@@ -21,6 +21,7 @@
 
 #include "duroxide/common/status.h"
 #include "duroxide/providers/provider.h"
+#include "duroxide/providers/store_dump.h"
 
 // libpqxx stays out of this header so that users of the provider need no libpqxx include
 // path (the provider library links it privately).
@@ -67,7 +68,7 @@ struct PostgresOptions {
 // later call); a commit whose outcome is unknown because the connection broke during COMMIT
 // is kDataLoss; deadlocks and serialization failures are kAborted; see pg_errors.h.
 class PostgresProvider : public Provider, public ProviderAdmin, public MessagingStore,
-                         public WorkerRegistryStore {
+                         public WorkerRegistryStore, public dump::DumpSource {
  public:
   // Connects to `url` (a libpq URI or key=value string, e.g.
   // "postgresql://user:pass@host:5432/db") and uses the schema "public".
@@ -105,6 +106,9 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
                                   bool ignore_attempt) override;
   Status RenewOrchestrationItemLock(const std::string& lock_token, int64_t extend_ms) override;
   Result<std::optional<int64_t>> NextOrchestratorVisibleAt() override;
+
+  // Export/import (postgres_dump.cc): a session on a new connection in this schema.
+  Result<std::unique_ptr<dump::SqlSession>> OpenDumpSession() override;
 
   // Worker queue and sessions (postgres_worker_queue.cc).
   Result<std::optional<WorkItemLease>> FetchWorkItem(int64_t lock_timeout_ms,

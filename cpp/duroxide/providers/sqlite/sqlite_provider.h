@@ -20,6 +20,7 @@
 
 #include "duroxide/common/status.h"
 #include "duroxide/providers/provider.h"
+#include "duroxide/providers/store_dump.h"
 
 // SQLiteCpp stays out of this header so that users of the provider need no SQLiteCpp include
 // path (the providers library links it privately).
@@ -77,7 +78,7 @@ Status StatusFromSqliteError(int code, int extended, const std::string& op,
 //     so it does not block the rows behind it;
 //   - rejects TurnCommit events with event_id <= 0 and misrouted item kinds (kInvalidArgument).
 class SqliteProvider : public Provider, public ProviderAdmin, public MessagingStore,
-                       public WorkerRegistryStore {
+                       public WorkerRegistryStore, public dump::DumpSource {
  public:
   // Opens (creating file, parent directories and schema if needed) the database at `path`.
   // `path` is a plain path or has a "sqlite:" / "sqlite://" prefix; of a "?query" suffix only
@@ -153,6 +154,9 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   Result<std::optional<std::string>> GetKvValue(const std::string& instance,
                                                 const std::string& key) override;
   Result<KvMap> GetKvAll(const std::string& instance) override;
+
+  // Export/import (sqlite_dump.cc): a session on a new connection to the file.
+  Result<std::unique_ptr<dump::SqlSession>> OpenDumpSession() override;
 
   // ProviderAdmin (sqlite_management.cc).
   ProviderAdmin* admin() override { return this; }
