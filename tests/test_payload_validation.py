@@ -267,3 +267,28 @@ def test_option_classes_check_their_arguments() -> None:
         assert param in str(info.value) and "incompatible" not in str(info.value)
     flt = duroxide.InstanceFilter(instance_ids=["a"], completed_before=5, limit=3)
     assert isinstance(flt, duroxide._core.InstanceFilter) and flt.limit == 3
+
+
+def test_async_client_refuses_the_same_arguments(env: Any) -> None:
+    """AsyncClient's generated twins call Client; its hand-written waits are checked too."""
+    import asyncio
+
+    from duroxide.client.aio import AsyncClient
+
+    async def run() -> None:
+        client = AsyncClient(env.provider)
+        try:
+            with pytest.raises(InvalidTypeError, match="instance_id"):
+                await client.get_status(b"x")
+            with pytest.raises(InvalidTypeError, match="instance_id"):
+                await client.wait_for_orchestration(b"x", 100)
+            with pytest.raises(InvalidArgumentError, match="timeout_ms"):
+                await client.wait_for_orchestration("x", 2**70)
+            with pytest.raises(InvalidArgumentError, match="control character"):
+                await client.wait_for_kv_value("x", "k\u2028", 100)
+            with pytest.raises(InvalidArgumentError, match=r"NaN at \$"):
+                await client.send_message("x", "q", math.nan)
+        finally:
+            await client.close()
+
+    asyncio.run(run())

@@ -307,6 +307,14 @@ def test_swagger_ui_renders_the_api_offline(site: Any, browser: Any) -> None:
 UGLY_IDS = ["a/b", "..", ".", "50% #1? ok", "Zählung-✓", "@actor/Counter/visits"]
 
 
+def _subscribed(client: Any, instance_id: str) -> bool:
+    try:
+        return any(e.kind == "ExternalSubscribed"
+                   for e in client.read_execution_history(instance_id, 1))
+    except duroxide.NotFoundError:  # its first turn has not committed yet
+        return False
+
+
 def test_pages_work_for_ids_that_need_escaping(site: Any, browser: Any) -> None:
     """Every instance page, its actions and its links work for ids with /, ., .., %, #, ?,
     spaces and non-ASCII characters."""
@@ -315,9 +323,7 @@ def test_pages_work_for_ids_that_need_escaping(site: Any, browser: Any) -> None:
         client.start_orchestration(instance_id, "Approval", None)
     client.start_orchestration("x/..", "Order", {"id": "x/..", "customer": "c/1", "amount": 3})
     for instance_id in UGLY_IDS:
-        assert wait_until(lambda: any(
-            e.kind == "ExternalSubscribed"
-            for e in client.read_execution_history(instance_id, 1)), 10)
+        assert wait_until(lambda: _subscribed(client, instance_id), 30)
         browser.get(server.url + "/")
         link = wait_for(browser, lambda d: next(
             (a for a in d.find_elements(By.CSS_SELECTOR, "[data-testid=instance-link]")

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, TypeVar
 from duroxide.client.aio_actor import AsyncActorRef
 from duroxide.client.aio_waiters import WaiterRegistry
 from duroxide.client.api import DEFAULT_TIMEOUT_MS, ClientAPI, operations, signature
+from duroxide.client.base import check_arguments
 from duroxide.client.http import HttpClient, _instance, _status
 from duroxide.client.native import Client
 from duroxide.client.results import OrchestrationResult
@@ -96,6 +97,9 @@ class _AsyncTwins(_Declared):
         for name in operations():
             if name not in _HAND_WRITTEN and not hasattr(cls, name):
                 setattr(cls, name, _twin(name))
+        # The generated twins call the synchronous client, which checks their arguments; the
+        # hand-written ones (waits) get the same checks here.
+        check_arguments(cls, _HAND_WRITTEN)
 
     async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self._sync.closed:
@@ -152,7 +156,7 @@ class AsyncClient(_AsyncTwins):
 
     def __init__(self, provider: Any, *, max_payload_bytes: Optional[int] = None) -> None:
         self._sync = Client(provider, max_payload_bytes=max_payload_bytes)
-        self._waiters = WaiterRegistry(self._sync._store)
+        self._waiters = WaiterRegistry(self._sync._store, _shared_executor())
 
     async def close(self) -> None:
         self._waiters.close()

@@ -3,7 +3,8 @@
 A wait (`await client.wait_for_orchestration(...)`) is a check function and an asyncio
 future. One daemon thread per registry sleeps on the native `_InstanceWatch` (the provider's
 status signal; GIL released), re-runs the checks of the instances that changed, and resolves
-futures with `loop.call_soon_threadsafe`. A new wait is checked at once; changes that cannot
+futures with `loop.call_soon_threadsafe`. A new wait's first check runs in the client's
+executor right after it is registered (a short store read, off the loop); changes that cannot
 be attributed to an instance (another process, a bulk operation) re-check every wait, and so
 does a periodic sweep (SWEEP_MIN_S, stretched to 4x the last sweep's cost), which is how
 writes by other processes to a SQLite file are noticed. Timeouts are the loop's own timers:
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import Executor
 from typing import Any, Callable, Dict, List, Optional, Set
 
 from duroxide import _core
@@ -46,30 +48,35 @@ class WaiterRegistry:
     """Waits of one provider. `check()` returns None to keep waiting, anything else to finish
     (or raises to fail the wait); it runs on the registry thread."""
 
-    def __init__(self, provider_native: Any) -> None:
+    def __init__(self, provider_native: Any, executor: Executor) -> None:
         self._watch = _core._InstanceWatch(provider_native)
+        self._executor = executor
         self._lock = threading.Lock()
         self._waits: Dict[str, Set[_Wait]] = {}
-        self._fresh: List[_Wait] = []
         self._thread: Optional[threading.Thread] = None
         self._closed = False
-        self._wake = threading.Event()
 
     def __len__(self) -> int:
         with self._lock:
             return sum(len(w) for w in self._waits.values())
 
     async def wait(self, instance: str, check: Callable[[], Any], timeout_s: float) -> Any:
-        """The first non-None check() result; asyncio.TimeoutError after timeout_s."""
+        """The first non-None check() result; asyncio.TimeoutError after timeout_s.
+
+        Registered before the first check (run in the executor, not on the loop), so a change
+        committed between that check and the sleep re-checks it: nothing is missed.
+        """
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(timeout_s, 0)
         wait = _Wait(instance, check, loop.create_future(), loop)
         with self._lock:
             self._waits.setdefault(instance, set()).add(wait)
-            self._fresh.append(wait)
             self._ensure_thread()
-        self._wake.set()
         try:
-            return await asyncio.wait_for(wait.future, max(timeout_s, 0))
+            first = await loop.run_in_executor(self._executor, check)
+            if first is not None:
+                return first
+            return await asyncio.wait_for(wait.future, max(deadline - loop.time(), 0))
         finally:
             with self._lock:
                 waits = self._waits.get(instance)
@@ -80,7 +87,6 @@ class WaiterRegistry:
 
     def close(self) -> None:
         self._closed = True
-        self._wake.set()
         self._watch.close()
 
     # ---- the registry thread -------------------------------------------------------------------
@@ -94,18 +100,15 @@ class WaiterRegistry:
         sweep_every = SWEEP_MIN_S
         next_sweep = time.monotonic() + sweep_every
         while not self._closed:
-            timeout_ms = 0 if self._wake.is_set() else \
-                max(1, int((next_sweep - time.monotonic()) * 1000))
+            timeout_ms = max(1, int((next_sweep - time.monotonic()) * 1000))
             everything, changed = self._watch.take(timeout_ms)
-            self._wake.clear()
             now = time.monotonic()
             sweep = everything or now >= next_sweep
             with self._lock:
-                fresh, self._fresh = self._fresh, []
                 if sweep:
                     targets = [w for waits in self._waits.values() for w in waits]
                 else:
-                    targets = fresh + [w for i in changed for w in self._waits.get(i, ())]
+                    targets = [w for i in changed for w in self._waits.get(i, ())]
             started = time.monotonic()
             self._check(targets)
             if sweep:

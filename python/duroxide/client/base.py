@@ -43,7 +43,7 @@ class ClientBase(ClientAPI):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _check_arguments(cls)
+        check_arguments(cls)
         for alias, plain in TYPED_ALIASES.items():
             if plain in vars(cls) and alias not in vars(cls):
                 setattr(cls, alias, vars(cls)[plain])
@@ -127,16 +127,17 @@ class ClientBase(ClientAPI):
         return iid
 
 
-def _check_arguments(cls: type) -> None:
-    """Wraps each ClientAPI operation `cls` defines with the argument checks of
-    duroxide.client.validate (ids, names and integers; pybind11 conversion errors), so every
-    implementation refuses the same arguments the same way before anything is written."""
+def check_arguments(cls: type, names: Optional[Any] = None) -> None:
+    """Wraps each ClientAPI operation `cls` defines (of `names`, when given) with the argument
+    checks of duroxide.client.validate (ids, names and integers; pybind11 conversion errors),
+    so every implementation, the asyncio ones included, refuses the same arguments the same
+    way before anything is written."""
     for op in operations():
         impl = vars(cls).get(op)
-        if (not inspect.isfunction(impl) or inspect.iscoroutinefunction(impl)
+        if (not inspect.isfunction(impl) or (names is not None and op not in names)
                 or getattr(impl, "__duroxide_checked__", False)):
             continue
         setattr(cls, op, checked(op, getattr(ClientAPI, op), impl))
 
 
-_check_arguments(ClientBase)
+check_arguments(ClientBase)

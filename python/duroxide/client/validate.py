@@ -121,13 +121,25 @@ def checked(op: str, api_fn: Callable[..., Any], impl: Callable[..., Any]) -> Ca
     docstring; `api_fn` is ClientAPI's declaration, whose annotations give the rules."""
     rules = _rules(api_fn)
 
-    @functools.wraps(impl)
-    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def check_all(args: Tuple[Any, ...], kwargs: Any) -> None:
         for index, name, label, check in rules:
             if index < len(args):
                 check(args[index], f"{op}: {label}")
             elif name in kwargs:
                 check(kwargs[name], f"{op}: {label}")
+
+    if inspect.iscoroutinefunction(impl):  # the asyncio clients' hand-written operations
+        @functools.wraps(impl)
+        async def run_async(self: Any, *args: Any, **kwargs: Any) -> Any:
+            check_all(args, kwargs)
+            return await impl(self, *args, **kwargs)
+
+        run_async.__duroxide_checked__ = True  # type: ignore[attr-defined]
+        return run_async
+
+    @functools.wraps(impl)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        check_all(args, kwargs)
         try:
             return impl(self, *args, **kwargs)
         except TypeError as exc:

@@ -219,6 +219,7 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
             tasks.start_soon(sampler.run)
             yield
             tasks.cancel_scope.cancel()
+        st.close()
 
     app = FastAPI(title="duroxide", version=duroxide.__version__, description=DESCRIPTION,
                   docs_url=None, redoc_url=None, lifespan=lifespan)

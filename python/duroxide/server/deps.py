@@ -6,14 +6,16 @@ from __future__ import annotations
 import functools
 import hmac
 import time
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Optional, TypeVar
 
 import anyio
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from duroxide._common import unquote_id
+from duroxide.client.aio import AsyncClient
 from duroxide.client.api import ClientAPI
+from duroxide.client.native import Client
 from duroxide.errors import InvalidArgumentError
 from duroxide.server.errors import ApiError
 from duroxide.server.models import ID_MAX, NAME_MAX
@@ -34,6 +36,14 @@ class ServerState:
         self.started = time.monotonic()
         self.active_waits = 0
         self.wait_limiter = anyio.CapacityLimiter(settings.max_concurrent_waits)
+        # On a store in this process, long-polls wait through an AsyncClient (its waiter
+        # registry: no thread per waiting request); otherwise in a worker thread each.
+        self.waits: Optional[AsyncClient] = (
+            AsyncClient(client._provider) if isinstance(client, Client) else None)
+
+    def close(self) -> None:
+        if self.waits is not None:
+            self.waits._waiters.close()
 
 
 def state(request: Request) -> ServerState:
@@ -108,9 +118,13 @@ class ClientGone(Exception):
 
 
 async def long_poll(request: Request, attempt: Callable[[int], Optional[T]], timeout_ms: int,
-                    timeout_error: Exception) -> T:
+                    timeout_error: Exception,
+                    wait: Optional[Callable[[AsyncClient, int], Awaitable[Optional[T]]]] = None
+                    ) -> T:
     """Calls `attempt(slice_ms)` (a blocking wait of at most slice_ms that returns None when
-    nothing happened) until it returns a value or `timeout_ms` has passed.
+    nothing happened) until it returns a value or `timeout_ms` has passed. With `wait` (the
+    same wait as a coroutine of AsyncClient) and an in-process store, `wait(waits, slice_ms)`
+    is awaited instead: no thread is held while the request waits.
 
     Between slices it checks whether the client disconnected, so an abandoned long-poll frees
     its thread within one slice. Raises `timeout_error` on timeout and ClientGone when the
@@ -123,8 +137,11 @@ async def long_poll(request: Request, attempt: Callable[[int], Optional[T]], tim
         while True:
             remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
             slice_ms = min(remaining_ms, st.settings.wait_slice_ms)
-            result = await anyio.to_thread.run_sync(
-                functools.partial(attempt, slice_ms), limiter=st.wait_limiter)
+            if wait is not None and st.waits is not None:
+                result = await wait(st.waits, slice_ms)
+            else:
+                result = await anyio.to_thread.run_sync(
+                    functools.partial(attempt, slice_ms), limiter=st.wait_limiter)
             if result is not None:
                 return result
             if time.monotonic() >= deadline:

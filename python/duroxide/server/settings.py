@@ -78,8 +78,9 @@ class ServerSettings:
         cors_origins: origins allowed by CORS; empty (the default) sends no CORS headers.
         wait_slice_ms: long-polls wait in slices of this length and check between slices
             whether the client went away.
-        max_concurrent_waits: long-polls served at once (each holds a thread per slice);
-            more wait their turn without blocking other requests.
+        max_concurrent_waits: long-polls that hold a thread per slice served at once (requests,
+            and waits of a server on another client; waits on an in-process store use
+            AsyncClient and hold none); more wait their turn without blocking other requests.
         metrics_interval_s: how often the metrics history is sampled (0 disables it).
         metrics_samples: how many samples the metrics history keeps.
         request_read_timeout_s: a client must send each whole request (headers and body)

@@ -227,10 +227,13 @@ async def get_status(
     def attempt(slice_ms: int) -> Optional[Any]:
         return client.wait_for_status_change(instance_id, after_version, 100, slice_ms)
 
+    async def wait_async(waits: Any, slice_ms: int) -> Optional[Any]:
+        return await waits.wait_for_status_change(instance_id, after_version, 100, slice_ms)
+
     await run(_require_exists, client, instance_id)
     try:
         result = await long_poll(request, attempt, timeout_ms,
-                                 OperationTimedOutError("Operation timed out"))
+                                 OperationTimedOutError("Operation timed out"), wait_async)
     except ClientGone:
         return Response(status_code=499)
     return convert.status(instance_id, result)
@@ -253,9 +256,15 @@ async def wait_instance(request: Request, instance_id: str = InstanceId,
         except OperationTimedOutError:
             return None
 
+    async def wait_async(waits: Any, slice_ms: int) -> Optional[Any]:
+        try:
+            return await waits.wait_for_orchestration(instance_id, slice_ms)
+        except OperationTimedOutError:
+            return None
+
     try:
         result = await long_poll(request, attempt, timeout_ms,
-                                 OperationTimedOutError("Operation timed out"))
+                                 OperationTimedOutError("Operation timed out"), wait_async)
     except ClientGone:
         return Response(status_code=499)
     return convert.status(instance_id, result)
@@ -420,11 +429,18 @@ async def get_kv_value(request: Request, instance_id: str = InstanceId,
         except TimeoutError:
             return None
 
+    async def wait_async(waits: Any, slice_ms: int) -> Optional[str]:
+        try:
+            value: str = await waits.wait_for_kv_value(instance_id, key, slice_ms)
+            return value
+        except TimeoutError:
+            return None
+
     error = OperationTimedOutError(
         f"Timed out waiting for value '{key}' on instance '{instance_id}'")
     await run(_require_exists, client, instance_id)
     try:
-        value = await long_poll(request, attempt, timeout_ms, error)
+        value = await long_poll(request, attempt, timeout_ms, error, wait_async)
     except ClientGone:
         return Response(status_code=499)
     return models.KvValue(instance_id=instance_id, key=key, value=value)
