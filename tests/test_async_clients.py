@@ -128,3 +128,46 @@ def test_pytest_fixture_gives_an_async_client(duroxide_async_client: Any,
         return await duroxide_async_client.wait_for_orchestration_typed("t-1", 10_000)
 
     assert asyncio.run(main()) == 42
+
+
+def test_http_long_polls_hold_no_thread_on_either_side() -> None:
+    """200 concurrent waits through AsyncHttpClient (asyncio streams) against a real uvicorn
+    whose long-polls await AsyncClient waits: neither side parks a thread per wait."""
+    pytest.importorskip("fastapi")
+    from helpers.live_server import LiveServer
+
+    provider = duroxide.SqliteProvider.in_memory()
+    runtime = duroxide.Runtime(provider, fast_options())
+
+    @runtime.register_orchestration("Gate")
+    def gate(ctx: Any, _: Any) -> Any:
+        return (yield ctx.wait_for_event("go"))
+
+    runtime.start()
+    n = 200
+    sync = duroxide.Client(provider)
+    for i in range(n):
+        sync.start_orchestration(f"h-{i}", "Gate")
+    server = LiveServer(duroxide.Client(provider), wait_slice_ms=5000).start()
+    try:
+        async def main() -> Any:
+            async with duroxide.AsyncHttpClient(server.url) as client:
+                waits = [asyncio.ensure_future(client.wait_for_orchestration(f"h-{i}", 60_000))
+                         for i in range(n)]
+                await asyncio.sleep(1.5)
+                threads = threading.active_count()
+                active = server.app.state.duroxide.active_waits
+                for i in range(n):
+                    await client.raise_event(f"h-{i}", "go", i)
+                return threads, active, await asyncio.gather(*waits)
+
+        before = threading.active_count()
+        threads, active, results = asyncio.run(main())
+        assert [r.output for r in results] == list(range(n))
+        assert active == n  # every long-poll waiting at once on the server
+        # Bounded by the pools for short calls (anyio's 40 on the server, the async clients'
+        # 8), not by the n = 200 waits.
+        assert threads - before <= 52, (before, threads)
+    finally:
+        server.stop()
+        runtime.shutdown(3000)

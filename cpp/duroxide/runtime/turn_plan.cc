@@ -17,6 +17,7 @@ namespace {
 
 constexpr int64_t kNewerFormatRetryMs = 5000;   // rarely: only an upgrade helps
 constexpr int64_t kUndecodableRetryMs = 1000;
+constexpr int64_t kContinueAsNewPendingRetryMs = 20;  // the row is committed: visible at once
 
 TurnPlan Abandon(TurnPlan plan, int64_t delay_ms, bool keeps_attempt, std::string reason) {
   plan.action = TurnPlan::Action::kAbandon;
@@ -104,6 +105,16 @@ TurnPlan DecideTurn(const TurnFacts& facts, const ClassifiedMessages& messages,
     plan.abandon_keeps_attempt = true;
     plan.reason = "dropping messages for an instance that does not exist";
     return plan;
+  }
+  if (facts.exists && facts.status == ExecutionStatus::kContinuedAsNew &&
+      messages.continue_as_new == nullptr) {
+    // The turn that continued as new queued the next execution's ContinueAsNew in its own
+    // commit, so it is in the queue, just not in this batch: a fetcher that read its clock
+    // before that commit sees the new row as not yet visible and takes only older messages.
+    // Hand them back for the batch that opens the next execution; dropping them would lose
+    // them (issue 21, found by the soak run on PostgreSQL).
+    return Abandon(std::move(plan), kContinueAsNewPendingRetryMs, true,
+                   "waiting for the queued continue-as-new of this instance");
   }
   if (facts.exists && facts.status != ExecutionStatus::kRunning && plan.origin == nullptr) {
     plan.action = TurnPlan::Action::kDrop;  // late messages never block the queue

@@ -114,6 +114,20 @@ TEST(TurnPlanTest, ContinueAsNewOpensTheNextExecutionOnly) {
   EXPECT_EQ(stale.action, Action::kDrop);
 }
 
+// Issue 21: messages fetched without the ContinueAsNew that the previous turn queued (it was
+// committed after the fetcher read its clock) wait for it instead of being dropped.
+TEST(TurnPlanTest, MessagesFetchedWithoutTheQueuedContinueAsNewWaitForIt) {
+  TurnFacts f = Existing(ExecutionStatus::kContinuedAsNew, 3);
+  f.resolved_version = "1.0.0";
+  TurnPlan p = Decide(f, {Event("early"), Event("early2")});
+  EXPECT_EQ(p.action, Action::kAbandon);
+  EXPECT_TRUE(p.abandon_keeps_attempt);
+  EXPECT_GT(p.abandon_delay_ms, 0);
+  TurnPlan with = Decide(f, {Event("early"), ContinueAsNew(4)});
+  EXPECT_EQ(with.action, Action::kRun);
+  EXPECT_EQ(with.execution_id, 4);
+}
+
 // start_orchestration(if_exists="restart_if_ended") queues a ContinueAsNew for current + 1.
 TEST(TurnPlanTest, AClientRestartOpensTheNextExecutionOfAnEndedInstance) {
   for (ExecutionStatus s : {ExecutionStatus::kCompleted, ExecutionStatus::kFailed}) {

@@ -301,7 +301,10 @@ std::optional<PendingTurn> ApplyPlan(RuntimeCore* core, OrchestrationItem& item,
         AbandonUnregistered(core, item, plan.origin->name, plan.reason, plan.abandon_delay_ms);
         return std::nullopt;
       }
-      Log(LogLevel::kError, "duroxide::runtime", plan.reason, {{"instance_id", item.instance}});
+      // Waiting for a queued continue-as-new is routine; the other hand-backs are not.
+      Log(item.record && item.record->status == ExecutionStatus::kContinuedAsNew
+              ? LogLevel::kDebug : LogLevel::kError,
+          "duroxide::runtime", plan.reason, {{"instance_id", item.instance}});
       AbandonItem(core, item.lock_token, plan.abandon_delay_ms, plan.abandon_keeps_attempt);
       return std::nullopt;
     case TurnPlan::Action::kFail: {
