@@ -34,7 +34,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 # Runtime dependency (capability routing validates JSON Schemas); also declared in pyproject.
-.venv/bin/python -m pip install -q jsonschema
+.venv/bin/python -m pip install -q jsonschema "cronsim>=2.6"
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install -q pytest hypothesis pybind11 mypy ruff types-jsonschema \
     import-linter "httpx>=0.27" "selenium>=4.20" \

@@ -169,6 +169,45 @@ CASES: List[Case] = [
 ]
 
 
+_SCHEDULE_TIMES = ("created_at_ms", "updated_at_ms", "last_fire_ms", "next_fire_ms",
+                   "recent_instances", "fired_count")
+
+
+def _schedule(store: Any, way: str) -> Dict[str, str]:
+    schedule_id = f"sched/{way}-{next(_serial)} ä"
+    store.client.create_schedule(schedule_id, "Echo", {"s": 1}, cron="0 4 * * *",
+                                 timezone="Europe/Paris", paused=True)
+    return {"{sched}": schedule_id}
+
+
+def _new_schedule_id(store: Any, way: str) -> Dict[str, str]:
+    return {"{sched}": f"sched/{way}-{next(_serial)} ä"}
+
+
+CASES += [
+    Case(("schedules",), text=False, volatile=_SCHEDULE_TIMES),
+    Case(("schedule", "create", "{sched}", "Echo", "--every", "1h", "--paused", "--input",
+          '{"a": 1}', "--overlap", "allow_all"), volatile=_SCHEDULE_TIMES,
+         prepare=_new_schedule_id),
+    Case(("schedule", "create", "{sched}", "Echo", "--cron", "61 * * * *"),
+         prepare=_new_schedule_id),
+    Case(("schedule", "create", "{sched}", "Echo", "--every", "1h"), prepare=_schedule),
+    Case(("schedule", "show", "{sched}"), volatile=_SCHEDULE_TIMES, prepare=_schedule),
+    Case(("schedule", "show", "no/such ä")),
+    Case(("schedule", "update", "{sched}", "--note", "n", "--timezone", "UTC"),
+         volatile=_SCHEDULE_TIMES, prepare=_schedule),
+    Case(("schedule", "pause", "{sched}", "--note", "why"), volatile=_SCHEDULE_TIMES,
+         prepare=_schedule),
+    Case(("schedule", "resume", "{sched}"), text=False, volatile=_SCHEDULE_TIMES,
+         prepare=_schedule),
+    Case(("schedule", "trigger", "{sched}"), text=False, volatile=("instance_id",),
+         prepare=_schedule),
+    Case(("schedule", "backfill", "{sched}", "--start", "2026-01-01T00:00Z", "--end",
+          "2026-01-03T00:00Z"), prepare=_schedule),
+    Case(("schedule", "delete", "{sched}"), prepare=_schedule),
+]
+
+
 class Store(NamedTuple):
     provider: Any
     client: duroxide.Client

@@ -19,6 +19,7 @@ valid id works through the server.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Dict, Iterator, List, NamedTuple, Set
 
 import pytest
@@ -621,6 +622,41 @@ def test_waiting_activities(client: ClientAPI, kind: str) -> None:
         client.cancel_instance(instance_id)
 
 
+@covers("create_schedule", "get_schedule", "list_schedules", "update_schedule",
+        "pause_schedule", "resume_schedule", "trigger_schedule", "backfill_schedule",
+        "delete_schedule")
+def test_schedules(client: ClientAPI, kind: str) -> None:
+    sid = uid(kind, "sched")
+    info = client.create_schedule(sid, "Echo", {"n": 1}, cron="0 4 * * *",
+                                  timezone="Europe/Paris", overlap="allow_all", paused=True)
+    assert (info.schedule_id, info.input, info.cron, info.timezone, info.paused) == (
+        sid, {"n": 1}, "0 4 * * *", "Europe/Paris", True)
+    assert client.get_schedule(sid) == info
+    assert sid in [s.schedule_id for s in client.list_schedules()]
+    with pytest.raises(duroxide.ScheduleAlreadyExistsError):
+        client.create_schedule(sid, "Echo", every_ms=1000)
+    with pytest.raises(duroxide.InvalidArgumentError, match="timezone"):
+        client.create_schedule(uid(kind, "badtz"), "Echo", cron="0 4 * * *", timezone="No/Where")
+    with pytest.raises(duroxide.InvalidArgumentError, match="every_ms"):
+        client.update_schedule(sid, every_ms=5)
+    assert client.update_schedule(sid, note="n").note == "n"
+    assert client.resume_schedule(sid).next_fire_ms is not None
+    assert client.pause_schedule(sid, note="why").note == "why"
+    run = client.trigger_schedule(sid)
+    assert run.startswith(sid + "@")
+    assert client.wait_for_orchestration(run, WAIT).output == {"n": 1}
+    now = int(time.time() * 1000)
+    day = 86_400_000
+    ids = client.backfill_schedule(sid, now - 3 * day, now - day)
+    assert len(ids) == 2 and all(i.startswith(sid + "@") for i in ids)
+    assert [client.wait_for_orchestration(i, WAIT).output for i in ids] == [{"n": 1}] * 2
+    assert client.get_schedule(sid).recent_instances == [*ids[::-1], run]
+    client.delete_schedule(sid)
+    for op in (client.get_schedule, client.delete_schedule, client.trigger_schedule):
+        with pytest.raises(duroxide.NotFoundError):
+            op(sid)
+
+
 # ---- every operation: a test, a route (or ClientBase), a CLI command ----------------------------
 
 # How HttpClient reaches each operation it implements itself: (method, path in the OpenAPI
@@ -668,6 +704,15 @@ ROUTES = {
     "get_graph": ("get", "/v1/instances/{instance_id}/graph"),
     "clear_task_cache": ("delete", "/v1/task-cache"),
     "list_waiting_activities": ("get", "/v1/waiting-activities"),
+    "create_schedule": ("post", "/v1/schedules"),
+    "list_schedules": ("get", "/v1/schedules"),
+    "get_schedule": ("get", "/v1/schedules/{schedule_id}"),
+    "update_schedule": ("patch", "/v1/schedules/{schedule_id}"),
+    "pause_schedule": ("post", "/v1/schedules/{schedule_id}/pause"),
+    "resume_schedule": ("post", "/v1/schedules/{schedule_id}/resume"),
+    "trigger_schedule": ("post", "/v1/schedules/{schedule_id}/trigger"),
+    "backfill_schedule": ("post", "/v1/schedules/{schedule_id}/backfill"),
+    "delete_schedule": ("delete", "/v1/schedules/{schedule_id}"),
 }
 LOCAL = {"closed", "close"}  # the client's own resources: no request
 
@@ -695,6 +740,10 @@ CLI = {
     "list_actors": "actors", "actor": "actor",
     "get_graph": "graph", "clear_task_cache": "cache-clear",
     "list_waiting_activities": "waiting",
+    "list_schedules": "schedules", "create_schedule": "schedule", "get_schedule": "schedule",
+    "update_schedule": "schedule", "pause_schedule": "schedule", "resume_schedule": "schedule",
+    "trigger_schedule": "schedule", "backfill_schedule": "schedule",
+    "delete_schedule": "schedule",
 }
 NO_CLI = {
     # The typed variants are the same operations as the commands' (JSON values either way).

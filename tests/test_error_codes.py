@@ -20,6 +20,7 @@ CODES = {
     "ProviderError": "provider-error",
     "NotFoundError": "not-found",
     "InstanceAlreadyExistsError": "already-exists",
+    "ScheduleAlreadyExistsError": "schedule-already-exists",
     "InvalidArgumentError": "invalid-argument",
     "InvalidTypeError": "invalid-type",
     "FailedPreconditionError": "failed-precondition",

@@ -376,3 +376,34 @@ def test_pages_run_under_the_content_security_policy(site: Any, browser: Any) ->
         violations = [entry["message"] for entry in browser.get_log("browser")
                       if "Content Security Policy" in entry["message"]]
         assert violations == [], (page, violations)
+
+
+def test_schedules_page_lists_and_pauses_resumes_triggers(site: Any, browser: Any) -> None:
+    """The schedules page shows next/last fire and recent runs as links; its buttons pause,
+    resume and trigger through the REST API."""
+    server, client = site
+    sid = "nightly/ä #1"
+    client.create_schedule(sid, "Order", {"id": "sched", "customer": "c", "amount": 1},
+                           cron="0 3 * * *", timezone="Europe/Paris")
+    try:
+        browser.get(server.url + "/schedules.html")
+        wait_for(browser, lambda d: sid in text(d, "[data-testid=schedules]"))
+        table_text = text(browser, "[data-testid=schedules]")
+        assert "cron 0 3 * * * (Europe/Paris)" in table_text and "(in " in table_text
+        browser.find_element(By.CSS_SELECTOR, "[data-testid=pause]").click()
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=resume]"))
+        assert client.get_schedule(sid).paused
+        browser.find_element(By.CSS_SELECTOR, "[data-testid=resume]").click()
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=pause]"))
+        assert not client.get_schedule(sid).paused
+        browser.find_element(By.CSS_SELECTOR, "[data-testid=trigger]").click()
+        link = wait_for(browser, lambda d: text(d, "[data-testid=triggered] a"))
+        assert link.startswith(sid + "@") and client.get_schedule(sid).recent_instances == [link]
+        assert client.wait_for_orchestration(link, 15000).status == "Completed"
+        browser.get(server.url + "/schedules.html")
+        wait_for(browser, lambda d: link in text(d, "[data-testid=schedules] "
+                                                    "[data-testid=instance-link]"))
+        no_errors(browser)
+        browser.save_screenshot(str(ARTIFACTS / "schedules.png"))
+    finally:
+        client.delete_schedule(sid)

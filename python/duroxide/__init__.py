@@ -68,6 +68,7 @@ from duroxide.client.results import (
     TopicSubscriber,
     WaitingActivity,
 )
+from duroxide.client.schedules import ScheduleInfo
 from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.errors import *  # noqa: F403  (every exception class, errors.__all__)
 from duroxide.migration import MigrationReport, export_store, import_store, migrate
@@ -161,6 +162,8 @@ __all__ = [
     "AsyncClient",
     "AsyncHttpClient",
     "AsyncActorRef",
+    # durable schedules (docs/schedules.md)
+    "ScheduleInfo",
     # fleet: worker registry
     "WorkerInfo",
     "UnservableWork",

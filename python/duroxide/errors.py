@@ -27,6 +27,7 @@ __all__ = [
     "ProviderError",
     "NotFoundError",
     "InstanceAlreadyExistsError",
+    "ScheduleAlreadyExistsError",
     "InvalidArgumentError",
     "InvalidTypeError",
     "FailedPreconditionError",
@@ -91,6 +92,12 @@ class InstanceAlreadyExistsError(StoreError):
     """An instance with this id already exists."""
 
     code = "already-exists"
+
+
+class ScheduleAlreadyExistsError(StoreError):
+    """create_schedule: a schedule with this id exists (nothing is changed)."""
+
+    code = "schedule-already-exists"
 
 
 class InvalidArgumentError(StoreError, ValueError):

@@ -72,6 +72,7 @@ runtime::RuntimeOptions OptionsFromDict(const py::dict& d) {
   if (auto v = Opt<bool>(d, "activity_handoff")) o.activity_handoff = *v;
   if (auto v = Opt<bool>(d, "gil_batching")) o.gil_batching = *v;
   if (auto v = Opt<bool>(d, "time_skipping")) o.time_skipping = *v;  // test-only
+  if (auto v = Opt<bool>(d, "schedules_enabled")) o.schedules_enabled = *v;
   if (auto mode = Opt<std::string>(d, "tag_mode")) {
     using M = providers::TagFilter::Mode;
     if (*mode == "default_only") o.worker_tag_filter.mode = M::kDefaultOnly;

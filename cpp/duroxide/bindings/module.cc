@@ -17,6 +17,7 @@ PYBIND11_MODULE(_core, m) {
   duroxide::bindings::RegisterRuntime(m);
   duroxide::bindings::RegisterRouting(m);
   duroxide::bindings::RegisterFleet(m);
+  duroxide::bindings::RegisterSchedules(m);
   duroxide::bindings::RegisterDump(m);
   duroxide::bindings::RegisterTesting(m);
   duroxide::bindings::RegisterWaiters(m);

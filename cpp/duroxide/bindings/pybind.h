@@ -94,6 +94,7 @@ void ApplyLogOptions(const std::optional<std::string>& level,
 void RegisterManagement(py::module_& m);
 void RegisterRouting(py::module_& m);  // capability routing, task cache (bind_routing.cc)
 void RegisterFleet(py::module_& m);  // worker registry (bind_fleet.cc)
+void RegisterSchedules(py::module_& m);  // durable schedules (bind_schedules.cc)
 void RegisterTesting(py::module_& m);  // duroxide.testing support (bind_testing.cc)
 void RegisterWaiters(py::module_& m);  // asyncio clients' waiter registry (bind_waiters.cc)
 

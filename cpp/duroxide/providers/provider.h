@@ -252,6 +252,8 @@ void DecodeFetchedBatch(const char* op,
                         std::vector<std::tuple<int64_t, std::string, int64_t>> rows,
                         const std::vector<std::string>& events, OrchestrationItem* item);
 
+class ScheduleStore;
+
 class Provider {
  public:
   virtual ~Provider() = default;
@@ -367,6 +369,8 @@ class Provider {
   // The worker registry (provider_fleet.h), or nullptr if the provider has none; a runtime on
   // such a provider runs without registration, heartbeats or placement.
   virtual WorkerRegistryStore* workers() { return nullptr; }
+  // Durable schedules (schedule_store.h), or nullptr if the provider has none.
+  virtual ScheduleStore* schedules() { return nullptr; }
 
   // In-process change signals. Implementations MUST Notify() the matching signal after every
   // commit that made work visible (orchestrator/worker) or changed instance state (status).

@@ -9,6 +9,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
+#include "duroxide/providers/schedule_store.h"
 #include "duroxide/runtime/runtime_core.h"
 
 namespace duroxide::runtime {
@@ -252,8 +253,16 @@ int64_t SkipIfIdle(RuntimeCore* core) {
   auto next_work = core->provider->NextWorkerVisibleAt();
   if (!next_orch.ok() || !next_work.ok()) return 0;
   const int64_t now = NowMs();
+  // A schedule due now is work for the firing loop; a future one is a time to jump to.
+  std::optional<int64_t> next_schedule;
+  providers::ScheduleStore* schedules = core->provider->schedules();
+  if (core->options.schedules_enabled && schedules != nullptr) {
+    auto next = schedules->NextDueAt(now);
+    if (!next.ok()) return 0;
+    next_schedule = *next;
+  }
   std::optional<int64_t> due;
-  for (const auto& next : {*next_orch, *next_work}) {
+  for (const auto& next : {*next_orch, *next_work, next_schedule}) {
     if (!next) continue;
     if (*next <= now) return 0;  // work is ready: a dispatcher is about to take it
     due = due ? std::min(*due, *next) : *next;

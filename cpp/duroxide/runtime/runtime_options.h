@@ -78,6 +78,11 @@ struct RuntimeOptions {
   // and the store holds only future work (timers, delayed retries), move the process's virtual
   // clock (common/clock.h) to the earliest due time. Never set in production. Default: false.
   bool time_skipping = false;
+  // This runtime fires durable schedules (docs/schedules.md). The firing loop itself runs in
+  // the Python runtime (it computes cron times); the core only needs to know so that time
+  // skipping treats a due schedule as pending work and jumps to the next fire time.
+  // Default: false here; RuntimeOptions(schedules_enabled=True) is the Python default.
+  bool schedules_enabled = false;
 };
 
 }  // namespace duroxide::runtime

@@ -15,7 +15,16 @@ import sys
 from typing import Optional, Sequence
 
 import duroxide
-from duroxide.cli import fleet, graphs, instances, messaging, migration, server, testing
+from duroxide.cli import (
+    fleet,
+    graphs,
+    instances,
+    messaging,
+    migration,
+    schedules,
+    server,
+    testing,
+)
 from duroxide.cli._base import (
     DATA_WIDTH,
     EXIT_FAILED,
@@ -49,7 +58,8 @@ __all__ = ["main", "build_parser", "open_client", "CliError", "EXIT_OK", "EXIT_F
 # One module per command group: each has add_commands(command), where command(name, help)
 # returns a subparser with the common options. A handler is called as handler(args, client);
 # one that needs no store sets `needs_client=False` and is called as handler(args).
-_COMMAND_GROUPS = (instances, server, testing, fleet, messaging, graphs, migration)
+_COMMAND_GROUPS = (instances, server, testing, fleet, messaging, graphs, migration,
+                   schedules)
 
 
 def build_parser() -> argparse.ArgumentParser:

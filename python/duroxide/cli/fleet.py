@@ -4,7 +4,7 @@
     duroxide workers                            the worker registry as a table
     duroxide workers drain NAME                 ask a worker to drain
     duroxide workers prune [--retention-ms MS]  delete the records of silent workers
-    duroxide doctor                             queued work that no live worker can run
+    duroxide doctor                             queued work and schedules no live worker can run
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from duroxide.cli._base import (
     table,
 )
 from duroxide.client.api import ClientAPI
+from duroxide.client.schedules import unserved_schedules
 from duroxide.errors import InvalidArgumentError
 from duroxide.worker.registry import Registry
 
@@ -74,7 +75,8 @@ def add_commands(command: Command) -> None:
                    help="prune: keep records heard from within MS milliseconds (default 24 h)")
     p.set_defaults(handler=cmd_workers)
 
-    p = command("doctor", "Show queued work that no live worker can run, and the workers.")
+    p = command("doctor", "Show queued work and schedules that no live worker can run, and "
+                          "the workers.")
     p.set_defaults(handler=cmd_doctor)
 
 
@@ -255,21 +257,29 @@ def cmd_workers(args: argparse.Namespace, client: ClientAPI) -> int:
 def cmd_doctor(args: argparse.Namespace, client: ClientAPI) -> int:
     workers = client.list_workers()
     stuck = client.list_unservable_work()
+    unserved = unserved_schedules(workers, client.list_schedules())
 
     def text() -> str:
         live = [w for w in workers if w.live]
         lines = [f"{len(live)} live worker(s) of {len(workers)} registered"]
         if not stuck:
             lines.append("no unservable work: every queued item has a live worker that can run it")
-            return "\n".join(lines)
-        lines.append(f"{sum(s.count for s in stuck)} queued item(s) no live worker can run:")
-        rows: List[Sequence[Any]] = [[s.kind, s.name, s.version or "-", s.tag or "-", s.count,
-                                      f"{s.oldest_wait_ms / 1000:.1f} s", s.reason]
-                                     for s in stuck]
-        lines.append(table(["KIND", "NAME", "VERSION", "TAG", "COUNT", "WAITING", "REASON"],
-                           rows))
+        else:
+            lines.append(f"{sum(s.count for s in stuck)} queued item(s) no live worker can run:")
+            rows: List[Sequence[Any]] = [[s.kind, s.name, s.version or "-", s.tag or "-",
+                                          s.count, f"{s.oldest_wait_ms / 1000:.1f} s", s.reason]
+                                         for s in stuck]
+            lines.append(table(["KIND", "NAME", "VERSION", "TAG", "COUNT", "WAITING", "REASON"],
+                               rows))
+        if unserved:
+            lines.append(f"{len(unserved)} schedule(s) whose orchestration no live worker "
+                         "serves:")
+            lines.append(table(["SCHEDULE", "ORCHESTRATION", "VERSION", "REASON"],
+                               [[u["schedule_id"], u["orchestration"], u["version"] or "-",
+                                 u["reason"]] for u in unserved]))
         return "\n".join(lines)
 
     emit(args, {"workers": [w.to_dict() for w in workers],
-                 "unservable": [s.to_dict() for s in stuck]}, text)
+                 "unservable": [s.to_dict() for s in stuck],
+                 "unserved_schedules": unserved}, text)
     return EXIT_OK

@@ -35,6 +35,7 @@ from duroxide.client.results import (
     TopicInfo,
     WaitingActivity,
 )
+from duroxide.client.schedules import ScheduleInfo
 from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.workflow.actors import ActorRef
 from duroxide.workflow.graphs import TaskFunction, TaskHandle
@@ -321,6 +322,86 @@ class ClientAPI(Protocol):
         """Queued orchestrations and activities that no live worker can run (name or version
         not registered on any live worker, a tag no live worker accepts), grouped, oldest
         wait first. Looks at the oldest 10,000 queued items."""
+
+    # ---- durable schedules (docs/schedules.md) -------------------------------------------------
+
+    @abstractmethod
+    def create_schedule(self, schedule_id: str, orchestration: str, input: Any = None, *,
+                        cron: Optional[str] = None, every_ms: Optional[int] = None,
+                        version: Optional[str] = None, timezone: str = "UTC",
+                        overlap: str = "skip", catchup_window_ms: int = 60_000,
+                        jitter_ms: int = 0, start_at_ms: Optional[int] = None,
+                        end_at_ms: Optional[int] = None, paused: bool = False,
+                        note: Optional[str] = None) -> ScheduleInfo:
+        """Creates a schedule that starts `orchestration` with `input` at each occurrence of
+        `cron` (5 fields, or 6 with seconds first, in `timezone`) or every `every_ms`
+        milliseconds, as instance "<schedule_id>@<fire_ms>" (fire_ms: the nominal time), so
+        an occurrence never starts twice. `overlap`: skip | buffer_one | allow_all |
+        cancel_other. Runs start at most `jitter_ms` late (deterministic per occurrence);
+        only occurrences in [start_at_ms, end_at_ms) fire.
+
+        Raises:
+            ScheduleAlreadyExistsError: the id is taken (nothing is changed).
+            InvalidArgumentError: a bad option, naming it: cron expression, unknown time
+                zone, both or neither of cron/every_ms, every_ms < 1000, unknown overlap,
+                end_at_ms <= start_at_ms (nothing is written).
+        """
+
+    @abstractmethod
+    def get_schedule(self, schedule_id: str) -> ScheduleInfo:
+        """The schedule `schedule_id`.
+
+        Raises:
+            NotFoundError: no such schedule.
+        """
+
+    @abstractmethod
+    def list_schedules(self) -> List[ScheduleInfo]:
+        """Every schedule, by id."""
+
+    @abstractmethod
+    def update_schedule(self, schedule_id: str, **fields: Any) -> ScheduleInfo:
+        """Changes options of a schedule (the keyword options of create_schedule, and
+        orchestration); giving cron clears every_ms and the other way round. A change of
+        timing re-arms the next fire time from now. Returns the stored schedule.
+
+        Raises:
+            NotFoundError: no such schedule.
+            InvalidArgumentError: an unknown field or a bad value (nothing is written).
+        """
+
+    @abstractmethod
+    def pause_schedule(self, schedule_id: str, note: Optional[str] = None) -> ScheduleInfo:
+        """Stops a schedule from firing (a waiting buffered start is dropped); `note` says
+        why. Raises NotFoundError for an unknown id."""
+
+    @abstractmethod
+    def resume_schedule(self, schedule_id: str) -> ScheduleInfo:
+        """Resumes a paused schedule from the next occurrence after now (the occurrences
+        while it was paused are not started). Raises NotFoundError for an unknown id."""
+
+    @abstractmethod
+    def trigger_schedule(self, schedule_id: str) -> str:
+        """Starts one run now (whatever the overlap policy) and returns its instance id.
+        Raises NotFoundError for an unknown id."""
+
+    @abstractmethod
+    def backfill_schedule(self, schedule_id: str, start_ms: int, end_ms: int) -> List[str]:
+        """Starts now the runs the schedule would have started for its occurrences in
+        [start_ms, end_ms), with its overlap policy applied as if each one had come while
+        the one before was still running (allow_all: all; skip: the first; buffer_one: the
+        first plus one waiting; cancel_other: the last). An occurrence that already ran is
+        not started again. Returns the instance ids, oldest first.
+
+        Raises:
+            NotFoundError: no such schedule.
+            InvalidArgumentError: end_ms <= start_ms, or more than 10,000 occurrences.
+        """
+
+    @abstractmethod
+    def delete_schedule(self, schedule_id: str) -> None:
+        """Deletes a schedule (its runs are not touched). Raises NotFoundError for an
+        unknown id."""
 
     # ---- messaging ----------------------------------------------------------------------------
 

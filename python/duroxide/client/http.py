@@ -24,6 +24,7 @@ from duroxide.client.results import (
     TopicSubscriber,
     WaitingActivity,
 )
+from duroxide.client.schedules import ScheduleInfo, check_schedule_id
 from duroxide.client.transport import Transport, path
 from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.workflow.flow import check_if_exists, check_priority
@@ -35,6 +36,11 @@ _STATUSES = ("Running", "Completed", "Failed", "ContinuedAsNew")
 
 def _instance(instance_id: str, *rest: str) -> str:
     return path("instances", "{}", *rest, ids=(instance_id,))
+
+
+def _schedule(schedule_id: str, *rest: str) -> str:
+    check_schedule_id(schedule_id)
+    return path("schedules", "{}", *rest, ids=(schedule_id,))
 
 
 def _status(data: Dict[str, Any]) -> OrchestrationResult:
@@ -300,6 +306,53 @@ class HttpClient(ClientBase):
 
     def list_unservable_work(self) -> List[UnservableWork]:
         return [UnservableWork.from_dict(u) for u in self._get("/v1/unservable-work")]
+
+    # ---- durable schedules ---------------------------------------------------------------------
+
+    def create_schedule(self, schedule_id: str, orchestration: str, input: Any = None, *,
+                        cron: Optional[str] = None, every_ms: Optional[int] = None,
+                        version: Optional[str] = None, timezone: str = "UTC",
+                        overlap: str = "skip", catchup_window_ms: int = 60_000,
+                        jitter_ms: int = 0, start_at_ms: Optional[int] = None,
+                        end_at_ms: Optional[int] = None, paused: bool = False,
+                        note: Optional[str] = None) -> ScheduleInfo:
+        body = {"schedule_id": schedule_id, "orchestration": orchestration,
+                "input": check_json(input, "create_schedule input"), "cron": cron,
+                "every_ms": every_ms, "version": version, "timezone": timezone,
+                "overlap": overlap, "catchup_window_ms": catchup_window_ms,
+                "jitter_ms": jitter_ms, "start_at_ms": start_at_ms, "end_at_ms": end_at_ms,
+                "paused": paused, "note": note}
+        return ScheduleInfo.from_dict(self._post("/v1/schedules", body))
+
+    def get_schedule(self, schedule_id: str) -> ScheduleInfo:
+        return ScheduleInfo.from_dict(self._get(_schedule(schedule_id)))
+
+    def list_schedules(self) -> List[ScheduleInfo]:
+        return [ScheduleInfo.from_dict(s) for s in self._get("/v1/schedules")]
+
+    def update_schedule(self, schedule_id: str, **fields: Any) -> ScheduleInfo:
+        if "input" in fields:
+            check_json(fields["input"], "update_schedule input")
+        return ScheduleInfo.from_dict(
+            self._http.request("PATCH", _schedule(schedule_id), fields)[1])
+
+    def pause_schedule(self, schedule_id: str, note: Optional[str] = None) -> ScheduleInfo:
+        return ScheduleInfo.from_dict(self._post(_schedule(schedule_id, "pause"),
+                                                 {"note": note}))
+
+    def resume_schedule(self, schedule_id: str) -> ScheduleInfo:
+        return ScheduleInfo.from_dict(self._post(_schedule(schedule_id, "resume")))
+
+    def trigger_schedule(self, schedule_id: str) -> str:
+        return str(self._post(_schedule(schedule_id, "trigger"))["instance_id"])
+
+    def backfill_schedule(self, schedule_id: str, start_ms: int, end_ms: int) -> List[str]:
+        body = {"start_ms": start_ms, "end_ms": end_ms}
+        return [str(i) for i in self._post(_schedule(schedule_id, "backfill"), body)[
+            "instance_ids"]]
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        self._http.request("DELETE", _schedule(schedule_id))
 
     # ---- messaging ----------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from duroxide.client.results import (
     WaitingActivity,
     parse_status,
 )
+from duroxide.client.schedules import ScheduleInfo, ScheduleStoreOps
 from duroxide.client.workers import QUEUED_LIMIT, UnservableWork, WorkerInfo, diagnose
 from duroxide.errors import (
     ClosedError,
@@ -231,6 +232,52 @@ class Client(ClientBase):
         queued: List[Dict[str, Any]] = list(_core.fleet_list_queued_work(self._handle(),
                                                                           QUEUED_LIMIT))
         return diagnose(self.list_workers(), queued, int(_core.now_ms()))
+
+    # ---- durable schedules (schedules.py) ------------------------------------------------------
+
+    def _schedules(self) -> ScheduleStoreOps:
+        return ScheduleStoreOps(self._handle())
+
+    def create_schedule(self, schedule_id: str, orchestration: str, input: Any = None, *,
+                        cron: Optional[str] = None, every_ms: Optional[int] = None,
+                        version: Optional[str] = None, timezone: str = "UTC",
+                        overlap: str = "skip", catchup_window_ms: int = 60_000,
+                        jitter_ms: int = 0, start_at_ms: Optional[int] = None,
+                        end_at_ms: Optional[int] = None, paused: bool = False,
+                        note: Optional[str] = None) -> ScheduleInfo:
+        return self._schedules().create({
+            "schedule_id": schedule_id, "orchestration": orchestration, "input": input,
+            "cron": cron, "every_ms": every_ms, "version": version, "timezone": timezone,
+            "overlap": overlap, "catchup_window_ms": catchup_window_ms, "jitter_ms": jitter_ms,
+            "start_at_ms": start_at_ms, "end_at_ms": end_at_ms, "paused": paused,
+            "note": note})
+
+    def get_schedule(self, schedule_id: str) -> ScheduleInfo:
+        return self._schedules().get(schedule_id)
+
+    def list_schedules(self) -> List[ScheduleInfo]:
+        return self._schedules().list()
+
+    def update_schedule(self, schedule_id: str, **fields: Any) -> ScheduleInfo:
+        return self._schedules().update(schedule_id, fields)
+
+    def pause_schedule(self, schedule_id: str, note: Optional[str] = None) -> ScheduleInfo:
+        fields: Dict[str, Any] = {"paused": True}
+        if note is not None:
+            fields["note"] = note
+        return self._schedules().update(schedule_id, fields)
+
+    def resume_schedule(self, schedule_id: str) -> ScheduleInfo:
+        return self._schedules().update(schedule_id, {"paused": False})
+
+    def trigger_schedule(self, schedule_id: str) -> str:
+        return self._schedules().trigger(schedule_id)
+
+    def backfill_schedule(self, schedule_id: str, start_ms: int, end_ms: int) -> List[str]:
+        return self._schedules().backfill(schedule_id, start_ms, end_ms)
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        self._schedules().delete(schedule_id)
 
     # ---- messaging ----------------------------------------------------------------------------
 

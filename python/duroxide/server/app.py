@@ -28,7 +28,16 @@ from duroxide.errors import InvalidArgumentError, InvalidTypeError
 from duroxide.server import errors
 from duroxide.server.deps import ServerState
 from duroxide.server.hardening import SecurityHeaders, uvicorn_config
-from duroxide.server.routers import events, graphs, health, instances, messaging, metrics, workers
+from duroxide.server.routers import (
+    events,
+    graphs,
+    health,
+    instances,
+    messaging,
+    metrics,
+    schedules,
+    workers,
+)
 from duroxide.server.settings import ServerSettings, is_loopback
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -226,14 +235,14 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     app.state.duroxide = st
     app.state.sampler = sampler
     errors.install_handlers(app)
-    for module in (health, instances, events, metrics, messaging, workers, graphs):
+    for module in (health, instances, events, metrics, messaging, workers, graphs, schedules):
         app.include_router(module.router)
     app.include_router(metrics.exposition_router)
     _add_docs(app)
     _problem_openapi(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(BrowserGuard, settings=settings)

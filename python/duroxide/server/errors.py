@@ -36,6 +36,7 @@ _STATUS: Dict[Type[BaseException], int] = {
     dx.DuroxideError: 500,
     dx.NotFoundError: 404,
     dx.InstanceAlreadyExistsError: 409,
+    dx.ScheduleAlreadyExistsError: 409,
     dx.FailedPreconditionError: 409,
     dx.RuntimeStateError: 409,
     dx.RequestFailedError: 409,

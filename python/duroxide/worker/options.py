@@ -78,7 +78,9 @@ class RuntimeOptions:
               # same-process activity hand-off (docs/performance.md)
               "activity_handoff", "gil_batching",
               # async def activities (docs/async.md)
-              "async_activity_concurrency", "async_loop_stall_ms")
+              "async_activity_concurrency", "async_loop_stall_ms",
+              # durable schedules (docs/schedules.md)
+              "schedules_enabled")
     _INT_FIELDS = {
         "orchestration_concurrency": 0, "worker_concurrency": 0, "dispatcher_poll_interval_ms": 1,
         "worker_lock_timeout_ms": 100, "max_sessions_per_runtime": 1,
@@ -112,7 +114,8 @@ class RuntimeOptions:
                  activity_handoff: Optional[bool] = None,
                  gil_batching: Optional[bool] = None,
                  async_activity_concurrency: Optional[int] = None,
-                 async_loop_stall_ms: Optional[int] = None):
+                 async_loop_stall_ms: Optional[int] = None,
+                 schedules_enabled: Optional[bool] = None):
         values = dict(locals())
         values.pop("self")
         # Capability routing: detected defaults merged with the given ones (the merged dict is
@@ -125,7 +128,7 @@ class RuntimeOptions:
                     f"RuntimeOptions.{name} must be an int >= {minimum}, got {v!r}")
         if session_placement is not None and not isinstance(session_placement, bool):
             raise InvalidTypeError("RuntimeOptions.session_placement must be a bool")
-        for name in ("activity_handoff", "gil_batching"):
+        for name in ("activity_handoff", "gil_batching", "schedules_enabled"):
             if values[name] is not None and not isinstance(values[name], bool):
                 raise InvalidTypeError(f"RuntimeOptions.{name} must be a bool")
         for name in ("log_format", "log_level", "service_name", "service_version",
@@ -139,6 +142,8 @@ class RuntimeOptions:
         ):
             raise InvalidArgumentError(f"RuntimeOptions.log_level: unknown level {log_level!r}")
         self._tag = _parse_tag_filter(worker_tag_filter)
+        if values["schedules_enabled"] is None:
+            values["schedules_enabled"] = True  # this runtime fires the store's schedules
         if values["heartbeat_interval_ms"] is None:
             values["heartbeat_interval_ms"] = 5000  # 0 disables the worker registry
         self._values = values

@@ -12,6 +12,7 @@ from typing import (
     Any,
     Callable,
     Dict,
+    FrozenSet,
     Iterator,
     List,
     Optional,
@@ -21,6 +22,7 @@ from typing import (
     overload,
 )
 
+from duroxide.client.schedules import SCHEDULE_FIELDS, check_schedule
 from duroxide.errors import InvalidArgumentError, InvalidTypeError
 from duroxide.workflow.actors import ActorType, _actor_types
 from duroxide.workflow.graphs import TaskFunction, task_decorator
@@ -60,6 +62,16 @@ class ActivityEntry:
 # Listener signature: (kind, key, entry) with kind "activity" (key: name, entry: ActivityEntry)
 # or "orchestration" (key: (name, version), entry: the function).
 Listener = Callable[[str, Any, Any], None]
+
+
+class DeclaredSchedule:
+    """A schedule declared in code: its full spec and the options the declaration gave."""
+
+    __slots__ = ("spec", "given")
+
+    def __init__(self, spec: Dict[str, Any], given: FrozenSet[str]) -> None:
+        self.spec = spec
+        self.given = given
 
 
 class Registrations:
@@ -164,6 +176,32 @@ class Registrations:
 
     register_orchestration_versioned_typed = register_orchestration_versioned
 
+    def schedule(self, schedule_id: str, orchestration: str, **options: Any) -> None:
+        """Declares a durable schedule in code (docs/schedules.md).
+
+        Takes the options of ClientAPI.create_schedule (input, cron, every_ms, version,
+        timezone, overlap, catchup_window_ms, jitter_ms, start_at_ms, end_at_ms, paused,
+        note). A runtime serving these registrations upserts it when it starts: created if
+        missing, updated if an option differs, left alone otherwise. `paused` is only
+        compared when given, so a schedule paused by an operator stays paused across
+        restarts. Removing the declaration does not delete the schedule.
+
+        Raises:
+            InvalidArgumentError: a bad option (checked now, before any runtime starts).
+        """
+        unknown = sorted(set(options) - set(SCHEDULE_FIELDS))
+        if unknown:
+            raise InvalidArgumentError(
+                f"schedule: unknown option(s) {', '.join(unknown)}; expected some of "
+                + ", ".join(SCHEDULE_FIELDS))
+        spec = {"schedule_id": schedule_id, "orchestration": orchestration,
+                **SCHEDULE_FIELDS, **options}
+        check_schedule(spec)
+        declared = DeclaredSchedule(spec, frozenset(options) | {"orchestration"})
+        reg = self._registrations()
+        reg._schedules[schedule_id] = declared
+        reg._notify("schedule", schedule_id, declared)
+
     def register_actor(self, name: str, messages_per_execution: int = 100) -> ActorType:
         """Registers actor type `name` (docs/messaging.md); returns its ActorType.
 
@@ -186,6 +224,7 @@ class Registry(Registrations):
     def __init__(self) -> None:
         self._activities: Dict[str, ActivityEntry] = {}
         self._orchestrations: Dict[Tuple[str, str], Callable[..., Any]] = {}
+        self._schedules: Dict[str, DeclaredSchedule] = {}
         self._listeners: List[Listener] = []
 
     def _registrations(self) -> "Registry":
@@ -199,6 +238,9 @@ class Registry(Registrations):
         for key, fn in other._orchestrations.items():
             self._orchestrations[key] = fn
             self._notify("orchestration", key, fn)
+        for schedule_id, declared in other._schedules.items():
+            self._schedules[schedule_id] = declared
+            self._notify("schedule", schedule_id, declared)
 
     # ---- reading ---------------------------------------------------------------------------
     def activities(self) -> Iterator[ActivityEntry]:
@@ -228,6 +270,10 @@ class Registry(Registrations):
             return None
         return self._orchestrations[(name, max(versions, key=_semver_key))]
 
+    def schedules(self) -> List["DeclaredSchedule"]:
+        """The schedules declared with schedule(), in declaration order."""
+        return list(self._schedules.values())
+
     def __len__(self) -> int:
         return len(self._activities) + len(self._orchestrations)
 
@@ -242,6 +288,8 @@ class Registry(Registrations):
             listener("activity", name, entry)
         for key, fn in self._orchestrations.items():
             listener("orchestration", key, fn)
+        for schedule_id, declared in self._schedules.items():
+            listener("schedule", schedule_id, declared)
         self._listeners.append(listener)
 
     def _unsubscribe(self, listener: Listener) -> None:

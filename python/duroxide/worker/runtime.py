@@ -20,6 +20,7 @@ from duroxide import _core
 from duroxide._common import __version__
 from duroxide._providers import Provider, check_no_unfinished_import, closed_native, is_closed
 from duroxide.client.native import Client
+from duroxide.client.schedules import ScheduleStoreOps
 from duroxide.errors import ClosedError, InvalidTypeError, RuntimeStateError
 from duroxide.worker import logging as _logging
 from duroxide.worker import metrics as _metrics
@@ -29,11 +30,14 @@ from duroxide.worker.async_activities import (
     AsyncActivityRunner,
 )
 from duroxide.worker.options import RuntimeOptions
-from duroxide.worker.registry import ActivityEntry, Registrations, Registry
+from duroxide.worker.registry import ActivityEntry, DeclaredSchedule, Registrations, Registry
+from duroxide.worker.schedules import ScheduleLoop
 from duroxide.workflow.debounce import DEBOUNCE_ORCHESTRATION, debounce_loop
 from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, graph_orchestration
 
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
+# The longest the schedule loop sleeps before looking for new or changed schedules.
+_SCHEDULE_POLL_MS = 250
 
 
 @atexit.register
@@ -83,11 +87,14 @@ class Runtime(Registrations):
         self._functions: Dict[str, Callable[..., Any]] = {}
         attach = getattr(provider, "_attach", None)
         provider_native = attach(self) if attach is not None else provider._native
+        self._store = provider_native  # the native store handle (schedules)
         self._services = _WorkerServices(provider, options)
         self._native = _core.Runtime(provider_native, _native_options(options), self._functions,
                                      self._services)
         self._served_orchestrations: List[Tuple[str, str]] = []
         self._served_activities: List[str] = []
+        self._declared_schedules: Dict[str, DeclaredSchedule] = {}
+        self._schedule_loop: Optional[ScheduleLoop] = None
         self._started = False
         self._stopped = False
         self._metrics_servers: List[_metrics.MetricsServer] = []
@@ -116,6 +123,10 @@ class Runtime(Registrations):
         return self._registry
 
     def _on_registration(self, kind: str, key: Any, entry: Any) -> None:
+        if kind == "schedule":
+            assert isinstance(entry, DeclaredSchedule)
+            self._declared_schedules[key] = entry
+            return
         self._note_served(kind, key)
         if kind == "activity":
             assert isinstance(entry, ActivityEntry)
@@ -192,8 +203,21 @@ class Runtime(Registrations):
             raise RuntimeStateError("Runtime already started")
         check_no_unfinished_import(self._provider)
         _logging.on_runtime_start()
+        self._upsert_declared_schedules()
         self._native.start()
         self._started = True
+        if self._options.schedules_enabled:
+            poll = self._options.dispatcher_poll_interval_ms or _SCHEDULE_POLL_MS
+            self._schedule_loop = ScheduleLoop(self._store, min(poll, _SCHEDULE_POLL_MS))
+            self._schedule_loop.start()
+
+    def _upsert_declared_schedules(self) -> None:
+        # Declared schedules are written before the dispatchers start (docs/schedules.md).
+        if not self._declared_schedules:
+            return
+        ops = ScheduleStoreOps(self._store)
+        for declared in self._declared_schedules.values():
+            ops.upsert(declared.spec, declared.given)
 
     def shutdown(self, timeout_ms: Optional[int] = None) -> None:
         """Stops taking work; waits up to timeout_ms (default 1000) for in-flight work.
@@ -204,6 +228,8 @@ class Runtime(Registrations):
         if not self._started or self._stopped:
             return
         self._stopped = True
+        if self._schedule_loop is not None:
+            self._schedule_loop.stop()
         # Waits for async activities too (the native completion thread counts them); what is
         # still running after timeout_ms was handed back, and its coroutine is cancelled here.
         self._native.shutdown(1000 if timeout_ms is None else int(timeout_ms))
@@ -237,7 +263,10 @@ class Runtime(Registrations):
         """Counters of this runtime (attribute or item access), None before start()."""
         if not self._started and not is_closed(self._native):
             return None
-        return MetricsSnapshot(self._native.metrics_snapshot())
+        values = dict(self._native.metrics_snapshot())
+        loop = self._schedule_loop
+        values.update(loop.metrics if loop is not None else ScheduleLoop.zero_metrics())
+        return MetricsSnapshot(values)
 
     def metrics_collector(self) -> _metrics.DuroxideCollector:
         """A prometheus_client collector of this runtime's counters and histograms and of

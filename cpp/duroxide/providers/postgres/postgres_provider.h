@@ -22,6 +22,7 @@
 #include "duroxide/common/status.h"
 #include "duroxide/providers/provider.h"
 #include "duroxide/providers/store_dump.h"
+#include "duroxide/providers/schedule_store.h"
 
 // libpqxx stays out of this header so that users of the provider need no libpqxx include
 // path (the provider library links it privately).
@@ -68,7 +69,8 @@ struct PostgresOptions {
 // later call); a commit whose outcome is unknown because the connection broke during COMMIT
 // is kDataLoss; deadlocks and serialization failures are kAborted; see pg_errors.h.
 class PostgresProvider : public Provider, public ProviderAdmin, public MessagingStore,
-                         public WorkerRegistryStore, public dump::DumpSource {
+                         public WorkerRegistryStore, public dump::DumpSource,
+                         private ScheduleBackend {
  public:
   // Connects to `url` (a libpq URI or key=value string, e.g.
   // "postgresql://user:pass@host:5432/db") and uses the schema "public".
@@ -177,6 +179,8 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
   Result<int64_t> PruneWorkers(int64_t gone_before_ms) override;
   Result<int64_t> ReleaseSessionsOfGoneWorkers() override;
   Result<std::vector<QueuedWork>> ListQueuedWork(int64_t limit) override;
+  // Schedules (schedule_store.h; the backend in postgres_schedules.cc).
+  ScheduleStore* schedules() override { return &schedules_; }
 
   // Test hooks, not for production use. TEST_ExecuteSql runs `sql` on a pooled connection
   // (search_path = this provider's schema). TEST_BreakConnections makes every idle pooled
@@ -208,6 +212,9 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
   // postgres_internal.h.
   template <typename F>
   auto Run(const char* op, F&& body) -> decltype(body(std::declval<pqxx::connection_base&>()));
+  Status RunScheduleTx(const char* op,
+                       const std::function<Status(ScheduleTx&)>& body) override;
+  class ScheduleTxImpl;  // postgres_schedules.cc
 
   // "o-" / "w-" followed by 32 random hex digits.
   std::string NewToken(const char* prefix);
@@ -247,6 +254,7 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
   std::mutex rng_mu_;
   std::mt19937_64 rng_;  // GUARDED_BY(rng_mu_)
   std::unique_ptr<internal::PgPool> pool_;
+  ScheduleStore schedules_{this};
   std::unique_ptr<internal::PgGroupCommit> group_;  // runs on pool_ (destroyed before it)
   std::unique_ptr<internal::PgListener> listener_;  // last: stopped first on destruction
 };

@@ -25,6 +25,7 @@
 //   workers             the worker registry (version 4), as in SQLite (provider_fleet.h).
 //   kv_store / kv_delta the KV baseline and the current execution's delta (value NULL =
 //                       tombstone), as in SQLite.
+//   schedules           durable schedules (version 8): the DDL SQLite runs (schedule_store.h).
 //
 // Migrations are numbered and never edited once released; add an entry to kMigrations to
 // change the schema. They run with search_path set to the target schema, so their SQL never
@@ -42,6 +43,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/providers/postgres/postgres_provider.h"
+#include "duroxide/providers/schedule_store.h"
 #include "duroxide/providers/store_common.h"
 
 namespace duroxide::providers::postgres {
@@ -515,6 +517,7 @@ const std::vector<Migration>& Migrations() {
       {4, "worker registry", kMigration4},
       {5, "capability routing and task cache", kMigration5},
       {7, "leased worker rows in the turn commit; batch orchestration fetch", Migration7Sql()},
+      {8, "schedules", SchedulesTableSql()},
       {9, "priorities: queue priority columns, claim-rank indexes and fetch order",
        Migration9Sql()},
   };

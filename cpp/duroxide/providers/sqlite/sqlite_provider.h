@@ -21,6 +21,7 @@
 #include "duroxide/common/status.h"
 #include "duroxide/providers/provider.h"
 #include "duroxide/providers/store_dump.h"
+#include "duroxide/providers/schedule_store.h"
 
 // SQLiteCpp stays out of this header so that users of the provider need no SQLiteCpp include
 // path (the providers library links it privately).
@@ -78,7 +79,8 @@ Status StatusFromSqliteError(int code, int extended, const std::string& op,
 //     so it does not block the rows behind it;
 //   - rejects TurnCommit events with event_id <= 0 and misrouted item kinds (kInvalidArgument).
 class SqliteProvider : public Provider, public ProviderAdmin, public MessagingStore,
-                       public WorkerRegistryStore, public dump::DumpSource {
+                       public WorkerRegistryStore, public dump::DumpSource,
+                       private ScheduleBackend {
  public:
   // Opens (creating file, parent directories and schema if needed) the database at `path`.
   // `path` is a plain path or has a "sqlite:" / "sqlite://" prefix; of a "?query" suffix only
@@ -199,6 +201,8 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   Result<int64_t> PruneWorkers(int64_t gone_before_ms) override;
   Result<int64_t> ReleaseSessionsOfGoneWorkers() override;
   Result<std::vector<QueuedWork>> ListQueuedWork(int64_t limit) override;
+  // Schedules (schedule_store.h; the backend in sqlite_schedules.cc).
+  ScheduleStore* schedules() override { return &schedules_; }
 
   // Test hook: runs arbitrary SQL on this provider's connection (used by the conformance
   // suite to corrupt history rows, also in in-memory databases). Not for production use.
@@ -296,6 +300,10 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // must be finalised before the connection closes.
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<internal::GroupCommit> group_;  // hot-path writes share transactions
+  ScheduleStore schedules_{this};
+  class ScheduleTxImpl;  // sqlite_schedules.cc
+  Status RunScheduleTx(const char* op,
+                       const std::function<Status(ScheduleTx&)>& body) override;
 
   using Stmt = std::unique_ptr<SQLite::Statement>;
   Stmt begin_, commit_, rollback_;

@@ -39,6 +39,8 @@
 //                       capabilities, session_owners.
 //   kv_delta            KV mutations of the current execution: (instance_id, key) PK, value
 //                       (NULL = tombstone), last_updated_at_ms.
+//   schedules           durable schedules (version 6): one row per schedule, the same DDL in
+//                       both dialects (SchedulesTableSql, schedule_store.h).
 //
 // Migrations are numbered and never edited once released; add a new entry to kMigrations to
 // change the schema (management features such as list/delete/prune need no schema change:
@@ -58,6 +60,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
+#include "duroxide/providers/schedule_store.h"
 
 namespace duroxide::providers::sqlite {
 namespace {
@@ -338,6 +341,7 @@ const std::vector<Migration>& Migrations() {
       {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
       {4, "worker registry", kMigration4},
       {5, "capability routing and task cache", kMigration5},
+      {6, "schedules", SchedulesTableSql()},
       {7, "priorities: queue priority columns and claim-rank indexes", kMigration7},
   };
   return kMigrations;

@@ -156,7 +156,7 @@ const Dx = (() => {
   }
 
   const PAGES = [
-    ["index.html", "Instances"], ["workers.html", "Workers"],
+    ["index.html", "Instances"], ["workers.html", "Workers"], ["schedules.html", "Schedules"],
     ["messaging.html", "Topics & dead letters"], ["metrics.html", "Metrics"],
   ];
 

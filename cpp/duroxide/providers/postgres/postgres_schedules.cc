@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 duroxide authors
+//
+// PostgresProvider: the schedule backend (schedule_store.h). Each schedule operation is one
+// pqxx::work transaction on a pooled connection; the firing claim takes the schedule row with
+// FOR UPDATE SKIP LOCKED, so runtimes firing at the same instant never wait for each other,
+// and the start goes through dx_start_orchestration (the advisory-locked duplicate check of
+// StartOrchestration), its notification delivered at commit.
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <pqxx/prepared_statement>
+#include <pqxx/transaction>
+
+#include "duroxide/common/clock.h"
+#include "duroxide/history/codec.h"
+#include "duroxide/providers/postgres/postgres_internal.h"
+
+namespace duroxide::providers::postgres {
+
+namespace {
+
+// Parameters as text (PostgreSQL infers each type from where it is used); nullptr = NULL.
+class PgParams {
+ public:
+  explicit PgParams(const std::vector<SqlParam>& params) {
+    texts_.reserve(params.size());
+    for (const SqlParam& p : params) {
+      if (const auto* v = std::get_if<int64_t>(&p)) {
+        texts_.emplace_back(std::to_string(*v));
+      } else if (const auto* t = std::get_if<std::string>(&p)) {
+        texts_.emplace_back(*t);
+      } else {
+        texts_.emplace_back(std::nullopt);
+      }
+    }
+    for (const auto& t : texts_) pointers_.push_back(t ? t->c_str() : nullptr);
+  }
+  auto dynamic() const { return pqxx::prepare::make_dynamic_params(pointers_); }
+
+ private:
+  std::vector<std::optional<std::string>> texts_;
+  std::vector<const char*> pointers_;
+};
+
+}  // namespace
+
+class PostgresProvider::ScheduleTxImpl : public ScheduleTx {
+ public:
+  ScheduleTxImpl(PostgresProvider* p, pqxx::work* tx) : p_(p), tx_(tx) {}
+  std::vector<SqlRow> Query(const std::string& sql, const std::vector<SqlParam>& params) override {
+    PgParams pp(params);
+    std::vector<SqlRow> rows;
+    for (const pqxx::row& r : tx_->exec_params(sql, pp.dynamic())) {
+      SqlRow row;
+      for (const pqxx::field& f : r) {
+        row.push_back(f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str()));
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+  int64_t Exec(const std::string& sql, const std::vector<SqlParam>& params) override {
+    PgParams pp(params);
+    return static_cast<int64_t>(tx_->exec_params(sql, pp.dynamic()).affected_rows());
+  }
+  bool InsertStart(const history::WorkItem& start) override {
+    const bool inserted =
+        tx_->exec_prepared("dx_start", start.instance, history::EncodeWorkItem(start), NowMs(),
+                           p_->lock_space_, p_->channel_, p_->NotifyPayload("o"))[0][0]
+            .as<bool>();
+    enqueued_ = enqueued_ || inserted;
+    return inserted;
+  }
+  void InsertOrchestratorMessage(const history::WorkItem& item) override {
+    const int64_t now = NowMs();
+    tx_->exec_prepared("dx_enqueue_orchestrator", item.instance,
+                       std::string(history::WorkItemKindName(item.kind)),
+                       history::EncodeWorkItem(item), now, now, p_->channel_,
+                       p_->NotifyPayload("o"));
+    enqueued_ = true;
+  }
+  const char* ClaimSuffix(bool skip_locked) const override {
+    return skip_locked ? " FOR UPDATE SKIP LOCKED" : " FOR UPDATE";
+  }
+  bool enqueued() const { return enqueued_; }
+
+ private:
+  PostgresProvider* p_;
+  pqxx::work* tx_;
+  bool enqueued_ = false;
+};
+
+Status PostgresProvider::RunScheduleTx(const char* op,
+                                       const std::function<Status(ScheduleTx&)>& body) {
+  bool enqueued = false;
+  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+    pqxx::work tx(conn);
+    ScheduleTxImpl impl(this, &tx);
+    Status s = body(impl);
+    if (!s.ok()) return s;  // rolled back when tx goes out of scope
+    tx.commit();
+    enqueued = impl.enqueued();
+    return s;
+  });
+  if (st.ok() && enqueued) orchestrator_signal().Notify();
+  return st;
+}
+
+}  // namespace duroxide::providers::postgres
