@@ -136,7 +136,7 @@ def test_a_priority_outside_0_to_9_is_refused_before_anything_is_written(env, ba
     with pytest.raises(duroxide.InvalidArgumentError, match="priority"):
         client.start_orchestration_versioned("bad", "Rec", None, "1.0.0", priority=bad)
     with pytest.raises(duroxide.InvalidArgumentError, match="priority"):
-        client._native.start_orchestration("bad", "Rec", "null", None, "fail", bad)
+        client._native.start_orchestration("bad", "Rec", "null", None, "fail", priority=bad)
     assert client.get_status("bad").status == "NotFound"
 
 

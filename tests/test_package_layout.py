@@ -17,7 +17,8 @@ import duroxide
 
 PACKAGE = Path(duroxide.__file__).parent
 # Below the tools: these may import each other's modules, never the `duroxide` facade.
-LOWER_LAYERS = ["worker", "client", "workflow", "_common.py", "_providers.py", "errors.py"]
+LOWER_LAYERS = ["worker", "client", "workflow", "_common.py", "_providers.py", "_telemetry.py",
+                "errors.py"]
 NATIVE = {"_core", "errors"}  # `from duroxide import _core` names a module, not the facade
 
 
@@ -68,8 +69,8 @@ def test_public_names_stay_where_programs_import_them() -> None:
 
 def test_each_subpackage_has_its_modules() -> None:
     subpackages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
-    assert {"client", "workflow", "worker", "cli", "server", "testing"} <= subpackages
+    assert {"client", "workflow", "worker", "cli", "server", "testing", "otel"} <= subpackages
     top_level = sorted(p.name for p in PACKAGE.glob("*.py"))
     # The facade, `python -m duroxide`, the shared foundation and the historical public paths.
     assert top_level == ["__init__.py", "__main__.py", "_common.py", "_providers.py",
-                         "context.py", "driver.py", "errors.py"]
+                         "_telemetry.py", "context.py", "driver.py", "errors.py"]

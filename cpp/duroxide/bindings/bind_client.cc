@@ -23,21 +23,28 @@ void RegisterMessagingClient(py::module_& m) {
     return s;
   };
   cls.def("send_message",
-          [](Client& c, const std::string& id, const std::string& q, const std::string& data) {
-            return Blocking([&] { return c.SendMessage(id, q, data); });
-          })
+          [](Client& c, const std::string& id, const std::string& q, const std::string& data,
+             const std::string& trace_context) {
+            return Blocking([&] { return c.SendMessage(id, q, data, trace_context); });
+          },
+          py::arg("instance_id"), py::arg("queue"), py::arg("data"), py::arg("trace_context") = "")
       .def("publish_event",
-           [](Client& c, const std::string& topic, const std::string& data) {
-             return Blocking([&] { return c.PublishEvent(topic, data); });
-           })
+           [](Client& c, const std::string& topic, const std::string& data,
+              const std::string& trace_context) {
+             return Blocking([&] { return c.PublishEvent(topic, data, trace_context); });
+           },
+           py::arg("topic"), py::arg("data"), py::arg("trace_context") = "")
       // Returns (request_id, reply JSON or None on timeout); the GIL is released while waiting.
       .def("request",
            [](Client& c, const std::string& id, const std::string& op, const std::string& data,
-              int64_t timeout_ms) {
+              int64_t timeout_ms, const std::string& trace_context) {
              std::string request_id;
-             auto reply = Blocking([&] { return c.Request(id, op, data, timeout_ms, &request_id); });
+             auto reply = Blocking(
+                 [&] { return c.Request(id, op, data, timeout_ms, &request_id, trace_context); });
              return py::make_tuple(request_id, reply);
-           })
+           },
+           py::arg("instance_id"), py::arg("operation"), py::arg("data"), py::arg("timeout_ms"),
+           py::arg("trace_context") = "")
       .def("list_dead_letters",
            [store](Client& c, std::optional<std::string> instance) {
              providers::DeadLetterFilter f;
@@ -117,15 +124,17 @@ void RegisterClient(py::module_& m) {
       .def("start_orchestration",
            [](Client& c, const std::string& id, const std::string& name, const std::string& input,
               std::optional<std::string> version, const std::string& if_exists,
-              int64_t priority) {
+              const std::string& trace_context, int64_t priority) {
              duroxide::client::StartOptions options;
              options.if_exists = if_exists;
+             options.trace_context = trace_context;
              options.priority = priority;
              BlockingStatus(
                  [&] { return c.StartOrchestration(id, name, input, version, options); });
            },
            py::arg("instance_id"), py::arg("name"), py::arg("input"), py::arg("version") = py::none(),
-           py::arg("if_exists") = "fail", py::arg("priority") = 0)
+           py::arg("if_exists") = "fail", py::arg("trace_context") = "",
+           py::arg("priority") = 0)
       .def("raise_event",
            [](Client& c, const std::string& id, const std::string& name, const std::string& data) {
              BlockingStatus([&] { return c.RaiseEvent(id, name, data); });

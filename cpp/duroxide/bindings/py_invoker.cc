@@ -435,6 +435,10 @@ Result<std::unique_ptr<replay::OrchestrationSession>> PyOrchestrationInvoker::St
     info["executionId"] = call.execution_id;
     info["orchestrationName"] = call.name;
     info["orchestrationVersion"] = call.version;
+    info["traceContext"] = call.trace_context;
+    info["startedAtMs"] = call.started_at_ms;
+    info["parentInstanceId"] = call.parent_instance;
+    info["parentExecutionId"] = call.parent_execution_id;
     info["_host"] = py::cast(handle);
     py::object ctx = context_class_(info);
     py::tuple result = start_(fn, ctx, call.input);
@@ -527,6 +531,8 @@ std::optional<runtime::ActivityOutcome> PyActivityInvoker::Call(const runtime::A
     info["workerId"] = call.worker_id;
     info["sessionId"] = call.session_id ? py::object(py::str(*call.session_id)) : py::none();
     info["tag"] = call.tag ? py::object(py::str(*call.tag)) : py::none();
+    info["traceContext"] = call.trace_context;
+    info["attempt"] = call.attempt;
     info["_traceToken"] = "act-" + std::to_string(++g_activity_tokens);
     py::object ret =
         run_activity_(it->second, info, py::cast(handle), client_factory_, call.input, completion);

@@ -66,6 +66,7 @@ Status Client::StartOrchestration(const std::string& instance, const std::string
   w.input = input;
   w.execution_id = 1;
   w.priority = options.priority;
+  w.trace_context = options.trace_context;
   Status st = provider_->StartOrchestration(w);
   if (st.code() != StatusCode::kAlreadyExists || policy == "fail") return st;
   if (policy == "use_existing") return Status::Ok();
@@ -266,8 +267,16 @@ Result<std::string> Client::WaitForKvValue(const std::string& instance, const st
 
 namespace duroxide::client {
 
+namespace {
+// Adds the sender's W3C traceparent to a message's metadata (docs/observability.md).
+void PutTrace(nlohmann::json* meta, const std::string& trace_context) {
+  if (!trace_context.empty()) (*meta)["traceparent"] = trace_context;
+}
+}  // namespace
+
 Result<std::string> Client::SendMessage(const std::string& instance, const std::string& queue,
-                                        const std::string& data) {
+                                        const std::string& data,
+                                        const std::string& trace_context) {
   DUROXIDE_RETURN_IF_ERROR(FirstProblem(
       "send_message",
       {limits::CheckInstanceId(instance), limits::CheckName(queue, "queue name"),
@@ -278,12 +287,15 @@ Result<std::string> Client::SendMessage(const std::string& instance, const std::
   w.instance = instance;
   w.name = queue;
   w.data = data;
-  w.meta = nlohmann::json{{"sender", nullptr}, {"message_id", id}, {"sent_at_ms", NowMs()}}.dump();
+  nlohmann::json meta{{"sender", nullptr}, {"message_id", id}, {"sent_at_ms", NowMs()}};
+  PutTrace(&meta, trace_context);
+  w.meta = meta.dump();
   DUROXIDE_RETURN_IF_ERROR(provider_->EnqueueOrchestratorMessage(w, 0));
   return id;
 }
 
-Result<int64_t> Client::PublishEvent(const std::string& topic, const std::string& data) {
+Result<int64_t> Client::PublishEvent(const std::string& topic, const std::string& data,
+                                     const std::string& trace_context) {
   DUROXIDE_RETURN_IF_ERROR(FirstProblem(
       "publish_event", {limits::CheckName(topic, "topic"),
                         limits::CheckPayload(data.size(), max_payload_bytes_,
@@ -293,13 +305,15 @@ Result<int64_t> Client::PublishEvent(const std::string& topic, const std::string
   const std::string id = ClientMessageId();
   nlohmann::json meta{{"sender", nullptr}, {"message_id", id}, {"sent_at_ms", NowMs()},
                       {"topic", topic}};
+  PutTrace(&meta, trace_context);
   return store->PublishEvent({topic, data, meta.dump()});
 }
 
 Result<std::optional<std::string>> Client::Request(const std::string& instance,
                                                    const std::string& operation,
                                                    const std::string& data, int64_t timeout_ms,
-                                                   std::string* request_id) {
+                                                   std::string* request_id,
+                                                   const std::string& trace_context) {
   DUROXIDE_RETURN_IF_ERROR(FirstProblem(
       "request", {limits::CheckInstanceId(instance), limits::CheckName(operation, "operation"),
                   limits::CheckPayload(data.size(), max_payload_bytes_, "request data")}));
@@ -321,10 +335,11 @@ Result<std::optional<std::string>> Client::Request(const std::string& instance,
   w.instance = instance;
   w.name = "__req:" + operation;
   w.data = data;
-  w.meta = nlohmann::json{{"sender", nullptr},    {"message_id", id},
-                          {"sent_at_ms", NowMs()}, {"kind", "request"},
-                          {"operation", operation}, {"reply_to", "@client"}}
-               .dump();
+  nlohmann::json meta{{"sender", nullptr},    {"message_id", id},
+                      {"sent_at_ms", NowMs()}, {"kind", "request"},
+                      {"operation", operation}, {"reply_to", "@client"}};
+  PutTrace(&meta, trace_context);
+  w.meta = meta.dump();
   // Waiters register before the request is sent, so an immediate reply wakes them.
   auto r = WaitUntil("@client/" + id, timeout_ms, 20,
                      [&, sent = false]() mutable -> Result<std::optional<std::string>> {

@@ -26,6 +26,7 @@ namespace duroxide::client {
 struct StartOptions {
   std::string if_exists = "fail";
   int64_t priority = 0;  // 0-9, higher first (providers/queue_order.h); also a restart's
+  std::string trace_context;  // the caller's W3C traceparent, stored with the start ("" = none)
 };
 
 struct OrchestrationStatus {
@@ -77,17 +78,21 @@ class Client {
 
   // ---- messaging (docs/messaging.md) -----------------------------------------------------
   // Sends `data` to `instance`'s queue `queue` (sender: none). Returns the message id.
+  // `trace_context` (a W3C traceparent, "" = none) goes into the message's metadata as
+  // "traceparent", here and in PublishEvent and Request.
   Result<std::string> SendMessage(const std::string& instance, const std::string& queue,
-                                  const std::string& data);
+                                  const std::string& data, const std::string& trace_context = "");
   // Appends an event to `topic`'s log. Returns its seq. kFailedPrecondition without messaging.
-  Result<int64_t> PublishEvent(const std::string& topic, const std::string& data);
+  Result<int64_t> PublishEvent(const std::string& topic, const std::string& data,
+                               const std::string& trace_context = "");
   // Sends a request for `operation` and waits for the reply (JSON {"ok": v} | {"error": m}).
   // nullopt when timeout_ms elapses first; the request id is written to *request_id.
   // kNotFound (nothing written) when `instance` does not exist and is not an actor.
   Result<std::optional<std::string>> Request(const std::string& instance,
                                              const std::string& operation,
                                              const std::string& data, int64_t timeout_ms,
-                                             std::string* request_id);
+                                             std::string* request_id,
+                                             const std::string& trace_context = "");
 
   const std::shared_ptr<providers::Provider>& provider() const { return provider_; }
 

@@ -240,6 +240,7 @@ std::string EncodeEvent(const Event& e) {
       if (!e.carry_forward.empty()) j["carry_forward_events"] = CarryToJson(e.carry_forward);
       if (!e.carry_forward_meta.empty()) j["carry_forward_meta"] = CarryMetaToJson(e.carry_forward_meta);
       PutOpt(j, "initial_custom_status", e.initial_custom_status);
+      if (!e.trace_context.empty()) j["trace_context"] = e.trace_context;
       break;
     case EventKind::kOrchestrationCompleted:
       j["output"] = e.data;
@@ -355,6 +356,7 @@ Result<Event> DecodeEvent(const std::string& text) {
         e.carry_forward = CarryFromJson(j, "carry_forward_events");
         e.carry_forward_meta = CarryMetaFromJson(j, "carry_forward_meta");
         e.initial_custom_status = OptStr(j, "initial_custom_status");
+        e.trace_context = Str(j, "trace_context");
         break;
       case EventKind::kOrchestrationCompleted:
         e.data = Str(j, "output");
@@ -464,6 +466,7 @@ std::string EncodeWorkItem(const WorkItem& w) {
         b["initial_custom_status"] = w.custom_status ? json(*w.custom_status) : json(nullptr);
       }
       if (w.priority != 0) b["priority"] = w.priority;
+      if (!w.trace_context.empty()) b["trace_context"] = w.trace_context;
       break;
     case WorkItemKind::kActivityExecute:
       b["execution_id"] = w.execution_id;
@@ -476,6 +479,7 @@ std::string EncodeWorkItem(const WorkItem& w) {
       b["orchestration_version"] = w.orchestration_version;
       if (w.routing) b["routing"] = RoutingToJson(*w.routing);
       if (w.priority != 0) b["priority"] = w.priority;
+      if (!w.trace_context.empty()) b["trace_context"] = w.trace_context;
       break;
     case WorkItemKind::kActivityCompleted:
     case WorkItemKind::kSubOrchCompleted:
@@ -544,6 +548,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
           w.custom_status = OptStr(b, "initial_custom_status");
         }
         w.priority = Int(b, "priority");
+        w.trace_context = Str(b, "trace_context");
         break;
       case WorkItemKind::kActivityExecute:
         w.name = Str(b, "name");
@@ -554,6 +559,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
         w.orchestration_version = Str(b, "orchestration_version");
         if (b.contains("routing")) w.routing = RoutingFromJson(b.at("routing"));
         w.priority = Int(b, "priority");
+        w.trace_context = Str(b, "trace_context");
         break;
       case WorkItemKind::kActivityCompleted:
       case WorkItemKind::kSubOrchCompleted:

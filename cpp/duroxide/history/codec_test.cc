@@ -61,6 +61,36 @@ TEST(Codec, WorkItemsRoundTrip) {
   EXPECT_EQ(d->parent_execution_id, 3);
 }
 
+// The trace context (docs/observability.md) is optional: histories and queued items written
+// before it decode with none, and it is written only when set.
+TEST(Codec, TraceContextIsOptionalAndRoundTrips) {
+  const std::string tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  auto legacy = DecodeEvent(
+      R"({"event_id":1,"timestamp_ms":5,"type":"OrchestrationStarted","name":"O","input":"1"})");
+  ASSERT_TRUE(legacy.ok());
+  EXPECT_EQ(legacy->trace_context, "");
+  EXPECT_EQ(EncodeEvent(*legacy).find("trace_context"), std::string::npos);
+  Event e = *legacy;
+  e.trace_context = tp;
+  auto back = DecodeEvent(EncodeEvent(e));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->trace_context, tp);
+  for (WorkItemKind kind : {WorkItemKind::kStartOrchestration, WorkItemKind::kContinueAsNew,
+                            WorkItemKind::kActivityExecute}) {
+    WorkItem w;
+    w.kind = kind;
+    w.instance = "i";
+    w.name = "N";
+    auto plain = DecodeWorkItem(EncodeWorkItem(w));
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain->trace_context, "");
+    w.trace_context = tp;
+    auto traced = DecodeWorkItem(EncodeWorkItem(w));
+    ASSERT_TRUE(traced.ok());
+    EXPECT_EQ(traced->trace_context, tp);
+  }
+}
+
 TEST(Codec, ErrorDetailsDisplayMessages) {
   EXPECT_EQ(ErrorDetails::Cancelled("stop").DisplayMessage(), "canceled: stop");
   EXPECT_EQ(ErrorDetails::Configuration("Nondeterminism", "x").DisplayMessage(),

@@ -103,6 +103,10 @@ struct Event {
   // Parallel to carry_forward when any carried message has metadata (else empty).
   std::vector<std::string> carry_forward_meta;
   std::optional<std::string> initial_custom_status;
+  // The W3C traceparent of the start ("" = none; histories written before it have none):
+  // the trace the execution's spans continue (docs/observability.md). Copied from the start
+  // or continue-as-new work item; opaque to the core.
+  std::string trace_context;
 };
 
 }  // namespace duroxide::history

@@ -78,6 +78,9 @@ struct WorkItem {
   // StartOrchestration, ContinueAsNew (a client restart), ActivityExecute: 0-9, higher is
   // claimed first (providers/queue_order.h). Encoded only when non-zero.
   int64_t priority = 0;
+  // StartOrchestration, ContinueAsNew, ActivityExecute: the W3C traceparent of the trace the
+  // work belongs to ("" = none). Opaque to the core; optional in the encoding.
+  std::string trace_context;
 };
 
 }  // namespace duroxide::history

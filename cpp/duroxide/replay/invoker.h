@@ -33,6 +33,12 @@ struct OrchestrationCall {
   std::string name;
   std::string version;
   std::string input;
+  // Observability (docs/observability.md): the execution's stored W3C traceparent ("" =
+  // none), its OrchestrationStarted time, and its parent (sub-orchestrations; "" = none).
+  std::string trace_context;
+  int64_t started_at_ms = 0;
+  std::string parent_instance;
+  int64_t parent_execution_id = 0;
 };
 
 // Services the engine offers to user code while one of its steps runs (custom status, KV,

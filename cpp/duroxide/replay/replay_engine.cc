@@ -251,8 +251,16 @@ void ReplayEngine::Walk() {
 void ReplayEngine::StartCode() {
   code_started_ = true;
   const Event& started = events_[0];
-  OrchestrationCall call{instance_, execution_id_, started.name, started.version.value_or("1.0.0"),
-                         started.input};
+  OrchestrationCall call;
+  call.instance = instance_;
+  call.execution_id = execution_id_;
+  call.name = started.name;
+  call.version = started.version.value_or("1.0.0");
+  call.input = started.input;
+  call.trace_context = started.trace_context;
+  call.started_at_ms = started.timestamp_ms;
+  call.parent_instance = started.parent_instance.value_or("");
+  call.parent_execution_id = started.parent_execution_id;
   Step first;
   auto session = invoker_->Start(call, this, &first);
   if (!session.ok()) {
@@ -508,6 +516,7 @@ void ReplayEngine::FinishTerminal(Event terminal) {
       w.parent_id = started.parent_id;
       w.has_custom_status = true;
       w.custom_status = custom_status_;
+      w.trace_context = started.trace_context;  // the next execution stays in the trace
       // Carry forward in arrival order across queues.
       std::vector<std::pair<size_t, std::pair<std::string, std::string>>> ordered;
       for (auto& [name, buffer] : queue_buffer_) {

@@ -110,6 +110,7 @@ void ReplayEngine::EmitLeaf(Node* n) {
         w.priority = d.priority;
         w.orchestration_name = events_[0].name;
         w.orchestration_version = events_[0].version.value_or("1.0.0");
+        w.trace_context = events_[0].trace_context;
         if (d.requires_schema || !d.avoid.empty()) {
           history::ActivityRouting r;
           if (d.requires_schema) {
@@ -185,6 +186,7 @@ void ReplayEngine::EmitLeaf(Node* n) {
         w.version = d.version;
         w.input = d.input;
         w.execution_id = 1;
+        w.trace_context = events_[0].trace_context;  // children continue the parent's trace
         if (!detached) {
           w.parent_instance = instance_;
           w.parent_execution_id = execution_id_;

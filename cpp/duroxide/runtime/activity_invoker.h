@@ -23,6 +23,8 @@ struct ActivityCall {
   std::optional<std::string> session_id;
   std::optional<std::string> tag;
   std::string input;
+  std::string trace_context;  // the execution's W3C traceparent ("" = none)
+  int64_t attempt = 1;        // this delivery of the work item (1 = first; >1 after a crash)
   // Set when the orchestration no longer needs the result (lost race, cancelled or finished
   // orchestration). Cooperative: user code polls it.
   std::shared_ptr<std::atomic<bool>> cancelled;

@@ -243,6 +243,7 @@ Event StartedEvent(RuntimeCore* core, const OrchestrationItem& item, const WorkI
   s.carry_forward = origin.carry_forward;
   s.carry_forward_meta = origin.carry_forward_meta;
   if (origin.has_custom_status) s.initial_custom_status = origin.custom_status;
+  s.trace_context = origin.trace_context;
   auto version = core->registry->Resolve(origin.name, origin.version);
   s.version = version ? *version : origin.version.value_or("1.0.0");
   commit->new_execution = true;

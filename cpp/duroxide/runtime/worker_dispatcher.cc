@@ -142,6 +142,8 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
   call.session_id = task.session_id;
   call.tag = task.tag;
   call.input = task.input;
+  call.trace_context = task.trace_context;
+  call.attempt = lease.attempt_count;
   call.cancelled = cancelled;
   // An asynchronous activity settles later, on the completion thread; its lease stays
   // registered for renewal until then and this worker slot is free at once.

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
+import duroxide._telemetry as _telemetry
 from duroxide import _core
 from duroxide._common import check_name, dumps_value, loads_or_raw
 from duroxide._providers import Provider, closed_native, is_closed
@@ -49,6 +50,16 @@ from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS, check_timeout
 
 _dumps = dumps_value
 
+
+
+def _traced(operation: str, instance_id: Optional[str], target: str,
+            call: Callable[[str], Any]) -> Any:
+    """Runs call(traceparent): with "" when not instrumented, else inside a client span whose
+    W3C traceparent the store keeps with the start or message (duroxide._telemetry)."""
+    hooks = _telemetry.hooks
+    if hooks is None:
+        return call("")
+    return hooks.client_call(operation, instance_id, target, call)
 
 class Client(ClientBase):
     """Talks to a provider: works with or without a Runtime in the same process."""
@@ -91,16 +102,20 @@ class Client(ClientBase):
 
     def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
                             if_exists: str = "fail", priority: int = 0) -> None:
-        self._native.start_orchestration(instance_id, name,
-                                         _dumps(input, "start_orchestration input"), None,
-                                         check_if_exists(if_exists), check_priority(priority))
+        payload = _dumps(input, "start_orchestration input")
+        policy, level = check_if_exists(if_exists), check_priority(priority)
+        _traced("start_orchestration", instance_id, name,
+                lambda tp: self._native.start_orchestration(instance_id, name, payload, None,
+                                                            policy, tp, level))
 
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
                                       version: str, *, if_exists: str = "fail",
                                       priority: int = 0) -> None:
-        self._native.start_orchestration(
-            instance_id, name, _dumps(input, "start_orchestration_versioned input"), version,
-            check_if_exists(if_exists), check_priority(priority))
+        payload = _dumps(input, "start_orchestration_versioned input")
+        policy, level = check_if_exists(if_exists), check_priority(priority)
+        _traced("start_orchestration", instance_id, name,
+                lambda tp: self._native.start_orchestration(instance_id, name, payload, version,
+                                                            policy, tp, level))
 
     def get_status(self, instance_id: str) -> OrchestrationResult:
         return parse_status(self._native.get_status(instance_id))
@@ -118,7 +133,9 @@ class Client(ClientBase):
         return None if raw is None else parse_status(raw)
 
     def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> None:
-        self._native.raise_event(instance_id, event_name, _dumps(data, "raise_event data"))
+        payload = _dumps(data, "raise_event data")
+        _traced("raise_event", instance_id, event_name,
+                lambda _tp: self._native.raise_event(instance_id, event_name, payload))
 
     def enqueue_event(self, instance_id: str, queue_name: str, data: Any = None) -> None:
         self._native.enqueue_event(instance_id, queue_name, _dumps(data, "enqueue_event data"))
@@ -284,12 +301,15 @@ class Client(ClientBase):
     def send_message(self, instance_id: str, queue: str, data: Any = None) -> str:
         check_name(instance_id, "send_message: instance_id")
         check_name(queue, "send_message: queue")
-        return str(self._native.send_message(instance_id, queue,
-                                             _dumps(data, "send_message data")))
+        payload = _dumps(data, "send_message data")
+        return str(_traced("send_message", instance_id, queue,
+                           lambda tp: self._native.send_message(instance_id, queue, payload, tp)))
 
     def publish_event(self, topic: str, data: Any = None) -> int:
         check_name(topic, "publish_event: topic")
-        return int(self._native.publish_event(topic, _dumps(data, "publish_event data")))
+        payload = _dumps(data, "publish_event data")
+        return int(_traced("publish_event", None, topic,
+                           lambda tp: self._native.publish_event(topic, payload, tp)))
 
     def request(self, instance_id: str, operation: str, data: Any = None,
                 timeout_ms: int = DEFAULT_REQUEST_TIMEOUT_MS) -> Any:
@@ -298,7 +318,9 @@ class Client(ClientBase):
         check_timeout(timeout_ms, "request")
         payload = _dumps(data, "request data")
         try:
-            _, reply = self._native.request(instance_id, operation, payload, int(timeout_ms))
+            _, reply = _traced("request", instance_id, operation,
+                               lambda tp: self._native.request(instance_id, operation, payload,
+                                                               int(timeout_ms), tp))
         except NotFoundError:
             # The core found no such instance (and it is no actor, which a request starts):
             # nothing was sent. A RequestFailedError, as before, and a NotFoundError (404).

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict
 
+import duroxide._telemetry as _telemetry
+
 _loggers: Dict[str, logging.Logger] = {}
 
 
@@ -28,6 +30,9 @@ def emit(target: str, level: int, message: str, fields: Dict[str, str]) -> None:
     extra: Dict[str, Any] = dict(fields)
     extra["duroxide_fields"] = fields
     extra["duroxide_target"] = target
+    hooks = _telemetry.hooks
+    if hooks is not None:  # tracing on: the trace and span of the record's instance
+        extra.update(hooks.log_ids(fields))
     try:
         logger.log(level, message, extra=extra)
     except KeyError:  # a field named like a LogRecord attribute ("message", "name", ...)

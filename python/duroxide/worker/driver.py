@@ -16,11 +16,33 @@ import inspect
 import json
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
+import duroxide._telemetry as _telemetry
 from duroxide._common import loads_or_raw as _decode
 from duroxide._common import non_finite_path
 from duroxide.worker.activity import ActivityContext, _current_activity
-from duroxide.workflow.generator import start, step
+from duroxide.workflow import generator as _generator
 from duroxide.workflow.graphs import CachedResult
+
+
+def start(fn: Callable[..., Any], ctx: Any, input_text: str) -> Tuple[str, Any, Any]:
+    """duroxide.workflow.generator.start, inside the execution's trace when instrumented."""
+    hooks = _telemetry.hooks
+    if hooks is None:
+        return _generator.start(fn, ctx, input_text)
+    result: Tuple[str, Any, Any] = hooks.orchestration_start(_generator.start, fn, ctx,
+                                                             input_text)
+    return result
+
+
+def step(gen: Any, last_task: Any, value: Any, is_error: bool,
+         details: Optional[Dict[str, str]] = None) -> Tuple[str, Any]:
+    """duroxide.workflow.generator.step, inside the execution's trace when instrumented."""
+    hooks = _telemetry.hooks
+    if hooks is None:
+        return _generator.step(gen, last_task, value, is_error, details)
+    result: Tuple[str, Any] = hooks.orchestration_step(_generator.step, gen, last_task, value,
+                                                       is_error, details)
+    return result
 
 
 def resolve(registry: Dict[str, Callable[..., Any]], name: str,
@@ -33,9 +55,23 @@ def resolve(registry: Dict[str, Callable[..., Any]], name: str,
     return fn if fn is not None else registry.get(name)
 
 
+ActivityResult = Union[Tuple[bool, str], Tuple[bool, str, bool]]
+
+
 def run_activity(fn: Callable[..., Any], info: Dict[str, Any], handle: Any, client_factory: Any,
-                 input_text: str, completion: Any = None
-                 ) -> Optional[Union[Tuple[bool, str], Tuple[bool, str, bool]]]:
+                 input_text: str, completion: Any = None) -> Optional[ActivityResult]:
+    """Runs one activity; inside an activity span when instrumented (_run_activity)."""
+    hooks = _telemetry.hooks
+    if hooks is not None:
+        result: Optional[ActivityResult] = hooks.activity(
+            _run_activity, fn, info, handle, client_factory, input_text, completion)
+        return result
+    return _run_activity(fn, info, handle, client_factory, input_text, completion)
+
+
+def _run_activity(fn: Callable[..., Any], info: Dict[str, Any], handle: Any,
+                  client_factory: Any, input_text: str,
+                  completion: Any = None) -> Optional[ActivityResult]:
     """Runs one activity. Returns (True, output_json), (True, output_json, True) for a
     task-cache hit, or (False, error_text).
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import threading
+import weakref
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from duroxide.errors import InvalidArgumentError
@@ -51,6 +52,23 @@ _ERROR_KINDS: Dict[str, str] = {
     "orch_configuration_errors": "configuration",
     "orch_poison": "poison",
 }
+
+
+# The native runtimes of this process (Runtime registers them), for the OpenTelemetry
+# instruments that sum over a process (duroxide.otel).
+_natives: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def track(native: Any) -> None:
+    _natives.add(native)
+
+
+def untrack(native: Any) -> None:
+    _natives.discard(native)
+
+
+def live_natives() -> List[Any]:
+    return list(_natives)
 
 
 def _families() -> Any:

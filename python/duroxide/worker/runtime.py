@@ -206,6 +206,7 @@ class Runtime(Registrations):
         self._upsert_declared_schedules()
         self._native.start()
         self._started = True
+        _metrics.track(self._native)
         if self._options.schedules_enabled:
             poll = self._options.dispatcher_poll_interval_ms or _SCHEDULE_POLL_MS
             self._schedule_loop = ScheduleLoop(self._store, min(poll, _SCHEDULE_POLL_MS))
@@ -235,6 +236,7 @@ class Runtime(Registrations):
         self._native.shutdown(1000 if timeout_ms is None else int(timeout_ms))
         self._services.async_activities.stop()
         _live_runtimes.discard(self)
+        _metrics.untrack(self._native)  # the process-wide instruments count running runtimes
         _logging.flush()
 
     def close(self, timeout_ms: Optional[int] = None) -> None:
@@ -247,6 +249,7 @@ class Runtime(Registrations):
         self.shutdown(timeout_ms)
         self._stopped = True
         _live_runtimes.discard(self)
+        _metrics.untrack(self._native)
         for server in self._metrics_servers:
             server.stop()
         self._metrics_servers.clear()

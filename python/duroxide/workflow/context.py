@@ -92,6 +92,9 @@ class OrchestrationContext(MessagingContextMixin, TracingMixin):
         self.execution_id: int = ctx_info["executionId"]
         self.orchestration_name: str = ctx_info["orchestrationName"]
         self.orchestration_version: str = ctx_info["orchestrationVersion"]
+        # What the core passes beyond the public fields (trace context, start time, parent):
+        # read by an installed instrumentation (duroxide._telemetry).
+        self._info = ctx_info
         self._host = ctx_info.get("_host")
 
     # ---- activities ---------------------------------------------------------------------
