@@ -109,6 +109,14 @@ bool ParseTask(py::handle obj, TaskDescriptor* out, std::string* error) {
       }
       out->retry = policy;
     }
+    if (d.contains("priority") && !d["priority"].is_none()) {
+      if (!f.Int("priority", &out->priority, error)) return false;
+      if (out->priority < 0 || out->priority > 9) {
+        *error = "task '" + type + "': priority must be between 0 and 9, got " +
+                 std::to_string(out->priority);
+        return false;
+      }
+    }
     if (!f.OptStr("requires", &out->requires_schema, error)) return false;
     if (out->requires_schema) {
       if (!f.Str("requiresHash", &out->requires_hash, error)) return false;

@@ -54,7 +54,10 @@ Status Client::StartOrchestration(const std::string& instance, const std::string
        limits::CheckPayload(input.size(), max_payload_bytes_, "start_orchestration input"),
        known ? std::string()
              : "if_exists must be \"fail\", \"use_existing\" or \"restart_if_ended\", got \"" +
-                   policy + "\""});
+                   policy + "\"",
+       options.priority >= 0 && options.priority <= 9
+           ? std::string()
+           : "priority must be between 0 and 9, got " + std::to_string(options.priority)});
   if (!bad.ok()) return bad;
   WorkItem w;
   w.kind = WorkItemKind::kStartOrchestration;
@@ -63,6 +66,7 @@ Status Client::StartOrchestration(const std::string& instance, const std::string
   w.version = version;
   w.input = input;
   w.execution_id = 1;
+  w.priority = options.priority;
   w.trace_context = options.trace_context;
   Status st = provider_->StartOrchestration(w);
   if (st.code() != StatusCode::kAlreadyExists || policy == "fail") return st;

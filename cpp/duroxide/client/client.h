@@ -26,6 +26,7 @@ namespace duroxide::client {
 //   with the new name, version and input; a running (or still queued) one is left alone.
 struct StartOptions {
   std::string if_exists = "fail";
+  int64_t priority = 0;  // 0-9, higher first (providers/queue_order.h); also a restart's
   std::string trace_context;  // the caller's W3C traceparent, stored with the start ("" = none)
 };
 
@@ -53,7 +54,8 @@ class Client {
   // kAlreadyExists if the instance id is taken (nothing is written then). kInvalidArgument
   // (nothing written) for an instance id, name or payload outside common/limits.h; the same
   // for RaiseEvent/EnqueueEvent's name and data.
-  // kInvalidArgument naming `if_exists` for an unknown policy (nothing written).
+  // kInvalidArgument naming `if_exists` for an unknown policy or `priority` outside 0-9
+  // (nothing written).
   Status StartOrchestration(const std::string& instance, const std::string& name,
                             const std::string& input, const std::optional<std::string>& version,
                             const StartOptions& options = {});

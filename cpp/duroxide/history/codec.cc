@@ -465,6 +465,7 @@ std::string EncodeWorkItem(const WorkItem& w) {
       if (w.has_custom_status) {
         b["initial_custom_status"] = w.custom_status ? json(*w.custom_status) : json(nullptr);
       }
+      if (w.priority != 0) b["priority"] = w.priority;
       if (!w.trace_context.empty()) b["trace_context"] = w.trace_context;
       break;
     case WorkItemKind::kActivityExecute:
@@ -477,6 +478,7 @@ std::string EncodeWorkItem(const WorkItem& w) {
       b["orchestration_name"] = w.orchestration_name;
       b["orchestration_version"] = w.orchestration_version;
       if (w.routing) b["routing"] = RoutingToJson(*w.routing);
+      if (w.priority != 0) b["priority"] = w.priority;
       if (!w.trace_context.empty()) b["trace_context"] = w.trace_context;
       break;
     case WorkItemKind::kActivityCompleted:
@@ -550,6 +552,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
           w.has_custom_status = true;
           w.custom_status = OptStr(b, "initial_custom_status");
         }
+        w.priority = Int(b, "priority");
         w.trace_context = Str(b, "trace_context");
         break;
       case WorkItemKind::kActivityExecute:
@@ -560,6 +563,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
         w.orchestration_name = Str(b, "orchestration_name");
         w.orchestration_version = Str(b, "orchestration_version");
         if (b.contains("routing")) w.routing = RoutingFromJson(b.at("routing"));
+        w.priority = Int(b, "priority");
         w.trace_context = Str(b, "trace_context");
         break;
       case WorkItemKind::kActivityCompleted:

@@ -80,6 +80,9 @@ struct WorkItem {
   // recursive: terminate its running sub-orchestrations too.
   bool terminate = false;
   bool recursive = true;
+  // StartOrchestration, ContinueAsNew (a client restart), ActivityExecute: 0-9, higher is
+  // claimed first (providers/queue_order.h). Encoded only when non-zero.
+  int64_t priority = 0;
   // StartOrchestration, ContinueAsNew, ActivityExecute: the W3C traceparent of the trace the
   // work belongs to ("" = none). Opaque to the core; optional in the encoding.
   std::string trace_context;

@@ -107,6 +107,7 @@ void ReplayEngine::EmitLeaf(Node* n) {
         w.input = d.input;
         w.session_id = d.session_id;
         w.tag = d.tag;
+        w.priority = d.priority;
         w.orchestration_name = events_[0].name;
         w.orchestration_version = events_[0].version.value_or("1.0.0");
         w.trace_context = events_[0].trace_context;

@@ -62,6 +62,9 @@ struct TaskDescriptor {
   std::optional<std::string> requires_schema;
   std::string requires_hash;
   int64_t requires_timeout_ms = 0;
+  // Activities: 0-9, higher is claimed first (providers/queue_order.h); every retry attempt
+  // keeps it.
+  int64_t priority = 0;
   // Set by a retry node for its attempts: runtimes to avoid for avoid_window_ms.
   std::vector<std::string> avoid;
   int64_t avoid_window_ms = 0;

@@ -97,11 +97,20 @@ size_t RequestLocalLeases(RuntimeCore* core, providers::TurnCommit* commit) {
   const size_t granted =
       core->local_work.Reserve(count, static_cast<size_t>(opt.worker_concurrency));
   if (granted == 0) return 0;
+  // Fewer slots than items: the granted ones go to the highest priorities, in schedule order
+  // within a priority (the claim order of providers/queue_order.h among rows of one commit).
+  std::vector<bool> leased(wanted.size(), false);
   size_t left = granted;
-  for (size_t i = 0; i < wanted.size(); ++i) {
-    if (wanted[i] && left == 0) wanted[i] = false;
-    if (wanted[i]) --left;
+  for (int64_t level = 9; level >= 0 && left > 0; --level) {
+    for (size_t i = 0; i < wanted.size() && left > 0; ++i) {
+      const int64_t p = commit->worker_items[i].priority;
+      if (wanted[i] && !leased[i] && (p == level || (level == 0 && (p < 0 || p > 9)))) {
+        leased[i] = true;
+        --left;
+      }
+    }
   }
+  wanted = std::move(leased);
   commit->lease_worker_items = std::move(wanted);
   commit->worker_lease_until_ms = NowMs() + opt.worker_lock_timeout_ms;
   return granted;

@@ -61,6 +61,8 @@ def add_commands(command: Command) -> None:
                    choices=["fail", "use_existing", "restart_if_ended"],
                    help="when the id is taken: fail (default), use_existing or "
                         "restart_if_ended (docs/flow-control.md)")
+    p.add_argument("--priority", type=int, default=0, metavar="P",
+                   help="0-9, higher first (default 0)")
     p.set_defaults(handler=cmd_start)
 
     p = instance_command(command, "wait", "Wait until an instance completes or fails (or, "
@@ -267,10 +269,11 @@ def cmd_start(args: argparse.Namespace, client: ClientAPI) -> int:
     try:
         if args.version:
             client.start_orchestration_versioned(instance_id, args.name, args.input, args.version,
-                                                 if_exists=args.if_exists)
+                                                 if_exists=args.if_exists,
+                                                 priority=args.priority)
         else:
             client.start_orchestration(instance_id, args.name, args.input,
-                                       if_exists=args.if_exists)
+                                       if_exists=args.if_exists, priority=args.priority)
     except duroxide.InstanceAlreadyExistsError:
         raise CliError(f"Instance {instance_id} already exists") from None
     payload = {"instance_id": instance_id, "name": args.name, "version": args.version,

@@ -34,7 +34,7 @@ from duroxide.client.results import (
 from duroxide.client.schedules import ScheduleInfo, check_schedule_id
 from duroxide.client.transport import Transport, path
 from duroxide.client.workers import UnservableWork, WorkerInfo
-from duroxide.workflow.flow import check_if_exists
+from duroxide.workflow.flow import check_if_exists, check_priority
 from duroxide.workflow.graphs import TaskFunction
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS
 
@@ -109,23 +109,25 @@ class HttpClient(ClientBase):
     # ---- start, status, events -------------------------------------------------------------
 
     def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
-                            if_exists: str = "fail") -> None:
+                            if_exists: str = "fail", priority: int = 0) -> None:
         self._start(instance_id, name, check_json(input, "start_orchestration input"), None,
-                    if_exists)
+                    if_exists, priority)
 
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
-                                      version: str, *, if_exists: str = "fail") -> None:
+                                      version: str, *, if_exists: str = "fail",
+                                      priority: int = 0) -> None:
         self._start(instance_id, name,
                     check_json(input, "start_orchestration_versioned input"), version,
-                    if_exists)
+                    if_exists, priority)
 
     def _start(self, instance_id: str, name: str, input: Any, version: Optional[str],
-               if_exists: str) -> None:
+               if_exists: str, priority: int) -> None:
         if not instance_id:  # the server would make one up; Client refuses an empty id
             raise errors.InvalidArgumentError(
                 "start_orchestration: Invalid input: instance id is empty")
         body: Dict[str, Any] = {"instance_id": instance_id, "name": name, "input": input,
-                                "if_exists": check_if_exists(if_exists)}
+                                "if_exists": check_if_exists(if_exists),
+                                "priority": check_priority(priority)}
         if version is not None:
             body["version"] = version
         self._post("/v1/instances", body)

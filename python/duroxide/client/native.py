@@ -52,7 +52,7 @@ from duroxide.errors import (
     RequestTargetNotFoundError,
     RequestTimedOutError,
 )
-from duroxide.workflow.flow import check_if_exists
+from duroxide.workflow.flow import check_if_exists, check_priority
 from duroxide.workflow.graphs import TaskFunction
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS, check_timeout, reply_value
 
@@ -109,20 +109,21 @@ class Client(ClientBase):
     # ---- start, status, events -------------------------------------------------------------
 
     def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
-                            if_exists: str = "fail") -> None:
+                            if_exists: str = "fail", priority: int = 0) -> None:
         payload = _dumps(input, "start_orchestration input")
-        policy = check_if_exists(if_exists)
+        policy, level = check_if_exists(if_exists), check_priority(priority)
         _traced("start_orchestration", instance_id, name,
                 lambda tp: self._native.start_orchestration(instance_id, name, payload, None,
-                                                            policy, tp))
+                                                            policy, tp, level))
 
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
-                                      version: str, *, if_exists: str = "fail") -> None:
+                                      version: str, *, if_exists: str = "fail",
+                                      priority: int = 0) -> None:
         payload = _dumps(input, "start_orchestration_versioned input")
-        policy = check_if_exists(if_exists)
+        policy, level = check_if_exists(if_exists), check_priority(priority)
         _traced("start_orchestration", instance_id, name,
                 lambda tp: self._native.start_orchestration(instance_id, name, payload, version,
-                                                            policy, tp))
+                                                            policy, tp, level))
 
     def get_status(self, instance_id: str) -> OrchestrationResult:
         return parse_status(self._native.get_status(instance_id))

@@ -38,6 +38,7 @@ class StartRequest(_Model):
         default="fail",
         description='when the id is taken: "fail" (409), "use_existing" (leave it as it is) '
                     'or "restart_if_ended" (a new execution for an ended instance)')
+    priority: int = Field(default=0, description="0-9, higher first (docs/flow-control.md)")
 
 
 class RaiseEventRequest(_Model):

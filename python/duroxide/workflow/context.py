@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional
 
 from duroxide._common import dumps_value, loads_or_raw, normalize_retry
 from duroxide.errors import InvalidArgumentError, InvalidTypeError, TaskFailedError
+from duroxide.workflow.flow import check_priority
 from duroxide.workflow.graphs import TaskHandle
 from duroxide.workflow.messaging import MessagingContextMixin
 from duroxide.workflow.requirements import routing_fields
@@ -99,21 +100,27 @@ class OrchestrationContext(MessagingContextMixin, TracingMixin):
     # ---- activities ---------------------------------------------------------------------
     def schedule_activity(self, name: str, input: Any = None, session_id: Optional[str] = None,
                           *, requires: Any = None,
-                          requires_timeout_ms: Optional[int] = None) -> "ScheduledTask":
+                          requires_timeout_ms: Optional[int] = None,
+                          priority: int = 0) -> "ScheduledTask":
         """Schedules activity `name`; yields its return value (raises if it failed).
 
         `requires` (a JSON Schema, draft 2020-12) routes it to workers whose capabilities
         satisfy the schema (it wins over the schema given at registration);
-        `requires_timeout_ms` fails it if no capable worker takes it in time.
+        `requires_timeout_ms` fails it if no capable worker takes it in time. `priority`
+        (0-9, higher first, FIFO within a priority, aged: docs/flow-control.md) orders it
+        among the activities waiting to be claimed.
         """
         what = f"schedule_activity('{name}')"
         encoded = _dumps(input, what + " input")
         routing = routing_fields(name, requires, requires_timeout_ms, what)
+        level = check_priority(priority, what)
         if session_id is not None:
             task = self.schedule_activity_on_session(name, input, session_id)
         else:
             task = ScheduledTask(type="activity", name=name, input=encoded)
         task.update(routing)
+        if level:
+            task["priority"] = level
         return task
 
     def schedule_activity_on_session(self, name: str, input: Any, session_id: str) -> ScheduledTask:
@@ -131,10 +138,11 @@ class OrchestrationContext(MessagingContextMixin, TracingMixin):
 
     def schedule_activity_with_retry(self, name: str, input: Any, retry: Dict[str, Any], *,
                                      requires: Any = None,
-                                     requires_timeout_ms: Optional[int] = None
-                                     ) -> "ScheduledTask":
+                                     requires_timeout_ms: Optional[int] = None,
+                                     priority: int = 0) -> "ScheduledTask":
         """Schedules an activity retried per `retry` (max_attempts, backoff, timeouts,
-        prefer_different_worker); `requires` as for schedule_activity."""
+        prefer_different_worker); `requires` and `priority` (every attempt) as for
+        schedule_activity."""
         what = f"schedule_activity_with_retry('{name}')"
         task = ScheduledTask(
             type="activityWithRetry",
@@ -143,6 +151,9 @@ class OrchestrationContext(MessagingContextMixin, TracingMixin):
             retry=normalize_retry(retry, what),
         )
         task.update(routing_fields(name, requires, requires_timeout_ms, what))
+        level = check_priority(priority, what)
+        if level:
+            task["priority"] = level
         return task
 
     def schedule_activity_with_retry_on_session(

@@ -518,6 +518,8 @@ const std::vector<Migration>& Migrations() {
       {5, "capability routing and task cache", kMigration5},
       {7, "leased worker rows in the turn commit; batch orchestration fetch", Migration7Sql()},
       {8, "schedules", SchedulesTableSql()},
+      {9, "priorities: queue priority columns, claim-rank indexes and fetch order",
+       Migration9Sql()},
   };
   return kMigrations;
 }

@@ -42,6 +42,8 @@ int64_t ApplyMigrations(pqxx::connection& conn, const std::string& schema);
 
 // The SQL of migration 7 (postgres_schema_v7.cc).
 const char* Migration7Sql();
+// The SQL of migration 9, priorities (postgres_schema_v9.cc).
+const char* Migration9Sql();
 
 }  // namespace internal
 }  // namespace duroxide::providers::postgres

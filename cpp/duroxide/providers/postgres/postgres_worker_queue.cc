@@ -17,6 +17,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/queue_order.h"
 #include "duroxide/providers/postgres/pg_group_commit.h"
 #include "duroxide/providers/postgres/postgres_internal.h"
 
@@ -96,7 +97,7 @@ std::string WorkerFetchSql(TagFilter::Mode mode, SessionShape shape) {
          "cand AS (SELECT q.id, q.session_id FROM worker_queue q, p "
          "  WHERE q.visible_at <= p.now AND (q.lock_token IS NULL OR q.locked_until <= p.now) "
          "  AND " + tag_pred + " AND " + session_pred + " AND " + routing_pred +
-         "  ORDER BY q.id LIMIT 1 FOR UPDATE OF q SKIP LOCKED), "
+         "  ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 1 FOR UPDATE OF q SKIP LOCKED), "
          // Claims only an unowned, expired or own session; no row means someone else has it.
          "claim AS (INSERT INTO sessions AS s (session_id, worker_id, locked_until, "
          "    last_activity_at) "

@@ -6,6 +6,7 @@
 // transaction (*Tx) and the CPU work before or after it, so that the group commit can put
 // several acknowledgements and the next fetch in one transaction.
 #include <algorithm>
+#include <climits>
 #include <functional>
 #include <tuple>
 #include <string>
@@ -79,20 +80,19 @@ Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const Fetch
     s->bind(1, st->item.lock_token);
     s->bind(2, st->item.instance);
     s->bind(3, now);
+    int64_t lowest_rank = INT64_MAX;
     while (s->executeStep()) {
       st->rows.emplace_back(s->getColumn(0).getInt64(), s->getColumn(1).getString(),
                         s->getColumn(2).getInt64());
+      lowest_rank = std::min(lowest_rank, s->getColumn(3).getInt64());
     }
+    // The picked message was the first eligible one in claim order (queue_order.h) and has
+    // the lowest rank of its instance's visible messages; every row ranked lower is
+    // ineligible for the rest of this transaction (locked or not yet visible), so the next
+    // fetch in it may start scanning at that rank.
+    if (!st->rows.empty()) *scan_from = lowest_rank;
   }
   st->item.lock_token = LockToken(st->item.lock_token, st->item.instance);
-  // The picked message was the oldest eligible one and is the instance's oldest visible
-  // message; every older row is ineligible for the rest of this transaction (locked or not
-  // yet visible), so the next fetch in it may start scanning after that row.
-  if (!st->rows.empty()) {
-    int64_t picked = std::get<0>(st->rows.front());
-    for (const auto& row : st->rows) picked = std::min(picked, std::get<0>(row));
-    *scan_from = picked;
-  }
   // A record that cannot be interpreted is reported like an undecodable history: the
   // batch must still come back locked so the runtime can fail the instance.
   try {
@@ -150,7 +150,7 @@ Result<std::optional<OrchestrationItem>> SqliteProvider::FetchOrchestrationItem(
     int64_t lock_timeout_ms, const FetchHint* hint) {
   OrchestrationFetchState st;
   const std::function<Status()> fn = [&] {
-    int64_t scan_from = 0;
+    int64_t scan_from = INT64_MIN;
     return OrchestrationFetchTx(lock_timeout_ms, hint, &st, &scan_from);
   };
   return FinishOrchestrationFetch(group_->Run("FetchOrchestrationItem", fn), &st);
@@ -301,7 +301,7 @@ Status SqliteProvider::OrchestrationFetchManyTx(size_t max_items, int64_t lock_t
                                                const FetchHint* hint,
                                                std::vector<OrchestrationFetchState>* states) {
   states->clear();
-  int64_t scan_from = 0;
+  int64_t scan_from = INT64_MIN;
   while (states->size() < max_items) {
     OrchestrationFetchState st;
     Status s = OrchestrationFetchTx(lock_timeout_ms, hint, &st, &scan_from);

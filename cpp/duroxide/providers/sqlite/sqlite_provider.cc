@@ -25,6 +25,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/queue_order.h"
 #include "duroxide/providers/sqlite/sqlite_group_commit.h"
 #include "duroxide/providers/sqlite/sqlite_fault_vfs.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
@@ -250,22 +251,25 @@ void SqliteProvider::PrepareStatements() {
   commit_ = prep("COMMIT");
   rollback_ = prep("ROLLBACK");
 
-  // Oldest visible message of an instance without a live lock; the lock row of an expired
-  // lock is taken over in place. One statement picks and locks. The unary '+' keeps SQLite
-  // off idx_orch_visible here: walking the primary key in id order stops at the first
-  // eligible row, instead of collecting and sorting every visible message of a backlog.
+  // The first visible message in claim order (providers/queue_order.h: rank, then id) of an
+  // instance without a live lock; the lock row of an expired lock is taken over in place. One
+  // statement picks and locks. The unary '+' keeps SQLite off idx_orch_visible here: walking
+  // idx_orch_rank stops at the first eligible row, instead of collecting and sorting every
+  // visible message of a backlog. ?4: the rank the scan starts at (see FetchOne).
   fetch_lock_ = prep(
       "INSERT INTO instance_locks(instance_id, lock_token, locked_until, locked_at) "
       "SELECT q.instance_id, ?1, ?2, ?3 FROM orchestrator_queue q "
-      "WHERE q.id > ?4 AND +q.visible_at <= ?3 AND NOT EXISTS (SELECT 1 FROM instance_locks l "
+      "WHERE " DUROXIDE_QUEUE_RANK_Q " >= ?4 AND +q.visible_at <= ?3 "
+      "  AND NOT EXISTS (SELECT 1 FROM instance_locks l "
       "  WHERE l.instance_id = q.instance_id AND l.locked_until > ?3) "
-      "ORDER BY q.id LIMIT 1 "
+      "ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 1 "
       "ON CONFLICT(instance_id) DO UPDATE SET lock_token = excluded.lock_token, "
       "  locked_until = excluded.locked_until, locked_at = excluded.locked_at "
       "RETURNING instance_id");
   fetch_tag_ = prep(
       "UPDATE orchestrator_queue SET lock_token = ?1, attempt_count = attempt_count + 1 "
-      "WHERE instance_id = ?2 AND visible_at <= ?3 RETURNING id, work_item, attempt_count");
+      "WHERE instance_id = ?2 AND visible_at <= ?3 "
+      "RETURNING id, work_item, attempt_count, " DUROXIDE_QUEUE_RANK);
   read_record_ = prep(kReadRecordSql);
   // ?2 = 0 selects the current execution (1 when the instance has no row yet).
   read_history_ = prep(
@@ -332,8 +336,8 @@ void SqliteProvider::PrepareStatements() {
   insert_worker_ = prep(
       "INSERT INTO worker_queue(work_item, visible_at, attempt_count, created_at, instance_id, "
       "  execution_id, activity_id, session_id, tag, schema_hash, requires_deadline, "
-      "  avoid_workers, avoid_until, lock_token, locked_until) "
-      "VALUES (?1, ?2, ?12, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14)");
+      "  avoid_workers, avoid_until, lock_token, locked_until, priority) "
+      "VALUES (?1, ?2, ?12, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?15)");
   insert_schema_ = prep(
       "INSERT INTO schemas(hash, json, created_at) VALUES (?1, ?2, ?3) "
       "ON CONFLICT(hash) DO NOTHING");
@@ -342,7 +346,7 @@ void SqliteProvider::PrepareStatements() {
       "WHERE instance_id = ?1 AND execution_id = ?2 AND activity_id = ?3");
   insert_orchestrator_ = prep(
       "INSERT INTO orchestrator_queue(instance_id, kind, work_item, visible_at, attempt_count, "
-      "  created_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)");
+      "  created_at, priority) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)");
 
   abandon_unlock_ = prep(
       "DELETE FROM instance_locks WHERE instance_id = ?2 AND lock_token = ?1 RETURNING instance_id");
@@ -360,8 +364,8 @@ void SqliteProvider::PrepareStatements() {
 
   start_orchestration_ = prep(
       "INSERT INTO orchestrator_queue(instance_id, kind, work_item, visible_at, attempt_count, "
-      "  created_at) "
-      "SELECT ?1, 'StartOrchestration', ?2, ?3, 0, ?3 "
+      "  created_at, priority) "
+      "SELECT ?1, 'StartOrchestration', ?2, ?3, 0, ?3, ?4 "
       "WHERE NOT EXISTS (SELECT 1 FROM instances WHERE instance_id = ?1) "
       "  AND NOT EXISTS (SELECT 1 FROM orchestrator_queue "
       "                  WHERE instance_id = ?1 AND kind = 'StartOrchestration')");
@@ -392,6 +396,7 @@ void SqliteProvider::InsertOrchestratorItem(const WorkItem& item, int64_t visibl
   s->bind(3, history::EncodeWorkItem(item));
   s->bind(4, visible_at);
   s->bind(5, now);
+  s->bind(6, item.priority);
   s->exec();
 }
 
@@ -467,6 +472,7 @@ Status SqliteProvider::StartOrchestration(const WorkItem& start) {
     s->bind(1, start.instance);
     s->bind(2, json);
     s->bind(3, now);
+    s->bind(4, start.priority);
     if (s->exec() == 0) {
       return Status::AlreadyExists(op, "instance '" + start.instance + "' already exists");
     }

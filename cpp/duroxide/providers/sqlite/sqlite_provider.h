@@ -228,8 +228,8 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
     std::vector<std::string> events;
     bool found = false;
   };
-  // `scan_from` (in/out): queue rows up to this id are known ineligible in this transaction;
-  // 0 for a first fetch.
+  // `scan_from` (in/out): queue rows ranked below this (providers/queue_order.h) are known
+  // ineligible in this transaction; INT64_MIN for a first fetch.
   Status OrchestrationFetchTx(int64_t lock_timeout_ms, const FetchHint* hint,
                               OrchestrationFetchState* st, int64_t* scan_from);
   Result<std::optional<OrchestrationItem>> FinishOrchestrationFetch(const Status& tx,

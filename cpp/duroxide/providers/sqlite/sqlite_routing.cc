@@ -59,6 +59,7 @@ int64_t SqliteProvider::InsertWorkerItem(const WorkItem& w, const std::string& e
     s->bind(13);
     s->bind(14);
   }
+  s->bind(15, w.priority);
   s->exec();
   return db_->getLastInsertRowid();
 }

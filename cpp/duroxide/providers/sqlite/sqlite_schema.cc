@@ -323,6 +323,17 @@ CREATE TABLE task_cache (
 CREATE INDEX idx_task_cache_task ON task_cache(task);
 )sql";
 
+// Version 7: priorities (docs/flow-control.md); 6 is left to the schedules table of issue 24,
+// built at the same time. Both queues get `priority` (0 for existing
+// rows) and an index on the claim rank of providers/queue_order.h, which the claims walk in
+// place of the primary key. The index expression must be the text of DUROXIDE_QUEUE_RANK.
+constexpr const char* kMigration7 = R"sql(
+ALTER TABLE orchestrator_queue ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE worker_queue ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX idx_orch_rank ON orchestrator_queue((created_at - priority * 5000));
+CREATE INDEX idx_worker_rank ON worker_queue((created_at - priority * 5000));
+)sql";
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "initial schema", kMigration1},
@@ -331,6 +342,7 @@ const std::vector<Migration>& Migrations() {
       {4, "worker registry", kMigration4},
       {5, "capability routing and task cache", kMigration5},
       {6, "schedules", SchedulesTableSql()},
+      {7, "priorities: queue priority columns and claim-rank indexes", kMigration7},
   };
   return kMigrations;
 }

@@ -13,6 +13,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/queue_order.h"
 #include "duroxide/providers/sqlite/sqlite_provider.h"
 #include "duroxide/providers/sqlite/sqlite_group_commit.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
@@ -75,8 +76,9 @@ int RoutingParam(const WorkerFetchOptions& options, int which) {
 
 // Builds the fetch statement for one filter shape. The tag and session predicates are part of
 // the SQL text (not CASE expressions on parameters) so that SQLite can plan each shape. The
-// unary '+' keeps SQLite off the secondary indexes: walking the primary key in id order stops
-// at the first eligible row, where an index range would collect and sort a whole backlog.
+// unary '+' keeps SQLite off the other secondary indexes: walking idx_worker_rank in claim
+// order (providers/queue_order.h) stops at the first eligible row, where an index range would
+// collect and sort a whole backlog.
 std::string WorkerFetchSql(const WorkerFetchOptions& options) {
   std::string tags;
   for (size_t i = 0; i < options.tag_filter.tags.size(); ++i) {
@@ -122,7 +124,7 @@ std::string WorkerFetchSql(const WorkerFetchOptions& options) {
          "WHERE id = (SELECT q.id FROM worker_queue q "
          "WHERE +q.visible_at <= ?3 AND (q.lock_token IS NULL OR q.locked_until <= ?3) AND " +
          tag_pred + " AND " + session_pred + " AND " + routing_pred +
-         " ORDER BY q.id LIMIT 1) "
+         " ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 1) "
          "RETURNING id, work_item, session_id, attempt_count";
 }
 
