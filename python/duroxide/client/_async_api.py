@@ -43,7 +43,7 @@ class AsyncClientAPI:
         it on exit."""
         raise NotImplementedError
 
-    async def start_orchestration(self, instance_id: str, name: str, input: Any=None, *, if_exists: str='fail') -> None:
+    async def start_orchestration(self, instance_id: str, name: str, input: Any=None, *, if_exists: str='fail', priority: int=0) -> None:
         """Starts orchestration `name` (its latest registered version) as `instance_id`.
 
         The start is queued; a runtime serving `name` runs it. `if_exists` says what happens
@@ -51,17 +51,19 @@ class AsyncClientAPI:
         InstanceAlreadyExistsError; "use_existing" returns and leaves the existing instance
         as it is, whatever its state; "restart_if_ended" gives a Completed or Failed
         instance a new execution with this name and input (a running one is left alone).
+        `priority` (0-9, higher first, FIFO within a priority, aged so that low priorities
+        are not starved: docs/flow-control.md) orders the start among the waiting ones.
 
         Raises:
             InstanceAlreadyExistsError: the id is taken and if_exists="fail" (nothing is
                 changed).
             InvalidArgumentError: the instance id (1-256 bytes, no control characters), the
-                name (1-256 bytes), the serialized input (max_payload_bytes) or `if_exists`
-                is out of limits (nothing is changed).
+                name (1-256 bytes), the serialized input (max_payload_bytes), `if_exists` or
+                `priority` (0-9) is out of limits (nothing is changed).
             TypeError: `input` is not JSON-serializable."""
         raise NotImplementedError
 
-    async def start_orchestration_versioned(self, instance_id: str, name: str, input: Any, version: str, *, if_exists: str='fail') -> None:
+    async def start_orchestration_versioned(self, instance_id: str, name: str, input: Any, version: str, *, if_exists: str='fail', priority: int=0) -> None:
         """Starts `name` pinned to `version` (note: input before version); otherwise as
         start_orchestration."""
         raise NotImplementedError
