@@ -76,6 +76,7 @@ class SqliteProvider::ScheduleTxImpl : public ScheduleTx {
     s->bind(1, start.instance);
     s->bind(2, history::EncodeWorkItem(start));
     s->bind(3, NowMs());
+    s->bind(4, start.priority);  // the statement's ?4 (unbound would be NULL)
     const bool inserted = s->exec() > 0;
     enqueued_ = enqueued_ || inserted;
     return inserted;
