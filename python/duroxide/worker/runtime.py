@@ -259,6 +259,10 @@ class Runtime(Registrations):
         if self._followed is not None:
             self._followed._unsubscribe(self._on_registration)
         self._native = closed_native("Runtime")
+        # Drop every reference to the native store handle, or its connections outlive
+        # provider.close() (the schedule loop keeps one too).
+        self._store = closed_native("Runtime")
+        self._schedule_loop = None
 
     @property
     def closed(self) -> bool:
