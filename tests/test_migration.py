@@ -292,7 +292,7 @@ def test_cli_export_import_migrate(tmp_path: Path) -> None:
     dump = str(tmp_path / "d.gz")
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+        env = {**os.environ, "PYTHONPATH": str(Path(duroxide.__file__).parent.parent)}
         return subprocess.run([sys.executable, "-m", "duroxide", *args], capture_output=True,
                               text=True, cwd=ROOT, env=env)
 
@@ -339,7 +339,7 @@ def test_import_killed_midway_resumes_and_runtime_refuses_meanwhile(tmp_path: Pa
     duroxide.export_store(src, dump)
     target = str(tmp_path / "t.db")
     proc = subprocess.run([sys.executable, "-c", _KILLER, target, dump], cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT / "python")})
+                          env={**os.environ, "PYTHONPATH": str(Path(duroxide.__file__).parent.parent)})
     assert proc.returncode == -signal.SIGKILL
     t = SqliteProvider.open(target)
     rt = Runtime(t, fast_options())
