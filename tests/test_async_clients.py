@@ -51,7 +51,9 @@ def test_user_code_type_checks_strictly(tmp_path: Any) -> None:
     from pathlib import Path
 
     # mypy reads the duroxide under test (not an installed copy)
-    env = {**os.environ, "MYPYPATH": str(Path(duroxide.__file__).resolve().parent.parent)}
+    root = str(Path(duroxide.__file__).resolve().parent.parent)
+    # An installed package is found by mypy itself (site-packages may not be in MYPYPATH).
+    env = dict(os.environ) if "site-packages" in root else {**os.environ, "MYPYPATH": root}
     proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
                            str(path)], capture_output=True, text=True, timeout=300,
                           cwd=tmp_path, env=env)
