@@ -459,21 +459,23 @@ void SqliteProvider::MergeKvDelta(const std::string& instance) {
 
 // ---- client ------------------------------------------------------------------------------
 
+bool SqliteProvider::InsertStartRow(const WorkItem& start, int64_t now) {
+  ScopedStatement s(*start_orchestration_);
+  s->bind(1, start.instance);
+  s->bind(2, history::EncodeWorkItem(start));
+  s->bind(3, now);
+  s->bind(4, start.priority);
+  return s->exec() > 0;
+}
+
 Status SqliteProvider::StartOrchestration(const WorkItem& start) {
   const char* op = "StartOrchestration";
   if (start.kind != WorkItemKind::kStartOrchestration) {
     return Status::InvalidArgument(op, std::string("expected StartOrchestration, got ") +
                                            history::WorkItemKindName(start.kind));
   }
-  const std::string json = history::EncodeWorkItem(start);
   Status st = Batched(*group_, op, [&]() -> Status {
-    const int64_t now = NowMs();
-    ScopedStatement s(*start_orchestration_);
-    s->bind(1, start.instance);
-    s->bind(2, json);
-    s->bind(3, now);
-    s->bind(4, start.priority);
-    if (s->exec() == 0) {
+    if (!InsertStartRow(start, NowMs())) {
       return Status::AlreadyExists(op, "instance '" + start.instance + "' already exists");
     }
     return Status::Ok();

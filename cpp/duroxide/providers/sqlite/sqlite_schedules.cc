@@ -72,12 +72,7 @@ class SqliteProvider::ScheduleTxImpl : public ScheduleTx {
     return s.exec();
   }
   bool InsertStart(const history::WorkItem& start) override {
-    ScopedStatement s(*p_->start_orchestration_);
-    s->bind(1, start.instance);
-    s->bind(2, history::EncodeWorkItem(start));
-    s->bind(3, NowMs());
-    s->bind(4, start.priority);  // the statement's ?4 (unbound would be NULL)
-    const bool inserted = s->exec() > 0;
+    const bool inserted = p_->InsertStartRow(start, NowMs());
     enqueued_ = enqueued_ || inserted;
     return inserted;
   }
