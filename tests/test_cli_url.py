@@ -225,6 +225,27 @@ CASES += [
 ]
 
 
+_LIMIT_TIMES = ("created_at_ms", "updated_at_ms")
+
+
+def _limit(store: Any, way: str) -> Dict[str, str]:
+    name = f"lim/{way}-{next(_serial)} ä"
+    store.client.set_limit(name, duroxide.Limit(concurrency=2, rate_per_s=5, per_key=True))
+    return {"{lim}": name}
+
+
+CASES += [
+    Case(("limits",), text=False, volatile=_LIMIT_TIMES),
+    Case(("limit", "set", "{lim}", "--concurrency", "3", "--rate-per-s", "2.5", "--per-key"),
+         volatile=_LIMIT_TIMES, prepare=_limit),
+    Case(("limit", "set", "{lim}", "--concurrency", "0"), prepare=_limit),
+    Case(("limit", "set", "{lim}"), prepare=_limit),
+    Case(("limit", "show", "{lim}"), volatile=_LIMIT_TIMES, prepare=_limit),
+    Case(("limit", "show", "no/such ä")),
+    Case(("limit", "delete", "{lim}"), prepare=_limit),
+]
+
+
 class Store(NamedTuple):
     provider: Any
     client: duroxide.Client

@@ -704,6 +704,24 @@ def test_schedules(client: ClientAPI, kind: str) -> None:
             op(sid)
 
 
+@covers("set_limit", "get_limit", "list_limits", "delete_limit")
+def test_limits(client: ClientAPI, kind: str) -> None:
+    name = uid(kind, "lim")
+    client.set_limit(name, duroxide.Limit(concurrency=2, rate_per_s=4, per_key=True))
+    info = client.get_limit(name)
+    assert (info.name, info.concurrency, info.rate_per_s, info.burst, info.per_key,
+            info.in_flight, info.waiting) == (name, 2, 4.0, 4.0, True, 0, 0)
+    assert name in [i.name for i in client.list_limits()]
+    with pytest.raises(duroxide.InvalidArgumentError, match="concurrency"):
+        client.set_limit(name, {"concurrency": 0})  # type: ignore[arg-type]
+    client.set_limit(name, duroxide.Limit(rate_per_s=1))
+    assert (client.get_limit(name).concurrency, client.get_limit(name).rate_per_s) == (None, 1)
+    client.delete_limit(name)
+    for op in (client.get_limit, client.delete_limit):
+        with pytest.raises(duroxide.NotFoundError):
+            op(name)
+
+
 # ---- every operation: a test, a route (or ClientBase), a CLI command ----------------------------
 
 # How HttpClient reaches each operation it implements itself: (method, path in the OpenAPI
@@ -766,6 +784,10 @@ ROUTES = {
     "trigger_schedule": ("post", "/v1/schedules/{schedule_id}/trigger"),
     "backfill_schedule": ("post", "/v1/schedules/{schedule_id}/backfill"),
     "delete_schedule": ("delete", "/v1/schedules/{schedule_id}"),
+    "set_limit": ("put", "/v1/limits/{name}"),
+    "get_limit": ("get", "/v1/limits/{name}"),
+    "list_limits": ("get", "/v1/limits"),
+    "delete_limit": ("delete", "/v1/limits/{name}"),
 }
 LOCAL = {"closed", "close"}  # the client's own resources: no request
 
@@ -800,6 +822,8 @@ CLI = {
     "update_schedule": "schedule", "pause_schedule": "schedule", "resume_schedule": "schedule",
     "trigger_schedule": "schedule", "backfill_schedule": "schedule",
     "delete_schedule": "schedule",
+    "set_limit": "limit", "get_limit": "limit", "list_limits": "limits",
+    "delete_limit": "limit",
 }
 NO_CLI = {
     # The typed variants are the same operations as the commands' (JSON values either way).

@@ -68,6 +68,7 @@ from duroxide.client.results import (
     TopicSubscriber,
     WaitingActivity,
 )
+from duroxide.client.limits import Limit, LimitInfo
 from duroxide.client.schedules import ScheduleInfo
 from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.errors import *  # noqa: F403  (every exception class, errors.__all__)
@@ -118,6 +119,8 @@ __all__ = [
     "OrchestrationContext",
     "ActivityContext",
     "ScheduledTask",
+    "Limit",
+    "LimitInfo",
     "TagFilter",
     "OrchestrationStatus",
     "SystemMetrics",

@@ -4,6 +4,7 @@
 
 namespace duroxide::bindings {
 void RegisterDump(py::module_& m);  // export/import/verify (bind_dump.cc)
+void RegisterLimits(py::module_& m);  // named limits (bind_limits.cc)
 }  // namespace duroxide::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -18,6 +19,7 @@ PYBIND11_MODULE(_core, m) {
   duroxide::bindings::RegisterRouting(m);
   duroxide::bindings::RegisterFleet(m);
   duroxide::bindings::RegisterSchedules(m);
+  duroxide::bindings::RegisterLimits(m);
   duroxide::bindings::RegisterDump(m);
   duroxide::bindings::RegisterTesting(m);
   duroxide::bindings::RegisterWaiters(m);

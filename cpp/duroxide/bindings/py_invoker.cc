@@ -117,6 +117,14 @@ bool ParseTask(py::handle obj, TaskDescriptor* out, std::string* error) {
         return false;
       }
     }
+    {
+      std::optional<std::string> limit, limit_key;
+      if (!f.OptStr("limit", &limit, error) || !f.OptStr("limitKey", &limit_key, error)) {
+        return false;
+      }
+      out->limit = limit.value_or("");
+      out->limit_key = limit_key.value_or("");
+    }
     if (!f.OptStr("requires", &out->requires_schema, error)) return false;
     if (out->requires_schema) {
       if (!f.Str("requiresHash", &out->requires_hash, error)) return false;

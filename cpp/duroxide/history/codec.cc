@@ -480,6 +480,8 @@ std::string EncodeWorkItem(const WorkItem& w) {
       if (w.routing) b["routing"] = RoutingToJson(*w.routing);
       if (w.priority != 0) b["priority"] = w.priority;
       if (!w.trace_context.empty()) b["trace_context"] = w.trace_context;
+      if (!w.limit.empty()) b["limit"] = w.limit;
+      if (!w.limit_key.empty()) b["limit_key"] = w.limit_key;
       break;
     case WorkItemKind::kActivityCompleted:
     case WorkItemKind::kSubOrchCompleted:
@@ -565,6 +567,8 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
         if (b.contains("routing")) w.routing = RoutingFromJson(b.at("routing"));
         w.priority = Int(b, "priority");
         w.trace_context = Str(b, "trace_context");
+        w.limit = Str(b, "limit");
+        w.limit_key = Str(b, "limit_key");
         break;
       case WorkItemKind::kActivityCompleted:
       case WorkItemKind::kSubOrchCompleted:

@@ -254,6 +254,7 @@ void DecodeFetchedBatch(const char* op,
                         const std::vector<std::string>& events, OrchestrationItem* item);
 
 class ScheduleStore;
+class LimitStore;
 
 class Provider {
  public:
@@ -379,6 +380,8 @@ class Provider {
   virtual WorkerRegistryStore* workers() { return nullptr; }
   // Durable schedules (schedule_store.h), or nullptr if the provider has none.
   virtual ScheduleStore* schedules() { return nullptr; }
+  // Named limits (limit_store.h); nullptr if the provider has none.
+  virtual LimitStore* limits() { return nullptr; }
 
   // In-process change signals. Implementations MUST Notify() the matching signal after every
   // commit that made work visible (orchestrator/worker) or changed instance state (status).

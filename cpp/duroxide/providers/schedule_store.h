@@ -142,6 +142,10 @@ class ScheduleTx {
   // scheduled firing (a row another runtime is firing is not ours) or " FOR UPDATE" for a
   // manual one (it waits); "" on SQLite, whose write lock already serialises.
   virtual const char* ClaimSuffix(bool skip_locked) const = 0;
+  // Takes a lock on `key` held until the transaction ends, without waiting: false if another
+  // transaction holds it (PostgreSQL: a transaction advisory lock). SQLite's write lock
+  // already serialises every transaction, so there it always succeeds.
+  virtual bool TryLock(const std::string& /*key*/) { return true; }
 };
 
 class ScheduleBackend {

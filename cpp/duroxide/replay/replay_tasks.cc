@@ -108,6 +108,8 @@ void ReplayEngine::EmitLeaf(Node* n) {
         w.session_id = d.session_id;
         w.tag = d.tag;
         w.priority = d.priority;
+        w.limit = d.limit;
+        w.limit_key = d.limit_key;
         w.orchestration_name = events_[0].name;
         w.orchestration_version = events_[0].version.value_or("1.0.0");
         w.trace_context = events_[0].trace_context;

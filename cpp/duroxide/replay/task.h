@@ -65,6 +65,10 @@ struct TaskDescriptor {
   // Activities: 0-9, higher is claimed first (providers/queue_order.h); every retry attempt
   // keeps it.
   int64_t priority = 0;
+  // Activities: the named limit and its key (docs/flow-control.md); every retry attempt keeps
+  // them. "" = none.
+  std::string limit;
+  std::string limit_key;
   // Set by a retry node for its attempts: runtimes to avoid for avoid_window_ms.
   std::vector<std::string> avoid;
   int64_t avoid_window_ms = 0;

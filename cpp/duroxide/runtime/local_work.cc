@@ -74,6 +74,8 @@ namespace {
 // runtime serves, and a registered activity.
 bool RunsHere(const RuntimeCore& core, const history::WorkItem& w) {
   if (w.session_id) return false;
+  // A limited activity must be claimed through the store, which counts it against its limit.
+  if (!w.limit.empty()) return false;
   if (w.routing && (!w.routing->schema_hash.empty() || !w.routing->avoid.empty())) return false;
   if (!core.options.worker_tag_filter.Matches(w.tag)) return false;
   return core.activities->Has(w.name);

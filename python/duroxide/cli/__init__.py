@@ -19,6 +19,7 @@ from duroxide.cli import (
     fleet,
     graphs,
     instances,
+    limits,
     messaging,
     migration,
     operations,
@@ -60,7 +61,7 @@ __all__ = ["main", "build_parser", "open_client", "CliError", "EXIT_OK", "EXIT_F
 # returns a subparser with the common options. A handler is called as handler(args, client);
 # one that needs no store sets `needs_client=False` and is called as handler(args).
 _COMMAND_GROUPS = (instances, operations, server, testing, fleet, messaging, graphs,
-                   migration, schedules)
+                   migration, schedules, limits)
 
 
 def build_parser() -> argparse.ArgumentParser:

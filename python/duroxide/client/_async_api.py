@@ -18,6 +18,7 @@ from duroxide.client.results import (
     TopicInfo,
     WaitingActivity,
 )
+from duroxide.client.limits import Limit, LimitInfo
 from duroxide.client.schedules import ScheduleInfo
 from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.workflow.graphs import TaskFunction, TaskHandle
@@ -400,6 +401,29 @@ class AsyncClientAPI:
         unknown id."""
         raise NotImplementedError
 
+    async def set_limit(self, name: str, limit: Limit) -> None:
+        """Creates or replaces the named limit `name` (stored in the store, enforced at claim
+        time by every runtime on it; a change restarts its token buckets full).
+
+        Raises:
+            InvalidArgumentError: an empty name (nothing is written; a `Limit` checks its own
+                values when it is built)."""
+        raise NotImplementedError
+
+    async def get_limit(self, name: str) -> LimitInfo:
+        """The limit `name` with its load (in flight, waiting, busiest keys when per_key).
+        Raises NotFoundError for an unknown name."""
+        raise NotImplementedError
+
+    async def list_limits(self) -> List[LimitInfo]:
+        """Every limit with its load, by name."""
+        raise NotImplementedError
+
+    async def delete_limit(self, name: str) -> None:
+        """Deletes a limit; tasks naming it then wait until it is defined again. Raises
+        NotFoundError for an unknown name."""
+        raise NotImplementedError
+
     async def send_message(self, instance_id: str, queue: str, data: Any=None) -> str:
         """Sends `data` to `instance_id`'s queue `queue` (read by receive_message); returns
         the message id. A message to an instance that does not exist, completed or failed
@@ -500,7 +524,8 @@ class AsyncClientAPI:
         raise NotImplementedError
 
     async def list_waiting_activities(self, min_wait_ms: int=0, limit: int=1000) -> List[WaitingActivity]:
-        """Unclaimed activities with a capability requirement that have waited at least
-        min_wait_ms (oldest first, at most `limit`): no live worker's capabilities satisfy
-        their schema."""
+        """Unclaimed activities that have waited at least min_wait_ms (oldest first, at most
+        `limit`) for a reason the store knows: a capability requirement no live worker's
+        capabilities satisfy, or a named limit that is full, out of tokens or not defined
+        (`reason` says which; `limit`/`limit_key` name it)."""
         raise NotImplementedError

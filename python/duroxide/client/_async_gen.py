@@ -38,6 +38,7 @@ from duroxide.client.results import (
     TopicInfo,
     WaitingActivity,
 )
+from duroxide.client.limits import Limit, LimitInfo
 from duroxide.client.schedules import ScheduleInfo
 from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.workflow.graphs import TaskFunction, TaskHandle

@@ -31,6 +31,7 @@ from duroxide.client.results import (
     TopicSubscriber,
     WaitingActivity,
 )
+from duroxide.client.limits import Limit, LimitInfo, check_limit, check_limit_name
 from duroxide.client.schedules import ScheduleInfo, check_schedule_id
 from duroxide.client.transport import Transport, path
 from duroxide.client.workers import UnservableWork, WorkerInfo
@@ -48,6 +49,11 @@ def _instance(instance_id: str, *rest: str) -> str:
 def _schedule(schedule_id: str, *rest: str) -> str:
     check_schedule_id(schedule_id)
     return path("schedules", "{}", *rest, ids=(schedule_id,))
+
+
+def _limit(name: str) -> str:
+    check_limit_name(name)
+    return path("limits", "{}", ids=(name,))
 
 
 def _status(data: Dict[str, Any]) -> OrchestrationResult:
@@ -398,6 +404,21 @@ class HttpClient(ClientBase):
 
     def delete_schedule(self, schedule_id: str) -> None:
         self._http.request("DELETE", _schedule(schedule_id))
+
+    # ---- named limits ---------------------------------------------------------------------------
+
+    def set_limit(self, name: str, limit: Limit) -> None:
+        target = _limit(name)
+        self._http.request("PUT", target, check_limit(limit).to_dict())
+
+    def get_limit(self, name: str) -> LimitInfo:
+        return LimitInfo.from_dict(self._get(_limit(name)))
+
+    def list_limits(self) -> List[LimitInfo]:
+        return [LimitInfo.from_dict(i) for i in self._get("/v1/limits")]
+
+    def delete_limit(self, name: str) -> None:
+        self._http.request("DELETE", _limit(name))
 
     # ---- messaging ----------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from duroxide.client.results import (
     WaitingActivity,
     parse_status,
 )
+from duroxide.client.limits import Limit, LimitInfo, LimitStoreOps
 from duroxide.client.schedules import ScheduleInfo, ScheduleStoreOps
 from duroxide.client.workers import QUEUED_LIMIT, UnservableWork, WorkerInfo, diagnose
 from duroxide.errors import (
@@ -354,6 +355,20 @@ class Client(ClientBase):
     def delete_schedule(self, schedule_id: str) -> None:
         self._schedules().delete(schedule_id)
 
+    # ---- named limits (limits.py) --------------------------------------------------------------
+
+    def set_limit(self, name: str, limit: Limit) -> None:
+        LimitStoreOps(self._handle()).set(name, limit)
+
+    def get_limit(self, name: str) -> LimitInfo:
+        return LimitStoreOps(self._handle()).get(name)
+
+    def list_limits(self) -> List[LimitInfo]:
+        return LimitStoreOps(self._handle()).list()
+
+    def delete_limit(self, name: str) -> None:
+        LimitStoreOps(self._handle()).delete(name)
+
     # ---- messaging ----------------------------------------------------------------------------
 
     def send_message(self, instance_id: str, queue: str, data: Any = None) -> str:
@@ -439,5 +454,15 @@ class Client(ClientBase):
             item = dict(row)
             item["schema"] = loads_or_raw(item["schema"]) if item["schema"] else None
             item["waiting_ms"] = max(0, now - int(item["waiting_since_ms"]))
+            item.update(reason="capability", limit=None, limit_key=None)
             out.append(WaitingActivity(**item))  # type: ignore[typeddict-item]
-        return out
+        for w in LimitStoreOps(self._handle()).waiting(int(min_wait_ms), int(limit)):
+            out.append(WaitingActivity(
+                instance_id=w["instance_id"], execution_id=w["execution_id"],
+                activity_id=w["activity_id"], name=w["name"], schema=None, schema_hash="",
+                waiting_since_ms=w["waiting_since_ms"],
+                waiting_ms=max(0, now - int(w["waiting_since_ms"])), deadline_ms=0,
+                reason="limit" if w["defined"] else "undefined_limit", limit=w["limit"],
+                limit_key=w["limit_key"] or None))
+        out.sort(key=lambda w: w["waiting_since_ms"])
+        return out[:int(limit)]

@@ -143,3 +143,8 @@ class WaitingActivity(TypedDict):
     waiting_since_ms: int
     waiting_ms: int
     deadline_ms: int  # 0: no deadline
+    # Why it waits: "capability" (no live worker satisfies `schema`), "limit" (its named limit
+    # is full or out of tokens) or "undefined_limit" (no limit of that name exists).
+    reason: str
+    limit: Optional[str]
+    limit_key: Optional[str]

@@ -33,6 +33,7 @@ from duroxide.server.routers import (
     graphs,
     health,
     instances,
+    limits,
     messaging,
     metrics,
     operations,
@@ -237,7 +238,7 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     app.state.sampler = sampler
     errors.install_handlers(app)
     for module in (health, instances, operations, events, metrics, messaging, workers,
-                   graphs, schedules):
+                   graphs, schedules, limits):
         app.include_router(module.router)
     app.include_router(metrics.exposition_router)
     _add_docs(app)

@@ -26,6 +26,7 @@ from duroxide.client.schedules import SCHEDULE_FIELDS, check_schedule
 from duroxide.errors import InvalidArgumentError, InvalidTypeError
 from duroxide.workflow.actors import ActorType, _actor_types
 from duroxide.workflow.graphs import TaskFunction, task_decorator
+from duroxide.workflow.flow import Limit, check_limit_name, register_activity_limit
 from duroxide.workflow.requirements import register_requirement
 
 # A registered function: the decorators return it unchanged, so its type is kept.
@@ -101,13 +102,17 @@ class Registrations:
         """Registers activity `name`; usable as a decorator or a direct call.
 
         Options: `requires` (a JSON Schema, draft 2020-12, that a worker's capabilities must
-        satisfy; an invalid schema raises InvalidArgumentError with the validator's message)
-        and `requires_timeout_ms` (fail instead of waiting longer for a capable worker).
+        satisfy; an invalid schema raises InvalidArgumentError with the validator's message),
+        `requires_timeout_ms` (fail instead of waiting longer for a capable worker) and
+        `limit` (the named limit its calls respect unless a call names its own;
+        docs/flow-control.md).
         """
         check_name("activity", name)
         if "requires" in options or "requires_timeout_ms" in options:
             register_requirement(name, options.get("requires"),
                                  options.get("requires_timeout_ms"))
+        if "limit" in options:
+            register_activity_limit(name, options.get("limit"))
 
         reg = self._registrations()
 
@@ -224,6 +229,21 @@ class Registrations:
         reg._schedules[schedule_id] = declared
         reg._notify("schedule", schedule_id, declared)
 
+    def limit(self, name: str, limit: Limit) -> None:
+        """Declares named limit `name` in code (docs/flow-control.md). A runtime serving these
+        registrations upserts it when it starts (set_limit; unchanged settings are left as
+        they are). Removing the declaration does not delete the limit.
+
+        Raises:
+            InvalidArgumentError / InvalidTypeError: a bad name or not a Limit.
+        """
+        check_limit_name(name)
+        if not isinstance(limit, Limit):
+            raise InvalidTypeError(f"limit must be a duroxide.Limit, not {type(limit).__name__}")
+        reg = self._registrations()
+        reg._limits[name] = limit
+        reg._notify("limit", name, limit)
+
     def register_actor(self, name: str, messages_per_execution: int = 100) -> ActorType:
         """Registers actor type `name` (docs/messaging.md); returns its ActorType.
 
@@ -248,6 +268,7 @@ class Registry(Registrations):
         self._orchestrations: Dict[Tuple[str, str], Callable[..., Any]] = {}
         self._on_failure: Dict[str, str] = {}  # orchestration name -> "fail" | "suspend"
         self._schedules: Dict[str, DeclaredSchedule] = {}
+        self._limits: Dict[str, Limit] = {}
         self._listeners: List[Listener] = []
 
     def _registrations(self) -> "Registry":
@@ -267,6 +288,9 @@ class Registry(Registrations):
         for schedule_id, declared in other._schedules.items():
             self._schedules[schedule_id] = declared
             self._notify("schedule", schedule_id, declared)
+        for name, limit in other._limits.items():
+            self._limits[name] = limit
+            self._notify("limit", name, limit)
 
     # ---- reading ---------------------------------------------------------------------------
     def activities(self) -> Iterator[ActivityEntry]:
@@ -316,6 +340,8 @@ class Registry(Registrations):
             listener("orchestration", key, fn)
         for schedule_id, declared in self._schedules.items():
             listener("schedule", schedule_id, declared)
+        for name, limit in self._limits.items():
+            listener("limit", name, limit)
         self._listeners.append(listener)
 
     def _unsubscribe(self, listener: Listener) -> None:

@@ -20,6 +20,7 @@ from duroxide import _core
 from duroxide._common import __version__
 from duroxide._providers import Provider, check_no_unfinished_import, closed_native, is_closed
 from duroxide.client.native import Client
+from duroxide.client.limits import Limit, LimitStoreOps
 from duroxide.client.schedules import ScheduleStoreOps
 from duroxide.errors import ClosedError, InvalidTypeError, RuntimeStateError
 from duroxide.worker import logging as _logging
@@ -94,6 +95,7 @@ class Runtime(Registrations):
         self._served_orchestrations: List[Tuple[str, str]] = []
         self._served_activities: List[str] = []
         self._declared_schedules: Dict[str, DeclaredSchedule] = {}
+        self._declared_limits: Dict[str, Limit] = {}
         self._schedule_loop: Optional[ScheduleLoop] = None
         self._started = False
         self._stopped = False
@@ -129,6 +131,9 @@ class Runtime(Registrations):
         if kind == "schedule":
             assert isinstance(entry, DeclaredSchedule)
             self._declared_schedules[key] = entry
+            return
+        if kind == "limit":
+            self._declared_limits[key] = entry
             return
         self._note_served(kind, key)
         if kind == "activity":
@@ -207,6 +212,8 @@ class Runtime(Registrations):
         check_no_unfinished_import(self._provider)
         _logging.on_runtime_start()
         self._upsert_declared_schedules()
+        for name, limit in self._declared_limits.items():  # before any claim (flow-control.md)
+            LimitStoreOps(self._store).set(name, limit)
         self._native.start()
         self._started = True
         _metrics.track(self._native)

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional
 
 from duroxide._common import dumps_value, loads_or_raw, normalize_retry
 from duroxide.errors import InvalidArgumentError, InvalidTypeError, TaskFailedError
-from duroxide.workflow.flow import check_priority
+from duroxide.workflow.flow import check_priority, limit_fields
 from duroxide.workflow.graphs import TaskHandle
 from duroxide.workflow.messaging import MessagingContextMixin
 from duroxide.workflow.requirements import routing_fields
@@ -101,23 +101,29 @@ class OrchestrationContext(MessagingContextMixin, TracingMixin):
     def schedule_activity(self, name: str, input: Any = None, session_id: Optional[str] = None,
                           *, requires: Any = None,
                           requires_timeout_ms: Optional[int] = None,
-                          priority: int = 0) -> "ScheduledTask":
+                          priority: int = 0, limit: Optional[str] = None,
+                          limit_key: Optional[str] = None) -> "ScheduledTask":
         """Schedules activity `name`; yields its return value (raises if it failed).
 
         `requires` (a JSON Schema, draft 2020-12) routes it to workers whose capabilities
         satisfy the schema (it wins over the schema given at registration);
         `requires_timeout_ms` fails it if no capable worker takes it in time. `priority`
         (0-9, higher first, FIFO within a priority, aged: docs/flow-control.md) orders it
-        among the activities waiting to be claimed.
+        among the activities waiting to be claimed. `limit` names a limit (set_limit) the claim
+        respects fleet-wide (it wins over register_activity(limit=)); `limit_key` is the key
+        it counts under when the limit is per key. A session-bound activity takes no limit.
         """
         what = f"schedule_activity('{name}')"
         encoded = _dumps(input, what + " input")
         routing = routing_fields(name, requires, requires_timeout_ms, what)
         level = check_priority(priority, what)
         if session_id is not None:
+            if limit is not None or limit_key is not None:
+                raise InvalidArgumentError(f"{what}: limit cannot be combined with session_id")
             task = self.schedule_activity_on_session(name, input, session_id)
         else:
             task = ScheduledTask(type="activity", name=name, input=encoded)
+            task.update(limit_fields(name, limit, limit_key, what))
         task.update(routing)
         if level:
             task["priority"] = level
@@ -139,10 +145,11 @@ class OrchestrationContext(MessagingContextMixin, TracingMixin):
     def schedule_activity_with_retry(self, name: str, input: Any, retry: Dict[str, Any], *,
                                      requires: Any = None,
                                      requires_timeout_ms: Optional[int] = None,
-                                     priority: int = 0) -> "ScheduledTask":
+                                     priority: int = 0, limit: Optional[str] = None,
+                                     limit_key: Optional[str] = None) -> "ScheduledTask":
         """Schedules an activity retried per `retry` (max_attempts, backoff, timeouts,
-        prefer_different_worker); `requires` and `priority` (every attempt) as for
-        schedule_activity."""
+        prefer_different_worker); `requires`, `priority`, `limit` and `limit_key` (every
+        attempt) as for schedule_activity."""
         what = f"schedule_activity_with_retry('{name}')"
         task = ScheduledTask(
             type="activityWithRetry",
@@ -151,6 +158,7 @@ class OrchestrationContext(MessagingContextMixin, TracingMixin):
             retry=normalize_retry(retry, what),
         )
         task.update(routing_fields(name, requires, requires_timeout_ms, what))
+        task.update(limit_fields(name, limit, limit_key, what))
         level = check_priority(priority, what)
         if level:
             task["priority"] = level

@@ -22,6 +22,7 @@
 #include "duroxide/common/status.h"
 #include "duroxide/providers/provider.h"
 #include "duroxide/providers/store_dump.h"
+#include "duroxide/providers/limit_store.h"
 #include "duroxide/providers/schedule_store.h"
 
 // libpqxx stays out of this header so that users of the provider need no libpqxx include
@@ -184,6 +185,8 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
   Result<std::vector<QueuedWork>> ListQueuedWork(int64_t limit) override;
   // Schedules (schedule_store.h; the backend in postgres_schedules.cc).
   ScheduleStore* schedules() override { return &schedules_; }
+  // Named limits (limit_store.h), over the same SQL backend.
+  LimitStore* limits() override { return &limits_; }
 
   // Test hooks, not for production use. TEST_ExecuteSql runs `sql` on a pooled connection
   // (search_path = this provider's schema). TEST_BreakConnections makes every idle pooled
@@ -218,6 +221,11 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
   Status RunScheduleTx(const char* op,
                        const std::function<Status(ScheduleTx&)>& body) override;
   class ScheduleTxImpl;  // postgres_schedules.cc
+  // Inside a worker fetch: leases candidate `row_id` of limit `limit`/`key` if LimitAdmits
+  // (limit_store.h) and takes its token; false leaves the row as it was.
+  bool ClaimLimitedTx(pqxx::transaction_base& tx, int64_t row_id, const std::string& limit,
+                      const std::string& key, const std::string& token, int64_t until,
+                      int64_t now, std::string* work_item, int64_t* attempt_count);
 
   // "o-" / "w-" followed by 32 random hex digits.
   std::string NewToken(const char* prefix);
@@ -258,6 +266,7 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
   std::mt19937_64 rng_;  // GUARDED_BY(rng_mu_)
   std::unique_ptr<internal::PgPool> pool_;
   ScheduleStore schedules_{this};
+  LimitStore limits_{this};
   std::unique_ptr<internal::PgGroupCommit> group_;  // runs on pool_ (destroyed before it)
   std::unique_ptr<internal::PgListener> listener_;  // last: stopped first on destruction
 };

@@ -16,6 +16,7 @@
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
 #include "duroxide/providers/postgres/postgres_internal.h"
+#include "duroxide/providers/postgres/postgres_schema.h"
 
 namespace duroxide::providers::postgres {
 
@@ -48,7 +49,7 @@ class PgParams {
 
 class PostgresProvider::ScheduleTxImpl : public ScheduleTx {
  public:
-  ScheduleTxImpl(PostgresProvider* p, pqxx::work* tx) : p_(p), tx_(tx) {}
+  ScheduleTxImpl(PostgresProvider* p, pqxx::transaction_base* tx) : p_(p), tx_(tx) {}
   std::vector<SqlRow> Query(const std::string& sql, const std::vector<SqlParam>& params) override {
     PgParams pp(params);
     std::vector<SqlRow> rows;
@@ -84,13 +85,34 @@ class PostgresProvider::ScheduleTxImpl : public ScheduleTx {
   const char* ClaimSuffix(bool skip_locked) const override {
     return skip_locked ? " FOR UPDATE SKIP LOCKED" : " FOR UPDATE";
   }
+  bool TryLock(const std::string& key) override {
+    const auto lock = static_cast<int64_t>(internal::Fnv1a64(p_->schema_ + "\x1f" + key));
+    return tx_->exec_params("SELECT pg_try_advisory_xact_lock($1)", lock)[0][0].as<bool>();
+  }
   bool enqueued() const { return enqueued_; }
 
  private:
   PostgresProvider* p_;
-  pqxx::work* tx_;
+  pqxx::transaction_base* tx_;
   bool enqueued_ = false;
 };
+
+bool PostgresProvider::ClaimLimitedTx(pqxx::transaction_base& tx, int64_t row_id,
+                                      const std::string& limit, const std::string& key,
+                                      const std::string& token, int64_t until, int64_t now,
+                                      std::string* work_item, int64_t* attempt_count) {
+  ScheduleTxImpl impl(this, &tx);
+  if (!LimitAdmits(impl, limit, key, now)) return false;
+  pqxx::result r = tx.exec_params(
+      "UPDATE worker_queue SET lock_token = $1, locked_until = $2, "
+      "  attempt_count = attempt_count + 1 WHERE id = $3 RETURNING work_item, attempt_count",
+      token, until, row_id);
+  if (r.empty()) return false;
+  *work_item = r[0][0].as<std::string>();
+  *attempt_count = r[0][1].as<int64_t>();
+  ConsumeLimitToken(impl, limit, key, now);
+  return true;
+}
 
 Status PostgresProvider::RunScheduleTx(const char* op,
                                        const std::function<Status(ScheduleTx&)>& body) {

@@ -520,6 +520,7 @@ const std::vector<Migration>& Migrations() {
       {8, "schedules", SchedulesTableSql()},
       {9, "priorities: queue priority columns, claim-rank indexes and fetch order",
        Migration9Sql()},
+      {10, "named limits: limits, limit buckets, worker limit columns", Migration10Sql()},
   };
   return kMigrations;
 }

@@ -17,6 +17,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/limit_store.h"
 #include "duroxide/providers/queue_order.h"
 #include "duroxide/providers/postgres/pg_group_commit.h"
 #include "duroxide/providers/postgres/postgres_internal.h"
@@ -32,6 +33,16 @@ using internal::StatementDef;
 namespace {
 
 constexpr int kWorkerFetchAttempts = 3;
+
+// A PostgreSQL bigint[] literal of `ids`.
+std::string PgBigintArray(const std::vector<int64_t>& ids) {
+  std::string out = "{";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ",";
+    out += std::to_string(ids[i]);
+  }
+  return out + "}";
+}
 
 const TagFilter::Mode kFetchModes[] = {TagFilter::Mode::kDefaultOnly, TagFilter::Mode::kTags,
                                        TagFilter::Mode::kDefaultAnd, TagFilter::Mode::kAny};
@@ -56,9 +67,12 @@ std::string FetchStatementName(TagFilter::Mode mode, SessionShape session) {
 // The fetch statement for one filter shape: picks the oldest eligible row (FOR UPDATE SKIP
 // LOCKED), claims its session if it has one, and locks the row only if the claim succeeded,
 // all in one statement. Parameters: $1 token, $2 locked_until, $3 now, $4 session owner
-// (NULL without a session config), $5 tags (text[]), $6 session locked_until. Returns one
-// row: the locked row's id, work_item, session_id, attempt_count (NULL when nothing was
-// locked) and the number of candidates (1 when a candidate lost its session claim race).
+// (NULL without a session config), $5 tags (text[]), $6 session locked_until, $7 hashes,
+// $8 needle, $9 ids to skip (bigint[]), $10 placement cutoff. Returns one row: the locked
+// row's id, work_item, session_id, attempt_count (NULL when nothing was locked), the number
+// of candidates (1 when a candidate lost its session claim race), and the candidate's id,
+// limit_name and limit_key. A candidate with a limit is not locked here: the caller re-checks
+// it under the limit's advisory lock (limit_store.h, PostgresProvider::ClaimLimitedTx).
 // The tag and session predicates are part of the SQL text so that the planner sees each
 // shape as it is.
 std::string WorkerFetchSql(TagFilter::Mode mode, SessionShape shape) {
@@ -85,7 +99,7 @@ std::string WorkerFetchSql(TagFilter::Mode mode, SessionShape shape) {
                    "AND s.locked_until > p.now AND s.worker_id = p.owner)))";
   }
   const std::string cutoff =
-      shape == SessionShape::kRestricted ? ", $9::bigint AS cutoff" : "";
+      shape == SessionShape::kRestricted ? ", $10::bigint AS cutoff" : "";
   // Capability routing (provider.h, WorkerFetchOptions): $7 matching hashes, $8 "|runtime|".
   const std::string routing_pred =
       "(q.schema_hash IS NULL OR q.schema_hash = ANY(p.hashes) OR q.requires_deadline <= p.now) "
@@ -93,27 +107,29 @@ std::string WorkerFetchSql(TagFilter::Mode mode, SessionShape shape) {
       "OR strpos(q.avoid_workers, p.needle) = 0)";
   return "WITH p AS (SELECT $1::text AS token, $2::bigint AS until, $3::bigint AS now, "
          "  $4::text AS owner, $5::text[] AS tags, $6::bigint AS session_until, "
-         "  $7::text[] AS hashes, $8::text AS needle" + cutoff + "), "
-         "cand AS (SELECT q.id, q.session_id FROM worker_queue q, p "
+         "  $7::text[] AS hashes, $8::text AS needle, $9::bigint[] AS skip" + cutoff + "), "
+         "cand AS (SELECT q.id, q.session_id, q.limit_name, q.limit_key FROM worker_queue q, p "
          "  WHERE q.visible_at <= p.now AND (q.lock_token IS NULL OR q.locked_until <= p.now) "
          "  AND " + tag_pred + " AND " + session_pred + " AND " + routing_pred +
+         "  AND q.id <> ALL(p.skip) AND " + LimitClaimPredicate("q.", "p.now", "LEAST") +
          "  ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 1 FOR UPDATE OF q SKIP LOCKED), "
          // Claims only an unowned, expired or own session; no row means someone else has it.
          "claim AS (INSERT INTO sessions AS s (session_id, worker_id, locked_until, "
          "    last_activity_at) "
          "  SELECT cand.session_id, p.owner, p.session_until, p.now FROM cand, p "
-         "  WHERE cand.session_id IS NOT NULL "
+         "  WHERE cand.session_id IS NOT NULL AND cand.limit_name IS NULL "
          "  ON CONFLICT (session_id) DO UPDATE SET worker_id = EXCLUDED.worker_id, "
          "    locked_until = EXCLUDED.locked_until, last_activity_at = EXCLUDED.last_activity_at "
          "  WHERE s.locked_until <= EXCLUDED.last_activity_at OR s.worker_id = EXCLUDED.worker_id "
          "  RETURNING 1), "
          "upd AS (UPDATE worker_queue w SET lock_token = p.token, locked_until = p.until, "
          "    attempt_count = w.attempt_count + 1 "
-         "  FROM cand, p WHERE w.id = cand.id "
+         "  FROM cand, p WHERE w.id = cand.id AND cand.limit_name IS NULL "
          "    AND (cand.session_id IS NULL OR EXISTS (SELECT 1 FROM claim)) "
          "  RETURNING w.id, w.work_item, w.session_id, w.attempt_count) "
          "SELECT upd.id, upd.work_item, upd.session_id, upd.attempt_count, "
-         "  (SELECT COUNT(*) FROM cand) FROM (SELECT 1) one LEFT JOIN upd ON TRUE";
+         "  (SELECT COUNT(*) FROM cand), (SELECT id FROM cand), (SELECT limit_name FROM cand), "
+         "  (SELECT limit_key FROM cand) FROM (SELECT 1) one LEFT JOIN upd ON TRUE";
 }
 
 }  // namespace
@@ -198,19 +214,37 @@ Status PostgresProvider::FetchWorkTx(pqxx::transaction_base& tx, size_t max_item
   const int64_t session_lock_ms = options.session ? options.session->lock_timeout_ms : 0;
   // One statement per row (each picks the oldest eligible row with SKIP LOCKED), all in the
   // caller's transaction: rows this transaction locked are skipped by the next pick.
+  // Limited candidates this transaction holds (FOR UPDATE) but could not lease: skipped by
+  // the next picks, since SKIP LOCKED does not skip the transaction's own locks.
+  std::vector<int64_t> skip;
   for (size_t k = 0; k < std::max<size_t>(max_items, 1); ++k) {
     bool got = false;
     for (int attempt = 0; attempt < kWorkerFetchAttempts && !got; ++attempt) {
       const int64_t now = NowMs();
       internal::RawWorkLease lease;
       lease.lock_token = NewToken("w-");
+      const std::string skipped = PgBigintArray(skip);
       pqxx::result r =
           shape == SessionShape::kRestricted
               ? tx.exec_prepared(statement, lease.lock_token, now + lock_timeout_ms, now,
                                  NullableText(owner), tags, now + session_lock_ms, hashes, needle,
-                                 now - *options.session->new_session_min_wait_ms)
+                                 skipped, now - *options.session->new_session_min_wait_ms)
               : tx.exec_prepared(statement, lease.lock_token, now + lock_timeout_ms, now,
-                                 NullableText(owner), tags, now + session_lock_ms, hashes, needle);
+                                 NullableText(owner), tags, now + session_lock_ms, hashes, needle,
+                                 skipped);
+      if (!r.empty() && r[0][0].is_null() && !r[0][6].is_null()) {
+        // A candidate with a limit: leased only if the exact re-check admits it.
+        lease.row_id = r[0][5].as<int64_t>();
+        if (ClaimLimitedTx(tx, lease.row_id, r[0][6].as<std::string>(),
+                           r[0][7].as<std::string>(), lease.lock_token, now + lock_timeout_ms,
+                           now, &lease.text, &lease.attempt_count)) {
+          out->push_back(std::move(lease));
+          got = true;
+        } else {
+          skip.push_back(lease.row_id);
+        }
+        continue;
+      }
       if (r.empty() || r[0][0].is_null()) {
         // A candidate whose session another worker claimed concurrently: look again.
         if (!r.empty() && r[0][4].as<int64_t>() > 0) continue;

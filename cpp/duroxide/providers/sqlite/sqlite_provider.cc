@@ -336,8 +336,8 @@ void SqliteProvider::PrepareStatements() {
   insert_worker_ = prep(
       "INSERT INTO worker_queue(work_item, visible_at, attempt_count, created_at, instance_id, "
       "  execution_id, activity_id, session_id, tag, schema_hash, requires_deadline, "
-      "  avoid_workers, avoid_until, lock_token, locked_until, priority) "
-      "VALUES (?1, ?2, ?12, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?15)");
+      "  avoid_workers, avoid_until, lock_token, locked_until, priority, limit_name, limit_key) "
+      "VALUES (?1, ?2, ?12, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?15, ?16, ?17)");
   insert_schema_ = prep(
       "INSERT INTO schemas(hash, json, created_at) VALUES (?1, ?2, ?3) "
       "ON CONFLICT(hash) DO NOTHING");

@@ -21,6 +21,7 @@
 #include "duroxide/common/status.h"
 #include "duroxide/providers/provider.h"
 #include "duroxide/providers/store_dump.h"
+#include "duroxide/providers/limit_store.h"
 #include "duroxide/providers/schedule_store.h"
 
 // SQLiteCpp stays out of this header so that users of the provider need no SQLiteCpp include
@@ -205,6 +206,8 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   Result<std::vector<QueuedWork>> ListQueuedWork(int64_t limit) override;
   // Schedules (schedule_store.h; the backend in sqlite_schedules.cc).
   ScheduleStore* schedules() override { return &schedules_; }
+  // Named limits (limit_store.h), over the same SQL backend.
+  LimitStore* limits() override { return &limits_; }
 
   // Test hook: runs arbitrary SQL on this provider's connection (used by the conformance
   // suite to corrupt history rows, also in in-memory databases). Not for production use.
@@ -305,7 +308,10 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<internal::GroupCommit> group_;  // hot-path writes share transactions
   ScheduleStore schedules_{this};
+  LimitStore limits_{this};
   class ScheduleTxImpl;  // sqlite_schedules.cc
+  // Inside a claim's transaction: takes a token of the claimed row's limit (limit_store.h).
+  void ConsumeLimitTokenTx(const std::string& name, const std::string& key, int64_t now);
   Status RunScheduleTx(const char* op,
                        const std::function<Status(ScheduleTx&)>& body) override;
 

@@ -60,6 +60,8 @@ int64_t SqliteProvider::InsertWorkerItem(const WorkItem& w, const std::string& e
     s->bind(14);
   }
   s->bind(15, w.priority);
+  if (w.limit.empty()) s->bind(16); else s->bind(16, w.limit);
+  s->bind(17, w.limit_key);
   s->exec();
   return db_->getLastInsertRowid();
 }

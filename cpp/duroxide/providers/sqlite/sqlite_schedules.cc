@@ -89,6 +89,12 @@ class SqliteProvider::ScheduleTxImpl : public ScheduleTx {
   bool enqueued_ = false;
 };
 
+void SqliteProvider::ConsumeLimitTokenTx(const std::string& name, const std::string& key,
+                                         int64_t now) {
+  ScheduleTxImpl tx(this);
+  ConsumeLimitToken(tx, name, key, now);
+}
+
 Status SqliteProvider::RunScheduleTx(const char* op,
                                      const std::function<Status(ScheduleTx&)>& body) {
   bool enqueued = false;

@@ -41,6 +41,8 @@
 //                       (NULL = tombstone), last_updated_at_ms.
 //   schedules           durable schedules (version 6): one row per schedule, the same DDL in
 //                       both dialects (SchedulesTableSql, schedule_store.h).
+//   limits, limit_buckets  named limits and their token buckets (version 8), with
+//                       worker_queue.limit_name/limit_key (LimitsTableSql, limit_store.h).
 //
 // Migrations are numbered and never edited once released; add a new entry to kMigrations to
 // change the schema (management features such as list/delete/prune need no schema change:
@@ -60,6 +62,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
+#include "duroxide/providers/limit_store.h"
 #include "duroxide/providers/schedule_store.h"
 
 namespace duroxide::providers::sqlite {
@@ -343,6 +346,7 @@ const std::vector<Migration>& Migrations() {
       {5, "capability routing and task cache", kMigration5},
       {6, "schedules", SchedulesTableSql()},
       {7, "priorities: queue priority columns and claim-rank indexes", kMigration7},
+      {8, "named limits: limits, limit buckets, worker limit columns", LimitsTableSql()},
   };
   return kMigrations;
 }

@@ -104,6 +104,7 @@ std::string WorkerFetchSql(const WorkerFetchOptions& options) {
           ? "(+q.session_id IS NULL OR NOT EXISTS (SELECT 1 FROM sessions s "
             "WHERE s.session_id = q.session_id AND s.locked_until > ?3 AND s.worker_id <> ?4))"
           : "+q.session_id IS NULL";
+  // Named limits (limit_store.h): exact here, since the single writer serialises claims.
   // Capability routing (provider.h, WorkerFetchOptions): the matching hashes as a JSON array
   // and the "|runtime|" needle follow the tag parameters.
   const std::string hashes = "?" + std::to_string(RoutingParam(options, 0));
@@ -123,9 +124,10 @@ std::string WorkerFetchSql(const WorkerFetchOptions& options) {
          "attempt_count = attempt_count + 1 "
          "WHERE id = (SELECT q.id FROM worker_queue q "
          "WHERE +q.visible_at <= ?3 AND (q.lock_token IS NULL OR q.locked_until <= ?3) AND " +
-         tag_pred + " AND " + session_pred + " AND " + routing_pred +
+         tag_pred + " AND " + session_pred + " AND " + routing_pred + " AND " +
+         LimitClaimPredicate("+q.", "?3", "MIN") +
          " ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 1) "
-         "RETURNING id, work_item, session_id, attempt_count";
+         "RETURNING id, work_item, session_id, attempt_count, limit_name, limit_key";
 }
 
 }  // namespace
@@ -179,6 +181,7 @@ Status SqliteProvider::WorkFetchTx(int64_t lock_timeout_ms, const WorkerFetchOpt
   const int64_t now = NowMs();
   st->lease.lock_token = NewToken("w-");
   std::optional<std::string> session_id;
+  std::optional<std::pair<std::string, std::string>> limit;  // the claimed row's (name, key)
   {
     ScopedStatement s(WorkerFetchStatement(options));
     s->bind(kFetchToken, st->lease.lock_token);
@@ -198,7 +201,11 @@ Status SqliteProvider::WorkFetchTx(int64_t lock_timeout_ms, const WorkerFetchOpt
     st->text = s->getColumn(1).getString();
     session_id = OptionalText(s->getColumn(2));
     st->lease.attempt_count = s->getColumn(3).getInt64();
+    if (!s->getColumn(4).isNull()) {
+      limit.emplace(s->getColumn(4).getString(), s->getColumn(5).getString());
+    }
   }
+  if (limit) ConsumeLimitTokenTx(limit->first, limit->second, now);
   if (session_id) {
     ScopedStatement s(*session_claim_);
     s->bind(1, *session_id);

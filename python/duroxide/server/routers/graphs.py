@@ -47,7 +47,7 @@ class CacheCleared(BaseModel):
 
 
 class WaitingActivity(BaseModel):
-    """An unclaimed activity whose capability requirement no live worker satisfies."""
+    """An unclaimed activity that waits: for a capable worker or for its named limit."""
 
     instance_id: str
     execution_id: int
@@ -58,6 +58,11 @@ class WaitingActivity(BaseModel):
     waiting_since_ms: int
     waiting_ms: int
     deadline_ms: int = Field(description="epoch ms when it fails for want of a worker; 0: never")
+    reason: str = Field(default="capability",
+                        description="capability, limit (full or out of tokens) or "
+                                    "undefined_limit")
+    limit: Optional[str] = Field(default=None, description="the named limit it waits for")
+    limit_key: Optional[str] = None
 
     model_config = ConfigDict(populate_by_name=True)
 
