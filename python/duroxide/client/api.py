@@ -26,6 +26,7 @@ from abc import abstractmethod
 from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 
 from duroxide import _core
+from duroxide.client.limits import Limit, LimitInfo
 from duroxide.client.operations import BulkResult, PendingWork
 from duroxide.client.results import (
     ActorInfo,
@@ -36,7 +37,6 @@ from duroxide.client.results import (
     TopicInfo,
     WaitingActivity,
 )
-from duroxide.client.limits import Limit, LimitInfo
 from duroxide.client.schedules import ScheduleInfo
 from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.workflow.actors import ActorRef

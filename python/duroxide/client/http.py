@@ -14,6 +14,7 @@ from duroxide import _core, errors
 from duroxide._common import check_json
 from duroxide.client.api import DEFAULT_TIMEOUT_MS
 from duroxide.client.base import ClientBase
+from duroxide.client.limits import Limit, LimitInfo, check_limit, check_limit_name
 from duroxide.client.operations import (
     BulkResult,
     PendingWork,
@@ -31,7 +32,6 @@ from duroxide.client.results import (
     TopicSubscriber,
     WaitingActivity,
 )
-from duroxide.client.limits import Limit, LimitInfo, check_limit, check_limit_name
 from duroxide.client.schedules import ScheduleInfo, check_schedule_id
 from duroxide.client.transport import Transport, path
 from duroxide.client.workers import UnservableWork, WorkerInfo

@@ -23,6 +23,7 @@ from duroxide._providers import Provider, closed_native, is_closed
 from duroxide.client.api import DEFAULT_TIMEOUT_MS
 from duroxide.client.base import ClientBase
 from duroxide.client.graph_view import build_graph_view
+from duroxide.client.limits import Limit, LimitInfo, LimitStoreOps
 from duroxide.client.operations import (
     BulkResult,
     PendingWork,
@@ -41,7 +42,6 @@ from duroxide.client.results import (
     WaitingActivity,
     parse_status,
 )
-from duroxide.client.limits import Limit, LimitInfo, LimitStoreOps
 from duroxide.client.schedules import ScheduleInfo, ScheduleStoreOps
 from duroxide.client.workers import QUEUED_LIMIT, UnservableWork, WorkerInfo, diagnose
 from duroxide.errors import (

@@ -25,8 +25,8 @@ from typing import (
 from duroxide.client.schedules import SCHEDULE_FIELDS, check_schedule
 from duroxide.errors import InvalidArgumentError, InvalidTypeError
 from duroxide.workflow.actors import ActorType, _actor_types
-from duroxide.workflow.graphs import TaskFunction, task_decorator
 from duroxide.workflow.flow import Limit, check_limit_name, register_activity_limit
+from duroxide.workflow.graphs import TaskFunction, task_decorator
 from duroxide.workflow.requirements import register_requirement
 
 # A registered function: the decorators return it unchanged, so its type is kept.

@@ -19,8 +19,8 @@ from typing import (
 from duroxide import _core
 from duroxide._common import __version__
 from duroxide._providers import Provider, check_no_unfinished_import, closed_native, is_closed
-from duroxide.client.native import Client
 from duroxide.client.limits import Limit, LimitStoreOps
+from duroxide.client.native import Client
 from duroxide.client.schedules import ScheduleStoreOps
 from duroxide.errors import ClosedError, InvalidTypeError, RuntimeStateError
 from duroxide.worker import logging as _logging
