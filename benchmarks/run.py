@@ -107,13 +107,16 @@ DUROXIDE_ONLY_WORKLOADS = {"io", "pg-io", "history"}
 NOT_DBOS_LABELS = {"hello 4+4", "batch 1+1", "batch 4+4", "batch 8+8"}
 PG_WORKLOADS = {"pg-hello", "pg-io"}
 THROUGHPUT_WORKLOADS = {"hello", "batch", "pg-hello", "io", "pg-io"}
-# The feature benchmarks (messaging, capability routing and task graphs, the REST server), run
+# The feature benchmarks (messaging, capability routing and task graphs, the REST server, the
+# wave-3 capabilities), run
 # on duroxide only after the comparison rows; --only features runs just these. Each writes its
 # figures as JSON ("--json PATH"; server.py prints them).
 FEATURES = [
     ("messaging", "messaging.py", [], ["--quick"]),
     ("graphs", "graphs.py", [], ["--fanout", "500", "--width", "100", "--rounds", "3"]),
     ("server", "server.py", [], ["--starts", "500", "--reads", "100"]),
+    # schedules, debounce, tracing overhead, named limits (one figure each)
+    ("capabilities", "capabilities_bench.py", [], ["--quick"]),
 ]
 PG_SETTINGS = ["server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_level",
                "shared_buffers", "max_connections"]
