@@ -221,6 +221,17 @@ def test_badges_and_waiting_on_panel(site: Any, browser: Any) -> None:
     assert "ended" in text(browser, "[data-testid=pending]")
 
 
+def test_timer_that_lost_a_race_is_cancelled_not_pending(site: Any, browser: Any) -> None:
+    server, demo = site
+    open_instance(browser, server, "escalation-1")
+    timers = wait_for(browser, lambda d: texts(d, "[data-testid=pending-timers] li"))
+    assert [t.split()[2] for t in timers] == ["cancelled", "pending"], timers
+    assert "close" in text(browser, "[data-testid=pending-events]")
+    assert "notes" in text(browser, "[data-testid=pending-queues]")
+    wait_for(browser, lambda d: len(texts(d, "[data-testid=timeline-bar]")) == 2)
+    assert texts(browser, "[data-testid=bar-state]") == ["cancelled", "pending"]
+
+
 def test_timeline_bar_opens_input_output_and_error(site: Any, browser: Any) -> None:
     server, _ = site
     open_instance(browser, server, "order-2")

@@ -84,11 +84,19 @@ def _register(rt: duroxide.Runtime, gate: Dict[str, bool]) -> Dict[str, Any]:
         yield ctx.schedule_timer(3_600_000)
         return "reminded"
 
+    def escalation(ctx: Any, _: Any) -> Any:
+        # The timer loses the race to "ack": it must not be shown as pending.
+        yield ctx.race(ctx.schedule_timer(3_600_000), ctx.wait_for_event("ack"))
+        yield ctx.all([ctx.wait_for_event("close"), ctx.schedule_timer(7_200_000),
+                       ctx.dequeue_event("notes")])
+        return "closed"
+
     def batch(ctx: Any, _: Any) -> Any:
         return (yield ctx.schedule_activity("Slow", None))
 
     for name, fn in (("Payment", payment), ("Order", order), ("Checkout", checkout),
-                     ("Approval", approval), ("Reminder", reminder), ("Batch", batch)):
+                     ("Approval", approval), ("Reminder", reminder), ("Batch", batch),
+                     ("Escalation", escalation)):
         rt.register_orchestration(name, fn)
 
     counter = rt.register_actor("Counter")
@@ -169,6 +177,7 @@ def build_site(path: str) -> Site:
         client.start_orchestration(instance, "Approval", None)
     client.start_orchestration("reminder-1", "Reminder", None)
     client.start_orchestration("batch-1", "Batch", None)
+    client.start_orchestration("escalation-1", "Escalation", None)
     t = tasks
     page = t["fetch"]("https://example.org")
     site.graph_id = client.submit(t["report"](t["parse"](page), t["score"](page)),
@@ -178,6 +187,10 @@ def build_site(path: str) -> Site:
     for instance in ("approval-1", "approval-2", "approval-3", "approval-4"):
         _until(lambda: _subscribed(client, instance, "ExternalSubscribed"))
     _until(lambda: _subscribed(client, "reminder-1", "TimerCreated"))
+    _until(lambda: _subscribed(client, "escalation-1", "ExternalSubscribed"))
+    client.raise_event("escalation-1", "ack", {"by": "on-call"})
+    client.enqueue_event("escalation-1", "audit", "kept, but nobody dequeues it")
+    _until(lambda: _subscribed(client, "escalation-1", "QueueSubscribed"))
     client.suspend_instance("approval-2", "waiting for the fraud team")
     client.terminate_instance("approval-3", "duplicate order")
     client.cancel_instance("approval-4", "customer changed their mind")

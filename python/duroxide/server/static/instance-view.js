@@ -109,7 +109,11 @@ const DxView = (() => {
     const t1 = Math.max(events[events.length - 1].timestamp_ms, opts.running ? Date.now() : 0,
                         ...bars.map((b) => b.end || 0), t0 + 1);
     const pct = (t) => `${(100 * (t - t0)) / (t1 - t0)}%`;
-    const openLabel = (b) => (opts.ended ? (b.kind === "TimerCreated" ? "cancelled" : "not finished") : "pending");
+    // An open bar is pending, unless the instance has ended (a timer is then cancelled, other
+    // work not finished) or "Waiting on" reports the timer cancelled (it lost a race).
+    const cancelled = opts.cancelledTimers || new Set();
+    const openLabel = (b) => (b.kind === "TimerCreated" && (opts.ended || cancelled.has(b.key)) ? "cancelled"
+      : opts.ended ? "not finished" : "pending");
     const rows = bars.map((b) => el("div", {
       class: `tl-row ${opts.selected === b.key ? "selected" : ""}`, "data-testid": "timeline-bar",
       dataset: { key: b.key }, title: "show its input, output and error",
@@ -118,10 +122,11 @@ const DxView = (() => {
          b.child ? el("a", { href: `instance.html?id=${encodeURIComponent(b.child)}` }, b.label)
                  : b.label, el("span", { class: "muted" }, ` ${KIND_CLASS[b.kind]}`)),
       el("div", { class: "tl-track" }, el("div", {
-        class: `tl-bar ${KIND_CLASS[b.kind]} ${b.failed ? "failed" : ""} ${b.end === null ? "open" : ""}`,
+        class: `tl-bar ${KIND_CLASS[b.kind]} ${b.failed ? "failed" : ""} ${b.end !== null ? ""
+          : openLabel(b) === "pending" ? "open" : "stopped"}`,
         style: `left:${pct(b.start)};width:calc(${pct(b.end === null ? t1 : b.end)} - ${pct(b.start)})`,
         title: `${b.label}: ${fmtTime(b.start)} -> ${b.end === null ? openLabel(b) : fmtTime(b.end)}` })),
-      el("span", { class: "tl-dur" }, b.end === null ? openLabel(b) : fmtDuration(b.end - b.start))));
+      el("span", { class: "tl-dur", "data-testid": "bar-state" }, b.end === null ? openLabel(b) : fmtDuration(b.end - b.start))));
     const axis = el("div", { class: "tl-axis" }, el("span", {}, ""),
       el("span", {}, el("span", {}, "0"), el("span", {}, fmtDuration((t1 - t0) / 2)),
          el("span", {}, fmtDuration(t1 - t0))), el("span", {}, ""));

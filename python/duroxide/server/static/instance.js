@@ -123,6 +123,8 @@
     const current = selectedExecution === detail.current_execution_id;
     $("timeline").replaceChildren(...DxView.timeline(events, { running: running && current,
       ended: !running || !current, selected: selectedBar,
+      cancelledTimers: new Set(((pending && pending.timers) || []).filter((t) => t.state === "cancelled")
+        .map((t) => t.timer_id)),
       onSelect: (b) => { selectedBar = b.key; renderTimeline(); } }));
     const bar = DxView.spans(events).find((b) => b.key === selectedBar);
     const extra = barExtra(bar);
