@@ -252,7 +252,7 @@ const Dx = (() => {
 
   const PAGES = [
     ["index.html", "Instances"], ["workers.html", "Workers"], ["schedules.html", "Schedules"],
-    ["messaging.html", "Messaging"], ["metrics.html", "Metrics"],
+    ["messaging.html", "Messaging"], ["limits.html", "Limits"], ["metrics.html", "Metrics"],
   ];
 
   function header(active) {

@@ -125,7 +125,8 @@ const DxGraph = (() => {
     const blocks = [["Input", payload(input ? JSON.stringify(input.args !== undefined ? input.args : input)
                                             : n.input || null, true)]];
     if (end && end.kind === "ActivityCompleted") blocks.push(["Output", payload(end.data, true)]);
-    if (n.error || (end && end.kind === "ActivityFailed")) {
+    if (n.traceback) blocks.push(["Error", DxView.traceback(n.traceback, "error-detail")]);
+    else if (n.error || (end && end.kind === "ActivityFailed")) {
       blocks.push(["Error", DxView.errorView(end && end.kind === "ActivityFailed" ? end.data : n.error)]);
     }
     return DxView.detailPanel(`${n.task} #${key(n)}`, facts, blocks, onClose);

@@ -17,7 +17,9 @@ const DxOps = (() => {
       Dx.badge(a.state), a.attempt ? ` attempt ${a.attempt}` : "",
       a.worker ? ` on ${a.worker}` : "", a.since_ms ? el("span", { class: "muted" }, " since ", when(a.since_ms)) : "",
       a.waits_for ? el("span", { class: "muted", "data-testid": "waits-for" }, ` — waits for ${a.waits_for}`) : "",
-      a.limit ? el("span", { class: "muted", "data-testid": "waits-for-limit" }, ` — waits for limit ${a.limit}`) : "",
+      a.limit ? el("span", { class: "limit-wait", "data-testid": "waits-for-limit" }, " — waits for limit ",
+        el("a", { href: "limits.html", class: "mono" }, a.limit), a.limit_key ? ` (key ${a.limit_key})` : "",
+        a.limit_reason === "undefined_limit" ? ", which is not defined" : ", which is full") : "",
       a.last_error ? el("div", { class: "err-cell", title: a.last_error }, `last error: ${a.last_error}`) : "");
   }
 

@@ -16,32 +16,67 @@ const DxView = (() => {
   // ---- tracebacks ---------------------------------------------------------------------------
 
   const ENGINE_NOTE = "-- duroxide's own frames --";
+  // The lines that frame a failed activity's traceback inside an orchestration's error
+  // (duroxide._common.ACTIVITY_TRACEBACK_NOTE / ORCHESTRATION_TRACEBACK_NOTE).
+  const ACTIVITY_NOTE = "The failed activity's traceback (root cause first):";
+  const ORCHESTRATION_NOTE = "The orchestration did not catch the activity's failure:";
+  const STANDARD = "Traceback (most recent call last):";
   // A frame in the duroxide package itself (an installed package or a source checkout).
   const ENGINE_FILE = /[\\/](site-packages|dist-packages|python)[\\/]duroxide[\\/]/;
   const FRAME = /^\s*File "([^"]*)", line \d+/;
 
-  // Splits a Python traceback into [the exception lines, user frames innermost first, engine
-  // frames]; null for text that is not one. Caret lines (^^^^) are dropped.
-  function splitTraceback(text) {
-    const lines = String(text).replace(/\s+$/, "").split("\n");
-    const note = lines.findIndex((l) => l.trim() === ENGINE_NOTE);
-    if (note >= 0) { // already root cause first (duroxide.worker.tracebacks)
-      return { head: lines.slice(0, note), engine: lines.slice(note + 1) };
+  // Text already root cause first (duroxide.worker.tracebacks): the lines under each engine
+  // note are duroxide's own frames.
+  function pullEngine(lines) {
+    const rest = [], engine = [];
+    let inside = false;
+    for (const line of lines) {
+      if (line.trim() === ENGINE_NOTE) inside = true;
+      else if (inside && line.startsWith("  ")) engine.push(line);
+      else { inside = false; rest.push(line); }
     }
-    const start = lines.findIndex((l) => l.startsWith("Traceback (most recent call last)"));
-    if (start < 0) return null;
+    return { rest, engine };
+  }
+
+  // A standard Python traceback as [exception lines, user frames innermost first] and the
+  // engine frames; caret lines (^^^^) dropped.
+  function orderStandard(lines) {
+    const start = lines.findIndex((l) => l.startsWith(STANDARD));
     const frames = [];
     let i = start + 1;
     for (; i < lines.length && lines[i].startsWith("  "); i++) {
       if (FRAME.test(lines[i])) frames.push({ file: lines[i].match(FRAME)[1], lines: [lines[i]] });
       else if (frames.length && !/^\s*[\^~]+\s*$/.test(lines[i])) frames[frames.length - 1].lines.push(lines[i]);
     }
+    const before = lines.slice(0, start).filter((l) => l.trim());
     const exception = lines.slice(i).filter((l) => l.trim());
-    const user = frames.filter((f) => !ENGINE_FILE.test(f.file)).reverse();
-    const engine = frames.filter((f) => ENGINE_FILE.test(f.file)).reverse();
-    return { head: [...lines.slice(0, start).filter((l) => l.trim()), ...exception,
-                    ...user.flatMap((f) => f.lines)],
-             engine: engine.flatMap((f) => f.lines) };
+    return { before, exception,
+             user: frames.filter((f) => !ENGINE_FILE.test(f.file)).reverse().flatMap((f) => f.lines),
+             engine: frames.filter((f) => ENGINE_FILE.test(f.file)).reverse().flatMap((f) => f.lines) };
+  }
+
+  // Any error text as {head, engine}: the exception first, then the user's frames innermost
+  // first (and a failed activity's own traceback, when the orchestration's error carries it),
+  // duroxide's frames apart; null for text that holds no traceback.
+  function splitTraceback(text) {
+    const lines = String(text).replace(/\s+$/, "").split("\n");
+    const at = lines.indexOf(STANDARD);
+    if (lines[0] === ACTIVITY_NOTE && at > 0) {
+      const activity = pullEngine(lines.slice(1, at).filter((l) => l && l !== ORCHESTRATION_NOTE));
+      const outer = orderStandard(lines.slice(at));
+      return { head: [...outer.exception, "", ACTIVITY_NOTE, ...activity.rest,
+                      ...(outer.user.length ? [ORCHESTRATION_NOTE, ...outer.user] : [])],
+               engine: [...activity.engine, ...outer.engine] };
+    }
+    if (lines.some((l) => l.startsWith(STANDARD))) {
+      const t = orderStandard(lines);
+      return { head: [...t.before, ...t.exception, ...t.user], engine: t.engine };
+    }
+    if (lines.some((l) => l.trim() === ENGINE_NOTE)) {
+      const t = pullEngine(lines);
+      return { head: t.rest, engine: t.engine };
+    }
+    return null;
   }
 
   function traceback(text, testid) {
@@ -208,5 +243,6 @@ const DxView = (() => {
     return Object.keys(rest).length ? JSON.stringify(rest) : null;
   }
 
-  return { spans, timeline, barDetail, detailPanel, history, traceback, errorView, errorParts, KIND_CLASS };
+  return { spans, timeline, barDetail, detailPanel, history, traceback, errorView, errorParts,
+           splitTraceback, KIND_CLASS };
 })();

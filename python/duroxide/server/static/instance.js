@@ -108,6 +108,20 @@
 
   const workerName = (owner) => workerNames.get(owner) || owner;
 
+  // A queued activity that waits for a named limit (docs/flow-control.md): the server lists
+  // such waits in /v1/waiting-activities (reason "limit" or "undefined_limit"); each one of
+  // this instance is marked on its "Waiting on" entry. Asked only while something is queued.
+  async function addLimitWaits(p) {
+    const queued = ((p && p.activities) || []).filter((a) => a.state === "queued");
+    if (!queued.length) return;
+    const waits = (await optional("/v1/waiting-activities?limit=1000").catch(() => null)) || [];
+    for (const w of waits) {
+      if (w.instance_id !== id || !w.limit) continue;
+      const a = queued.find((q) => q.activity_id === w.activity_id);
+      if (a) Object.assign(a, { limit: w.limit, limit_key: w.limit_key, limit_reason: w.reason });
+    }
+  }
+
   function renderGraph() {
     if (!graph || !(graph.nodes || []).length) { $("graph-section").hidden = true; return; }
     $("graph-section").hidden = false;
@@ -138,7 +152,8 @@
     if (!bar) return {};
     const live = pending && (pending.activities || []).find((a) => a.activity_id === bar.key);
     if (live) return { worker: live.worker, attempt: live.attempt ? String(live.attempt) : null,
-                       waitsFor: live.waits_for || live.limit || null, lastError: live.last_error };
+                       waitsFor: live.limit ? `limit ${live.limit}` : live.waits_for || null,
+                       lastError: live.last_error };
     const node = graph && bar.node !== undefined && graph.nodes.find((n) => DxGraph.key(n) === bar.node);
     if (node) return { worker: node.worker ? workerName(node.worker) : null, attempt: node.attempts ? String(node.attempts) : null };
     return {};
@@ -172,6 +187,7 @@
         optional(`${base}/pending`), isGraph ? optional(`${base}/graph`) : null]);
       pending = pend;
       graph = g;
+      await addLimitWaits(pending);
       if (isGraph && !workerNames.size) {
         const workers = (await optional("/v1/workers").catch(() => null)) || [];
         workerNames = new Map(workers.flatMap((w) => (w.session_owners || []).map((o) => [o, w.name || w.worker_id])));
