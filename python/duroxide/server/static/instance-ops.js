@@ -28,7 +28,8 @@ const DxOps = (() => {
     const groups = [
       group("Activities", p.activities, activityLine),
       group("Timers", p.timers, (t) => el("span", {}, `timer #${t.timer_id} `, Dx.badge(t.state),
-        " fires ", when(t.fire_at_ms), el("span", { class: "muted" }, ` (${fmtTime(t.fire_at_ms)})`))),
+        t.state === "cancelled" ? el("span", { class: "muted" }, " no longer waited for (was due ", when(t.fire_at_ms), ")")
+          : el("span", {}, " fires ", when(t.fire_at_ms), el("span", { class: "muted" }, ` (${fmtTime(t.fire_at_ms)})`)))),
       group("Events", p.events, (e) => el("span", {}, "event ", el("strong", { class: "mono" }, e.name),
         e.since_ms ? el("span", { class: "muted" }, " since ", when(e.since_ms)) : "")),
       group("Queues", p.queues, (q) => el("span", {}, "queue ", el("strong", { class: "mono" }, q.name),
@@ -40,7 +41,7 @@ const DxOps = (() => {
     ].filter(Boolean);
     const buffered = Object.entries(p.buffered || {}).filter(([, n]) => n);
     if (buffered.length) {
-      groups.push(el("p", { class: "muted", "data-testid": "pending-buffered" }, "Buffered messages: ",
+      groups.push(el("p", { class: "muted", "data-testid": "pending-buffered" }, "Messages in its queue: ",
         buffered.map(([k, n]) => `${n} ${k}`).join(", ")));
     }
     if (!groups.length) {

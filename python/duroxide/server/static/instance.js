@@ -98,7 +98,7 @@
     const nodeOf = new Map(tree.nodes.map((n) => [n.instance_id, n]));
     const item = (n) => el("li", {}, el("span", { class: "node" },
         n.instance_id === id ? el("strong", { class: "mono" }, n.instance_id) : instanceLink(n.instance_id),
-        el("span", { class: "muted" }, n.orchestration_name), badge(n.status, n.output)),
+        el("span", { class: "muted" }, n.orchestration_name), badge(n.shown_status || n.status, n.output)),
       (byParent.get(n.instance_id) || []).length
         ? el("ul", { class: "tree" }, byParent.get(n.instance_id).map(item)) : null);
     const root = nodeOf.get(tree.root_id);
