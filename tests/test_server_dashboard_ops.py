@@ -207,7 +207,7 @@ def test_failure_shows_root_cause_first_with_engine_frames_collapsed(site: Any,
 
 
 def test_badges_and_waiting_on_panel(site: Any, browser: Any) -> None:
-    server, _ = site
+    server, demo = site
     for instance_id, badge in (("approval-2", "Suspended"), ("approval-3", "Terminated"),
                                ("approval-4", "Canceled")):
         open_instance(browser, server, instance_id)
@@ -226,6 +226,14 @@ def test_badges_and_waiting_on_panel(site: Any, browser: Any) -> None:
     assert "Slow" in detail and text(browser, "[data-testid=detail-attempt]") == "1"
     open_instance(browser, server, "approval-3")
     assert "ended" in text(browser, "[data-testid=pending]")
+    # A start no runtime can take: the page says why (no sub-orchestration tree to read yet).
+    demo.client.start_orchestration("queued-1", "NobodyRunsThis", None)
+    open_instance(browser, server, "queued-1", refresh=0.5)
+    assert text(browser, "#badge") == "Pending"
+    start = wait_for(browser, lambda d: "not registered" in text(d, "[data-testid=pending-start]")
+                     and text(d, "[data-testid=pending-start]"))
+    assert start.startswith("Its start is queued"), start
+    assert texts(browser, "[data-testid=error]") == []
 
 
 def test_timer_that_lost_a_race_is_cancelled_not_pending(site: Any, browser: Any) -> None:

@@ -39,6 +39,10 @@ const DxOps = (() => {
       group("Sub-orchestrations", p.sub_orchestrations, (s) => el("span", {}, instanceLink(s.instance_id),
         ` ${s.name || ""}`, s.since_ms ? el("span", { class: "muted" }, " since ", when(s.since_ms)) : "")),
     ].filter(Boolean);
+    if (status === "Pending") {
+      groups.unshift(el("p", { "data-testid": "pending-start" }, "Its start is queued: no runtime has taken it yet",
+        p.unservable ? el("span", { class: "limit-wait" }, ` (${p.unservable})`) : "", "."));
+    }
     const buffered = Object.entries(p.buffered || {}).filter(([, n]) => n);
     if (buffered.length) {
       groups.push(el("p", { class: "muted", "data-testid": "pending-buffered" }, "Messages in its queue: ",

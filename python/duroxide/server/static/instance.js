@@ -108,6 +108,13 @@
 
   const workerName = (owner) => workerNames.get(owner) || owner;
 
+  // Why a queued start waits, when no live worker can run it (GET /v1/unservable-work).
+  async function unservable() {
+    const groups = (await optional("/v1/unservable-work").catch(() => null)) || [];
+    const mine = groups.find((g) => (g.instance_ids || []).includes(id));
+    return mine ? mine.reason : null;
+  }
+
   // A queued activity that waits for a named limit (docs/flow-control.md): the server lists
   // such waits in /v1/waiting-activities (reason "limit" or "undefined_limit"); each one of
   // this instance is marked on its "Waiting on" entry. Asked only while something is queued.
@@ -183,7 +190,7 @@
       detail = await api(base);
       const isGraph = detail.orchestration_name === GRAPH;
       const [kv, executions, tree, pend, g] = await Promise.all([
-        api(`${base}/kv`), api(`${base}/executions`), api(`${base}/tree`),
+        api(`${base}/kv`), api(`${base}/executions`), optional(`${base}/tree`),
         optional(`${base}/pending`), isGraph ? optional(`${base}/graph`) : null]);
       pending = pend;
       graph = g;
@@ -201,7 +208,9 @@
       const ex = executions.find((x) => x.execution_id === selectedExecution);
       $("exec-facts").replaceChildren(ex ? el("span", {}, `${ex.status}, ${ex.event_count} events, started `,
         when(ex.started_at), ex.completed_at ? `, took ${fmtDuration(ex.completed_at - ex.started_at)}` : "") : "");
-      renderTree(tree);
+      if (tree) renderTree(tree); // none while its start is queued (Pending)
+      else $("tree").replaceChildren(el("p", { class: "muted" }, "No sub-orchestrations."));
+      if (pending && detail.status === "Pending") pending.unservable = await unservable();
       if (selectedExecution !== null) await loadExecution();
       renderSummary();
       renderIfChanged($("pending"), [pending, detail.status], () => DxOps.pendingView(pending, Dx.shownStatus(detail.status, detail.error)));
