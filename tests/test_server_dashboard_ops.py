@@ -351,8 +351,12 @@ def test_rerun_shows_its_verification(site: Any, browser: Any) -> None:
         assert client.get_status("checkout-7~2").status == "Suspended"
     finally:
         demo.gate["v2"] = False
-    # A rerun from an event outside the history: the server's 400 stays on the page.
+    # A rerun from an event outside the history: the server's 400 stays on the page. What
+    # was typed survives an auto-refresh.
+    open_instance(browser, server, "checkout-7", refresh=0.3)
     browser.find_element(By.ID, "rerun-from").send_keys("999")
+    time.sleep(1)
+    assert browser.find_element(By.ID, "rerun-from").get_attribute("value") == "999"
     click(browser, "[data-testid=rerun]")
     browser.switch_to.alert.accept()
     wait_for(browser, lambda d: "999" in text(d, "[data-testid=error]"))

@@ -57,9 +57,10 @@
     $("custom").replaceChildren(detail.custom_status === null ? el("span", { class: "muted" }, "none")
       : el("div", {}, el("pre", {}, pretty(detail.custom_status)),
            el("p", { class: "muted" }, `version ${detail.custom_status_version}`)));
-    const busy = $("actions").dataset.busy === "1";
-    if (!busy) {
-      $("actions").replaceChildren(...DxOps.buttons(detail, { suspend, resume, terminate, cancel, rerun, remove }));
+    // Rebuilt only when the state changes: what the user typed ("from event", force) stays.
+    if ($("actions").dataset.busy !== "1") {
+      renderIfChanged($("actions"), [detail.status, detail.error],
+                      () => DxOps.buttons(detail, { suspend, resume, terminate, cancel, rerun, remove }));
     }
     $("raise").disabled = DxOps.ENDED.includes(shown);
   }
