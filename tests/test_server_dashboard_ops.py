@@ -30,6 +30,7 @@ from selenium.common.exceptions import (  # noqa: E402
     WebDriverException,
 )
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -256,6 +257,9 @@ def test_timeline_bar_opens_input_output_and_error(site: Any, browser: Any) -> N
     assert "Reserve" in detail and '"order-2"' in detail and '"stock-order-2"' in detail
     click(browser, "[data-testid=close-detail]")
     wait_for(browser, lambda d: not texts(d, "[data-testid=detail]"))
+    # From the keyboard too: Enter on a focused bar.
+    browser.find_elements(By.CSS_SELECTOR, "[data-testid=timeline-bar]")[3].send_keys(Keys.ENTER)
+    assert '"parcel-order-2"' in wait_for(browser, lambda d: text(d, "[data-testid=detail]"))
     open_instance(browser, server, "checkout-7")
     wait_for(browser, lambda d: len(texts(d, "[data-testid=timeline-bar]")) == 2)
     browser.find_elements(By.CSS_SELECTOR, "[data-testid=timeline-bar]")[1].click()

@@ -151,8 +151,9 @@ const DxView = (() => {
       : opts.ended ? "not finished" : "pending");
     const rows = bars.map((b) => el("div", {
       class: `tl-row ${opts.selected === b.key ? "selected" : ""}`, "data-testid": "timeline-bar",
-      dataset: { key: b.key }, title: "show its input, output and error",
-      onclick: (event) => { if (!event.target.closest("a")) opts.onSelect(b); } },
+      dataset: { key: b.key }, title: "show its input, output and error", tabindex: 0, role: "button",
+      onclick: (event) => { if (!event.target.closest("a")) opts.onSelect(b); },
+      onkeydown: (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); opts.onSelect(b); } } },
       el("span", { class: "tl-label" },
          b.child ? el("a", { href: `instance.html?id=${encodeURIComponent(b.child)}` }, b.label)
                  : b.label, el("span", { class: "muted" }, ` ${KIND_CLASS[b.kind]}`)),
