@@ -183,6 +183,11 @@ def test_history_rows_expand_pretty_payloads_without_escapes(site: Any, browser:
     assert '"name": "Checkout"' in shown and '\n    "card": "4111-xx"' in shown
     time.sleep(3.3)  # one auto-refresh: what was opened stays open
     assert js(browser, "return document.querySelector('[data-testid=event-row] details').open")
+    # Events whose `data` is null (custom status, KV writes) show their stored fields.
+    open_instance(browser, server, "order-2")
+    rows = wait_for(browser, lambda d: [r for r in texts(d, "[data-testid=event-row]")
+                                        if "CustomStatusUpdated" in r or "KeyValueSet" in r])
+    assert any("stage" in r for r in rows) and any('"customer"' in r for r in rows), rows
 
 
 def test_failure_shows_root_cause_first_with_engine_frames_collapsed(site: Any,

@@ -102,8 +102,8 @@ const DxOps = (() => {
     const b = (id, label, cls, enabled, onclick, title) => el("button", { id, class: cls, disabled: !enabled,
       title, "data-testid": id, onclick }, label);
     return [
-      running ? b("suspend", "Suspend", "", true, ctx.suspend, "no new turn or activity starts; events keep arriving")
-              : b("resume", "Resume", "primary", suspended, ctx.resume, "continue a suspended instance"),
+      suspended ? b("resume", "Resume", "primary", true, ctx.resume, "continue a suspended instance")
+        : b("suspend", "Suspend", "", running, ctx.suspend, "no new turn or activity starts; events keep arriving"),
       b("terminate", "Terminate", "danger", running || suspended, ctx.terminate, "end it now without running its code"),
       b("cancel", "Cancel", "danger", running, ctx.cancel, "cooperative cancel: ends Canceled"),
       b("rerun", "Rerun", "", ended, ctx.rerun, "a new instance from the failed step, under the current code"),

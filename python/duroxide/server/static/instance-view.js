@@ -196,8 +196,10 @@ const DxView = (() => {
     if (b.kind === "TimerCreated") {
       facts.push(["Fires", b.fireAt ? el("span", {}, when(b.fireAt), ` (${fmtTime(b.fireAt)})`) : "-"]);
     } else {
-      facts.push(["Worker", extra.worker || el("span", { class: "muted" }, "not recorded in history")]);
-      facts.push(["Attempt", extra.attempt || el("span", { class: "muted" }, "not recorded in history")]);
+      if (b.kind === "ActivityScheduled") {
+        facts.push(["Worker", extra.worker || el("span", { class: "muted" }, "not recorded in history")]);
+        facts.push(["Attempt", extra.attempt || el("span", { class: "muted" }, "not recorded in history")]);
+      }
       if (extra.waitsFor) facts.push(["Waits for", extra.waitsFor]);
       if (b.child) facts.push(["Instance", Dx.instanceLink(b.child)]);
       blocks.push(["Input", payload(b.input === undefined ? null : JSON.stringify(b.input), true)]);
