@@ -11,8 +11,7 @@ On a fresh SQLite file per run, one process (client + runtime, 2 + 2 slots):
   debounce-k      the same spread over 10 keys from 10 threads
 
 Runs alternate between the variants (drift of a shared machine hits both alike); prints each
-run and the medians as JSON lines. Named limits are not built (docs/flow-control.md), so the
-limit comparison the issue asks for is not measured here.
+run and the medians as JSON lines. Named limits are measured by benchmarks/limits_bench.py.
 """
 
 from __future__ import annotations

@@ -117,6 +117,9 @@ FEATURES = [
     ("server", "server.py", [], ["--starts", "500", "--reads", "100"]),
     # schedules, debounce, tracing overhead, named limits (one figure each)
     ("capabilities", "capabilities_bench.py", [], ["--quick"]),
+    # named limits: hello with a concurrency limit and with 1,000 per-key limits vs without
+    # (alternating runs), throughput held at a limit, achieved rate (docs/flow-control.md)
+    ("limits", "limits_bench.py", [], ["--quick"]),
 ]
 PG_SETTINGS = ["server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_level",
                "shared_buffers", "max_connections"]

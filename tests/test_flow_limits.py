@@ -276,3 +276,64 @@ def test_bad_limit_arguments_of_schedule_activity_fail_the_call(env):
 
 def test_limit_is_exported():
     assert duroxide.Limit is Limit and duroxide.LimitInfo is LimitInfo
+
+
+def test_per_key_limit_keeps_a_flooding_tenant_from_starving_another(env):
+    """Tenant A floods 1,000 tasks, tenant B sends 10 later: with per_key=True B's tasks all
+    finish while most of A's are still queued."""
+    _, client, make_runtime = env
+    runtime = make_runtime(worker_concurrency=4)
+    client.set_limit("tenant", Limit(concurrency=2, per_key=True))
+
+    @runtime.register_activity("Call")
+    def call(ctx, tenant):
+        time.sleep(0.005)
+        return tenant
+
+    @runtime.register_orchestration("Tenant")
+    def tenant(ctx, arg):
+        key, n = arg
+        tasks = [ctx.schedule_activity("Call", key, limit="tenant", limit_key=key)
+                 for _ in range(n)]
+        return len((yield ctx.all(tasks)))
+
+    runtime.start()
+    client.start_orchestration("flood", "Tenant", ["A", 1000])
+    assert poll(lambda: client.get_limit("tenant").waiting > 500)
+    client.start_orchestration("small", "Tenant", ["B", 10])
+    assert wait_done(client, "small").output == 10
+    a = client.get_limit("tenant")
+    assert a.waiting > 500, a  # most of A is still queued
+    assert ("A", 2) in [(k, f) for k, f, _ in a.top_keys]  # A still holds its 2 slots
+
+
+def test_rate_limit_holds_its_rate_within_tolerance(env):
+    """rate_per_s=20 (burst 20): after the burst, starts run at 20/s within 15 %, and no
+    window of T seconds holds more than burst + 20 T starts."""
+    _, client, make_runtime = env
+    starts: List[float] = []
+    lock = threading.Lock()
+    runtime = make_runtime(worker_concurrency=4, dispatcher_poll_interval_ms=10)
+    client.set_limit("r20", Limit(rate_per_s=20))
+
+    @runtime.register_activity("Tick")
+    def tick(ctx, i):
+        with lock:
+            starts.append(time.monotonic())
+        return i
+
+    @runtime.register_orchestration("Fan")
+    def fan(ctx, n):
+        return len((yield ctx.all([ctx.schedule_activity("Tick", i, limit="r20")
+                                   for i in range(n)])))
+
+    runtime.start()
+    client.start_orchestration("fan", "Fan", 80)
+    assert wait_done(client, "fan", timeout_ms=30_000).output == 80
+    starts.sort()
+    steady = (len(starts) - 21) / (starts[-1] - starts[20])  # after the 20-token burst
+    assert 17.0 <= steady <= 23.0, steady
+    for i in range(len(starts)):  # every window [starts[i], starts[j]]
+        for j in range(i, len(starts)):
+            span = starts[j] - starts[i]
+            assert j - i + 1 <= 20 + 20 * span + 2, (i, j, span)  # +2: start jitter

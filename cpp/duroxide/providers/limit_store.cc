@@ -177,10 +177,11 @@ std::string LimitClaimPredicate(const std::string& col, const std::string& now,
          " END), l.burst) >= 0.999999999)))";
 }
 
-bool LimitAdmits(ScheduleTx& tx, const std::string& name, const std::string& key, int64_t now) {
-  std::optional<LimitSpec> spec = ReadSpec(tx, name);
-  if (!spec) return false;
-  if (!tx.TryLock("limit\x1f" + name + "\x1f" + BucketKey(*spec, key))) return false;
+namespace {
+
+// True when the limit has a free slot and a token for `key` at `now`.
+bool HasRoom(ScheduleTx& tx, const LimitSpec* spec, const std::string& key, int64_t now) {
+  const std::string& name = spec->name;
   if (spec->concurrency) {
     std::vector<SqlRow> rows = spec->per_key
         ? tx.Query("SELECT COUNT(*) FROM worker_queue WHERE limit_name = $1 AND limit_key = $2 "
@@ -190,6 +191,15 @@ bool LimitAdmits(ScheduleTx& tx, const std::string& name, const std::string& key
     if (Int(rows[0], 0) >= *spec->concurrency) return false;
   }
   return !spec->rate_per_s || TokensAt(tx, *spec, key, now) >= 1 - kTokenEpsilon;
+}
+
+}  // namespace
+
+bool LimitAdmits(ScheduleTx& tx, const std::string& name, const std::string& key, int64_t now) {
+  std::optional<LimitSpec> spec = ReadSpec(tx, name);
+  if (!spec) return false;
+  if (!tx.TryLock("limit\x1f" + name + "\x1f" + BucketKey(*spec, key))) return false;
+  return HasRoom(tx, &*spec, key, now);
 }
 
 void ConsumeLimitToken(ScheduleTx& tx, const std::string& name, const std::string& key,
@@ -275,6 +285,7 @@ Result<std::vector<LimitWait>> LimitStore::Waiting(int64_t min_wait_ms, int64_t 
   Status st = backend_->RunScheduleTx("list_waiting_activities", [&](ScheduleTx& tx) -> Status {
     out.clear();
     const int64_t now = NowMs();
+    std::map<std::pair<std::string, std::string>, bool> room;  // (limit, key) -> has room
     for (const SqlRow& row : tx.Query(
              "SELECT q.work_item, q.limit_name, q.limit_key, q.visible_at, "
              "  CASE WHEN EXISTS (SELECT 1 FROM limits l WHERE l.name = q.limit_name) "
@@ -296,6 +307,15 @@ Result<std::vector<LimitWait>> LimitStore::Waiting(int64_t min_wait_ms, int64_t 
       w.limit_key = Text(row, 2);
       w.waiting_since_ms = Int(row, 3);
       w.defined = Int(row, 4) != 0;
+      if (w.defined) {  // held back only if its limit has no room now
+        auto it = room.find({w.limit, w.limit_key});
+        if (it == room.end()) {
+          std::optional<LimitSpec> spec = ReadSpec(tx, w.limit);
+          const bool free = spec && HasRoom(tx, &*spec, w.limit_key, now);
+          it = room.emplace(std::make_pair(w.limit, w.limit_key), free).first;
+        }
+        if (it->second) continue;
+      }
       out.push_back(std::move(w));
     }
     return Status::Ok();

@@ -111,8 +111,8 @@ class LimitStore {
   Result<std::vector<LimitInfo>> List();
   // kNotFound for an unknown name. Rows naming it then wait until it is defined again.
   Status Delete(const std::string& name);
-  // Activity rows visible for at least min_wait_ms, not leased, that wait for a limit (full,
-  // out of tokens or not defined), oldest first; at most `max_rows`.
+  // Activity rows visible for at least min_wait_ms, not leased, that their limit holds back
+  // now (full, out of tokens, or not defined), oldest first; at most `max_rows` are looked at.
   Result<std::vector<LimitWait>> Waiting(int64_t min_wait_ms, int64_t max_rows);
 
  private:

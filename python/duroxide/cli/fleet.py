@@ -32,6 +32,7 @@ from duroxide.cli._base import (
     non_negative,
     table,
 )
+from duroxide.cli.limits import limit_reason
 from duroxide.client.api import ClientAPI
 from duroxide.client.schedules import unserved_schedules
 from duroxide.errors import InvalidArgumentError
@@ -261,6 +262,9 @@ def cmd_doctor(args: argparse.Namespace, client: ClientAPI) -> int:
     suspended = [(iid, client.get_status(iid).error or "")
                  for iid in client.list_instances_by_status("Suspended")]
     unserved = unserved_schedules(workers, client.list_schedules())
+    # Activities that name a limit nobody defined wait forever (docs/flow-control.md).
+    undefined = [w for w in client.list_waiting_activities()
+                 if w.get("reason") == "undefined_limit"]
 
     def text() -> str:
         live = [w for w in workers if w.live]
@@ -284,10 +288,18 @@ def cmd_doctor(args: argparse.Namespace, client: ClientAPI) -> int:
             lines.append(table(["SCHEDULE", "ORCHESTRATION", "VERSION", "REASON"],
                                [[u["schedule_id"], u["orchestration"], u["version"] or "-",
                                  u["reason"]] for u in unserved]))
+        if undefined:
+            lines.append(f"{len(undefined)} activit{'y' if len(undefined) == 1 else 'ies'} "
+                         "waiting for a limit that is not defined (client.set_limit):")
+            lines.append(table(["INSTANCE", "ACTIVITY", "LIMIT", "WAITING", "REASON"],
+                               [[w["instance_id"], w["name"], w["limit"],
+                                 f"{w['waiting_ms'] / 1000:.1f} s", limit_reason(w)]
+                                for w in undefined]))
         return "\n".join(lines)
 
     emit(args, {"workers": [w.to_dict() for w in workers],
                  "unservable": [s.to_dict() for s in stuck],
                  "suspended": [{"instance_id": i, "reason": r} for i, r in suspended],
-                 "unserved_schedules": unserved}, text)
+                 "unserved_schedules": unserved,
+                 "undefined_limits": [dict(w) for w in undefined]}, text)
     return EXIT_OK

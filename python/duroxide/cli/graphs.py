@@ -15,6 +15,7 @@ import time
 from typing import List
 
 from duroxide.cli._base import EXIT_NOT_FOUND, CliError, Command
+from duroxide.cli.limits import limit_reason
 from duroxide.client.api import ClientAPI
 from duroxide.client.results import GraphNode, TaskGraph
 
@@ -107,11 +108,16 @@ def cmd_waiting(args: argparse.Namespace, client: ClientAPI) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     if not rows:
-        print("no activities are waiting for capabilities")
+        print("no activities are waiting for capabilities or limits")
         return 0
     now = int(time.time() * 1000)
-    print(f"{len(rows)} activit{'y' if len(rows) == 1 else 'ies'} waiting for a capable worker:")
+    print(f"{len(rows)} activit{'y' if len(rows) == 1 else 'ies'} waiting for a capable worker "
+          "or a limit:")
     for r in rows:
+        if r.get("reason", "capability") != "capability":
+            print(f"  {r['instance_id']}#{r['activity_id']}  {r['name']}  waiting "
+                  f"{r['waiting_ms']}ms  {limit_reason(r)}")
+            continue
         deadline = ""
         if r["deadline_ms"]:
             deadline = f"  fails in {max(0, int(r['deadline_ms']) - now)}ms"

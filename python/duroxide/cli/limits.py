@@ -34,6 +34,14 @@ def top_keys(info: LimitInfo) -> str:
                      for k, f, w in info.top_keys[:3]) or "-"
 
 
+def limit_reason(r: Any) -> str:
+    """Why a waiting activity (list_waiting_activities row) waits for its limit."""
+    key = f" (key {r['limit_key']})" if r.get("limit_key") else ""
+    if r["reason"] == "undefined_limit":
+        return f"limit {r['limit']!r} is not defined{key}"
+    return f"limit {r['limit']!r} is full or out of tokens{key}"
+
+
 def add_commands(command: Command) -> None:
     p = command("limits", "List named limits: settings, in flight, waiting, busiest keys.")
     p.set_defaults(handler=cmd_limits)
@@ -101,4 +109,4 @@ def cmd_delete(args: argparse.Namespace, client: ClientAPI) -> int:
     return EXIT_OK
 
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "limit_reason", "settings", "top_keys"]

@@ -202,6 +202,11 @@ def _activity(eid: int, e: Dict[str, Any], row: Optional[Dict[str, Any]], walk: 
                               else "a free worker")
         if isinstance(item, dict) and item.get("tag"):
             entry["waits_for"] += f" (tag {item['tag']})"
+        if isinstance(item, dict) and item.get("limit"):
+            # Named limits (docs/flow-control.md): a slot or token of the limit, then a worker.
+            key = f", key {item['limit_key']!r}" if item.get("limit_key") else ""
+            entry["waits_for"] = f"limit {item['limit']!r}{key}, then {entry['waits_for']}"
+            entry["limit"] = item["limit"]
     return entry
 
 

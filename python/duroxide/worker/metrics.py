@@ -173,6 +173,38 @@ def store_families(client: Any) -> Iterator[Any]:
         workers.add_metric([status], n)
     yield workers
     yield from _messaging_families(core, client)
+    yield from _limit_families(core, client)
+
+
+def _limit_families(core: Any, client: Any) -> Iterator[Any]:
+    """Named limits (docs/flow-control.md): load per limit (names are set by operators, so
+    bounded) and the tasks waiting for a limit, by reason (a task naming an undefined limit is
+    "undefined_limit"; its name is not a label, since any code can name one)."""
+    limits = client.list_limits()
+    flight = core.GaugeMetricFamily("duroxide_limit_in_flight",
+                                    "Tasks of a named limit running now", labels=["limit"])
+    queued = core.GaugeMetricFamily("duroxide_limit_queued",
+                                    "Tasks of a named limit queued (not running)",
+                                    labels=["limit"])
+    for info in limits:
+        flight.add_metric([info.name], info.in_flight)
+        queued.add_metric([info.name], info.waiting)
+    yield flight
+    yield queued
+    waits = [w for w in client.list_waiting_activities()
+             if w.get("reason") in ("limit", "undefined_limit")]
+    count = core.GaugeMetricFamily(
+        "duroxide_limit_waits", "Visible activities held back by their limit, by reason "
+        "(limit: full or out of tokens; undefined_limit: no such limit)", labels=["reason"])
+    oldest = core.GaugeMetricFamily(
+        "duroxide_limit_wait_seconds", "How long the longest-waiting activity held back by its "
+        "limit has waited, by reason", labels=["reason"])
+    for reason in ("limit", "undefined_limit"):
+        mine = [w["waiting_ms"] for w in waits if w["reason"] == reason]
+        count.add_metric([reason], len(mine))
+        oldest.add_metric([reason], max(mine, default=0) / 1000.0)
+    yield count
+    yield oldest
 
 
 def _messaging_families(core: Any, client: Any) -> Iterator[Any]:
