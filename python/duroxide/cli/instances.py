@@ -31,8 +31,9 @@ from duroxide.cli._base import (
     status_arg,
     table,
 )
-from duroxide.cli.operations import pending_lines, shown_status
+from duroxide.cli.operations import pending_lines
 from duroxide.client.api import ClientAPI
+from duroxide.client.operations import shown_status
 from duroxide.client.results import OrchestrationResult
 from duroxide.worker.tracebacks import root_cause_first
 

@@ -2,18 +2,9 @@
 // runs as links, and pause / resume / trigger.
 "use strict";
 (() => {
-  const { el, fmtTime, showError, table, instanceLink } = Dx;
+  const { el, showError, table, instanceLink } = Dx;
   Dx.header("schedules.html");
   const $ = (id) => document.getElementById(id);
-
-  function relative(ms) {
-    if (!ms) return "";
-    const delta = Math.round((ms - Date.now()) / 1000);
-    const span = Math.abs(delta);
-    const text = span >= 3600 ? `${Math.floor(span / 3600)} h ${Math.floor((span % 3600) / 60)} min`
-      : span >= 60 ? `${Math.floor(span / 60)} min ${span % 60} s` : `${span} s`;
-    return delta >= 0 ? ` (in ${text})` : ` (${text} ago)`;
-  }
 
   async function act(scheduleId, action) {
     try {
@@ -23,11 +14,11 @@
         $("error").replaceChildren(el("div", { class: "notice", "data-testid": "triggered" },
           "Started ", instanceLink(out.instance_id)));
       }
-      await refresh(action !== "trigger");
+      await refresh();
     } catch (err) { showError($("error"), err); }
   }
 
-  async function refresh(clear = true) {
+  async function refresh() {
     try {
       const rows = await Dx.api("/v1/schedules");
       const columns = ["schedule_id", "orchestration", "when", "state", "next_fire",
@@ -40,7 +31,7 @@
         if (column === "schedule_id") return el("span", { class: "mono", "data-testid": "schedule-id" }, value);
         if (column === "state") return Dx.badge(value);
         if (column === "next_fire" || column === "last_fire") {
-          return value ? `${fmtTime(value)}${relative(value)}` : "-";
+          return Dx.when(value);
         }
         if (column === "recent_instances") {
           return el("span", {}, (value || []).slice(0, 3).flatMap((id) => [instanceLink(id), " "]));
@@ -56,8 +47,8 @@
           " ",
           el("button", { "data-testid": "trigger", onclick: () => act(row.schedule_id, "trigger") }, "Trigger")));
       }
-      if (clear) $("error").replaceChildren();
-    } catch (err) { showError($("error"), err); }
+      Dx.refreshOk($("error"));
+    } catch (err) { Dx.refreshFailed($("error"), err); }
   }
-  Dx.autoRefresh(() => refresh(false), 5000, $("auto"));
+  Dx.autoRefresh(refresh, 5000, $("auto"));
 })();
