@@ -44,8 +44,8 @@ int64_t ApplyMigrations(pqxx::connection& conn, const std::string& schema);
 const char* Migration7Sql();
 // The SQL of migration 9, priorities (postgres_schema_v9.cc).
 const char* Migration9Sql();
-// The SQL of migration 10, named limits (postgres_schema_v10.cc).
-const char* Migration10Sql();
+// The SQL of migration 11, named limits (postgres_schema_v11.cc).
+const char* Migration11Sql();
 
 }  // namespace internal
 }  // namespace duroxide::providers::postgres

@@ -41,7 +41,7 @@
 //                       (NULL = tombstone), last_updated_at_ms.
 //   schedules           durable schedules (version 6): one row per schedule, the same DDL in
 //                       both dialects (SchedulesTableSql, schedule_store.h).
-//   limits, limit_buckets  named limits and their token buckets (version 8), with
+//   limits, limit_buckets  named limits and their token buckets (version 9), with
 //                       worker_queue.limit_name/limit_key (LimitsTableSql, limit_store.h).
 //
 // Migrations are numbered and never edited once released; add a new entry to kMigrations to
@@ -63,6 +63,7 @@
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
 #include "duroxide/providers/limit_store.h"
+#include "duroxide/providers/queue_order.h"
 #include "duroxide/providers/schedule_store.h"
 
 namespace duroxide::providers::sqlite {
@@ -346,7 +347,9 @@ const std::vector<Migration>& Migrations() {
       {5, "capability routing and task cache", kMigration5},
       {6, "schedules", SchedulesTableSql()},
       {7, "priorities: queue priority columns and claim-rank indexes", kMigration7},
-      {8, "named limits: limits, limit buckets, worker limit columns", LimitsTableSql()},
+      {8, "worker claims walk unleased rows only (providers/queue_order.h)",
+       DUROXIDE_WORKER_FREE_INDEXES_SQL},
+      {9, "named limits: limits, limit buckets, worker limit columns", LimitsTableSql()},
   };
   return kMigrations;
 }

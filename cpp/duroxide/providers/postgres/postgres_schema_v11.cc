@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 duroxide authors
 //
-// PostgreSQL migration 10: named limits (limit_store.h, docs/flow-control.md). The tables and
-// worker_queue columns are the shared DDL SQLite's migration 8 runs; the columns are filled
+// PostgreSQL migration 11: named limits (limit_store.h, docs/flow-control.md). The tables and
+// worker_queue columns are the shared DDL SQLite's migration 9 runs; the columns are filled
 // by a trigger from the work item's own "limit" / "limit_key" fields, as migration 9 fills
 // `priority`, so the turn-commit functions stay as they are.
 #include <string>
@@ -34,7 +34,7 @@ CREATE TRIGGER dx_worker_limit BEFORE INSERT ON worker_queue
 
 }  // namespace
 
-const char* Migration10Sql() {
+const char* Migration11Sql() {
   static const std::string sql = std::string(LimitsTableSql()) + kTrigger;
   return sql.c_str();
 }
