@@ -111,8 +111,8 @@ class Registrations:
         if "requires" in options or "requires_timeout_ms" in options:
             register_requirement(name, options.get("requires"),
                                  options.get("requires_timeout_ms"))
-        if "limit" in options:
-            register_activity_limit(name, options.get("limit"))
+        # Process-wide by name (like `requires`): a registration without `limit` clears it.
+        register_activity_limit(name, options.get("limit"))
 
         reg = self._registrations()
 
