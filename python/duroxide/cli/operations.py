@@ -83,6 +83,20 @@ def shown_status(status: str, error: Any) -> str:
     return status
 
 
+def listed_status(info: Any, suspended: Any) -> str:
+    """The status column of `list` and `tree` from an InstanceInfo (whose status is the stored
+    one): Canceled and Terminated told apart from Failed by the stored error, Suspended from
+    Running by the set of suspended ids."""
+    output = info.output if isinstance(info.output, str) else ""
+    if info.status == "Failed" and output.startswith("canceled: "):
+        return "Canceled"
+    if info.status == "Failed" and output.startswith("terminated: "):
+        return "Terminated"
+    if info.status == "Running" and info.instance_id in suspended:
+        return "Suspended"
+    return str(info.status)
+
+
 def _done(args: argparse.Namespace, client: ClientAPI, verb: str) -> int:
     after = client.get_status(args.instance_id)
     emit(args, {"instance_id": args.instance_id, "status": after.status},
