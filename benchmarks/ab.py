@@ -63,7 +63,7 @@ def main():
     p.add_argument("--timeout", type=int, default=600)
     p.add_argument("extra", nargs="*", help="workload.py args for both (after --)")
     args = p.parse_args()
-    key = "throughput" if args.workload in ("hello", "batch") else "seconds"
+    key = "throughput" if args.workload in ("hello", "batch", "io") else "seconds"
     figures = {"A": [], "B": []}
     cpu = {"A": [], "B": []}
     for rep in range(args.reps):

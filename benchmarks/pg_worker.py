@@ -23,6 +23,8 @@ def main():
     p.add_argument("--worker-concurrency", type=int, default=2)
     p.add_argument("--poll-ms", type=int, default=10)
     p.add_argument("--activity-handoff", choices=["on", "off"], default=None)
+    p.add_argument("--io-ms", type=int, default=None)  # workload3.py pg-io
+    p.add_argument("--async-concurrency", type=int, default=None)
     args = p.parse_args()
 
     provider = PostgresProvider.connect(args.pg_url)

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -42,6 +43,13 @@ def slots(n):
     return ["--orchestration-concurrency", str(n), "--worker-concurrency", str(n)]
 
 
+def scale(procs, n):
+    """The PostgreSQL scaling curve: a driver process (4 client threads, 128 in flight) and
+    `procs` worker processes, each a Runtime with the run's slots."""
+    return ["--n", str(n), "--in-flight", "128", "--start-threads", "4", "--procs", str(procs),
+            "--workers-only"]
+
+
 # workload, label, workload args; the same for every system. Shape (a) is "hello": 50
 # instances in flight, one started as one completes. Shape (b) is "batch": one client starts
 # all N instances as fast as it can while the runtime runs, then waits for them; the slot
@@ -64,6 +72,11 @@ FULL = [
     ("pg-hello", "pg hello 2 procs", ["--n", "2000", "--in-flight", "50", "--procs", "2"]),
     ("pg-hello", "pg hello 2 procs 4 starters",
      ["--n", "2000", "--in-flight", "64", "--procs", "2", "--start-threads", "4"]),
+    *[("pg-hello", f"pg scale {p} workers", scale(p, 2000)) for p in (1, 2, 4, 8)],
+    ("io", "io 100ms", ["--n", "100", "--activities", "100"]),
+    ("pg-io", "pg io 100ms 2 procs", ["--n", "100", "--activities", "100", "--procs", "2"]),
+    ("waiting", "waiting 100000", ["--n", "100000"]),
+    ("history", "history 50000", ["--events", "50000"]),
 ]
 QUICK = [
     ("hello", "hello", ["--n", "500", "--in-flight", "50"]),
@@ -79,21 +92,31 @@ QUICK = [
     ("pg-hello", "pg hello 2 procs", ["--n", "500", "--in-flight", "50", "--procs", "2"]),
     ("pg-hello", "pg hello 2 procs 4 starters",
      ["--n", "500", "--in-flight", "64", "--procs", "2", "--start-threads", "4"]),
+    *[("pg-hello", f"pg scale {p} workers", scale(p, 500)) for p in (1, 2, 4, 8)],
+    ("io", "io 100ms", ["--n", "20", "--activities", "100"]),
+    ("pg-io", "pg io 100ms 2 procs", ["--n", "20", "--activities", "100", "--procs", "2"]),
+    ("history", "history 5000", ["--events", "5000"]),
 ]
 DBOS_WORKLOADS = {"hello", "batch", "fanout", "chain"}
-# Rows only this package can run (options the other systems lack): SQLite durability="full".
-DUROXIDE_ONLY_LABELS = {"hello full"}
+# Rows only this package can run (options the other systems lack: SQLite durability="full",
+# async activities), or that the others cannot finish in a run's time (100,000 waiting
+# instances, a 50,000-event history), or that measure only our own scaling (pg scale).
+DUROXIDE_ONLY_LABELS = {"hello full", "waiting 100000"}
+DUROXIDE_ONLY_WORKLOADS = {"io", "pg-io", "history"}
 # Rows DBOS does not run: its slots are one queue concurrency, not orchestration + worker.
 NOT_DBOS_LABELS = {"hello 4+4", "batch 1+1", "batch 4+4", "batch 8+8"}
-PG_WORKLOADS = {"pg-hello"}
-THROUGHPUT_WORKLOADS = {"hello", "batch", "pg-hello"}
-# The feature benchmarks (messaging, capability routing and task graphs, the REST server), run
+PG_WORKLOADS = {"pg-hello", "pg-io"}
+THROUGHPUT_WORKLOADS = {"hello", "batch", "pg-hello", "io", "pg-io"}
+# The feature benchmarks (messaging, capability routing and task graphs, the REST server, the
+# wave-3 capabilities), run
 # on duroxide only after the comparison rows; --only features runs just these. Each writes its
 # figures as JSON ("--json PATH"; server.py prints them).
 FEATURES = [
     ("messaging", "messaging.py", [], ["--quick"]),
     ("graphs", "graphs.py", [], ["--fanout", "500", "--width", "100", "--rounds", "3"]),
     ("server", "server.py", [], ["--starts", "500", "--reads", "100"]),
+    # schedules, debounce, tracing overhead, named limits (one figure each)
+    ("capabilities", "capabilities_bench.py", [], ["--quick"]),
 ]
 PG_SETTINGS = ["server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_level",
                "shared_buffers", "max_connections"]
@@ -155,6 +178,34 @@ class Postgres:
         if proc.returncode != 0:
             raise RuntimeError(f"psql {statement!r}: {proc.stderr.strip()}")
         return proc.stdout.strip()
+
+    def server_cpu_s(self):
+        """CPU seconds used so far by the throwaway cluster's server: the postmaster, its
+        live children (backends, WAL writer, checkpointer...) and the children it has reaped
+        (a backend's time moves to the postmaster's cutime/cstime when it exits). None on
+        $DATABASE_URL (its processes are not ours to read)."""
+        if not self.dir:
+            return None
+        try:
+            with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
+                pid = int(f.readline())
+            total = 0
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                # fields[0] is the state (field 3); ppid is field 4, utime..cstime 14..17.
+                if int(entry) == pid:
+                    total += sum(int(x) for x in fields[11:15])
+                elif int(fields[1]) == pid:
+                    total += int(fields[11]) + int(fields[12])
+            return total / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError):
+            return None
 
     def settings(self):
         return {name: self.sql(f"SHOW {name}") for name in PG_SETTINGS}
@@ -236,6 +287,8 @@ def run_one(system, workload, args, common, timeout_s, pg=None):
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     wal_before = pg.wal_stats() if pg_db else None
+    server_before = pg.server_cpu_s() if pg_db else None
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
     # Its own process group, so that a run that times out (or Ctrl-C) takes any worker
     # processes it started with it.
@@ -260,9 +313,18 @@ def run_one(system, workload, args, common, timeout_s, pg=None):
             except (ProcessLookupError, PermissionError):
                 pass
             proc.wait()
+        # CPU of the run's processes (the workload and every worker process it waited for).
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        client_cpu = (after.ru_utime - children_before.ru_utime
+                      + after.ru_stime - children_before.ru_stime)
+        if result is not None:
+            result["client_cpu_s"] = client_cpu
         if pg_db:
             if result is not None:
                 result["pg_stats"] = pg.run_stats(pg_db, wal_before)
+                server_after = pg.server_cpu_s()
+                if server_before is not None and server_after is not None:
+                    result["server_cpu_s"] = server_after - server_before
             pg.drop_database(pg_db)
         shutil.rmtree(db_dir, ignore_errors=True)
     return result
@@ -275,21 +337,36 @@ def fmt(result, workload):
         error = str(result.get("error", ""))
         return error if error.startswith("did not finish") else "FAILED: " + error[:40]
     if workload in PG_WORKLOADS:
-        # WAL flushes (pg_stat_wal wal_sync) and commits (xact_commit) per orchestration.
+        # WAL flushes (pg_stat_wal wal_sync) and commits (xact_commit) per orchestration, and
+        # where the CPU goes: the server's and the client processes' (driver and workers).
         stats, n = result.get("pg_stats") or {}, result.get("n") or 0
         extra = []
-        if n and "wal_sync" in stats:
+        if result.get("activities"):  # pg-io: per activity
+            extra.append(f"{stats.get('wal_sync', 0) / result['activities']:.2f} "
+                         "flushes/activity")
+        elif n and "wal_sync" in stats:
             extra.append(f"{stats['wal_sync'] / n:.2f} flushes/orch")
         if n and "xact_commit" in stats:
             extra.append(f"{stats['xact_commit'] / n:.1f} commits/orch")
+        per = result.get("activities") or n
+        if per and result.get("server_cpu_s") is not None:
+            extra.append(f"CPU server {result['server_cpu_s'] / per * 1e6:.0f} + client "
+                         f"{result['client_cpu_s'] / per * 1e6:.0f} us/item")
         return f"{result['throughput']:.0f}/s" + (f" ({', '.join(extra)})" if extra else "")
     if workload in THROUGHPUT_WORKLOADS:
-        return f"{result['throughput']:.0f}/s"
+        cpu = result.get("cpu_us_per_item")
+        return f"{result['throughput']:.0f}/s" + (f" (CPU {cpu:.0f} us)" if cpu else "")
+    if workload == "history":
+        return (f"{result['events']} events: turn {result['turn_ms_early']:.2f} -> "
+                f"{result['turn_ms_late']:.2f} ms (x{result['turn_late_over_early']:.2f}), "
+                f"cold replay {result['cold_replay_s']:.2f} s, store {result['store_mb']:.0f} MB")
     if workload == "latency":
         return f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
     if workload == "waiting":
+        store = result.get("store_mb")
         return (f"start {result['start_s']:.1f} s, RSS {result['rss_mb']:.0f} MB, "
-                f"release {result['release_s']:.1f} s")
+                + (f"store {store:.0f} MB, " if store is not None else "")
+                + f"release {result['release_s']:.1f} s")
     return f"{result['seconds']:.2f} s"
 
 
@@ -402,7 +479,9 @@ def run_plan(plan, systems, common, timeout, pg):
         for system in systems:
             if system == "dbos" and (workload not in DBOS_WORKLOADS or label in NOT_DBOS_LABELS):
                 continue
-            if system != "duroxide" and label in DUROXIDE_ONLY_LABELS:
+            if system != "duroxide" and (label in DUROXIDE_ONLY_LABELS
+                                         or workload in DUROXIDE_ONLY_WORKLOADS
+                                         or label.startswith("pg scale")):
                 continue
             r = run_one(system, workload, wargs, common, timeout, pg)
             results[(label, system)] = r

@@ -5,10 +5,13 @@ The same script runs unchanged on this package and on the reference package (the
 
     python workload.py --workload hello --db /tmp/b.db --n 1000 --in-flight 50
     python workload.py --workload pg-hello --pg-url postgresql://... --procs 2
+    python workload.py --workload io --db /tmp/b.db --n 20 --activities 100   # duroxide only
 
 `pg-hello` is hello on PostgreSQL, with one process (client and runtime together) or with
 `--procs N` (this process only drives through a Client; N worker processes, pg_worker.py, each
-run a Runtime with the same options against the same database).
+run a Runtime with the same options against the same database; `--workers-only` uses a worker
+process even for N = 1, as the scaling curve does). The round-3 workloads of this package only
+(io, pg-io, history) live in workload3.py.
 
 Prints one JSON line with the figures on stdout.
 """
@@ -17,6 +20,7 @@ import argparse
 import collections
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -33,6 +37,12 @@ def rss_mb():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024.0
     return 0.0
+
+
+def cpu_s():
+    """CPU time of this process so far (all threads), seconds."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def percentile(values, p):
@@ -61,6 +71,8 @@ def make_runtime(provider, args, executed=None):
     the caller can check that each activity ran exactly once.
     """
     fleet = {}
+    if getattr(args, "async_concurrency", None) is not None:  # workload3.py io rows
+        fleet["async_activity_concurrency"] = args.async_concurrency
     if getattr(args, "heartbeat_ms", None) is not None:  # fleet A/B (benchmarks/fleet_ab.py)
         fleet["heartbeat_interval_ms"] = args.heartbeat_ms
     for name in ("activity_handoff", "gil_batching"):  # this package only (A/B)
@@ -82,6 +94,20 @@ def make_runtime(provider, args, executed=None):
         def echo(ctx, x):
             executed.append(x)  # list.append is atomic under the GIL
             return x
+
+    if getattr(args, "io_ms", None):  # workload3.py: async activities (this package only)
+        import asyncio
+        io_s = args.io_ms / 1000.0
+
+        @runtime.register_activity("IoWait")
+        async def io_wait(ctx, x):
+            await asyncio.sleep(io_s)
+            return x
+
+        @runtime.register_orchestration("IoFan")
+        def io_fan(ctx, n):
+            results = yield ctx.all([ctx.schedule_activity("IoWait", i) for i in range(n)])
+            return len(results)
 
     @runtime.register_activity("Inc")
     def inc(ctx, x):
@@ -235,13 +261,16 @@ def run_waiting(args, client):
             time.sleep(0.2)
     start_s = time.time() - t0
     rss = rss_mb()
+    # The store on disk with every instance waiting (database file and its WAL).
+    store_mb = sum(os.path.getsize(args.db + x) for x in ("", "-wal")
+                   if os.path.exists(args.db + x)) / 2**20
     t1 = time.time()
     for i in ids:
         client.raise_event(i, "go", 1)
     wait_all(client, ids, args.timeout)
     release_s = time.time() - t1
     return {"seconds": start_s + release_s, "start_s": start_s, "rss_mb": rss,
-            "release_s": release_s}
+            "store_mb": store_mb, "release_s": release_s}
 
 
 def start_workers(args):
@@ -252,6 +281,9 @@ def start_workers(args):
            "--poll-ms", str(args.poll_ms)]
     if getattr(args, "activity_handoff", None) is not None:  # this package only (A/B)
         cmd += ["--activity-handoff", args.activity_handoff]
+    for name in ("io_ms", "async_concurrency"):  # workload3.py pg-io
+        if getattr(args, name, None) is not None:
+            cmd += ["--" + name.replace("_", "-"), str(getattr(args, name))]
     workers = []
     for _ in range(args.procs):
         workers.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -323,7 +355,7 @@ def pg_hello(args, out):
     try:
         provider = PostgresProvider.connect(args.pg_url)  # creates the schema before any worker
         client = Client(provider)
-        if args.procs == 1:
+        if args.procs == 1 and not args.workers_only:
             runtime = make_runtime(provider, args, executed)
             runtime.start()
         else:
@@ -347,7 +379,8 @@ def pg_hello(args, out):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--workload", required=True,
-                   choices=["hello", "batch", "fanout", "chain", "latency", "waiting", "pg-hello"])
+                   choices=["hello", "batch", "fanout", "chain", "latency", "waiting", "pg-hello",
+                            "io", "pg-io", "history"])
     p.add_argument("--db", help="SQLite file (every workload but pg-hello)")
     p.add_argument("--pg-url", help="PostgreSQL URL (pg-hello)")
     p.add_argument("--durability", default="normal", choices=["normal", "full"],
@@ -356,6 +389,15 @@ def main():
                    help="pg-hello: runtime processes (1: client and runtime in this process)")
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--in-flight", type=int, default=50)
+    p.add_argument("--workers-only", action="store_true",
+                   help="pg-hello: worker processes even for --procs 1 (the scaling curve)")
+    p.add_argument("--activities", type=int, default=100,
+                   help="io/pg-io: async activities per orchestration")
+    p.add_argument("--io-ms", type=int, default=None,
+                   help="io/pg-io: each async activity awaits this long (default 100)")
+    p.add_argument("--async-concurrency", type=int, default=None,
+                   help="duroxide: RuntimeOptions.async_activity_concurrency")
+    p.add_argument("--events", type=int, default=50000, help="history: events to build")
     p.add_argument("--start-threads", type=int, default=1,
                    help="hello/pg-hello: client threads that start and wait (in-flight split)")
     p.add_argument("--warmup", type=int, default=20)
@@ -374,6 +416,11 @@ def main():
 
     out = {"system": args.system, "workload": args.workload, "n": args.n,
            "in_flight": args.in_flight, "ok": True, "error": None}
+    if args.workload in ("io", "pg-io", "history"):
+        import workload3  # this package only
+        if args.workload != "history" and args.io_ms is None:
+            args.io_ms = 100
+        finish(out, workload3.run(args, out))
     if args.workload == "pg-hello":
         if not args.pg_url:
             p.error("pg-hello needs --pg-url")
@@ -384,6 +431,7 @@ def main():
         p.error(f"{args.workload} needs --db")
     provider, client, runtime = build(args)
     runtime.start()
+    cpu0 = cpu_s()
     try:
         if args.workload == "hello":
             out.update(run_hello(args, client))
@@ -400,6 +448,8 @@ def main():
     except Exception as exc:  # reported, not raised: the runner prints a table
         out["ok"] = False
         out["error"] = f"{type(exc).__name__}: {exc}"
+    # CPU of every thread of this process (client and runtime) during the timed part.
+    out["cpu_us_per_item"] = (cpu_s() - cpu0) / max(1, args.n) * 1e6
     finish(out, runtime)
 
 

@@ -32,9 +32,15 @@ from duroxide.cli._base import (
     status_arg,
     table,
 )
-from duroxide.cli.operations import listed_status, pending_lines, shown_status
+<<<<<<< HEAD
+from duroxide.cli.operations import listed_status, pending_lines
 from duroxide.client.api import ClientAPI
 from duroxide.client.operations import unheard_event_warning
+=======
+from duroxide.cli.operations import pending_lines
+from duroxide.client.api import ClientAPI
+from duroxide.client.operations import shown_status
+>>>>>>> main
 from duroxide.client.results import OrchestrationResult
 from duroxide.worker.tracebacks import (
     collapse_engine_frames,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, List
+from typing import List
 
 from duroxide.cli._base import (
     EXIT_FAILED,
@@ -73,14 +73,6 @@ def add_commands(command: Command) -> None:
     p.add_argument("--reason", default=None, help="reason given to each action")
     p.add_argument("--dry-run", action="store_true", help="only list what would be acted on")
     p.set_defaults(handler=cmd_bulk)
-
-
-def shown_status(status: str, error: Any) -> str:
-    """The status as the CLI and dashboard show it: a cooperative cancel is stored (and
-    returned by get_status) as Failed 'canceled: ...', shown as Canceled."""
-    if status == "Failed" and isinstance(error, str) and error.startswith("canceled: "):
-        return "Canceled"
-    return status
 
 
 def listed_status(info: Any, suspended: Any) -> str:

@@ -287,6 +287,14 @@ def dumps_pending(p: PendingWork) -> str:
 _ENDED = ("Completed", "Failed", "Terminated")
 
 
+def shown_status(status: str, error: Any) -> str:
+    """The status as the CLI and dashboard show it: a cooperative cancel is stored (and
+    returned by get_status) as Failed 'canceled: ...', shown as Canceled."""
+    if status == "Failed" and isinstance(error, str) and error.startswith("canceled: "):
+        return "Canceled"
+    return status
+
+
 def _check_filters(status: Any, name: Any, id_prefix: Any, created_after_ms: Any,
                    created_before_ms: Any) -> None:
     for label, value in (("status", status), ("name", name), ("id_prefix", id_prefix)):

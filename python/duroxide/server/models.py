@@ -94,6 +94,12 @@ class InstanceInfo(BaseModel):
     created_at: int
     updated_at: int
     parent_instance_id: Optional[str]
+    shown_status: Optional[str] = Field(
+        default=None, description="with ?shown_status=true: the status as the CLI shows it "
+        "(Suspended, Terminated and Canceled told apart)")
+    error: Optional[str] = Field(
+        default=None, description="with ?shown_status=true: get_status's error (a failure, "
+        "a suspension's reason)")
 
 
 class InstanceList(BaseModel):

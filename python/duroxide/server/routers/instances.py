@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from duroxide._common import quote_id
 from duroxide.client.api import ClientAPI
+from duroxide.client.operations import shown_status
 from duroxide.client.options import InstanceFilter, PruneOptions
 from duroxide.client.results import OrchestrationResult
 from duroxide.client.validate import INT64_MAX, INT64_MIN
@@ -95,6 +96,11 @@ class _ListQuery:
                                          description="epoch ms, exclusive"),
         limit: int = Query(50, ge=1, le=1000),
         cursor: Optional[str] = Query(None, max_length=2048),
+        top_level: bool = Query(False, description="only instances without a parent"),
+        shown_status: bool = Query(False, description=(
+            "also each item's `shown_status` and `error` as get_status reports them "
+            "(Suspended, Terminated, Canceled; one status read per Running or Failed "
+            "item)")),
     ):
         self.status = None
         if status is not None:
@@ -104,11 +110,14 @@ class _ListQuery:
                                            f"{', '.join(STATUSES)}, got {status!r}")
             self.status = matches[0]
         self.name, self.q, self.limit = name, q, limit
+        self.top_level, self.shown_status = top_level, shown_status
         self.created = (created_after, created_before)
         self.updated = (updated_after, updated_before)
         self.cursor = None if cursor is None else _decode_cursor(cursor)
 
     def matches(self, info: Any) -> bool:
+        if self.top_level and info.parent_instance_id is not None:
+            return False
         if self.name is not None and not fnmatch.fnmatchcase(info.orchestration_name, self.name):
             return False
         for value, (after, before) in ((info.created_at, self.created),
@@ -116,6 +125,20 @@ class _ListQuery:
             if (after is not None and value <= after) or (before is not None and value >= before):
                 return False
         return True
+
+
+def _item(client: ClientAPI, info: Any, with_shown_status: bool) -> models.InstanceInfo:
+    item = convert.info(info)
+    if with_shown_status:
+        item.shown_status, item.error = info.status, None
+        # Suspended, Terminated and a cooperative cancel are told apart by get_status only
+        # (docs/operations.md); the stored status of the others is what it reports.
+        if info.status in ("Running", "Failed"):
+            result = client.get_status(info.instance_id)
+            if result.status != "NotFound":
+                item.shown_status = shown_status(result.status, result.error)
+                item.error = result.error
+    return item
 
 
 def _list_page(client: ClientAPI, query: _ListQuery) -> models.InstanceList:
@@ -147,7 +170,7 @@ def _list_page(client: ClientAPI, query: _ListQuery) -> models.InstanceList:
             break  # newest first: every later id is older still
         last = (info.instance_id, info.created_at)
         if query.matches(info):
-            items.append(convert.info(info))
+            items.append(_item(client, info, query.shown_status))
         more = index + 1 < len(ids)
         if (len(items) >= query.limit or scanned >= SCAN_LIMIT) and more:
             return models.InstanceList(items=items, next_cursor=_encode_cursor(*last))

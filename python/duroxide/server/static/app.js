@@ -90,12 +90,47 @@ const Dx = (() => {
     if (ms < 60000) return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
     const minutes = Math.floor(ms / 60000);
     if (minutes < 60) return `${minutes} min ${Math.round((ms % 60000) / 1000)} s`;
-    return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return `${hours} h ${minutes % 60} min`;
+    return `${Math.floor(hours / 24)} d ${hours % 24} h`;
   }
 
-  function badge(status) {
-    return el("span", { class: `badge status-${String(status).toLowerCase()}`,
-                        "data-testid": "status" }, status);
+  // "3 min ago" / "in 2 h 5 min": a span to or from now, coarse enough to read at a glance.
+  function fmtRelative(ms, now = Date.now()) {
+    if (!ms) return "-";
+    const delta = ms - now;
+    const span = Math.abs(delta);
+    if (span < 1000) return "just now";
+    let text;
+    if (span < 60000) text = `${Math.round(span / 1000)} s`;
+    else if (span < 3600000) text = `${Math.floor(span / 60000)} min`;
+    else if (span < 172800000) {
+      const h = Math.floor(span / 3600000), m = Math.floor((span % 3600000) / 60000);
+      text = m ? `${h} h ${m} min` : `${h} h`;
+    } else text = `${Math.floor(span / 86400000)} d`;
+    return delta > 0 ? `in ${text}` : `${text} ago`;
+  }
+
+  // A time as people read it: relative, on one line, with the absolute UTC time on hover.
+  function when(ms, extra) {
+    if (!ms) return el("span", { class: "muted" }, "-");
+    return el("time", { class: "when", datetime: new Date(ms).toISOString(),
+                        title: fmtTime(ms) }, fmtRelative(ms), extra ? ` ${extra}` : "");
+  }
+
+  // The status as the CLI shows it (duroxide.cli.operations.shown_status): a cooperative
+  // cancel is stored and reported as Failed "canceled: ...", shown as Canceled.
+  function shownStatus(status, error) {
+    if (status === "Failed" && typeof error === "string" && error.startsWith("canceled: ")) {
+      return "Canceled";
+    }
+    return status;
+  }
+
+  function badge(status, error) {
+    const shown = shownStatus(status, error);
+    return el("span", { class: `badge status-${String(shown).toLowerCase()}`,
+                        "data-testid": "status" }, shown);
   }
 
   function instanceLink(id) {
@@ -105,8 +140,30 @@ const Dx = (() => {
 
   function pretty(raw) {
     if (raw === null || raw === undefined) return "null";
-    if (typeof raw !== "string") return JSON.stringify(raw, null, 2);
-    try { return JSON.stringify(JSON.parse(raw), null, 2); } catch (_) { return raw; }
+    if (typeof raw !== "string") return render(raw, "");
+    try { return render(JSON.parse(raw), ""); } catch (_) { return raw; }
+  }
+
+  // JSON for people: indented, and a string holding line breaks (a traceback, a log) written
+  // as its lines rather than one line of "\n" escapes.
+  function render(value, indent) {
+    const inner = indent + "  ";
+    if (typeof value === "string") {
+      if (!value.includes("\n")) return JSON.stringify(value);
+      return "\"\"\"\n" + value.replace(/\n$/, "").split("\n").map((l) => inner + l).join("\n") +
+        "\n" + indent + "\"\"\"";
+    }
+    if (Array.isArray(value)) {
+      if (!value.length) return "[]";
+      return "[\n" + value.map((v) => inner + render(v, inner)).join(",\n") + "\n" + indent + "]";
+    }
+    if (value && typeof value === "object") {
+      const entries = Object.entries(value);
+      if (!entries.length) return "{}";
+      return "{\n" + entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${render(v, inner)}`)
+        .join(",\n") + "\n" + indent + "}";
+    }
+    return JSON.stringify(value);
   }
 
   function parse(raw) {
@@ -114,9 +171,22 @@ const Dx = (() => {
     try { return JSON.parse(raw); } catch (_) { return raw; }
   }
 
+  // A payload in a table cell: short ones inline, longer ones as a one-line summary that
+  // expands to the pretty-printed value.
+  function payload(raw, open) {
+    if (raw === null || raw === undefined || raw === "") return el("span", { class: "muted" }, "-");
+    const text = pretty(raw);
+    if (open) return el("pre", { "data-testid": "payload" }, text);
+    const oneLine = text.replace(/\s+/g, " ");
+    if (!text.includes("\n") && text.length <= 90) return el("code", { class: "payload" }, text);
+    return el("details", { class: "payload", open, "data-testid": "payload" },
+      el("summary", {}, el("code", {}, oneLine.length > 90 ? oneLine.slice(0, 90) + "…" : oneLine)),
+      el("pre", {}, text));
+  }
+
   const LABELS = { instance_id: "instance", orchestration_name: "name",
                    orchestration_version: "version", current_execution_id: "execution",
-                   created_at: "created (UTC)", updated_at: "updated (UTC)",
+                   created_at: "created", updated_at: "updated",
                    parent_instance_id: "parent", source_event_id: "source",
                    timestamp_ms: "time (UTC)", event_id: "id" };
 
@@ -131,14 +201,39 @@ const Dx = (() => {
         if (custom !== undefined) return el("td", {}, custom);
         const v = row[c];
         const text = v !== null && typeof v === "object" ? JSON.stringify(v) : v;
-        return el("td", {}, /(_at|_ms|heartbeat)$/.test(c) && typeof v === "number"
-          ? fmtTime(v) : text === undefined || text === null ? "-" : text);
+        return el("td", {}, /(_at|_at_ms|heartbeat_ms)$/.test(c) && typeof v === "number"
+          ? when(v) : text === undefined || text === null ? "-" : text);
       })))));
   }
 
+  function message(err) {
+    return err instanceof ApiError ? err.message : err instanceof Error ? err.message : String(err);
+  }
+
+  // An error the user caused (an action, a form): it stays until dismissed, whatever the
+  // auto-refresh does.
   function showError(container, err) {
-    container.replaceChildren(el("div", { class: "error", "data-testid": "error" },
-                                 err instanceof ApiError ? err.message : String(err)));
+    const box = el("div", { class: "error", "data-testid": "error" },
+      el("span", {}, message(err)),
+      el("button", { class: "dismiss", title: "dismiss", "aria-label": "dismiss",
+                     onclick: () => box.remove() }, "×"));
+    container.append(box);
+  }
+
+  // The outcome of one auto-refresh: a failure is shown in its own slot (replaced by the next
+  // failure, removed by the next success), never over an error shown by showError.
+  function refreshFailed(container, err) {
+    let slot = container.querySelector(".refresh-error");
+    if (!slot) {
+      slot = el("div", { class: "error refresh-error", "data-testid": "error" });
+      container.prepend(slot);
+    }
+    slot.textContent = `refresh failed: ${message(err)}`;
+  }
+
+  function refreshOk(container) {
+    const slot = container.querySelector(".refresh-error");
+    if (slot) slot.remove();
   }
 
   function showTokenForm(problem) {
@@ -157,7 +252,7 @@ const Dx = (() => {
 
   const PAGES = [
     ["index.html", "Instances"], ["workers.html", "Workers"], ["schedules.html", "Schedules"],
-    ["messaging.html", "Topics & dead letters"], ["metrics.html", "Metrics"],
+    ["messaging.html", "Messaging"], ["limits.html", "Limits"], ["metrics.html", "Metrics"],
   ];
 
   function header(active) {
@@ -171,8 +266,11 @@ const Dx = (() => {
                                               "duroxide"), nav, right));
   }
 
-  // Calls `fn` now and every `ms` while the checkbox (if any) is checked.
+  // Calls `fn` now and every `ms` while the checkbox (if any) is checked. `?refresh=S` in the
+  // page's URL sets another period (seconds, at least 0.2).
   function autoRefresh(fn, ms, checkbox) {
+    const asked = Number(new URLSearchParams(location.search).get("refresh"));
+    if (Number.isFinite(asked) && asked >= 0.2) ms = asked * 1000;
     let timer = null;
     const tick = async () => {
       try { await fn(); } finally {
@@ -188,6 +286,7 @@ const Dx = (() => {
 
   function query(name) { return new URLSearchParams(location.search).get(name); }
 
-  return { api, optional, el, fmtTime, fmtDuration, badge, instanceLink, pretty, parse, table,
-           showError, header, autoRefresh, query, idPath, ApiError };
+  return { api, optional, el, fmtTime, fmtDuration, fmtRelative, when, badge, shownStatus,
+           instanceLink, pretty, parse, payload, table, showError, refreshFailed, refreshOk,
+           message, header, autoRefresh, query, idPath, ApiError };
 })();

@@ -1,98 +1,90 @@
-// One instance: summary, input, output/error, custom status, KV, executions, the history as a
-// timeline of bars (scheduled -> completed), the sub-orchestration tree, the task-graph DAG
-// (when the server has graphs), and actions behind a confirmation.
+// One instance: summary, actions, what it waits on, input, output or error (tracebacks root
+// cause first), custom status, KV, executions, the timeline (bars open their details), the
+// task-graph DAG (graph instances only), the sub-orchestration tree and the history.
 "use strict";
 (() => {
-  const { api, optional, el, fmtTime, fmtDuration, badge, instanceLink, pretty, parse, table,
+  const { api, optional, el, fmtTime, fmtDuration, when, badge, instanceLink, pretty, parse, table,
           showError } = Dx;
   Dx.header("");
   const $ = (id) => document.getElementById(id);
   const id = Dx.query("id");
   const base = `/v1/instances/${Dx.idPath(id || "")}`;
+  const GRAPH = "duroxide.graph"; // the orchestration that runs task graphs (docs/task-graphs.md)
   let detail = null;
+  let pending = null;
+  let graph = null;
+  let events = [];
   let selectedExecution = null;
+  let selectedBar = null;
+  let selectedNode = null;
+  let workerNames = new Map();
 
-  const COMPLETES = {
-    ActivityScheduled: ["ActivityCompleted", "ActivityFailed"],
-    TimerCreated: ["TimerFired"],
-    SubOrchestrationScheduled: ["SubOrchestrationCompleted", "SubOrchestrationFailed"],
-  };
-  const KIND_CLASS = { ActivityScheduled: "activity", TimerCreated: "timer",
-                       SubOrchestrationScheduled: "suborchestration" };
-
-  // Bars for the timeline: one per scheduled activity, timer or sub-orchestration.
-  function spans(events) {
-    const ends = new Map();
-    for (const e of events) if (e.source_event_id !== null) ends.set(e.source_event_id, e);
-    const out = [];
-    for (const e of events) {
-      if (!COMPLETES[e.kind]) continue;
-      const data = parse(e.data) || {};
-      const end = ends.get(e.event_id);
-      const done = end && COMPLETES[e.kind].includes(end.kind);
-      let label = data.name || "";
-      if (e.kind === "TimerCreated") label = `timer (${fmtDuration((data.fireAtMs || e.timestamp_ms) - e.timestamp_ms)})`;
-      out.push({ kind: e.kind, label, start: e.timestamp_ms, end: done ? end.timestamp_ms : null,
-                 failed: done && end.kind.endsWith("Failed"), child: data.instance || null });
-    }
-    return out;
-  }
-
-  function renderTimeline(events) {
-    if (!events.length) { $("timeline").replaceChildren(el("p", { class: "muted" }, "No history yet.")); return; }
-    const bars = spans(events);
-    const t0 = events[0].timestamp_ms;
-    const running = detail.status === "Running" || detail.status === "Pending";
-    const t1 = Math.max(events[events.length - 1].timestamp_ms,
-                        running ? Date.now() : 0, ...bars.map((b) => b.end || 0), t0 + 1);
-    const pct = (t) => `${(100 * (t - t0)) / (t1 - t0)}%`;
-    const rows = bars.map((b) => el("div", { class: "tl-row", "data-testid": "timeline-bar" },
-      el("span", { class: "tl-label", title: b.label },
-         b.child ? el("a", { href: `instance.html?id=${encodeURIComponent(b.child)}` }, b.label)
-                 : b.label, el("span", { class: "muted" }, ` ${KIND_CLASS[b.kind]}`)),
-      el("div", { class: "tl-track" }, el("div", {
-        class: `tl-bar ${KIND_CLASS[b.kind]} ${b.failed ? "failed" : ""} ${b.end === null ? "open" : ""}`,
-        style: `left:${pct(b.start)};width:calc(${pct(b.end === null ? t1 : b.end)} - ${pct(b.start)})`,
-        title: `${b.label}: ${fmtTime(b.start)} -> ${b.end === null ? "pending" : fmtTime(b.end)}` })),
-      el("span", { class: "tl-dur" }, b.end === null ? "pending" : fmtDuration(b.end - b.start))));
-    const axis = el("div", { class: "tl-axis" }, el("span", {}, ""),
-      el("span", {}, el("span", {}, "0"), el("span", {}, fmtDuration((t1 - t0) / 2)),
-         el("span", {}, fmtDuration(t1 - t0))), el("span", {}, ""));
-    $("timeline").replaceChildren(...(rows.length ? rows : [el("p", { class: "muted" },
-      "No activities, timers or sub-orchestrations in this execution.")]), axis);
+  // Replaces a container's content only when what it shows changed, so that what the user
+  // opened in it (expanded payloads, collapsed frames) survives the auto-refresh.
+  function renderIfChanged(container, signature, build) {
+    const sig = JSON.stringify(signature);
+    if (container.dataset.sig === sig) return;
+    container.dataset.sig = sig;
+    const out = build();
+    container.replaceChildren(...(Array.isArray(out) ? out : [out]));
   }
 
   function renderSummary() {
     $("title").textContent = id;
-    $("badge").replaceChildren(badge(detail.status));
+    $("badge").replaceChildren(badge(detail.status, detail.error));
     document.title = `${id} · duroxide`;
+    const took = detail.updated_at && detail.created_at && !["Running", "Pending", "Suspended"].includes(detail.status)
+      ? ` (took ${fmtDuration(detail.updated_at - detail.created_at)})` : "";
     const facts = [
       ["Orchestration", detail.orchestration_name ? `${detail.orchestration_name} ${detail.orchestration_version}` : "-"],
-      ["Status", badge(detail.status)],
+      ["Status", badge(detail.status, detail.error)],
       ["Execution", detail.current_execution_id || "-"],
       ["Parent", detail.parent_instance_id ? instanceLink(detail.parent_instance_id) : "-"],
-      ["Created", fmtTime(detail.created_at)], ["Updated", fmtTime(detail.updated_at)],
+      ["Created", el("span", {}, when(detail.created_at), el("span", { class: "muted" }, ` ${fmtTime(detail.created_at)}`))],
+      ["Updated", el("span", {}, when(detail.updated_at), took)],
     ];
+    if (detail.status === "Suspended") facts.push(["Reason", detail.error || "-"]);
     $("summary").replaceChildren(el("dl", { class: "facts" },
       facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { "data-testid": `fact-${k.toLowerCase()}` }, v)])));
-    if (detail.status === "Failed") {
-      $("result-title").textContent = "Error";
-      $("result").className = "err";
-      $("result").textContent = detail.error;
-    } else {
-      $("result-title").textContent = "Output";
-      $("result").className = "";
-      $("result").textContent = detail.status === "Completed" ? pretty(detail.output) : "(not finished)";
-    }
+    const shown = Dx.shownStatus(detail.status, detail.error);
+    const failed = ["Failed", "Canceled", "Terminated"].includes(shown);
+    $("result-title").textContent = failed ? "Error" : "Output";
+    renderIfChanged($("result"), [detail.status, detail.error, detail.output, rootCauseSig()], () => {
+      if (failed) return errorWithRootCause();
+      if (detail.status === "Completed") return el("pre", {}, pretty(detail.output));
+      return el("pre", { class: "muted" }, detail.status === "Suspended" ? "(suspended)" : "(not finished)");
+    });
     $("custom").replaceChildren(detail.custom_status === null ? el("span", { class: "muted" }, "none")
       : el("div", {}, el("pre", {}, pretty(detail.custom_status)),
            el("p", { class: "muted" }, `version ${detail.custom_status_version}`)));
-    const ended = detail.status === "Completed" || detail.status === "Failed";
-    $("actions").replaceChildren(
-      el("button", { class: "danger", id: "cancel", disabled: ended, onclick: cancel }, "Cancel"),
-      el("label", {}, el("input", { type: "checkbox", id: "force" }), " force"),
-      el("button", { class: "danger", id: "delete", onclick: remove }, "Delete"));
-    $("raise").disabled = ended;
+    const busy = $("actions").dataset.busy === "1";
+    if (!busy) {
+      $("actions").replaceChildren(...DxOps.buttons(detail, { suspend, resume, terminate, cancel, rerun, remove }));
+    }
+    $("raise").disabled = DxOps.ENDED.includes(shown);
+  }
+
+  // A failed activity's own failure (its traceback when the runtime kept one), the root cause
+  // of most failed instances: shown first, the orchestration's error after it.
+  function failedActivity() {
+    for (let i = events.length - 1; i >= 0; i--) {
+      if (events[i].kind === "ActivityFailed") return events[i];
+    }
+    return null;
+  }
+
+  function rootCauseSig() { const f = failedActivity(); return f ? f.event_id : null; }
+
+  function errorWithRootCause() {
+    const activity = failedActivity();
+    const own = DxView.errorView(detail.error || detail.stored_output || "", "error-text");
+    if (!activity || detail.status === "Terminated" || /^canceled: /.test(detail.error || "")) return own;
+    const scheduled = events.find((e) => e.event_id === activity.source_event_id);
+    const name = scheduled ? (parse(scheduled.data) || {}).name : "";
+    return el("div", {},
+      el("p", { class: "muted" }, `Root cause: activity ${name} (event #${activity.event_id}) failed:`),
+      DxView.errorView(activity.data, "root-cause"),
+      el("details", { class: "tb-engine mt12" }, el("summary", {}, "the orchestration's error"), own));
   }
 
   function renderTree(tree) {
@@ -106,7 +98,7 @@
     const nodeOf = new Map(tree.nodes.map((n) => [n.instance_id, n]));
     const item = (n) => el("li", {}, el("span", { class: "node" },
         n.instance_id === id ? el("strong", { class: "mono" }, n.instance_id) : instanceLink(n.instance_id),
-        el("span", { class: "muted" }, n.orchestration_name), badge(n.status)),
+        el("span", { class: "muted" }, n.orchestration_name), badge(n.status, n.output)),
       (byParent.get(n.instance_id) || []).length
         ? el("ul", { class: "tree" }, byParent.get(n.instance_id).map(item)) : null);
     const root = nodeOf.get(tree.root_id);
@@ -114,110 +106,155 @@
       : el("ul", { class: "tree root" }, root ? item(root) : []));
   }
 
-  // The DAG of a distributed task graph: nodes in columns by depth, edges as SVG lines.
-  function renderGraph(graph) {
-    const nodes = graph.nodes || [];
-    if (!nodes.length) { $("graph-section").hidden = true; return; }
-    const key = (n) => n.node_id ?? n.id ?? n.name;
-    const deps = (n) => n.depends_on ?? n.deps ?? n.dependencies ?? [];
-    const depth = new Map();
-    const depthOf = (n, seen = new Set()) => {
-      if (depth.has(key(n))) return depth.get(key(n));
-      if (seen.has(key(n))) return 0;
-      seen.add(key(n));
-      const d = Math.max(-1, ...deps(n).map((k) => {
-        const p = nodes.find((m) => key(m) === k);
-        return p ? depthOf(p, seen) : -1;
-      })) + 1;
-      depth.set(key(n), d);
-      return d;
-    };
-    nodes.forEach((n) => depthOf(n));
-    const columns = [];
-    for (const n of nodes) (columns[depth.get(key(n))] = columns[depth.get(key(n))] || []).push(n);
-    const W = 170, H = 54, GX = 60, GY = 16;
-    const pos = new Map();
-    columns.forEach((col, x) => col.forEach((n, y) => pos.set(key(n), [x * (W + GX), y * (H + GY)])));
-    const width = columns.length * (W + GX), height = Math.max(...columns.map((c) => c.length)) * (H + GY);
-    const NS = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(NS, "svg");
-    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    svg.setAttribute("width", width);
-    svg.setAttribute("height", height);
-    const add = (tag, attrs, text, parent = svg) => {
-      const node = document.createElementNS(NS, tag);
-      for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-      if (text) node.textContent = text;
-      parent.append(node);
-      return node;
-    };
-    const colors = { completed: "#23a26d", cached: "#23a26d", failed: "#d64545",
-                     running: "#2f7de1", skipped: "#b0b7c6", pending: "#9a8c2e" };
-    for (const n of nodes) for (const d of deps(n)) {
-      if (!pos.has(d)) continue;
-      const [x1, y1] = pos.get(d), [x2, y2] = pos.get(key(n));
-      add("line", { x1: x1 + W, y1: y1 + H / 2, x2, y2: y2 + H / 2, stroke: "#9aa3b5" });
+  const workerName = (owner) => workerNames.get(owner) || owner;
+
+  // A queued activity that waits for a named limit (docs/flow-control.md): the server lists
+  // such waits in /v1/waiting-activities (reason "limit" or "undefined_limit"); each one of
+  // this instance is marked on its "Waiting on" entry. Asked only while something is queued.
+  async function addLimitWaits(p) {
+    const queued = ((p && p.activities) || []).filter((a) => a.state === "queued");
+    if (!queued.length) return;
+    const waits = (await optional("/v1/waiting-activities?limit=1000").catch(() => null)) || [];
+    for (const w of waits) {
+      if (w.instance_id !== id || !w.limit) continue;
+      const a = queued.find((q) => q.activity_id === w.activity_id);
+      if (a) Object.assign(a, { limit: w.limit, limit_key: w.limit_key, limit_reason: w.reason });
     }
-    for (const n of nodes) {
-      const [x, y] = pos.get(key(n));
-      const status = String(n.status || "pending").toLowerCase();
-      const g = add("g", { "data-testid": "graph-node" });
-      add("title", {}, n.error ? `${n.status}: ${n.error}` : String(n.status || "pending"), g);
-      add("rect", { x, y, width: W, height: H, rx: 6, fill: "#fff",
-                    stroke: colors[status] || "#b0b7c6", "stroke-width": 2 }, null, g);
-      add("text", { x: x + 10, y: y + 22, "font-size": 13, "font-weight": 600 },
-          n.task ? `${n.task} #${key(n)}` : String(key(n)), g);
-      add("text", { x: x + 10, y: y + 40, "font-size": 12, fill: colors[status] || "#6b7385" },
-          n.worker ? `${n.status} · ${n.worker}` : n.status || "pending", g);
-    }
-    $("graph").replaceChildren(svg);
+  }
+
+  function renderGraph() {
+    if (!graph || !(graph.nodes || []).length) { $("graph-section").hidden = true; return; }
     $("graph-section").hidden = false;
+    $("graph").replaceChildren(DxGraph.render(graph, { selected: selectedNode, workerName,
+      onSelect: (n) => { selectedNode = DxGraph.key(n); renderGraph(); } }));
+    const node = graph.nodes.find((n) => DxGraph.key(n) === selectedNode);
+    renderIfChanged($("node-detail"), [node || null, events.length], () => (node
+      ? DxGraph.detail(node, events, workerName, () => { selectedNode = null; renderGraph(); }) : []));
+  }
+
+  function renderTimeline() {
+    const running = ["Running", "Pending", "Suspended"].includes(detail.status);
+    const current = selectedExecution === detail.current_execution_id;
+    $("timeline").replaceChildren(...DxView.timeline(events, { running: running && current,
+      ended: !running || !current, selected: selectedBar,
+      cancelledTimers: new Set(((pending && pending.timers) || []).filter((t) => t.state === "cancelled")
+        .map((t) => t.timer_id)),
+      onSelect: (b) => { selectedBar = b.key; renderTimeline(); } }));
+    const bar = DxView.spans(events).find((b) => b.key === selectedBar);
+    const extra = barExtra(bar);
+    renderIfChanged($("bar-detail"), [bar || null, extra], () => (bar
+      ? DxView.barDetail(bar, extra, () => { selectedBar = null; renderTimeline(); }) : []));
+  }
+
+  // What history does not record about a bar: the worker and attempt of an activity in flight
+  // (from "Waiting on") or of a task-graph node (from the graph).
+  function barExtra(bar) {
+    if (!bar) return {};
+    const live = pending && (pending.activities || []).find((a) => a.activity_id === bar.key);
+    if (live) return { worker: live.worker, attempt: live.attempt ? String(live.attempt) : null,
+                       waitsFor: live.limit ? `limit ${live.limit}` : live.waits_for || null,
+                       lastError: live.last_error };
+    const node = graph && bar.node !== undefined && graph.nodes.find((n) => DxGraph.key(n) === bar.node);
+    if (node) return { worker: node.worker ? workerName(node.worker) : null, attempt: node.attempts ? String(node.attempts) : null };
+    return {};
+  }
+
+  function renderInput() {
+    const started = events.find((e) => e.kind === "OrchestrationStarted");
+    const input = started ? (parse(started.data) || {}).input : undefined;
+    const isGraph = detail.orchestration_name === GRAPH;
+    $("input-title").textContent = isGraph ? "Input: the graph" : "Input";
+    renderIfChanged($("input"), [started ? started.event_id : null, selectedExecution], () => {
+      if (!started) return el("pre", {}, "-");
+      return isGraph ? DxGraph.inputView(input) : el("pre", {}, pretty(input));
+    });
   }
 
   async function loadExecution() {
-    const events = await api(`${base}/executions/${selectedExecution}/history`);
-    renderTimeline(events);
-    const started = events.find((e) => e.kind === "OrchestrationStarted");
-    $("input").textContent = started ? pretty((parse(started.data) || {}).input) : "-";
-    $("events").replaceChildren(table(events, ["event_id", "kind", "source_event_id",
-      "timestamp_ms", "data"], (c, v) => (c === "data" ? el("code", {}, v === null ? "-" : v)
-        : undefined)));
+    events = await api(`${base}/executions/${selectedExecution}/history?raw=true`);
+    renderTimeline();
+    renderInput();
+    renderIfChanged($("events"), [selectedExecution, events.length, events.length && events[events.length - 1].event_id],
+                    () => DxView.history(events));
   }
 
   async function refresh() {
     try {
       detail = await api(base);
-      renderSummary();
-      const [kv, executions, tree, graph] = await Promise.all([
+      const isGraph = detail.orchestration_name === GRAPH;
+      const [kv, executions, tree, pend, g] = await Promise.all([
         api(`${base}/kv`), api(`${base}/executions`), api(`${base}/tree`),
-        optional(`${base}/graph`).catch(() => null)]);
+        optional(`${base}/pending`), isGraph ? optional(`${base}/graph`) : null]);
+      pending = pend;
+      graph = g;
+      await addLimitWaits(pending);
+      if (isGraph && !workerNames.size) {
+        const workers = (await optional("/v1/workers").catch(() => null)) || [];
+        workerNames = new Map(workers.flatMap((w) => (w.session_owners || []).map((o) => [o, w.name || w.worker_id])));
+      }
       $("kv").replaceChildren(table(Object.entries(kv.values).map(([key, value]) => ({ key, value })),
-        ["key", "value"], (c, v) => (c === "value" ? el("code", {}, v) : undefined)));
+        ["key", "value"], (c, v) => (c === "value" ? Dx.payload(v) : undefined)));
       const select = $("execution");
       const ids = executions.map((x) => x.execution_id);
       if (selectedExecution === null || !ids.includes(selectedExecution)) selectedExecution = ids[ids.length - 1] || null;
       select.replaceChildren(...ids.map((n) => el("option", { value: n, selected: n === selectedExecution }, n)));
       const ex = executions.find((x) => x.execution_id === selectedExecution);
-      $("exec-facts").textContent = ex ? `${ex.status}, ${ex.event_count} events, started ${fmtTime(ex.started_at)}` +
-        (ex.completed_at ? `, took ${fmtDuration(ex.completed_at - ex.started_at)}` : "") : "";
+      $("exec-facts").replaceChildren(ex ? el("span", {}, `${ex.status}, ${ex.event_count} events, started `,
+        when(ex.started_at), ex.completed_at ? `, took ${fmtDuration(ex.completed_at - ex.started_at)}` : "") : "");
       renderTree(tree);
-      if (graph) renderGraph(graph); else $("graph-section").hidden = true;
       if (selectedExecution !== null) await loadExecution();
-      $("error").replaceChildren();
-    } catch (err) { showError($("error"), err); }
+      renderSummary();
+      renderIfChanged($("pending"), [pending, detail.status], () => DxOps.pendingView(pending, Dx.shownStatus(detail.status, detail.error)));
+      renderGraph();
+      Dx.refreshOk($("error"));
+    } catch (err) { Dx.refreshFailed($("error"), err); }
   }
 
+  function report(...children) { $("action-result").replaceChildren(...children); }
+
   async function act(label, fn) {
+    $("actions").dataset.busy = "1";
     try {
-      const result = await fn();
-      $("action-result").textContent = `${label}: ${JSON.stringify(result)}`;
-      await refresh();
-    } catch (err) { $("action-result").textContent = ""; showError($("error"), err); }
+      const out = await fn();
+      report(DxOps.result("ok", `${label}: ${out && out.status ? `status ${out.status}` : "done"}`));
+    } catch (err) { report(); showError($("error"), err); }
+    $("actions").dataset.busy = "0";
+    await refresh();
+  }
+
+  const post = (path, body) => api(`${base}/${path}`, { method: "POST", body });
+
+  function suspend() {
+    const reason = prompt(`Suspend ${id}? No new turn or activity of it starts until it is resumed. Reason:`, "");
+    if (reason === null) return;
+    act("suspended", () => post("suspend", { reason: reason || null }));
+  }
+
+  function resume() {
+    if (!confirm(`Resume ${id}? What arrived while it was suspended is processed next.`)) return;
+    act("resumed", () => post("resume", {}));
+  }
+
+  function terminate() {
+    const reason = prompt(`Terminate ${id} now, without running its code (its running sub-orchestrations too)? Reason:`, "");
+    if (reason === null) return;
+    act("terminated", () => post("terminate", { reason: reason || null }));
   }
 
   function cancel() {
-    if (!confirm(`Cancel instance ${id}? It will end Failed with "canceled".`)) return;
-    act("cancel", () => api(`${base}/cancel`, { method: "POST", body: { reason: "canceled from the dashboard" } }));
+    if (!confirm(`Cancel instance ${id}? Its code gets the cancel and it ends Canceled.`)) return;
+    act("cancel requested", () => post("cancel", { reason: "canceled from the dashboard" }));
+  }
+
+  async function rerun() {
+    const from = $("rerun-from").value ? Number($("rerun-from").value) : null;
+    const what = from ? `with its history before event #${from}` : Dx.shownStatus(detail.status, detail.error) === "Failed"
+      ? "from the step that failed" : "afresh with the same input";
+    if (!confirm(`Rerun ${id} ${what} as a new instance, under the code that runs now?`)) return;
+    try {
+      const out = await post("rerun", from ? { from_event_id: from } : {});
+      await DxOps.verifyRerun(out.instance_id, report);
+    } catch (err) { report(); showError($("error"), err); }
   }
 
   async function remove() {
@@ -238,11 +275,22 @@
         showError($("error"), `event data is not JSON: ${err.message}`); return;
       }
     }
-    if (!confirm(`Raise event "${name}" on ${id}?`)) return;
-    act("raise", () => api(`${base}/events`, { method: "POST", body: { name, data } }));
+    const waited = pending ? (pending.events || []).map((e) => e.name) : null;
+    const nobody = waited !== null && !waited.includes(name);
+    const warning = nobody ? `Nothing waits for "${name}" now` +
+      (waited.length ? ` (it waits for: ${waited.join(", ")})` : "") +
+      ". The event is kept, and consumed only if the code later waits for that name." : "";
+    if (!confirm(`Raise event "${name}" on ${id}?${warning ? `\n\n${warning}` : ""}`)) return;
+    act(`raised "${name}"`, async () => {
+      const out = await post("events", { name, data });
+      const text = (out && out.warning) || warning;
+      if (text) setTimeout(() => $("action-result").append(el("div", { class: "warning", "data-testid": "raise-warning" }, text)), 0);
+      return out;
+    });
   });
   $("execution").addEventListener("change", () => {
     selectedExecution = Number($("execution").value);
+    selectedBar = null;
     loadExecution().catch((e) => showError($("error"), e));
   });
   if (!id) { showError($("error"), "no instance id given (instance.html?id=...)"); return; }

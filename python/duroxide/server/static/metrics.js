@@ -60,8 +60,8 @@
         ["worker", (s) => s.queues.worker_queue, "#e08a1e"],
         ["timer", (s) => s.queues.timer_queue, "#6b7385"]]));
       $("history-note").textContent = `One sample every ${hist.interval_ms / 1000} s, kept by this server process (${hist.samples.length} so far).`;
-      $("error").replaceChildren();
-    } catch (err) { showError($("error"), err); }
+      Dx.refreshOk($("error"));
+    } catch (err) { Dx.refreshFailed($("error"), err); }
   }
   Dx.autoRefresh(refresh, 5000, $("auto"));
 })();

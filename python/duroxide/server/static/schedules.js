@@ -23,11 +23,11 @@
         $("error").replaceChildren(el("div", { class: "notice", "data-testid": "triggered" },
           "Started ", instanceLink(out.instance_id)));
       }
-      await refresh(action !== "trigger");
+      await refresh();
     } catch (err) { showError($("error"), err); }
   }
 
-  async function refresh(clear = true) {
+  async function refresh() {
     try {
       const rows = await Dx.api("/v1/schedules");
       const columns = ["schedule_id", "orchestration", "when", "state", "next_fire",
@@ -56,8 +56,8 @@
           " ",
           el("button", { "data-testid": "trigger", onclick: () => act(row.schedule_id, "trigger") }, "Trigger")));
       }
-      if (clear) $("error").replaceChildren();
-    } catch (err) { showError($("error"), err); }
+      Dx.refreshOk($("error"));
+    } catch (err) { Dx.refreshFailed($("error"), err); }
   }
-  Dx.autoRefresh(() => refresh(false), 5000, $("auto"));
+  Dx.autoRefresh(refresh, 5000, $("auto"));
 })();
