@@ -32,15 +32,9 @@ from duroxide.cli._base import (
     status_arg,
     table,
 )
-<<<<<<< HEAD
 from duroxide.cli.operations import listed_status, pending_lines
 from duroxide.client.api import ClientAPI
-from duroxide.client.operations import unheard_event_warning
-=======
-from duroxide.cli.operations import pending_lines
-from duroxide.client.api import ClientAPI
-from duroxide.client.operations import shown_status
->>>>>>> main
+from duroxide.client.operations import shown_status, unheard_event_warning
 from duroxide.client.results import OrchestrationResult
 from duroxide.worker.tracebacks import (
     collapse_engine_frames,
