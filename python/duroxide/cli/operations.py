@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List
+from typing import Any, List
 
 from duroxide.cli._base import (
     EXIT_FAILED,

@@ -21,7 +21,8 @@ def _node_from_spec(i: int, spec_node: Dict[str, Any]) -> Node:
     return {"id": i, "task": spec_node.get("task", ""),
             "input": summarize(spec_node.get("args") or [], spec_node.get("kwargs") or {}),
             "status": "pending", "worker": None, "workers": [], "attempts": 0,
-            "start": None, "end": None, "cache_hit": False, "error": None, "traceback": None, "deps": deps}
+            "start": None, "end": None, "cache_hit": False, "error": None, "traceback": None,
+            "deps": deps}
 
 
 def _failure(details: Any) -> Tuple[str, Optional[str]]:

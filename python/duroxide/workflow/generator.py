@@ -23,12 +23,12 @@ import sys
 import traceback
 from typing import Any, Callable, Dict, Generator, Optional, Tuple, cast
 
-from duroxide._common import loads_or_raw as _decode
 from duroxide._common import (
     ACTIVITY_TRACEBACK_NOTE,
     ORCHESTRATION_TRACEBACK_NOTE,
     non_finite_path,
 )
+from duroxide._common import loads_or_raw as _decode
 from duroxide.errors import ActivityFailedError, task_failure
 from duroxide.workflow.context import OrchestrationContext, Task
 from duroxide.workflow.coroutines import advance
