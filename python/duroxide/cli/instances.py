@@ -355,14 +355,14 @@ def _deliver(args: argparse.Namespace, client: ClientAPI, key: str,
              send: Callable[[str, str, Any], None], name: str, done: str) -> int:
     """raise / enqueue: `send(id, name, data)` to a running instance, reported as `done`."""
     require_running(client, args.instance_id, "event" if key == "event" else "message")
-    send(args.instance_id, name, args.data)
-    payload = {"instance_id": args.instance_id, key: name, "data": args.data}
     warning = None
-    if key == "event":
+    if key == "event":  # read before raising: afterwards a runtime may have consumed it
         try:
             warning = unheard_event_warning(client.get_pending(args.instance_id), name)
         except duroxide.NotFoundError:
             pass  # its start is still queued: nothing to compare with yet
+    send(args.instance_id, name, args.data)
+    payload = {"instance_id": args.instance_id, key: name, "data": args.data}
     if warning is not None:
         payload["warning"] = warning
         print(f"duroxide: warning: {warning}", file=sys.stderr)

@@ -31,11 +31,13 @@ def _require_running(client: ClientAPI, instance_id: str, what: str) -> None:
 def _raise(client: ClientAPI, instance_id: str, name: str, data: Any) -> Optional[str]:
     """Raises the event; returns the warning when nothing waits for it (operations.py)."""
     _require_running(client, instance_id, "event")
-    client.raise_event(instance_id, name, data)
+    # Read before raising: afterwards a runtime may already have consumed it.
     try:
-        return unheard_event_warning(client.get_pending(instance_id), name)
+        warning = unheard_event_warning(client.get_pending(instance_id), name)
     except NotFoundError:
-        return None  # its start is still queued: nothing to compare with yet
+        warning = None  # its start is still queued: nothing to compare with yet
+    client.raise_event(instance_id, name, data)
+    return warning
 
 
 def _enqueue(client: ClientAPI, instance_id: str, queue: str, data: Any) -> None:
@@ -44,6 +46,7 @@ def _enqueue(client: ClientAPI, instance_id: str, queue: str, data: Any) -> None
 
 
 @router.post("/events", status_code=202, response_model=models.Accepted,
+             response_model_exclude_none=True,
              responses=problems(400, 404, 409, 413), summary="Raise an external event")
 async def raise_event(request: Request, body: models.RaiseEventRequest,
                       instance_id: str = InstanceId) -> models.Accepted:
