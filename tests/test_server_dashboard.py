@@ -381,7 +381,10 @@ def test_schedules_page_lists_and_pauses_resumes_triggers(site: Any, browser: An
         browser.get(server.url + "/schedules.html")
         wait_for(browser, lambda d: sid in text(d, "[data-testid=schedules]"))
         table_text = text(browser, "[data-testid=schedules]")
-        assert "cron 0 3 * * * (Europe/Paris)" in table_text and "(in " in table_text
+        assert "cron 0 3 * * * (Europe/Paris)" in table_text
+        # The next fire: relative, the absolute UTC time on hover.
+        nxt = browser.find_element(By.CSS_SELECTOR, "[data-testid=schedules] time.when")
+        assert nxt.text.startswith("in ") and nxt.get_attribute("title").endswith(":00.000Z")
         browser.find_element(By.CSS_SELECTOR, "[data-testid=pause]").click()
         wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=resume]"))
         assert client.get_schedule(sid).paused

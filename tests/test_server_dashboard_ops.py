@@ -30,6 +30,7 @@ from selenium.common.exceptions import (  # noqa: E402
     WebDriverException,
 )
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -182,6 +183,11 @@ def test_history_rows_expand_pretty_payloads_without_escapes(site: Any, browser:
     assert '"name": "Checkout"' in shown and '\n    "card": "4111-xx"' in shown
     time.sleep(3.3)  # one auto-refresh: what was opened stays open
     assert js(browser, "return document.querySelector('[data-testid=event-row] details').open")
+    # Events whose `data` is null (custom status, KV writes) show their stored fields.
+    open_instance(browser, server, "order-2")
+    rows = wait_for(browser, lambda d: [r for r in texts(d, "[data-testid=event-row]")
+                                        if "CustomStatusUpdated" in r or "KeyValueSet" in r])
+    assert any("stage" in r for r in rows) and any('"customer"' in r for r in rows), rows
 
 
 def test_failure_shows_root_cause_first_with_engine_frames_collapsed(site: Any,
@@ -207,7 +213,7 @@ def test_failure_shows_root_cause_first_with_engine_frames_collapsed(site: Any,
 
 
 def test_badges_and_waiting_on_panel(site: Any, browser: Any) -> None:
-    server, _ = site
+    server, demo = site
     for instance_id, badge in (("approval-2", "Suspended"), ("approval-3", "Terminated"),
                                ("approval-4", "Canceled")):
         open_instance(browser, server, instance_id)
@@ -226,6 +232,14 @@ def test_badges_and_waiting_on_panel(site: Any, browser: Any) -> None:
     assert "Slow" in detail and text(browser, "[data-testid=detail-attempt]") == "1"
     open_instance(browser, server, "approval-3")
     assert "ended" in text(browser, "[data-testid=pending]")
+    # A start no runtime can take: the page says why (no sub-orchestration tree to read yet).
+    demo.client.start_orchestration("queued-1", "NobodyRunsThis", None)
+    open_instance(browser, server, "queued-1", refresh=0.5)
+    assert text(browser, "#badge") == "Pending"
+    start = wait_for(browser, lambda d: "not registered" in text(d, "[data-testid=pending-start]")
+                     and text(d, "[data-testid=pending-start]"))
+    assert start.startswith("Its start is queued"), start
+    assert texts(browser, "[data-testid=error]") == []
 
 
 def test_timer_that_lost_a_race_is_cancelled_not_pending(site: Any, browser: Any) -> None:
@@ -248,6 +262,9 @@ def test_timeline_bar_opens_input_output_and_error(site: Any, browser: Any) -> N
     assert "Reserve" in detail and '"order-2"' in detail and '"stock-order-2"' in detail
     click(browser, "[data-testid=close-detail]")
     wait_for(browser, lambda d: not texts(d, "[data-testid=detail]"))
+    # From the keyboard too: Enter on a focused bar.
+    browser.find_elements(By.CSS_SELECTOR, "[data-testid=timeline-bar]")[3].send_keys(Keys.ENTER)
+    assert '"parcel-order-2"' in wait_for(browser, lambda d: text(d, "[data-testid=detail]"))
     open_instance(browser, server, "checkout-7")
     wait_for(browser, lambda d: len(texts(d, "[data-testid=timeline-bar]")) == 2)
     browser.find_elements(By.CSS_SELECTOR, "[data-testid=timeline-bar]")[1].click()
@@ -343,8 +360,12 @@ def test_rerun_shows_its_verification(site: Any, browser: Any) -> None:
         assert client.get_status("checkout-7~2").status == "Suspended"
     finally:
         demo.gate["v2"] = False
-    # A rerun from an event outside the history: the server's 400 stays on the page.
+    # A rerun from an event outside the history: the server's 400 stays on the page. What
+    # was typed survives an auto-refresh.
+    open_instance(browser, server, "checkout-7", refresh=0.3)
     browser.find_element(By.ID, "rerun-from").send_keys("999")
+    time.sleep(1)
+    assert browser.find_element(By.ID, "rerun-from").get_attribute("value") == "999"
     click(browser, "[data-testid=rerun]")
     browser.switch_to.alert.accept()
     wait_for(browser, lambda d: "999" in text(d, "[data-testid=error]"))
@@ -410,3 +431,46 @@ def test_new_pages_run_under_the_content_security_policy(site: Any, browser: Any
         logged = [m for m in logged if (has_limits or "/v1/limits " not in m)
                   and "favicon.ico" not in m]
         assert logged == [], (page, logged)
+
+
+def test_bulk_preview_then_apply(site: Any, browser: Any) -> None:
+    server, demo = site
+    client = demo.client
+    batch = [f"bulk/{i}" for i in range(3)]
+    for instance_id in batch:
+        client.start_orchestration(instance_id, "Approval", None)
+    for instance_id in batch:
+        assert wait_until(lambda: any(e.kind == "ExternalSubscribed" for e in _history(
+            client, instance_id)), 10)
+    browser.get(server.url + "/")
+    browser.find_element(By.CSS_SELECTOR, "#bulk summary").click()
+    browser.find_element(By.ID, "bulk-prefix").send_keys("bulk/")
+    browser.find_element(By.ID, "bulk-reason").send_keys("maintenance window")
+    assert not browser.find_element(By.ID, "bulk-apply").is_enabled()  # preview first
+    browser.find_element(By.ID, "bulk-preview").click()
+    matched = wait_for(browser, lambda d: text(d, "[data-testid=bulk-matched]"))
+    assert matched.startswith("3 instances match") and all(i in matched for i in batch)
+    assert [client.get_status(i).status for i in batch] == ["Running"] * 3  # a dry run
+    click(browser, "#bulk-apply")
+    browser.switch_to.alert.accept()
+    done = wait_for(browser, lambda d: text(d, "[data-testid=bulk-done]"))
+    assert done == "suspend: 3 done."
+    assert [client.get_status(i).status for i in batch] == ["Suspended"] * 3
+    assert client.get_status(batch[0]).error == "maintenance window"
+
+    # Resume those that are suspended: a changed filter needs a new preview.
+    browser.find_element(By.CSS_SELECTOR, "#bulk-action option[value=resume]").click()
+    assert not browser.find_element(By.ID, "bulk-apply").is_enabled()
+    browser.find_element(By.ID, "bulk-preview").click()
+    wait_for(browser, lambda d: text(d, "#bulk-apply") == "Apply: resume 3")
+    click(browser, "#bulk-apply")
+    browser.switch_to.alert.accept()
+    wait_for(browser, lambda d: text(d, "[data-testid=bulk-done]") == "resume: 3 done.")
+    assert [client.get_status(i).status for i in batch] == ["Running"] * 3
+
+
+def _history(client: Any, instance_id: str) -> list:
+    try:
+        return list(client.read_execution_history(instance_id, 1))
+    except Exception:  # noqa: BLE001 - not started yet
+        return []

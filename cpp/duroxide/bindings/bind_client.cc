@@ -12,18 +12,76 @@ namespace {
 using client::Client;
 using client::OrchestrationStatus;
 
-// Messaging methods of Client and the MessagingStore management calls (docs/messaging.md).
+using ClientClass = py::class_<Client, std::shared_ptr<Client>>;
+
+ClientClass BoundClient(py::module_& m) {
+  return py::reinterpret_borrow<ClientClass>(m.attr("Client"));
+}
+
+providers::MessagingStore* MessagingStoreOf(Client& c) {
+  providers::MessagingStore* s = c.provider()->messaging();
+  if (s == nullptr) {
+    ThrowStatus(Status::FailedPrecondition("messaging", "this provider has no messaging"));
+  }
+  return s;
+}
+
+// Dead letters as dicts (Client.list_dead_letters).
+py::list DeadLettersShim(Client& c, std::optional<std::string> instance) {
+  providers::DeadLetterFilter f;
+  f.instance = std::move(instance);
+  auto* s = MessagingStoreOf(c);
+  auto letters = Blocking([&] { return s->ListDeadLetters(f); });
+  py::list out;
+  for (const auto& d : letters) {
+    py::dict row;
+    row["id"] = d.id;
+    row["instance_id"] = d.instance;
+    row["queue"] = d.queue;
+    row["data"] = d.data;
+    row["meta"] = d.meta;
+    row["reason"] = d.reason;
+    row["created_at_ms"] = d.created_at_ms;
+    out.append(row);
+  }
+  return out;
+}
+
+// ((topic, last_seq, subscribers, backlog), [(instance, cursor, lag, subscribed_at_ms)]).
+py::tuple GetTopicShim(Client& c, const std::string& topic) {
+  auto* s = MessagingStoreOf(c);
+  providers::TopicInfo info;
+  auto subs = Blocking([&] { return s->GetTopic(topic, &info); });
+  py::list rows;
+  for (const auto& sub : subs) {
+    rows.append(py::make_tuple(sub.instance, sub.cursor, sub.lag, sub.subscribed_at_ms));
+  }
+  return py::make_tuple(py::make_tuple(info.topic, info.last_seq, info.subscribers, info.backlog),
+                        rows);
+}
+
+// The queue rows of one instance (providers/ops_common.h QueueRow) as dicts.
+py::list QueueRowsShim(Client& c, const std::string& id) {
+  auto rows = Blocking([&] { return providers::ops::QueueRows(*c.provider(), id); });
+  py::list out;
+  for (const auto& r : rows) {
+    py::dict row;
+    row["queue"] = r.queue;
+    row["kind"] = r.kind;
+    row["work_item"] = r.work_item;
+    row["visible_at_ms"] = r.visible_at;
+    row["attempt_count"] = r.attempt_count;
+    row["locked"] = r.locked;
+    row["parked"] = r.parked;
+    row["created_at_ms"] = r.created_at;
+    out.append(row);
+  }
+  return out;
+}
+
+// Messaging methods of Client (docs/messaging.md).
 void RegisterMessagingClient(py::module_& m) {
-  py::class_<Client, std::shared_ptr<Client>> cls =
-      py::reinterpret_borrow<py::class_<Client, std::shared_ptr<Client>>>(m.attr("Client"));
-  auto store = [](Client& c) -> providers::MessagingStore* {
-    providers::MessagingStore* s = c.provider()->messaging();
-    if (s == nullptr) {
-      ThrowStatus(Status::FailedPrecondition("messaging", "this provider has no messaging"));
-    }
-    return s;
-  };
-  cls.def("send_message",
+  BoundClient(m).def("send_message",
           [](Client& c, const std::string& id, const std::string& q, const std::string& data,
              const std::string& trace_context) {
             return Blocking([&] { return c.SendMessage(id, q, data, trace_context); });
@@ -45,45 +103,31 @@ void RegisterMessagingClient(py::module_& m) {
              return py::make_tuple(request_id, reply);
            },
            py::arg("instance_id"), py::arg("operation"), py::arg("data"), py::arg("timeout_ms"),
-           py::arg("trace_context") = "")
-      .def("list_dead_letters",
-           [store](Client& c, std::optional<std::string> instance) {
-             providers::DeadLetterFilter f;
-             f.instance = std::move(instance);
-             auto* s = store(c);
-             auto letters = Blocking([&] { return s->ListDeadLetters(f); });
-             py::list out;
-             for (const auto& d : letters) {
-               py::dict row;
-               row["id"] = d.id;
-               row["instance_id"] = d.instance;
-               row["queue"] = d.queue;
-               row["data"] = d.data;
-               row["meta"] = d.meta;
-               row["reason"] = d.reason;
-               row["created_at_ms"] = d.created_at_ms;
-               out.append(row);
-             }
-             return out;
-           })
+           py::arg("trace_context") = "");
+}
+
+// The MessagingStore management calls: dead letters and topics.
+void RegisterMessagingAdmin(py::module_& m) {
+  BoundClient(m)
+      .def("list_dead_letters", &DeadLettersShim)
       .def("redeliver_dead_letter",
-           [store](Client& c, int64_t id) {
-             auto* s = store(c);
+           [](Client& c, int64_t id) {
+             auto* s = MessagingStoreOf(c);
              BlockingStatus([&] { return s->RedeliverDeadLetter(id); });
            })
       .def("purge_dead_letters",
-           [store](Client& c, std::optional<std::string> instance, std::optional<int64_t> before,
-                   std::vector<int64_t> ids) {
+           [](Client& c, std::optional<std::string> instance, std::optional<int64_t> before,
+              std::vector<int64_t> ids) {
              providers::DeadLetterFilter f;
              f.instance = std::move(instance);
              f.before_ms = before;
              f.ids = std::move(ids);
-             auto* s = store(c);
+             auto* s = MessagingStoreOf(c);
              return Blocking([&] { return s->PurgeDeadLetters(f); });
            })
       .def("list_topics",
-           [store](Client& c) {
-             auto* s = store(c);
+           [](Client& c) {
+             auto* s = MessagingStoreOf(c);
              auto topics = Blocking([&] { return s->ListTopics(); });
              py::list out;
              for (const auto& t : topics) {
@@ -91,23 +135,10 @@ void RegisterMessagingClient(py::module_& m) {
              }
              return out;
            })
-      .def("get_topic", [store](Client& c, const std::string& topic) {
-        auto* s = store(c);
-        providers::TopicInfo info;
-        auto subs = Blocking([&] { return s->GetTopic(topic, &info); });
-        py::list rows;
-        for (const auto& sub : subs) {
-          rows.append(py::make_tuple(sub.instance, sub.cursor, sub.lag, sub.subscribed_at_ms));
-        }
-        return py::make_tuple(py::make_tuple(info.topic, info.last_seq, info.subscribers,
-                                             info.backlog),
-                              rows);
-      });
+      .def("get_topic", &GetTopicShim);
 }
 
-}  // namespace
-
-void RegisterClient(py::module_& m) {
+void RegisterOrchestrationStatus(py::module_& m) {
   py::class_<OrchestrationStatus>(m, "OrchestrationStatus")
       .def(py::init<>())
       .def_readwrite("status", &OrchestrationStatus::status)
@@ -118,8 +149,11 @@ void RegisterClient(py::module_& m) {
       .def("__repr__", [](const OrchestrationStatus& s) {
         return "OrchestrationStatus(status='" + s.status + "')";
       });
+}
 
-  py::class_<Client, std::shared_ptr<Client>>(m, "Client")
+// Client's instance control: start, events, cancel/suspend/resume/terminate, rerun.
+void RegisterClientControl(py::module_& m) {
+  ClientClass(m, "Client")
       .def(py::init([](const ProviderHandle& p) { return std::make_shared<Client>(p.provider); }))
       .def_property("max_payload_bytes", &Client::max_payload_bytes, &Client::set_max_payload_bytes)
       .def("start_orchestration",
@@ -166,27 +200,14 @@ void RegisterClient(py::module_& m) {
               std::optional<std::string> input) {
              BlockingStatus(
                  [&] { return providers::ops::Rerun(*c.provider(), source, new_id, from, input); });
-           })
+           });
+}
+
+// Client's reads and waits: status, KV, queue rows.
+void RegisterClientQueries(py::module_& m) {
+  BoundClient(m)
       .def("list_suspended", [](Client& c) { return Blocking([&] { return c.ListSuspended(); }); })
-      // The queue rows of one instance (providers/ops_common.h QueueRow) as dicts.
-      .def("queue_rows",
-           [](Client& c, const std::string& id) {
-             auto rows = Blocking([&] { return providers::ops::QueueRows(*c.provider(), id); });
-             py::list out;
-             for (const auto& r : rows) {
-               py::dict row;
-               row["queue"] = r.queue;
-               row["kind"] = r.kind;
-               row["work_item"] = r.work_item;
-               row["visible_at_ms"] = r.visible_at;
-               row["attempt_count"] = r.attempt_count;
-               row["locked"] = r.locked;
-               row["parked"] = r.parked;
-               row["created_at_ms"] = r.created_at;
-               out.append(row);
-             }
-             return out;
-           })
+      .def("queue_rows", &QueueRowsShim)
       .def("get_status",
            [](Client& c, const std::string& id) { return Blocking([&] { return c.GetStatus(id); }); })
       .def("wait_for_orchestration",
@@ -205,7 +226,16 @@ void RegisterClient(py::module_& m) {
            [](Client& c, const std::string& id, const std::string& key, int64_t timeout_ms) {
              return Blocking([&] { return c.WaitForKvValue(id, key, timeout_ms); });
            });
+}
+
+}  // namespace
+
+void RegisterClient(py::module_& m) {
+  RegisterOrchestrationStatus(m);
+  RegisterClientControl(m);
+  RegisterClientQueries(m);
   RegisterMessagingClient(m);
+  RegisterMessagingAdmin(m);
 }
 
 }  // namespace duroxide::bindings

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "duroxide/bindings/repr.h"
 #include "duroxide/client/management.h"
 
 namespace duroxide::bindings {
@@ -31,16 +32,17 @@ using providers::PruneResult;
 using providers::QueueDepths;
 using providers::SystemMetrics;
 
-std::string Opt(const std::optional<std::string>& v) {
-  return v ? "'" + *v + "'" : std::string("None");
-}
-std::string Opt(const std::optional<int64_t>& v) {
-  return v ? std::to_string(*v) : std::string("None");
+// Actors (docs/messaging.md) are instances with id "@actor/<type>/<key>". Returns the type
+// (want_key false) or the key (want_key true), or nullopt for an id that is not an actor's.
+std::optional<std::string> ActorPart(const std::string& id, bool want_key) {
+  const std::string p = "@actor/";
+  if (id.rfind(p, 0) != 0) return std::nullopt;
+  const size_t slash = id.find('/', p.size());
+  if (slash == std::string::npos) return std::nullopt;
+  return want_key ? id.substr(slash + 1) : id.substr(p.size(), slash - p.size());
 }
 
-}  // namespace
-
-void RegisterManagement(py::module_& m) {
+void RegisterSystemMetrics(py::module_& m) {
   py::class_<SystemMetrics>(m, "SystemMetrics", "Counts over the whole store.")
       .def(py::init([](int64_t total_instances, int64_t total_executions,
                        int64_t running_instances, int64_t completed_instances,
@@ -58,14 +60,18 @@ void RegisterManagement(py::module_& m) {
       .def_readonly("failed_instances", &SystemMetrics::failed_instances)
       .def_readonly("total_events", &SystemMetrics::total_events)
       .def("__repr__", [](const SystemMetrics& s) {
-        return "SystemMetrics(total_instances=" + std::to_string(s.total_instances) +
-               ", total_executions=" + std::to_string(s.total_executions) +
-               ", running_instances=" + std::to_string(s.running_instances) +
-               ", completed_instances=" + std::to_string(s.completed_instances) +
-               ", failed_instances=" + std::to_string(s.failed_instances) +
-               ", total_events=" + std::to_string(s.total_events) + ")";
+        return ReprBuilder("SystemMetrics")
+            .Field("total_instances", s.total_instances)
+            .Field("total_executions", s.total_executions)
+            .Field("running_instances", s.running_instances)
+            .Field("completed_instances", s.completed_instances)
+            .Field("failed_instances", s.failed_instances)
+            .Field("total_events", s.total_events)
+            .Done();
       });
+}
 
+void RegisterInstanceStats(py::module_& m) {
   py::class_<InstanceStats>(m, "SystemStats", "Storage figures of one instance.")
       .def(py::init([](int64_t history_event_count, int64_t history_size_bytes,
                        int64_t queue_pending_count, int64_t kv_user_key_count,
@@ -82,13 +88,17 @@ void RegisterManagement(py::module_& m) {
       .def_readonly("kv_user_key_count", &InstanceStats::kv_user_key_count)
       .def_readonly("kv_total_value_bytes", &InstanceStats::kv_total_value_bytes)
       .def("__repr__", [](const InstanceStats& s) {
-        return "SystemStats(history_event_count=" + std::to_string(s.history_event_count) +
-               ", history_size_bytes=" + std::to_string(s.history_size_bytes) +
-               ", queue_pending_count=" + std::to_string(s.queue_pending_count) +
-               ", kv_user_key_count=" + std::to_string(s.kv_user_key_count) +
-               ", kv_total_value_bytes=" + std::to_string(s.kv_total_value_bytes) + ")";
+        return ReprBuilder("SystemStats")
+            .Field("history_event_count", s.history_event_count)
+            .Field("history_size_bytes", s.history_size_bytes)
+            .Field("queue_pending_count", s.queue_pending_count)
+            .Field("kv_user_key_count", s.kv_user_key_count)
+            .Field("kv_total_value_bytes", s.kv_total_value_bytes)
+            .Done();
       });
+}
 
+void RegisterQueueDepths(py::module_& m) {
   py::class_<QueueDepths>(m, "QueueDepths", "Pending messages per queue.")
       .def(py::init([](int64_t orchestrator_queue, int64_t worker_queue, int64_t timer_queue) {
              return QueueDepths{orchestrator_queue, worker_queue, timer_queue};
@@ -99,31 +109,22 @@ void RegisterManagement(py::module_& m) {
       .def_readonly("worker_queue", &QueueDepths::worker_queue)
       .def_readonly("timer_queue", &QueueDepths::timer_queue)
       .def("__repr__", [](const QueueDepths& d) {
-        return "QueueDepths(orchestrator_queue=" + std::to_string(d.orchestrator_queue) +
-               ", worker_queue=" + std::to_string(d.worker_queue) +
-               ", timer_queue=" + std::to_string(d.timer_queue) + ")";
+        return ReprBuilder("QueueDepths")
+            .Field("orchestrator_queue", d.orchestrator_queue)
+            .Field("worker_queue", d.worker_queue)
+            .Field("timer_queue", d.timer_queue)
+            .Done();
       });
+}
 
+void RegisterInstanceInfo(py::module_& m) {
   py::class_<InstanceInfo>(m, "InstanceInfo", "An instance and its current execution.")
       .def(py::init<>())
       .def_readwrite("instance_id", &InstanceInfo::instance_id)
-      // Actors (docs/messaging.md) are instances with id "@actor/<type>/<key>".
       .def_property_readonly("actor_type",
-                             [](const InstanceInfo& i) -> std::optional<std::string> {
-                               const std::string p = "@actor/";
-                               if (i.instance_id.rfind(p, 0) != 0) return std::nullopt;
-                               const size_t slash = i.instance_id.find('/', p.size());
-                               if (slash == std::string::npos) return std::nullopt;
-                               return i.instance_id.substr(p.size(), slash - p.size());
-                             })
+                             [](const InstanceInfo& i) { return ActorPart(i.instance_id, false); })
       .def_property_readonly("actor_key",
-                             [](const InstanceInfo& i) -> std::optional<std::string> {
-                               const std::string p = "@actor/";
-                               if (i.instance_id.rfind(p, 0) != 0) return std::nullopt;
-                               const size_t slash = i.instance_id.find('/', p.size());
-                               if (slash == std::string::npos) return std::nullopt;
-                               return i.instance_id.substr(slash + 1);
-                             })
+                             [](const InstanceInfo& i) { return ActorPart(i.instance_id, true); })
       .def_readwrite("orchestration_name", &InstanceInfo::orchestration_name)
       .def_readwrite("orchestration_version", &InstanceInfo::orchestration_version)
       .def_readwrite("current_execution_id", &InstanceInfo::current_execution_id)
@@ -133,13 +134,18 @@ void RegisterManagement(py::module_& m) {
       .def_readwrite("updated_at", &InstanceInfo::updated_at)
       .def_readwrite("parent_instance_id", &InstanceInfo::parent_instance_id)
       .def("__repr__", [](const InstanceInfo& i) {
-        return "InstanceInfo(instance_id='" + i.instance_id + "', orchestration_name='" +
-               i.orchestration_name + "', orchestration_version='" + i.orchestration_version +
-               "', current_execution_id=" + std::to_string(i.current_execution_id) +
-               ", status='" + i.status + "', parent_instance_id=" + Opt(i.parent_instance_id) +
-               ")";
+        return ReprBuilder("InstanceInfo")
+            .Field("instance_id", i.instance_id)
+            .Field("orchestration_name", i.orchestration_name)
+            .Field("orchestration_version", i.orchestration_version)
+            .Field("current_execution_id", i.current_execution_id)
+            .Field("status", i.status)
+            .Field("parent_instance_id", i.parent_instance_id)
+            .Done();
       });
+}
 
+void RegisterExecutionInfo(py::module_& m) {
   py::class_<ExecutionInfo>(m, "ExecutionInfo", "One execution of an instance.")
       .def(py::init<>())
       .def_readwrite("execution_id", &ExecutionInfo::execution_id)
@@ -149,12 +155,17 @@ void RegisterManagement(py::module_& m) {
       .def_readwrite("completed_at", &ExecutionInfo::completed_at)
       .def_readwrite("event_count", &ExecutionInfo::event_count)
       .def("__repr__", [](const ExecutionInfo& e) {
-        return "ExecutionInfo(execution_id=" + std::to_string(e.execution_id) + ", status='" +
-               e.status + "', started_at=" + std::to_string(e.started_at) +
-               ", completed_at=" + Opt(e.completed_at) +
-               ", event_count=" + std::to_string(e.event_count) + ")";
+        return ReprBuilder("ExecutionInfo")
+            .Field("execution_id", e.execution_id)
+            .Field("status", e.status)
+            .Field("started_at", e.started_at)
+            .Field("completed_at", e.completed_at)
+            .Field("event_count", e.event_count)
+            .Done();
       });
+}
 
+void RegisterInstanceTree(py::module_& m) {
   py::class_<InstanceTree>(m, "InstanceTree", "A root instance and all its descendants.")
       .def(py::init([](std::string root_id, std::vector<std::string> all_ids) {
              return InstanceTree{std::move(root_id), std::move(all_ids)};
@@ -164,10 +175,14 @@ void RegisterManagement(py::module_& m) {
       .def_readonly("all_ids", &InstanceTree::all_ids)
       .def_property_readonly("size", &InstanceTree::size)
       .def("__repr__", [](const InstanceTree& t) {
-        return "InstanceTree(root_id='" + t.root_id + "', size=" + std::to_string(t.size()) +
-               ")";
+        return ReprBuilder("InstanceTree")
+            .Field("root_id", t.root_id)
+            .Field("size", static_cast<int64_t>(t.size()))
+            .Done();
       });
+}
 
+void RegisterDeleteResult(py::module_& m) {
   py::class_<DeleteInstanceResult>(m, "DeleteInstanceResult", "What a delete removed.")
       .def(py::init([](int64_t instances_deleted, int64_t executions_deleted,
                        int64_t events_deleted, int64_t queue_messages_deleted) {
@@ -181,12 +196,16 @@ void RegisterManagement(py::module_& m) {
       .def_readonly("events_deleted", &DeleteInstanceResult::events_deleted)
       .def_readonly("queue_messages_deleted", &DeleteInstanceResult::queue_messages_deleted)
       .def("__repr__", [](const DeleteInstanceResult& r) {
-        return "DeleteInstanceResult(instances_deleted=" + std::to_string(r.instances_deleted) +
-               ", executions_deleted=" + std::to_string(r.executions_deleted) +
-               ", events_deleted=" + std::to_string(r.events_deleted) +
-               ", queue_messages_deleted=" + std::to_string(r.queue_messages_deleted) + ")";
+        return ReprBuilder("DeleteInstanceResult")
+            .Field("instances_deleted", r.instances_deleted)
+            .Field("executions_deleted", r.executions_deleted)
+            .Field("events_deleted", r.events_deleted)
+            .Field("queue_messages_deleted", r.queue_messages_deleted)
+            .Done();
       });
+}
 
+void RegisterPruneTypes(py::module_& m) {
   py::class_<PruneOptions>(m, "PruneOptions", "Which old executions prune_executions deletes.")
       .def(py::init([](std::optional<int64_t> keep_last, std::optional<int64_t> completed_before) {
              return PruneOptions{keep_last, completed_before};
@@ -195,8 +214,10 @@ void RegisterManagement(py::module_& m) {
       .def_readonly("keep_last", &PruneOptions::keep_last)
       .def_readonly("completed_before", &PruneOptions::completed_before)
       .def("__repr__", [](const PruneOptions& o) {
-        return "PruneOptions(keep_last=" + Opt(o.keep_last) +
-               ", completed_before=" + Opt(o.completed_before) + ")";
+        return ReprBuilder("PruneOptions")
+            .Field("keep_last", o.keep_last)
+            .Field("completed_before", o.completed_before)
+            .Done();
       });
 
   py::class_<PruneResult>(m, "PruneResult", "What a prune removed.")
@@ -210,11 +231,15 @@ void RegisterManagement(py::module_& m) {
       .def_readonly("executions_deleted", &PruneResult::executions_deleted)
       .def_readonly("events_deleted", &PruneResult::events_deleted)
       .def("__repr__", [](const PruneResult& r) {
-        return "PruneResult(instances_processed=" + std::to_string(r.instances_processed) +
-               ", executions_deleted=" + std::to_string(r.executions_deleted) +
-               ", events_deleted=" + std::to_string(r.events_deleted) + ")";
+        return ReprBuilder("PruneResult")
+            .Field("instances_processed", r.instances_processed)
+            .Field("executions_deleted", r.executions_deleted)
+            .Field("events_deleted", r.events_deleted)
+            .Done();
       });
+}
 
+void RegisterInstanceFilter(py::module_& m) {
   py::class_<InstanceFilter>(m, "InstanceFilter", "Selects instances for bulk operations.")
       .def(py::init([](std::optional<std::vector<std::string>> instance_ids,
                        std::optional<int64_t> completed_before, std::optional<int64_t> limit) {
@@ -226,18 +251,15 @@ void RegisterManagement(py::module_& m) {
       .def_readonly("completed_before", &InstanceFilter::completed_before)
       .def_readonly("limit", &InstanceFilter::limit)
       .def("__repr__", [](const InstanceFilter& f) {
-        std::string ids = "None";
-        if (f.instance_ids) {
-          ids = "[";
-          for (size_t i = 0; i < f.instance_ids->size(); ++i) {
-            ids += (i ? ", '" : "'") + (*f.instance_ids)[i] + "'";
-          }
-          ids += "]";
-        }
-        return "InstanceFilter(instance_ids=" + ids +
-               ", completed_before=" + Opt(f.completed_before) + ", limit=" + Opt(f.limit) + ")";
+        return ReprBuilder("InstanceFilter")
+            .Field("instance_ids", f.instance_ids)
+            .Field("completed_before", f.completed_before)
+            .Field("limit", f.limit)
+            .Done();
       });
+}
 
+void RegisterAdminEvent(py::module_& m) {
   py::class_<AdminEvent>(m, "Event", "One history event (data is raw JSON text or None).")
       .def(py::init([](int64_t event_id, std::string kind, std::optional<int64_t> source_event_id,
                        int64_t timestamp_ms, std::optional<std::string> data, std::string raw) {
@@ -253,11 +275,17 @@ void RegisterManagement(py::module_& m) {
       .def_readonly("data", &AdminEvent::data)
       .def_readonly("raw", &AdminEvent::raw)
       .def("__repr__", [](const AdminEvent& e) {
-        return "Event(event_id=" + std::to_string(e.event_id) + ", kind='" + e.kind +
-               "', source_event_id=" + Opt(e.source_event_id) +
-               ", timestamp_ms=" + std::to_string(e.timestamp_ms) + ")";
+        return ReprBuilder("Event")
+            .Field("event_id", e.event_id)
+            .Field("kind", e.kind)
+            .Field("source_event_id", e.source_event_id)
+            .Field("timestamp_ms", e.timestamp_ms)
+            .Done();
       });
+}
 
+// The Management object: a flat list of methods, each releasing the GIL around its core call.
+void RegisterManagementObject(py::module_& m) {
   py::class_<Management, std::shared_ptr<Management>>(m, "Management")
       .def(py::init([](const ProviderHandle& p) { return std::make_shared<Management>(p.provider); }),
            py::arg("provider"))
@@ -330,6 +358,22 @@ void RegisterManagement(py::module_& m) {
              return out;
            },
            py::arg("instance_id"), "The live KV map of an instance as {key: raw value}.");
+}
+
+}  // namespace
+
+void RegisterManagement(py::module_& m) {
+  RegisterSystemMetrics(m);
+  RegisterInstanceStats(m);
+  RegisterQueueDepths(m);
+  RegisterInstanceInfo(m);
+  RegisterExecutionInfo(m);
+  RegisterInstanceTree(m);
+  RegisterDeleteResult(m);
+  RegisterPruneTypes(m);
+  RegisterInstanceFilter(m);
+  RegisterAdminEvent(m);
+  RegisterManagementObject(m);
 }
 
 }  // namespace duroxide::bindings

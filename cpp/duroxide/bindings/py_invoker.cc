@@ -7,7 +7,6 @@
 
 namespace duroxide::bindings {
 
-using replay::RetryPolicy;
 using replay::Step;
 using replay::TaskDescriptor;
 using replay::TaskValue;
@@ -16,213 +15,11 @@ namespace {
 
 std::atomic<int64_t> g_activity_tokens{0};
 
-std::string TypeName(py::handle obj) {
-  return py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>();
-}
-
-std::string Repr(py::handle obj) {
-  std::string r = py::repr(obj).cast<std::string>();
-  return r.size() > 80 ? r.substr(0, 77) + "..." : r;
-}
-
 LogLevel LevelFromName(const std::string& name) {
   LogLevel level = LogLevel::kInfo;
   ParseLogLevel(name, &level);
   return level;
 }
-
-// Reads task fields with errors that name the field and the task type.
-class Fields {
- public:
-  Fields(py::dict d, std::string type) : d_(std::move(d)), type_(std::move(type)) {}
-
-  bool Str(const char* key, std::string* out, std::string* error) const {
-    if (!d_.contains(key)) return Missing(key, error);
-    py::object v = d_[key];
-    if (!py::isinstance<py::str>(v)) return Wrong(key, "a str", v, error);
-    *out = v.cast<std::string>();
-    return true;
-  }
-  bool OptStr(const char* key, std::optional<std::string>* out, std::string* error) const {
-    if (!d_.contains(key) || d_[key].is_none()) return true;
-    py::object v = d_[key];
-    if (!py::isinstance<py::str>(v)) return Wrong(key, "a str or None", v, error);
-    *out = v.cast<std::string>();
-    return true;
-  }
-  bool Int(const char* key, int64_t* out, std::string* error) const {
-    if (!d_.contains(key)) return Missing(key, error);
-    py::object v = d_[key];
-    if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
-      return Wrong(key, "an int", v, error);
-    }
-    *out = v.cast<int64_t>();
-    return true;
-  }
-
- private:
-  bool Missing(const char* key, std::string* error) const {
-    *error = "task '" + type_ + "' is missing field '" + key + "'";
-    return false;
-  }
-  bool Wrong(const char* key, const char* want, py::handle v, std::string* error) const {
-    *error = "task '" + type_ + "' field '" + key + "' must be " + want + ", got " + TypeName(v);
-    return false;
-  }
-  py::dict d_;
-  std::string type_;
-};
-
-}  // namespace
-
-bool ParseTask(py::handle obj, TaskDescriptor* out, std::string* error) {
-  using T = TaskDescriptor::Type;
-  if (!py::isinstance<py::dict>(obj)) {
-    *error = "orchestration yielded " + Repr(obj) + " (a " + TypeName(obj) +
-             "); yield a task made by ctx.schedule_*(), ctx.all() or ctx.race()";
-    return false;
-  }
-  py::dict d = py::reinterpret_borrow<py::dict>(obj);
-  if (!d.contains("type") || !py::isinstance<py::str>(d["type"])) {
-    *error = "yielded dict " + Repr(obj) + " has no task 'type'";
-    return false;
-  }
-  const std::string type = d["type"].cast<std::string>();
-  Fields f(d, type);
-  if (type == "activity" || type == "activityWithSession" || type == "activityWithRetry" ||
-      type == "activityWithRetryOnSession") {
-    out->type = T::kActivity;
-    if (!f.Str("name", &out->name, error) || !f.Str("input", &out->input, error) ||
-        !f.OptStr("tag", &out->tag, error)) {
-      return false;
-    }
-    if (type == "activityWithSession" || type == "activityWithRetryOnSession") {
-      std::string session;
-      if (!f.Str("sessionId", &session, error)) return false;
-      out->session_id = session;
-    }
-    if (type == "activityWithRetry" || type == "activityWithRetryOnSession") {
-      RetryPolicy policy;
-      if (!d.contains("retry") || !ParseRetry(d["retry"], &policy, error, nullptr)) {
-        if (error->empty()) *error = "task '" + type + "' is missing field 'retry'";
-        return false;
-      }
-      out->retry = policy;
-    }
-    if (d.contains("priority") && !d["priority"].is_none()) {
-      if (!f.Int("priority", &out->priority, error)) return false;
-      if (out->priority < 0 || out->priority > 9) {
-        *error = "task '" + type + "': priority must be between 0 and 9, got " +
-                 std::to_string(out->priority);
-        return false;
-      }
-    }
-    if (!f.OptStr("requires", &out->requires_schema, error)) return false;
-    if (out->requires_schema) {
-      if (!f.Str("requiresHash", &out->requires_hash, error)) return false;
-      if (d.contains("requiresTimeoutMs") && !d["requiresTimeoutMs"].is_none() &&
-          !f.Int("requiresTimeoutMs", &out->requires_timeout_ms, error)) {
-        return false;
-      }
-    }
-    return true;
-  }
-  if (type == "graph") {
-    out->type = T::kGraph;
-    if (!d.contains("nodes") || !py::isinstance<py::list>(d["nodes"])) {
-      *error = "task 'graph' needs a list of nodes";
-      return false;
-    }
-    for (py::handle child : py::reinterpret_borrow<py::list>(d["nodes"])) {
-      TaskDescriptor c;
-      if (!ParseTask(child, &c, error)) return false;
-      if (c.type != T::kActivity) {
-        *error = "graph nodes must be activities";
-        return false;
-      }
-      py::dict cd = py::reinterpret_borrow<py::dict>(child);
-      if (cd.contains("deps")) {
-        for (py::handle dep : py::reinterpret_borrow<py::list>(cd["deps"])) {
-          c.deps.push_back(dep.cast<int64_t>());
-        }
-      }
-      out->children.push_back(std::move(c));
-    }
-    return true;
-  }
-  if (type == "timer") {
-    out->type = T::kTimer;
-    if (!f.Int("delayMs", &out->delay_ms, error)) return false;
-    if (out->delay_ms < 0) {
-      *error = "timer delayMs must be >= 0";
-      return false;
-    }
-    return true;
-  }
-  if (type == "waitEvent") {
-    out->type = T::kWaitEvent;
-    return f.Str("name", &out->name, error);
-  }
-  if (type == "dequeueEvent") {
-    out->type = T::kDequeueEvent;
-    // receive_message / receive_request (docs/messaging.md): resolve with the metadata too.
-    out->envelope = d.contains("envelope") && py::bool_(d["envelope"]).cast<bool>();
-    return f.Str("queueName", &out->name, error);
-  }
-  if (type == "subOrchestration" || type == "subOrchestrationWithId" ||
-      type == "subOrchestrationVersioned" || type == "subOrchestrationVersionedWithId" ||
-      type == "orchestration" || type == "orchestrationVersioned") {
-    const bool detached = type == "orchestration" || type == "orchestrationVersioned";
-    out->type = detached ? T::kStartOrchestration : T::kSubOrchestration;
-    if (!f.Str("name", &out->name, error) || !f.Str("input", &out->input, error) ||
-        !f.OptStr("version", &out->version, error)) {
-      return false;
-    }
-    if (detached || type == "subOrchestrationWithId" || type == "subOrchestrationVersionedWithId") {
-      std::string id;
-      if (!f.Str("instanceId", &id, error)) return false;
-      if (id.empty()) {
-        *error = "task '" + type + "' has an empty instanceId";
-        return false;
-      }
-      out->instance_id = id;
-    }
-    return true;
-  }
-  if (type == "newGuid") {
-    out->type = T::kNewGuid;
-    return true;
-  }
-  if (type == "utcNow") {
-    out->type = T::kUtcNow;
-    return true;
-  }
-  if (type == "continueAsNew" || type == "continueAsNewVersioned") {
-    out->type = T::kContinueAsNew;
-    return f.Str("input", &out->input, error) && f.OptStr("version", &out->version, error);
-  }
-  if (type == "join" || type == "select") {
-    out->type = type == "join" ? T::kJoin : T::kSelect;
-    if (!d.contains("tasks") || !py::isinstance<py::list>(d["tasks"])) {
-      *error = "task '" + type + "' needs a list of tasks";
-      return false;
-    }
-    for (py::handle child : py::reinterpret_borrow<py::list>(d["tasks"])) {
-      TaskDescriptor c;
-      if (!ParseTask(child, &c, error)) return false;
-      if (c.type == T::kContinueAsNew) {
-        *error = "continue_as_new() cannot be used inside all() or race()";
-        return false;
-      }
-      out->children.push_back(std::move(c));
-    }
-    return true;
-  }
-  *error = "unknown task type '" + type + "'";
-  return false;
-}
-
-namespace {
 
 // References dropped by threads that do not hold the GIL (a finished orchestration's generator
 // and friends), released the next time some thread runs Python anyway. This saves one GIL
@@ -566,7 +363,9 @@ void ActivityCompletion::Report(runtime::ActivityOutcome outcome) {
   if (done) done(std::move(outcome));
 }
 
-void RegisterHandles(py::module_& m) {
+namespace {
+
+void RegisterActivityCompletion(py::module_& m) {
   py::class_<ActivityCompletion, std::shared_ptr<ActivityCompletion>>(m, "_ActivityCompletion")
       .def(
           "complete",
@@ -588,9 +387,10 @@ void RegisterHandles(py::module_& m) {
         py::gil_scoped_release release;
         c.Report(std::move(o));
       });
-  // The one retry-policy validator (retry_policy.h), called at the call site.
-  m.def("_normalize_retry_policy", &NormalizeRetryPolicy, py::arg("policy"),
-        py::arg("what") = "retry policy");
+}
+
+// What OrchestrationContext calls: every mutation is a no-op outside an active step.
+void RegisterHostHandle(py::module_& m) {
   py::class_<HostHandle, std::shared_ptr<HostHandle>>(m, "_OrchestrationHost")
       .def("set_custom_status",
            [](HostHandle& h, std::string s) {
@@ -649,6 +449,16 @@ void RegisterHandles(py::module_& m) {
       .def("trace", [](HostHandle& h, const std::string& level, const std::string& msg) {
         if (h.active) h.host->Trace(LevelFromName(level), msg);
       });
+}
+
+}  // namespace
+
+void RegisterHandles(py::module_& m) {
+  RegisterActivityCompletion(m);
+  // The one retry-policy validator (retry_policy.h), called at the call site.
+  m.def("_normalize_retry_policy", &NormalizeRetryPolicy, py::arg("policy"),
+        py::arg("what") = "retry policy");
+  RegisterHostHandle(m);
   py::class_<ActivityHandle, std::shared_ptr<ActivityHandle>>(m, "_ActivityHandle")
       .def("is_cancelled", [](ActivityHandle& h) { return h.cancelled && h.cancelled->load(); })
       .def("trace", [](ActivityHandle& h, const std::string& level, const std::string& msg) {

@@ -3,6 +3,7 @@
 #include "duroxide/history/codec.h"
 
 #include <array>
+#include <vector>
 
 namespace duroxide::history {
 namespace {
@@ -66,10 +67,6 @@ constexpr std::array<ItemName, 11> kItemKinds = {{
     {WorkItemKind::kCancelInstance, "CancelInstance"},
 }};
 
-void PutOpt(json& j, const char* key, const std::optional<std::string>& v) {
-  if (v) j[key] = *v;
-}
-
 // Typed field readers: they throw json::exception on a wrong type, which the decoders turn
 // into a kDataLoss Status.
 std::string Str(const json& j, const char* key) {
@@ -87,6 +84,11 @@ int64_t Int(const json& j, const char* key) {
   if (it == j.end() || it->is_null()) return 0;
   return JsonToInt64(*it, key);
 }
+bool Flag(const json& j, const char* key, bool absent) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_boolean()) return absent;
+  return it->get<bool>();
+}
 ErrorDetails Err(const json& j, const char* key) {
   ErrorDetails e;
   auto it = j.find(key);
@@ -95,45 +97,181 @@ ErrorDetails Err(const json& j, const char* key) {
   }
   return e;
 }
-json CarryToJson(const std::vector<std::pair<std::string, std::string>>& carry) {
-  json arr = json::array();
-  for (const auto& [n, d] : carry) arr.push_back(json::array({n, d}));
-  return arr;
+
+// One key of an event's or work item's JSON body: how it is written and read. The plain kinds
+// name a member; kCustom carries its own pair of functions for keys that are not one member
+// (error details, parent links, carried messages, routing).
+template <typename T>
+struct Field {
+  enum class Kind {
+    kStr,           // always written
+    kStrIfSet,      // written when non-empty (read as "" when absent)
+    kOptStr,        // written when set
+    kOptStrOrNull,  // written as null when unset
+    kInt,           // always written
+    kIntIfSet,      // written when non-zero
+    kCustom,
+  };
+  Kind kind;
+  const char* key = nullptr;
+  std::string T::*str = nullptr;
+  std::optional<std::string> T::*opt = nullptr;
+  int64_t T::*num = nullptr;
+  void (*put)(json&, const T&) = nullptr;
+  void (*get)(const json&, T*) = nullptr;
+
+  void Put(json& j, const T& v) const {
+    switch (kind) {
+      case Kind::kStr: j[key] = v.*str; break;
+      case Kind::kStrIfSet: if (!(v.*str).empty()) j[key] = v.*str; break;
+      case Kind::kOptStr: if (v.*opt) j[key] = *(v.*opt); break;
+      case Kind::kOptStrOrNull: j[key] = v.*opt ? json(*(v.*opt)) : json(nullptr); break;
+      case Kind::kInt: j[key] = v.*num; break;
+      case Kind::kIntIfSet: if (v.*num != 0) j[key] = v.*num; break;
+      case Kind::kCustom: put(j, v); break;
+    }
+  }
+  void Get(const json& j, T* v) const {
+    switch (kind) {
+      case Kind::kStr:
+      case Kind::kStrIfSet: v->*str = Str(j, key); break;
+      case Kind::kOptStr:
+      case Kind::kOptStrOrNull: v->*opt = OptStr(j, key); break;
+      case Kind::kInt:
+      case Kind::kIntIfSet: v->*num = Int(j, key); break;
+      case Kind::kCustom: get(j, v); break;
+    }
+  }
+};
+
+template <typename T>
+Field<T> S(const char* key, std::string T::*m) {
+  return {Field<T>::Kind::kStr, key, m};
 }
-std::vector<std::pair<std::string, std::string>> CarryFromJson(const json& j, const char* key) {
-  std::vector<std::pair<std::string, std::string>> out;
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return out;
-  for (const auto& e : *it) out.emplace_back(e.at(0).get<std::string>(), e.at(1).get<std::string>());
-  return out;
+template <typename T>
+Field<T> SIfSet(const char* key, std::string T::*m) {
+  return {Field<T>::Kind::kStrIfSet, key, m};
+}
+template <typename T>
+Field<T> O(const char* key, std::optional<std::string> T::*m) {
+  return {Field<T>::Kind::kOptStr, key, nullptr, m};
+}
+template <typename T>
+Field<T> I(const char* key, int64_t T::*m) {
+  return {Field<T>::Kind::kInt, key, nullptr, nullptr, m};
+}
+template <typename T>
+Field<T> IIfSet(const char* key, int64_t T::*m) {
+  return {Field<T>::Kind::kIntIfSet, key, nullptr, nullptr, m};
+}
+template <typename T>
+Field<T> ONull(const char* key, std::optional<std::string> T::*m) {
+  return {Field<T>::Kind::kOptStrOrNull, key, nullptr, m};
+}
+template <typename T>
+Field<T> Custom(void (*put)(json&, const T&), void (*get)(const json&, T*)) {
+  return {Field<T>::Kind::kCustom, nullptr, nullptr, nullptr, nullptr, put, get};
 }
 
-// Activity completions: which worker ran the attempt, and cache hits. Written only when set,
-// so histories without them keep their exact encoding.
-void PutWorker(json& j, const std::string& worker, const std::string& runtime, bool from_cache) {
-  if (!worker.empty()) j["worker"] = worker;
-  if (!runtime.empty()) j["worker_runtime"] = runtime;
-  if (from_cache) j["from_cache"] = true;
+// ---- custom keys, shared by events and work items (same member names) ----
+
+// The parent link of a start: the ids are written only with a parent.
+template <typename T>
+void PutParent(json& j, const T& v) {
+  if (!v.parent_instance) return;
+  j["parent_instance"] = *v.parent_instance;
+  j["parent_execution_id"] = v.parent_execution_id;
+  j["parent_id"] = v.parent_id;
 }
-void GetWorker(const json& j, std::string* worker, std::string* runtime, bool* from_cache) {
-  *worker = Str(j, "worker");
-  *runtime = Str(j, "worker_runtime");
-  auto it = j.find("from_cache");
-  *from_cache = it != j.end() && it->is_boolean() && it->get<bool>();
+template <typename T>
+void GetParent(const json& j, T* v) {
+  v->parent_instance = OptStr(j, "parent_instance");
+  v->parent_execution_id = Int(j, "parent_execution_id");
+  v->parent_id = Int(j, "parent_id");
+}
+
+// Queue messages carried into a new execution: [[queue, data], ...] and their metadata.
+template <typename T>
+void PutCarry(json& j, const T& v) {
+  if (!v.carry_forward.empty()) {
+    json arr = json::array();
+    for (const auto& [n, d] : v.carry_forward) arr.push_back(json::array({n, d}));
+    j["carry_forward_events"] = std::move(arr);
+  }
+  if (!v.carry_forward_meta.empty()) j["carry_forward_meta"] = v.carry_forward_meta;
+}
+template <typename T>
+void GetCarry(const json& j, T* v) {
+  auto it = j.find("carry_forward_events");
+  if (it != j.end() && !it->is_null()) {
+    for (const auto& e : *it) {
+      v->carry_forward.emplace_back(e.at(0).get<std::string>(), e.at(1).get<std::string>());
+    }
+  }
+  it = j.find("carry_forward_meta");
+  if (it != j.end() && !it->is_null()) {
+    for (const auto& e : *it) v->carry_forward_meta.push_back(e.get<std::string>());
+  }
+}
+
+// Activity outcomes: which worker ran the attempt, and cache hits. Written only when set,
+// so histories without them keep their exact encoding; a failure never writes from_cache.
+template <typename T>
+void PutWorker(json& j, const T& v) {
+  if (!v.worker.empty()) j["worker"] = v.worker;
+  if (!v.worker_runtime.empty()) j["worker_runtime"] = v.worker_runtime;
+}
+template <typename T>
+void PutWorkerAndCache(json& j, const T& v) {
+  PutWorker(j, v);
+  if (v.from_cache) j["from_cache"] = true;
+}
+template <typename T>
+void GetWorker(const json& j, T* v) {
+  v->worker = Str(j, "worker");
+  v->worker_runtime = Str(j, "worker_runtime");
+  v->from_cache = Flag(j, "from_cache", false);
+}
+
+template <typename T>
+void PutDetails(json& j, const T& v) {
+  j["details"] = v.error.ToJson();
+}
+template <typename T>
+void GetDetails(const json& j, T* v) {
+  v->error = Err(j, "details");
+}
+
+// ---- custom keys of one type ----
+
+// A start's initial custom status: absent (keep none), null (cleared) or a string.
+void PutInitialStatus(json& j, const WorkItem& w) {
+  if (w.has_custom_status) {
+    j["initial_custom_status"] = w.custom_status ? json(*w.custom_status) : json(nullptr);
+  }
+}
+void GetInitialStatus(const json& j, WorkItem* w) {
+  if (!j.contains("initial_custom_status")) return;
+  w->has_custom_status = true;
+  w->custom_status = OptStr(j, "initial_custom_status");
 }
 
 // The "routing" object of an ActivityExecute. Providers read these same keys (the PostgreSQL
 // worker-queue trigger reads schema_hash, deadline_ms, avoid and avoid_until_ms).
-json RoutingToJson(const ActivityRouting& r) {
+void PutRouting(json& j, const WorkItem& w) {
+  if (!w.routing) return;
+  const ActivityRouting& r = *w.routing;
   json o;
   o["schema"] = r.schema;
   o["schema_hash"] = r.schema_hash;
   o["deadline_ms"] = r.deadline_ms;
   o["avoid"] = r.avoid;
   o["avoid_until_ms"] = r.avoid_until_ms;
-  return o;
+  j["routing"] = std::move(o);
 }
-ActivityRouting RoutingFromJson(const json& o) {
+void GetRouting(const json& j, WorkItem* w) {
+  if (!j.contains("routing")) return;
+  const json& o = j.at("routing");
   ActivityRouting r;
   r.schema = Str(o, "schema");
   r.schema_hash = Str(o, "schema_hash");
@@ -141,23 +279,145 @@ ActivityRouting RoutingFromJson(const json& o) {
   auto it = o.find("avoid");
   if (it != o.end() && it->is_array()) r.avoid = it->get<std::vector<std::string>>();
   r.avoid_until_ms = Int(o, "avoid_until_ms");
-  return r;
+  w->routing = std::move(r);
 }
 
-void PutMeta(json& j, const std::string& meta) {
-  if (!meta.empty()) j["meta"] = meta;
+// A cancel: the terminate keys are absent for a cooperative cancel, so older readers see a
+// cancel. `recursive` defaults to true.
+void PutTerminate(json& j, const WorkItem& w) {
+  if (!w.terminate) return;
+  j["terminate"] = true;
+  j["recursive"] = w.recursive;
+  if (!w.data.empty()) j["output"] = w.data;
 }
-json CarryMetaToJson(const std::vector<std::string>& metas) {
-  json arr = json::array();
-  for (const auto& m : metas) arr.push_back(m);
-  return arr;
+void GetTerminate(const json& j, WorkItem* w) {
+  w->terminate = Flag(j, "terminate", false);
+  w->recursive = Flag(j, "recursive", true);
+  w->data = Str(j, "output");
 }
-std::vector<std::string> CarryMetaFromJson(const json& j, const char* key) {
-  std::vector<std::string> out;
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return out;
-  for (const auto& e : *it) out.push_back(e.get<std::string>());
-  return out;
+
+// ---- the tables: the body keys of every event kind and work item kind ----
+
+using EF = Field<Event>;
+using WF = Field<WorkItem>;
+
+struct EventRow {
+  EventKind kind;
+  std::vector<EF> fields;
+};
+
+const std::vector<EventRow>& EventRows() {
+  using E = Event;
+  static const auto* rows = [] {
+    const EF name = S("name", &E::name), input = S("input", &E::input),
+             version = O("version", &E::version), data = S("data", &E::data),
+             meta = SIfSet("meta", &E::meta), reason = S("reason", &E::reason),
+             fire_at = I("fire_at_ms", &E::fire_at_ms), instance = S("instance", &E::instance);
+    const std::vector<EF> failed = {Custom<E>(PutDetails<E>, GetDetails<E>),
+                                    Custom<E>(PutWorker<E>, GetWorker<E>)};
+    const std::vector<EF> completed = {S("result", &E::data),
+                                       Custom<E>(PutWorkerAndCache<E>, GetWorker<E>)};
+    const std::vector<EF> cancel = {reason};
+    const std::vector<EF> named = {name};
+    const std::vector<EF> arrival = {name, data, meta};
+    const std::vector<EF> child = {name, version, instance, input};
+    return new std::vector<EventRow>{
+        {EventKind::kOrchestrationStarted,
+         {name, version, input, Custom<E>(PutParent<E>, GetParent<E>),
+          Custom<E>(PutCarry<E>, GetCarry<E>),
+          O("initial_custom_status", &E::initial_custom_status),
+          SIfSet("trace_context", &E::trace_context)}},
+        {EventKind::kOrchestrationCompleted, {S("output", &E::data)}},
+        {EventKind::kOrchestrationFailed, failed},
+        {EventKind::kOrchestrationContinuedAsNew, {input, version}},
+        {EventKind::kOrchestrationCancelRequested, cancel},
+        {EventKind::kActivityScheduled,
+         {name, input, O("session_id", &E::session_id), O("tag", &E::tag)}},
+        {EventKind::kActivityCompleted, completed},
+        {EventKind::kActivityFailed, failed},
+        {EventKind::kActivityCancelRequested, cancel},
+        {EventKind::kTimerCreated, {fire_at}},
+        {EventKind::kTimerFired, {fire_at}},
+        {EventKind::kExternalSubscribed, named},
+        {EventKind::kExternalEvent, arrival},
+        {EventKind::kExternalSubscribedCancelled, cancel},
+        {EventKind::kQueueSubscribed, named},
+        {EventKind::kQueueEventDelivered, arrival},
+        {EventKind::kQueueSubscriptionCancelled, cancel},
+        {EventKind::kSubOrchestrationScheduled, child},
+        {EventKind::kSubOrchestrationCompleted, completed},
+        {EventKind::kSubOrchestrationFailed, failed},
+        {EventKind::kSubOrchestrationCancelRequested, cancel},
+        {EventKind::kOrchestrationChained, child},
+        {EventKind::kCustomStatusUpdated, {ONull("status", &E::status)}},
+        {EventKind::kKeyValueSet,
+         {S("key", &E::key), S("value", &E::value),
+          I("last_updated_at_ms", &E::last_updated_at_ms)}},
+        {EventKind::kKeyValueCleared, {S("key", &E::key)}},
+        {EventKind::kKeyValuesCleared, {}},
+        {EventKind::kMessageSent, {instance, name, data, meta}},
+        {EventKind::kEventPublished, arrival},
+        {EventKind::kTopicSubscribed, named},
+        {EventKind::kTopicUnsubscribed, named},
+    };
+  }();
+  return *rows;
+}
+
+struct ItemRow {
+  WorkItemKind kind;
+  std::vector<WF> fields;
+};
+
+const std::vector<ItemRow>& ItemRows() {
+  using W = WorkItem;
+  static const auto* rows = [] {
+    const WF name = S("name", &W::name), input = S("input", &W::input),
+             execution = I("execution_id", &W::execution_id), id = I("id", &W::id),
+             priority = IIfSet("priority", &W::priority),
+             trace = SIfSet("trace_context", &W::trace_context);
+    const std::vector<WF> start = {name,
+                                   O("version", &W::version),
+                                   input,
+                                   execution,
+                                   Custom<W>(PutParent<W>, GetParent<W>),
+                                   Custom<W>(PutCarry<W>, GetCarry<W>),
+                                   Custom<W>(PutInitialStatus, GetInitialStatus),
+                                   priority,
+                                   trace};
+    const std::vector<WF> completed = {execution, id, S("result", &W::data),
+                                       Custom<W>(PutWorkerAndCache<W>, GetWorker<W>)};
+    const std::vector<WF> failed = {execution, id, Custom<W>(PutDetails<W>, GetDetails<W>),
+                                    Custom<W>(PutWorker<W>, GetWorker<W>)};
+    const std::vector<WF> arrival = {name, S("data", &W::data), SIfSet("meta", &W::meta)};
+    return new std::vector<ItemRow>{
+        {WorkItemKind::kStartOrchestration, start},
+        {WorkItemKind::kContinueAsNew, start},
+        {WorkItemKind::kActivityExecute,
+         {execution, id, name, input, O("session_id", &W::session_id), O("tag", &W::tag),
+          S("orchestration_name", &W::orchestration_name),
+          S("orchestration_version", &W::orchestration_version),
+          Custom<W>(PutRouting, GetRouting), priority, trace}},
+        {WorkItemKind::kActivityCompleted, completed},
+        {WorkItemKind::kActivityFailed, failed},
+        {WorkItemKind::kTimerFired, {execution, id, I("fire_at_ms", &W::fire_at_ms)}},
+        {WorkItemKind::kExternalRaised, arrival},
+        {WorkItemKind::kQueueMessage, arrival},
+        {WorkItemKind::kSubOrchCompleted, completed},
+        {WorkItemKind::kSubOrchFailed, failed},
+        {WorkItemKind::kCancelInstance,
+         {S("reason", &W::reason), Custom<W>(PutTerminate, GetTerminate)}},
+    };
+  }();
+  return *rows;
+}
+
+template <typename Row, typename K>
+const Row* FindRow(const std::vector<Row>& rows, K kind) {
+  for (const Row& r : rows) {
+    if (r.kind == kind) return &r;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -227,101 +487,8 @@ std::string EncodeEvent(const Event& e) {
   if (e.source_event_id) j["source_event_id"] = *e.source_event_id;
   j["timestamp_ms"] = e.timestamp_ms;
   j["type"] = EventKindName(e.kind);
-  switch (e.kind) {
-    case EventKind::kOrchestrationStarted:
-      j["name"] = e.name;
-      PutOpt(j, "version", e.version);
-      j["input"] = e.input;
-      PutOpt(j, "parent_instance", e.parent_instance);
-      if (e.parent_instance) {
-        j["parent_execution_id"] = e.parent_execution_id;
-        j["parent_id"] = e.parent_id;
-      }
-      if (!e.carry_forward.empty()) j["carry_forward_events"] = CarryToJson(e.carry_forward);
-      if (!e.carry_forward_meta.empty()) j["carry_forward_meta"] = CarryMetaToJson(e.carry_forward_meta);
-      PutOpt(j, "initial_custom_status", e.initial_custom_status);
-      if (!e.trace_context.empty()) j["trace_context"] = e.trace_context;
-      break;
-    case EventKind::kOrchestrationCompleted:
-      j["output"] = e.data;
-      break;
-    case EventKind::kOrchestrationFailed:
-    case EventKind::kActivityFailed:
-    case EventKind::kSubOrchestrationFailed:
-      j["details"] = e.error.ToJson();
-      PutWorker(j, e.worker, e.worker_runtime, false);
-      break;
-    case EventKind::kOrchestrationContinuedAsNew:
-      j["input"] = e.input;
-      PutOpt(j, "version", e.version);
-      break;
-    case EventKind::kOrchestrationCancelRequested:
-    case EventKind::kActivityCancelRequested:
-    case EventKind::kExternalSubscribedCancelled:
-    case EventKind::kQueueSubscriptionCancelled:
-    case EventKind::kSubOrchestrationCancelRequested:
-      j["reason"] = e.reason;
-      break;
-    case EventKind::kActivityScheduled:
-      j["name"] = e.name;
-      j["input"] = e.input;
-      PutOpt(j, "session_id", e.session_id);
-      PutOpt(j, "tag", e.tag);
-      break;
-    case EventKind::kActivityCompleted:
-    case EventKind::kSubOrchestrationCompleted:
-      j["result"] = e.data;
-      PutWorker(j, e.worker, e.worker_runtime, e.from_cache);
-      break;
-    case EventKind::kTimerCreated:
-    case EventKind::kTimerFired:
-      j["fire_at_ms"] = e.fire_at_ms;
-      break;
-    case EventKind::kExternalSubscribed:
-    case EventKind::kQueueSubscribed:
-      j["name"] = e.name;
-      break;
-    case EventKind::kExternalEvent:
-    case EventKind::kQueueEventDelivered:
-      j["name"] = e.name;
-      j["data"] = e.data;
-      PutMeta(j, e.meta);
-      break;
-    case EventKind::kMessageSent:
-      j["instance"] = e.instance;
-      j["name"] = e.name;
-      j["data"] = e.data;
-      PutMeta(j, e.meta);
-      break;
-    case EventKind::kEventPublished:
-      j["name"] = e.name;
-      j["data"] = e.data;
-      PutMeta(j, e.meta);
-      break;
-    case EventKind::kTopicSubscribed:
-    case EventKind::kTopicUnsubscribed:
-      j["name"] = e.name;
-      break;
-    case EventKind::kSubOrchestrationScheduled:
-    case EventKind::kOrchestrationChained:
-      j["name"] = e.name;
-      PutOpt(j, "version", e.version);
-      j["instance"] = e.instance;
-      j["input"] = e.input;
-      break;
-    case EventKind::kCustomStatusUpdated:
-      j["status"] = e.status ? json(*e.status) : json(nullptr);
-      break;
-    case EventKind::kKeyValueSet:
-      j["key"] = e.key;
-      j["value"] = e.value;
-      j["last_updated_at_ms"] = e.last_updated_at_ms;
-      break;
-    case EventKind::kKeyValueCleared:
-      j["key"] = e.key;
-      break;
-    case EventKind::kKeyValuesCleared:
-      break;
+  if (const EventRow* row = FindRow(EventRows(), e.kind)) {
+    for (const EF& f : row->fields) f.Put(j, e);
   }
   return j.dump();
 }
@@ -345,99 +512,8 @@ Result<Event> DecodeEvent(const std::string& text) {
       e.source_event_id = JsonToInt64(j["source_event_id"], "source_event_id");
     }
     e.timestamp_ms = Int(j, "timestamp_ms");
-    switch (e.kind) {
-      case EventKind::kOrchestrationStarted:
-        e.name = Str(j, "name");
-        e.version = OptStr(j, "version");
-        e.input = Str(j, "input");
-        e.parent_instance = OptStr(j, "parent_instance");
-        e.parent_execution_id = Int(j, "parent_execution_id");
-        e.parent_id = Int(j, "parent_id");
-        e.carry_forward = CarryFromJson(j, "carry_forward_events");
-        e.carry_forward_meta = CarryMetaFromJson(j, "carry_forward_meta");
-        e.initial_custom_status = OptStr(j, "initial_custom_status");
-        e.trace_context = Str(j, "trace_context");
-        break;
-      case EventKind::kOrchestrationCompleted:
-        e.data = Str(j, "output");
-        break;
-      case EventKind::kOrchestrationFailed:
-      case EventKind::kActivityFailed:
-      case EventKind::kSubOrchestrationFailed:
-        e.error = Err(j, "details");
-        GetWorker(j, &e.worker, &e.worker_runtime, &e.from_cache);
-        break;
-      case EventKind::kOrchestrationContinuedAsNew:
-        e.input = Str(j, "input");
-        e.version = OptStr(j, "version");
-        break;
-      case EventKind::kOrchestrationCancelRequested:
-      case EventKind::kActivityCancelRequested:
-      case EventKind::kExternalSubscribedCancelled:
-      case EventKind::kQueueSubscriptionCancelled:
-      case EventKind::kSubOrchestrationCancelRequested:
-        e.reason = Str(j, "reason");
-        break;
-      case EventKind::kActivityScheduled:
-        e.name = Str(j, "name");
-        e.input = Str(j, "input");
-        e.session_id = OptStr(j, "session_id");
-        e.tag = OptStr(j, "tag");
-        break;
-      case EventKind::kActivityCompleted:
-      case EventKind::kSubOrchestrationCompleted:
-        e.data = Str(j, "result");
-        GetWorker(j, &e.worker, &e.worker_runtime, &e.from_cache);
-        break;
-      case EventKind::kTimerCreated:
-      case EventKind::kTimerFired:
-        e.fire_at_ms = Int(j, "fire_at_ms");
-        break;
-      case EventKind::kExternalSubscribed:
-      case EventKind::kQueueSubscribed:
-        e.name = Str(j, "name");
-        break;
-      case EventKind::kExternalEvent:
-      case EventKind::kQueueEventDelivered:
-        e.name = Str(j, "name");
-        e.data = Str(j, "data");
-        e.meta = Str(j, "meta");
-        break;
-      case EventKind::kMessageSent:
-        e.instance = Str(j, "instance");
-        e.name = Str(j, "name");
-        e.data = Str(j, "data");
-        e.meta = Str(j, "meta");
-        break;
-      case EventKind::kEventPublished:
-        e.name = Str(j, "name");
-        e.data = Str(j, "data");
-        e.meta = Str(j, "meta");
-        break;
-      case EventKind::kTopicSubscribed:
-      case EventKind::kTopicUnsubscribed:
-        e.name = Str(j, "name");
-        break;
-      case EventKind::kSubOrchestrationScheduled:
-      case EventKind::kOrchestrationChained:
-        e.name = Str(j, "name");
-        e.version = OptStr(j, "version");
-        e.instance = Str(j, "instance");
-        e.input = Str(j, "input");
-        break;
-      case EventKind::kCustomStatusUpdated:
-        e.status = OptStr(j, "status");
-        break;
-      case EventKind::kKeyValueSet:
-        e.key = Str(j, "key");
-        e.value = Str(j, "value");
-        e.last_updated_at_ms = Int(j, "last_updated_at_ms");
-        break;
-      case EventKind::kKeyValueCleared:
-        e.key = Str(j, "key");
-        break;
-      case EventKind::kKeyValuesCleared:
-        break;
+    if (const EventRow* row = FindRow(EventRows(), e.kind)) {
+      for (const EF& f : row->fields) f.Get(j, &e);
     }
     return e;
   } catch (const std::exception& ex) {
@@ -448,72 +524,8 @@ Result<Event> DecodeEvent(const std::string& text) {
 std::string EncodeWorkItem(const WorkItem& w) {
   json b;
   b["instance"] = w.instance;
-  switch (w.kind) {
-    case WorkItemKind::kStartOrchestration:
-    case WorkItemKind::kContinueAsNew:
-      b["name"] = w.name;
-      PutOpt(b, "version", w.version);
-      b["input"] = w.input;
-      b["execution_id"] = w.execution_id;
-      PutOpt(b, "parent_instance", w.parent_instance);
-      if (w.parent_instance) {
-        b["parent_execution_id"] = w.parent_execution_id;
-        b["parent_id"] = w.parent_id;
-      }
-      if (!w.carry_forward.empty()) b["carry_forward_events"] = CarryToJson(w.carry_forward);
-      if (!w.carry_forward_meta.empty()) b["carry_forward_meta"] = CarryMetaToJson(w.carry_forward_meta);
-      if (w.has_custom_status) {
-        b["initial_custom_status"] = w.custom_status ? json(*w.custom_status) : json(nullptr);
-      }
-      if (w.priority != 0) b["priority"] = w.priority;
-      if (!w.trace_context.empty()) b["trace_context"] = w.trace_context;
-      break;
-    case WorkItemKind::kActivityExecute:
-      b["execution_id"] = w.execution_id;
-      b["id"] = w.id;
-      b["name"] = w.name;
-      b["input"] = w.input;
-      PutOpt(b, "session_id", w.session_id);
-      PutOpt(b, "tag", w.tag);
-      b["orchestration_name"] = w.orchestration_name;
-      b["orchestration_version"] = w.orchestration_version;
-      if (w.routing) b["routing"] = RoutingToJson(*w.routing);
-      if (w.priority != 0) b["priority"] = w.priority;
-      if (!w.trace_context.empty()) b["trace_context"] = w.trace_context;
-      break;
-    case WorkItemKind::kActivityCompleted:
-    case WorkItemKind::kSubOrchCompleted:
-      b["execution_id"] = w.execution_id;
-      b["id"] = w.id;
-      b["result"] = w.data;
-      PutWorker(b, w.worker, w.worker_runtime, w.from_cache);
-      break;
-    case WorkItemKind::kActivityFailed:
-    case WorkItemKind::kSubOrchFailed:
-      b["execution_id"] = w.execution_id;
-      b["id"] = w.id;
-      b["details"] = w.error.ToJson();
-      PutWorker(b, w.worker, w.worker_runtime, false);
-      break;
-    case WorkItemKind::kTimerFired:
-      b["execution_id"] = w.execution_id;
-      b["id"] = w.id;
-      b["fire_at_ms"] = w.fire_at_ms;
-      break;
-    case WorkItemKind::kExternalRaised:
-    case WorkItemKind::kQueueMessage:
-      b["name"] = w.name;
-      b["data"] = w.data;
-      PutMeta(b, w.meta);
-      break;
-    case WorkItemKind::kCancelInstance:
-      b["reason"] = w.reason;
-      if (w.terminate) {  // absent for a cooperative cancel: older readers see a cancel
-        b["terminate"] = true;
-        b["recursive"] = w.recursive;
-        if (!w.data.empty()) b["output"] = w.data;
-      }
-      break;
+  if (const ItemRow* row = FindRow(ItemRows(), w.kind)) {
+    for (const WF& f : row->fields) f.Put(b, w);
   }
   json j;
   j[WorkItemKindName(w.kind)] = std::move(b);
@@ -537,62 +549,8 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
     w.instance = Str(b, "instance");
     w.execution_id = Int(b, "execution_id");
     w.id = Int(b, "id");
-    switch (w.kind) {
-      case WorkItemKind::kStartOrchestration:
-      case WorkItemKind::kContinueAsNew:
-        w.name = Str(b, "name");
-        w.version = OptStr(b, "version");
-        w.input = Str(b, "input");
-        w.parent_instance = OptStr(b, "parent_instance");
-        w.parent_execution_id = Int(b, "parent_execution_id");
-        w.parent_id = Int(b, "parent_id");
-        w.carry_forward = CarryFromJson(b, "carry_forward_events");
-        w.carry_forward_meta = CarryMetaFromJson(b, "carry_forward_meta");
-        if (b.contains("initial_custom_status")) {
-          w.has_custom_status = true;
-          w.custom_status = OptStr(b, "initial_custom_status");
-        }
-        w.priority = Int(b, "priority");
-        w.trace_context = Str(b, "trace_context");
-        break;
-      case WorkItemKind::kActivityExecute:
-        w.name = Str(b, "name");
-        w.input = Str(b, "input");
-        w.session_id = OptStr(b, "session_id");
-        w.tag = OptStr(b, "tag");
-        w.orchestration_name = Str(b, "orchestration_name");
-        w.orchestration_version = Str(b, "orchestration_version");
-        if (b.contains("routing")) w.routing = RoutingFromJson(b.at("routing"));
-        w.priority = Int(b, "priority");
-        w.trace_context = Str(b, "trace_context");
-        break;
-      case WorkItemKind::kActivityCompleted:
-      case WorkItemKind::kSubOrchCompleted:
-        w.data = Str(b, "result");
-        GetWorker(b, &w.worker, &w.worker_runtime, &w.from_cache);
-        break;
-      case WorkItemKind::kActivityFailed:
-      case WorkItemKind::kSubOrchFailed:
-        w.error = Err(b, "details");
-        GetWorker(b, &w.worker, &w.worker_runtime, &w.from_cache);
-        break;
-      case WorkItemKind::kTimerFired:
-        w.fire_at_ms = Int(b, "fire_at_ms");
-        break;
-      case WorkItemKind::kExternalRaised:
-      case WorkItemKind::kQueueMessage:
-        w.name = Str(b, "name");
-        w.data = Str(b, "data");
-        w.meta = Str(b, "meta");
-        break;
-      case WorkItemKind::kCancelInstance:
-        w.reason = Str(b, "reason");
-        w.terminate = b.contains("terminate") && b["terminate"].is_boolean() &&
-                      b["terminate"].get<bool>();
-        w.recursive = !b.contains("recursive") || !b["recursive"].is_boolean() ||
-                      b["recursive"].get<bool>();
-        w.data = Str(b, "output");
-        break;
+    if (const ItemRow* row = FindRow(ItemRows(), w.kind)) {
+      for (const WF& f : row->fields) f.Get(b, &w);
     }
     return w;
   } catch (const std::exception& ex) {

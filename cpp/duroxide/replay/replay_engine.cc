@@ -23,13 +23,6 @@ using history::WorkItemKind;
 
 namespace {
 
-constexpr size_t kNoPos = static_cast<size_t>(-1);
-
-bool IsEmitted(EventKind kind) {
-  return !history::IsArrival(kind) && !history::IsTerminal(kind) &&
-         kind != EventKind::kOrchestrationStarted;
-}
-
 std::string RandomGuid() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   uint64_t a = rng(), b = rng();
@@ -142,83 +135,86 @@ TurnOutput ReplayEngine::RunTurn(std::optional<Event> started, const std::vector
   return out;
 }
 
+void ReplayEngine::PushArrival(Event e) {
+  e.event_id = next_event_id_;
+  e.timestamp_ms = now_ms_;
+  events_.push_back(std::move(e));
+  IndexEvent(events_.size() - 1);
+}
+
+void ReplayEngine::DropMessage(const WorkItem& m, const char* why, TurnOutput* out) {
+  ++out->dropped_messages;
+  Log(LogLevel::kDebug, "duroxide::runtime", std::string("dropping message: ") + why,
+      {{"instance_id", instance_}, {"kind", history::WorkItemKindName(m.kind)}});
+}
+
+// A completion is recorded only for a schedule event of `sched_kind` of this execution that
+// has no completion yet; anything else is stale or duplicate and dropped.
+void ReplayEngine::AcceptCompletion(const WorkItem& m, EventKind sched_kind, EventKind kind,
+                                    TurnOutput* out) {
+  if (m.execution_id != execution_id_) return DropMessage(m, "stale execution", out);
+  auto it = pos_by_id_.find(m.id);
+  if (it == pos_by_id_.end() || events_[it->second].kind != sched_kind) {
+    return DropMessage(m, "no matching schedule", out);
+  }
+  if (completed_ids_.count(m.id)) return DropMessage(m, "duplicate completion", out);
+  Event e;
+  e.kind = kind;
+  e.source_event_id = m.id;
+  e.data = m.data;
+  e.error = m.error;
+  e.fire_at_ms = m.fire_at_ms;
+  e.worker = m.worker;
+  e.worker_runtime = m.worker_runtime;
+  e.from_cache = m.from_cache;
+  PushArrival(std::move(e));
+}
+
 void ReplayEngine::PrepareArrivals(const std::vector<WorkItem>& messages, TurnOutput* out) {
-  auto push = [&](Event e) {
-    e.event_id = next_event_id_;
-    e.timestamp_ms = now_ms_;
-    events_.push_back(std::move(e));
-    IndexEvent(events_.size() - 1);
-  };
-  auto drop = [&](const WorkItem& m, const char* why) {
-    ++out->dropped_messages;
-    Log(LogLevel::kDebug, "duroxide::runtime", std::string("dropping message: ") + why,
-        {{"instance_id", instance_}, {"kind", history::WorkItemKindName(m.kind)}});
-  };
-  auto completion = [&](const WorkItem& m, EventKind sched_kind, EventKind kind) {
-    if (m.execution_id != execution_id_) return drop(m, "stale execution");
-    auto it = pos_by_id_.find(m.id);
-    if (it == pos_by_id_.end() || events_[it->second].kind != sched_kind) {
-      return drop(m, "no matching schedule");
-    }
-    if (completed_ids_.count(m.id)) return drop(m, "duplicate completion");
-    Event e;
-    e.kind = kind;
-    e.source_event_id = m.id;
-    e.data = m.data;
-    e.error = m.error;
-    e.fire_at_ms = m.fire_at_ms;
-    e.worker = m.worker;
-    e.worker_runtime = m.worker_runtime;
-    e.from_cache = m.from_cache;
-    push(std::move(e));
-  };
   for (const WorkItem& m : messages) {
+    Event e;
     switch (m.kind) {
       case WorkItemKind::kActivityCompleted:
-        completion(m, EventKind::kActivityScheduled, EventKind::kActivityCompleted);
+        AcceptCompletion(m, EventKind::kActivityScheduled, EventKind::kActivityCompleted, out);
         break;
       case WorkItemKind::kActivityFailed:
-        completion(m, EventKind::kActivityScheduled, EventKind::kActivityFailed);
+        AcceptCompletion(m, EventKind::kActivityScheduled, EventKind::kActivityFailed, out);
         break;
       case WorkItemKind::kTimerFired:
-        completion(m, EventKind::kTimerCreated, EventKind::kTimerFired);
+        AcceptCompletion(m, EventKind::kTimerCreated, EventKind::kTimerFired, out);
         break;
       case WorkItemKind::kSubOrchCompleted:
-        completion(m, EventKind::kSubOrchestrationScheduled, EventKind::kSubOrchestrationCompleted);
+        AcceptCompletion(m, EventKind::kSubOrchestrationScheduled,
+                         EventKind::kSubOrchestrationCompleted, out);
         break;
       case WorkItemKind::kSubOrchFailed:
-        completion(m, EventKind::kSubOrchestrationScheduled, EventKind::kSubOrchestrationFailed);
+        AcceptCompletion(m, EventKind::kSubOrchestrationScheduled,
+                         EventKind::kSubOrchestrationFailed, out);
         break;
-      case WorkItemKind::kExternalRaised: {
-        Event e;
+      case WorkItemKind::kExternalRaised:
         e.kind = EventKind::kExternalEvent;
         e.name = m.name;
         e.data = m.data;
-        push(std::move(e));
+        PushArrival(std::move(e));
         break;
-      }
-      case WorkItemKind::kQueueMessage: {
-        Event e;
+      case WorkItemKind::kQueueMessage:
         e.kind = EventKind::kQueueEventDelivered;
         e.name = m.name;
         e.data = m.data;
         e.meta = m.meta;
-        push(std::move(e));
+        PushArrival(std::move(e));
         break;
-      }
-      case WorkItemKind::kCancelInstance: {
+      case WorkItemKind::kCancelInstance:
         if (cancel_seen_) {
-          drop(m, "already cancelled");
+          DropMessage(m, "already cancelled", out);
           break;
         }
-        Event e;
         e.kind = EventKind::kOrchestrationCancelRequested;
         e.reason = m.reason;
-        push(std::move(e));
+        PushArrival(std::move(e));
         break;
-      }
       default:
-        drop(m, "not an orchestration message");
+        DropMessage(m, "not an orchestration message", out);
         break;
     }
   }
@@ -441,23 +437,27 @@ void ReplayEngine::Deliver(size_t pos) {
   Resolve(n, std::move(failure));
 }
 
-void ReplayEngine::FinishTerminal(Event terminal) {
-  if (terminal.kind == EventKind::kOrchestrationContinuedAsNew) {
-    // A cancel taken with this turn that the walk has not reached (the code continued as new
-    // on an earlier arrival of the same batch) ends the instance instead: the next execution
-    // would never see it, and an acknowledged cancel would be lost (issue 21). A completion
-    // keeps its outcome: the instance has ended either way, as if the cancel came later.
-    for (size_t pos = walk_pos_; pos < events_.size(); ++pos) {
-      if (events_[pos].kind != EventKind::kOrchestrationCancelRequested) continue;
-      Event cancelled;
-      cancelled.kind = EventKind::kOrchestrationFailed;
-      cancelled.error = ErrorDetails::Cancelled(events_[pos].reason);
-      CancelAllPending("orchestration_cancelled");
-      if (turn_failed_) return;
-      FinishTerminal(std::move(cancelled));
-      return;
-    }
+// A cancel taken with this turn that the walk has not reached (the code continued as new on an
+// earlier arrival of the same batch) ends the instance instead: the next execution would never
+// see it, and an acknowledged cancel would be lost (issue 21). A completion keeps its outcome:
+// the instance has ended either way, as if the cancel came later. Returns true if it did so.
+bool ReplayEngine::CancelInsteadOfContinue() {
+  for (size_t pos = walk_pos_; pos < events_.size(); ++pos) {
+    if (events_[pos].kind != EventKind::kOrchestrationCancelRequested) continue;
+    Event cancelled;
+    cancelled.kind = EventKind::kOrchestrationFailed;
+    cancelled.error = ErrorDetails::Cancelled(events_[pos].reason);
+    CancelAllPending("orchestration_cancelled");
+    if (!turn_failed_) FinishTerminal(std::move(cancelled));
+    return true;
   }
+  return false;
+}
+
+// The checks a terminal passes before it is recorded: payload limits and, unless the
+// orchestration was cancelled, that history holds nothing the code did not emit. Returns false
+// after failing the turn.
+bool ReplayEngine::CheckTerminal(const Event& terminal) {
   if (terminal.kind == EventKind::kOrchestrationCompleted ||
       terminal.kind == EventKind::kOrchestrationContinuedAsNew) {
     const bool completed = terminal.kind == EventKind::kOrchestrationCompleted;
@@ -467,32 +467,37 @@ void ReplayEngine::FinishTerminal(Event terminal) {
         completed ? "orchestration output" : "continue_as_new input");
     if (!problem.empty()) {
       Fail(ErrorDetails::Configuration("LimitExceeded", problem));
-      return;
+      return false;
     }
   }
   const bool cancelled = terminal.kind == EventKind::kOrchestrationFailed &&
                          terminal.error.kind == "Cancelled";
-  if (!cancelled) {
-    // Code finished; anything history still holds that the code never emitted is drift.
-    for (size_t i = cursor_; i < events_.size(); ++i) {
-      if (IsEmitted(events_[i].kind)) {
-        Nondeterminism("the orchestration finished but history recorded " + Describe(events_[i]) +
-                       " at event " + std::to_string(events_[i].event_id));
-        return;
-      }
+  if (cancelled) return true;
+  // Code finished; anything history still holds that the code never emitted is drift.
+  for (size_t i = cursor_; i < events_.size(); ++i) {
+    if (IsEmitted(events_[i].kind)) {
+      Nondeterminism("the orchestration finished but history recorded " + Describe(events_[i]) +
+                     " at event " + std::to_string(events_[i].event_id));
+      return false;
     }
-    if (walk_pos_ < persisted_len_) {
-      Nondeterminism("the orchestration finished during replay at event " +
-                     std::to_string(events_[walk_pos_ == 0 ? 0 : walk_pos_ - 1].event_id) +
-                     " but history shows it kept running");
-      return;
-    }
-    CancelAllPending("orchestration_terminal");
-    if (turn_failed_) return;
   }
+  if (walk_pos_ < persisted_len_) {
+    Nondeterminism("the orchestration finished during replay at event " +
+                   std::to_string(events_[walk_pos_ == 0 ? 0 : walk_pos_ - 1].event_id) +
+                   " but history shows it kept running");
+    return false;
+  }
+  CancelAllPending("orchestration_terminal");
+  return !turn_failed_;
+}
+
+void ReplayEngine::FinishTerminal(Event terminal) {
+  if (terminal.kind == EventKind::kOrchestrationContinuedAsNew && CancelInsteadOfContinue()) {
+    return;
+  }
+  if (!CheckTerminal(terminal)) return;
   terminal.event_id = next_event_id_;
   terminal.timestamp_ms = now_ms_;
-  const Event& started = events_[0];
   switch (terminal.kind) {
     case EventKind::kOrchestrationCompleted:
       out_->outcome = TurnOutput::Outcome::kCompleted;
@@ -504,81 +509,96 @@ void ReplayEngine::FinishTerminal(Event terminal) {
       out_->error = terminal.error;
       CollectUnconsumed();
       break;
-    case EventKind::kOrchestrationContinuedAsNew: {
+    case EventKind::kOrchestrationContinuedAsNew:
       out_->outcome = TurnOutput::Outcome::kContinuedAsNew;
-      WorkItem w;
-      w.kind = WorkItemKind::kContinueAsNew;
-      w.instance = instance_;
-      w.execution_id = execution_id_ + 1;
-      w.name = started.name;
-      w.version = terminal.version;
-      w.input = terminal.input;
-      w.parent_instance = started.parent_instance;
-      w.parent_execution_id = started.parent_execution_id;
-      w.parent_id = started.parent_id;
-      w.has_custom_status = true;
-      w.custom_status = custom_status_;
-      w.trace_context = started.trace_context;  // the next execution stays in the trace
-      // Carry forward in arrival order across queues.
-      std::vector<std::pair<size_t, std::pair<std::string, std::string>>> ordered;
-      for (auto& [name, buffer] : queue_buffer_) {
-        // Replies belong to requests of this execution; none can wait for them any more.
-        if (name.rfind("__reply:", 0) == 0) {
-          out_->dropped_messages += static_cast<int64_t>(buffer.size());
-          continue;
-        }
-        for (size_t pos : buffer) ordered.push_back({pos, {name, events_[pos].data}});
-      }
-      // Queue messages of this turn that the walk has not reached yet (the code continued as
-      // new before them) are carried too: they were taken from the queue with this turn.
-      for (size_t pos = walk_pos_; pos < events_.size(); ++pos) {
-        const Event& q = events_[pos];
-        if (q.kind != EventKind::kQueueEventDelivered) continue;
-        if (q.name.rfind("__reply:", 0) == 0) {
-          ++out_->dropped_messages;
-          continue;
-        }
-        ordered.push_back({pos, {q.name, q.data}});
-      }
-      std::sort(ordered.begin(), ordered.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
-      bool any_meta = false;
-      for (const auto& o : ordered) any_meta = any_meta || !events_[o.first].meta.empty();
-      for (size_t i = 0; i < ordered.size(); ++i) {
-        if (i < options_.max_carry_forward) {
-          w.carry_forward.push_back(ordered[i].second);
-          if (any_meta) w.carry_forward_meta.push_back(events_[ordered[i].first].meta);
-          continue;
-        }
-        ++out_->dropped_messages;
-        Log(LogLevel::kWarn, "duroxide::runtime",
-            "continue-as-new carry-forward cap reached; dropping queue message",
-            {{"instance_id", instance_}, {"queue", ordered[i].second.first},
-             {"cap", std::to_string(options_.max_carry_forward)}});
-      }
-      out_->orchestrator_items.push_back(std::move(w));
+      out_->orchestrator_items.push_back(ContinueAsNewItem(terminal));
       break;
-    }
     default:
       break;
   }
-  if (started.parent_instance && terminal.kind != EventKind::kOrchestrationContinuedAsNew) {
-    WorkItem w;
-    w.instance = *started.parent_instance;
-    w.execution_id = started.parent_execution_id;
-    w.id = started.parent_id;
-    if (terminal.kind == EventKind::kOrchestrationCompleted) {
-      w.kind = WorkItemKind::kSubOrchCompleted;
-      w.data = terminal.data;
-    } else {
-      w.kind = WorkItemKind::kSubOrchFailed;
-      w.error = terminal.error;
-    }
-    out_->orchestrator_items.push_back(std::move(w));
+  if (events_[0].parent_instance && terminal.kind != EventKind::kOrchestrationContinuedAsNew) {
+    NotifyParent(terminal);
   }
   events_.push_back(std::move(terminal));
   IndexEvent(events_.size() - 1);
   finished_ = true;
+}
+
+// The ContinueAsNew that starts the next execution, with the queue messages it carries.
+WorkItem ReplayEngine::ContinueAsNewItem(const Event& terminal) {
+  const Event& started = events_[0];
+  WorkItem w;
+  w.kind = WorkItemKind::kContinueAsNew;
+  w.instance = instance_;
+  w.execution_id = execution_id_ + 1;
+  w.name = started.name;
+  w.version = terminal.version;
+  w.input = terminal.input;
+  w.parent_instance = started.parent_instance;
+  w.parent_execution_id = started.parent_execution_id;
+  w.parent_id = started.parent_id;
+  w.has_custom_status = true;
+  w.custom_status = custom_status_;
+  w.trace_context = started.trace_context;  // the next execution stays in the trace
+  CarryForward(&w);
+  return w;
+}
+
+// Carries unconsumed queue messages into `w`, in arrival order across queues, up to the cap.
+void ReplayEngine::CarryForward(WorkItem* w) {
+  std::vector<std::pair<size_t, std::pair<std::string, std::string>>> ordered;
+  for (auto& [name, buffer] : queue_buffer_) {
+    // Replies belong to requests of this execution; none can wait for them any more.
+    if (name.rfind("__reply:", 0) == 0) {
+      out_->dropped_messages += static_cast<int64_t>(buffer.size());
+      continue;
+    }
+    for (size_t pos : buffer) ordered.push_back({pos, {name, events_[pos].data}});
+  }
+  // Queue messages of this turn that the walk has not reached yet (the code continued as
+  // new before them) are carried too: they were taken from the queue with this turn.
+  for (size_t pos = walk_pos_; pos < events_.size(); ++pos) {
+    const Event& q = events_[pos];
+    if (q.kind != EventKind::kQueueEventDelivered) continue;
+    if (q.name.rfind("__reply:", 0) == 0) {
+      ++out_->dropped_messages;
+      continue;
+    }
+    ordered.push_back({pos, {q.name, q.data}});
+  }
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  bool any_meta = false;
+  for (const auto& o : ordered) any_meta = any_meta || !events_[o.first].meta.empty();
+  for (size_t i = 0; i < ordered.size(); ++i) {
+    if (i < options_.max_carry_forward) {
+      w->carry_forward.push_back(ordered[i].second);
+      if (any_meta) w->carry_forward_meta.push_back(events_[ordered[i].first].meta);
+      continue;
+    }
+    ++out_->dropped_messages;
+    Log(LogLevel::kWarn, "duroxide::runtime",
+        "continue-as-new carry-forward cap reached; dropping queue message",
+        {{"instance_id", instance_}, {"queue", ordered[i].second.first},
+         {"cap", std::to_string(options_.max_carry_forward)}});
+  }
+}
+
+// A child's outcome travels to its parent as SubOrchCompleted / SubOrchFailed.
+void ReplayEngine::NotifyParent(const Event& terminal) {
+  const Event& started = events_[0];
+  WorkItem w;
+  w.instance = *started.parent_instance;
+  w.execution_id = started.parent_execution_id;
+  w.id = started.parent_id;
+  if (terminal.kind == EventKind::kOrchestrationCompleted) {
+    w.kind = WorkItemKind::kSubOrchCompleted;
+    w.data = terminal.data;
+  } else {
+    w.kind = WorkItemKind::kSubOrchFailed;
+    w.error = terminal.error;
+  }
+  out_->orchestrator_items.push_back(std::move(w));
 }
 
 void ReplayEngine::Fail(ErrorDetails error) {

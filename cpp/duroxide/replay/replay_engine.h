@@ -146,12 +146,25 @@ class ReplayEngine : private OrchestrationHost {
 
   void IndexEvent(size_t pos);
   void PrepareArrivals(const std::vector<history::WorkItem>& messages, TurnOutput* out);
+  void PushArrival(history::Event e);
+  void DropMessage(const history::WorkItem& m, const char* why, TurnOutput* out);
+  void AcceptCompletion(const history::WorkItem& m, history::EventKind sched_kind,
+                        history::EventKind kind, TurnOutput* out);
   void Walk();
   void StartCode();
   void Advance();
   void HandleStep(Step step);
   std::unique_ptr<Node> BuildNode(const TaskDescriptor& desc, Node* parent, int index);
   void EmitLeaf(Node* node);
+  // The emitters EmitLeaf picks from, one per task kind (replay_emit.cc). Each returns the
+  // position of its schedule event, or kNoPos when the emission failed the turn.
+  void EmitRetry(Node* node);
+  size_t EmitActivity(const TaskDescriptor& d);
+  history::WorkItem ActivityWorkItem(const TaskDescriptor& d, const history::Event& scheduled) const;
+  size_t EmitSyscall(const TaskDescriptor& d);
+  size_t EmitTimer(const TaskDescriptor& d);
+  size_t EmitSubscription(const TaskDescriptor& d);
+  size_t EmitOrchestration(const TaskDescriptor& d);
   void StartRetryAttempt(Node* node);
   void ScheduleReadyGraphNodes(Node* graph);
   size_t Emit(history::Event proto, bool* is_new);
@@ -167,6 +180,11 @@ class ReplayEngine : private OrchestrationHost {
   void Fail(history::ErrorDetails error);
   void Nondeterminism(const std::string& message);
   void FinishTerminal(history::Event terminal);
+  bool CancelInsteadOfContinue();
+  bool CheckTerminal(const history::Event& terminal);
+  history::WorkItem ContinueAsNewItem(const history::Event& terminal);
+  void CarryForward(history::WorkItem* w);
+  void NotifyParent(const history::Event& terminal);
   std::string Describe(const history::Event& e) const;
 
   std::string instance_;

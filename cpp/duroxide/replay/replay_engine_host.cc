@@ -5,16 +5,13 @@
 // while one of its steps runs. Each mutation is an emitted event, matched on replay like any
 // other, so reads always see the value at that point of the execution.
 #include "duroxide/replay/replay_engine.h"
+#include "duroxide/replay/replay_node.h"
 
 namespace duroxide::replay {
 
 using history::ErrorDetails;
 using history::Event;
 using history::EventKind;
-
-namespace {
-constexpr size_t kNoPos = static_cast<size_t>(-1);
-}  // namespace
 
 // ---- OrchestrationHost ------------------------------------------------------------------------
 

@@ -18,8 +18,6 @@ using history::Event;
 using history::EventKind;
 
 namespace {
-constexpr size_t kNoPos = static_cast<size_t>(-1);
-
 bool EndsWithStar(const std::string& name) { return !name.empty() && name.back() == '*'; }
 // A wildcard never matches reply queues unless it names them: replies belong to the request
 // that waits on its own queue (and are dropped once it stopped waiting).

@@ -12,6 +12,16 @@
 
 namespace duroxide::replay {
 
+// "No event position": what Emit returns when the emission failed the turn.
+inline constexpr size_t kNoPos = static_cast<size_t>(-1);
+
+// Events the orchestration code itself emits (matched against history on replay), as opposed
+// to arrivals, terminals and the start event.
+inline bool IsEmitted(history::EventKind kind) {
+  return !history::IsArrival(kind) && !history::IsTerminal(kind) &&
+         kind != history::EventKind::kOrchestrationStarted;
+}
+
 // A node of the task tree the code is waiting on. Leaves are bound to one emitted event;
 // composites (join, select) and retry activities own children.
 struct ReplayEngine::Node {
@@ -26,7 +36,7 @@ struct ReplayEngine::Node {
   bool active = false;  // subscription opened (walk reached its event)
   TaskValue value;
   int64_t event_id = 0;
-  size_t pos = static_cast<size_t>(-1);
+  size_t pos = kNoPos;
   int64_t attempt = 0;  // retry node: attempts started
   Node* current_attempt = nullptr;
   Node* current_timer = nullptr;

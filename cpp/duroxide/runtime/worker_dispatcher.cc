@@ -66,23 +66,15 @@ providers::WorkAck SettleOutcome(RuntimeCore* core, const WorkItem& task,
   return providers::WorkAck{lock_token, std::move(c)};
 }
 
-// Runs one leased activity. Returns the acknowledgement to make, or nullopt when the item
-// was settled here (poison: failed and acknowledged; unregistered: handed back).
-std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& worker_id,
-                                          const providers::WorkItemLease& lease) {
+// Settles a lease that must not run here; returns false for one that may run. Poison: failed
+// and acknowledged here; claimed past its capability deadline: `ack` fails it; activity not
+// registered on this runtime: handed back with a backoff.
+bool SettleWithoutRunning(RuntimeCore* core, const std::string& worker_id,
+                          const providers::WorkItemLease& lease,
+                          std::optional<providers::WorkAck>* ack) {
   providers::Provider* provider = core->provider.get();
   const RuntimeOptions& opt = core->options;
   const WorkItem& task = lease.item;
-  core->metrics.worker_dispatcher_items_fetched++;
-  // A hand-off lease was registered for renewal while it waited (local_work.h); the paths
-  // that settle the item here drop that registration, the run below replaces it.
-  struct Unregister {
-    RuntimeCore* core;
-    const std::string& token;
-    bool armed = true;
-    ~Unregister() { if (armed) core->leases.RemoveActivity(token); }
-  } unregister{core, lease.lock_token};
-
   if (lease.attempt_count > opt.max_attempts) {
     WorkItem c = Completion(task, false, "");
     c.error = ErrorDetails::Poison("Activity", lease.attempt_count, opt.max_attempts,
@@ -93,7 +85,7 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
     if (!WhileBlocking([&] { return provider->AckWorkItem(lease.lock_token, c); }).ok()) {
       core->metrics.provider_errors++;
     }
-    return std::nullopt;
+    return true;
   }
   if (task.routing && !task.routing->schema_hash.empty() &&
       !core->capabilities.Matches(task.routing->schema_hash, task.routing->schema)) {
@@ -108,24 +100,31 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
     c.worker = worker_id;
     c.worker_runtime = core->runtime_id;
     core->metrics.activity_requires_timeouts++;
-    return providers::WorkAck{lease.lock_token, std::move(c)};
+    *ack = providers::WorkAck{lease.lock_token, std::move(c)};
+    return true;
   }
-  if (!core->activities->Has(task.name)) {
-    int64_t exp = std::min<int64_t>(lease.attempt_count - 1, 20);
-    int64_t delay =
-        std::min(opt.unregistered_backoff_max_ms, opt.unregistered_backoff_base_ms << exp);
-    core->metrics.activity_config_errors++;
-    Log(LogLevel::kWarn, "duroxide::runtime",
-        "activity '" + task.name + "' is not registered on this runtime; retrying later",
-        {{"instance_id", task.instance}, {"attempt", std::to_string(lease.attempt_count)}});
-    if (!WhileBlocking([&] { return provider->AbandonWorkItem(lease.lock_token, delay, false); })
-             .ok()) {
-      core->metrics.provider_errors++;
-    }
-    return std::nullopt;
+  if (core->activities->Has(task.name)) return false;
+  int64_t exp = std::min<int64_t>(lease.attempt_count - 1, 20);
+  int64_t delay =
+      std::min(opt.unregistered_backoff_max_ms, opt.unregistered_backoff_base_ms << exp);
+  core->metrics.activity_config_errors++;
+  Log(LogLevel::kWarn, "duroxide::runtime",
+      "activity '" + task.name + "' is not registered on this runtime; retrying later",
+      {{"instance_id", task.instance}, {"attempt", std::to_string(lease.attempt_count)}});
+  if (!WhileBlocking([&] { return provider->AbandonWorkItem(lease.lock_token, delay, false); })
+           .ok()) {
+    core->metrics.provider_errors++;
   }
+  return true;
+}
 
-  unregister.armed = false;
+// Calls the activity of a lease registered for renewal. Returns the acknowledgement of a
+// synchronous outcome, or nullopt for an asynchronous activity (it settles later, on the
+// completion thread).
+std::optional<providers::WorkAck> RunActivity(RuntimeCore* core, const std::string& worker_id,
+                                              const providers::WorkItemLease& lease) {
+  const RuntimeOptions& opt = core->options;
+  const WorkItem& task = lease.item;
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
   LeaseTable::ActivityLease record;
   record.ref = {task.instance, task.execution_id, task.id};
@@ -162,6 +161,25 @@ std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& 
   pending->in_flight.fetch_sub(1);
   core->leases.RemoveActivity(lease.lock_token);
   return SettleOutcome(core, task, lease.lock_token, worker_id, std::move(*outcome), ran_us);
+}
+
+// Runs one leased activity. Returns the acknowledgement to make, or nullopt when the item
+// was settled here (poison: failed and acknowledged; unregistered: handed back).
+std::optional<providers::WorkAck> Execute(RuntimeCore* core, const std::string& worker_id,
+                                          const providers::WorkItemLease& lease) {
+  core->metrics.worker_dispatcher_items_fetched++;
+  // A hand-off lease was registered for renewal while it waited (local_work.h); the paths
+  // that settle the item here drop that registration, the run replaces it.
+  struct Unregister {
+    RuntimeCore* core;
+    const std::string& token;
+    bool armed = true;
+    ~Unregister() { if (armed) core->leases.RemoveActivity(token); }
+  } unregister{core, lease.lock_token};
+  std::optional<providers::WorkAck> ack;
+  if (SettleWithoutRunning(core, worker_id, lease, &ack)) return ack;
+  unregister.armed = false;
+  return RunActivity(core, worker_id, lease);
 }
 
 // Schemas are re-read at most this often while idle (each miss) and while busy.
@@ -270,49 +288,110 @@ bool RunLeases(RuntimeCore* core, const std::string& worker_id,
   return fast;
 }
 
+// One worker slot's loop state (RunWorkerDispatcher).
+struct WorkerSlot {
+  RuntimeCore* core = nullptr;
+  std::string worker_id;
+  std::string owner;  // the session owner: worker_node_id, else worker_id
+  // Leases the provider already fetched while acknowledging the previous batch.
+  std::optional<Result<std::vector<providers::WorkItemLease>>> prefetched;
+  uint64_t seen = 0;  // worker_signal sequence observed before the last fetch
+  size_t batch = 1;   // grows to kWorkBatch while activities finish fast
+  bool from_local = false;
+};
+
+// The slot's next leases: those prefetched by the last ack, hand-off leases of this runtime's
+// own turns (no fetch; Take() counts this slot busy when it returns some, local_work.h), or a
+// store fetch.
+Result<std::vector<providers::WorkItemLease>> TakeLeases(WorkerSlot* w) {
+  RuntimeCore* core = w->core;
+  w->from_local = false;
+  if (w->prefetched) {
+    Result<std::vector<providers::WorkItemLease>> leases = std::move(*w->prefetched);
+    w->prefetched.reset();
+    return leases;
+  }
+  w->seen = core->provider->worker_signal().seq();
+  std::vector<providers::WorkItemLease> local = core->local_work.Take(w->batch);
+  if (!local.empty()) {
+    w->from_local = true;
+    return local;
+  }
+  SessionPlacement::Ticket ticket;
+  size_t max_items = w->batch;
+  const providers::WorkerFetchOptions options = FetchOptions(core, w->owner, &ticket, &max_items);
+  auto leases =
+      core->provider->FetchWorkItems(max_items, core->options.worker_lock_timeout_ms, options);
+  if (leases.ok()) core->fleet.placement.Observe(*leases, NowMs());
+  return leases;
+}
+
+// Acknowledges a batch's outcomes and, in the same store call, fetches the next batch into
+// w->prefetched (unless hand-off leases wait: the next batch comes from them).
+void AckAndPrefetch(WorkerSlot* w, const std::vector<providers::WorkAck>& acks,
+                    const std::vector<const WorkItem*>& acked_tasks) {
+  RuntimeCore* core = w->core;
+  providers::NextWorkFetch next;
+  SessionPlacement::Ticket ticket;
+  const bool fetch_next = !core->Quitting() && core->local_work.empty();
+  if (fetch_next) {
+    next.lock_timeout_ms = core->options.worker_lock_timeout_ms;
+    next.max_items = w->batch;
+    next.options = FetchOptions(core, w->owner, &ticket, &next.max_items);
+  }
+  if (!acks.empty() || fetch_next) {
+    std::vector<Status> acked =
+        core->provider->AckWorkItemsAndFetch(acks, fetch_next ? &next : nullptr);
+    for (size_t k = 0; k < acks.size(); ++k) {
+      ReportAck(core, acked[k], *acked_tasks[k], acks[k].lock_token);
+    }
+  }
+  if (next.result && next.result->ok()) core->fleet.placement.Observe(**next.result, NowMs());
+  if (next.result) w->prefetched = std::move(next.result);
+}
+
+// Runs a fetched batch and acknowledges it.
+void RunBatch(WorkerSlot* w, const std::vector<providers::WorkItemLease>& leases) {
+  RuntimeCore* core = w->core;
+  core->work_seq.fetch_add(1);
+  // Busy for hand-off (local_work.h) until this batch is acknowledged; Take counted it.
+  if (!w->from_local) {
+    core->local_work.BeginBatch();
+    ReturnLocalWork(core, /*surplus_only=*/true);  // a lease may have counted on this slot
+  }
+  struct EndBatch {
+    LocalWork& w;
+    ~EndBatch() { w.EndBatch(); }
+  } end_batch{core->local_work};
+  RefreshCapabilities(core, kBusySchemaRefreshMs);
+  // Taken before the ack that may also fetch, so a wake-up between that fetch and the idle
+  // wait is not missed.
+  w->seen = core->provider->worker_signal().seq();
+  std::vector<providers::WorkAck> acks;
+  std::vector<const WorkItem*> acked_tasks;
+  const bool fast = RunLeases(core, w->worker_id, leases, &acks, &acked_tasks);
+  w->batch = fast ? kWorkBatch : 1;
+  AckAndPrefetch(w, acks, acked_tasks);
+}
+
 }  // namespace
 
 void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   providers::Provider* provider = core->provider.get();
-  const RuntimeOptions& opt = core->options;
-  const std::string worker_id = "work-" + std::to_string(slot) + "-" + core->runtime_id;
-  const std::string owner = opt.worker_node_id.value_or(worker_id);
+  WorkerSlot w;
+  w.core = core.get();
+  w.worker_id = "work-" + std::to_string(slot) + "-" + core->runtime_id;
+  w.owner = core->options.worker_node_id.value_or(w.worker_id);
   int64_t fetch_failures = 0;  // consecutive: the backoff grows with them
-  SessionPlacement& placement = core->fleet.placement;
-  // Leases the provider already fetched while acknowledging the previous batch.
-  std::optional<Result<std::vector<providers::WorkItemLease>>> prefetched;
-  uint64_t seen = 0;
-  size_t batch = 1;  // grows to kWorkBatch while activities finish fast
   BusyMark busy(core.get());
   while (!core->Quitting()) {
     busy.Busy();
-    Result<std::vector<providers::WorkItemLease>> leases = std::vector<providers::WorkItemLease>();
-    bool from_local = false;
-    if (prefetched) {
-      leases = std::move(*prefetched);
-      prefetched.reset();
-    } else {
-      seen = provider->worker_signal().seq();
-      // Activities this runtime's own turns leased to it come before the store: no fetch.
-      // Take() counts this slot busy when it returns leases (local_work.h).
-      std::vector<providers::WorkItemLease> local = core->local_work.Take(batch);
-      from_local = !local.empty();
-      if (from_local) {
-        leases = std::move(local);
-      } else {
-        SessionPlacement::Ticket ticket;
-        size_t max_items = batch;
-        const providers::WorkerFetchOptions options =
-            FetchOptions(core.get(), owner, &ticket, &max_items);
-        leases = provider->FetchWorkItems(max_items, opt.worker_lock_timeout_ms, options);
-        if (leases.ok()) placement.Observe(*leases, NowMs());
-      }
-    }
+    Result<std::vector<providers::WorkItemLease>> leases = TakeLeases(&w);
     if (!leases.ok()) {
       core->metrics.provider_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime", "work fetch failed: " + leases.status().ToString());
       busy.Idle();
-      provider->worker_signal().WaitSince(seen, BackoffDelayMs(10, 3000, fetch_failures++));
+      provider->worker_signal().WaitSince(w.seen, BackoffDelayMs(10, 3000, fetch_failures++));
       continue;
     }
     fetch_failures = 0;
@@ -322,48 +401,14 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       if (RefreshCapabilities(core.get(), kIdleSchemaRefreshMs)) continue;
       const int64_t wait = IdleWaitMs(core.get());
       busy.Idle();
-      provider->worker_signal().WaitSince(seen, wait);
+      provider->worker_signal().WaitSince(w.seen, wait);
       continue;
     }
-    core->work_seq.fetch_add(1);
-    // Busy for hand-off (local_work.h) until this batch is acknowledged; Take counted it.
-    if (!from_local) {
-      core->local_work.BeginBatch();
-      ReturnLocalWork(core.get(), /*surplus_only=*/true);  // a lease may have counted on this slot
-    }
-    struct EndBatch {
-      LocalWork& w;
-      ~EndBatch() { w.EndBatch(); }
-    } end_batch{core->local_work};
-    RefreshCapabilities(core.get(), kBusySchemaRefreshMs);
-    // Taken before the ack that may also fetch, so a wake-up between that fetch and the idle
-    // wait is not missed.
-    seen = provider->worker_signal().seq();
-    std::vector<providers::WorkAck> acks;
-    std::vector<const WorkItem*> acked_tasks;
-    const bool fast = RunLeases(core.get(), worker_id, *leases, &acks, &acked_tasks);
-    batch = fast ? kWorkBatch : 1;
-    providers::NextWorkFetch next;
-    SessionPlacement::Ticket ticket;
-    // With hand-off leases waiting, the next batch comes from them, not from the store.
-    const bool fetch_next = !core->Quitting() && core->local_work.empty();
-    if (fetch_next) {
-      next.lock_timeout_ms = opt.worker_lock_timeout_ms;
-      next.max_items = batch;
-      next.options = FetchOptions(core.get(), owner, &ticket, &next.max_items);
-    }
-    if (!acks.empty() || fetch_next) {
-      std::vector<Status> acked = provider->AckWorkItemsAndFetch(acks, fetch_next ? &next : nullptr);
-      for (size_t k = 0; k < acks.size(); ++k) {
-        ReportAck(core.get(), acked[k], *acked_tasks[k], acks[k].lock_token);
-      }
-    }
-    if (next.result && next.result->ok()) placement.Observe(**next.result, NowMs());
-    if (next.result) prefetched = std::move(next.result);
+    RunBatch(&w, *leases);
   }
   // Shutdown began after the last ack fetched leases: hand them back untouched.
-  if (prefetched && prefetched->ok()) {
-    for (const auto& lease : **prefetched) {
+  if (w.prefetched && w.prefetched->ok()) {
+    for (const auto& lease : **w.prefetched) {
       CountAbandonFailure(core.get(), provider->AbandonWorkItem(lease.lock_token, 0, true));
     }
   }

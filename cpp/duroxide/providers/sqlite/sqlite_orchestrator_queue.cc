@@ -174,10 +174,32 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
   if (leases != nullptr) leases->clear();  // the group commit may run this again
   // more_messages == nullptr: the caller does not need to know (a fetch follows in the same
   // transaction and will take those messages).
-  const char* op = "AckOrchestrationItem";
   const int64_t now = NowMs();
-  // Validates and releases the lock in one statement; a later failure rolls it back.
   std::string instance;
+  Status unlocked = AckUnlockTx(lock_token, now, &instance);
+  if (!unlocked.ok()) return unlocked;
+  *acked_instance = instance;
+  AckHistoryTx(instance, commit, enc, now);
+  if (!commit.kv_mutations.empty()) ApplyKvMutations(instance, commit.kv_mutations);
+  if (EndsExecution(commit.status)) MergeKvDelta(instance);
+  if (!commit.messaging.empty() || commit.status == ExecutionStatus::kCompleted ||
+      commit.status == ExecutionStatus::kFailed) {
+    ApplyMessagingTx(instance, commit, now);
+  }
+  AckQueuesTx(commit, enc, now, leases);
+  // Messages that arrived during the lock are fetchable now; wake the dispatchers for them.
+  if (more_messages != nullptr) {
+    ScopedStatement s(*ack_remaining_);
+    s->bind(1, instance);
+    *more_messages = s->executeStep() && s->getColumn(0).getInt() != 0;
+  }
+  return Status::Ok();
+}
+
+// Validates the lock and releases it in one statement (a later failure rolls it back), and
+// deletes the messages the turn consumed.
+Status SqliteProvider::AckUnlockTx(const std::string& lock_token, int64_t now,
+                                   std::string* instance) {
   const ParsedLockToken token = ParseLockToken(lock_token);
   {
     ScopedStatement s(*ack_unlock_);
@@ -185,18 +207,21 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
     s->bind(2, now);
     s->bind(3, token.instance);
     if (!s->executeStep()) {
-      return Status::FailedPrecondition(op, "lock token '" + lock_token +
-                                                "' is unknown or expired");
+      return Status::FailedPrecondition("AckOrchestrationItem", "lock token '" + lock_token +
+                                                                    "' is unknown or expired");
     }
-    instance = s->getColumn(0).getString();
-    *acked_instance = instance;
+    *instance = s->getColumn(0).getString();
   }
-  {
-    ScopedStatement s(*ack_delete_messages_);
-    s->bind(1, token.stored);
-    s->bind(2, instance);
-    s->exec();
-  }
+  ScopedStatement s(*ack_delete_messages_);
+  s->bind(1, token.stored);
+  s->bind(2, *instance);
+  s->exec();
+  return Status::Ok();
+}
+
+// The instance, execution and history rows of the turn.
+void SqliteProvider::AckHistoryTx(const std::string& instance, const TurnCommit& commit,
+                                  const EncodedCommit& enc, int64_t now) {
   if (commit.new_execution) {
     {
       ScopedStatement s(*ack_upsert_instance_);
@@ -244,12 +269,12 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
     BindOptional(s.get(), 4, commit.custom_status);
     s->exec();
   }
-  if (!commit.kv_mutations.empty()) ApplyKvMutations(instance, commit.kv_mutations);
-  if (EndsExecution(commit.status)) MergeKvDelta(instance);
-  if (!commit.messaging.empty() || commit.status == ExecutionStatus::kCompleted ||
-      commit.status == ExecutionStatus::kFailed) {
-    ApplyMessagingTx(instance, commit, now);
-  }
+}
+
+// The work the turn sends: worker items (some inserted leased to the caller), cancelled
+// activities, orchestrator items.
+void SqliteProvider::AckQueuesTx(const TurnCommit& commit, const EncodedCommit& enc, int64_t now,
+                                 std::vector<WorkItemLease>* leases) {
   std::string last_schema_hash;
   const bool lease = leases != nullptr && commit.worker_lease_until_ms > 0;
   for (size_t i = 0; i < enc.worker_items.size(); ++i) {
@@ -274,13 +299,6 @@ Status SqliteProvider::AckOrchestrationTx(const std::string& lock_token, const T
   for (const WorkItem& o : commit.orchestrator_items) {
     InsertOrchestratorItem(o, o.kind == WorkItemKind::kTimerFired ? o.fire_at_ms : now, now);
   }
-  // Messages that arrived during the lock are fetchable now; wake the dispatchers for them.
-  if (more_messages != nullptr) {
-    ScopedStatement s(*ack_remaining_);
-    s->bind(1, instance);
-    *more_messages = s->executeStep() && s->getColumn(0).getInt() != 0;
-  }
-  return Status::Ok();
 }
 
 Status SqliteProvider::AckOrchestrationItem(const std::string& lock_token,

@@ -248,6 +248,12 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   Status AckOrchestrationTx(const std::string& lock_token, const TurnCommit& commit,
                             const EncodedCommit& enc, bool* more_messages,
                             std::string* acked_instance, std::vector<WorkItemLease>* leases);
+  // The steps of AckOrchestrationTx (sqlite_orchestrator_queue.cc).
+  Status AckUnlockTx(const std::string& lock_token, int64_t now, std::string* instance);
+  void AckHistoryTx(const std::string& instance, const TurnCommit& commit,
+                    const EncodedCommit& enc, int64_t now);
+  void AckQueuesTx(const TurnCommit& commit, const EncodedCommit& enc, int64_t now,
+                   std::vector<WorkItemLease>* leases);
   struct WorkFetchState {
     WorkItemLease lease;
     int64_t row_id = 0;

@@ -410,7 +410,7 @@ def _tree(client: ClientAPI, instance_id: str) -> models.InstanceTree:
     nodes = []
     for member in tree.all_ids:
         try:
-            nodes.append(convert.info(client.get_instance_info(member)))
+            nodes.append(_item(client, client.get_instance_info(member), True))
         except NotFoundError:
             pass  # deleted (or not started) meanwhile
     return models.InstanceTree(root_id=tree.root_id, size=tree.size,

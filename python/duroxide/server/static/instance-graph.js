@@ -77,8 +77,11 @@ const DxGraph = (() => {
       const status = String(n.status || "pending").toLowerCase();
       const color = COLORS[status] || "#b0b7c6";
       const g = add("g", { "data-testid": "graph-node", class: `graph-node ${opts.selected === key(n) ? "selected" : ""}`,
-                           "data-node": key(n) });
+                           "data-node": key(n), tabindex: 0, role: "button" });
       g.addEventListener("click", () => opts.onSelect(n));
+      g.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); opts.onSelect(n); }
+      });
       const title = `${n.task || key(n)} #${key(n)}: ${n.status || "pending"}${n.error ? `\n${errorLine(n)}` : ""}`;
       add("title", {}, title, g);
       add("rect", { x, y, width: W, height: H, rx: 6, fill: status === "failed" ? "#fdf4f4" : "#fff",

@@ -28,7 +28,8 @@ const DxOps = (() => {
     const groups = [
       group("Activities", p.activities, activityLine),
       group("Timers", p.timers, (t) => el("span", {}, `timer #${t.timer_id} `, Dx.badge(t.state),
-        " fires ", when(t.fire_at_ms), el("span", { class: "muted" }, ` (${fmtTime(t.fire_at_ms)})`))),
+        t.state === "cancelled" ? el("span", { class: "muted" }, " no longer waited for (was due ", when(t.fire_at_ms), ")")
+          : el("span", {}, " fires ", when(t.fire_at_ms), el("span", { class: "muted" }, ` (${fmtTime(t.fire_at_ms)})`)))),
       group("Events", p.events, (e) => el("span", {}, "event ", el("strong", { class: "mono" }, e.name),
         e.since_ms ? el("span", { class: "muted" }, " since ", when(e.since_ms)) : "")),
       group("Queues", p.queues, (q) => el("span", {}, "queue ", el("strong", { class: "mono" }, q.name),
@@ -38,9 +39,13 @@ const DxOps = (() => {
       group("Sub-orchestrations", p.sub_orchestrations, (s) => el("span", {}, instanceLink(s.instance_id),
         ` ${s.name || ""}`, s.since_ms ? el("span", { class: "muted" }, " since ", when(s.since_ms)) : "")),
     ].filter(Boolean);
+    if (status === "Pending") {
+      groups.unshift(el("p", { "data-testid": "pending-start" }, "Its start is queued: no runtime has taken it yet",
+        p.unservable ? el("span", { class: "limit-wait" }, ` (${p.unservable})`) : "", "."));
+    }
     const buffered = Object.entries(p.buffered || {}).filter(([, n]) => n);
     if (buffered.length) {
-      groups.push(el("p", { class: "muted", "data-testid": "pending-buffered" }, "Buffered messages: ",
+      groups.push(el("p", { class: "muted", "data-testid": "pending-buffered" }, "Messages in its queue: ",
         buffered.map(([k, n]) => `${n} ${k}`).join(", ")));
     }
     if (!groups.length) {
@@ -97,8 +102,8 @@ const DxOps = (() => {
     const b = (id, label, cls, enabled, onclick, title) => el("button", { id, class: cls, disabled: !enabled,
       title, "data-testid": id, onclick }, label);
     return [
-      running ? b("suspend", "Suspend", "", true, ctx.suspend, "no new turn or activity starts; events keep arriving")
-              : b("resume", "Resume", "primary", suspended, ctx.resume, "continue a suspended instance"),
+      suspended ? b("resume", "Resume", "primary", true, ctx.resume, "continue a suspended instance")
+        : b("suspend", "Suspend", "", running, ctx.suspend, "no new turn or activity starts; events keep arriving"),
       b("terminate", "Terminate", "danger", running || suspended, ctx.terminate, "end it now without running its code"),
       b("cancel", "Cancel", "danger", running, ctx.cancel, "cooperative cancel: ends Canceled"),
       b("rerun", "Rerun", "", ended, ctx.rerun, "a new instance from the failed step, under the current code"),

@@ -151,8 +151,9 @@ const DxView = (() => {
       : opts.ended ? "not finished" : "pending");
     const rows = bars.map((b) => el("div", {
       class: `tl-row ${opts.selected === b.key ? "selected" : ""}`, "data-testid": "timeline-bar",
-      dataset: { key: b.key }, title: "show its input, output and error",
-      onclick: (event) => { if (!event.target.closest("a")) opts.onSelect(b); } },
+      dataset: { key: b.key }, title: "show its input, output and error", tabindex: 0, role: "button",
+      onclick: (event) => { if (!event.target.closest("a")) opts.onSelect(b); },
+      onkeydown: (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); opts.onSelect(b); } } },
       el("span", { class: "tl-label" },
          b.child ? el("a", { href: `instance.html?id=${encodeURIComponent(b.child)}` }, b.label)
                  : b.label, el("span", { class: "muted" }, ` ${KIND_CLASS[b.kind]}`)),
@@ -195,8 +196,10 @@ const DxView = (() => {
     if (b.kind === "TimerCreated") {
       facts.push(["Fires", b.fireAt ? el("span", {}, when(b.fireAt), ` (${fmtTime(b.fireAt)})`) : "-"]);
     } else {
-      facts.push(["Worker", extra.worker || el("span", { class: "muted" }, "not recorded in history")]);
-      facts.push(["Attempt", extra.attempt || el("span", { class: "muted" }, "not recorded in history")]);
+      if (b.kind === "ActivityScheduled") {
+        facts.push(["Worker", extra.worker || el("span", { class: "muted" }, "not recorded in history")]);
+        facts.push(["Attempt", extra.attempt || el("span", { class: "muted" }, "not recorded in history")]);
+      }
       if (extra.waitsFor) facts.push(["Waits for", extra.waitsFor]);
       if (b.child) facts.push(["Instance", Dx.instanceLink(b.child)]);
       blocks.push(["Input", payload(b.input === undefined ? null : JSON.stringify(b.input), true)]);

@@ -57,9 +57,10 @@
     $("custom").replaceChildren(detail.custom_status === null ? el("span", { class: "muted" }, "none")
       : el("div", {}, el("pre", {}, pretty(detail.custom_status)),
            el("p", { class: "muted" }, `version ${detail.custom_status_version}`)));
-    const busy = $("actions").dataset.busy === "1";
-    if (!busy) {
-      $("actions").replaceChildren(...DxOps.buttons(detail, { suspend, resume, terminate, cancel, rerun, remove }));
+    // Rebuilt only when the state changes: what the user typed ("from event", force) stays.
+    if ($("actions").dataset.busy !== "1") {
+      renderIfChanged($("actions"), [detail.status, detail.error],
+                      () => DxOps.buttons(detail, { suspend, resume, terminate, cancel, rerun, remove }));
     }
     $("raise").disabled = DxOps.ENDED.includes(shown);
   }
@@ -98,7 +99,7 @@
     const nodeOf = new Map(tree.nodes.map((n) => [n.instance_id, n]));
     const item = (n) => el("li", {}, el("span", { class: "node" },
         n.instance_id === id ? el("strong", { class: "mono" }, n.instance_id) : instanceLink(n.instance_id),
-        el("span", { class: "muted" }, n.orchestration_name), badge(n.status, n.output)),
+        el("span", { class: "muted" }, n.orchestration_name), badge(n.shown_status || n.status, n.output)),
       (byParent.get(n.instance_id) || []).length
         ? el("ul", { class: "tree" }, byParent.get(n.instance_id).map(item)) : null);
     const root = nodeOf.get(tree.root_id);
@@ -107,6 +108,13 @@
   }
 
   const workerName = (owner) => workerNames.get(owner) || owner;
+
+  // Why a queued start waits, when no live worker can run it (GET /v1/unservable-work).
+  async function unservable() {
+    const groups = (await optional("/v1/unservable-work").catch(() => null)) || [];
+    const mine = groups.find((g) => (g.instance_ids || []).includes(id));
+    return mine ? mine.reason : null;
+  }
 
   // A queued activity that waits for a named limit (docs/flow-control.md): the server lists
   // such waits in /v1/waiting-activities (reason "limit" or "undefined_limit"); each one of
@@ -183,7 +191,7 @@
       detail = await api(base);
       const isGraph = detail.orchestration_name === GRAPH;
       const [kv, executions, tree, pend, g] = await Promise.all([
-        api(`${base}/kv`), api(`${base}/executions`), api(`${base}/tree`),
+        api(`${base}/kv`), api(`${base}/executions`), optional(`${base}/tree`),
         optional(`${base}/pending`), isGraph ? optional(`${base}/graph`) : null]);
       pending = pend;
       graph = g;
@@ -201,7 +209,9 @@
       const ex = executions.find((x) => x.execution_id === selectedExecution);
       $("exec-facts").replaceChildren(ex ? el("span", {}, `${ex.status}, ${ex.event_count} events, started `,
         when(ex.started_at), ex.completed_at ? `, took ${fmtDuration(ex.completed_at - ex.started_at)}` : "") : "");
-      renderTree(tree);
+      if (tree) renderTree(tree); // none while its start is queued (Pending)
+      else $("tree").replaceChildren(el("p", { class: "muted" }, "No sub-orchestrations."));
+      if (pending && detail.status === "Pending") pending.unservable = await unservable();
       if (selectedExecution !== null) await loadExecution();
       renderSummary();
       renderIfChanged($("pending"), [pending, detail.status], () => DxOps.pendingView(pending, Dx.shownStatus(detail.status, detail.error)));

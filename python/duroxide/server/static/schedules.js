@@ -2,18 +2,9 @@
 // runs as links, and pause / resume / trigger.
 "use strict";
 (() => {
-  const { el, fmtTime, showError, table, instanceLink } = Dx;
+  const { el, showError, table, instanceLink } = Dx;
   Dx.header("schedules.html");
   const $ = (id) => document.getElementById(id);
-
-  function relative(ms) {
-    if (!ms) return "";
-    const delta = Math.round((ms - Date.now()) / 1000);
-    const span = Math.abs(delta);
-    const text = span >= 3600 ? `${Math.floor(span / 3600)} h ${Math.floor((span % 3600) / 60)} min`
-      : span >= 60 ? `${Math.floor(span / 60)} min ${span % 60} s` : `${span} s`;
-    return delta >= 0 ? ` (in ${text})` : ` (${text} ago)`;
-  }
 
   async function act(scheduleId, action) {
     try {
@@ -40,7 +31,7 @@
         if (column === "schedule_id") return el("span", { class: "mono", "data-testid": "schedule-id" }, value);
         if (column === "state") return Dx.badge(value);
         if (column === "next_fire" || column === "last_fire") {
-          return value ? `${fmtTime(value)}${relative(value)}` : "-";
+          return Dx.when(value);
         }
         if (column === "recent_instances") {
           return el("span", {}, (value || []).slice(0, 3).flatMap((id) => [instanceLink(id), " "]));
