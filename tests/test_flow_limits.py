@@ -176,6 +176,9 @@ def test_a_task_naming_an_undefined_limit_waits_and_is_reported(env):
     assert (rows[0]["limit"], rows[0]["limit_key"], rows[0]["name"]) == ("later", "k1", "Work")
     time.sleep(0.3)
     assert client.get_status("one").status == "Running"
+    [act] = client.get_pending("one").activities  # the Waiting-on view names the limit
+    assert (act["state"], act["limit"]) == ("queued", "later")
+    assert act["waits_for"].startswith("limit 'later', key 'k1'"), act
     client.set_limit("later", Limit(concurrency=1))
     result = wait_done(client, "one")
     assert (result.status, result.output) == ("Completed", 7)
