@@ -17,9 +17,8 @@ import os
 import statistics
 import time
 
-from duroxide import Client, PostgresProvider, Runtime, RuntimeOptions, SqliteProvider
-
 import workload
+from duroxide import Client, PostgresProvider, Runtime, RuntimeOptions, SqliteProvider
 
 
 def run(args, out):

@@ -33,6 +33,26 @@ inline constexpr int kMaxPriority = 9;
 #define DUROXIDE_QUEUE_RANK "(created_at - priority * 5000)"
 static_assert(kPriorityAgingMs == 5000, "update DUROXIDE_QUEUE_RANK* and the migrations");
 
+// Claims of the worker queue walk only rows that no worker holds. Before, the claim walked the
+// rank index past every row leased to a running activity (each a failed predicate check), so
+// with many activities in flight (async activities: up to async_activity_concurrency per
+// runtime) every claim cost O(in flight). Now:
+//  - idx_worker_free indexes the rank of unleased rows only (lock_token IS NULL), and the claim
+//    predicate is `q.lock_token IS NULL`, so the walk starts at the first free row;
+//  - a lease that expired (its runtime died or stalled) is first released by the sweep below
+//    (lock_token and locked_until back to NULL), in the claim's own transaction, through
+//    idx_worker_leased (leased rows ordered by expiry: the probe finds none in O(log n)).
+// An expired lease was already dead for its holder (acks and renewals require
+// locked_until > now), so releasing it changes nothing for the holder; the row is claimable as
+// before, at its original rank. The same DDL in both dialects (one migration each).
+#define DUROXIDE_WORKER_FREE_INDEXES_SQL                                              \
+  "CREATE INDEX idx_worker_free ON worker_queue(" DUROXIDE_QUEUE_RANK ", id) "        \
+  "WHERE lock_token IS NULL;\n"                                                       \
+  "CREATE INDEX idx_worker_leased ON worker_queue(locked_until) "                     \
+  "WHERE lock_token IS NOT NULL;\n"
+#define DUROXIDE_WORKER_SWEEP_SET "SET lock_token = NULL, locked_until = NULL "
+#define DUROXIDE_WORKER_EXPIRED "lock_token IS NOT NULL AND locked_until <= "
+
 }  // namespace duroxide::providers::queue_order
 
 #endif  // DUROXIDE_PROVIDERS_QUEUE_ORDER_H_

@@ -60,7 +60,8 @@ std::string FetchStatementName(TagFilter::Mode mode, SessionShape session) {
 // row: the locked row's id, work_item, session_id, attempt_count (NULL when nothing was
 // locked) and the number of candidates (1 when a candidate lost its session claim race).
 // The tag and session predicates are part of the SQL text so that the planner sees each
-// shape as it is.
+// shape as it is. The claim walks idx_worker_free in rank order and stops at the first eligible
+// row (queue_order.h, migration 10; FetchWorkTx makes that the plan).
 std::string WorkerFetchSql(TagFilter::Mode mode, SessionShape shape) {
   const bool session = shape != SessionShape::kNone;
   std::string tag_pred;
@@ -95,7 +96,7 @@ std::string WorkerFetchSql(TagFilter::Mode mode, SessionShape shape) {
          "  $4::text AS owner, $5::text[] AS tags, $6::bigint AS session_until, "
          "  $7::text[] AS hashes, $8::text AS needle" + cutoff + "), "
          "cand AS (SELECT q.id, q.session_id FROM worker_queue q, p "
-         "  WHERE q.visible_at <= p.now AND (q.lock_token IS NULL OR q.locked_until <= p.now) "
+         "  WHERE q.visible_at <= p.now AND q.lock_token IS NULL "
          "  AND " + tag_pred + " AND " + session_pred + " AND " + routing_pred +
          "  ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 1 FOR UPDATE OF q SKIP LOCKED), "
          // Claims only an unowned, expired or own session; no row means someone else has it.
@@ -155,7 +156,9 @@ std::vector<StatementDef> WorkerStatements() {
   out.push_back(
       {"dx_worker_abandon",
        "WITH u AS (UPDATE worker_queue SET lock_token = NULL, locked_until = NULL, "
-       "    visible_at = $2, attempt_count = CASE WHEN $3::boolean "
+       // A row parked by a suspension (ops_common.h) stays parked: only the shift is kept.
+       "    visible_at = $2 + CASE WHEN visible_at >= 4503599627370496 "
+       "      THEN 4503599627370496 ELSE 0 END, attempt_count = CASE WHEN $3::boolean "
        "      THEN GREATEST(attempt_count - 1, 0) ELSE attempt_count END "
        "    WHERE lock_token = $1 RETURNING 1) "
        "SELECT pg_notify($4, $5) FROM (SELECT 1 FROM u LIMIT 1) x"});
@@ -196,8 +199,21 @@ Status PostgresProvider::FetchWorkTx(pqxx::transaction_base& tx, size_t max_item
   const std::optional<std::string> owner =
       options.session ? std::optional<std::string>(options.session->owner_id) : std::nullopt;
   const int64_t session_lock_ms = options.session ? options.session->lock_timeout_ms : 0;
+  // The claims see only unleased rows: the expired leases are released first. A queue table's
+  // statistics lag its backlog (autovacuum analyzes it about once a minute at best), and
+  // planned on statistics of a nearly empty queue a claim collected every free row and sorted
+  // it (2-9 ms per claim with a thousand rows queued, where the ordered walk of
+  // idx_worker_free stops at the first eligible row). So bitmap scans and sorts are off for
+  // this task's statements only, set back before the next task of the group commit runs; one
+  // round trip carries the settings and the sweep.
+  // The sweep leaves rows another transaction has locked to it (SKIP LOCKED: it never waits).
+  tx.exec("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off; "
+          "UPDATE worker_queue " DUROXIDE_WORKER_SWEEP_SET "WHERE id IN (SELECT id "
+          "FROM worker_queue WHERE " DUROXIDE_WORKER_EXPIRED + std::to_string(NowMs()) +
+          " FOR UPDATE SKIP LOCKED)");
   // One statement per row (each picks the oldest eligible row with SKIP LOCKED), all in the
   // caller's transaction: rows this transaction locked are skipped by the next pick.
+  const auto claim = [&] {
   for (size_t k = 0; k < std::max<size_t>(max_items, 1); ++k) {
     bool got = false;
     for (int attempt = 0; attempt < kWorkerFetchAttempts && !got; ++attempt) {
@@ -214,7 +230,7 @@ Status PostgresProvider::FetchWorkTx(pqxx::transaction_base& tx, size_t max_item
       if (r.empty() || r[0][0].is_null()) {
         // A candidate whose session another worker claimed concurrently: look again.
         if (!r.empty() && r[0][4].as<int64_t>() > 0) continue;
-        return Status::Ok();  // nothing (more) to fetch
+        return;  // nothing (more) to fetch
       }
       lease.row_id = r[0][0].as<int64_t>();
       lease.text = r[0][1].as<std::string>();
@@ -224,6 +240,9 @@ Status PostgresProvider::FetchWorkTx(pqxx::transaction_base& tx, size_t max_item
     }
     if (!got) break;
   }
+  };
+  claim();
+  tx.exec("SET LOCAL enable_bitmapscan = on; SET LOCAL enable_sort = on");
   return Status::Ok();
 }
 

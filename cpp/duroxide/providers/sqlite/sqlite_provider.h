@@ -329,7 +329,7 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // Worker queue and sessions.
   std::map<std::string, Stmt> worker_fetch_;  // keyed by filter shape
   Stmt session_claim_, worker_ack_, session_touch_, worker_renew_, worker_abandon_;
-  Stmt next_worker_visible_, renew_sessions_, cleanup_sessions_;
+  Stmt next_worker_visible_, renew_sessions_, cleanup_sessions_, worker_sweep_;
   // Statements with literal SQL prepared on first use and kept (Prepared()).
   std::unordered_map<const char*, Stmt> prepared_;
 

@@ -60,6 +60,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
+#include "duroxide/providers/queue_order.h"
 #include "duroxide/providers/schedule_store.h"
 
 namespace duroxide::providers::sqlite {
@@ -343,6 +344,8 @@ const std::vector<Migration>& Migrations() {
       {5, "capability routing and task cache", kMigration5},
       {6, "schedules", SchedulesTableSql()},
       {7, "priorities: queue priority columns and claim-rank indexes", kMigration7},
+      {8, "worker claims walk unleased rows only (providers/queue_order.h)",
+       DUROXIDE_WORKER_FREE_INDEXES_SQL},
   };
   return kMigrations;
 }

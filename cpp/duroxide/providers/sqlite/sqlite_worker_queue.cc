@@ -122,7 +122,7 @@ std::string WorkerFetchSql(const WorkerFetchOptions& options) {
   return "UPDATE worker_queue SET lock_token = ?1, locked_until = ?2, "
          "attempt_count = attempt_count + 1 "
          "WHERE id = (SELECT q.id FROM worker_queue q "
-         "WHERE +q.visible_at <= ?3 AND (q.lock_token IS NULL OR q.locked_until <= ?3) AND " +
+         "WHERE +q.visible_at <= ?3 AND q.lock_token IS NULL AND " +
          tag_pred + " AND " + session_pred + " AND " + routing_pred +
          " ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 1) "
          "RETURNING id, work_item, session_id, attempt_count";
@@ -148,9 +148,14 @@ void SqliteProvider::PrepareWorkerStatements() {
       "UPDATE worker_queue SET locked_until = ?2 "
       "WHERE id = ?4 AND lock_token = ?1 AND locked_until > ?3 RETURNING session_id");
   worker_abandon_ = prep(
-      "UPDATE worker_queue SET lock_token = NULL, locked_until = NULL, visible_at = ?2, "
+      // A row parked by a suspension (ops_common.h, kParkOffsetMs = 2^52) stays parked.
+      "UPDATE worker_queue SET lock_token = NULL, locked_until = NULL, visible_at = ?2 + "
+      "  CASE WHEN visible_at >= 4503599627370496 THEN 4503599627370496 ELSE 0 END, "
       "  attempt_count = CASE WHEN ?3 THEN MAX(attempt_count - 1, 0) ELSE attempt_count END "
       "WHERE id = ?4 AND lock_token = ?1");
+  // Releases expired leases before a claim (queue_order.h), through idx_worker_leased.
+  worker_sweep_ = prep("UPDATE worker_queue " DUROXIDE_WORKER_SWEEP_SET
+                       "WHERE " DUROXIDE_WORKER_EXPIRED "?1");
   next_worker_visible_ = prep(
       "SELECT visible_at FROM worker_queue WHERE lock_token IS NULL OR locked_until <= ?1 "
       "ORDER BY visible_at LIMIT 1");
@@ -179,6 +184,12 @@ Status SqliteProvider::WorkFetchTx(int64_t lock_timeout_ms, const WorkerFetchOpt
   const int64_t now = NowMs();
   st->lease.lock_token = NewToken("w-");
   std::optional<std::string> session_id;
+  {
+    // The claim below sees only unleased rows: release the expired leases first.
+    ScopedStatement sweep(*worker_sweep_);
+    sweep->bind(1, now);
+    sweep->exec();
+  }
   {
     ScopedStatement s(WorkerFetchStatement(options));
     s->bind(kFetchToken, st->lease.lock_token);
