@@ -174,8 +174,10 @@ def client_thread(client: Client, model: Model, seed: int, count: int) -> None:
                     target = last_started
         if target is None:
             kind, target = "start", pick_target(model, rng, "start")
-            if target is None:  # every id is used up: the other threads finish the run
-                return
+        if target is None:  # every id was started: keep racing duplicate starts on live ones
+            kind, target = "dup_start", pick_target(model, rng, "dup_start")
+        if target is None:  # every id is retired: the other threads finish the run
+            return
         seq = model.next_seq()
         op = Op(seq, kind, target, f"tok-{seq}", time.monotonic())
         if kind == "cancel":

@@ -36,10 +36,16 @@ fi
 # Runtime dependency (capability routing validates JSON Schemas); also declared in pyproject.
 .venv/bin/python -m pip install -q jsonschema "cronsim>=2.6"
 if [ "${1:-}" = "--test" ]; then
-  .venv/bin/python -m pip install -q pytest hypothesis pybind11 mypy ruff types-jsonschema \
-    import-linter "httpx>=0.27" "selenium>=4.20" \
+  .venv/bin/python -m pip install -q pytest pytest-xdist hypothesis pybind11 mypy ruff \
+    types-jsonschema import-linter "httpx>=0.27" "selenium>=4.20" \
     "opentelemetry-exporter-otlp-proto-http>=1.20" "opentelemetry-proto>=1.20"
 fi
 echo "setup: building and installing duroxide into .venv"
-.venv/bin/python -m pip install -q ".[server,otel]"
+BUILD_ARGS=()
+if [ "${1:-}" = "--test" ]; then
+  # The package's own build also builds the GoogleTest suites (scripts/test.sh runs them from
+  # build/pkg-test): the core is compiled once for both, not once for pip and again for ctest.
+  BUILD_ARGS=(-C cmake.define.DUROXIDE_BUILD_TESTS=ON -C build-dir=build/pkg-test)
+fi
+.venv/bin/python -m pip install -q "${BUILD_ARGS[@]}" ".[server,otel]"
 .venv/bin/python -c "import duroxide; print('setup: duroxide', duroxide.__version__, 'ready')"

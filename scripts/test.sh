@@ -7,6 +7,10 @@
 #   SKIP_TSAN=1      skip the ThreadSanitizer build
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each stage prints the seconds elapsed since the start, to keep the whole run's budget
+# (30 minutes on 2 cores) visible.
+stage() { echo "== [${SECONDS}s] $*"; }
+stage "set-up: system packages, .venv, the package and its GoogleTest suites (one build)"
 scripts/setup.sh --test
 
 JOBS=${JOBS:-2}
@@ -36,21 +40,21 @@ python_smoke() {
     .venv/bin/python scripts/sanitizer_smoke.py
 }
 
-echo "== GoogleTest (RelWithDebInfo)"
-build_and_test build/gtest -DCMAKE_BUILD_TYPE=RelWithDebInfo
+stage "GoogleTest (Release: the build scripts/setup.sh --test made for the package)"
+ctest --test-dir build/pkg-test --output-on-failure -j "$JOBS"
 
-echo "== GoogleTest under AddressSanitizer + UndefinedBehaviorSanitizer"
+stage "GoogleTest under AddressSanitizer + UndefinedBehaviorSanitizer"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   build_and_test build/gtest-asan -DCMAKE_BUILD_TYPE=Debug "-DDUROXIDE_SANITIZE=address;undefined" \
   "${PY_MODULE[@]}"
-echo "== Python smoke workload, native module under ASan + UBSan"
+stage "Python smoke workload, native module under ASan + UBSan"
 # detect_leaks=0: CPython does not free everything at exit, which LeakSanitizer would report;
 # leaks in the core are covered by the GoogleTest run above (detect_leaks=1).
 python_smoke build/gtest-asan libasan.so ASAN_OPTIONS=detect_leaks=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 if [ "${SKIP_TSAN:-0}" != 1 ]; then
-  echo "== GoogleTest under ThreadSanitizer (runtime, providers, replay)"
+  stage "GoogleTest under ThreadSanitizer (runtime, providers, replay)"
   # Only the suites with threads (dispatchers, lease renewal, group commit, the PostgreSQL pool
   # and its LISTEN thread) and the replay engine they drive; the codec suite has none. The
   # PostgreSQL suite uses DATABASE_URL or starts its own throwaway cluster.
@@ -66,17 +70,17 @@ if [ "${SKIP_TSAN:-0}" != 1 ]; then
   GTEST_FILTER='-*FleetSessionsOfGoneWorkersAreReleased*:*RoutingAvoidedRuntimeWaitsForTheWindow*' \
   ctest --test-dir build/gtest-tsan --output-on-failure -j "$JOBS" \
     -R "^($(IFS='|'; echo "${TSAN_TESTS[*]}"))\$"
-  echo "== Python smoke workload, native module under ThreadSanitizer"
+  stage "Python smoke workload, native module under ThreadSanitizer"
   python_smoke build/gtest-tsan libtsan.so
   unset TSAN_OPTIONS
 fi
 
 if [ "$FUZZ_SECONDS" != 0 ]; then
-  echo "== libFuzzer targets, ${FUZZ_SECONDS}s each (scripts/fuzz.sh runs them longer)"
+  stage "libFuzzer targets, ${FUZZ_SECONDS}s each (scripts/fuzz.sh runs them longer)"
   scripts/fuzz.sh "$FUZZ_SECONDS"
 fi
 
-echo "== types and lint (mypy --strict, stubtest, ruff, import-linter)"
+stage "types and lint (mypy --strict, stubtest, ruff, import-linter)"
 # Seconds: the package and each example under mypy --strict (config in pyproject.toml), the
 # native module's stubs (python/duroxide/_core.pyi) against the built module, ruff, and the
 # package's layering and absence of import cycles (import-linter contracts in pyproject.toml,
@@ -87,6 +91,9 @@ for example in examples/*.py; do .venv/bin/python -m mypy --strict "$example"; d
 .venv/bin/python -m ruff check python/duroxide examples
 PYTHONPATH=python .venv/bin/lint-imports
 
-echo "== pytest (installed package)"
+stage "pytest (installed package)"
 # Run from the repository root: the package is imported from .venv, not from python/.
-.venv/bin/python -m pytest tests -q "$@"
+# -n 2 (pytest-xdist): many tests wait on timers, processes and servers rather than the CPU,
+# so two workers on 2 cores shorten the stage; each worker starts its own PostgreSQL cluster.
+.venv/bin/python -m pytest tests -q -n "${PYTEST_WORKERS:-2}" "$@"
+stage "done"

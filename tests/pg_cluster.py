@@ -49,14 +49,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _cluster_parent() -> str:
+    """Where throwaway clusters live: tmpfs (/dev/shm) when it is there and writable, else /tmp.
+
+    A test cluster runs with fsync off and is removed afterwards, so nothing is lost by keeping
+    it in memory, and the suite gains a lot: creating a schema's files, starting and removing a
+    cluster are 2-6x faster than on the root filesystem (measured: 60 schemas 14.3 s -> 7.6 s,
+    start 6.0 s -> 1.2 s, stop+remove 2.2 s -> 0.4 s). PG_TEST_DURABLE=1 (fsync on, used by
+    durability measurements) keeps the cluster on disk, where a flush means what it says.
+    """
+    shm = "/dev/shm"
+    if os.environ.get("PG_TEST_DURABLE") != "1" and os.path.isdir(shm) \
+            and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return "/tmp"
+
+
 class PgCluster:
     """A throwaway cluster in a temporary directory (see scripts/pg_test_cluster.sh)."""
 
     def __init__(self, port: Optional[int] = None):
         self.port = port if port is not None else free_port()
         # The server may run as the `postgres` user (when the tests run as root): the
-        # directory must be reachable by it, hence /tmp and mode 0755.
-        self.dir = tempfile.mkdtemp(prefix="duroxide-pg-", dir="/tmp")
+        # directory must be reachable by it, hence a world-searchable parent and mode 0755.
+        self.dir = tempfile.mkdtemp(prefix="duroxide-pg-", dir=_cluster_parent())
         os.chmod(self.dir, 0o755)
         self.url: Optional[str] = None
 

@@ -29,6 +29,10 @@ MAX_PAYLOAD_BYTES = 4 * 1024 * 1024  # default RuntimeOptions/Client max_payload
 MAX_HISTORY_EVENTS = 50000  # default RuntimeOptions.max_history_events
 MAX_INSTANCE_ID_BYTES = 256  # also: no control or invisible characters (check_text)
 MAX_NAME_BYTES = 256  # orchestration, activity, event and queue names
+# The line before a failed activity's traceback inside an orchestration's error text (written by
+# duroxide.workflow.generator.failure_text, read by duroxide.worker.tracebacks.root_cause_first).
+ACTIVITY_TRACEBACK_NOTE = "The failed activity's traceback (root cause first):"
+ORCHESTRATION_TRACEBACK_NOTE = "The orchestration did not catch the activity's failure:"
 
 
 # ---- JSON ---------------------------------------------------------------------------------

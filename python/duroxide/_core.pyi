@@ -441,7 +441,7 @@ class _OrchestrationHost:
 class _ActivityCompletion:
     def abandon(self) -> None:
         ...
-    def complete(self, ok: bool, text: str, from_cache: bool = False) -> None:
+    def complete(self, ok: bool, text: str, from_cache: bool = False, traceback: str = "") -> None:
         ...
 class _InstanceWatch:
     def __init__(self, provider: SqliteProvider) -> None:

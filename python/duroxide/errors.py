@@ -159,15 +159,18 @@ class TaskFailedError(DuroxideError):
     - ``type``: the Python exception type name when user code raised (e.g. "ValueError"),
       otherwise the core's error kind (e.g. "ActivityFailed", "OrchestrationFailed", "Timeout");
     - ``message``: the error message without the "Activity '<name>' call failed: <Type>: " prefix;
-    - ``kind``: the core's error kind; ``source``: "activity" or "sub_orchestration".
+    - ``kind``: the core's error kind; ``source``: "activity" or "sub_orchestration";
+    - ``traceback``: for a failed activity, where it failed as its worker recorded it (root
+      cause first, duroxide's own frames last, at most 8 KiB); "" when not known.
     """
 
     code = "task-failed"
     source = ""
 
     def __init__(self, text: str, *, category: str = "Application", kind: str = "",
-                 name: Optional[str] = None) -> None:
+                 name: Optional[str] = None, traceback: str = "") -> None:
         super().__init__(text)
+        self.traceback = traceback
         self.category = category
         self.kind = kind
         self.type = kind
@@ -312,8 +315,10 @@ class LintError(DuroxideError):
     code = "lint-error"
 
 
-def task_failure(text: str, source: str, category: str, kind: str) -> TaskFailedError:
-    """The exception thrown into an orchestration for a failed task (used by the driver)."""
+def task_failure(text: str, source: str, category: str, kind: str,
+                 traceback: str = "") -> TaskFailedError:
+    """The exception thrown into an orchestration for a failed task (used by the driver);
+    `traceback` is the failed activity's recorded traceback."""
     cls: type[TaskFailedError]
     if source == "activity":
         cls = ActivityTimeoutError if kind == "Timeout" else ActivityFailedError
@@ -321,7 +326,7 @@ def task_failure(text: str, source: str, category: str, kind: str) -> TaskFailed
         cls = SubOrchestrationFailedError
     else:
         cls = TaskFailedError
-    return cls(text, category=category, kind=kind)
+    return cls(text, category=category, kind=kind, traceback=traceback)
 
 
 _BY_CODE: Dict[str, Type[DuroxideError]] = {}

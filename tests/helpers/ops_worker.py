@@ -32,6 +32,33 @@ def register(runtime: Runtime) -> None:
         echoed = yield ctx.schedule_activity("Echo", [value, got])
         return echoed
 
+    @runtime.register_activity("Slow")
+    def slow(ctx: Any, marker: str) -> Any:
+        # Records each run (a line in the file `marker`) and takes 1.5 s.
+        with open(marker, "a") as f:
+            f.write(f"{ctx.worker_id}\n")
+        time.sleep(1.5)
+        return "slow done"
+
+    @runtime.register_orchestration("SlowOne")
+    def slow_one(ctx: Any, marker: str) -> Any:
+        done = yield ctx.schedule_activity("Slow", marker)
+        return done
+
+    @runtime.register_activity("Charge")
+    def charge(ctx: Any, switch: str) -> Any:
+        # Fails while the file `switch` says "fail" (the bug); the fix is writing "ok".
+        with open(switch) as f:
+            if f.read().strip() == "fail":
+                raise RuntimeError("card declined")
+        return "charged"
+
+    @runtime.register_orchestration("Checkout")
+    def checkout(ctx: Any, switch: str) -> Any:
+        reserved = yield ctx.schedule_activity("Echo", "reserved")
+        charged = yield ctx.schedule_activity("Charge", switch)
+        return [reserved, charged]
+
     @runtime.register_orchestration("Parent")
     def parent(ctx: Any, value: Any) -> Any:
         child = yield ctx.schedule_sub_orchestration_with_id("Waiter", ctx.instance_id + "/kid",

@@ -175,6 +175,7 @@ class PySession : public replay::OrchestrationSession {
         d["source"] = value.failure_source;
         d["category"] = value.error_category;
         d["kind"] = value.error_kind;
+        if (!value.traceback.empty()) d["traceback"] = value.traceback;
         details = std::move(d);
       }
       step = StepFromResult(step_(gen_, last_task_, arg, is_error, details), &last_task_);
@@ -337,7 +338,9 @@ std::optional<runtime::ActivityOutcome> PyActivityInvoker::Call(const runtime::A
     py::tuple r = ret.cast<py::tuple>();
     outcome.ok = r[0].cast<bool>();
     (outcome.ok ? outcome.output : outcome.error) = r[1].cast<std::string>();
-    if (r.size() > 2) outcome.from_cache = r[2].cast<bool>();
+    // A third item: (True, json, True) is a task-cache hit; (False, error, traceback).
+    if (r.size() > 2 && outcome.ok) outcome.from_cache = r[2].cast<bool>();
+    if (r.size() > 2 && !outcome.ok) outcome.traceback = r[2].cast<std::string>();
   } catch (py::error_already_set& e) {
     outcome.ok = false;
     outcome.error = "Activity '" + call.activity_name + "' call failed: " + e.what();
@@ -366,15 +369,18 @@ void RegisterActivityCompletion(py::module_& m) {
   py::class_<ActivityCompletion, std::shared_ptr<ActivityCompletion>>(m, "_ActivityCompletion")
       .def(
           "complete",
-          [](ActivityCompletion& c, bool ok, std::string text, bool from_cache) {
+          [](ActivityCompletion& c, bool ok, std::string text, bool from_cache,
+             std::string traceback) {
             runtime::ActivityOutcome o;
             o.ok = ok;
             (ok ? o.output : o.error) = std::move(text);
             o.from_cache = ok && from_cache;
+            if (!ok) o.traceback = std::move(traceback);
             py::gil_scoped_release release;
             c.Report(std::move(o));
           },
-          py::arg("ok"), py::arg("text"), py::arg("from_cache") = false)
+          py::arg("ok"), py::arg("text"), py::arg("from_cache") = false,
+          py::arg("traceback") = "")
       .def("abandon", [](ActivityCompletion& c) {
         runtime::ActivityOutcome o;
         o.abandon = true;

@@ -16,6 +16,22 @@ ErrorDetails ErrorDetails::Application(std::string kind, std::string message) {
   return e;
 }
 
+ErrorDetails ErrorDetails::ActivityFailure(std::string message, std::string traceback) {
+  ErrorDetails e = Application("ActivityFailed", std::move(message));
+  e.traceback = BoundTraceback(std::move(traceback));
+  return e;
+}
+
+std::string ErrorDetails::BoundTraceback(std::string text) {
+  if (text.size() <= kMaxTracebackBytes) return text;
+  static const std::string kNote = "\n  ... (traceback truncated)";
+  size_t cut = kMaxTracebackBytes - kNote.size();
+  // Never split a UTF-8 sequence: back up over continuation bytes (10xxxxxx).
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
+  return text + kNote;
+}
+
 ErrorDetails ErrorDetails::Cancelled(std::string reason) {
   ErrorDetails e;
   e.category = Category::kApplication;
@@ -111,6 +127,7 @@ nlohmann::json ErrorDetails::ToJson() const {
   switch (category) {
     case Category::kApplication: {
       json body = {{"message", message}, {"retryable", retryable}};
+      if (!traceback.empty()) body["traceback"] = traceback;
       if (kind == "Cancelled" || kind == "Terminated") {
         body["kind"] = json{{kind, json{{"reason", reason}}}};
       } else {
@@ -162,6 +179,7 @@ bool ErrorDetails::FromJson(const nlohmann::json& j, ErrorDetails* out) {
       e.kind = kind->get<std::string>();
     }
     e.message = str("message");
+    e.traceback = str("traceback");
     e.retryable = flag("retryable");
   } else if (tag == "Configuration") {
     e.category = Category::kConfiguration;

@@ -22,6 +22,9 @@ namespace duroxide::history {
 int64_t JsonToInt64(const nlohmann::json& v, const char* key);
 
 struct ErrorDetails {
+  // The most a failure keeps of a traceback; longer ones are cut (BoundTraceback).
+  static constexpr size_t kMaxTracebackBytes = 8192;
+
   enum class Category { kApplication, kConfiguration, kInfrastructure, kPoison };
 
   Category category = Category::kApplication;
@@ -33,11 +36,17 @@ struct ErrorDetails {
   std::string kind;
   std::string message;
   std::string reason;  // Application/Cancelled and Application/Terminated only
+  // Application/ActivityFailed only: the activity's traceback as the worker formatted it
+  // (root cause first, at most kMaxTracebackBytes). Optional in the encoding ("traceback"
+  // next to "message"): histories written before it existed decode with it empty.
+  std::string traceback;
   bool retryable = false;
   int64_t attempt_count = 0;  // Poison only
   int64_t max_attempts = 0;   // Poison only
 
   static ErrorDetails Application(std::string kind, std::string message);
+  // An activity's failure with its traceback (bounded by BoundTraceback).
+  static ErrorDetails ActivityFailure(std::string message, std::string traceback);
   static ErrorDetails Cancelled(std::string reason);
   static ErrorDetails Terminated(std::string reason);
   static ErrorDetails Configuration(std::string kind, std::string message);
@@ -52,6 +61,9 @@ struct ErrorDetails {
   // "Application", "Configuration", "Infrastructure" or "Poison".
   static const char* CategoryName(Category category);
   bool IsApplication() const { return category == Category::kApplication; }
+
+  // `text` cut to kMaxTracebackBytes (at a UTF-8 character boundary, with a note saying so).
+  static std::string BoundTraceback(std::string text);
 
   // Externally tagged JSON: {"Application":{"kind":..,"message":..,"retryable":false}}.
   nlohmann::json ToJson() const;

@@ -104,11 +104,13 @@ Status Suspend(Provider& p, const std::string& instance, const std::string& reas
              "lock_token = excluded.lock_token, locked_until = excluded.locked_until, "
              "locked_at = excluded.locked_at",
              {instance, SuspendToken(instance, reason), kSuspendedUntilMs, now});
-    // Queued activities nobody runs (unlocked, or their lock expired) are parked.
+    // Every activity row of the instance is parked, running ones too: a running activity
+    // finishes and acknowledges by its lock (visible_at does not matter), but if its lock
+    // expires (its worker died) the row stays invisible until resume instead of being run
+    // again while the instance is suspended.
     tx.Query("UPDATE worker_queue SET visible_at = visible_at + $2 "
-             "WHERE instance_id = $1 AND visible_at < $2 "
-             "AND (lock_token IS NULL OR locked_until <= $3)",
-             {instance, kParkOffsetMs, now});
+             "WHERE instance_id = $1 AND visible_at < $2",
+             {instance, kParkOffsetMs});
     wake->instance = instance;
     return Status::Ok();
   });

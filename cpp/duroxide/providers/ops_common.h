@@ -7,10 +7,11 @@
 // skips a locked instance, so no turn runs, while events, messages, timers and completions
 // keep arriving in its queue. The lock token names the suspension ("suspended:<id>\n<reason>")
 // so the store needs no new table. A turn in flight when the suspension lands loses its lock
-// and its ack fails (nothing of it is written; it runs again after resume). Activities the
-// instance queued and nobody has started are parked (their visible_at moved kParkOffsetMs
-// into the future, an exact shift that resume undoes); activities already running finish and
-// their completions are queued as usual.
+// and its ack fails (nothing of it is written; it runs again after resume). Every activity row
+// of the instance is parked (its visible_at moved kParkOffsetMs into the future, an exact
+// shift that resume undoes; an abandon keeps the shift): queued ones do not start, running
+// ones finish and their completions are queued as usual, and a running one whose lock
+// expires (its worker died) is not run again until the resume.
 //
 // Terminate queues a terminating CancelInstance (history/work_item.h) and lifts a suspension
 // in the same transaction, so a suspended instance can be ended too; the runtime's next turn

@@ -429,10 +429,12 @@ void ReplayEngine::Deliver(size_t pos) {
     Resolve(n, TaskValue::Ok(e.data));
     return;
   }
-  Resolve(n, TaskValue::Failure(
-                 e.kind == EventKind::kActivityFailed ? "activity" : "sub_orchestration",
-                 history::ErrorDetails::CategoryName(e.error.category), e.error.kind,
-                 e.error.DisplayMessage()));
+  TaskValue failure = TaskValue::Failure(
+      e.kind == EventKind::kActivityFailed ? "activity" : "sub_orchestration",
+      history::ErrorDetails::CategoryName(e.error.category), e.error.kind,
+      e.error.DisplayMessage());
+  failure.traceback = e.error.traceback;
+  Resolve(n, std::move(failure));
 }
 
 // A cancel taken with this turn that the walk has not reached (the code continued as new on an

@@ -94,6 +94,7 @@ struct TaskValue {
   std::string failure_source;
   std::string error_category;
   std::string error_kind;
+  std::string traceback;  // kErr of a failed activity: its recorded traceback ("" = none)
 
   static TaskValue Ok(std::string json) {
     TaskValue v;

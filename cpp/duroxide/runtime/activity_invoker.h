@@ -34,6 +34,7 @@ struct ActivityOutcome {
   bool ok = false;
   std::string output;  // ok: JSON text
   std::string error;   // !ok: "Activity '<name>' call failed: <Type>: <message>"
+  std::string traceback;  // !ok: where it failed, root cause first ("" = not known)
   bool from_cache = false;  // ok: the result came from the task cache (nothing ran)
   // Hand the item back for redelivery instead of acknowledging it (an asynchronous activity
   // cancelled because its runtime is shutting down: the work itself did not finish).

@@ -395,6 +395,13 @@ std::optional<PendingTurn> ApplyPlan(RuntimeCore* core, OrchestrationItem& item,
       }
       FailExecution(core, item, &commit, started, plan.failure);
       if (plan.terminate) EndOpenWork(item, *plan.terminate, plan.origin != nullptr, &commit);
+      // No code consumes what this turn took: its queue messages become dead letters (in the
+      // same commit), as for any instance that has ended, and its subscriptions end.
+      DeadLetterMessages(item.instance, item.messages,
+                         "instance '" + item.instance + "' " +
+                             (plan.terminate ? "was terminated" : "has failed"),
+                         &commit, &pending.dropped_messages);
+      commit.messaging.unsubscribe_all = true;
       return pending;
     }
     case TurnPlan::Action::kRun:

@@ -21,14 +21,15 @@ using history::WorkItemKind;
 
 namespace {
 
-WorkItem Completion(const WorkItem& task, bool ok, std::string payload) {
+WorkItem Completion(const WorkItem& task, bool ok, std::string payload,
+                    std::string traceback = {}) {
   WorkItem c;
   c.kind = ok ? WorkItemKind::kActivityCompleted : WorkItemKind::kActivityFailed;
   c.instance = task.instance;
   c.execution_id = task.execution_id;
   c.id = task.id;
   if (ok) c.data = std::move(payload);
-  else c.error = ErrorDetails::Application("ActivityFailed", std::move(payload));
+  else c.error = ErrorDetails::ActivityFailure(std::move(payload), std::move(traceback));
   return c;
 }
 
@@ -57,7 +58,8 @@ providers::WorkAck SettleOutcome(RuntimeCore* core, const WorkItem& task,
   if (outcome.ok) core->metrics.activity_success++;
   else core->metrics.activity_app_errors++;
   core->metrics.activities.Record(task.name, outcome.ok, ran_us);
-  WorkItem c = Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error);
+  WorkItem c = Completion(task, outcome.ok, outcome.ok ? outcome.output : outcome.error,
+                          std::move(outcome.traceback));
   c.worker = worker_id;
   c.worker_runtime = core->runtime_id;
   c.from_cache = outcome.ok && outcome.from_cache;

@@ -242,6 +242,6 @@ def require_instance(client: ClientAPI, instance_id: str) -> OrchestrationResult
 
 def require_running(client: ClientAPI, instance_id: str, what: str) -> None:
     status = require_instance(client, instance_id)
-    if status.status in ("Completed", "Failed"):
+    if status.status in ("Completed", "Failed", "Terminated"):
         raise CliError(f"Instance {instance_id} is {status.status}; the {what} would be "
                        "dropped")

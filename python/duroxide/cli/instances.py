@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import sys
 import uuid
 from typing import Any, Callable, Dict, List, Optional
 
@@ -31,11 +32,15 @@ from duroxide.cli._base import (
     status_arg,
     table,
 )
-from duroxide.cli.operations import pending_lines
+from duroxide.cli.operations import listed_status, pending_lines
 from duroxide.client.api import ClientAPI
-from duroxide.client.operations import shown_status
+from duroxide.client.operations import shown_status, unheard_event_warning
 from duroxide.client.results import OrchestrationResult
-from duroxide.worker.tracebacks import root_cause_first
+from duroxide.worker.tracebacks import (
+    collapse_engine_frames,
+    event_traceback,
+    root_cause_first,
+)
 
 
 def add_commands(command: Command) -> None:
@@ -122,7 +127,9 @@ def cmd_list(args: argparse.Namespace, client: ClientAPI) -> int:
     def text() -> str:
         if not infos:
             return "No instances."
-        rows = [(i.instance_id, i.orchestration_name, i.orchestration_version, i.status,
+        suspended = set(client.list_instances_by_status("Suspended"))
+        rows = [(i.instance_id, i.orchestration_name, i.orchestration_version,
+                 listed_status(i, suspended),
                  i.current_execution_id, fmt_ms(i.created_at), fmt_ms(i.updated_at),
                  i.parent_instance_id) for i in infos]
         return table(("INSTANCE", "NAME", "VERSION", "STATUS", "EXECUTION", "CREATED (UTC)",
@@ -178,7 +185,8 @@ def cmd_show(args: argparse.Namespace, client: ClientAPI) -> int:
         if status.status == "Completed":
             lines.append(f"Output:         {json.dumps(status.output)}")
         if status.error is not None:
-            error_lines = root_cause_first(str(status.error)).rstrip().splitlines() or [""]
+            error = collapse_engine_frames(root_cause_first(str(status.error)))
+            error_lines = error.rstrip().splitlines() or [""]
             lines.append(f"Error:          {error_lines[0]}")
             lines += [f"                {line}" for line in error_lines[1:]]
         waiting = pending_lines(pending)
@@ -214,10 +222,19 @@ def cmd_history(args: argparse.Namespace, client: ClientAPI) -> int:
         start = events[0].timestamp_ms
         rows = [(e.event_id, fmt_ms(e.timestamp_ms), f"+{e.timestamp_ms - start}ms", e.kind,
                  e.source_event_id, short(e.data)) for e in events]
-        return header + "\n" + table(("ID", "TIME (UTC)", "ELAPSED", "KIND", "SOURCE", "DATA"),
-                                     rows)
+        lines = [header, table(("ID", "TIME (UTC)", "ELAPSED", "KIND", "SOURCE", "DATA"), rows)]
+        for e in events:  # failed activities' tracebacks, root cause first, under the table
+            tb = event_traceback(e.kind, e.data)
+            if tb is not None:
+                lines.append(f"\nEvent {e.event_id} ({e.kind}) traceback:")
+                lines += [f"  {line}" for line in collapse_engine_frames(tb).splitlines()]
+        return "\n".join(lines)
 
-    emit(args, [event_dict(e) for e in events], text)
+    def as_json(e: Any) -> Dict[str, Any]:
+        tb = event_traceback(e.kind, e.data)
+        return {**event_dict(e), "traceback": tb} if tb is not None else event_dict(e)
+
+    emit(args, [as_json(e) for e in events], text)
     return EXIT_OK
 
 
@@ -235,11 +252,13 @@ def cmd_tree(args: argparse.Namespace, client: ClientAPI) -> int:
         if info is not None and info.parent_instance_id is not None:
             children.setdefault(info.parent_instance_id, []).append(instance_id)
 
+    suspended = set(client.list_instances_by_status("Suspended"))
+
     def label(instance_id: str) -> str:
         info = infos.get(instance_id)
         if info is None:
             return f"{instance_id}  (deleted)"
-        return f"{instance_id}  {info.orchestration_name}  {info.status}"
+        return f"{instance_id}  {info.orchestration_name}  {listed_status(info, suspended)}"
 
     def text() -> str:
         lines = [label(tree.root_id)]
@@ -336,8 +355,18 @@ def _deliver(args: argparse.Namespace, client: ClientAPI, key: str,
              send: Callable[[str, str, Any], None], name: str, done: str) -> int:
     """raise / enqueue: `send(id, name, data)` to a running instance, reported as `done`."""
     require_running(client, args.instance_id, "event" if key == "event" else "message")
+    warning = None
+    if key == "event":  # read before raising: afterwards a runtime may have consumed it
+        try:
+            warning = unheard_event_warning(client.get_pending(args.instance_id), name)
+        except duroxide.NotFoundError:
+            pass  # its start is still queued: nothing to compare with yet
     send(args.instance_id, name, args.data)
-    emit(args, {"instance_id": args.instance_id, key: name, "data": args.data}, lambda: done)
+    payload = {"instance_id": args.instance_id, key: name, "data": args.data}
+    if warning is not None:
+        payload["warning"] = warning
+        print(f"duroxide: warning: {warning}", file=sys.stderr)
+    emit(args, payload, lambda: done)
     return EXIT_OK
 
 

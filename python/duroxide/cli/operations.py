@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List
+from typing import Any, List
 
 from duroxide.cli._base import (
     EXIT_FAILED,
@@ -73,6 +73,20 @@ def add_commands(command: Command) -> None:
     p.add_argument("--reason", default=None, help="reason given to each action")
     p.add_argument("--dry-run", action="store_true", help="only list what would be acted on")
     p.set_defaults(handler=cmd_bulk)
+
+
+def listed_status(info: Any, suspended: Any) -> str:
+    """The status column of `list` and `tree` from an InstanceInfo (whose status is the stored
+    one): Canceled and Terminated told apart from Failed by the stored error, Suspended from
+    Running by the set of suspended ids."""
+    output = info.output if isinstance(info.output, str) else ""
+    if info.status == "Failed" and output.startswith("canceled: "):
+        return "Canceled"
+    if info.status == "Failed" and output.startswith("terminated: "):
+        return "Terminated"
+    if info.status == "Running" and info.instance_id in suspended:
+        return "Suspended"
+    return str(info.status)
 
 
 def _done(args: argparse.Namespace, client: ClientAPI, verb: str) -> int:

@@ -21,7 +21,17 @@ def _node_from_spec(i: int, spec_node: Dict[str, Any]) -> Node:
     return {"id": i, "task": spec_node.get("task", ""),
             "input": summarize(spec_node.get("args") or [], spec_node.get("kwargs") or {}),
             "status": "pending", "worker": None, "workers": [], "attempts": 0,
-            "start": None, "end": None, "cache_hit": False, "error": None, "deps": deps}
+            "start": None, "end": None, "cache_hit": False, "error": None, "traceback": None,
+            "deps": deps}
+
+
+def _failure(details: Any) -> Tuple[str, Optional[str]]:
+    """(message, traceback) of a failure's error details ({"Application": {...}})."""
+    body = next(iter(details.values()), None) if isinstance(details, dict) else None
+    if not isinstance(body, dict):
+        return str(details), None
+    message = body.get("message") or str(details)
+    return str(message), body.get("traceback") or None
 
 
 def _refs(value: Any) -> Set[int]:
@@ -62,7 +72,7 @@ def build_graph_view(instance_id: str, events: List[Dict[str, Any]]) -> TaskGrap
                 node = nodes[nid] = {
                     "id": nid, "task": e.get("name", ""), "input": "", "status": "pending",
                     "worker": None, "workers": [], "attempts": 0, "start": None, "end": None,
-                    "cache_hit": False, "error": None, "deps": []}
+                    "cache_hit": False, "error": None, "traceback": None, "deps": []}
             node["input"] = summarize(env.get("args") or [], env.get("kwargs") or {})
             node["deps"] = [int(d) for d in env.get("deps") or []]
             node["attempts"] += 1
@@ -86,7 +96,7 @@ def build_graph_view(instance_id: str, events: List[Dict[str, Any]]) -> TaskGrap
                 node["status"] = "cached" if node["cache_hit"] else "completed"
             else:
                 node["status"] = "failed"
-                node["error"] = (e.get("details") or {}).get("message") or str(e.get("details"))
+                node["error"], node["traceback"] = _failure(e.get("details"))
     _mark_skipped(nodes, events)
     ordered = [nodes[k] for k in sorted(nodes)]
     edges: List[Tuple[int, int]] = [(d, n["id"]) for n in ordered for d in n["deps"]]

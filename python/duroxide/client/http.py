@@ -291,7 +291,9 @@ class HttpClient(ClientBase):
                                execution_id: int) -> List[_core.Event]:
         events = self._get(_instance(instance_id, "executions", str(int(execution_id)),
                                      "history"), raw=True)
-        return [_core.Event(**event) for event in events]
+        # `traceback` is derived from `data` for readers of the JSON; Event has it in data.
+        return [_core.Event(**{k: v for k, v in event.items() if k != "traceback"})
+                for event in events]
 
     def get_instance_tree(self, instance_id: str) -> _core.InstanceTree:
         data = self._get(_instance(instance_id, "tree"))

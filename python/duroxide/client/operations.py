@@ -18,7 +18,7 @@ from duroxide.errors import InvalidArgumentError
 from duroxide.workflow.messages import REPLY_QUEUE_PREFIX, REQUEST_QUEUE_PREFIX
 
 __all__ = ["PendingWork", "BulkResult", "BULK_ACTIONS", "check_bulk_action", "derive_pending",
-           "pending_from_json"]
+           "pending_from_json", "unheard_event_warning"]
 
 # The actions of client.bulk, in the order the CLI lists them.
 BULK_ACTIONS = ("cancel", "terminate", "suspend", "resume", "rerun", "delete")
@@ -190,10 +190,10 @@ def _activity(eid: int, e: Dict[str, Any], row: Optional[Dict[str, Any]], walk: 
         return entry
     item: Any = next(iter(loads_or(row["work_item"], {}).values()), {}) if row["work_item"] else {}
     entry["attempt"] = int(row["attempt_count"])
-    if row["parked"] or suspended and not row["locked"]:
+    if row["locked"]:
+        entry["state"] = "running"  # runs on while suspended (parked only for a redelivery)
+    elif row["parked"] or suspended:
         entry["state"], entry["waits_for"] = "parked", "the instance is suspended"
-    elif row["locked"]:
-        entry["state"] = "running"
     else:
         entry["state"] = "queued"
         routing = item.get("routing") if isinstance(item, dict) else None
@@ -256,6 +256,21 @@ def derive_pending(instance_id: str, status: str, history: Iterable[Any],
                           and _queue_of(r) == name)
             out.queues.append({"name": name, "since_ms": since, "buffered": waiting})
     return out
+
+
+def unheard_event_warning(pending: PendingWork, name: str) -> Optional[str]:
+    """The warning the CLI and the server give when an event is raised on a running instance
+    whose code does not wait for that name now (the event is still kept: a wait_for_event of
+    that name, now or later, consumes it). None when something waits for it or the instance
+    has ended (raising there is refused anyway)."""
+    if pending.status not in ("Running", "Suspended"):
+        return None
+    waiting = [str(e.get("name")) for e in pending.events]
+    if name in waiting:
+        return None
+    now = ", ".join(repr(w) for w in waiting) if waiting else "no event"
+    return (f"instance {pending.instance_id} does not wait for event {name!r} now (it waits "
+            f"for {now}); the event is kept, but only wait_for_event({name!r}) consumes it")
 
 
 def _queue_of(row: Dict[str, Any]) -> str:

@@ -120,6 +120,7 @@ class GraphNode(TypedDict):
     end: Optional[int]
     cache_hit: bool
     error: Optional[str]
+    traceback: Optional[str]  # a failed node's traceback, root cause first
     deps: List[int]
 
 

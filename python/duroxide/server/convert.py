@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from duroxide.server import models
+from duroxide.worker.tracebacks import event_traceback
 
 
 def info(value: Any) -> models.InstanceInfo:
@@ -33,7 +34,8 @@ def event(value: Any, raw: bool = False) -> models.Event:
     return models.Event(event_id=value.event_id, kind=value.kind,
                         source_event_id=value.source_event_id,
                         timestamp_ms=value.timestamp_ms, data=value.data,
-                        raw=value.raw if raw else None)
+                        raw=value.raw if raw else None,
+                        traceback=event_traceback(value.kind, value.data))
 
 
 def fields(value: Any, model: Any) -> Any:

@@ -173,6 +173,9 @@ class Event(BaseModel):
     data: Optional[str]
     raw: Optional[str] = Field(default=None, description="the whole event as stored (JSON "
                                                          "text), with `?raw=true` only")
+    traceback: Optional[str] = Field(
+        default=None, description="ActivityFailed only: the activity's traceback, root cause "
+                                  "first and duroxide's own frames last (also in `data`)")
 
 
 class InstanceTree(BaseModel):
@@ -198,6 +201,10 @@ class Accepted(BaseModel):
 
     instance_id: str
     accepted: bool = True
+    warning: Optional[str] = Field(
+        default=None, description="raise only: the instance does not wait for this event "
+                                  "now (it is kept; only a wait_for_event of its name "
+                                  "consumes it)")
 
 
 class CancelResponse(BaseModel):

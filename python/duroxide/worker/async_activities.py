@@ -31,6 +31,7 @@ import time
 from typing import Any, Coroutine, Dict, Generator, Optional, Tuple
 
 from duroxide.worker.driver import encode_result
+from duroxide.worker.tracebacks import exception_traceback
 
 CANCEL_POLL_S = 0.02
 HEARTBEAT_S = 0.05
@@ -161,7 +162,8 @@ class AsyncActivityRunner:
             return
         except Exception as exc:  # noqa: BLE001 - reported as the activity's failure
             flight.completion.complete(False, f"Activity '{name}' call failed: "
-                                              f"{type(exc).__name__}: {exc}")
+                                              f"{type(exc).__name__}: {exc}",
+                                       traceback=exception_traceback(exc))
             return
         finally:
             self._flights.pop(id(flight), None)

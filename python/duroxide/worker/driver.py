@@ -20,6 +20,7 @@ import duroxide._telemetry as _telemetry
 from duroxide._common import loads_or_raw as _decode
 from duroxide._common import non_finite_path
 from duroxide.worker.activity import ActivityContext, _current_activity
+from duroxide.worker.tracebacks import exception_traceback
 from duroxide.workflow import generator as _generator
 from duroxide.workflow.graphs import CachedResult
 
@@ -55,7 +56,7 @@ def resolve(registry: Dict[str, Callable[..., Any]], name: str,
     return fn if fn is not None else registry.get(name)
 
 
-ActivityResult = Union[Tuple[bool, str], Tuple[bool, str, bool]]
+ActivityResult = Union[Tuple[bool, str], Tuple[bool, str, bool], Tuple[bool, str, str]]
 
 
 def run_activity(fn: Callable[..., Any], info: Dict[str, Any], handle: Any, client_factory: Any,
@@ -73,7 +74,7 @@ def _run_activity(fn: Callable[..., Any], info: Dict[str, Any], handle: Any,
                   client_factory: Any, input_text: str,
                   completion: Any = None) -> Optional[ActivityResult]:
     """Runs one activity. Returns (True, output_json), (True, output_json, True) for a
-    task-cache hit, or (False, error_text).
+    task-cache hit, or (False, error_text, traceback) (worker/tracebacks.py).
 
     An `async def` activity, called by a worker slot that passed `completion` (the native
     _ActivityCompletion), goes to the runtime's event loop (worker/async_activities.py):
@@ -93,7 +94,8 @@ def _run_activity(fn: Callable[..., Any], info: Dict[str, Any], handle: Any,
                 return None
             result = asyncio.run(result)
     except Exception as exc:
-        return (False, f"Activity '{name}' call failed: {type(exc).__name__}: {exc}")
+        return (False, f"Activity '{name}' call failed: {type(exc).__name__}: {exc}",
+                exception_traceback(exc))
     finally:
         _current_activity.reset(token)
     return encode_result(name, result)

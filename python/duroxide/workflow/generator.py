@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 import traceback
 from typing import Any, Callable, Dict, Generator, Optional, Tuple, cast
 
+from duroxide._common import (
+    ACTIVITY_TRACEBACK_NOTE,
+    ORCHESTRATION_TRACEBACK_NOTE,
+    non_finite_path,
+)
 from duroxide._common import loads_or_raw as _decode
-from duroxide._common import non_finite_path
-from duroxide.errors import task_failure
+from duroxide.errors import ActivityFailedError, task_failure
 from duroxide.workflow.context import OrchestrationContext, Task
 from duroxide.workflow.coroutines import advance
 from duroxide.workflow.graphs import after_yield, before_yield
@@ -33,6 +38,26 @@ from duroxide.workflow.graphs import after_yield, before_yield
 # ("fail", error_text).
 StepResult = Tuple[str, Any]
 OrchestrationGenerator = Generator[Task, Any, Any]
+
+
+def failure_text() -> str:
+    """The error an orchestration fails with, for the exception being handled: its standard
+    traceback, preceded by the failed activity's own traceback when the exception is (or was
+    raised from) an ActivityFailedError that carries one, so that the client sees where the
+    activity failed, not only where the orchestration let it through. Like Python's chained
+    tracebacks, the cause comes first and the last line stays "<Type>: <message>".
+    """
+    text = traceback.format_exc()
+    exc: Optional[BaseException] = sys.exc_info()[1]
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        activity_tb = getattr(exc, "traceback", "")
+        if isinstance(exc, ActivityFailedError) and activity_tb:
+            return (f"{ACTIVITY_TRACEBACK_NOTE}\n{activity_tb.rstrip()}\n\n"
+                    f"{ORCHESTRATION_TRACEBACK_NOTE}\n\n{text}")
+        exc = exc.__cause__ or exc.__context__
+    return text
 
 
 def _decode_input(text: str) -> Any:
@@ -78,7 +103,7 @@ def start(fn: Callable[..., Any], ctx: OrchestrationContext,
         except StopIteration as stop:
             return (*_encode_output(stop.value), None)
         except Exception:
-            return ("fail", traceback.format_exc(), None)
+            return ("fail", failure_text(), None)
         kind, payload = _yielded(gen, first)
         return (kind, payload, gen)
     if inspect.isasyncgen(result):
@@ -160,7 +185,8 @@ def step(gen: OrchestrationGenerator, last_task: Any, value: Any, is_error: bool
         if is_error:
             d = details or {}
             thrown = task_failure(str(value), d.get("source", ""),
-                                  d.get("category", "Application"), d.get("kind", ""))
+                                  d.get("category", "Application"), d.get("kind", ""),
+                                  d.get("traceback", ""))
             task = advance(gen, lambda: gen.throw(thrown))
         else:
             if (
@@ -183,7 +209,7 @@ def step(gen: OrchestrationGenerator, last_task: Any, value: Any, is_error: bool
     except StopIteration as stop:
         return _encode_output(stop.value)
     except Exception:
-        return ("fail", traceback.format_exc())
+        return ("fail", failure_text())
     return _yielded(gen, task)
 
 
@@ -194,5 +220,5 @@ def _after(gen: Any, resume: Callable[[], Any]) -> Tuple[str, Any]:
     except StopIteration as stop:
         return _encode_output(stop.value)
     except Exception:
-        return ("fail", traceback.format_exc())
+        return ("fail", failure_text())
     return _yielded(gen, task)

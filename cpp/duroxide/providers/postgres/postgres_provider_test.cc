@@ -101,8 +101,12 @@ bool StartServer() {
     std::fprintf(stderr, "[postgres_provider_test] using DATABASE_URL\n");
     return true;
   }
-  char dir[] = "/tmp/duroxide-pgtest-XXXXXX";
-  if (mkdtemp(dir) == nullptr) return false;
+  // tmpfs when available: a throwaway cluster with fsync off loses nothing there, and schema
+  // creation and cluster start/removal are several times faster than on the root filesystem.
+  std::string pattern = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm/duroxide-pgtest-XXXXXX"
+                                                             : "/tmp/duroxide-pgtest-XXXXXX";
+  char* dir = mkdtemp(pattern.data());
+  if (dir == nullptr) return false;
   chmod(dir, 0755);
   s.cluster_dir = dir;
   const int port = FreePort();

@@ -156,7 +156,9 @@ std::vector<StatementDef> WorkerStatements() {
   out.push_back(
       {"dx_worker_abandon",
        "WITH u AS (UPDATE worker_queue SET lock_token = NULL, locked_until = NULL, "
-       "    visible_at = $2, attempt_count = CASE WHEN $3::boolean "
+       // A row parked by a suspension (ops_common.h) stays parked: only the shift is kept.
+       "    visible_at = $2 + CASE WHEN visible_at >= 4503599627370496 "
+       "      THEN 4503599627370496 ELSE 0 END, attempt_count = CASE WHEN $3::boolean "
        "      THEN GREATEST(attempt_count - 1, 0) ELSE attempt_count END "
        "    WHERE lock_token = $1 RETURNING 1) "
        "SELECT pg_notify($4, $5) FROM (SELECT 1 FROM u LIMIT 1) x"});

@@ -148,7 +148,9 @@ void SqliteProvider::PrepareWorkerStatements() {
       "UPDATE worker_queue SET locked_until = ?2 "
       "WHERE id = ?4 AND lock_token = ?1 AND locked_until > ?3 RETURNING session_id");
   worker_abandon_ = prep(
-      "UPDATE worker_queue SET lock_token = NULL, locked_until = NULL, visible_at = ?2, "
+      // A row parked by a suspension (ops_common.h, kParkOffsetMs = 2^52) stays parked.
+      "UPDATE worker_queue SET lock_token = NULL, locked_until = NULL, visible_at = ?2 + "
+      "  CASE WHEN visible_at >= 4503599627370496 THEN 4503599627370496 ELSE 0 END, "
       "  attempt_count = CASE WHEN ?3 THEN MAX(attempt_count - 1, 0) ELSE attempt_count END "
       "WHERE id = ?4 AND lock_token = ?1");
   // Releases expired leases before a claim (queue_order.h), through idx_worker_leased.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from fastapi import APIRouter, Depends, Request
 
 from duroxide.client.api import ClientAPI
+from duroxide.client.operations import unheard_event_warning
 from duroxide.errors import FailedPreconditionError, NotFoundError
 from duroxide.server import models
 from duroxide.server.deps import instance_id_path, queue_path, require_token, run, state
@@ -22,14 +23,21 @@ def _require_running(client: ClientAPI, instance_id: str, what: str) -> None:
     result = client.get_status(instance_id)
     if result.status == "NotFound":
         raise NotFoundError(f"Instance {instance_id} not found")
-    if result.status in ("Completed", "Failed"):
+    if result.status in ("Completed", "Failed", "Terminated"):
         raise FailedPreconditionError(
             f"Instance {instance_id} is {result.status}; the {what} would be dropped")
 
 
-def _raise(client: ClientAPI, instance_id: str, name: str, data: Any) -> None:
+def _raise(client: ClientAPI, instance_id: str, name: str, data: Any) -> Optional[str]:
+    """Raises the event; returns the warning when nothing waits for it (operations.py)."""
     _require_running(client, instance_id, "event")
+    # Read before raising: afterwards a runtime may already have consumed it.
+    try:
+        warning = unheard_event_warning(client.get_pending(instance_id), name)
+    except NotFoundError:
+        warning = None  # its start is still queued: nothing to compare with yet
     client.raise_event(instance_id, name, data)
+    return warning
 
 
 def _enqueue(client: ClientAPI, instance_id: str, queue: str, data: Any) -> None:
@@ -38,12 +46,13 @@ def _enqueue(client: ClientAPI, instance_id: str, queue: str, data: Any) -> None
 
 
 @router.post("/events", status_code=202, response_model=models.Accepted,
+             response_model_exclude_none=True,
              responses=problems(400, 404, 409, 413), summary="Raise an external event")
 async def raise_event(request: Request, body: models.RaiseEventRequest,
                       instance_id: str = InstanceId) -> models.Accepted:
     """Received by the orchestration's `wait_for_event(name)`."""
-    await run(_raise, state(request).client, instance_id, body.name, body.data)
-    return models.Accepted(instance_id=instance_id)
+    warning = await run(_raise, state(request).client, instance_id, body.name, body.data)
+    return models.Accepted(instance_id=instance_id, warning=warning)
 
 
 @router.post("/queues/{queue}", status_code=202, response_model=models.Accepted,

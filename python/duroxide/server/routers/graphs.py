@@ -34,6 +34,8 @@ class GraphNode(BaseModel):
     start: Optional[int] = None
     end: Optional[int] = None
     error: Optional[str] = None
+    traceback: Optional[str] = Field(default=None, description="a failed node's traceback, "
+                                     "root cause first, duroxide's own frames last")
 
 
 class TaskGraph(BaseModel):

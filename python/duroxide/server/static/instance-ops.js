@@ -12,10 +12,10 @@ const DxOps = (() => {
       el("h3", {}, title), el("ul", {}, items.map((i) => el("li", {}, line(i)))));
   }
 
-  function activityLine(a) {
+  function activityLine(a, workerName) {
     return el("span", {}, el("strong", {}, a.name), ` #${a.activity_id} `,
       Dx.badge(a.state), a.attempt ? ` attempt ${a.attempt}` : "",
-      a.worker ? ` on ${a.worker}` : "", a.since_ms ? el("span", { class: "muted" }, " since ", when(a.since_ms)) : "",
+      a.worker ? ` on ${workerName ? workerName(a.worker) : a.worker}` : "", a.since_ms ? el("span", { class: "muted" }, " since ", when(a.since_ms)) : "",
       a.waits_for ? el("span", { class: "muted", "data-testid": "waits-for" }, ` — waits for ${a.waits_for}`) : "",
       a.limit ? el("span", { class: "limit-wait", "data-testid": "waits-for-limit" }, " — waits for limit ",
         el("a", { href: "limits.html", class: "mono" }, a.limit), a.limit_key ? ` (key ${a.limit_key})` : "",
@@ -23,10 +23,10 @@ const DxOps = (() => {
       a.last_error ? el("div", { class: "err-cell", title: a.last_error }, `last error: ${a.last_error}`) : "");
   }
 
-  function pendingView(p, status) {
+  function pendingView(p, status, workerName) {
     if (!p) return el("p", { class: "muted" }, "This server cannot tell what an instance waits on.");
     const groups = [
-      group("Activities", p.activities, activityLine),
+      group("Activities", p.activities, (a) => activityLine(a, workerName)),
       group("Timers", p.timers, (t) => el("span", {}, `timer #${t.timer_id} `, Dx.badge(t.state),
         t.state === "cancelled" ? el("span", { class: "muted" }, " no longer waited for (was due ", when(t.fire_at_ms), ")")
           : el("span", {}, " fires ", when(t.fire_at_ms), el("span", { class: "muted" }, ` (${fmtTime(t.fire_at_ms)})`)))),

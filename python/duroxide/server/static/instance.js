@@ -159,7 +159,7 @@
   function barExtra(bar) {
     if (!bar) return {};
     const live = pending && (pending.activities || []).find((a) => a.activity_id === bar.key);
-    if (live) return { worker: live.worker, attempt: live.attempt ? String(live.attempt) : null,
+    if (live) return { worker: live.worker ? workerName(live.worker) : null, attempt: live.attempt ? String(live.attempt) : null,
                        waitsFor: live.limit ? `limit ${live.limit}` : live.waits_for || null,
                        lastError: live.last_error };
     const node = graph && bar.node !== undefined && graph.nodes.find((n) => DxGraph.key(n) === bar.node);
@@ -196,7 +196,8 @@
       pending = pend;
       graph = g;
       await addLimitWaits(pending);
-      if (isGraph && !workerNames.size) {
+      const working = ((pending && pending.activities) || []).some((a) => a.worker);
+      if ((isGraph || working) && !workerNames.size) {
         const workers = (await optional("/v1/workers").catch(() => null)) || [];
         workerNames = new Map(workers.flatMap((w) => (w.session_owners || []).map((o) => [o, w.name || w.worker_id])));
       }
@@ -214,7 +215,7 @@
       if (pending && detail.status === "Pending") pending.unservable = await unservable();
       if (selectedExecution !== null) await loadExecution();
       renderSummary();
-      renderIfChanged($("pending"), [pending, detail.status], () => DxOps.pendingView(pending, Dx.shownStatus(detail.status, detail.error)));
+      renderIfChanged($("pending"), [pending, detail.status], () => DxOps.pendingView(pending, Dx.shownStatus(detail.status, detail.error), workerName));
       renderGraph();
       Dx.refreshOk($("error"));
     } catch (err) { Dx.refreshFailed($("error"), err); }
