@@ -188,7 +188,8 @@ const Dx = (() => {
                    orchestration_version: "version", current_execution_id: "execution",
                    created_at: "created", updated_at: "updated",
                    parent_instance_id: "parent", source_event_id: "source",
-                   timestamp_ms: "time (UTC)", event_id: "id" };
+                   timestamp_ms: "time (UTC)", event_id: "id", waiting_since_ms: "waiting since",
+                   created_at_ms: "created", limit_key: "key" };
 
   // A table from a list of objects: the columns are the union of their keys.
   function table(rows, columns, render) {

@@ -60,7 +60,9 @@
   function errorLine(error) {
     if (!error) return "";
     const lines = String(error).trim().split("\n").map((l) => l.trim()).filter(Boolean);
-    const line = lines[0] && lines[0].startsWith("Traceback") ? lines[lines.length - 1] : lines[0] || "";
+    // A traceback (possibly after a failed activity's own): its exception is the last line.
+    const line = lines.some((l) => l.startsWith("Traceback (most recent call last)"))
+      ? lines[lines.length - 1] : lines[0] || "";
     return line.replace(/^duroxide\.errors\./, "");
   }
 

@@ -19,6 +19,10 @@
 
   // How full a concurrency limit is, as a small bar.
   function fill(l) {
+    if (l.per_key) {
+      return el("span", {}, el("b", {}, l.in_flight),
+        l.concurrency ? el("span", { class: "muted" }, ` (at most ${l.concurrency} per key)`) : "");
+    }
     const figure = el("span", {}, el("b", {}, l.in_flight), l.concurrency ? ` / ${l.concurrency}` : "");
     if (!l.concurrency || l.per_key) return figure;
     const pct = Math.min(100, (100 * l.in_flight) / l.concurrency);
