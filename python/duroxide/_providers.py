@@ -8,8 +8,9 @@ provider, client or runtime raises ClosedError.
 
 from __future__ import annotations
 
+import time
 import weakref
-from typing import Any, Optional, Protocol, runtime_checkable
+from typing import Any, Callable, Optional, Protocol, TypeVar, runtime_checkable
 
 from duroxide import _core
 from duroxide.errors import (
@@ -17,7 +18,11 @@ from duroxide.errors import (
     FailedPreconditionError,
     InvalidArgumentError,
     InvalidTypeError,
+    OperationTimedOutError,
+    ProviderError,
 )
+
+_T = TypeVar("_T")
 
 # The durability levels SqliteProvider.open accepts (docs/user-guide.md, section 11).
 SQLITE_DURABILITY_LEVELS = ("normal", "full")
@@ -219,6 +224,29 @@ def open_provider(db: str, schema: Optional[str] = None) -> _Provider:
     return SqliteProvider.open(db)
 
 
+def is_transient(error: BaseException) -> bool:
+    """A store error that a later attempt may not meet: a lost connection or a statement
+    timeout (a refused precondition is not transient)."""
+    return isinstance(error, (ProviderError, OperationTimedOutError)) and \
+        not isinstance(error, FailedPreconditionError)
+
+
+def retry_transient(call: Callable[[], _T], budget_s: float = 30.0) -> _T:
+    """`call()`, retried with backoff (50 ms doubling to 1 s) while it fails transiently, for up
+    to `budget_s`. A runtime that starts while its database restarts waits for the database,
+    as its dispatchers do, instead of dying on its first query."""
+    deadline = time.monotonic() + budget_s
+    delay = 0.05
+    while True:
+        try:
+            return call()
+        except Exception as e:  # noqa: BLE001 - re-raised unless transient and within budget
+            if not is_transient(e) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
 def check_no_unfinished_import(provider: Any) -> None:
     """Refuses a store that an import has not finished filling (docs/dump-format.md): running
     half a store would lose the instances, timers and messages still to come.
@@ -229,11 +257,15 @@ def check_no_unfinished_import(provider: Any) -> None:
     native = getattr(provider, "_native", None)
     if native is None or is_closed(native) or not hasattr(_core, "_dump_session"):
         return
-    try:
-        session = _core._dump_session(native)
-    except FailedPreconditionError:  # a provider that cannot be copied cannot be imported into
-        return
-    marker = session.import_marker()
+    def read_marker() -> Optional[str]:
+        try:
+            session = _core._dump_session(native)
+        except FailedPreconditionError:  # a store that cannot be copied cannot be imported into
+            return None
+        marker: Optional[str] = session.import_marker()
+        return marker
+
+    marker = retry_transient(read_marker)
     if marker is not None:
         raise FailedPreconditionError(
             "this store has an unfinished import (" + marker + "); run the same "

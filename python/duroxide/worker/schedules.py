@@ -21,6 +21,7 @@ import threading
 from typing import Any, Dict, Optional
 
 from duroxide import _core
+from duroxide._providers import is_transient
 from duroxide.client.schedule_times import plan_firing
 from duroxide.errors import NotFoundError
 
@@ -75,8 +76,11 @@ class ScheduleLoop:
         while not self._stop.is_set():
             try:
                 wait_s = self.run_once()
-            except Exception:  # noqa: BLE001 - the store may be briefly unavailable
-                _log.exception("schedule firing pass failed")
+            except Exception as e:  # noqa: BLE001 - the store may be briefly unavailable
+                if is_transient(e):  # one line, like the dispatchers' fetch errors
+                    _log.warning("schedule firing pass failed: %s", e)
+                else:
+                    _log.exception("schedule firing pass failed")
                 self._count("schedule_errors", 1)
                 wait_s = self._poll_s
             self._stop.wait(wait_s)
