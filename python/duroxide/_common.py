@@ -53,6 +53,12 @@ def loads_or(text: Any, default: Any) -> Any:
         return default
 
 
+def canonical_json(value: Any) -> str:
+    """The one canonical text of a JSON value (sorted keys, no spaces): what hashes are taken
+    of (capability schemas, task-cache keys). Raises TypeError/ValueError if not JSON."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def loads_or_raw(text: Any) -> Any:
     """json.loads(text), or `text` itself when it is not JSON text (None stays None)."""
     return loads_or(text, text)
