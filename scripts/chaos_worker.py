@@ -12,9 +12,9 @@ import argparse
 import os
 import sys
 import time
-from typing import Any, Dict, Generator
+from typing import Any, Callable, Dict, Generator, Optional
 
-from duroxide import Runtime, RuntimeOptions, SqliteProvider
+from duroxide import Registry, Runtime, RuntimeOptions, SqliteProvider
 
 # Short locks so that the work of a killed process is taken over quickly.
 OPTIONS: Dict[str, Any] = dict(
@@ -69,7 +69,11 @@ def open_provider(args: argparse.Namespace) -> Any:
     return PostgresProvider.connect_with_schema(args.pg, args.schema)
 
 
-def main() -> int:
+def serve(name: str, register_all: Callable[[Runtime, str], None],
+          registry: Optional[Registry] = None) -> int:
+    """The worker process of a campaign: parse the store arguments, open the store (waiting
+    while it restarts), register with `register_all(runtime, log_path)`, run until killed.
+    scripts/soak_worker.py serves its workload through this too."""
     p = argparse.ArgumentParser()
     p.add_argument("--sqlite")
     p.add_argument("--pg")
@@ -81,14 +85,18 @@ def main() -> int:
             provider = open_provider(args)
             break
         except RuntimeError as exc:
-            print(f"chaos worker: store not ready ({exc}); retrying", file=sys.stderr)
+            print(f"{name}: store not ready ({exc}); retrying", file=sys.stderr)
             time.sleep(0.5)
-    rt = Runtime(provider, RuntimeOptions(**OPTIONS))
-    register(rt, args.log)
+    rt = Runtime(provider, RuntimeOptions(**OPTIONS), registry=registry)
+    register_all(rt, args.log)
     rt.start()
     print("ready", flush=True)
     while True:
         time.sleep(3600)
+
+
+def main() -> int:
+    return serve("chaos worker", register)
 
 
 if __name__ == "__main__":

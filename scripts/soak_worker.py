@@ -10,14 +10,12 @@ graphs (@task double/add, submitted by the client).
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from typing import Any, Dict, Generator
 
-from chaos_worker import OPTIONS, open_provider
 from chaos_worker import register as register_mixed
-from duroxide import Registry, Runtime, RuntimeOptions
+from chaos_worker import serve
+from duroxide import Registry, Runtime
 
 registry = Registry()
 
@@ -56,25 +54,7 @@ def register(rt: Runtime, log_path: str) -> None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--sqlite")
-    p.add_argument("--pg")
-    p.add_argument("--schema", default="public")
-    p.add_argument("--log", required=True)
-    args = p.parse_args()
-    while True:  # the store may be restarting when this process starts
-        try:
-            provider = open_provider(args)
-            break
-        except RuntimeError as exc:
-            print(f"soak worker: store not ready ({exc}); retrying", file=sys.stderr)
-            time.sleep(0.5)
-    rt = Runtime(provider, RuntimeOptions(**OPTIONS), registry=registry)
-    register(rt, args.log)
-    rt.start()
-    print("ready", flush=True)
-    while True:
-        time.sleep(3600)
+    return serve("soak worker", register, registry)
 
 
 if __name__ == "__main__":

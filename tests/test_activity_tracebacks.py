@@ -258,3 +258,40 @@ def test_rest_history_and_cli_show_the_traceback(store: Any, tmp_path: Path) -> 
                               "--json"], capture_output=True, text=True, env=env, timeout=60)
     rows = json.loads(as_json.stdout)
     assert [r["traceback"][:12] for r in rows if "traceback" in r] == ["RuntimeError"]
+
+
+def test_task_graph_node_traceback_reads_root_cause_first(store: Any) -> None:
+    reg = Registry()
+
+    @reg.task()
+    def parse(x: Any) -> Any:
+        return _validate_card(str(x))
+
+    @reg.register_orchestration("Graph")
+    def graph(ctx: Any, _: Any) -> Any:
+        try:
+            yield parse(1)
+        except duroxide.GraphNodeFailedError as exc:
+            return str(exc)
+        return None
+
+    client = Client(store)
+    rt = Runtime(store, fast_options(), registry=reg)
+    rt.start()
+    try:
+        client.start_orchestration("tb-graph", "Graph", None)
+        assert "card declined: 1" in wait_done(client, "tb-graph").output
+    finally:
+        rt.shutdown(3000)
+    failed = [e for e in client.read_execution_history("tb-graph", 1)
+              if e.kind == "ActivityFailed"]
+    tb = event_traceback(failed[0].kind, failed[0].data)
+    assert tb is not None and tb.splitlines()[0] == "RuntimeError: card declined: 1"
+    frames = _frames(tb)
+    # The raise site and the task function first; the graph machinery (workflow/graphs.py,
+    # the worker driver) after the engine note.
+    assert frames[:2] == ["_validate_card", "parse"], tb
+    assert "ENGINE" in frames
+    package = str(Path(duroxide.__file__).resolve().parent)
+    assert all(package not in line for line in tb.split(ENGINE_NOTE)[0].splitlines()), tb
+    assert package in tb.split(ENGINE_NOTE)[1], tb

@@ -112,6 +112,77 @@ def test_rerun_that_no_longer_follows_is_suspended_with_the_report(provider: Any
         rt.shutdown(3000)
 
 
+GPU = {"properties": {"gpu": {"const": True}}, "required": ["gpu"]}
+
+
+def routed_runtime(provider: Any, calls: Dict[str, int], *, gpu: bool,
+                   fixed: bool) -> Runtime:
+    """Render (needs a gpu worker) is scheduled in the first turn and awaited last; Charge
+    fails until fixed. A rerun's copy still waits for Render."""
+    rt = Runtime(provider, fast_options(capabilities={"gpu": gpu}))
+
+    @rt.register_activity("Render")
+    def render(ctx: Any, x: int) -> str:
+        calls["Render"] = calls.get("Render", 0) + 1
+        return f"rendered {x}"
+
+    @rt.register_activity("Step")
+    def step(ctx: Any, x: int) -> int:
+        return x + 1
+
+    @rt.register_activity("Charge")
+    def charge(ctx: Any, x: int) -> str:
+        if not fixed:
+            raise RuntimeError("card declined")
+        return f"charged {x}"
+
+    @rt.register_orchestration("Routed")
+    def routed(ctx: Any, x: int) -> Any:
+        render_task = ctx.schedule_activity("Render", x, requires=GPU)
+        a = yield ctx.schedule_activity("Step", x)
+        b = yield ctx.schedule_activity("Charge", a)
+        r = yield render_task
+        return [b, r]
+
+    return rt
+
+
+def test_rerun_keeps_the_capability_routing_of_copied_activities(provider: Any) -> None:
+    client = Client(provider)
+    calls: Dict[str, int] = {}
+    rt = routed_runtime(provider, calls, gpu=False, fixed=False)
+    rt.start()
+    try:
+        client.start_orchestration("g1", "Routed", 1)
+        assert client.wait_for_orchestration("g1", WAIT).status == "Failed"
+    finally:
+        rt.shutdown(3000)
+    # Fixed code on a worker without a gpu: the copy's Render must wait for a gpu worker.
+    rt = routed_runtime(provider, calls, gpu=False, fixed=True)
+    rt.start()
+    try:
+        new_id = client.rerun("g1")
+
+        def render_waits() -> bool:
+            acts = [a for a in client.get_pending(new_id).activities if a["name"] == "Render"]
+            return bool(acts) and acts[0]["waits_for"] == "a worker with its capability"
+
+        assert wait_until(render_waits, 15)
+        assert wait_until(lambda: not any(a["name"] == "Charge" for a in
+                                          client.get_pending(new_id).activities), 15)
+        assert client.get_status(new_id).status == "Running" and calls.get("Render", 0) == 0
+    finally:
+        rt.shutdown(3000)
+    rt = routed_runtime(provider, calls, gpu=True, fixed=True)
+    rt.start()
+    try:
+        result = client.wait_for_orchestration(new_id, WAIT)
+        assert (result.status, result.output) == ("Completed", ["charged 2", "rendered 1"])
+        assert calls["Render"] == 1
+    finally:
+        rt.shutdown(3000)
+
+
 def parking_runtime(provider: Any, fixed: bool, **options: Any) -> Runtime:
     rt = Runtime(provider, fast_options(**options))
 

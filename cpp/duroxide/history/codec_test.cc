@@ -285,5 +285,33 @@ TEST(Codec, AdminDataSplicesRawJson) {
   EXPECT_FALSE(EventAdminData(e).has_value());
 }
 
+// An activity's traceback ("traceback" next to "message") is optional: events written before
+// it existed decode with it empty, and a long one is cut to kMaxTracebackBytes at a UTF-8
+// boundary.
+TEST(Codec, ActivityTracebackIsOptionalBoundedAndRoundTrips) {
+  const std::string old_event =
+      R"({"details":{"Application":{"kind":"ActivityFailed","message":"boom","retryable":false}},"event_id":7,"source_event_id":3,"timestamp_ms":123,"type":"ActivityFailed"})";
+  auto decoded = DecodeEvent(old_event);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->error.message, "boom");
+  EXPECT_EQ(decoded->error.traceback, "");
+  EXPECT_EQ(EncodeEvent(*decoded), old_event);
+
+  Event e = *decoded;
+  e.error = ErrorDetails::ActivityFailure("boom", "RuntimeError: boom\n  File \"a.py\"");
+  auto again = DecodeEvent(EncodeEvent(e));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->error.traceback, e.error.traceback);
+  EXPECT_NE(EncodeEvent(e).find("\"traceback\""), std::string::npos);
+
+  std::string big;
+  while (big.size() < 3 * ErrorDetails::kMaxTracebackBytes) big += "\xc3\xa4";  // "ä"
+  const std::string cut = ErrorDetails::BoundTraceback(big);
+  EXPECT_LE(cut.size(), ErrorDetails::kMaxTracebackBytes);
+  EXPECT_NE(cut.find("(traceback truncated)"), std::string::npos);
+  const std::string body = cut.substr(0, cut.find('\n'));
+  EXPECT_EQ(body.size() % 2, 0u);  // whole two-byte characters only
+}
+
 }  // namespace
 }  // namespace duroxide::history

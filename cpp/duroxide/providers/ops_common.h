@@ -54,11 +54,12 @@ Result<std::vector<std::string>> ListSuspended(Provider& p);
 // current execution before `from_event_id` (2..last+1), without the terminal event and the
 // events its code emitted after the last arrival: the first turn replays the copy against the
 // code that runs now - verifying it - and emits those again. `input` (JSON text) replaces
-// the start input. Also queued: the copy's unfinished activities and unfired timers, and the
-// rerun marker (an external event named kRerunMarker) that makes a runtime take the first
-// turn at once; if that turn finds the code nondeterministic against the copy, the instance
-// is suspended with the replay report as reason (runtime/turn_processor.cc) and nothing
-// after the prefix runs. kNotFound; kAlreadyExists (new_id taken); kFailedPrecondition
+// the start input. Also queued: the copy's unfired timers and the rerun marker (an external
+// event named kRerunMarker) that makes a runtime take the first turn at once; that turn
+// queues the copy's unfinished activities from the code's descriptors (their routing kept).
+// If that turn finds the code nondeterministic against the copy, the instance is suspended
+// with the replay report as reason (runtime/turn_processor.cc) and nothing after the prefix
+// runs. kNotFound; kAlreadyExists (new_id taken); kFailedPrecondition
 // (source not ended, or the copy waits for a sub-orchestration); kInvalidArgument (event id).
 inline constexpr const char* kRerunMarker = "__duroxide_rerun__";
 Status Rerun(Provider& p, const std::string& source, const std::string& new_id,

@@ -35,11 +35,11 @@ std::vector<Event> Prefix(const std::vector<Event>& events, int64_t from_event_i
   return prefix;
 }
 
-// What the prefix still waits for, as queue rows to write: unfinished activities (worker
-// queue) and unfired timers (orchestrator queue). An unfinished sub-orchestration cannot be
-// copied (its child belongs to the source): reported through *child.
+// What the prefix still waits for, as queue rows to write: unfired timers (orchestrator
+// queue). Unfinished activities are queued by the first turn (Copy). An unfinished
+// sub-orchestration cannot be copied (its child belongs to the source): reported through
+// *child.
 struct OpenWork {
-  std::vector<WorkItem> activities;
   std::vector<WorkItem> timers;
   std::string child;
 };
@@ -47,33 +47,21 @@ struct OpenWork {
 OpenWork OpenWorkOf(const std::vector<Event>& prefix, const std::string& instance) {
   std::map<int64_t, const Event*> open;
   for (const Event& e : prefix) {
-    if (e.kind == EventKind::kActivityScheduled || e.kind == EventKind::kTimerCreated ||
-        e.kind == EventKind::kSubOrchestrationScheduled) {
+    if (e.kind == EventKind::kTimerCreated || e.kind == EventKind::kSubOrchestrationScheduled) {
       open[e.event_id] = &e;
     } else if (e.source_event_id && (history::IsArrival(e.kind) ||
-                                     e.kind == EventKind::kActivityCancelRequested ||
                                      e.kind == EventKind::kSubOrchestrationCancelRequested)) {
       open.erase(*e.source_event_id);
     }
   }
   OpenWork out;
-  const Event& started = prefix.front();
   for (const auto& [id, e] : open) {
-    WorkItem w;
-    w.instance = instance;
-    w.execution_id = 1;
-    w.id = id;
-    if (e->kind == EventKind::kActivityScheduled) {
-      w.kind = WorkItemKind::kActivityExecute;
-      w.name = e->name;
-      w.input = e->input;
-      w.session_id = e->session_id;
-      w.tag = e->tag;
-      w.orchestration_name = started.name;
-      w.orchestration_version = started.version.value_or("1.0.0");
-      out.activities.push_back(std::move(w));
-    } else if (e->kind == EventKind::kTimerCreated) {
+    if (e->kind == EventKind::kTimerCreated) {
+      WorkItem w;
       w.kind = WorkItemKind::kTimerFired;
+      w.instance = instance;
+      w.execution_id = 1;
+      w.id = id;
       w.fire_at_ms = e->fire_at_ms;
       out.timers.push_back(std::move(w));
     } else if (out.child.empty()) {
@@ -98,12 +86,9 @@ Status Copy(OpsTx& tx, const std::string& new_id, const std::vector<Event>& pref
              {new_id, e.event_id, std::string(history::EventKindName(e.kind)),
               history::EncodeEvent(e), now});
   }
-  for (const WorkItem& w : work.activities) {
-    tx.Query("INSERT INTO worker_queue(work_item, visible_at, attempt_count, created_at, "
-             "instance_id, execution_id, activity_id, session_id) "
-             "VALUES ($1, $2, 0, $2, $3, 1, $4, NULLIF($5, ''))",
-             {history::EncodeWorkItem(w), now, new_id, w.id, w.session_id.value_or("")});
-  }
+  // Unfinished activities are not queued here: the first turn queues them from the code's
+  // own descriptors (ReplayEngine::SetRequeueOpenActivities), so they keep their capability
+  // routing, tag and priority, and only once the code is verified to follow the copy.
   // The rerun marker first: it makes a runtime take the first turn at once (ops_common.h).
   WorkItem marker;
   marker.kind = WorkItemKind::kExternalRaised;
@@ -176,7 +161,6 @@ Status Rerun(Provider& p, const std::string& source, const std::string& new_id,
     Status st = Copy(tx, new_id, prefix, work, NowMs());
     if (!st.ok()) return st;
     wake->orchestrator = true;
-    wake->worker = !work.activities.empty();
     wake->instance = new_id;
     return Status::Ok();
   });

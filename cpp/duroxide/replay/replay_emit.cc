@@ -13,12 +13,6 @@
 
 namespace duroxide::replay {
 
-using history::ErrorDetails;
-using history::Event;
-using history::EventKind;
-using history::WorkItem;
-using history::WorkItemKind;
-
 void ReplayEngine::EmitLeaf(Node* n) {
   using T = TaskDescriptor::Type;
   const TaskDescriptor& d = n->desc;
@@ -84,8 +78,20 @@ size_t ReplayEngine::EmitActivity(const TaskDescriptor& d) {
   e.tag = d.tag;
   bool is_new = false;
   const size_t pos = Emit(std::move(e), &is_new);
-  if (pos != kNoPos && is_new) out_->worker_items.push_back(ActivityWorkItem(d, events_[pos]));
+  if (pos != kNoPos && (is_new || (requeue_open_activities_ && !Finished(events_[pos])))) {
+    out_->worker_items.push_back(ActivityWorkItem(d, events_[pos]));
+  }
   return pos;
+}
+
+// True when the history holds the outcome of `scheduled` (a completion, a failure or a
+// cancellation). Only a rerun's first turn asks (SetRequeueOpenActivities): a linear scan.
+bool ReplayEngine::Finished(const Event& scheduled) const {
+  return std::any_of(events_.begin(), events_.end(), [&](const Event& e) {
+    return e.source_event_id == scheduled.event_id &&
+           (e.kind == EventKind::kActivityCompleted || e.kind == EventKind::kActivityFailed ||
+            e.kind == EventKind::kActivityCancelRequested);
+  });
 }
 
 // The ActivityExecute a new ActivityScheduled event sends to the worker queue.

@@ -106,6 +106,10 @@ class ReplayEngine : private OrchestrationHost {
   // True once the execution reached a terminal state (the engine cannot run more turns).
   bool finished() const { return finished_; }
   int64_t execution_id() const { return execution_id_; }
+  // For a rerun's first turn (providers/ops_common.h Rerun): activities the replayed history
+  // scheduled and never finished are queued again, built from the code's descriptors, so they
+  // keep their routing (requires, tag, priority). Set for that turn only.
+  void SetRequeueOpenActivities(bool on) { requeue_open_activities_ = on; }
   // Marks the turn's output as committed. A cached engine whose last output was not committed
   // must be discarded (REQUIRES for warm reuse).
   // After each turn the runtime marks the output committed (the ack succeeded) or abandoned.
@@ -161,6 +165,7 @@ class ReplayEngine : private OrchestrationHost {
   void EmitRetry(Node* node);
   size_t EmitActivity(const TaskDescriptor& d);
   history::WorkItem ActivityWorkItem(const TaskDescriptor& d, const history::Event& scheduled) const;
+  bool Finished(const history::Event& scheduled) const;
   size_t EmitSyscall(const TaskDescriptor& d);
   size_t EmitTimer(const TaskDescriptor& d);
   size_t EmitSubscription(const TaskDescriptor& d);
@@ -208,6 +213,7 @@ class ReplayEngine : private OrchestrationHost {
   std::vector<std::unique_ptr<Node>> retired_;  // resolved roots (their leaves stay indexed)
   bool code_started_ = false;
   bool finished_ = false;
+  bool requeue_open_activities_ = false;  // SetRequeueOpenActivities
   static constexpr int kPending = 0, kCommitted = 1, kAbandoned = 2;
   std::atomic<int> commit_state_{kCommitted};
   bool cancel_seen_ = false;

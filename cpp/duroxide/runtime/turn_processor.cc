@@ -501,7 +501,16 @@ std::optional<PendingTurn> RunTurn(RuntimeCore* core, OrchestrationItem& item,
   if (plan.origin) started = StartedEvent(core, item, *plan.origin, plan, now, &commit);
   std::shared_ptr<replay::ReplayEngine> engine = EngineFor(core, item, plan, std::move(warm));
 
+  // A rerun's first turn (ops_common.h Rerun) replays the copied prefix: code that no longer
+  // produces it parks the instance with the replay report, whatever the policy; the prefix's
+  // unfinished activities are queued by this turn, with the routing the code gives them.
+  const bool rerun_check = std::any_of(
+      messages.others.begin(), messages.others.end(), [](const WorkItem& w) {
+        return w.kind == WorkItemKind::kExternalRaised && w.name == providers::ops::kRerunMarker;
+      });
+  engine->SetRequeueOpenActivities(rerun_check);
   replay::TurnOutput out = engine->RunTurn(started, messages.others, now);
+  engine->SetRequeueOpenActivities(false);
   if (out.outcome == replay::TurnOutput::Outcome::kUnregistered) {
     if (item.attempt_count > core->options.max_attempts) {
       const ErrorDetails error =
@@ -519,12 +528,6 @@ std::optional<PendingTurn> RunTurn(RuntimeCore* core, OrchestrationItem& item,
                                        item.attempt_count - 1));
     return std::nullopt;
   }
-  // A rerun's first turn (ops_common.h Rerun) replays the copied prefix: code that no longer
-  // produces it parks the instance with the replay report, whatever the policy.
-  const bool rerun_check = std::any_of(
-      messages.others.begin(), messages.others.end(), [](const WorkItem& w) {
-        return w.kind == WorkItemKind::kExternalRaised && w.name == providers::ops::kRerunMarker;
-      });
   if (out.outcome == replay::TurnOutput::Outcome::kFailed &&
       ParkOnFailure(core, item, started ? started->name : OrchestrationName(item), out.error,
                     rerun_check && out.error.kind == "Nondeterminism")) {

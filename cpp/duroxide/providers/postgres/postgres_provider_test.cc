@@ -258,6 +258,17 @@ TEST(PgStatusTest, ClassifiesPqxxExceptions) {
   EXPECT_FALSE(IsConnectionLost(std::runtime_error("other")));
 }
 
+// dx_ack_orchestration is written once (postgres_ack_sql.cc) and each migration's text is
+// generated from it: the generated text must stay byte for byte what the release shipped
+// (Fnv1a64 of the SQL as migrations 2 and 7 shipped it).
+TEST(PgSchemaTest, ReleasedMigrationTextIsUnchanged) {
+  EXPECT_EQ(internal::Fnv1a64(internal::AckOrchestrationSql(internal::AckRelease::kV2)),
+            12521006927891819366ull);
+  EXPECT_EQ(internal::Fnv1a64(internal::AckOrchestrationSql(internal::AckRelease::kV7)),
+            17397637862368501804ull);
+  EXPECT_EQ(internal::Fnv1a64(internal::Migration7Sql()), 12418437753773882977ull);
+}
+
 TEST(PgSchemaNameTest, ValidatesNames) {
   EXPECT_TRUE(IsValidSchemaName("public"));
   EXPECT_TRUE(IsValidSchemaName("_t1"));

@@ -40,6 +40,13 @@ int32_t InstanceLockSpace(const std::string& schema);
 // std::runtime_error if the schema was written by a newer build.
 int64_t ApplyMigrations(pqxx::connection& conn, const std::string& schema);
 
+// The releases of dx_ack_orchestration, the turn commit (postgres_ack_sql.cc): kV2 created by
+// migration 2, kV7 (worker rows inserted leased) by migration 7.
+enum class AckRelease { kV2, kV7 };
+// The CREATE (kV2) or CREATE OR REPLACE (later releases) FUNCTION statement of that release,
+// byte for byte what its migration shipped.
+std::string AckOrchestrationSql(AckRelease release);
+
 // The SQL of migration 7 (postgres_schema_v7.cc).
 const char* Migration7Sql();
 // The SQL of migration 9, priorities (postgres_schema_v9.cc).

@@ -219,11 +219,13 @@ Status PostgresProvider::FetchWorkTx(pqxx::transaction_base& tx, size_t max_item
   // statistics lag its backlog (autovacuum analyzes it about once a minute at best), and
   // planned on statistics of a nearly empty queue a claim collected every free row and sorted
   // it (2-9 ms per claim with a thousand rows queued, where the ordered walk of
-  // idx_worker_free stops at the first eligible row). So bitmap scans and sorts are off for
+  // idx_worker_free stops at the first eligible row; likewise the sweep scanned the table
+  // instead of probing idx_worker_leased). So sequential and bitmap scans and sorts are off for
   // this task's statements only, set back before the next task of the group commit runs; one
   // round trip carries the settings and the sweep.
   // The sweep leaves rows another transaction has locked to it (SKIP LOCKED: it never waits).
-  tx.exec("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off; "
+  tx.exec("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; "
+          "SET LOCAL enable_sort = off; "
           "UPDATE worker_queue " DUROXIDE_WORKER_SWEEP_SET "WHERE id IN (SELECT id "
           "FROM worker_queue WHERE " DUROXIDE_WORKER_EXPIRED + std::to_string(NowMs()) +
           " FOR UPDATE SKIP LOCKED)");
@@ -276,7 +278,8 @@ Status PostgresProvider::FetchWorkTx(pqxx::transaction_base& tx, size_t max_item
   }
   };
   claim();
-  tx.exec("SET LOCAL enable_bitmapscan = on; SET LOCAL enable_sort = on");
+  tx.exec("SET LOCAL enable_seqscan = on; SET LOCAL enable_bitmapscan = on; "
+          "SET LOCAL enable_sort = on");
   return Status::Ok();
 }
 

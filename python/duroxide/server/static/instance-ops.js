@@ -16,8 +16,10 @@ const DxOps = (() => {
     return el("span", {}, el("strong", {}, a.name), ` #${a.activity_id} `,
       Dx.badge(a.state), a.attempt ? ` attempt ${a.attempt}` : "",
       a.worker ? ` on ${workerName ? workerName(a.worker) : a.worker}` : "", a.since_ms ? el("span", { class: "muted" }, " since ", when(a.since_ms)) : "",
-      a.waits_for ? el("span", { class: "muted", "data-testid": "waits-for" }, ` — waits for ${a.waits_for}`) : "",
-      a.limit ? el("span", { class: "limit-wait", "data-testid": "waits-for-limit" }, " — waits for limit ",
+      // Held back by its named limit now (listed by /v1/waiting-activities): say which and why;
+      // otherwise what get_pending says it waits for.
+      a.waits_for && !a.limit_reason ? el("span", { class: "muted", "data-testid": "waits-for" }, ` — waits for ${a.waits_for}`) : "",
+      a.limit_reason ? el("span", { class: "limit-wait", "data-testid": "waits-for-limit" }, " — waits for limit ",
         el("a", { href: "limits.html", class: "mono" }, a.limit), a.limit_key ? ` (key ${a.limit_key})` : "",
         a.limit_reason === "undefined_limit" ? ", which is not defined" : ", which is full") : "",
       a.last_error ? el("div", { class: "err-cell", title: a.last_error }, `last error: ${a.last_error}`) : "");

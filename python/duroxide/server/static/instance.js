@@ -160,7 +160,7 @@
     if (!bar) return {};
     const live = pending && (pending.activities || []).find((a) => a.activity_id === bar.key);
     if (live) return { worker: live.worker ? workerName(live.worker) : null, attempt: live.attempt ? String(live.attempt) : null,
-                       waitsFor: live.limit ? `limit ${live.limit}` : live.waits_for || null,
+                       waitsFor: live.waits_for || null,
                        lastError: live.last_error };
     const node = graph && bar.node !== undefined && graph.nodes.find((n) => DxGraph.key(n) === bar.node);
     if (node) return { worker: node.worker ? workerName(node.worker) : null, attempt: node.attempts ? String(node.attempts) : null };
