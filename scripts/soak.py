@@ -164,24 +164,23 @@ class Workers:
         if not victims:
             return
         gen = rng.choice(victims)
-        gen.samples.append(sample(gen.proc.pid, self.store, self.db_path))
-        gen.proc.kill()
-        gen.proc.wait()
-        gen.ended_at = time.monotonic()
+        self._end(gen, take_sample=True)
+        self.live[self.live.index(gen)] = self.spawn()
+
+    def _end(self, gen: Any, take_sample: bool) -> None:
+        """SIGKILLs a running generation (after a last resource sample) and closes its pipe."""
+        if gen.proc.poll() is None:
+            if take_sample:
+                gen.samples.append(sample(gen.proc.pid, self.store, self.db_path))
+            gen.proc.kill()
+            gen.proc.wait()
+            gen.ended_at = time.monotonic()
         if gen.proc.stdout is not None:
             gen.proc.stdout.close()
-        self.live[self.live.index(gen)] = self.spawn()
 
     def stop(self) -> None:
         for gen in self.live:
-            if gen.proc.poll() is None:
-                if gen.ready:
-                    gen.samples.append(sample(gen.proc.pid, self.store, self.db_path))
-                gen.proc.kill()
-                gen.proc.wait()
-                gen.ended_at = time.monotonic()
-            if gen.proc.stdout is not None:
-                gen.proc.stdout.close()
+            self._end(gen, take_sample=gen.ready)
 
 
 def submit_slice(client: Client, rng: random.Random, state: Dict[str, Any]) -> None:

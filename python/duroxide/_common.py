@@ -20,6 +20,11 @@ from duroxide.errors import InvalidArgumentError, InvalidTypeError
 
 __version__ = "0.1.0"
 
+# json.dumps(value, allow_nan=False) with one shared encoder: json.dumps builds a new
+# JSONEncoder on every call that passes an option, a cost paid per task and per result on the
+# replay path. Same output and exceptions; encode() keeps no state between calls.
+strict_dumps = json.JSONEncoder(allow_nan=False).encode
+
 # Limits on user input (docs/reliability.md, "Limits"); the core enforces the same values.
 MAX_WORKER_TAGS = 5
 MAX_TAG_NAME_BYTES = 256
@@ -48,6 +53,12 @@ def loads_or(text: Any, default: Any) -> Any:
         return default
 
 
+def canonical_json(value: Any) -> str:
+    """The one canonical text of a JSON value (sorted keys, no spaces): what hashes are taken
+    of (capability schemas, task-cache keys). Raises TypeError/ValueError if not JSON."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def loads_or_raw(text: Any) -> Any:
     """json.loads(text), or `text` itself when it is not JSON text (None stays None)."""
     return loads_or(text, text)
@@ -59,7 +70,7 @@ def dumps_value(value: Any, what: str) -> str:
     of a type JSON cannot hold raises TypeError "<what>: value of type T is not
     JSON-serializable (...)"."""
     try:
-        return json.dumps(value, allow_nan=False)
+        return strict_dumps(value)
     except ValueError as exc:
         where = non_finite_path(value)
         if where is not None:

@@ -85,7 +85,10 @@ void DecodeFetchedBatch(const char* op,
           op, "orchestrator message " + std::to_string(id) + ": " + decoded.status().message());
     }
   }
-  item->history.reserve(events.size());
+  // Room for the turn's arrivals and a few emitted events: the replay engine appends to this
+  // vector, and a vector filled to capacity relocates the whole history (several hundred
+  // bytes per event) on the turn's first append, a visible share of a cold replay.
+  item->history.reserve(events.size() + item->messages.size() + 16);
   for (const std::string& text : events) {
     Result<history::Event> decoded = history::DecodeEvent(text);
     if (!decoded.ok()) {

@@ -13,12 +13,6 @@
 
 namespace duroxide::replay {
 
-using history::ErrorDetails;
-using history::Event;
-using history::EventKind;
-using history::WorkItem;
-using history::WorkItemKind;
-
 void ReplayEngine::EmitLeaf(Node* n) {
   using T = TaskDescriptor::Type;
   const TaskDescriptor& d = n->desc;

@@ -15,12 +15,6 @@
 
 namespace duroxide::replay {
 
-using history::ErrorDetails;
-using history::Event;
-using history::EventKind;
-using history::WorkItem;
-using history::WorkItemKind;
-
 namespace {
 
 std::string RandomGuid() {

@@ -9,10 +9,6 @@
 
 namespace duroxide::replay {
 
-using history::ErrorDetails;
-using history::Event;
-using history::EventKind;
-
 // ---- OrchestrationHost ------------------------------------------------------------------------
 
 void ReplayEngine::SetCustomStatus(std::optional<std::string> status) {

@@ -14,9 +14,6 @@
 
 namespace duroxide::replay {
 
-using history::Event;
-using history::EventKind;
-
 namespace {
 bool EndsWithStar(const std::string& name) { return !name.empty() && name.back() == '*'; }
 // A wildcard never matches reply queues unless it names them: replies belong to the request

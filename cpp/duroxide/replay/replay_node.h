@@ -12,6 +12,13 @@
 
 namespace duroxide::replay {
 
+// The history types every part of the engine works with (this header is internal to replay/).
+using history::ErrorDetails;
+using history::Event;
+using history::EventKind;
+using history::WorkItem;
+using history::WorkItemKind;
+
 // "No event position": what Emit returns when the emission failed the turn.
 inline constexpr size_t kNoPos = static_cast<size_t>(-1);
 

@@ -21,12 +21,6 @@ TaskValue ActivityTimeout() {
 }
 }  // namespace
 
-using history::ErrorDetails;
-using history::Event;
-using history::EventKind;
-using history::WorkItem;
-using history::WorkItemKind;
-
 namespace {
 
 std::string Clip(const std::string& s) { return s.size() > 80 ? s.substr(0, 77) + "..." : s; }

@@ -9,21 +9,13 @@ from duroxide.workflow.actors import (
     ACTOR_OPERATION,
     ACTOR_QUEUE,
     STATE_KEY,
-    actor_instance_id,
-    check_actor_type,
+    ActorAddress,
 )
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS
 
 
-class AsyncActorRef:
+class AsyncActorRef(ActorAddress):
     """client.actor(type, key) of an async client: send, request and state are coroutines."""
-
-    def __init__(self, client: Any, actor_type: str, key: str) -> None:
-        self.instance_id = actor_instance_id(actor_type, key)
-        check_actor_type(actor_type)
-        self.actor_type = actor_type
-        self.key = key
-        self._client = client
 
     async def send(self, data: Any = None) -> str:
         return str(await self._client.send_message(self.instance_id, ACTOR_QUEUE, data))

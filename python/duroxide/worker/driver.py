@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
-import json
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import duroxide._telemetry as _telemetry
 from duroxide._common import loads_or_raw as _decode
-from duroxide._common import non_finite_path
+from duroxide._common import non_finite_path, strict_dumps
 from duroxide.worker.activity import ActivityContext, _current_activity
 from duroxide.worker.tracebacks import exception_traceback
 from duroxide.workflow import generator as _generator
@@ -107,7 +106,7 @@ def encode_result(name: str, result: Any) -> Union[Tuple[bool, str], Tuple[bool,
     if isinstance(result, CachedResult):
         return (True, result.text, True)
     try:
-        return (True, json.dumps(result, allow_nan=False))
+        return (True, strict_dumps(result))
     except ValueError:
         where = non_finite_path(result)
         if where is not None:  # strict JSON: NaN/Infinity would be read back as null

@@ -154,8 +154,9 @@ class _Delegate:
         return (yield from self.gen)
 
 
-class ActorRef:
-    """client.actor(type, key): send, request and read the state of one actor."""
+class ActorAddress:
+    """What every client-side actor reference holds: the actor's instance id, type and key, and
+    the client it calls (ActorRef here, AsyncActorRef in client/aio_actor.py)."""
 
     def __init__(self, client: Any, actor_type: str, key: str) -> None:
         self.instance_id = actor_instance_id(actor_type, key)
@@ -163,6 +164,10 @@ class ActorRef:
         self.actor_type = actor_type
         self.key = key
         self._client = client
+
+
+class ActorRef(ActorAddress):
+    """client.actor(type, key): send, request and read the state of one actor."""
 
     def send(self, data: Any = None) -> str:
         """Sends `data` to the actor (started if absent); returns the message id."""

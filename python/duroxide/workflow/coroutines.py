@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import threading
 import traceback
@@ -102,7 +103,10 @@ def advance(gen: Any, action: Callable[[], Any]) -> Any:
     For a coroutine the stand-in loop is installed for the step, a use of it fails the step
     even if the orchestration caught the exception, and what it yielded must be a task.
     """
-    if not asyncio.iscoroutine(gen):
+    if not inspect.iscoroutine(gen):
+        # A generator orchestration: nothing to guard. (Not asyncio.iscoroutine, which before
+        # Python 3.12 also answers True for plain generators and cost every generator step
+        # the loop swap and the yield check, about a third of a cold replay's Python time.)
         return action()
     previous = asyncio.events._get_running_loop()
     asyncio.events._set_running_loop(_NO_LOOP)

@@ -18,7 +18,6 @@ drives them by hand with JSON text.
 from __future__ import annotations
 
 import inspect
-import json
 import sys
 import traceback
 from typing import Any, Callable, Dict, Generator, Optional, Tuple, cast
@@ -27,6 +26,7 @@ from duroxide._common import (
     ACTIVITY_TRACEBACK_NOTE,
     ORCHESTRATION_TRACEBACK_NOTE,
     non_finite_path,
+    strict_dumps,
 )
 from duroxide._common import loads_or_raw as _decode
 from duroxide.errors import ActivityFailedError, task_failure
@@ -68,7 +68,7 @@ def _decode_input(text: str) -> Any:
 
 def _encode_output(value: Any) -> StepResult:
     try:
-        return ("complete", json.dumps(value, allow_nan=False))
+        return ("complete", strict_dumps(value))
     except ValueError as exc:
         where = non_finite_path(value)
         if where is not None:  # strict JSON: NaN/Infinity would be read back as null

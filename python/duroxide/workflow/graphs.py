@@ -37,7 +37,7 @@ from typing import (
 )
 
 import duroxide._core as _core
-from duroxide._common import normalize_retry
+from duroxide._common import canonical_json, normalize_retry
 from duroxide.errors import GraphNodeFailedError, InvalidArgumentError, InvalidTypeError
 from duroxide.workflow.requirements import canonical_schema, check_timeout
 
@@ -178,7 +178,7 @@ def cache_key(task: str, version: str, args: List[Any], kwargs: Dict[str, Any],
     else:
         body["args"] = args
         body["kwargs"] = kwargs
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    text = canonical_json(body)
     return f"{task}:{hashlib.sha256(text.encode()).hexdigest()}"
 
 

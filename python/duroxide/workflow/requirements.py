@@ -15,6 +15,7 @@ import threading
 from types import ModuleType
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from duroxide._common import canonical_json
 from duroxide.errors import InvalidArgumentError
 
 Schema = Mapping[str, Any]
@@ -59,7 +60,7 @@ def canonical_schema(schema: Any, what: str) -> Tuple[str, str]:
     except jsonschema.SchemaError as exc:
         raise InvalidArgumentError(f"{what}: invalid requires schema: {exc.message}") from None
     try:
-        text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+        text = canonical_json(schema)
     except (TypeError, ValueError) as exc:
         raise InvalidArgumentError(f"{what}: requires is not JSON-serializable ({exc})") from None
     return text, hashlib.sha256(text.encode()).hexdigest()[:32]

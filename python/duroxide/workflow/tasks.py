@@ -10,7 +10,7 @@ an async orchestration replays from history exactly like a generator one.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Generator
+from typing import Any, Dict, Generator, Tuple
 
 
 class Task(Dict[str, Any]):
@@ -24,8 +24,14 @@ class Task(Dict[str, Any]):
         return (yield self)
 
 
+_TASK_TYPES: Tuple[type, ...] = ()
+
+
 def is_task(value: Any) -> bool:
     """Whether `value` is something an async orchestration may await (a duroxide task)."""
-    from duroxide.workflow.graphs import TaskHandle  # graphs imports the context: lazily
+    global _TASK_TYPES
+    if not _TASK_TYPES:  # graphs imports the context: imported lazily, once
+        from duroxide.workflow.graphs import TaskHandle
 
-    return isinstance(value, (Task, TaskHandle))
+        _TASK_TYPES = (Task, TaskHandle)
+    return isinstance(value, _TASK_TYPES)

@@ -358,7 +358,7 @@ CREATE TABLE workers (
 // Version 5 (capability routing and the task cache, docs/task-graphs.md): requirement columns
 // on worker rows, each distinct schema once in `schemas`, and `task_cache`. The columns are
 // filled by a trigger from the work item's "routing" object (history/codec.cc), so the turn
-// commit function dx_ack_turn stays as it is; the trigger only fires for rows that have one.
+// commit function dx_ack_orchestration stays as it is; the trigger only fires for rows that have one.
 constexpr const char* kMigration5 = R"sql(
 ALTER TABLE worker_queue ADD COLUMN schema_hash TEXT;
 ALTER TABLE worker_queue ADD COLUMN requires_deadline BIGINT;

@@ -7,7 +7,7 @@ import binascii
 import fnmatch
 import json
 import uuid
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -235,6 +235,19 @@ async def get_instance(request: Request, instance_id: str = InstanceId) -> model
     return await run(_detail, state(request).client, instance_id)
 
 
+async def _status_long_poll(request: Request, instance_id: str,
+                            attempt: Callable[[int], Optional[Any]],
+                            wait_async: Callable[[Any, int], Awaitable[Optional[Any]]],
+                            timeout_ms: int) -> Any:
+    """The status long-polls' common end: 504 after `timeout_ms`, 499 when the caller left."""
+    try:
+        result = await long_poll(request, attempt, timeout_ms,
+                                 OperationTimedOutError("Operation timed out"), wait_async)
+    except ClientGone:
+        return Response(status_code=499)
+    return convert.status(instance_id, result)
+
+
 @router.get("/{instance_id}/status", response_model=models.OrchestrationStatus,
             responses=problems(400, 404, 504), summary="Read (or wait for a change of) the status")
 async def get_status(
@@ -258,12 +271,7 @@ async def get_status(
         return await waits.wait_for_status_change(instance_id, after_version, 100, slice_ms)
 
     await run(_require_exists, client, instance_id)
-    try:
-        result = await long_poll(request, attempt, timeout_ms,
-                                 OperationTimedOutError("Operation timed out"), wait_async)
-    except ClientGone:
-        return Response(status_code=499)
-    return convert.status(instance_id, result)
+    return await _status_long_poll(request, instance_id, attempt, wait_async, timeout_ms)
 
 
 @router.get("/{instance_id}/wait", response_model=models.OrchestrationStatus,
@@ -289,12 +297,7 @@ async def wait_instance(request: Request, instance_id: str = InstanceId,
         except OperationTimedOutError:
             return None
 
-    try:
-        result = await long_poll(request, attempt, timeout_ms,
-                                 OperationTimedOutError("Operation timed out"), wait_async)
-    except ClientGone:
-        return Response(status_code=499)
-    return convert.status(instance_id, result)
+    return await _status_long_poll(request, instance_id, attempt, wait_async, timeout_ms)
 
 
 @router.get("/{instance_id}/custom-status", response_model=models.CustomStatus,
