@@ -3,7 +3,7 @@
     PYTHONPATH=$PWD/python .venv/bin/python scripts/dashboard_screenshots.py [--out DIR]
 
 Builds a demo store (tests/helpers/dashboard_site.py: completed, failed, waiting, suspended,
-terminated and cancelled instances, a task graph, actors, dead letters), serves it with a real
+terminated and cancelled instances, a task graph, named limits, actors, dead letters), serves it with a real
 uvicorn and photographs each page with headless Chromium (Debian's `chromium` and
 `chromium-driver`, driven by selenium, as in tests/test_server_dashboard*.py).
 """
@@ -21,7 +21,7 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers.dashboard_site import build_site  # noqa: E402
+from helpers.dashboard_site import HAS_LIMITS, build_site  # noqa: E402
 from helpers.live_server import LiveServer  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
@@ -101,6 +101,10 @@ def main() -> int:
                 driver.get(url + "/workers.html")
                 wait(driver, present("[data-testid=worker-row]"))
                 shoot(driver, out, "dashboard-workers", 420)
+                if HAS_LIMITS:
+                    driver.get(url + "/limits.html")
+                    wait(driver, present("[data-testid=limit-row]"))
+                    shoot(driver, out, "dashboard-limits", 520)
                 driver.get(url + "/messaging.html")
                 wait(driver, present("[data-testid=redeliver]"))
                 shoot(driver, out, "dashboard-messaging", 640)

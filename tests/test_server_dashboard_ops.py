@@ -20,7 +20,7 @@ import pytest
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 
-from helpers.dashboard_site import build_site
+from helpers.dashboard_site import HAS_LIMITS, build_site
 from helpers.live_server import LiveServer
 from helpers.util import wait_until
 
@@ -474,3 +474,30 @@ def _history(client: Any, instance_id: str) -> list:
         return list(client.read_execution_history(instance_id, 1))
     except Exception:  # noqa: BLE001 - not started yet
         return []
+
+
+@pytest.mark.skipif(not HAS_LIMITS, reason="named limits (issue 25) are not in this build")
+def test_limits_page_and_an_instance_waiting_for_a_limit(site: Any, browser: Any) -> None:
+    server, demo = site
+    browser.get(server.url + "/limits.html")
+    wait_for(browser, lambda d: len(texts(d, "[data-testid=limit-row]")) == 2)
+    rows = js(browser, """return Object.fromEntries([...document.querySelectorAll(
+        '[data-testid=limit-row]')].map((tr) => [tr.dataset.name, [...tr.cells].map((c) => c.innerText.trim())]))""")
+    assert rows["llm"][1] == "at most 1 at once" and rows["llm"][2].startswith("1 / 1")
+    assert rows["llm"][3] == "1"  # summary-2 waits for the free slot
+    assert rows["tenant"][1] == "at most 1 at once, per key"
+    assert rows["tenant"][3] == "1" and "acme 1 +1" in rows["tenant"][4] \
+        and "zenith 1" in rows["tenant"][4]
+    waiting = text(browser, "[data-testid=limit-waits]")
+    assert "export-nobody" in waiting and "quota" in waiting and "not defined" in waiting
+    assert "summary-2" in waiting and "the limit is full" in waiting
+
+    # On the instance: its queued activity says which limit it waits for.
+    held = "summary-2" if demo.client.get_pending("summary-2").activities[0]["state"] == "queued" \
+        else "summary-1"
+    open_instance(browser, server, held)
+    wait = wait_for(browser, lambda d: text(d, "[data-testid=waits-for-limit]"))
+    assert "waits for limit llm, which is full" in wait
+    open_instance(browser, server, "export-nobody")
+    wait = wait_for(browser, lambda d: text(d, "[data-testid=waits-for-limit]"))
+    assert "limit quota (key nobody), which is not defined" in wait

@@ -18,6 +18,27 @@ from typing import Any, Dict, List
 import duroxide
 
 WAIT_MS = 15_000
+# Named limits (issue 25) are in this build: the demo store then has limits and tasks they hold.
+HAS_LIMITS = hasattr(duroxide, "Limit") and hasattr(duroxide.Runtime, "limit")
+
+
+def _register_limited(rt: duroxide.Runtime, _held: Any) -> None:
+    # Named limits (docs/flow-control.md): "llm" lets one call run at a time, "tenant" one per
+    # key; "quota" is never defined, so its task waits for it.
+    rt.limit("llm", duroxide.Limit(concurrency=1))
+    rt.limit("tenant", duroxide.Limit(concurrency=1, per_key=True))
+    rt.register_activity("Summarise", _held, limit="llm")
+    rt.register_activity("Export", _held)
+
+    def summarise(ctx: Any, _: Any) -> Any:
+        return (yield ctx.schedule_activity("Summarise", None))
+
+    def export(ctx: Any, tenant: str) -> Any:
+        limit = "quota" if tenant == "nobody" else "tenant"
+        return (yield ctx.schedule_activity("Export", None, limit=limit, limit_key=tenant))
+
+    rt.register_orchestration("Summarise", summarise)
+    rt.register_orchestration("Export", export)
 
 
 def _register(rt: duroxide.Runtime, gate: Dict[str, bool]) -> Dict[str, Any]:
@@ -46,9 +67,19 @@ def _register(rt: duroxide.Runtime, gate: Dict[str, bool]) -> Dict[str, Any]:
     def validate(ctx: Any, order_id: str) -> str:
         return f"valid-{order_id}"
 
+    def _held(ctx: Any, _: Any) -> str:
+        deadline = time.monotonic() + 600  # released by Site.close()
+        while not gate.get("release") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return "done"
+
+    if HAS_LIMITS:
+        _register_limited(rt, _held)
+
+
     @rt.register_activity("Slow")
     def slow(ctx: Any, _: Any) -> str:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 600  # released by Site.close()
         while not gate.get("release") and time.monotonic() < deadline:
             time.sleep(0.05)
         return "slow done"
@@ -159,7 +190,8 @@ def build_site(path: str) -> Site:
     provider = duroxide.SqliteProvider.open(path)
     client = duroxide.Client(provider)
     gate: Dict[str, bool] = {}
-    rt = duroxide.Runtime(provider, duroxide.RuntimeOptions(dispatcher_poll_interval_ms=20))
+    rt = duroxide.Runtime(provider, duroxide.RuntimeOptions(dispatcher_poll_interval_ms=20,
+                                                            worker_concurrency=6))
     tasks = _register(rt, gate)
     rt.start()
     # A second worker that ran and stopped: the workers page shows it as "stopped".
@@ -178,6 +210,11 @@ def build_site(path: str) -> Site:
     client.start_orchestration("reminder-1", "Reminder", None)
     client.start_orchestration("batch-1", "Batch", None)
     client.start_orchestration("escalation-1", "Escalation", None)
+    limited = (("summary-1", "Summarise", None), ("summary-2", "Summarise", None),
+               ("export-acme-1", "Export", "acme"), ("export-acme-2", "Export", "acme"),
+               ("export-zenith-1", "Export", "zenith"), ("export-nobody", "Export", "nobody"))
+    for instance_id, name, arg in limited if HAS_LIMITS else ():
+        client.start_orchestration(instance_id, name, arg)
     t = tasks
     page = t["fetch"]("https://example.org")
     site.graph_id = client.submit(t["report"](t["parse"](page), t["score"](page)),
@@ -201,4 +238,8 @@ def build_site(path: str) -> Site:
     client.send_message("ghost-1", "inbox", {"sku": "A1", "qty": 2})
     client.send_message("ghost-1", "inbox", {"sku": "B7", "qty": 1})
     _until(lambda: len(client.list_dead_letters("ghost-1")) == 2)
+    if HAS_LIMITS:
+        _until(lambda: client.get_limit("llm").in_flight == 1
+               and client.get_limit("llm").waiting == 1)
+        _until(lambda: client.get_limit("tenant").in_flight == 2)
     return site
