@@ -51,7 +51,10 @@ def test_activity_whose_lock_expires_while_suspended_waits_for_the_resume(
     child = _spawn(store)
     try:
         client.start_orchestration("s1", "SlowOne", marker)
-        assert wait_until(lambda: _activity_state(client, "s1") == "running", 10)
+        # The attempt has started when its own record is written (a leased row alone may
+        # belong to a worker killed before the activity body ran).
+        assert wait_until(lambda: Path(marker).exists() and _activity_state(client, "s1")
+                          == "running", 30)
         client.suspend_instance("s1", "hold")
     finally:
         _kill(child)  # the running attempt dies with its worker; its lock (1 s) expires

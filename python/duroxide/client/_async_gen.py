@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 from duroxide import _core
+from duroxide.client.limits import Limit, LimitInfo
 from duroxide.client.operations import BulkResult, PendingWork
 from duroxide.client.results import (
     ActorInfo,
@@ -38,7 +39,6 @@ from duroxide.client.results import (
     TopicInfo,
     WaitingActivity,
 )
-from duroxide.client.limits import Limit, LimitInfo
 from duroxide.client.schedules import ScheduleInfo
 from duroxide.client.workers import UnservableWork, WorkerInfo
 from duroxide.workflow.graphs import TaskFunction, TaskHandle
