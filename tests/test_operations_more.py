@@ -11,32 +11,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duroxide
 import pytest
 from duroxide import Client
 from helpers import ops_worker
 from helpers.util import wait_until
-from test_operations import _kill, _spawn, runtime, subscribed
+# The store parameters and the provider fixture are test_operations' own (one definition).
+from test_operations import _kill, _spawn, provider, runtime, store, subscribed  # noqa: F401
 
 WAIT = 15000
-
-
-@pytest.fixture(params=["file", "postgres"])
-def store(request: Any, tmp_path: Path) -> str:
-    if request.param == "file":
-        return str(tmp_path / "ops.db")
-    url = request.getfixturevalue("pg_url")
-    schema = request.getfixturevalue("pg_schema")
-    return f"pg:{url}|{schema}"
-
-
-@pytest.fixture
-def provider(store: str) -> Iterator[Any]:
-    p = ops_worker.open_provider(store)
-    yield p
-    p.close()
 
 
 def _activity_state(client: Client, instance_id: str) -> str:
