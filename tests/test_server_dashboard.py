@@ -19,6 +19,7 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 
 import duroxide
+from helpers.dashboard_site import order, payment
 from helpers.live_server import FeatureClient, LiveServer
 from helpers.util import wait_until
 
@@ -56,22 +57,6 @@ def register(rt: duroxide.Runtime) -> None:
     @rt.register_activity("Reject")
     def reject(ctx: Any, _: Any) -> None:
         raise ValueError("card declined")
-
-    def payment(ctx: Any, amount: int) -> Any:
-        result = yield ctx.schedule_activity("Charge", amount)
-        yield ctx.schedule_timer(30)
-        return result
-
-    def order(ctx: Any, order: dict) -> Any:
-        ctx.set_custom_status(json.dumps({"stage": "paying"}))
-        ctx.set_kv_value("customer", order["customer"])
-        yield ctx.schedule_activity("Reserve", order["id"])
-        paid = yield ctx.schedule_sub_orchestration_with_id("Payment", f"{order['id']}-pay",
-                                                            order["amount"])
-        yield ctx.schedule_timer(20)
-        yield ctx.schedule_activity("Ship", order["id"])
-        ctx.set_custom_status(json.dumps({"stage": "done"}))
-        return {"order": order["id"], "payment": paid}
 
     def approval(ctx: Any, _: Any) -> Any:
         decision = yield ctx.wait_for_event("approve")

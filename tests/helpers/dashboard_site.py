@@ -41,6 +41,26 @@ def _register_limited(rt: duroxide.Runtime, _held: Any) -> None:
     rt.register_orchestration("Export", export)
 
 
+def payment(ctx: Any, amount: int) -> Any:
+    """The "Payment" sub-orchestration of an order (also used by test_server_dashboard)."""
+    result = yield ctx.schedule_activity("Charge", amount)
+    yield ctx.schedule_timer(30)
+    return result
+
+
+def order(ctx: Any, order: dict) -> Any:
+    """The "Order" orchestration: custom status, a KV value, a child, timers, activities."""
+    ctx.set_custom_status(json.dumps({"stage": "paying"}))
+    ctx.set_kv_value("customer", order["customer"])
+    yield ctx.schedule_activity("Reserve", order["id"])
+    paid = yield ctx.schedule_sub_orchestration_with_id("Payment", f"{order['id']}-pay",
+                                                        order["amount"])
+    yield ctx.schedule_timer(20)
+    yield ctx.schedule_activity("Ship", order["id"])
+    ctx.set_custom_status(json.dumps({"stage": "done"}))
+    return {"order": order["id"], "payment": paid}
+
+
 def _register(rt: duroxide.Runtime, gate: Dict[str, bool]) -> Dict[str, Any]:
     @rt.register_activity("Reserve")
     def reserve(ctx: Any, order_id: str) -> str:
@@ -83,22 +103,6 @@ def _register(rt: duroxide.Runtime, gate: Dict[str, bool]) -> Dict[str, Any]:
         while not gate.get("release") and time.monotonic() < deadline:
             time.sleep(0.05)
         return "slow done"
-
-    def payment(ctx: Any, amount: int) -> Any:
-        result = yield ctx.schedule_activity("Charge", amount)
-        yield ctx.schedule_timer(30)
-        return result
-
-    def order(ctx: Any, order: dict) -> Any:
-        ctx.set_custom_status(json.dumps({"stage": "paying"}))
-        ctx.set_kv_value("customer", order["customer"])
-        yield ctx.schedule_activity("Reserve", order["id"])
-        paid = yield ctx.schedule_sub_orchestration_with_id("Payment", f"{order['id']}-pay",
-                                                            order["amount"])
-        yield ctx.schedule_timer(20)
-        yield ctx.schedule_activity("Ship", order["id"])
-        ctx.set_custom_status(json.dumps({"stage": "done"}))
-        return {"order": order["id"], "payment": paid}
 
     def checkout(ctx: Any, order: dict) -> Any:
         # gate["v2"] stands for a deploy that changed the code before the failed step: a
