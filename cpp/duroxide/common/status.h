@@ -37,33 +37,22 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string operation, std::string message);
 
   static Status Ok() { return Status(); }
-  static Status NotFound(std::string op, std::string msg) {
-    return Status(StatusCode::kNotFound, std::move(op), std::move(msg));
+  // One factory per failure code, written once: Status::NotFound(op, msg) is
+  // Status(StatusCode::kNotFound, op, msg).
+#define DUROXIDE_STATUS_FACTORY(Code)                                   \
+  static Status Code(std::string op, std::string msg) {                 \
+    return Status(StatusCode::k##Code, std::move(op), std::move(msg)); \
   }
-  static Status AlreadyExists(std::string op, std::string msg) {
-    return Status(StatusCode::kAlreadyExists, std::move(op), std::move(msg));
-  }
-  static Status InvalidArgument(std::string op, std::string msg) {
-    return Status(StatusCode::kInvalidArgument, std::move(op), std::move(msg));
-  }
-  static Status FailedPrecondition(std::string op, std::string msg) {
-    return Status(StatusCode::kFailedPrecondition, std::move(op), std::move(msg));
-  }
-  static Status Aborted(std::string op, std::string msg) {
-    return Status(StatusCode::kAborted, std::move(op), std::move(msg));
-  }
-  static Status Unavailable(std::string op, std::string msg) {
-    return Status(StatusCode::kUnavailable, std::move(op), std::move(msg));
-  }
-  static Status DeadlineExceeded(std::string op, std::string msg) {
-    return Status(StatusCode::kDeadlineExceeded, std::move(op), std::move(msg));
-  }
-  static Status Internal(std::string op, std::string msg) {
-    return Status(StatusCode::kInternal, std::move(op), std::move(msg));
-  }
-  static Status DataLoss(std::string op, std::string msg) {
-    return Status(StatusCode::kDataLoss, std::move(op), std::move(msg));
-  }
+  DUROXIDE_STATUS_FACTORY(NotFound)
+  DUROXIDE_STATUS_FACTORY(AlreadyExists)
+  DUROXIDE_STATUS_FACTORY(InvalidArgument)
+  DUROXIDE_STATUS_FACTORY(FailedPrecondition)
+  DUROXIDE_STATUS_FACTORY(Aborted)
+  DUROXIDE_STATUS_FACTORY(Unavailable)
+  DUROXIDE_STATUS_FACTORY(DeadlineExceeded)
+  DUROXIDE_STATUS_FACTORY(Internal)
+  DUROXIDE_STATUS_FACTORY(DataLoss)
+#undef DUROXIDE_STATUS_FACTORY
 
   bool ok() const { return state_ == nullptr; }
   StatusCode code() const { return state_ ? state_->code : StatusCode::kOk; }

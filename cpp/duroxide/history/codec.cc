@@ -2,6 +2,7 @@
 // Copyright (c) 2026 duroxide authors
 #include "duroxide/history/codec.h"
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -10,12 +11,33 @@ namespace {
 
 using nlohmann::json;
 
+// A kind's stable name (the "type" tag in JSON): one table per enum, one lookup for both.
+template <typename K>
 struct KindName {
-  EventKind kind;
+  K kind;
   const char* name;
 };
 
-constexpr std::array<KindName, 30> kEventKinds = {{
+template <typename K, size_t N>
+const char* NameOfKind(const std::array<KindName<K>, N>& table, K kind) {
+  for (const auto& k : table) {
+    if (k.kind == kind) return k.name;
+  }
+  return "Unknown";
+}
+
+template <typename K, size_t N>
+bool KindOfName(const std::array<KindName<K>, N>& table, const std::string& name, K* out) {
+  for (const auto& k : table) {
+    if (name == k.name) {
+      *out = k.kind;
+      return true;
+    }
+  }
+  return false;
+}
+
+constexpr std::array<KindName<EventKind>, 30> kEventKinds = {{
     {EventKind::kOrchestrationStarted, "OrchestrationStarted"},
     {EventKind::kOrchestrationCompleted, "OrchestrationCompleted"},
     {EventKind::kOrchestrationFailed, "OrchestrationFailed"},
@@ -48,12 +70,7 @@ constexpr std::array<KindName, 30> kEventKinds = {{
     {EventKind::kTopicUnsubscribed, "TopicUnsubscribed"},
 }};
 
-struct ItemName {
-  WorkItemKind kind;
-  const char* name;
-};
-
-constexpr std::array<ItemName, 11> kItemKinds = {{
+constexpr std::array<KindName<WorkItemKind>, 11> kItemKinds = {{
     {WorkItemKind::kStartOrchestration, "StartOrchestration"},
     {WorkItemKind::kContinueAsNew, "ContinueAsNew"},
     {WorkItemKind::kActivityExecute, "ActivityExecute"},
@@ -423,20 +440,10 @@ const Row* FindRow(const std::vector<Row>& rows, K kind) {
 
 }  // namespace
 
-const char* EventKindName(EventKind kind) {
-  for (const auto& k : kEventKinds) {
-    if (k.kind == kind) return k.name;
-  }
-  return "Unknown";
-}
+const char* EventKindName(EventKind kind) { return NameOfKind(kEventKinds, kind); }
 
 bool EventKindFromName(const std::string& name, EventKind* out) {
-  for (const auto& k : kEventKinds) {
-    if (name == k.name) {
-      *out = k.kind;
-      return true;
-    }
-  }
+  if (KindOfName(kEventKinds, name, out)) return true;
   if (name == "ExternalSubscribedPersistent") *out = EventKind::kQueueSubscribed;
   else if (name == "ExternalEventPersistent") *out = EventKind::kQueueEventDelivered;
   else if (name == "ExternalSubscribedPersistentCancelled") *out = EventKind::kQueueSubscriptionCancelled;
@@ -445,19 +452,12 @@ bool EventKindFromName(const std::string& name, EventKind* out) {
 }
 
 bool IsArrival(EventKind kind) {
-  switch (kind) {
-    case EventKind::kActivityCompleted:
-    case EventKind::kActivityFailed:
-    case EventKind::kTimerFired:
-    case EventKind::kExternalEvent:
-    case EventKind::kQueueEventDelivered:
-    case EventKind::kSubOrchestrationCompleted:
-    case EventKind::kSubOrchestrationFailed:
-    case EventKind::kOrchestrationCancelRequested:
-      return true;
-    default:
-      return false;
-  }
+  static constexpr std::array<EventKind, 8> kArrivals = {
+      EventKind::kActivityCompleted,         EventKind::kActivityFailed,
+      EventKind::kTimerFired,                EventKind::kExternalEvent,
+      EventKind::kQueueEventDelivered,       EventKind::kSubOrchestrationCompleted,
+      EventKind::kSubOrchestrationFailed,    EventKind::kOrchestrationCancelRequested};
+  return std::find(kArrivals.begin(), kArrivals.end(), kind) != kArrivals.end();
 }
 
 bool IsTerminal(EventKind kind) {
@@ -465,21 +465,10 @@ bool IsTerminal(EventKind kind) {
          kind == EventKind::kOrchestrationContinuedAsNew;
 }
 
-const char* WorkItemKindName(WorkItemKind kind) {
-  for (const auto& k : kItemKinds) {
-    if (k.kind == kind) return k.name;
-  }
-  return "Unknown";
-}
+const char* WorkItemKindName(WorkItemKind kind) { return NameOfKind(kItemKinds, kind); }
 
 bool WorkItemKindFromName(const std::string& name, WorkItemKind* out) {
-  for (const auto& k : kItemKinds) {
-    if (name == k.name) {
-      *out = k.kind;
-      return true;
-    }
-  }
-  return false;
+  return KindOfName(kItemKinds, name, out);
 }
 
 std::string EncodeEvent(const Event& e) {

@@ -8,12 +8,21 @@
 
 namespace duroxide::history {
 
-ErrorDetails ErrorDetails::Application(std::string kind, std::string message) {
+namespace {
+
+// The three fields every kind of failure has; the factories and FromJson build on it.
+ErrorDetails Make(ErrorDetails::Category category, std::string kind, std::string message) {
   ErrorDetails e;
-  e.category = Category::kApplication;
+  e.category = category;
   e.kind = std::move(kind);
   e.message = std::move(message);
   return e;
+}
+
+}  // namespace
+
+ErrorDetails ErrorDetails::Application(std::string kind, std::string message) {
+  return Make(Category::kApplication, std::move(kind), std::move(message));
 }
 
 ErrorDetails ErrorDetails::ActivityFailure(std::string message, std::string traceback) {
@@ -33,9 +42,7 @@ std::string ErrorDetails::BoundTraceback(std::string text) {
 }
 
 ErrorDetails ErrorDetails::Cancelled(std::string reason) {
-  ErrorDetails e;
-  e.category = Category::kApplication;
-  e.kind = "Cancelled";
+  ErrorDetails e = Make(Category::kApplication, "Cancelled", "");
   e.reason = std::move(reason);
   return e;
 }
@@ -47,20 +54,11 @@ ErrorDetails ErrorDetails::Terminated(std::string reason) {
 }
 
 ErrorDetails ErrorDetails::Configuration(std::string kind, std::string message) {
-  ErrorDetails e;
-  e.category = Category::kConfiguration;
-  e.kind = std::move(kind);
-  e.message = std::move(message);
-  return e;
+  return Make(Category::kConfiguration, std::move(kind), std::move(message));
 }
 
 ErrorDetails ErrorDetails::Infrastructure(std::string operation, std::string message) {
-  ErrorDetails e;
-  e.category = Category::kInfrastructure;
-  e.kind = std::move(operation);
-  e.message = std::move(message);
-  e.retryable = false;
-  return e;
+  return Make(Category::kInfrastructure, std::move(operation), std::move(message));
 }
 
 int64_t JsonToInt64(const nlohmann::json& v, const char* key) {
@@ -85,12 +83,9 @@ int64_t JsonToInt64(const nlohmann::json& v, const char* key) {
 
 ErrorDetails ErrorDetails::Poison(std::string kind, int64_t attempts, int64_t max_attempts,
                                   std::string message) {
-  ErrorDetails e;
-  e.category = Category::kPoison;
-  e.kind = std::move(kind);
+  ErrorDetails e = Make(Category::kPoison, std::move(kind), std::move(message));
   e.attempt_count = attempts;
   e.max_attempts = max_attempts;
-  e.message = std::move(message);
   return e;
 }
 
@@ -182,18 +177,12 @@ bool ErrorDetails::FromJson(const nlohmann::json& j, ErrorDetails* out) {
     e.traceback = str("traceback");
     e.retryable = flag("retryable");
   } else if (tag == "Configuration") {
-    e.category = Category::kConfiguration;
-    e.kind = str("kind");
-    e.message = str("message");
+    e = Make(Category::kConfiguration, str("kind"), str("message"));
   } else if (tag == "Infrastructure") {
-    e.category = Category::kInfrastructure;
-    e.kind = str("operation");
-    e.message = str("message");
+    e = Make(Category::kInfrastructure, str("operation"), str("message"));
     e.retryable = flag("retryable");
   } else if (tag == "Poison") {
-    e.category = Category::kPoison;
-    e.kind = str("message_type");
-    e.message = str("message");
+    e = Make(Category::kPoison, str("message_type"), str("message"));
     auto int_field = [&](const char* key, int64_t* v) {
       auto it = body.find(key);
       if (it == body.end() || it->is_null()) return true;

@@ -2,7 +2,7 @@
 // Copyright (c) 2026 duroxide authors
 #include <gtest/gtest.h>
 
-#include "duroxide/replay/replay_test_util.h"
+#include "duroxide/replay/testing/replay_test_util.h"
 
 namespace duroxide::replay::testing {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "duroxide/history/codec.h"
-#include "duroxide/replay/replay_test_util.h"
+#include "duroxide/replay/testing/replay_test_util.h"
 
 namespace duroxide::replay::testing {
 namespace {

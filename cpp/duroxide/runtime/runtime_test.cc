@@ -17,7 +17,7 @@
 #include "duroxide/client/client.h"
 #include "duroxide/common/clock.h"
 #include "duroxide/providers/sqlite/sqlite_provider.h"
-#include "duroxide/replay/replay_test_util.h"
+#include "duroxide/replay/testing/replay_test_util.h"
 
 namespace duroxide::runtime {
 namespace {

@@ -3,8 +3,8 @@
 //
 // Helpers for replay engine tests: orchestrations written as plain C++ functions of the
 // results received so far, and builders for hand-made histories.
-#ifndef DUROXIDE_REPLAY_REPLAY_TEST_UTIL_H_
-#define DUROXIDE_REPLAY_REPLAY_TEST_UTIL_H_
+#ifndef DUROXIDE_REPLAY_TESTING_REPLAY_TEST_UTIL_H_
+#define DUROXIDE_REPLAY_TESTING_REPLAY_TEST_UTIL_H_
 
 #include <atomic>
 #include <functional>
@@ -222,4 +222,4 @@ inline std::vector<std::string> Kinds(const std::vector<history::Event>& events)
 
 }  // namespace duroxide::replay::testing
 
-#endif  // DUROXIDE_REPLAY_REPLAY_TEST_UTIL_H_
+#endif  // DUROXIDE_REPLAY_TESTING_REPLAY_TEST_UTIL_H_
