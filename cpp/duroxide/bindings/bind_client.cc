@@ -19,11 +19,7 @@ ClientClass BoundClient(py::module_& m) {
 }
 
 providers::MessagingStore* MessagingStoreOf(Client& c) {
-  providers::MessagingStore* s = c.provider()->messaging();
-  if (s == nullptr) {
-    ThrowStatus(Status::FailedPrecondition("messaging", "this provider has no messaging"));
-  }
-  return s;
+  return RequireStore(c.provider()->messaging(), "messaging", "messaging");
 }
 
 // Dead letters as dicts (Client.list_dead_letters).
@@ -31,20 +27,11 @@ py::list DeadLettersShim(Client& c, std::optional<std::string> instance) {
   providers::DeadLetterFilter f;
   f.instance = std::move(instance);
   auto* s = MessagingStoreOf(c);
-  auto letters = Blocking([&] { return s->ListDeadLetters(f); });
-  py::list out;
-  for (const auto& d : letters) {
-    py::dict row;
-    row["id"] = d.id;
-    row["instance_id"] = d.instance;
-    row["queue"] = d.queue;
-    row["data"] = d.data;
-    row["meta"] = d.meta;
-    row["reason"] = d.reason;
-    row["created_at_ms"] = d.created_at_ms;
-    out.append(row);
-  }
-  return out;
+  return ListOf(Blocking([&] { return s->ListDeadLetters(f); }), [](const auto& d) {
+    return py::dict("id"_a = d.id, "instance_id"_a = d.instance, "queue"_a = d.queue,
+                    "data"_a = d.data, "meta"_a = d.meta, "reason"_a = d.reason,
+                    "created_at_ms"_a = d.created_at_ms);
+  });
 }
 
 // ((topic, last_seq, subscribers, backlog), [(instance, cursor, lag, subscribed_at_ms)]).
@@ -52,10 +39,9 @@ py::tuple GetTopicShim(Client& c, const std::string& topic) {
   auto* s = MessagingStoreOf(c);
   providers::TopicInfo info;
   auto subs = Blocking([&] { return s->GetTopic(topic, &info); });
-  py::list rows;
-  for (const auto& sub : subs) {
-    rows.append(py::make_tuple(sub.instance, sub.cursor, sub.lag, sub.subscribed_at_ms));
-  }
+  py::list rows = ListOf(subs, [](const auto& sub) {
+    return py::make_tuple(sub.instance, sub.cursor, sub.lag, sub.subscribed_at_ms);
+  });
   return py::make_tuple(py::make_tuple(info.topic, info.last_seq, info.subscribers, info.backlog),
                         rows);
 }
@@ -63,20 +49,11 @@ py::tuple GetTopicShim(Client& c, const std::string& topic) {
 // The queue rows of one instance (providers/ops_common.h QueueRow) as dicts.
 py::list QueueRowsShim(Client& c, const std::string& id) {
   auto rows = Blocking([&] { return providers::ops::QueueRows(*c.provider(), id); });
-  py::list out;
-  for (const auto& r : rows) {
-    py::dict row;
-    row["queue"] = r.queue;
-    row["kind"] = r.kind;
-    row["work_item"] = r.work_item;
-    row["visible_at_ms"] = r.visible_at;
-    row["attempt_count"] = r.attempt_count;
-    row["locked"] = r.locked;
-    row["parked"] = r.parked;
-    row["created_at_ms"] = r.created_at;
-    out.append(row);
-  }
-  return out;
+  return ListOf(rows, [](const providers::ops::QueueRow& r) {
+    return py::dict("queue"_a = r.queue, "kind"_a = r.kind, "work_item"_a = r.work_item,
+                    "visible_at_ms"_a = r.visible_at, "attempt_count"_a = r.attempt_count,
+                    "locked"_a = r.locked, "parked"_a = r.parked, "created_at_ms"_a = r.created_at);
+  });
 }
 
 // Messaging methods of Client (docs/messaging.md).
@@ -128,12 +105,9 @@ void RegisterMessagingAdmin(py::module_& m) {
       .def("list_topics",
            [](Client& c) {
              auto* s = MessagingStoreOf(c);
-             auto topics = Blocking([&] { return s->ListTopics(); });
-             py::list out;
-             for (const auto& t : topics) {
-               out.append(py::make_tuple(t.topic, t.last_seq, t.subscribers, t.backlog));
-             }
-             return out;
+             return ListOf(Blocking([&] { return s->ListTopics(); }), [](const auto& t) {
+               return py::make_tuple(t.topic, t.last_seq, t.subscribers, t.backlog);
+             });
            })
       .def("get_topic", &GetTopicShim);
 }

@@ -15,52 +15,36 @@ namespace duroxide::bindings {
 namespace {
 
 providers::WorkerRegistryStore* Store(const ProviderHandle& p, const char* op) {
-  providers::WorkerRegistryStore* store = p.provider->workers();
-  if (store == nullptr) {
-    ThrowStatus(Status::FailedPrecondition(op, "this provider has no worker registry"));
-  }
-  return store;
+  return RequireStore(p.provider->workers(), op, "worker registry");
 }
 
-py::object OptStr(const std::optional<std::string>& v) {
-  return v ? py::object(py::str(*v)) : py::object(py::none());
-}
-
+// A worker record with the status derived at `now` (also returned, as now_ms).
 py::dict WorkerDict(const providers::WorkerRecord& r, int64_t now) {
-  py::dict d;
-  d["worker_id"] = r.worker_id;
-  d["name"] = r.name;
-  d["status"] = providers::EffectiveWorkerStatus(r, now);
-  d["stored_status"] = r.status;
-  d["drain_requested"] = r.drain_requested;
-  d["host"] = r.host;
-  d["pid"] = r.pid;
-  d["version"] = r.version;
-  d["service_name"] = OptStr(r.service_name);
-  d["service_version"] = OptStr(r.service_version);
-  d["started_at_ms"] = r.started_at_ms;
-  d["registered_at_ms"] = r.registered_at_ms;
-  d["last_heartbeat_ms"] = r.last_heartbeat_ms;
-  d["heartbeat_interval_ms"] = r.heartbeat_interval_ms;
-  d["capacity"] = r.capacity_json;
-  d["load"] = r.load_json;
-  d["serves"] = r.serves_json;
-  d["tags"] = r.tags_json;
-  d["capabilities"] = OptStr(r.capabilities_json);
-  d["session_owners"] = r.session_owners_json;
-  d["sessions_held"] = r.sessions_held;
-  d["now_ms"] = now;
-  return d;
+  return py::dict(
+      // identity and lifecycle
+      "worker_id"_a = r.worker_id, "name"_a = r.name,
+      "status"_a = providers::EffectiveWorkerStatus(r, now), "stored_status"_a = r.status,
+      "drain_requested"_a = r.drain_requested,
+      // process
+      "host"_a = r.host, "pid"_a = r.pid, "version"_a = r.version,
+      "service_name"_a = r.service_name, "service_version"_a = r.service_version,
+      // timing
+      "started_at_ms"_a = r.started_at_ms, "registered_at_ms"_a = r.registered_at_ms,
+      "last_heartbeat_ms"_a = r.last_heartbeat_ms,
+      "heartbeat_interval_ms"_a = r.heartbeat_interval_ms,
+      // what it offers and holds (JSON text)
+      "capacity"_a = r.capacity_json, "load"_a = r.load_json, "serves"_a = r.serves_json,
+      "tags"_a = r.tags_json, "capabilities"_a = r.capabilities_json,
+      "session_owners"_a = r.session_owners_json, "sessions_held"_a = r.sessions_held,
+      "now_ms"_a = now);
 }
 
+// Queued work with what its work item asks for (kind "Undecodable" when it cannot be read).
 py::dict QueuedDict(const providers::QueuedWork& q) {
-  py::dict d;
-  d["queue"] = q.queue == providers::QueuedWork::Queue::kOrchestrator ? "orchestrator" : "worker";
-  d["instance_id"] = q.instance;
-  d["created_at_ms"] = q.created_at_ms;
-  d["visible_at_ms"] = q.visible_at_ms;
-  d["instance_name"] = OptStr(q.instance_name);
-  d["instance_version"] = OptStr(q.instance_version);
+  const bool orch = q.queue == providers::QueuedWork::Queue::kOrchestrator;
+  py::dict d("queue"_a = orch ? "orchestrator" : "worker", "instance_id"_a = q.instance,
+             "created_at_ms"_a = q.created_at_ms, "visible_at_ms"_a = q.visible_at_ms,
+             "instance_name"_a = q.instance_name, "instance_version"_a = q.instance_version);
   Result<history::WorkItem> item = history::DecodeWorkItem(q.work_item_json);
   if (!item.ok()) {
     d["kind"] = "Undecodable";
@@ -68,9 +52,9 @@ py::dict QueuedDict(const providers::QueuedWork& q) {
   }
   d["kind"] = history::WorkItemKindName(item->kind);
   d["name"] = item->name;
-  d["version"] = OptStr(item->version);
-  d["tag"] = OptStr(item->tag);
-  d["session_id"] = OptStr(item->session_id);
+  d["version"] = item->version;
+  d["tag"] = item->tag;
+  d["session_id"] = item->session_id;
   return d;
 }
 
@@ -81,9 +65,7 @@ void RegisterFleet(py::module_& m) {
     providers::WorkerRegistryStore* store = Store(p, "list_workers");
     auto r = Blocking([&] { return store->ListWorkers(); });
     const int64_t now = NowMs();
-    py::list out;
-    for (const auto& row : r) out.append(WorkerDict(row, now));
-    return out;
+    return ListOf(r, [now](const auto& row) { return WorkerDict(row, now); });
   });
   m.def("fleet_drain_worker", [](const ProviderHandle& p, const std::string& name_or_id) {
     providers::WorkerRegistryStore* store = Store(p, "drain_worker");
@@ -95,10 +77,7 @@ void RegisterFleet(py::module_& m) {
   });
   m.def("fleet_list_queued_work", [](const ProviderHandle& p, int64_t limit) {
     providers::WorkerRegistryStore* store = Store(p, "list_unservable_work");
-    auto r = Blocking([&] { return store->ListQueuedWork(limit); });
-    py::list out;
-    for (const auto& q : r) out.append(QueuedDict(q));
-    return out;
+    return ListOf(Blocking([&] { return store->ListQueuedWork(limit); }), &QueuedDict);
   });
 }
 

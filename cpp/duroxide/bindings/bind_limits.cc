@@ -18,46 +18,25 @@ using providers::LimitStore;
 using providers::LimitWait;
 
 LimitStore* Store(const ProviderHandle& p, const char* op) {
-  LimitStore* store = p.provider->limits();
-  if (store == nullptr) {
-    ThrowStatus(Status::FailedPrecondition(op, "this provider has no named limits"));
-  }
-  return store;
-}
-
-template <typename T>
-py::object Opt(const std::optional<T>& v) {
-  return v ? py::cast(*v) : py::object(py::none());
+  return RequireStore(p.provider->limits(), op, "named limits");
 }
 
 py::dict InfoDict(const LimitInfo& info) {
-  py::dict d;
-  d["name"] = info.spec.name;
-  d["concurrency"] = Opt(info.spec.concurrency);
-  d["rate_per_s"] = Opt(info.spec.rate_per_s);
-  d["burst"] = Opt(info.spec.burst);
-  d["per_key"] = info.spec.per_key;
-  d["in_flight"] = info.in_flight;
-  d["waiting"] = info.waiting;
-  py::list keys;
-  for (const auto& k : info.top_keys) keys.append(py::make_tuple(k.key, k.in_flight, k.waiting));
-  d["top_keys"] = keys;
-  d["created_at_ms"] = info.spec.created_at_ms;
-  d["updated_at_ms"] = info.spec.updated_at_ms;
-  return d;
+  const LimitSpec& s = info.spec;
+  py::list keys = ListOf(info.top_keys, [](const auto& k) {
+    return py::make_tuple(k.key, k.in_flight, k.waiting);
+  });
+  return py::dict("name"_a = s.name, "concurrency"_a = s.concurrency, "rate_per_s"_a = s.rate_per_s,
+                  "burst"_a = s.burst, "per_key"_a = s.per_key, "in_flight"_a = info.in_flight,
+                  "waiting"_a = info.waiting, "top_keys"_a = keys,
+                  "created_at_ms"_a = s.created_at_ms, "updated_at_ms"_a = s.updated_at_ms);
 }
 
 py::dict WaitDict(const LimitWait& w) {
-  py::dict d;
-  d["instance_id"] = w.instance;
-  d["execution_id"] = w.execution_id;
-  d["activity_id"] = w.activity_id;
-  d["name"] = w.name;
-  d["limit"] = w.limit;
-  d["limit_key"] = w.limit_key;
-  d["defined"] = w.defined;
-  d["waiting_since_ms"] = w.waiting_since_ms;
-  return d;
+  return py::dict("instance_id"_a = w.instance, "execution_id"_a = w.execution_id,
+                  "activity_id"_a = w.activity_id, "name"_a = w.name, "limit"_a = w.limit,
+                  "limit_key"_a = w.limit_key, "defined"_a = w.defined,
+                  "waiting_since_ms"_a = w.waiting_since_ms);
 }
 
 }  // namespace
@@ -82,11 +61,7 @@ void RegisterLimits(py::module_& m) {
   });
   m.def("limit_list", [](const ProviderHandle& p) {
     LimitStore* store = Store(p, "list_limits");
-    py::list out;
-    for (const LimitInfo& info : Blocking([&] { return store->List(); })) {
-      out.append(InfoDict(info));
-    }
-    return out;
+    return ListOf(Blocking([&] { return store->List(); }), &InfoDict);
   });
   m.def("limit_delete", [](const ProviderHandle& p, const std::string& name) {
     LimitStore* store = Store(p, "delete_limit");
@@ -94,11 +69,7 @@ void RegisterLimits(py::module_& m) {
   });
   m.def("limit_waiting", [](const ProviderHandle& p, int64_t min_wait_ms, int64_t max_rows) {
     LimitStore* store = Store(p, "list_waiting_activities");
-    py::list out;
-    for (const LimitWait& w : Blocking([&] { return store->Waiting(min_wait_ms, max_rows); })) {
-      out.append(WaitDict(w));
-    }
-    return out;
+    return ListOf(Blocking([&] { return store->Waiting(min_wait_ms, max_rows); }), &WaitDict);
   });
 }
 

@@ -62,13 +62,8 @@ void RegisterProviders(py::module_& m) {
         py::arg("sync_error_rate") = 0.0, py::arg("seed") = 1);
   m.def("_sqlite_fault_stats", [] {
     t::FaultStats s = t::GetFaultStats();
-    py::dict d;
-    d["writes"] = s.writes;
-    d["syncs"] = s.syncs;
-    d["write_errors"] = s.write_errors;
-    d["disk_full"] = s.disk_full;
-    d["sync_errors"] = s.sync_errors;
-    return d;
+    return py::dict("writes"_a = s.writes, "syncs"_a = s.syncs, "write_errors"_a = s.write_errors,
+                    "disk_full"_a = s.disk_full, "sync_errors"_a = s.sync_errors);
   });
   m.def("_sqlite_reset_fault_stats", &t::ResetFaultStats);
 }

@@ -14,20 +14,12 @@ namespace {
 py::list WaitingActivities(const ProviderHandle& h, int64_t min_wait_ms, int64_t limit) {
   std::vector<providers::WaitingActivity> rows =
       Blocking([&] { return h.provider->ListWaitingActivities(min_wait_ms, limit); });
-  py::list out;
-  for (const auto& w : rows) {
-    py::dict d;
-    d["instance_id"] = w.instance;
-    d["execution_id"] = w.execution_id;
-    d["activity_id"] = w.activity_id;
-    d["name"] = w.name;
-    d["schema_hash"] = w.schema_hash;
-    d["schema"] = w.schema;
-    d["waiting_since_ms"] = w.waiting_since_ms;
-    d["deadline_ms"] = w.deadline_ms;
-    out.append(d);
-  }
-  return out;
+  return ListOf(rows, [](const providers::WaitingActivity& w) {
+    return py::dict("instance_id"_a = w.instance, "execution_id"_a = w.execution_id,
+                    "activity_id"_a = w.activity_id, "name"_a = w.name,
+                    "schema_hash"_a = w.schema_hash, "schema"_a = w.schema,
+                    "waiting_since_ms"_a = w.waiting_since_ms, "deadline_ms"_a = w.deadline_ms);
+  });
 }
 
 }  // namespace

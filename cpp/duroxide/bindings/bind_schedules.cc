@@ -19,16 +19,7 @@ using providers::ScheduleRecord;
 using providers::ScheduleStore;
 
 ScheduleStore* Store(const ProviderHandle& p, const char* op) {
-  ScheduleStore* store = p.provider->schedules();
-  if (store == nullptr) {
-    ThrowStatus(Status::FailedPrecondition(op, "this provider has no schedule store"));
-  }
-  return store;
-}
-
-template <typename T>
-py::object Opt(const std::optional<T>& v) {
-  return v ? py::cast(*v) : py::object(py::none());
+  return RequireStore(p.provider->schedules(), op, "schedule store");
 }
 
 template <typename T>
@@ -38,33 +29,21 @@ std::optional<T> Get(const py::dict& d, const char* key) {
 }
 
 py::dict RecordDict(const ScheduleRecord& r) {
-  py::dict d;
-  d["schedule_id"] = r.schedule_id;
-  d["orchestration"] = r.orchestration;
-  d["version"] = Opt(r.version);
-  d["input"] = Opt(r.input);
-  d["cron"] = Opt(r.cron);
-  d["every_ms"] = Opt(r.every_ms);
-  d["timezone"] = r.timezone;
-  d["overlap"] = r.overlap;
-  d["catchup_window_ms"] = r.catchup_window_ms;
-  d["jitter_ms"] = r.jitter_ms;
-  d["start_at_ms"] = Opt(r.start_at_ms);
-  d["end_at_ms"] = Opt(r.end_at_ms);
-  d["paused"] = r.paused;
-  d["note"] = Opt(r.note);
-  d["next_fire_ms"] = Opt(r.next_fire_ms);
-  d["next_due_ms"] = Opt(r.next_due_ms);
-  d["last_fire_ms"] = Opt(r.last_fire_ms);
-  d["last_instance_id"] = Opt(r.last_instance_id);
-  d["buffered_fire_ms"] = Opt(r.buffered_fire_ms);
-  d["recent_instances"] = r.recent_instances_json;
-  d["fired_count"] = r.fired_count;
-  d["missed_count"] = r.missed_count;
-  d["skipped_count"] = r.skipped_count;
-  d["created_at_ms"] = r.created_at_ms;
-  d["updated_at_ms"] = r.updated_at_ms;
-  return d;
+  return py::dict(
+      // what it starts, and when
+      "schedule_id"_a = r.schedule_id, "orchestration"_a = r.orchestration,
+      "version"_a = r.version, "input"_a = r.input, "cron"_a = r.cron, "every_ms"_a = r.every_ms,
+      "timezone"_a = r.timezone, "overlap"_a = r.overlap,
+      "catchup_window_ms"_a = r.catchup_window_ms, "jitter_ms"_a = r.jitter_ms,
+      "start_at_ms"_a = r.start_at_ms, "end_at_ms"_a = r.end_at_ms, "paused"_a = r.paused,
+      "note"_a = r.note,
+      // firing state
+      "next_fire_ms"_a = r.next_fire_ms, "next_due_ms"_a = r.next_due_ms,
+      "last_fire_ms"_a = r.last_fire_ms, "last_instance_id"_a = r.last_instance_id,
+      "buffered_fire_ms"_a = r.buffered_fire_ms, "recent_instances"_a = r.recent_instances_json,
+      "fired_count"_a = r.fired_count, "missed_count"_a = r.missed_count,
+      "skipped_count"_a = r.skipped_count,
+      "created_at_ms"_a = r.created_at_ms, "updated_at_ms"_a = r.updated_at_ms);
 }
 
 ScheduleRecord RecordFrom(const py::dict& d) {
@@ -88,11 +67,7 @@ ScheduleRecord RecordFrom(const py::dict& d) {
   return r;
 }
 
-py::list Records(const std::vector<ScheduleRecord>& rows) {
-  py::list out;
-  for (const auto& r : rows) out.append(RecordDict(r));
-  return out;
-}
+py::list Records(const std::vector<ScheduleRecord>& rows) { return ListOf(rows, &RecordDict); }
 
 }  // namespace
 
@@ -133,7 +108,7 @@ void RegisterSchedules(py::module_& m) {
   });
   m.def("schedule_next_due", [](const ProviderHandle& p, int64_t now_ms) {
     ScheduleStore* store = Store(p, "next_schedule_due");
-    return Opt(Blocking([&] { return store->NextDueAt(now_ms); }));
+    return Blocking([&] { return store->NextDueAt(now_ms); });
   });
   m.def("schedule_fire", [](const ProviderHandle& p, const py::dict& d) {
     ScheduleStore* store = Store(p, "fire_schedule");
@@ -147,14 +122,9 @@ void RegisterSchedules(py::module_& m) {
     req.missed = Get<int64_t>(d, "missed").value_or(0);
     req.overlap = Get<std::string>(d, "overlap").value_or("");
     FireOutcome out = Blocking([&] { return store->Fire(req); });
-    py::dict r;
-    r["applied"] = out.applied;
-    r["started"] = out.started;
-    r["buffered"] = Opt(out.buffered);
-    r["cancelled"] = Opt(out.cancelled);
-    r["skipped"] = out.skipped;
-    r["missed"] = out.missed;
-    return r;
+    return py::dict("applied"_a = out.applied, "started"_a = out.started,
+                    "buffered"_a = out.buffered, "cancelled"_a = out.cancelled,
+                    "skipped"_a = out.skipped, "missed"_a = out.missed);
   });
 }
 

@@ -250,16 +250,11 @@ Result<std::unique_ptr<replay::OrchestrationSession>> PyOrchestrationInvoker::St
     auto handle = std::make_shared<HostHandle>();
     handle->host = host;
     handle->active = true;
-    py::dict info;
-    info["instanceId"] = call.instance;
-    info["executionId"] = call.execution_id;
-    info["orchestrationName"] = call.name;
-    info["orchestrationVersion"] = call.version;
-    info["traceContext"] = call.trace_context;
-    info["startedAtMs"] = call.started_at_ms;
-    info["parentInstanceId"] = call.parent_instance;
-    info["parentExecutionId"] = call.parent_execution_id;
-    info["_host"] = py::cast(handle);
+    py::dict info("instanceId"_a = call.instance, "executionId"_a = call.execution_id,
+                  "orchestrationName"_a = call.name, "orchestrationVersion"_a = call.version,
+                  "traceContext"_a = call.trace_context, "startedAtMs"_a = call.started_at_ms,
+                  "parentInstanceId"_a = call.parent_instance,
+                  "parentExecutionId"_a = call.parent_execution_id, "_host"_a = py::cast(handle));
     py::object ctx = context_class_(info);
     py::tuple result = start_(fn, ctx, call.input);
     py::object last_task;
@@ -341,19 +336,14 @@ std::optional<runtime::ActivityOutcome> PyActivityInvoker::Call(const runtime::A
                       {"activity_id", std::to_string(call.activity_id)},
                       {"worker_id", call.worker_id}};
     if (call.tag) handle->fields.emplace_back("activity_tag", *call.tag);
-    py::dict info;
-    info["instanceId"] = call.instance;
-    info["executionId"] = call.execution_id;
-    info["orchestrationName"] = call.orchestration_name;
-    info["orchestrationVersion"] = call.orchestration_version;
-    info["activityName"] = call.activity_name;
-    info["activityId"] = call.activity_id;
-    info["workerId"] = call.worker_id;
-    info["sessionId"] = call.session_id ? py::object(py::str(*call.session_id)) : py::none();
-    info["tag"] = call.tag ? py::object(py::str(*call.tag)) : py::none();
-    info["traceContext"] = call.trace_context;
-    info["attempt"] = call.attempt;
-    info["_traceToken"] = "act-" + std::to_string(++g_activity_tokens);
+    py::dict info("instanceId"_a = call.instance, "executionId"_a = call.execution_id,
+                  "orchestrationName"_a = call.orchestration_name,
+                  "orchestrationVersion"_a = call.orchestration_version,
+                  "activityName"_a = call.activity_name, "activityId"_a = call.activity_id,
+                  "workerId"_a = call.worker_id, "sessionId"_a = call.session_id,
+                  "tag"_a = call.tag, "traceContext"_a = call.trace_context,
+                  "attempt"_a = call.attempt,
+                  "_traceToken"_a = "act-" + std::to_string(++g_activity_tokens));
     py::object ret =
         run_activity_(it->second, info, py::cast(handle), client_factory_, call.input, completion);
     if (ret.is_none()) return std::nullopt;  // handed to the event loop: reported later

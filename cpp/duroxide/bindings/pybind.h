@@ -20,6 +20,10 @@ namespace py = pybind11;
 
 namespace duroxide::bindings {
 
+// Records cross to Python as dicts built with keyword literals:
+// py::dict("instance_id"_a = w.instance, ...) keeps the keys in the order written.
+using namespace pybind11::literals;  // NOLINT(build/namespaces): the "key"_a literal
+
 // A provider as Python holds it (SqliteProvider._native).
 struct ProviderHandle {
   std::shared_ptr<providers::Provider> provider;
@@ -79,6 +83,24 @@ void BlockingStatus(F&& f) {
     st = f();
   }
   ThrowIfError(st);
+}
+
+// The Python list of to_py(row) for each row (records as dicts, tuples, ...).
+template <typename Rows, typename F>
+py::list ListOf(const Rows& rows, F&& to_py) {
+  py::list out;
+  for (const auto& row : rows) out.append(to_py(row));
+  return out;
+}
+
+// `store`, an optional part of a provider (schedules(), limits(), workers(), messaging()), or a
+// failed-precondition error naming `op` and the part the provider lacks.
+template <typename S>
+S* RequireStore(S* store, const char* op, const char* what) {
+  if (store == nullptr) {
+    ThrowStatus(Status::FailedPrecondition(op, std::string("this provider has no ") + what));
+  }
+  return store;
 }
 
 void RegisterExceptions(py::module_& m);

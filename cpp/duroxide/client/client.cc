@@ -31,10 +31,19 @@ std::string ClientMessageId() {
 
 // The first non-empty problem among `problems` as kInvalidArgument for `op`, else Ok.
 Status FirstProblem(const char* op, std::initializer_list<std::string> problems) {
-  for (const std::string& p : problems) {
-    if (!p.empty()) return Status::InvalidArgument(op, p);
-  }
-  return Status::Ok();
+  std::string p = limits::FirstProblem(problems);
+  return p.empty() ? Status::Ok() : Status::InvalidArgument(op, std::move(p));
+}
+
+// raise_event / enqueue_event: checks the target, the name (`what`, e.g. "queue name") and the
+// payload of message `w` for `op`, then queues it for the instance.
+Status EnqueueMessage(providers::Provider& provider, int64_t max_payload_bytes, const char* op,
+                      const char* what, const WorkItem& w) {
+  DUROXIDE_RETURN_IF_ERROR(FirstProblem(
+      op, {limits::CheckInstanceId(w.instance), limits::CheckName(w.name, what),
+           limits::CheckPayload(w.data.size(), max_payload_bytes,
+                                (std::string(op) + " data").c_str())}));
+  return provider.EnqueueOrchestratorMessage(w, 0);
 }
 }  // namespace
 
@@ -59,13 +68,7 @@ Status Client::StartOrchestration(const std::string& instance, const std::string
            ? std::string()
            : "priority must be between 0 and 9, got " + std::to_string(options.priority)});
   if (!bad.ok()) return bad;
-  WorkItem w;
-  w.kind = WorkItemKind::kStartOrchestration;
-  w.instance = instance;
-  w.name = name;
-  w.version = version;
-  w.input = input;
-  w.execution_id = 1;
+  WorkItem w = history::StartItem(instance, name, version, input);
   w.priority = options.priority;
   w.trace_context = options.trace_context;
   Status st = provider_->StartOrchestration(w);
@@ -96,30 +99,14 @@ Status Client::RestartIfEnded(const WorkItem& start) {
 
 Status Client::RaiseEvent(const std::string& instance, const std::string& name,
                           const std::string& data) {
-  Status bad = FirstProblem(
-      "raise_event", {limits::CheckInstanceId(instance), limits::CheckName(name, "event name"),
-                      limits::CheckPayload(data.size(), max_payload_bytes_, "raise_event data")});
-  if (!bad.ok()) return bad;
-  WorkItem w;
-  w.kind = WorkItemKind::kExternalRaised;
-  w.instance = instance;
-  w.name = name;
-  w.data = data;
-  return provider_->EnqueueOrchestratorMessage(w, 0);
+  return EnqueueMessage(*provider_, max_payload_bytes_, "raise_event", "event name",
+                        history::MessageItem(WorkItemKind::kExternalRaised, instance, name, data));
 }
 
 Status Client::EnqueueEvent(const std::string& instance, const std::string& queue,
                             const std::string& data) {
-  Status bad = FirstProblem(
-      "enqueue_event", {limits::CheckInstanceId(instance), limits::CheckName(queue, "queue name"),
-                        limits::CheckPayload(data.size(), max_payload_bytes_, "enqueue_event data")});
-  if (!bad.ok()) return bad;
-  WorkItem w;
-  w.kind = WorkItemKind::kQueueMessage;
-  w.instance = instance;
-  w.name = queue;
-  w.data = data;
-  return provider_->EnqueueOrchestratorMessage(w, 0);
+  return EnqueueMessage(*provider_, max_payload_bytes_, "enqueue_event", "queue name",
+                        history::MessageItem(WorkItemKind::kQueueMessage, instance, queue, data));
 }
 
 Status Client::CancelInstance(const std::string& instance, const std::string& reason) {
@@ -143,11 +130,7 @@ Status Client::CancelInstance(const std::string& instance, const std::string& re
   // From here on a turn that ends the instance first makes this cancel a no-op (the runtime
   // ignores a cancel for a finished instance), which is the same outcome as a cancel that
   // arrived after the end.
-  WorkItem w;
-  w.kind = WorkItemKind::kCancelInstance;
-  w.instance = instance;
-  w.reason = reason;
-  return provider_->EnqueueOrchestratorMessage(w, 0);
+  return provider_->EnqueueOrchestratorMessage(history::CancelItem(instance, reason), 0);
 }
 
 Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
@@ -247,10 +230,7 @@ Status Client::TerminateInstance(const std::string& instance, const std::string&
        limits::CheckPayload(output ? output->size() : 0, max_payload_bytes_,
                             "terminate_instance output")});
   if (!bad.ok()) return bad;
-  WorkItem w;
-  w.kind = WorkItemKind::kCancelInstance;
-  w.instance = instance;
-  w.reason = reason;
+  WorkItem w = history::CancelItem(instance, reason);
   w.terminate = true;
   w.recursive = recursive;
   w.data = output.value_or("");
@@ -346,15 +326,10 @@ Result<std::string> Client::SendMessage(const std::string& instance, const std::
       {limits::CheckInstanceId(instance), limits::CheckName(queue, "queue name"),
        limits::CheckPayload(data.size(), max_payload_bytes_, "send_message data")}));
   const std::string id = ClientMessageId();
-  WorkItem w;
-  w.kind = WorkItemKind::kQueueMessage;
-  w.instance = instance;
-  w.name = queue;
-  w.data = data;
   nlohmann::json meta{{"sender", nullptr}, {"message_id", id}, {"sent_at_ms", NowMs()}};
   PutTrace(&meta, trace_context);
-  w.meta = meta.dump();
-  DUROXIDE_RETURN_IF_ERROR(provider_->EnqueueOrchestratorMessage(w, 0));
+  DUROXIDE_RETURN_IF_ERROR(provider_->EnqueueOrchestratorMessage(
+      history::MessageItem(WorkItemKind::kQueueMessage, instance, queue, data, meta.dump()), 0));
   return id;
 }
 
@@ -394,16 +369,12 @@ Result<std::optional<std::string>> Client::Request(const std::string& instance,
   }
   const std::string id = ClientMessageId();
   *request_id = id;
-  WorkItem w;
-  w.kind = WorkItemKind::kQueueMessage;
-  w.instance = instance;
-  w.name = "__req:" + operation;
-  w.data = data;
   nlohmann::json meta{{"sender", nullptr},    {"message_id", id},
                       {"sent_at_ms", NowMs()}, {"kind", "request"},
                       {"operation", operation}, {"reply_to", "@client"}};
   PutTrace(&meta, trace_context);
-  w.meta = meta.dump();
+  const WorkItem w = history::MessageItem(WorkItemKind::kQueueMessage, instance,
+                                          "__req:" + operation, data, meta.dump());
   // Waiters register before the request is sent, so an immediate reply wakes them.
   auto r = WaitUntil("@client/" + id, timeout_ms, 20,
                      [&, sent = false]() mutable -> Result<std::optional<std::string>> {

@@ -100,4 +100,11 @@ std::string CheckPayload(size_t size, int64_t limit, const char* what) {
          "pass a reference";
 }
 
+std::string FirstProblem(std::initializer_list<std::string> problems) {
+  for (const std::string& p : problems) {
+    if (!p.empty()) return p;
+  }
+  return std::string();
+}
+
 }  // namespace duroxide::limits

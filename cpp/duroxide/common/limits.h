@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 namespace duroxide::limits {
@@ -32,6 +33,9 @@ std::string CheckInstanceId(const std::string& id, const char* what = "instance 
 std::string CheckName(const std::string& name, const char* what);
 // `limit` <= 0 disables the check.
 std::string CheckPayload(size_t size, int64_t limit, const char* what);
+// The first non-empty problem among `problems` (checks in the order a caller reports them),
+// or "" when every check passed.
+std::string FirstProblem(std::initializer_list<std::string> problems);
 
 }  // namespace duroxide::limits
 

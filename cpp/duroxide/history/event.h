@@ -109,6 +109,15 @@ struct Event {
   std::string trace_context;
 };
 
+// An event of `kind` naming `name` (activity, orchestration, queue, topic; "" for kinds
+// without a name). The replay engine assigns event_id and timestamp_ms when it records it.
+inline Event NamedEvent(EventKind kind, std::string name = {}) {
+  Event e;
+  e.kind = kind;
+  e.name = std::move(name);
+  return e;
+}
+
 }  // namespace duroxide::history
 
 #endif  // DUROXIDE_HISTORY_EVENT_H_

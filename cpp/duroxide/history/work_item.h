@@ -93,6 +93,43 @@ struct WorkItem {
   std::string limit_key;
 };
 
+// The work items that more than one layer builds (client, replay engine, runtime), with the
+// fields their kind needs; callers add the optional ones (priority, trace, parent, meta...).
+// A message to orchestration `instance`: kExternalRaised (event `name`) or kQueueMessage
+// (queue `name`, messaging `meta`).
+inline WorkItem MessageItem(WorkItemKind kind, std::string instance, std::string name,
+                            std::string data, std::string meta = {}) {
+  WorkItem w;
+  w.kind = kind;
+  w.instance = std::move(instance);
+  w.name = std::move(name);
+  w.data = std::move(data);
+  w.meta = std::move(meta);
+  return w;
+}
+
+// The first execution of `instance`, running orchestration `name`.
+inline WorkItem StartItem(std::string instance, std::string name,
+                          std::optional<std::string> version, std::string input) {
+  WorkItem w;
+  w.kind = WorkItemKind::kStartOrchestration;
+  w.instance = std::move(instance);
+  w.name = std::move(name);
+  w.version = std::move(version);
+  w.input = std::move(input);
+  w.execution_id = 1;
+  return w;
+}
+
+// A cancel of `instance` (cooperative unless the caller sets terminate).
+inline WorkItem CancelItem(std::string instance, std::string reason) {
+  WorkItem w;
+  w.kind = WorkItemKind::kCancelInstance;
+  w.instance = std::move(instance);
+  w.reason = std::move(reason);
+  return w;
+}
+
 }  // namespace duroxide::history
 
 #endif  // DUROXIDE_HISTORY_WORK_ITEM_H_

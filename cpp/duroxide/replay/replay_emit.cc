@@ -70,9 +70,7 @@ size_t ReplayEngine::EmitActivity(const TaskDescriptor& d) {
                              std::to_string(options_.max_tag_bytes) + " bytes"));
     return kNoPos;
   }
-  Event e;
-  e.kind = EventKind::kActivityScheduled;
-  e.name = d.name;
+  Event e = history::NamedEvent(EventKind::kActivityScheduled, d.name);
   e.input = d.input;
   e.session_id = d.session_id;
   e.tag = d.tag;
@@ -129,9 +127,8 @@ WorkItem ReplayEngine::ActivityWorkItem(const TaskDescriptor& d, const Event& sc
 // is written inside the same turn.
 size_t ReplayEngine::EmitSyscall(const TaskDescriptor& d) {
   const bool guid = d.type == TaskDescriptor::Type::kNewGuid;
-  Event e;
-  e.kind = EventKind::kActivityScheduled;
-  e.name = guid ? kSyscallNewGuid : kSyscallUtcNow;
+  Event e =
+      history::NamedEvent(EventKind::kActivityScheduled, guid ? kSyscallNewGuid : kSyscallUtcNow);
   bool is_new = false;
   const size_t pos = Emit(std::move(e), &is_new);
   if (pos == kNoPos || !is_new) return pos;
@@ -165,20 +162,16 @@ size_t ReplayEngine::EmitTimer(const TaskDescriptor& d) {
 
 // wait_for_event / dequeue: only the subscription event; arrivals are matched by name later.
 size_t ReplayEngine::EmitSubscription(const TaskDescriptor& d) {
-  Event e;
-  e.kind = d.type == TaskDescriptor::Type::kWaitEvent ? EventKind::kExternalSubscribed
-                                                      : EventKind::kQueueSubscribed;
-  e.name = d.name;
-  bool is_new = false;
-  return Emit(std::move(e), &is_new);
+  const bool external = d.type == TaskDescriptor::Type::kWaitEvent;
+  return Emit(history::NamedEvent(
+      external ? EventKind::kExternalSubscribed : EventKind::kQueueSubscribed, d.name));
 }
 
 // A child orchestration, or a detached start (kStartOrchestration, no parent link).
 size_t ReplayEngine::EmitOrchestration(const TaskDescriptor& d) {
   const bool detached = d.type == TaskDescriptor::Type::kStartOrchestration;
-  Event e;
-  e.kind = detached ? EventKind::kOrchestrationChained : EventKind::kSubOrchestrationScheduled;
-  e.name = d.name;
+  Event e = history::NamedEvent(
+      detached ? EventKind::kOrchestrationChained : EventKind::kSubOrchestrationScheduled, d.name);
   e.version = d.version;
   e.input = d.input;
   e.instance = d.instance_id.value_or("");
@@ -193,13 +186,7 @@ size_t ReplayEngine::EmitOrchestration(const TaskDescriptor& d) {
                    (execution_id_ > 1 ? std::to_string(execution_id_) + "-" : std::string()) +
                    std::to_string(rec.event_id);
   }
-  WorkItem w;
-  w.kind = WorkItemKind::kStartOrchestration;
-  w.instance = rec.instance;
-  w.name = d.name;
-  w.version = d.version;
-  w.input = d.input;
-  w.execution_id = 1;
+  WorkItem w = history::StartItem(rec.instance, d.name, d.version, d.input);
   w.trace_context = events_[0].trace_context;  // children continue the parent's trace
   if (!detached) {
     w.parent_instance = instance_;

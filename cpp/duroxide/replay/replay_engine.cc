@@ -100,11 +100,9 @@ TurnOutput ReplayEngine::RunTurn(std::optional<Event> started, const std::vector
     // Queue messages carried over from the previous execution come first, in their order.
     for (size_t i = 0; i < started->carry_forward.size(); ++i) {
       const auto& [name, data] = started->carry_forward[i];
-      Event e;
-      e.kind = EventKind::kQueueEventDelivered;
+      Event e = history::NamedEvent(EventKind::kQueueEventDelivered, name);
       e.event_id = next_event_id_;
       e.timestamp_ms = now_ms;
-      e.name = name;
       e.data = data;
       if (i < started->carry_forward_meta.size()) e.meta = started->carry_forward_meta[i];
       events_.push_back(std::move(e));

@@ -172,7 +172,9 @@ class ReplayEngine : private OrchestrationHost {
   size_t EmitOrchestration(const TaskDescriptor& d);
   void StartRetryAttempt(Node* node);
   void ScheduleReadyGraphNodes(Node* graph);
-  size_t Emit(history::Event proto, bool* is_new);
+  // Records `proto` (new) or matches it with the next emitted event of the history (replay);
+  // kNoPos when the turn fails. *is_new, when asked for, tells which.
+  size_t Emit(history::Event proto, bool* is_new = nullptr);
   // The limit a new event would break ("" if none): payload sizes, names, history length.
   std::string CheckNewEvent(const history::Event& e) const;
   bool Matches(const history::Event& emitted, const history::Event& recorded) const;

@@ -23,8 +23,7 @@ void ReplayEngine::SetCustomStatus(std::optional<std::string> status) {
   Event e;
   e.kind = EventKind::kCustomStatusUpdated;
   e.status = status;
-  bool is_new = false;
-  if (Emit(std::move(e), &is_new) == kNoPos) return;
+  if (Emit(std::move(e)) == kNoPos) return;
   custom_status_ = std::move(status);
 }
 
@@ -50,8 +49,7 @@ void ReplayEngine::SetKv(const std::string& key, const std::string& value) {
   e.key = key;
   e.value = value;
   e.last_updated_at_ms = now_ms_;
-  bool is_new = false;
-  size_t pos = Emit(std::move(e), &is_new);
+  const size_t pos = Emit(std::move(e));
   if (pos == kNoPos) return;
   kv_[key] = KvValue{value, events_[pos].last_updated_at_ms};
 }
@@ -73,8 +71,7 @@ void ReplayEngine::ClearKv(const std::string& key) {
   Event e;
   e.kind = EventKind::kKeyValueCleared;
   e.key = key;
-  bool is_new = false;
-  if (Emit(std::move(e), &is_new) == kNoPos) return;
+  if (Emit(std::move(e)) == kNoPos) return;
   kv_.erase(key);
 }
 
@@ -82,8 +79,7 @@ void ReplayEngine::ClearAllKv() {
   if (turn_failed_ || finished_ || pending_failure_) return;
   Event e;
   e.kind = EventKind::kKeyValuesCleared;
-  bool is_new = false;
-  if (Emit(std::move(e), &is_new) == kNoPos) return;
+  if (Emit(std::move(e)) == kNoPos) return;
   kv_.clear();
 }
 

@@ -47,10 +47,8 @@ std::string ReplayEngine::MessageMeta(int64_t event_id, const std::string& extra
 std::string ReplayEngine::SendMessage(const std::string& target, const std::string& queue,
                                       const std::string& data, const std::string& extra_meta) {
   if (turn_failed_ || finished_ || pending_failure_) return "";
-  Event e;
-  e.kind = EventKind::kMessageSent;
+  Event e = history::NamedEvent(EventKind::kMessageSent, queue);
   e.instance = target;
-  e.name = queue;
   e.data = data;
   bool is_new = false;
   size_t pos = Emit(std::move(e), &is_new);
@@ -79,20 +77,12 @@ void ReplayEngine::PublishEvent(const std::string& topic, const std::string& dat
 
 void ReplayEngine::SubscribeTopic(const std::string& topic) {
   if (turn_failed_ || finished_ || pending_failure_) return;
-  Event e;
-  e.kind = EventKind::kTopicSubscribed;
-  e.name = topic;
-  bool is_new = false;
-  Emit(std::move(e), &is_new);
+  Emit(history::NamedEvent(EventKind::kTopicSubscribed, topic));
 }
 
 void ReplayEngine::UnsubscribeTopic(const std::string& topic) {
   if (turn_failed_ || finished_ || pending_failure_) return;
-  Event e;
-  e.kind = EventKind::kTopicUnsubscribed;
-  e.name = topic;
-  bool is_new = false;
-  Emit(std::move(e), &is_new);
+  Emit(history::NamedEvent(EventKind::kTopicUnsubscribed, topic));
 }
 
 TaskValue ReplayEngine::QueueValue(const Node* n, size_t pos) const {

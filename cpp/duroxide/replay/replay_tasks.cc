@@ -43,6 +43,8 @@ std::unique_ptr<ReplayEngine::Node> ReplayEngine::BuildNode(const TaskDescriptor
 }
 
 size_t ReplayEngine::Emit(Event proto, bool* is_new) {
+  bool ignored = false;
+  if (is_new == nullptr) is_new = &ignored;
   while (cursor_ < events_.size() && !IsEmitted(events_[cursor_].kind)) ++cursor_;
   if (cursor_ < events_.size()) {
     const size_t pos = cursor_++;
@@ -76,49 +78,37 @@ std::string ReplayEngine::CheckNewEvent(const Event& e) const {
            " history events (max_history_events); use continue_as_new to carry on in a "
            "fresh execution with an empty history";
   }
-  std::string problem;
+  // The payload limit, the same for every value; the message names it "<what> '<e.name>'".
+  auto payload = [&](const std::string& value, const char* what) {
+    const std::string named = std::string(what) + " '" + e.name + "'";
+    return limits::CheckPayload(value.size(), options_.max_payload_bytes, named.c_str());
+  };
   switch (e.kind) {
     case EventKind::kActivityScheduled:
-      if (e.name == kSyscallNewGuid || e.name == kSyscallUtcNow) break;
-      problem = limits::CheckName(e.name, "activity name");
-      if (problem.empty()) {
-        problem = limits::CheckPayload(e.input.size(), options_.max_payload_bytes,
-                                       ("input of activity '" + e.name + "'").c_str());
-      }
-      break;
+      if (e.name == kSyscallNewGuid || e.name == kSyscallUtcNow) return "";
+      return limits::FirstProblem({limits::CheckName(e.name, "activity name"),
+                                   payload(e.input, "input of activity")});
     case EventKind::kSubOrchestrationScheduled:
     case EventKind::kOrchestrationChained:
-      problem = limits::CheckName(e.name, "orchestration name");
-      if (problem.empty() && !e.instance.empty()) {
-        problem = limits::CheckInstanceId(e.instance, "sub-orchestration instance id");
-      }
-      if (problem.empty()) {
-        problem = limits::CheckPayload(e.input.size(), options_.max_payload_bytes,
-                                       ("input of orchestration '" + e.name + "'").c_str());
-      }
-      break;
+      return limits::FirstProblem(
+          {limits::CheckName(e.name, "orchestration name"),
+           e.instance.empty()
+               ? std::string()
+               : limits::CheckInstanceId(e.instance, "sub-orchestration instance id"),
+           payload(e.input, "input of orchestration")});
     // Messages (sends, requests, replies, actor sends) and publishes: the same payload
     // limit as every other value, checked before the event exists, so an oversized send fails
     // the turn and nothing of it is written (docs/reliability.md, "Limits").
     case EventKind::kMessageSent:
-      problem = limits::CheckInstanceId(e.instance, "message target instance id");
-      if (problem.empty()) problem = limits::CheckName(e.name, "queue name");
-      if (problem.empty()) {
-        problem = limits::CheckPayload(e.data.size(), options_.max_payload_bytes,
-                                       ("message to queue '" + e.name + "'").c_str());
-      }
-      break;
+      return limits::FirstProblem(
+          {limits::CheckInstanceId(e.instance, "message target instance id"),
+           limits::CheckName(e.name, "queue name"), payload(e.data, "message to queue")});
     case EventKind::kEventPublished:
-      problem = limits::CheckName(e.name, "topic");
-      if (problem.empty()) {
-        problem = limits::CheckPayload(e.data.size(), options_.max_payload_bytes,
-                                       ("event published to topic '" + e.name + "'").c_str());
-      }
-      break;
+      return limits::FirstProblem({limits::CheckName(e.name, "topic"),
+                                   payload(e.data, "event published to topic")});
     default:
-      break;
+      return "";
   }
-  return problem;
 }
 
 bool ReplayEngine::Matches(const Event& a, const Event& b) const {
@@ -383,25 +373,23 @@ void ReplayEngine::Cancel(Node* n, const std::string& reason) {
       e.kind = EventKind::kSubOrchestrationCancelRequested;
       if (Emit(std::move(e), &is_new) == kNoPos) return;
       if (is_new) {
-        WorkItem w;
-        w.kind = WorkItemKind::kCancelInstance;
-        w.instance = events_[n->pos].instance;
-        w.reason = reason == "orchestration_cancelled" ? "parent canceled"
-                                                       : "parent dropped sub-orchestration future";
-        out_->orchestrator_items.push_back(std::move(w));
+        out_->orchestrator_items.push_back(history::CancelItem(
+            events_[n->pos].instance, reason == "orchestration_cancelled"
+                                          ? "parent canceled"
+                                          : "parent dropped sub-orchestration future"));
       }
       return;
     }
     case T::kWaitEvent:
       remove_open(open_external_);
       e.kind = EventKind::kExternalSubscribedCancelled;
-      Emit(std::move(e), &is_new);
+      Emit(std::move(e));
       return;
     case T::kDequeueEvent:
       remove_open(open_queue_);
       if (n->desc.name.rfind("__reply:", 0) == 0) closed_reply_queues_[n->desc.name] = true;
       e.kind = EventKind::kQueueSubscriptionCancelled;
-      Emit(std::move(e), &is_new);
+      Emit(std::move(e));
       return;
     default:  // timers and system calls have nothing to cancel
       return;

@@ -35,13 +35,8 @@ void AddMessagingWrites(const std::vector<Event>& new_events, providers::TurnCom
         if (e.instance == kClientReplyTarget && StartsWith(e.name, kReplyQueuePrefix)) {
           m.client_replies.push_back({e.name.substr(std::string(kReplyQueuePrefix).size()), e.data});
         } else {
-          WorkItem w;
-          w.kind = WorkItemKind::kQueueMessage;
-          w.instance = e.instance;
-          w.name = e.name;
-          w.data = e.data;
-          w.meta = e.meta;
-          commit->orchestrator_items.push_back(std::move(w));
+          commit->orchestrator_items.push_back(history::MessageItem(
+              WorkItemKind::kQueueMessage, e.instance, e.name, e.data, e.meta));
         }
         break;
       case EventKind::kEventPublished:
@@ -84,13 +79,10 @@ void DeadLetterMessages(const std::string& instance, const std::vector<WorkItem>
     if (reply_to == kClientReplyTarget) {
       commit->messaging.client_replies.push_back({request_id, payload});
     } else {
-      WorkItem r;
-      r.kind = WorkItemKind::kQueueMessage;
-      r.instance = reply_to;
-      r.name = kReplyQueuePrefix + request_id;
-      r.data = payload;
-      r.meta = nlohmann::json{{"sender", instance}, {"kind", "reply"}}.dump();
-      commit->orchestrator_items.push_back(std::move(r));
+      commit->orchestrator_items.push_back(
+          history::MessageItem(WorkItemKind::kQueueMessage, reply_to,
+                               kReplyQueuePrefix + request_id, payload,
+                               nlohmann::json{{"sender", instance}, {"kind", "reply"}}.dump()));
     }
   }
 }
@@ -100,15 +92,12 @@ std::optional<WorkItem> ActorStartIfAbsent(const std::string& instance) {
   const std::string rest = instance.substr(std::string(kActorPrefix).size());
   const size_t slash = rest.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 >= rest.size()) return std::nullopt;
-  WorkItem w;
-  w.kind = WorkItemKind::kStartOrchestration;
-  w.instance = instance;
-  w.name = kActorOrchestrationPrefix + rest.substr(0, slash);
-  w.input = nlohmann::json{{"type", rest.substr(0, slash)}, {"key", rest.substr(slash + 1)},
-                           {"state", nlohmann::json::object()}}
-                .dump();
-  w.execution_id = 1;
-  return w;
+  const std::string input = nlohmann::json{{"type", rest.substr(0, slash)},
+                                            {"key", rest.substr(slash + 1)},
+                                            {"state", nlohmann::json::object()}}
+                                .dump();
+  return history::StartItem(instance, kActorOrchestrationPrefix + rest.substr(0, slash), std::nullopt,
+                            input);
 }
 
 }  // namespace duroxide::runtime
