@@ -121,37 +121,9 @@ BEGIN
       PERFORM pg_sleep(0.001 * v_attempt);  -- every candidate is being locked right now
       CONTINUE;
     END IF;
-    -- Take the lock unless a live one appeared since the candidate was read.
-    INSERT INTO instance_locks AS il (instance_id, lock_token, locked_until, locked_at)
-    VALUES (v_instance, p_token, p_until, p_now)
-    ON CONFLICT (instance_id) DO UPDATE SET lock_token = EXCLUDED.lock_token,
-      locked_until = EXCLUDED.locked_until, locked_at = EXCLUDED.locked_at
-    WHERE il.locked_until <= p_now;
-    IF NOT FOUND THEN
-      CONTINUE;
-    END IF;
-    UPDATE orchestrator_queue SET lock_token = p_token, attempt_count = attempt_count + 1
-    WHERE instance_id = v_instance AND visible_at <= p_now;
-    IF NOT FOUND THEN
-      DELETE FROM instance_locks WHERE lock_token = p_token;  -- consumed meanwhile
-      CONTINUE;
-    END IF;
-    RETURN QUERY
-    SELECT v_instance,
-      (SELECT json_agg(json_build_array(q.id, q.work_item, q.attempt_count) ORDER BY q.id)
-         FROM orchestrator_queue q WHERE q.lock_token = p_token),
-      i.instance_id IS NOT NULL, i.orchestration_name, i.orchestration_version,
-      i.current_execution_id, e.status, e.output, e.error, i.custom_status,
-      i.custom_status_version, i.parent_instance_id, i.created_at, i.updated_at,
-      (SELECT MAX(h.event_id) FROM history h WHERE h.instance_id = v_instance
-         AND h.execution_id = i.current_execution_id),
-      (SELECT json_agg(json_build_array(k.key, k.value, k.last_updated_at_ms))
-         FROM kv_store k WHERE k.instance_id = v_instance AND i.instance_id IS NOT NULL)
-    FROM (SELECT 1) one
-    LEFT JOIN instances i ON i.instance_id = v_instance
-    LEFT JOIN executions e
-      ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id;
-    RETURN;
+)sql";
+// The end of dx_fetch_orchestration, after its shared part (FetchLockedInstanceSql).
+constexpr const char* kMigration2FetchEnd = R"sql(    RETURN;
   END LOOP;
 END;
 $$;
@@ -182,7 +154,10 @@ $$;
 
 const char* Migration2Sql() {
   static const std::string sql =
-      kMigration2Head + AckOrchestrationSql(AckRelease::kV2) + kMigration2Tail;
+      kMigration2Head +
+      FetchLockedInstanceSql({"v_instance", "p_token", "v_instance",
+                              "    IF NOT FOUND THEN\n      CONTINUE;\n    END IF;\n"}) +
+      kMigration2FetchEnd + AckOrchestrationSql(AckRelease::kV2) + kMigration2Tail;
   return sql.c_str();
 }
 
