@@ -126,7 +126,6 @@ std::string Migration2Sql() {
                     {"worker_queue", store::WorkerQueueColumns(d, d.rowid_pk)}});
 }
 
-
 // Version 7: priorities (docs/flow-control.md); 6 is left to the schedules table of issue 24,
 // built at the same time. Both queues get `priority` (0 for existing
 // rows) and an index on the claim rank of providers/queue_order.h, which the claims walk in
