@@ -135,9 +135,11 @@ class PostgresProvider : public SqlStore {
   void ApplyMessagingTx(pqxx::transaction_base& tx, const std::string& instance,
                         const TurnCommit& commit, int64_t now);
   int64_t PublishTx(pqxx::transaction_base& tx, const TopicPublish& publish, int64_t now);
-  // Local wake-ups after a committed turn.
-  void NotifyAcked(const TurnCommit& commit, const internal::EncodedTurn& turn,
-                   bool more_messages);
+  // Local wake-ups: after a fetch (one more dispatcher when the batch came back full), and
+  // after a committed turn (returns the orchestration dispatchers to wake for it).
+  void NotifyIfFull(size_t fetched, size_t max_items);
+  int NotifyAcked(const TurnCommit& commit, const internal::EncodedTurn& turn,
+                  bool more_messages);
   // Lock tokens of the worker rows of `ack` to insert leased ("" = unleased); empty when the
   // ack asks for no leases (TurnCommit::worker_lease_until_ms, TurnAck::leases).
   std::vector<std::string> LeaseTokens(const TurnAck& ack);
