@@ -35,9 +35,6 @@ namespace duroxide::providers::sqlite {
 using history::WorkItem;
 using history::WorkItemKind;
 using internal::Batched;
-using internal::Guarded;
-using internal::OptionalText;
-using internal::ScopedStatement;
 
 namespace {
 
