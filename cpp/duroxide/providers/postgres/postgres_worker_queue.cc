@@ -342,8 +342,7 @@ Status PostgresProvider::AckWorkTx(pqxx::transaction_base& tx, const WorkAck& ac
                                     json, channel_, NotifyPayload("o"))
                  : tx.exec_prepared("dx_worker_ack", ack.lock_token, now);
   if (r.empty()) {
-    return Status::FailedPrecondition(
-        op, "work item lock '" + ack.lock_token + "' is gone (cancelled, expired or acked)");
+    return store::WorkLeaseGone(op, ack.lock_token);
   }
   return Status::Ok();
 }
@@ -384,12 +383,12 @@ std::vector<Status> PostgresProvider::AckWorkItemsAndFetch(const std::vector<Wor
     ops.push_back({"FetchWorkItem", &fns.back(), false});
   }
   std::vector<Status> done = group_->RunAll(ops);
-  bool notify = false;
+  int completions = 0;  // one dispatcher to wake per completion queued
   for (size_t k = 0; k < index.size(); ++k) {
     out[index[k]] = std::move(done[k]);
-    notify = notify || (out[index[k]].ok() && acks[index[k]].completion);
+    if (out[index[k]].ok() && acks[index[k]].completion) ++completions;
   }
-  if (notify) orchestrator_signal().Notify();
+  if (completions > 0) orchestrator_signal().Notify(completions);
   if (next) {
     if (done.back().ok()) {
       next->result.emplace(DecodeLeases("FetchWorkItem", &raw));
@@ -406,8 +405,7 @@ Status PostgresProvider::RenewWorkItemLock(const std::string& lock_token, int64_
     pqxx::nontransaction tx(conn);
     const int64_t now = NowMs();
     if (tx.exec_prepared("dx_worker_renew", lock_token, now + extend_ms, now).empty()) {
-      return Status::FailedPrecondition(
-          op, "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
+      return store::WorkLeaseGone(op, lock_token);
     }
     return Status::Ok();
   });

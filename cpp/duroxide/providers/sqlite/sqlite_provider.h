@@ -19,10 +19,7 @@
 #include <vector>
 
 #include "duroxide/common/status.h"
-#include "duroxide/providers/provider.h"
-#include "duroxide/providers/store_dump.h"
-#include "duroxide/providers/limit_store.h"
-#include "duroxide/providers/schedule_store.h"
+#include "duroxide/providers/sql_store.h"
 
 // SQLiteCpp stays out of this header so that users of the provider need no SQLiteCpp include
 // path (the providers library links it privately).
@@ -79,9 +76,7 @@ Status StatusFromSqliteError(int code, int extended, const std::string& op,
 //   - fails FetchWorkItem with kDataLoss for an undecodable worker row, leaving the row locked
 //     so it does not block the rows behind it;
 //   - rejects TurnCommit events with event_id <= 0 and misrouted item kinds (kInvalidArgument).
-class SqliteProvider : public Provider, public ProviderAdmin, public MessagingStore,
-                       public WorkerRegistryStore, public dump::DumpSource,
-                       private ScheduleBackend {
+class SqliteProvider : public SqlStore {
  public:
   // Opens (creating file, parent directories and schema if needed) the database at `path`.
   // `path` is a plain path or has a "sqlite:" / "sqlite://" prefix; of a "?query" suffix only
@@ -105,113 +100,9 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // The database file ("" for in-memory databases).
   const std::string& path() const { return path_; }
 
-  using Provider::FetchOrchestrationItem;
-  Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(
-      int64_t lock_timeout_ms, const FetchHint* hint) override;
-  Status AckOrchestrationItem(const std::string& lock_token, const TurnCommit& commit) override;
-  // The fetches share one transaction.
-  Result<std::vector<OrchestrationItem>> FetchOrchestrationItems(size_t max_items,
-                                                                 int64_t lock_timeout_ms,
-                                                                 const FetchHint* hint) override;
-  // The acks and the fetch share one transaction (each in its own savepoint).
-  std::vector<Status> AckOrchestrationItemsAndFetch(const std::vector<TurnAck>& acks,
-                                                    NextOrchestrationFetch* next) override;
-  Status AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
-                                  bool ignore_attempt) override;
-  Status RenewOrchestrationItemLock(const std::string& lock_token, int64_t extend_ms) override;
-  Result<std::optional<int64_t>> NextOrchestratorVisibleAt() override;
-
-  Result<std::optional<WorkItemLease>> FetchWorkItem(int64_t lock_timeout_ms,
-                                                     const WorkerFetchOptions& options) override;
-  Status AckWorkItem(const std::string& lock_token,
-                     const std::optional<history::WorkItem>& completion) override;
-  // The fetches share one transaction.
-  Result<std::vector<WorkItemLease>> FetchWorkItems(size_t max_items, int64_t lock_timeout_ms,
-                                                    const WorkerFetchOptions& options) override;
-  // The acks and the fetch share one transaction (each in its own savepoint).
-  std::vector<Status> AckWorkItemsAndFetch(const std::vector<WorkAck>& acks,
-                                           NextWorkFetch* next) override;
-  Status RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) override;
-  Status AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
-                         bool ignore_attempt) override;
-  Result<std::optional<int64_t>> NextWorkerVisibleAt() override;
-  Result<int64_t> RenewSessionLocks(const std::vector<std::string>& owner_ids, int64_t extend_ms,
-                                    int64_t idle_timeout_ms) override;
-  Result<int64_t> CleanupOrphanedSessions(int64_t idle_timeout_ms) override;
-
-  // Capability routing and the task cache (sqlite_routing.cc).
-  Result<std::vector<CapabilitySchema>> ReadCapabilitySchemas() override;
-  Result<std::vector<WaitingActivity>> ListWaitingActivities(int64_t min_wait_ms,
-                                                             int64_t limit) override;
-  Result<std::optional<std::string>> GetTaskCache(const std::string& key) override;
-  Status PutTaskCache(const std::string& key, const std::string& task, const std::string& result,
-                      int64_t expires_at_ms) override;
-  Result<int64_t> ClearTaskCache(const std::optional<std::string>& task) override;
-
-  Status StartOrchestration(const history::WorkItem& start) override;
-  Status EnqueueOrchestratorMessage(const history::WorkItem& item, int64_t delay_ms) override;
-  Result<std::optional<InstanceRecord>> GetInstance(const std::string& instance) override;
-  Result<bool> HasPendingStart(const std::string& instance) override;
-  Result<std::vector<history::Event>> ReadHistory(const std::string& instance,
-                                                  int64_t execution_id) override;
-  Result<std::optional<std::string>> GetKvValue(const std::string& instance,
-                                                const std::string& key) override;
-  Result<KvMap> GetKvAll(const std::string& instance) override;
-
-  // Operations (sqlite_ops.cc).
-  Status RunOps(const char* op, bool write, const OpsBody& body) override;
-  // Export/import (sqlite_dump.cc): a session on a new connection to the file.
-  Result<std::unique_ptr<dump::SqlSession>> OpenDumpSession() override;
-
-  // ProviderAdmin (sqlite_management.cc).
-  ProviderAdmin* admin() override { return this; }
-  Result<std::vector<std::string>> ListInstances() override;
-  Result<std::vector<std::string>> ListInstancesByStatus(const std::string& status) override;
-  Result<InstanceInfo> GetInstanceInfo(const std::string& instance) override;
-  Result<ExecutionInfo> GetExecutionInfo(const std::string& instance,
-                                         int64_t execution_id) override;
-  Result<std::vector<int64_t>> ListExecutions(const std::string& instance) override;
-  Result<std::vector<std::string>> ListChildren(const std::string& instance) override;
-  Result<SystemMetrics> GetSystemMetrics() override;
-  Result<QueueDepths> GetQueueDepths() override;
-  Result<std::optional<InstanceStats>> GetInstanceStats(const std::string& instance) override;
-  Result<DeleteInstanceResult> DeleteInstancesAtomic(const std::vector<std::string>& instances,
-                                                     bool force) override;
-  Result<std::vector<std::string>> ListTerminalRoots(const InstanceFilter& filter) override;
-  Result<PruneResult> PruneExecutions(const std::string& instance,
-                                      const PruneOptions& options) override;
-
-  // MessagingStore (sqlite_messaging.cc).
-  MessagingStore* messaging() override { return this; }
-  Result<int64_t> PublishEvent(const TopicPublish& publish) override;
-  Result<int64_t> DeliverTopicEvents(size_t max_subscriptions, size_t max_entries) override;
-  Result<std::optional<std::string>> TakeClientReply(const std::string& request_id) override;
-  Result<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
-  Status RedeliverDeadLetter(int64_t id) override;
-  Result<int64_t> PurgeDeadLetters(const DeadLetterFilter& filter) override;
-  Result<std::vector<TopicInfo>> ListTopics() override;
-  Result<std::vector<TopicSubscriber>> GetTopic(const std::string& topic,
-                                                TopicInfo* info) override;
-  // WorkerRegistryStore (sqlite_fleet.cc).
-  WorkerRegistryStore* workers() override { return this; }
-  Result<std::string> RegisterWorker(const WorkerRegistration& reg) override;
-  Result<HeartbeatReply> HeartbeatWorker(const std::string& worker_id,
-                                         const std::string& load_json) override;
-  Status SetWorkerStatus(const std::string& worker_id, const std::string& status,
-                         bool release_sessions) override;
-  Result<std::string> RequestWorkerDrain(const std::string& name_or_id) override;
-  Result<std::vector<WorkerRecord>> ListWorkers() override;
-  Result<int64_t> PruneWorkers(int64_t gone_before_ms) override;
-  Result<int64_t> ReleaseSessionsOfGoneWorkers() override;
-  Result<std::vector<QueuedWork>> ListQueuedWork(int64_t limit) override;
-  // Schedules (schedule_store.h; the backend in sqlite_schedules.cc).
-  ScheduleStore* schedules() override { return &schedules_; }
-  // Named limits (limit_store.h), over the same SQL backend.
-  LimitStore* limits() override { return &limits_; }
-
-  // Test hook: runs arbitrary SQL on this provider's connection (used by the conformance
-  // suite to corrupt history rows, also in in-memory databases). Not for production use.
-  Status TEST_ExecuteSql(const std::string& sql);
+  // The overrides shared with PostgresProvider. Here the batched fetches share one
+  // transaction, and so do the batched acks and their fetch (each ack in its own savepoint).
+#include "duroxide/providers/sql_store_overrides.inc"
 
  private:
   SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string path);
@@ -313,8 +204,6 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // must be finalised before the connection closes.
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<internal::GroupCommit> group_;  // hot-path writes share transactions
-  ScheduleStore schedules_{this};
-  LimitStore limits_{this};
   class ScheduleTxImpl;  // sqlite_schedules.cc
   // Inside a claim's transaction: takes a token of the claimed row's limit (limit_store.h).
   void ConsumeLimitTokenTx(const std::string& name, const std::string& key, int64_t now);
