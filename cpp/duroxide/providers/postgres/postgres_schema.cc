@@ -433,6 +433,8 @@ const std::vector<Migration>& Migrations() {
       {10, "worker claims walk unleased rows only (providers/queue_order.h)",
        kMigration10},
       {11, "named limits: limits, limit buckets, worker limit columns", Migration11Sql()},
+      {12, "orchestration limits: start limit columns, instance slots, fetch admission",
+       Migration12Sql()},
   };
   return kMigrations;
 }

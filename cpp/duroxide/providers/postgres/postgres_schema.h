@@ -53,6 +53,8 @@ const char* Migration7Sql();
 const char* Migration9Sql();
 // The SQL of migration 11, named limits (postgres_schema_v11.cc).
 const char* Migration11Sql();
+// The SQL of migration 12, orchestration limits (postgres_schema_v12.cc).
+const char* Migration12Sql();
 
 }  // namespace internal
 }  // namespace duroxide::providers::postgres
