@@ -38,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+import campaign  # noqa: E402
 from chaos_worker import expected_output  # noqa: E402
 from duroxide import Client, DuroxideError, SqliteProvider  # noqa: E402
 
@@ -226,18 +227,11 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         return result
     finally:
         workers.stop()
-        if pg:
-            pg.stop()
-        if not args.keep:
-            import shutil
-
-            shutil.rmtree(work, ignore_errors=True)
+        campaign.clean_up(work, pg, args.keep)
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
-    p.add_argument("--workers", type=int, default=3)
+    p = campaign.parser(workers=True)
     p.add_argument("--instances", type=int, default=200)
     p.add_argument("--kills", type=int, default=20)
     p.add_argument("--restarts", type=int, default=0, help="PostgreSQL server restarts")
@@ -245,9 +239,6 @@ def main() -> int:
     p.add_argument("--timeouts", type=int, default=0, help="1 s of statement_timeout=1ms")
     p.add_argument("--fault-interval", type=float, default=1.0,
                    help="faults are spaced 0.2..this many seconds apart")
-    p.add_argument("--timeout", type=int, default=300, help="per-instance wait after faults, s")
-    p.add_argument("--seed", type=int, default=int(time.time()))
-    p.add_argument("--keep", action="store_true", help="keep the work directory")
     args = p.parse_args()
     if args.store == "sqlite" and (args.restarts or args.terminates or args.timeouts):
         p.error("--restarts/--terminates/--timeouts need --store postgres")

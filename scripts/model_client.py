@@ -46,8 +46,10 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+import campaign  # noqa: E402
 from duroxide import (  # noqa: E402
     Client,
     DuroxideError,
@@ -414,12 +416,10 @@ def run(store: str, ops: int, seed: int, threads: int = 4, runtimes: int = 1,
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    p = campaign.parser()
     p.add_argument("--ops", type=int, default=2000)
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--runtimes", type=int, default=1, help="runtime processes (1 = in-process)")
-    p.add_argument("--seed", type=int, default=int(time.time()))
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--db", help=argparse.SUPPRESS)
     p.add_argument("--url", help=argparse.SUPPRESS)

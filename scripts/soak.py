@@ -32,7 +32,6 @@ import collections
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+import campaign  # noqa: E402
 from chaos import Postgres, count_executions, retry  # noqa: E402
 from chaos_worker import expected_output  # noqa: E402
 from duroxide import Client, SqliteProvider  # noqa: E402
@@ -327,26 +327,18 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     finally:
         workers.stop()
         provider.close()
-        if pg:
-            pg.stop()
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+        campaign.clean_up(work, pg, args.keep)
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    p = campaign.parser(workers=True)
     p.add_argument("--minutes", type=float, default=10)
-    p.add_argument("--workers", type=int, default=3)
     p.add_argument("--kill-interval", type=float, default=15.0, help="mean seconds between kills")
     p.add_argument("--restart-interval", type=float, default=45.0,
                    help="mean seconds between PostgreSQL restarts")
     p.add_argument("--slice-interval", type=float, default=0.25,
                    help="seconds between slices of submitted work")
     p.add_argument("--max-rss-growth-mb", type=float, default=64.0)
-    p.add_argument("--timeout", type=int, default=300, help="final wait per instance, s")
-    p.add_argument("--seed", type=int, default=int(time.time()))
-    p.add_argument("--keep", action="store_true", help="keep the work directory")
     args = p.parse_args()
     result = run(args)
     print(json.dumps(result), flush=True)

@@ -212,8 +212,9 @@ constexpr const char* kStartHasRoom =
 
 }  // namespace
 
-std::string OrchestrationLimitPredicate(const std::string& now) {
-  return "NOT EXISTS (SELECT 1 FROM orchestrator_queue s WHERE s.instance_id = q.instance_id "
+std::string OrchestrationLimitPredicate(const std::string& alias, const std::string& now) {
+  return "NOT EXISTS (SELECT 1 FROM orchestrator_queue s WHERE s.instance_id = " + alias +
+         ".instance_id "
          "AND s.limit_name IS NOT NULL AND s.visible_at <= " + now +
          " AND NOT EXISTS (SELECT 1 FROM instance_limits h WHERE h.instance_id = s.instance_id)"
          " AND NOT EXISTS (SELECT 1 FROM orchestrator_queue c WHERE c.instance_id = "

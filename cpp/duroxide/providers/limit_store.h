@@ -107,11 +107,11 @@ std::string LimitClaimPredicate(const std::string& col, const std::string& now,
 // The DDL (both dialects): the orchestrator_queue columns and index, and instance_limits.
 const char* OrchestrationLimitsTableSql();
 
-// The fetch predicate for the orchestrator row aliased "q.": false when q's instance has a
+// The fetch predicate for the orchestrator row aliased `alias`: false when its instance has a
 // visible limited start that holds no slot, whose limit has no free slot now (or is not
 // defined), and no CancelInstance is queued for it (a cancel or terminate of a waiting
 // instance goes through: its turn ends the instance, without a slot when there is no room).
-std::string OrchestrationLimitPredicate(const std::string& now);
+std::string OrchestrationLimitPredicate(const std::string& alias, const std::string& now);
 
 // Takes the slot of `instance` in a fetch transaction that locked it ($1 instance, $2 now):
 // inserts its instance_limits row if it has a visible limited start, holds no slot, and its

@@ -14,7 +14,7 @@ import json
 import time
 from typing import List
 
-from duroxide.cli._base import EXIT_NOT_FOUND, CliError, Command
+from duroxide.cli._base import EXIT_NOT_FOUND, CliError, Command, instance_command
 from duroxide.cli.limits import limit_reason
 from duroxide.client.api import ClientAPI
 from duroxide.client.results import GraphNode, TaskGraph
@@ -24,10 +24,9 @@ _STATUS_COLORS = {"completed": "palegreen", "cached": "lightblue", "failed": "sa
 
 
 def add_commands(command: Command) -> None:
-    p = command("graph", "Show the task graph of an instance (nodes, edges, where each ran).")
-    p.add_argument("instance_id", metavar="ID")
+    p = instance_command(command, "graph", "Show the task graph of an instance (nodes, edges, "
+                         "where each ran).", cmd_graph)
     p.add_argument("--dot", action="store_true", help="print Graphviz DOT instead of text")
-    p.set_defaults(handler=cmd_graph)
 
     p = command("waiting", "List activities waiting for a worker whose capabilities match.")
     p.add_argument("--min-wait-ms", type=int, default=0, metavar="MS",

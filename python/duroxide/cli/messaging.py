@@ -11,6 +11,7 @@ from duroxide.cli._base import (
     EXIT_OK,
     Command,
     emit,
+    instance_command,
     json_arg,
     json_option,
     positive,
@@ -21,24 +22,22 @@ from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS
 
 
 def add_commands(command: Command) -> None:
-    p = command("send", "Send a message to an instance's queue (received by receive_message).")
-    p.add_argument("instance_id", metavar="ID")
+    p = instance_command(command, "send", "Send a message to an instance's queue (received by "
+                         "receive_message).", cmd_send)
     p.add_argument("queue", metavar="QUEUE")
     json_option(p, "--data", "message data")
-    p.set_defaults(handler=cmd_send)
 
     p = command("publish", "Publish an event to every subscriber of a topic.")
     p.add_argument("topic", metavar="TOPIC")
     json_option(p, "--data", "event data")
     p.set_defaults(handler=cmd_publish)
 
-    p = command("request", "Send a request to an instance and print its reply.")
-    p.add_argument("instance_id", metavar="ID")
+    p = instance_command(command, "request", "Send a request to an instance and print its "
+                         "reply.", cmd_request)
     p.add_argument("operation", metavar="OPERATION")
     json_option(p, "--data", "request data")
     p.add_argument("--timeout-ms", type=positive, default=DEFAULT_REQUEST_TIMEOUT_MS,
                    metavar="MS", help="give up after MS milliseconds (default 30000)")
-    p.set_defaults(handler=cmd_request)
 
     p = command("topics", "List topics with their subscriber count and backlog.")
     p.set_defaults(handler=cmd_topics)

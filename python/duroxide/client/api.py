@@ -661,3 +661,15 @@ def signature(name: str) -> inspect.Signature:
         assert member.fget is not None
         return inspect.signature(member.fget)
     return inspect.signature(member)
+
+
+def arguments(name: str, *args: Any, **kwargs: Any) -> Dict[str, Any]:
+    """The arguments of a call of operation `name` by parameter name, defaults included, bound
+    by ClientAPI's signature: a client whose method takes `**options` for a long list of
+    options declared here gets them all; a wrong argument raises TypeError, as a call would."""
+    try:
+        bound = signature(name).bind(None, *args, **kwargs)
+    except TypeError as err:
+        raise TypeError(f"{name}() {err}") from None
+    bound.apply_defaults()
+    return {key: value for key, value in bound.arguments.items() if key != "self"}

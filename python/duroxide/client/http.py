@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union, cast
 
 from duroxide import _core, errors
 from duroxide._common import check_json
-from duroxide.client.api import DEFAULT_TIMEOUT_MS
+from duroxide.client.api import DEFAULT_TIMEOUT_MS, arguments
 from duroxide.client.base import ClientBase
 from duroxide.client.limits import Limit, LimitInfo, check_limit, check_limit_name
 from duroxide.client.operations import (
@@ -371,19 +371,11 @@ class HttpClient(ClientBase):
 
     # ---- durable schedules ---------------------------------------------------------------------
 
-    def create_schedule(self, schedule_id: str, orchestration: str, input: Any = None, *,
-                        cron: Optional[str] = None, every_ms: Optional[int] = None,
-                        version: Optional[str] = None, timezone: str = "UTC",
-                        overlap: str = "skip", catchup_window_ms: int = 60_000,
-                        jitter_ms: int = 0, start_at_ms: Optional[int] = None,
-                        end_at_ms: Optional[int] = None, paused: bool = False,
-                        note: Optional[str] = None) -> ScheduleInfo:
-        body = {"schedule_id": schedule_id, "orchestration": orchestration,
-                "input": check_json(input, "create_schedule input"), "cron": cron,
-                "every_ms": every_ms, "version": version, "timezone": timezone,
-                "overlap": overlap, "catchup_window_ms": catchup_window_ms,
-                "jitter_ms": jitter_ms, "start_at_ms": start_at_ms, "end_at_ms": end_at_ms,
-                "paused": paused, "note": note}
+    def create_schedule(self, schedule_id: str, orchestration: str, input: Any = None,
+                        **options: Any) -> ScheduleInfo:
+        # The options (cron, every_ms, ...) as ClientAPI.create_schedule declares them.
+        body = arguments("create_schedule", schedule_id, orchestration, input, **options)
+        body["input"] = check_json(input, "create_schedule input")
         return ScheduleInfo.from_dict(self._post("/v1/schedules", body))
 
     def get_schedule(self, schedule_id: str) -> ScheduleInfo:

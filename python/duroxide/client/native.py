@@ -20,7 +20,7 @@ import duroxide._telemetry as _telemetry
 from duroxide import _core
 from duroxide._common import check_name, dumps_value, loads_or_raw
 from duroxide._providers import Provider, closed_native, is_closed
-from duroxide.client.api import DEFAULT_TIMEOUT_MS
+from duroxide.client.api import DEFAULT_TIMEOUT_MS, arguments
 from duroxide.client.base import ClientBase
 from duroxide.client.graph_view import build_graph_view
 from duroxide.client.limits import Limit, LimitInfo, LimitStoreOps
@@ -322,19 +322,11 @@ class Client(ClientBase):
     def _schedules(self) -> ScheduleStoreOps:
         return ScheduleStoreOps(self._handle())
 
-    def create_schedule(self, schedule_id: str, orchestration: str, input: Any = None, *,
-                        cron: Optional[str] = None, every_ms: Optional[int] = None,
-                        version: Optional[str] = None, timezone: str = "UTC",
-                        overlap: str = "skip", catchup_window_ms: int = 60_000,
-                        jitter_ms: int = 0, start_at_ms: Optional[int] = None,
-                        end_at_ms: Optional[int] = None, paused: bool = False,
-                        note: Optional[str] = None) -> ScheduleInfo:
-        return self._schedules().create({
-            "schedule_id": schedule_id, "orchestration": orchestration, "input": input,
-            "cron": cron, "every_ms": every_ms, "version": version, "timezone": timezone,
-            "overlap": overlap, "catchup_window_ms": catchup_window_ms, "jitter_ms": jitter_ms,
-            "start_at_ms": start_at_ms, "end_at_ms": end_at_ms, "paused": paused,
-            "note": note})
+    def create_schedule(self, schedule_id: str, orchestration: str, input: Any = None,
+                        **options: Any) -> ScheduleInfo:
+        # The options (cron, every_ms, ...) as ClientAPI.create_schedule declares them.
+        return self._schedules().create(
+            arguments("create_schedule", schedule_id, orchestration, input, **options))
 
     def get_schedule(self, schedule_id: str) -> ScheduleInfo:
         return self._schedules().get(schedule_id)

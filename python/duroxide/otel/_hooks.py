@@ -48,18 +48,19 @@ class _PinnedIds:
         self._local.span_id = span_id
 
     def generate_span_id(self) -> int:
-        span_id = getattr(self._local, "span_id", None)
-        if span_id is not None:
-            self._local.span_id = None
-            return int(span_id)
-        return int(self._inner.generate_span_id())
+        pinned = self._take("span_id")
+        return int(self._inner.generate_span_id() if pinned is None else pinned)
 
     def generate_trace_id(self) -> int:
-        trace_id = getattr(self._local, "trace_id", None)
-        if trace_id is not None:
-            self._local.trace_id = None
-            return int(trace_id)
-        return int(self._inner.generate_trace_id())
+        pinned = self._take("trace_id")
+        return int(self._inner.generate_trace_id() if pinned is None else pinned)
+
+    def _take(self, attr: str) -> Any:
+        """The id pinned for this thread under `attr` (None: none), unpinned: a pin serves
+        one generation."""
+        value = getattr(self._local, attr, None)
+        setattr(self._local, attr, None)
+        return value
 
     def is_trace_id_random(self) -> bool:
         return False

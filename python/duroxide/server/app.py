@@ -25,7 +25,7 @@ import duroxide
 from duroxide._providers import open_provider
 from duroxide.client.api import ClientAPI
 from duroxide.errors import InvalidArgumentError, InvalidTypeError
-from duroxide.server import errors
+from duroxide.server import dashboard, errors
 from duroxide.server.deps import ServerState
 from duroxide.server.hardening import SecurityHeaders, uvicorn_config
 from duroxide.server.routers import (
@@ -251,6 +251,7 @@ def create_app(store: Union[str, Any], settings: Optional[ServerSettings] = None
     app.add_middleware(BrowserGuard, settings=settings)
     app.add_middleware(EncodedSlashes)
     app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
+    dashboard.install(app)  # the pages; the static files below serve their scripts and styles
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import inspect
 import time
 from typing import Any, Awaitable, Callable, Optional, TypeVar
 
@@ -81,31 +82,25 @@ def _segment(value: str, what: str, limit: int) -> str:
     return text
 
 
-def instance_id_path(instance_id: str = Path(
-        min_length=1, max_length=3 * ID_MAX, description=_ID_DOC.format(what="the instance id"))
-                     ) -> str:
-    return _segment(instance_id, "instance_id", ID_MAX)
+def id_path(param: str, what: str, limit: int = ID_MAX) -> Callable[..., str]:
+    """The dependency that reads path parameter `param` (`what` it is, in the OpenAPI
+    description) as an id segment and returns the id: 1 to `limit` characters once unescaped
+    (its escaped form at most 3 bytes a character), else InvalidArgumentError (a 400)."""
+
+    def dependency(**path: str) -> str:
+        return _segment(path[param], param, limit)
+
+    dependency.__signature__ = inspect.Signature([inspect.Parameter(  # type: ignore[attr-defined]
+        param, inspect.Parameter.KEYWORD_ONLY, annotation=str, default=Path(
+            min_length=1, max_length=3 * limit, description=_ID_DOC.format(what=what)))])
+    return dependency
 
 
-def key_path(key: str = Path(min_length=1, max_length=3 * 1024,
-                             description=_ID_DOC.format(what="the KV key"))) -> str:
-    return _segment(key, "key", 1024)
-
-
-def queue_path(queue: str = Path(min_length=1, max_length=3 * NAME_MAX,
-                                 description=_ID_DOC.format(what="the queue name"))) -> str:
-    return _segment(queue, "queue", NAME_MAX)
-
-
-def topic_path(topic: str = Path(min_length=1, max_length=3 * NAME_MAX,
-                                 description=_ID_DOC.format(what="the topic"))) -> str:
-    return _segment(topic, "topic", NAME_MAX)
-
-
-def worker_path(worker_id: str = Path(min_length=1, max_length=3 * ID_MAX,
-                                      description=_ID_DOC.format(what="the worker's id or name"))
-                ) -> str:
-    return _segment(worker_id, "worker_id", ID_MAX)
+instance_id_path = id_path("instance_id", "the instance id")
+key_path = id_path("key", "the KV key", 1024)
+queue_path = id_path("queue", "the queue name", NAME_MAX)
+topic_path = id_path("topic", "the topic", NAME_MAX)
+worker_path = id_path("worker_id", "the worker's id or name")
 
 
 async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import errno
 import threading
 import weakref
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from duroxide.errors import InvalidArgumentError
 
@@ -149,34 +149,33 @@ def _activity_families(core: Any, snap: Dict[str, int], detail: Dict[str, Any]) 
     yield other
 
 
+def _gauge(core: Any, name: str, doc: str, label: str,
+           values: Sequence[Tuple[str, float]]) -> Any:
+    """A gauge family with one label: a sample per (label value, value)."""
+    family = core.GaugeMetricFamily(name, doc, labels=[label])
+    for label_value, value in values:
+        family.add_metric([label_value], value)
+    return family
+
+
 def store_families(client: Any) -> Iterator[Any]:
     """Gauges of the whole store (any client): queue depths, instances, workers, messaging."""
     core = _families()
     depths = client.get_queue_depths()
-    q = core.GaugeMetricFamily("duroxide_queue_depth", "Messages waiting, by queue",
-                               labels=["queue"])
-    q.add_metric(["orchestrator"], depths.orchestrator_queue)
-    q.add_metric(["worker"], depths.worker_queue)
-    q.add_metric(["timer"], depths.timer_queue)
-    yield q
+    yield _gauge(core, "duroxide_queue_depth", "Messages waiting, by queue", "queue", [
+        ("orchestrator", depths.orchestrator_queue), ("worker", depths.worker_queue),
+        ("timer", depths.timer_queue)])
     system = client.get_system_metrics()
-    inst = core.GaugeMetricFamily("duroxide_instances", "Orchestration instances, by status",
-                                  labels=["status"])
-    inst.add_metric(["running"], system.running_instances)
-    inst.add_metric(["completed"], system.completed_instances)
-    inst.add_metric(["failed"], system.failed_instances)
     other = (system.total_instances - system.running_instances - system.completed_instances
              - system.failed_instances)
-    inst.add_metric(["other"], max(other, 0))
-    yield inst
-    workers = core.GaugeMetricFamily("duroxide_workers", "Registered workers, by status",
-                                     labels=["status"])
+    yield _gauge(core, "duroxide_instances", "Orchestration instances, by status", "status", [
+        ("running", system.running_instances), ("completed", system.completed_instances),
+        ("failed", system.failed_instances), ("other", max(other, 0))])
     by_status = {s: 0 for s in ("active", "draining", "stopped", "unreachable")}
     for w in client.list_workers():
         by_status[w.status] = by_status.get(w.status, 0) + 1
-    for status, n in sorted(by_status.items()):
-        workers.add_metric([status], n)
-    yield workers
+    yield _gauge(core, "duroxide_workers", "Registered workers, by status", "status",
+                 sorted(by_status.items()))
     yield from _messaging_families(core, client)
     yield from _limit_families(core, client)
 

@@ -276,21 +276,16 @@ class Registry(Registrations):
 
     def include(self, other: "Registry") -> None:
         """Adds every registration of `other` to this registry (later ones win)."""
-        for name, entry in other._activities.items():
-            self._activities[name] = entry
-            self._notify("activity", name, entry)
-        for name, policy in other._on_failure.items():
-            self._on_failure[name] = policy
-            self._notify("on_failure", name, policy)
-        for key, fn in other._orchestrations.items():
-            self._orchestrations[key] = fn
-            self._notify("orchestration", key, fn)
-        for schedule_id, declared in other._schedules.items():
-            self._schedules[schedule_id] = declared
-            self._notify("schedule", schedule_id, declared)
-        for name, limit in other._limits.items():
-            self._limits[name] = limit
-            self._notify("limit", name, limit)
+        tables: List[Tuple[str, Dict[Any, Any], Dict[Any, Any]]] = [
+            ("activity", self._activities, other._activities),
+            ("on_failure", self._on_failure, other._on_failure),
+            ("orchestration", self._orchestrations, other._orchestrations),
+            ("schedule", self._schedules, other._schedules),
+            ("limit", self._limits, other._limits)]
+        for kind, mine, theirs in tables:
+            for key, value in theirs.items():
+                mine[key] = value
+                self._notify(kind, key, value)
 
     # ---- reading ---------------------------------------------------------------------------
     def activities(self) -> Iterator[ActivityEntry]:

@@ -371,23 +371,26 @@ class OrchestrationContext(MessagingContextMixin, TracingMixin):
         return task
 
     # ---- fire-and-forget (no yield) -------------------------------------------------------
+    def _write(self, method: str, *args: str) -> None:
+        """Hands a write of this turn (custom status, KV) to the host's `method`; a context
+        without a host ignores it."""
+        if self._host is not None:
+            getattr(self._host, method)(*args)
+
     def set_custom_status(self, status: Any) -> None:
         """Publishes a progress string visible to clients (last write in a turn wins)."""
-        if self._host is not None:
-            self._host.set_custom_status(str(status))
+        self._write("set_custom_status", str(status))
 
     def reset_custom_status(self) -> None:
         """Clears the custom status."""
-        if self._host is not None:
-            self._host.reset_custom_status()
+        self._write("reset_custom_status")
 
     def get_custom_status(self) -> Optional[str]:
         """The current custom status (replay-safe)."""
         return self._host.get_custom_status() if self._host is not None else None
 
     def set_kv_value(self, key: Any, value: Any) -> None:
-        if self._host is not None:
-            self._host.set_kv(str(key), str(value))
+        self._write("set_kv", str(key), str(value))
 
     def set_kv_value_typed(self, key: Any, value: Any) -> None:
         self.set_kv_value(
@@ -410,12 +413,10 @@ class OrchestrationContext(MessagingContextMixin, TracingMixin):
         return len(self.get_kv_all_values())
 
     def clear_kv_value(self, key: Any) -> None:
-        if self._host is not None:
-            self._host.clear_kv(str(key))
+        self._write("clear_kv", str(key))
 
     def clear_all_kv_values(self) -> None:
-        if self._host is not None:
-            self._host.clear_all_kv()
+        self._write("clear_all_kv")
 
     def prune_kv_values_updated_before(self, cutoff_ms: int) -> int:
         if self._host is None:

@@ -150,7 +150,7 @@ const char* NextVisibleSql() {
   static const std::string sql =
       "SELECT MIN(q.visible_at) FROM orchestrator_queue q WHERE NOT EXISTS (SELECT 1 "
       "  FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > $1) "
-      "  AND " + OrchestrationLimitPredicate("$1");
+      "  AND " + OrchestrationLimitPredicate("q", "$1");
   return sql.c_str();
 }
 }  // namespace
@@ -303,7 +303,12 @@ void PostgresProvider::OnNotification(const std::string& payload) {
   const auto colon = payload.find(':');
   if (colon != std::string::npos && payload.compare(0, colon, origin_id_) == 0) return;
   const std::string kinds = colon == std::string::npos ? "ows" : payload.substr(colon + 1);
-  if (kinds.find('o') != std::string::npos) orchestrator_signal().Notify();
+  // One orchestration dispatcher per notification, not all of them: a notification stands for
+  // at least one fetchable instance, and a dispatcher whose fetch comes back full wakes the
+  // next (FetchOrchestrationItems), so a burst is still taken by as many dispatchers as it
+  // needs. Waking every dispatcher of every process per commit cost an empty fetch per extra
+  // dispatcher (docs/performance.md, round 3, "PostgreSQL scaling").
+  if (kinds.find('o') != std::string::npos) orchestrator_signal().Notify(1);
   if (kinds.find('w') != std::string::npos) worker_signal().Notify();
   if (kinds.find('s') != std::string::npos) status_signal().Notify();
 }
@@ -405,6 +410,7 @@ Result<std::vector<OrchestrationItem>> PostgresProvider::FetchOrchestrationItems
   };
   Status st = group_->Run("FetchOrchestrationItems", fetch, /*durable=*/false);
   if (!st.ok()) return st;
+  NotifyIfFull(raw.size(), max_items);
   return DecodeFetched(&raw);
 }
 
@@ -456,11 +462,19 @@ Status PostgresProvider::AckTurn(pqxx::transaction_base& tx, const std::string& 
   return Status::Ok();
 }
 
-void PostgresProvider::NotifyAcked(const TurnCommit& commit, const EncodedTurn& turn,
-                                   bool more_messages) {
-  if (!commit.orchestrator_items.empty() || more_messages) orchestrator_signal().Notify();
+// A fetch that filled its batch may have left work behind: let one more dispatcher look (the
+// orchestrator signal wakes one dispatcher per item, change_signal.h).
+void PostgresProvider::NotifyIfFull(size_t fetched, size_t max_items) {
+  if (fetched >= std::max<size_t>(max_items, 1)) orchestrator_signal().Notify(1);
+}
+
+// Returns the orchestration dispatchers to wake for the turn: one per message it sent and one
+// for messages that arrived during its lock.
+int PostgresProvider::NotifyAcked(const TurnCommit& commit, const EncodedTurn& turn,
+                                  bool more_messages) {
   if (turn.unleased_workers) worker_signal().Notify();
   status_signal().Notify();
+  return static_cast<int>(commit.orchestrator_items.size()) + (more_messages ? 1 : 0);
 }
 
 Status PostgresProvider::AckOrchestrationItem(const std::string& lock_token,
@@ -517,20 +531,23 @@ std::vector<Status> PostgresProvider::AckOrchestrationItemsAndFetch(
     ops.push_back({"FetchOrchestrationItems", &fns.back(), false});
   }
   std::vector<Status> done = group_->RunAll(ops);
+  int orchestrator_wake = 0;
   for (size_t k = 0; k < index.size(); ++k) {
     const size_t i = index[k];
     out[i] = std::move(done[k]);
     if (!out[i].ok()) continue;
-    NotifyAcked(*acks[i].commit, turns[i], more[i] != 0);
+    orchestrator_wake += NotifyAcked(*acks[i].commit, turns[i], more[i] != 0);
     if (acks[i].leases == nullptr) continue;
     const TurnCommit& c = *acks[i].commit;
     for (size_t w = 0; w < tokens[i].size(); ++w) {
       if (!tokens[i][w].empty()) acks[i].leases->push_back({c.worker_items[w], tokens[i][w], 1});
     }
   }
+  if (orchestrator_wake > 0) orchestrator_signal().Notify(orchestrator_wake);
   if (next) {
     const Status& fetched = done.back();
     if (fetched.ok()) {
+      NotifyIfFull(raw.size(), next->max_items);
       next->result.emplace(DecodeFetched(&raw));
     } else {
       next->result.emplace(fetched);
@@ -556,7 +573,7 @@ Status PostgresProvider::AbandonOrchestrationItem(const std::string& lock_token,
     tx.commit();
     return Status::Ok();
   });
-  if (st.ok()) orchestrator_signal().Notify();
+  if (st.ok()) orchestrator_signal().Notify(1);
   return st;
 }
 
@@ -605,7 +622,7 @@ Status PostgresProvider::StartOrchestration(const WorkItem& start) {
     }
     return Status::Ok();
   });
-  if (st.ok()) orchestrator_signal().Notify();
+  if (st.ok()) orchestrator_signal().Notify(1);
   return st;
 }
 
@@ -624,7 +641,7 @@ Status PostgresProvider::EnqueueOrchestratorMessage(const WorkItem& item, int64_
                      now + std::max<int64_t>(delay_ms, 0), now, channel_, NotifyPayload("o"));
     return Status::Ok();
   });
-  if (st.ok()) orchestrator_signal().Notify();
+  if (st.ok()) orchestrator_signal().Notify(1);
   return st;
 }
 

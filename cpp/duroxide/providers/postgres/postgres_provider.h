@@ -92,119 +92,17 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
   std::string name() const override { return "postgres"; }
   const std::string& schema() const { return schema_; }
 
-  using Provider::FetchOrchestrationItem;
-  Result<std::optional<OrchestrationItem>> FetchOrchestrationItem(
-      int64_t lock_timeout_ms, const FetchHint* hint) override;
-  Status AckOrchestrationItem(const std::string& lock_token, const TurnCommit& commit) override;
-  // Up to max_items instances in one server call (dx_fetch_orchestrations).
-  Result<std::vector<OrchestrationItem>> FetchOrchestrationItems(size_t max_items,
-                                                                 int64_t lock_timeout_ms,
-                                                                 const FetchHint* hint) override;
-  // The turns and the fetch commit in one transaction, shared with whatever the other
+  // The overrides shared with SqliteProvider. Here FetchOrchestrationItems fetches up to
+  // max_items instances in one server call (dx_fetch_orchestrations); the turns and worker
+  // acks of the batched acks commit in one transaction shared with whatever the other
   // dispatcher threads of this object acknowledge or fetch at the same moment (group commit,
-  // pg_group_commit.h). Honours TurnCommit::worker_lease_until_ms (rows without a session).
-  std::vector<Status> AckOrchestrationItemsAndFetch(const std::vector<TurnAck>& acks,
-                                                    NextOrchestrationFetch* next) override;
-  Status AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
-                                  bool ignore_attempt) override;
-  Status RenewOrchestrationItemLock(const std::string& lock_token, int64_t extend_ms) override;
-  Result<std::optional<int64_t>> NextOrchestratorVisibleAt() override;
+  // pg_group_commit.h), honouring TurnCommit::worker_lease_until_ms (rows without a session).
+  // TEST_ExecuteSql runs on a pooled connection (search_path = this provider's schema).
+#include "duroxide/providers/sql_store_overrides.inc"
 
-  // Export/import (postgres_dump.cc): a session on a new connection in this schema.
-  Result<std::unique_ptr<dump::SqlSession>> OpenDumpSession() override;
-
-  // Worker queue and sessions (postgres_worker_queue.cc).
-  Result<std::optional<WorkItemLease>> FetchWorkItem(int64_t lock_timeout_ms,
-                                                     const WorkerFetchOptions& options) override;
-  Status AckWorkItem(const std::string& lock_token,
-                     const std::optional<history::WorkItem>& completion) override;
-  Result<std::vector<WorkItemLease>> FetchWorkItems(size_t max_items, int64_t lock_timeout_ms,
-                                                    const WorkerFetchOptions& options) override;
-  // The acks and the fetch in one transaction of the group commit, like the turns.
-  std::vector<Status> AckWorkItemsAndFetch(const std::vector<WorkAck>& acks,
-                                           NextWorkFetch* next) override;
-  Status RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) override;
-  Status AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
-                         bool ignore_attempt) override;
-  Result<std::optional<int64_t>> NextWorkerVisibleAt() override;
-  Result<int64_t> RenewSessionLocks(const std::vector<std::string>& owner_ids, int64_t extend_ms,
-                                    int64_t idle_timeout_ms) override;
-  Result<int64_t> CleanupOrphanedSessions(int64_t idle_timeout_ms) override;
-
-  // Capability routing and the task cache (postgres_routing.cc).
-  Result<std::vector<CapabilitySchema>> ReadCapabilitySchemas() override;
-  Result<std::vector<WaitingActivity>> ListWaitingActivities(int64_t min_wait_ms,
-                                                             int64_t limit) override;
-  Result<std::optional<std::string>> GetTaskCache(const std::string& key) override;
-  Status PutTaskCache(const std::string& key, const std::string& task, const std::string& result,
-                      int64_t expires_at_ms) override;
-  Result<int64_t> ClearTaskCache(const std::optional<std::string>& task) override;
-
-  Status StartOrchestration(const history::WorkItem& start) override;
-  Status EnqueueOrchestratorMessage(const history::WorkItem& item, int64_t delay_ms) override;
-  Result<std::optional<InstanceRecord>> GetInstance(const std::string& instance) override;
-  Result<bool> HasPendingStart(const std::string& instance) override;
-  Result<std::vector<history::Event>> ReadHistory(const std::string& instance,
-                                                  int64_t execution_id) override;
-  Result<std::optional<std::string>> GetKvValue(const std::string& instance,
-                                                const std::string& key) override;
-  Result<KvMap> GetKvAll(const std::string& instance) override;
-
-  // Operations (postgres_ops.cc).
-  Status RunOps(const char* op, bool write, const OpsBody& body) override;
-
-  // ProviderAdmin (postgres_management.cc).
-  ProviderAdmin* admin() override { return this; }
-  Result<std::vector<std::string>> ListInstances() override;
-  Result<std::vector<std::string>> ListInstancesByStatus(const std::string& status) override;
-  Result<InstanceInfo> GetInstanceInfo(const std::string& instance) override;
-  Result<ExecutionInfo> GetExecutionInfo(const std::string& instance,
-                                         int64_t execution_id) override;
-  Result<std::vector<int64_t>> ListExecutions(const std::string& instance) override;
-  Result<std::vector<std::string>> ListChildren(const std::string& instance) override;
-  Result<SystemMetrics> GetSystemMetrics() override;
-  Result<QueueDepths> GetQueueDepths() override;
-  Result<std::optional<InstanceStats>> GetInstanceStats(const std::string& instance) override;
-  Result<DeleteInstanceResult> DeleteInstancesAtomic(const std::vector<std::string>& instances,
-                                                     bool force) override;
-  Result<std::vector<std::string>> ListTerminalRoots(const InstanceFilter& filter) override;
-  Result<PruneResult> PruneExecutions(const std::string& instance,
-                                      const PruneOptions& options) override;
-
-  // WorkerRegistryStore (postgres_fleet.cc).
-  WorkerRegistryStore* workers() override { return this; }
-  Result<std::string> RegisterWorker(const WorkerRegistration& reg) override;
-  Result<HeartbeatReply> HeartbeatWorker(const std::string& worker_id,
-                                         const std::string& load_json) override;
-  Status SetWorkerStatus(const std::string& worker_id, const std::string& status,
-                         bool release_sessions) override;
-  Result<std::string> RequestWorkerDrain(const std::string& name_or_id) override;
-  Result<std::vector<WorkerRecord>> ListWorkers() override;
-  Result<int64_t> PruneWorkers(int64_t gone_before_ms) override;
-  Result<int64_t> ReleaseSessionsOfGoneWorkers() override;
-  Result<std::vector<QueuedWork>> ListQueuedWork(int64_t limit) override;
-  // Schedules (schedule_store.h; the backend in postgres_schedules.cc).
-  ScheduleStore* schedules() override { return &schedules_; }
-  // Named limits (limit_store.h), over the same SQL backend.
-  LimitStore* limits() override { return &limits_; }
-
-  // Test hooks, not for production use. TEST_ExecuteSql runs `sql` on a pooled connection
-  // (search_path = this provider's schema). TEST_BreakConnections makes every idle pooled
+  // Test hooks, not for production use. TEST_BreakConnections makes every idle pooled
   // connection fail as if the server had gone away. TEST_ListenerConnections counts the
   // listener's successful (re)connections (0 without a listener).
-  Status TEST_ExecuteSql(const std::string& sql);
-
-  // MessagingStore (postgres_messaging.cc).
-  MessagingStore* messaging() override { return this; }
-  Result<int64_t> PublishEvent(const TopicPublish& publish) override;
-  Result<int64_t> DeliverTopicEvents(size_t max_subscriptions, size_t max_entries) override;
-  Result<std::optional<std::string>> TakeClientReply(const std::string& request_id) override;
-  Result<std::vector<DeadLetter>> ListDeadLetters(const DeadLetterFilter& filter) override;
-  Status RedeliverDeadLetter(int64_t id) override;
-  Result<int64_t> PurgeDeadLetters(const DeadLetterFilter& filter) override;
-  Result<std::vector<TopicInfo>> ListTopics() override;
-  Result<std::vector<TopicSubscriber>> GetTopic(const std::string& topic,
-                                                TopicInfo* info) override;
   void TEST_BreakConnections();
   int64_t TEST_ListenerConnections() const;
   // Group commit counters: transactions run and tasks run in them (pg_group_commit.h).
@@ -242,9 +140,11 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
   void ApplyMessagingTx(pqxx::transaction_base& tx, const std::string& instance,
                         const TurnCommit& commit, int64_t now);
   int64_t PublishTx(pqxx::transaction_base& tx, const TopicPublish& publish, int64_t now);
-  // Local wake-ups after a committed turn.
-  void NotifyAcked(const TurnCommit& commit, const internal::EncodedTurn& turn,
-                   bool more_messages);
+  // Local wake-ups: after a fetch (one more dispatcher when the batch came back full), and
+  // after a committed turn (returns the orchestration dispatchers to wake for it).
+  void NotifyIfFull(size_t fetched, size_t max_items);
+  int NotifyAcked(const TurnCommit& commit, const internal::EncodedTurn& turn,
+                  bool more_messages);
   // Lock tokens of the worker rows of `ack` to insert leased ("" = unleased); empty when the
   // ack asks for no leases (TurnCommit::worker_lease_until_ms, TurnAck::leases).
   std::vector<std::string> LeaseTokens(const TurnAck& ack);

@@ -402,6 +402,50 @@ TEST(PostgresProviderTest, NewerSchemaVersionIsRejected) {
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
 }
 
+// A store of version 11 (the aggregating fetch of migration 9) gets migration 12's fetch, which
+// walks the claim rank first, on its next connect; it then fetches ready work behind a window
+// of messages that are not visible yet (the walk sees only timers, the aggregate finds the
+// start) and a backlog in claim order.
+TEST(PostgresProviderTest, StoreOfVersion11UpgradesToTheRankWalkingFetch) {
+  const std::string schema = NewSchema("v11");
+  const std::string m9 = internal::Migration9Sql();
+  const std::string v9_fetch =
+      m9.substr(m9.find("CREATE OR REPLACE FUNCTION dx_fetch_orchestrations("));
+  const std::string source = "SELECT prosrc FROM pg_proc WHERE proname = 'dx_fetch_orchestrations' "
+                             "AND pronamespace = current_schema()::regnamespace";
+  {
+    auto p = MustConnect(schema);
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->TEST_ExecuteSql(v9_fetch).ok());
+    ASSERT_TRUE(p->TEST_ExecuteSql("DELETE FROM _duroxide_migrations WHERE version = 12").ok());
+  }
+  pqxx::connection conn(TheServer().url);
+  pqxx::nontransaction tx(conn);
+  tx.exec("SET search_path TO " + conn.quote_name(schema));
+  ASSERT_EQ(tx.exec(source)[0][0].as<std::string>().find("v_tried"), std::string::npos);
+  auto p = MustConnect(schema);
+  ASSERT_TRUE(p);
+  EXPECT_NE(tx.exec(source)[0][0].as<std::string>().find("v_tried"), std::string::npos);
+  for (int i = 0; i < 80; ++i) {  // more than the walk's window (4 * 8 + 16 rows)
+    const std::string later = "later-" + std::to_string(i);
+    ASSERT_TRUE(p->EnqueueOrchestratorMessage(StartItem(later), 3600000).ok());
+  }
+  ASSERT_TRUE(p->StartOrchestration(StartItem("ready")).ok());
+  auto items = p->FetchOrchestrationItems(8, 30000, nullptr);
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ(items->front().instance, "ready");
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(p->StartOrchestration(StartItem("b-" + std::to_string(i))).ok());
+  }
+  items = p->FetchOrchestrationItems(8, 30000, nullptr);
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  std::vector<std::string> got;
+  for (const OrchestrationItem& item : *items) got.push_back(item.instance);
+  EXPECT_EQ(got,
+            (std::vector<std::string>{"b-0", "b-1", "b-2", "b-3", "b-4", "b-5", "b-6", "b-7"}));
+}
+
 TEST(PostgresProviderTest, SchemasAreIsolated) {
   auto a = MustConnect(NewSchema("iso"));
   auto b = MustConnect(NewSchema("iso"));

@@ -433,8 +433,10 @@ const std::vector<Migration>& Migrations() {
       {10, "worker claims walk unleased rows only (providers/queue_order.h)",
        kMigration10},
       {11, "named limits: limits, limit buckets, worker limit columns", Migration11Sql()},
-      {12, "orchestration limits: start limit columns, instance slots, fetch admission",
+      {12, "orchestration fetch walks the claim rank and stops when it has its batch",
        Migration12Sql()},
+      {13, "orchestration limits: start limit columns, instance slots, fetch admission",
+       Migration13Sql()},
   };
   return kMigrations;
 }

@@ -384,12 +384,12 @@ std::vector<Status> PostgresProvider::AckWorkItemsAndFetch(const std::vector<Wor
     ops.push_back({"FetchWorkItem", &fns.back(), false});
   }
   std::vector<Status> done = group_->RunAll(ops);
-  bool notify = false;
+  int completions = 0;  // one dispatcher to wake per completion queued
   for (size_t k = 0; k < index.size(); ++k) {
     out[index[k]] = std::move(done[k]);
-    notify = notify || (out[index[k]].ok() && acks[index[k]].completion);
+    if (out[index[k]].ok() && acks[index[k]].completion) ++completions;
   }
-  if (notify) orchestrator_signal().Notify();
+  if (completions > 0) orchestrator_signal().Notify(completions);
   if (next) {
     if (done.back().ok()) {
       next->result.emplace(DecodeLeases("FetchWorkItem", &raw));

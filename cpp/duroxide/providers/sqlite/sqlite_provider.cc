@@ -265,7 +265,7 @@ void SqliteProvider::PrepareStatements() {
       "WHERE " DUROXIDE_QUEUE_RANK_Q " >= ?4 AND +q.visible_at <= ?3 "
       "  AND NOT EXISTS (SELECT 1 FROM instance_locks l "
       "  WHERE l.instance_id = q.instance_id AND l.locked_until > ?3) "
-      "  AND " + OrchestrationLimitPredicate("?3") + " "
+      "  AND " + OrchestrationLimitPredicate("q", "?3") + " "
       "ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 1 "
       "ON CONFLICT(instance_id) DO UPDATE SET lock_token = excluded.lock_token, "
       "  locked_until = excluded.locked_until, locked_at = excluded.locked_at "
@@ -366,7 +366,7 @@ void SqliteProvider::PrepareStatements() {
   next_orchestrator_visible_ = prep(std::string(
       "SELECT q.visible_at FROM orchestrator_queue q WHERE NOT EXISTS (SELECT 1 "
       "  FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > ?1) "
-      "  AND " + OrchestrationLimitPredicate("?1") + " ORDER BY q.visible_at LIMIT 1"));
+      "  AND " + OrchestrationLimitPredicate("q", "?1") + " ORDER BY q.visible_at LIMIT 1"));
 
   start_orchestration_ = prep(
       "INSERT INTO orchestrator_queue(instance_id, kind, work_item, visible_at, attempt_count, "

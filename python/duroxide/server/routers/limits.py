@@ -8,23 +8,19 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Tuple
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from duroxide.client.api import ClientAPI
 from duroxide.client.limits import Limit, LimitInfo
-from duroxide.server.deps import _ID_DOC, _segment, require_token, run, state
+from duroxide.server.deps import id_path, require_token, run, state
 from duroxide.server.errors import problems
-from duroxide.server.models import ID_MAX
 
 router = APIRouter(prefix="/v1", tags=["limits"], dependencies=[Depends(require_token)],
                    responses=problems(401, 403, 503))
 
 
-def limit_path(name: str = Path(
-        min_length=1, max_length=3 * ID_MAX, description=_ID_DOC.format(what="the limit name"))
-               ) -> str:
-    return _segment(name, "name", ID_MAX)
+limit_path = id_path("name", "the limit name")
 
 
 class LimitSettings(BaseModel):

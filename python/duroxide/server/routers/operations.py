@@ -51,29 +51,30 @@ class BulkResponse(BaseModel):
     dry_run: bool
 
 
-def _act(client: ClientAPI, op: str, instance_id: str, body: Dict[str, Any]) -> ActionResponse:
-    getattr(client, op)(instance_id, **body)
+def _act(client: ClientAPI, op: str, instance_id: str, body: ReasonRequest) -> ActionResponse:
+    """ClientAPI.<op>(instance_id, **the request's fields), answered with the status after."""
+    getattr(client, op)(instance_id, **body.model_dump())
     return ActionResponse(instance_id=instance_id, status=client.get_status(instance_id).status)
 
 
-@router.post("/v1/instances/{instance_id}/suspend", response_model=ActionResponse,
-             responses=problems(400, 404, 409), summary="Suspend a running instance")
-async def suspend_instance(request: Request, instance_id: str = InstanceId,
-                           body: Optional[ReasonRequest] = None) -> ActionResponse:
-    """No new turn or activity of it starts; arrivals wait. 409 when it has ended."""
-    reason = None if body is None else body.reason
-    return await run(_act, state(request).client, "suspend_instance", instance_id,
-                     {"reason": reason})
+def _reason_action(verb: str, summary: str, doc: str) -> None:
+    """Routes POST /v1/instances/{instance_id}/<verb> to ClientAPI.<verb>_instance(id,
+    reason=...): suspend and resume take the same request and answer alike."""
+    op = f"{verb}_instance"
+
+    async def endpoint(request: Request, instance_id: str = InstanceId,
+                       body: Optional[ReasonRequest] = None) -> ActionResponse:
+        return await run(_act, state(request).client, op, instance_id, body or ReasonRequest())
+
+    endpoint.__name__ = endpoint.__qualname__ = op
+    endpoint.__doc__ = doc
+    router.post(f"/v1/instances/{{instance_id}}/{verb}", response_model=ActionResponse,
+                responses=problems(400, 404, 409), summary=summary)(endpoint)
 
 
-@router.post("/v1/instances/{instance_id}/resume", response_model=ActionResponse,
-             responses=problems(400, 404, 409), summary="Resume a suspended instance")
-async def resume_instance(request: Request, instance_id: str = InstanceId,
-                          body: Optional[ReasonRequest] = None) -> ActionResponse:
-    """409 when it is not suspended."""
-    reason = None if body is None else body.reason
-    return await run(_act, state(request).client, "resume_instance", instance_id,
-                     {"reason": reason})
+_reason_action("suspend", "Suspend a running instance",
+               "No new turn or activity of it starts; arrivals wait. 409 when it has ended.")
+_reason_action("resume", "Resume a suspended instance", "409 when it is not suspended.")
 
 
 @router.post("/v1/instances/{instance_id}/terminate", response_model=ActionResponse,
@@ -82,9 +83,8 @@ async def terminate_instance(request: Request, instance_id: str = InstanceId,
                              body: Optional[TerminateRequest] = None) -> ActionResponse:
     """Status Terminated without running its code; recursive ends its running
     sub-orchestrations too. 409 when it has ended."""
-    b = body or TerminateRequest()
     return await run(_act, state(request).client, "terminate_instance", instance_id,
-                     {"reason": b.reason, "output": b.output, "recursive": b.recursive})
+                     body or TerminateRequest())
 
 
 class RerunRequest(BaseModel):

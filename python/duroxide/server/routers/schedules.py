@@ -9,22 +9,18 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from duroxide.client.api import ClientAPI
-from duroxide.server.deps import _ID_DOC, _segment, require_token, run, state
+from duroxide.server.deps import id_path, require_token, run, state
 from duroxide.server.errors import problems
-from duroxide.server.models import ID_MAX
 
 router = APIRouter(prefix="/v1", tags=["schedules"], dependencies=[Depends(require_token)],
                    responses=problems(401, 403, 503))
 
 
-def schedule_path(schedule_id: str = Path(
-        min_length=1, max_length=3 * ID_MAX, description=_ID_DOC.format(what="the schedule id"))
-                  ) -> str:
-    return _segment(schedule_id, "schedule_id", ID_MAX)
+schedule_path = id_path("schedule_id", "the schedule id")
 
 
 class Schedule(BaseModel):
