@@ -297,32 +297,26 @@ Status LimitStore::Set(const LimitSpec& spec) {
 }
 
 Result<std::optional<LimitInfo>> LimitStore::Get(const std::string& name) {
-  std::optional<LimitInfo> out;
-  Status st = backend_->RunScheduleTx("get_limit", [&](ScheduleTx& tx) -> Status {
-    out.reset();
+  using Out = std::optional<LimitInfo>;
+  return ReadTx<Out>(*backend_, "get_limit", [&](ScheduleTx& tx, Out* out) -> Status {
     std::optional<LimitSpec> spec = ReadSpec(tx, name);
     if (!spec) return Status::Ok();
     const int64_t now = NowMs();
-    out = InfoOf(tx, std::move(*spec), LoadByLimit(tx, now), now);
+    *out = InfoOf(tx, std::move(*spec), LoadByLimit(tx, now), now);
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  return out;
 }
 
 Result<std::vector<LimitInfo>> LimitStore::List() {
-  std::vector<LimitInfo> out;
-  Status st = backend_->RunScheduleTx("list_limits", [&](ScheduleTx& tx) -> Status {
-    out.clear();
+  using Out = std::vector<LimitInfo>;
+  return ReadTx<Out>(*backend_, "list_limits", [&](ScheduleTx& tx, Out* out) -> Status {
     const int64_t now = NowMs();
     const auto load = LoadByLimit(tx, now);
     for (const SqlRow& row : tx.Query(std::string(kSelectSpec) + " ORDER BY name", {})) {
-      out.push_back(InfoOf(tx, SpecFrom(row), load, now));
+      out->push_back(InfoOf(tx, SpecFrom(row), load, now));
     }
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  return out;
 }
 
 Status LimitStore::Delete(const std::string& name) {
@@ -336,9 +330,8 @@ Status LimitStore::Delete(const std::string& name) {
 }
 
 Result<std::vector<LimitWait>> LimitStore::Waiting(int64_t min_wait_ms, int64_t max_rows) {
-  std::vector<LimitWait> out;
-  Status st = backend_->RunScheduleTx("list_waiting_activities", [&](ScheduleTx& tx) -> Status {
-    out.clear();
+  using Out = std::vector<LimitWait>;
+  return ReadTx<Out>(*backend_, "list_waiting_activities", [&](ScheduleTx& tx, Out* out) -> Status {
     const int64_t now = NowMs();
     std::map<std::pair<std::string, std::string>, bool> room;  // (limit, key) -> has room
     for (const SqlRow& row : tx.Query(
@@ -371,7 +364,7 @@ Result<std::vector<LimitWait>> LimitStore::Waiting(int64_t min_wait_ms, int64_t 
         }
         if (it->second) continue;
       }
-      out.push_back(std::move(w));
+      out->push_back(std::move(w));
     }
     // Orchestration starts held back by their limit (no slot, and none free or no such
     // limit), listed like activities with activity_id 0 and the orchestration's name.
@@ -396,12 +389,10 @@ Result<std::vector<LimitWait>> LimitStore::Waiting(int64_t min_wait_ms, int64_t 
       w.limit_key = Text(row, 2);
       w.waiting_since_ms = Int(row, 3);
       w.defined = Int(row, 4) != 0;
-      out.push_back(std::move(w));
+      out->push_back(std::move(w));
     }
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  return out;
 }
 
 }  // namespace duroxide::providers

@@ -231,4 +231,12 @@ Result<std::vector<QueueRow>> QueueRows(Provider& p, const std::string& instance
   return out;
 }
 
+Status WakeAfterOps(Provider& p, const Status& committed, const OpsWake& wake) {
+  if (!committed.ok()) return committed;
+  if (wake.orchestrator) p.orchestrator_signal().Notify();
+  if (wake.worker) p.worker_signal().Notify();
+  if (!wake.instance.empty()) p.status_signal().Notify(wake.instance);
+  return committed;
+}
+
 }  // namespace duroxide::providers::ops

@@ -82,6 +82,12 @@ struct QueueRow {
 };
 Result<std::vector<QueueRow>> QueueRows(Provider& p, const std::string& instance);
 
+// The end of every RunOps: once the operation's transaction has committed (`committed` is
+// Ok), wakes this process's dispatchers and status waiters for what `wake` says changed.
+// Waking other processes is the dialect's business, inside its transaction. Returns
+// `committed`.
+Status WakeAfterOps(Provider& p, const Status& committed, const OpsWake& wake);
+
 }  // namespace duroxide::providers::ops
 
 #endif  // DUROXIDE_PROVIDERS_OPS_COMMON_H_

@@ -240,26 +240,22 @@ Status ScheduleStore::Update(const ScheduleRecord& record) {
 }
 
 Result<std::optional<ScheduleRecord>> ScheduleStore::Get(const std::string& schedule_id) {
-  std::optional<ScheduleRecord> out;
-  Status st = backend_->RunScheduleTx("get_schedule", [&](ScheduleTx& tx) -> Status {
+  using Out = std::optional<ScheduleRecord>;
+  return ReadTx<Out>(*backend_, "get_schedule", [&](ScheduleTx& tx, Out* out) -> Status {
     auto rows = tx.Query(std::string(kColumns) + "WHERE schedule_id = $1", {schedule_id});
-    if (!rows.empty()) out = RecordFrom(rows[0]);
+    if (!rows.empty()) *out = RecordFrom(rows[0]);
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  return out;
 }
 
 Result<std::vector<ScheduleRecord>> ScheduleStore::List() {
-  std::vector<ScheduleRecord> out;
-  Status st = backend_->RunScheduleTx("list_schedules", [&](ScheduleTx& tx) -> Status {
+  using Out = std::vector<ScheduleRecord>;
+  return ReadTx<Out>(*backend_, "list_schedules", [&](ScheduleTx& tx, Out* out) -> Status {
     for (const SqlRow& row : tx.Query(std::string(kColumns) + "ORDER BY schedule_id", {})) {
-      out.push_back(RecordFrom(row));
+      out->push_back(RecordFrom(row));
     }
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  return out;
 }
 
 Status ScheduleStore::Delete(const std::string& schedule_id) {
@@ -273,44 +269,40 @@ Status ScheduleStore::Delete(const std::string& schedule_id) {
 }
 
 Result<std::vector<ScheduleRecord>> ScheduleStore::Due(int64_t now_ms, int64_t limit) {
-  std::vector<ScheduleRecord> out;
-  Status st = backend_->RunScheduleTx("due_schedules", [&](ScheduleTx& tx) -> Status {
+  using Out = std::vector<ScheduleRecord>;
+  return ReadTx<Out>(*backend_, "due_schedules", [&](ScheduleTx& tx, Out* out) -> Status {
     for (const SqlRow& row : tx.Query(std::string(kColumns) +
                                           "WHERE next_due_ms <= $1 AND paused = 0 "
                                           "ORDER BY next_due_ms LIMIT $2",
                                       {now_ms, limit})) {
-      out.push_back(RecordFrom(row));
+      out->push_back(RecordFrom(row));
     }
     for (const SqlRow& row :
          tx.Query(std::string(kColumns) +
                       "WHERE buffered_fire_ms IS NOT NULL AND paused = 0 AND NOT " +
                       RunningPredicate("s.last_instance_id") + " LIMIT $1",
                   {limit})) {
-      out.push_back(RecordFrom(row));
+      out->push_back(RecordFrom(row));
     }
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  return out;
 }
 
 Result<std::optional<int64_t>> ScheduleStore::NextDueAt(int64_t now_ms) {
-  std::optional<int64_t> out;
-  Status st = backend_->RunScheduleTx("next_schedule_due", [&](ScheduleTx& tx) -> Status {
+  using Out = std::optional<int64_t>;
+  return ReadTx<Out>(*backend_, "next_schedule_due", [&](ScheduleTx& tx, Out* out) -> Status {
     auto ready = tx.Query("SELECT 1 FROM schedules s WHERE buffered_fire_ms IS NOT NULL AND "
                           "paused = 0 AND NOT " + RunningPredicate("s.last_instance_id") +
                               " LIMIT 1",
                           {});
     if (!ready.empty()) {
-      out = now_ms;
+      *out = now_ms;
       return Status::Ok();
     }
     auto rows = tx.Query("SELECT MIN(next_due_ms) FROM schedules WHERE paused = 0", {});
-    if (!rows.empty() && rows[0][0]) out = std::stoll(*rows[0][0]);
+    if (!rows.empty() && rows[0][0]) *out = std::stoll(*rows[0][0]);
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  return out;
 }
 
 Result<FireOutcome> ScheduleStore::Fire(const FireRequest& req) {

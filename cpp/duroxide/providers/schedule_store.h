@@ -156,6 +156,19 @@ class ScheduleBackend {
   virtual Status RunScheduleTx(const char* op, const std::function<Status(ScheduleTx&)>& body) = 0;
 };
 
+// Runs `body(tx, &out)` in one transaction of `backend` and returns `out`, or the failure.
+// `out` starts value-initialised on every run of the body (a backend may run it again).
+template <typename T, typename F>
+Result<T> ReadTx(ScheduleBackend& backend, const char* op, F&& body) {
+  T out;
+  Status st = backend.RunScheduleTx(op, [&](ScheduleTx& tx) -> Status {
+    out = T();
+    return body(tx, &out);
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
 // The schedule operations, written once over a backend.
 class ScheduleStore {
  public:

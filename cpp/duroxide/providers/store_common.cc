@@ -57,6 +57,11 @@ Result<std::vector<history::Event>> DecodeHistory(const char* op, const std::str
   return events;
 }
 
+Status WorkLeaseGone(const char* op, const std::string& lock_token) {
+  return Status::FailedPrecondition(
+      op, "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
+}
+
 Status InstanceNotFound(const char* op, const std::string& instance) {
   return Status::NotFound(op, "Instance " + instance + " not found");
 }

@@ -89,6 +89,28 @@ std::optional<std::string> OptText(const Row& row, int i) {
   return row.Text(i);
 }
 
+// Column `i` of `row` into a field, read as the field's type (NULL reads as nullopt).
+template <typename Row>
+void ReadColumn(const Row& row, int i, std::string* out) { *out = row.Text(i); }
+template <typename Row>
+void ReadColumn(const Row& row, int i, std::optional<std::string>* out) { *out = OptText(row, i); }
+template <typename Row>
+void ReadColumn(const Row& row, int i, int64_t* out) { *out = row.Int(i); }
+template <typename Row>
+void ReadColumn(const Row& row, int i, std::optional<int64_t>* out) {
+  *out = row.Null(i) ? std::nullopt : std::optional<int64_t>(row.Int(i));
+}
+template <typename Row>
+void ReadColumn(const Row& row, int i, bool* out) { *out = row.Bool(i); }
+
+// Columns first, first + 1, ... of `row` into the given fields of `*out`, in order: the list
+// of fields is the query's column layout.
+template <typename Row, typename T, typename... Fields>
+void ReadColumns(const Row& row, int first, T* out, Fields T::*... fields) {
+  int i = first;
+  (ReadColumn(row, i++, &(out->*fields)), ...);
+}
+
 // Column layout of the instance record (kInstanceRecordSelect): 0 name, 1 version,
 // 2 current_execution_id, 3 status, 4 output, 5 error, 6 custom_status,
 // 7 custom_status_version, 8 parent_instance_id, 9 created_at, 10 updated_at, 11 id of the
@@ -105,13 +127,9 @@ InstanceRecord InstanceRecordFrom(const std::string& instance, const Row& row,
     throw DataLossError("instance '" + instance + "' has unknown execution status '" +
                         row.Text(3) + "'");
   }
-  r.output = OptText(row, 4);
-  r.error = OptText(row, 5);
-  r.custom_status = OptText(row, 6);
-  r.custom_status_version = row.Int(7);
-  r.parent_instance_id = OptText(row, 8);
-  r.created_at_ms = row.Int(9);
-  r.updated_at_ms = row.Int(10);
+  using R = InstanceRecord;
+  ReadColumns(row, 4, &r, &R::output, &R::error, &R::custom_status, &R::custom_status_version,
+              &R::parent_instance_id, &R::created_at_ms, &R::updated_at_ms);
   if (last_event_id != nullptr) *last_event_id = row.Null(11) ? 0 : row.Int(11);
   return r;
 }
@@ -149,9 +167,8 @@ InstanceInfo InstanceInfoFrom(const std::string& instance, const Row& row) {
   info.current_execution_id = row.Int(2);
   info.status = admin::StatusOrRunning(OptText(row, 3));
   info.output = admin::OutputFor(info.status, OptText(row, 4), OptText(row, 5));
-  info.created_at = row.Int(6);
-  info.updated_at = row.Int(7);
-  info.parent_instance_id = OptText(row, 8);
+  ReadColumns(row, 6, &info, &InstanceInfo::created_at, &InstanceInfo::updated_at,
+              &InstanceInfo::parent_instance_id);
   return info;
 }
 
@@ -169,9 +186,8 @@ ExecutionInfo ExecutionInfoFrom(int64_t execution_id, const Row& row) {
   info.execution_id = execution_id;
   info.status = row.Text(0);
   info.output = admin::OutputFor(info.status, OptText(row, 1), OptText(row, 2));
-  info.started_at = row.Int(3);
-  if (!row.Null(4)) info.completed_at = row.Int(4);
-  info.event_count = row.Int(5);
+  ReadColumns(row, 3, &info, &ExecutionInfo::started_at, &ExecutionInfo::completed_at,
+              &ExecutionInfo::event_count);
   return info;
 }
 
@@ -181,27 +197,58 @@ ExecutionInfo ExecutionInfoFrom(int64_t execution_id, const Row& row) {
 // 14 load, 15 serves, 16 tags, 17 capabilities, 18 session_owners, 19 sessions held.
 template <typename Row>
 WorkerRecord WorkerRecordFrom(const Row& row) {
-  WorkerRecord w;
-  w.worker_id = row.Text(0);
-  w.name = row.Text(1);
-  w.host = row.Text(2);
-  w.pid = row.Int(3);
-  w.version = row.Text(4);
-  w.service_name = OptText(row, 5);
-  w.service_version = OptText(row, 6);
-  w.status = row.Text(7);
-  w.drain_requested = row.Bool(8);
-  w.started_at_ms = row.Int(9);
-  w.registered_at_ms = row.Int(10);
-  w.last_heartbeat_ms = row.Int(11);
-  w.heartbeat_interval_ms = row.Int(12);
-  w.capacity_json = row.Text(13);
-  w.load_json = row.Text(14);
-  w.serves_json = row.Text(15);
-  w.tags_json = row.Text(16);
-  w.capabilities_json = OptText(row, 17);
-  w.session_owners_json = row.Text(18);
-  w.sessions_held = row.Int(19);
+  using W = WorkerRecord;
+  W w;
+  ReadColumns(row, 0, &w, &W::worker_id, &W::name, &W::host, &W::pid, &W::version,
+              &W::service_name, &W::service_version, &W::status, &W::drain_requested,
+              &W::started_at_ms, &W::registered_at_ms, &W::last_heartbeat_ms,
+              &W::heartbeat_interval_ms, &W::capacity_json, &W::load_json, &W::serves_json,
+              &W::tags_json, &W::capabilities_json, &W::session_owners_json, &W::sessions_held);
+  return w;
+}
+
+// The worker-registry SQL both dialects run (`$N` in order of first appearance, see
+// kInstanceRecordSelect). DUROXIDE_WORKER_COLUMNS: columns 0..18 of WorkerRecordFrom; each
+// dialect appends column 19 (sessions held: a query of the session_owners JSON array, `$1` =
+// now) and "FROM workers w ".
+#define DUROXIDE_WORKER_COLUMNS                                                               \
+  "SELECT w.worker_id, w.name, w.host, w.pid, w.version, w.service_name, w.service_version, " \
+  "  w.status, w.drain_requested, w.started_at, w.registered_at, w.last_heartbeat, "         \
+  "  w.heartbeat_interval_ms, w.capacity, w.load, w.serves, w.tags, w.capabilities, "        \
+  "  w.session_owners, "
+// A new worker under the candidate name `$16` with the registration fields `$1`..`$15`
+// (`$8` = now, also its registration time); each dialect appends its conflict clause (the
+// UNIQUE name decides between concurrent registrations).
+#define DUROXIDE_REGISTER_WORKER_INSERT                                                       \
+  "INSERT INTO workers(worker_id, host, pid, version, service_name, service_version, "        \
+  "  started_at, last_heartbeat, heartbeat_interval_ms, capacity, load, serves, tags, "      \
+  "  capabilities, session_owners, name, status, drain_requested, registered_at) "           \
+  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "          \
+  "  'active', FALSE, $8) "
+
+// ListQueuedWork (`$1` = now, `$2` = limit): visible or retried rows of both queues that no
+// live lock holds, oldest visible first. Columns: see QueuedWorkFrom.
+inline constexpr const char* kQueuedWorkSelect =
+    "SELECT 0, q.instance_id, q.work_item, i.orchestration_name, i.orchestration_version, "
+    "  q.created_at, q.visible_at FROM orchestrator_queue q "
+    "  LEFT JOIN instances i ON i.instance_id = q.instance_id "
+    "  WHERE (q.visible_at <= $1 OR q.attempt_count > 0) AND NOT EXISTS (SELECT 1 FROM instance_locks l "
+    "    WHERE l.instance_id = q.instance_id AND l.locked_until > $1) "
+    "UNION ALL "
+    "SELECT 1, w.instance_id, w.work_item, NULL, NULL, w.created_at, w.visible_at "
+    "  FROM worker_queue w "
+    "  WHERE (w.visible_at <= $1 OR w.attempt_count > 0) AND (w.lock_token IS NULL OR w.locked_until <= $1) "
+    "ORDER BY 7 LIMIT $2";
+
+// Columns: 0 queue (0 orchestrator, 1 worker), 1 instance, 2 work item, 3 name, 4 version
+// (NULL for worker rows), 5 created_at, 6 visible_at.
+template <typename Row>
+QueuedWork QueuedWorkFrom(const Row& row) {
+  using Q = QueuedWork;
+  Q w;
+  w.queue = row.Int(0) == 0 ? Q::Queue::kOrchestrator : Q::Queue::kWorker;
+  ReadColumns(row, 1, &w, &Q::instance, &Q::work_item_json, &Q::instance_name,
+              &Q::instance_version, &Q::created_at_ms, &Q::visible_at_ms);
   return w;
 }
 
@@ -220,9 +267,8 @@ inline constexpr const char* kQueueDepthsSelect =
 template <typename Row>
 QueueDepths QueueDepthsFrom(const Row& row) {
   QueueDepths d;
-  d.orchestrator_queue = row.Int(0);
-  d.worker_queue = row.Int(1);
-  d.timer_queue = row.Int(2);
+  ReadColumns(row, 0, &d, &QueueDepths::orchestrator_queue, &QueueDepths::worker_queue,
+              &QueueDepths::timer_queue);
   return d;
 }
 
@@ -230,13 +276,10 @@ QueueDepths QueueDepthsFrom(const Row& row) {
 // (current executions), 5 history events.
 template <typename Row>
 SystemMetrics SystemMetricsFrom(const Row& row) {
-  SystemMetrics m;
-  m.total_instances = row.Int(0);
-  m.total_executions = row.Int(1);
-  m.running_instances = row.Int(2);
-  m.completed_instances = row.Int(3);
-  m.failed_instances = row.Int(4);
-  m.total_events = row.Int(5);
+  using M = SystemMetrics;
+  M m;
+  ReadColumns(row, 0, &m, &M::total_instances, &M::total_executions, &M::running_instances,
+              &M::completed_instances, &M::failed_instances, &M::total_events);
   return m;
 }
 
@@ -247,9 +290,8 @@ class InstanceStatsBuilder {
  public:
   template <typename Row>
   explicit InstanceStatsBuilder(const Row& row) {
-    stats_.history_event_count = row.Int(0);
-    stats_.history_size_bytes = row.Int(1);
-    stats_.queue_pending_count = row.Int(2);
+    ReadColumns(row, 0, &stats_, &InstanceStats::history_event_count,
+                &InstanceStats::history_size_bytes, &InstanceStats::queue_pending_count);
   }
   void AddKvRow(std::string key, std::optional<int64_t> value_bytes) {
     if (!value_bytes) {
@@ -269,6 +311,9 @@ class InstanceStatsBuilder {
   InstanceStats stats_;
   std::map<std::string, int64_t> kv_sizes_;  // key -> value bytes
 };
+
+// The status of an ack or renewal whose worker lease is gone (kFailedPrecondition).
+Status WorkLeaseGone(const char* op, const std::string& lock_token);
 
 // The NotFound statuses of the admin reads (api.md 1.11 wording).
 Status InstanceNotFound(const char* op, const std::string& instance);

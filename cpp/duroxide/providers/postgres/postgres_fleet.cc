@@ -15,16 +15,12 @@
 namespace duroxide::providers::postgres {
 
 using internal::NullableText;
-using internal::OptText;
 
 namespace {
 
 // Columns 0..19 of a worker row; $1 is now (for sessions_held).
 constexpr const char* kWorkerColumns =
-    "SELECT w.worker_id, w.name, w.host, w.pid, w.version, w.service_name, w.service_version, "
-    "  w.status, w.drain_requested, w.started_at, w.registered_at, w.last_heartbeat, "
-    "  w.heartbeat_interval_ms, w.capacity, w.load, w.serves, w.tags, w.capabilities, "
-    "  w.session_owners, "
+    DUROXIDE_WORKER_COLUMNS
     "  (SELECT COUNT(*) FROM sessions s WHERE s.locked_until > $1 AND s.worker_id IN "
     "     (SELECT jsonb_array_elements_text(w.session_owners::jsonb))) "
     "FROM workers w ";
@@ -63,11 +59,7 @@ Result<std::string> PostgresProvider::RegisterWorker(const WorkerRegistration& r
     for (const std::string& name : reg.candidate_names) {
       // The UNIQUE constraint decides between concurrent registrations.
       pqxx::result ins = tx.exec_params(
-          "INSERT INTO workers(worker_id, host, pid, version, service_name, service_version, "
-          "  started_at, last_heartbeat, heartbeat_interval_ms, capacity, load, serves, tags, "
-          "  capabilities, session_owners, name, status, drain_requested, registered_at) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-          "  'active', FALSE, $8) ON CONFLICT DO NOTHING RETURNING name",
+          DUROXIDE_REGISTER_WORKER_INSERT "ON CONFLICT DO NOTHING RETURNING name",
           reg.worker_id, reg.host, reg.pid, reg.version, NullableText(reg.service_name),
           NullableText(reg.service_version), reg.started_at_ms, now, reg.heartbeat_interval_ms,
           reg.capacity_json, reg.load_json, reg.serves_json, reg.tags_json,
@@ -173,31 +165,9 @@ Result<int64_t> PostgresProvider::ReleaseSessionsOfGoneWorkers() {
 Result<std::vector<QueuedWork>> PostgresProvider::ListQueuedWork(int64_t limit) {
   return Run("ListQueuedWork", [&](pqxx::connection_base& conn) -> Result<std::vector<QueuedWork>> {
     pqxx::nontransaction tx(conn);
-    pqxx::result r = tx.exec_params(
-        "SELECT 0, q.instance_id, q.work_item, i.orchestration_name, i.orchestration_version, "
-        "  q.created_at, q.visible_at FROM orchestrator_queue q "
-        "  LEFT JOIN instances i ON i.instance_id = q.instance_id "
-        "  WHERE (q.visible_at <= $1 OR q.attempt_count > 0) AND NOT EXISTS (SELECT 1 FROM instance_locks l "
-        "    WHERE l.instance_id = q.instance_id AND l.locked_until > $1) "
-        "UNION ALL "
-        "SELECT 1, w.instance_id, w.work_item, NULL, NULL, w.created_at, w.visible_at "
-        "  FROM worker_queue w "
-        "  WHERE (w.visible_at <= $1 OR w.attempt_count > 0) AND (w.lock_token IS NULL OR w.locked_until <= $1) "
-        "ORDER BY 7 LIMIT $2",
-        NowMs(), limit);
+    pqxx::result r = tx.exec_params(store::kQueuedWorkSelect, NowMs(), limit);
     std::vector<QueuedWork> out;
-    for (const pqxx::row& row : r) {
-      QueuedWork w;
-      w.queue = row[0].as<int>() == 0 ? QueuedWork::Queue::kOrchestrator
-                                      : QueuedWork::Queue::kWorker;
-      w.instance = row[1].as<std::string>();
-      w.work_item_json = row[2].as<std::string>();
-      w.instance_name = OptText(row[3]);
-      w.instance_version = OptText(row[4]);
-      w.created_at_ms = row[5].as<int64_t>();
-      w.visible_at_ms = row[6].as<int64_t>();
-      out.push_back(std::move(w));
-    }
+    for (const pqxx::row& row : r) out.push_back(store::QueuedWorkFrom(internal::PgRow(row)));
     return out;
   });
 }

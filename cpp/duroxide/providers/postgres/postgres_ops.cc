@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "duroxide/providers/ops_common.h"
 #include "duroxide/providers/postgres/postgres_internal.h"
 
 namespace duroxide::providers::postgres {
@@ -66,11 +67,7 @@ Status PostgresProvider::RunOps(const char* op, bool write, const OpsBody& body)
     tx.commit();
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  if (wake.orchestrator) orchestrator_signal().Notify();
-  if (wake.worker) worker_signal().Notify();
-  if (!wake.instance.empty()) status_signal().Notify(wake.instance);
-  return st;
+  return ops::WakeAfterOps(*this, st, wake);
 }
 
 }  // namespace duroxide::providers::postgres

@@ -20,10 +20,7 @@
 #include <vector>
 
 #include "duroxide/common/status.h"
-#include "duroxide/providers/provider.h"
-#include "duroxide/providers/store_dump.h"
-#include "duroxide/providers/limit_store.h"
-#include "duroxide/providers/schedule_store.h"
+#include "duroxide/providers/sql_store.h"
 
 // libpqxx stays out of this header so that users of the provider need no libpqxx include
 // path (the provider library links it privately).
@@ -69,9 +66,7 @@ struct PostgresOptions {
 // Errors: a lost connection is kUnavailable (the connection is replaced, with backoff, on a
 // later call); a commit whose outcome is unknown because the connection broke during COMMIT
 // is kDataLoss; deadlocks and serialization failures are kAborted; see pg_errors.h.
-class PostgresProvider : public Provider, public ProviderAdmin, public MessagingStore,
-                         public WorkerRegistryStore, public dump::DumpSource,
-                         private ScheduleBackend {
+class PostgresProvider : public SqlStore {
  public:
   // Connects to `url` (a libpq URI or key=value string, e.g.
   // "postgresql://user:pass@host:5432/db") and uses the schema "public".
@@ -165,8 +160,6 @@ class PostgresProvider : public Provider, public ProviderAdmin, public Messaging
   std::mutex rng_mu_;
   std::mt19937_64 rng_;  // GUARDED_BY(rng_mu_)
   std::unique_ptr<internal::PgPool> pool_;
-  ScheduleStore schedules_{this};
-  LimitStore limits_{this};
   std::unique_ptr<internal::PgGroupCommit> group_;  // runs on pool_ (destroyed before it)
   std::unique_ptr<internal::PgListener> listener_;  // last: stopped first on destruction
 };

@@ -46,6 +46,7 @@
 #include "duroxide/providers/queue_order.h"
 #include "duroxide/providers/schedule_store.h"
 #include "duroxide/providers/store_common.h"
+#include "duroxide/providers/store_schema.h"
 
 namespace duroxide::providers::postgres {
 
@@ -63,107 +64,6 @@ namespace internal {
 namespace {
 
 using store::Migration;
-
-constexpr const char* kMigration1 = R"sql(
-CREATE TABLE instances (
-  instance_id           TEXT PRIMARY KEY,
-  orchestration_name    TEXT NOT NULL,
-  orchestration_version TEXT,
-  current_execution_id  BIGINT NOT NULL DEFAULT 1,
-  parent_instance_id    TEXT,
-  custom_status         TEXT,
-  custom_status_version BIGINT NOT NULL DEFAULT 0,
-  created_at            BIGINT NOT NULL,
-  updated_at            BIGINT NOT NULL,
-  seq                   BIGSERIAL NOT NULL
-);
-CREATE INDEX idx_instances_parent ON instances(parent_instance_id);
-CREATE INDEX idx_instances_created ON instances(created_at, seq);
-
-CREATE TABLE executions (
-  instance_id  TEXT NOT NULL,
-  execution_id BIGINT NOT NULL,
-  status       TEXT NOT NULL DEFAULT 'Running',
-  output       TEXT,
-  error        TEXT,
-  started_at   BIGINT NOT NULL,
-  completed_at BIGINT,
-  PRIMARY KEY (instance_id, execution_id)
-);
-
-CREATE TABLE history (
-  instance_id  TEXT NOT NULL,
-  execution_id BIGINT NOT NULL,
-  event_id     BIGINT NOT NULL,
-  event_type   TEXT NOT NULL,
-  event_data   TEXT NOT NULL,
-  created_at   BIGINT NOT NULL,
-  PRIMARY KEY (instance_id, execution_id, event_id)
-);
-
-CREATE TABLE orchestrator_queue (
-  id            BIGSERIAL PRIMARY KEY,
-  instance_id   TEXT NOT NULL,
-  kind          TEXT NOT NULL,
-  work_item     TEXT NOT NULL,
-  visible_at    BIGINT NOT NULL,
-  lock_token    TEXT,
-  attempt_count BIGINT NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
-  created_at    BIGINT NOT NULL
-);
-CREATE INDEX idx_orch_visible ON orchestrator_queue(visible_at);
-CREATE INDEX idx_orch_instance ON orchestrator_queue(instance_id, kind);
-CREATE INDEX idx_orch_lock ON orchestrator_queue(lock_token);
-
-CREATE TABLE instance_locks (
-  instance_id  TEXT PRIMARY KEY,
-  lock_token   TEXT NOT NULL UNIQUE,
-  locked_until BIGINT NOT NULL,
-  locked_at    BIGINT NOT NULL
-);
-
-CREATE TABLE worker_queue (
-  id            BIGSERIAL PRIMARY KEY,
-  work_item     TEXT NOT NULL,
-  visible_at    BIGINT NOT NULL DEFAULT 0,
-  lock_token    TEXT,
-  locked_until  BIGINT,
-  attempt_count BIGINT NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
-  created_at    BIGINT NOT NULL,
-  instance_id   TEXT NOT NULL,
-  execution_id  BIGINT NOT NULL,
-  activity_id   BIGINT NOT NULL,
-  session_id    TEXT,
-  tag           TEXT
-);
-CREATE INDEX idx_worker_visible ON worker_queue(visible_at);
-CREATE INDEX idx_worker_lock ON worker_queue(lock_token);
-CREATE INDEX idx_worker_identity ON worker_queue(instance_id, execution_id, activity_id);
-CREATE INDEX idx_worker_session ON worker_queue(session_id);
-
-CREATE TABLE sessions (
-  session_id       TEXT PRIMARY KEY,
-  worker_id        TEXT NOT NULL,
-  locked_until     BIGINT NOT NULL,
-  last_activity_at BIGINT NOT NULL
-);
-
-CREATE TABLE kv_store (
-  instance_id        TEXT NOT NULL,
-  key                TEXT NOT NULL,
-  value              TEXT NOT NULL,
-  last_updated_at_ms BIGINT NOT NULL DEFAULT 0,
-  PRIMARY KEY (instance_id, key)
-);
-
-CREATE TABLE kv_delta (
-  instance_id        TEXT NOT NULL,
-  key                TEXT NOT NULL,
-  value              TEXT,
-  last_updated_at_ms BIGINT NOT NULL DEFAULT 0,
-  PRIMARY KEY (instance_id, key)
-);
-)sql";
 
 // The hot paths as server-side functions: one round trip per fetch, ack and start instead of
 // one per statement. They take every time from the caller (p_now) and rely on the calling
@@ -221,37 +121,9 @@ BEGIN
       PERFORM pg_sleep(0.001 * v_attempt);  -- every candidate is being locked right now
       CONTINUE;
     END IF;
-    -- Take the lock unless a live one appeared since the candidate was read.
-    INSERT INTO instance_locks AS il (instance_id, lock_token, locked_until, locked_at)
-    VALUES (v_instance, p_token, p_until, p_now)
-    ON CONFLICT (instance_id) DO UPDATE SET lock_token = EXCLUDED.lock_token,
-      locked_until = EXCLUDED.locked_until, locked_at = EXCLUDED.locked_at
-    WHERE il.locked_until <= p_now;
-    IF NOT FOUND THEN
-      CONTINUE;
-    END IF;
-    UPDATE orchestrator_queue SET lock_token = p_token, attempt_count = attempt_count + 1
-    WHERE instance_id = v_instance AND visible_at <= p_now;
-    IF NOT FOUND THEN
-      DELETE FROM instance_locks WHERE lock_token = p_token;  -- consumed meanwhile
-      CONTINUE;
-    END IF;
-    RETURN QUERY
-    SELECT v_instance,
-      (SELECT json_agg(json_build_array(q.id, q.work_item, q.attempt_count) ORDER BY q.id)
-         FROM orchestrator_queue q WHERE q.lock_token = p_token),
-      i.instance_id IS NOT NULL, i.orchestration_name, i.orchestration_version,
-      i.current_execution_id, e.status, e.output, e.error, i.custom_status,
-      i.custom_status_version, i.parent_instance_id, i.created_at, i.updated_at,
-      (SELECT MAX(h.event_id) FROM history h WHERE h.instance_id = v_instance
-         AND h.execution_id = i.current_execution_id),
-      (SELECT json_agg(json_build_array(k.key, k.value, k.last_updated_at_ms))
-         FROM kv_store k WHERE k.instance_id = v_instance AND i.instance_id IS NOT NULL)
-    FROM (SELECT 1) one
-    LEFT JOIN instances i ON i.instance_id = v_instance
-    LEFT JOIN executions e
-      ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id;
-    RETURN;
+)sql";
+// The end of dx_fetch_orchestration, after its shared part (FetchLockedInstanceSql).
+constexpr const char* kMigration2FetchEnd = R"sql(    RETURN;
   END LOOP;
 END;
 $$;
@@ -282,102 +154,25 @@ $$;
 
 const char* Migration2Sql() {
   static const std::string sql =
-      kMigration2Head + AckOrchestrationSql(AckRelease::kV2) + kMigration2Tail;
+      kMigration2Head +
+      FetchLockedInstanceSql({"v_instance", "p_token", "v_instance",
+                              "    IF NOT FOUND THEN\n      CONTINUE;\n    END IF;\n"}) +
+      kMigration2FetchEnd + AckOrchestrationSql(AckRelease::kV2) + kMigration2Tail;
   return sql.c_str();
 }
 
-// Version 3: messaging (docs/messaging.md), the same tables as SQLite's migration 3. A topic's
-// seq is taken by an upsert on its topics row, whose row lock is held until the publishing
-// transaction commits: seqs become visible in order (the ordering pitfall of concurrent
-// publishers).
-constexpr const char* kMigration3 = R"sql(
-CREATE TABLE dead_letters (
-  id          BIGSERIAL PRIMARY KEY,
-  instance_id TEXT NOT NULL,
-  queue       TEXT NOT NULL,
-  data        TEXT NOT NULL,
-  meta        TEXT,
-  reason      TEXT NOT NULL,
-  created_at  BIGINT NOT NULL
-);
-CREATE INDEX idx_dead_letters_instance ON dead_letters(instance_id);
-CREATE TABLE topics (
-  topic      TEXT PRIMARY KEY,
-  last_seq   BIGINT NOT NULL DEFAULT 0,
-  created_at BIGINT NOT NULL
-);
-CREATE TABLE topic_log (
-  topic        TEXT NOT NULL,
-  seq          BIGINT NOT NULL,
-  data         TEXT NOT NULL,
-  meta         TEXT,
-  published_at BIGINT NOT NULL,
-  PRIMARY KEY (topic, seq)
-);
-CREATE TABLE subscriptions (
-  topic       TEXT NOT NULL,
-  instance_id TEXT NOT NULL,
-  cursor      BIGINT NOT NULL,
-  created_at  BIGINT NOT NULL,
-  PRIMARY KEY (topic, instance_id)
-);
-CREATE INDEX idx_subscriptions_instance ON subscriptions(instance_id);
-CREATE TABLE client_replies (
-  request_id TEXT PRIMARY KEY,
-  payload    TEXT NOT NULL,
-  created_at BIGINT NOT NULL
-);
-)sql";
-
-// Version 4: the worker registry (providers/provider_fleet.h), as in SQLite. JSON documents
-// are TEXT (the provider never interprets them; jsonb functions cast where needed).
-constexpr const char* kMigration4 = R"sql(
-CREATE TABLE workers (
-  worker_id             TEXT PRIMARY KEY,
-  name                  TEXT NOT NULL UNIQUE,
-  host                  TEXT NOT NULL,
-  pid                   BIGINT NOT NULL,
-  version               TEXT NOT NULL,
-  service_name          TEXT,
-  service_version       TEXT,
-  status                TEXT NOT NULL,
-  drain_requested       BOOLEAN NOT NULL DEFAULT FALSE,
-  started_at            BIGINT NOT NULL,
-  registered_at         BIGINT NOT NULL,
-  last_heartbeat        BIGINT NOT NULL,
-  heartbeat_interval_ms BIGINT NOT NULL,
-  capacity              TEXT NOT NULL,
-  load                  TEXT NOT NULL,
-  serves                TEXT NOT NULL,
-  tags                  TEXT NOT NULL,
-  capabilities          TEXT,
-  session_owners        TEXT NOT NULL
-);
-)sql";
-
-// Version 5 (capability routing and the task cache, docs/task-graphs.md): requirement columns
-// on worker rows, each distinct schema once in `schemas`, and `task_cache`. The columns are
-// filled by a trigger from the work item's "routing" object (history/codec.cc), so the turn
-// commit function dx_ack_orchestration stays as it is; the trigger only fires for rows that have one.
-constexpr const char* kMigration5 = R"sql(
-ALTER TABLE worker_queue ADD COLUMN schema_hash TEXT;
-ALTER TABLE worker_queue ADD COLUMN requires_deadline BIGINT;
-ALTER TABLE worker_queue ADD COLUMN avoid_workers TEXT;
-ALTER TABLE worker_queue ADD COLUMN avoid_until BIGINT;
-CREATE TABLE schemas (
-  hash       TEXT PRIMARY KEY,
-  json       TEXT NOT NULL,
-  created_at BIGINT NOT NULL
-);
-CREATE TABLE task_cache (
-  key        TEXT PRIMARY KEY,
-  task       TEXT NOT NULL,
-  result     TEXT NOT NULL,
-  expires_at BIGINT NOT NULL DEFAULT 0,
-  created_at BIGINT NOT NULL
-);
-CREATE INDEX idx_task_cache_task ON task_cache(task);
-
+// Version 1 (the tables), 3 (messaging, docs/messaging.md), 4 (the worker registry,
+// providers/provider_fleet.h) and 5 (capability routing and the task cache,
+// docs/task-graphs.md) are the DDL both providers share (store_schema.h), in PostgreSQL's
+// types. A topic's seq is taken by an upsert on its topics row, whose row lock is held until
+// the publishing transaction commits: seqs become visible in order (the ordering pitfall of
+// concurrent publishers). The workers' JSON documents are TEXT (the provider never interprets
+// them; jsonb functions cast where needed).
+//
+// Version 5 adds to the shared DDL a trigger that fills the requirement columns from the work
+// item's "routing" object (history/codec.cc), so the turn commit function
+// dx_ack_orchestration stays as it is; the trigger only fires for rows that have one.
+constexpr const char* kMigration5Trigger = R"sql(
 CREATE FUNCTION dx_worker_routing() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -419,13 +214,17 @@ CREATE INDEX idx_worker_lock ON worker_queue(lock_token) WHERE lock_token IS NOT
 )sql";
 
 const std::vector<Migration>& Migrations() {
+  const store::DdlDialect& d = store::kPostgresDdl;
+  static const std::string m1 = store::InitialTablesSql(d), m3 = store::MessagingTablesSql(d),
+                           m4 = store::WorkersTableSql(d),
+                           m5 = store::RoutingTablesSql(d) + kMigration5Trigger;
   static const std::vector<Migration> kMigrations = {
-      {1, "initial schema", kMigration1},
+      {1, "initial schema", m1.c_str()},
       {2, "server-side functions for fetch, ack and start; queue vacuum settings",
        Migration2Sql()},
-      {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
-      {4, "worker registry", kMigration4},
-      {5, "capability routing and task cache", kMigration5},
+      {3, "messaging: dead letters, topics, subscriptions, client replies", m3.c_str()},
+      {4, "worker registry", m4.c_str()},
+      {5, "capability routing and task cache", m5.c_str()},
       {7, "leased worker rows in the turn commit; batch orchestration fetch", Migration7Sql()},
       {8, "schedules", SchedulesTableSql()},
       {9, "priorities: queue priority columns, claim-rank indexes and fetch order",

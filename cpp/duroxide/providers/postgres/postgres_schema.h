@@ -47,6 +47,19 @@ enum class AckRelease { kV2, kV7 };
 // byte for byte what its migration shipped.
 std::string AckOrchestrationSql(AckRelease release);
 
+// The part dx_fetch_orchestration (migration 2) and dx_fetch_orchestrations (migration 7, then
+// 9) share, inside their candidate loop (postgres_schema_v7.cc): take the instance lock of
+// candidate `instance` with `token` unless a live lock appeared meanwhile (else run
+// `lock_lost`, a statement that ends this candidate), tag its visible messages with the token,
+// and RETURN QUERY its row: `first_columns`, then the messages, the instance record and the
+// KV baseline. Byte for byte the text both migrations shipped.
+struct FetchLockNames {
+  const char* instance;       // the PL/pgSQL variable naming the candidate instance
+  const char* token;          // the variable holding its lock token
+  const char* first_columns;  // the leading output columns
+  const char* lock_lost;      // statement(s) run when the lock was taken meanwhile
+};
+std::string FetchLockedInstanceSql(const FetchLockNames& names);
 // The SQL of migration 7 (postgres_schema_v7.cc).
 const char* Migration7Sql();
 // The SQL of migration 9, priorities (postgres_schema_v9.cc).

@@ -342,8 +342,7 @@ Status PostgresProvider::AckWorkTx(pqxx::transaction_base& tx, const WorkAck& ac
                                     json, channel_, NotifyPayload("o"))
                  : tx.exec_prepared("dx_worker_ack", ack.lock_token, now);
   if (r.empty()) {
-    return Status::FailedPrecondition(
-        op, "work item lock '" + ack.lock_token + "' is gone (cancelled, expired or acked)");
+    return store::WorkLeaseGone(op, ack.lock_token);
   }
   return Status::Ok();
 }
@@ -406,8 +405,7 @@ Status PostgresProvider::RenewWorkItemLock(const std::string& lock_token, int64_
     pqxx::nontransaction tx(conn);
     const int64_t now = NowMs();
     if (tx.exec_prepared("dx_worker_renew", lock_token, now + extend_ms, now).empty()) {
-      return Status::FailedPrecondition(
-          op, "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
+      return store::WorkLeaseGone(op, lock_token);
     }
     return Status::Ok();
   });

@@ -16,19 +16,11 @@
 
 namespace duroxide::providers::sqlite {
 
-using internal::BindOptional;
-using internal::Guarded;
-using internal::OptionalText;
-using internal::ScopedTransaction;
-
 namespace {
 
 // Columns 0..19 of a worker row as WorkerRecord reads them; ?1 is now (for sessions_held).
 constexpr const char* kWorkerColumns =
-    "SELECT w.worker_id, w.name, w.host, w.pid, w.version, w.service_name, w.service_version, "
-    "  w.status, w.drain_requested, w.started_at, w.registered_at, w.last_heartbeat, "
-    "  w.heartbeat_interval_ms, w.capacity, w.load, w.serves, w.tags, w.capabilities, "
-    "  w.session_owners, "
+    DUROXIDE_WORKER_COLUMNS
     "  (SELECT COUNT(*) FROM sessions s WHERE s.locked_until > ?1 "
     "     AND s.worker_id IN (SELECT value FROM json_each(w.session_owners))) "
     "FROM workers w ";
@@ -41,23 +33,12 @@ bool IsStoredStatus(const std::string& status) {
   return status == "active" || status == "draining" || status == "stopped";
 }
 
-// Binds the registration fields shared by insert and update: ?2.. (see the statements).
+// Binds the registration fields shared by insert and update: parameters 1..15.
 void BindRegistration(SQLite::Statement& s, const WorkerRegistration& reg, int64_t now) {
-  s.bind(1, reg.worker_id);
-  s.bind(2, reg.host);
-  s.bind(3, reg.pid);
-  s.bind(4, reg.version);
-  BindOptional(s, 5, reg.service_name);
-  BindOptional(s, 6, reg.service_version);
-  s.bind(7, reg.started_at_ms);
-  s.bind(8, now);
-  s.bind(9, reg.heartbeat_interval_ms);
-  s.bind(10, reg.capacity_json);
-  s.bind(11, reg.load_json);
-  s.bind(12, reg.serves_json);
-  s.bind(13, reg.tags_json);
-  BindOptional(s, 14, reg.capabilities_json);
-  s.bind(15, nlohmann::json(reg.session_owners).dump());
+  BindAll(s, reg.worker_id, reg.host, reg.pid, reg.version, reg.service_name,
+          reg.service_version, reg.started_at_ms, now, reg.heartbeat_interval_ms,
+          reg.capacity_json, reg.load_json, reg.serves_json, reg.tags_json,
+          reg.capabilities_json, nlohmann::json(reg.session_owners).dump());
 }
 
 }  // namespace
@@ -85,13 +66,7 @@ Result<std::string> SqliteProvider::RegisterWorker(const WorkerRegistration& reg
       }
     }
     for (const std::string& name : reg.candidate_names) {
-      SQLite::Statement ins(
-          *db_,
-          "INSERT INTO workers(worker_id, host, pid, version, service_name, service_version, "
-          "  started_at, last_heartbeat, heartbeat_interval_ms, capacity, load, serves, tags, "
-          "  capabilities, session_owners, name, status, drain_requested, registered_at) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-          "  'active', 0, ?8) ON CONFLICT(name) DO NOTHING");
+      SQLite::Statement ins(*db_, DUROXIDE_REGISTER_WORKER_INSERT "ON CONFLICT(name) DO NOTHING");
       BindRegistration(ins, reg, now);
       ins.bind(16, name);
       if (ins.exec() == 1) {
@@ -221,34 +196,11 @@ Result<int64_t> SqliteProvider::ReleaseSessionsOfGoneWorkers() {
 Result<std::vector<QueuedWork>> SqliteProvider::ListQueuedWork(int64_t limit) {
   return Guarded("ListQueuedWork", [&]() -> Result<std::vector<QueuedWork>> {
     std::lock_guard<std::mutex> lock(mu_);
-    const int64_t now = NowMs();
-    SQLite::Statement s(
-        *db_,
-        "SELECT 0, q.instance_id, q.work_item, i.orchestration_name, i.orchestration_version, "
-        "  q.created_at, q.visible_at FROM orchestrator_queue q "
-        "  LEFT JOIN instances i ON i.instance_id = q.instance_id "
-        "  WHERE (q.visible_at <= ?1 OR q.attempt_count > 0) AND NOT EXISTS (SELECT 1 FROM instance_locks l "
-        "    WHERE l.instance_id = q.instance_id AND l.locked_until > ?1) "
-        "UNION ALL "
-        "SELECT 1, w.instance_id, w.work_item, NULL, NULL, w.created_at, w.visible_at "
-        "  FROM worker_queue w "
-        "  WHERE (w.visible_at <= ?1 OR w.attempt_count > 0) AND (w.lock_token IS NULL OR w.locked_until <= ?1) "
-        "ORDER BY 7 LIMIT ?2");
-    s.bind(1, now);
+    SQLite::Statement s(*db_, store::kQueuedWorkSelect);
+    s.bind(1, NowMs());
     s.bind(2, limit);
     std::vector<QueuedWork> out;
-    while (s.executeStep()) {
-      QueuedWork w;
-      w.queue = s.getColumn(0).getInt64() == 0 ? QueuedWork::Queue::kOrchestrator
-                                               : QueuedWork::Queue::kWorker;
-      w.instance = s.getColumn(1).getString();
-      w.work_item_json = s.getColumn(2).getString();
-      w.instance_name = OptionalText(s.getColumn(3));
-      w.instance_version = OptionalText(s.getColumn(4));
-      w.created_at_ms = s.getColumn(5).getInt64();
-      w.visible_at_ms = s.getColumn(6).getInt64();
-      out.push_back(std::move(w));
-    }
+    while (s.executeStep()) out.push_back(store::QueuedWorkFrom(internal::StatementRow(s)));
     return out;
   });
 }

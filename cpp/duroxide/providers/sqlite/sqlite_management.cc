@@ -33,10 +33,6 @@
 
 namespace duroxide::providers::sqlite {
 
-using internal::Guarded;
-using internal::OptionalText;
-using internal::ScopedTransaction;
-
 namespace {
 
 std::vector<std::string> Column0Strings(SQLite::Statement& s) {
@@ -284,14 +280,7 @@ class SqlitePruneStore : public store::PruneStore {
         "                           ORDER BY execution_id DESC LIMIT ?3) "
         "  AND (?4 IS NULL OR (completed_at IS NOT NULL AND completed_at < ?4)) "
         "ORDER BY execution_id");
-    s.bind(1, instance);
-    s.bind(2, current);
-    s.bind(3, keep);
-    if (completed_before) {
-      s.bind(4, *completed_before);
-    } else {
-      s.bind(4);
-    }
+    BindAll(s, instance, current, keep, completed_before);
     std::vector<int64_t> out;
     while (s.executeStep()) out.push_back(s.getColumn(0).getInt64());
     return out;

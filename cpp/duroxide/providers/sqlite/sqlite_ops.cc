@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "duroxide/providers/ops_common.h"
 #include "duroxide/providers/sqlite/sqlite_provider.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
 
@@ -63,11 +64,7 @@ Status SqliteProvider::RunOps(const char* op, bool write, const OpsBody& body) {
     t.Commit();
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  if (wake.orchestrator) orchestrator_signal().Notify();
-  if (wake.worker) worker_signal().Notify();
-  if (!wake.instance.empty()) status_signal().Notify(wake.instance);
-  return st;
+  return ops::WakeAfterOps(*this, st, wake);
 }
 
 }  // namespace duroxide::providers::sqlite

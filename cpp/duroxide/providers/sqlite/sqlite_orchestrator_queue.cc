@@ -25,9 +25,6 @@ namespace duroxide::providers::sqlite {
 using history::WorkItem;
 using history::WorkItemKind;
 using internal::Batched;
-using internal::BindOptional;
-using internal::Guarded;
-using internal::ScopedStatement;
 
 namespace {
 

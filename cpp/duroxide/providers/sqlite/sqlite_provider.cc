@@ -36,9 +36,6 @@ namespace duroxide::providers::sqlite {
 using history::WorkItem;
 using history::WorkItemKind;
 using internal::Batched;
-using internal::Guarded;
-using internal::OptionalText;
-using internal::ScopedStatement;
 
 namespace {
 
@@ -256,17 +253,35 @@ void SqliteProvider::PrepareStatements() {
 
   // The first visible message in claim order (providers/queue_order.h: rank, then id) of an
   // instance without a live lock; the lock row of an expired lock is taken over in place. One
-  // statement picks and locks. The unary '+' keeps SQLite off idx_orch_visible here: walking
-  // idx_orch_rank stops at the first eligible row, instead of collecting and sorting every
-  // visible message of a backlog. ?4: the rank the scan starts at (see FetchOne).
+  // statement picks and locks. ?4: the rank the scan starts at (see OrchestrationFetchTx).
+  // Two candidates in order, the second only looked at when the first finds nothing (UNION ALL
+  // under LIMIT 1 stops after its first row):
+  //  - a walk of idx_orch_rank over the first 128 messages from ?4, eligible ones kept: the pick
+  //    when the head of the queue is ready, without collecting and sorting a backlog;
+  //  - the visible messages through idx_orch_visible, sorted by rank. A walk until the first
+  //    eligible message would read every message ranked ahead of it that is not visible yet
+  //    (a timer ranks by its creation) or belongs to a locked instance: with 20,000 timers
+  //    pending, 3-9 ms per pick (docs/performance.md, round 3). The window bounds that.
+  // Any eligible message in the window ranks before every one behind it, so the pick is the
+  // first eligible message in claim order either way. INDEXED BY pins each plan.
+  // Both candidates leave out instances whose limited start waits for a slot (limit_store.h).
   fetch_lock_ = prep(std::string(
       "INSERT INTO instance_locks(instance_id, lock_token, locked_until, locked_at) "
-      "SELECT q.instance_id, ?1, ?2, ?3 FROM orchestrator_queue q "
-      "WHERE " DUROXIDE_QUEUE_RANK_Q " >= ?4 AND +q.visible_at <= ?3 "
-      "  AND NOT EXISTS (SELECT 1 FROM instance_locks l "
-      "  WHERE l.instance_id = q.instance_id AND l.locked_until > ?3) "
-      "  AND " + OrchestrationLimitPredicate("q", "?3") + " "
-      "ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 1 "
+      "SELECT c.instance_id, ?1, ?2, ?3 FROM ("
+      "  SELECT instance_id FROM (SELECT w.instance_id FROM (SELECT q.instance_id, q.visible_at "
+      "    FROM orchestrator_queue q INDEXED BY idx_orch_rank WHERE " DUROXIDE_QUEUE_RANK_Q
+      "    >= ?4 ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 128) w "
+      "    WHERE w.visible_at <= ?3 AND NOT EXISTS (SELECT 1 FROM instance_locks l "
+      "      WHERE l.instance_id = w.instance_id AND l.locked_until > ?3) "
+      "      AND " + OrchestrationLimitPredicate("w", "?3") + " LIMIT 1) "
+      "  UNION ALL "
+      "  SELECT instance_id FROM (SELECT q.instance_id FROM orchestrator_queue q "
+      "    INDEXED BY idx_orch_visible WHERE q.visible_at <= ?3 AND " DUROXIDE_QUEUE_RANK_Q
+      "    >= ?4 AND NOT EXISTS (SELECT 1 FROM instance_locks l "
+      "      WHERE l.instance_id = q.instance_id AND l.locked_until > ?3) "
+      "      AND " + OrchestrationLimitPredicate("q", "?3") + " "
+      "    ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 1) "
+      "  LIMIT 1) c WHERE true "
       "ON CONFLICT(instance_id) DO UPDATE SET lock_token = excluded.lock_token, "
       "  locked_until = excluded.locked_until, locked_at = excluded.locked_at "
       "RETURNING instance_id"));

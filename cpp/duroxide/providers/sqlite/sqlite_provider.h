@@ -19,10 +19,7 @@
 #include <vector>
 
 #include "duroxide/common/status.h"
-#include "duroxide/providers/provider.h"
-#include "duroxide/providers/store_dump.h"
-#include "duroxide/providers/limit_store.h"
-#include "duroxide/providers/schedule_store.h"
+#include "duroxide/providers/sql_store.h"
 
 // SQLiteCpp stays out of this header so that users of the provider need no SQLiteCpp include
 // path (the providers library links it privately).
@@ -79,9 +76,7 @@ Status StatusFromSqliteError(int code, int extended, const std::string& op,
 //   - fails FetchWorkItem with kDataLoss for an undecodable worker row, leaving the row locked
 //     so it does not block the rows behind it;
 //   - rejects TurnCommit events with event_id <= 0 and misrouted item kinds (kInvalidArgument).
-class SqliteProvider : public Provider, public ProviderAdmin, public MessagingStore,
-                       public WorkerRegistryStore, public dump::DumpSource,
-                       private ScheduleBackend {
+class SqliteProvider : public SqlStore {
  public:
   // Opens (creating file, parent directories and schema if needed) the database at `path`.
   // `path` is a plain path or has a "sqlite:" / "sqlite://" prefix; of a "?query" suffix only
@@ -211,8 +206,6 @@ class SqliteProvider : public Provider, public ProviderAdmin, public MessagingSt
   // must be finalised before the connection closes.
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<internal::GroupCommit> group_;  // hot-path writes share transactions
-  ScheduleStore schedules_{this};
-  LimitStore limits_{this};
   class ScheduleTxImpl;  // sqlite_schedules.cc
   // Inside a claim's transaction: takes a token of the claimed row's limit (limit_store.h).
   void ConsumeLimitTokenTx(const std::string& name, const std::string& key, int64_t now);

@@ -16,8 +16,6 @@ namespace duroxide::providers::sqlite {
 
 using history::WorkItem;
 using internal::Batched;
-using internal::Guarded;
-using internal::ScopedStatement;
 
 int64_t SqliteProvider::InsertWorkerItem(const WorkItem& w, const std::string& encoded,
                                          int64_t now, std::string* last_schema_hash,
@@ -134,11 +132,7 @@ Status SqliteProvider::PutTaskCache(const std::string& key, const std::string& t
                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(key) DO UPDATE SET "
                         "task = excluded.task, result = excluded.result, "
                         "expires_at = excluded.expires_at, created_at = excluded.created_at");
-    s.bind(1, key);
-    s.bind(2, task);
-    s.bind(3, result);
-    s.bind(4, expires_at_ms);
-    s.bind(5, NowMs());
+    BindAll(s, key, task, result, expires_at_ms, NowMs());
     s.exec();
     return Status::Ok();
   });

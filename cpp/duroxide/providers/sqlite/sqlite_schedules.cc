@@ -20,8 +20,6 @@
 namespace duroxide::providers::sqlite {
 
 using internal::Batched;
-using internal::Guarded;
-using internal::ScopedStatement;
 
 namespace {
 

@@ -67,110 +67,16 @@
 #include "duroxide/providers/limit_store.h"
 #include "duroxide/providers/queue_order.h"
 #include "duroxide/providers/schedule_store.h"
+#include "duroxide/providers/store_schema.h"
 
 namespace duroxide::providers::sqlite {
 namespace {
 
 using store::Migration;
 
-constexpr const char* kMigration1 = R"sql(
-CREATE TABLE instances (
-  instance_id           TEXT PRIMARY KEY,
-  orchestration_name    TEXT NOT NULL,
-  orchestration_version TEXT,
-  current_execution_id  INTEGER NOT NULL DEFAULT 1,
-  parent_instance_id    TEXT,
-  custom_status         TEXT,
-  custom_status_version INTEGER NOT NULL DEFAULT 0,
-  created_at            INTEGER NOT NULL,
-  updated_at            INTEGER NOT NULL
-);
-CREATE INDEX idx_instances_parent ON instances(parent_instance_id);
-
-CREATE TABLE executions (
-  instance_id  TEXT NOT NULL,
-  execution_id INTEGER NOT NULL,
-  status       TEXT NOT NULL DEFAULT 'Running',
-  output       TEXT,
-  error        TEXT,
-  started_at   INTEGER NOT NULL,
-  completed_at INTEGER,
-  PRIMARY KEY (instance_id, execution_id)
-);
-
-CREATE TABLE history (
-  instance_id  TEXT NOT NULL,
-  execution_id INTEGER NOT NULL,
-  event_id     INTEGER NOT NULL,
-  event_type   TEXT NOT NULL,
-  event_data   TEXT NOT NULL,
-  created_at   INTEGER NOT NULL,
-  PRIMARY KEY (instance_id, execution_id, event_id)
-);
-
-CREATE TABLE orchestrator_queue (
-  id            INTEGER PRIMARY KEY AUTOINCREMENT,
-  instance_id   TEXT NOT NULL,
-  kind          TEXT NOT NULL,
-  work_item     TEXT NOT NULL,
-  visible_at    INTEGER NOT NULL,
-  lock_token    TEXT,
-  attempt_count INTEGER NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
-  created_at    INTEGER NOT NULL
-);
-CREATE INDEX idx_orch_visible ON orchestrator_queue(visible_at);
-CREATE INDEX idx_orch_instance ON orchestrator_queue(instance_id, kind);
-CREATE INDEX idx_orch_lock ON orchestrator_queue(lock_token);
-
-CREATE TABLE instance_locks (
-  instance_id  TEXT PRIMARY KEY,
-  lock_token   TEXT NOT NULL UNIQUE,
-  locked_until INTEGER NOT NULL,
-  locked_at    INTEGER NOT NULL
-);
-
-CREATE TABLE worker_queue (
-  id            INTEGER PRIMARY KEY AUTOINCREMENT,
-  work_item     TEXT NOT NULL,
-  visible_at    INTEGER NOT NULL DEFAULT 0,
-  lock_token    TEXT,
-  locked_until  INTEGER,
-  attempt_count INTEGER NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
-  created_at    INTEGER NOT NULL,
-  instance_id   TEXT NOT NULL,
-  execution_id  INTEGER NOT NULL,
-  activity_id   INTEGER NOT NULL,
-  session_id    TEXT,
-  tag           TEXT
-);
-CREATE INDEX idx_worker_visible ON worker_queue(visible_at);
-CREATE INDEX idx_worker_lock ON worker_queue(lock_token);
-CREATE INDEX idx_worker_identity ON worker_queue(instance_id, execution_id, activity_id);
-CREATE INDEX idx_worker_session ON worker_queue(session_id);
-
-CREATE TABLE sessions (
-  session_id       TEXT PRIMARY KEY,
-  worker_id        TEXT NOT NULL,
-  locked_until     INTEGER NOT NULL,
-  last_activity_at INTEGER NOT NULL
-);
-
-CREATE TABLE kv_store (
-  instance_id        TEXT NOT NULL,
-  key                TEXT NOT NULL,
-  value              TEXT NOT NULL,
-  last_updated_at_ms INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (instance_id, key)
-);
-
-CREATE TABLE kv_delta (
-  instance_id        TEXT NOT NULL,
-  key                TEXT NOT NULL,
-  value              TEXT,
-  last_updated_at_ms INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (instance_id, key)
-);
-)sql";
+// Version 1 (the tables), 3 (messaging, docs/messaging.md), 4 (the worker registry,
+// provider_fleet.h) and 5 (capability routing and the task cache, docs/task-graphs.md) are
+// the DDL both providers share (store_schema.h), in SQLite's types.
 
 // Every index and AUTOINCREMENT counter is one more b-tree page that a hot-path commit writes
 // to the WAL. Version 2 removes those the queries do not need: the queues lose AUTOINCREMENT
@@ -178,18 +84,10 @@ CREATE TABLE kv_delta (
 // their lock_token indexes (acks find orchestrator messages by instance, worker rows by the id
 // carried in the lease token), and the session index only covers rows that have a session.
 // instance_locks becomes a single b-tree keyed by instance (lock tokens carry the instance id,
-// so the lock_token index goes).
+// so the lock_token index goes). The queues are rebuilt with the columns of migration 1
+// (store_schema.h) and a rowid id.
 constexpr const char* kMigration2 = R"sql(
-CREATE TABLE orchestrator_queue_v2 (
-  id            INTEGER PRIMARY KEY,
-  instance_id   TEXT NOT NULL,
-  kind          TEXT NOT NULL,
-  work_item     TEXT NOT NULL,
-  visible_at    INTEGER NOT NULL,
-  lock_token    TEXT,
-  attempt_count INTEGER NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
-  created_at    INTEGER NOT NULL
-);
+CREATE TABLE orchestrator_queue_v2 ({orchestrator_queue});
 INSERT INTO orchestrator_queue_v2
   SELECT id, instance_id, kind, work_item, visible_at, lock_token, attempt_count, created_at
   FROM orchestrator_queue;
@@ -198,20 +96,7 @@ ALTER TABLE orchestrator_queue_v2 RENAME TO orchestrator_queue;
 CREATE INDEX idx_orch_visible ON orchestrator_queue(visible_at);
 CREATE INDEX idx_orch_instance ON orchestrator_queue(instance_id, kind);
 
-CREATE TABLE worker_queue_v2 (
-  id            INTEGER PRIMARY KEY,
-  work_item     TEXT NOT NULL,
-  visible_at    INTEGER NOT NULL DEFAULT 0,
-  lock_token    TEXT,
-  locked_until  INTEGER,
-  attempt_count INTEGER NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
-  created_at    INTEGER NOT NULL,
-  instance_id   TEXT NOT NULL,
-  execution_id  INTEGER NOT NULL,
-  activity_id   INTEGER NOT NULL,
-  session_id    TEXT,
-  tag           TEXT
-);
+CREATE TABLE worker_queue_v2 ({worker_queue});
 INSERT INTO worker_queue_v2
   SELECT id, work_item, visible_at, lock_token, locked_until, attempt_count, created_at,
          instance_id, execution_id, activity_id, session_id, tag
@@ -236,98 +121,12 @@ DROP TABLE instance_locks;
 ALTER TABLE instance_locks_v2 RENAME TO instance_locks;
 )sql";
 
-// Version 3: messaging (docs/messaging.md). Dead letters keep the undeliverable message and
-// the reason; a topic is a log (topic_log) with a seq counter (topics.last_seq) and a cursor
-// per subscription; client_replies holds the answers to client requests until taken.
-constexpr const char* kMigration3 = R"sql(
-CREATE TABLE dead_letters (
-  id          INTEGER PRIMARY KEY,
-  instance_id TEXT NOT NULL,
-  queue       TEXT NOT NULL,
-  data        TEXT NOT NULL,
-  meta        TEXT,
-  reason      TEXT NOT NULL,
-  created_at  INTEGER NOT NULL
-);
-CREATE INDEX idx_dead_letters_instance ON dead_letters(instance_id);
-CREATE TABLE topics (
-  topic      TEXT PRIMARY KEY,
-  last_seq   INTEGER NOT NULL DEFAULT 0,
-  created_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE topic_log (
-  topic        TEXT NOT NULL,
-  seq          INTEGER NOT NULL,
-  data         TEXT NOT NULL,
-  meta         TEXT,
-  published_at INTEGER NOT NULL,
-  PRIMARY KEY (topic, seq)
-) WITHOUT ROWID;
-CREATE TABLE subscriptions (
-  topic       TEXT NOT NULL,
-  instance_id TEXT NOT NULL,
-  cursor      INTEGER NOT NULL,
-  created_at  INTEGER NOT NULL,
-  PRIMARY KEY (topic, instance_id)
-) WITHOUT ROWID;
-CREATE INDEX idx_subscriptions_instance ON subscriptions(instance_id);
-CREATE TABLE client_replies (
-  request_id TEXT PRIMARY KEY,
-  payload    TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-) WITHOUT ROWID;
-)sql";
-
-// Version 4: the worker registry (providers/provider_fleet.h). One row per runtime; name is
-// UNIQUE so that the store decides name conflicts. capacity, load, serves, tags, capabilities
-// and session_owners are JSON text written by the runtime.
-constexpr const char* kMigration4 = R"sql(
-CREATE TABLE workers (
-  worker_id             TEXT PRIMARY KEY,
-  name                  TEXT NOT NULL UNIQUE,
-  host                  TEXT NOT NULL,
-  pid                   INTEGER NOT NULL,
-  version               TEXT NOT NULL,
-  service_name          TEXT,
-  service_version       TEXT,
-  status                TEXT NOT NULL,
-  drain_requested       INTEGER NOT NULL DEFAULT 0,
-  started_at            INTEGER NOT NULL,
-  registered_at         INTEGER NOT NULL,
-  last_heartbeat        INTEGER NOT NULL,
-  heartbeat_interval_ms INTEGER NOT NULL,
-  capacity              TEXT NOT NULL,
-  load                  TEXT NOT NULL,
-  serves                TEXT NOT NULL,
-  tags                  TEXT NOT NULL,
-  capabilities          TEXT,
-  session_owners        TEXT NOT NULL
-);
-)sql";
-
-// Version 5 (capability routing and the task cache, docs/task-graphs.md): a worker row's
-// requirement is a schema hash (+ the requires_timeout deadline and the retry-elsewhere avoid
-// list); each distinct schema is stored once in `schemas`. `task_cache` holds task results by
-// key (task, version, canonical input).
-constexpr const char* kMigration5 = R"sql(
-ALTER TABLE worker_queue ADD COLUMN schema_hash TEXT;
-ALTER TABLE worker_queue ADD COLUMN requires_deadline INTEGER;
-ALTER TABLE worker_queue ADD COLUMN avoid_workers TEXT;
-ALTER TABLE worker_queue ADD COLUMN avoid_until INTEGER;
-CREATE TABLE schemas (
-  hash       TEXT PRIMARY KEY,
-  json       TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE task_cache (
-  key        TEXT PRIMARY KEY,
-  task       TEXT NOT NULL,
-  result     TEXT NOT NULL,
-  expires_at INTEGER NOT NULL DEFAULT 0,
-  created_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX idx_task_cache_task ON task_cache(task);
-)sql";
+std::string Migration2Sql() {
+  const store::DdlDialect& d = store::kSqliteDdl;
+  return store::ExpandSql(
+      kMigration2, {{"orchestrator_queue", store::OrchestratorQueueColumns(d, d.rowid_pk)},
+                    {"worker_queue", store::WorkerQueueColumns(d, d.rowid_pk)}});
+}
 
 // Version 7: priorities (docs/flow-control.md); 6 is left to the schedules table of issue 24,
 // built at the same time. Both queues get `priority` (0 for existing
@@ -360,12 +159,16 @@ END;
 }
 
 const std::vector<Migration>& Migrations() {
+  const store::DdlDialect& d = store::kSqliteDdl;
+  static const std::string m1 = store::InitialTablesSql(d), m2 = Migration2Sql(),
+                           m3 = store::MessagingTablesSql(d), m4 = store::WorkersTableSql(d),
+                           m5 = store::RoutingTablesSql(d);
   static const std::vector<Migration> kMigrations = {
-      {1, "initial schema", kMigration1},
-      {2, "leaner queue tables", kMigration2},
-      {3, "messaging: dead letters, topics, subscriptions, client replies", kMigration3},
-      {4, "worker registry", kMigration4},
-      {5, "capability routing and task cache", kMigration5},
+      {1, "initial schema", m1.c_str()},
+      {2, "leaner queue tables", m2.c_str()},
+      {3, "messaging: dead letters, topics, subscriptions, client replies", m3.c_str()},
+      {4, "worker registry", m4.c_str()},
+      {5, "capability routing and task cache", m5.c_str()},
       {6, "schedules", SchedulesTableSql()},
       {7, "priorities: queue priority columns and claim-rank indexes", kMigration7},
       {8, "worker claims walk unleased rows only (providers/queue_order.h)",

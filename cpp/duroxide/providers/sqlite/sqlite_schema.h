@@ -81,6 +81,25 @@ inline void BindOptional(SQLite::Statement& stmt, int index, const std::optional
   }
 }
 
+// Binds `values` to parameters 1, 2, ... of `stmt`, in order; an empty optional binds NULL.
+template <typename T>
+void BindValue(SQLite::Statement& stmt, int index, const T& value) {
+  stmt.bind(index, value);
+}
+template <typename T>
+void BindValue(SQLite::Statement& stmt, int index, const std::optional<T>& value) {
+  if (value) {
+    stmt.bind(index, *value);
+  } else {
+    stmt.bind(index);
+  }
+}
+template <typename... T>
+void BindAll(SQLite::Statement& stmt, const T&... values) {
+  int index = 0;
+  (BindValue(stmt, ++index, values), ...);
+}
+
 inline std::optional<std::string> OptionalText(const SQLite::Column& column) {
   if (column.isNull()) return std::nullopt;
   return column.getString();
@@ -174,6 +193,15 @@ class ScopedTransaction {
 };
 
 }  // namespace internal
+
+// The helpers above by their short names, in every provider translation unit.
+using internal::BindAll;
+using internal::BindOptional;
+using internal::Guarded;
+using internal::OptionalText;
+using internal::ScopedStatement;
+using internal::ScopedTransaction;
+
 }  // namespace duroxide::providers::sqlite
 
 #endif  // DUROXIDE_PROVIDERS_SQLITE_SQLITE_SCHEMA_H_

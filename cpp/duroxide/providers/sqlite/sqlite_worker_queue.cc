@@ -23,10 +23,6 @@ namespace duroxide::providers::sqlite {
 using history::WorkItem;
 using history::WorkItemKind;
 using internal::Batched;
-using internal::Guarded;
-using internal::OptionalText;
-using internal::ScopedStatement;
-using internal::ScopedTransaction;
 
 namespace internal {
 std::string WorkerLeaseToken(const std::string& stored, int64_t row_id) {
@@ -128,6 +124,16 @@ std::string WorkerFetchSql(const WorkerFetchOptions& options) {
          LimitClaimPredicate("+q.", "?3", "MIN") +
          " ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 1) "
          "RETURNING id, work_item, session_id, attempt_count, limit_name, limit_key";
+}
+
+// Keeps the session of a row just acked or renewed alive (nothing for a row without one).
+void TouchSession(SQLite::Statement& touch, const std::optional<std::string>& session_id,
+                  int64_t now) {
+  if (!session_id) return;
+  ScopedStatement s(touch);
+  s->bind(1, *session_id);
+  s->bind(2, now);
+  s->exec();
 }
 
 }  // namespace
@@ -276,19 +282,12 @@ Status SqliteProvider::WorkAckTx(const std::string& lock_token,
     s->bind(2, now);
     s->bind(3, parsed.row_id);
     if (!s->executeStep()) {
-      return Status::FailedPrecondition(
-          "AckWorkItem",
-          "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
+      return store::WorkLeaseGone("AckWorkItem", lock_token);
     }
     session_id = OptionalText(s->getColumn(0));
   }
   if (completion) InsertOrchestratorItem(*completion, now, now);
-  if (session_id) {
-    ScopedStatement s(*session_touch_);
-    s->bind(1, *session_id);
-    s->bind(2, now);
-    s->exec();
-  }
+  TouchSession(*session_touch_, session_id, now);
   return Status::Ok();
 }
 
@@ -395,17 +394,11 @@ Status SqliteProvider::RenewWorkItemLock(const std::string& lock_token, int64_t 
       s->bind(3, now);
       s->bind(4, parsed.row_id);
       if (!s->executeStep()) {
-        return Status::FailedPrecondition(
-            op, "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
+        return store::WorkLeaseGone(op, lock_token);
       }
       session_id = OptionalText(s->getColumn(0));
     }
-    if (session_id) {
-      ScopedStatement s(*session_touch_);
-      s->bind(1, *session_id);
-      s->bind(2, now);
-      s->exec();
-    }
+    TouchSession(*session_touch_, session_id, now);
     return Status::Ok();
   });
 }
