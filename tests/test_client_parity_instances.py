@@ -63,6 +63,31 @@ def test_start_policies(client: ClientAPI, kind: str) -> None:
     assert client.get_status(uid(kind, "policy-bad")).status == "NotFound"
 
 
+def test_orchestration_limits(client: ClientAPI, kind: str) -> None:
+    """start_orchestration(limit=, limit_key=) and the "Pending" status (docs/flow-control.md)
+    behave the same through every client."""
+    limit = uid(kind, "orch-limit")
+    a, b = uid(kind, "limited-a"), uid(kind, "limited-b")
+    client.start_orchestration(a, "Echo", 1, limit=limit, limit_key="k")
+    client.start_orchestration_versioned(b, "Echo", 2, "1.0.0", limit=limit)
+    # Not defined yet: both wait, Pending.
+    assert [client.get_status(i).status for i in (a, b)] == ["Pending", "Pending"]
+    with pytest.raises(duroxide.OperationTimedOutError):
+        client.wait_for_orchestration(a, 200)  # Pending is waited through
+    client.set_limit(limit, duroxide.Limit(concurrency=1, per_key=True))
+    assert client.wait_for_orchestration(a, WAIT).output == 1
+    assert client.wait_for_orchestration(b, WAIT).output == 2
+    assert (client.get_limit(limit).in_flight, client.get_limit(limit).waiting) == (0, 0)
+    client.delete_limit(limit)
+    with pytest.raises(duroxide.InvalidArgumentError, match="limit_key"):
+        client.start_orchestration(uid(kind, "limit-bad"), "Echo", limit_key="k")
+    with pytest.raises(duroxide.InvalidTypeError, match="limit"):
+        client.start_orchestration(uid(kind, "limit-bad"), "Echo", limit=3)  # type: ignore
+    with pytest.raises(duroxide.InvalidArgumentError, match="limit"):
+        client.start_orchestration(uid(kind, "limit-bad"), "Echo", limit="")
+    assert client.get_status(uid(kind, "limit-bad")).status == "NotFound"
+
+
 @covers("debounce")
 def test_debounce(client: ClientAPI, kind: str) -> None:
     key = uid(kind, "debounce")

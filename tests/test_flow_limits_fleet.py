@@ -122,3 +122,43 @@ def test_concurrency_limit_is_exact_across_processes_with_a_sigkill(
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_orchestration_limit_is_exact_across_two_processes(
+        store: Tuple[List[str], duroxide.Client], tmp_path: Path) -> None:
+    """start_orchestration(limit=) (docs/flow-control.md, "Orchestration limits"): two runtime
+    processes run 40 instances of a Limit(concurrency=2) orchestration limit. Each instance
+    runs one unlimited activity that records its run; an instance runs for longer than its
+    activity, so the activities may never overlap more than 2."""
+    args, client = store
+    n, cap = 40, 2
+    client.set_limit("jobs", duroxide.Limit(concurrency=cap))
+    ids = [f"job-{i}" for i in range(n)]
+    for i, instance in enumerate(ids):
+        client.start_orchestration(instance, "Job", i, limit="jobs")
+    assert {client.get_status(i).status for i in ids} == {"Pending"}
+    outs = [tmp_path / f"o{i}.out" for i in range(2)]
+    procs: List[subprocess.Popen] = []
+    try:
+        for out in outs:
+            with open(str(out) + ".err", "w") as err:
+                procs.append(subprocess.Popen(
+                    [sys.executable, str(TESTS / "helpers" / "limits_worker.py"), str(out),
+                     *args], cwd=TESTS, stdout=subprocess.DEVNULL, stderr=err,
+                    env=dict(os.environ)))
+        for i, instance in enumerate(ids):
+            result = client.wait_for_orchestration(instance, 60_000)
+            assert (result.status, result.output) == ("Completed", i), result.error
+        spans: List[Tuple[float, float]] = []
+        for o in outs:
+            if o.exists():  # a process still starting when the last instance ended wrote none
+                spans += intervals(o, float("inf"))
+        peak = max_overlap(spans)
+        assert peak <= cap, f"{peak} instances overlapped under a limit of {cap}"
+        assert peak == cap
+        info = client.get_limit("jobs")
+        assert (info.in_flight, info.waiting) == (0, 0)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()

@@ -1,6 +1,8 @@
 """A runtime process for tests/test_flow_limits_fleet.py: serves activity "Rec" under the
 declared Limit(concurrency=3) and records each run's enter/exit wall time (ms) in a file of
-its own, one line per event, flushed at once (a SIGKILL loses no finished line).
+its own, one line per event, flushed at once (a SIGKILL loses no finished line). Also serves
+orchestration "Job" (started with an orchestration limit by the test), whose unlimited
+activity "Span" records its run the same way.
 
     python limits_worker.py OUT_FILE (--db PATH | --pg URL SCHEMA)
 """
@@ -38,6 +40,14 @@ def main() -> None:
         with lock:
             sink.write(f"exit {i} {time.time() * 1000:.3f}\n")
         return i
+
+    @runtime.register_activity("Span")
+    def span(ctx: Any, i: int) -> int:
+        return rec(ctx, i)
+
+    @runtime.register_orchestration("Job")
+    def job(ctx: Any, i: int) -> Any:
+        return (yield ctx.schedule_activity("Span", i))
 
     @runtime.register_orchestration("Fan")
     def fan(ctx: Any, n: int) -> Any:

@@ -159,17 +159,20 @@ void RegisterClientControl(py::module_& m) {
       .def("start_orchestration",
            [](Client& c, const std::string& id, const std::string& name, const std::string& input,
               std::optional<std::string> version, const std::string& if_exists,
-              const std::string& trace_context, int64_t priority) {
+              const std::string& trace_context, int64_t priority, const std::string& limit,
+              const std::string& limit_key) {
              duroxide::client::StartOptions options;
              options.if_exists = if_exists;
              options.trace_context = trace_context;
              options.priority = priority;
+             options.limit = limit;
+             options.limit_key = limit_key;
              BlockingStatus(
                  [&] { return c.StartOrchestration(id, name, input, version, options); });
            },
            py::arg("instance_id"), py::arg("name"), py::arg("input"), py::arg("version") = py::none(),
            py::arg("if_exists") = "fail", py::arg("trace_context") = "",
-           py::arg("priority") = 0)
+           py::arg("priority") = 0, py::arg("limit") = "", py::arg("limit_key") = "")
       .def("raise_event",
            [](Client& c, const std::string& id, const std::string& name, const std::string& data) {
              BlockingStatus([&] { return c.RaiseEvent(id, name, data); });

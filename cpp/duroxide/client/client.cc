@@ -57,7 +57,11 @@ Status Client::StartOrchestration(const std::string& instance, const std::string
                    policy + "\"",
        options.priority >= 0 && options.priority <= 9
            ? std::string()
-           : "priority must be between 0 and 9, got " + std::to_string(options.priority)});
+           : "priority must be between 0 and 9, got " + std::to_string(options.priority),
+       options.limit_key.empty() || !options.limit.empty()
+           ? std::string()
+           : "limit_key needs limit (a key is counted under a named limit)",
+       options.limit.empty() ? std::string() : limits::CheckName(options.limit, "limit")});
   if (!bad.ok()) return bad;
   WorkItem w;
   w.kind = WorkItemKind::kStartOrchestration;
@@ -68,6 +72,8 @@ Status Client::StartOrchestration(const std::string& instance, const std::string
   w.execution_id = 1;
   w.priority = options.priority;
   w.trace_context = options.trace_context;
+  w.limit = options.limit;
+  w.limit_key = options.limit_key;
   Status st = provider_->StartOrchestration(w);
   if (st.code() != StatusCode::kAlreadyExists || policy == "fail") return st;
   if (policy == "use_existing") return Status::Ok();
@@ -158,7 +164,7 @@ Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
     auto pending = provider_->HasPendingStart(instance);
     if (!pending.ok()) return pending.status();
     if (*pending) {  // a queued start can be suspended too (e.g. parked as unregistered)
-      s.status = "Running";
+      s.status = StartStatus(instance);
       auto suspended = providers::ops::Suspension(*provider_, instance);
       if (suspended.ok() && suspended->has_value()) {
         s.status = "Suspended";
@@ -180,7 +186,7 @@ Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
     auto pending = provider_->HasPendingStart(instance);
     if (!pending.ok()) return pending.status();
     if (*pending) {
-      s.status = "Running";
+      s.status = StartStatus(instance);
       return s;
     }
     record = provider_->GetInstance(instance);
@@ -215,6 +221,14 @@ Result<OrchestrationStatus> Client::GetStatus(const std::string& instance) {
     }
   }
   return s;
+}
+
+// A queued start (or restart) is "Pending" while it waits for its limit's slot, "Running"
+// otherwise (docs/flow-control.md, "Orchestration limits"). A store that cannot answer (no
+// operations capability) reports Running, as before limits existed.
+std::string Client::StartStatus(const std::string& instance) {
+  auto waits = providers::ops::StartWaitsForLimit(*provider_, instance);
+  return waits.ok() && *waits ? "Pending" : "Running";
 }
 
 bool Client::IsTerminated(const std::string& instance, const std::string& error) {

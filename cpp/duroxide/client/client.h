@@ -28,10 +28,15 @@ struct StartOptions {
   std::string if_exists = "fail";
   int64_t priority = 0;  // 0-9, higher first (providers/queue_order.h); also a restart's
   std::string trace_context;  // the caller's W3C traceparent, stored with the start ("" = none)
+  // A named limit capping how many instances of it run at once, and the key it is counted
+  // under when the limit is per key ("" = none; needs `limit`). docs/flow-control.md.
+  std::string limit;
+  std::string limit_key;
 };
 
 struct OrchestrationStatus {
-  // "NotFound" | "Running" | "Suspended" | "Completed" | "Failed" | "Terminated".
+  // "NotFound" | "Pending" | "Running" | "Suspended" | "Completed" | "Failed" | "Terminated".
+  // Pending: a start queued with a limit that has not taken its slot (first turn not run).
   // Suspended: error holds the suspension reason. Terminated: output holds the output given
   // to TerminateInstance (if any), error "terminated: <reason>".
   std::string status = "NotFound";
@@ -117,6 +122,7 @@ class Client {
   auto WaitUntil(const std::string& instance, int64_t timeout_ms, int64_t max_poll_ms,
                  Check check) -> decltype(check());
 
+  std::string StartStatus(const std::string& instance);
   bool IsTerminated(const std::string& instance, const std::string& error);
 
   std::shared_ptr<providers::Provider> provider_;

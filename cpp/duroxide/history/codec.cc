@@ -375,6 +375,7 @@ const std::vector<ItemRow>& ItemRows() {
     const WF name = S("name", &W::name), input = S("input", &W::input),
              execution = I("execution_id", &W::execution_id), id = I("id", &W::id),
              priority = IIfSet("priority", &W::priority),
+             limit = SIfSet("limit", &W::limit), limit_key = SIfSet("limit_key", &W::limit_key),
              trace = SIfSet("trace_context", &W::trace_context);
     const std::vector<WF> start = {name,
                                    O("version", &W::version),
@@ -384,7 +385,9 @@ const std::vector<ItemRow>& ItemRows() {
                                    Custom<W>(PutCarry<W>, GetCarry<W>),
                                    Custom<W>(PutInitialStatus, GetInitialStatus),
                                    priority,
-                                   trace};
+                                   trace,
+                                   limit,
+                                   limit_key};
     const std::vector<WF> completed = {execution, id, S("result", &W::data),
                                        Custom<W>(PutWorkerAndCache<W>, GetWorker<W>)};
     const std::vector<WF> failed = {execution, id, Custom<W>(PutDetails<W>, GetDetails<W>),
@@ -397,8 +400,7 @@ const std::vector<ItemRow>& ItemRows() {
          {execution, id, name, input, O("session_id", &W::session_id), O("tag", &W::tag),
           S("orchestration_name", &W::orchestration_name),
           S("orchestration_version", &W::orchestration_version),
-          Custom<W>(PutRouting, GetRouting), priority, trace,
-          SIfSet("limit", &W::limit), SIfSet("limit_key", &W::limit_key)}},
+          Custom<W>(PutRouting, GetRouting), priority, trace, limit, limit_key}},
         {WorkItemKind::kActivityCompleted, completed},
         {WorkItemKind::kActivityFailed, failed},
         {WorkItemKind::kTimerFired, {execution, id, I("fire_at_ms", &W::fire_at_ms)}},

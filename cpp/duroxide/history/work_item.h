@@ -86,9 +86,10 @@ struct WorkItem {
   // StartOrchestration, ContinueAsNew, ActivityExecute: the W3C traceparent of the trace the
   // work belongs to ("" = none). Opaque to the core; optional in the encoding.
   std::string trace_context;
-  // ActivityExecute: the named limit the claim must respect (docs/flow-control.md, "Named
-  // limits") and the key it is counted under when the limit is per key ("" = none). Encoded
-  // only when set; the stores copy them into queue columns.
+  // ActivityExecute, StartOrchestration, ContinueAsNew (a restart): the named limit the claim
+  // must respect (docs/flow-control.md, "Named limits", "Orchestration limits") and the key it
+  // is counted under when the limit is per key ("" = none). Encoded only when set; the stores
+  // copy them into queue columns.
   std::string limit;
   std::string limit_key;
 };

@@ -71,14 +71,25 @@ double TokensAt(ScheduleTx& tx, const LimitSpec& spec, const std::string& key, i
   return std::min(burst, Dbl(rows[0], 0) + elapsed_s * spec.rate_per_s.value_or(0));
 }
 
+// Every task of every limit as (limit_name, limit_key, f, w): f = 1 when it holds the limit
+// now, w = 1 when it waits. Activity rows hold it while leased; orchestration starts hold it
+// through their instance's slot (instance_limits), and a start without one waits.
+std::string LoadRows(const std::string& now) {
+  const std::string leased = "locked_until > CAST(" + now + " AS BIGINT)";
+  return "(SELECT limit_name, limit_key, CASE WHEN " + leased + " THEN 1 ELSE 0 END AS f, "
+         "CASE WHEN " + leased + " THEN 0 ELSE 1 END AS w FROM worker_queue "
+         "WHERE limit_name IS NOT NULL "
+         "UNION ALL SELECT limit_name, limit_key, 1, 0 FROM instance_limits "
+         "UNION ALL SELECT s.limit_name, s.limit_key, 0, 1 FROM orchestrator_queue s "
+         "WHERE s.limit_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM instance_limits h "
+         "WHERE h.instance_id = s.instance_id)) t";
+}
+
 std::map<std::string, std::pair<int64_t, int64_t>> LoadByLimit(ScheduleTx& tx, int64_t now) {
   std::map<std::string, std::pair<int64_t, int64_t>> out;
-  for (const SqlRow& row : tx.Query(
-           "SELECT limit_name, "
-           "  COALESCE(SUM(CASE WHEN locked_until > CAST($1 AS BIGINT) THEN 1 ELSE 0 END), 0), "
-           "  COALESCE(SUM(CASE WHEN locked_until > CAST($1 AS BIGINT) THEN 0 ELSE 1 END), 0) "
-           "FROM worker_queue WHERE limit_name IS NOT NULL GROUP BY limit_name",
-           {now})) {
+  for (const SqlRow& row : tx.Query("SELECT limit_name, COALESCE(SUM(f), 0), COALESCE(SUM(w), 0) "
+                                    "FROM " + LoadRows("$1") + " GROUP BY limit_name",
+                                    {now})) {
     out[Text(row, 0)] = {Int(row, 1), Int(row, 2)};
   }
   return out;
@@ -87,11 +98,9 @@ std::map<std::string, std::pair<int64_t, int64_t>> LoadByLimit(ScheduleTx& tx, i
 std::vector<LimitKeyLoad> TopKeys(ScheduleTx& tx, const std::string& name, int64_t now) {
   std::vector<LimitKeyLoad> out;
   for (const SqlRow& row : tx.Query(
-           "SELECT limit_key, "
-           "  SUM(CASE WHEN locked_until > CAST($2 AS BIGINT) THEN 1 ELSE 0 END) AS f, "
-           "  SUM(CASE WHEN locked_until > CAST($2 AS BIGINT) THEN 0 ELSE 1 END) AS w "
-           "FROM worker_queue WHERE limit_name = $1 GROUP BY limit_key "
-           "ORDER BY f DESC, w DESC, limit_key LIMIT " + std::to_string(kLimitTopKeys),
+           "SELECT limit_key, SUM(f) AS sf, SUM(w) AS sw FROM " + LoadRows("$2") +
+           " WHERE limit_name = $1 GROUP BY limit_key ORDER BY sf DESC, sw DESC, limit_key "
+           "LIMIT " + std::to_string(kLimitTopKeys),
            {name, now})) {
     out.push_back({Text(row, 0), Int(row, 1), Int(row, 2)});
   }
@@ -175,6 +184,52 @@ std::string LimitClaimPredicate(const std::string& col, const std::string& now,
          "FROM limit_buckets b WHERE b.name = " + name +
          " AND b.limit_key = CASE WHEN l.per_key = 0 THEN '' ELSE " + key +
          " END), l.burst) >= 0.999999999)))";
+}
+
+const char* OrchestrationLimitsTableSql() {
+  return R"sql(
+ALTER TABLE orchestrator_queue ADD COLUMN limit_name TEXT;
+ALTER TABLE orchestrator_queue ADD COLUMN limit_key TEXT NOT NULL DEFAULT '';
+CREATE INDEX idx_orch_limit ON orchestrator_queue(instance_id) WHERE limit_name IS NOT NULL;
+CREATE TABLE instance_limits (
+  instance_id TEXT PRIMARY KEY,
+  limit_name  TEXT NOT NULL,
+  limit_key   TEXT NOT NULL,
+  acquired_at BIGINT NOT NULL
+);
+CREATE INDEX idx_instance_limits ON instance_limits(limit_name, limit_key);
+)sql";
+}
+
+namespace {
+
+// "The limit of start row `s` has a free slot": it exists, and fewer than `concurrency`
+// instances of it (of the same key when per_key) hold slots. No concurrency: always room.
+constexpr const char* kStartHasRoom =
+    "EXISTS (SELECT 1 FROM limits l WHERE l.name = s.limit_name AND (l.concurrency IS NULL "
+    "OR (SELECT COUNT(*) FROM instance_limits h2 WHERE h2.limit_name = s.limit_name "
+    "AND (l.per_key = 0 OR h2.limit_key = s.limit_key)) < l.concurrency))";
+
+}  // namespace
+
+std::string OrchestrationLimitPredicate(const std::string& alias, const std::string& now) {
+  return "NOT EXISTS (SELECT 1 FROM orchestrator_queue s WHERE s.instance_id = " + alias +
+         ".instance_id "
+         "AND s.limit_name IS NOT NULL AND s.visible_at <= " + now +
+         " AND NOT EXISTS (SELECT 1 FROM instance_limits h WHERE h.instance_id = s.instance_id)"
+         " AND NOT EXISTS (SELECT 1 FROM orchestrator_queue c WHERE c.instance_id = "
+         "s.instance_id AND c.kind = 'CancelInstance') AND NOT " + kStartHasRoom + ")";
+}
+
+const char* OrchestrationSlotInsertSql() {
+  static const std::string sql =
+      "INSERT INTO instance_limits(instance_id, limit_name, limit_key, acquired_at) "
+      "SELECT s.instance_id, s.limit_name, s.limit_key, CAST($2 AS BIGINT) "
+      "FROM orchestrator_queue s WHERE s.instance_id = $1 AND s.limit_name IS NOT NULL "
+      "AND s.visible_at <= CAST($2 AS BIGINT) "
+      "AND NOT EXISTS (SELECT 1 FROM instance_limits h WHERE h.instance_id = $1) AND " +
+      std::string(kStartHasRoom) + " ORDER BY s.id LIMIT 1 ON CONFLICT (instance_id) DO NOTHING";
+  return sql.c_str();
 }
 
 namespace {
@@ -309,6 +364,31 @@ Result<std::vector<LimitWait>> LimitStore::Waiting(int64_t min_wait_ms, int64_t 
         }
         if (it->second) continue;
       }
+      out->push_back(std::move(w));
+    }
+    // Orchestration starts held back by their limit (no slot, and none free or no such
+    // limit), listed like activities with activity_id 0 and the orchestration's name.
+    for (const SqlRow& row : tx.Query(
+             "SELECT s.work_item, s.limit_name, s.limit_key, s.visible_at, "
+             "  CASE WHEN EXISTS (SELECT 1 FROM limits l WHERE l.name = s.limit_name) "
+             "    THEN 1 ELSE 0 END "
+             "FROM orchestrator_queue s WHERE s.limit_name IS NOT NULL "
+             "  AND s.visible_at <= CAST($1 AS BIGINT) AND NOT EXISTS (SELECT 1 FROM "
+             "  instance_limits h WHERE h.instance_id = s.instance_id) AND NOT " +
+             std::string(kStartHasRoom) + " ORDER BY s.visible_at, s.id LIMIT " +
+             std::to_string(std::max<int64_t>(0, max_rows)),
+             {now - min_wait_ms})) {
+      LimitWait w;
+      Result<history::WorkItem> item = history::DecodeWorkItem(Text(row, 0));
+      if (item.ok()) {
+        w.instance = item->instance;
+        w.execution_id = item->execution_id;
+        w.name = item->name;
+      }
+      w.limit = Text(row, 1);
+      w.limit_key = Text(row, 2);
+      w.waiting_since_ms = Int(row, 3);
+      w.defined = Int(row, 4) != 0;
       out->push_back(std::move(w));
     }
     return Status::Ok();

@@ -90,6 +90,37 @@ const char* LimitsTableSql();
 std::string LimitClaimPredicate(const std::string& col, const std::string& now,
                                 const std::string& least);
 
+// ---- orchestration limits (docs/flow-control.md, "Orchestration limits") -------------------
+//
+// A start (StartOrchestration, or a restart's ContinueAsNew) may name a limit and a key; the
+// stores copy both into orchestrator_queue columns, as for worker rows. An instance holds a
+// *slot* from the fetch that admits its limited start until it ends: a row of
+// `instance_limits` (instance_id PK, limit_name, limit_key), inserted by the admitting fetch
+// in its own transaction and deleted by a trigger when the instance's execution becomes
+// Completed or Failed (Terminated and Canceled are Failed) or its instance row is deleted.
+// ContinuedAsNew keeps the slot. Orchestrations hold no lock while they wait, so the count is
+// of slots, not of leases: exact, with no expiry. A limit's rate does not apply to starts.
+//
+// Orchestrations and activities naming one limit are counted separately: an instance holding
+// a slot while its own activities wait for the same limit would otherwise deadlock.
+
+// The DDL (both dialects): the orchestrator_queue columns and index, and instance_limits.
+const char* OrchestrationLimitsTableSql();
+
+// The fetch predicate for the orchestrator row aliased `alias`: false when its instance has a
+// visible limited start that holds no slot, whose limit has no free slot now (or is not
+// defined), and no CancelInstance is queued for it (a cancel or terminate of a waiting
+// instance goes through: its turn ends the instance, without a slot when there is no room).
+std::string OrchestrationLimitPredicate(const std::string& alias, const std::string& now);
+
+// Takes the slot of `instance` in a fetch transaction that locked it ($1 instance, $2 now):
+// inserts its instance_limits row if it has a visible limited start, holds no slot, and its
+// limit has room. Both dialects; PostgreSQL runs it under the limit's advisory lock.
+const char* OrchestrationSlotInsertSql();
+
+// True when `instance` has a queued limited start that holds no slot yet: get_status reports
+// it "Pending" (docs/flow-control.md).
+
 // ---- inside a claim transaction ---------------------------------------------------------------
 
 // PostgreSQL's exact re-check of a candidate of limit `name`/`key`: takes the advisory lock

@@ -165,6 +165,19 @@ Result<std::optional<std::string>> Suspension(Provider& p, const std::string& in
   return out;
 }
 
+Result<bool> StartWaitsForLimit(Provider& p, const std::string& instance) {
+  bool waits = false;
+  Status st = p.RunOps("get_status", false, [&](OpsTx& tx, OpsWake*) -> Status {
+    waits = !tx.Query("SELECT 1 FROM orchestrator_queue s WHERE s.instance_id = $1 "
+                      "AND s.limit_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+                      "instance_limits h WHERE h.instance_id = $1) LIMIT 1",
+                      {instance}).empty();
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return waits;
+}
+
 Result<std::vector<std::string>> ListSuspended(Provider& p) {
   std::vector<std::string> out;
   Status st = p.RunOps("list_instances_by_status", false, [&](OpsTx& tx, OpsWake*) -> Status {

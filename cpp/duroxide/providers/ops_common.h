@@ -47,6 +47,10 @@ Status Resume(Provider& p, const std::string& instance);
 Status Terminate(Provider& p, const history::WorkItem& terminate);
 // The suspension reason of `instance`, nullopt when it is not suspended.
 Result<std::optional<std::string>> Suspension(Provider& p, const std::string& instance);
+// True when `instance` has a queued start naming a limit that has not taken its slot yet
+// (limit_store.h, orchestration limits): get_status reports it "Pending". False on a provider
+// without the operations capability or without orchestration limits.
+Result<bool> StartWaitsForLimit(Provider& p, const std::string& instance);
 // Ids of the suspended instances (newest lock first).
 Result<std::vector<std::string>> ListSuspended(Provider& p);
 

@@ -69,6 +69,10 @@ def add_commands(command: Command) -> None:
                         "restart_if_ended (docs/flow-control.md)")
     p.add_argument("--priority", type=int, default=0, metavar="P",
                    help="0-9, higher first (default 0)")
+    p.add_argument("--limit", metavar="NAME",
+                   help="a named limit capping how many instances naming it run at once")
+    p.add_argument("--limit-key", dest="limit_key", metavar="KEY",
+                   help="the key counted under a per-key --limit")
     p.set_defaults(handler=cmd_start)
 
     p = instance_command(command, "wait", "Wait until an instance completes or fails (or, "
@@ -168,7 +172,9 @@ def cmd_show(args: argparse.Namespace, client: ClientAPI) -> int:
     def text() -> str:
         lines = [f"Instance:       {args.instance_id}"]
         if info is None:
-            lines.append("Status:         Pending (start queued, not yet picked up by a runtime)")
+            lines.append("Status:         Pending (start queued, waiting for its limit)"
+                         if status.status == "Pending" else
+                         "Status:         Pending (start queued, not yet picked up by a runtime)")
             return "\n".join(lines)
         lines += [
             f"Orchestration:  {info.orchestration_name} {info.orchestration_version}",
@@ -290,10 +296,12 @@ def cmd_start(args: argparse.Namespace, client: ClientAPI) -> int:
         if args.version:
             client.start_orchestration_versioned(instance_id, args.name, args.input, args.version,
                                                  if_exists=args.if_exists,
-                                                 priority=args.priority)
+                                                 priority=args.priority, limit=args.limit,
+                                                 limit_key=args.limit_key)
         else:
             client.start_orchestration(instance_id, args.name, args.input,
-                                       if_exists=args.if_exists, priority=args.priority)
+                                       if_exists=args.if_exists, priority=args.priority,
+                                       limit=args.limit, limit_key=args.limit_key)
     except duroxide.InstanceAlreadyExistsError:
         raise CliError(f"Instance {instance_id} already exists") from None
     payload = {"instance_id": instance_id, "name": args.name, "version": args.version,

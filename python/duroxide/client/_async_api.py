@@ -31,10 +31,10 @@ class AsyncClientAPI:
     async def close(self) -> None:
         raise NotImplementedError
 
-    async def start_orchestration(self, instance_id: str, name: str, input: Any=None, *, if_exists: str='fail', priority: int=0) -> None:
+    async def start_orchestration(self, instance_id: str, name: str, input: Any=None, *, if_exists: str='fail', priority: int=0, limit: Optional[str]=None, limit_key: Optional[str]=None) -> None:
         raise NotImplementedError
 
-    async def start_orchestration_versioned(self, instance_id: str, name: str, input: Any, version: str, *, if_exists: str='fail', priority: int=0) -> None:
+    async def start_orchestration_versioned(self, instance_id: str, name: str, input: Any, version: str, *, if_exists: str='fail', priority: int=0, limit: Optional[str]=None, limit_key: Optional[str]=None) -> None:
         raise NotImplementedError
 
     async def start_orchestration_typed(self, instance_id: str, name: str, input: Any=None) -> None:

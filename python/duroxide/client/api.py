@@ -72,7 +72,9 @@ class ClientAPI(Protocol):
 
     @abstractmethod
     def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
-                            if_exists: str = "fail", priority: int = 0) -> None:
+                            if_exists: str = "fail", priority: int = 0,
+                            limit: Optional[str] = None,
+                            limit_key: Optional[str] = None) -> None:
         """Starts orchestration `name` (its latest registered version) as `instance_id`.
 
         The start is queued; a runtime serving `name` runs it. `if_exists` says what happens
@@ -82,20 +84,27 @@ class ClientAPI(Protocol):
         instance a new execution with this name and input (a running one is left alone).
         `priority` (0-9, higher first, FIFO within a priority, aged so that low priorities
         are not starved: docs/flow-control.md) orders the start among the waiting ones.
+        `limit` names a limit (client.set_limit) capping how many instances naming it run at
+        once across every runtime on the store, counted per `limit_key` when the limit is
+        per key; the instance holds its slot from its first turn until it ends (a
+        continue-as-new keeps it) and reports status "Pending" while it waits for one.
 
         Raises:
             InstanceAlreadyExistsError: the id is taken and if_exists="fail" (nothing is
                 changed).
             InvalidArgumentError: the instance id (1-256 bytes, no control characters), the
-                name (1-256 bytes), the serialized input (max_payload_bytes), `if_exists` or
-                `priority` (0-9) is out of limits (nothing is changed).
+                name (1-256 bytes), the serialized input (max_payload_bytes), `if_exists`,
+                `priority` (0-9) or `limit` (1-200 bytes) is out of limits, or `limit_key` is
+                given without `limit` (nothing is changed).
+            InvalidTypeError: `limit` or `limit_key` is not a str.
             TypeError: `input` is not JSON-serializable.
         """
 
     @abstractmethod
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
                                       version: str, *, if_exists: str = "fail",
-                                      priority: int = 0) -> None:
+                                      priority: int = 0, limit: Optional[str] = None,
+                                      limit_key: Optional[str] = None) -> None:
         """Starts `name` pinned to `version` (note: input before version); otherwise as
         start_orchestration."""
 

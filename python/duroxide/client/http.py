@@ -35,7 +35,7 @@ from duroxide.client.results import (
 from duroxide.client.schedules import ScheduleInfo, check_schedule_id
 from duroxide.client.transport import Transport, path
 from duroxide.client.workers import UnservableWork, WorkerInfo
-from duroxide.workflow.flow import check_if_exists, check_priority
+from duroxide.workflow.flow import check_if_exists, check_limit_ref, check_priority
 from duroxide.workflow.graphs import TaskFunction
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS
 
@@ -115,27 +115,36 @@ class HttpClient(ClientBase):
     # ---- start, status, events -------------------------------------------------------------
 
     def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
-                            if_exists: str = "fail", priority: int = 0) -> None:
-        self._start(instance_id, name, check_json(input, "start_orchestration input"), None,
-                    if_exists, priority)
+                            if_exists: str = "fail", priority: int = 0,
+                            limit: Optional[str] = None,
+                            limit_key: Optional[str] = None) -> None:
+        self._start(instance_id, name, input, None, if_exists, priority, limit, limit_key,
+                    "start_orchestration")
 
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
                                       version: str, *, if_exists: str = "fail",
-                                      priority: int = 0) -> None:
-        self._start(instance_id, name,
-                    check_json(input, "start_orchestration_versioned input"), version,
-                    if_exists, priority)
+                                      priority: int = 0, limit: Optional[str] = None,
+                                      limit_key: Optional[str] = None) -> None:
+        self._start(instance_id, name, input, version, if_exists, priority, limit, limit_key,
+                    "start_orchestration_versioned")
 
     def _start(self, instance_id: str, name: str, input: Any, version: Optional[str],
-               if_exists: str, priority: int) -> None:
+               if_exists: str, priority: int, limit: Optional[str], limit_key: Optional[str],
+               op: str) -> None:
         if not instance_id:  # the server would make one up; Client refuses an empty id
             raise errors.InvalidArgumentError(
                 "start_orchestration: Invalid input: instance id is empty")
-        body: Dict[str, Any] = {"instance_id": instance_id, "name": name, "input": input,
+        lim, key = check_limit_ref(limit, limit_key, op)
+        body: Dict[str, Any] = {"instance_id": instance_id, "name": name,
+                                "input": check_json(input, f"{op} input"),
                                 "if_exists": check_if_exists(if_exists),
                                 "priority": check_priority(priority)}
         if version is not None:
             body["version"] = version
+        if lim is not None:
+            body["limit"] = lim
+            if key:
+                body["limit_key"] = key
         self._post("/v1/instances", body)
 
     def get_status(self, instance_id: str) -> OrchestrationResult:

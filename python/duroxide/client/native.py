@@ -53,7 +53,7 @@ from duroxide.errors import (
     RequestTargetNotFoundError,
     RequestTimedOutError,
 )
-from duroxide.workflow.flow import check_if_exists, check_priority
+from duroxide.workflow.flow import check_if_exists, check_limit_ref, check_priority
 from duroxide.workflow.graphs import TaskFunction
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS, check_timeout, reply_value
 
@@ -110,21 +110,29 @@ class Client(ClientBase):
     # ---- start, status, events -------------------------------------------------------------
 
     def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
-                            if_exists: str = "fail", priority: int = 0) -> None:
-        payload = _dumps(input, "start_orchestration input")
-        policy, level = check_if_exists(if_exists), check_priority(priority)
-        _traced("start_orchestration", instance_id, name,
-                lambda tp: self._native.start_orchestration(instance_id, name, payload, None,
-                                                            policy, tp, level))
+                            if_exists: str = "fail", priority: int = 0,
+                            limit: Optional[str] = None,
+                            limit_key: Optional[str] = None) -> None:
+        self._start(instance_id, name, input, None, if_exists, priority, limit, limit_key,
+                    "start_orchestration")
 
     def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
                                       version: str, *, if_exists: str = "fail",
-                                      priority: int = 0) -> None:
-        payload = _dumps(input, "start_orchestration_versioned input")
+                                      priority: int = 0, limit: Optional[str] = None,
+                                      limit_key: Optional[str] = None) -> None:
+        self._start(instance_id, name, input, version, if_exists, priority, limit, limit_key,
+                    "start_orchestration_versioned")
+
+    def _start(self, instance_id: str, name: str, input: Any, version: Optional[str],
+               if_exists: str, priority: int, limit: Optional[str], limit_key: Optional[str],
+               op: str) -> None:
+        # Every argument is checked before anything is sent (so nothing is written).
         policy, level = check_if_exists(if_exists), check_priority(priority)
+        lim, key = check_limit_ref(limit, limit_key, op)
+        payload = _dumps(input, f"{op} input")
         _traced("start_orchestration", instance_id, name,
                 lambda tp: self._native.start_orchestration(instance_id, name, payload, version,
-                                                            policy, tp, level))
+                                                            policy, tp, level, lim or "", key))
 
     def get_status(self, instance_id: str) -> OrchestrationResult:
         return parse_status(self._native.get_status(instance_id))

@@ -12,16 +12,18 @@ from typing import Any, List, Literal, Optional, Tuple, TypedDict, cast
 from duroxide._common import loads_or_raw
 
 # The statuses a client sees (OrchestrationResult.status).
-OrchestrationStatusName = Literal["NotFound", "Running", "Suspended", "Completed", "Failed",
-                                  "Terminated"]
+OrchestrationStatusName = Literal["NotFound", "Pending", "Running", "Suspended", "Completed",
+                                  "Failed", "Terminated"]
 
 
 class OrchestrationResult:
     """Status of an orchestration instance as seen by a client.
 
     Attributes:
-        status: "NotFound", "Running", "Suspended", "Completed", "Failed" or "Terminated"
-            (docs/operations.md).
+        status: "NotFound", "Pending", "Running", "Suspended", "Completed", "Failed" or
+            "Terminated" (docs/operations.md). "Pending": the start is queued with a named
+            limit and waits for a slot (docs/flow-control.md); it becomes "Running" when the
+            limit admits it.
         output: the orchestration's return value (parsed JSON) when Completed (Terminated: the
             output given to terminate_instance), else None.
         error: the error text when Failed or Terminated, the reason when Suspended, else None.

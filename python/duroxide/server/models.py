@@ -39,6 +39,12 @@ class StartRequest(_Model):
         description='when the id is taken: "fail" (409), "use_existing" (leave it as it is) '
                     'or "restart_if_ended" (a new execution for an ended instance)')
     priority: int = Field(default=0, description="0-9, higher first (docs/flow-control.md)")
+    limit: Optional[str] = Field(
+        default=None, description="a named limit capping how many instances naming it run at "
+                                  "once; the instance is Pending until it takes a slot")
+    limit_key: Optional[str] = Field(
+        default=None, description="the key the instance is counted under when the limit is "
+                                  "per key (needs limit)")
 
 
 class RaiseEventRequest(_Model):
@@ -120,7 +126,7 @@ class OrchestrationStatus(BaseModel):
     """The status as a client sees it (Client.get_status)."""
 
     instance_id: str
-    status: Literal["NotFound", "Running", "Suspended", "Completed", "Failed",
+    status: Literal["NotFound", "Pending", "Running", "Suspended", "Completed", "Failed",
                     "Terminated"]
     output: Any = Field(default=None, description="the parsed output when Completed")
     error: Optional[str] = None

@@ -81,6 +81,11 @@ def _families() -> Any:
     return core
 
 
+# Upper bounds (seconds) of duroxide_limit_wait_seconds: waits for a limit run from a poll
+# interval to hours (a start queued behind a long-running batch).
+LIMIT_WAIT_BUCKETS = (0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+
+
 def _buckets(bounds: List[float], counts: List[int]) -> List[Tuple[str, float]]:
     """Per-bucket counts -> cumulative (le, count) pairs ending with +Inf."""
     out: List[Tuple[str, float]] = []
@@ -193,16 +198,27 @@ def _limit_families(core: Any, client: Any) -> Iterator[Any]:
     waits = [w for w in client.list_waiting_activities()
              if w.get("reason") in ("limit", "undefined_limit")]
     count = core.GaugeMetricFamily(
-        "duroxide_limit_waits", "Visible activities held back by their limit, by reason "
-        "(limit: full or out of tokens; undefined_limit: no such limit)", labels=["reason"])
+        "duroxide_limit_waits", "Visible tasks (activities and orchestration starts) held back "
+        "by their limit, by reason (limit: full or out of tokens; undefined_limit: no such "
+        "limit)", labels=["reason"])
+    # The distribution of how long the tasks waiting now have waited (a gauge histogram: the
+    # store keeps no record of past waits, so every scrape describes the current backlog).
+    # It replaced a gauge of the oldest wait under the same name, which is now
+    # duroxide_limit_wait_oldest_seconds (docs/flow-control.md).
+    hist = core.GaugeHistogramMetricFamily(
+        "duroxide_limit_wait_seconds", "How long the tasks held back by their limit now have "
+        "waited so far, by reason", labels=["reason"])
     oldest = core.GaugeMetricFamily(
-        "duroxide_limit_wait_seconds", "How long the longest-waiting activity held back by its "
-        "limit has waited, by reason", labels=["reason"])
+        "duroxide_limit_wait_oldest_seconds", "How long the longest-waiting task held back by "
+        "its limit has waited, by reason", labels=["reason"])
     for reason in ("limit", "undefined_limit"):
-        mine = [w["waiting_ms"] for w in waits if w["reason"] == reason]
+        mine = [w["waiting_ms"] / 1000.0 for w in waits if w["reason"] == reason]
         count.add_metric([reason], len(mine))
-        oldest.add_metric([reason], max(mine, default=0) / 1000.0)
+        cumulative = [(str(b), float(sum(1 for x in mine if x <= b))) for b in LIMIT_WAIT_BUCKETS]
+        hist.add_metric([reason], [*cumulative, ("+Inf", float(len(mine)))], sum(mine))
+        oldest.add_metric([reason], max(mine, default=0.0))
     yield count
+    yield hist
     yield oldest
 
 

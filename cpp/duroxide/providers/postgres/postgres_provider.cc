@@ -145,6 +145,16 @@ Status EncodeTurn(const char* op, const TurnCommit& commit, int64_t now,
 
 namespace internal {
 
+namespace {
+const char* NextVisibleSql() {
+  static const std::string sql =
+      "SELECT MIN(q.visible_at) FROM orchestrator_queue q WHERE NOT EXISTS (SELECT 1 "
+      "  FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > $1) "
+      "  AND " + OrchestrationLimitPredicate("q", "$1");
+  return sql.c_str();
+}
+}  // namespace
+
 std::vector<StatementDef> OrchestratorStatements() {
   return {
       // ---- fetch, ack, start: server-side functions (migration 2, postgres_schema.cc)
@@ -175,9 +185,8 @@ std::vector<StatementDef> OrchestratorStatements() {
        "WHERE lock_token = $1"},
       {"dx_renew_instance_lock",
        "UPDATE instance_locks SET locked_until = $2 WHERE lock_token = $1 AND locked_until > $3"},
-      {"dx_next_orchestrator_visible",
-       "SELECT MIN(q.visible_at) FROM orchestrator_queue q WHERE NOT EXISTS (SELECT 1 "
-       "  FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > $1)"},
+      // Instances whose limited start waits for a slot are left out (limit_store.h).
+      {"dx_next_orchestrator_visible", NextVisibleSql()},
       // ---- client
       {"dx_enqueue_orchestrator",
        "WITH ins AS (INSERT INTO orchestrator_queue(instance_id, kind, work_item, visible_at, "

@@ -234,6 +234,8 @@ const std::vector<Migration>& Migrations() {
       {11, "named limits: limits, limit buckets, worker limit columns", Migration11Sql()},
       {12, "orchestration fetch walks the claim rank and stops when it has its batch",
        Migration12Sql()},
+      {13, "orchestration limits: start limit columns, instance slots, fetch admission",
+       Migration13Sql()},
   };
   return kMigrations;
 }

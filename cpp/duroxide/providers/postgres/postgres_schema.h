@@ -68,6 +68,8 @@ const char* Migration9Sql();
 const char* Migration11Sql();
 // The SQL of migration 12, the orchestration fetch walking the claim rank (postgres_schema_v12.cc).
 const char* Migration12Sql();
+// The SQL of migration 13, orchestration limits (postgres_schema_v13.cc).
+const char* Migration13Sql();
 
 }  // namespace internal
 }  // namespace duroxide::providers::postgres

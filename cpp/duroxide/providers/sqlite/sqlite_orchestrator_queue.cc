@@ -15,6 +15,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/limit_store.h"
 #include "duroxide/providers/sqlite/sqlite_group_commit.h"
 #include "duroxide/providers/sqlite/sqlite_provider.h"
 #include "duroxide/providers/sqlite/sqlite_schema.h"
@@ -89,6 +90,14 @@ Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const Fetch
     // fetch in it may start scanning at that rank.
     if (!st->rows.empty()) *scan_from = lowest_rank;
   }
+  // A limited start takes its instance's slot in this transaction (limit_store.h); the fetch
+  // predicate only let it through if it already holds one, has room, or is being cancelled.
+  // Looked for in the text first, so unlimited batches run no statement.
+  for (const auto& row : st->rows) {
+    if (std::get<1>(row).find("\"limit\"") == std::string::npos) continue;
+    TakeOrchestrationSlot(st->item.instance, now);
+    break;
+  }
   st->item.lock_token = LockToken(st->item.lock_token, st->item.instance);
   // A record that cannot be interpreted is reported like an undecodable history: the
   // batch must still come back locked so the runtime can fail the instance.
@@ -131,6 +140,18 @@ Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const Fetch
   }
   st->found = true;
   return Status::Ok();
+}
+
+void SqliteProvider::TakeOrchestrationSlot(const std::string& instance, int64_t now) {
+  static const std::string sql = [] {
+    std::string text = OrchestrationSlotInsertSql();
+    std::replace(text.begin(), text.end(), '$', '?');  // $N -> ?N: binds by number
+    return text;
+  }();
+  ScopedStatement s(Prepared(sql.c_str()));
+  s->bind(1, instance);
+  s->bind(2, now);
+  s->exec();
 }
 
 Result<std::optional<OrchestrationItem>> SqliteProvider::FinishOrchestrationFetch(

@@ -25,6 +25,7 @@
 
 #include "duroxide/common/clock.h"
 #include "duroxide/history/codec.h"
+#include "duroxide/providers/limit_store.h"
 #include "duroxide/providers/queue_order.h"
 #include "duroxide/providers/sqlite/sqlite_group_commit.h"
 #include "duroxide/providers/sqlite/sqlite_fault_vfs.h"
@@ -243,7 +244,9 @@ Result<std::unique_ptr<SqliteProvider>> SqliteProvider::InMemory() {
 }
 
 void SqliteProvider::PrepareStatements() {
-  auto prep = [&](const char* sql) { return std::make_unique<SQLite::Statement>(*db_, sql); };
+  auto prep = [&](const std::string& sql) {
+    return std::make_unique<SQLite::Statement>(*db_, sql);
+  };
   begin_ = prep("BEGIN IMMEDIATE");
   commit_ = prep("COMMIT");
   rollback_ = prep("ROLLBACK");
@@ -261,24 +264,27 @@ void SqliteProvider::PrepareStatements() {
   //    pending, 3-9 ms per pick (docs/performance.md, round 3). The window bounds that.
   // Any eligible message in the window ranks before every one behind it, so the pick is the
   // first eligible message in claim order either way. INDEXED BY pins each plan.
-  fetch_lock_ = prep(
+  // Both candidates leave out instances whose limited start waits for a slot (limit_store.h).
+  fetch_lock_ = prep(std::string(
       "INSERT INTO instance_locks(instance_id, lock_token, locked_until, locked_at) "
       "SELECT c.instance_id, ?1, ?2, ?3 FROM ("
       "  SELECT instance_id FROM (SELECT w.instance_id FROM (SELECT q.instance_id, q.visible_at "
       "    FROM orchestrator_queue q INDEXED BY idx_orch_rank WHERE " DUROXIDE_QUEUE_RANK_Q
       "    >= ?4 ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 128) w "
       "    WHERE w.visible_at <= ?3 AND NOT EXISTS (SELECT 1 FROM instance_locks l "
-      "      WHERE l.instance_id = w.instance_id AND l.locked_until > ?3) LIMIT 1) "
+      "      WHERE l.instance_id = w.instance_id AND l.locked_until > ?3) "
+      "      AND " + OrchestrationLimitPredicate("w", "?3") + " LIMIT 1) "
       "  UNION ALL "
       "  SELECT instance_id FROM (SELECT q.instance_id FROM orchestrator_queue q "
       "    INDEXED BY idx_orch_visible WHERE q.visible_at <= ?3 AND " DUROXIDE_QUEUE_RANK_Q
       "    >= ?4 AND NOT EXISTS (SELECT 1 FROM instance_locks l "
       "      WHERE l.instance_id = q.instance_id AND l.locked_until > ?3) "
+      "      AND " + OrchestrationLimitPredicate("q", "?3") + " "
       "    ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id LIMIT 1) "
       "  LIMIT 1) c WHERE true "
       "ON CONFLICT(instance_id) DO UPDATE SET lock_token = excluded.lock_token, "
       "  locked_until = excluded.locked_until, locked_at = excluded.locked_at "
-      "RETURNING instance_id");
+      "RETURNING instance_id"));
   fetch_tag_ = prep(
       "UPDATE orchestrator_queue SET lock_token = ?1, attempt_count = attempt_count + 1 "
       "WHERE instance_id = ?2 AND visible_at <= ?3 "
@@ -359,7 +365,7 @@ void SqliteProvider::PrepareStatements() {
       "WHERE instance_id = ?1 AND execution_id = ?2 AND activity_id = ?3");
   insert_orchestrator_ = prep(
       "INSERT INTO orchestrator_queue(instance_id, kind, work_item, visible_at, attempt_count, "
-      "  created_at, priority) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)");
+      "  created_at, priority, limit_name, limit_key) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8)");
 
   abandon_unlock_ = prep(
       "DELETE FROM instance_locks WHERE instance_id = ?2 AND lock_token = ?1 RETURNING instance_id");
@@ -370,15 +376,17 @@ void SqliteProvider::PrepareStatements() {
   renew_instance_lock_ = prep(
       "UPDATE instance_locks SET locked_until = ?2 "
       "WHERE instance_id = ?4 AND lock_token = ?1 AND locked_until > ?3");
-  next_orchestrator_visible_ = prep(
+  // Instances whose limited start waits for a slot are left out (limit_store.h): a visible but
+  // unfetchable start must not make an idle dispatcher poll without sleeping.
+  next_orchestrator_visible_ = prep(std::string(
       "SELECT q.visible_at FROM orchestrator_queue q WHERE NOT EXISTS (SELECT 1 "
       "  FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > ?1) "
-      "ORDER BY q.visible_at LIMIT 1");
+      "  AND " + OrchestrationLimitPredicate("q", "?1") + " ORDER BY q.visible_at LIMIT 1"));
 
   start_orchestration_ = prep(
       "INSERT INTO orchestrator_queue(instance_id, kind, work_item, visible_at, attempt_count, "
-      "  created_at, priority) "
-      "SELECT ?1, 'StartOrchestration', ?2, ?3, 0, ?3, ?4 "
+      "  created_at, priority, limit_name, limit_key) "
+      "SELECT ?1, 'StartOrchestration', ?2, ?3, 0, ?3, ?4, ?5, ?6 "
       "WHERE NOT EXISTS (SELECT 1 FROM instances WHERE instance_id = ?1) "
       "  AND NOT EXISTS (SELECT 1 FROM orchestrator_queue "
       "                  WHERE instance_id = ?1 AND kind = 'StartOrchestration')");
@@ -410,6 +418,8 @@ void SqliteProvider::InsertOrchestratorItem(const WorkItem& item, int64_t visibl
   s->bind(4, visible_at);
   s->bind(5, now);
   s->bind(6, item.priority);
+  if (item.limit.empty()) s->bind(7); else s->bind(7, item.limit);
+  s->bind(8, item.limit_key);
   s->exec();
 }
 
@@ -478,6 +488,8 @@ bool SqliteProvider::InsertStartRow(const WorkItem& start, int64_t now) {
   s->bind(2, history::EncodeWorkItem(start));
   s->bind(3, now);
   s->bind(4, start.priority);
+  if (start.limit.empty()) s->bind(5); else s->bind(5, start.limit);
+  s->bind(6, start.limit_key);
   return s->exec() > 0;
 }
 

@@ -177,6 +177,8 @@ class SqliteProvider : public SqlStore {
 
   // Helpers called with mu_ held inside a transaction; they throw SQLite::Exception.
   void InsertOrchestratorItem(const history::WorkItem& item, int64_t visible_at, int64_t now);
+  // Takes the orchestration-limit slot of a fetched instance (limit_store.h), mu_ held.
+  void TakeOrchestrationSlot(const std::string& instance, int64_t now);
   // Queues a StartOrchestration unless the instance or a queued start exists; true if it did.
   bool InsertStartRow(const history::WorkItem& start, int64_t now);
   // `last_schema_hash` (in/out): the schema this commit stored last (stored again otherwise).

@@ -43,6 +43,8 @@
 //                       both dialects (SchedulesTableSql, schedule_store.h).
 //   limits, limit_buckets  named limits and their token buckets (version 9), with
 //                       worker_queue.limit_name/limit_key (LimitsTableSql, limit_store.h).
+//   instance_limits     orchestration-limit slots (version 10): one row per instance holding
+//                       a slot, with orchestrator_queue.limit_name/limit_key on starts.
 //
 // Migrations are numbered and never edited once released; add a new entry to kMigrations to
 // change the schema (management features such as list/delete/prune need no schema change:
@@ -137,6 +139,25 @@ CREATE INDEX idx_orch_rank ON orchestrator_queue((created_at - priority * 5000))
 CREATE INDEX idx_worker_rank ON worker_queue((created_at - priority * 5000));
 )sql";
 
+// Version 10: orchestration limits (limit_store.h, docs/flow-control.md). The shared DDL, and
+// the triggers that give an instance's slot back when its execution ends (Completed or Failed;
+// Terminated and Canceled are Failed) or its instance row is deleted: every path that ends or
+// deletes an instance (turn commits, operations, prune) goes through those two tables.
+const char* Migration10Sql() {
+  static const std::string sql = std::string(OrchestrationLimitsTableSql()) + R"sql(
+CREATE TRIGGER dx_instance_limit_end AFTER UPDATE OF status ON executions
+  WHEN NEW.status IN ('Completed', 'Failed')
+BEGIN
+  DELETE FROM instance_limits WHERE instance_id = NEW.instance_id;
+END;
+CREATE TRIGGER dx_instance_limit_delete AFTER DELETE ON instances
+BEGIN
+  DELETE FROM instance_limits WHERE instance_id = OLD.instance_id;
+END;
+)sql";
+  return sql.c_str();
+}
+
 const std::vector<Migration>& Migrations() {
   const store::DdlDialect& d = store::kSqliteDdl;
   static const std::string m1 = store::InitialTablesSql(d), m2 = Migration2Sql(),
@@ -153,6 +174,7 @@ const std::vector<Migration>& Migrations() {
       {8, "worker claims walk unleased rows only (providers/queue_order.h)",
        DUROXIDE_WORKER_FREE_INDEXES_SQL},
       {9, "named limits: limits, limit buckets, worker limit columns", LimitsTableSql()},
+      {10, "orchestration limits: start limit columns, instance slots", Migration10Sql()},
   };
   return kMigrations;
 }

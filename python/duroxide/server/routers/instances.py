@@ -196,10 +196,12 @@ async def start_instance(request: Request, body: models.StartRequest,
     instance_id = body.instance_id or f"{body.name}-{uuid.uuid4().hex[:12]}"
     if body.version:
         await run(client.start_orchestration_versioned, instance_id, body.name, body.input,
-                  body.version, if_exists=body.if_exists, priority=body.priority)
+                  body.version, if_exists=body.if_exists, priority=body.priority,
+                  limit=body.limit, limit_key=body.limit_key)
     else:
         await run(client.start_orchestration, instance_id, body.name, body.input,
-                  if_exists=body.if_exists, priority=body.priority)
+                  if_exists=body.if_exists, priority=body.priority, limit=body.limit,
+                  limit_key=body.limit_key)
     # Any id gives an ASCII Location (~XX escapes, docs/server.md "Ids in URLs").
     response.headers["Location"] = f"/v1/instances/{quote_id(instance_id)}"
     return models.StartResponse(instance_id=instance_id, name=body.name, version=body.version)
