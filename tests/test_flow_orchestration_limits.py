@@ -245,3 +245,29 @@ def test_rerun_keeps_the_limit_of_copied_activities(env):
     assert calls == [5]
     client.set_limit("L", Limit(concurrency=1))
     assert wait_done(client, new_id).output == 5
+
+
+def test_limit_wait_metrics_count_waiting_starts_and_histogram_their_waits(env):
+    """duroxide_limit_waits counts tasks held back by a limit (starts too);
+    duroxide_limit_wait_seconds is a histogram of how long they have waited so far, and
+    duroxide_limit_wait_oldest_seconds the longest wait (docs/flow-control.md)."""
+    pytest.importorskip("prometheus_client")
+    from duroxide.worker import metrics
+
+    _, client, _ = env
+    client.set_limit("full", Limit(concurrency=1))
+    client.start_orchestration("m-0", "Import", limit="nowhere")
+    client.start_orchestration("m-1", "Import", limit="nowhere")
+    time.sleep(0.15)
+    registry = metrics.registry_for(metrics.DuroxideCollector(client=lambda: client))
+    text = metrics.exposition(registry)[0].decode()
+    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+               for line in text.splitlines() if line and not line.startswith("#")}
+    assert samples['duroxide_limit_waits{reason="undefined_limit"}'] == 2
+    assert samples['duroxide_limit_wait_seconds_bucket{le="0.1",reason="undefined_limit"}'] == 0
+    assert samples['duroxide_limit_wait_seconds_bucket{le="+Inf",reason="undefined_limit"}'] == 2
+    assert samples['duroxide_limit_wait_seconds_gcount{reason="undefined_limit"}'] == 2
+    assert samples['duroxide_limit_wait_seconds_gsum{reason="undefined_limit"}'] >= 0.3
+    assert samples['duroxide_limit_wait_oldest_seconds{reason="undefined_limit"}'] >= 0.15
+    assert samples['duroxide_limit_waits{reason="limit"}'] == 0
+    assert samples['duroxide_limit_queued{limit="full"}'] == 0
