@@ -128,5 +128,78 @@ TEST_P(ProviderConformance, LimitsRejectBadSettingsAndUnknownNames) {
   EXPECT_TRUE(Must(p().limits()->List()).empty());
 }
 
+// ---- orchestration limits (limit_store.h, "Orchestration limits") --------------------------
+
+WorkItem LimitedStart(const std::string& instance, const std::string& limit,
+                      const std::string& key = "") {
+  WorkItem w = Start(instance);
+  w.limit = limit;
+  w.limit_key = key;
+  return w;
+}
+
+TEST_P(ProviderConformance, LimitsOrchestrationSlotHeldUntilTheInstanceEnds) {
+  LIMITS_OR_SKIP();
+  ASSERT_TRUE(p().StartOrchestration(LimitedStart("o1", "jobs")).ok());
+  ASSERT_TRUE(p().StartOrchestration(LimitedStart("o2", "jobs")).ok());
+  EXPECT_FALSE(FetchOrch(p()));  // undefined: both wait
+  auto waits = Must(p().limits()->Waiting(0, 10));
+  ASSERT_EQ(waits.size(), 2u);
+  EXPECT_FALSE(waits[0].defined);
+  EXPECT_EQ(waits[0].activity_id, 0);
+  ASSERT_TRUE(p().limits()->Set(Spec("jobs", 1)).ok());
+  auto first = FetchOrch(p());
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(FetchOrch(p()));  // the first holds the only slot, before its ack too
+  ASSERT_TRUE(p().AckOrchestrationItem(first->lock_token, FirstTurn()).ok());
+  EXPECT_FALSE(FetchOrch(p()));  // running (waiting for nothing): still holds it
+  auto info = Must(p().limits()->Get("jobs"));
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->in_flight, 1);
+  EXPECT_EQ(info->waiting, 1);
+  // An event for the waiting instance does not carry its start into a turn.
+  const std::string other = first->instance == "o1" ? "o2" : "o1";
+  ASSERT_TRUE(p().EnqueueOrchestratorMessage(External(other), 0).ok());
+  EXPECT_FALSE(FetchOrch(p()));
+  // The holder's end gives the slot back in its commit.
+  ASSERT_TRUE(CommitTurn(p(), first->instance, [] {
+    TurnCommit c;
+    c.execution_id = 1;
+    c.status = ExecutionStatus::kCompleted;
+    c.output = "\"done\"";
+    c.new_events = {Ev(2, EventKind::kOrchestrationCompleted)};
+    return c;
+  }()));
+  auto second = FetchOrch(p());
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->instance, other);
+}
+
+TEST_P(ProviderConformance, LimitsOrchestrationPerKeyAndCancel) {
+  LIMITS_OR_SKIP();
+  ASSERT_TRUE(p().limits()->Set(Spec("t", 1, std::nullopt, true)).ok());
+  ASSERT_TRUE(p().StartOrchestration(LimitedStart("k1", "t", "a")).ok());
+  ASSERT_TRUE(p().StartOrchestration(LimitedStart("k2", "t", "a")).ok());
+  ASSERT_TRUE(p().StartOrchestration(LimitedStart("k3", "t", "b")).ok());
+  auto a = FetchOrch(p());
+  auto b = FetchOrch(p());
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->instance, "k1");
+  EXPECT_EQ(b->instance, "k3");
+  EXPECT_FALSE(FetchOrch(p()));
+  // A cancel lets the waiting k2 through without a slot (its turn ends it).
+  WorkItem cancel;
+  cancel.kind = WorkItemKind::kCancelInstance;
+  cancel.instance = "k2";
+  cancel.reason = "no";
+  ASSERT_TRUE(p().EnqueueOrchestratorMessage(cancel, 0).ok());
+  auto c = FetchOrch(p());
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->instance, "k2");
+  auto info = Must(p().limits()->Get("t"));
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->in_flight, 2);  // k1 and k3; k2 took none
+}
+
 }  // namespace
 }  // namespace duroxide::providers::testing
