@@ -12,6 +12,9 @@ one activity each ("hello"), 50 in flight:
   hello-limit      every activity under Limit(concurrency=64): never binding, so the
                    difference is the cost of the limit check in the claim
   hello-per-key    Limit(concurrency=1, per_key=True) with 1,000 keys (key = i % 1000)
+  hello-orch-limit every start under an orchestration limit, Limit(concurrency=64)
+                   ("Orchestration limits"): never binding with 50 in flight, so the
+                   difference is the cost of the slot (fetch predicate, insert, end trigger)
   held             Limit(concurrency=2), 4 worker slots, 20 ms activities: throughput held at
                    the limit (ideal 2 / 20 ms = 100/s) and the most that overlapped (must be 2)
   rate             Limit(rate_per_s=50, burst=1): achieved starts per second over N/4 tasks
@@ -57,7 +60,8 @@ class Probe:
 
 
 def _run(n: int, limit: Optional[Limit], keys: int, sleep_s: float,
-         in_flight: int = 50, handoff: bool = True) -> Dict[str, Any]:
+         in_flight: int = 50, handoff: bool = True,
+         start_limit: Optional[Limit] = None) -> Dict[str, Any]:
     with tempfile.TemporaryDirectory() as d:
         provider = SqliteProvider.open(os.path.join(d, "b.db"))
         client = Client(provider)
@@ -65,6 +69,9 @@ def _run(n: int, limit: Optional[Limit], keys: int, sleep_s: float,
         probe = Probe()
         if limit is not None:
             rt.limit("bench", limit)
+        if start_limit is not None:
+            rt.limit("starts", start_limit)
+        starts_under = "starts" if start_limit is not None else None
 
         @rt.register_activity("Echo")
         def echo(ctx: Any, x: Any) -> Any:
@@ -84,7 +91,8 @@ def _run(n: int, limit: Optional[Limit], keys: int, sleep_s: float,
             started = done = 0
             while done < n:
                 while started < n and started - done < in_flight:
-                    client.start_orchestration(f"h{started}", "Hello", started)
+                    client.start_orchestration(f"h{started}", "Hello", started,
+                                               limit=starts_under)
                     started += 1
                 assert client.wait_for_orchestration(f"h{done}", 120000).status == "Completed"
                 done += 1
@@ -111,6 +119,7 @@ def main() -> None:
         "hello-claim": lambda: _run(n, None, 0, 0, handoff=False),
         "hello-limit": lambda: _run(n, Limit(concurrency=64), 0, 0),
         "hello-per-key": lambda: _run(n, Limit(concurrency=1, per_key=True), 1000, 0),
+        "hello-orch-limit": lambda: _run(n, None, 0, 0, start_limit=Limit(concurrency=64)),
     }
     runs: Dict[str, List[Dict[str, Any]]] = {}
     for rep in range(reps):
@@ -123,6 +132,7 @@ def main() -> None:
     base = summary["hello"]
     summary["limit_vs_none"] = round(summary["hello-limit"] / base, 3)
     summary["per_key_vs_none"] = round(summary["hello-per-key"] / base, 3)
+    summary["orch_limit_vs_none"] = round(summary["hello-orch-limit"] / base, 3)
     # Limited activities always go through the claim (no same-process hand-off), so the cost
     # of the limit check itself is measured against the claim path without hand-off.
     claim = summary["hello-claim"]

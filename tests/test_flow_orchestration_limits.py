@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any, Dict, List
 
+import duroxide
 import pytest
 from duroxide import Limit
 from duroxide.errors import InvalidArgumentError, InvalidTypeError, NotFoundError
@@ -245,3 +246,62 @@ def test_rerun_keeps_the_limit_of_copied_activities(env):
     assert calls == [5]
     client.set_limit("L", Limit(concurrency=1))
     assert wait_done(client, new_id).output == 5
+
+
+def test_limit_wait_metrics_count_waiting_starts_and_histogram_their_waits(env):
+    """duroxide_limit_waits counts tasks held back by a limit (starts too);
+    duroxide_limit_wait_seconds is a histogram of how long they have waited so far, and
+    duroxide_limit_wait_oldest_seconds the longest wait (docs/flow-control.md)."""
+    pytest.importorskip("prometheus_client")
+    from duroxide.worker import metrics
+
+    _, client, _ = env
+    client.set_limit("full", Limit(concurrency=1))
+    client.start_orchestration("m-0", "Import", limit="nowhere")
+    client.start_orchestration("m-1", "Import", limit="nowhere")
+    time.sleep(0.15)
+    registry = metrics.registry_for(metrics.DuroxideCollector(client=lambda: client))
+    text = metrics.exposition(registry)[0].decode()
+    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+               for line in text.splitlines() if line and not line.startswith("#")}
+    assert samples['duroxide_limit_waits{reason="undefined_limit"}'] == 2
+    assert samples['duroxide_limit_wait_seconds_bucket{le="0.1",reason="undefined_limit"}'] == 0
+    assert samples['duroxide_limit_wait_seconds_bucket{le="+Inf",reason="undefined_limit"}'] == 2
+    assert samples['duroxide_limit_wait_seconds_gcount{reason="undefined_limit"}'] == 2
+    assert samples['duroxide_limit_wait_seconds_gsum{reason="undefined_limit"}'] >= 0.3
+    assert samples['duroxide_limit_wait_oldest_seconds{reason="undefined_limit"}'] >= 0.15
+    assert samples['duroxide_limit_waits{reason="limit"}'] == 0
+    assert samples['duroxide_limit_queued{limit="full"}'] == 0
+
+
+def test_cli_start_with_a_limit_shows_pending_then_runs(tmp_path):
+    """`duroxide start --limit L --limit-key K`, `show` (Pending, waiting for its limit) and
+    `limits` (the start counted as waiting)."""
+    from test_cli import cli, cli_json
+
+    db = tmp_path / "cli.db"
+    provider = duroxide.SqliteProvider.open(str(db))
+    client = duroxide.Client(provider)
+    proc = cli(db, "start", "Import", "--id", "c-1", "--input", '"k"', "--limit", "imports",
+               "--limit-key", "acme")
+    assert proc.returncode == 0, proc.stderr
+    assert cli_json(db, "show", "c-1")["status"] == "Pending"
+    assert "waiting for its limit" in cli(db, "show", "c-1").stdout
+    bad = cli(db, "start", "Import", "--id", "c-2", "--limit-key", "acme")
+    assert bad.returncode != 0 and "limit_key" in bad.stderr
+    assert client.get_status("c-2").status == "NotFound"
+    client.set_limit("imports", Limit(concurrency=1))
+    [row] = cli_json(db, "limits")
+    assert (row["name"], row["in_flight"], row["waiting"]) == ("imports", 0, 1)
+    runtime = duroxide.Runtime(provider, duroxide.RuntimeOptions(dispatcher_poll_interval_ms=20))
+
+    @runtime.register_orchestration("Import")
+    def import_(ctx, key):
+        return key
+        yield  # a generator
+
+    runtime.start()
+    try:
+        assert wait_done(client, "c-1").output == "k"
+    finally:
+        runtime.shutdown(3000)

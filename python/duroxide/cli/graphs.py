@@ -110,12 +110,13 @@ def cmd_waiting(args: argparse.Namespace, client: ClientAPI) -> int:
         print("no activities are waiting for capabilities or limits")
         return 0
     now = int(time.time() * 1000)
-    print(f"{len(rows)} activit{'y' if len(rows) == 1 else 'ies'} waiting for a capable worker "
-          "or a limit:")
+    print(f"{len(rows)} task(s) waiting for a capable worker or a limit:")
     for r in rows:
         if r.get("reason", "capability") != "capability":
-            print(f"  {r['instance_id']}#{r['activity_id']}  {r['name']}  waiting "
-                  f"{r['waiting_ms']}ms  {limit_reason(r)}")
+            # activity_id 0: an orchestration start waiting for its limit (flow-control.md)
+            task = (f"{r['instance_id']}#{r['activity_id']}" if r["activity_id"]
+                    else f"{r['instance_id']} (start)")
+            print(f"  {task}  {r['name']}  waiting {r['waiting_ms']}ms  {limit_reason(r)}")
             continue
         deadline = ""
         if r["deadline_ms"]:

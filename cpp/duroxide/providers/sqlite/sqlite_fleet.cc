@@ -45,10 +45,8 @@ void BindRegistration(SQLite::Statement& s, const WorkerRegistration& reg, int64
 
 Result<std::string> SqliteProvider::RegisterWorker(const WorkerRegistration& reg) {
   const char* op = "RegisterWorker";
-  return Guarded(op, [&]() -> Result<std::string> {
-    std::lock_guard<std::mutex> lock(mu_);
+  return WriteTx(op, [&]() -> Result<std::string> {
     const int64_t now = NowMs();
-    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     {
       SQLite::Statement upd(
           *db_,
@@ -61,7 +59,6 @@ Result<std::string> SqliteProvider::RegisterWorker(const WorkerRegistration& reg
       if (upd.executeStep()) {
         std::string name = upd.getColumn(0).getString();
         upd.reset();
-        tx.Commit();
         return name;
       }
     }
@@ -70,7 +67,6 @@ Result<std::string> SqliteProvider::RegisterWorker(const WorkerRegistration& reg
       BindRegistration(ins, reg, now);
       ins.bind(16, name);
       if (ins.exec() == 1) {
-        tx.Commit();
         return name;
       }
     }
@@ -81,9 +77,7 @@ Result<std::string> SqliteProvider::RegisterWorker(const WorkerRegistration& reg
 Result<HeartbeatReply> SqliteProvider::HeartbeatWorker(const std::string& worker_id,
                                                        const std::string& load_json) {
   const char* op = "HeartbeatWorker";
-  return Guarded(op, [&]() -> Result<HeartbeatReply> {
-    std::lock_guard<std::mutex> lock(mu_);
-    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
+  return WriteTx(op, [&]() -> Result<HeartbeatReply> {
     SQLite::Statement s(*db_,
                         "UPDATE workers SET last_heartbeat = ?2, load = ?3 WHERE worker_id = ?1 "
                         "RETURNING drain_requested, status");
@@ -95,7 +89,6 @@ Result<HeartbeatReply> SqliteProvider::HeartbeatWorker(const std::string& worker
     reply.drain_requested = s.getColumn(0).getInt64() != 0;
     reply.status = s.getColumn(1).getString();
     s.reset();
-    tx.Commit();
     return reply;
   });
 }
@@ -104,10 +97,8 @@ Status SqliteProvider::SetWorkerStatus(const std::string& worker_id, const std::
                                        bool release_sessions) {
   const char* op = "SetWorkerStatus";
   if (!IsStoredStatus(status)) return Status::InvalidArgument(op, "unknown status '" + status + "'");
-  return Guarded(op, [&]() -> Status {
-    std::lock_guard<std::mutex> lock(mu_);
+  return WriteTx(op, [&]() -> Status {
     const int64_t now = NowMs();
-    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     SQLite::Statement s(*db_, "UPDATE workers SET status = ?2 WHERE worker_id = ?1");
     s.bind(1, worker_id);
     s.bind(2, status);
@@ -121,16 +112,13 @@ Status SqliteProvider::SetWorkerStatus(const std::string& worker_id, const std::
       rel.bind(2, now);
       rel.exec();
     }
-    tx.Commit();
     return Status::Ok();
   });
 }
 
 Result<std::string> SqliteProvider::RequestWorkerDrain(const std::string& name_or_id) {
   const char* op = "RequestWorkerDrain";
-  return Guarded(op, [&]() -> Result<std::string> {
-    std::lock_guard<std::mutex> lock(mu_);
-    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
+  return WriteTx(op, [&]() -> Result<std::string> {
     std::string id, status;
     {
       SQLite::Statement q(*db_,
@@ -147,7 +135,6 @@ Result<std::string> SqliteProvider::RequestWorkerDrain(const std::string& name_o
     SQLite::Statement s(*db_, "UPDATE workers SET drain_requested = 1 WHERE worker_id = ?1");
     s.bind(1, id);
     s.exec();
-    tx.Commit();
     return id;
   });
 }
@@ -164,22 +151,17 @@ Result<std::vector<WorkerRecord>> SqliteProvider::ListWorkers() {
 }
 
 Result<int64_t> SqliteProvider::PruneWorkers(int64_t gone_before_ms) {
-  return Guarded("PruneWorkers", [&]() -> Result<int64_t> {
-    std::lock_guard<std::mutex> lock(mu_);
-    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
+  return WriteTx("PruneWorkers", [&]() -> Result<int64_t> {
     SQLite::Statement s(*db_, "DELETE FROM workers WHERE last_heartbeat < ?1");
     s.bind(1, gone_before_ms);
     const int64_t n = s.exec();
-    tx.Commit();
     return n;
   });
 }
 
 Result<int64_t> SqliteProvider::ReleaseSessionsOfGoneWorkers() {
-  return Guarded("ReleaseSessionsOfGoneWorkers", [&]() -> Result<int64_t> {
-    std::lock_guard<std::mutex> lock(mu_);
+  return WriteTx("ReleaseSessionsOfGoneWorkers", [&]() -> Result<int64_t> {
     const int64_t now = NowMs();
-    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     SQLite::Statement s(
         *db_,
         "UPDATE sessions SET locked_until = ?1 WHERE locked_until > ?1 AND worker_id IN ("
@@ -188,7 +170,6 @@ Result<int64_t> SqliteProvider::ReleaseSessionsOfGoneWorkers() {
     s.bind(1, now);
     s.bind(2, kUnreachableAfterIntervals);
     const int64_t n = s.exec();
-    tx.Commit();
     return n;
   });
 }

@@ -311,14 +311,9 @@ Result<DeleteInstanceResult> SqliteProvider::DeleteInstancesAtomic(
     const std::vector<std::string>& instances, bool force) {
   const char* op = "DeleteInstancesAtomic";
   DeleteInstanceResult result;
-  Status st = Guarded(op, [&]() -> Status {
-    std::lock_guard<std::mutex> lock(mu_);
-    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
+  Status st = WriteTx(op, [&]() -> Status {
     SqliteDeleteStore store(*db_);
-    Status refused = store::DeleteInstances(op, instances, force, store, &result);
-    if (!refused.ok()) return refused;
-    tx.Commit();
-    return Status::Ok();
+    return store::DeleteInstances(op, instances, force, store, &result);
   });
   if (!st.ok()) return st;
   if (result.instances_deleted > 0) status_signal().Notify();
@@ -376,13 +371,9 @@ Result<PruneResult> SqliteProvider::PruneExecutions(const std::string& instance,
   const char* op = "PruneExecutions";
   Result<int64_t> keep = store::KeepLast(op, options);
   if (!keep.ok()) return keep.status();
-  return Guarded(op, [&]() -> Result<PruneResult> {
-    std::lock_guard<std::mutex> lock(mu_);
-    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
+  return WriteTx(op, [&]() -> Result<PruneResult> {
     SqlitePruneStore store(*db_);
-    Result<PruneResult> result = store::PruneInstance(op, instance, *keep, options, store);
-    if (result.ok()) tx.Commit();
-    return result;
+    return store::PruneInstance(op, instance, *keep, options, store);
   });
 }
 

@@ -54,16 +54,12 @@ class SqliteOpsTx : public OpsTx {
 
 Status SqliteProvider::RunOps(const char* op, bool write, const OpsBody& body) {
   OpsWake wake;
-  Status st = internal::Guarded(op, [&]() -> Status {
-    std::lock_guard<std::mutex> lock(mu_);
-    SqliteOpsTx tx(*db_);
-    if (!write) return body(tx, &wake);
-    internal::ScopedTransaction t(db_->getHandle(), *begin_, *commit_, *rollback_);
-    Status done = body(tx, &wake);
-    if (!done.ok()) return done;
-    t.Commit();
-    return Status::Ok();
-  });
+  SqliteOpsTx tx(*db_);
+  Status st = write ? WriteTx(op, [&] { return body(tx, &wake); })
+                    : Guarded(op, [&]() -> Status {
+                        std::lock_guard<std::mutex> lock(mu_);
+                        return body(tx, &wake);
+                      });
   return ops::WakeAfterOps(*this, st, wake);
 }
 

@@ -107,6 +107,11 @@ class SqliteProvider : public SqlStore {
  private:
   SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string path);
 
+  // Runs `body()` (returning Status or Result<T>) under mu_ in one BEGIN IMMEDIATE
+  // transaction, committed iff it returns Ok (rolled back otherwise); exceptions become a
+  // Status naming `op`. Defined in sqlite_schema.h.
+  template <typename F>
+  auto WriteTx(const char* op, F&& body) -> decltype(body());
   // Prepares every cached statement (the worker-queue ones live in sqlite_worker_queue.cc).
   void PrepareStatements();
   void PrepareWorkerStatements();

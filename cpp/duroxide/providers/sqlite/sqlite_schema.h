@@ -194,6 +194,17 @@ class ScopedTransaction {
 
 }  // namespace internal
 
+template <typename F>
+auto SqliteProvider::WriteTx(const char* op, F&& body) -> decltype(body()) {
+  return internal::Guarded(op, [&]() -> decltype(body()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    internal::ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
+    auto out = body();
+    if (out.ok()) tx.Commit();
+    return out;
+  });
+}
+
 // The helpers above by their short names, in every provider translation unit.
 using internal::BindAll;
 using internal::BindOptional;

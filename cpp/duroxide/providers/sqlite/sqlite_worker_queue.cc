@@ -438,31 +438,25 @@ Result<int64_t> SqliteProvider::RenewSessionLocks(const std::vector<std::string>
                                                   int64_t extend_ms, int64_t idle_timeout_ms) {
   if (owner_ids.empty()) return int64_t{0};
   const std::string owners = nlohmann::json(owner_ids).dump();
-  return Guarded("RenewSessionLocks", [&]() -> Result<int64_t> {
-    std::lock_guard<std::mutex> lock(mu_);
+  return WriteTx("RenewSessionLocks", [&]() -> Result<int64_t> {
     const int64_t now = NowMs();
-    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     ScopedStatement s(*renew_sessions_);
     s->bind(1, owners);
     s->bind(2, now + extend_ms);
     s->bind(3, now);
     s->bind(4, now - idle_timeout_ms);
     const int64_t n = s->exec();
-    tx.Commit();
     return n;
   });
 }
 
 Result<int64_t> SqliteProvider::CleanupOrphanedSessions(int64_t idle_timeout_ms) {
-  return Guarded("CleanupOrphanedSessions", [&]() -> Result<int64_t> {
-    std::lock_guard<std::mutex> lock(mu_);
+  return WriteTx("CleanupOrphanedSessions", [&]() -> Result<int64_t> {
     const int64_t now = NowMs();
-    ScopedTransaction tx(db_->getHandle(), *begin_, *commit_, *rollback_);
     ScopedStatement s(*cleanup_sessions_);
     s->bind(1, now);
     s->bind(2, now - idle_timeout_ms);
     const int64_t n = s->exec();
-    tx.Commit();
     return n;
   });
 }
