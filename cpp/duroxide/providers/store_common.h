@@ -110,6 +110,13 @@ void ReadColumns(const Row& row, int first, T* out, Fields T::*... fields) {
   int i = first;
   (ReadColumn(row, i++, &(out->*fields)), ...);
 }
+// A T whose given fields are columns 0, 1, ... of `row` (the others keep their defaults).
+template <typename T, typename Row, typename... Fields>
+T FromColumns(const Row& row, Fields T::*... fields) {
+  T out{};
+  ReadColumns(row, 0, &out, fields...);
+  return out;
+}
 
 // Column layout of the instance record (kInstanceRecordSelect): 0 name, 1 version,
 // 2 current_execution_id, 3 status, 4 output, 5 error, 6 custom_status,
@@ -198,13 +205,12 @@ ExecutionInfo ExecutionInfoFrom(int64_t execution_id, const Row& row) {
 template <typename Row>
 WorkerRecord WorkerRecordFrom(const Row& row) {
   using W = WorkerRecord;
-  W w;
-  ReadColumns(row, 0, &w, &W::worker_id, &W::name, &W::host, &W::pid, &W::version,
-              &W::service_name, &W::service_version, &W::status, &W::drain_requested,
-              &W::started_at_ms, &W::registered_at_ms, &W::last_heartbeat_ms,
-              &W::heartbeat_interval_ms, &W::capacity_json, &W::load_json, &W::serves_json,
-              &W::tags_json, &W::capabilities_json, &W::session_owners_json, &W::sessions_held);
-  return w;
+  return FromColumns<W>(row, &W::worker_id, &W::name, &W::host, &W::pid, &W::version,
+                        &W::service_name, &W::service_version, &W::status, &W::drain_requested,
+                        &W::started_at_ms, &W::registered_at_ms, &W::last_heartbeat_ms,
+                        &W::heartbeat_interval_ms, &W::capacity_json, &W::load_json,
+                        &W::serves_json, &W::tags_json, &W::capabilities_json,
+                        &W::session_owners_json, &W::sessions_held);
 }
 
 // The worker-registry SQL both dialects run (`$N` in order of first appearance, see
@@ -266,10 +272,8 @@ inline constexpr const char* kQueueDepthsSelect =
 
 template <typename Row>
 QueueDepths QueueDepthsFrom(const Row& row) {
-  QueueDepths d;
-  ReadColumns(row, 0, &d, &QueueDepths::orchestrator_queue, &QueueDepths::worker_queue,
-              &QueueDepths::timer_queue);
-  return d;
+  using D = QueueDepths;
+  return FromColumns<D>(row, &D::orchestrator_queue, &D::worker_queue, &D::timer_queue);
 }
 
 // GetSystemMetrics columns: 0 instances, 1 executions, 2 running, 3 completed, 4 failed
@@ -277,10 +281,8 @@ QueueDepths QueueDepthsFrom(const Row& row) {
 template <typename Row>
 SystemMetrics SystemMetricsFrom(const Row& row) {
   using M = SystemMetrics;
-  M m;
-  ReadColumns(row, 0, &m, &M::total_instances, &M::total_executions, &M::running_instances,
-              &M::completed_instances, &M::failed_instances, &M::total_events);
-  return m;
+  return FromColumns<M>(row, &M::total_instances, &M::total_executions, &M::running_instances,
+                        &M::completed_instances, &M::failed_instances, &M::total_events);
 }
 
 // GetInstanceStats: the history and queue figures (columns 0 history events, 1 history bytes,

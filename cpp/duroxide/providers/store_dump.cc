@@ -3,6 +3,7 @@
 #include "duroxide/providers/store_dump.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "duroxide/common/clock.h"
@@ -103,6 +104,19 @@ Status Guard(SqlSession& s, const std::string& op, F&& body) {
 }
 
 }  // namespace
+
+std::optional<std::string> ScalarLiteral(const Json& v, const char* true_text,
+                                         const char* false_text) {
+  if (v.is_null()) return "NULL";
+  if (v.is_boolean()) return v.get<bool>() ? true_text : false_text;
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number()) {
+    char buf[40];
+    std::snprintf(buf, sizeof(buf), "%.17g", v.get<double>());
+    return std::string(buf);
+  }
+  return std::nullopt;
+}
 
 std::vector<TablePlan> PlanTables(const std::vector<TableInfo>& tables) {
   std::vector<TablePlan> plan;

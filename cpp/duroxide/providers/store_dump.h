@@ -58,6 +58,12 @@ struct TableInfo {
 
 // One connection of one store, for the copier. Implemented by each provider (sqlite_dump.cc,
 // postgres_dump.cc). Methods throw the driver's exceptions; ToStatus converts them.
+// The SQL literal of a null, boolean or number `v` (booleans as `true_text`/`false_text`,
+// reals with 17 significant digits so they read back exactly); nullopt for a string, which
+// each dialect quotes itself.
+std::optional<std::string> ScalarLiteral(const Json& v, const char* true_text,
+                                         const char* false_text);
+
 class SqlSession {
  public:
   virtual ~SqlSession() = default;

@@ -103,14 +103,7 @@ class PgSession : public dump::SqlSession {
   }
 
   std::string Literal(const Json& v) override {
-    if (v.is_null()) return "NULL";
-    if (v.is_boolean()) return v.get<bool>() ? "TRUE" : "FALSE";
-    if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-    if (v.is_number()) {
-      char buf[40];
-      std::snprintf(buf, sizeof(buf), "%.17g", v.get<double>());
-      return buf;
-    }
+    if (std::optional<std::string> scalar = dump::ScalarLiteral(v, "TRUE", "FALSE")) return *scalar;
     return conn_->quote(v.get<std::string>());
   }
 

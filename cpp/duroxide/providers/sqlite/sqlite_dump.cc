@@ -89,14 +89,7 @@ class SqliteSession : public dump::SqlSession {
   int64_t Exec(const std::string& sql) override { return db_.exec(sql); }
 
   std::string Literal(const Json& v) override {
-    if (v.is_null()) return "NULL";
-    if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
-    if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-    if (v.is_number()) {
-      char buf[40];
-      std::snprintf(buf, sizeof(buf), "%.17g", v.get<double>());
-      return buf;
-    }
+    if (std::optional<std::string> scalar = dump::ScalarLiteral(v, "1", "0")) return *scalar;
     const std::string s = v.get<std::string>();
     std::string out = "'";
     for (char c : s) {
