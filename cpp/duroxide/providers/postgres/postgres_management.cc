@@ -220,6 +220,8 @@ class PgDeleteStore : public store::DeleteStore {
     r.queue_messages_deleted +=
         Count("DELETE FROM worker_queue WHERE instance_id = ANY($1::text[])", a);
     Count("DELETE FROM instance_locks WHERE instance_id = ANY($1::text[])", a);
+    // A slot taken by a fetched first turn has no instance row for the trigger to go by.
+    Count("DELETE FROM instance_limits WHERE instance_id = ANY($1::text[])", a);
     Count("DELETE FROM kv_store WHERE instance_id = ANY($1::text[])", a);
     Count("DELETE FROM kv_delta WHERE instance_id = ANY($1::text[])", a);
     return r;

@@ -220,6 +220,8 @@ class SqliteDeleteStore : public store::DeleteStore {
       r.queue_messages_deleted += Count("DELETE FROM orchestrator_queue WHERE instance_id = ?1", id);
       r.queue_messages_deleted += Count("DELETE FROM worker_queue WHERE instance_id = ?1", id);
       Count("DELETE FROM instance_locks WHERE instance_id = ?1", id);
+      // A slot taken by a fetched first turn has no instance row for the trigger to go by.
+      Count("DELETE FROM instance_limits WHERE instance_id = ?1", id);
       Count("DELETE FROM kv_store WHERE instance_id = ?1", id);
       Count("DELETE FROM kv_delta WHERE instance_id = ?1", id);
     }

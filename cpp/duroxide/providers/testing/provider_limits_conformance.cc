@@ -5,6 +5,7 @@
 // concurrency counted over leased rows (per key when per_key), a lease that expires gives its
 // slot back, token buckets, undefined limits wait and are listed. Category prefix: Limits.
 #include "duroxide/providers/limit_store.h"
+#include "duroxide/providers/testing/provider_admin_conformance_util.h"
 #include "duroxide/providers/testing/provider_conformance_util.h"
 
 namespace duroxide::providers::testing {
@@ -199,6 +200,24 @@ TEST_P(ProviderConformance, LimitsOrchestrationPerKeyAndCancel) {
   auto info = Must(p().limits()->Get("t"));
   ASSERT_TRUE(info);
   EXPECT_EQ(info->in_flight, 2);  // k1 and k3; k2 took none
+}
+
+// Deleting an instance whose first turn was fetched (slot taken, no instance row yet) gives
+// the slot back in the delete's commit: the in-flight turn then fails on its lost lock, and
+// the limit must not stay full forever.
+TEST_P(ProviderConformance, LimitsOrchestrationSlotFreedByDeleteBeforeFirstCommit) {
+  LIMITS_OR_SKIP();
+  ASSERT_TRUE(p().limits()->Set(Spec("jobs", 1)).ok());
+  ASSERT_TRUE(p().StartOrchestration(LimitedStart("gone", "jobs")).ok());
+  auto first = FetchOrch(p());
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(admin_conformance::AdminOf(p()).DeleteInstancesAtomic({"gone"}, /*force=*/false).ok());
+  EXPECT_FALSE(p().AckOrchestrationItem(first->lock_token, FirstTurn()).ok());
+  ASSERT_TRUE(p().StartOrchestration(LimitedStart("next", "jobs")).ok());
+  auto next = FetchOrch(p());
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->instance, "next");
+  EXPECT_EQ(Must(p().limits()->Get("jobs"))->in_flight, 1);
 }
 
 }  // namespace
