@@ -181,6 +181,7 @@ class ReplayEngine : private OrchestrationHost {
   void Deliver(size_t pos);
   void Activate(size_t pos);
   void Resolve(Node* node, TaskValue value);
+  void ResolveJoinIfDone(Node* node);
   void OnChildResolved(Node* parent, Node* child);
   void Cancel(Node* node, const std::string& reason);
   void CancelAllPending(const std::string& reason);

@@ -246,7 +246,12 @@ void ReplayEngine::OnChildResolved(Node* p, Node* c) {
     Resolve(p, std::move(v));
     return;
   }
-  // Join: resolves when every child has.
+  ResolveJoinIfDone(p);
+}
+
+// A join (or a finished graph) resolves, with every child's value in order, once all its
+// children have.
+void ReplayEngine::ResolveJoinIfDone(Node* p) {
   for (auto& child : p->children) {
     if (!child->done) return;
   }
@@ -337,13 +342,7 @@ void ReplayEngine::ScheduleReadyGraphNodes(Node* g) {
   }
   g->scanning = false;
   if (g->done || g->cancelled || turn_failed_) return;
-  for (auto& child : g->children) {
-    if (!child->done) return;
-  }
-  TaskValue v;
-  v.type = TaskValue::Type::kJoin;
-  for (auto& child : g->children) v.items.push_back(child->value);
-  Resolve(g, std::move(v));
+  ResolveJoinIfDone(g);
 }
 
 void ReplayEngine::Cancel(Node* n, const std::string& reason) {
