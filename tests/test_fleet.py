@@ -180,7 +180,7 @@ def test_unservable_work_names_what_no_live_worker_serves(env):
     def found() -> Dict[Any, Any]:
         return {(s.kind, s.name, s.version, s.tag): s for s in client.list_unservable_work()}
 
-    assert wait_until(lambda: len(found()) == 3, timeout_s=5), found()
+    assert wait_until(lambda: len(found()) == 3, timeout_s=20), found()
     stuck = found()
     assert stuck[("orchestration", "Missing", None, None)].instance_ids == ["m1"]
     assert "9.0.0" in stuck[("orchestration", "Job", "9.0.0", None)].reason
