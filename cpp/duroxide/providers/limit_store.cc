@@ -248,6 +248,24 @@ bool HasRoom(ScheduleTx& tx, const LimitSpec* spec, const std::string& key, int6
   return !spec->rate_per_s || TokensAt(tx, *spec, key, now) >= 1 - kTokenEpsilon;
 }
 
+// One row of a waits query (work_item, limit_name, limit_key, visible_at, defined): an
+// activity keeps its id; an orchestration start is listed with activity_id 0.
+LimitWait WaitFromRow(const SqlRow& row, bool activity) {
+  LimitWait w;
+  Result<history::WorkItem> item = history::DecodeWorkItem(Text(row, 0));
+  if (item.ok()) {
+    w.instance = item->instance;
+    w.execution_id = item->execution_id;
+    if (activity) w.activity_id = item->id;
+    w.name = item->name;
+  }
+  w.limit = Text(row, 1);
+  w.limit_key = Text(row, 2);
+  w.waiting_since_ms = Int(row, 3);
+  w.defined = Int(row, 4) != 0;
+  return w;
+}
+
 }  // namespace
 
 bool LimitAdmits(ScheduleTx& tx, const std::string& name, const std::string& key, int64_t now) {
@@ -343,18 +361,7 @@ Result<std::vector<LimitWait>> LimitStore::Waiting(int64_t min_wait_ms, int64_t 
              "  AND (q.locked_until IS NULL OR q.locked_until <= CAST($2 AS BIGINT)) "
              "ORDER BY q.visible_at, q.id LIMIT " + std::to_string(std::max<int64_t>(0, max_rows)),
              {now - min_wait_ms, now})) {
-      LimitWait w;
-      Result<history::WorkItem> item = history::DecodeWorkItem(Text(row, 0));
-      if (item.ok()) {
-        w.instance = item->instance;
-        w.execution_id = item->execution_id;
-        w.activity_id = item->id;
-        w.name = item->name;
-      }
-      w.limit = Text(row, 1);
-      w.limit_key = Text(row, 2);
-      w.waiting_since_ms = Int(row, 3);
-      w.defined = Int(row, 4) != 0;
+      LimitWait w = WaitFromRow(row, /*activity=*/true);
       if (w.defined) {  // held back only if its limit has no room now
         auto it = room.find({w.limit, w.limit_key});
         if (it == room.end()) {
@@ -378,18 +385,7 @@ Result<std::vector<LimitWait>> LimitStore::Waiting(int64_t min_wait_ms, int64_t 
              std::string(kStartHasRoom) + " ORDER BY s.visible_at, s.id LIMIT " +
              std::to_string(std::max<int64_t>(0, max_rows)),
              {now - min_wait_ms})) {
-      LimitWait w;
-      Result<history::WorkItem> item = history::DecodeWorkItem(Text(row, 0));
-      if (item.ok()) {
-        w.instance = item->instance;
-        w.execution_id = item->execution_id;
-        w.name = item->name;
-      }
-      w.limit = Text(row, 1);
-      w.limit_key = Text(row, 2);
-      w.waiting_since_ms = Int(row, 3);
-      w.defined = Int(row, 4) != 0;
-      out->push_back(std::move(w));
+      out->push_back(WaitFromRow(row, /*activity=*/false));
     }
     return Status::Ok();
   });
