@@ -66,7 +66,7 @@ TEST(Runtime, ChainOfActivitiesCompletes) {
     return Complete(r.back().payload);
   });
   f.activities->fn = [](const ActivityCall& c) {
-    return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+    return ActivityOutcome{true, std::to_string(std::stoi(c.task.input) + 1), ""};
   };
   auto rt = f.Make();
   ASSERT_TRUE(rt->Start().ok());
@@ -155,7 +155,7 @@ TEST(Runtime, WarmReplayRunsUserCodeOnceAndColdReplaysEveryTurn) {
     ASSERT_TRUE(f.registry->Register("chain", "1.0.0").ok());
     f.orchestrations->Add("chain", Chain(10));
     f.activities->fn = [](const ActivityCall& c) {
-      return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+      return ActivityOutcome{true, std::to_string(std::stoi(c.task.input) + 1), ""};
     };
     RuntimeOptions o;
     o.warm_cache_capacity = capacity;
@@ -177,7 +177,7 @@ TEST(Runtime, TwoRuntimesNeverUseAStaleCachedEngine) {
   ASSERT_TRUE(f.registry->Register("chain", "1.0.0").ok());
   f.orchestrations->Add("chain", Chain(15));
   f.activities->fn = [](const ActivityCall& c) {
-    return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+    return ActivityOutcome{true, std::to_string(std::stoi(c.task.input) + 1), ""};
   };
   auto a = f.Make();
   auto b = f.Make();
@@ -204,7 +204,7 @@ TEST(Runtime, QueuedTurnsRunInBatchesWithWarmEnginesAndHandBacks) {
   ASSERT_TRUE(f.registry->Register("chain", "1.0.0").ok());
   f.orchestrations->Add("chain", Chain(3));
   f.activities->fn = [](const ActivityCall& c) {
-    return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+    return ActivityOutcome{true, std::to_string(std::stoi(c.task.input) + 1), ""};
   };
   for (int i = 0; i < 60; ++i) {
     const std::string name = i % 10 == 9 ? "unregistered" : "chain";
@@ -245,10 +245,10 @@ TEST(Runtime, ActivityBatchesRunEachActivityOnceWithSlowOnesMixedIn) {
   f.activities->fn = [&](const ActivityCall& c) {
     {
       std::lock_guard<std::mutex> lock(mu);
-      ++runs[c.instance + "/" + std::to_string(c.activity_id)];
+      ++runs[c.task.instance + "/" + std::to_string(c.task.id)];
     }
-    if (c.instance.back() == '7') std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+    if (c.task.instance.back() == '7') std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return ActivityOutcome{true, std::to_string(std::stoi(c.task.input) + 1), ""};
   };
   for (int i = 0; i < 40; ++i) {
     ASSERT_TRUE(f.client->StartOrchestration("m" + std::to_string(i), "chain", "null", std::nullopt).ok());

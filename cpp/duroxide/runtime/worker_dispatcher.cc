@@ -133,20 +133,7 @@ std::optional<providers::WorkAck> RunActivity(RuntimeCore* core, const std::stri
   record.next_renew_ms = NowMs() + opt.worker_lock_timeout_ms / 2;
   core->leases.AddActivity(lease.lock_token, record);
 
-  ActivityCall call;
-  call.instance = task.instance;
-  call.execution_id = task.execution_id;
-  call.orchestration_name = task.orchestration_name;
-  call.orchestration_version = task.orchestration_version;
-  call.activity_name = task.name;
-  call.activity_id = task.id;
-  call.worker_id = worker_id;
-  call.session_id = task.session_id;
-  call.tag = task.tag;
-  call.input = task.input;
-  call.trace_context = task.trace_context;
-  call.attempt = lease.attempt_count;
-  call.cancelled = cancelled;
+  const ActivityCall call{task, worker_id, lease.attempt_count, cancelled};
   // An asynchronous activity settles later, on the completion thread; its lease stays
   // registered for renewal until then and this worker slot is free at once.
   std::shared_ptr<AsyncCompletions> pending = core->async_completions;
