@@ -4,10 +4,14 @@
 // SqlStore: what SqliteProvider and PostgresProvider have in common as classes. Both are a
 // Provider that is also its own ProviderAdmin, MessagingStore, WorkerRegistryStore and
 // DumpSource, and serves the schedule and limit stores over its own ScheduleBackend
-// (RunScheduleTx). Each declares the methods of those interfaces by including
+// (RunScheduleTx). The admin reads that are one shared statement are defined here, over the
+// provider's RunOps (provider_ops.h). Each declares the methods of those interfaces by including
 // sql_store_overrides.inc in its class body.
 #ifndef DUROXIDE_PROVIDERS_SQL_STORE_H_
 #define DUROXIDE_PROVIDERS_SQL_STORE_H_
+
+#include <optional>
+#include <string>
 
 #include "duroxide/providers/limit_store.h"
 #include "duroxide/providers/provider.h"
@@ -25,8 +29,29 @@ class SqlStore : public Provider, public ProviderAdmin, public MessagingStore,
   ScheduleStore* schedules() override { return &schedules_; }
   LimitStore* limits() override { return &limits_; }
 
+  // The admin figures, written once (sql_store.cc): the shared SQL of store_common.h run in
+  // one read transaction of the dialect's RunOps.
+  Result<SystemMetrics> GetSystemMetrics() final;
+  Result<QueueDepths> GetQueueDepths() final;
+  Result<std::optional<InstanceStats>> GetInstanceStats(const std::string& instance) final;
+
+  // The client writes of the orchestrator queue (sql_store.cc): the item is checked before
+  // anything is written (kInvalidArgument), the dialect writes it (WriteStart,
+  // WriteOrchestratorMessage), and one orchestration dispatcher of this process is woken once
+  // it is committed.
+  Status StartOrchestration(const history::WorkItem& start) final;
+  Status EnqueueOrchestratorMessage(const history::WorkItem& item, int64_t delay_ms) final;
+
  protected:
   SqlStore() = default;
+
+  // The dialect halves of the client writes, each committed on its own (operation `op`):
+  // queue the StartOrchestration `start` unless its instance exists or has a queued start
+  // (then store::InstanceExists); queue `item`, visible after `delay_ms` (<= 0: at once).
+  // Other processes are notified as the dialect does for every new work.
+  virtual Status WriteStart(const char* op, const history::WorkItem& start) = 0;
+  virtual Status WriteOrchestratorMessage(const char* op, const history::WorkItem& item,
+                                          int64_t delay_ms) = 0;
 
  private:
   // They only keep the backend pointer: using them before the derived class is constructed,

@@ -563,7 +563,7 @@ Status PostgresProvider::AbandonOrchestrationItem(const std::string& lock_token,
     pqxx::work tx(conn);
     const int64_t now = NowMs();
     if (tx.exec_prepared("dx_abandon_unlock", lock_token).empty()) {
-      return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown");
+      return store::InstanceLockUnknown(op, lock_token);
     }
     const std::optional<std::string> visible_at =
         delay_ms > 0 ? std::optional<std::string>(std::to_string(now + delay_ms)) : std::nullopt;
@@ -585,8 +585,7 @@ Status PostgresProvider::RenewOrchestrationItemLock(const std::string& lock_toke
     const int64_t now = NowMs();
     if (tx.exec_prepared("dx_renew_instance_lock", lock_token, now + extend_ms, now)
             .affected_rows() == 0) {
-      return Status::FailedPrecondition(op, "lock token '" + lock_token +
-                                                "' is unknown or expired");
+      return store::InstanceLockGone(op, lock_token);
     }
     return Status::Ok();
   });
@@ -604,35 +603,25 @@ Result<std::optional<int64_t>> PostgresProvider::NextOrchestratorVisibleAt() {
 
 // ---- client ------------------------------------------------------------------------------
 
-Status PostgresProvider::StartOrchestration(const WorkItem& start) {
-  const char* op = "StartOrchestration";
-  if (start.kind != WorkItemKind::kStartOrchestration) {
-    return Status::InvalidArgument(op, std::string("expected StartOrchestration, got ") +
-                                           history::WorkItemKindName(start.kind));
-  }
+Status PostgresProvider::WriteStart(const char* op, const WorkItem& start) {
   const std::string json = history::EncodeWorkItem(start);
-  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+  return Run(op, [&](pqxx::connection_base& conn) -> Status {
     pqxx::nontransaction tx(conn);  // one function call: atomic on its own
     // The function serialises concurrent starts of one instance with an advisory lock, so
     // its duplicate check sees a start queued by another client.
     if (!tx.exec_prepared("dx_start", start.instance, json, NowMs(), lock_space_, channel_,
                           NotifyPayload("o"))[0][0]
              .as<bool>()) {
-      return Status::AlreadyExists(op, "instance '" + start.instance + "' already exists");
+      return store::InstanceExists(op, start.instance);
     }
     return Status::Ok();
   });
-  if (st.ok()) orchestrator_signal().Notify(1);
-  return st;
 }
 
-Status PostgresProvider::EnqueueOrchestratorMessage(const WorkItem& item, int64_t delay_ms) {
-  const char* op = "EnqueueOrchestratorMessage";
-  if (item.kind == WorkItemKind::kActivityExecute) {
-    return Status::InvalidArgument(op, "ActivityExecute belongs to the worker queue");
-  }
+Status PostgresProvider::WriteOrchestratorMessage(const char* op, const WorkItem& item,
+                                                  int64_t delay_ms) {
   const std::string json = history::EncodeWorkItem(item);
-  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+  return Run(op, [&](pqxx::connection_base& conn) -> Status {
     // One statement in autocommit mode: the insert and its notification commit together.
     pqxx::nontransaction tx(conn);
     const int64_t now = NowMs();
@@ -641,8 +630,6 @@ Status PostgresProvider::EnqueueOrchestratorMessage(const WorkItem& item, int64_
                      now + std::max<int64_t>(delay_ms, 0), now, channel_, NotifyPayload("o"));
     return Status::Ok();
   });
-  if (st.ok()) orchestrator_signal().Notify(1);
-  return st;
 }
 
 Result<std::optional<InstanceRecord>> PostgresProvider::GetInstance(const std::string& instance) {

@@ -225,8 +225,7 @@ Status SqliteProvider::AckUnlockTx(const std::string& lock_token, int64_t now,
     s->bind(2, now);
     s->bind(3, token.instance);
     if (!s->executeStep()) {
-      return Status::FailedPrecondition("AckOrchestrationItem", "lock token '" + lock_token +
-                                                                    "' is unknown or expired");
+      return store::InstanceLockGone("AckOrchestrationItem", lock_token);
     }
     *instance = s->getColumn(0).getString();
   }
@@ -336,29 +335,18 @@ Result<std::vector<OrchestrationItem>> SqliteProvider::FetchOrchestrationItems(
 Status SqliteProvider::OrchestrationFetchManyTx(size_t max_items, int64_t lock_timeout_ms,
                                                const FetchHint* hint,
                                                std::vector<OrchestrationFetchState>* states) {
-  states->clear();
   int64_t scan_from = INT64_MIN;
-  while (states->size() < max_items) {
-    OrchestrationFetchState st;
-    Status s = OrchestrationFetchTx(lock_timeout_ms, hint, &st, &scan_from);
-    if (!s.ok()) return s;
-    if (!st.found) break;
-    states->push_back(std::move(st));
-  }
-  return Status::Ok();
+  return internal::FetchUpTo(max_items, states, [&](OrchestrationFetchState* st) {
+    return OrchestrationFetchTx(lock_timeout_ms, hint, st, &scan_from);
+  });
 }
 
 Result<std::vector<OrchestrationItem>> SqliteProvider::FinishOrchestrationFetchMany(
     const Status& tx, std::vector<OrchestrationFetchState>* states) {
-  if (!tx.ok()) return tx;
-  std::vector<OrchestrationItem> items;
-  items.reserve(states->size());
-  for (OrchestrationFetchState& st : *states) {
-    auto item = FinishOrchestrationFetch(tx, &st);
-    if (!item.ok()) return item.status();
-    if (item->has_value()) items.push_back(std::move(**item));
-  }
-  return items;
+  return internal::FinishEach<OrchestrationItem>(
+      tx, states, [this](const Status& ok, OrchestrationFetchState* st) {
+        return FinishOrchestrationFetch(ok, st);
+      });
 }
 
 std::vector<Status> SqliteProvider::AckOrchestrationItemsAndFetch(const std::vector<TurnAck>& acks,
@@ -451,7 +439,7 @@ Status SqliteProvider::AbandonOrchestrationItem(const std::string& lock_token, i
       s->bind(1, token.stored);
       s->bind(2, token.instance);
       if (!s->executeStep()) {
-        return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown");
+        return store::InstanceLockUnknown(op, lock_token);
       }
       instance = s->getColumn(0).getString();
     }
@@ -483,8 +471,7 @@ Status SqliteProvider::RenewOrchestrationItemLock(const std::string& lock_token,
     s->bind(3, now);
     s->bind(4, token.instance);
     if (s->exec() == 0) {
-      return Status::FailedPrecondition(op, "lock token '" + lock_token +
-                                                "' is unknown or expired");
+      return store::InstanceLockGone(op, lock_token);
     }
     return Status::Ok();
   });

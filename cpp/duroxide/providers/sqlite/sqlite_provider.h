@@ -216,6 +216,10 @@ class SqliteProvider : public SqlStore {
   void ConsumeLimitTokenTx(const std::string& name, const std::string& key, int64_t now);
   Status RunScheduleTx(const char* op,
                        const std::function<Status(ScheduleTx&)>& body) override;
+  // SqlStore's dialect halves of the client writes (sql_store.h).
+  Status WriteStart(const char* op, const history::WorkItem& start) override;
+  Status WriteOrchestratorMessage(const char* op, const history::WorkItem& item,
+                                  int64_t delay_ms) override;
 
   using Stmt = std::unique_ptr<SQLite::Statement>;
   Stmt begin_, commit_, rollback_;

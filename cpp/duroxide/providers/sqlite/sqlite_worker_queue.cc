@@ -299,33 +299,14 @@ Status SqliteProvider::AckWorkItem(const std::string& lock_token,
 Status SqliteProvider::WorkFetchManyTx(size_t max_items, int64_t lock_timeout_ms,
                                        const WorkerFetchOptions& options,
                                        std::vector<WorkFetchState>* states) {
-  states->clear();
-  while (states->size() < max_items) {
-    WorkFetchState st;
-    DUROXIDE_RETURN_IF_ERROR(WorkFetchTx(lock_timeout_ms, options, &st));
-    if (!st.found) break;
-    states->push_back(std::move(st));
-  }
-  return Status::Ok();
+  return internal::FetchUpTo(max_items, states, [&](WorkFetchState* st) {
+    return WorkFetchTx(lock_timeout_ms, options, st);
+  });
 }
 
 Result<std::vector<WorkItemLease>> SqliteProvider::FinishWorkFetchMany(
     const Status& tx, std::vector<WorkFetchState>* states) {
-  if (!tx.ok()) return tx;
-  std::vector<WorkItemLease> leases;
-  Status first_error;
-  for (WorkFetchState& st : *states) {
-    auto lease = FinishWorkFetch(tx, &st);
-    if (!lease.ok()) {
-      // The undecodable row stays locked; once the lock expires it is the oldest row and is
-      // reported by the fetch that takes it first.
-      if (first_error.ok()) first_error = lease.status();
-      continue;
-    }
-    if (lease->has_value()) leases.push_back(std::move(**lease));
-  }
-  if (leases.empty() && !first_error.ok()) return first_error;
-  return leases;
+  return internal::FinishEach<WorkItemLease>(tx, states, &SqliteProvider::FinishWorkFetch);
 }
 
 Result<std::vector<WorkItemLease>> SqliteProvider::FetchWorkItems(
