@@ -65,6 +65,42 @@ Status SqlStore::EnqueueOrchestratorMessage(const history::WorkItem& item, int64
   return st;
 }
 
+Status SqlStore::AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
+                                          bool ignore_attempt) {
+  const char* op = "AbandonOrchestrationItem";
+  const std::optional<int64_t> visible_at =
+      delay_ms > 0 ? std::optional<int64_t>(NowMs() + delay_ms) : std::nullopt;
+  Result<bool> released = AbandonInstanceLock(op, lock_token, visible_at, ignore_attempt);
+  if (!released.ok()) return released.status();
+  if (!*released) return store::InstanceLockUnknown(op, lock_token);
+  orchestrator_signal().Notify(1);
+  return Status::Ok();
+}
+
+Status SqlStore::RenewOrchestrationItemLock(const std::string& lock_token, int64_t extend_ms) {
+  const char* op = "RenewOrchestrationItemLock";
+  const int64_t now = NowMs();
+  Result<bool> renewed = RenewInstanceLock(op, lock_token, now + extend_ms, now);
+  if (!renewed.ok()) return renewed.status();
+  return *renewed ? Status::Ok() : store::InstanceLockGone(op, lock_token);
+}
+
+Result<std::vector<history::Event>> SqlStore::ReadHistory(const std::string& instance,
+                                                          int64_t execution_id) {
+  const char* op = "ReadHistory";
+  std::vector<std::string> rows;
+  DUROXIDE_RETURN_IF_ERROR(ReadHistoryRows(op, instance, execution_id, &rows));
+  return store::DecodeHistory(op, instance, rows);
+}
+
+Result<std::optional<int64_t>> SqlStore::NextOrchestratorVisibleAt() {
+  return NextVisibleAt("NextOrchestratorVisibleAt", /*worker_queue=*/false, NowMs());
+}
+
+Result<std::optional<int64_t>> SqlStore::NextWorkerVisibleAt() {
+  return NextVisibleAt("NextWorkerVisibleAt", /*worker_queue=*/true, NowMs());
+}
+
 Result<SystemMetrics> SqlStore::GetSystemMetrics() {
   return ReadOneRow<SystemMetrics>(*this, "GetSystemMetrics", store::kSystemMetricsSelect, {},
                                    store::SystemMetricsFrom<TextRow>);

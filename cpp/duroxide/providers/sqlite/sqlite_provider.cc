@@ -544,20 +544,15 @@ Result<bool> SqliteProvider::HasPendingStart(const std::string& instance) {
   });
 }
 
-Result<std::vector<history::Event>> SqliteProvider::ReadHistory(const std::string& instance,
-                                                                int64_t execution_id) {
-  const char* op = "ReadHistory";
-  std::vector<std::string> rows;
-  Status st = Guarded(op, [&]() -> Status {
+Status SqliteProvider::ReadHistoryRows(const char* op, const std::string& instance,
+                                       int64_t execution_id, std::vector<std::string>* rows) {
+  return Guarded(op, [&]() -> Status {
     std::lock_guard<std::mutex> lock(mu_);
     ScopedStatement s(*read_history_);
-    s->bind(1, instance);
-    s->bind(2, execution_id);
-    while (s->executeStep()) rows.push_back(s->getColumn(0).getString());
+    BindAll(s.get(), instance, execution_id);
+    while (s->executeStep()) rows->push_back(s->getColumn(0).getString());
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  return store::DecodeHistory(op, instance, rows);
 }
 
 Result<std::optional<std::string>> SqliteProvider::GetKvValue(const std::string& instance,

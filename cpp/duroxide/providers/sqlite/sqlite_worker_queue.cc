@@ -278,12 +278,8 @@ Status SqliteProvider::WorkAckTx(const std::string& lock_token,
   const ParsedLeaseToken parsed = ParseLeaseToken(lock_token);
   {
     ScopedStatement s(*worker_ack_);
-    s->bind(1, parsed.stored);
-    s->bind(2, now);
-    s->bind(3, parsed.row_id);
-    if (!s->executeStep()) {
-      return store::WorkLeaseGone("AckWorkItem", lock_token);
-    }
+    BindAll(s.get(), parsed.stored, now, parsed.row_id);
+    if (!s->executeStep()) return store::WorkLeaseGone("AckWorkItem", lock_token);
     session_id = OptionalText(s->getColumn(0));
   }
   if (completion) InsertOrchestratorItem(*completion, now, now);
@@ -402,17 +398,6 @@ Status SqliteProvider::AbandonWorkItem(const std::string& lock_token, int64_t de
   });
   if (st.ok()) worker_signal().Notify(1);
   return st;
-}
-
-Result<std::optional<int64_t>> SqliteProvider::NextWorkerVisibleAt() {
-  using Out = std::optional<int64_t>;
-  return Guarded("NextWorkerVisibleAt", [&]() -> Result<Out> {
-    std::lock_guard<std::mutex> lock(mu_);
-    ScopedStatement s(*next_worker_visible_);
-    s->bind(1, NowMs());
-    if (!s->executeStep()) return Out();
-    return Out(s->getColumn(0).getInt64());
-  });
 }
 
 Result<int64_t> SqliteProvider::RenewSessionLocks(const std::vector<std::string>& owner_ids,
