@@ -62,6 +62,19 @@ Status WorkLeaseGone(const char* op, const std::string& lock_token) {
       op, "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
 }
 
+Status WorkLeaseUnknown(const char* op, const std::string& lock_token) {
+  return Status::FailedPrecondition(op, "work item lock '" + lock_token + "' is unknown");
+}
+
+Status CheckWorkerStatus(const char* op, const std::string& status) {
+  if (status == "active" || status == "draining" || status == "stopped") return Status::Ok();
+  return Status::InvalidArgument(op, "unknown status '" + status + "'");
+}
+
+Status WorkerNotRegistered(const char* op, const std::string& worker_id) {
+  return Status::NotFound(op, "worker " + worker_id + " is not registered");
+}
+
 Status InstanceLockUnknown(const char* op, const std::string& lock_token) {
   return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown");
 }

@@ -363,8 +363,15 @@ class InstanceStatsBuilder {
   std::map<std::string, int64_t> kv_sizes_;  // key -> value bytes
 };
 
-// The status of an ack or renewal whose worker lease is gone (kFailedPrecondition).
+// The status of an ack or renewal whose worker lease is gone (kFailedPrecondition), and of an
+// abandon whose lock token names no lease.
 Status WorkLeaseGone(const char* op, const std::string& lock_token);
+Status WorkLeaseUnknown(const char* op, const std::string& lock_token);
+
+// The worker registry's statuses: `status` must be one a worker row stores (active, draining,
+// stopped; else kInvalidArgument); an unknown worker id is kNotFound.
+Status CheckWorkerStatus(const char* op, const std::string& status);
+Status WorkerNotRegistered(const char* op, const std::string& worker_id);
 
 // The statuses of an orchestration lock token (kFailedPrecondition): one that names no lock
 // (abandon), one whose lock is gone or expired (ack, renewal).

@@ -75,7 +75,7 @@ Result<HeartbeatReply> PostgresProvider::HeartbeatWorker(const std::string& work
     pqxx::nontransaction tx(conn);
     pqxx::result r =
         tx.exec_params(store::kHeartbeatWorkerUpdate, worker_id, NowMs(), load_json);
-    if (r.empty()) return Status::NotFound(op, "worker " + worker_id + " is not registered");
+    if (r.empty()) return store::WorkerNotRegistered(op, worker_id);
     HeartbeatReply reply;
     reply.drain_requested = r[0][0].as<bool>();
     reply.status = r[0][1].as<std::string>();
@@ -86,15 +86,13 @@ Result<HeartbeatReply> PostgresProvider::HeartbeatWorker(const std::string& work
 Status PostgresProvider::SetWorkerStatus(const std::string& worker_id,
                                          const std::string& status, bool release_sessions) {
   const char* op = "SetWorkerStatus";
-  if (status != "active" && status != "draining" && status != "stopped") {
-    return Status::InvalidArgument(op, "unknown status '" + status + "'");
-  }
+  DUROXIDE_RETURN_IF_ERROR(store::CheckWorkerStatus(op, status));
   return Run(op, [&](pqxx::connection_base& conn) -> Status {
     pqxx::work tx(conn);
     const int64_t now = NowMs();
     pqxx::result r = tx.exec_params(
         "UPDATE workers SET status = $2 WHERE worker_id = $1 RETURNING 1", worker_id, status);
-    if (r.empty()) return Status::NotFound(op, "worker " + worker_id + " is not registered");
+    if (r.empty()) return store::WorkerNotRegistered(op, worker_id);
     if (release_sessions) {
       tx.exec_params("UPDATE sessions SET locked_until = $2 WHERE locked_until > $2 AND "
                      "worker_id IN (" + std::string(kOwnersOf) + "w.worker_id = $1)",

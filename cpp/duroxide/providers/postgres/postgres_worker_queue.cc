@@ -420,7 +420,7 @@ Status PostgresProvider::AbandonWorkItem(const std::string& lock_token, int64_t 
     if (tx.exec_prepared("dx_worker_abandon", lock_token, now + std::max<int64_t>(delay_ms, 0),
                          ignore_attempt, channel_, NotifyPayload("w"))
             .empty()) {
-      return Status::FailedPrecondition(op, "work item lock '" + lock_token + "' is unknown");
+      return store::WorkLeaseUnknown(op, lock_token);
     }
     return Status::Ok();
   });

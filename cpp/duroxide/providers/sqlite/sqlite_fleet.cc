@@ -29,10 +29,6 @@ WorkerRecord ReadWorker(SQLite::Statement& s) {
   return store::WorkerRecordFrom(internal::StatementRow(s));
 }
 
-bool IsStoredStatus(const std::string& status) {
-  return status == "active" || status == "draining" || status == "stopped";
-}
-
 // Binds the registration fields shared by insert and update: parameters 1..15.
 void BindRegistration(SQLite::Statement& s, const WorkerRegistration& reg, int64_t now) {
   BindAll(s, reg.worker_id, reg.host, reg.pid, reg.version, reg.service_name,
@@ -76,7 +72,7 @@ Result<HeartbeatReply> SqliteProvider::HeartbeatWorker(const std::string& worker
     s.bind(1, worker_id);
     s.bind(2, NowMs());
     s.bind(3, load_json);
-    if (!s.executeStep()) return Status::NotFound(op, "worker " + worker_id + " is not registered");
+    if (!s.executeStep()) return store::WorkerNotRegistered(op, worker_id);
     HeartbeatReply reply;
     reply.drain_requested = s.getColumn(0).getInt64() != 0;
     reply.status = s.getColumn(1).getString();
@@ -88,13 +84,13 @@ Result<HeartbeatReply> SqliteProvider::HeartbeatWorker(const std::string& worker
 Status SqliteProvider::SetWorkerStatus(const std::string& worker_id, const std::string& status,
                                        bool release_sessions) {
   const char* op = "SetWorkerStatus";
-  if (!IsStoredStatus(status)) return Status::InvalidArgument(op, "unknown status '" + status + "'");
+  DUROXIDE_RETURN_IF_ERROR(store::CheckWorkerStatus(op, status));
   return WriteTx(op, [&]() -> Status {
     const int64_t now = NowMs();
     SQLite::Statement s(*db_, "UPDATE workers SET status = ?2 WHERE worker_id = ?1");
     s.bind(1, worker_id);
     s.bind(2, status);
-    if (s.exec() == 0) return Status::NotFound(op, "worker " + worker_id + " is not registered");
+    if (s.exec() == 0) return store::WorkerNotRegistered(op, worker_id);
     if (release_sessions) {
       SQLite::Statement rel(*db_,
                             "UPDATE sessions SET locked_until = ?2 WHERE locked_until > ?2 AND "

@@ -392,7 +392,7 @@ Status SqliteProvider::AbandonWorkItem(const std::string& lock_token, int64_t de
     s->bind(3, ignore_attempt ? 1 : 0);
     s->bind(4, parsed.row_id);
     if (s->exec() == 0) {
-      return Status::FailedPrecondition(op, "work item lock '" + lock_token + "' is unknown");
+      return store::WorkLeaseUnknown(op, lock_token);
     }
     return Status::Ok();
   });
