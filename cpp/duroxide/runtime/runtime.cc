@@ -332,6 +332,7 @@ Status Runtime::Start() {
     core_->running_threads = o.orchestration_concurrency + o.worker_concurrency +
                              (o.worker_concurrency > 0 ? 1 : 0);
   }
+  ConfigureRelay(core_.get());
   for (int i = 0; i < o.orchestration_concurrency; ++i) {
     threads_.emplace_back(RunCounted, core_, &RunOrchestrationDispatcher, i);
   }

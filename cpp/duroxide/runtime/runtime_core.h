@@ -23,6 +23,7 @@
 #include "duroxide/replay/replay_engine.h"
 #include "duroxide/runtime/fleet.h"
 #include "duroxide/runtime/local_work.h"
+#include "duroxide/runtime/completion_relay.h"
 #include "duroxide/runtime/activity_invoker.h"
 #include "duroxide/runtime/async_completions.h"
 #include "duroxide/runtime/capabilities.h"
@@ -165,6 +166,7 @@ struct RuntimeCore {
   EngineCache cache{4096};
   LeaseTable leases;
   LocalWork local_work;  // activities leased to this runtime by its own turns
+  CompletionRelay relay;  // worker acks waiting for a dispatcher's store call
   // Outcomes of asynchronous activities (async_completions.h); shared with the callbacks
   // the executor holds, which may outlive this core.
   std::shared_ptr<AsyncCompletions> async_completions = std::make_shared<AsyncCompletions>();
