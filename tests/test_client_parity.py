@@ -31,7 +31,7 @@ import test_client_parity_management  # noqa: E402,F401
 import test_client_parity_messaging  # noqa: E402,F401
 from duroxide.cli import build_parser  # noqa: E402
 from duroxide.client.api import ClientAPI, operations  # noqa: E402
-from duroxide.client.base import TYPED_ALIASES, ClientBase  # noqa: E402
+from duroxide.client.base import TRANSPORT_HOOKS, TYPED_ALIASES, ClientBase  # noqa: E402
 from duroxide.server import create_app  # noqa: E402
 from helpers.aio_adapter import SyncOverAsync  # noqa: E402
 from helpers.parity import COVERED, Stack, covers, kind, make_client, stack  # noqa: E402,F401
@@ -54,8 +54,9 @@ def test_close_makes_later_calls_raise_closed_error(stack: Stack, kind: str) -> 
 
 # ---- every operation: a test, a route (or ClientBase), a CLI command ----------------------------
 
-# How HttpClient reaches each operation it implements itself: (method, path in the OpenAPI
-# document). The rest are written once in ClientBase on top of these.
+# How HttpClient reaches each operation it implements itself, or through the transport hook
+# it writes for it (base.TRANSPORT_HOOKS): (method, path in the OpenAPI document). The rest
+# are written once in ClientBase on top of these.
 ROUTES = {
     "start_orchestration": ("post", "/v1/instances"),
     "start_orchestration_versioned": ("post", "/v1/instances"),
@@ -203,8 +204,10 @@ def test_every_operation_is_a_coroutine_of_the_async_clients() -> None:
 
 def test_every_operation_has_a_route_or_is_derived() -> None:
     http = vars(duroxide.HttpClient)
-    aliases = {a for a, plain in TYPED_ALIASES.items() if http[a] is http[plain]}
-    own = {name for name in operations() if name in http} - aliases - LOCAL
+    aliases = {a for a, plain in TYPED_ALIASES.items() if a in http and http[a] is http[plain]}
+    hooked = {name for name, hook in TRANSPORT_HOOKS.items() if hook in http}
+    assert hooked == set(TRANSPORT_HOOKS), sorted(set(TRANSPORT_HOOKS) - hooked)
+    own = ({name for name in operations() if name in http} | hooked) - aliases - LOCAL
     assert own == set(ROUTES), sorted(own ^ set(ROUTES))
     derived = {name for name in operations() if name in vars(ClientBase)} - own
     assert set(operations()) == own | derived | LOCAL

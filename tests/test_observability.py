@@ -263,9 +263,11 @@ def test_metrics_snapshot_shape(env):
     snap = runtime.metrics_snapshot()
     assert isinstance(snap, MetricsSnapshot)
     # The 17 counters of the API contract, plus ours: dropped_messages, abandon_failures and
-    # the capability-routing counters (docs/task-graphs.md) and the schedule firing loop's
-    # (docs/schedules.md).
+    # the capability-routing counters (docs/task-graphs.md), the schedule firing loop's
+    # (docs/schedules.md) and the adaptive dispatcher count's (docs/user-guide.md).
     ours = {"dropped_messages", "abandon_failures", "activity_requires_timeouts",
+            "orch_dispatchers_added", "orch_dispatchers_retired", "worker_dispatchers_added",
+            "worker_dispatchers_retired",
             "capability_schemas_unmatched", "activity_handoffs", "schedule_firings",
             "schedule_missed", "schedule_overlap_skips", "schedule_errors"}
     assert set(snap.keys()) == set(COUNTERS) | ours and len(COUNTERS) == 17

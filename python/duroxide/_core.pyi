@@ -60,14 +60,7 @@ class OrchestrationStatus:
     status: str
     def __init__(self) -> None:
         ...
-    def __repr__(self) -> str:
-        ...
-    @property
-    def custom_status_version(self) -> int:
-        ...
-    @custom_status_version.setter
-    def custom_status_version(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
+    custom_status_version: int
 class Client:
     def __init__(self, arg0: SqliteProvider) -> None:
         ...
@@ -117,19 +110,12 @@ class Client:
         ...
     def wait_for_status_change(self, arg0: str, arg1: typing.SupportsInt | typing.SupportsIndex, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: typing.SupportsInt | typing.SupportsIndex) -> OrchestrationStatus | None:
         ...
-    @property
-    def max_payload_bytes(self) -> int:
-        ...
-    @max_payload_bytes.setter
-    def max_payload_bytes(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
+    max_payload_bytes: int
 class SystemMetrics:
     """
     Counts over the whole store.
     """
     def __init__(self, total_instances: typing.SupportsInt | typing.SupportsIndex = 0, total_executions: typing.SupportsInt | typing.SupportsIndex = 0, running_instances: typing.SupportsInt | typing.SupportsIndex = 0, completed_instances: typing.SupportsInt | typing.SupportsIndex = 0, failed_instances: typing.SupportsInt | typing.SupportsIndex = 0, total_events: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
-        ...
-    def __repr__(self) -> str:
         ...
     @property
     def completed_instances(self) -> int:
@@ -155,8 +141,6 @@ class SystemStats:
     """
     def __init__(self, history_event_count: typing.SupportsInt | typing.SupportsIndex = 0, history_size_bytes: typing.SupportsInt | typing.SupportsIndex = 0, queue_pending_count: typing.SupportsInt | typing.SupportsIndex = 0, kv_user_key_count: typing.SupportsInt | typing.SupportsIndex = 0, kv_total_value_bytes: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
         ...
-    def __repr__(self) -> str:
-        ...
     @property
     def history_event_count(self) -> int:
         ...
@@ -177,8 +161,6 @@ class QueueDepths:
     Pending messages per queue.
     """
     def __init__(self, orchestrator_queue: typing.SupportsInt | typing.SupportsIndex = 0, worker_queue: typing.SupportsInt | typing.SupportsIndex = 0, timer_queue: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
-        ...
-    def __repr__(self) -> str:
         ...
     @property
     def orchestrator_queue(self) -> int:
@@ -201,32 +183,15 @@ class InstanceInfo:
     status: str
     def __init__(self) -> None:
         ...
-    def __repr__(self) -> str:
-        ...
     @property
     def actor_key(self) -> str | None:
         ...
     @property
     def actor_type(self) -> str | None:
         ...
-    @property
-    def created_at(self) -> int:
-        ...
-    @created_at.setter
-    def created_at(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def current_execution_id(self) -> int:
-        ...
-    @current_execution_id.setter
-    def current_execution_id(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def updated_at(self) -> int:
-        ...
-    @updated_at.setter
-    def updated_at(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
+    created_at: int
+    current_execution_id: int
+    updated_at: int
 class ExecutionInfo:
     """
     One execution of an instance.
@@ -235,39 +200,15 @@ class ExecutionInfo:
     status: str
     def __init__(self) -> None:
         ...
-    def __repr__(self) -> str:
-        ...
-    @property
-    def completed_at(self) -> int | None:
-        ...
-    @completed_at.setter
-    def completed_at(self, arg0: typing.SupportsInt | typing.SupportsIndex | None) -> None:
-        ...
-    @property
-    def event_count(self) -> int:
-        ...
-    @event_count.setter
-    def event_count(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def execution_id(self) -> int:
-        ...
-    @execution_id.setter
-    def execution_id(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def started_at(self) -> int:
-        ...
-    @started_at.setter
-    def started_at(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
+    completed_at: int | None
+    event_count: int
+    execution_id: int
+    started_at: int
 class InstanceTree:
     """
     A root instance and all its descendants.
     """
     def __init__(self, root_id: str, all_ids: collections.abc.Sequence[str]) -> None:
-        ...
-    def __repr__(self) -> str:
         ...
     @property
     def all_ids(self) -> list[str]:
@@ -283,8 +224,6 @@ class DeleteInstanceResult:
     What a delete removed.
     """
     def __init__(self, instances_deleted: typing.SupportsInt | typing.SupportsIndex = 0, executions_deleted: typing.SupportsInt | typing.SupportsIndex = 0, events_deleted: typing.SupportsInt | typing.SupportsIndex = 0, queue_messages_deleted: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
-        ...
-    def __repr__(self) -> str:
         ...
     @property
     def events_deleted(self) -> int:
@@ -304,8 +243,6 @@ class PruneOptions:
     """
     def __init__(self, keep_last: typing.SupportsInt | typing.SupportsIndex | None = None, completed_before: typing.SupportsInt | typing.SupportsIndex | None = None) -> None:
         ...
-    def __repr__(self) -> str:
-        ...
     @property
     def completed_before(self) -> int | None:
         ...
@@ -317,8 +254,6 @@ class PruneResult:
     What a prune removed.
     """
     def __init__(self, instances_processed: typing.SupportsInt | typing.SupportsIndex = 0, executions_deleted: typing.SupportsInt | typing.SupportsIndex = 0, events_deleted: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
-        ...
-    def __repr__(self) -> str:
         ...
     @property
     def events_deleted(self) -> int:
@@ -335,8 +270,6 @@ class InstanceFilter:
     """
     def __init__(self, instance_ids: collections.abc.Sequence[str] | None = None, completed_before: typing.SupportsInt | typing.SupportsIndex | None = None, limit: typing.SupportsInt | typing.SupportsIndex | None = None) -> None:
         ...
-    def __repr__(self) -> str:
-        ...
     @property
     def completed_before(self) -> int | None:
         ...
@@ -351,8 +284,6 @@ class Event:
     One history event (data is raw JSON text or None).
     """
     def __init__(self, event_id: typing.SupportsInt | typing.SupportsIndex, kind: str, source_event_id: typing.SupportsInt | typing.SupportsIndex | None = None, timestamp_ms: typing.SupportsInt | typing.SupportsIndex = 0, data: str | None = None, raw: str = '') -> None:
-        ...
-    def __repr__(self) -> str:
         ...
     @property
     def data(self) -> str | None:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 duroxide authors
 #include "duroxide/bindings/pybind.h"
+#include "duroxide/bindings/record.h"
 
 #include "duroxide/client/client.h"
 #include "duroxide/providers/ops_common.h"
@@ -113,16 +114,12 @@ void RegisterMessagingAdmin(py::module_& m) {
 }
 
 void RegisterOrchestrationStatus(py::module_& m) {
-  py::class_<OrchestrationStatus>(m, "OrchestrationStatus")
-      .def(py::init<>())
-      .def_readwrite("status", &OrchestrationStatus::status)
-      .def_readwrite("output", &OrchestrationStatus::output)
-      .def_readwrite("error", &OrchestrationStatus::error)
-      .def_readwrite("custom_status", &OrchestrationStatus::custom_status)
-      .def_readwrite("custom_status_version", &OrchestrationStatus::custom_status_version)
-      .def("__repr__", [](const OrchestrationStatus& s) {
-        return "OrchestrationStatus(status='" + s.status + "')";
-      });
+  using S = OrchestrationStatus;
+  BindMutableRecord<S>(m, "OrchestrationStatus", nullptr, Field("status", &S::status),
+                       Field("output", &S::output, InRepr::kNo),
+                       Field("error", &S::error, InRepr::kNo),
+                       Field("custom_status", &S::custom_status, InRepr::kNo),
+                       Field("custom_status_version", &S::custom_status_version, InRepr::kNo));
 }
 
 // Client's instance control: start, events, cancel/suspend/resume/terminate, rerun.
@@ -147,31 +144,12 @@ void RegisterClientControl(py::module_& m) {
            py::arg("instance_id"), py::arg("name"), py::arg("input"), py::arg("version") = py::none(),
            py::arg("if_exists") = "fail", py::arg("trace_context") = "",
            py::arg("priority") = 0, py::arg("limit") = "", py::arg("limit_key") = "")
-      .def("raise_event",
-           [](Client& c, const std::string& id, const std::string& name, const std::string& data) {
-             BlockingStatus([&] { return c.RaiseEvent(id, name, data); });
-           })
-      .def("enqueue_event",
-           [](Client& c, const std::string& id, const std::string& q, const std::string& data) {
-             BlockingStatus([&] { return c.EnqueueEvent(id, q, data); });
-           })
-      .def("cancel_instance",
-           [](Client& c, const std::string& id, const std::string& reason) {
-             BlockingStatus([&] { return c.CancelInstance(id, reason); });
-           })
-      .def("suspend_instance",
-           [](Client& c, const std::string& id, const std::string& reason) {
-             BlockingStatus([&] { return c.SuspendInstance(id, reason); });
-           })
-      .def("resume_instance",
-           [](Client& c, const std::string& id) {
-             BlockingStatus([&] { return c.ResumeInstance(id); });
-           })
-      .def("terminate_instance",
-           [](Client& c, const std::string& id, const std::string& reason,
-              std::optional<std::string> output, bool recursive) {
-             BlockingStatus([&] { return c.TerminateInstance(id, reason, output, recursive); });
-           })
+      .def("raise_event", BlockingMethod(&Client::RaiseEvent))
+      .def("enqueue_event", BlockingMethod(&Client::EnqueueEvent))
+      .def("cancel_instance", BlockingMethod(&Client::CancelInstance))
+      .def("suspend_instance", BlockingMethod(&Client::SuspendInstance))
+      .def("resume_instance", BlockingMethod(&Client::ResumeInstance))
+      .def("terminate_instance", BlockingMethod(&Client::TerminateInstance))
       .def("rerun",
            [](Client& c, const std::string& source, const std::string& new_id, int64_t from,
               std::optional<std::string> input) {
@@ -183,26 +161,13 @@ void RegisterClientControl(py::module_& m) {
 // Client's reads and waits: status, KV, queue rows.
 void RegisterClientQueries(py::module_& m) {
   BoundClient(m)
-      .def("list_suspended", [](Client& c) { return Blocking([&] { return c.ListSuspended(); }); })
+      .def("list_suspended", BlockingMethod(&Client::ListSuspended))
       .def("queue_rows", &QueueRowsShim)
-      .def("get_status",
-           [](Client& c, const std::string& id) { return Blocking([&] { return c.GetStatus(id); }); })
-      .def("wait_for_orchestration",
-           [](Client& c, const std::string& id, int64_t timeout_ms) {
-             return Blocking([&] { return c.WaitForOrchestration(id, timeout_ms); });
-           })
-      .def("wait_for_status_change",
-           [](Client& c, const std::string& id, int64_t last, int64_t poll, int64_t timeout) {
-             return Blocking([&] { return c.WaitForStatusChange(id, last, poll, timeout); });
-           })
-      .def("get_kv_value",
-           [](Client& c, const std::string& id, const std::string& key) {
-             return Blocking([&] { return c.GetKvValue(id, key); });
-           })
-      .def("wait_for_kv_value",
-           [](Client& c, const std::string& id, const std::string& key, int64_t timeout_ms) {
-             return Blocking([&] { return c.WaitForKvValue(id, key, timeout_ms); });
-           });
+      .def("get_status", BlockingMethod(&Client::GetStatus))
+      .def("wait_for_orchestration", BlockingMethod(&Client::WaitForOrchestration))
+      .def("wait_for_status_change", BlockingMethod(&Client::WaitForStatusChange))
+      .def("get_kv_value", BlockingMethod(&Client::GetKvValue))
+      .def("wait_for_kv_value", BlockingMethod(&Client::WaitForKvValue));
 }
 
 }  // namespace

@@ -319,33 +319,34 @@ std::optional<runtime::ActivityOutcome> PyActivityInvoker::Start(const runtime::
 
 std::optional<runtime::ActivityOutcome> PyActivityInvoker::Call(const runtime::ActivityCall& call,
                                                                 py::object completion) {
+  const history::WorkItem& task = call.task;
   runtime::ActivityOutcome outcome;
-  auto it = fns_.find(call.activity_name);
+  auto it = fns_.find(task.name);
   if (it == fns_.end()) {
-    outcome.error = "Activity '" + call.activity_name + "' is not registered";
+    outcome.error = "Activity '" + task.name + "' is not registered";
     return outcome;
   }
   try {
     auto handle = std::make_shared<ActivityHandle>();
     handle->cancelled = call.cancelled;
-    handle->fields = {{"instance_id", call.instance},
-                      {"execution_id", std::to_string(call.execution_id)},
-                      {"orchestration_name", call.orchestration_name},
-                      {"orchestration_version", call.orchestration_version},
-                      {"activity_name", call.activity_name},
-                      {"activity_id", std::to_string(call.activity_id)},
+    handle->fields = {{"instance_id", task.instance},
+                      {"execution_id", std::to_string(task.execution_id)},
+                      {"orchestration_name", task.orchestration_name},
+                      {"orchestration_version", task.orchestration_version},
+                      {"activity_name", task.name},
+                      {"activity_id", std::to_string(task.id)},
                       {"worker_id", call.worker_id}};
-    if (call.tag) handle->fields.emplace_back("activity_tag", *call.tag);
-    py::dict info("instanceId"_a = call.instance, "executionId"_a = call.execution_id,
-                  "orchestrationName"_a = call.orchestration_name,
-                  "orchestrationVersion"_a = call.orchestration_version,
-                  "activityName"_a = call.activity_name, "activityId"_a = call.activity_id,
-                  "workerId"_a = call.worker_id, "sessionId"_a = call.session_id,
-                  "tag"_a = call.tag, "traceContext"_a = call.trace_context,
+    if (task.tag) handle->fields.emplace_back("activity_tag", *task.tag);
+    py::dict info("instanceId"_a = task.instance, "executionId"_a = task.execution_id,
+                  "orchestrationName"_a = task.orchestration_name,
+                  "orchestrationVersion"_a = task.orchestration_version,
+                  "activityName"_a = task.name, "activityId"_a = task.id,
+                  "workerId"_a = call.worker_id, "sessionId"_a = task.session_id,
+                  "tag"_a = task.tag, "traceContext"_a = task.trace_context,
                   "attempt"_a = call.attempt,
                   "_traceToken"_a = "act-" + std::to_string(++g_activity_tokens));
     py::object ret =
-        run_activity_(it->second, info, py::cast(handle), client_factory_, call.input, completion);
+        run_activity_(it->second, info, py::cast(handle), client_factory_, task.input, completion);
     if (ret.is_none()) return std::nullopt;  // handed to the event loop: reported later
     py::tuple r = ret.cast<py::tuple>();
     outcome.ok = r[0].cast<bool>();
@@ -355,7 +356,7 @@ std::optional<runtime::ActivityOutcome> PyActivityInvoker::Call(const runtime::A
     if (r.size() > 2 && !outcome.ok) outcome.traceback = r[2].cast<std::string>();
   } catch (py::error_already_set& e) {
     outcome.ok = false;
-    outcome.error = "Activity '" + call.activity_name + "' call failed: " + e.what();
+    outcome.error = "Activity '" + task.name + "' call failed: " + e.what();
   }
   return outcome;
 }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "duroxide/common/status.h"
 #include "duroxide/providers/provider.h"
@@ -83,6 +84,20 @@ void BlockingStatus(F&& f) {
     st = f();
   }
   ThrowIfError(st);
+}
+
+// The binding of a core method that may wait on the store or a lock (returning Result<T> or
+// Status): a callable taking the object and the method's arguments that runs the method with
+// the GIL released, e.g. .def("get_status", BlockingMethod(&Client::GetStatus)).
+template <typename C, typename R, typename... A>
+auto BlockingMethod(R (C::*method)(A...)) {
+  return [method](C& self, A... args) {
+    if constexpr (std::is_same_v<R, Status>) {
+      BlockingStatus([&] { return (self.*method)(args...); });
+    } else {
+      return Blocking([&] { return (self.*method)(args...); });
+    }
+  };
 }
 
 // The Python list of to_py(row) for each row (records as dicts, tuples, ...).

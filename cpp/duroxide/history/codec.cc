@@ -318,10 +318,14 @@ void GetTerminate(const json& j, WorkItem* w) {
 using EF = Field<Event>;
 using WF = Field<WorkItem>;
 
-struct EventRow {
-  EventKind kind;
-  std::vector<EF> fields;
+// One row of a table: the body keys written for one event kind or work item kind.
+template <typename K, typename T>
+struct KindRow {
+  K kind;
+  std::vector<Field<T>> fields;
 };
+using EventRow = KindRow<EventKind, Event>;
+using ItemRow = KindRow<WorkItemKind, WorkItem>;
 
 const std::vector<EventRow>& EventRows() {
   using E = Event;
@@ -381,11 +385,6 @@ const std::vector<EventRow>& EventRows() {
   return *rows;
 }
 
-struct ItemRow {
-  WorkItemKind kind;
-  std::vector<WF> fields;
-};
-
 const std::vector<ItemRow>& ItemRows() {
   using W = WorkItem;
   static const auto* rows = [] {
@@ -432,12 +431,27 @@ const std::vector<ItemRow>& ItemRows() {
   return *rows;
 }
 
-template <typename Row, typename K>
-const Row* FindRow(const std::vector<Row>& rows, K kind) {
-  for (const Row& r : rows) {
+// The row of `kind`, or nullptr for a kind with no body keys.
+template <typename K, typename T>
+const KindRow<K, T>* FindRow(const std::vector<KindRow<K, T>>& rows, K kind) {
+  for (const KindRow<K, T>& r : rows) {
     if (r.kind == kind) return &r;
   }
   return nullptr;
+}
+
+// Writes into `j` the body keys of x's kind; GetBody reads them back into *x.
+template <typename K, typename T>
+void PutBody(const std::vector<KindRow<K, T>>& rows, const T& x, json& j) {
+  if (const KindRow<K, T>* row = FindRow(rows, x.kind)) {
+    for (const Field<T>& f : row->fields) f.Put(j, x);
+  }
+}
+template <typename K, typename T>
+void GetBody(const std::vector<KindRow<K, T>>& rows, const json& j, T* x) {
+  if (const KindRow<K, T>* row = FindRow(rows, x->kind)) {
+    for (const Field<T>& f : row->fields) f.Get(j, x);
+  }
 }
 
 }  // namespace
@@ -479,9 +493,7 @@ std::string EncodeEvent(const Event& e) {
   if (e.source_event_id) j["source_event_id"] = *e.source_event_id;
   j["timestamp_ms"] = e.timestamp_ms;
   j["type"] = EventKindName(e.kind);
-  if (const EventRow* row = FindRow(EventRows(), e.kind)) {
-    for (const EF& f : row->fields) f.Put(j, e);
-  }
+  PutBody(EventRows(), e, j);
   return j.dump();
 }
 
@@ -504,9 +516,7 @@ Result<Event> DecodeEvent(const std::string& text) {
       e.source_event_id = JsonToInt64(j["source_event_id"], "source_event_id");
     }
     e.timestamp_ms = Int(j, "timestamp_ms");
-    if (const EventRow* row = FindRow(EventRows(), e.kind)) {
-      for (const EF& f : row->fields) f.Get(j, &e);
-    }
+    GetBody(EventRows(), j, &e);
     return e;
   } catch (const std::exception& ex) {
     return Status::DataLoss("decode_event", std::string("malformed event: ") + ex.what());
@@ -516,9 +526,7 @@ Result<Event> DecodeEvent(const std::string& text) {
 std::string EncodeWorkItem(const WorkItem& w) {
   json b;
   b["instance"] = w.instance;
-  if (const ItemRow* row = FindRow(ItemRows(), w.kind)) {
-    for (const WF& f : row->fields) f.Put(b, w);
-  }
+  PutBody(ItemRows(), w, b);
   json j;
   j[WorkItemKindName(w.kind)] = std::move(b);
   return j.dump();
@@ -541,9 +549,7 @@ Result<WorkItem> DecodeWorkItem(const std::string& text) {
     w.instance = Str(b, "instance");
     w.execution_id = Int(b, "execution_id");
     w.id = Int(b, "id");
-    if (const ItemRow* row = FindRow(ItemRows(), w.kind)) {
-      for (const WF& f : row->fields) f.Get(b, &w);
-    }
+    GetBody(ItemRows(), b, &w);
     return w;
   } catch (const std::exception& ex) {
     return Status::DataLoss("decode_work_item", std::string("malformed work item: ") + ex.what());

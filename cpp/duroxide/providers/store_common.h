@@ -276,8 +276,17 @@ QueueDepths QueueDepthsFrom(const Row& row) {
   return FromColumns<D>(row, &D::orchestrator_queue, &D::worker_queue, &D::timer_queue);
 }
 
-// GetSystemMetrics columns: 0 instances, 1 executions, 2 running, 3 completed, 4 failed
-// (current executions), 5 history events.
+// GetSystemMetrics (both dialects, no parameter), one statement so the numbers come from one
+// snapshot. Columns: 0 instances, 1 executions, 2 running, 3 completed, 4 failed (status of
+// the current executions), 5 history events.
+inline constexpr const char* kSystemMetricsSelect =
+    "SELECT (SELECT COUNT(*) FROM instances), (SELECT COUNT(*) FROM executions), "
+    "  COUNT(CASE WHEN e.status = 'Running' THEN 1 END), "
+    "  COUNT(CASE WHEN e.status = 'Completed' THEN 1 END), "
+    "  COUNT(CASE WHEN e.status = 'Failed' THEN 1 END), (SELECT COUNT(*) FROM history) "
+    "FROM instances i LEFT JOIN executions e "
+    "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id";
+
 template <typename Row>
 SystemMetrics SystemMetricsFrom(const Row& row) {
   using M = SystemMetrics;
@@ -285,15 +294,41 @@ SystemMetrics SystemMetricsFrom(const Row& row) {
                         &M::completed_instances, &M::failed_instances, &M::total_events);
 }
 
-// GetInstanceStats: the history and queue figures (columns 0 history events, 1 history bytes,
-// 2 queued orchestrator messages) and the live KV view's size, tallied from the KV rows
-// (baseline rows first, then delta rows; a NULL size is a delta tombstone).
+// GetInstanceStats (both dialects, `$1` = instance id; no row for an unknown instance): the
+// history figures of the current execution (what a replay loads) and the queued orchestrator
+// messages. Columns: see InstanceStatsBuilder. OCTET_LENGTH is the byte length of the stored
+// text (built into PostgreSQL and SQLite 3.43; the SQLite provider registers it on older
+// libraries).
+inline constexpr const char* kInstanceStatsSelect =
+    "SELECT (SELECT COUNT(*) FROM history h WHERE h.instance_id = i.instance_id "
+    "     AND h.execution_id = i.current_execution_id), "
+    "  (SELECT COALESCE(SUM(OCTET_LENGTH(h.event_data)), 0) FROM history h "
+    "   WHERE h.instance_id = i.instance_id AND h.execution_id = i.current_execution_id), "
+    "  (SELECT COUNT(*) FROM orchestrator_queue q WHERE q.instance_id = i.instance_id) "
+    "FROM instances i WHERE i.instance_id = $1";
+
+// The KV rows of GetInstanceStats (both dialects, `$1` = instance id): 0 key, 1 value bytes
+// (NULL: a tombstone of the delta), baseline rows before delta rows.
+inline constexpr const char* kInstanceKvSizesSelect =
+    "SELECT key, OCTET_LENGTH(value), 0 AS src FROM kv_store WHERE instance_id = $1 "
+    "UNION ALL SELECT key, OCTET_LENGTH(value), 1 FROM kv_delta WHERE instance_id = $1 "
+    "ORDER BY src";
+
+// GetInstanceStats: the history and queue figures (kInstanceStatsSelect: columns 0 history
+// events, 1 history bytes, 2 queued orchestrator messages) and the live KV view's size,
+// tallied from the rows of kInstanceKvSizesSelect (the live view is the baseline merged with
+// the current execution's delta).
 class InstanceStatsBuilder {
  public:
   template <typename Row>
   explicit InstanceStatsBuilder(const Row& row) {
     ReadColumns(row, 0, &stats_, &InstanceStats::history_event_count,
                 &InstanceStats::history_size_bytes, &InstanceStats::queue_pending_count);
+  }
+  // One row of kInstanceKvSizesSelect.
+  template <typename Row>
+  void AddKvRow(const Row& row) {
+    AddKvRow(row.Text(0), row.Null(1) ? std::nullopt : std::optional<int64_t>(row.Int(1)));
   }
   void AddKvRow(std::string key, std::optional<int64_t> value_bytes) {
     if (!value_bytes) {

@@ -10,21 +10,18 @@
 #include <optional>
 #include <string>
 
+#include "duroxide/history/work_item.h"
+
 namespace duroxide::runtime {
 
+// One delivery of an ActivityExecute work item to a user activity. The work item travels
+// whole (task.name is the activity, task.id its id, task.input its JSON input; also instance,
+// execution_id, orchestration_name/_version, session_id, tag and trace_context), so what the
+// activity sees is read from the one record the store delivered, not a copy of its fields.
 struct ActivityCall {
-  std::string instance;
-  int64_t execution_id = 0;
-  std::string orchestration_name;
-  std::string orchestration_version;
-  std::string activity_name;
-  int64_t activity_id = 0;
+  history::WorkItem task;
   std::string worker_id;
-  std::optional<std::string> session_id;
-  std::optional<std::string> tag;
-  std::string input;
-  std::string trace_context;  // the execution's W3C traceparent ("" = none)
-  int64_t attempt = 1;        // this delivery of the work item (1 = first; >1 after a crash)
+  int64_t attempt = 1;  // this delivery of the work item (1 = first; >1 after a crash)
   // Set when the orchestration no longer needs the result (lost race, cancelled or finished
   // orchestration). Cooperative: user code polls it.
   std::shared_ptr<std::atomic<bool>> cancelled;

@@ -142,14 +142,22 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   std::optional<Result<std::vector<providers::OrchestrationItem>>> prefetched;
   uint64_t seen = 0;
   BusyMark busy(core.get());
+  DispatcherPool& pool = core->orch_pool;
+  const auto quitting = [raw = core.get()] { return raw->Quitting(); };
+  // Parked until the pool lets this dispatcher run (dispatcher_pool.h).
+  pool.Enter(quitting);
   // Awake until it sleeps in WaitSince: single new items do not wake another dispatcher while
-  // this one will look again (change_signal.h).
-  providers::ChangeSignal::Consumer consumer(provider->orchestrator_signal());
+  // this one will look again (change_signal.h). Detached while parked, where it looks at
+  // nothing.
+  std::optional<providers::ChangeSignal::Consumer> consumer;
+  consumer.emplace(provider->orchestrator_signal());
+  IdleStreak idle;
   while (!core->Quitting()) {
     busy.Busy();
     if (!prefetched) seen = provider->orchestrator_signal().seq();
     Result<std::vector<providers::OrchestrationItem>> items =
         NextItems(core.get(), &hint, &prefetched);
+    if (items.ok()) pool.AfterFetch(slot, items->size() >= kTurnBatch);
     if (!items.ok()) {
       core->metrics.provider_errors++;
       Log(LogLevel::kWarn, "duroxide::runtime",
@@ -162,6 +170,7 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     fetch_failures = 0;
     if (!items->empty()) {
+      idle.Record(true, 0);
       core->work_seq.fetch_add(1);
       // Taken before the ack that may also fetch, so a wake-up between that fetch and the
       // idle wait below is not missed.
@@ -171,6 +180,15 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
     if (core->Quitting()) break;
     busy.Idle();
+    if (idle.Record(false, NowMs())) {
+      consumer.reset();
+      const bool parked = pool.RetireAndPark(slot, quitting);
+      consumer.emplace(provider->orchestrator_signal());
+      if (parked) {
+        idle.Reset();
+        continue;  // woken because the others' fetches came back full: look at once
+      }
+    }
     provider->orchestrator_signal().WaitSince(seen,
                                               IdleWaitMs(*core, provider->NextOrchestratorVisibleAt()),
                                               /*consumer=*/true);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <random>
 
@@ -333,6 +334,12 @@ Status Runtime::Start() {
                              (o.worker_concurrency > 0 ? 1 : 0);
   }
   ConfigureRelay(core_.get());
+  // The configured counts are maxima: dispatchers run as the work needs them
+  // (dispatcher_pool.h). DUROXIDE_DISPATCHERS=fixed runs them all, for A/B measurements only.
+  const char* mode = std::getenv("DUROXIDE_DISPATCHERS");
+  const bool adaptive = mode == nullptr || std::string(mode) != "fixed";
+  core_->orch_pool.Init(o.orchestration_concurrency, adaptive);
+  core_->worker_pool.Init(o.worker_concurrency, adaptive);
   for (int i = 0; i < o.orchestration_concurrency; ++i) {
     threads_.emplace_back(RunCounted, core_, &RunOrchestrationDispatcher, i);
   }
@@ -366,6 +373,8 @@ void Runtime::Shutdown(int64_t timeout_ms) {
     threads.swap(threads_);
   }
   core_->stopping.store(true);
+  core_->orch_pool.WakeAll();
+  core_->worker_pool.WakeAll();
   {
     std::lock_guard<std::mutex> lock(core_->threads_mu);
     core_->threads_cv.notify_all();
@@ -412,6 +421,8 @@ void Runtime::Shutdown(int64_t timeout_ms) {
 void Runtime::RequestDrain(int64_t grace_ms) {
   core_->fleet.drain_grace_ms.store(std::max<int64_t>(grace_ms, 0));
   core_->fleet.drain_requested.store(true);
+  core_->orch_pool.WakeAll();
+  core_->worker_pool.WakeAll();
   std::lock_guard<std::mutex> lock(core_->threads_mu);
   core_->threads_cv.notify_all();
 }
@@ -447,7 +458,16 @@ bool Runtime::running() const {
   return started_ && !stopped_;
 }
 
-std::map<std::string, int64_t> Runtime::MetricsSnapshot() const { return core_->metrics.Snapshot(); }
+std::map<std::string, int64_t> Runtime::MetricsSnapshot() const {
+  std::map<std::string, int64_t> out = core_->metrics.Snapshot();
+  // Dispatchers added and retired by the adaptive count (dispatcher_pool.h): running =
+  // 1 + added - retired on each side with at least one slot.
+  out["orch_dispatchers_added"] = core_->orch_pool.added();
+  out["orch_dispatchers_retired"] = core_->orch_pool.retired();
+  out["worker_dispatchers_added"] = core_->worker_pool.added();
+  out["worker_dispatchers_retired"] = core_->worker_pool.retired();
+  return out;
+}
 HistogramData Runtime::TurnDurations() const { return core_->metrics.turn_duration.Snapshot(); }
 std::map<std::string, ActivityNameStats> Runtime::ActivityStats() const {
   return core_->metrics.activities.Snapshot();

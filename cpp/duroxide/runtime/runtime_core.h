@@ -27,6 +27,7 @@
 #include "duroxide/runtime/activity_invoker.h"
 #include "duroxide/runtime/async_completions.h"
 #include "duroxide/runtime/capabilities.h"
+#include "duroxide/runtime/dispatcher_pool.h"
 #include "duroxide/runtime/metrics.h"
 #include "duroxide/runtime/registry.h"
 #include "duroxide/runtime/runtime_options.h"
@@ -167,6 +168,9 @@ struct RuntimeCore {
   LeaseTable leases;
   LocalWork local_work;  // activities leased to this runtime by its own turns
   CompletionRelay relay;  // worker acks waiting for a dispatcher's store call
+  // How many of each side's dispatcher threads run (dispatcher_pool.h).
+  DispatcherPool orch_pool;
+  DispatcherPool worker_pool;
   // Outcomes of asynchronous activities (async_completions.h); shared with the callbacks
   // the executor holds, which may outlive this core.
   std::shared_ptr<AsyncCompletions> async_completions = std::make_shared<AsyncCompletions>();

@@ -3,6 +3,7 @@
 //
 // End-to-end runtime tests with C++ orchestrations on in-memory SQLite.
 #include "duroxide/runtime/runtime.h"
+#include "duroxide/runtime/dispatcher_pool.h"
 #include "duroxide/runtime/interpreter_lock.h"
 #include "duroxide/runtime/local_work.h"
 
@@ -10,9 +11,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "duroxide/client/client.h"
 #include "duroxide/common/clock.h"
@@ -63,7 +66,7 @@ TEST(Runtime, ChainOfActivitiesCompletes) {
     return Complete(r.back().payload);
   });
   f.activities->fn = [](const ActivityCall& c) {
-    return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+    return ActivityOutcome{true, std::to_string(std::stoi(c.task.input) + 1), ""};
   };
   auto rt = f.Make();
   ASSERT_TRUE(rt->Start().ok());
@@ -152,7 +155,7 @@ TEST(Runtime, WarmReplayRunsUserCodeOnceAndColdReplaysEveryTurn) {
     ASSERT_TRUE(f.registry->Register("chain", "1.0.0").ok());
     f.orchestrations->Add("chain", Chain(10));
     f.activities->fn = [](const ActivityCall& c) {
-      return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+      return ActivityOutcome{true, std::to_string(std::stoi(c.task.input) + 1), ""};
     };
     RuntimeOptions o;
     o.warm_cache_capacity = capacity;
@@ -174,7 +177,7 @@ TEST(Runtime, TwoRuntimesNeverUseAStaleCachedEngine) {
   ASSERT_TRUE(f.registry->Register("chain", "1.0.0").ok());
   f.orchestrations->Add("chain", Chain(15));
   f.activities->fn = [](const ActivityCall& c) {
-    return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+    return ActivityOutcome{true, std::to_string(std::stoi(c.task.input) + 1), ""};
   };
   auto a = f.Make();
   auto b = f.Make();
@@ -201,7 +204,7 @@ TEST(Runtime, QueuedTurnsRunInBatchesWithWarmEnginesAndHandBacks) {
   ASSERT_TRUE(f.registry->Register("chain", "1.0.0").ok());
   f.orchestrations->Add("chain", Chain(3));
   f.activities->fn = [](const ActivityCall& c) {
-    return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+    return ActivityOutcome{true, std::to_string(std::stoi(c.task.input) + 1), ""};
   };
   for (int i = 0; i < 60; ++i) {
     const std::string name = i % 10 == 9 ? "unregistered" : "chain";
@@ -242,10 +245,10 @@ TEST(Runtime, ActivityBatchesRunEachActivityOnceWithSlowOnesMixedIn) {
   f.activities->fn = [&](const ActivityCall& c) {
     {
       std::lock_guard<std::mutex> lock(mu);
-      ++runs[c.instance + "/" + std::to_string(c.activity_id)];
+      ++runs[c.task.instance + "/" + std::to_string(c.task.id)];
     }
-    if (c.instance.back() == '7') std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    return ActivityOutcome{true, std::to_string(std::stoi(c.input) + 1), ""};
+    if (c.task.instance.back() == '7') std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return ActivityOutcome{true, std::to_string(std::stoi(c.task.input) + 1), ""};
   };
   for (int i = 0; i < 40; ++i) {
     ASSERT_TRUE(f.client->StartOrchestration("m" + std::to_string(i), "chain", "null", std::nullopt).ok());
@@ -427,6 +430,88 @@ TEST(InterpreterLock, BatchHoldGivesTheLockUpAroundBlockingCallsOnly) {
   EXPECT_EQ(lock.releases, 1);
   EXPECT_EQ(lock.suspends, 1);
   InstallInterpreterLock(nullptr);
+}
+
+// Waits up to 5 s for `pred`.
+template <typename P>
+bool Eventually(P pred) {
+  for (int i = 0; i < 500 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return pred();
+}
+
+TEST(DispatcherPoolTest, StartsOneGrowsWhileEveryFetchIsFullAndRetiresToOne) {
+  DispatcherPool pool;
+  pool.Init(3, /*adaptive=*/true);
+  std::atomic<bool> quit{false};
+  const std::function<bool()> quitting = [&] { return quit.load(); };
+  std::atomic<int> entered{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) threads.emplace_back([&] { pool.Enter(quitting); ++entered; });
+  ASSERT_TRUE(Eventually([&] { return entered.load() == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(entered.load(), 1);  // the others stay parked
+  pool.AfterFetch(0, /*full=*/true);  // the only running one is full: one more
+  ASSERT_TRUE(Eventually([&] { return entered.load() == 2; }));
+  EXPECT_EQ(pool.added(), 1);
+  pool.AfterFetch(0, true);  // one of two full: no more
+  EXPECT_EQ(pool.added(), 1);
+  pool.AfterFetch(1, true);  // both full: the third
+  ASSERT_TRUE(Eventually([&] { return entered.load() == 3; }));
+  pool.AfterFetch(2, true);  // at the maximum
+  EXPECT_EQ(pool.added(), 2);
+  EXPECT_EQ(pool.running(), 3);
+
+  std::atomic<bool> parked{false};
+  std::thread retiring([&] { parked = pool.RetireAndPark(2, quitting); });
+  ASSERT_TRUE(Eventually([&] { return pool.retired() == 1; }));
+  EXPECT_EQ(pool.running(), 2);
+  pool.AfterFetch(0, false);
+  pool.AfterFetch(1, false);
+  EXPECT_EQ(pool.added(), 2);  // idle fetches add nothing
+  pool.AfterFetch(0, true);
+  pool.AfterFetch(1, true);  // both running ones full again: the parked one runs
+  retiring.join();
+  EXPECT_TRUE(parked.load());
+  EXPECT_EQ(pool.added(), 3);
+  EXPECT_EQ(pool.running(), 3);
+
+  quit = true;
+  pool.WakeAll();
+  for (auto& t : threads) t.join();
+}
+
+TEST(DispatcherPoolTest, TheLastRunningDispatcherNeverRetires) {
+  DispatcherPool pool;
+  pool.Init(2, true);
+  const std::function<bool()> never = [] { return false; };
+  pool.Enter(never);
+  EXPECT_FALSE(pool.RetireAndPark(0, never));
+  EXPECT_EQ(pool.running(), 1);
+  EXPECT_EQ(pool.retired(), 0);
+}
+
+TEST(DispatcherPoolTest, AWorkerStartingTheLastIdleSlotWakesASpare) {
+  DispatcherPool pool;
+  pool.Init(2, true);
+  const std::function<bool()> never = [] { return false; };
+  pool.Enter(never);
+  std::atomic<bool> spare{false};
+  std::thread t([&] { pool.Enter(never); spare = true; });
+  pool.BeginBusy(0);  // no idle running slot is left
+  t.join();
+  EXPECT_TRUE(spare.load());
+  EXPECT_EQ(pool.added(), 1);
+  pool.EndBusy(0);
+}
+
+TEST(DispatcherPoolTest, FixedCountRunsEveryThread) {
+  DispatcherPool pool;
+  pool.Init(3, /*adaptive=*/false);
+  const std::function<bool()> never = [] { return false; };
+  for (int i = 0; i < 3; ++i) pool.Enter(never);  // none waits
+  EXPECT_EQ(pool.running(), 3);
+  pool.AfterFetch(0, true);
+  EXPECT_EQ(pool.added(), 0);
 }
 
 }  // namespace

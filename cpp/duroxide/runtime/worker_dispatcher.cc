@@ -2,6 +2,7 @@
 // Copyright (c) 2026 duroxide authors
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -132,20 +133,7 @@ std::optional<providers::WorkAck> RunActivity(RuntimeCore* core, const std::stri
   record.next_renew_ms = NowMs() + opt.worker_lock_timeout_ms / 2;
   core->leases.AddActivity(lease.lock_token, record);
 
-  ActivityCall call;
-  call.instance = task.instance;
-  call.execution_id = task.execution_id;
-  call.orchestration_name = task.orchestration_name;
-  call.orchestration_version = task.orchestration_version;
-  call.activity_name = task.name;
-  call.activity_id = task.id;
-  call.worker_id = worker_id;
-  call.session_id = task.session_id;
-  call.tag = task.tag;
-  call.input = task.input;
-  call.trace_context = task.trace_context;
-  call.attempt = lease.attempt_count;
-  call.cancelled = cancelled;
+  const ActivityCall call{task, worker_id, lease.attempt_count, cancelled};
   // An asynchronous activity settles later, on the completion thread; its lease stays
   // registered for renewal until then and this worker slot is free at once.
   std::shared_ptr<AsyncCompletions> pending = core->async_completions;
@@ -285,6 +273,12 @@ struct WorkerSlot {
   uint64_t seen = 0;  // worker_signal sequence observed before the last fetch
   size_t batch = 1;   // grows to kWorkBatch while activities finish fast
   bool from_local = false;
+  int slot = 0;
+  // When this slot last ran a session-bound activity: it keeps running (does not retire, see
+  // dispatcher_pool.h) for session_idle_timeout_ms after, as its sessions are claimed through
+  // its own owner identity.
+  int64_t last_session_ms = -1;
+  IdleStreak idle;
 };
 
 // The slot's next leases: those prefetched by the last ack, hand-off leases of this runtime's
@@ -350,10 +344,20 @@ void RunBatch(WorkerSlot* w, const std::vector<providers::WorkItemLease>& leases
     core->local_work.BeginBatch();
     ReturnLocalWork(core, /*surplus_only=*/true);  // a lease may have counted on this slot
   }
+  // Starting the last idle running slot adds one (dispatcher_pool.h).
+  core->worker_pool.BeginBusy(w->slot);
   struct EndBatch {
     LocalWork& w;
-    ~EndBatch() { w.EndBatch(); }
-  } end_batch{core->local_work};
+    DispatcherPool& pool;
+    int slot;
+    ~EndBatch() {
+      w.EndBatch();
+      pool.EndBusy(slot);
+    }
+  } end_batch{core->local_work, core->worker_pool, w->slot};
+  for (const providers::WorkItemLease& lease : leases) {
+    if (lease.item.session_id) w->last_session_ms = NowMs();
+  }
   RefreshCapabilities(core, kBusySchemaRefreshMs);
   // Taken before the ack that may also fetch, so a wake-up between that fetch and the idle
   // wait is not missed.
@@ -365,6 +369,21 @@ void RunBatch(WorkerSlot* w, const std::vector<providers::WorkItemLease>& leases
   AckAndPrefetch(w, std::move(acks), acked_tasks);
 }
 
+// After an empty fetch: retires this slot once it has been idle long enough (dispatcher_pool.h),
+// unless it may still own sessions. Returns true when it was parked and woken again (it
+// should look for work at once).
+bool RetireIfIdle(WorkerSlot* w, const std::function<bool()>& quitting) {
+  RuntimeCore* core = w->core;
+  const int64_t now = NowMs();
+  if (!w->idle.Record(false, now)) return false;
+  if (w->last_session_ms >= 0 && now - w->last_session_ms < core->options.session_idle_timeout_ms) {
+    return false;
+  }
+  if (!core->worker_pool.RetireAndPark(w->slot, quitting)) return false;
+  w->idle.Reset();
+  return true;
+}
+
 }  // namespace
 
 void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
@@ -373,9 +392,12 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   w.core = core.get();
   w.worker_id = "work-" + std::to_string(slot) + "-" + core->runtime_id;
   w.owner = core->options.worker_node_id.value_or(w.worker_id);
+  w.slot = slot;
   int64_t fetch_failures = 0;  // consecutive: the backoff grows with them
   BusyMark busy(core.get());
   const bool relay = core->relay.enabled();
+  const auto quitting = [raw = core.get()] { return raw->Quitting(); };
+  core->worker_pool.Enter(quitting);  // parked until the pool lets this slot run
   while (!core->Quitting()) {
     busy.Busy();
     // Relayed acks no dispatcher took in time are made here (completion_relay.h).
@@ -393,12 +415,14 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       if (core->Quitting()) break;
       // Work may be waiting for a schema this runtime has not evaluated yet.
       if (RefreshCapabilities(core.get(), kIdleSchemaRefreshMs)) continue;
+      busy.Idle();
+      if (RetireIfIdle(&w, quitting)) continue;
       int64_t wait = IdleWaitMs(core.get());
       if (relay && !core->relay.empty()) wait = std::min(wait, kRelayBoundMs);
-      busy.Idle();
       provider->worker_signal().WaitSince(w.seen, wait);
       continue;
     }
+    w.idle.Record(true, 0);
     RunBatch(&w, *leases);
   }
   // Shutdown began after the last ack fetched leases: hand them back untouched.

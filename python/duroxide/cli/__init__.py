@@ -35,6 +35,7 @@ from duroxide.cli._base import (
     EXIT_USAGE,
     STATUSES,
     CliError,
+    Handler,
     add_common_options,
     open_client,
 )
@@ -57,9 +58,10 @@ __all__ = ["main", "build_parser", "open_client", "CliError", "EXIT_OK", "EXIT_F
            "cmd_history", "cmd_tree", "cmd_start", "cmd_raise", "cmd_enqueue", "cmd_cancel",
            "cmd_delete", "cmd_prune", "cmd_metrics"]
 
-# One module per command group: each has add_commands(command), where command(name, help)
-# returns a subparser with the common options. A handler is called as handler(args, client);
-# one that needs no store sets `needs_client=False` and is called as handler(args).
+# One module per command group: each has add_commands(command), where command(name, help,
+# handler) adds a subcommand with the common options (_base.Command). A handler is called as
+# handler(args, client); one that needs no store is added with `needs_client=False` and is
+# called as handler(args).
 _COMMAND_GROUPS = (instances, operations, server, testing, fleet, messaging, graphs,
                    migration, schedules, limits)
 
@@ -74,9 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+    def command(name: str, help_text: str, handler: Optional[Handler] = None, *,
+                needs_client: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         add_common_options(p, top_level=False)
+        if handler is not None:
+            p.set_defaults(handler=handler, needs_client=needs_client)
         return p
 
     for module in _COMMAND_GROUPS:

@@ -8,7 +8,7 @@ import argparse
 import json
 import os
 import time
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Protocol, Sequence
 
 import duroxide
 from duroxide._common import loads_or_raw
@@ -28,8 +28,17 @@ STATUSES = ("Running", "Completed", "Failed", "ContinuedAsNew")
 DATA_WIDTH = 72  # readable output truncates long payloads to this many characters
 
 
-# What build_parser hands each command module: command(name, help) -> subparser.
-Command = Callable[[str, str], argparse.ArgumentParser]
+Handler = Callable[..., int]
+
+
+class Command(Protocol):
+    """What build_parser hands each command module: command(name, help, handler) adds the
+    subcommand (with the common options) and returns its parser. The command runs
+    handler(args, client); with needs_client=False, handler(args) without opening a store. A
+    group of subcommands of its own passes no handler and sets one on each subcommand."""
+
+    def __call__(self, name: str, help_text: str, handler: Optional[Handler] = None, *,
+                 needs_client: bool = True) -> argparse.ArgumentParser: ...
 
 
 class CliError(Exception):
@@ -134,11 +143,10 @@ def positive(value: str) -> int:
 
 
 def instance_command(command: Command, name: str, help_text: str,
-                     handler: Callable[..., int]) -> argparse.ArgumentParser:
+                     handler: Handler) -> argparse.ArgumentParser:
     """A command on one instance: `duroxide NAME ID ...`, run by `handler(args, client)`."""
-    p = command(name, help_text)
+    p = command(name, help_text, handler)
     p.add_argument("instance_id", metavar="ID")
-    p.set_defaults(handler=handler)
     return p
 
 
@@ -146,6 +154,13 @@ def json_option(p: argparse.ArgumentParser, option: str, what: str) -> None:
     """`option JSON`, parsed (default null)."""
     p.add_argument(option, type=json_arg(option), default=None, metavar="JSON",
                    help=f"{what} as JSON (default: null)")
+
+
+def payload_args(p: argparse.ArgumentParser, dest: str, metavar: str, what: str) -> None:
+    """The arguments of a command that sends a payload to a named target (raise, enqueue,
+    send, publish, request): `METAVAR [--data JSON]`."""
+    p.add_argument(dest, metavar=metavar)
+    json_option(p, "--data", what)
 
 
 def add_common_options(parser: argparse.ArgumentParser, top_level: bool) -> None:

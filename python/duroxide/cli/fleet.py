@@ -40,7 +40,8 @@ from duroxide.worker.registry import Registry
 
 
 def add_commands(command: Command) -> None:
-    p = command("worker", "Run a worker process serving the Registry MODULE:ATTR.")
+    p = command("worker", "Run a worker process serving the Registry MODULE:ATTR.",
+                cmd_worker, needs_client=False)
     p.add_argument("target", metavar="MODULE:ATTR",
                    help="a module (importable, or a .py path) and the name of a "
                         "duroxide.Registry in it")
@@ -64,21 +65,18 @@ def add_commands(command: Command) -> None:
                         "(needs prometheus_client)")
     p.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
                    help="address for --metrics-port (default 127.0.0.1; 0.0.0.0 for all)")
-    p.set_defaults(handler=cmd_worker, needs_client=False)
 
     p = command("workers", "List the workers registered in the store, drain one, or prune "
-                           "the records of silent ones.")
+                           "the records of silent ones.", cmd_workers)
     p.add_argument("action", nargs="?", choices=["drain", "prune"],
                    help="drain: ask NAME to drain; prune: delete records silent for longer "
                         "than --retention-ms")
     p.add_argument("worker", nargs="?", metavar="NAME", help="worker name or id (for drain)")
     p.add_argument("--retention-ms", type=non_negative, default=24 * 3600 * 1000, metavar="MS",
                    help="prune: keep records heard from within MS milliseconds (default 24 h)")
-    p.set_defaults(handler=cmd_workers)
 
-    p = command("doctor", "Show queued work and schedules that no live worker can run, and "
-                          "the workers.")
-    p.set_defaults(handler=cmd_doctor)
+    command("doctor", "Show queued work and schedules that no live worker can run, and the "
+            "workers.", cmd_doctor)
 
 
 # ---- duroxide worker ------------------------------------------------------------------------

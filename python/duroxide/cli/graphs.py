@@ -28,14 +28,13 @@ def add_commands(command: Command) -> None:
                          "where each ran).", cmd_graph)
     p.add_argument("--dot", action="store_true", help="print Graphviz DOT instead of text")
 
-    p = command("waiting", "List activities waiting for a worker whose capabilities match.")
+    p = command("waiting", "List activities waiting for a worker whose capabilities match.",
+                cmd_waiting)
     p.add_argument("--min-wait-ms", type=int, default=0, metavar="MS",
                    help="only those waiting at least this long (default: 0)")
-    p.set_defaults(handler=cmd_waiting)
 
-    p = command("cache-clear", "Remove cached task results (of one task, or all).")
+    p = command("cache-clear", "Remove cached task results (of one task, or all).", cmd_cache_clear)
     p.add_argument("--task", default=None, metavar="NAME", help="only this task's results")
-    p.set_defaults(handler=cmd_cache_clear)
 
 
 def _duration(node: GraphNode) -> str:

@@ -25,6 +25,7 @@ from duroxide.cli._base import (
     instance_command,
     json_option,
     non_negative,
+    payload_args,
     positive,
     require_instance,
     require_running,
@@ -44,11 +45,10 @@ from duroxide.worker.tracebacks import (
 
 
 def add_commands(command: Command) -> None:
-    p = command("list", "List instances, newest first.")
+    p = command("list", "List instances, newest first.", cmd_list)
     p.add_argument("--status", type=status_arg, help="only this status: " + ", ".join(STATUSES))
     p.add_argument("--name", help="only this orchestration name (shell-style wildcards allowed)")
     p.add_argument("--limit", type=non_negative, help="show at most this many instances")
-    p.set_defaults(handler=cmd_list)
 
     instance_command(command, "show", "Show one instance: status, output or error, custom "
                      "status, KV.", cmd_show)
@@ -58,7 +58,8 @@ def add_commands(command: Command) -> None:
                    help="execution id (default: the current execution)")
     instance_command(command, "tree", "Show an instance and its sub-orchestrations.", cmd_tree)
 
-    p = command("start", "Start an orchestration (a runtime must be running to execute it).")
+    p = command("start", "Start an orchestration (a runtime must be running to execute it).",
+                cmd_start)
     p.add_argument("name", metavar="NAME")
     json_option(p, "--input", "input")
     p.add_argument("--id", dest="new_id", metavar="ID", help="instance id (default: generated)")
@@ -73,7 +74,6 @@ def add_commands(command: Command) -> None:
                    help="a named limit capping how many instances naming it run at once")
     p.add_argument("--limit-key", dest="limit_key", metavar="KEY",
                    help="the key counted under a per-key --limit")
-    p.set_defaults(handler=cmd_start)
 
     p = instance_command(command, "wait", "Wait until an instance completes or fails (or, "
                          "with --after-version, until its custom status changes).", cmd_wait)
@@ -89,12 +89,10 @@ def add_commands(command: Command) -> None:
 
     p = instance_command(command, "raise", "Raise an external event (received by "
                          "wait_for_event).", cmd_raise)
-    p.add_argument("event", metavar="EVENT")
-    json_option(p, "--data", "event data")
+    payload_args(p, "event", "EVENT", "event data")
     p = instance_command(command, "enqueue", "Add a message to an event queue (received by "
                          "dequeue_event).", cmd_enqueue)
-    p.add_argument("queue", metavar="QUEUE")
-    json_option(p, "--data", "message data")
+    payload_args(p, "queue", "QUEUE", "message data")
 
     p = instance_command(command, "cancel", "Cancel a running instance (it ends Failed with "
                          "'canceled: REASON').", cmd_cancel)
@@ -109,8 +107,7 @@ def add_commands(command: Command) -> None:
     p.add_argument("--completed-before", type=non_negative, metavar="MS",
                    help="only executions completed before this epoch-milliseconds time")
 
-    p = command("metrics", "Show store-wide counts and queue depths.")
-    p.set_defaults(handler=cmd_metrics)
+    command("metrics", "Show store-wide counts and queue depths.", cmd_metrics)
 
 
 def cmd_list(args: argparse.Namespace, client: ClientAPI) -> int:

@@ -43,8 +43,8 @@ def limit_reason(r: Any) -> str:
 
 
 def add_commands(command: Command) -> None:
-    p = command("limits", "List named limits: settings, in flight, waiting, busiest keys.")
-    p.set_defaults(handler=cmd_limits)
+    command("limits", "List named limits: settings, in flight, waiting, busiest keys.",
+            cmd_limits)
     p = command("limit", "Set, show or delete a named limit.")
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True

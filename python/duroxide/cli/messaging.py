@@ -14,6 +14,7 @@ from duroxide.cli._base import (
     instance_command,
     json_arg,
     json_option,
+    payload_args,
     positive,
     table,
 )
@@ -24,41 +25,34 @@ from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS
 def add_commands(command: Command) -> None:
     p = instance_command(command, "send", "Send a message to an instance's queue (received by "
                          "receive_message).", cmd_send)
-    p.add_argument("queue", metavar="QUEUE")
-    json_option(p, "--data", "message data")
+    payload_args(p, "queue", "QUEUE", "message data")
 
-    p = command("publish", "Publish an event to every subscriber of a topic.")
-    p.add_argument("topic", metavar="TOPIC")
-    json_option(p, "--data", "event data")
-    p.set_defaults(handler=cmd_publish)
+    p = command("publish", "Publish an event to every subscriber of a topic.", cmd_publish)
+    payload_args(p, "topic", "TOPIC", "event data")
 
     p = instance_command(command, "request", "Send a request to an instance and print its "
                          "reply.", cmd_request)
-    p.add_argument("operation", metavar="OPERATION")
-    json_option(p, "--data", "request data")
+    payload_args(p, "operation", "OPERATION", "request data")
     p.add_argument("--timeout-ms", type=positive, default=DEFAULT_REQUEST_TIMEOUT_MS,
                    metavar="MS", help="give up after MS milliseconds (default 30000)")
 
-    p = command("topics", "List topics with their subscriber count and backlog.")
-    p.set_defaults(handler=cmd_topics)
+    command("topics", "List topics with their subscriber count and backlog.", cmd_topics)
 
-    p = command("topic", "Show a topic's subscribers and their cursor lag.")
+    p = command("topic", "Show a topic's subscribers and their cursor lag.", cmd_topic)
     p.add_argument("topic", metavar="NAME")
-    p.set_defaults(handler=cmd_topic)
 
-    p = command("dead-letters", "List undeliverable messages; --redeliver ID / --purge.")
+    p = command("dead-letters", "List undeliverable messages; --redeliver ID / --purge.",
+                cmd_dead_letters)
     p.add_argument("--instance", metavar="ID", help="only messages meant for this instance")
     p.add_argument("--redeliver", type=int, metavar="DLID",
                    help="move dead letter DLID back to its recipient's queue")
     p.add_argument("--purge", action="store_true",
                    help="delete the dead letters (all, or those of --instance)")
-    p.set_defaults(handler=cmd_dead_letters)
 
-    p = command("actors", "List actor instances with their status.")
+    p = command("actors", "List actor instances with their status.", cmd_actors)
     p.add_argument("--type", dest="actor_type", metavar="TYPE", help="only this actor type")
-    p.set_defaults(handler=cmd_actors)
 
-    p = command("actor", "Show an actor's state, or send it a message or a request.")
+    p = command("actor", "Show an actor's state, or send it a message or a request.", cmd_actor)
     p.add_argument("actor_type", metavar="TYPE")
     p.add_argument("key", metavar="KEY")
     action = p.add_mutually_exclusive_group()
@@ -66,10 +60,9 @@ def add_commands(command: Command) -> None:
                         help="send this message (the actor starts if absent)")
     action.add_argument("--request", type=json_arg("--request"), metavar="JSON",
                         help="send this request and print the reply")
-    p.set_defaults(handler=cmd_actor)
 
     p = command("debounce", "Add an item to KEY's open batch; print the batch's instance id "
-                            "(docs/flow-control.md).")
+                            "(docs/flow-control.md).", cmd_debounce)
     p.add_argument("key", metavar="KEY")
     p.add_argument("orchestration", metavar="ORCHESTRATION")
     json_option(p, "--item", "the item")
@@ -79,7 +72,6 @@ def add_commands(command: Command) -> None:
                    help="start it at the latest MS milliseconds after its first item")
     p.add_argument("--max-items", type=positive, metavar="N", help="start it at N items")
     p.add_argument("--version", metavar="V", help="pin the batch orchestration's version")
-    p.set_defaults(handler=cmd_debounce)
 
 
 def cmd_send(args: argparse.Namespace, client: ClientAPI) -> int:

@@ -22,23 +22,23 @@ from duroxide.cli._base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, Comma
 
 
 def add_commands(command: Command) -> None:
-    p = command("export", "Write a store (or some instances) to a dump file.")
+    p = command("export", "Write a store (or some instances) to a dump file.",
+                cmd_export, needs_client=False)
     p.add_argument("--out", required=True, metavar="FILE", help="the dump file to write (gzip)")
     p.add_argument("--instance", action="append", metavar="ID", dest="instances",
                    help="export only this instance (repeatable)")
     p.add_argument("--status", type=status_arg, metavar="S",
                    help="export only instances whose current execution has status S")
-    p.set_defaults(handler=cmd_export, needs_client=False)
 
     p = command("import", "Load a dump file into a store (run again to finish an interrupted "
-                          "import).")
+                          "import).", cmd_import, needs_client=False)
     p.add_argument("--in", required=True, metavar="FILE", dest="infile", help="the dump file")
     p.add_argument("--merge", action="store_true",
                    help="import into a store that has instances, skipping the ids it has")
-    p.set_defaults(handler=cmd_import, needs_client=False)
 
     p = command("migrate", "Copy a whole store to another (SQLite <-> PostgreSQL) with every "
-                           "running instance, then verify the copy.")
+                           "running instance, then verify the copy.",
+                cmd_migrate, needs_client=False)
     p.add_argument("--from", required=True, metavar="SOURCE", dest="source",
                    help="the store to copy: a SQLite path or a PostgreSQL URL")
     p.add_argument("--to", required=True, metavar="TARGET", dest="target",
@@ -51,7 +51,6 @@ def add_commands(command: Command) -> None:
     p.add_argument("--workdir", metavar="DIR",
                    help="where the intermediate dump is kept until the import completes "
                         "(default: the temporary directory)")
-    p.set_defaults(handler=cmd_migrate, needs_client=False)
 
 
 class Progress:

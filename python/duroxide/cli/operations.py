@@ -60,7 +60,7 @@ def add_commands(command: Command) -> None:
                    help="first replay the prefix against this registry in this process; "
                    "write nothing if it does not follow")
     p = command("bulk", "Act on every instance matching the filters (all given filters "
-                "must match).")
+                "must match).", cmd_bulk)
     p.add_argument("action", choices=BULK_ACTIONS, metavar="ACTION",
                    help=" | ".join(BULK_ACTIONS))
     p.add_argument("--status", default=None, help="status as `show` prints it (e.g. Failed)")
@@ -72,7 +72,6 @@ def add_commands(command: Command) -> None:
                    help="created before this epoch-milliseconds time")
     p.add_argument("--reason", default=None, help="reason given to each action")
     p.add_argument("--dry-run", action="store_true", help="only list what would be acted on")
-    p.set_defaults(handler=cmd_bulk)
 
 
 def listed_status(info: Any, suspended: Any) -> str:

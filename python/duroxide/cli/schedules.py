@@ -114,8 +114,7 @@ def _given(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def add_commands(command: Command) -> None:
-    p = command("schedules", "List schedules with their next fire time.")
-    p.set_defaults(handler=cmd_schedules)
+    command("schedules", "List schedules with their next fire time.", cmd_schedules)
     p = command("schedule", "Create, show, change, pause, resume, trigger, backfill or delete "
                             "a schedule.")
     sub = p.add_subparsers(dest="action", metavar="ACTION")

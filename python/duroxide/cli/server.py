@@ -9,7 +9,8 @@ from duroxide.cli._base import EXIT_USAGE, CliError, Command
 
 
 def add_commands(command: Command) -> None:
-    p = command("server", "Serve the REST API (/v1), Swagger UI (/docs) and the dashboard (/).")
+    p = command("server", "Serve the REST API (/v1), Swagger UI (/docs) and the dashboard (/).",
+                cmd_server, needs_client=False)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; any other needs --token-file)")
     p.add_argument("--port", type=int, default=8200, help="port (default 8200)")
@@ -20,7 +21,6 @@ def add_commands(command: Command) -> None:
                    help="allow cross-origin requests from ORIGIN (repeatable; default none)")
     p.add_argument("--log-level", default="info",
                    choices=("critical", "error", "warning", "info", "debug"))
-    p.set_defaults(handler=cmd_server, needs_client=False)
 
 
 def cmd_server(args: argparse.Namespace) -> int:

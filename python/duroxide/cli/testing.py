@@ -42,13 +42,14 @@ from duroxide.testing._replay import (
 
 
 def add_commands(command: Command) -> None:
-    p = command("lint", "Check orchestration functions for code that breaks replay.")
+    p = command("lint", "Check orchestration functions for code that breaks replay.",
+                cmd_lint, needs_client=False)
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories to lint")
     p.add_argument("--select", metavar="CODES", help="only these rules, e.g. DX001,DX006")
     p.add_argument("--ignore", metavar="CODES", help="skip these rules")
-    p.set_defaults(handler=cmd_lint, needs_client=False)
 
-    p = command("replay", "Replay recorded histories against a registry's current code.")
+    p = command("replay", "Replay recorded histories against a registry's current code.",
+                cmd_replay, needs_client=False)
     p.add_argument("targets", nargs="*", metavar="MODULE:ATTR|HISTORY",
                    help="the registry (MODULE:ATTR) and/or exported history files or "
                         "directories; without history files the store (--db) is read")
@@ -59,16 +60,15 @@ def add_commands(command: Command) -> None:
     p.add_argument("--all-executions", action="store_true",
                    help="replay every stored execution, not only the current one")
     p.add_argument("--quiet", "-q", action="store_true", help="print only problems")
-    p.set_defaults(handler=cmd_replay, needs_client=False)
 
-    p = command("export-history", "Write instance histories to JSON files (for replay in CI).")
+    p = command("export-history", "Write instance histories to JSON files (for replay in CI).",
+                cmd_export_history)
     p.add_argument("ids", nargs="*", metavar="ID", help="instances to export (default: all "
                                                         "matching the filters)")
     _add_selection(p)
     p.add_argument("--out", "--output", "-o", dest="out", metavar="DIR|FILE.json", default=None,
                    help="a directory (one file per instance) or a .json file (all instances); "
                         "default: print to stdout")
-    p.set_defaults(handler=cmd_export_history)
 
 
 def _add_selection(p: argparse.ArgumentParser) -> None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import inspect
 import json
 import uuid
-from typing import Any, List, Optional
+from abc import abstractmethod
+from typing import Any, List, NamedTuple, Optional
 
+from duroxide._common import dumps_value
 from duroxide.client.api import DEFAULT_TIMEOUT_MS, ClientAPI, operations
 from duroxide.client.results import ActorInfo
 from duroxide.client.validate import checked
@@ -25,6 +27,7 @@ from duroxide.workflow.debounce import (
     debounce_instance_id,
     debounce_request,
 )
+from duroxide.workflow.flow import check_if_exists, check_limit_ref, check_priority
 from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, TaskHandle, graph_spec
 
 # The reference's `*_typed` variants that are the plain operation itself (payloads are JSON
@@ -37,6 +40,29 @@ TYPED_ALIASES = {
     "enqueue_event_typed": "enqueue_event",
 }
 
+# Operations written once in ClientBase that reach the transport through a hook each
+# implementation writes: {operation: hook}. For the parity checks (tests/test_client_parity.py)
+# a class that writes the hook implements the operation itself (it has a route).
+TRANSPORT_HOOKS = {
+    "start_orchestration": "_send_start",
+    "start_orchestration_versioned": "_send_start",
+}
+
+
+class StartRequest(NamedTuple):
+    """A start whose arguments ClientBase has checked: what `_send_start` sends."""
+
+    op: str  # the operation, for messages ("start_orchestration", ...)
+    instance_id: str
+    name: str
+    input: Any  # the JSON value ...
+    payload: str  # ... and its JSON text (strict: dumps_value)
+    version: Optional[str]
+    if_exists: str
+    priority: int
+    limit: Optional[str]
+    limit_key: str  # "" for none
+
 
 class ClientBase(ClientAPI):
     """The derived operations of ClientAPI (see the module docstring)."""
@@ -44,9 +70,6 @@ class ClientBase(ClientAPI):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         check_arguments(cls)
-        for alias, plain in TYPED_ALIASES.items():
-            if plain in vars(cls) and alias not in vars(cls):
-                setattr(cls, alias, vars(cls)[plain])
 
     def __enter__(self) -> "ClientBase":
         return self
@@ -54,14 +77,42 @@ class ClientBase(ClientAPI):
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    # ---- starts ------------------------------------------------------------------------------
+
+    def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
+                            if_exists: str = "fail", priority: int = 0,
+                            limit: Optional[str] = None,
+                            limit_key: Optional[str] = None) -> None:
+        self._start("start_orchestration", instance_id, name, input, None, if_exists, priority,
+                    limit, limit_key)
+
+    def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
+                                      version: str, *, if_exists: str = "fail",
+                                      priority: int = 0, limit: Optional[str] = None,
+                                      limit_key: Optional[str] = None) -> None:
+        self._start("start_orchestration_versioned", instance_id, name, input, version,
+                    if_exists, priority, limit, limit_key)
+
+    def _start(self, op: str, instance_id: str, name: str, input: Any, version: Optional[str],
+               if_exists: Any, priority: Any, limit: Any, limit_key: Any) -> None:
+        # Every argument is checked before anything is sent (so nothing is written); ids and
+        # names were checked by the `checked` wrapper, their emptiness and length are the
+        # core's (Client) or the server's (HttpClient).
+        policy, level = check_if_exists(if_exists), check_priority(priority)
+        lim, key = check_limit_ref(limit, limit_key, op)
+        payload = dumps_value(input, f"{op} input")
+        self._send_start(StartRequest(op, instance_id, name, input, payload, version, policy,
+                                      level, lim, key))
+
+    @abstractmethod
+    def _send_start(self, start: StartRequest) -> None:
+        """Sends a checked start (the transport hook of both start operations)."""
+
+    # The reference's typed starts are the starts themselves (TYPED_ALIASES).
+    start_orchestration_typed = start_orchestration
+    start_orchestration_versioned_typed = start_orchestration_versioned
+
     # ---- typed helpers (payloads are JSON values either way; see TYPED_ALIASES) -------------
-
-    def start_orchestration_typed(self, instance_id: str, name: str, input: Any = None) -> None:
-        self.start_orchestration(instance_id, name, input)
-
-    def start_orchestration_versioned_typed(self, instance_id: str, name: str, input: Any,
-                                            version: str) -> None:
-        self.start_orchestration_versioned(instance_id, name, input, version)
 
     def raise_event_typed(self, instance_id: str, event_name: str, data: Any = None) -> None:
         self.raise_event(instance_id, event_name, data)
@@ -131,13 +182,19 @@ def check_arguments(cls: type, names: Optional[Any] = None) -> None:
     """Wraps each ClientAPI operation `cls` defines (of `names`, when given) with the argument
     checks of duroxide.client.validate (ids, names and integers; pybind11 conversion errors),
     so every implementation, the asyncio ones included, refuses the same arguments the same
-    way before anything is written."""
+    way before anything is written. A typed variant of TYPED_ALIASES that `cls` does not write
+    (or that is the plain method itself) becomes the checked plain operation, so
+    `Client.raise_event_typed is Client.raise_event` as in the reference."""
+    originals = dict(vars(cls))
     for op in operations():
         impl = vars(cls).get(op)
         if (not inspect.isfunction(impl) or (names is not None and op not in names)
                 or getattr(impl, "__duroxide_checked__", False)):
             continue
         setattr(cls, op, checked(op, getattr(ClientAPI, op), impl))
+    for alias, plain in TYPED_ALIASES.items():
+        if plain in originals and originals.get(alias, originals[plain]) is originals[plain]:
+            setattr(cls, alias, vars(cls)[plain])
 
 
 check_arguments(ClientBase)

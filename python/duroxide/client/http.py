@@ -12,8 +12,9 @@ from typing import Any, Dict, List, Optional, Sequence, Union, cast
 
 from duroxide import _core, errors
 from duroxide._common import check_json
+from duroxide.client import results
 from duroxide.client.api import DEFAULT_TIMEOUT_MS, arguments
-from duroxide.client.base import ClientBase
+from duroxide.client.base import ClientBase, StartRequest
 from duroxide.client.limits import Limit, LimitInfo, check_limit, check_limit_name
 from duroxide.client.operations import (
     BulkResult,
@@ -22,20 +23,10 @@ from duroxide.client.operations import (
     check_bulk_action,
     pending_from_json,
 )
-from duroxide.client.results import (
-    ActorInfo,
-    DeadLetter,
-    OrchestrationResult,
-    TaskGraph,
-    TopicDetail,
-    TopicInfo,
-    TopicSubscriber,
-    WaitingActivity,
-)
+from duroxide.client.results import OrchestrationResult
 from duroxide.client.schedules import ScheduleInfo, check_schedule_id
 from duroxide.client.transport import Transport, path
 from duroxide.client.workers import UnservableWork, WorkerInfo
-from duroxide.workflow.flow import check_if_exists, check_limit_ref, check_priority
 from duroxide.workflow.graphs import TaskFunction
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS
 
@@ -114,37 +105,16 @@ class HttpClient(ClientBase):
 
     # ---- start, status, events -------------------------------------------------------------
 
-    def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
-                            if_exists: str = "fail", priority: int = 0,
-                            limit: Optional[str] = None,
-                            limit_key: Optional[str] = None) -> None:
-        self._start(instance_id, name, input, None, if_exists, priority, limit, limit_key,
-                    "start_orchestration")
-
-    def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
-                                      version: str, *, if_exists: str = "fail",
-                                      priority: int = 0, limit: Optional[str] = None,
-                                      limit_key: Optional[str] = None) -> None:
-        self._start(instance_id, name, input, version, if_exists, priority, limit, limit_key,
-                    "start_orchestration_versioned")
-
-    def _start(self, instance_id: str, name: str, input: Any, version: Optional[str],
-               if_exists: str, priority: int, limit: Optional[str], limit_key: Optional[str],
-               op: str) -> None:
-        if not instance_id:  # the server would make one up; Client refuses an empty id
+    def _send_start(self, start: StartRequest) -> None:
+        if not start.instance_id:  # the server would make one up; Client refuses an empty id
             raise errors.InvalidArgumentError(
                 "start_orchestration: Invalid input: instance id is empty")
-        lim, key = check_limit_ref(limit, limit_key, op)
-        body: Dict[str, Any] = {"instance_id": instance_id, "name": name,
-                                "input": check_json(input, f"{op} input"),
-                                "if_exists": check_if_exists(if_exists),
-                                "priority": check_priority(priority)}
-        if version is not None:
-            body["version"] = version
-        if lim is not None:
-            body["limit"] = lim
-            if key:
-                body["limit_key"] = key
+        body: Dict[str, Any] = {"instance_id": start.instance_id, "name": start.name,
+                                "input": start.input, "if_exists": start.if_exists,
+                                "priority": start.priority}
+        optional = {"version": start.version, "limit": start.limit,
+                    "limit_key": start.limit_key or None}  # a key comes with a limit
+        body.update((key, value) for key, value in optional.items() if value is not None)
         self._post("/v1/instances", body)
 
     def get_status(self, instance_id: str) -> OrchestrationResult:
@@ -441,9 +411,10 @@ class HttpClient(ClientBase):
         return self._http.request("POST", "/v1/requests", body,
                                   wait_ms=int(timeout_ms))[1]["value"]
 
-    def list_dead_letters(self, instance_id: Optional[str] = None) -> List[DeadLetter]:
-        return [DeadLetter(r["id"], r["instance_id"], r["queue"], r.get("data"), r["reason"],
-                           r.get("created_at_ms", 0), r.get("sender"), r.get("message_id"))
+    def list_dead_letters(self, instance_id: Optional[str] = None) -> List[results.DeadLetter]:
+        return [results.DeadLetter(r["id"], r["instance_id"], r["queue"], r.get("data"),
+                                   r["reason"], r.get("created_at_ms", 0), r.get("sender"),
+                                   r.get("message_id"))
                 for r in self._get("/v1/dead-letters", instance_id=instance_id)]
 
     def redeliver_dead_letter(self, id: int) -> None:
@@ -456,30 +427,30 @@ class HttpClient(ClientBase):
                  "ids": None if ids is None else [int(i) for i in ids]}
         return int(self._http.request("DELETE", "/v1/dead-letters", query=query)[1]["purged"])
 
-    def list_topics(self) -> List[TopicInfo]:
-        return [TopicInfo(t["topic"], t["subscribers"], t["backlog"], t["last_seq"])
+    def list_topics(self) -> List[results.TopicInfo]:
+        return [results.TopicInfo(t["topic"], t["subscribers"], t["backlog"], t["last_seq"])
                 for t in self._get("/v1/topics")]
 
-    def get_topic(self, topic: str) -> TopicDetail:
+    def get_topic(self, topic: str) -> results.TopicDetail:
         t = self._get(path("topics", "{}", ids=(topic,)))
-        subscribers = [TopicSubscriber(s["instance_id"], s["cursor"], s["lag"],
-                                       s["subscribed_at_ms"]) for s in t["subscribers"]]
-        return TopicDetail(t["topic"], subscribers, t["backlog"], t["last_seq"])
+        subscribers = [results.TopicSubscriber(s["instance_id"], s["cursor"], s["lag"],
+                                               s["subscribed_at_ms"]) for s in t["subscribers"]]
+        return results.TopicDetail(t["topic"], subscribers, t["backlog"], t["last_seq"])
 
-    def list_actors(self, actor_type: Optional[str] = None) -> List[ActorInfo]:
+    def list_actors(self, actor_type: Optional[str] = None) -> List[results.ActorInfo]:
         # One request instead of ClientBase's status read per instance.
-        return [ActorInfo(a["actor_type"], a["key"], a["instance_id"], a["status"])
+        return [results.ActorInfo(a["actor_type"], a["key"], a["instance_id"], a["status"])
                 for a in self._get("/v1/actors", actor_type=actor_type)]
 
     # ---- task graphs, the task cache, capability-routed work ------------------------------------
 
-    def get_graph(self, instance_id: str) -> TaskGraph:
+    def get_graph(self, instance_id: str) -> results.TaskGraph:
         try:
             data = self._get(_instance(instance_id, "graph"))
         except errors.NotFoundError:  # unknown, or not a graph: Client shows no nodes either
-            return TaskGraph(instance_id=instance_id, nodes=[], edges=[])
+            return results.TaskGraph(instance_id=instance_id, nodes=[], edges=[])
         data["edges"] = [tuple(edge) for edge in data["edges"]]
-        return cast(TaskGraph, data)
+        return cast(results.TaskGraph, data)
 
     def clear_task_cache(self, task: Union[str, TaskFunction, None] = None) -> int:
         name = task if task is None or isinstance(task, str) else str(getattr(task, "name", task))
@@ -487,7 +458,7 @@ class HttpClient(ClientBase):
                                       query={"task": name})[1]["removed"])
 
     def list_waiting_activities(self, min_wait_ms: int = 0,
-                                limit: int = 1000) -> List[WaitingActivity]:
+                                limit: int = 1000) -> List[results.WaitingActivity]:
         rows = self._get("/v1/waiting-activities", min_wait_ms=int(min_wait_ms),
                          limit=int(limit))
-        return [cast(WaitingActivity, row) for row in rows]
+        return [cast(results.WaitingActivity, row) for row in rows]

@@ -21,7 +21,7 @@ from duroxide import _core
 from duroxide._common import check_name, dumps_value, loads_or_raw
 from duroxide._providers import Provider, closed_native, is_closed
 from duroxide.client.api import DEFAULT_TIMEOUT_MS, arguments
-from duroxide.client.base import ClientBase
+from duroxide.client.base import ClientBase, StartRequest
 from duroxide.client.graph_view import build_graph_view
 from duroxide.client.limits import Limit, LimitInfo, LimitStoreOps
 from duroxide.client.operations import (
@@ -53,7 +53,6 @@ from duroxide.errors import (
     RequestTargetNotFoundError,
     RequestTimedOutError,
 )
-from duroxide.workflow.flow import check_if_exists, check_limit_ref, check_priority
 from duroxide.workflow.graphs import TaskFunction
 from duroxide.workflow.messages import DEFAULT_REQUEST_TIMEOUT_MS, check_timeout, reply_value
 
@@ -109,30 +108,11 @@ class Client(ClientBase):
 
     # ---- start, status, events -------------------------------------------------------------
 
-    def start_orchestration(self, instance_id: str, name: str, input: Any = None, *,
-                            if_exists: str = "fail", priority: int = 0,
-                            limit: Optional[str] = None,
-                            limit_key: Optional[str] = None) -> None:
-        self._start(instance_id, name, input, None, if_exists, priority, limit, limit_key,
-                    "start_orchestration")
-
-    def start_orchestration_versioned(self, instance_id: str, name: str, input: Any,
-                                      version: str, *, if_exists: str = "fail",
-                                      priority: int = 0, limit: Optional[str] = None,
-                                      limit_key: Optional[str] = None) -> None:
-        self._start(instance_id, name, input, version, if_exists, priority, limit, limit_key,
-                    "start_orchestration_versioned")
-
-    def _start(self, instance_id: str, name: str, input: Any, version: Optional[str],
-               if_exists: str, priority: int, limit: Optional[str], limit_key: Optional[str],
-               op: str) -> None:
-        # Every argument is checked before anything is sent (so nothing is written).
-        policy, level = check_if_exists(if_exists), check_priority(priority)
-        lim, key = check_limit_ref(limit, limit_key, op)
-        payload = _dumps(input, f"{op} input")
-        _traced("start_orchestration", instance_id, name,
-                lambda tp: self._native.start_orchestration(instance_id, name, payload, version,
-                                                            policy, tp, level, lim or "", key))
+    def _send_start(self, start: StartRequest) -> None:
+        _traced("start_orchestration", start.instance_id, start.name,
+                lambda tp: self._native.start_orchestration(
+                    start.instance_id, start.name, start.payload, start.version,
+                    start.if_exists, tp, start.priority, start.limit or "", start.limit_key))
 
     def get_status(self, instance_id: str) -> OrchestrationResult:
         return parse_status(self._native.get_status(instance_id))

@@ -7,9 +7,11 @@ event models hold the raw stored JSON text, exactly as the Python API returns it
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Literal, Optional
+import dataclasses
+import typing
+from typing import Any, Dict, List, Literal, Optional, Type
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from duroxide.client.validate import INT64_MAX
 
@@ -19,6 +21,25 @@ NAME_MAX = 256
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def record_model(record: type, name: str, descriptions: Dict[str, str]) -> Type[BaseModel]:
+    """The response model of a client record (a dataclass such as ScheduleInfo): its fields,
+    types and defaults, so the REST schema and the record are one definition (a field added to
+    the record is in the schema). `descriptions` documents some fields; the record's
+    docstring is the model's."""
+    hints = typing.get_type_hints(record)
+    fields: Dict[str, Any] = {}
+    for field in dataclasses.fields(record):
+        described = descriptions.get(field.name)
+        if field.default_factory is not dataclasses.MISSING:
+            spec = Field(default_factory=field.default_factory, description=described)
+        elif field.default is not dataclasses.MISSING:
+            spec = Field(default=field.default, description=described)
+        else:
+            spec = Field(description=described)
+        fields[field.name] = (hints[field.name], spec)
+    return create_model(name, __doc__=record.__doc__, **fields)
 
 
 # ---- requests -------------------------------------------------------------------------------

@@ -118,15 +118,7 @@ Result<std::vector<std::string>> PostgresProvider::ListChildren(const std::strin
 Result<SystemMetrics> PostgresProvider::GetSystemMetrics() {
   return Run("GetSystemMetrics", [&](pqxx::connection_base& conn) -> Result<SystemMetrics> {
     pqxx::nontransaction tx(conn);
-    // One statement, so the numbers come from one snapshot.
-    pqxx::result r = tx.exec(
-        "SELECT (SELECT COUNT(*) FROM instances), (SELECT COUNT(*) FROM executions), "
-        "  COUNT(*) FILTER (WHERE e.status = 'Running'), "
-        "  COUNT(*) FILTER (WHERE e.status = 'Completed'), "
-        "  COUNT(*) FILTER (WHERE e.status = 'Failed'), (SELECT COUNT(*) FROM history) "
-        "FROM instances i LEFT JOIN executions e "
-        "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id");
-    return store::SystemMetricsFrom(internal::PgRow(r[0]));
+    return store::SystemMetricsFrom(internal::PgRow(tx.exec(store::kSystemMetricsSelect)[0]));
   });
 }
 
@@ -146,25 +138,11 @@ Result<std::optional<InstanceStats>> PostgresProvider::GetInstanceStats(
     // REPEATABLE READ would be overkill: the figures are informational. One read-only
     // transaction still keeps the two statements close together.
     pqxx::work tx(conn);
-    pqxx::result r = tx.exec_params(
-        "SELECT (SELECT COUNT(*) FROM history h WHERE h.instance_id = i.instance_id "
-        "     AND h.execution_id = i.current_execution_id), "
-        "  (SELECT COALESCE(SUM(OCTET_LENGTH(h.event_data)), 0) FROM history h "
-        "   WHERE h.instance_id = i.instance_id AND h.execution_id = i.current_execution_id), "
-        "  (SELECT COUNT(*) FROM orchestrator_queue q WHERE q.instance_id = i.instance_id) "
-        "FROM instances i WHERE i.instance_id = $1",
-        instance);
+    pqxx::result r = tx.exec_params(store::kInstanceStatsSelect, instance);
     if (r.empty()) return Out();
     store::InstanceStatsBuilder stats{internal::PgRow(r[0])};
-    for (const pqxx::row& row :
-         tx.exec_params("SELECT key, OCTET_LENGTH(value), 0 AS src FROM kv_store "
-                        "WHERE instance_id = $1 "
-                        "UNION ALL SELECT key, OCTET_LENGTH(value), 1 FROM kv_delta "
-                        "WHERE instance_id = $1 ORDER BY src",
-                        instance)) {
-      std::optional<int64_t> bytes;  // NULL: a tombstone in the delta
-      if (!row[1].is_null()) bytes = row[1].as<int64_t>();
-      stats.AddKvRow(row[0].as<std::string>(), bytes);
+    for (const pqxx::row& row : tx.exec_params(store::kInstanceKvSizesSelect, instance)) {
+      stats.AddKvRow(internal::PgRow(row));
     }
     tx.commit();
     return Out(stats.Build());

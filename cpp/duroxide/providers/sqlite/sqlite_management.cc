@@ -116,14 +116,7 @@ Result<std::vector<std::string>> SqliteProvider::ListChildren(const std::string&
 Result<SystemMetrics> SqliteProvider::GetSystemMetrics() {
   return Guarded("GetSystemMetrics", [&]() -> Result<SystemMetrics> {
     std::lock_guard<std::mutex> lock(mu_);
-    // One statement, so the numbers come from one read snapshot.
-    SQLite::Statement s(
-        *db_,
-        "SELECT (SELECT COUNT(*) FROM instances), (SELECT COUNT(*) FROM executions), "
-        "  COALESCE(SUM(e.status = 'Running'), 0), COALESCE(SUM(e.status = 'Completed'), 0), "
-        "  COALESCE(SUM(e.status = 'Failed'), 0), (SELECT COUNT(*) FROM history) "
-        "FROM instances i LEFT JOIN executions e "
-        "  ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id");
+    SQLite::Statement s(*db_, store::kSystemMetricsSelect);
     if (!s.executeStep()) return SystemMetrics{};
     return store::SystemMetricsFrom(internal::StatementRow(s));
   });
@@ -144,29 +137,13 @@ Result<std::optional<InstanceStats>> SqliteProvider::GetInstanceStats(
   using Out = std::optional<InstanceStats>;
   return Guarded("GetInstanceStats", [&]() -> Result<Out> {
     std::lock_guard<std::mutex> lock(mu_);
-    // History figures are those of the current execution (what a replay loads); the KV
-    // figures are of the live view (baseline merged with the current execution's delta).
-    SQLite::Statement s(
-        *db_,
-        "SELECT (SELECT COUNT(*) FROM history h WHERE h.instance_id = i.instance_id "
-        "     AND h.execution_id = i.current_execution_id), "
-        "  (SELECT COALESCE(SUM(LENGTH(CAST(h.event_data AS BLOB))), 0) FROM history h "
-        "   WHERE h.instance_id = i.instance_id AND h.execution_id = i.current_execution_id), "
-        "  (SELECT COUNT(*) FROM orchestrator_queue q WHERE q.instance_id = i.instance_id) "
-        "FROM instances i WHERE i.instance_id = ?1");
+    SQLite::Statement s(*db_, store::kInstanceStatsSelect);
     s.bind(1, instance);
     if (!s.executeStep()) return Out();
     store::InstanceStatsBuilder stats(internal::StatementRow{s});
-    SQLite::Statement kv(
-        *db_,
-        "SELECT key, value, 0 AS src FROM kv_store WHERE instance_id = ?1 "
-        "UNION ALL SELECT key, value, 1 FROM kv_delta WHERE instance_id = ?1 ORDER BY src");
+    SQLite::Statement kv(*db_, store::kInstanceKvSizesSelect);
     kv.bind(1, instance);
-    while (kv.executeStep()) {
-      const SQLite::Column value = kv.getColumn(1);
-      stats.AddKvRow(kv.getColumn(0).getString(),
-                     value.isNull() ? std::nullopt : std::optional<int64_t>(value.getBytes()));
-    }
+    while (kv.executeStep()) stats.AddKvRow(internal::StatementRow(kv));
     return Out(stats.Build());
   });
 }

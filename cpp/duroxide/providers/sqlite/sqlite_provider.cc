@@ -87,6 +87,17 @@ void EnableWal(SQLite::Database& db, int busy_timeout_ms) {
   }
 }
 
+// OCTET_LENGTH(x): the byte length of x, NULL for NULL. Built into SQLite from 3.43 and into
+// PostgreSQL; registered on the provider's connection so the shared statements that size
+// stored text (store_common.h) run on older libraries too (same result as the built-in).
+void OctetLength(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+  } else {
+    sqlite3_result_int64(ctx, sqlite3_value_bytes(argv[0]));
+  }
+}
+
 // An instance row with its current execution and the id of that execution's last event.
 // The shared instance-record query (its `$1` is SQLite parameter 1).
 constexpr const char* kReadRecordSql = store::kInstanceRecordSelect;
@@ -125,7 +136,9 @@ SqliteProvider::SqliteProvider(std::unique_ptr<SQLite::Database> db, std::string
     : path_(std::move(path)),
       rng_(std::random_device{}()),
       db_(std::move(db)),
-      group_(std::make_unique<internal::GroupCommit>(&mu_, db_.get())) {}
+      group_(std::make_unique<internal::GroupCommit>(&mu_, db_.get())) {
+  db_->createFunction("octet_length", 1, /*abDeterministic=*/true, nullptr, &OctetLength);
+}
 
 SQLite::Statement& SqliteProvider::Prepared(const char* sql) {
   Stmt& stmt = prepared_[sql];
