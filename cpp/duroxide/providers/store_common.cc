@@ -62,6 +62,18 @@ Status WorkLeaseGone(const char* op, const std::string& lock_token) {
       op, "work item lock '" + lock_token + "' is gone (cancelled, expired or acked)");
 }
 
+Status InstanceLockUnknown(const char* op, const std::string& lock_token) {
+  return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown");
+}
+
+Status InstanceLockGone(const char* op, const std::string& lock_token) {
+  return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown or expired");
+}
+
+Status InstanceExists(const char* op, const std::string& instance) {
+  return Status::AlreadyExists(op, "instance '" + instance + "' already exists");
+}
+
 Status InstanceNotFound(const char* op, const std::string& instance) {
   return Status::NotFound(op, "Instance " + instance + " not found");
 }
@@ -89,6 +101,25 @@ std::set<std::string> PendingChildren(const std::set<std::string>& ids, DeleteSt
   return pending;
 }
 
+// Every table holding rows of an instance, in delete order, with the figure of
+// DeleteInstanceResult its deleted rows count in (nullptr: not reported).
+struct InstanceTable {
+  const char* name;
+  int64_t DeleteInstanceResult::*count;
+};
+constexpr InstanceTable kInstanceTables[] = {
+    {"instances", &DeleteInstanceResult::instances_deleted},
+    {"executions", &DeleteInstanceResult::executions_deleted},
+    {"history", &DeleteInstanceResult::events_deleted},
+    {"orchestrator_queue", &DeleteInstanceResult::queue_messages_deleted},
+    {"worker_queue", &DeleteInstanceResult::queue_messages_deleted},
+    {"instance_locks", nullptr},
+    // A slot taken by a fetched first turn has no instance row for the trigger to go by.
+    {"instance_limits", nullptr},
+    {"kv_store", nullptr},
+    {"kv_delta", nullptr},
+};
+
 }  // namespace
 
 Status DeleteInstances(const char* op, const std::vector<std::string>& instances, bool force,
@@ -115,8 +146,14 @@ Status DeleteInstances(const char* op, const std::vector<std::string>& instances
     }
   }
   const std::set<std::string> pending = PendingChildren(ids, store);
-  *result = store.DeleteRows(ids);
-  if (!pending.empty()) result->queue_messages_deleted += store.DeletePendingChildren(pending);
+  for (const InstanceTable& table : kInstanceTables) {
+    const int64_t n = store.DeleteRowsOf(table.name, ids);
+    if (table.count != nullptr) result->*table.count += n;
+  }
+  if (!pending.empty()) {
+    result->queue_messages_deleted += store.DeleteRowsOf("orchestrator_queue", pending);
+    store.DeleteRowsOf("instance_locks", pending);
+  }
   return Status::Ok();
 }
 

@@ -231,6 +231,20 @@ WorkerRecord WorkerRecordFrom(const Row& row) {
   "  capabilities, session_owners, name, status, drain_requested, registered_at) "           \
   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "          \
   "  'active', FALSE, $8) "
+// A known worker `$1` registering again with the fields `$2`..`$15` of the insert above:
+// active again, its drain request cleared; returns its name (no row: an unknown worker). Its
+// placeholders do not appear in order: SQLite runs it as `?N` (NumberedPlaceholders).
+inline constexpr const char* kReRegisterWorkerUpdate =
+    "UPDATE workers SET host = $2, pid = $3, version = $4, service_name = $5, "
+    "  service_version = $6, started_at = $7, last_heartbeat = $8, "
+    "  heartbeat_interval_ms = $9, capacity = $10, load = $11, serves = $12, tags = $13, "
+    "  capabilities = $14, session_owners = $15, status = 'active', drain_requested = FALSE "
+    "WHERE worker_id = $1 RETURNING name";
+// A heartbeat of worker `$1` at `$2` with its load `$3`: returns drain_requested and status
+// (no row: an unknown worker). Run by SQLite as `?N`, like kReRegisterWorkerUpdate.
+inline constexpr const char* kHeartbeatWorkerUpdate =
+    "UPDATE workers SET last_heartbeat = $2, load = $3 WHERE worker_id = $1 "
+    "RETURNING drain_requested, status";
 
 // ListQueuedWork (`$1` = now, `$2` = limit): visible or retried rows of both queues that no
 // live lock holds, oldest visible first. Columns: see QueuedWorkFrom.
@@ -352,6 +366,14 @@ class InstanceStatsBuilder {
 // The status of an ack or renewal whose worker lease is gone (kFailedPrecondition).
 Status WorkLeaseGone(const char* op, const std::string& lock_token);
 
+// The statuses of an orchestration lock token (kFailedPrecondition): one that names no lock
+// (abandon), one whose lock is gone or expired (ack, renewal).
+Status InstanceLockUnknown(const char* op, const std::string& lock_token);
+Status InstanceLockGone(const char* op, const std::string& lock_token);
+
+// StartOrchestration of an instance that exists or whose start is queued (kAlreadyExists).
+Status InstanceExists(const char* op, const std::string& instance);
+
 // The NotFound statuses of the admin reads (api.md 1.11 wording).
 Status InstanceNotFound(const char* op, const std::string& instance);
 Status ExecutionNotFound(const char* op, const std::string& instance, int64_t execution_id);
@@ -374,12 +396,9 @@ class DeleteStore {
   // work_item texts of the queued StartOrchestration messages of `instance` while it has no
   // instance row.
   virtual std::vector<std::string> PendingStarts(const std::string& instance) = 0;
-  // Deletes every row of `ids` (instances, executions, history, both queues, instance locks,
-  // KV store and delta) and counts what it deleted.
-  virtual DeleteInstanceResult DeleteRows(const std::set<std::string>& ids) = 0;
-  // Deletes the queued messages and instance locks of `children` (not-yet-started children);
-  // returns the number of queue messages deleted.
-  virtual int64_t DeletePendingChildren(const std::set<std::string>& children) = 0;
+  // Deletes the rows of `table` (one of DeleteInstances' tables, each with an instance_id
+  // column) whose instance_id is in `ids`; returns how many it deleted.
+  virtual int64_t DeleteRowsOf(const char* table, const std::set<std::string>& ids) = 0;
 };
 
 // The delete algorithm (provider_admin.h DeleteInstancesAtomic), inside the caller's
@@ -387,7 +406,9 @@ class DeleteStore {
 // delete (admin::RunningMessage), and a child outside the set refuses it (created
 // concurrently); then children whose start is still queued (named by the set's
 // SubOrchestrationScheduled events, no instance row, start message naming the parent) are
-// deleted with the set. On refusal returns kFailedPrecondition and deletes nothing (the caller
+// deleted with the set. The set's rows go from every table of the instance (instances,
+// executions, history, both queues, instance locks and limit slots, KV store and delta); a
+// pending child's from the orchestrator queue and instance locks. On refusal returns kFailedPrecondition and deletes nothing (the caller
 // rolls back); otherwise fills *result. Exceptions of the store propagate.
 Status DeleteInstances(const char* op, const std::vector<std::string>& instances, bool force,
                        DeleteStore& store, DeleteInstanceResult* result);

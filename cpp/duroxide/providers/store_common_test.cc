@@ -136,7 +136,7 @@ class FakeDeleteStore : public DeleteStore {
   std::map<std::string, std::string> parent;                 // child -> parent
   std::vector<std::pair<std::string, std::string>> scheduled;  // (instance, event_data)
   std::map<std::string, std::vector<std::string>> starts;    // child -> start items
-  std::set<std::string> deleted, deleted_children;
+  std::map<std::string, std::set<std::string>> deleted;       // table -> ids deleted from it
 
   std::map<std::string, std::string> CurrentStatuses(const std::set<std::string>& ids) override {
     std::map<std::string, std::string> out;
@@ -164,15 +164,18 @@ class FakeDeleteStore : public DeleteStore {
   std::vector<std::string> PendingStarts(const std::string& instance) override {
     return starts[instance];
   }
-  DeleteInstanceResult DeleteRows(const std::set<std::string>& ids) override {
-    deleted = ids;
-    DeleteInstanceResult r;
-    r.instances_deleted = static_cast<int64_t>(ids.size());
-    return r;
-  }
-  int64_t DeletePendingChildren(const std::set<std::string>& children) override {
-    deleted_children = children;
-    return static_cast<int64_t>(children.size());
+  // The rows: an instance row per instance with a status, a queued start per entry of starts.
+  int64_t DeleteRowsOf(const char* table, const std::set<std::string>& ids) override {
+    const std::string t = table;
+    int64_t n = 0;
+    for (const auto& id : ids) {
+      const bool row = t == "instances" ? status.count(id) > 0
+                                        : t == "orchestrator_queue" && starts.count(id) > 0;
+      if (!row) continue;
+      deleted[t].insert(id);
+      ++n;
+    }
+    return n;
   }
 };
 
@@ -185,7 +188,7 @@ TEST(StoreCommonDelete, RunningInstanceNeedsForce) {
   EXPECT_NE(st.message().find(admin::RunningMessage("b")), std::string::npos);
   EXPECT_TRUE(store.deleted.empty());
   ASSERT_TRUE(DeleteInstances("Delete", {"a", "b"}, true, store, &r).ok());
-  EXPECT_EQ(store.deleted, (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(store.deleted["instances"], (std::set<std::string>{"a", "b"}));
   EXPECT_EQ(r.instances_deleted, 2);
 }
 
@@ -219,7 +222,7 @@ TEST(StoreCommonDelete, NotYetStartedChildrenOfTheSetAreDeletedWithIt) {
   store.starts["stranger"] = {history::EncodeWorkItem(other)};
   DeleteInstanceResult r;
   ASSERT_TRUE(DeleteInstances("Delete", {"p"}, false, store, &r).ok());
-  EXPECT_EQ(store.deleted_children, std::set<std::string>{"child"});
+  EXPECT_EQ(store.deleted["orchestrator_queue"], std::set<std::string>{"child"});
   EXPECT_EQ(r.queue_messages_deleted, 1);
 }
 

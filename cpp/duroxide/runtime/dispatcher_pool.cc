@@ -9,7 +9,7 @@ namespace duroxide::runtime {
 void DispatcherPool::Init(int max, bool adaptive) {
   std::lock_guard<std::mutex> lock(mu_);
   max_ = max > 0 ? max : 0;
-  target_ = adaptive ? (max_ > 0 ? 1 : 0) : max_;
+  target_ = adaptive ? floor() : max_;
   last_full_.assign(static_cast<size_t>(max_), 0);
   in_batch_.assign(static_cast<size_t>(max_), 0);
 }
@@ -69,8 +69,8 @@ void DispatcherPool::EndBusy(int slot) {
 
 bool DispatcherPool::RetireAndPark(int slot, const std::function<bool()>& quitting) {
   std::unique_lock<std::mutex> lock(mu_);
-  // The last running dispatcher stays; so does every one while a woken one has not started.
-  if (running_.load() <= 1 || running_.load() != target_ || quitting()) return false;
+  // kMinRunning stay; so does every one while a woken one has not started.
+  if (running_.load() <= floor() || running_.load() != target_ || quitting()) return false;
   --target_;
   running_.fetch_sub(1);
   retired_.fetch_add(1);

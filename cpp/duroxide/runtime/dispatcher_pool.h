@@ -5,8 +5,9 @@
 //
 // A runtime starts all the threads its options allow (orchestration_concurrency,
 // worker_concurrency), but only some of them run its loop: the others are parked on this pool's
-// condition variable, where they fetch nothing, wake no one and hold no interpreter lock. One
-// dispatcher per side runs from the start; the configured concurrency is the maximum.
+// condition variable, where they fetch nothing, wake no one and hold no interpreter lock.
+// kMinRunning dispatchers per side (fewer if the configured maximum is lower) run from the
+// start and always; the configured concurrency is the maximum.
 //
 // - Orchestration dispatchers: one more runs while EVERY running dispatcher's last fetch came
 //   back full (a backlog the running ones do not keep up with; AfterFetch).
@@ -14,13 +15,16 @@
 //   (BeginBusy), so a slow activity never leaves the queue without an awake slot, and a full
 //   fetch adds one as on the orchestration side.
 // - A running dispatcher that found no work for kRetireIdleMs (at least two empty fetches in a
-//   row) retires and parks, unless it is the last one (RetireAndPark); a worker slot that ran a
+//   row) retires and parks, down to kMinRunning (RetireAndPark); a worker slot that ran a
 //   session-bound activity within session_idle_timeout_ms keeps running (its sessions are
 //   claimed through its own owner identity).
 //
 // Why: with more dispatchers than the work needs, each fetches a smaller batch, so the same
 // turns and activities cost more transactions, more wake-ups and more interpreter-lock
-// hand-offs (docs/performance.md, round 3). Nothing here touches what a dispatcher commits:
+// hand-offs (docs/performance.md, round 3). Why two and not one at least: with a single
+// orchestration dispatcher, an idle runtime's hello waited whenever that thread was off a core
+// in its idle path (p90 of the latency row 2.1-3.7 ms with two, 5.5-7.0 ms with one, at load
+// 7-8). Nothing here touches what a dispatcher commits:
 // every turn is still one atomic commit, and an activity is acknowledged as before.
 //
 // Thread-safety: thread-safe. Parked threads poll `quitting` every kParkPollMs, so shutdown and
@@ -42,6 +46,8 @@ class DispatcherPool {
   // A dispatcher idle this long (and for two empty fetches) retires.
   static constexpr int64_t kRetireIdleMs = 200;
   static constexpr int64_t kParkPollMs = 50;
+  // Dispatchers per side that always run (the maximum if it is lower).
+  static constexpr int kMinRunning = 2;
 
   // `max` threads will call Enter; `adaptive` false runs all of them (the fixed count).
   void Init(int max, bool adaptive);
@@ -54,13 +60,15 @@ class DispatcherPool {
   // slot adds one.
   void BeginBusy(int slot);
   void EndBusy(int slot);
-  // Retires the calling dispatcher (it must have nothing fetched) unless it is the last one
-  // running, and parks it until the pool grows again or `quitting`. Returns whether it parked.
+  // Retires the calling dispatcher (it must have nothing fetched) unless only kMinRunning
+  // run, and parks it until the pool grows again or `quitting`. Returns whether it parked.
   bool RetireAndPark(int slot, const std::function<bool()>& quitting);
   // Wakes every parked thread (shutdown, drain): they see `quitting` at once.
   void WakeAll();
 
   int max() const { return max_; }
+  // Dispatchers running from the start (and at least, once started).
+  int floor() const { return max_ < kMinRunning ? max_ : kMinRunning; }
   // Running dispatchers (not parked).
   int running() const { return running_.load(); }
   // Times a dispatcher was added (woken) and retired (parked) since start.

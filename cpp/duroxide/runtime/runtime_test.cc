@@ -439,69 +439,81 @@ bool Eventually(P pred) {
   return pred();
 }
 
-TEST(DispatcherPoolTest, StartsOneGrowsWhileEveryFetchIsFullAndRetiresToOne) {
+TEST(DispatcherPoolTest, StartsTwoGrowsWhileEveryFetchIsFullAndRetiresToTwo) {
   DispatcherPool pool;
-  pool.Init(3, /*adaptive=*/true);
+  pool.Init(4, /*adaptive=*/true);
   std::atomic<bool> quit{false};
   const std::function<bool()> quitting = [&] { return quit.load(); };
   std::atomic<int> entered{0};
   std::vector<std::thread> threads;
-  for (int i = 0; i < 3; ++i) threads.emplace_back([&] { pool.Enter(quitting); ++entered; });
-  ASSERT_TRUE(Eventually([&] { return entered.load() == 1; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_EQ(entered.load(), 1);  // the others stay parked
-  pool.AfterFetch(0, /*full=*/true);  // the only running one is full: one more
+  for (int i = 0; i < 4; ++i) threads.emplace_back([&] { pool.Enter(quitting); ++entered; });
   ASSERT_TRUE(Eventually([&] { return entered.load() == 2; }));
-  EXPECT_EQ(pool.added(), 1);
-  pool.AfterFetch(0, true);  // one of two full: no more
-  EXPECT_EQ(pool.added(), 1);
-  pool.AfterFetch(1, true);  // both full: the third
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(entered.load(), 2);  // the others stay parked
+  pool.AfterFetch(0, /*full=*/true);  // one of two full: no more
+  EXPECT_EQ(pool.added(), 0);
+  pool.AfterFetch(1, true);  // both full: a third
   ASSERT_TRUE(Eventually([&] { return entered.load() == 3; }));
-  pool.AfterFetch(2, true);  // at the maximum
+  EXPECT_EQ(pool.added(), 1);
+  pool.AfterFetch(0, true);
+  pool.AfterFetch(1, true);  // two of three full: no more
+  EXPECT_EQ(pool.added(), 1);
+  pool.AfterFetch(2, true);  // all three: the fourth
+  ASSERT_TRUE(Eventually([&] { return entered.load() == 4; }));
+  pool.AfterFetch(3, true);  // at the maximum
   EXPECT_EQ(pool.added(), 2);
-  EXPECT_EQ(pool.running(), 3);
+  EXPECT_EQ(pool.running(), 4);
 
   std::atomic<bool> parked{false};
-  std::thread retiring([&] { parked = pool.RetireAndPark(2, quitting); });
+  std::thread retiring([&] { parked = pool.RetireAndPark(3, quitting); });
   ASSERT_TRUE(Eventually([&] { return pool.retired() == 1; }));
-  EXPECT_EQ(pool.running(), 2);
+  EXPECT_EQ(pool.running(), 3);
   pool.AfterFetch(0, false);
-  pool.AfterFetch(1, false);
   EXPECT_EQ(pool.added(), 2);  // idle fetches add nothing
-  pool.AfterFetch(0, true);
-  pool.AfterFetch(1, true);  // both running ones full again: the parked one runs
+  pool.AfterFetch(0, true);  // all three running ones full again: the parked one runs
   retiring.join();
   EXPECT_TRUE(parked.load());
   EXPECT_EQ(pool.added(), 3);
-  EXPECT_EQ(pool.running(), 3);
+  EXPECT_EQ(pool.running(), 4);
 
   quit = true;
   pool.WakeAll();
   for (auto& t : threads) t.join();
 }
 
-TEST(DispatcherPoolTest, TheLastRunningDispatcherNeverRetires) {
+TEST(DispatcherPoolTest, TwoKeepRunning) {
   DispatcherPool pool;
-  pool.Init(2, true);
+  pool.Init(3, true);
   const std::function<bool()> never = [] { return false; };
   pool.Enter(never);
+  pool.Enter(never);
   EXPECT_FALSE(pool.RetireAndPark(0, never));
-  EXPECT_EQ(pool.running(), 1);
+  EXPECT_EQ(pool.running(), 2);
   EXPECT_EQ(pool.retired(), 0);
+  DispatcherPool one;
+  one.Init(1, true);  // a maximum of one: that one runs
+  one.Enter(never);
+  EXPECT_EQ(one.running(), 1);
+  EXPECT_FALSE(one.RetireAndPark(0, never));
 }
 
 TEST(DispatcherPoolTest, AWorkerStartingTheLastIdleSlotWakesASpare) {
   DispatcherPool pool;
-  pool.Init(2, true);
+  pool.Init(3, true);
   const std::function<bool()> never = [] { return false; };
+  pool.Enter(never);
   pool.Enter(never);
   std::atomic<bool> spare{false};
   std::thread t([&] { pool.Enter(never); spare = true; });
-  pool.BeginBusy(0);  // no idle running slot is left
+  pool.BeginBusy(0);  // slot 1 is idle: no spare needed
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(spare.load());
+  pool.BeginBusy(1);  // no idle running slot is left
   t.join();
   EXPECT_TRUE(spare.load());
   EXPECT_EQ(pool.added(), 1);
   pool.EndBusy(0);
+  pool.EndBusy(1);
 }
 
 TEST(DispatcherPoolTest, FixedCountRunsEveryThread) {

@@ -42,15 +42,10 @@ Result<std::string> PostgresProvider::RegisterWorker(const WorkerRegistration& r
     pqxx::work tx(conn);
     const int64_t now = NowMs();
     pqxx::result r = tx.exec_params(
-        "UPDATE workers SET host = $2, pid = $3, version = $4, service_name = $5, "
-        "  service_version = $6, started_at = $7, last_heartbeat = $8, "
-        "  heartbeat_interval_ms = $9, capacity = $10, load = $11, serves = $12, tags = $13, "
-        "  capabilities = $14, session_owners = $15, status = 'active', "
-        "  drain_requested = FALSE WHERE worker_id = $1 RETURNING name",
-        reg.worker_id, reg.host, reg.pid, reg.version, NullableText(reg.service_name),
-        NullableText(reg.service_version), reg.started_at_ms, now, reg.heartbeat_interval_ms,
-        reg.capacity_json, reg.load_json, reg.serves_json, reg.tags_json,
-        NullableText(reg.capabilities_json), owners);
+        store::kReRegisterWorkerUpdate, reg.worker_id, reg.host, reg.pid, reg.version,
+        NullableText(reg.service_name), NullableText(reg.service_version), reg.started_at_ms,
+        now, reg.heartbeat_interval_ms, reg.capacity_json, reg.load_json, reg.serves_json,
+        reg.tags_json, NullableText(reg.capabilities_json), owners);
     if (!r.empty()) {
       std::string name = r[0][0].as<std::string>();
       tx.commit();
@@ -78,10 +73,8 @@ Result<HeartbeatReply> PostgresProvider::HeartbeatWorker(const std::string& work
   const char* op = "HeartbeatWorker";
   return Run(op, [&](pqxx::connection_base& conn) -> Result<HeartbeatReply> {
     pqxx::nontransaction tx(conn);
-    pqxx::result r = tx.exec_params(
-        "UPDATE workers SET last_heartbeat = $2, load = $3 WHERE worker_id = $1 "
-        "RETURNING drain_requested, status",
-        worker_id, NowMs(), load_json);
+    pqxx::result r =
+        tx.exec_params(store::kHeartbeatWorkerUpdate, worker_id, NowMs(), load_json);
     if (r.empty()) return Status::NotFound(op, "worker " + worker_id + " is not registered");
     HeartbeatReply reply;
     reply.drain_requested = r[0][0].as<bool>();

@@ -115,40 +115,6 @@ Result<std::vector<std::string>> PostgresProvider::ListChildren(const std::strin
   });
 }
 
-Result<SystemMetrics> PostgresProvider::GetSystemMetrics() {
-  return Run("GetSystemMetrics", [&](pqxx::connection_base& conn) -> Result<SystemMetrics> {
-    pqxx::nontransaction tx(conn);
-    return store::SystemMetricsFrom(internal::PgRow(tx.exec(store::kSystemMetricsSelect)[0]));
-  });
-}
-
-Result<QueueDepths> PostgresProvider::GetQueueDepths() {
-  return Run("GetQueueDepths", [&](pqxx::connection_base& conn) -> Result<QueueDepths> {
-    pqxx::nontransaction tx(conn);
-    // Pending work only (store::kQueueDepthsSelect).
-    pqxx::result r = tx.exec_params(store::kQueueDepthsSelect, NowMs());
-    return store::QueueDepthsFrom(internal::PgRow(r[0]));
-  });
-}
-
-Result<std::optional<InstanceStats>> PostgresProvider::GetInstanceStats(
-    const std::string& instance) {
-  using Out = std::optional<InstanceStats>;
-  return Run("GetInstanceStats", [&](pqxx::connection_base& conn) -> Result<Out> {
-    // REPEATABLE READ would be overkill: the figures are informational. One read-only
-    // transaction still keeps the two statements close together.
-    pqxx::work tx(conn);
-    pqxx::result r = tx.exec_params(store::kInstanceStatsSelect, instance);
-    if (r.empty()) return Out();
-    store::InstanceStatsBuilder stats{internal::PgRow(r[0])};
-    for (const pqxx::row& row : tx.exec_params(store::kInstanceKvSizesSelect, instance)) {
-      stats.AddKvRow(internal::PgRow(row));
-    }
-    tx.commit();
-    return Out(stats.Build());
-  });
-}
-
 namespace {
 
 // The PostgreSQL statements of the shared delete algorithm (store::DeleteInstances), inside the
@@ -187,36 +153,15 @@ class PgDeleteStore : public store::DeleteStore {
         "  AND NOT EXISTS (SELECT 1 FROM instances WHERE instance_id = $1)",
         instance));
   }
-  DeleteInstanceResult DeleteRows(const std::set<std::string>& ids) override {
-    const std::string a = Array(ids);
-    DeleteInstanceResult r;
-    r.instances_deleted = Count("DELETE FROM instances WHERE instance_id = ANY($1::text[])", a);
-    r.executions_deleted = Count("DELETE FROM executions WHERE instance_id = ANY($1::text[])", a);
-    r.events_deleted = Count("DELETE FROM history WHERE instance_id = ANY($1::text[])", a);
-    r.queue_messages_deleted =
-        Count("DELETE FROM orchestrator_queue WHERE instance_id = ANY($1::text[])", a);
-    r.queue_messages_deleted +=
-        Count("DELETE FROM worker_queue WHERE instance_id = ANY($1::text[])", a);
-    Count("DELETE FROM instance_locks WHERE instance_id = ANY($1::text[])", a);
-    // A slot taken by a fetched first turn has no instance row for the trigger to go by.
-    Count("DELETE FROM instance_limits WHERE instance_id = ANY($1::text[])", a);
-    Count("DELETE FROM kv_store WHERE instance_id = ANY($1::text[])", a);
-    Count("DELETE FROM kv_delta WHERE instance_id = ANY($1::text[])", a);
-    return r;
-  }
-  int64_t DeletePendingChildren(const std::set<std::string>& children) override {
-    const std::string a = Array(children);
-    const int64_t n = Count("DELETE FROM orchestrator_queue WHERE instance_id = ANY($1::text[])", a);
-    Count("DELETE FROM instance_locks WHERE instance_id = ANY($1::text[])", a);
-    return n;
+  int64_t DeleteRowsOf(const char* table, const std::set<std::string>& ids) override {
+    const std::string sql =
+        std::string("DELETE FROM ") + table + " WHERE instance_id = ANY($1::text[])";
+    return static_cast<int64_t>(tx_.exec_params(sql, Array(ids)).affected_rows());
   }
 
  private:
   static std::string Array(const std::set<std::string>& ids) {
     return PgTextArray(std::vector<std::string>(ids.begin(), ids.end()));
-  }
-  int64_t Count(const char* sql, const std::string& array) {
-    return static_cast<int64_t>(tx_.exec_params(sql, array).affected_rows());
   }
   std::vector<std::pair<std::string, std::string>> Pairs(const char* sql,
                                                          const std::set<std::string>& ids) {

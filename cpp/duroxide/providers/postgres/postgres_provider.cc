@@ -573,47 +573,36 @@ std::vector<Status> PostgresProvider::AckWorkTurnsAndFetch(const std::vector<Wor
   return out;
 }
 
-Status PostgresProvider::AbandonOrchestrationItem(const std::string& lock_token,
-                                                  int64_t delay_ms, bool ignore_attempt) {
-  const char* op = "AbandonOrchestrationItem";
-  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+Result<bool> PostgresProvider::AbandonInstanceLock(const char* op, const std::string& lock_token,
+                                                   std::optional<int64_t> visible_at,
+                                                   bool ignore_attempt) {
+  return Run(op, [&](pqxx::connection_base& conn) -> Result<bool> {
     pqxx::work tx(conn);
-    const int64_t now = NowMs();
-    if (tx.exec_prepared("dx_abandon_unlock", lock_token).empty()) {
-      return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown");
-    }
-    const std::optional<std::string> visible_at =
-        delay_ms > 0 ? std::optional<std::string>(std::to_string(now + delay_ms)) : std::nullopt;
-    tx.exec_prepared("dx_abandon_messages", lock_token, NullableText(visible_at),
-                     ignore_attempt);
+    if (tx.exec_prepared("dx_abandon_unlock", lock_token).empty()) return false;
+    const std::optional<std::string> visible =
+        visible_at ? std::optional<std::string>(std::to_string(*visible_at)) : std::nullopt;
+    tx.exec_prepared("dx_abandon_messages", lock_token, NullableText(visible), ignore_attempt);
     tx.exec_prepared("dx_notify", channel_, NotifyPayload("o"));
     tx.commit();
-    return Status::Ok();
+    return true;
   });
-  if (st.ok()) orchestrator_signal().Notify(1);
-  return st;
 }
 
-Status PostgresProvider::RenewOrchestrationItemLock(const std::string& lock_token,
-                                                    int64_t extend_ms) {
-  const char* op = "RenewOrchestrationItemLock";
-  return Run(op, [&](pqxx::connection_base& conn) -> Status {
+Result<bool> PostgresProvider::RenewInstanceLock(const char* op, const std::string& lock_token,
+                                                 int64_t until, int64_t now) {
+  return Run(op, [&](pqxx::connection_base& conn) -> Result<bool> {
     pqxx::nontransaction tx(conn);
-    const int64_t now = NowMs();
-    if (tx.exec_prepared("dx_renew_instance_lock", lock_token, now + extend_ms, now)
-            .affected_rows() == 0) {
-      return Status::FailedPrecondition(op, "lock token '" + lock_token +
-                                                "' is unknown or expired");
-    }
-    return Status::Ok();
+    return tx.exec_prepared("dx_renew_instance_lock", lock_token, until, now).affected_rows() > 0;
   });
 }
 
-Result<std::optional<int64_t>> PostgresProvider::NextOrchestratorVisibleAt() {
+Result<std::optional<int64_t>> PostgresProvider::NextVisibleAt(const char* op, bool worker_queue,
+                                                               int64_t now) {
   using Out = std::optional<int64_t>;
-  return Run("NextOrchestratorVisibleAt", [&](pqxx::connection_base& conn) -> Result<Out> {
+  return Run(op, [&](pqxx::connection_base& conn) -> Result<Out> {
     pqxx::nontransaction tx(conn);
-    pqxx::result r = tx.exec_prepared("dx_next_orchestrator_visible", NowMs());
+    pqxx::result r = tx.exec_prepared(
+        worker_queue ? "dx_next_worker_visible" : "dx_next_orchestrator_visible", now);
     if (r.empty() || r[0][0].is_null()) return Out();
     return Out(r[0][0].as<int64_t>());
   });
@@ -621,35 +610,25 @@ Result<std::optional<int64_t>> PostgresProvider::NextOrchestratorVisibleAt() {
 
 // ---- client ------------------------------------------------------------------------------
 
-Status PostgresProvider::StartOrchestration(const WorkItem& start) {
-  const char* op = "StartOrchestration";
-  if (start.kind != WorkItemKind::kStartOrchestration) {
-    return Status::InvalidArgument(op, std::string("expected StartOrchestration, got ") +
-                                           history::WorkItemKindName(start.kind));
-  }
+Status PostgresProvider::WriteStart(const char* op, const WorkItem& start) {
   const std::string json = history::EncodeWorkItem(start);
-  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+  return Run(op, [&](pqxx::connection_base& conn) -> Status {
     pqxx::nontransaction tx(conn);  // one function call: atomic on its own
     // The function serialises concurrent starts of one instance with an advisory lock, so
     // its duplicate check sees a start queued by another client.
     if (!tx.exec_prepared("dx_start", start.instance, json, NowMs(), lock_space_, channel_,
                           NotifyPayload("o"))[0][0]
              .as<bool>()) {
-      return Status::AlreadyExists(op, "instance '" + start.instance + "' already exists");
+      return store::InstanceExists(op, start.instance);
     }
     return Status::Ok();
   });
-  if (st.ok()) orchestrator_signal().Notify(1);
-  return st;
 }
 
-Status PostgresProvider::EnqueueOrchestratorMessage(const WorkItem& item, int64_t delay_ms) {
-  const char* op = "EnqueueOrchestratorMessage";
-  if (item.kind == WorkItemKind::kActivityExecute) {
-    return Status::InvalidArgument(op, "ActivityExecute belongs to the worker queue");
-  }
+Status PostgresProvider::WriteOrchestratorMessage(const char* op, const WorkItem& item,
+                                                  int64_t delay_ms) {
   const std::string json = history::EncodeWorkItem(item);
-  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+  return Run(op, [&](pqxx::connection_base& conn) -> Status {
     // One statement in autocommit mode: the insert and its notification commit together.
     pqxx::nontransaction tx(conn);
     const int64_t now = NowMs();
@@ -658,8 +637,6 @@ Status PostgresProvider::EnqueueOrchestratorMessage(const WorkItem& item, int64_
                      now + std::max<int64_t>(delay_ms, 0), now, channel_, NotifyPayload("o"));
     return Status::Ok();
   });
-  if (st.ok()) orchestrator_signal().Notify(1);
-  return st;
 }
 
 Result<std::optional<InstanceRecord>> PostgresProvider::GetInstance(const std::string& instance) {
@@ -681,19 +658,16 @@ Result<bool> PostgresProvider::HasPendingStart(const std::string& instance) {
   });
 }
 
-Result<std::vector<history::Event>> PostgresProvider::ReadHistory(const std::string& instance,
-                                                                  int64_t execution_id) {
-  const char* op = "ReadHistory";
-  std::vector<std::string> rows;
-  Status st = Run(op, [&](pqxx::connection_base& conn) -> Status {
+Status PostgresProvider::ReadHistoryRows(const char* op, const std::string& instance,
+                                         int64_t execution_id, std::vector<std::string>* rows) {
+  return Run(op, [&](pqxx::connection_base& conn) -> Status {
     pqxx::nontransaction tx(conn);
+    rows->clear();  // a retried call starts again
     for (const pqxx::row& row : tx.exec_prepared("dx_read_history", instance, execution_id)) {
-      rows.push_back(row[0].as<std::string>());
+      rows->push_back(row[0].as<std::string>());
     }
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  return store::DecodeHistory(op, instance, rows);
 }
 
 Result<std::optional<std::string>> PostgresProvider::GetKvValue(const std::string& instance,

@@ -126,8 +126,8 @@ class PostgresProvider : public SqlStore {
   // postgres_internal.h.
   template <typename F>
   auto Run(const char* op, F&& body) -> decltype(body(std::declval<pqxx::connection_base&>()));
-  Status RunScheduleTx(const char* op,
-                       const std::function<Status(ScheduleTx&)>& body) override;
+  // SqlStore's dialect hooks (sql_store.h) and RunScheduleTx (schedule_store.h).
+#include "duroxide/providers/sql_store_hooks.inc"
   class ScheduleTxImpl;  // postgres_schedules.cc
   // Inside a worker fetch: leases candidate `row_id` of limit `limit`/`key` if LimitAdmits
   // (limit_store.h) and takes its token; false leaves the row as it was.

@@ -297,6 +297,23 @@ class SessionLock {
 
 int64_t LatestSchemaVersion() { return Migrations().back().version; }
 
+std::string SqlFrom(const char* migration, const std::string& source, const std::string& head) {
+  const size_t at = source.find(head);
+  if (at == std::string::npos) {
+    throw std::logic_error(std::string(migration) + ": not found in its source: " + head);
+  }
+  return source.substr(at);
+}
+
+void ReplaceOnce(const char* migration, std::string* text, const std::string& from,
+                 const std::string& to) {
+  const size_t at = text->find(from);
+  if (at == std::string::npos || text->find(from, at + 1) != std::string::npos) {
+    throw std::logic_error(std::string(migration) + ": anchor not found once: " + from);
+  }
+  text->replace(at, from.size(), to);
+}
+
 uint64_t Fnv1a64(const std::string& s) {
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : s) {

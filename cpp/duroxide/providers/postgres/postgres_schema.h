@@ -60,6 +60,17 @@ struct FetchLockNames {
   const char* lock_lost;      // statement(s) run when the lock was taken meanwhile
 };
 std::string FetchLockedInstanceSql(const FetchLockNames& names);
+// Deriving a later migration's statement from a released one (whose text never changes)
+// instead of copying it, so the two cannot drift apart. A missing anchor throws
+// std::logic_error naming `migration` ("migration 12"): a programming error that every
+// connect, and the tests, catch.
+//   SqlFrom: the text of `source` from the first occurrence of `head` on (the statement that
+//     starts there, and whatever follows it);
+//   ReplaceOnce: replaces the only occurrence of `from` in *text (none, or more than one,
+//     throws).
+std::string SqlFrom(const char* migration, const std::string& source, const std::string& head);
+void ReplaceOnce(const char* migration, std::string* text, const std::string& from,
+                 const std::string& to);
 // The SQL of migration 7 (postgres_schema_v7.cc).
 const char* Migration7Sql();
 // The SQL of migration 9, priorities (postgres_schema_v9.cc).

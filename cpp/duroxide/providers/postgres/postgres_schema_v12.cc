@@ -4,7 +4,6 @@
 // PostgreSQL migration 12 (performance round 3, docs/performance.md): the batch orchestration
 // fetch walks the claim-rank index instead of aggregating the queue. Kept apart from
 // postgres_schema.cc like migrations 7, 9 and 11; registered in its kMigrations.
-#include <stdexcept>
 #include <string>
 
 #include "duroxide/providers/postgres/postgres_schema.h"
@@ -13,16 +12,6 @@
 namespace duroxide::providers::postgres::internal {
 
 namespace {
-
-// Replaces the only occurrence of `from` in `text`; a released migration's text never changes,
-// so a missing anchor is a programming error caught by every connect (and the tests).
-void ReplaceOnce(std::string* text, const std::string& from, const std::string& to) {
-  const size_t at = text->find(from);
-  if (at == std::string::npos || text->find(from, at + 1) != std::string::npos) {
-    throw std::logic_error("migration 12: anchor not found once: " + from);
-  }
-  text->replace(at, from.size(), to);
-}
 
 // The candidate query of migration 9, the aggregate: every visible message of an unlocked
 // instance, grouped by instance, groups in claim order (queue_order.h).
@@ -56,17 +45,15 @@ constexpr const char* kAggregate =
 // as before, but the penalty the planner adds to a disabled step puts its cost far above
 // jit_above_cost: JIT is off for the function (it compiled for 0.7 s per call otherwise).
 std::string FetchWalkingTheRank() {
-  const std::string m9 = Migration9Sql();
-  const std::string head = "CREATE OR REPLACE FUNCTION dx_fetch_orchestrations(";
-  const size_t at = m9.find(head);
-  if (at == std::string::npos) throw std::logic_error("migration 12: no fetch in migration 9");
-  std::string fn = m9.substr(at);
-  ReplaceOnce(&fn, "LANGUAGE plpgsql AS $$",
+  const char* m = "migration 12";
+  std::string fn =
+      SqlFrom(m, Migration9Sql(), "CREATE OR REPLACE FUNCTION dx_fetch_orchestrations(");
+  ReplaceOnce(m, &fn, "LANGUAGE plpgsql AS $$",
               "LANGUAGE plpgsql\n"
               "SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off "
               "SET jit = off\n"
               "AS $$");
-  ReplaceOnce(&fn, "  v_token TEXT;\n", "  v_token TEXT;\n  v_tried TEXT[] := '{}';\n");
+  ReplaceOnce(m, &fn, "  v_token TEXT;\n", "  v_token TEXT;\n  v_tried TEXT[] := '{}';\n");
   const std::string walk =
       "    (SELECT w.instance_id FROM (SELECT q.instance_id, q.visible_at\n"
       "       FROM orchestrator_queue q ORDER BY " DUROXIDE_QUEUE_RANK_Q ", q.id\n"
@@ -74,8 +61,8 @@ std::string FetchWalkingTheRank() {
       "     WHERE w.visible_at <= p_now AND NOT EXISTS (SELECT 1 FROM instance_locks l\n"
       "       WHERE l.instance_id = w.instance_id AND l.locked_until > p_now))\n"
       "    UNION ALL\n";
-  ReplaceOnce(&fn, kAggregate, walk + "    (" + std::string(kAggregate).substr(4) + ")");
-  ReplaceOnce(&fn, "    CONTINUE WHEN NOT pg_try_advisory_xact_lock",
+  ReplaceOnce(m, &fn, kAggregate, walk + "    (" + std::string(kAggregate).substr(4) + ")");
+  ReplaceOnce(m, &fn, "    CONTINUE WHEN NOT pg_try_advisory_xact_lock",
               "    CONTINUE WHEN v_candidate = ANY(v_tried);\n"
               "    v_tried := v_tried || v_candidate;\n"
               "    CONTINUE WHEN NOT pg_try_advisory_xact_lock");

@@ -3,7 +3,6 @@
 //
 // PostgreSQL migration 13: orchestration limits (limit_store.h, docs/flow-control.md,
 // "Orchestration limits"). SQLite's migration 10 runs the same shared DDL.
-#include <stdexcept>
 #include <string>
 
 #include "duroxide/providers/limit_store.h"
@@ -82,31 +81,22 @@ $$;
 // branches (the rank walk, alias w, and the aggregate, alias q) and the admission after an
 // instance is locked. Derived from migration 12's text (never edited).
 std::string FetchWithLimits() {
-  const std::string m12 = Migration12Sql();
-  const std::string head = "CREATE OR REPLACE FUNCTION dx_fetch_orchestrations(";
-  const size_t at = m12.find(head);
-  if (at == std::string::npos) throw std::logic_error("migration 13: no fetch in migration 12");
-  std::string fn = m12.substr(at);
-  auto replace = [&fn](const std::string& from, const std::string& to) {
-    const size_t pos = fn.find(from);
-    if (pos == std::string::npos || fn.find(from, pos + 1) != std::string::npos) {
-      throw std::logic_error("migration 13: anchor not found once: " + from);
-    }
-    fn.replace(pos, from.size(), to);
-  };
-  replace("WHERE w.visible_at <= p_now AND NOT EXISTS",
-          "WHERE w.visible_at <= p_now AND " + OrchestrationLimitPredicate("w", "p_now") +
-              " AND NOT EXISTS");
-  replace("WHERE q.visible_at <= p_now AND NOT EXISTS",
-          "WHERE q.visible_at <= p_now AND " + OrchestrationLimitPredicate("q", "p_now") +
-              " AND NOT EXISTS");
-  replace("    CONTINUE WHEN NOT FOUND;\n    UPDATE orchestrator_queue",
-          "    CONTINUE WHEN NOT FOUND;\n"
-          "    IF NOT dx_admit_instance_limit(v_candidate, p_now, p_space) THEN\n"
-          "      DELETE FROM instance_locks WHERE lock_token = v_token;\n"
-          "      CONTINUE;\n"
-          "    END IF;\n"
-          "    UPDATE orchestrator_queue");
+  const char* m = "migration 13";
+  std::string fn =
+      SqlFrom(m, Migration12Sql(), "CREATE OR REPLACE FUNCTION dx_fetch_orchestrations(");
+  ReplaceOnce(m, &fn, "WHERE w.visible_at <= p_now AND NOT EXISTS",
+              "WHERE w.visible_at <= p_now AND " + OrchestrationLimitPredicate("w", "p_now") +
+                  " AND NOT EXISTS");
+  ReplaceOnce(m, &fn, "WHERE q.visible_at <= p_now AND NOT EXISTS",
+              "WHERE q.visible_at <= p_now AND " + OrchestrationLimitPredicate("q", "p_now") +
+                  " AND NOT EXISTS");
+  ReplaceOnce(m, &fn, "    CONTINUE WHEN NOT FOUND;\n    UPDATE orchestrator_queue",
+              "    CONTINUE WHEN NOT FOUND;\n"
+              "    IF NOT dx_admit_instance_limit(v_candidate, p_now, p_space) THEN\n"
+              "      DELETE FROM instance_locks WHERE lock_token = v_token;\n"
+              "      CONTINUE;\n"
+              "    END IF;\n"
+              "    UPDATE orchestrator_queue");
   return fn;
 }
 

@@ -4,7 +4,6 @@
 // PostgreSQL migration 9 (priorities, docs/flow-control.md; 8 is left to the schedules table
 // of issue 24, built at the same time), kept apart from
 // postgres_schema.cc like migration 7; registered in its kMigrations.
-#include <stdexcept>
 #include <string>
 
 #include "duroxide/providers/postgres/postgres_schema.h"
@@ -47,18 +46,12 @@ CREATE INDEX idx_worker_rank ON worker_queue((created_at - priority * 5000), id)
 // message id to the claim rank. Derived from migration 7's text (which, like every released
 // migration, never changes) rather than copied, so the two cannot drift apart.
 std::string FetchInRankOrder() {
-  const std::string v7 = Migration7Sql();
+  const char* m = "migration 9";
   const std::string head = "CREATE FUNCTION dx_fetch_orchestrations(";
-  const std::string old_order = "GROUP BY q.instance_id ORDER BY MIN(q.id)";
-  const std::string new_order =
-      "GROUP BY q.instance_id ORDER BY MIN" DUROXIDE_QUEUE_RANK_Q ", MIN(q.id)";
-  const size_t at = v7.find(head);
-  if (at == std::string::npos) throw std::logic_error("migration 9: no fetch in migration 7");
-  std::string fn = "CREATE OR REPLACE FUNCTION dx_fetch_orchestrations(" +
-                   v7.substr(at + head.size());
-  const size_t order = fn.find(old_order);
-  if (order == std::string::npos) throw std::logic_error("migration 9: fetch order not found");
-  fn.replace(order, old_order.size(), new_order);
+  std::string fn = SqlFrom(m, Migration7Sql(), head);
+  ReplaceOnce(m, &fn, head, "CREATE OR REPLACE FUNCTION dx_fetch_orchestrations(");
+  ReplaceOnce(m, &fn, "GROUP BY q.instance_id ORDER BY MIN(q.id)",
+              "GROUP BY q.instance_id ORDER BY MIN" DUROXIDE_QUEUE_RANK_Q ", MIN(q.id)");
   return fn;
 }
 

@@ -431,16 +431,6 @@ Status PostgresProvider::AbandonWorkItem(const std::string& lock_token, int64_t 
   return st;
 }
 
-Result<std::optional<int64_t>> PostgresProvider::NextWorkerVisibleAt() {
-  using Out = std::optional<int64_t>;
-  return Run("NextWorkerVisibleAt", [&](pqxx::connection_base& conn) -> Result<Out> {
-    pqxx::nontransaction tx(conn);
-    pqxx::result r = tx.exec_prepared("dx_next_worker_visible", NowMs());
-    if (r.empty() || r[0][0].is_null()) return Out();
-    return Out(r[0][0].as<int64_t>());
-  });
-}
-
 Result<int64_t> PostgresProvider::RenewSessionLocks(const std::vector<std::string>& owner_ids,
                                                     int64_t extend_ms, int64_t idle_timeout_ms) {
   if (owner_ids.empty()) return int64_t{0};

@@ -48,13 +48,7 @@ Result<std::string> SqliteProvider::RegisterWorker(const WorkerRegistration& reg
   return WriteTx(op, [&]() -> Result<std::string> {
     const int64_t now = NowMs();
     {
-      SQLite::Statement upd(
-          *db_,
-          "UPDATE workers SET host = ?2, pid = ?3, version = ?4, service_name = ?5, "
-          "  service_version = ?6, started_at = ?7, last_heartbeat = ?8, "
-          "  heartbeat_interval_ms = ?9, capacity = ?10, load = ?11, serves = ?12, tags = ?13, "
-          "  capabilities = ?14, session_owners = ?15, status = 'active', drain_requested = 0 "
-          "WHERE worker_id = ?1 RETURNING name");
+      SQLite::Statement upd(*db_, NumberedPlaceholders(store::kReRegisterWorkerUpdate));
       BindRegistration(upd, reg, now);
       if (upd.executeStep()) {
         std::string name = upd.getColumn(0).getString();
@@ -78,9 +72,7 @@ Result<HeartbeatReply> SqliteProvider::HeartbeatWorker(const std::string& worker
                                                        const std::string& load_json) {
   const char* op = "HeartbeatWorker";
   return WriteTx(op, [&]() -> Result<HeartbeatReply> {
-    SQLite::Statement s(*db_,
-                        "UPDATE workers SET last_heartbeat = ?2, load = ?3 WHERE worker_id = ?1 "
-                        "RETURNING drain_requested, status");
+    SQLite::Statement s(*db_, NumberedPlaceholders(store::kHeartbeatWorkerUpdate));
     s.bind(1, worker_id);
     s.bind(2, NowMs());
     s.bind(3, load_json);

@@ -113,41 +113,6 @@ Result<std::vector<std::string>> SqliteProvider::ListChildren(const std::string&
   });
 }
 
-Result<SystemMetrics> SqliteProvider::GetSystemMetrics() {
-  return Guarded("GetSystemMetrics", [&]() -> Result<SystemMetrics> {
-    std::lock_guard<std::mutex> lock(mu_);
-    SQLite::Statement s(*db_, store::kSystemMetricsSelect);
-    if (!s.executeStep()) return SystemMetrics{};
-    return store::SystemMetricsFrom(internal::StatementRow(s));
-  });
-}
-
-Result<QueueDepths> SqliteProvider::GetQueueDepths() {
-  return Guarded("GetQueueDepths", [&]() -> Result<QueueDepths> {
-    std::lock_guard<std::mutex> lock(mu_);
-    SQLite::Statement s(*db_, store::kQueueDepthsSelect);
-    s.bind(1, NowMs());
-    if (!s.executeStep()) return QueueDepths{};
-    return store::QueueDepthsFrom(internal::StatementRow(s));
-  });
-}
-
-Result<std::optional<InstanceStats>> SqliteProvider::GetInstanceStats(
-    const std::string& instance) {
-  using Out = std::optional<InstanceStats>;
-  return Guarded("GetInstanceStats", [&]() -> Result<Out> {
-    std::lock_guard<std::mutex> lock(mu_);
-    SQLite::Statement s(*db_, store::kInstanceStatsSelect);
-    s.bind(1, instance);
-    if (!s.executeStep()) return Out();
-    store::InstanceStatsBuilder stats(internal::StatementRow{s});
-    SQLite::Statement kv(*db_, store::kInstanceKvSizesSelect);
-    kv.bind(1, instance);
-    while (kv.executeStep()) stats.AddKvRow(internal::StatementRow(kv));
-    return Out(stats.Build());
-  });
-}
-
 namespace {
 
 // The SQLite statements of the shared delete algorithm (store::DeleteInstances), on the
@@ -188,37 +153,18 @@ class SqliteDeleteStore : public store::DeleteStore {
     q.bind(1, instance);
     return Column0Strings(q);
   }
-  DeleteInstanceResult DeleteRows(const std::set<std::string>& ids) override {
-    DeleteInstanceResult r;
-    for (const std::string& id : ids) {
-      r.instances_deleted += Count("DELETE FROM instances WHERE instance_id = ?1", id);
-      r.executions_deleted += Count("DELETE FROM executions WHERE instance_id = ?1", id);
-      r.events_deleted += Count("DELETE FROM history WHERE instance_id = ?1", id);
-      r.queue_messages_deleted += Count("DELETE FROM orchestrator_queue WHERE instance_id = ?1", id);
-      r.queue_messages_deleted += Count("DELETE FROM worker_queue WHERE instance_id = ?1", id);
-      Count("DELETE FROM instance_locks WHERE instance_id = ?1", id);
-      // A slot taken by a fetched first turn has no instance row for the trigger to go by.
-      Count("DELETE FROM instance_limits WHERE instance_id = ?1", id);
-      Count("DELETE FROM kv_store WHERE instance_id = ?1", id);
-      Count("DELETE FROM kv_delta WHERE instance_id = ?1", id);
-    }
-    return r;
-  }
-  int64_t DeletePendingChildren(const std::set<std::string>& children) override {
+  int64_t DeleteRowsOf(const char* table, const std::set<std::string>& ids) override {
+    SQLite::Statement s(db_, std::string("DELETE FROM ") + table + " WHERE instance_id = ?1");
     int64_t n = 0;
-    for (const std::string& child : children) {
-      n += Count("DELETE FROM orchestrator_queue WHERE instance_id = ?1", child);
-      Count("DELETE FROM instance_locks WHERE instance_id = ?1", child);
+    for (const std::string& id : ids) {
+      s.reset();
+      s.bind(1, id);
+      n += s.exec();
     }
     return n;
   }
 
  private:
-  int64_t Count(const char* sql, const std::string& id) {
-    SQLite::Statement s(db_, sql);
-    s.bind(1, id);
-    return s.exec();
-  }
   // Two text columns of `sql` (one parameter: the id) for every id of `ids`.
   std::vector<std::pair<std::string, std::string>> PerId(const std::set<std::string>& ids,
                                                          const char* sql) {

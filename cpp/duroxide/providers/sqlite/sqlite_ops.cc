@@ -3,8 +3,8 @@
 //
 // SqliteProvider: RunOps, the dialect half of the operations capability (provider_ops.h).
 // The operations themselves and their SQL live in ops_common.cc; `$n` placeholders become
-// SQLite's `?n` so parameters bind by number. Writes run in BEGIN IMMEDIATE under mu_ like
-// the management writes (sqlite_management.cc).
+// SQLite's `?n` (NumberedPlaceholders) so parameters bind by number. Writes run in
+// BEGIN IMMEDIATE under mu_ like the management writes (sqlite_management.cc).
 #include <string>
 #include <vector>
 
@@ -15,14 +15,6 @@
 namespace duroxide::providers::sqlite {
 
 namespace {
-
-std::string NumberedPlaceholders(const char* sql) {
-  std::string out(sql);
-  for (char& c : out) {
-    if (c == '$') c = '?';
-  }
-  return out;
-}
 
 class SqliteOpsTx : public OpsTx {
  public:

@@ -221,18 +221,12 @@ Status SqliteProvider::AckUnlockTx(const std::string& lock_token, int64_t now,
   const ParsedLockToken token = ParseLockToken(lock_token);
   {
     ScopedStatement s(*ack_unlock_);
-    s->bind(1, token.stored);
-    s->bind(2, now);
-    s->bind(3, token.instance);
-    if (!s->executeStep()) {
-      return Status::FailedPrecondition("AckOrchestrationItem", "lock token '" + lock_token +
-                                                                    "' is unknown or expired");
-    }
+    BindAll(s.get(), token.stored, now, token.instance);
+    if (!s->executeStep()) return store::InstanceLockGone("AckOrchestrationItem", lock_token);
     *instance = s->getColumn(0).getString();
   }
   ScopedStatement s(*ack_delete_messages_);
-  s->bind(1, token.stored);
-  s->bind(2, *instance);
+  BindAll(s.get(), token.stored, *instance);
   s->exec();
   return Status::Ok();
 }
@@ -336,29 +330,18 @@ Result<std::vector<OrchestrationItem>> SqliteProvider::FetchOrchestrationItems(
 Status SqliteProvider::OrchestrationFetchManyTx(size_t max_items, int64_t lock_timeout_ms,
                                                const FetchHint* hint,
                                                std::vector<OrchestrationFetchState>* states) {
-  states->clear();
   int64_t scan_from = INT64_MIN;
-  while (states->size() < max_items) {
-    OrchestrationFetchState st;
-    Status s = OrchestrationFetchTx(lock_timeout_ms, hint, &st, &scan_from);
-    if (!s.ok()) return s;
-    if (!st.found) break;
-    states->push_back(std::move(st));
-  }
-  return Status::Ok();
+  return internal::FetchUpTo(max_items, states, [&](OrchestrationFetchState* st) {
+    return OrchestrationFetchTx(lock_timeout_ms, hint, st, &scan_from);
+  });
 }
 
 Result<std::vector<OrchestrationItem>> SqliteProvider::FinishOrchestrationFetchMany(
     const Status& tx, std::vector<OrchestrationFetchState>* states) {
-  if (!tx.ok()) return tx;
-  std::vector<OrchestrationItem> items;
-  items.reserve(states->size());
-  for (OrchestrationFetchState& st : *states) {
-    auto item = FinishOrchestrationFetch(tx, &st);
-    if (!item.ok()) return item.status();
-    if (item->has_value()) items.push_back(std::move(**item));
-  }
-  return items;
+  return internal::FinishEach<OrchestrationItem>(
+      tx, states, [this](const Status& ok, OrchestrationFetchState* st) {
+        return FinishOrchestrationFetch(ok, st);
+      });
 }
 
 std::vector<Status> SqliteProvider::AckOrchestrationItemsAndFetch(const std::vector<TurnAck>& acks,
@@ -439,63 +422,42 @@ std::vector<Status> SqliteProvider::AckOrchestrationItemsAndFetch(const std::vec
   return out;
 }
 
-Status SqliteProvider::AbandonOrchestrationItem(const std::string& lock_token, int64_t delay_ms,
-                                                bool ignore_attempt) {
-  const char* op = "AbandonOrchestrationItem";
-  Status st = Batched(*group_, op, [&]() -> Status {
-    const int64_t now = NowMs();
+Result<bool> SqliteProvider::AbandonInstanceLock(const char* op, const std::string& lock_token,
+                                                 std::optional<int64_t> visible_at,
+                                                 bool ignore_attempt) {
+  return Batched(*group_, op, [&]() -> Result<bool> {
     std::string instance;
     const ParsedLockToken token = ParseLockToken(lock_token);
     {
       ScopedStatement s(*abandon_unlock_);
-      s->bind(1, token.stored);
-      s->bind(2, token.instance);
-      if (!s->executeStep()) {
-        return Status::FailedPrecondition(op, "lock token '" + lock_token + "' is unknown");
-      }
+      BindAll(s.get(), token.stored, token.instance);
+      if (!s->executeStep()) return false;
       instance = s->getColumn(0).getString();
     }
     ScopedStatement s(*abandon_messages_);
-    s->bind(1, token.stored);
-    s->bind(4, instance);
-    if (delay_ms > 0) {
-      s->bind(2, now + delay_ms);
-    } else {
-      s->bind(2);
-    }
-    s->bind(3, ignore_attempt ? 1 : 0);
+    BindAll(s.get(), token.stored, visible_at, ignore_attempt ? 1 : 0, instance);
     s->exec();
-    return Status::Ok();
+    return true;
   });
-  if (st.ok()) orchestrator_signal().Notify(1);
-  return st;
 }
 
-Status SqliteProvider::RenewOrchestrationItemLock(const std::string& lock_token,
-                                                  int64_t extend_ms) {
-  const char* op = "RenewOrchestrationItemLock";
-  return Batched(*group_, op, [&]() -> Status {
-    const int64_t now = NowMs();
+Result<bool> SqliteProvider::RenewInstanceLock(const char* op, const std::string& lock_token,
+                                               int64_t until, int64_t now) {
+  return Batched(*group_, op, [&]() -> Result<bool> {
     ScopedStatement s(*renew_instance_lock_);
     const ParsedLockToken token = ParseLockToken(lock_token);
-    s->bind(1, token.stored);
-    s->bind(2, now + extend_ms);
-    s->bind(3, now);
-    s->bind(4, token.instance);
-    if (s->exec() == 0) {
-      return Status::FailedPrecondition(op, "lock token '" + lock_token +
-                                                "' is unknown or expired");
-    }
-    return Status::Ok();
+    BindAll(s.get(), token.stored, until, now, token.instance);
+    return s->exec() > 0;
   });
 }
 
-Result<std::optional<int64_t>> SqliteProvider::NextOrchestratorVisibleAt() {
+Result<std::optional<int64_t>> SqliteProvider::NextVisibleAt(const char* op, bool worker_queue,
+                                                             int64_t now) {
   using Out = std::optional<int64_t>;
-  return Guarded("NextOrchestratorVisibleAt", [&]() -> Result<Out> {
+  return Guarded(op, [&]() -> Result<Out> {
     std::lock_guard<std::mutex> lock(mu_);
-    ScopedStatement s(*next_orchestrator_visible_);
-    s->bind(1, NowMs());
+    ScopedStatement s(worker_queue ? *next_worker_visible_ : *next_orchestrator_visible_);
+    s->bind(1, now);
     if (!s->executeStep()) return Out();
     return Out(s->getColumn(0).getInt64());
   });

@@ -506,34 +506,20 @@ bool SqliteProvider::InsertStartRow(const WorkItem& start, int64_t now) {
   return s->exec() > 0;
 }
 
-Status SqliteProvider::StartOrchestration(const WorkItem& start) {
-  const char* op = "StartOrchestration";
-  if (start.kind != WorkItemKind::kStartOrchestration) {
-    return Status::InvalidArgument(op, std::string("expected StartOrchestration, got ") +
-                                           history::WorkItemKindName(start.kind));
-  }
-  Status st = Batched(*group_, op, [&]() -> Status {
-    if (!InsertStartRow(start, NowMs())) {
-      return Status::AlreadyExists(op, "instance '" + start.instance + "' already exists");
-    }
+Status SqliteProvider::WriteStart(const char* op, const WorkItem& start) {
+  return Batched(*group_, op, [&]() -> Status {
+    if (!InsertStartRow(start, NowMs())) return store::InstanceExists(op, start.instance);
     return Status::Ok();
   });
-  if (st.ok()) orchestrator_signal().Notify(1);
-  return st;
 }
 
-Status SqliteProvider::EnqueueOrchestratorMessage(const WorkItem& item, int64_t delay_ms) {
-  const char* op = "EnqueueOrchestratorMessage";
-  if (item.kind == WorkItemKind::kActivityExecute) {
-    return Status::InvalidArgument(op, "ActivityExecute belongs to the worker queue");
-  }
-  Status st = Batched(*group_, op, [&]() -> Status {
+Status SqliteProvider::WriteOrchestratorMessage(const char* op, const WorkItem& item,
+                                                int64_t delay_ms) {
+  return Batched(*group_, op, [&]() -> Status {
     const int64_t now = NowMs();
     InsertOrchestratorItem(item, now + std::max<int64_t>(delay_ms, 0), now);
     return Status::Ok();
   });
-  if (st.ok()) orchestrator_signal().Notify(1);
-  return st;
 }
 
 Result<std::optional<InstanceRecord>> SqliteProvider::GetInstance(const std::string& instance) {
@@ -558,20 +544,15 @@ Result<bool> SqliteProvider::HasPendingStart(const std::string& instance) {
   });
 }
 
-Result<std::vector<history::Event>> SqliteProvider::ReadHistory(const std::string& instance,
-                                                                int64_t execution_id) {
-  const char* op = "ReadHistory";
-  std::vector<std::string> rows;
-  Status st = Guarded(op, [&]() -> Status {
+Status SqliteProvider::ReadHistoryRows(const char* op, const std::string& instance,
+                                       int64_t execution_id, std::vector<std::string>* rows) {
+  return Guarded(op, [&]() -> Status {
     std::lock_guard<std::mutex> lock(mu_);
     ScopedStatement s(*read_history_);
-    s->bind(1, instance);
-    s->bind(2, execution_id);
-    while (s->executeStep()) rows.push_back(s->getColumn(0).getString());
+    BindAll(s.get(), instance, execution_id);
+    while (s->executeStep()) rows->push_back(s->getColumn(0).getString());
     return Status::Ok();
   });
-  if (!st.ok()) return st;
-  return store::DecodeHistory(op, instance, rows);
 }
 
 Result<std::optional<std::string>> SqliteProvider::GetKvValue(const std::string& instance,

@@ -214,8 +214,8 @@ class SqliteProvider : public SqlStore {
   class ScheduleTxImpl;  // sqlite_schedules.cc
   // Inside a claim's transaction: takes a token of the claimed row's limit (limit_store.h).
   void ConsumeLimitTokenTx(const std::string& name, const std::string& key, int64_t now);
-  Status RunScheduleTx(const char* op,
-                       const std::function<Status(ScheduleTx&)>& body) override;
+  // SqlStore's dialect hooks (sql_store.h) and RunScheduleTx (schedule_store.h).
+#include "duroxide/providers/sql_store_hooks.inc"
 
   using Stmt = std::unique_ptr<SQLite::Statement>;
   Stmt begin_, commit_, rollback_;

@@ -12,6 +12,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <sqlite3.h>
 
@@ -105,6 +107,16 @@ inline std::optional<std::string> OptionalText(const SQLite::Column& column) {
   return column.getString();
 }
 
+// A shared statement's `$n` placeholders as SQLite's `?n`, so parameters bind by their number
+// (SQLite numbers `$n` by first appearance instead). REQUIRES: no `$` elsewhere in `sql`.
+inline std::string NumberedPlaceholders(const char* sql) {
+  std::string out(sql);
+  for (char& c : out) {
+    if (c == '$') c = '?';
+  }
+  return out;
+}
+
 // The row adapter of the shared record mapping (store_common.h) over the current row of a
 // stepped statement.
 class StatementRow {
@@ -192,6 +204,45 @@ class ScopedTransaction {
   bool active_ = false;
 };
 
+// The batch fetches (FetchOrchestrationItems, FetchWorkItems), split around their
+// transaction like the one-item fetches they repeat. Inside: `fetch_one` (Status(State*))
+// fills one state per call until a call finds nothing (State::found false) or `max_items`
+// states are held in *states.
+template <typename State, typename FetchOne>
+Status FetchUpTo(size_t max_items, std::vector<State>* states, const FetchOne& fetch_one) {
+  states->clear();
+  while (states->size() < max_items) {
+    State st;
+    DUROXIDE_RETURN_IF_ERROR(fetch_one(&st));
+    if (!st.found) break;
+    states->push_back(std::move(st));
+  }
+  return Status::Ok();
+}
+
+// After: `finish` (Result<std::optional<T>>(const Status& tx, State*)) decodes each state. A
+// state that does not decode stays locked in the store (once the lock expires it is the
+// oldest row and is reported by the fetch that takes it first) and is left out; its error is
+// returned only when nothing else was fetched.
+template <typename T, typename State, typename Finish>
+Result<std::vector<T>> FinishEach(const Status& tx, std::vector<State>* states,
+                                  const Finish& finish) {
+  if (!tx.ok()) return tx;
+  std::vector<T> out;
+  out.reserve(states->size());
+  Status first_error;
+  for (State& st : *states) {
+    Result<std::optional<T>> one = finish(tx, &st);
+    if (!one.ok()) {
+      if (first_error.ok()) first_error = one.status();
+      continue;
+    }
+    if (one->has_value()) out.push_back(std::move(**one));
+  }
+  if (out.empty() && !first_error.ok()) return first_error;
+  return out;
+}
+
 }  // namespace internal
 
 template <typename F>
@@ -209,6 +260,7 @@ auto SqliteProvider::WriteTx(const char* op, F&& body) -> decltype(body()) {
 using internal::BindAll;
 using internal::BindOptional;
 using internal::Guarded;
+using internal::NumberedPlaceholders;
 using internal::OptionalText;
 using internal::ScopedStatement;
 using internal::ScopedTransaction;

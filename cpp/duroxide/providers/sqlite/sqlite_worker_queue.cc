@@ -278,12 +278,8 @@ Status SqliteProvider::WorkAckTx(const std::string& lock_token,
   const ParsedLeaseToken parsed = ParseLeaseToken(lock_token);
   {
     ScopedStatement s(*worker_ack_);
-    s->bind(1, parsed.stored);
-    s->bind(2, now);
-    s->bind(3, parsed.row_id);
-    if (!s->executeStep()) {
-      return store::WorkLeaseGone("AckWorkItem", lock_token);
-    }
+    BindAll(s.get(), parsed.stored, now, parsed.row_id);
+    if (!s->executeStep()) return store::WorkLeaseGone("AckWorkItem", lock_token);
     session_id = OptionalText(s->getColumn(0));
   }
   if (completion) InsertOrchestratorItem(*completion, now, now);
@@ -299,33 +295,14 @@ Status SqliteProvider::AckWorkItem(const std::string& lock_token,
 Status SqliteProvider::WorkFetchManyTx(size_t max_items, int64_t lock_timeout_ms,
                                        const WorkerFetchOptions& options,
                                        std::vector<WorkFetchState>* states) {
-  states->clear();
-  while (states->size() < max_items) {
-    WorkFetchState st;
-    DUROXIDE_RETURN_IF_ERROR(WorkFetchTx(lock_timeout_ms, options, &st));
-    if (!st.found) break;
-    states->push_back(std::move(st));
-  }
-  return Status::Ok();
+  return internal::FetchUpTo(max_items, states, [&](WorkFetchState* st) {
+    return WorkFetchTx(lock_timeout_ms, options, st);
+  });
 }
 
 Result<std::vector<WorkItemLease>> SqliteProvider::FinishWorkFetchMany(
     const Status& tx, std::vector<WorkFetchState>* states) {
-  if (!tx.ok()) return tx;
-  std::vector<WorkItemLease> leases;
-  Status first_error;
-  for (WorkFetchState& st : *states) {
-    auto lease = FinishWorkFetch(tx, &st);
-    if (!lease.ok()) {
-      // The undecodable row stays locked; once the lock expires it is the oldest row and is
-      // reported by the fetch that takes it first.
-      if (first_error.ok()) first_error = lease.status();
-      continue;
-    }
-    if (lease->has_value()) leases.push_back(std::move(**lease));
-  }
-  if (leases.empty() && !first_error.ok()) return first_error;
-  return leases;
+  return internal::FinishEach<WorkItemLease>(tx, states, &SqliteProvider::FinishWorkFetch);
 }
 
 Result<std::vector<WorkItemLease>> SqliteProvider::FetchWorkItems(
@@ -421,17 +398,6 @@ Status SqliteProvider::AbandonWorkItem(const std::string& lock_token, int64_t de
   });
   if (st.ok()) worker_signal().Notify(1);
   return st;
-}
-
-Result<std::optional<int64_t>> SqliteProvider::NextWorkerVisibleAt() {
-  using Out = std::optional<int64_t>;
-  return Guarded("NextWorkerVisibleAt", [&]() -> Result<Out> {
-    std::lock_guard<std::mutex> lock(mu_);
-    ScopedStatement s(*next_worker_visible_);
-    s->bind(1, NowMs());
-    if (!s->executeStep()) return Out();
-    return Out(s->getColumn(0).getInt64());
-  });
 }
 
 Result<int64_t> SqliteProvider::RenewSessionLocks(const std::vector<std::string>& owner_ids,
