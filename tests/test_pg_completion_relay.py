@@ -16,9 +16,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
 import duroxide
+import pytest
 from duroxide import Client, Runtime, RuntimeOptions
 from helpers.util import wait_done, wait_until
 
