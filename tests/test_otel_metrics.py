@@ -86,7 +86,14 @@ def test_serve_metrics_counts_the_work_done(env) -> None:
         for i in range(3):
             wait_done(env.client, f"flow-{i}")
         wait_done(env.client, "bad")
+        # A turn's duration is observed right after its commit returns, so a client can see
+        # the last commit a moment before the histogram counts it: scrape until it does.
+        deadline = time.monotonic() + 10
         s = scrape(server.url)
+        while (value(s, "duroxide_turn_duration_seconds_count") < 4 + 9
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+            s = scrape(server.url)
         assert value(s, "duroxide_orchestrations_started_total") == 4
         assert value(s, "duroxide_orchestrations_completed_total", status="completed") == 3
         assert value(s, "duroxide_orchestrations_completed_total", status="failed") == 1

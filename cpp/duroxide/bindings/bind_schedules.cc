@@ -106,9 +106,25 @@ void RegisterSchedules(py::module_& m) {
     ScheduleStore* store = Store(p, "due_schedules");
     return Records(Blocking([&] { return store->Due(now_ms, limit); }));
   });
-  m.def("schedule_next_due", [](const ProviderHandle& p, int64_t now_ms) {
+  // (next due ms or None, a buffered occurrence waits): what the firing loop sleeps on.
+  m.def("schedule_next_wake", [](const ProviderHandle& p, int64_t now_ms) {
     ScheduleStore* store = Store(p, "next_schedule_due");
-    return Blocking([&] { return store->NextDueAt(now_ms); });
+    providers::ScheduleWake w = Blocking([&] { return store->NextWake(now_ms); });
+    return py::make_tuple(w.next_due_ms, w.buffered_waiting);
+  });
+  // The store's change signal (ScheduleStore::changes()): take the sequence before a pass,
+  // then sleep until it moves or timeout_ms passes (GIL released); True if it moved.
+  m.def("schedule_changes_seq", [](const ProviderHandle& p) {
+    return Store(p, "schedule_changes")->changes().seq();
+  });
+  m.def("schedule_wait_change", [](const ProviderHandle& p, uint64_t seen, int64_t timeout_ms) {
+    providers::ChangeSignal& signal = Store(p, "schedule_changes")->changes();
+    py::gil_scoped_release release;
+    return signal.WaitSince(seen, timeout_ms);
+  });
+  // Wakes every loop sleeping on this store's signal (a loop being stopped).
+  m.def("schedule_wake", [](const ProviderHandle& p) {
+    Store(p, "schedule_changes")->changes().Notify();
   });
   m.def("schedule_fire", [](const ProviderHandle& p, const py::dict& d) {
     ScheduleStore* store = Store(p, "fire_schedule");

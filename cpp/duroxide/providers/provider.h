@@ -406,6 +406,10 @@ class Provider {
   // Topic publishes (messaging_store.h): wakes the runtime's topic delivery step. A separate
   // signal, so that delivery never takes a wake-up meant for an orchestration dispatcher.
   ChangeSignal& topic_signal() { return topic_signal_; }
+  // True if the commits of other processes on this store also reach this object's signals
+  // (PostgreSQL with its LISTEN thread). A loop that polls only to see other processes' work
+  // may then sleep on its signal with a long fallback instead of polling.
+  virtual bool HearsOtherProcesses() const { return false; }
 
  private:
   ChangeSignal topic_signal_;

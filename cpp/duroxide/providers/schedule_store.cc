@@ -6,6 +6,7 @@
 #include "duroxide/providers/schedule_store.h"
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -202,7 +203,7 @@ FirePlan DecideFiring(const std::string& overlap, bool previous_running, bool ha
 Status ScheduleStore::Create(const ScheduleRecord& record) {
   const char* op = "create_schedule";
   if (Status bad = CheckDefinition(op, record); !bad.ok()) return bad;
-  return backend_->RunScheduleTx(op, [&](ScheduleTx& tx) -> Status {
+  return Write(op, [&](ScheduleTx& tx) -> Status {
     if (!tx.Query("SELECT 1 FROM schedules WHERE schedule_id = $1", {record.schedule_id})
              .empty()) {
       return Status::AlreadyExists(op, "schedule '" + record.schedule_id + "' already exists");
@@ -222,7 +223,7 @@ Status ScheduleStore::Create(const ScheduleRecord& record) {
 Status ScheduleStore::Update(const ScheduleRecord& record) {
   const char* op = "update_schedule";
   if (Status bad = CheckDefinition(op, record); !bad.ok()) return bad;
-  return backend_->RunScheduleTx(op, [&](ScheduleTx& tx) -> Status {
+  return Write(op, [&](ScheduleTx& tx) -> Status {
     std::vector<SqlParam> params = DefinitionParams(record);
     params.emplace_back(NowMs());
     // Pausing drops a waiting buffered occurrence: nothing of a paused schedule starts.
@@ -260,7 +261,7 @@ Result<std::vector<ScheduleRecord>> ScheduleStore::List() {
 
 Status ScheduleStore::Delete(const std::string& schedule_id) {
   const char* op = "delete_schedule";
-  return backend_->RunScheduleTx(op, [&](ScheduleTx& tx) -> Status {
+  return Write(op, [&](ScheduleTx& tx) -> Status {
     if (tx.Exec("DELETE FROM schedules WHERE schedule_id = $1", {schedule_id}) == 0) {
       return Status::NotFound(op, "schedule '" + schedule_id + "' not found");
     }
@@ -289,26 +290,50 @@ Result<std::vector<ScheduleRecord>> ScheduleStore::Due(int64_t now_ms, int64_t l
 }
 
 Result<std::optional<int64_t>> ScheduleStore::NextDueAt(int64_t now_ms) {
-  using Out = std::optional<int64_t>;
-  return ReadTx<Out>(*backend_, "next_schedule_due", [&](ScheduleTx& tx, Out* out) -> Status {
-    auto ready = tx.Query("SELECT 1 FROM schedules s WHERE buffered_fire_ms IS NOT NULL AND "
-                          "paused = 0 AND NOT " + RunningPredicate("s.last_instance_id") +
-                              " LIMIT 1",
-                          {});
-    if (!ready.empty()) {
-      *out = now_ms;
-      return Status::Ok();
+  Result<ScheduleWake> wake = NextWake(now_ms);
+  if (!wake.ok()) return wake.status();
+  return wake->next_due_ms;
+}
+
+Result<ScheduleWake> ScheduleStore::NextWake(int64_t now_ms) {
+  return ReadTx<ScheduleWake>(*backend_, "next_schedule_due", [&](ScheduleTx& tx, ScheduleWake* out) -> Status {
+    // 0: a buffered occurrence is ready (its previous run finished); 1: only waiting ones.
+    auto buffered = tx.Query("SELECT MIN(CASE WHEN " + RunningPredicate("s.last_instance_id") +
+                                 " THEN 1 ELSE 0 END) FROM schedules s "
+                                 "WHERE buffered_fire_ms IS NOT NULL AND paused = 0",
+                             {});
+    if (!buffered.empty() && buffered[0][0]) {
+      if (std::stoll(*buffered[0][0]) == 0) {
+        out->next_due_ms = now_ms;
+        return Status::Ok();
+      }
+      out->buffered_waiting = true;
     }
     auto rows = tx.Query("SELECT MIN(next_due_ms) FROM schedules WHERE paused = 0", {});
-    if (!rows.empty() && rows[0][0]) *out = std::stoll(*rows[0][0]);
+    if (!rows.empty() && rows[0][0]) out->next_due_ms = std::stoll(*rows[0][0]);
     return Status::Ok();
   });
+}
+
+Status ScheduleStore::Write(const char* op, const std::function<Status(ScheduleTx&)>& body) {
+  Status st = backend_->RunScheduleTx(op, [&](ScheduleTx& tx) -> Status {
+    Status s = body(tx);
+    if (s.ok()) tx.AnnounceChange();
+    return s;
+  });
+  if (st.ok()) changes_.Notify();
+  return st;
 }
 
 Result<FireOutcome> ScheduleStore::Fire(const FireRequest& req) {
   const char* op = req.advance ? "fire_schedule" : "trigger_schedule";
   FireOutcome out;
-  Status st = backend_->RunScheduleTx(op, [&](ScheduleTx& tx) -> Status {
+  // A manual firing may leave a buffered occurrence waiting: the loops must look (Write).
+  // A scheduled one announces nothing (ScheduleStore::changes()).
+  auto run = [&](const std::function<Status(ScheduleTx&)>& body) {
+    return req.advance ? backend_->RunScheduleTx(op, body) : Write(op, body);
+  };
+  Status st = run([&](ScheduleTx& tx) -> Status {
     out = FireOutcome{};
     auto rows = tx.Query(std::string(kColumns) + "WHERE schedule_id = $1" + tx.ClaimSuffix(req.advance),
                          {req.schedule_id});

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "duroxide/common/status.h"
+#include "duroxide/providers/change_signal.h"
 #include "duroxide/history/work_item.h"
 
 namespace duroxide::providers {
@@ -146,6 +147,10 @@ class ScheduleTx {
   // transaction holds it (PostgreSQL: a transaction advisory lock). SQLite's write lock
   // already serialises every transaction, so there it always succeeds.
   virtual bool TryLock(const std::string& /*key*/) { return true; }
+  // Tells the schedule loops of other processes, at commit, that the definitions changed
+  // (PostgreSQL: a NOTIFY on the schema's channel, delivered only if the transaction commits).
+  // SQLite has no cross-process notification: its loops fall back to polling.
+  virtual void AnnounceChange() {}
 };
 
 class ScheduleBackend {
@@ -169,6 +174,16 @@ Result<T> ReadTx(ScheduleBackend& backend, const char* op, F&& body) {
   return out;
 }
 
+// What a schedule loop needs to know to sleep (ScheduleStore::NextWake).
+struct ScheduleWake {
+  // When the next row becomes due: min(next_due_ms), or now if a buffered occurrence is ready;
+  // nullopt if nothing is scheduled.
+  std::optional<int64_t> next_due_ms;
+  // A buffered occurrence waits for its previous run to finish. Nothing announces that finish
+  // to the loop, so while this is true the loop keeps polling at its short interval.
+  bool buffered_waiting = false;
+};
+
 // The schedule operations, written once over a backend.
 class ScheduleStore {
  public:
@@ -191,11 +206,24 @@ class ScheduleStore {
   // When the next row becomes due: min(next_due_ms), or now_ms if a buffered occurrence is
   // ready; nullopt if nothing is scheduled.
   Result<std::optional<int64_t>> NextDueAt(int64_t now_ms);
+  // NextDueAt and whether a buffered occurrence waits, in one read.
+  Result<ScheduleWake> NextWake(int64_t now_ms);
   // One firing transaction (see FireRequest). kNotFound for an unknown id on a manual fire.
   Result<FireOutcome> Fire(const FireRequest& request);
 
+  // Moves after every committed change of a definition (create, update, pause/resume, delete)
+  // and manual firing (trigger, backfill) made through this store, and when a notification of
+  // such a change by another process arrives (PostgreSQL). The firing loop sleeps on it
+  // (python/duroxide/worker/schedules.py). Scheduled firings do not move it: the loop that
+  // fired already knows the new next times, the others find out at their next due time.
+  ChangeSignal& changes() { return changes_; }
+
  private:
+  // Runs a changing `body` in one transaction that announces the change; notifies changes().
+  Status Write(const char* op, const std::function<Status(ScheduleTx&)>& body);
+
   ScheduleBackend* backend_;
+  ChangeSignal changes_;
 };
 
 }  // namespace duroxide::providers

@@ -221,12 +221,20 @@ void RunLeaseThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
 }
 
 // Topic delivery (docs/messaging.md): copies topic log entries to the subscribers' queues in
-// batches. Woken by publishes in this process (topic_signal) and polls with a short backoff
-// otherwise (up to 50 ms), so entries published by other processes are delivered as well.
+// batches. Woken by publishes in this process (topic_signal). A publish by another process
+// (a client without a runtime; an orchestration's publish is delivered by its own runtime)
+// arrives as a notification where the provider hears other processes (PostgreSQL): there an
+// idle delivery step sleeps on the signal, looking anyway every kTopicFallbackMs (a lost
+// notification, a delivery another runtime rolled back). Elsewhere (a SQLite file shared by
+// several processes) it polls with a short backoff (up to 50 ms).
 void RunTopicDeliveryThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
+  constexpr int64_t kTopicPollMs = 50;
+  constexpr int64_t kTopicFallbackMs = 1000;
   providers::MessagingStore* store = core->provider->messaging();
   if (store == nullptr) return;
   providers::ChangeSignal& signal = core->provider->topic_signal();
+  const int64_t max_idle_ms =
+      core->provider->HearsOtherProcesses() ? kTopicFallbackMs : kTopicPollMs;
   int64_t idle_ms = 5;
   while (!core->stopping.load()) {
     const uint64_t seen = signal.seq();
@@ -237,8 +245,16 @@ void RunTopicDeliveryThread(std::shared_ptr<RuntimeCore> core, int /*slot*/) {
     }
     if (!delivered.ok()) core->metrics.provider_errors++;
     signal.WaitSince(seen, idle_ms);
-    idle_ms = std::min<int64_t>(idle_ms * 2, 50);
+    idle_ms = std::min<int64_t>(idle_ms * 2, delivered.ok() ? max_idle_ms : kTopicPollMs);
   }
+}
+
+// After the virtual clock jumped: whatever sleeps until a due time must look again (the
+// dispatchers, and the schedule loop, which sleeps until its next due time).
+void NotifyClockMoved(providers::Provider* provider) {
+  provider->orchestrator_signal().Notify();
+  provider->worker_signal().Notify();
+  if (providers::ScheduleStore* schedules = provider->schedules()) schedules->changes().Notify();
 }
 
 // See Runtime::SkipTimeIfIdle.
@@ -275,8 +291,7 @@ int64_t SkipIfIdle(RuntimeCore* core) {
   }
   const int64_t jump = *due - now;
   AdvanceClockMs(jump);
-  core->provider->orchestrator_signal().Notify();
-  core->provider->worker_signal().Notify();
+  NotifyClockMoved(core->provider.get());
   return jump;
 }
 
@@ -299,8 +314,7 @@ int64_t Runtime::SkipTimeIfIdle() { return SkipIfIdle(core_.get()); }
 
 void Runtime::AdvanceClock(int64_t ms) {
   AdvanceClockMs(ms);
-  core_->provider->orchestrator_signal().Notify();
-  core_->provider->worker_signal().Notify();
+  NotifyClockMoved(core_->provider.get());
 }
 
 void Runtime::SetAutoSkip(bool enabled) { core_->auto_skip.store(enabled); }
@@ -384,6 +398,7 @@ void Runtime::Shutdown(int64_t timeout_ms) {
   if (fleet_thread_.joinable()) fleet_thread_.join();
   core_->provider->orchestrator_signal().Notify();
   core_->provider->worker_signal().Notify();
+  core_->provider->topic_signal().Notify();  // the delivery step may sleep up to a second
   bool drained;
   {
     std::unique_lock<std::mutex> lock(core_->threads_mu);

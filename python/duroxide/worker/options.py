@@ -82,7 +82,7 @@ class RuntimeOptions:
               # park instead of fail (docs/operations.md)
               "on_orchestration_failure",
               # durable schedules (docs/schedules.md)
-              "schedules_enabled")
+              "schedules_enabled", "schedule_poll_interval_ms")
     _INT_FIELDS = {
         "orchestration_concurrency": 0, "worker_concurrency": 0, "dispatcher_poll_interval_ms": 1,
         "worker_lock_timeout_ms": 100, "max_sessions_per_runtime": 1,
@@ -90,6 +90,7 @@ class RuntimeOptions:
         "warm_cache_capacity": 0, "max_payload_bytes": 0, "max_history_events": 0,
         "heartbeat_interval_ms": 0, "worker_retention_ms": 0, "drain_grace_ms": 0,
         "async_activity_concurrency": 1, "async_loop_stall_ms": 1,
+        "schedule_poll_interval_ms": 1,
     }
 
     def __init__(self, orchestration_concurrency: Optional[int] = None,
@@ -118,7 +119,8 @@ class RuntimeOptions:
                  async_activity_concurrency: Optional[int] = None,
                  async_loop_stall_ms: Optional[int] = None,
                  on_orchestration_failure: Optional[str] = None,
-                 schedules_enabled: Optional[bool] = None):
+                 schedules_enabled: Optional[bool] = None,
+                 schedule_poll_interval_ms: Optional[int] = None):
         values = dict(locals())
         values.pop("self")
         # Capability routing: detected defaults merged with the given ones (the merged dict is
@@ -151,6 +153,10 @@ class RuntimeOptions:
         self._tag = _parse_tag_filter(worker_tag_filter)
         if values["schedules_enabled"] is None:
             values["schedules_enabled"] = True  # this runtime fires the store's schedules
+        if values["schedule_poll_interval_ms"] is None:
+            # The schedule loop's fallback poll (worker/schedules.py): it sleeps until the next
+            # due time or a change, and looks anyway after this long.
+            values["schedule_poll_interval_ms"] = 2000
         if values["heartbeat_interval_ms"] is None:
             values["heartbeat_interval_ms"] = 5000  # 0 disables the worker registry
         self._values = values
@@ -169,7 +175,8 @@ class RuntimeOptions:
     def _to_native(self) -> Dict[str, Any]:
         out = {k: v for k, v in self._values.items()
                if v is not None and k not in ("worker_tag_filter", "capabilities",
-                                              "on_orchestration_failure")}
+                                              "on_orchestration_failure",
+                                              "schedule_poll_interval_ms")}
         out["suspend_on_failure"] = self._values["on_orchestration_failure"] == "suspend"
         out.update(self._tag)
         out["capability_matcher"] = make_matcher(self._values["capabilities"])

@@ -37,7 +37,8 @@ from duroxide.workflow.debounce import DEBOUNCE_ORCHESTRATION, debounce_loop
 from duroxide.workflow.graphs import GRAPH_ORCHESTRATION, graph_orchestration
 
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
-# The longest the schedule loop sleeps before looking for new or changed schedules.
+# The schedule loop's short poll, used only while a buffered occurrence waits for its previous
+# run to finish (worker/schedules.py); otherwise it sleeps until a due time or a change.
 _SCHEDULE_POLL_MS = 250
 
 
@@ -219,7 +220,8 @@ class Runtime(Registrations):
         _metrics.track(self._native)
         if self._options.schedules_enabled:
             poll = self._options.dispatcher_poll_interval_ms or _SCHEDULE_POLL_MS
-            self._schedule_loop = ScheduleLoop(self._store, min(poll, _SCHEDULE_POLL_MS))
+            self._schedule_loop = ScheduleLoop(self._store, min(poll, _SCHEDULE_POLL_MS),
+                                               self._options.schedule_poll_interval_ms)
             self._schedule_loop.start()
 
     def _upsert_declared_schedules(self) -> None:

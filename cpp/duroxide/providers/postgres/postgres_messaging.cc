@@ -104,7 +104,9 @@ Result<int64_t> PostgresProvider::PublishEvent(const TopicPublish& publish) {
   auto r = Run("PublishEvent", [&](pqxx::connection_base& conn) -> Result<int64_t> {
     pqxx::work tx(conn);
     const int64_t seq = PublishTx(tx, publish, NowMs());
-    tx.exec_prepared("dx_notify", channel_, NotifyPayload("o"));
+    // Wakes the topic delivery step of the runtimes of other processes ('t'); a publish
+    // makes no orchestrator work visible until it is delivered.
+    tx.exec_prepared("dx_notify", channel_, NotifyPayload("t"));
     tx.commit();
     return seq;
   });

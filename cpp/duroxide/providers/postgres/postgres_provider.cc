@@ -285,6 +285,8 @@ Result<std::unique_ptr<PostgresProvider>> PostgresProvider::ConnectWithSchema(
           self->orchestrator_signal().Notify();
           self->worker_signal().Notify();
           self->status_signal().Notify();
+          self->schedules()->changes().Notify();
+          self->topic_signal().Notify();
         });
   }
   return Result<std::unique_ptr<PostgresProvider>>(std::move(provider));
@@ -311,6 +313,8 @@ void PostgresProvider::OnNotification(const std::string& payload) {
   if (kinds.find('o') != std::string::npos) orchestrator_signal().Notify(1);
   if (kinds.find('w') != std::string::npos) worker_signal().Notify();
   if (kinds.find('s') != std::string::npos) status_signal().Notify();
+  if (kinds.find('c') != std::string::npos) schedules()->changes().Notify();  // schedule definitions
+  if (kinds.find('t') != std::string::npos) topic_signal().Notify();  // a client's publish
 }
 
 // ---- orchestrator queue ------------------------------------------------------------------

@@ -86,6 +86,9 @@ class PostgresProvider : public SqlStore {
   PostgresProvider& operator=(const PostgresProvider&) = delete;
 
   std::string name() const override { return "postgres"; }
+  // With the listener (PostgresOptions::listen), every notifying commit of another process
+  // reaches this object's signals.
+  bool HearsOtherProcesses() const override { return listener_ != nullptr; }
   const std::string& schema() const { return schema_; }
 
   // The overrides shared with SqliteProvider. Here FetchOrchestrationItems fetches up to

@@ -89,6 +89,9 @@ class PostgresProvider::ScheduleTxImpl : public ScheduleTx {
     const auto lock = static_cast<int64_t>(internal::Fnv1a64(p_->schema_ + "\x1f" + key));
     return tx_->exec_params("SELECT pg_try_advisory_xact_lock($1)", lock)[0][0].as<bool>();
   }
+  void AnnounceChange() override {
+    tx_->exec_prepared("dx_notify", p_->channel_, p_->NotifyPayload("c"));
+  }
   bool enqueued() const { return enqueued_; }
 
  private:

@@ -6,6 +6,7 @@
 // SQLite's `?n` (NumberedPlaceholders) so parameters bind by number. Writes run in
 // BEGIN IMMEDIATE under mu_ like the management writes (sqlite_management.cc).
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "duroxide/providers/ops_common.h"
@@ -22,12 +23,8 @@ class SqliteOpsTx : public OpsTx {
   std::vector<Row> Query(const char* sql, const std::vector<Param>& params) override {
     SQLite::Statement s(db_, NumberedPlaceholders(sql));
     for (size_t i = 0; i < params.size(); ++i) {
-      const int index = static_cast<int>(i) + 1;
-      if (const auto* v = std::get_if<int64_t>(&params[i])) {
-        s.bind(index, *v);
-      } else {
-        s.bind(index, std::get<std::string>(params[i]));
-      }
+      // Each value binds as its own type (an INTEGER or a TEXT value).
+      std::visit([&](const auto& v) { s.bind(static_cast<int>(i) + 1, v); }, params[i]);
     }
     std::vector<Row> rows;
     while (s.executeStep()) {

@@ -60,24 +60,18 @@ bool EndsExecution(ExecutionStatus s) {
 
 Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const FetchHint* hint,
                                            OrchestrationFetchState* st, int64_t* scan_from) {
-  const char* op = "FetchOrchestrationItem";
   *st = OrchestrationFetchState();  // the group commit may run this again
   const int64_t now = NowMs();
   st->item.lock_token = NewToken("o-");
   {
     ScopedStatement s(*fetch_lock_);
-    s->bind(1, st->item.lock_token);
-    s->bind(2, now + lock_timeout_ms);
-    s->bind(3, now);
-    s->bind(4, *scan_from);
+    BindAll(s.get(), st->item.lock_token, now + lock_timeout_ms, now, *scan_from);
     if (!s->executeStep()) return Status::Ok();
     st->item.instance = s->getColumn(0).getString();
   }
   {
     ScopedStatement s(*fetch_tag_);
-    s->bind(1, st->item.lock_token);
-    s->bind(2, st->item.instance);
-    s->bind(3, now);
+    BindAll(s.get(), st->item.lock_token, st->item.instance, now);
     int64_t lowest_rank = INT64_MAX;
     while (s->executeStep()) {
       st->rows.emplace_back(s->getColumn(0).getInt64(), s->getColumn(1).getString(),
@@ -99,24 +93,26 @@ Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const Fetch
     break;
   }
   st->item.lock_token = LockToken(st->item.lock_token, st->item.instance);
+  ReadLockedInstanceTx(hint, st);
+  st->found = true;
+  return Status::Ok();
+}
+
+void SqliteProvider::ReadLockedInstanceTx(const FetchHint* hint, OrchestrationFetchState* st) {
   // A record that cannot be interpreted is reported like an undecodable history: the
   // batch must still come back locked so the runtime can fail the instance.
   try {
     st->item.record = ReadRecord(st->item.instance, &st->item.last_event_id);
   } catch (const internal::DataLossError& e) {
-    st->item.history_error = Status::DataLoss(op, e.what());
+    st->item.history_error = Status::DataLoss("FetchOrchestrationItem", e.what());
   }
   // No instance row means no committed turn: the first ack writes the row, its history and its
   // KV together, so there is nothing more to read for a new instance.
-  if (!st->item.record && st->item.history_error.ok()) {
-    st->found = true;
-    return Status::Ok();
-  }
+  if (!st->item.record && st->item.history_error.ok()) return;
   const int64_t exec_id = st->item.record ? st->item.record->current_execution_id : int64_t{1};
   if (!st->item.record) {  // unreadable record: look up the last event on its own
     ScopedStatement s(*last_event_id_);
-    s->bind(1, st->item.instance);
-    s->bind(2, exec_id);
+    BindAll(s.get(), st->item.instance, exec_id);
     if (s->executeStep() && !s->getColumn(0).isNull()) st->item.last_event_id = s->getColumn(0).getInt64();
   }
   std::optional<CachedHistory> cached;
@@ -126,28 +122,19 @@ Status SqliteProvider::OrchestrationFetchTx(int64_t lock_timeout_ms, const Fetch
     st->item.history_loaded = false;
   } else {
     ScopedStatement s(*read_history_);
-    s->bind(1, st->item.instance);
-    s->bind(2, exec_id);
+    BindAll(s.get(), st->item.instance, exec_id);
     while (s->executeStep()) st->events.push_back(s->getColumn(0).getString());
   }
-  {
-    ScopedStatement s(*read_kv_store_);
-    s->bind(1, st->item.instance);
-    while (s->executeStep()) {
-      st->item.kv_snapshot[s->getColumn(0).getString()] =
-          KvEntry{s->getColumn(1).getString(), s->getColumn(2).getInt64()};
-    }
+  ScopedStatement s(*read_kv_store_);
+  s->bind(1, st->item.instance);
+  while (s->executeStep()) {
+    st->item.kv_snapshot[s->getColumn(0).getString()] =
+        KvEntry{s->getColumn(1).getString(), s->getColumn(2).getInt64()};
   }
-  st->found = true;
-  return Status::Ok();
 }
 
 void SqliteProvider::TakeOrchestrationSlot(const std::string& instance, int64_t now) {
-  static const std::string sql = [] {
-    std::string text = OrchestrationSlotInsertSql();
-    std::replace(text.begin(), text.end(), '$', '?');  // $N -> ?N: binds by number
-    return text;
-  }();
+  static const std::string sql = NumberedPlaceholders(OrchestrationSlotInsertSql());
   ScopedStatement s(Prepared(sql.c_str()));
   s->bind(1, instance);
   s->bind(2, now);

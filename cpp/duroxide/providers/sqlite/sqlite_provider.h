@@ -131,6 +131,9 @@ class SqliteProvider : public SqlStore {
   // ineligible in this transaction; INT64_MIN for a first fetch.
   Status OrchestrationFetchTx(int64_t lock_timeout_ms, const FetchHint* hint,
                               OrchestrationFetchState* st, int64_t* scan_from);
+  // The second half of OrchestrationFetchTx, once st->item's instance is locked: its record,
+  // its history (unless `hint`'s cache holds it) and its KV baseline.
+  void ReadLockedInstanceTx(const FetchHint* hint, OrchestrationFetchState* st);
   Result<std::optional<OrchestrationItem>> FinishOrchestrationFetch(const Status& tx,
                                                                     OrchestrationFetchState* st);
   Status OrchestrationFetchManyTx(size_t max_items, int64_t lock_timeout_ms, const FetchHint* hint,
