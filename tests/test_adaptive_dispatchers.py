@@ -36,6 +36,11 @@ def _register(runtime, log, release=None):
         r = yield ctx.schedule_activity("Echo", x)
         return r
 
+    @runtime.register_orchestration("Fan")
+    def fan(ctx, n):
+        results = yield ctx.all([ctx.schedule_activity("Echo", i) for i in range(n)])
+        return results
+
     @runtime.register_orchestration("SlowOne")
     def slow_one(ctx, x):
         r = yield ctx.schedule_activity("Slow", x)
@@ -86,15 +91,14 @@ def test_a_backlog_adds_dispatchers_and_idle_retires_them(env):
 
     assert _wait_for(back_to_one, 20), _dispatchers(runtime)
 
-    # And up again for the next backlog.
+    # And up again for the next backlog: one turn schedules 200 activities at once, which
+    # keeps both running worker slots busy.
     before = _dispatchers(runtime)
-    for i in range(n, 2 * n):
-        client.start_orchestration(f"b-{i}", "Hello", i)
-    for i in range(n, 2 * n):
-        assert client.wait_for_orchestration(f"b-{i}", 60000).status == "Completed"
+    client.start_orchestration("fan", "Fan", 200)
+    r = client.wait_for_orchestration("fan", 60000)
+    assert r.status == "Completed" and [x["ok"] for x in r.output] == list(range(200))
     after = _dispatchers(runtime)
-    assert after["orch_dispatchers_added"] + after["worker_dispatchers_added"] > (
-        before["orch_dispatchers_added"] + before["worker_dispatchers_added"]), (before, after)
+    assert after["worker_dispatchers_added"] > before["worker_dispatchers_added"], (before, after)
 
 
 def test_slow_activities_do_not_hold_up_the_others(env):
@@ -127,11 +131,13 @@ def test_one_hello_at_a_time_runs_two_dispatchers_per_side(env):
     runtime = make_runtime(orchestration_concurrency=8, worker_concurrency=8)
     _register(runtime, log)
     runtime.start()
-    # One hello at a time: the two that always run are enough on both sides (a fetch never
-    # comes back full, one worker slot is always idle).
+    # One hello at a time: a fetch never comes back full, so the two orchestration dispatchers
+    # that always run stay two; a worker slot may still be ending its batch (its
+    # acknowledgement is already visible) when the next activity starts on the other one, so
+    # at most one spare is added.
     for i in range(10):
         client.start_orchestration(f"h-{i}", "Hello", i)
         assert client.wait_for_orchestration(f"h-{i}", 20000).status == "Completed"
     d = _dispatchers(runtime)
     assert d["orch_dispatchers_added"] == 0, d
-    assert d["worker_dispatchers_added"] == 0, d
+    assert 2 + d["worker_dispatchers_added"] - d["worker_dispatchers_retired"] <= 3, d
