@@ -143,6 +143,14 @@ std::vector<Status> Provider::AckOrchestrationItemsAndFetch(const std::vector<Tu
   return out;
 }
 
+std::vector<Status> Provider::AckWorkTurnsAndFetch(const std::vector<WorkAck>& work,
+                                                   std::vector<Status>* work_acked,
+                                                   const std::vector<TurnAck>& acks,
+                                                   NextOrchestrationFetch* next) {
+  *work_acked = AckWorkItemsAndFetch(work, nullptr);
+  return AckOrchestrationItemsAndFetch(acks, next);
+}
+
 Result<std::vector<WorkItemLease>> Provider::FetchWorkItems(size_t max_items,
                                                             int64_t lock_timeout_ms,
                                                             const WorkerFetchOptions& options) {

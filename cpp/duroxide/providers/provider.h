@@ -320,6 +320,20 @@ class Provider {
   // Default: the calls in sequence.
   virtual std::vector<Status> AckWorkItemsAndFetch(const std::vector<WorkAck>& acks,
                                                    NextWorkFetch* next);
+  // Completion relay (runtime/completion_relay.h): acknowledges each of `work` as
+  // AckWorkItemsAndFetch(work, nullptr) does (one Status each into *work_acked, independent of
+  // each other and of the turns), then `acks` and `next` exactly as
+  // AckOrchestrationItemsAndFetch does, whose Statuses it returns. A provider that can runs all
+  // of it in one transaction, so the fetch sees the completions just queued and the work acks
+  // add no commit of their own. Default: the two calls in sequence.
+  virtual std::vector<Status> AckWorkTurnsAndFetch(const std::vector<WorkAck>& work,
+                                                   std::vector<Status>* work_acked,
+                                                   const std::vector<TurnAck>& acks,
+                                                   NextOrchestrationFetch* next);
+  // True when AckWorkTurnsAndFetch saves the work acks' own commit (one transaction, no WAL
+  // flush waited for on their account): the runtime relays activity completions to its
+  // orchestration dispatchers only then.
+  virtual bool RelaysWorkAcks() const { return false; }
   virtual Status RenewWorkItemLock(const std::string& lock_token, int64_t extend_ms) = 0;
   virtual Status AbandonWorkItem(const std::string& lock_token, int64_t delay_ms,
                                  bool ignore_attempt) = 0;

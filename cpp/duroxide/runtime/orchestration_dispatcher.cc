@@ -25,10 +25,48 @@ int64_t IdleWaitMs(const RuntimeCore& core, const Result<std::optional<int64_t>>
   return std::max<int64_t>(wait, 0);
 }
 
+// Makes the relayed worker acks, then `acks` and `next`, in one store call; settles the relayed
+// items and returns the turns' Statuses.
+std::vector<Status> AckRelayedTurnsAndFetch(RuntimeCore* core,
+                                            const std::vector<CompletionRelay::Item>& relayed,
+                                            const std::vector<providers::TurnAck>& acks,
+                                            providers::NextOrchestrationFetch* next) {
+  std::vector<providers::WorkAck> work;
+  work.reserve(relayed.size());
+  for (const CompletionRelay::Item& item : relayed) work.push_back(item.ack);
+  std::vector<Status> work_acked;
+  std::vector<Status> acked = core->provider->AckWorkTurnsAndFetch(work, &work_acked, acks, next);
+  SettleRelayed(core, relayed, work_acked);
+  return acked;
+}
+
 // Turns run back to back by one dispatcher and acknowledged in one call (one transaction where
 // the provider can): with work queued, the per-commit cost is shared by up to this many turns.
 // A lone ready instance is still acknowledged as soon as its turn has run.
 constexpr size_t kTurnBatch = 8;
+
+// The next items: those prefetched by the last ack, else a fetch, which carries the worker
+// acks relayed to this dispatcher (completion_relay.h) when there are any.
+Result<std::vector<providers::OrchestrationItem>> NextItems(
+    RuntimeCore* core, const providers::FetchHint* hint,
+    std::optional<Result<std::vector<providers::OrchestrationItem>>>* prefetched) {
+  if (*prefetched) {
+    Result<std::vector<providers::OrchestrationItem>> items = std::move(**prefetched);
+    prefetched->reset();
+    return items;
+  }
+  std::vector<CompletionRelay::Item> relayed = core->relay.TakeForDispatcher(NowMs());
+  if (relayed.empty()) {
+    return core->provider->FetchOrchestrationItems(
+        kTurnBatch, core->options.orchestrator_lock_timeout_ms, hint);
+  }
+  providers::NextOrchestrationFetch next;
+  next.lock_timeout_ms = core->options.orchestrator_lock_timeout_ms;
+  next.hint = hint;
+  next.max_items = kTurnBatch;
+  AckRelayedTurnsAndFetch(core, relayed, {}, &next);
+  return std::move(*next.result);
+}
 
 // Runs the turns of `items`, acknowledges them together with the next fetch (unless the
 // runtime is stopping), and settles each turn.
@@ -69,7 +107,12 @@ void RunBatch(RuntimeCore* core, std::vector<providers::OrchestrationItem> items
   next.max_items = kTurnBatch;
   const bool fetch_next = !core->Quitting();
   std::vector<Status> acked;
-  if (!acks.empty() || fetch_next) {
+  // Worker acks relayed to this dispatcher commit first, in the same store call
+  // (completion_relay.h).
+  std::vector<CompletionRelay::Item> relayed = core->relay.TakeForDispatcher(NowMs());
+  if (!relayed.empty()) {
+    acked = AckRelayedTurnsAndFetch(core, relayed, acks, fetch_next ? &next : nullptr);
+  } else if (!acks.empty() || fetch_next) {
     acked = core->provider->AckOrchestrationItemsAndFetch(acks, fetch_next ? &next : nullptr);
   }
   for (size_t i = 0; i < turns.size(); ++i) {
@@ -99,7 +142,6 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   // Items the provider already fetched while acknowledging the previous batch.
   std::optional<Result<std::vector<providers::OrchestrationItem>>> prefetched;
   uint64_t seen = 0;
-  const int64_t lock_ms = core->options.orchestrator_lock_timeout_ms;
   BusyMark busy(core.get());
   DispatcherPool& pool = core->orch_pool;
   const auto quitting = [raw = core.get()] { return raw->Quitting(); };
@@ -113,14 +155,9 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   IdleStreak idle;
   while (!core->Quitting()) {
     busy.Busy();
-    Result<std::vector<providers::OrchestrationItem>> items = std::vector<providers::OrchestrationItem>();
-    if (prefetched) {
-      items = std::move(*prefetched);
-      prefetched.reset();
-    } else {
-      seen = provider->orchestrator_signal().seq();
-      items = provider->FetchOrchestrationItems(kTurnBatch, lock_ms, &hint);
-    }
+    if (!prefetched) seen = provider->orchestrator_signal().seq();
+    Result<std::vector<providers::OrchestrationItem>> items =
+        NextItems(core.get(), &hint, &prefetched);
     if (items.ok()) pool.AfterFetch(slot, items->size() >= kTurnBatch);
     if (!items.ok()) {
       core->metrics.provider_errors++;
@@ -157,6 +194,8 @@ void RunOrchestrationDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
                                               IdleWaitMs(*core, provider->NextOrchestratorVisibleAt()),
                                               /*consumer=*/true);
   }
+  // Relayed worker acks this dispatcher would have carried are made now.
+  AckRelayedDirectly(core.get(), core->relay.TakeStale(0, /*all=*/true));
   // Shutdown began after the last ack fetched items: hand them back untouched.
   if (prefetched && prefetched->ok()) {
     for (const auto& item : **prefetched) {

@@ -347,6 +347,7 @@ Status Runtime::Start() {
     core_->running_threads = o.orchestration_concurrency + o.worker_concurrency +
                              (o.worker_concurrency > 0 ? 1 : 0);
   }
+  ConfigureRelay(core_.get());
   // The configured counts are maxima: dispatchers run as the work needs them
   // (dispatcher_pool.h). DUROXIDE_DISPATCHERS=fixed runs them all, for A/B measurements only.
   const char* mode = std::getenv("DUROXIDE_DISPATCHERS");

@@ -23,6 +23,7 @@
 #include "duroxide/replay/replay_engine.h"
 #include "duroxide/runtime/fleet.h"
 #include "duroxide/runtime/local_work.h"
+#include "duroxide/runtime/completion_relay.h"
 #include "duroxide/runtime/activity_invoker.h"
 #include "duroxide/runtime/async_completions.h"
 #include "duroxide/runtime/capabilities.h"
@@ -166,6 +167,7 @@ struct RuntimeCore {
   EngineCache cache{4096};
   LeaseTable leases;
   LocalWork local_work;  // activities leased to this runtime by its own turns
+  CompletionRelay relay;  // worker acks waiting for a dispatcher's store call
   // How many of each side's dispatcher threads run (dispatcher_pool.h).
   DispatcherPool orch_pool;
   DispatcherPool worker_pool;

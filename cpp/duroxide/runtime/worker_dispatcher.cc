@@ -183,20 +183,7 @@ bool RefreshCapabilities(RuntimeCore* core, int64_t min_interval_ms) {
 
 void ReportAck(RuntimeCore* core, const Status& st, const WorkItem& task,
                const std::string& lock_token) {
-  if (st.ok()) return;
-  // The row is gone (cancelled or redelivered after lock expiry): the result is not needed.
-  if (st.code() != StatusCode::kFailedPrecondition) core->metrics.activity_infra_errors++;
-  if (IsStorageFault(st)) {
-    // Not the activity's fault: hand it back now, without counting the delivery toward the
-    // poison limit, so that a failing disk or a restarting server cannot poison instances.
-    // The activity runs again (at least once).
-    core->metrics.provider_errors++;
-    AbandonWithRetry([&] {
-      return core->provider->AbandonWorkItem(lock_token, 100, /*ignore_attempt=*/true);
-    });
-  }
-  Log(LogLevel::kDebug, "duroxide::runtime", "activity result discarded: " + st.ToString(),
-      {{"instance_id", task.instance}, {"activity_name", task.name}});
+  ReportWorkAck(core, st, task.instance, task.name, lock_token);
 }
 
 // What the next fetch asks for: a session-bound item only while this runtime is below its
@@ -323,9 +310,13 @@ Result<std::vector<providers::WorkItemLease>> TakeLeases(WorkerSlot* w) {
 
 // Acknowledges a batch's outcomes and, in the same store call, fetches the next batch into
 // w->prefetched (unless hand-off leases wait: the next batch comes from them).
-void AckAndPrefetch(WorkerSlot* w, const std::vector<providers::WorkAck>& acks,
+void AckAndPrefetch(WorkerSlot* w, std::vector<providers::WorkAck> relayable,
                     const std::vector<const WorkItem*>& acked_tasks) {
   RuntimeCore* core = w->core;
+  // On a relaying provider the acks ride with a dispatcher's next store call
+  // (completion_relay.h); what comes back is made here.
+  const std::vector<providers::WorkAck> acks =
+      RelayAcks(core, std::move(relayable), acked_tasks);
   providers::NextWorkFetch next;
   SessionPlacement::Ticket ticket;
   const bool fetch_next = !core->Quitting() && core->local_work.empty();
@@ -376,7 +367,7 @@ void RunBatch(WorkerSlot* w, const std::vector<providers::WorkItemLease>& leases
   std::vector<const WorkItem*> acked_tasks;
   const bool fast = RunLeases(core, w->worker_id, leases, &acks, &acked_tasks);
   w->batch = fast ? kWorkBatch : 1;
-  AckAndPrefetch(w, acks, acked_tasks);
+  AckAndPrefetch(w, std::move(acks), acked_tasks);
 }
 
 // After an empty fetch: retires this slot once it has been idle long enough (dispatcher_pool.h),
@@ -405,10 +396,13 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
   w.slot = slot;
   int64_t fetch_failures = 0;  // consecutive: the backoff grows with them
   BusyMark busy(core.get());
+  const bool relay = core->relay.enabled();
   const auto quitting = [raw = core.get()] { return raw->Quitting(); };
   core->worker_pool.Enter(quitting);  // parked until the pool lets this slot run
   while (!core->Quitting()) {
     busy.Busy();
+    // Relayed acks no dispatcher took in time are made here (completion_relay.h).
+    if (relay) AckRelayedDirectly(core.get(), core->relay.TakeStale(NowMs(), false));
     Result<std::vector<providers::WorkItemLease>> leases = TakeLeases(&w);
     if (!leases.ok()) {
       core->metrics.provider_errors++;
@@ -424,7 +418,8 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
       if (RefreshCapabilities(core.get(), kIdleSchemaRefreshMs)) continue;
       busy.Idle();
       if (RetireIfIdle(&w, quitting)) continue;
-      const int64_t wait = IdleWaitMs(core.get());
+      int64_t wait = IdleWaitMs(core.get());
+      if (relay && !core->relay.empty()) wait = std::min(wait, kRelayBoundMs);
       provider->worker_signal().WaitSince(w.seen, wait);
       continue;
     }
@@ -438,6 +433,8 @@ void RunWorkerDispatcher(std::shared_ptr<RuntimeCore> core, int slot) {
     }
   }
   ReturnLocalWork(core.get());  // hand-off leases no slot will start now (shutdown or drain)
+  // This slot relays nothing more: what no dispatcher took is acknowledged now.
+  if (relay) AckRelayedDirectly(core.get(), core->relay.TakeStale(0, /*all=*/true));
 }
 
 // The completion thread of asynchronous activities (async_completions.h): acknowledges their

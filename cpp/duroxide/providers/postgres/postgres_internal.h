@@ -6,6 +6,7 @@
 #ifndef DUROXIDE_PROVIDERS_POSTGRES_POSTGRES_INTERNAL_H_
 #define DUROXIDE_PROVIDERS_POSTGRES_POSTGRES_INTERNAL_H_
 
+#include <deque>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -20,12 +21,24 @@
 #include <pqxx/transaction>
 
 #include "duroxide/providers/postgres/pg_errors.h"
+#include "duroxide/providers/postgres/pg_group_commit.h"
 #include "duroxide/providers/postgres/pg_pool.h"
 #include "duroxide/providers/postgres/postgres_provider.h"
 #include "duroxide/providers/store_common.h"
 
 namespace duroxide::providers::postgres {
 namespace internal {
+
+// The tasks of one group-commit submission, in order. The functions live in a deque so that
+// the ops' pointers into it stay valid while tasks are added.
+struct GroupTasks {
+  std::deque<PgGroupCommit::Fn> fns;
+  std::vector<PgGroupCommit::Op> ops;
+  void Add(const char* name, PgGroupCommit::Fn fn, bool durable) {
+    fns.push_back(std::move(fn));
+    ops.push_back({name, &fns.back(), durable});
+  }
+};
 
 // Thrown for rows that exist but cannot be interpreted; Run() turns it into kDataLoss. The
 // shared class, so shared helpers (store_common.h) throw it too.

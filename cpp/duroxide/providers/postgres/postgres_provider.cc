@@ -500,6 +500,16 @@ std::vector<std::string> PostgresProvider::LeaseTokens(const TurnAck& ack) {
 
 std::vector<Status> PostgresProvider::AckOrchestrationItemsAndFetch(
     const std::vector<TurnAck>& acks, NextOrchestrationFetch* next) {
+  std::vector<Status> none;
+  return AckWorkTurnsAndFetch({}, &none, acks, next);
+}
+
+bool PostgresProvider::RelaysWorkAcks() const { return true; }
+
+std::vector<Status> PostgresProvider::AckWorkTurnsAndFetch(const std::vector<WorkAck>& work,
+                                                           std::vector<Status>* work_acked,
+                                                           const std::vector<TurnAck>& acks,
+                                                           NextOrchestrationFetch* next) {
   const char* op = "AckOrchestrationItem";
   // The caller's clock at the time of the ack: timestamps and the visibility of new messages.
   const int64_t now = NowMs();
@@ -508,37 +518,44 @@ std::vector<Status> PostgresProvider::AckOrchestrationItemsAndFetch(
   std::vector<std::vector<std::string>> tokens(n);
   std::vector<Status> out(n);
   std::vector<char> more(n, 0);
-  std::vector<internal::PgGroupCommit::Fn> fns;
-  fns.reserve(n + 1);  // ops point into fns
-  std::vector<internal::PgGroupCommit::Op> ops;
-  std::vector<size_t> index;  // ops[k] acknowledges acks[index[k]]
+  internal::GroupTasks tasks;
+  // The relayed completions first (lock-only: see AckWorkTurnsAndFetch in the header), so
+  // that the turns' "more messages" check and the fetch both see them.
+  std::vector<std::string> work_json;
+  std::vector<size_t> work_index;  // task k acknowledges work[work_index[k]]
+  AddWorkAckTasks(work, /*durable=*/false, work_acked, &work_json, &work_index, &tasks);
+  std::vector<size_t> index;  // task work_index.size() + k acknowledges acks[index[k]]
   // Validate and encode before queueing: both are pure CPU work.
   for (size_t i = 0; i < n; ++i) {
     if (acks[i].leases) acks[i].leases->clear();
     tokens[i] = LeaseTokens(acks[i]);
     out[i] = EncodeTurn(op, *acks[i].commit, now, tokens[i], &turns[i]);
     if (!out[i].ok()) continue;
-    fns.push_back([this, &acks, &turns, &more, now, i](pqxx::transaction_base& tx) {
+    tasks.Add(op, [this, &acks, &turns, &more, now, i](pqxx::transaction_base& tx) {
       bool m = false;
       Status st = AckTurn(tx, acks[i].lock_token, *acks[i].commit, turns[i], now, &m);
       more[i] = m ? 1 : 0;
       return st;
-    });
-    ops.push_back({op, &fns.back(), true});
+    }, true);
     index.push_back(i);
   }
   std::vector<internal::RawFetchedBatch> raw;
   if (next) {
-    fns.push_back([&](pqxx::transaction_base& tx) {
+    tasks.Add("FetchOrchestrationItems", [&](pqxx::transaction_base& tx) {
       return FetchOrchestrationTx(tx, next->max_items, next->lock_timeout_ms, next->hint, &raw);
-    });
-    ops.push_back({"FetchOrchestrationItems", &fns.back(), false});
+    }, false);
   }
-  std::vector<Status> done = group_->RunAll(ops);
+  std::vector<Status> done = group_->RunAll(tasks.ops);
   int orchestrator_wake = 0;
+  for (size_t k = 0; k < work_index.size(); ++k) {
+    const size_t i = work_index[k];
+    (*work_acked)[i] = std::move(done[k]);
+    // Without a fetch in this transaction, a dispatcher must come for the completion.
+    if (!next && (*work_acked)[i].ok() && work[i].completion) ++orchestrator_wake;
+  }
   for (size_t k = 0; k < index.size(); ++k) {
     const size_t i = index[k];
-    out[i] = std::move(done[k]);
+    out[i] = std::move(done[work_index.size() + k]);
     if (!out[i].ok()) continue;
     orchestrator_wake += NotifyAcked(*acks[i].commit, turns[i], more[i] != 0);
     if (acks[i].leases == nullptr) continue;

@@ -38,6 +38,7 @@ class PgGroupCommit;
 struct EncodedTurn;
 struct RawFetchedBatch;
 struct RawWorkLease;
+struct GroupTasks;
 }  // namespace internal
 
 // True for [A-Za-z_][A-Za-z0-9_]{0,62}: the names this provider accepts as schema names (no
@@ -98,6 +99,20 @@ class PostgresProvider : public SqlStore {
   // TEST_ExecuteSql runs on a pooled connection (search_path = this provider's schema).
 #include "duroxide/providers/sql_store_overrides.inc"
 
+  // Completion relay (provider.h, runtime/completion_relay.h): the work acks run as tasks of
+  // the same group commit as the turns and the fetch, marked lock-only (durable = false). A
+  // group made only of them and the fetch commits without waiting for the WAL flush: safe
+  // because the only reader that makes anything durable of a queued completion is the turn
+  // that consumes it, a synchronous commit later in the WAL, which flushes the completion's
+  // commit record first; a server crash before that loses the completion together with the
+  // deletion of its worker row, whose lease then expires and the activity runs again (at
+  // least once; the history never saw it). A group holding any turn commits synchronously.
+  std::vector<Status> AckWorkTurnsAndFetch(const std::vector<WorkAck>& work,
+                                           std::vector<Status>* work_acked,
+                                           const std::vector<TurnAck>& acks,
+                                           NextOrchestrationFetch* next) override;
+  bool RelaysWorkAcks() const override;
+
   // Test hooks, not for production use. TEST_BreakConnections makes every idle pooled
   // connection fail as if the server had gone away. TEST_ListenerConnections counts the
   // listener's successful (re)connections (0 without a listener).
@@ -153,6 +168,12 @@ class PostgresProvider : public SqlStore {
   Status FetchWorkTx(pqxx::transaction_base& tx, size_t max_items, int64_t lock_timeout_ms,
                      const WorkerFetchOptions& options, std::vector<internal::RawWorkLease>* out);
   Status AckWorkTx(pqxx::transaction_base& tx, const WorkAck& ack, const std::string& json);
+  // Adds one group-commit task per valid ack of `acks` to `tasks` (an invalid one gets its
+  // error in out[i] and no task); index[k] is the ack of the k-th task added, json[i] the
+  // completion's encoding (both must outlive the group's run).
+  void AddWorkAckTasks(const std::vector<WorkAck>& acks, bool durable, std::vector<Status>* out,
+                       std::vector<std::string>* json, std::vector<size_t>* index,
+                       internal::GroupTasks* tasks);
 
   const std::string url_;
   const std::string schema_;

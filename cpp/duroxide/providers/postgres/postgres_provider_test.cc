@@ -662,6 +662,32 @@ TEST(PostgresProviderTest, NotificationsWakeOtherProviders) {
   EXPECT_EQ(other->orchestrator_signal().seq(), other_seen);
 }
 
+// A schedule change ('c') and a client's publish ('t') reach the other provider's schedule
+// and topic signals (the firing loop and the delivery step sleep on them), and a publish no
+// longer wakes the other's orchestration dispatchers.
+TEST(PostgresProviderTest, ScheduleChangesAndPublishesWakeOtherProviders) {
+  const std::string schema = NewSchema("notify_ct");
+  auto a = MustConnect(schema);
+  auto b = MustConnect(schema);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(Eventually([&] { return b->TEST_ListenerConnections() > 0; }, 5000));
+  EXPECT_TRUE(a->HearsOtherProcesses());
+  const uint64_t changes = b->schedules()->changes().seq();
+  ScheduleRecord r;
+  r.schedule_id = "s";
+  r.orchestration = "O";
+  r.every_ms = 60000;
+  r.next_fire_ms = NowMs() + 60000;
+  r.next_due_ms = r.next_fire_ms;
+  ASSERT_TRUE(a->schedules()->Create(r).ok());
+  EXPECT_TRUE(b->schedules()->changes().WaitSince(changes, 5000));
+  const uint64_t topics = b->topic_signal().seq();
+  const uint64_t orch = b->orchestrator_signal().seq();
+  ASSERT_TRUE(a->PublishEvent({"t", "1", ""}).ok());
+  EXPECT_TRUE(b->topic_signal().WaitSince(topics, 5000));
+  EXPECT_EQ(b->orchestrator_signal().seq(), orch);
+}
+
 TEST(PostgresProviderTest, ConnectionsClosedWhileIdleAreReplacedTransparently) {
   auto p = MustConnect(NewSchema("broken"));
   ASSERT_TRUE(p);

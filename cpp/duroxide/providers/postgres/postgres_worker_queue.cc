@@ -352,37 +352,40 @@ Status PostgresProvider::AckWorkItem(const std::string& lock_token,
   return AckWorkItemsAndFetch({WorkAck{lock_token, completion}}, nullptr)[0];
 }
 
-std::vector<Status> PostgresProvider::AckWorkItemsAndFetch(const std::vector<WorkAck>& acks,
-                                                           NextWorkFetch* next) {
+void PostgresProvider::AddWorkAckTasks(const std::vector<WorkAck>& acks, bool durable,
+                                       std::vector<Status>* out, std::vector<std::string>* json,
+                                       std::vector<size_t>* index, internal::GroupTasks* tasks) {
   const char* op = "AckWorkItem";
-  const size_t n = acks.size();
-  std::vector<Status> out(n);
-  std::vector<std::string> json(n);
-  std::vector<internal::PgGroupCommit::Fn> fns;
-  fns.reserve(n + 1);  // ops point into fns
-  std::vector<internal::PgGroupCommit::Op> ops;
-  std::vector<size_t> index;  // ops[k] acknowledges acks[index[k]]
-  for (size_t i = 0; i < n; ++i) {
+  out->assign(acks.size(), Status::Ok());
+  json->assign(acks.size(), std::string());
+  for (size_t i = 0; i < acks.size(); ++i) {
     const std::optional<WorkItem>& completion = acks[i].completion;
     if (completion && completion->kind == WorkItemKind::kActivityExecute) {
-      out[i] = Status::InvalidArgument(op, "a completion cannot be an ActivityExecute");
+      (*out)[i] = Status::InvalidArgument(op, "a completion cannot be an ActivityExecute");
       continue;
     }
-    if (completion) json[i] = history::EncodeWorkItem(*completion);
-    fns.push_back([this, &acks, &json, i](pqxx::transaction_base& tx) {
-      return AckWorkTx(tx, acks[i], json[i]);
-    });
-    ops.push_back({op, &fns.back(), true});
-    index.push_back(i);
+    if (completion) (*json)[i] = history::EncodeWorkItem(*completion);
+    tasks->Add(op, [this, &acks, json, i](pqxx::transaction_base& tx) {
+      return AckWorkTx(tx, acks[i], (*json)[i]);
+    }, durable);
+    index->push_back(i);
   }
+}
+
+std::vector<Status> PostgresProvider::AckWorkItemsAndFetch(const std::vector<WorkAck>& acks,
+                                                           NextWorkFetch* next) {
+  std::vector<Status> out;
+  std::vector<std::string> json;
+  std::vector<size_t> index;  // task k acknowledges acks[index[k]]
+  internal::GroupTasks tasks;
+  AddWorkAckTasks(acks, /*durable=*/true, &out, &json, &index, &tasks);
   std::vector<internal::RawWorkLease> raw;
   if (next) {
-    fns.push_back([&](pqxx::transaction_base& tx) {
+    tasks.Add("FetchWorkItem", [&](pqxx::transaction_base& tx) {
       return FetchWorkTx(tx, next->max_items, next->lock_timeout_ms, next->options, &raw);
-    });
-    ops.push_back({"FetchWorkItem", &fns.back(), false});
+    }, false);
   }
-  std::vector<Status> done = group_->RunAll(ops);
+  std::vector<Status> done = group_->RunAll(tasks.ops);
   int completions = 0;  // one dispatcher to wake per completion queued
   for (size_t k = 0; k < index.size(); ++k) {
     out[index[k]] = std::move(done[k]);

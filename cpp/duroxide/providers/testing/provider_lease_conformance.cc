@@ -4,7 +4,8 @@
 // Conformance tests of the same-process activity hand-off (TurnCommit::worker_lease_until_ms,
 // TurnCommit::lease_worker_items, TurnAck::leases in provider.h): worker rows inserted already
 // leased by the turn's own commit, and the leases reported to the caller. Category prefix:
-// Lease.
+// Lease. Also the completion relay (Provider::AckWorkTurnsAndFetch): worker acks made in the
+// call that acknowledges turns and fetches the next ones. Category prefix: Relay.
 #include <thread>
 #include <vector>
 
@@ -115,6 +116,92 @@ TEST_P(ProviderConformance, LeaseAbandonedOrExpiredIsFetchedAgain) {
   CONF_EXPECT_CODE(p().AckWorkItem(leases[1].lock_token, ActivityDone("l5", 3, "1")),
                    StatusCode::kFailedPrecondition);
   CONF_ASSERT_OK(p().AckWorkItem(expired->lock_token, ActivityDone("l5", 3, "1")));
+}
+
+// ---- the completion relay (AckWorkTurnsAndFetch) -----------------------------------------
+
+NextOrchestrationFetch RelayFetch() {
+  NextOrchestrationFetch next;
+  next.lock_timeout_ms = kLongLockMs;
+  next.max_items = 4;
+  return next;
+}
+
+TEST_P(ProviderConformance, RelayWorkAcksCommitBeforeTheTurnsAndTheFetchSeesThem) {
+  ASSERT_TRUE(CreateInstance(p(), "r1", WithWorkerItems({Activity("r1", 2)})));
+  auto lease = FetchWork(p());
+  ASSERT_TRUE(lease);
+  CONF_ASSERT_OK(p().StartOrchestration(Start("r2")));
+  auto r2 = FetchOrch(p());
+  ASSERT_TRUE(r2);
+  ASSERT_EQ(r2->instance, "r2");
+  const TurnCommit c = FirstTurn();
+  NextOrchestrationFetch next = RelayFetch();
+  std::vector<Status> work_acked;
+  std::vector<Status> acked = p().AckWorkTurnsAndFetch(
+      {WorkAck{lease->lock_token, ActivityDone("r1", 2, "7")}}, &work_acked,
+      {TurnAck{r2->lock_token, &c}}, &next);
+  ASSERT_EQ(work_acked.size(), 1u);
+  CONF_ASSERT_OK(work_acked[0]);
+  ASSERT_EQ(acked.size(), 1u);
+  CONF_ASSERT_OK(acked[0]);
+  // The fetch of the same call holds the instance with the completion just queued.
+  ASSERT_TRUE(next.result.has_value() && next.result->ok());
+  ASSERT_EQ(next.result->value().size(), 1u);
+  const OrchestrationItem& r1 = next.result->value()[0];
+  EXPECT_EQ(r1.instance, "r1");
+  ASSERT_EQ(r1.messages.size(), 1u);
+  EXPECT_EQ(r1.messages[0].kind, WorkItemKind::kActivityCompleted);
+  EXPECT_EQ(r1.messages[0].id, 2);
+  EXPECT_EQ(Must(p().GetInstance("r2"))->status, ExecutionStatus::kRunning);
+  // The worker row is gone and its token acknowledges nothing any more.
+  EXPECT_FALSE(FetchWork(p()));
+  CONF_EXPECT_CODE(p().AckWorkItem(lease->lock_token, ActivityDone("r1", 2, "7")),
+                   StatusCode::kFailedPrecondition);
+}
+
+TEST_P(ProviderConformance, RelayWorkAckOfACancelledActivityFailsAloneAndQueuesNothing) {
+  ASSERT_TRUE(CreateInstance(p(), "r3", WithWorkerItems({Activity("r3", 2), Activity("r3", 3)})));
+  auto first = FetchWork(p());
+  auto second = FetchWork(p());
+  ASSERT_TRUE(first && second);
+  // A turn cancels activity 2 while its completion waits to be relayed.
+  TurnCommit cancel;
+  cancel.cancelled_activities = {ActivityRef{"r3", 1, first->item.id}};
+  ASSERT_TRUE(CommitTurn(p(), "r3", cancel));
+  NextOrchestrationFetch next = RelayFetch();
+  std::vector<Status> work_acked;
+  std::vector<Status> acked = p().AckWorkTurnsAndFetch(
+      {WorkAck{first->lock_token, ActivityDone("r3", first->item.id, "1")},
+       WorkAck{"w-no-such-token", ActivityDone("r3", 9, "1")},
+       WorkAck{second->lock_token, ActivityDone("r3", second->item.id, "2")}},
+      &work_acked, {}, &next);
+  EXPECT_TRUE(acked.empty());
+  ASSERT_EQ(work_acked.size(), 3u);
+  CONF_EXPECT_CODE(work_acked[0], StatusCode::kFailedPrecondition);
+  CONF_EXPECT_CODE(work_acked[1], StatusCode::kFailedPrecondition);
+  CONF_ASSERT_OK(work_acked[2]);
+  // Only the live lease's completion was queued.
+  ASSERT_TRUE(next.result.has_value() && next.result->ok());
+  ASSERT_EQ(next.result->value().size(), 1u);
+  const OrchestrationItem& r3 = next.result->value()[0];
+  ASSERT_EQ(r3.messages.size(), 1u);
+  EXPECT_EQ(r3.messages[0].id, second->item.id);
+  EXPECT_FALSE(FetchWork(p()));
+}
+
+TEST_P(ProviderConformance, RelayWorkAckOfAnExpiredLeaseFails) {
+  ASSERT_TRUE(CreateInstance(p(), "r4", WithWorkerItems({Activity("r4", 2)})));
+  auto lease = p().FetchWorkItem(200, {});
+  ASSERT_TRUE(lease.ok() && lease->has_value());
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  std::vector<Status> work_acked;
+  p().AckWorkTurnsAndFetch({WorkAck{(*lease)->lock_token, ActivityDone("r4", 2, "1")}},
+                           &work_acked, {}, nullptr);
+  ASSERT_EQ(work_acked.size(), 1u);
+  CONF_EXPECT_CODE(work_acked[0], StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(FetchOrch(p()));  // no completion queued
+  EXPECT_TRUE(FetchWork(p()));   // the row runs again
 }
 
 }  // namespace
