@@ -9,7 +9,6 @@
 #include "duroxide/common/clock.h"
 #include "duroxide/common/logging.h"
 #include "duroxide/common/backoff.h"
-#include "duroxide/runtime/idle_poll.h"
 #include "duroxide/runtime/interpreter_lock.h"
 #include "duroxide/runtime/runtime_core.h"
 
@@ -20,7 +19,7 @@ namespace {
 // How long an idle dispatcher may sleep: until the next delayed message becomes visible, at most
 // the poll interval (work from other processes is only seen by polling).
 int64_t IdleWaitMs(const RuntimeCore& core, const Result<std::optional<int64_t>>& next) {
-  int64_t wait = IdlePollMs(core);
+  int64_t wait = core.options.dispatcher_poll_interval_ms;
   if (next.ok() && next->has_value()) wait = std::min(wait, **next - NowMs());
   return std::max<int64_t>(wait, 0);
 }

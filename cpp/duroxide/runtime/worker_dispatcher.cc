@@ -11,7 +11,6 @@
 #include "duroxide/common/limits.h"
 #include "duroxide/common/logging.h"
 #include "duroxide/common/backoff.h"
-#include "duroxide/runtime/idle_poll.h"
 #include "duroxide/runtime/interpreter_lock.h"
 #include "duroxide/runtime/runtime_core.h"
 
@@ -210,7 +209,7 @@ providers::WorkerFetchOptions FetchOptions(RuntimeCore* core, const std::string&
 // visible. A visible_at in the past belongs to a row this worker may not take (tag, session,
 // capabilities): it must not turn the idle wait into a busy loop.
 int64_t IdleWaitMs(RuntimeCore* core) {
-  int64_t wait = IdlePollMs(*core);
+  int64_t wait = core->options.dispatcher_poll_interval_ms;
   auto next_visible = core->provider->NextWorkerVisibleAt();
   const int64_t now = NowMs();
   if (next_visible.ok() && next_visible->has_value() && **next_visible > now) {
