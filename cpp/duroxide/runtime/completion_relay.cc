@@ -60,19 +60,29 @@ void ConfigureRelay(RuntimeCore* core) {
 }
 
 std::vector<providers::WorkAck> RelayAcks(RuntimeCore* core, std::vector<providers::WorkAck> acks,
-                                          const std::vector<const history::WorkItem*>& tasks) {
+                                          std::vector<const history::WorkItem*>* tasks) {
   if (acks.empty() || !core->relay.enabled() || core->Quitting()) return acks;
   const int64_t now = NowMs();
   std::vector<CompletionRelay::Item> items;
+  std::vector<providers::WorkAck> own;
+  std::vector<const history::WorkItem*> own_tasks;
   items.reserve(acks.size());
   for (size_t i = 0; i < acks.size(); ++i) {
-    items.push_back({std::move(acks[i]), tasks[i]->instance, tasks[i]->name, now});
+    const history::WorkItem* task = (*tasks)[i];
+    if (!task->limit.empty()) {  // see the header: limited activities are acked by the worker
+      own.push_back(std::move(acks[i]));
+      own_tasks.push_back(task);
+      continue;
+    }
+    items.push_back({std::move(acks[i]), task->instance, task->name, now});
   }
+  *tasks = std::move(own_tasks);
+  if (items.empty()) return own;
   core->relay.Push(std::move(items));
   // One dispatcher is enough: it takes everything relayed. An awake dispatcher takes the
   // items at its next store call (change_signal.h: Notify(1) wakes none while one is awake).
   core->provider->orchestrator_signal().Notify(1);
-  return {};
+  return own;
 }
 
 void AckRelayedDirectly(RuntimeCore* core, std::vector<CompletionRelay::Item> items) {

@@ -77,11 +77,15 @@ class CompletionRelay {
 // Decides whether the runtime relays completions (provider capability, dispatchers present,
 // lock timeout, DUROXIDE_COMPLETION_RELAY=off for A/B runs) and reads the test hold.
 void ConfigureRelay(RuntimeCore* core);
-// Relays `acks` (made by a worker slot; tasks[i] is the activity of acks[i]) when the relay
+// Relays `acks` (made by a worker slot; (*tasks)[i] is the activity of acks[i]) when the relay
 // is enabled and the runtime is not stopping, and wakes a dispatcher; returns the acks the
-// caller must make itself (all of them when not relayed).
+// caller must make itself (all of them when not relayed) and leaves in *tasks their activities,
+// in the same order. An activity under a named limit is never relayed: its worker's own ack
+// frees the slot in the store call that fetches the next batch, which can take the next
+// waiting activity at once; relayed, the slot would stay empty until the relay's commit and a
+// later fetch.
 std::vector<providers::WorkAck> RelayAcks(RuntimeCore* core, std::vector<providers::WorkAck> acks,
-                                          const std::vector<const history::WorkItem*>& tasks);
+                                          std::vector<const history::WorkItem*>* tasks);
 // Acknowledges relayed items in the worker's own store call (fallback) and settles them.
 void AckRelayedDirectly(RuntimeCore* core, std::vector<CompletionRelay::Item> items);
 // After a relayed ack was made: counts and logs a failure as ReportAck does (a storage fault

@@ -314,8 +314,8 @@ void AckAndPrefetch(WorkerSlot* w, std::vector<providers::WorkAck> relayable,
   RuntimeCore* core = w->core;
   // On a relaying provider the acks ride with a dispatcher's next store call
   // (completion_relay.h); what comes back is made here.
-  const std::vector<providers::WorkAck> acks =
-      RelayAcks(core, std::move(relayable), acked_tasks);
+  std::vector<const WorkItem*> tasks = acked_tasks;
+  const std::vector<providers::WorkAck> acks = RelayAcks(core, std::move(relayable), &tasks);
   providers::NextWorkFetch next;
   SessionPlacement::Ticket ticket;
   const bool fetch_next = !core->Quitting() && core->local_work.empty();
@@ -328,7 +328,7 @@ void AckAndPrefetch(WorkerSlot* w, std::vector<providers::WorkAck> relayable,
     std::vector<Status> acked =
         core->provider->AckWorkItemsAndFetch(acks, fetch_next ? &next : nullptr);
     for (size_t k = 0; k < acks.size(); ++k) {
-      ReportAck(core, acked[k], *acked_tasks[k], acks[k].lock_token);
+      ReportAck(core, acked[k], *tasks[k], acks[k].lock_token);
     }
   }
   if (next.result && next.result->ok()) core->fleet.placement.Observe(**next.result, NowMs());
