@@ -69,8 +69,12 @@ void DispatcherPool::EndBusy(int slot) {
 
 bool DispatcherPool::RetireAndPark(int slot, const std::function<bool()>& quitting) {
   std::unique_lock<std::mutex> lock(mu_);
-  // kMinRunning stay; so does every one while a woken one has not started.
+  // kMinRunning stay; so does every one while a woken one has not started; so does the last
+  // running slot that is not inside a batch: with every other one blocked in a long activity,
+  // nothing else would fetch new work (growth happens only when a slot starts a batch or a
+  // fetch comes back full).
   if (running_.load() <= floor() || running_.load() != target_ || quitting()) return false;
+  if (running_.load() - busy_ <= 1) return false;
   --target_;
   running_.fetch_sub(1);
   retired_.fetch_add(1);
