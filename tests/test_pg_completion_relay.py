@@ -19,6 +19,7 @@ from pathlib import Path
 import duroxide
 import pytest
 from duroxide import Client, Runtime, RuntimeOptions
+from helpers.relay_record import register_record
 from helpers.util import wait_done, wait_until
 
 pytestmark = pytest.mark.skipif(
@@ -31,24 +32,17 @@ CHILD = textwrap.dedent("""
     import sys, time
     import duroxide
     from duroxide import Runtime, RuntimeOptions
-    url, schema, ledger = sys.argv[1:4]
+    url, schema, ledger, tests_dir = sys.argv[1:5]
+    sys.path.insert(0, tests_dir)
+    from helpers.relay_record import register_record
     provider = duroxide.PostgresProvider.connect_with_schema(url, schema)
     rt = Runtime(provider, RuntimeOptions(dispatcher_poll_interval_ms=20,
                                           worker_lock_timeout_ms=1500))
-
-    @rt.register_activity("Record")
-    def record(ctx, n):
-        with open(ledger, "a") as f:
-            f.write("ran\\n")
-        return n * 10
-
-    @rt.register_orchestration("RecordOnce")
-    def record_once(ctx, n):
-        return (yield ctx.schedule_activity("Record", n))
-
+    register_record(rt, ledger)
     rt.start()
     time.sleep(120)  # killed by the test
 """)
+
 
 
 def _completed_events(client: Client, instance: str) -> int:
@@ -89,8 +83,8 @@ def test_crash_between_activity_end_and_turn_commit(pg_url, pg_schema, tmp_path:
     provider = duroxide.PostgresProvider.connect_with_schema(pg_url, pg_schema)
     client = Client(provider)
     env = dict(os.environ, DUROXIDE_TEST_RELAY_HOLD_MS="60000")
-    child = subprocess.Popen([sys.executable, "-c", CHILD, pg_url, pg_schema, str(ledger)],
-                             env=env)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, pg_url, pg_schema, str(ledger),
+                              str(Path(__file__).parent)], env=env)
     try:
         client.start_orchestration("crash-1", "RecordOnce", 4)
         assert wait_until(lambda: ledger.exists() and ledger.read_text().count("ran") == 1,
@@ -106,17 +100,7 @@ def test_crash_between_activity_end_and_turn_commit(pg_url, pg_schema, tmp_path:
     assert client.get_status("crash-1").status == "Running"
     assert _completed_events(client, "crash-1") == 0
     rt = Runtime(provider, RuntimeOptions(**FAST))
-
-    @rt.register_activity("Record")
-    def record(ctx, n):
-        with open(ledger, "a") as f:
-            f.write("ran\n")
-        return n * 10
-
-    @rt.register_orchestration("RecordOnce")
-    def record_once(ctx, n):
-        return (yield ctx.schedule_activity("Record", n))
-
+    register_record(rt, str(ledger))
     rt.start()
     try:
         result = wait_done(client, "crash-1", 30000)

@@ -11,21 +11,11 @@ from typing import Any, Iterator
 
 import duroxide
 import pytest
-from duroxide import Client, Registry, RuntimeOptions, SqliteProvider
+from duroxide import Client, RuntimeOptions, SqliteProvider
 from helpers.util import wait_until
+from test_schedules import registry  # the same "Tick" orchestration
 
 FALLBACK_MS = 600_000  # never reached in these tests
-
-
-def registry() -> Registry:
-    reg = Registry()
-
-    @reg.register_orchestration("Tick")
-    def tick(ctx: Any, value: Any) -> Any:
-        return value
-        yield  # a generator
-
-    return reg
 
 
 def passes(rt: duroxide.Runtime) -> int:
