@@ -516,6 +516,35 @@ TEST(DispatcherPoolTest, AWorkerStartingTheLastIdleSlotWakesASpare) {
   pool.EndBusy(1);
 }
 
+// Four slots run; three are blocked in long activities. The one idle slot must keep running:
+// growth only happens when a slot starts a batch or a fetch is full, so if it retired, nothing
+// would fetch new work (a verified rerun's activity on the dashboard site waited forever).
+TEST(DispatcherPoolTest, TheLastIdleWorkerSlotNeverRetires) {
+  DispatcherPool pool;
+  pool.Init(4, /*adaptive=*/true);
+  std::atomic<bool> quit{false};
+  const std::function<bool()> quitting = [&] { return quit.load(); };
+  pool.Enter(quitting);
+  pool.Enter(quitting);
+  pool.AfterFetch(0, true);
+  pool.AfterFetch(1, true);  // both full: a third runs
+  pool.Enter(quitting);
+  pool.AfterFetch(0, true);
+  pool.AfterFetch(1, true);
+  pool.AfterFetch(2, true);  // all three full: a fourth
+  pool.Enter(quitting);
+  ASSERT_EQ(pool.running(), 4);
+  for (int slot = 0; slot < 3; ++slot) pool.BeginBusy(slot);  // blocked in long activities
+  std::atomic<int> outcome{-1};
+  std::thread idle([&] { outcome = pool.RetireAndPark(3, quitting) ? 1 : 0; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  quit = true;  // releases a parked thread (it would have parked with the old rule)
+  idle.join();
+  EXPECT_EQ(outcome.load(), 0);
+  EXPECT_EQ(pool.retired(), 0);
+  for (int slot = 0; slot < 3; ++slot) pool.EndBusy(slot);
+}
+
 TEST(DispatcherPoolTest, FixedCountRunsEveryThread) {
   DispatcherPool pool;
   pool.Init(3, /*adaptive=*/false);
