@@ -145,3 +145,39 @@ def test_cancelled_activity_whose_completion_is_pending(pg_url, pg_schema, monke
         assert (depths.orchestrator_queue, depths.worker_queue) == (0, 0)
     finally:
         rt.shutdown(3000)
+
+
+def test_an_activity_under_a_limit_is_acknowledged_by_its_worker(pg_url, pg_schema, monkeypatch):
+    """Relayed acks are held for 60 s here; an activity under a named limit is not relayed (its
+    worker's own ack frees the slot in the call that fetches the next one), so two limited
+    activities in a row finish at once, while an unlimited one waits for the hold."""
+    monkeypatch.setenv("DUROXIDE_TEST_RELAY_HOLD_MS", "60000")
+    provider = duroxide.PostgresProvider.connect_with_schema(pg_url, pg_schema)
+    client = Client(provider)
+    client.set_limit("one", duroxide.Limit(concurrency=1))
+    rt = Runtime(provider, RuntimeOptions(**FAST))
+
+    @rt.register_activity("Step")
+    def step(ctx, n):
+        return n + 1
+
+    @rt.register_orchestration("Limited")
+    def limited(ctx, n):
+        a = yield ctx.schedule_activity("Step", n, limit="one")
+        return (yield ctx.schedule_activity("Step", a, limit="one"))
+
+    @rt.register_orchestration("Unlimited")
+    def unlimited(ctx, n):
+        return (yield ctx.schedule_activity("Step", n))
+
+    rt.start()
+    try:
+        client.start_orchestration("limited-1", "Limited", 1)
+        client.start_orchestration("unlimited-1", "Unlimited", 1)
+        result = wait_done(client, "limited-1", 10000)
+        assert (result.status, result.output) == ("Completed", 3)
+        assert _completed_events(client, "limited-1") == 2
+        # The control: its ack is held in the relay, so it has not completed.
+        assert client.get_status("unlimited-1").status == "Running"
+    finally:
+        rt.shutdown(3000)
