@@ -300,7 +300,7 @@ def calibrate_waiter(client, timeout_s):
         if time.time() > deadline:
             raise TimeoutError("the calibration instance never reached its wait")
         time.sleep(0.01)
-    time.sleep(0.2)  # a turn's events are one commit; this only guards a slow status read
+    # The custom status and the turn's events are one commit: once it shows, all are counted.
     return client.get_system_metrics().total_events - before
 
 
