@@ -17,7 +17,8 @@
 // - A running dispatcher that found no work for kRetireIdleMs (at least two empty fetches in a
 //   row) retires and parks, down to kMinRunning (RetireAndPark); a worker slot that ran a
 //   session-bound activity within session_idle_timeout_ms keeps running (its sessions are
-//   claimed through its own owner identity).
+//   claimed through its own owner identity), and so does the last running worker slot outside
+//   a batch (with the others blocked in long activities, nothing else would fetch).
 //
 // Why: with more dispatchers than the work needs, each fetches a smaller batch, so the same
 // turns and activities cost more transactions, more wake-ups and more interpreter-lock
